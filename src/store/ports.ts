@@ -1,0 +1,180 @@
+import type { DomainEvent, Effects, Employee, Group, RuntimeState, WorkflowDefinition } from '../engine/index.ts';
+
+/**
+ * Ports of the durable store. The actors and the gateway depend on these
+ * interfaces; MySQL/Redis adapters and the in-process twins implement them,
+ * and one contract suite runs against every implementation.
+ * Every method is tenant-scoped: a tenant id is part of every query.
+ */
+
+/** What one engine step hands to the group-commit writer. */
+export interface TransitionRecord {
+  tenant: string;
+  shard: number;
+  /** Revision the step started from; 0 = the runtime is new (insert). */
+  baseRevision: number;
+  /** The state after the step; `state.revision === baseRevision + 1`. */
+  state: RuntimeState;
+  effects: Effects;
+  /** Stored in the same transaction so a retried command is answered with its first result. */
+  idempotency?: { key: string; response: unknown };
+}
+
+export type CommitFailureCode =
+  /** Another writer committed a newer revision first; reload and retry. */
+  | 'conflict'
+  /** The document already has an active runtime (one per document, enforced by the database). */
+  | 'duplicate_runtime'
+  /** The same idempotency key was committed already; read its stored response. */
+  | 'duplicate_idempotency_key'
+  /** MySQL is unreachable or timed out; nothing was written. */
+  | 'store_unavailable';
+
+export type CommitOutcome = { ok: true } | { ok: false; code: CommitFailureCode; message: string };
+
+/** Group-commit writer: many callers, one transaction per batch, each caller told its own outcome after commit. */
+export interface TransitionWriter {
+  commit(record: TransitionRecord): Promise<CommitOutcome>;
+  /** Commits whatever is queued now. */
+  flush(): Promise<void>;
+  /** Flushes, then refuses new records. */
+  close(): Promise<void>;
+}
+
+export interface StoredIdempotency {
+  key: string;
+  runtimeId: string;
+  response: unknown;
+  createdAt: number;
+}
+
+export interface DueTimer {
+  id: string;
+  tenant: string;
+  runtimeId: string;
+  kind: 'sla_due' | 'reminder';
+  stage: number;
+  dueAt: number;
+}
+
+export interface OutboxEvent {
+  /** Monotonic outbox position (for ordering and lag). */
+  position: number;
+  shard: number;
+  event: DomainEvent;
+  createdAt: number;
+}
+
+/** The write side's reads: what an actor needs to activate and what the timer/outbox services poll. */
+export interface RuntimeStore {
+  loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
+  findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined>;
+  findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined>;
+  /** Timers of a shard due at or before `now`, oldest first. */
+  dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]>;
+  /** Deletes a fired timer (idempotent). */
+  deleteTimer(tenant: string, timerId: string): Promise<void>;
+  unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]>;
+  markPublished(positions: readonly number[]): Promise<void>;
+}
+
+export interface DirectoryStore {
+  upsertEmployees(tenant: string, employees: readonly Employee[]): Promise<void>;
+  upsertGroups(tenant: string, groups: readonly Group[]): Promise<void>;
+  loadDirectory(tenant: string): Promise<{ employees: Employee[]; groups: Group[] }>;
+}
+
+export type AppMode = 'apply' | 'unapply' | 'pending';
+
+export interface WorkflowRecord {
+  id: string;
+  tenant: string;
+  app: string;
+  name: string;
+  /** The draft being edited (always the latest text). */
+  draft: WorkflowDefinition;
+  latestVersion: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WorkflowVersion {
+  workflowId: string;
+  version: number;
+  definition: WorkflowDefinition;
+  /** sha256 of the canonical definition JSON. */
+  contentHash: string;
+  publishedAt: number;
+}
+
+export interface AppConfig {
+  tenant: string;
+  companyId: string;
+  app: string;
+  mode: AppMode;
+  workflowId: string;
+}
+
+export interface WorkflowStore {
+  createWorkflow(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<WorkflowRecord>;
+  /** Replaces the draft; false when the workflow does not exist. */
+  updateDraft(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<boolean>;
+  getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined>;
+  listWorkflows(tenant: string, app?: string): Promise<WorkflowRecord[]>;
+  /** Freezes the draft as the next immutable version (publishing an unchanged draft returns the latest version). */
+  publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined>;
+  getVersion(tenant: string, id: string, version: number): Promise<WorkflowVersion | undefined>;
+  setAppConfig(config: AppConfig): Promise<void>;
+  /** The config for (tenant, company, app); companyId '' is the tenant-wide default. */
+  getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined>;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface InboxItem {
+  runtimeId: string;
+  app: string;
+  docId: string;
+  node: string;
+  stage: number;
+  status: 'open' | 'done' | 'skipped';
+  assignedAt: number;
+  dueAt?: number;
+}
+
+export interface RuntimeListFilter {
+  app?: string;
+  docId?: string;
+  status?: string;
+}
+
+export interface StoredLogEntry {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  fromNode: string;
+  toNode?: string;
+  comment?: string;
+  changes?: Record<string, [unknown, unknown]>;
+}
+
+/** The CQRS read side: what the gateway serves; never the actors. Keyset pagination. */
+export interface ReadModel {
+  getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
+  listRuntimes(tenant: string, filter: RuntimeListFilter, limit: number, cursor?: string): Promise<Page<RuntimeState>>;
+  runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]>;
+  inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>>;
+}
+
+/** Redis snapshot cache of runtime states: a cache only, never the source of truth. */
+export interface SnapshotCache {
+  get(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
+  /** Pipelined; a failure is counted and swallowed (Redis must never fail a command). */
+  setMany(entries: readonly { tenant: string; state: RuntimeState }[]): Promise<void>;
+  delete(tenant: string, runtimeId: string): Promise<void>;
+  close(): Promise<void>;
+}
