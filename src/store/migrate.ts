@@ -42,12 +42,15 @@ export async function loadMigrations(dir = DEFAULT_DIR): Promise<Migration[]> {
   );
 }
 
-/** Splits on `;` at a line end and drops comment-only chunks (files hold no procedures). */
+/** Drops `--` comment lines, then splits on `;` at a line end (files hold no procedures). */
 export function splitStatements(text: string): string[] {
   return text
-    .split(/;[ \t]*(?:\r?\n|$)/)
+    .split(/\r?\n/)
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .split(/;[ \t]*(?:\n|$)/)
     .map((chunk) => chunk.trim())
-    .filter((chunk) => chunk.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('--')));
+    .filter((chunk) => chunk !== '');
 }
 
 /**
