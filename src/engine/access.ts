@@ -8,24 +8,25 @@ export function openTaskOf(state: RuntimeState, actor: EmployeeId): Task | undef
 }
 
 /**
- * Fields the actor may edit now: everything for the creator at the initial
- * stage, the node's editable zones for an open task's assignee, else nothing.
+ * Fields the actor may edit now: the open stage's editable zones for its
+ * assignees (an initial node without zones lets the creator edit every
+ * field), else nothing.
  */
 export function editableFields(wf: WorkflowIndex, state: RuntimeState, actor: EmployeeId): ReadonlySet<string> | 'all' {
   const stage = currentStage(state);
   if (!stage || !openTaskOf(state, actor)) return new Set();
   const node = nodeOf(wf, stage.node);
-  if (node.kind === 'initial') return 'all';
+  if (node.kind === 'initial' && node.zones === undefined) return 'all';
   return fieldsOfZones(wf, node.zones?.editable ?? []);
 }
 
 /**
  * Fields hidden from a viewer: the hidden zones of every node where the viewer
- * holds (or held) a task. The creator and admins see everything.
+ * holds (or held) a task, the creator's initial stage included. Admins see
+ * everything (the caller decides that).
  */
 export function hiddenFields(wf: WorkflowIndex, state: RuntimeState, viewer: EmployeeId): ReadonlySet<string> {
   const hidden = new Set<string>();
-  if (viewer === state.runtime.creator) return hidden;
   for (const stage of state.stages) {
     const zones = nodeOf(wf, stage.node).zones?.hidden;
     if (!zones || zones.length === 0 || !stage.tasks.some((t) => t.assignee === viewer)) continue;
