@@ -12,3 +12,4 @@ export { SYSTEM_ACTOR } from './timers.ts';
 export { editableFields, hiddenFields, redactDocument, openTaskOf } from './access.ts';
 export { durationMs } from './duration.ts';
 export { manager1, upperManager, groupLevelManager, resolveAssignees, beneficiaryOf } from './assignees.ts';
+export { validateDefinition, type DefinitionValidation } from './validate-definition.ts';

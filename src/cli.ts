@@ -1,0 +1,38 @@
+import type { CliIo, VerbModule } from './cli/io.ts';
+import { processIo } from './cli/io.ts';
+
+interface Verb {
+  usage: string;
+  summary: string;
+  /** Loaded on use, so `bflow validate` never loads the drivers a server verb needs. */
+  load(): Promise<VerbModule>;
+}
+
+// Adding a verb: one entry here and a module in src/cli/ exporting `run(args, io)`.
+const verbs: Record<string, Verb> = {
+  validate: { usage: 'validate FILE [FILE…]', summary: 'check workflow definition files', load: () => import('./cli/validate.ts') },
+  help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },
+};
+
+/** Runs one CLI verb and returns the process exit code (0 ok, 1 failed check, 2 usage or input error). */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name = 'help', ...args] = argv;
+  const verb = Object.hasOwn(verbs, name) ? verbs[name] : undefined;
+  if (verb === undefined) {
+    io.err(`bflow: unknown verb "${name}"; verbs: ${Object.keys(verbs).join(', ')}`);
+    return 2;
+  }
+  try {
+    return await (await verb.load()).run(args, io);
+  } catch (error) {
+    io.err(`bflow ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 70;
+  }
+}
+
+function help(io: CliIo): number {
+  io.out('usage: bflow VERB [ARGS…]\n');
+  const width = Math.max(...Object.values(verbs).map((v) => v.usage.length));
+  for (const verb of Object.values(verbs)) io.out(`  ${verb.usage.padEnd(width)}  ${verb.summary}`);
+  return 0;
+}
