@@ -1,0 +1,181 @@
+import type mysql from 'mysql2/promise';
+import type { CommitOutcome, TransitionRecord } from '../ports.ts';
+import {
+  docKey, idemKey, isActiveStatus, planBatch, runtimeKey,
+  type BatchRows, type BatchSnapshot,
+} from './batch-plan.ts';
+
+/** SQL of one group commit, run inside a transaction the writer opened. */
+
+export interface SqlContext {
+  conn: mysql.PoolConnection;
+  timeoutMs: number;
+}
+
+const ER_DUP_ENTRY = 1062;
+/** Rows per multi-row statement: stays well under 65535 placeholders and max_allowed_packet. */
+const CHUNK = 500;
+
+/** A duplicate-key error raised by one of the batch's statements, tagged with its table. */
+export class DuplicateKeyError extends Error {
+  override readonly name = 'DuplicateKeyError';
+  constructor(readonly table: string, cause: unknown) {
+    super(`duplicate key in ${table}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export function errnoOf(err: unknown): number | undefined {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  return typeof errno === 'number' ? errno : undefined;
+}
+
+async function q<T extends mysql.QueryResult = mysql.RowDataPacket[]>(ctx: SqlContext, sql: string, values?: unknown[]): Promise<T> {
+  const [res] = await ctx.conn.query<T>({ sql, values, timeout: ctx.timeoutMs });
+  return res;
+}
+
+/** `(tenant = ? AND col IN (?)) OR …` over keys grouped by their prefix columns. */
+function orGroups(groups: Map<string, { head: unknown[]; ids: Set<string> }>, headCols: string[], col: string) {
+  const clauses: string[] = [];
+  const values: unknown[] = [];
+  for (const g of groups.values()) {
+    clauses.push(`(${headCols.map((c) => `${c} = ?`).join(' AND ')} AND ${col} IN (?))`);
+    values.push(...g.head, [...g.ids].sort());
+  }
+  return { where: clauses.join(' OR '), values };
+}
+
+function group(items: Iterable<{ head: unknown[]; id: string }>) {
+  const groups = new Map<string, { head: unknown[]; ids: Set<string> }>();
+  for (const { head, id } of items) {
+    const k = head.join('\u0000');
+    const g = groups.get(k) ?? { head, ids: new Set<string>() };
+    g.ids.add(id);
+    groups.set(k, g);
+  }
+  return groups;
+}
+
+async function lockRevisions(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Map<string, number>> {
+  const { where, values } = orGroups(group(records.map((r) => ({ head: [r.tenant], id: r.state.runtime.id }))), ['tenant'], 'id');
+  const rows = await q(ctx, `SELECT tenant, id, revision FROM runtimes WHERE ${where} FOR UPDATE`, values);
+  return new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.id)), Number(r.revision)]));
+}
+
+async function readActiveDocs(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Map<string, string>> {
+  const fresh = records.filter((r) => r.baseRevision === 0 && isActiveStatus(r.state.status));
+  if (fresh.length === 0) return new Map();
+  const items = fresh.map((r) => ({ head: [r.tenant, r.state.runtime.app], id: r.state.runtime.docId }));
+  const { where, values } = orGroups(group(items), ['tenant', 'app'], 'active_doc');
+  // A hint only: a runtime committed after this read makes the INSERT fail, and the slow path sorts it out.
+  const rows = await q(ctx, `SELECT tenant, app, active_doc, id FROM runtimes WHERE ${where}`, values);
+  return new Map(rows.map((r) => [docKey(String(r.tenant), String(r.app), String(r.active_doc)), runtimeKey(String(r.tenant), String(r.id))]));
+}
+
+async function readIdempotencyKeys(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Set<string>> {
+  const items = records.flatMap((r) => (r.idempotency ? [{ head: [r.tenant], id: r.idempotency.key }] : []));
+  if (items.length === 0) return new Set();
+  const { where, values } = orGroups(group(items), ['tenant'], 'idem_key');
+  const rows = await q(ctx, `SELECT tenant, idem_key FROM idempotency_keys WHERE ${where}`, values);
+  return new Set(rows.map((r) => idemKey(String(r.tenant), String(r.idem_key))));
+}
+
+/** Locks the batch's runtime rows and reads what decides each record's outcome. */
+export async function readSnapshot(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<BatchSnapshot> {
+  const revisions = await lockRevisions(ctx, records);
+  const activeDocs = await readActiveDocs(ctx, records);
+  const idempotencyKeys = await readIdempotencyKeys(ctx, records);
+  return { revisions, activeDocs, idempotencyKeys };
+}
+
+const RUNTIME_COLS = 'tenant, id, app, doc_id, company_id, workflow_id, version, status, current_node, state, revision, shard, created_at, updated_at';
+
+const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted'>; table: string; sql: string }[] = [
+  {
+    key: 'runtimeUpdates',
+    table: 'runtimes',
+    // Safe as an upsert: every row exists and is locked by readSnapshot's FOR UPDATE.
+    sql: `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ? ON DUPLICATE KEY UPDATE state = VALUES(state),
+          status = VALUES(status), current_node = VALUES(current_node), revision = VALUES(revision), updated_at = VALUES(updated_at)`,
+  },
+  { key: 'runtimeInserts', table: 'runtimes', sql: `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ?` },
+  {
+    key: 'log',
+    table: 'runtime_log',
+    sql: 'INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node, to_node, comment, changes) VALUES ?',
+  },
+  {
+    key: 'tasks',
+    table: 'tasks',
+    sql: `INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, action, assigned_at, closed_at, due_at)
+          VALUES ? ON DUPLICATE KEY UPDATE node = VALUES(node), status = VALUES(status), action = VALUES(action),
+          assigned_at = VALUES(assigned_at), closed_at = VALUES(closed_at), due_at = VALUES(due_at)`,
+  },
+  { key: 'outbox', table: 'outbox', sql: 'INSERT INTO outbox (shard, event_id, tenant, event, created_at) VALUES ?' },
+  {
+    key: 'timersSet',
+    table: 'timers',
+    sql: `INSERT INTO timers (tenant, id, runtime_id, kind, stage, shard, due_at) VALUES ? ON DUPLICATE KEY UPDATE
+          runtime_id = VALUES(runtime_id), kind = VALUES(kind), stage = VALUES(stage), shard = VALUES(shard), due_at = VALUES(due_at)`,
+  },
+  {
+    key: 'idempotency',
+    table: 'idempotency_keys',
+    sql: 'INSERT INTO idempotency_keys (tenant, idem_key, runtime_id, response, created_at) VALUES ?',
+  },
+];
+
+async function insertChunks(ctx: SqlContext, table: string, sql: string, rows: unknown[][]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    try {
+      await q(ctx, sql, [rows.slice(i, i + CHUNK)]);
+    } catch (err) {
+      throw errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err;
+    }
+  }
+}
+
+/** Writes the winners' rows: runtime updates before inserts, so a document freed in this batch can be claimed. */
+export async function writeRows(ctx: SqlContext, rows: BatchRows): Promise<void> {
+  if (rows.timersDeleted.length > 0) {
+    const { where, values } = orGroups(group(rows.timersDeleted.map((t) => ({ head: [t.tenant], id: t.id }))), ['tenant'], 'id');
+    await q(ctx, `DELETE FROM timers WHERE ${where}`, values);
+  }
+  for (const s of STATEMENTS) {
+    const batchRows = rows[s.key];
+    if (batchRows.length > 0) await insertChunks(ctx, s.table, s.sql, batchRows);
+  }
+}
+
+/** Common case: one snapshot, one plan, one multi-row statement per table. Throws DuplicateKeyError on a lost race. */
+export async function commitFast(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
+  const plan = planBatch(records, await readSnapshot(ctx, records), now);
+  await writeRows(ctx, plan.rows);
+  return plan.outcomes;
+}
+
+function duplicateOutcome(err: DuplicateKeyError): CommitOutcome {
+  const message = (err.cause as Error).message;
+  if (err.table === 'runtimes' && message.includes('runtimes_one_active_per_doc')) {
+    return { ok: false, code: 'duplicate_runtime', message: 'the document already has an active runtime' };
+  }
+  if (err.table === 'idempotency_keys') return { ok: false, code: 'duplicate_idempotency_key', message: 'idempotency key already committed' };
+  return { ok: false, code: 'conflict', message: `lost a race writing ${err.table}` };
+}
+
+/** After a lost race: record by record, each under a savepoint, so a loser fails alone. */
+export async function commitSlow(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
+  const outcomes: CommitOutcome[] = [];
+  for (const r of records) {
+    await q(ctx, 'SAVEPOINT bflow_record');
+    try {
+      const [outcome] = (await commitFast(ctx, [r], now)) as [CommitOutcome];
+      outcomes.push(outcome);
+    } catch (err) {
+      if (!(err instanceof DuplicateKeyError)) throw err;
+      await q(ctx, 'ROLLBACK TO SAVEPOINT bflow_record');
+      outcomes.push(duplicateOutcome(err));
+    }
+  }
+  return outcomes;
+}

@@ -1,0 +1,223 @@
+import CircuitBreaker from 'opossum';
+import type mysql from 'mysql2/promise';
+import { StoreError } from '../errors.ts';
+import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
+import { commitFast, commitSlow, DuplicateKeyError, errnoOf, type SqlContext } from './batch-sql.ts';
+import { DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
+import type { TransitionWriterMetrics } from './writer-metrics.ts';
+
+export interface TransitionWriterOptions {
+  /** Flush as soon as this many records are queued. @default 256 */
+  maxBatch?: number;
+  /** Flush at most this long after the first record of a batch was queued. @default 2 */
+  maxDelayMs?: number;
+  /** Timeout of every statement of a batch, COMMIT included. @default 10000 */
+  queryTimeoutMs?: number;
+  /** Circuit breaker: failure percentage that opens it. @default 50 */
+  breakerErrorPercentage?: number;
+  /** Circuit breaker: how long it stays open before one trial batch. @default 5000 */
+  breakerResetMs?: number;
+  /** Circuit breaker: failed batches in the rolling window before it may open. @default 3 */
+  breakerVolumeThreshold?: number;
+  /** Clock for outbox and idempotency timestamps. @default Date.now */
+  now?: () => number;
+  metrics?: TransitionWriterMetrics;
+}
+
+type Normalised = Required<Omit<TransitionWriterOptions, 'metrics'>> & { metrics: TransitionWriterMetrics | undefined };
+
+function normalise(o: TransitionWriterOptions): Normalised {
+  const n: Normalised = {
+    maxBatch: o.maxBatch ?? 256,
+    maxDelayMs: o.maxDelayMs ?? 2,
+    queryTimeoutMs: o.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    breakerErrorPercentage: o.breakerErrorPercentage ?? 50,
+    breakerResetMs: o.breakerResetMs ?? 5000,
+    breakerVolumeThreshold: o.breakerVolumeThreshold ?? 3,
+    now: o.now ?? Date.now,
+    metrics: o.metrics,
+  };
+  if (!(n.maxBatch >= 1) || !(n.maxDelayMs >= 0) || !(n.queryTimeoutMs > 0)) {
+    throw new StoreError('invalid_record', `invalid TransitionWriterOptions ${JSON.stringify(o)}`);
+  }
+  return n;
+}
+
+interface Pending {
+  record: TransitionRecord;
+  queuedAt: number;
+  resolve: (outcome: CommitOutcome) => void;
+}
+
+/** Counters for tests and benchmarks. */
+export interface TransitionWriterStats {
+  batches: number;
+  records: number;
+  /** Transactions begun (fast path, slow path after a lost race, deadlock retries). */
+  transactions: number;
+  slowPaths: number;
+  deadlockRetries: number;
+}
+
+const ER_LOCK_DEADLOCK = 1213;
+
+/**
+ * Group-commit TransitionWriter on MySQL: queued records are committed in one
+ * transaction per batch, one batch in flight at a time; each caller's promise
+ * resolves with its own outcome after COMMIT returned.
+ */
+export class MySqlTransitionWriter implements TransitionWriter {
+  readonly stats: TransitionWriterStats = { batches: 0, records: 0, transactions: 0, slowPaths: 0, deadlockRetries: 0 };
+  private readonly opts: Normalised;
+  private readonly breaker: CircuitBreaker<[readonly TransitionRecord[]], CommitOutcome[]>;
+  private readonly isolated = new WeakSet<object>();
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: mysql.Pool,
+    options: TransitionWriterOptions = {},
+  ) {
+    this.opts = normalise(options);
+    // timeout: false — a breaker timeout would answer callers while the transaction may still commit;
+    // every statement has its own timeout instead.
+    this.breaker = new CircuitBreaker((records: readonly TransitionRecord[]) => this.execute(records), {
+      timeout: false,
+      errorThresholdPercentage: this.opts.breakerErrorPercentage,
+      resetTimeout: this.opts.breakerResetMs,
+      volumeThreshold: this.opts.breakerVolumeThreshold,
+    });
+  }
+
+  commit(record: TransitionRecord): Promise<CommitOutcome> {
+    if (this.closed) return Promise.reject(new StoreError('writer_closed', 'the transition writer is closed'));
+    if (record.state.revision !== record.baseRevision + 1) {
+      const msg = `state.revision ${record.state.revision} must be baseRevision ${record.baseRevision} + 1`;
+      return Promise.reject(new StoreError('invalid_record', msg));
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ record, queuedAt: performance.now(), resolve });
+      this.schedule();
+    });
+  }
+
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight) {
+      if (this.inFlight) await this.inFlight;
+      else this.startBatch();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    this.breaker.shutdown();
+  }
+
+  /** Starts a batch now if one is due, else arms the delay timer. A running batch reschedules when it ends. */
+  private schedule(): void {
+    const first = this.queue[0];
+    if (this.inFlight || !first) return;
+    const waited = performance.now() - first.queuedAt;
+    if (this.queue.length >= this.opts.maxBatch || waited >= this.opts.maxDelayMs) {
+      this.startBatch();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, this.opts.maxDelayMs - waited);
+    }
+  }
+
+  private startBatch(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    this.inFlight = this.runBatch(batch).finally(() => {
+      this.inFlight = undefined;
+      this.schedule();
+    });
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    const records = batch.map((p) => p.record);
+    let outcomes: CommitOutcome[];
+    try {
+      outcomes = await this.breaker.fire(records);
+    } catch (err) {
+      const message = `store unavailable: ${(err as Error).message}`;
+      outcomes = records.map(() => ({ ok: false, code: 'store_unavailable', message }));
+    }
+    this.stats.batches += 1;
+    this.stats.records += batch.length;
+    this.observe(batch.length, started, outcomes);
+    batch.forEach((p, i) => p.resolve(outcomes[i] ?? { ok: false, code: 'store_unavailable', message: 'no outcome' }));
+  }
+
+  private observe(size: number, started: number, outcomes: CommitOutcome[]): void {
+    const m = this.opts.metrics;
+    if (!m) return;
+    m.batchSize.observe(size);
+    m.commitDuration.observe((performance.now() - started) / 1000);
+    for (const o of outcomes) m.outcomes.inc({ outcome: o.ok ? 'ok' : o.code });
+  }
+
+  /** The breaker's action: one transaction, retried once after a deadlock. Throws only when nothing was written. */
+  private async execute(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
+    try {
+      return await this.transaction(records);
+    } catch (err) {
+      if (errnoOf(err) !== ER_LOCK_DEADLOCK) throw err;
+      this.stats.deadlockRetries += 1;
+      this.opts.metrics?.transactions.inc({ path: 'retry' });
+      return this.transaction(records);
+    }
+  }
+
+  private async transaction(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
+    const conn = await this.pool.getConnection();
+    const ctx: SqlContext = { conn, timeoutMs: this.opts.queryTimeoutMs };
+    let clean = false;
+    try {
+      await this.begin(ctx, 'fast');
+      const now = this.opts.now();
+      let outcomes: CommitOutcome[];
+      try {
+        outcomes = await commitFast(ctx, records, now);
+      } catch (err) {
+        if (!(err instanceof DuplicateKeyError)) throw err;
+        await conn.query({ sql: 'ROLLBACK', timeout: ctx.timeoutMs });
+        this.stats.slowPaths += 1;
+        await this.begin(ctx, 'slow');
+        outcomes = await commitSlow(ctx, records, now);
+      }
+      await conn.query({ sql: 'COMMIT', timeout: ctx.timeoutMs });
+      clean = true;
+      return outcomes;
+    } finally {
+      // A failed connection may sit mid-transaction: drop it, the server rolls back on disconnect.
+      if (clean) conn.release();
+      else conn.destroy();
+    }
+  }
+
+  private async begin(ctx: SqlContext, path: 'fast' | 'slow'): Promise<void> {
+    const raw = (ctx.conn as unknown as { connection: object }).connection;
+    if (!this.isolated.has(raw)) {
+      // Read committed: locking reads of missing keys take no gap locks, so concurrent writers don't deadlock on inserts.
+      await ctx.conn.query({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', timeout: ctx.timeoutMs });
+      this.isolated.add(raw);
+    }
+    await ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs });
+    this.stats.transactions += 1;
+    this.opts.metrics?.transactions.inc({ path });
+  }
+}
+
+/** Creates the MySQL group-commit writer (see TransitionWriterOptions for defaults). */
+export function createMySqlTransitionWriter(pool: mysql.Pool, options: TransitionWriterOptions = {}): MySqlTransitionWriter {
+  return new MySqlTransitionWriter(pool, options);
+}

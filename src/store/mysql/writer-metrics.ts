@@ -1,0 +1,33 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface TransitionWriterMetrics {
+  /** Records per flushed batch. */
+  batchSize: Histogram;
+  /** Seconds from a batch's start to its COMMIT returning (or failing). */
+  commitDuration: Histogram;
+  /** Records by outcome: ok, conflict, duplicate_runtime, duplicate_idempotency_key, store_unavailable. */
+  outcomes: Counter<'outcome'>;
+  /** Transactions attempted, by path: fast, slow (after a lost race), retry (after a deadlock). */
+  transactions: Counter<'path'>;
+}
+
+/** Creates the group-commit writer's metrics on `registry` (call once per registry; share among writers). */
+export function registerTransitionWriterMetrics(registry: Registry, prefix = 'bflow_store_writer_'): TransitionWriterMetrics {
+  const registers = [registry];
+  return {
+    batchSize: new Histogram({
+      name: `${prefix}batch_size`,
+      help: 'Records per group-commit batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    }),
+    commitDuration: new Histogram({
+      name: `${prefix}commit_duration_seconds`,
+      help: 'Duration of one group-commit transaction',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    outcomes: new Counter({ name: `${prefix}outcomes_total`, help: 'Committed records by outcome', labelNames: ['outcome'], registers }),
+    transactions: new Counter({ name: `${prefix}transactions_total`, help: 'Transactions by path', labelNames: ['path'], registers }),
+  };
+}

@@ -1,0 +1,165 @@
+import type mysql from 'mysql2/promise';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJsonColumn, createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { MySqlTransitionWriter, type TransitionWriterOptions } from '../../src/store/mysql/transition-writer.ts';
+import { registerTransitionWriterMetrics } from '../../src/store/mysql/writer-metrics.ts';
+import { makeRecord } from '../fixtures/transition-records.ts';
+import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
+
+let db: TestDatabase;
+const pools: mysql.Pool[] = [];
+const writers: MySqlTransitionWriter[] = [];
+
+beforeAll(async () => {
+  db = await useTestDatabase('writer');
+});
+afterAll(async () => {
+  await Promise.all(writers.map((w) => w.close().catch(() => undefined)));
+  await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+  await db?.drop();
+});
+
+function writer(options: TransitionWriterOptions = {}, pool?: mysql.Pool): MySqlTransitionWriter {
+  const w = new MySqlTransitionWriter(pool ?? db.pool, options);
+  writers.push(w);
+  return w;
+}
+
+async function rows(sql: string, values: unknown[] = []): Promise<mysql.RowDataPacket[]> {
+  const [r] = await db.pool.query<mysql.RowDataPacket[]>(sql, values);
+  return r;
+}
+
+const revisionOf = async (id: string) => Number((await rows('SELECT revision FROM runtimes WHERE id = ?', [id]))[0]?.revision ?? 0);
+
+describe('transition writer', () => {
+  it('transition writer - commits a new runtime and an update with every row, read back', async () => {
+    const w = writer();
+    const r1 = makeRecord({ id: 'rb1', idempotencyKey: 'k-rb1' });
+    expect(await w.commit(r1)).toEqual({ ok: true });
+    const r2 = makeRecord({ id: 'rb1', base: 1, status: 'approved', timers: 'cancel' });
+    expect(await w.commit(r2)).toEqual({ ok: true });
+
+    const [rt] = await rows('SELECT * FROM runtimes WHERE tenant = ? AND id = ?', ['t1', 'rb1']);
+    expect(rt).toMatchObject({ app: 'purchase', doc_id: 'doc-rb1', status: 'approved', current_node: 'n2', revision: 2, shard: 3 });
+    expect(rt?.active_doc).toBeNull();
+    expect(parseJsonColumn(rt?.state)).toEqual(r2.state);
+    const log = await rows('SELECT * FROM runtime_log WHERE runtime_id = ? ORDER BY seq', ['rb1']);
+    expect(log.map((l) => [l.seq, l.action, l.to_node])).toEqual([[1, 'approve', 'n1'], [2, 'approve', 'n2']]);
+    expect(parseJsonColumn(log[0]?.changes)).toEqual({ amount: [0, 100] });
+    expect(await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1'])).toHaveLength(4);
+    const outbox = await rows('SELECT event_id, shard, event FROM outbox WHERE tenant = ? ORDER BY position', ['t1']);
+    expect(outbox.map((o) => o.event_id)).toEqual(['rb1:1:0', 'rb1:1:1', 'rb1:2:0', 'rb1:2:1']);
+    expect(parseJsonColumn(outbox[2]?.event)).toEqual(r2.effects.events[0]);
+    expect(await rows('SELECT * FROM timers WHERE runtime_id = ?', ['rb1'])).toHaveLength(0);
+    const [idem] = await rows('SELECT runtime_id, response FROM idempotency_keys WHERE idem_key = ?', ['k-rb1']);
+    expect(parseJsonColumn(idem?.response)).toEqual({ ok: true, id: 'rb1' });
+  });
+
+  it('transition writer - two writers on the same base revision: one wins, the loser fails alone', async () => {
+    const setup = writer();
+    expect(await setup.commit(makeRecord({ id: 'race' }))).toEqual({ ok: true });
+    const poolB = createMySqlPool(db.url, { connectionLimit: 4 });
+    pools.push(poolB);
+    const [a, b] = [writer({ maxDelayMs: 20 }), writer({ maxDelayMs: 20 }, poolB)];
+    const batch = (w: MySqlTransitionWriter, side: string) =>
+      Promise.all([
+        w.commit(makeRecord({ id: 'race', base: 1, marker: side })),
+        ...[1, 2, 3].map((i) => w.commit(makeRecord({ id: `race-${side}${i}`, marker: side }))),
+      ]);
+    const [outA, outB] = await Promise.all([batch(a, 'a'), batch(b, 'b')]);
+    expect([a.stats.batches, b.stats.batches]).toEqual([1, 1]);
+    const raceOutcomes = [outA[0], outB[0]];
+    expect(raceOutcomes.filter((o) => o?.ok)).toHaveLength(1);
+    expect(raceOutcomes.find((o) => !o?.ok)).toMatchObject({ ok: false, code: 'conflict' });
+    for (const o of [...outA.slice(1), ...outB.slice(1)]) expect(o).toEqual({ ok: true });
+    const winner = outA[0]?.ok ? 'a' : 'b';
+    const [log] = await rows('SELECT comment FROM runtime_log WHERE runtime_id = ? AND seq = 2', ['race']);
+    expect(log?.comment).toBe(winner);
+    expect(await revisionOf('race')).toBe(2);
+    expect(await rows("SELECT id FROM runtimes WHERE id LIKE 'race-%'")).toHaveLength(6);
+  });
+
+  it('transition writer - duplicate active document fails alone with duplicate_runtime', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    expect(await w.commit(makeRecord({ id: 'dupA', docId: 'D1' }))).toEqual({ ok: true });
+    const out = await Promise.all([
+      w.commit(makeRecord({ id: 'dupB', docId: 'D1' })),
+      w.commit(makeRecord({ id: 'dupC', docId: 'D2' })),
+      w.commit(makeRecord({ id: 'dupD', docId: 'D2' })),
+      w.commit(makeRecord({ id: 'dupE', docId: 'D3' })),
+    ]);
+    expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['duplicate_runtime', 'ok', 'duplicate_runtime', 'ok']);
+    expect((await rows("SELECT id FROM runtimes WHERE id LIKE 'dup%' ORDER BY id")).map((r) => r.id)).toEqual(['dupA', 'dupC', 'dupE']);
+    expect(await rows("SELECT * FROM runtime_log WHERE runtime_id IN ('dupB', 'dupD')")).toHaveLength(0);
+  });
+
+  it('transition writer - a finished runtime frees its document for a new one in the same batch', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    expect(await w.commit(makeRecord({ id: 'freeA', docId: 'F1' }))).toEqual({ ok: true });
+    const out = await Promise.all([
+      w.commit(makeRecord({ id: 'freeA', docId: 'F1', base: 1, status: 'cancelled' })),
+      w.commit(makeRecord({ id: 'freeB', docId: 'F1' })),
+    ]);
+    expect(out).toEqual([{ ok: true }, { ok: true }]);
+  });
+
+  it('transition writer - chained records of one runtime in one batch commit in order; a broken chain conflicts', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    const out = await Promise.all([
+      w.commit(makeRecord({ id: 'chain' })),
+      w.commit(makeRecord({ id: 'chain', base: 1 })),
+      w.commit(makeRecord({ id: 'chain', base: 2 })),
+      w.commit(makeRecord({ id: 'chain', base: 2, marker: 'stale' })),
+      w.commit(makeRecord({ id: 'chain' })),
+    ]);
+    expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'ok', 'ok', 'conflict', 'conflict']);
+    expect(w.stats.batches).toBe(1);
+    expect(await revisionOf('chain')).toBe(3);
+    expect(await rows('SELECT seq FROM runtime_log WHERE runtime_id = ?', ['chain'])).toHaveLength(3);
+    expect(await rows('SELECT stage FROM tasks WHERE runtime_id = ?', ['chain'])).toHaveLength(6);
+  });
+
+  it('transition writer - duplicate idempotency key fails alone', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    expect(await w.commit(makeRecord({ id: 'idA', idempotencyKey: 'K1' }))).toEqual({ ok: true });
+    const out = await Promise.all([
+      w.commit(makeRecord({ id: 'idB', idempotencyKey: 'K1' })),
+      w.commit(makeRecord({ id: 'idC', idempotencyKey: 'K2' })),
+      w.commit(makeRecord({ id: 'idD', idempotencyKey: 'K2' })),
+    ]);
+    expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['duplicate_idempotency_key', 'ok', 'duplicate_idempotency_key']);
+  });
+
+  it('transition writer - a lost race found only by a write (duplicate outbox event) fails alone via the slow path', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    await db.pool.query("INSERT INTO outbox (shard, event_id, tenant, event, created_at) VALUES (1, 'slowB:1:0', 't1', '{}', 1)");
+    const out = await Promise.all(['slowA', 'slowB', 'slowC'].map((id) => w.commit(makeRecord({ id }))));
+    expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'conflict', 'ok']);
+    expect(w.stats.slowPaths).toBe(1);
+    expect((await rows("SELECT id FROM runtimes WHERE id LIKE 'slow%' ORDER BY id")).map((r) => r.id)).toEqual(['slowA', 'slowC']);
+    expect(await rows("SELECT * FROM tasks WHERE runtime_id = 'slowB'")).toHaveLength(0);
+  });
+
+  it('transition writer - concurrent commits are grouped into few transactions, metrics recorded', async () => {
+    const registry = new Registry();
+    const metrics = registerTransitionWriterMetrics(registry);
+    const w = writer({ metrics });
+    const out = await Promise.all(Array.from({ length: 300 }, (_, i) => w.commit(makeRecord({ id: `grp${i}` }))));
+    expect(out.every((o) => o.ok)).toBe(true);
+    expect(w.stats.records).toBe(300);
+    expect(w.stats.transactions).toBeLessThanOrEqual(4);
+    const text = await registry.metrics();
+    expect(text).toContain('bflow_store_writer_outcomes_total{outcome="ok"} 300');
+    expect(text).toMatch(/bflow_store_writer_batch_size_count \d/);
+  });
+
+  it('transition writer - close flushes what is queued, then refuses new records', async () => {
+    const w = writer({ maxDelayMs: 1000 });
+    const pending = w.commit(makeRecord({ id: 'closing' }));
+    await w.close();
+    expect(await pending).toEqual({ ok: true });
+    await expect(w.commit(makeRecord({ id: 'closed' }))).rejects.toMatchObject({ code: 'writer_closed' });
+  });
+});
