@@ -1,4 +1,5 @@
-import { assign, setup, type AnyStateMachine } from 'xstate';
+import { assign, setup, type AnyActorScope, type AnyStateMachine } from 'xstate';
+import { inertScope } from './inert-scope.ts';
 import { indexWorkflow, isTerminal, type WorkflowIndex } from './compiled-workflow.ts';
 import type { WorkflowDefinition } from './definition-schema.ts';
 import type { NodeId } from './ids.ts';
@@ -7,6 +8,8 @@ import type { RuntimeState } from './runtime-state.ts';
 /** A published version compiled to an XState machine, with its indexes. */
 export interface CompiledWorkflow extends WorkflowIndex {
   machine: AnyStateMachine;
+  /** Reused by every pure transition of this machine (see inert-scope.ts). */
+  scope: AnyActorScope;
   /** XState state key of each node (node ids may contain dots, which XState reserves). */
   stateKeys: ReadonlyMap<NodeId, string>;
 }
@@ -30,32 +33,33 @@ export function compileWorkflow(def: WorkflowDefinition, workflowId: string, ver
   if (hit && hit.def === def) return hit;
   const index = indexWorkflow(def, workflowId, version);
   const stateKeys = new Map(def.nodes.map((n, i) => [n.id, `n${i}`]));
-  const compiled: CompiledWorkflow = { ...index, stateKeys, machine: buildMachine(index, stateKeys) };
+  const machine = buildMachine(index, stateKeys);
+  const compiled: CompiledWorkflow = { ...index, stateKeys, machine, scope: inertScope(machine, sampleState(index)) };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, compiled);
   return compiled;
 }
 
 /**
- * One state per node. `advance` adopts the state the engine decided; eventless
- * transitions then move to its node, but only along edges the definition
+ * One state per node. `advance` carries the state the engine decided; the
+ * machine adopts it and moves to its node, but only along edges the definition
  * allows: its associations, a return to a node that precedes it, or back to
- * the initial node (return, withdraw, change_request).
+ * the initial node (return, withdraw, change_request). Anything else stays put
+ * and `step` reports the broken invariant.
  */
 function buildMachine(wf: WorkflowIndex, stateKeys: ReadonlyMap<NodeId, string>): AnyStateMachine {
   const logic = setup({
     types: {} as { context: RuntimeState; events: AdvanceEvent; input: RuntimeState },
     actions: { adopt: assign(({ event }) => event.state) },
     guards: {
-      atNode: ({ context }, params: { node: NodeId }) => context.stages[context.stages.length - 1]?.node === params.node,
+      movesTo: ({ event }, params: { node: NodeId }) => event.state.stages[event.state.stages.length - 1]?.node === params.node,
     },
   });
   const states: Record<string, object> = {};
   for (const node of wf.def.nodes) {
-    const edges = edgesFrom(wf, node.id);
+    const moves = edgesFrom(wf, node.id).map((to) => ({ guard: { type: 'movesTo', params: { node: to } }, target: stateKeys.get(to)!, actions: 'adopt' }));
     states[stateKeys.get(node.id)!] = {
-      on: { advance: { actions: 'adopt' } },
-      always: edges.map((to) => ({ guard: { type: 'atNode', params: { node: to } }, target: stateKeys.get(to)! })),
+      on: { advance: [...moves, { guard: { type: 'movesTo', params: { node: node.id } }, actions: 'adopt' }] },
       ...(isTerminal(node) && { tags: ['finished'] }),
     };
   }
@@ -67,6 +71,13 @@ function buildMachine(wf: WorkflowIndex, stateKeys: ReadonlyMap<NodeId, string>)
   });
   // The states are generated, so their keys are only known as strings at compile time.
   return machine as unknown as AnyStateMachine;
+}
+
+/** A minimal state at the initial node: the input the scope's actor is created with. */
+function sampleState(wf: WorkflowIndex): RuntimeState {
+  const runtime = { id: '', tenant: '', app: wf.def.app, docId: '', workflowId: wf.workflowId, version: wf.version, creator: '', createdAt: 0 };
+  const stages = [{ node: wf.initial.id, status: 'open' as const, enteredAt: 0, tasks: [] }];
+  return { v: 1, runtime, status: 'created', doc: {}, stages, seq: 0, revision: 0, updatedAt: 0 };
 }
 
 function edgesFrom(wf: WorkflowIndex, from: NodeId): NodeId[] {

@@ -1,4 +1,4 @@
-import type { DomainEvent, Effects, EventType, LogEntry } from './effects.ts';
+import type { DomainEvent, Effects, EventType, LogEntry, TaskChange } from './effects.ts';
 import { emptyEffects } from './effects.ts';
 import type { WorkflowIndex } from './compiled-workflow.ts';
 import type { EmployeeId } from './ids.ts';
@@ -53,16 +53,12 @@ export class StepBuilder {
   /** Records the current row of a task for the inbox read model. */
   taskChanged(stageIndex: number, task: Task): void {
     const stage = this.state.stages[stageIndex]!;
-    this.effects.tasks.push({
-      stage: stageIndex,
-      node: stage.node,
-      assignee: task.assignee,
-      status: task.status,
-      ...(task.action !== undefined && { action: task.action }),
-      assignedAt: stage.enteredAt,
-      ...(task.at !== undefined && { closedAt: task.at }),
-      ...(stage.dueAt !== undefined && { dueAt: stage.dueAt }),
-    });
+    // Built field by field: conditional spreads are measurably slower on this hot path.
+    const row: TaskChange = { stage: stageIndex, node: stage.node, assignee: task.assignee, status: task.status, assignedAt: stage.enteredAt };
+    if (task.action !== undefined) row.action = task.action;
+    if (task.at !== undefined) row.closedAt = task.at;
+    if (stage.dueAt !== undefined) row.dueAt = stage.dueAt;
+    this.effects.tasks.push(row);
   }
 
   emit(type: EventType, data: Record<string, unknown>, actor: EmployeeId = this.actor): void {

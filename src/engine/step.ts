@@ -1,4 +1,3 @@
-import { initialTransition, transition } from 'xstate';
 import type { ActionCommand, Command, StartInput } from './commands.ts';
 import type { CompiledWorkflow } from './compile.ts';
 import type { DirectoryView } from './directory.ts';
@@ -61,7 +60,7 @@ export function start(wf: CompiledWorkflow, input: StartInput, dir: DirectoryVie
     if (error instanceof EngineError) return { ok: false, error };
     throw error;
   }
-  const [snapshot] = initialTransition(wf.machine, b.state);
+  const snapshot = wf.machine.getInitialSnapshot(wf.scope, b.state);
   return { ok: true, state: snapshot.context as RuntimeState, effects: b.effects, changed: true };
 }
 
@@ -105,7 +104,7 @@ function dispatch(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView): void 
  */
 function advance(wf: CompiledWorkflow, prev: RuntimeState, next: RuntimeState): RuntimeState {
   const snapshot = wf.machine.resolveState({ value: wf.stateKeys.get(currentNode(prev))!, context: prev });
-  const [after] = transition(wf.machine, snapshot, { type: 'advance', state: next });
+  const after = wf.machine.transition(snapshot, { type: 'advance', state: next }, wf.scope);
   const expected = wf.stateKeys.get(currentNode(next));
   if (after.value !== expected) {
     throw new Error(`engine invariant: ${wf.key} has no edge from "${currentNode(prev)}" to "${currentNode(next)}"`);

@@ -31,7 +31,10 @@ export function act(b: StepBuilder, cmd: ActionCommand & { type: MovingAction },
   const changes = cmd.patch ? patchDocument(b, cmd.actor, cmd.patch) : undefined;
   const stage = b.stage(index);
   const task = stage.tasks.find((t) => t.assignee === cmd.actor && t.status === 'open')!;
-  Object.assign(task, { status: 'done', action: cmd.type, at: b.now }, cmd.nextAssignee !== undefined && { next: cmd.nextAssignee });
+  task.status = 'done';
+  task.action = cmd.type;
+  task.at = b.now;
+  if (cmd.nextAssignee !== undefined) task.next = cmd.nextAssignee;
   b.taskChanged(index, task);
   b.emit('task.completed', { node: node.id, stage: index, assignee: cmd.actor, action: cmd.type });
   const exit = exitReached(node, stage, cmd.type);
@@ -59,15 +62,25 @@ function leaveStage(b: StepBuilder, index: number, exit: MovingAction, cmd: Acti
 
 /** Exit rule: the action's count reaches its `min` (or `all`); when nobody is left to act, the deadlock rule. */
 export function exitReached(node: NodeDefinition, stage: Stage, action: MovingAction): MovingAction | undefined {
-  const live = stage.tasks.filter((t) => t.status !== 'skipped');
-  const votes = (a: string) => live.reduce((n, t) => (t.status === 'done' && t.action === a ? n + 1 : n), 0);
+  let live = 0;
+  let open = 0;
+  for (const t of stage.tasks) {
+    if (t.status !== 'skipped') live++;
+    if (t.status === 'open') open++;
+  }
   const rule = node.exit?.[action];
-  const required = rule === 'all' ? live.length : Math.min(rule ?? 1, live.length);
-  if (votes(action) >= required) return action;
-  if (live.some((t) => t.status === 'open')) return undefined;
+  const required = rule === 'all' ? live : Math.min(rule ?? 1, live);
+  if (votes(stage, action) >= required) return action;
+  if (open > 0) return undefined;
   let best: MovingAction = action;
-  for (const candidate of DEADLOCK_PRECEDENCE) if (votes(candidate) > votes(best)) best = candidate;
+  for (const candidate of DEADLOCK_PRECEDENCE) if (votes(stage, candidate) > votes(stage, best)) best = candidate;
   return best;
+}
+
+function votes(stage: Stage, action: string): number {
+  let n = 0;
+  for (const t of stage.tasks) if (t.status === 'done' && t.action === action) n++;
+  return n;
 }
 
 function checkActionAllowed(b: StepBuilder, node: NodeDefinition, action: MovingAction): void {
@@ -100,9 +113,13 @@ export function requireOpenStage(b: StepBuilder): number {
 }
 
 export function requireOpenTask(b: StepBuilder, index: number, actor: EmployeeId): void {
-  const mine = b.state.stages[index]!.tasks.filter((t) => t.assignee === actor);
-  if (mine.some((t) => t.status === 'open')) return;
-  if (mine.some((t) => t.status === 'done')) {
+  let acted = false;
+  for (const t of b.state.stages[index]!.tasks) {
+    if (t.assignee !== actor) continue;
+    if (t.status === 'open') return;
+    if (t.status === 'done') acted = true;
+  }
+  if (acted) {
     throw new EngineError('action_not_allowed', `you already acted on stage "${b.state.stages[index]!.node}"; each assignee acts once per stage`);
   }
   throw new EngineError('not_assignee', `you have no open task on stage "${b.state.stages[index]!.node}"`);

@@ -1,0 +1,24 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+/** `--seconds N` from argv, else the default. */
+export function secondsArg(fallback: number): number {
+  const i = process.argv.indexOf('--seconds');
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--seconds must be a positive number, got ${process.argv[i + 1]}`);
+  return value;
+}
+
+export function printTable(title: string, rows: readonly (readonly string[])[]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  console.log(`\n${title}`);
+  for (const row of rows) console.log('  ' + row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+}
+
+/** Machine-readable result under bench/results/NAME.json. */
+export function writeResult(name: string, data: Record<string, unknown>): void {
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const file = new URL(`${name}.json`, dir);
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, ...data }, null, 2));
+  console.log(`\nresults: bench/results/${name}.json`);
+}
