@@ -1,0 +1,104 @@
+import type { Employee, Group, RuntimeState, TaskChange } from '../../engine/index.ts';
+import type { AppConfig, DueTimer, OutboxEvent, StoredIdempotency, StoredLogEntry, WorkflowRecord, WorkflowVersion } from '../ports.ts';
+import { compareStrings, SortedList } from './sorted-list.ts';
+
+/** Options of the in-process store. */
+export interface MemoryStoreOptions {
+  /** Clock for the times the store sets itself (idempotency records, outbox rows). @default Date.now */
+  now?: () => number;
+}
+
+/** A task row of the inbox, as the `tasks` table holds it. */
+export interface TaskRow extends TaskChange {
+  tenant: string;
+  runtimeId: string;
+  app: string;
+  docId: string;
+}
+
+export interface RuntimeRow {
+  shard: number;
+  state: RuntimeState;
+}
+
+export interface TimerRow extends DueTimer {
+  shard: number;
+}
+
+export interface OutboxRow extends OutboxEvent {
+  published: boolean;
+}
+
+/** A key out of parts; `\u0000` can't occur in the ids the API accepts. */
+export const key = (...parts: (string | number)[]): string => parts.join('\u0000');
+
+/** Inbox order: `(assigned_at, runtime_id, stage)`, as the `tasks_inbox` index. */
+export const compareInbox = (a: TaskRow, b: TaskRow): number =>
+  a.assignedAt - b.assignedAt || compareStrings(a.runtimeId, b.runtimeId) || a.stage - b.stage;
+
+/**
+ * The twin's tables, shared by its repositories. Stored values are never handed
+ * out: readers copy (structuredClone) on the way out, the writer on the way in.
+ */
+export class MemoryTables {
+  readonly now: () => number;
+  /** key(tenant, id) → runtime. */
+  readonly runtimes = new Map<string, RuntimeRow>();
+  /** Per tenant: runtime ids in order, for keyset listing. */
+  readonly runtimeIds = new Map<string, SortedList<string>>();
+  /** key(tenant, app, docId) → id of the document's active runtime. */
+  readonly activeDocs = new Map<string, string>();
+  /** key(tenant, runtimeId) → log in seq order. */
+  readonly logs = new Map<string, StoredLogEntry[]>();
+  /** key(tenant, runtimeId, stage, assignee) → task. */
+  readonly tasks = new Map<string, TaskRow>();
+  /** key(tenant, assignee, status) → tasks in inbox order. */
+  readonly inboxes = new Map<string, SortedList<TaskRow>>();
+  /** key(tenant, idempotency key) → record. */
+  readonly idempotency = new Map<string, StoredIdempotency>();
+  /** Per shard: key(tenant, timer id) → timer. */
+  readonly timers = new Map<number, Map<string, TimerRow>>();
+  /** key(tenant, timer id) → the shard holding it. */
+  readonly timerShards = new Map<string, number>();
+  /** Every outbox row by position; `unpublished` holds each shard's pending rows in position order. */
+  readonly outbox = new Map<number, OutboxRow>();
+  readonly unpublished = new Map<number, Map<number, OutboxRow>>();
+  readonly eventIds = new Set<string>();
+  lastPosition = 0;
+  /** Per tenant: id → employee / group. */
+  readonly employees = new Map<string, Map<string, Employee>>();
+  readonly groups = new Map<string, Map<string, Group>>();
+  /** key(tenant, id) → workflow; key(tenant, id, version) → version. */
+  readonly workflows = new Map<string, WorkflowRecord>();
+  readonly versions = new Map<string, WorkflowVersion>();
+  /** key(tenant, companyId, app) → config. */
+  readonly appConfigs = new Map<string, AppConfig>();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  inbox(tenant: string, assignee: string, status: string): SortedList<TaskRow> {
+    return getOrCreate(this.inboxes, key(tenant, assignee, status), () => new SortedList(compareInbox));
+  }
+
+  deleteTimer(timerKey: string): void {
+    const shard = this.timerShards.get(timerKey);
+    if (shard === undefined) return;
+    this.timers.get(shard)?.delete(timerKey);
+    this.timerShards.delete(timerKey);
+  }
+
+  tenantRuntimeIds(tenant: string): SortedList<string> {
+    return getOrCreate(this.runtimeIds, tenant, () => new SortedList(compareStrings));
+  }
+}
+
+export function getOrCreate<K, V>(map: Map<K, V>, k: K, make: () => V): V {
+  let v = map.get(k);
+  if (v === undefined) {
+    v = make();
+    map.set(k, v);
+  }
+  return v;
+}

@@ -1,0 +1,99 @@
+import type mysql from 'mysql2/promise';
+import type { RuntimeState } from '../../engine/index.ts';
+import type { InboxItem, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
+import { checkLimit, decodeInboxCursor, decodeRuntimeCursor, encodeCursor, toPage } from '../pagination.ts';
+import { num, optNum, optStr, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
+
+/** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
+export class MySqlReadModel implements ReadModel {
+  private readonly ctx: SqlContext;
+
+  constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
+    this.ctx = sqlContext(pool, options);
+  }
+
+  async getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
+    const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
+    return rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+  }
+
+  /** Ordered by id; each filter narrows to an index prefix (`runtimes_by_app_status`, `runtimes_by_status`, `runtimes_by_doc`). */
+  async listRuntimes(tenant: string, filter: RuntimeListFilter, limit: number, cursor?: string): Promise<Page<RuntimeState>> {
+    checkLimit(limit);
+    const where = ['tenant = ?'];
+    const values: unknown[] = [tenant];
+    for (const [column, value] of [
+      ['app', filter.app],
+      ['doc_id', filter.docId],
+      ['status', filter.status],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      values.push(value);
+    }
+    if (cursor !== undefined) {
+      where.push('id > ?');
+      values.push(decodeRuntimeCursor(cursor)[0]);
+    }
+    const rows = await this.select(`SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, [...values, limit + 1]);
+    const page = toPage(rows, limit, (last) => encodeCursor([str(last.id)]));
+    return { items: page.items.map((r) => readJson<RuntimeState>(r.state)), nextCursor: page.nextCursor };
+  }
+
+  async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
+    const rows = await this.select(
+      'SELECT seq, at, actor, action, from_node, to_node, comment, changes FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
+      [tenant, runtimeId],
+    );
+    return rows.map(toLogEntry);
+  }
+
+  /**
+   * Keyset over `(assigned_at, runtime_id, stage)`, the tail of `tasks_inbox`. The
+   * leading `assigned_at >= ?` keeps the scan a range on that index on both servers.
+   */
+  async inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>> {
+    checkLimit(limit);
+    let sql =
+      'SELECT runtime_id, app, doc_id, node, stage, status, assigned_at, due_at FROM tasks ' +
+      'WHERE tenant = ? AND assignee = ? AND status = ?';
+    const values: unknown[] = [tenant, assignee, status];
+    if (cursor !== undefined) {
+      const [at, runtimeId, stage] = decodeInboxCursor(cursor);
+      sql += ' AND assigned_at >= ? AND (assigned_at > ? OR runtime_id > ? OR (runtime_id = ? AND stage > ?))';
+      values.push(at, at, runtimeId, runtimeId, stage);
+    }
+    sql += ' ORDER BY assigned_at, runtime_id, stage LIMIT ?';
+    const rows = await this.select(sql, [...values, limit + 1]);
+    return toPage(rows.map(toInboxItem), limit, (last) => encodeCursor([last.assignedAt, last.runtimeId, last.stage]));
+  }
+
+  private select(sql: string, values: unknown[]): Promise<Row[]> {
+    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
+  }
+}
+
+function toLogEntry(r: Row): StoredLogEntry {
+  const entry: StoredLogEntry = { seq: num(r.seq), at: num(r.at), actor: str(r.actor), action: str(r.action), fromNode: str(r.from_node) };
+  const toNode = optStr(r.to_node);
+  const comment = optStr(r.comment);
+  if (toNode !== undefined) entry.toNode = toNode;
+  if (comment !== undefined) entry.comment = comment;
+  if (r.changes !== null && r.changes !== undefined) entry.changes = readJson<Record<string, [unknown, unknown]>>(r.changes);
+  return entry;
+}
+
+function toInboxItem(r: Row): InboxItem {
+  const item: InboxItem = {
+    runtimeId: str(r.runtime_id),
+    app: str(r.app),
+    docId: str(r.doc_id),
+    node: str(r.node),
+    stage: num(r.stage),
+    status: str(r.status) as InboxItem['status'],
+    assignedAt: num(r.assigned_at),
+  };
+  const dueAt = optNum(r.due_at);
+  if (dueAt !== undefined) item.dueAt = dueAt;
+  return item;
+}

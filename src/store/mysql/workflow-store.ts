@@ -1,0 +1,158 @@
+import type mysql from 'mysql2/promise';
+import type { WorkflowDefinition } from '../../engine/index.ts';
+import { contentHash } from '../content-hash.ts';
+import { StoreError } from '../errors.ts';
+import type { AppConfig, AppMode, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../ports.ts';
+import {
+  execute,
+  inTransaction,
+  num,
+  optNum,
+  readJson,
+  selectRows,
+  sqlContext,
+  str,
+  type MySqlRepositoryOptions,
+  type Queryable,
+  type Row,
+  type SqlContext,
+} from './sql.ts';
+
+const WORKFLOW_COLUMNS = 'tenant, id, app, name, draft, latest_version, created_at, updated_at';
+const VERSION_COLUMNS = 'workflow_id, version, definition, content_hash, published_at';
+
+/** Workflow drafts, immutable published versions and app configs over MySQL. */
+export class MySqlWorkflowStore implements WorkflowStore {
+  private readonly ctx: SqlContext;
+
+  constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
+    this.ctx = sqlContext(pool, options);
+  }
+
+  async createWorkflow(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<WorkflowRecord> {
+    try {
+      await this.exec(
+        'INSERT INTO workflows (tenant, id, app, name, draft, latest_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)',
+        [tenant, id, definition.app, definition.name, JSON.stringify(definition), now, now],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ER_DUP_ENTRY') {
+        throw new StoreError('invalid_record', `workflow ${id} already exists`, { cause: err });
+      }
+      throw err;
+    }
+    return { id, tenant, app: definition.app, name: definition.name, draft: definition, latestVersion: null, createdAt: now, updatedAt: now };
+  }
+
+  async updateDraft(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<boolean> {
+    const result = await this.exec('UPDATE workflows SET app = ?, name = ?, draft = ?, updated_at = ? WHERE tenant = ? AND id = ?', [
+      definition.app,
+      definition.name,
+      JSON.stringify(definition),
+      now,
+      tenant,
+      id,
+    ]);
+    return result.affectedRows > 0;
+  }
+
+  async getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined> {
+    const rows = await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND id = ?`, [tenant, id]);
+    return rows[0] ? toWorkflow(rows[0]) : undefined;
+  }
+
+  async listWorkflows(tenant: string, app?: string): Promise<WorkflowRecord[]> {
+    const rows =
+      app === undefined
+        ? await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? ORDER BY id`, [tenant])
+        : await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND app = ? ORDER BY id`, [tenant, app]);
+    return rows.map(toWorkflow);
+  }
+
+  /** Locks the workflow row so concurrent publishes of one workflow serialise and never reuse a version number. */
+  async publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined> {
+    return inTransaction(this.ctx, async (conn) => {
+      const rows = await this.select(conn, 'SELECT draft, latest_version FROM workflows WHERE tenant = ? AND id = ? FOR UPDATE', [tenant, id]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const definition = readJson<WorkflowDefinition>(row.draft);
+      const hash = contentHash(definition);
+      const latest = optNum(row.latest_version);
+      if (latest !== undefined) {
+        const current = await this.versionRow(conn, tenant, id, latest);
+        if (current?.contentHash === hash) return current;
+      }
+      const version: WorkflowVersion = { workflowId: id, version: (latest ?? 0) + 1, definition, contentHash: hash, publishedAt: now };
+      await execute(
+        conn,
+        this.ctx.timeout,
+        'INSERT INTO workflow_versions (tenant, workflow_id, version, definition, content_hash, published_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [tenant, id, version.version, JSON.stringify(definition), hash, now],
+      );
+      await execute(conn, this.ctx.timeout, 'UPDATE workflows SET latest_version = ? WHERE tenant = ? AND id = ?', [version.version, tenant, id]);
+      return version;
+    });
+  }
+
+  getVersion(tenant: string, id: string, version: number): Promise<WorkflowVersion | undefined> {
+    return this.versionRow(this.ctx.db, tenant, id, version);
+  }
+
+  async setAppConfig(config: AppConfig): Promise<void> {
+    await this.exec(
+      'INSERT INTO app_configs (tenant, company_id, app, mode, workflow_id, updated_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON DUPLICATE KEY UPDATE mode = VALUES(mode), workflow_id = VALUES(workflow_id), updated_at = VALUES(updated_at)',
+      [config.tenant, config.companyId, config.app, config.mode, config.workflowId, this.ctx.now()],
+    );
+  }
+
+  async getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {
+    const rows = await this.select(
+      this.ctx.db,
+      'SELECT mode, workflow_id FROM app_configs WHERE tenant = ? AND company_id = ? AND app = ?',
+      [tenant, companyId, app],
+    );
+    const row = rows[0];
+    return row ? { tenant, companyId, app, mode: str(row.mode) as AppMode, workflowId: str(row.workflow_id) } : undefined;
+  }
+
+  private async versionRow(db: Queryable, tenant: string, id: string, version: number): Promise<WorkflowVersion | undefined> {
+    const rows = await this.select(db, `SELECT ${VERSION_COLUMNS} FROM workflow_versions WHERE tenant = ? AND workflow_id = ? AND version = ?`, [
+      tenant,
+      id,
+      version,
+    ]);
+    return rows[0] ? toVersion(rows[0]) : undefined;
+  }
+
+  private select(db: Queryable, sql: string, values: unknown[]): Promise<Row[]> {
+    return selectRows(db, this.ctx.timeout, sql, values);
+  }
+
+  private exec(sql: string, values: unknown[]): Promise<mysql.ResultSetHeader> {
+    return execute(this.ctx.db, this.ctx.timeout, sql, values);
+  }
+}
+
+function toWorkflow(r: Row): WorkflowRecord {
+  return {
+    id: str(r.id),
+    tenant: str(r.tenant),
+    app: str(r.app),
+    name: str(r.name),
+    draft: readJson<WorkflowDefinition>(r.draft),
+    latestVersion: optNum(r.latest_version) ?? null,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toVersion(r: Row): WorkflowVersion {
+  return {
+    workflowId: str(r.workflow_id),
+    version: num(r.version),
+    definition: readJson<WorkflowDefinition>(r.definition),
+    contentHash: str(r.content_hash),
+    publishedAt: num(r.published_at),
+  };
+}

@@ -1,0 +1,235 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commitOk, step, T0, uniqueShard, uniqueTenant } from '../fixtures.ts';
+import type { MakeSubject, StoreSubject } from './subject.ts';
+
+/** The TransitionWriter + RuntimeStore contract: what a commit makes durable and what the write side reads back. */
+export function runtimeStoreContract(name: string, makeSubject: MakeSubject): void {
+  describe(`${name} - writer and runtime store`, () => {
+    let s: StoreSubject;
+    let tenant: string;
+    beforeEach(async () => {
+      s = await makeSubject();
+      tenant = uniqueTenant();
+    });
+    afterEach(async () => {
+      await s.cleanup();
+    });
+
+    it('commit - a new runtime is visible to loadRuntime, getRuntime, runtimeLog and inbox', async () => {
+      const record = step({ tenant, id: 'r1', assignees: ['emp-2'] });
+      expect(await s.writer.commit(record)).toEqual({ ok: true });
+      expect(await s.store.loadRuntime(tenant, 'r1')).toEqual(record.state);
+      expect(await s.read.getRuntime(tenant, 'r1')).toEqual(record.state);
+      expect(await s.read.runtimeLog(tenant, 'r1')).toEqual(record.effects.log);
+      const inbox = await s.read.inbox(tenant, 'emp-2', 'open', 10);
+      expect(inbox).toEqual({
+        items: [{ runtimeId: 'r1', app: 'purchase.order', docId: 'doc-r1', node: 'n1', stage: 0, status: 'open', assignedAt: T0 + 1000 }],
+        nextCursor: null,
+      });
+      expect(await s.store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1')).toEqual(record.state);
+    });
+
+    it('commit - the next step replaces the state, appends the log and upserts tasks', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', assignees: ['emp-2'] }));
+      const closed = { stage: 0, node: 'n1', assignee: 'emp-2', status: 'done' as const, action: 'approve', assignedAt: T0 + 1000, closedAt: T0 + 2000 };
+      const next = step({ tenant, id: 'r1', baseRevision: 1, assignees: ['emp-3'], tasks: [closed] });
+      expect(await s.writer.commit(next)).toEqual({ ok: true });
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(2);
+      expect((await s.read.runtimeLog(tenant, 'r1')).map((e) => e.seq)).toEqual([1, 2]);
+      expect((await s.read.inbox(tenant, 'emp-2', 'open', 10)).items).toEqual([]);
+      expect((await s.read.inbox(tenant, 'emp-2', 'done', 10)).items.map((i) => [i.runtimeId, i.stage, i.status])).toEqual([['r1', 0, 'done']]);
+      expect((await s.read.inbox(tenant, 'emp-3', 'open', 10)).items.map((i) => i.node)).toEqual(['n2']);
+    });
+
+    it('commit - a stale base revision is a conflict and writes nothing', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1' }));
+      await s.writer.commit(step({ tenant, id: 'r1', baseRevision: 1 }));
+      const stale = step({ tenant, id: 'r1', baseRevision: 1, assignees: ['emp-9'], idempotency: { key: 'k-stale', response: 1 } });
+      expect(await s.writer.commit(stale)).toMatchObject({ ok: false, code: 'conflict' });
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(2);
+      expect(await s.read.runtimeLog(tenant, 'r1')).toHaveLength(2);
+      expect((await s.read.inbox(tenant, 'emp-9', 'open', 10)).items).toEqual([]);
+      expect(await s.store.findIdempotency(tenant, 'k-stale')).toBeUndefined();
+    });
+
+    it('commit - a base revision ahead of the stored one, or of a missing runtime, is a conflict', async () => {
+      expect(await s.writer.commit(step({ tenant, id: 'ghost', baseRevision: 3 }))).toMatchObject({ ok: false, code: 'conflict' });
+      await s.writer.commit(step({ tenant, id: 'r1' }));
+      expect(await s.writer.commit(step({ tenant, id: 'r1', baseRevision: 2 }))).toMatchObject({ ok: false, code: 'conflict' });
+      expect(await s.store.loadRuntime(tenant, 'ghost')).toBeUndefined();
+    });
+
+    it('commit - inserting an existing runtime id (base revision 0) is a conflict', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', docId: 'd1' }));
+      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'd2' }))).toMatchObject({ ok: false, code: 'conflict' });
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.runtime.docId).toBe('d1');
+    });
+
+    it('commit - concurrent steps from one revision: exactly one wins', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1' }));
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => s.writer.commit(step({ tenant, id: 'r1', baseRevision: 1, assignees: [`emp-${i}`] }))),
+      );
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+      expect(outcomes.filter((o) => !o.ok && o.code === 'conflict')).toHaveLength(7);
+      expect(await s.read.runtimeLog(tenant, 'r1')).toHaveLength(2);
+    });
+
+    it('commit - a second active runtime for the document is duplicate_runtime', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1' }));
+      const second = step({ tenant, id: 'r2', docId: 'po-1', assignees: ['emp-2'] });
+      expect(await s.writer.commit(second)).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+      expect(await s.store.loadRuntime(tenant, 'r2')).toBeUndefined();
+      expect((await s.read.inbox(tenant, 'emp-2', 'open', 10)).items).toEqual([]);
+      expect((await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1'))?.runtime.id).toBe('r1');
+      // Another app's document with the same id is another document.
+      expect(await s.writer.commit(step({ tenant, id: 'r3', docId: 'po-1', app: 'leave.request' }))).toEqual({ ok: true });
+    });
+
+    it('commit - a failed runtime still holds its document', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', status: 'failed' }));
+      expect(await s.writer.commit(step({ tenant, id: 'r2', docId: 'po-1' }))).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+    });
+
+    it('commit - a finished runtime frees the document for a new runtime', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1' }));
+      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' }))).toEqual({ ok: true });
+      expect(await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1')).toBeUndefined();
+      expect(await s.writer.commit(step({ tenant, id: 'r2', docId: 'po-1' }))).toEqual({ ok: true });
+      expect((await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1'))?.runtime.id).toBe('r2');
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.status).toBe('approved');
+    });
+
+    it('commit - reactivating a finished runtime while another holds the document is duplicate_runtime', async () => {
+      await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1' }));
+      await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' }));
+      await commitOk(s.writer, step({ tenant, id: 'r2', docId: 'po-1' }));
+      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 2 }))).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.status).toBe('approved');
+    });
+
+    it('commit - a replayed log seq or event id fails the record as a conflict', async () => {
+      await commitOk(s.writer, step({ tenant, id: 'r1' }));
+      const replayedSeq = step({ tenant, id: 'r1', baseRevision: 1 });
+      replayedSeq.effects.log[0]!.seq = 1;
+      expect(await s.writer.commit(replayedSeq)).toMatchObject({ ok: false, code: 'conflict' });
+      const replayedEvent = step({ tenant, id: 'r2' });
+      replayedEvent.effects.events[0]!.id = `${tenant}:r1:1:0`;
+      expect(await s.writer.commit(replayedEvent)).toMatchObject({ ok: false, code: 'conflict' });
+      expect(await s.store.loadRuntime(tenant, 'r2')).toBeUndefined();
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(1);
+    });
+
+    it('commit - a state whose revision does not follow the base is refused', async () => {
+      const bad = step({ tenant, id: 'r1' });
+      bad.state.revision = 5;
+      await expect(s.writer.commit(bad)).rejects.toMatchObject({ name: 'StoreError', code: 'invalid_record' });
+    });
+
+    it('idempotency - a repeated key is duplicate_idempotency_key; the lookup returns the first response', async () => {
+      const response = { status: 201, body: { id: 'r1', note: 'ünï' } };
+      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1', response } }));
+      const again = step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k1', response: { other: true } } });
+      expect(await s.writer.commit(again)).toMatchObject({ ok: false, code: 'duplicate_idempotency_key' });
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(1);
+      expect(await s.store.findIdempotency(tenant, 'k1')).toMatchObject({ key: 'k1', runtimeId: 'r1', response });
+      expect(await s.store.findIdempotency(tenant, 'k-unknown')).toBeUndefined();
+    });
+
+    it('idempotency - a stored response may be any JSON value, a string included', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k-str', response: 'accepted' } }));
+      expect((await s.store.findIdempotency(tenant, 'k-str'))?.response).toBe('accepted');
+    });
+
+    it('idempotency - keys are per tenant', async () => {
+      const other = uniqueTenant('b');
+      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1', response: 'a' } }));
+      expect(await s.writer.commit(step({ tenant: other, id: 'r1', idempotency: { key: 'k1', response: 'b' } }))).toEqual({ ok: true });
+      expect((await s.store.findIdempotency(other, 'k1'))?.response).toBe('b');
+      expect((await s.store.findIdempotency(tenant, 'k1'))?.response).toBe('a');
+    });
+
+    it('copies - mutating a state read back or committed never changes the stored one', async () => {
+      const record = step({ tenant, id: 'r1' });
+      await s.writer.commit(record);
+      record.state.doc.amount = -1;
+      const read = await s.store.loadRuntime(tenant, 'r1');
+      read!.doc.amount = -2;
+      expect((await s.read.getRuntime(tenant, 'r1'))?.doc.amount).toBe(1200);
+    });
+  });
+
+  describe(`${name} - timers and outbox`, () => {
+    let s: StoreSubject;
+    let tenant: string;
+    let shard: number;
+    beforeEach(async () => {
+      s = await makeSubject();
+      tenant = uniqueTenant();
+      shard = uniqueShard();
+    });
+    afterEach(async () => {
+      await s.cleanup();
+    });
+
+    const timer = (id: string, dueAt: number) => ({ id, kind: 'sla_due' as const, dueAt, stage: 0 });
+
+    it('timers - due by shard and time, oldest first; deleted ones stay gone', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', shard, timersSet: [timer('t-late', T0 + 500), timer('t-early', T0 + 100), timer('t-future', T0 + 9000)] }));
+      await s.writer.commit(step({ tenant, id: 'r2', shard: shard + 1, timersSet: [timer('t-other-shard', T0)] }));
+      const due = await s.store.dueTimers(shard, T0 + 500, 100);
+      expect(due).toEqual([
+        { id: 't-early', tenant, runtimeId: 'r1', kind: 'sla_due', stage: 0, dueAt: T0 + 100 },
+        { id: 't-late', tenant, runtimeId: 'r1', kind: 'sla_due', stage: 0, dueAt: T0 + 500 },
+      ]);
+      expect((await s.store.dueTimers(shard, T0 + 500, 1)).map((t) => t.id)).toEqual(['t-early']);
+      await s.store.deleteTimer(tenant, 't-early');
+      await s.store.deleteTimer(tenant, 't-early');
+      expect((await s.store.dueTimers(shard, T0 + 10_000, 100)).map((t) => t.id)).toEqual(['t-late', 't-future']);
+    });
+
+    it('timers - setting an id again moves it; a cancelled timer never fires', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', shard, timersSet: [timer('sla', T0 + 100), timer('remind', T0 + 200)] }));
+      await s.writer.commit(step({ tenant, id: 'r1', shard, baseRevision: 1, timersSet: [timer('sla', T0 + 5000)], timersCancelled: ['remind'] }));
+      expect(await s.store.dueTimers(shard, T0 + 1000, 100)).toEqual([]);
+      expect((await s.store.dueTimers(shard, T0 + 5000, 100)).map((t) => [t.id, t.dueAt])).toEqual([['sla', T0 + 5000]]);
+    });
+
+    it('timers - deleting is tenant-scoped', async () => {
+      const other = uniqueTenant('b');
+      await s.writer.commit(step({ tenant, id: 'r1', shard, timersSet: [timer('sla', T0)] }));
+      await s.store.deleteTimer(other, 'sla');
+      expect(await s.store.dueTimers(shard, T0, 10)).toHaveLength(1);
+    });
+
+    it('outbox - unpublished events by shard in increasing positions; markPublished hides them', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', shard, events: 2 }));
+      await s.writer.commit(step({ tenant, id: 'r2', shard: shard + 1, events: 1 }));
+      await s.writer.commit(step({ tenant, id: 'r1', shard, baseRevision: 1, events: 3 }));
+      const pending = await s.store.unpublishedEvents(shard, 100);
+      expect(pending.map((e) => e.event.id)).toEqual(['1:0', '1:1', '2:0', '2:1', '2:2'].map((n) => `${tenant}:r1:${n}`));
+      const positions = pending.map((e) => e.position);
+      expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+      expect(new Set(positions).size).toBe(positions.length);
+      expect(pending.every((e) => e.shard === shard && e.event.tenant === tenant)).toBe(true);
+      expect((await s.store.unpublishedEvents(shard, 2)).map((e) => e.position)).toEqual(positions.slice(0, 2));
+      await s.store.markPublished(positions.slice(0, 3));
+      await s.store.markPublished(positions.slice(0, 1));
+      expect((await s.store.unpublishedEvents(shard, 100)).map((e) => e.position)).toEqual(positions.slice(3));
+      await s.store.markPublished([]);
+      expect(await s.store.unpublishedEvents(shard + 1, 100)).toHaveLength(1);
+    });
+
+    it('outbox - a refused commit leaves no events or timers', async () => {
+      await s.writer.commit(step({ tenant, id: 'r1', shard, events: 0 }));
+      await s.writer.commit(step({ tenant, id: 'r1', shard, events: 1, timersSet: [timer('x', T0)] }));
+      expect(await s.store.unpublishedEvents(shard, 100)).toEqual([]);
+      expect(await s.store.dueTimers(shard, T0 + 1, 100)).toEqual([]);
+    });
+
+    it('polls - a limit outside 1..10000 is refused', async () => {
+      await expect(s.store.dueTimers(shard, T0, 0)).rejects.toMatchObject({ name: 'StoreError' });
+      await expect(s.store.unpublishedEvents(shard, 10_001)).rejects.toMatchObject({ name: 'StoreError' });
+    });
+  });
+}
