@@ -3,31 +3,22 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeState } from '../../src/engine/index.ts';
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
-import type { RuntimeStore } from '../../src/store/ports.ts';
+import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
+import { createMySqlTransitionWriter, type MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { RedisSnapshotCache } from '../../src/store/redis/snapshot-cache.ts';
+import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { startPrivateRedis, type PrivateRedis } from '../harness/redis-server.ts';
 import { waitFor } from '../harness/wait.ts';
-import { snapshotState } from './snapshot-fixture.ts';
+import { step, uniqueTenant } from './fixtures.ts';
 
-const TENANT = 'tenant-outage';
+const TENANT = uniqueTenant('outage');
 const IDS = Array.from({ length: 12 }, (_, i) => `rt-outage-${i}`);
 /** Far above every bound configured below (command 150 ms, call 300 ms): a call past it hung. */
 const DEADLINE_MS = 5_000;
 
-// TODO(durable store): replace with MySqlRuntimeStore + the group-commit writer once they land.
-class DurableFake {
-  private readonly rows = new Map<string, RuntimeState>();
-  readonly store = {
-    loadRuntime: async (_t: string, id: string) => structuredClone(this.rows.get(id)),
-  } as unknown as RuntimeStore;
-  async commit(state: RuntimeState): Promise<void> {
-    this.rows.set(state.runtime.id, structuredClone(state));
-  }
-  async drop(): Promise<void> {}
-}
-
 let redis: PrivateRedis;
-let durable: DurableFake;
+let db: TestDatabase;
+let writer: MySqlTransitionWriter;
 let cache: RedisSnapshotCache;
 let store: CachedRuntimeStore;
 const registry = new Registry();
@@ -53,14 +44,18 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
   return match.reduce((sum, v) => sum + v.value, 0);
 }
 
-/** One step per runtime: commit revision+1 durably, then refresh the cache, as the actor host does. */
+/** Commits the next revision of a runtime to MySQL; returns the new state. */
+async function commit(id: string): Promise<RuntimeState> {
+  const record = step({ tenant: TENANT, id, baseRevision: latest.get(id)?.revision ?? 0 });
+  expect(await writer.commit(record)).toEqual({ ok: true });
+  latest.set(id, record.state);
+  return record.state;
+}
+
+/** One step per runtime, as the actor host does it: group commit to MySQL, then refresh the cache. */
 async function stepAll(): Promise<void> {
-  for (const id of IDS) {
-    const next = snapshotState(TENANT, id, (latest.get(id)?.revision ?? 0) + 1);
-    await durable.commit(next);
-    latest.set(id, next);
-    await bounded(cache.setMany([{ tenant: TENANT, state: next }]));
-  }
+  const states = await Promise.all(IDS.map(commit));
+  await bounded(cache.setMany(states.map((state) => ({ tenant: TENANT, state }))));
 }
 
 async function loadAll(): Promise<(RuntimeState | undefined)[]> {
@@ -69,7 +64,8 @@ async function loadAll(): Promise<(RuntimeState | undefined)[]> {
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  durable = new DurableFake();
+  db = await useTestDatabase('redis_outage');
+  writer = createMySqlTransitionWriter(db.pool);
   cache = await RedisSnapshotCache.create({
     url: redis.url,
     prefix: 'bflow-outage',
@@ -81,13 +77,14 @@ beforeAll(async () => {
     volumeThreshold: 3,
     registry,
   });
-  store = new CachedRuntimeStore(durable.store, cache, { registry });
+  store = new CachedRuntimeStore(new MySqlRuntimeStore(db.pool), cache, { registry });
 });
 
 afterAll(async () => {
   await cache?.close();
   await redis?.destroy();
-  await durable?.drop();
+  await writer?.close();
+  await db?.drop();
 });
 
 describe('redis outage', () => {
@@ -136,9 +133,7 @@ describe('redis outage', () => {
     expect((await store.loadRuntime(TENANT, id))?.revision).toBe(latest.get(id)?.revision);
     // Redis refuses writes (out of memory) but still answers reads: the refresh is lost, the old snapshot stays.
     await configSet('maxmemory', '1');
-    const next = snapshotState(TENANT, id, latest.get(id)!.revision + 1);
-    await durable.commit(next);
-    latest.set(id, next);
+    const next = await commit(id);
     await bounded(cache.setMany([{ tenant: TENANT, state: next }]));
     expect(await bounded(store.loadRuntime(TENANT, id))).toEqual(next);
     await configSet('maxmemory', '0');

@@ -1,7 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RuntimeState } from '../../../src/engine/index.ts';
 import type { SnapshotCache } from '../../../src/store/ports.ts';
 import { waitFor } from '../../harness/wait.ts';
-import { snapshotState } from '../snapshot-fixture.ts';
+import { runtimeState, T0 } from '../fixtures.ts';
+
+/** A runtime state at `revision` (the store fixtures' shape). */
+export function snapshotState(tenant: string, id: string, revision: number): RuntimeState {
+  return runtimeState({ tenant, id, revision, at: T0 + 1000 * revision });
+}
 
 /** What the contract needs from an adapter's test file. */
 export interface SnapshotCacheHarness {
@@ -33,6 +39,7 @@ export function snapshotCacheContract(name: string, h: SnapshotCacheHarness): vo
     it(`${name} - setMany then get returns an equal state`, async () => {
       const cache = await open();
       const state = snapshotState('t1', 'rt-roundtrip', 3);
+      state.doc.note = 'pipes | inside | json';
       await cache.setMany([{ tenant: 't1', state }]);
       expect(await cache.get('t1', 'rt-roundtrip')).toEqual(state);
     });
