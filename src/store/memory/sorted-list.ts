@@ -9,6 +9,12 @@ export class SortedList<T> {
   }
 
   insert(item: T): void {
+    const last = this.items[this.items.length - 1];
+    // Time-ordered keys (ids, assignment times) mostly arrive in order: append without a search.
+    if (last === undefined || this.compare(last, item) < 0) {
+      this.items.push(item);
+      return;
+    }
     const i = this.lowerBound(item);
     const at = this.items[i];
     if (at !== undefined && this.compare(at, item) === 0) this.items[i] = item;
