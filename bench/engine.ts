@@ -3,7 +3,7 @@
  * persisted runtime state, beside a raw XState restore → transition → persist
  * loop measured in the same run (the ceiling).
  *
- *   node --import tsx bench/engine.ts [--seconds 3]
+ *   node --import tsx bench/engine.ts [--seconds 7]
  */
 import { readFileSync } from 'node:fs';
 import { assign, setup } from 'xstate';
@@ -12,7 +12,7 @@ import { compileWorkflow, start, step, workflowDefinitionSchema, type Command, t
 import { orgChart } from '../test/fixtures/org-chart.ts';
 import { writeResult, printTable, secondsArg } from './report.ts';
 
-const seconds = secondsArg(3);
+const seconds = secondsArg(7);
 const def = workflowDefinitionSchema.parse(JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')));
 const wf = compileWorkflow(def, 'wf-po', 1);
 
@@ -42,6 +42,17 @@ function startJson(i: number): string {
   return JSON.stringify(r.state);
 }
 
+/** The purchase order at its third stage (finance open): the ceiling loop's context. */
+const typicalState: RuntimeState = (() => {
+  let state = JSON.parse(startJson(0)) as RuntimeState;
+  for (const command of script.slice(0, 2)) {
+    const r = step(wf, state, command, orgChart, 1_767_000_100_000);
+    if (!r.ok) throw r.error;
+    state = r.state;
+  }
+  return state;
+})();
+
 /** restore (JSON.parse) → engine step → persist (JSON.stringify), as an actor activating from a snapshot would. */
 function engineLoop(deadline: number): { steps: number; bytes: number[] } {
   let steps = 0;
@@ -60,23 +71,27 @@ function engineLoop(deadline: number): { steps: number; bytes: number[] } {
   return { steps, bytes };
 }
 
-/** The ceiling: a plain XState machine with the same number of states, restored, transitioned and persisted. */
+/**
+ * The ceiling: a plain XState machine with the same number of states whose
+ * context is a real runtime state (the purchase order at its third stage), so
+ * both loops restore and persist the same bytes; each step bumps a counter.
+ */
 function rawXStateLoop(deadline: number): number {
   const machine = setup({
-    types: {} as { context: { n: number; doc: typeof doc }; events: { type: 'next' } },
-    actions: { count: assign(({ context }) => ({ n: context.n + 1 })) },
+    types: {} as { context: RuntimeState; events: { type: 'next' } },
+    actions: { count: assign(({ context }) => ({ seq: context.seq + 1 })) },
   }).createMachine({
-    context: { n: 0, doc },
+    context: typicalState,
     initial: 's0',
     states: Object.fromEntries(
       def.nodes.map((_, i) => [`s${i}`, { on: { next: { target: `s${(i + 1) % def.nodes.length}`, actions: 'count' } } }]),
     ),
   });
   const scope = inertScope(machine, undefined);
-  let persisted = JSON.stringify(machine.getPersistedSnapshot(machine.resolveState({ value: 's0', context: { n: 0, doc } })));
+  let persisted = JSON.stringify({ value: 's0', context: typicalState });
   let steps = 0;
   while (performance.now() < deadline) {
-    const restored = machine.resolveState(JSON.parse(persisted) as { value: string; context: { n: number; doc: typeof doc } });
+    const restored = machine.resolveState(JSON.parse(persisted) as { value: string; context: RuntimeState });
     const next = machine.transition(restored, { type: 'next' }, scope);
     persisted = JSON.stringify({ value: next.value, context: next.context });
     steps++;
@@ -84,20 +99,30 @@ function rawXStateLoop(deadline: number): number {
   return steps;
 }
 
-const ms = seconds * 1000;
+// Interleaved rounds, median rate of each: load on a shared machine hits both loops alike.
+const ROUNDS = 7;
+const roundMs = (seconds * 1000) / ROUNDS;
 rawXStateLoop(performance.now() + 300); // warm-up
 engineLoop(performance.now() + 300);
-const rawSteps = rawXStateLoop(performance.now() + ms);
-const engine = engineLoop(performance.now() + ms);
-const rawRate = rawSteps / seconds;
-const engineRate = engine.steps / seconds;
+const rawRates: number[] = [];
+const engineRates: number[] = [];
+let engine = engineLoop(performance.now() + 1);
+for (let r = 0; r < ROUNDS; r++) {
+  rawRates.push(rawXStateLoop(performance.now() + roundMs) / (roundMs / 1000));
+  engine = engineLoop(performance.now() + roundMs);
+  engineRates.push(engine.steps / (roundMs / 1000));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rawRate = median(rawRates);
+const engineRate = median(engineRates);
+// Each round's pair ran back to back under the same load: the median of the paired ratios is the figure.
+const ratio = median(engineRates.map((rate, i) => rate / rawRates[i]!));
 const thirdStageBytes = engine.bytes[1]!; // after the manager's approval: the third stage (finance) is open
-const ratio = engineRate / rawRate;
 
 printTable('bench/engine (one core)', [
   ['raw XState restore→transition→persist (ceiling)', `${Math.round(rawRate).toLocaleString()} steps/s`, ''],
-  ['bflow engine restore→step→persist', `${Math.round(engineRate).toLocaleString()} steps/s`, `${(ratio * 100).toFixed(0)}% of ceiling (goal ≥ 50%): ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`],
+  ['bflow engine restore→step→persist', `${Math.round(engineRate).toLocaleString()} steps/s`, `${(ratio * 100).toFixed(0)}% of ceiling, median of paired rounds (goal ≥ 50%): ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`],
   ['state bytes, purchase order at its third stage', `${thirdStageBytes} B`, `goal ≤ 2048 B: ${thirdStageBytes <= 2048 ? 'PASS' : 'FAIL'}`],
   ['state bytes by step (submit…finish)', engine.bytes.join(', '), ''],
 ]);
-writeResult('engine', { seconds, rawStepsPerSecond: rawRate, engineStepsPerSecond: engineRate, ratio, thirdStageBytes, bytesByStep: engine.bytes });
+writeResult('engine', { seconds, rounds: ROUNDS, rawRates, engineRates, rawStepsPerSecond: rawRate, engineStepsPerSecond: engineRate, ratio, thirdStageBytes, bytesByStep: engine.bytes });

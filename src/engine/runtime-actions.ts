@@ -59,7 +59,7 @@ function rescueFailed(b: StepBuilder, cmd: ActionCommand, to: EmployeeId): void 
     b.effects.timersSet.push({ id: slaTimerId(b.state.runtime.id, index), kind: 'sla_due', dueAt: stage.dueAt, stage: index });
   }
   b.state.status = node.kind === 'initial' ? 'created' : 'in_progress';
-  delete b.state.failure;
+  b.clearFailure();
   assignTask(b, index, task);
   b.log({ action: 'reassign', fromNode: stage.node, ...comment(cmd) });
 }
@@ -132,5 +132,5 @@ function requireCreator(b: StepBuilder, cmd: ActionCommand, action: string): voi
 function backToCreator(b: StepBuilder, dir: DirectoryView): void {
   enterNode(b, b.wf.initial.id, dir);
   b.state.status = 'created';
-  delete b.state.failure;
+  b.clearFailure();
 }

@@ -81,7 +81,7 @@ export function closeStage(b: StepBuilder, index: number, exitAction: string): v
 
 export function finish(b: StepBuilder, outcome: 'approved' | 'completed' | 'rejected' | 'cancelled'): void {
   b.state.status = outcome;
-  delete b.state.failure;
+  b.clearFailure();
   b.emit('runtime.finished', { outcome });
 }
 

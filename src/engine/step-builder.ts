@@ -4,6 +4,8 @@ import type { WorkflowIndex } from './compiled-workflow.ts';
 import type { EmployeeId } from './ids.ts';
 import type { RuntimeState, Stage, Task } from './runtime-state.ts';
 
+export type LogFields = Omit<LogEntry, 'seq' | 'at' | 'actor'>;
+
 /**
  * The working copy of one step: a copy-on-write draft of the state plus the
  * effects collected so far. Handlers mutate the draft through it; the previous
@@ -35,6 +37,11 @@ export class StepBuilder {
     this.state.stages[index] = copy;
     this.copied.add(index);
     return copy;
+  }
+
+  /** Drops the failure record. Only when present: `delete` turns the object into a slow dictionary. */
+  clearFailure(): void {
+    if (this.state.failure !== undefined) delete this.state.failure;
   }
 
   /** Index of the open stage, if any. */
@@ -80,7 +87,11 @@ export class StepBuilder {
   }
 
   /** Writes this step's one log entry. */
-  log(entry: Omit<LogEntry, 'seq' | 'at' | 'actor'>): void {
-    this.effects.log.push({ seq: this.seq, at: this.now, actor: this.actor, ...entry });
+  log(fields: LogFields): void {
+    const entry: LogEntry = { seq: this.seq, at: this.now, actor: this.actor, action: fields.action, fromNode: fields.fromNode };
+    if (fields.toNode !== undefined) entry.toNode = fields.toNode;
+    if (fields.comment !== undefined) entry.comment = fields.comment;
+    if (fields.changes !== undefined) entry.changes = fields.changes;
+    this.effects.log.push(entry);
   }
 }

@@ -38,9 +38,20 @@ export function step(wf: CompiledWorkflow, state: RuntimeState, command: Command
 
 /** A new runtime at its initial stage, assigned to its creator. */
 export function start(wf: CompiledWorkflow, input: StartInput, dir: DirectoryView, now: number): StepResult {
+  const runtime: RuntimeState['runtime'] = {
+    id: input.id,
+    tenant: input.tenant,
+    app: input.app,
+    docId: input.docId,
+    workflowId: input.workflowId,
+    version: input.version,
+    creator: input.creator,
+    createdAt: now,
+  };
+  if (input.companyId !== undefined) runtime.companyId = input.companyId;
   const blank: RuntimeState = {
     v: 1,
-    runtime: { ...input, createdAt: now },
+    runtime,
     status: 'created',
     doc: {},
     stages: [],
@@ -48,7 +59,6 @@ export function start(wf: CompiledWorkflow, input: StartInput, dir: DirectoryVie
     revision: 0,
     updatedAt: now,
   };
-  delete (blank.runtime as { doc?: unknown }).doc;
   const b = new StepBuilder(wf, blank, input.creator, now);
   try {
     b.state.doc = checkedDocument(input.doc, b);

@@ -9,7 +9,7 @@ import type { EmployeeId, NodeId } from './ids.ts';
 import { nextNode } from './routing.ts';
 import type { Stage } from './runtime-state.ts';
 import { closeStage, enterNode, finish } from './stage-lifecycle.ts';
-import type { StepBuilder } from './step-builder.ts';
+import type { LogFields, StepBuilder } from './step-builder.ts';
 
 /** Actions that move a stage: submit/resubmit at the initial node, approve/reject/return/complete at a task node. */
 export type MovingAction = 'submit' | 'resubmit' | 'approve' | 'reject' | 'return' | 'complete';
@@ -39,7 +39,11 @@ export function act(b: StepBuilder, cmd: ActionCommand & { type: MovingAction },
   b.emit('task.completed', { node: node.id, stage: index, assignee: cmd.actor, action: cmd.type });
   const exit = exitReached(node, stage, cmd.type);
   const toNode = exit === undefined ? undefined : leaveStage(b, index, exit, cmd, dir);
-  b.log({ action: cmd.type, fromNode: node.id, ...(toNode !== undefined && { toNode }), ...comment(cmd), ...(changes && { changes }) });
+  const entry: LogFields = { action: cmd.type, fromNode: node.id };
+  if (toNode !== undefined) entry.toNode = toNode;
+  if (cmd.comment) entry.comment = cmd.comment;
+  if (changes) entry.changes = changes;
+  b.log(entry);
 }
 
 function leaveStage(b: StepBuilder, index: number, exit: MovingAction, cmd: ActionCommand, dir: DirectoryView): NodeId | undefined {
