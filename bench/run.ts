@@ -1,0 +1,25 @@
+/**
+ * `npm run bench -- <scenario> [options]`: runs one benchmark in its own process.
+ * Each prints its figures beside the ceilings measured in the same run and
+ * writes JSON under bench/results/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const scenarios: Record<string, string> = {
+  engine: 'bench/engine.ts',
+  store: 'bench/store.ts',
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || !(name in scenarios)) {
+  console.error(`usage: npm run bench -- <scenario> [--seconds N]\nscenarios: ${Object.keys(scenarios).join(', ')}${name ? `\nunknown scenario: ${name}` : ''}`);
+  process.exit(2);
+}
+const file = scenarios[name]!;
+if (!existsSync(file)) {
+  console.error(`bench file ${file} is missing`);
+  process.exit(2);
+}
+const result = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
