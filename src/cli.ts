@@ -11,6 +11,7 @@ interface Verb {
 // Adding a verb: one entry here and a module in src/cli/ exporting `run(args, io)`.
 const verbs: Record<string, Verb> = {
   validate: { usage: 'validate FILE [FILE…]', summary: 'check workflow definition files', load: () => import('./cli/validate.ts') },
+  migrate: { usage: 'migrate', summary: 'apply database migrations to BFLOW_MYSQL_URL', load: () => import('./cli/migrate.ts') },
   help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },
 };
 
@@ -26,7 +27,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return await (await verb.load()).run(args, io);
   } catch (error) {
     io.err(`bflow ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    return 70;
+    // A bad setting is the caller's to fix (like a usage error); anything else is ours.
+    return (error as { code?: unknown }).code === 'config_invalid' ? 2 : 70;
   }
 }
 

@@ -1,0 +1,85 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * bflow's configuration: the BFLOW_* environment variables of ARCHITECTURE.md,
+ * parsed and validated once at start. Nothing else reads process.env.
+ */
+const url = (schemes: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
+
+const envSchema = z.object({
+  BFLOW_PORT: z.coerce.number().int().min(1).max(65_535).default(8080),
+  BFLOW_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  BFLOW_JWKS_URL: url(['https', 'http']).optional(),
+  BFLOW_MYSQL_URL: url(['mysql']).optional(),
+  BFLOW_MYSQL_READ_URL: url(['mysql']).optional(),
+  BFLOW_REDIS_URL: url(['redis', 'rediss']).optional(),
+  BFLOW_NATS_URL: url(['nats', 'tls']).optional(),
+  BFLOW_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
+  BFLOW_NODE_ID: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -').optional(),
+  BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface BflowConfig {
+  port: number;
+  jwtSecret?: string;
+  jwksUrl?: string;
+  mysqlUrl?: string;
+  mysqlReadUrl?: string;
+  redisUrl?: string;
+  natsUrl?: string;
+  shards: number;
+  nodeId: string;
+  logLevel: z.infer<typeof envSchema>['BFLOW_LOG_LEVEL'];
+  /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
+  embedded: boolean;
+}
+
+/** A configuration problem, naming each bad or missing variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'config_invalid';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every problem. Empty strings count as unset. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): BflowConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('BFLOW_') && v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])] ?? '')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.BFLOW_MYSQL_URL !== undefined && e.BFLOW_NATS_URL === undefined) problems.push('BFLOW_NATS_URL is missing: a cluster needs both MySQL and NATS (unset BFLOW_MYSQL_URL for the embedded mode)');
+  if (e.BFLOW_NATS_URL !== undefined && e.BFLOW_MYSQL_URL === undefined) problems.push('BFLOW_MYSQL_URL is missing: a cluster needs both MySQL and NATS (unset BFLOW_NATS_URL for the embedded mode)');
+  if (e.BFLOW_JWT_SECRET !== undefined && e.BFLOW_JWKS_URL !== undefined) problems.push('set only one of BFLOW_JWT_SECRET and BFLOW_JWKS_URL');
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config: BflowConfig = {
+    port: e.BFLOW_PORT,
+    shards: e.BFLOW_SHARDS,
+    nodeId: e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`,
+    logLevel: e.BFLOW_LOG_LEVEL,
+    embedded: e.BFLOW_MYSQL_URL === undefined,
+  };
+  if (e.BFLOW_JWT_SECRET !== undefined) config.jwtSecret = e.BFLOW_JWT_SECRET;
+  if (e.BFLOW_JWKS_URL !== undefined) config.jwksUrl = e.BFLOW_JWKS_URL;
+  if (e.BFLOW_MYSQL_URL !== undefined) config.mysqlUrl = e.BFLOW_MYSQL_URL;
+  const readUrl = e.BFLOW_MYSQL_READ_URL ?? e.BFLOW_MYSQL_URL;
+  if (readUrl !== undefined) config.mysqlReadUrl = readUrl;
+  if (e.BFLOW_REDIS_URL !== undefined) config.redisUrl = e.BFLOW_REDIS_URL;
+  if (e.BFLOW_NATS_URL !== undefined) config.natsUrl = e.BFLOW_NATS_URL;
+  return config;
+}
