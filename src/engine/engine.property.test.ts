@@ -36,12 +36,15 @@ import {
 /**
  * Property tests of the pure engine: random valid definitions driven by random
  * command sequences keep the runtime's invariants. A failure shrinks to a small
- * definition and command list; rerun one with BFLOW_FC_SEED=<seed> (and the
- * path fast-check prints) to reproduce it.
+ * definition and command list; rerun one with BFLOW_FC_SEED=<seed> to
+ * reproduce it.
  */
 
 const SEED = process.env['BFLOW_FC_SEED'];
-const options = (numRuns: number) => ({ numRuns, ...(SEED !== undefined && { seed: Number(SEED) }) });
+/** BFLOW_FC_SCALE=20 multiplies the runs, for a longer local or nightly search. */
+const SCALE = Number(process.env['BFLOW_FC_SCALE'] ?? 1);
+const TIMEOUT = 60_000 * Math.max(SCALE, 1);
+const options = (numRuns: number) => ({ numRuns: Math.round(numRuns * SCALE), ...(SEED !== undefined && { seed: Number(SEED) }) });
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 const AFTER_FINISH = new Set(['change_request', 'cancel', 'comment']);
@@ -115,9 +118,11 @@ function drive({ def, creator, doc, plan }: Scenario): Run {
 class InvariantChecker {
   /** Every timer set so far, in order. */
   readonly timers: TimerSet[] = [];
-  /** The inbox read model as the TaskChange stream builds it: `stage|assignee` → status. */
+  /** The inbox read model as the TaskChange stream builds it: `stage|node|assignee` → status. */
   private readonly rows = new Map<string, TaskStatus>();
   private readonly eventIds = new Set<string>();
+  /** Timers set and neither cancelled nor fired: id → stage. */
+  private readonly live = new Map<string, number>();
   private seq = 0;
 
   constructor(private readonly wf: CompiledWorkflow) {}
@@ -134,10 +139,11 @@ class InvariantChecker {
       const openIndex = prev.stages.at(-1)?.status === 'open' ? prev.stages.length - 1 : -1;
       if (prev.status !== 'in_progress' || openIndex !== cmd.stage) expect(r.ok && !r.changed, `stale timer ${ctx()}`).toBe(true);
     } else {
-      const finishedOnly = prev.status === 'cancelled' ? cmd.type !== 'comment' : isFinished(prev) && !AFTER_FINISH.has(cmd.type);
-      if (finishedOnly) expect(r.ok ? 'accepted' : r.error.code, ctx()).toBe('action_not_allowed');
+      const refusedWhenFinished = prev.status === 'cancelled' ? cmd.type !== 'comment' : isFinished(prev) && !AFTER_FINISH.has(cmd.type);
+      if (refusedWhenFinished) expect(r.ok ? 'accepted' : r.error.code, ctx()).toBe('action_not_allowed');
       if (r.ok) expect(r.changed, `an accepted action is logged: ${ctx()}`).toBe(true);
       checkEditableAgreement(this.wf, prev, cmd, r);
+      if (r.ok) checkExitRule(this.wf, prev, cmd, r.state);
     }
     expect(JSON.stringify(prev), `the input state is untouched: ${ctx()}`).toBe(before);
     if (!r.ok) return;
@@ -147,6 +153,7 @@ class InvariantChecker {
       return;
     }
     checkChange(prev, r.state, r.effects, cmd, now);
+    if (cmd.type === 'timer') this.live.delete(cmd.timerId);
     this.absorb(r.state, r.effects);
     checkState(this.wf, r.state);
   }
@@ -154,26 +161,47 @@ class InvariantChecker {
   private absorb(state: RuntimeState, effects: Effects): void {
     for (const entry of effects.log) expect(entry.seq, 'log seq +1 per entry').toBe(++this.seq);
     expect(state.seq).toBe(this.seq);
+    for (const entry of effects.log) {
+      for (const node of [entry.fromNode, entry.toNode ?? entry.fromNode]) expect(this.wf.nodes.has(node), `log names node ${node}`).toBe(true);
+    }
+    const { id, tenant, app, docId, workflowId, version } = state.runtime;
     for (const event of effects.events) {
       expect(this.eventIds.has(event.id), `event id ${event.id} is unique`).toBe(false);
       this.eventIds.add(event.id);
+      expect(event).toMatchObject({ runtimeId: id, tenant, app, docId, workflowId, version });
     }
     for (const t of effects.tasks) {
-      const key = `${t.stage}|${t.assignee}`;
+      const key = `${t.stage}|${t.node}|${t.assignee}`;
       const was = this.rows.get(key);
       if (t.status === 'open') expect(was, `task ${key} opened once`).toBeUndefined();
       else expect(was, `task ${key} closed (${t.status}) at most once, after being opened`).toBe('open');
       this.rows.set(key, t.status);
     }
     this.timers.push(...effects.timersSet);
+    for (const t of effects.timersSet) this.live.set(t.id, t.stage);
+    for (const id of effects.timersCancelled) this.live.delete(id);
+    const open = state.stages.at(-1)?.status === 'open' ? state.stages.length - 1 : -1;
+    for (const [timer, stage] of this.live) expect(stage, `live timer ${timer} is for the open stage`).toBe(open);
     checkRowsMatchState(this.rows, state);
   }
 }
+
+/** Status changes a single step may make. */
+const NEXT_STATUS: Record<RuntimeState['status'], RuntimeState['status'][]> = {
+  created: ['created', 'in_progress', 'failed', 'approved', 'completed', 'cancelled'],
+  in_progress: ['in_progress', 'created', 'failed', 'approved', 'completed', 'rejected'],
+  failed: ['failed', 'in_progress', 'created', 'cancelled'],
+  approved: ['approved', 'created', 'cancelled'],
+  completed: ['completed', 'created', 'cancelled'],
+  rejected: ['rejected', 'created', 'cancelled'],
+  cancelled: ['cancelled'],
+};
 
 const isFinished = (s: RuntimeState) => s.status === 'approved' || s.status === 'completed' || s.status === 'rejected';
 
 /** A changed step: +1 seq and revision, one log line, closed stages never rewritten. */
 function checkChange(prev: RuntimeState, next: RuntimeState, effects: Effects, cmd: Command, now: number): void {
+  expect(NEXT_STATUS[prev.status], `${prev.status} → ${next.status} by ${cmd.type}`).toContain(next.status);
   expect(next.seq).toBe(prev.seq + 1);
   expect(next.revision).toBe(prev.revision + 1);
   expect(next.updatedAt).toBe(now);
@@ -198,13 +226,40 @@ function checkEditableAgreement(wf: CompiledWorkflow, prev: RuntimeState, cmd: C
   else if (r.error.code === 'fields_not_editable') expect(Object.keys(cmd.patch).some((f) => !allowed(f))).toBe(true);
 }
 
+const TASK_ACTIONS: readonly string[] = ['approve', 'reject', 'return', 'complete'];
+/** Deadlock precedence (DEFINITIONS exit rules; task-actions.ts): the most votes win, ties in this order. */
+const PRECEDENCE = ['reject', 'return', 'approve', 'complete'];
+
+/**
+ * An independent oracle for exit rules: after an assignee acts on a task node,
+ * the stage exits with that action when its count reaches `min` (or `all`) of
+ * the live assignees; when nobody is left to act, with the most-voted action,
+ * ties broken by precedence; otherwise it stays open.
+ */
+function checkExitRule(wf: CompiledWorkflow, prev: RuntimeState, cmd: Command, next: RuntimeState): void {
+  const index = prev.stages.length - 1;
+  const node = wf.nodes.get(prev.stages[index]!.node)!;
+  if (cmd.type === 'timer' || node.kind !== 'task' || !TASK_ACTIONS.includes(cmd.type)) return;
+  const stage = next.stages[index]!;
+  // Tasks handed on by reassign do not count; those skipped by the exit itself were still pending.
+  const live = stage.tasks.filter((t) => t.action !== 'reassign');
+  const votes = (a: string) => live.filter((t) => t.status === 'done' && t.action === a).length;
+  const rule = node.exit?.[cmd.type];
+  const required = rule === 'all' ? live.length : Math.min(rule ?? 1, live.length);
+  let expected: string | undefined;
+  if (votes(cmd.type) >= required) expected = cmd.type;
+  else if (live.every((t) => t.status === 'done')) expected = PRECEDENCE.reduce((best, a) => (votes(a) > votes(best) ? a : best));
+  const votesByAction = Object.fromEntries(TASK_ACTIONS.map((a) => [a, votes(a)]));
+  expect(stage.status === 'open' ? undefined : stage.exitAction, `exit of "${node.id}" after ${cmd.type} ${JSON.stringify({ votesByAction, rule })}`).toBe(expected);
+}
+
 /** The TaskChange stream and the state agree on every task; so they agree on the open ones. */
 function checkRowsMatchState(rows: ReadonlyMap<string, TaskStatus>, state: RuntimeState): void {
   let tasks = 0;
   state.stages.forEach((stage, i) => {
     for (const task of stage.tasks) {
       tasks++;
-      expect(rows.get(`${i}|${task.assignee}`), `row ${i}|${task.assignee}`).toBe(task.status);
+      expect(rows.get(`${i}|${stage.node}|${task.assignee}`), `row ${i}|${task.assignee}`).toBe(task.status);
     }
   });
   expect(rows.size).toBe(tasks);
@@ -218,6 +273,9 @@ function checkState(wf: CompiledWorkflow, s: RuntimeState): void {
     if (i < s.stages.length - 1) expect(stage.status, `stage ${i} before the last is closed`).toBe('closed');
     if (stage.status === 'closed') expect(stage.tasks.filter((t) => t.status === 'open')).toEqual([]);
     expect(new Set(stage.tasks.map((t) => t.assignee)).size, `one task per assignee on stage ${i}`).toBe(stage.tasks.length);
+    if (wf.nodes.get(stage.node)?.allowSelfApproval === false) {
+      expect(stage.tasks.map((t) => t.assignee), `allowSelfApproval: false at "${stage.node}"`).not.toContain(s.runtime.creator);
+    }
   });
   const last = s.stages.at(-1)!;
   const kind = wf.nodes.get(last.node)!.kind;
@@ -268,7 +326,7 @@ describe('engine properties - random definitions and command sequences', () => {
       }),
       options(500),
     );
-  });
+  }, TIMEOUT);
 
   it('every step keeps the invariants, and a JSON round trip at any step changes nothing that follows', () => {
     fc.assert(
@@ -278,7 +336,7 @@ describe('engine properties - random definitions and command sequences', () => {
       }),
       options(200),
     );
-  });
+  }, TIMEOUT);
 
   it('viewer helpers (redactDocument, editableFields, hiddenFields) never throw and agree with each other', () => {
     fc.assert(
@@ -289,7 +347,7 @@ describe('engine properties - random definitions and command sequences', () => {
       }),
       options(100),
     );
-  });
+  }, TIMEOUT);
 });
 
 function checkViewer(wf: CompiledWorkflow, state: RuntimeState, viewer: string): void {

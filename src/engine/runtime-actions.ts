@@ -14,6 +14,7 @@ export function reassign(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView)
   const to = cmd.toEmployee;
   if (to === undefined) throw new EngineError('validation_failed', 'reassign needs toEmployee', [{ path: 'toEmployee', message: 'required' }]);
   requireActiveEmployee(dir, to, 'toEmployee');
+  refuseSelfApproval(b, to);
   if (b.state.status === 'failed') return rescueFailed(b, cmd, to);
   const index = requireOpenStage(b);
   const from = reassignedTask(b, index, cmd);
@@ -29,6 +30,13 @@ export function reassign(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView)
   assignTask(b, index, task);
   b.emit('task.reassigned', { node: stage.node, stage: index, from, to });
   b.log({ action: 'reassign', fromNode: stage.node, ...comment(cmd) });
+}
+
+/** `allowSelfApproval: false` keeps the creator off the stage, whoever hands the task on. */
+function refuseSelfApproval(b: StepBuilder, to: EmployeeId): void {
+  const last = b.state.stages[b.state.stages.length - 1];
+  if (last === undefined || to !== b.state.runtime.creator || nodeOf(b.wf, last.node).allowSelfApproval !== false) return;
+  throw new EngineError('action_not_allowed', `"${to}" created this document and node "${last.node}" does not allow self-approval`);
 }
 
 function reassignedTask(b: StepBuilder, index: number, cmd: ActionCommand): EmployeeId {

@@ -76,8 +76,13 @@ export function exitReached(node: NodeDefinition, stage: Stage, action: MovingAc
   const required = rule === 'all' ? live : Math.min(rule ?? 1, live);
   if (votes(stage, action) >= required) return action;
   if (open > 0) return undefined;
+  // The most votes win; a tie goes to the earlier action of DEADLOCK_PRECEDENCE, whoever voted last.
   let best: MovingAction = action;
-  for (const candidate of DEADLOCK_PRECEDENCE) if (votes(stage, candidate) > votes(stage, best)) best = candidate;
+  let most = 0;
+  for (const candidate of DEADLOCK_PRECEDENCE) {
+    const n = votes(stage, candidate);
+    if (n > most) [best, most] = [candidate, n];
+  }
   return best;
 }
 

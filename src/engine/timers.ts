@@ -32,12 +32,15 @@ export function fireTimer(b: StepBuilder, cmd: TimerCommand, dir: DirectoryView)
 function escalate(b: StepBuilder, index: number, dir: DirectoryView): void {
   const stage = b.stage(index);
   if (stage.tasks.some((t) => t.escalated)) return;
-  const escalateTo = nodeOf(b.wf, stage.node).sla?.escalateTo;
+  const node = nodeOf(b.wf, stage.node);
+  const escalateTo = node.sla?.escalateTo;
   const added: string[] = [];
   if (escalateTo) {
-    const beneficiary = beneficiaryOf(b.wf.def, b.state.doc, b.state.runtime.creator);
+    const { creator } = b.state.runtime;
+    const beneficiary = beneficiaryOf(b.wf.def, b.state.doc, creator);
     for (const id of resolveMember(dir, escalateTo, beneficiary)) {
       if (!dir.employee(id)?.active || stage.tasks.some((t) => t.assignee === id)) continue;
+      if (id === creator && node.allowSelfApproval === false) continue;
       const task: Task = { assignee: id, status: 'open', escalated: true };
       stage.tasks.push(task);
       assignTask(b, index, task);
