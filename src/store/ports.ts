@@ -57,8 +57,12 @@ export interface DueTimer {
   dueAt: number;
 }
 
+/**
+ * One event of the outbox. The events of one transition share a position (one
+ * outbox row per commit); mark a position published once all its events are acknowledged.
+ */
 export interface OutboxEvent {
-  /** Monotonic outbox position (for ordering and lag). */
+  /** Monotonic outbox position (for ordering and lag), shared by the events of one transition. */
   position: number;
   shard: number;
   event: DomainEvent;
@@ -74,6 +78,7 @@ export interface RuntimeStore {
   dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]>;
   /** Deletes a fired timer (idempotent). */
   deleteTimer(tenant: string, timerId: string): Promise<void>;
+  /** Events of up to `limit` unpublished transitions of a shard, in position order (whole transitions only). */
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]>;
   markPublished(positions: readonly number[]): Promise<void>;
 }

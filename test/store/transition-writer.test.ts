@@ -49,9 +49,11 @@ describe('transition writer', () => {
     expect(log.map((l) => [l.seq, l.action, l.to_node])).toEqual([[1, 'approve', 'n1'], [2, 'approve', 'n2']]);
     expect(parseJsonColumn(log[0]?.changes)).toEqual({ amount: [0, 100] });
     expect(await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1'])).toHaveLength(4);
-    const outbox = await rows('SELECT event_id, shard, event FROM outbox WHERE tenant = ? ORDER BY position', ['t1']);
-    expect(outbox.map((o) => o.event_id)).toEqual(['rb1:1:0', 'rb1:1:1', 'rb1:2:0', 'rb1:2:1']);
-    expect(parseJsonColumn(outbox[2]?.event)).toEqual(r2.effects.events[0]);
+    const outbox = await rows('SELECT runtime_id, seq, shard, events FROM outbox WHERE tenant = ? ORDER BY position', ['t1']);
+    expect(outbox.map((o) => [o.runtime_id, o.seq])).toEqual([['rb1', 1], ['rb1', 2]]);
+    const events = outbox.map((o) => parseJsonColumn<{ id: string }[]>(o.events));
+    expect(events.flat().map((e) => e.id)).toEqual(['rb1:1:0', 'rb1:1:1', 'rb1:2:0', 'rb1:2:1']);
+    expect(events[1]?.[0]).toEqual(r2.effects.events[0]);
     expect(await rows('SELECT * FROM timers WHERE runtime_id = ?', ['rb1'])).toHaveLength(0);
     const [idem] = await rows('SELECT runtime_id, response FROM idempotency_keys WHERE idem_key = ?', ['k-rb1']);
     expect(parseJsonColumn(idem?.response)).toEqual({ ok: true, id: 'rb1' });
@@ -132,9 +134,11 @@ describe('transition writer', () => {
     expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['duplicate_idempotency_key', 'ok', 'duplicate_idempotency_key']);
   });
 
-  it('transition writer - a lost race found only by a write (duplicate outbox event) fails alone via the slow path', async () => {
+  it('transition writer - a lost race found only by a write (duplicate log row) fails alone via the slow path', async () => {
     const w = writer({ maxDelayMs: 20 });
-    await db.pool.query("INSERT INTO outbox (shard, event_id, tenant, event, created_at) VALUES (1, 'slowB:1:0', 't1', '{}', 1)");
+    await db.pool.query(
+      "INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node) VALUES ('t1', 'slowB', 1, 1, 'x', 'start', 'start')",
+    );
     const out = await Promise.all(['slowA', 'slowB', 'slowC'].map((id) => w.commit(makeRecord({ id }))));
     expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'conflict', 'ok']);
     expect(w.stats.slowPaths).toBe(1);

@@ -38,9 +38,10 @@ export class MemoryRuntimeStore implements RuntimeStore {
   async unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
     checkLimit(limit, MAX_POLL_LIMIT);
     const out: OutboxEvent[] = [];
+    let rows = 0;
     for (const row of this.t.unpublished.get(shard)?.values() ?? []) {
-      if (out.length >= limit) break;
-      out.push({ position: row.position, shard: row.shard, event: structuredClone(row.event), createdAt: row.createdAt });
+      if (rows++ >= limit) break;
+      for (const event of row.events) out.push({ position: row.position, shard: row.shard, event: structuredClone(event), createdAt: row.createdAt });
     }
     return out;
   }

@@ -48,16 +48,12 @@ export class MemoryTransitionWriter implements TransitionWriter {
     return this.duplicateRow(r);
   }
 
-  /** A log seq or event id that exists already fails the record as MySQL's unique keys do (a replayed step). */
+  /** A log seq that exists already fails the record as MySQL's primary key does (a replayed step). */
   private duplicateRow({ tenant, state, effects }: TransitionRecord): CommitOutcome | undefined {
     const log = this.t.logs.get(key(tenant, state.runtime.id)) ?? [];
     const seqs = effects.log.map((e) => e.seq);
     if (new Set(seqs).size < seqs.length || log.some((e) => seqs.includes(e.seq))) {
       return refused('conflict', `runtime ${state.runtime.id}: log seq ${seqs.join(',')} written already`);
-    }
-    const ids = effects.events.map((e) => e.id);
-    if (new Set(ids).size < ids.length || ids.some((id) => this.t.eventIds.has(id))) {
-      return refused('conflict', `runtime ${state.runtime.id}: an event id was written already`);
     }
     return undefined;
   }
@@ -97,14 +93,13 @@ export class MemoryTransitionWriter implements TransitionWriter {
     this.t.inbox(tenant, row.assignee, row.status).insert(row);
   }
 
+  /** One outbox row per transition, as in MySQL. */
   private saveEvents({ shard, effects }: TransitionRecord): void {
+    if (effects.events.length === 0) return;
     const pending = getOrCreate(this.t.unpublished, shard, () => new Map());
-    for (const event of effects.events) {
-      this.t.eventIds.add(event.id);
-      const row = { position: ++this.t.lastPosition, shard, event, createdAt: this.t.now(), published: false };
-      this.t.outbox.set(row.position, row);
-      pending.set(row.position, row);
-    }
+    const row = { position: ++this.t.lastPosition, shard, events: effects.events, createdAt: this.t.now(), published: false };
+    this.t.outbox.set(row.position, row);
+    pending.set(row.position, row);
   }
 
   private saveTimers({ tenant, shard, state, effects }: TransitionRecord): void {

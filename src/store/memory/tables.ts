@@ -1,5 +1,6 @@
 import type { Employee, Group, RuntimeState, TaskChange } from '../../engine/index.ts';
-import type { AppConfig, DueTimer, OutboxEvent, StoredIdempotency, StoredLogEntry, WorkflowRecord, WorkflowVersion } from '../ports.ts';
+import type { DomainEvent } from '../../engine/index.ts';
+import type { AppConfig, DueTimer, StoredIdempotency, StoredLogEntry, WorkflowRecord, WorkflowVersion } from '../ports.ts';
 import { compareStrings, SortedList } from './sorted-list.ts';
 
 /** Options of the in-process store. */
@@ -25,7 +26,12 @@ export interface TimerRow extends DueTimer {
   shard: number;
 }
 
-export interface OutboxRow extends OutboxEvent {
+/** One committed transition's events. */
+export interface OutboxRow {
+  position: number;
+  shard: number;
+  events: DomainEvent[];
+  createdAt: number;
   published: boolean;
 }
 
@@ -63,7 +69,6 @@ export class MemoryTables {
   /** Every outbox row by position; `unpublished` holds each shard's pending rows in position order. */
   readonly outbox = new Map<number, OutboxRow>();
   readonly unpublished = new Map<number, Map<number, OutboxRow>>();
-  readonly eventIds = new Set<string>();
   lastPosition = 0;
   /** Per tenant: id → employee / group. */
   readonly employees = new Map<string, Map<string, Employee>>();

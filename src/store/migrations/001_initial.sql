@@ -1,5 +1,9 @@
 -- bflow initial schema. Runs on MySQL 8.0 and MariaDB 10.11. Never edit an applied migration: add a new file.
 -- Times are epoch milliseconds (BIGINT); JSON is parsed in the application.
+-- Columns written on every command (runtime state, outbox events, idempotency responses, log changes) hold JSON
+-- text in MEDIUMTEXT: the JSON type makes the server validate (MariaDB) or convert (MySQL) each value on every
+-- write, which costs more server CPU than the rest of the row. Only the application writes them, always with
+-- JSON.stringify.
 
 CREATE TABLE employees (
   tenant      VARCHAR(64)  NOT NULL,
@@ -74,7 +78,7 @@ CREATE TABLE runtimes (
   version       INT          NOT NULL,
   status        VARCHAR(16)  NOT NULL,
   current_node  VARCHAR(100) NOT NULL,
-  state         JSON         NOT NULL,
+  state         MEDIUMTEXT   NOT NULL,
   revision      INT          NOT NULL,
   shard         SMALLINT     NOT NULL,
   created_at    BIGINT       NOT NULL,
@@ -98,7 +102,7 @@ CREATE TABLE runtime_log (
   from_node   VARCHAR(100) NOT NULL,
   to_node     VARCHAR(100) NULL,
   comment     TEXT         NULL,
-  changes     JSON         NULL,
+  changes     MEDIUMTEXT   NULL,
   PRIMARY KEY (tenant, runtime_id, seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -124,22 +128,25 @@ CREATE TABLE idempotency_keys (
   tenant      VARCHAR(64)  NOT NULL,
   idem_key    VARCHAR(200) NOT NULL,
   runtime_id  VARCHAR(64)  NOT NULL,
-  response    JSON         NOT NULL,
+  response    MEDIUMTEXT   NOT NULL,
   created_at  BIGINT       NOT NULL,
   PRIMARY KEY (tenant, idem_key),
   KEY idempotency_by_age (created_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- One row per committed transition with its events (a JSON array), so a step writes one outbox row however
+-- many events it emits. Event ids are unique by construction (<runtime>:<log seq>:<index>); the relay
+-- publishes them with Nats-Msg-Id = event id, so a row re-published after a crash is de-duplicated downstream.
 CREATE TABLE outbox (
   position      BIGINT       NOT NULL AUTO_INCREMENT,
   shard         SMALLINT     NOT NULL,
-  event_id      VARCHAR(200) NOT NULL,
   tenant        VARCHAR(64)  NOT NULL,
-  event         JSON         NOT NULL,
+  runtime_id    VARCHAR(64)  NOT NULL,
+  seq           INT          NOT NULL,
+  events        MEDIUMTEXT   NOT NULL,
   created_at    BIGINT       NOT NULL,
   published_at  BIGINT       NULL,
   PRIMARY KEY (position),
-  UNIQUE KEY outbox_event_id (event_id),
   KEY outbox_unpublished (shard, published_at, position)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

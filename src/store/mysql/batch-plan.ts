@@ -146,7 +146,9 @@ export function buildRows(winners: readonly TransitionRecord[], created: Readonl
       tasks.set(`${runtimeKey(r.tenant, rt.id)}\u0000${t.stage}\u0000${t.assignee}`, [r.tenant, rt.id, t.stage, t.assignee, t.node,
         rt.app, rt.docId, t.status, t.action ?? null, t.assignedAt, t.closedAt ?? null, t.dueAt ?? null]);
     }
-    for (const e of r.effects.events) rows.outbox.push([r.shard, e.id, r.tenant, JSON.stringify(e), now]);
+    if (r.effects.events.length > 0) {
+      rows.outbox.push([r.shard, r.tenant, rt.id, r.state.seq, JSON.stringify(r.effects.events), now]);
+    }
     for (const id of r.effects.timersCancelled) timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {
       timers.set(runtimeKey(r.tenant, t.id), { tenant: r.tenant, id: t.id, row: [r.tenant, t.id, rt.id, t.kind, t.stage, r.shard, t.dueAt] });

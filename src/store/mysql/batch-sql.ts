@@ -111,7 +111,7 @@ const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted'>; table: strin
           VALUES ? ON DUPLICATE KEY UPDATE node = VALUES(node), status = VALUES(status), action = VALUES(action),
           assigned_at = VALUES(assigned_at), closed_at = VALUES(closed_at), due_at = VALUES(due_at)`,
   },
-  { key: 'outbox', table: 'outbox', sql: 'INSERT INTO outbox (shard, event_id, tenant, event, created_at) VALUES ?' },
+  { key: 'outbox', table: 'outbox', sql: 'INSERT INTO outbox (shard, tenant, runtime_id, seq, events, created_at) VALUES ?' },
   {
     key: 'timersSet',
     table: 'timers',

@@ -62,16 +62,18 @@ export class MySqlRuntimeStore implements RuntimeStore {
 
   async unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
     const rows = await this.select(
-      'SELECT position, shard, event, created_at FROM outbox ' +
+      'SELECT position, shard, events, created_at FROM outbox ' +
         'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
       [shard, checkLimit(limit, MAX_POLL_LIMIT)],
     );
-    return rows.map((r) => ({
-      position: num(r.position),
-      shard: num(r.shard),
-      event: readJson<DomainEvent>(r.event),
-      createdAt: num(r.created_at),
-    }));
+    return rows.flatMap((r) =>
+      readJson<DomainEvent[]>(r.events).map((event) => ({
+        position: num(r.position),
+        shard: num(r.shard),
+        event,
+        createdAt: num(r.created_at),
+      })),
+    );
   }
 
   async markPublished(positions: readonly number[]): Promise<void> {
