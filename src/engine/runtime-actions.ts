@@ -17,6 +17,9 @@ export function reassign(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView)
   refuseSelfApproval(b, to);
   if (b.state.status === 'failed') return rescueFailed(b, cmd, to);
   const index = requireOpenStage(b);
+  if (b.state.stages[index]!.node === b.wf.initial.id) {
+    throw new EngineError('action_not_allowed', 'the initial stage belongs to the creator and cannot be reassigned');
+  }
   const from = reassignedTask(b, index, cmd);
   const stage = b.stage(index);
   if (stage.tasks.some((t) => t.assignee === to)) {
@@ -122,8 +125,10 @@ export function changeRequest(b: StepBuilder, cmd: ActionCommand, dir: Directory
 /** Cancels a draft, a finished or a failed runtime. Nothing but comments follows. */
 export function cancel(b: StepBuilder, cmd: ActionCommand): void {
   requireCreator(b, cmd, 'cancel');
-  if (!['created', 'approved', 'completed', 'rejected', 'failed'].includes(b.state.status)) {
-    throw new EngineError('action_not_allowed', `cancel is not allowed while the runtime is ${b.state.status}; withdraw it first`);
+  const open = b.openStageIndex();
+  const withCreator = open !== undefined && b.state.stages[open]!.node === b.wf.initial.id;
+  if (!withCreator && !['created', 'approved', 'completed', 'rejected', 'failed'].includes(b.state.status)) {
+    throw new EngineError('action_not_allowed', `cancel is not allowed while the runtime is ${b.state.status} with approvers; withdraw it first`);
   }
   const index = b.openStageIndex();
   if (index !== undefined) closeStage(b, index, 'cancel');

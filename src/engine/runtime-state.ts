@@ -31,6 +31,8 @@ export interface Stage {
   tasks: Task[];
   /** When this stage's SLA falls due (epoch ms), if its node has one. */
   dueAt?: number;
+  /** Set when the SLA was breached (escalated); a redelivered due timer then does nothing. */
+  breached?: true;
 }
 
 export interface RuntimeFailure {

@@ -260,3 +260,16 @@ describe('purchase order - SLA', () => {
     expect(result.ok && result.effects.log).toEqual([]);
   });
 });
+
+describe('purchase order - regressions', () => {
+  it('a returned document can be cancelled by its creator', () => {
+    const d = new EngineDriver(po, 'alice', doc(5_000_000)).do('alice', 'submit').do('pur-mgr', 'return');
+    d.do('alice', 'cancel');
+    expect(d.status).toBe('cancelled');
+  });
+
+  it('the creator cannot hand the initial stage to someone else', () => {
+    const d = new EngineDriver(po, 'alice', doc(5_000_000));
+    d.refused('alice', 'reassign', 'action_not_allowed', { toEmployee: 'bob' });
+  });
+});

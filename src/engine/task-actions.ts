@@ -181,6 +181,11 @@ function outFormChoice(b: StepBuilder, to: NodeId, stage: Stage, cmd: ActionComm
   for (const t of stage.tasks) {
     if (cmd.nextAssignee === undefined && t.next !== undefined && (t.at ?? 0) > latest) [chosen, latest] = [t.next, t.at ?? 0];
   }
+  if (chosen === b.state.runtime.creator && nodeOf(b.wf, to).allowSelfApproval === false) {
+    throw new EngineError('validation_failed', `the next stage "${to}" does not allow self-approval: name someone other than the creator`, [
+      { path: 'nextAssignee', message: 'the creator cannot approve their own document here' },
+    ]);
+  }
   if (chosen === undefined) {
     throw new EngineError('next_assignee_required', `the next stage "${to}" is assigned by you: send nextAssignee`, [
       { path: 'nextAssignee', message: 'required: the next stage is out_form' },

@@ -12,14 +12,14 @@ export const SYSTEM_ACTOR = 'system';
 
 /**
  * A durable timer fired. Timers are delivered at least once, so a timer for a
- * stage that is no longer open (or already escalated) does nothing.
+ * stage that is no longer open, or a due timer for a stage already breached, does nothing.
  */
 export function fireTimer(b: StepBuilder, cmd: TimerCommand, dir: DirectoryView): void {
   const index = b.openStageIndex();
   if (index !== cmd.stage || b.state.status !== 'in_progress') return;
   const stage = b.state.stages[index]!;
   const sla = nodeOf(b.wf, stage.node).sla;
-  if (!sla) return;
+  if (!sla || (cmd.kind === 'sla_due' && stage.breached)) return;
   if (cmd.kind === 'sla_due') escalate(b, index, dir);
   else b.emit('sla.reminder', { node: stage.node, stage: index, assignees: openAssignees(b, index) });
   if (sla.remindEvery !== undefined) {
@@ -31,7 +31,7 @@ export function fireTimer(b: StepBuilder, cmd: TimerCommand, dir: DirectoryView)
 
 function escalate(b: StepBuilder, index: number, dir: DirectoryView): void {
   const stage = b.stage(index);
-  if (stage.tasks.some((t) => t.escalated)) return;
+  stage.breached = true;
   const node = nodeOf(b.wf, stage.node);
   const escalateTo = node.sla?.escalateTo;
   const added: string[] = [];
