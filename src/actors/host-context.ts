@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { RuntimeState } from '../engine/index.ts';
+import { actorKey, type Actor } from './actor.ts';
+import type { ActorRegistry } from './actor-registry.ts';
+import type { DirectoryCache, WorkflowCache } from './definition-caches.ts';
+import type { HostMetrics } from './host-metrics.ts';
+import type { NormalisedHostDeps, NormalisedHostOptions } from './runtime-host-options.ts';
+
+/** Where a request is being handled: its shard and the lease epoch it was accepted under. */
+export interface Placement {
+  shard: number;
+  epoch: number;
+}
+
+/** What the command and start handlers share: dependencies, caches, the live actors. */
+export class HostContext {
+  constructor(
+    readonly deps: NormalisedHostDeps,
+    readonly opts: NormalisedHostOptions,
+    readonly metrics: HostMetrics,
+    readonly actors: ActorRegistry,
+    readonly workflows: WorkflowCache,
+    readonly directories: DirectoryCache,
+    /** True while `at.shard` is still held at `at.epoch` (draining included). */
+    readonly serving: (at: Placement) => boolean,
+  ) {}
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  /**
+   * Loads a runtime and makes it a live actor (when its shard is still served).
+   * `fromStore` bypasses the snapshot cache: after a conflict the cache may be behind.
+   * The recent idempotency keys of an actor being replaced carry over (they are committed replies).
+   */
+  async activate(tenant: string, runtimeId: string, at: Placement, fromStore = false): Promise<Actor | undefined> {
+    const runtimes = this.deps.runtimes;
+    const state =
+      fromStore && runtimes.loadFromStore ? await runtimes.loadFromStore(tenant, runtimeId) : await runtimes.loadRuntime(tenant, runtimeId);
+    if (!state) return undefined;
+    return this.actorFor(state, at);
+  }
+
+  /** A live actor for a state just loaded or committed. */
+  async actorFor(state: RuntimeState, at: Placement): Promise<Actor> {
+    const { tenant, id, workflowId, version } = state.runtime;
+    const wf = await this.workflows.get(tenant, workflowId, version);
+    if (!wf) throw new Error(`workflow ${workflowId} version ${version} of runtime ${id} does not exist`);
+    const key = actorKey(tenant, id);
+    const previous = this.actors.get(key);
+    const actor: Actor = { key, tenant, runtimeId: id, shard: at.shard, state, wf, recent: previous?.recent ?? new Map(), lastUsed: this.now() };
+    if (this.serving(at)) this.actors.add(actor, actor.lastUsed);
+    return actor;
+  }
+
+  /** Refreshes the snapshot cache after a commit; fire and forget (the cache never fails a command). */
+  refreshCache(tenant: string, state: RuntimeState): void {
+    this.deps.cache.setMany([{ tenant, state }]).catch((err: unknown) => this.deps.logger.debug({ err, tenant, runtimeId: state.runtime.id }, 'snapshot refresh failed'));
+  }
+
+  /** A child logger naming the request (used on errors and warnings only). */
+  logFor(tenant: string, runtimeId: string, idempotencyKey?: string): Logger {
+    return this.deps.logger.child({ tenant, runtimeId, ...(idempotencyKey !== undefined && { idempotencyKey }) });
+  }
+}
