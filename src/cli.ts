@@ -12,6 +12,7 @@ interface Verb {
 const verbs: Record<string, Verb> = {
   validate: { usage: 'validate FILE [FILE…]', summary: 'check workflow definition files', load: () => import('./cli/validate.ts') },
   migrate: { usage: 'migrate', summary: 'apply database migrations to BFLOW_MYSQL_URL', load: () => import('./cli/migrate.ts') },
+  node: { usage: 'node', summary: 'run a shard host node (BFLOW_MYSQL_URL, BFLOW_NATS_URL)', load: () => import('./cli/node.ts') },
   help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },
 };
 

@@ -27,6 +27,9 @@ const envSchema = z.object({
   BFLOW_NATS_URL: url(['nats', 'tls']).optional(),
   BFLOW_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
   BFLOW_NODE_ID: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -').optional(),
+  BFLOW_CLUSTER: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').default('bflow'),
+  BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -41,6 +44,12 @@ export interface BflowConfig {
   shards: number;
   nodeId: string;
   logLevel: z.infer<typeof envSchema>['BFLOW_LOG_LEVEL'];
+  /** Names the cluster's NATS KV buckets, subjects and Redis keys, so clusters can share servers. */
+  cluster: string;
+  /** Shard lease TTL: a dead node's shards are taken over after at most this long. */
+  leaseTtlMs: number;
+  /** Live runtime actors per node before the least recently used idle ones are passivated. */
+  maxLiveActors: number;
   /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
   embedded: boolean;
 }
@@ -72,6 +81,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     shards: e.BFLOW_SHARDS,
     nodeId: e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: e.BFLOW_LOG_LEVEL,
+    cluster: e.BFLOW_CLUSTER,
+    leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
+    maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
     embedded: e.BFLOW_MYSQL_URL === undefined,
   };
   if (e.BFLOW_JWT_SECRET !== undefined) config.jwtSecret = e.BFLOW_JWT_SECRET;

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { connectNats } from './actors/nats/connection.ts';
+import { JetStreamEventPublisher } from './actors/nats/event-publisher.ts';
+import { NatsLeaseManager } from './actors/nats/lease-manager.ts';
+import { NatsShardBus } from './actors/nats/shard-bus.ts';
+import { OutboxRelay, registerOutboxMetrics } from './actors/outbox-relay.ts';
+import { RuntimeHost } from './actors/runtime-host.ts';
+import { ShardNode } from './actors/shard-node.ts';
+import { TimerService, registerTimerMetrics } from './actors/timer-service.ts';
+import type { BflowConfig } from './config.ts';
+import { CachedRuntimeStore } from './store/cached-runtime-store.ts';
+import { MemorySnapshotCache } from './store/memory/snapshot-cache.ts';
+import { runMigrations } from './store/migrate.ts';
+import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
+import { createMySqlPool } from './store/mysql/pool.ts';
+import { MySqlRuntimeStore } from './store/mysql/runtime-store.ts';
+import { createMySqlTransitionWriter } from './store/mysql/transition-writer.ts';
+import { registerTransitionWriterMetrics } from './store/mysql/writer-metrics.ts';
+import { MySqlWorkflowStore } from './store/mysql/workflow-store.ts';
+import { notifyingWriter } from './store/notifying-writer.ts';
+import type { SnapshotCache } from './store/ports.ts';
+import { RedisSnapshotCache } from './store/redis/snapshot-cache.ts';
+
+export interface ClusterNode {
+  node: ShardNode;
+  host: RuntimeHost;
+  registry: Registry;
+  /** Graceful stop: drain and hand over every shard, flush, close connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `bflow node`: a shard host on MySQL (+ Redis) and NATS. Applies migrations
+ * (under the named lock), then claims its share of the shards.
+ */
+export async function startClusterNode(config: BflowConfig, logger: Logger): Promise<ClusterNode> {
+  if (config.mysqlUrl === undefined || config.natsUrl === undefined) throw new Error('a cluster node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const pool = createMySqlPool(config.mysqlUrl);
+  await runMigrations(pool, logger);
+  const cache: SnapshotCache = config.redisUrl
+    ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
+    : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
+  const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}` });
+  const relayBox: { relay?: OutboxRelay } = {};
+  const mysqlWriter = createMySqlTransitionWriter(pool, { metrics: registerTransitionWriterMetrics(registry) });
+  const writer = notifyingWriter(mysqlWriter, (shard) => relayBox.relay?.wake(shard));
+  const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
+  const host = new RuntimeHost(
+    { runtimes, writer, cache, workflows: new MySqlWorkflowStore(pool), directory: new MySqlDirectoryStore(pool), logger, registry },
+    { shardCount: config.shards, maxLiveActors: config.maxLiveActors },
+  );
+  const publisher = await JetStreamEventPublisher.create(nc, { prefix: config.cluster, registry });
+  const relay = new OutboxRelay({ store: runtimes, publisher, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
+  relayBox.relay = relay;
+  const timers = new TimerService({
+    store: runtimes,
+    deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),
+    metrics: registerTimerMetrics(registry),
+    logger,
+  });
+  const leases = new NatsLeaseManager({ nc, nodeId: config.nodeId, shardCount: config.shards, cluster: config.cluster, ttlMs: config.leaseTtlMs, registry, logger });
+  const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
+  const node = new ShardNode({ leases, bus, host, timers, relay, logger });
+  await node.start();
+  return {
+    node,
+    host,
+    registry,
+    async stop() {
+      await node.stop();
+      await bus.close();
+      await mysqlWriter.close();
+      await cache.close();
+      await nc.drain();
+      await pool.end();
+    },
+  };
+}
