@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RuntimeState } from '../engine/index.ts';
+import type { Effects, RuntimeState } from '../engine/index.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import type { DirectoryCache, WorkflowCache } from './definition-caches.ts';
@@ -54,9 +54,16 @@ export class HostContext {
     return actor;
   }
 
-  /** Refreshes the snapshot cache after a commit; fire and forget (the cache never fails a command). */
-  refreshCache(tenant: string, state: RuntimeState): void {
-    this.deps.cache.setMany([{ tenant, state }]).catch((err: unknown) => this.deps.logger.debug({ err, tenant, runtimeId: state.runtime.id }, 'snapshot refresh failed'));
+  /** After a commit: refresh the snapshot cache (fire and forget: the cache never fails a command), tell `onCommitted`. */
+  committed(tenant: string, shard: number, state: RuntimeState, effects: Effects): void {
+    const { cache, logger, onCommitted } = this.deps;
+    cache.setMany([{ tenant, state }]).catch((err: unknown) => logger.debug({ err, tenant, runtimeId: state.runtime.id }, 'snapshot refresh failed'));
+    if (!onCommitted) return;
+    try {
+      onCommitted(shard, state, effects);
+    } catch (err) {
+      logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
+    }
   }
 
   /** A child logger naming the request (used on errors and warnings only). */

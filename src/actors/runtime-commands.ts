@@ -46,7 +46,9 @@ export class RuntimeCommands {
 
   /** Fires a durable timer (the timer service's delivery). */
   async timer(tenant: string, runtimeId: string, command: TimerCommand, at: Placement): Promise<TimerDelivery> {
-    const actor = this.ctx.actors.get(actorKey(tenant, runtimeId)) ?? (await this.ctx.activate(tenant, runtimeId, at));
+    const live = this.ctx.actors.get(actorKey(tenant, runtimeId));
+    if (live) this.ctx.actors.touch(live, this.ctx.now());
+    const actor = live ?? (await this.ctx.activate(tenant, runtimeId, at));
     if (!actor) return 'stale';
     return this.fire(actor, command, at, CONFLICT_RETRIES);
   }
@@ -134,7 +136,7 @@ export class RuntimeCommands {
     const outcome = await this.ctx.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
     if (outcome.ok) {
       actor.state = result.state;
-      this.ctx.refreshCache(actor.tenant, result.state);
+      this.ctx.committed(actor.tenant, at.shard, result.state, result.effects);
     }
     return outcome;
   }

@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
+import type { Effects, RuntimeState } from '../engine/index.ts';
 import type { DirectoryStore, RuntimeStore, SnapshotCache, TransitionWriter, WorkflowStore } from '../store/ports.ts';
 import { systemClock, type Clock } from './ports.ts';
 
@@ -23,6 +24,12 @@ export interface RuntimeHostDeps {
   cache: SnapshotCache;
   workflows: WorkflowStore;
   directory: DirectoryStore;
+  /**
+   * Told after every committed transition (after the snapshot refresh was
+   * sent): wire the outbox relay's and the timer service's `wake(shard)` here.
+   * Must not throw (a throw is logged and ignored). @default nothing
+   */
+  onCommitted?: (shard: number, state: RuntimeState, effects: Effects) => void;
   /** @default systemClock */
   clock?: Clock;
   /** @default a silent logger */
@@ -71,7 +78,9 @@ export interface RuntimeHostOptions {
 
 export type NormalisedHostOptions = Required<RuntimeHostOptions>;
 
-export interface NormalisedHostDeps extends Required<RuntimeHostDeps> {}
+export interface NormalisedHostDeps extends Required<Omit<RuntimeHostDeps, 'onCommitted'>> {
+  onCommitted: RuntimeHostDeps['onCommitted'];
+}
 
 /** Applies defaults and validates; throws a RangeError naming every bad option. */
 export function normaliseHostOptions(options: RuntimeHostOptions): NormalisedHostOptions {
@@ -86,6 +95,7 @@ export function normaliseHostOptions(options: RuntimeHostOptions): NormalisedHos
 export function normaliseHostDeps(deps: RuntimeHostDeps): NormalisedHostDeps {
   return {
     ...deps,
+    onCommitted: deps.onCommitted,
     clock: deps.clock ?? systemClock,
     logger: deps.logger ?? pino({ level: 'silent' }),
     registry: deps.registry ?? new Registry(),

@@ -40,7 +40,7 @@ export class RuntimeStarts {
     const idempotency = { key: req.idempotencyKey, response: storedResponse(reply) };
     const outcome = await this.ctx.deps.writer.commit({ tenant: req.tenant, shard: at.shard, baseRevision: 0, state: result.state, effects: result.effects, idempotency });
     if (outcome.ok) {
-      this.ctx.refreshCache(req.tenant, result.state);
+      this.ctx.committed(req.tenant, at.shard, result.state, result.effects);
       const actor = await this.ctx.actorFor(result.state, at);
       remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
       return reply;

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RuntimeHost } from '../../src/actors/runtime-host.ts';
-import type { RuntimeHostOptions } from '../../src/actors/runtime-host-options.ts';
+import type { RuntimeHostDeps, RuntimeHostOptions } from '../../src/actors/runtime-host-options.ts';
 import { shardOf } from '../../src/actors/shard-of.ts';
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
 import { MemoryStore } from '../../src/store/memory/memory-store.ts';
@@ -37,14 +37,14 @@ interface Setup {
 }
 
 /** A host on the MemoryStore twin, holding every shard; pass `shared` to put a second host on the same store. */
-function makeHost(options: RuntimeHostOptions = {}, shared?: Setup) {
+function makeHost(options: RuntimeHostOptions = {}, shared?: Setup, extra: Partial<RuntimeHostDeps> = {}) {
   const base: Setup = shared ?? { store: new MemoryStore(), cache: new MemorySnapshotCache(), clock: new TestClock() };
   const { store, cache, clock } = base;
   const registry = new Registry();
   const runtimes = new CachedRuntimeStore(store.runtimes, cache, { registry });
   const writer = new ProbeWriter(store.writer);
   const host = new RuntimeHost(
-    { runtimes, writer, cache, workflows: store.workflows, directory: store.directory, clock, registry },
+    { runtimes, writer, cache, workflows: store.workflows, directory: store.directory, clock, registry, ...extra },
     { shardCount: SHARDS, sweepIntervalMs: 0, ...options },
   );
   for (let s = 0; s < SHARDS; s++) host.openShard(s, 1);
@@ -497,6 +497,20 @@ describe('runtime host - timers and directory', () => {
     host.invalidateDirectory(TENANT);
     ok(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'z' })));
     expect(loads).toBe(3);
+  });
+
+  it('onCommitted is told of every commit (to wake the outbox relay and timers), never of refusals', async () => {
+    const seen: [number, number, number][] = [];
+    const { host, store } = makeHost({}, undefined, { onCommitted: (shard, state, effects) => seen.push([shard, state.revision, effects.events.length]) });
+    await seedTenant(store, TENANT);
+    await submitted(host, 'rt-1');
+    problemOf(await host.handle(cmd(TENANT, 'rt-1', 'bob', 'approve')));
+    const shard = shardOf('rt-1', SHARDS);
+    expect(seen.map(([s, r]) => [s, r])).toEqual([
+      [shard, 1],
+      [shard, 2],
+    ]);
+    expect(seen.every(([, , events]) => events > 0)).toBe(true);
   });
 
   it('options - invalid values are refused with their names', () => {
