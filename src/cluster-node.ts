@@ -18,7 +18,6 @@ import { MySqlRuntimeStore } from './store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from './store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from './store/mysql/writer-metrics.ts';
 import { MySqlWorkflowStore } from './store/mysql/workflow-store.ts';
-import { notifyingWriter } from './store/notifying-writer.ts';
 import type { SnapshotCache } from './store/ports.ts';
 import { RedisSnapshotCache } from './store/redis/snapshot-cache.ts';
 
@@ -44,17 +43,30 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
     : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}` });
-  const relayBox: { relay?: OutboxRelay } = {};
   const mysqlWriter = createMySqlTransitionWriter(pool, { metrics: registerTransitionWriterMetrics(registry) });
-  const writer = notifyingWriter(mysqlWriter, (shard) => relayBox.relay?.wake(shard));
   const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
+  const wake: { relay?: OutboxRelay } = {};
   const host = new RuntimeHost(
-    { runtimes, writer, cache, workflows: new MySqlWorkflowStore(pool), directory: new MySqlDirectoryStore(pool), logger, registry },
+    {
+      runtimes,
+      writer: mysqlWriter,
+      cache,
+      workflows: new MySqlWorkflowStore(pool),
+      directory: new MySqlDirectoryStore(pool),
+      logger,
+      registry,
+      // After each commit (ARCHITECTURE step 6): publish its events now rather than at the next poll.
+      onCommitted: (shard, _state, effects) => {
+        if (effects.events.length > 0) wake.relay?.wake(shard);
+      },
+    },
     { shardCount: config.shards, maxLiveActors: config.maxLiveActors },
   );
-  const publisher = await JetStreamEventPublisher.create(nc, { prefix: config.cluster, registry });
+  // One stream per cluster, so clusters (and test runs) can share a NATS server.
+  const stream = config.cluster === 'bflow' ? 'BFLOW_EVENTS' : `BFLOW_EVENTS_${config.cluster}`;
+  const publisher = await JetStreamEventPublisher.create(nc, { prefix: config.cluster, stream, registry });
   const relay = new OutboxRelay({ store: runtimes, publisher, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
-  relayBox.relay = relay;
+  wake.relay = relay;
   const timers = new TimerService({
     store: runtimes,
     deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/wait.ts';
+import { ClusterHarness, LEASE_TTL_MS, SHARDS, TENANT } from './cluster-harness.ts';
+import { createRuntimes, expectExactlyOnce, startLoad } from './load.ts';
+
+// Nodes are separate `bflow node` processes on the real MariaDB and NATS; every
+// wait has a deadline, every process is reaped in afterAll.
+
+describe('cluster - shard ownership and graceful hand-over', () => {
+  let h: ClusterHarness;
+  beforeAll(async () => {
+    h = await ClusterHarness.create('cl_join');
+  }, 60_000);
+  afterAll(() => h.cleanup(), 60_000);
+
+  it('cluster - 3 nodes share 64 shards within ±1, a 4th joins and gets its share, SIGTERM hands over with no failed command', async () => {
+    for (const id of ['n1', 'n2', 'n3']) h.startNode(id);
+    expect((await h.waitBalanced(45_000)).sort()).toEqual([21, 21, 22]);
+    const runtimes = await createRuntimes(h, 48, 'join');
+    const load = startLoad(h, runtimes);
+    await waitFor(() => load.result.acked.length >= 50, { deadlineMs: 30_000, what: 'load running' });
+    h.startNode('n4');
+    expect(await h.waitBalanced(45_000)).toEqual([16, 16, 16, 16]);
+    const before = load.result.acked.length;
+    expect(await h.nodes.get('n2')!.stop()).toBe(0);
+    expect((await h.waitBalanced(45_000)).sort()).toEqual([21, 21, 22]);
+    await waitFor(() => load.result.acked.length >= before + 50, { deadlineMs: 30_000, what: 'load after the hand-over' });
+    const result = await load.stop();
+    console.log(`join/leave: ${result.acked.length} commands acknowledged, ${result.failed.length} failed`);
+    expect(result.failed).toEqual([]);
+    await expectExactlyOnce(h, result);
+  }, 180_000);
+});
+
+describe('cluster - failover', () => {
+  let h: ClusterHarness;
+  beforeAll(async () => {
+    h = await ClusterHarness.create('cl_kill');
+  }, 60_000);
+  afterAll(() => h.cleanup(), 60_000);
+
+  it('cluster - SIGKILL a node under load: its shards are served again within TTL + 2 s and every acknowledged command is logged exactly once', async () => {
+    for (const id of ['k1', 'k2', 'k3']) h.startNode(id);
+    await h.waitBalanced(45_000);
+    const runtimes = await createRuntimes(h, 48, 'kill');
+    const load = startLoad(h, runtimes);
+    await waitFor(() => load.result.acked.length >= 100, { deadlineMs: 30_000, what: 'load running' });
+    const victim = h.nodes.get('k1')!;
+    const orphaned = [...victim.held];
+    const killedAt = performance.now();
+    victim.signal('SIGKILL');
+    await waitFor(() => victim.exited, { deadlineMs: 5000, what: 'k1 exits' });
+    const others = () => [h.nodes.get('k2')!, h.nodes.get('k3')!];
+    await waitFor(() => orphaned.every((s) => others().some((n) => n.held.has(s))), {
+      deadlineMs: LEASE_TTL_MS + 2000,
+      intervalMs: 20,
+      what: `k1's ${orphaned.length} shards served again within TTL + 2 s`,
+    });
+    const failoverMs = performance.now() - killedAt;
+    const ackedAtFailover = load.result.acked.length;
+    await waitFor(() => load.result.acked.length >= ackedAtFailover + 100, { deadlineMs: 30_000, what: 'load after failover' });
+    const result = await load.stop();
+    console.log(`failover: ${orphaned.length} shards re-served in ${failoverMs.toFixed(0)} ms; ${result.acked.length} acknowledged, ${result.failed.length} failed`);
+    expect(others().reduce((n, node) => n + node.held.size, 0)).toBe(SHARDS);
+    await expectExactlyOnce(h, result);
+  }, 180_000);
+});
+
+describe('cluster - fencing', () => {
+  let h: ClusterHarness;
+  beforeAll(async () => {
+    h = await ClusterHarness.create('cl_fence');
+  }, 60_000);
+  afterAll(() => h.cleanup(), 60_000);
+
+  it('cluster - a node frozen (SIGSTOP) until its leases move, then resumed, drops its shards and duplicates nothing', async () => {
+    for (const id of ['f1', 'f2', 'f3']) h.startNode(id);
+    await h.waitBalanced(45_000);
+    const runtimes = await createRuntimes(h, 48, 'fence');
+    const load = startLoad(h, runtimes);
+    await waitFor(() => load.result.acked.length >= 100, { deadlineMs: 30_000, what: 'load running' });
+    const frozen = h.nodes.get('f1')!;
+    const had = [...frozen.held];
+    frozen.signal('SIGSTOP');
+    const others = [h.nodes.get('f2')!, h.nodes.get('f3')!];
+    await waitFor(() => had.every((s) => others.some((n) => n.held.has(s))), { deadlineMs: LEASE_TTL_MS + 10_000, what: 'leases moved' });
+    frozen.signal('SIGCONT');
+    await waitFor(() => frozen.held.size === 0 || had.every((s) => !frozen.held.has(s)), { deadlineMs: 15_000, what: 'f1 drops its shards' });
+    expect(frozen.lost).toBeGreaterThan(0);
+    const acked = load.result.acked.length;
+    await waitFor(() => load.result.acked.length >= acked + 100, { deadlineMs: 30_000, what: 'load after the resume' });
+    const result = await load.stop();
+    console.log(`fencing: f1 lost ${frozen.lost} leases; ${result.acked.length} acknowledged, ${result.failed.length} failed`);
+    await expectExactlyOnce(h, result);
+    // The old owner's stale writes could not land over the new owners' revisions.
+    const rows = await h.query('SELECT id, revision FROM runtimes WHERE tenant = ?', [TENANT]);
+    const logs = await h.query('SELECT runtime_id, MAX(seq) AS seq, COUNT(*) AS n FROM runtime_log WHERE tenant = ? GROUP BY runtime_id', [TENANT]);
+    const byId = new Map(logs.map((l) => [String(l.runtime_id), l]));
+    for (const r of rows) {
+      const log = byId.get(String(r.id))!;
+      expect(Number(log.n), `log of ${String(r.id)} has no gap or duplicate`).toBe(Number(log.seq));
+    }
+  }, 180_000);
+});
