@@ -9,6 +9,7 @@ import { RuntimeHost } from './actors/runtime-host.ts';
 import { ShardNode } from './actors/shard-node.ts';
 import { TimerService, registerTimerMetrics } from './actors/timer-service.ts';
 import type { BflowConfig } from './config.ts';
+import { startMetricsServer } from './metrics-server.ts';
 import { CachedRuntimeStore } from './store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from './store/memory/snapshot-cache.ts';
 import { runMigrations } from './store/migrate.ts';
@@ -77,11 +78,14 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
   const node = new ShardNode({ leases, bus, host, timers, relay, logger });
   await node.start();
+  const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
+  if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
   return {
     node,
     host,
     registry,
     async stop() {
+      await ops?.close();
       await node.stop();
       await bus.close();
       await mysqlWriter.close();

@@ -27,6 +27,7 @@ const envSchema = z.object({
   BFLOW_NATS_URL: url(['nats', 'tls']).optional(),
   BFLOW_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
   BFLOW_NODE_ID: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -').optional(),
+  BFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   BFLOW_CLUSTER: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').default('bflow'),
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
@@ -44,6 +45,8 @@ export interface BflowConfig {
   shards: number;
   nodeId: string;
   logLevel: z.infer<typeof envSchema>['BFLOW_LOG_LEVEL'];
+  /** `bflow node` serves /metrics and /health here when set (0 = any free port). */
+  metricsPort?: number;
   /** Names the cluster's NATS KV buckets, subjects and Redis keys, so clusters can share servers. */
   cluster: string;
   /** Shard lease TTL: a dead node's shards are taken over after at most this long. */
@@ -93,5 +96,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
   if (readUrl !== undefined) config.mysqlReadUrl = readUrl;
   if (e.BFLOW_REDIS_URL !== undefined) config.redisUrl = e.BFLOW_REDIS_URL;
   if (e.BFLOW_NATS_URL !== undefined) config.natsUrl = e.BFLOW_NATS_URL;
+  if (e.BFLOW_METRICS_PORT !== undefined) config.metricsPort = e.BFLOW_METRICS_PORT;
   return config;
 }
