@@ -6,6 +6,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { NatsShardBus } from '../../src/actors/nats/shard-bus.ts';
 import { RoutingClient } from '../../src/actors/routing-client.ts';
 import type { ShardReply, ShardRequest } from '../../src/actors/ports.ts';
+import type { WorkflowDefinition } from '../../src/engine/index.ts';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import { seedTenant } from '../actors/runtime-host-fixture.ts';
@@ -88,6 +89,14 @@ export class ClusterHarness {
     const bus = new NatsShardBus(harness.client, { prefix: nats.prefix });
     harness.routing = new RoutingClient(bus, { shardCount: SHARDS, tryTimeoutMs: 2000, deadlineMs: 15_000 });
     return harness;
+  }
+
+  /** Publishes another workflow and binds its app (apply mode) for the test tenant. */
+  async seedWorkflow(id: string, def: WorkflowDefinition): Promise<void> {
+    const workflows = new MySqlWorkflowStore(this.db.pool);
+    await workflows.createWorkflow(TENANT, id, def, Date.now());
+    await workflows.publish(TENANT, id, Date.now());
+    await workflows.setAppConfig({ tenant: TENANT, companyId: '', app: def.app, mode: 'apply', workflowId: id });
   }
 
   get cluster(): string {

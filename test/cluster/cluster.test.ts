@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../../src/actors/shard-of.ts';
+import { commandRequest, startRequest } from '../actors/runtime-host-fixture.ts';
+import { loadExample } from '../fixtures/engine-driver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterHarness, LEASE_TTL_MS, SHARDS, TENANT } from './cluster-harness.ts';
 import { createRuntimes, expectExactlyOnce, startLoad } from './load.ts';
@@ -101,4 +104,35 @@ describe('cluster - fencing', () => {
       expect(Number(log.n), `log of ${String(r.id)} has no gap or duplicate`).toBe(Number(log.seq));
     }
   }, 180_000);
+});
+
+describe('cluster - durable timers', () => {
+  let h: ClusterHarness;
+  beforeAll(async () => {
+    h = await ClusterHarness.create('cl_timer');
+  }, 60_000);
+  afterAll(() => h.cleanup(), 60_000);
+
+  it('cluster - an SLA timer due while its node is dead fires on the new owner', async () => {
+    const def = loadExample('purchase-order');
+    const manager = def.nodes.find((n) => n.id === 'manager')!;
+    manager.sla = { due: 'PT2S', escalateTo: { position: 'manager_2' } };
+    await h.seedWorkflow('wf-fast', { ...def, app: 'purchase.fast' });
+    for (const id of ['s1', 's2']) h.startNode(id);
+    await h.waitBalanced(45_000);
+    const doomed = h.nodes.get('s1')!;
+    const runtimeId = Array.from({ length: 1000 }, (_, i) => `sla-${i}`).find((id) => doomed.held.has(shardOf(id, SHARDS)))!;
+    const started = await h.send(startRequest(TENANT, runtimeId, `doc-${runtimeId}`, { app: 'purchase.fast' }));
+    expect(started.ok).toBe(true);
+    expect((await h.send(commandRequest(TENANT, runtimeId, 'alice', 'submit'))).ok).toBe(true);
+    doomed.signal('SIGKILL');
+    const breach = await waitFor(
+      async () => (await h.query("SELECT at FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = 'sla_breach'", [TENANT, runtimeId]))[0],
+      { deadlineMs: LEASE_TTL_MS + 15_000, what: 'the SLA breach logged by the new owner' },
+    );
+    expect(Number(breach.at)).toBeGreaterThan(0);
+    const tasks = await h.query("SELECT assignee, status FROM tasks WHERE tenant = ? AND runtime_id = ? AND stage = 1 ORDER BY assignee", [TENANT, runtimeId]);
+    expect(tasks.map((t) => [t.assignee, t.status])).toEqual([['ops-head', 'open'], ['pur-mgr', 'open']]);
+    expect(await h.query('SELECT id FROM timers WHERE tenant = ? AND runtime_id = ?', [TENANT, runtimeId])).toEqual([]);
+  }, 120_000);
 });
