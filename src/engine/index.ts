@@ -9,7 +9,7 @@ export * from './effects.ts';
 export { compileWorkflow, type CompiledWorkflow } from './compile.ts';
 export { step, start, type StepResult } from './step.ts';
 export { SYSTEM_ACTOR } from './timers.ts';
-export { editableFields, hiddenFields, redactDocument, openTaskOf } from './access.ts';
+export { allowedActions, editableFields, hiddenFields, redactDocument, openTaskOf, type Viewer } from './access.ts';
 export { durationMs } from './duration.ts';
 export { manager1, upperManager, groupLevelManager, resolveAssignees, beneficiaryOf } from './assignees.ts';
 export { validateDefinition, type DefinitionValidation } from './validate-definition.ts';
