@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ClusterView, ShardReply, ShardRequest } from '../actors/ports.ts';
+import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts';
+
+/** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
+export interface CommandRouter {
+  send(request: ShardRequest, options?: { deadlineMs?: number }): Promise<ShardReply>;
+}
+
+/** What the gateway talks to; built by `bflow gateway` (cluster) or `bflow all` (embedded). */
+export interface GatewayDeps {
+  router: CommandRouter;
+  /** CQRS read side (optionally a read replica): views, lists, history, inbox. */
+  read: ReadModel;
+  workflows: WorkflowStore;
+  directory: DirectoryStore;
+  /** Shard ownership for `GET /api/v1/cluster`. */
+  cluster(): Promise<ClusterView>;
+  /** Each dependency's reachability for `/ready` (e.g. {mysql: true, nats: true, redis: true, shardMap: true}). */
+  readiness(): Promise<Record<string, boolean>>;
+  /** Every layer's metrics, served on `/metrics`. */
+  registry: Registry;
+  logger: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** A fresh id (runtime ids, idempotency keys the gateway assigns). @default crypto.randomUUID */
+  newId?: () => string;
+}

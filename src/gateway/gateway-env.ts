@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+
+/** The authenticated caller, from the verified JWT (API.md "Auth"). */
+export interface Principal {
+  /** `sub`: the employee id. */
+  employee: string;
+  /** `tid`: every query is scoped to it. */
+  tenant: string;
+  roles: ReadonlySet<Role>;
+  /** `cid`, when the token names a company. */
+  companyId?: string;
+}
+
+export const ROLES = ['admin', 'designer', 'integration', 'member'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Hono `Env` of the gateway: what middleware puts on the context for the handlers. */
+export interface GatewayEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    principal: Principal;
+  };
+}
