@@ -1,0 +1,64 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import { ApiError } from './api-error.ts';
+import type { GatewayDeps } from './gateway-deps.ts';
+import type { GatewayEnv } from './gateway-env.ts';
+import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.ts';
+import { auth } from './middleware/auth.ts';
+import { httpMetrics } from './middleware/http-metrics.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { errorHandler, notFoundHandler, validationHook } from './problem.ts';
+import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
+import { registerApiRoutes } from './routes/index.ts';
+import { registerOperationRoutes } from './routes/operations.ts';
+
+export { problem, validationHook } from './problem.ts';
+export { hasRole, principalFrom, requireRole } from './middleware/auth.ts';
+export type { GatewayOptions } from './gateway-options.ts';
+
+/** Headers a browser client may send / read (CORS). */
+const CORS_ALLOW = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'];
+const CORS_EXPOSE = ['X-Request-Id', 'Retry-After', 'Location'];
+
+/**
+ * The gateway's Hono app (no server: `serve({ fetch: app.fetch })` or
+ * `app.request()` in tests). Middleware, outermost first:
+ * request id + logger → metrics (so 413s, 401s and 429s are timed too) →
+ * secure headers → CORS (preflights answered before auth) → body limit →
+ * on `/api/v1/*`: auth → rate limit; then the API routes, the operations
+ * routes, and one error handler for everything.
+ * @throws GatewayOptionsError for a bad option (at start, never per request)
+ */
+export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHono<GatewayEnv> {
+  const o = resolveGatewayOptions(options);
+  const now = deps.now ?? Date.now;
+  const app = new OpenAPIHono<GatewayEnv>({ defaultHook: validationHook });
+
+  app.use(requestContext({ logger: deps.logger, ...(deps.newId === undefined ? {} : { newId: deps.newId }) }));
+  app.use(httpMetrics(deps.registry));
+  // No CSP here: JSON needs none, and /docs sets its own (overwrite: false keeps it).
+  app.use(secureHeaders({ overwrite: false }));
+  if (o.corsOrigins.length > 0) {
+    app.use(cors({ origin: [...o.corsOrigins], allowHeaders: CORS_ALLOW, exposeHeaders: CORS_EXPOSE, maxAge: 600, allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] }));
+  }
+  app.use(
+    bodyLimit({
+      maxSize: o.bodyLimitBytes,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
+      },
+    }),
+  );
+  app.use('/api/v1/*', auth(o.auth, now));
+  app.use('/api/v1/*', rateLimit({ ...o.rateLimit, store: o.rateLimit.store ?? new MemoryRateLimitStore({ now }), registry: deps.registry }));
+
+  registerApiRoutes(app, deps);
+  registerOperationRoutes(app, deps, { readyTimeoutMs: o.readyTimeoutMs, version: o.version });
+
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFoundHandler);
+  return app;
+}

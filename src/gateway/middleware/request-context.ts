@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { Logger } from 'pino';
+import type { GatewayEnv } from '../gateway-env.ts';
+
+/** What a client-sent X-Request-Id must look like to be echoed (else a fresh one is generated). */
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface RequestContextOptions {
+  logger: Logger;
+  /** @default crypto.randomUUID */
+  newId?: () => string;
+}
+
+/**
+ * First middleware: `requestId` (the client's `X-Request-Id` when sane, else
+ * a new one) echoed on every response, errors included, and `logger`, a child
+ * logger bound to it (handlers add tenant and runtime id).
+ */
+export function requestContext(options: RequestContextOptions): MiddlewareHandler<GatewayEnv> {
+  const newId = options.newId ?? (() => crypto.randomUUID());
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const sent = c.req.header('X-Request-Id');
+    const id = sent !== undefined && SANE_ID.test(sent) ? sent : newId();
+    c.set('requestId', id);
+    c.set('logger', options.logger.child({ requestId: id }));
+    await next();
+    // Set after next(): the response may be one onError built (hono keeps it too, but be certain).
+    c.res.headers.set('X-Request-Id', id);
+  });
+}
