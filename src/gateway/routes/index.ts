@@ -1,9 +1,27 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../gateway-deps.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
+import { registerActionRoutes } from './actions.ts';
+import { registerAppConfigRoutes } from './app-config.ts';
+import { registerDirectoryRoutes } from './directory.ts';
+import { ApiContext } from './route-kit.ts';
+import { registerRuntimeRoutes } from './runtimes.ts';
+import { registerTaskRoutes } from './tasks.ts';
+import { registerWorkflowRoutes } from './workflows.ts';
 
-/** Registers every `/api/v1` route on the app (placeholder until the API routes land). */
+/**
+ * Registers every `/api/v1` route of API.md on the app (webhooks and
+ * analytics excepted). Each route validates with the zod schemas of
+ * `../schemas` (the same ones the OpenAPI document shows), checks the
+ * caller's role before reading the request, and scopes every store call and
+ * shard request to the caller's tenant.
+ */
 export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps): void {
-  void app;
-  void deps;
+  const ctx = new ApiContext(deps);
+  registerDirectoryRoutes(app, ctx);
+  registerWorkflowRoutes(app, ctx);
+  registerAppConfigRoutes(app, ctx);
+  registerRuntimeRoutes(app, ctx);
+  registerActionRoutes(app, ctx);
+  registerTaskRoutes(app, ctx);
 }

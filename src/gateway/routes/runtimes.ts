@@ -1,0 +1,93 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { ShardRequest } from '../../actors/ports.ts';
+import type { RuntimeState } from '../../engine/index.ts';
+import type { GatewayEnv, Principal } from '../gateway-env.ts';
+import { historyView } from '../runtime-view.ts';
+import { idempotencyHeaders, idParam, json, jsonBody, problems } from '../schemas/common.ts';
+import { historySchema, runtimeListQuery, runtimeListSchema, runtimeViewSchema, startBody } from '../schemas/runtimes.ts';
+import { below, stateOf } from '../shard-problems.ts';
+import { allow, idempotencyKeyOf, notFound, paged, principalOf, viewerOf, type ApiContext } from './route-kit.ts';
+
+const tags = ['Runtimes'];
+const middleware = [allow('member', 'integration', 'admin')];
+const idParams = z.object({ id: idParam('id', 'rt-1') });
+
+const startRuntime = createRoute({
+  method: 'post', path: '/api/v1/runtimes', tags, middleware,
+  summary: "Start a document's runtime at the initial stage, assigned to the caller",
+  request: { headers: idempotencyHeaders, body: jsonBody(startBody) },
+  responses: {
+    201: json(runtimeViewSchema, 'Started'),
+    200: json(runtimeViewSchema, 'The document already has an active runtime: that runtime'),
+    ...problems(409, 422, 503),
+  },
+});
+const getRuntime = createRoute({
+  method: 'get', path: '/api/v1/runtimes/{id}', tags, middleware, summary: 'The runtime as the caller sees it',
+  request: { params: idParams },
+  responses: { 200: json(runtimeViewSchema, 'The runtime view'), ...problems(404, 422) },
+});
+const listRuntimes = createRoute({
+  method: 'get', path: '/api/v1/runtimes', tags, middleware, summary: "The tenant's runtimes, filtered",
+  request: { query: runtimeListQuery },
+  responses: { 200: json(runtimeListSchema, 'A page of runtime views'), ...problems(422) },
+});
+const getHistory = createRoute({
+  method: 'get', path: '/api/v1/runtimes/{id}/history', tags, middleware, summary: 'Every stage with its times, and the audit log',
+  request: { params: idParams },
+  responses: { 200: json(historySchema, 'The history'), ...problems(404, 422) },
+});
+
+export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
+  const read = ctx.deps.read;
+  const load = async (principal: Principal, id: string): Promise<RuntimeState> =>
+    (await below(read.getRuntime(principal.tenant, id))) ?? (() => { throw notFound('runtime', id); })();
+
+  app.openapi(startRuntime, async (c) => {
+    const principal = principalOf(c);
+    const request = startRequest(ctx, principal, c.req.valid('json'), idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']));
+    const reply = stateOf(await below(ctx.deps.router.send(request)));
+    if (reply.replayed) c.header('Idempotency-Replayed', 'true');
+    const view = await ctx.view(reply.state, principal);
+    return reply.created === false ? c.json(view, 200) : c.json(view, 201);
+  });
+
+  app.openapi(getRuntime, async (c) => {
+    const principal = principalOf(c);
+    return c.json(await ctx.view(await load(principal, c.req.valid('param').id), principal), 200);
+  });
+
+  app.openapi(listRuntimes, async (c) => {
+    const principal = principalOf(c);
+    const { limit, cursor, ...filter } = c.req.valid('query');
+    const page = await paged(read.listRuntimes(principal.tenant, filter, limit, cursor));
+    const items = await Promise.all(page.items.map((s) => ctx.view(s, principal)));
+    return c.json({ items, nextCursor: page.nextCursor }, 200);
+  });
+
+  app.openapi(getHistory, async (c) => {
+    const principal = principalOf(c);
+    const state = await load(principal, c.req.valid('param').id);
+    const [wf, log] = await Promise.all([
+      ctx.compiled(principal.tenant, state.runtime.workflowId, state.runtime.version),
+      below(read.runtimeLog(principal.tenant, state.runtime.id)),
+    ]);
+    return c.json(historyView(wf, state, log, viewerOf(principal)), 200);
+  });
+}
+
+function startRequest(ctx: ApiContext, principal: Principal, body: z.infer<typeof startBody>, idempotencyKey: string): ShardRequest {
+  const request: ShardRequest = {
+    kind: 'start',
+    tenant: principal.tenant,
+    runtimeId: ctx.newId(),
+    app: body.app,
+    docId: body.docId,
+    creator: principal.employee,
+    doc: body.doc,
+    idempotencyKey,
+  };
+  const companyId = body.companyId ?? principal.companyId;
+  if (companyId !== undefined) request.companyId = companyId;
+  return request;
+}

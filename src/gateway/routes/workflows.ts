@@ -1,0 +1,146 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { validateDefinition, type WorkflowDefinition } from '../../engine/index.ts';
+import type { WorkflowRecord, WorkflowVersion } from '../../store/ports.ts';
+import { ApiError } from '../api-error.ts';
+import type { GatewayEnv } from '../gateway-env.ts';
+import { idParam, iso, json, jsonBody, pageQuery, problems } from '../schemas/common.ts';
+import {
+  definitionSchema,
+  publishedSchema,
+  validSchema,
+  versionParams,
+  versionSchema,
+  workflowListQuery,
+  workflowListSchema,
+  workflowSchema,
+} from '../schemas/workflows.ts';
+import { below } from '../shard-problems.ts';
+import { allow, notFound, principalOf, type ApiContext } from './route-kit.ts';
+
+const tags = ['Workflows'];
+const roles = allow('designer', 'admin');
+const middleware = [roles];
+const idParams = z.object({ id: idParam('id', 'wf-po') });
+const definitionBody = jsonBody(definitionSchema);
+
+const createWorkflow = createRoute({
+  method: 'post', path: '/api/v1/workflows', tags, middleware, summary: 'Create a workflow from a valid definition (its draft)',
+  request: { body: definitionBody },
+  responses: { 201: json(workflowSchema, 'The new workflow'), ...problems(422) },
+});
+const listWorkflows = createRoute({
+  method: 'get', path: '/api/v1/workflows', tags, middleware, summary: "The tenant's workflows, by id",
+  request: { query: pageQuery.extend(workflowListQuery.shape) },
+  responses: { 200: json(workflowListSchema, 'A page of workflows'), ...problems(422) },
+});
+const getWorkflow = createRoute({
+  method: 'get', path: '/api/v1/workflows/{id}', tags, middleware, summary: 'A workflow with its draft',
+  request: { params: idParams },
+  responses: { 200: json(workflowSchema, 'The workflow'), ...problems(404, 422) },
+});
+const putWorkflow = createRoute({
+  method: 'put', path: '/api/v1/workflows/{id}', tags, middleware,
+  summary: 'Replace the draft (published versions never change; publish to freeze the draft)',
+  request: { params: idParams, body: definitionBody },
+  responses: { 200: json(workflowSchema, 'The workflow with its new draft'), ...problems(404, 422) },
+});
+const validateWorkflow = createRoute({
+  method: 'post', path: '/api/v1/workflows/validate', tags, middleware, summary: 'Validate a definition without storing it',
+  request: { body: definitionBody },
+  responses: { 200: json(validSchema, 'The definition is valid'), ...problems(422) },
+});
+const publishWorkflow = createRoute({
+  method: 'post', path: '/api/v1/workflows/{id}/publish', tags, middleware,
+  summary: 'Freeze the draft as the next immutable version (200 with the latest version when the draft is unchanged)',
+  request: { params: idParams },
+  responses: { 201: json(publishedSchema, 'A new version'), 200: json(publishedSchema, 'The draft equals the latest version'), ...problems(404, 422) },
+});
+const getVersion = createRoute({
+  method: 'get', path: '/api/v1/workflows/{id}/versions/{version}', tags, middleware, summary: 'A published version',
+  request: { params: versionParams },
+  responses: { 200: json(versionSchema, 'The version'), ...problems(404, 422) },
+});
+
+/** The engine's verdict; an invalid definition → 422 `validation_failed` with the engine's paths. */
+function validDefinition(input: unknown): WorkflowDefinition {
+  const result = validateDefinition(input);
+  if (!result.ok) throw new ApiError(422, 'validation_failed', 'the workflow definition is invalid', result.errors);
+  return result.definition;
+}
+
+function workflowSummary(r: WorkflowRecord) {
+  return { id: r.id, app: r.app, name: r.name, latestVersion: r.latestVersion, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
+}
+
+const workflowBody = (r: WorkflowRecord) => ({ ...workflowSummary(r), draft: r.draft as Record<string, unknown> });
+
+function versionBody(v: WorkflowVersion) {
+  const { publishedAt, definition, ...rest } = v;
+  return { ...rest, definition: definition as Record<string, unknown>, publishedAt: iso(publishedAt) };
+}
+
+/** Keyset page over the (id-sorted) list: the cursor is the last id served, base64url. */
+function pageOf(records: WorkflowRecord[], limit: number, cursor: string | undefined) {
+  const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+  const rest = after === undefined ? records : records.filter((r) => r.id > after);
+  const items = rest.slice(0, limit);
+  const last = items[items.length - 1];
+  const nextCursor = rest.length > limit && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null;
+  return { items: items.map(workflowSummary), nextCursor };
+}
+
+export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
+  const store = ctx.deps.workflows;
+  const load = async (tenant: string, id: string): Promise<WorkflowRecord> =>
+    (await below(store.getWorkflow(tenant, id))) ?? (() => { throw notFound('workflow', id); })();
+
+  app.openapi(createWorkflow, async (c) => {
+    const definition = validDefinition(c.req.valid('json'));
+    const record = await below(store.createWorkflow(principalOf(c).tenant, ctx.newId(), definition, ctx.now()));
+    return c.json(workflowBody(record), 201);
+  });
+
+  app.openapi(listWorkflows, async (c) => {
+    const { app: appCode, limit, cursor } = c.req.valid('query');
+    const records = await below(store.listWorkflows(principalOf(c).tenant, appCode));
+    return c.json(pageOf(records, limit, cursor), 200);
+  });
+
+  app.openapi(getWorkflow, async (c) => c.json(workflowBody(await load(principalOf(c).tenant, c.req.valid('param').id)), 200));
+
+  app.openapi(putWorkflow, async (c) => {
+    const { tenant } = principalOf(c);
+    const { id } = c.req.valid('param');
+    const current = await load(tenant, id);
+    const definition = validDefinition(c.req.valid('json'));
+    if (definition.app !== current.app) {
+      throw new ApiError(422, 'validation_failed', "a workflow's app cannot change; create a new workflow", [{ path: 'app', message: `must stay ${current.app}` }]);
+    }
+    if (!(await below(store.updateDraft(tenant, id, definition, ctx.now())))) throw notFound('workflow', id);
+    return c.json(workflowBody(await load(tenant, id)), 200);
+  });
+
+  app.openapi(validateWorkflow, async (c) => {
+    validDefinition(c.req.valid('json'));
+    return c.json({ valid: true as const }, 200);
+  });
+
+  app.openapi(publishWorkflow, async (c) => {
+    const { tenant } = principalOf(c);
+    const { id } = c.req.valid('param');
+    const before = await load(tenant, id);
+    // Re-checked: the draft was valid when saved, but the engine's rules may have grown since.
+    validDefinition(before.draft);
+    const published = await below(store.publish(tenant, id, ctx.now()));
+    if (!published) throw notFound('workflow', id);
+    const body = { id, version: published.version };
+    return published.version === before.latestVersion ? c.json(body, 200) : c.json(body, 201);
+  });
+
+  app.openapi(getVersion, async (c) => {
+    const { id, version } = c.req.valid('param');
+    const stored = await below(store.getVersion(principalOf(c).tenant, id, version));
+    if (!stored) throw notFound('version', `${id}@${version}`);
+    return c.json(versionBody(stored), 200);
+  });
+}

@@ -1,0 +1,77 @@
+import { z } from '@hono/zod-openapi';
+
+/**
+ * Shapes shared by every route group: ids in paths, list paging, the problem
+ * body, the Idempotency-Key header. Used both to validate requests and to
+ * describe them in the OpenAPI document.
+ */
+
+const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
+
+/** An id in a path or body: 1–128 of letters, digits and `_ . : @ -`. */
+export const idSchema = z.string().min(1).max(128).regex(ID_PATTERN, 'use letters, digits and _ . : @ -');
+
+export const idParam = (name: string, example: string) =>
+  idSchema.openapi({ param: { name, in: 'path' }, example });
+
+/** `?limit=` (default 50, max 500) and an opaque `?cursor=` from the previous page's `nextCursor`. */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }),
+  cursor: z.string().min(1).max(512).regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor').optional(),
+});
+
+/** Idempotency keys: 1–128 of letters, digits and `_ . : -` (a UUID fits). */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const idempotencyKeySchema = z
+  .string()
+  .regex(IDEMPOTENCY_KEY, '1 to 128 of letters, digits and _ . : -')
+  .openapi({ description: 'A repeat with the same key returns the first result and changes nothing.' });
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': idempotencyKeySchema.optional().openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
+});
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ example: 'validation_failed' }),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+export type ProblemBody = z.infer<typeof problemSchema>;
+
+/** Epoch ms as an ISO-8601 instant (every time the API returns). */
+export const instant = z.string().openapi({ format: 'date-time', example: '2026-01-05T09:00:00.000Z' });
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+const problemContent = { 'application/problem+json': { schema: problemSchema } };
+
+const DESCRIPTIONS: Record<number, string> = {
+  401: 'No or invalid token',
+  403: 'Wrong role (forbidden) or not an assignee (not_assignee)',
+  404: 'No such object in the tenant (not_found)',
+  409: 'Stale expectedRevision (version_conflict) or a conflicting write',
+  413: 'Too many items or a body over 1 MiB (payload_too_large)',
+  422: 'Invalid input (validation_failed with errors[]) or refused by the workflow',
+  503: 'Shard or store unavailable; retry after Retry-After',
+};
+
+/** The problem+json responses of a route, by status (401 and 403 always apply). */
+export function problems(...statuses: number[]) {
+  const out: Record<number, { description: string; content: typeof problemContent }> = {};
+  for (const s of [401, 403, ...statuses]) out[s] = { description: DESCRIPTIONS[s] ?? 'Problem', content: problemContent };
+  return out;
+}
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});

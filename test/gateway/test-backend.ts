@@ -1,0 +1,104 @@
+import { sign } from 'hono/jwt';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import type { ClusterView } from '../../src/actors/ports.ts';
+import { RuntimeHost } from '../../src/actors/runtime-host.ts';
+import { createApp } from '../../src/gateway/app.ts';
+import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
+import type { Role } from '../../src/gateway/gateway-env.ts';
+import { MemoryStore } from '../../src/store/memory/memory-store.ts';
+import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
+import { poDoc, seedTenant, TestClock } from '../actors/runtime-host-fixture.ts';
+
+export { PO_APP, PO_WORKFLOW, T0 } from '../actors/runtime-host-fixture.ts';
+export { poDoc };
+
+/** Tenants seeded with the org chart and the published purchase-order workflow (app config `apply`). */
+export const TENANT_A = 'tenant-a';
+export const TENANT_B = 'tenant-b';
+const SECRET = 'gateway-api-tests-secret-0123456789abcdef';
+const SHARDS = 4;
+
+export interface Caller {
+  tenant: string;
+  employee: string;
+  roles: Role[];
+  companyId?: string;
+}
+
+export const member = (employee: string, tenant = TENANT_A): Caller => ({ tenant, employee, roles: ['member'] });
+export const designer = (tenant = TENANT_A): Caller => ({ tenant, employee: 'dee', roles: ['designer'] });
+export const admin = (tenant = TENANT_A): Caller => ({ tenant, employee: 'root', roles: ['admin'] });
+export const integration = (tenant = TENANT_A): Caller => ({ tenant, employee: 'erp', roles: ['integration'] });
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The real gateway app (createApp: auth, error handler, validation hook) over
+ * the in-process backend: MemoryStore + a RuntimeHost holding every shard,
+ * the router calling the host directly. Clock and ids are deterministic.
+ */
+export async function testGateway() {
+  const store = new MemoryStore();
+  const clock = new TestClock();
+  const host = new RuntimeHost(
+    { runtimes: store.runtimes, writer: store.writer, cache: new MemorySnapshotCache(), workflows: store.workflows, directory: store.directory, clock },
+    { shardCount: SHARDS, sweepIntervalMs: 0, directoryTtlMs: 0 },
+  );
+  for (let s = 0; s < SHARDS; s++) host.openShard(s, 1);
+  await seedTenant(store, TENANT_A);
+  await seedTenant(store, TENANT_B);
+  let ids = 0;
+  const sent: unknown[] = [];
+  const deps: GatewayDeps = {
+    router: { send: (request) => (sent.push(request), host.handle(request)) },
+    read: store.read,
+    workflows: store.workflows,
+    directory: store.directory,
+    cluster: async (): Promise<ClusterView> => ({ shardCount: SHARDS, nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }], shards: [] }),
+    readiness: async () => ({ store: true }),
+    registry: new Registry(),
+    logger: pino({ level: 'silent' }),
+    now: () => clock.now(),
+    newId: () => `id-${++ids}`,
+  };
+  const app = createApp(deps, { auth: { secret: SECRET }, rateLimit: { perMinute: 1_000_000, burst: 1_000_000 } });
+
+  async function call<T = any>(caller: Caller, method: string, path: string, o: CallOptions = {}): Promise<Reply<T>> {
+    const claims = { sub: caller.employee, tid: caller.tenant, roles: caller.roles, exp: Math.floor(clock.now() / 1000) + 3600, ...(caller.companyId && { cid: caller.companyId }) };
+    const headers: Record<string, string> = { Authorization: `Bearer ${await sign(claims, SECRET, 'HS256')}`, ...o.headers };
+    const init: RequestInit = { method, headers };
+    if (o.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(o.body);
+    }
+    const res = await app.request(path, init);
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
+  }
+
+  return { app, store, host, clock, deps, sent, call, close: () => host.close() };
+}
+
+export type TestGateway = Awaited<ReturnType<typeof testGateway>>;
+
+/** Starts a purchase order as `creator` and returns its view. */
+export async function startPo(gw: TestGateway, docId: string, amount = 5_000_000, creator = member('alice')) {
+  const res = await gw.call(creator, 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId, doc: poDoc(amount) } });
+  if (res.status !== 201) throw new Error(`start ${docId}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Sends one action and returns the reply. */
+export function act(gw: TestGateway, caller: Caller, runtimeId: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return gw.call(caller, 'POST', `/api/v1/runtimes/${runtimeId}/actions`, { body, headers });
+}
