@@ -30,6 +30,7 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
   const errors = counter(options.registry, ERRORS, 'Rate-limit store failures (requests let through unlimited)');
   const limited = counter(options.registry, LIMITED, 'Requests refused with 429');
   const rule: BucketRule = { perMinute: options.perMinute, burst: options.burst };
+  let warnedAt = Number.NEGATIVE_INFINITY; // one log line per 10 s while the store is down, not one per request
   return createMiddleware<GatewayEnv>(async (c, next) => {
     const principal = principalFrom(c);
     let result;
@@ -37,7 +38,10 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
       result = await options.store.take(bucketKey(principal.tenant, principal.employee), rule);
     } catch (err) {
       errors.inc();
-      c.get('logger').warn({ err }, 'rate-limit store failed; request let through');
+      if (Date.now() - warnedAt > 10_000) {
+        warnedAt = Date.now();
+        c.get('logger').warn({ err }, 'rate-limit store failed; requests let through unlimited');
+      }
     }
     if (result !== undefined && !result.allowed) {
       limited.inc();

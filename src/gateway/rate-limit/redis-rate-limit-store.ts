@@ -69,8 +69,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     });
   }
 
-  /** Connects lazily: the gateway starts (and serves, failing open) while Redis is down. */
-  static create(options: RedisRateLimitStoreOptions = {}): RedisRateLimitStore {
+  /**
+   * Waits for the first connection (at most `connectTimeoutMs`); a Redis that is
+   * down does not stop the gateway: it serves, failing open, and reconnects.
+   */
+  static async create(options: RedisRateLimitStoreOptions = {}): Promise<RedisRateLimitStore> {
     const redis = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
       lazyConnect: true,
       commandTimeout: options.commandTimeoutMs ?? 100,
@@ -82,7 +85,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     });
     redis.on('error', () => undefined); // counted by the middleware when a take fails
     redis.defineCommand('bflowRateLimitTake', { numberOfKeys: 1, lua: TAKE });
-    redis.connect().catch(() => undefined);
+    await redis.connect().catch(() => undefined);
     return new RedisRateLimitStore(redis as ScriptedRedis, options.prefix ?? 'bflow', options);
   }
 
