@@ -1,0 +1,152 @@
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventSubject } from '../../src/actors/event-subject.ts';
+import { MemoryEventPublisher } from '../../src/actors/memory/event-publisher.ts';
+import { OutboxRelay, registerOutboxMetrics, type OutboxRelayOptions } from '../../src/actors/outbox-relay.ts';
+import type { EventPublisher } from '../../src/actors/ports.ts';
+import type { DomainEvent } from '../../src/engine/index.ts';
+import { MemoryStore } from '../../src/store/memory/memory-store.ts';
+import { waitFor } from '../harness/wait.ts';
+import { commitOk, step, uniqueShard, uniqueTenant } from '../store/fixtures.ts';
+
+const PREFIX = 'bflowtest';
+const relays: OutboxRelay[] = [];
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((r) => r.stop()));
+});
+
+function relay(o: Partial<OutboxRelayOptions> & Pick<OutboxRelayOptions, 'store' | 'publisher'>): OutboxRelay {
+  const r = new OutboxRelay({ prefix: PREFIX, pollMs: 5, backoffMinMs: 5, backoffMaxMs: 20, ...o });
+  relays.push(r);
+  return r;
+}
+
+/** Wraps the twin: fails while `down`, or on chosen call numbers (from 1); records every call. */
+class FlakyPublisher implements EventPublisher {
+  down = false;
+  readonly failCalls = new Set<number>();
+  readonly calls: string[] = [];
+  failures = 0;
+  constructor(readonly inner: MemoryEventPublisher) {}
+
+  async publish(subject: string, eventId: string, payload: Uint8Array): Promise<void> {
+    const n = this.calls.push(eventId);
+    await new Promise((r) => setImmediate(r)); // acks arrive later, so a batch is really in flight together
+    if (this.down || this.failCalls.has(n)) {
+      this.failures += 1;
+      throw new Error(`publish ${n} failed`);
+    }
+    await this.inner.publish(subject, eventId, payload);
+  }
+}
+
+/** Commits `runtimes` one-step runtimes with `events` events each; returns the events in commit order. */
+async function commitEvents(store: MemoryStore, tenant: string, shard: number, runtimes: number, events: number): Promise<DomainEvent[]> {
+  const out: DomainEvent[] = [];
+  for (let i = 0; i < runtimes; i++) {
+    const record = step({ tenant, id: `r${i}`, shard, events });
+    await commitOk(store, record);
+    out.push(...record.effects.events);
+  }
+  return out;
+}
+
+const pending = async (store: MemoryStore, shard: number) => (await store.unpublishedEvents(shard, 500)).length;
+const storedIds = (twin: MemoryEventPublisher) => twin.messages().map((m) => m.eventId);
+
+describe('outbox relay', () => {
+  it('outbox relay - events are published once, in position order, on their subjects, and marked', async () => {
+    const store = new MemoryStore();
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const events = await commitEvents(store, tenant, shard, 7, 3);
+    const twin = new MemoryEventPublisher({ prefix: PREFIX, duplicateWindowMs: 0 }); // no de-duplication: a re-publish would show
+    const registry = new Registry();
+    relay({ store, publisher: twin, batch: 2, metrics: registerOutboxMetrics(registry) }).openShard(shard);
+    await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+    expect(storedIds(twin)).toEqual(events.map((e) => e.id));
+    const first = twin.messages()[0]!;
+    expect(first.subject).toBe(eventSubject(PREFIX, events[0]!));
+    expect(JSON.parse(new TextDecoder().decode(first.payload))).toEqual(events[0]);
+    const text = await registry.metrics();
+    expect(text).toContain('bflow_outbox_published_total 21');
+    expect(text).toContain('bflow_outbox_lag_seconds_count 21');
+    expect(text).toContain(`bflow_outbox_unpublished{shard="${shard}"} 0`);
+  });
+
+  it('outbox relay - wake() publishes a commit without waiting for the slow poll', async () => {
+    const store = new MemoryStore();
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const twin = new MemoryEventPublisher({ prefix: PREFIX });
+    let polls = 0;
+    const counted = {
+      unpublishedEvents: (sh: number, n: number) => (polls++, store.unpublishedEvents(sh, n)),
+      markPublished: (positions: readonly number[]) => store.markPublished(positions),
+    };
+    const r = relay({ store: counted, publisher: twin, pollMs: 600_000 });
+    r.openShard(shard);
+    await waitFor(() => polls === 1, { what: 'the first (empty) poll' });
+    const [event] = await commitEvents(store, tenant, shard, 1, 1);
+    r.wake(shard);
+    await waitFor(() => twin.messages().length === 1, { what: 'the woken publish', deadlineMs: 5000 });
+    expect(storedIds(twin)).toEqual([event!.id]);
+    expect(polls).toBe(2);
+  });
+
+  it('outbox relay - a publisher outage backs off, then everything is published once and in order', async () => {
+    const store = new MemoryStore();
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const twin = new MemoryEventPublisher({ prefix: PREFIX, duplicateWindowMs: 0 });
+    const flaky = new FlakyPublisher(twin);
+    flaky.down = true;
+    const registry = new Registry();
+    const r = relay({ store, publisher: flaky, batch: 4, metrics: registerOutboxMetrics(registry) });
+    r.openShard(shard);
+    const events = await commitEvents(store, tenant, shard, 10, 2);
+    r.wake(shard);
+    await waitFor(() => flaky.failures >= 3 * 8, { what: 'three failed rounds' });
+    expect(twin.messages()).toEqual([]);
+    expect(await pending(store, shard)).toBe(20);
+    flaky.down = false;
+    await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+    expect(storedIds(twin)).toEqual(events.map((e) => e.id));
+    expect(await registry.metrics()).toContain(`bflow_outbox_publish_failures_total ${flaky.failures}`);
+  });
+
+  it('outbox relay - a failure inside a transition keeps the transition unmarked; the twin stores each event once', async () => {
+    const store = new MemoryStore();
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const events = await commitEvents(store, tenant, shard, 4, 3);
+    const twin = new MemoryEventPublisher({ prefix: PREFIX });
+    const flaky = new FlakyPublisher(twin);
+    flaky.failCalls.add(5); // the 2nd event of the 2nd transition; the 3rd and later are acknowledged ahead of it
+    const registry = new Registry();
+    relay({ store, publisher: flaky, batch: 10, metrics: registerOutboxMetrics(registry) }).openShard(shard);
+    await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+    expect([...storedIds(twin)].sort()).toEqual(events.map((e) => e.id).sort());
+    // Round 1 marked only the first transition; round 2 re-published from the second one on.
+    expect(flaky.calls).toEqual([...events, ...events.slice(3)].map((e) => e.id));
+    const text = await registry.metrics();
+    expect(text).toContain('bflow_outbox_publish_failures_total 1');
+    expect(text).toContain('bflow_outbox_overtaken_total 7');
+  });
+
+  it('outbox relay - a closed shard is not relayed; reopening it resumes', async () => {
+    const store = new MemoryStore();
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const twin = new MemoryEventPublisher({ prefix: PREFIX });
+    const r = relay({ store, publisher: twin });
+    r.openShard(shard);
+    await r.closeShard(shard);
+    const events = await commitEvents(store, tenant, shard, 2, 1);
+    const other = uniqueShard();
+    const [otherEvent] = await commitEvents(store, uniqueTenant(), other, 1, 1);
+    r.openShard(other);
+    r.wake();
+    await waitFor(() => twin.messages().length === 1, { what: "the other shard's event" });
+    expect(storedIds(twin)).toEqual([otherEvent!.id]);
+    expect(await pending(store, shard)).toBe(2);
+    r.openShard(shard);
+    await waitFor(() => twin.messages().length === 3, { what: 'the reopened shard' });
+    expect(storedIds(twin).slice(1)).toEqual(events.map((e) => e.id));
+  });
+});
