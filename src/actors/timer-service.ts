@@ -135,7 +135,7 @@ export class TimerService {
     let done = 0;
     const worker = async (): Promise<void> => {
       while (open() && next < ready.length) {
-        if (await this.fire(shard, ready[next++]!, retries)) done += 1;
+        if (await this.fire(ready[next++]!, retries)) done += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency, ready.length) }, worker));
@@ -144,7 +144,7 @@ export class TimerService {
   }
 
   /** Delivers one timer; true when it is done with (and deleted). */
-  private async fire(shard: number, timer: DueTimer, retries: Map<string, Retry>): Promise<boolean> {
+  private async fire(timer: DueTimer, retries: Map<string, Retry>): Promise<boolean> {
     const result = await this.deliver(timer);
     this.o.metrics?.deliveries.inc({ result });
     if (result === 'failed') {
@@ -155,8 +155,8 @@ export class TimerService {
     }
     retries.delete(timerKey(timer));
     if (result === 'fired') this.o.metrics?.lag.observe(Math.max(0, this.o.clock.now() - timer.dueAt) / 1000);
-    if (result === 'fired' && timer.kind === 'reminder' && !(await this.stillScheduled(shard, timer))) return true;
-    await this.o.store.deleteTimer(timer.tenant, timer.id);
+    // Firing a reminder re-arms it under the same id in the same commit: delete only the occurrence that fired.
+    await this.o.store.deleteTimer(timer.tenant, timer.id, timer.dueAt);
     return true;
   }
 
@@ -167,17 +167,6 @@ export class TimerService {
       this.o.logger.warn({ err, timer: timer.id, tenant: timer.tenant }, 'timer delivery threw');
       return 'failed';
     }
-  }
-
-  /**
-   * Firing a reminder re-arms it under the same id (`<runtime>:<stage>:remind`)
-   * in the same commit; deleting by id would drop the next reminder. So a fired
-   * reminder is deleted only while it still has the due time it fired with.
-   * TODO(store): replace with a conditional `deleteTimer(tenant, id, dueAt)`.
-   */
-  private async stillScheduled(shard: number, timer: DueTimer): Promise<boolean> {
-    const same = await this.o.store.dueTimers(shard, timer.dueAt, this.o.batch);
-    return same.some((t) => t.tenant === timer.tenant && t.id === timer.id && t.dueAt === timer.dueAt);
   }
 }
 

@@ -65,8 +65,8 @@ export class CachedRuntimeStore implements RuntimeStore {
     return this.inner.dueTimers(shard, now, limit);
   }
 
-  deleteTimer(tenant: string, timerId: string): Promise<void> {
-    return this.inner.deleteTimer(tenant, timerId);
+  deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
+    return this.inner.deleteTimer(tenant, timerId, dueAt);
   }
 
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {

@@ -76,8 +76,11 @@ export interface RuntimeStore {
   findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined>;
   /** Timers of a shard due at or before `now`, oldest first. */
   dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]>;
-  /** Deletes a fired timer (idempotent). */
-  deleteTimer(tenant: string, timerId: string): Promise<void>;
+  /**
+   * Deletes a fired timer (idempotent). With `dueAt`, only while it is still
+   * due then: a reminder re-armed under the same id by the step that fired it survives.
+   */
+  deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void>;
   /** Events of up to `limit` unpublished transitions of a shard, in position order (whole transitions only). */
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]>;
   markPublished(positions: readonly number[]): Promise<void>;

@@ -24,7 +24,7 @@ function counting(store: MemoryStore) {
       s.perShard.set(shard, (s.perShard.get(shard) ?? 0) + 1);
       return store.dueTimers(shard, now, limit);
     },
-    deleteTimer: (tenant: string, id: string) => store.deleteTimer(tenant, id),
+    deleteTimer: (tenant: string, id: string, dueAt?: number) => store.deleteTimer(tenant, id, dueAt),
     /** Resolves after `n` more polls. */
     afterPolls: (n: number) => {
       const target = s.polls + n;

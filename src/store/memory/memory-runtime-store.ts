@@ -31,8 +31,8 @@ export class MemoryRuntimeStore implements RuntimeStore {
     return due.sort((a, b) => a.dueAt - b.dueAt).slice(0, limit);
   }
 
-  async deleteTimer(tenant: string, timerId: string): Promise<void> {
-    this.t.deleteTimer(key(tenant, timerId));
+  async deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
+    this.t.deleteTimer(key(tenant, timerId), dueAt);
   }
 
   async unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {

@@ -75,8 +75,8 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]> {
     return this.runtimes.dueTimers(shard, now, limit);
   }
-  deleteTimer(tenant: string, timerId: string): Promise<void> {
-    return this.runtimes.deleteTimer(tenant, timerId);
+  deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
+    return this.runtimes.deleteTimer(tenant, timerId, dueAt);
   }
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
     return this.runtimes.unpublishedEvents(shard, limit);

@@ -87,9 +87,11 @@ export class MemoryTables {
     return getOrCreate(this.inboxes, key(tenant, assignee, status), () => new SortedList(compareInbox));
   }
 
-  deleteTimer(timerKey: string): void {
+  /** Deletes a timer; with `dueAt`, only while it still has that due time. */
+  deleteTimer(timerKey: string, dueAt?: number): void {
     const shard = this.timerShards.get(timerKey);
     if (shard === undefined) return;
+    if (dueAt !== undefined && this.timers.get(shard)?.get(timerKey)?.dueAt !== dueAt) return;
     this.timers.get(shard)?.delete(timerKey);
     this.timerShards.delete(timerKey);
   }

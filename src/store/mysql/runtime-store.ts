@@ -56,8 +56,12 @@ export class MySqlRuntimeStore implements RuntimeStore {
     return rows.map(toTimer);
   }
 
-  async deleteTimer(tenant: string, timerId: string): Promise<void> {
-    await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ?', [tenant, timerId]);
+  async deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
+    if (dueAt === undefined) {
+      await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ?', [tenant, timerId]);
+    } else {
+      await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ? AND due_at = ?', [tenant, timerId, dueAt]);
+    }
   }
 
   async unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
