@@ -13,6 +13,8 @@ const verbs: Record<string, Verb> = {
   validate: { usage: 'validate FILE [FILE…]', summary: 'check workflow definition files', load: () => import('./cli/validate.ts') },
   migrate: { usage: 'migrate', summary: 'apply database migrations to BFLOW_MYSQL_URL', load: () => import('./cli/migrate.ts') },
   node: { usage: 'node', summary: 'run a shard host node (BFLOW_MYSQL_URL, BFLOW_NATS_URL)', load: () => import('./cli/node.ts') },
+  gateway: { usage: 'gateway', summary: 'serve the HTTP API of a cluster on BFLOW_PORT (BFLOW_MYSQL_URL, BFLOW_NATS_URL, BFLOW_JWT_SECRET)', load: () => import('./cli/gateway.ts') },
+  all: { usage: 'all', summary: 'node + gateway in one process; with no BFLOW_MYSQL_URL/BFLOW_NATS_URL all in process, with a demo tenant', load: () => import('./cli/all.ts') },
   token: { usage: 'token --tenant T --sub E --roles R[,R…] [--ttl 1h] [--company C]', summary: 'mint an HS256 API token with BFLOW_JWT_SECRET', load: () => import('./cli/token.ts') },
   help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },
 };

@@ -1,0 +1,47 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tenant, expectStatus } from './api-client.ts';
+import { runScenarios } from './scenarios.case.ts';
+import { CLUSTER_SHARDS, startClusterStack, type Stack } from './stack.ts';
+
+/** A `bflow gateway` and two `bflow node` processes on MariaDB, Redis and NATS, over real HTTP. */
+let stack: Awaited<ReturnType<typeof startClusterStack>> | undefined;
+
+beforeAll(async () => {
+  stack = await startClusterStack('e2e');
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+}, 60_000);
+
+const stackOf = (): Stack => {
+  if (!stack) throw new Error('stack not started');
+  return stack;
+};
+
+describe('cluster - operations', () => {
+  it('cluster - /ready checks MySQL, NATS, Redis and the shard map; /api/v1/cluster shows both nodes owning every shard', async () => {
+    const ready = await fetch(`${stackOf().url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(JSON.stringify(await ready.json())).toMatch(/"mysql":true.*"nats":true.*"shardMap":true.*"redis":true/);
+    const admin = await (await Tenant.create(stackOf(), 'ops')).admin();
+    const view = expectStatus(await admin.get('/api/v1/cluster'), 200).body;
+    expect(view.shardCount).toBe(CLUSTER_SHARDS);
+    expect(view.shards.every((s: { node: string | null }) => s.node !== null)).toBe(true);
+    expect(new Set(view.shards.map((s: { node: string }) => s.node)).size).toBe(2);
+  });
+
+  it('cluster - the rate limit buckets live in Redis under the cluster prefix (shared by gateway replicas)', async () => {
+    const admin = await (await Tenant.create(stackOf(), 'rl')).admin();
+    expectStatus(await admin.get('/api/v1/tasks'), 200);
+    const redis = new Redis(stack!.redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      expect((await redis.keys(`${stack!.cluster}:rl:*`)).length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+runScenarios('cluster', stackOf);
