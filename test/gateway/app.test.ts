@@ -184,7 +184,7 @@ describe('gateway app - operations routes', () => {
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(res.headers.get('content-security-policy')).toContain("connect-src 'self'");
     const html = await res.text();
-    expect(html).toContain("fetch('/openapi.json')");
+    expect(html).toContain("fetch('openapi.json')");
     expect(html).not.toMatch(/(src|href)=["']?https?:/);
     expect(html).not.toContain('innerHTML');
   });

@@ -97,7 +97,7 @@ input { width: 100%; padding: .4rem; margin: .6rem 0; box-sizing: border-box; }
     var q = e.target.value.toLowerCase();
     document.querySelectorAll('#ops details').forEach(function (d) { d.style.display = d.dataset.key.indexOf(q) >= 0 ? '' : 'none'; });
   });
-  fetch('/openapi.json').then(function (r) { return r.json(); }).then(render, function (e) {
+  fetch('openapi.json').then(function (r) { return r.json(); }).then(render, function (e) {
     var info = document.getElementById('info');
     info.className = 'err';
     info.textContent = 'cannot load /openapi.json: ' + e;
