@@ -38,7 +38,8 @@ interface RoutingMetrics {
 
 /**
  * What the gateway uses to reach the node that holds a runtime's shard.
- * `no_responders` (shard moving, node down) and `timeout` are retried with
+ * `no_responders` (shard moving, node down), `timeout` and a `shard_moved`
+ * reply (the node is handing the shard over) are retried with
  * exponential backoff and equal jitter until the deadline, then reported as
  * `shard_unavailable` (503 + Retry-After). Every try sends the same request
  * object, hence the same idempotency key: a command that committed on a try
@@ -102,7 +103,10 @@ export class RoutingClient {
       const left = Math.max(1, deadline - performance.now());
       let lastError: BusError;
       try {
-        return await this.#bus.request(shard, request, Math.min(this.#o.tryTimeoutMs, left));
+        const reply = await this.#bus.request(shard, request, Math.min(this.#o.tryTimeoutMs, left));
+        // A node that is handing the shard over (or just lost it) answers shard_moved: the new owner will answer.
+        if (reply.ok || reply.problem.code !== 'shard_moved') return reply;
+        lastError = new BusError('no_responders', `shard ${shard} moved: ${reply.problem.message}`);
       } catch (err) {
         if (!isBusError(err, 'no_responders', 'timeout')) throw err;
         lastError = err;

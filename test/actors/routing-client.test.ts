@@ -174,3 +174,18 @@ describe('routing client - options', () => {
     expect(shards.size).toBe(64);
   });
 });
+
+describe('routing client - shard hand-over', () => {
+  it('routing - a shard_moved reply is retried until the new owner answers', async () => {
+    const bus = new MemoryShardBus();
+    const client = new RoutingClient(bus, { shardCount: 4, firstDelayMs: 5, maxDelayMs: 20 });
+    const request = { kind: 'command', tenant: 't', runtimeId: 'r-moved', command: { type: 'comment', actor: 'a', comment: 'x' }, idempotencyKey: 'k' } as const;
+    const shard = client.shardFor(request.runtimeId);
+    const stopOld = await bus.serve(shard, async () => ({ ok: false, problem: { code: 'shard_moved', message: 'draining', retryable: true } }));
+    setTimeout(() => {
+      void stopOld().then(() => bus.serve(shard, async () => ({ ok: true, state: { revision: 7 } as never })));
+    }, 30);
+    const reply = await client.send(request, { deadlineMs: 2000 });
+    expect(reply.ok).toBe(true);
+  });
+});
