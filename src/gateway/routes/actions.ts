@@ -1,15 +1,17 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Logger } from 'pino';
 import type { ShardRequest } from '../../actors/ports.ts';
 import type { ActionCommand } from '../../engine/index.ts';
 import { ApiError } from '../api-error.ts';
+import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
 import { idempotencyHeaders, idParam, json, jsonBody, problems } from '../schemas/common.ts';
 import { actionBody, batchBody, batchResultSchema, runtimeViewSchema, type ActionBody, type BatchItem, type BatchResult } from '../schemas/runtimes.ts';
 import { below, problemBody, stateOf, toApiError } from '../shard-problems.ts';
-import { allow, idempotencyKeyOf, principalOf, viewerOf, type ApiContext } from './route-kit.ts';
+import { idempotencyKeyOf, viewerOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
-const middleware = [allow('member', 'integration', 'admin')];
+const middleware = [requireRole('member', 'integration', 'admin')];
 
 const postAction = createRoute({
   method: 'post', path: '/api/v1/runtimes/{id}/actions', tags, middleware,
@@ -51,20 +53,20 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
 
   app.openapi(postAction, async (c) => {
     const key = idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']);
-    const { view, replayed } = await act(principalOf(c), c.req.valid('param').id, c.req.valid('json'), key);
+    const { view, replayed } = await act(principalFrom(c), c.req.valid('param').id, c.req.valid('json'), key);
     if (replayed) c.header('Idempotency-Replayed', 'true');
     return c.json(view, 200);
   });
 
   app.openapi(postBatch, async (c) => {
-    const principal = principalOf(c);
+    const principal = principalFrom(c);
     const base = idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']);
     const runOne = async (item: BatchItem, index: number): Promise<BatchResult> => {
       const { runtimeId, idempotencyKey = `${base}:${index}`, ...body } = item;
       try {
         return { runtimeId, status: 200, runtime: (await act(principal, runtimeId, body, idempotencyKey)).view };
       } catch (err) {
-        return { runtimeId, ...failed(ctx, err) };
+        return { runtimeId, ...failed(c.get('logger') ?? ctx.deps.logger, err) };
       }
     };
     return c.json({ results: await inRuntimeOrder(c.req.valid('json').items, runOne) }, 200);
@@ -72,10 +74,10 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
 }
 
 /** A failed item's status and problem; anything but an ApiError is logged and reported as `internal`. */
-function failed(ctx: ApiContext, err: unknown): Pick<BatchResult, 'status' | 'problem'> {
+function failed(logger: Logger, err: unknown): Pick<BatchResult, 'status' | 'problem'> {
   const mapped = toApiError(err);
   if (mapped instanceof ApiError) return { status: mapped.status, problem: problemBody(mapped) };
-  ctx.deps.logger.error({ err }, 'batch item failed');
+  logger.error({ err }, 'batch item failed');
   const internal = new ApiError(500, 'internal', 'internal error');
   return { status: internal.status, problem: problemBody(internal) };
 }

@@ -1,18 +1,19 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppConfig } from '../../store/ports.ts';
 import { ApiError } from '../api-error.ts';
+import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { json, jsonBody, problems } from '../schemas/common.ts';
 import { appConfigBody, appConfigSchema, appParams } from '../schemas/workflows.ts';
 import { below } from '../shard-problems.ts';
-import { allow, principalOf, type ApiContext } from './route-kit.ts';
+import type { ApiContext } from './route-kit.ts';
 
 const putAppConfig = createRoute({
   method: 'put',
   path: '/api/v1/apps/{app}/config',
   tags: ['Workflows'],
   summary: "Bind an app (per company, or tenant-wide) to a workflow of the tenant and set its mode",
-  middleware: [allow('designer', 'admin')] as const,
+  middleware: [requireRole('designer', 'admin')] as const,
   request: { params: appParams, body: jsonBody(appConfigBody) },
   responses: { 200: json(appConfigSchema, 'The stored config'), ...problems(422) },
 });
@@ -21,7 +22,7 @@ export function registerAppConfigRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
   app.openapi(
     putAppConfig,
     async (c) => {
-      const { tenant } = principalOf(c);
+      const { tenant } = principalFrom(c);
       const { app: appCode } = c.req.valid('param');
       const { workflowId, mode, companyId = '' } = c.req.valid('json');
       // Another tenant's workflow is as absent as one that never existed.

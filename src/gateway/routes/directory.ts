@@ -2,14 +2,15 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Employee, Group } from '../../engine/index.ts';
 import { ApiError } from '../api-error.ts';
+import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { idParam, json, jsonBody, problems } from '../schemas/common.ts';
 import { employeeBody, employeeSchema, groupBody, groupSchema, importBody, importResult, MAX_IMPORT_ITEMS } from '../schemas/directory.ts';
 import { below } from '../shard-problems.ts';
-import { allow, principalOf, type ApiContext } from './route-kit.ts';
+import type { ApiContext } from './route-kit.ts';
 
 const tags = ['Directory'];
-const roles = allow('admin', 'integration');
+const roles = requireRole('admin', 'integration');
 
 const idParams = (example: string) => z.object({ id: idParam('id', example) });
 
@@ -62,7 +63,7 @@ export function registerDirectoryRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
     putEmployee,
     async (c) => {
       const employee: Employee = { ...c.req.valid('json'), id: c.req.valid('param').id };
-      await below(directory.upsertEmployees(principalOf(c).tenant, [employee]));
+      await below(directory.upsertEmployees(principalFrom(c).tenant, [employee]));
       return c.json(employee, 200);
     },
   );
@@ -70,7 +71,7 @@ export function registerDirectoryRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
     putGroup,
     async (c) => {
       const group: Group = { ...c.req.valid('json'), id: c.req.valid('param').id };
-      await below(directory.upsertGroups(principalOf(c).tenant, [group]));
+      await below(directory.upsertGroups(principalFrom(c).tenant, [group]));
       return c.json(group, 200);
     },
   );
@@ -78,7 +79,7 @@ export function registerDirectoryRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
     importDirectory,
     async (c) => {
       const { employees, groups } = c.req.valid('json');
-      const tenant = principalOf(c).tenant;
+      const tenant = principalFrom(c).tenant;
       // Groups first: employees reference them.
       await below(directory.upsertGroups(tenant, groups));
       await below(directory.upsertEmployees(tenant, employees));

@@ -11,10 +11,11 @@ import { registerWorkflowRoutes } from './workflows.ts';
 
 /**
  * Registers every `/api/v1` route of API.md on the app (webhooks and
- * analytics excepted). Each route validates with the zod schemas of
- * `../schemas` (the same ones the OpenAPI document shows), checks the
- * caller's role before reading the request, and scopes every store call and
- * shard request to the caller's tenant.
+ * analytics excepted). Each route checks the caller's role first (403), then
+ * validates with the zod schemas of `../schemas` (the ones the OpenAPI
+ * document shows; a failure is the app's `defaultHook`: 422
+ * `validation_failed`), and scopes every store call and shard request to the
+ * caller's tenant (another tenant's object is a 404).
  */
 export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps): void {
   const ctx = new ApiContext(deps);

@@ -40,7 +40,6 @@ export function viewerOf(principal: Principal): Viewer {
   return { employee: principal.employee, admin: principal.roles.has('admin') };
 }
 
-export { principalFrom as principalOf, requireRole as allow } from '../middleware/auth.ts';
 
 export const notFound = (what: string, id: string | number): ApiError => new ApiError(404, 'not_found', `${what} ${id} not found`);
 

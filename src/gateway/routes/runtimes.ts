@@ -1,15 +1,16 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ShardRequest } from '../../actors/ports.ts';
 import type { RuntimeState } from '../../engine/index.ts';
+import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
 import { historyView } from '../runtime-view.ts';
 import { idempotencyHeaders, idParam, json, jsonBody, problems } from '../schemas/common.ts';
 import { historySchema, runtimeListQuery, runtimeListSchema, runtimeViewSchema, startBody } from '../schemas/runtimes.ts';
 import { below, stateOf } from '../shard-problems.ts';
-import { allow, idempotencyKeyOf, notFound, paged, principalOf, viewerOf, type ApiContext } from './route-kit.ts';
+import { idempotencyKeyOf, notFound, paged, viewerOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
-const middleware = [allow('member', 'integration', 'admin')];
+const middleware = [requireRole('member', 'integration', 'admin')];
 const idParams = z.object({ id: idParam('id', 'rt-1') });
 
 const startRuntime = createRoute({
@@ -44,7 +45,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
     (await below(read.getRuntime(principal.tenant, id))) ?? (() => { throw notFound('runtime', id); })();
 
   app.openapi(startRuntime, async (c) => {
-    const principal = principalOf(c);
+    const principal = principalFrom(c);
     const request = startRequest(ctx, principal, c.req.valid('json'), idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']));
     const reply = stateOf(await below(ctx.deps.router.send(request)));
     if (reply.replayed) c.header('Idempotency-Replayed', 'true');
@@ -53,12 +54,12 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
   });
 
   app.openapi(getRuntime, async (c) => {
-    const principal = principalOf(c);
+    const principal = principalFrom(c);
     return c.json(await ctx.view(await load(principal, c.req.valid('param').id), principal), 200);
   });
 
   app.openapi(listRuntimes, async (c) => {
-    const principal = principalOf(c);
+    const principal = principalFrom(c);
     const { limit, cursor, ...filter } = c.req.valid('query');
     const page = await paged(read.listRuntimes(principal.tenant, filter, limit, cursor));
     const items = await Promise.all(page.items.map((s) => ctx.view(s, principal)));
@@ -66,7 +67,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
   });
 
   app.openapi(getHistory, async (c) => {
-    const principal = principalOf(c);
+    const principal = principalFrom(c);
     const state = await load(principal, c.req.valid('param').id);
     const [wf, log] = await Promise.all([
       ctx.compiled(principal.tenant, state.runtime.workflowId, state.runtime.version),

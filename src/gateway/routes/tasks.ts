@@ -1,10 +1,11 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { InboxItem } from '../../store/ports.ts';
+import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
 import { iso, json, problems } from '../schemas/common.ts';
 import { clusterSchema, inboxQuery, inboxSchema, type InboxItemView } from '../schemas/tasks.ts';
 import { below } from '../shard-problems.ts';
-import { allow, paged, principalOf, type ApiContext } from './route-kit.ts';
+import { paged, type ApiContext } from './route-kit.ts';
 
 /** Runtimes whose pinned version the inbox remembers (a runtime's version never changes). */
 const PINS_KEPT = 10_000;
@@ -17,7 +18,7 @@ const getInbox = createRoute({
 
 const getCluster = createRoute({
   method: 'get', path: '/api/v1/cluster', tags: ['Operations'], summary: 'Nodes, shards, and the owner and epoch of each shard',
-  middleware: [allow('admin')] as const,
+  middleware: [requireRole('admin')] as const,
   responses: { 200: json(clusterSchema, 'The shard map'), ...problems(503) },
 });
 
@@ -71,7 +72,7 @@ async function inboxItemView(titles: Titles, principal: Principal, item: InboxIt
 export function registerTaskRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   const titles = new Titles(ctx);
   app.openapi(getInbox, async (c) => {
-    const principal = principalOf(c);
+    const principal = principalFrom(c);
     const { status, limit, cursor } = c.req.valid('query');
     const page = await paged(ctx.deps.read.inbox(principal.tenant, principal.employee, status, limit, cursor));
     const items = await Promise.all(page.items.map((item) => inboxItemView(titles, principal, item)));

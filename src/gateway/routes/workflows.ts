@@ -2,6 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { validateDefinition, type WorkflowDefinition } from '../../engine/index.ts';
 import type { WorkflowRecord, WorkflowVersion } from '../../store/ports.ts';
 import { ApiError } from '../api-error.ts';
+import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { idParam, iso, json, jsonBody, pageQuery, problems } from '../schemas/common.ts';
 import {
@@ -15,10 +16,10 @@ import {
   workflowSchema,
 } from '../schemas/workflows.ts';
 import { below } from '../shard-problems.ts';
-import { allow, notFound, principalOf, type ApiContext } from './route-kit.ts';
+import { notFound, type ApiContext } from './route-kit.ts';
 
 const tags = ['Workflows'];
-const roles = allow('designer', 'admin');
+const roles = requireRole('designer', 'admin');
 const middleware = [roles];
 const idParams = z.object({ id: idParam('id', 'wf-po') });
 const definitionBody = jsonBody(definitionSchema);
@@ -96,20 +97,20 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
 
   app.openapi(createWorkflow, async (c) => {
     const definition = validDefinition(c.req.valid('json'));
-    const record = await below(store.createWorkflow(principalOf(c).tenant, ctx.newId(), definition, ctx.now()));
+    const record = await below(store.createWorkflow(principalFrom(c).tenant, ctx.newId(), definition, ctx.now()));
     return c.json(workflowBody(record), 201);
   });
 
   app.openapi(listWorkflows, async (c) => {
     const { app: appCode, limit, cursor } = c.req.valid('query');
-    const records = await below(store.listWorkflows(principalOf(c).tenant, appCode));
+    const records = await below(store.listWorkflows(principalFrom(c).tenant, appCode));
     return c.json(pageOf(records, limit, cursor), 200);
   });
 
-  app.openapi(getWorkflow, async (c) => c.json(workflowBody(await load(principalOf(c).tenant, c.req.valid('param').id)), 200));
+  app.openapi(getWorkflow, async (c) => c.json(workflowBody(await load(principalFrom(c).tenant, c.req.valid('param').id)), 200));
 
   app.openapi(putWorkflow, async (c) => {
-    const { tenant } = principalOf(c);
+    const { tenant } = principalFrom(c);
     const { id } = c.req.valid('param');
     const current = await load(tenant, id);
     const definition = validDefinition(c.req.valid('json'));
@@ -126,7 +127,7 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
   });
 
   app.openapi(publishWorkflow, async (c) => {
-    const { tenant } = principalOf(c);
+    const { tenant } = principalFrom(c);
     const { id } = c.req.valid('param');
     const before = await load(tenant, id);
     // Re-checked: the draft was valid when saved, but the engine's rules may have grown since.
@@ -139,7 +140,7 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
 
   app.openapi(getVersion, async (c) => {
     const { id, version } = c.req.valid('param');
-    const stored = await below(store.getVersion(principalOf(c).tenant, id, version));
+    const stored = await below(store.getVersion(principalFrom(c).tenant, id, version));
     if (!stored) throw notFound('version', `${id}@${version}`);
     return c.json(versionBody(stored), 200);
   });

@@ -28,7 +28,7 @@ export const idempotencyKeySchema = z
   .openapi({ description: 'A repeat with the same key returns the first result and changes nothing.' });
 
 export const idempotencyHeaders = z.object({
-  'idempotency-key': idempotencyKeySchema.optional().openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
+  'idempotency-key': idempotencyKeySchema.optional().openapi({ param: { name: 'idempotency-key', in: 'header' } }),
 });
 
 export const problemSchema = z
