@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 const scenarios: Record<string, string> = {
   engine: 'bench/engine.ts',
   store: 'bench/store.ts',
+  cluster: 'bench/cluster.ts',
+  memory: 'bench/memory.ts',
 };
 
 const [name, ...args] = process.argv.slice(2);
