@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ActorError } from '../../src/actors/errors.ts';
+import type { ShardReply } from '../../src/actors/ports.ts';
 import { act, admin, designer, member, poDoc, startPo, TENANT_B, testGateway, type TestGateway } from './test-backend.ts';
 
 let gw: TestGateway;
@@ -250,5 +252,31 @@ describe('api runtimes - list', () => {
     const byDoc = await gw.call(alice, 'GET', '/api/v1/runtimes?docId=PO-3');
     expect(byDoc.body.items).toHaveLength(1);
     expect(byDoc.body.items[0]).toMatchObject({ id: ids[3], allowedActions: expect.arrayContaining(['submit']) });
+  });
+});
+
+describe('api runtimes - shard problems', () => {
+  const failWith = (outcome: () => Promise<ShardReply>) => {
+    gw.deps.router = { send: outcome };
+  };
+
+  it('the shard unreachable → 503 shard_unavailable with Retry-After', async () => {
+    failWith(() => Promise.reject(new ActorError('shard_unavailable', 'gave up', { retryAfterMs: 2_000 })));
+    const res = await gw.call(alice, 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'PO-1', doc: {} } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('Retry-After')).toBe('2');
+    expect(res.body.code).toBe('shard_unavailable');
+  });
+
+  it('a store_unavailable reply → 503 with Retry-After; an unknown code → 500 internal without its message', async () => {
+    failWith(async () => ({ ok: false, problem: { code: 'store_unavailable', message: 'mysql down', retryable: true } }));
+    const down = await act(gw, alice, 'rt-1', { action: 'submit' });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('Retry-After')).toBe('1');
+    failWith(async () => ({ ok: false, problem: { code: 'brand_new', message: 'secret internals', retryable: false } }));
+    const odd = await act(gw, alice, 'rt-1', { action: 'submit' });
+    expect(odd.status).toBe(500);
+    expect(odd.body.code).toBe('internal');
+    expect(JSON.stringify(odd.body)).not.toContain('secret internals');
   });
 });
