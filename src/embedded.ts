@@ -72,7 +72,9 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
   });
   const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
   const bus = new MemoryShardBus({ logger });
-  const node = new ShardNode({ leases, bus, host, timers, relay, logger });
+  // One node holds every shard for the process's life: 64 "shard acquired" lines at info would only bury the banner.
+  const shardLog = logger.isLevelEnabled('info') && !logger.isLevelEnabled('debug') ? logger.child({}, { level: 'warn' }) : logger;
+  const node = new ShardNode({ leases, bus, host, timers, relay, logger: shardLog });
   await node.start();
   await whenSettled(() => node.served().length === config.shards);
   const router = new RoutingClient(bus, { shardCount: config.shards, registry });

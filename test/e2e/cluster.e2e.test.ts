@@ -2,16 +2,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tenant, expectStatus } from './api-client.ts';
 import { runScenarios } from './scenarios.case.ts';
-import { CLUSTER_SHARDS, startClusterStack, type Stack } from './stack.ts';
+import { CLUSTER_SHARDS, startClusterStack, type ClusterStack, type Stack } from './stack.ts';
 
 /** A `bflow gateway` and two `bflow node` processes on MariaDB, Redis and NATS, over real HTTP. */
-let stack: Awaited<ReturnType<typeof startClusterStack>> | undefined;
+let stack: ClusterStack | undefined;
 
 beforeAll(async () => {
   stack = await startClusterStack('e2e');
 }, 120_000);
 
 afterAll(async () => {
+  expect(await stack?.gateway.stop()).toBe(0); // SIGTERM: finish requests in flight, close, exit 0
   await stack?.stop();
 }, 60_000);
 
@@ -21,6 +22,11 @@ const stackOf = (): Stack => {
 };
 
 describe('cluster - operations', () => {
+  it('cluster - a gateway started before any node is up but not ready: the shard map is unknown', () => {
+    expect(stack!.readyBeforeNodes.status).toBe(503);
+    expect(stack!.readyBeforeNodes.body).toMatchObject({ checks: { mysql: true, nats: true, redis: true, shardMap: false } });
+  });
+
   it('cluster - /ready checks MySQL, NATS, Redis and the shard map; /api/v1/cluster shows both nodes owning every shard', async () => {
     const ready = await fetch(`${stackOf().url}/ready`);
     expect(ready.status).toBe(200);

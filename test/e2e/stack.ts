@@ -91,12 +91,22 @@ export async function startEmbeddedStack(): Promise<Stack & { process: BflowProc
 
 export const CLUSTER_SHARDS = 16;
 
+export interface ClusterStack extends Stack {
+  gateway: BflowProcess;
+  nodes: NodeProcess[];
+  /** BFLOW_CLUSTER: prefix of the KV buckets, subjects, stream and Redis keys. */
+  cluster: string;
+  redisUrl: string;
+  /** What `/ready` answered once the gateway was up and before any node had started. */
+  readyBeforeNodes: { status: number; body: unknown };
+}
+
 /**
  * A real stack: a fresh database, unique cluster name (KV buckets, subjects,
  * stream, Redis keys), two `bflow node` processes and one `bflow gateway` on a
  * free port. Ready once the gateway's /ready is 200 and the nodes hold every shard.
  */
-export async function startClusterStack(name: string): Promise<Stack & { gateway: BflowProcess; nodes: NodeProcess[]; cluster: string; redisUrl: string }> {
+export async function startClusterStack(name: string): Promise<ClusterStack> {
   const [db, nats, port] = await Promise.all([useTestDatabase(name), useTestNats(name), freePort()]);
   const redisUrl = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const secret = randomBytes(32).toString('hex');
@@ -110,12 +120,9 @@ export async function startClusterStack(name: string): Promise<Stack & { gateway
     BFLOW_JWT_SECRET: secret,
     BFLOW_LOG_LEVEL: 'info',
   };
-  const nodes = ['n1', 'n2'].map((id) => {
-    const child = spawnBflow('node', { ...env, BFLOW_NODE_ID: `${nats.prefix}-${id}` });
-    child.stdout?.resume();
-    return new NodeProcess(id, child);
-  });
+  // The gateway first: it must start (and say it is not ready) before any node has created the lease buckets.
   const gateway = new BflowProcess(spawnBflow('gateway', { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BFLOW_LOG_LEVEL: 'warn' }));
+  const nodes: NodeProcess[] = [];
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     await Promise.all([gateway.stop(), ...nodes.map((n) => n.stop(15_000))]);
@@ -126,7 +133,16 @@ export async function startClusterStack(name: string): Promise<Stack & { gateway
       await db.drop();
     }
   };
+  let readyBeforeNodes: { status: number; body: unknown } | undefined;
   try {
+    await waitFor(async () => !gateway.running || (await fetch(`${url}/health`)).status === 200, { deadlineMs: 60_000, what: 'gateway /health' });
+    const early = await fetch(`${url}/ready`);
+    readyBeforeNodes = { status: early.status, body: await early.json() };
+    for (const id of ['n1', 'n2']) {
+      const child = spawnBflow('node', { ...env, BFLOW_NODE_ID: `${nats.prefix}-${id}` });
+      child.stdout?.resume();
+      nodes.push(new NodeProcess(id, child));
+    }
     await waitReady(url, gateway);
     await waitFor(() => nodes.reduce((n, p) => n + p.held.size, 0) === CLUSTER_SHARDS && nodes.every((p) => p.held.size > 0), {
       deadlineMs: 30_000,
@@ -136,7 +152,7 @@ export async function startClusterStack(name: string): Promise<Stack & { gateway
     await stop().catch(() => undefined);
     throw err;
   }
-  return { url, secret, gateway, nodes, stop, cluster: nats.prefix, redisUrl };
+  return { url, secret, gateway, nodes, stop, cluster: nats.prefix, redisUrl, readyBeforeNodes: readyBeforeNodes! };
 }
 
 async function cleanupCluster(cluster: string, nc: Awaited<ReturnType<Awaited<ReturnType<typeof useTestNats>>['connect']>>, redisUrl: string): Promise<void> {
