@@ -20,6 +20,7 @@ import { loadavg } from 'node:os';
 import { ClusterHarness, LEASE_TTL_MS, SHARDS, TENANT, type NodeProcess } from '../test/cluster/cluster-harness.ts';
 import { testNatsUrl } from '../test/harness/nats-server.ts';
 import { spawnLoad, type LatencySummary, type LoadReport } from './cluster-load.ts';
+import { measureNatsCeiling as measureRawNatsCeiling } from './nats-ceiling.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
 import { printTable, secondsArg, writeResult } from './report.ts';
 
@@ -179,6 +180,9 @@ async function main(): Promise<void> {
   console.log('NATS request/reply ceiling (echo responder process, canned reply)…');
   const ceiling: CeilingReport = await measureNatsCeiling({ natsUrl, concurrency, warmupSeconds: WARMUP_S, seconds, shards: SHARDS });
   console.log(`  ${Math.round(ceiling.commandsPerSecond).toLocaleString()} requests/s, ${lat(ceiling.latencyMs)}, reply ${ceiling.replyBytes} B, load ${(ceiling.loadCpuSeconds / seconds).toFixed(2)} cores`);
+  // bench/nats-ceiling's raw figure (plain nc.request from this process, no RoutingClient), for reference.
+  const raw = await measureRawNatsCeiling({ url: natsUrl, concurrency, seconds: Math.min(seconds, 5), responder: 'process' });
+  console.log(`  raw nc.request (bench/nats-ceiling): ${raw.perSecond.toLocaleString()} requests/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms`);
   const phases: Phase[] = [];
   for (const n of [1, 2, 3]) {
     console.log(`cluster of ${n}…`);
@@ -194,7 +198,8 @@ async function main(): Promise<void> {
   const totalErrors = phases.reduce((s, p) => s + p.report.errors, 0);
   const failoverPass = Number.isFinite(fo.failoverMs) && fo.failoverMs <= FAILOVER_GOAL_MS;
   printTable(`bench/cluster (${concurrency} in flight, ${seconds} s windows; mix start/submit/comment/approve 1:1:1:1, all durable)`, [
-    ['NATS request/reply, echo responder (ceiling)', `${Math.round(ceiling.commandsPerSecond).toLocaleString()} req/s`, lat(ceiling.latencyMs), ''],
+    ['NATS request/reply, echo responder (ceiling)', `${Math.round(ceiling.commandsPerSecond).toLocaleString()} req/s`, lat(ceiling.latencyMs), 'RoutingClient over NatsShardBus, load process'],
+    ['raw nc.request, echo (bench/nats-ceiling)', `${raw.perSecond.toLocaleString()} req/s`, `p50 ${raw.p50Ms} ms  p99 ${raw.p99Ms} ms`, 'reference: no routing client, no async traces'],
     ...phases.map((p) => [
       `${p.nodes} bflow node${p.nodes > 1 ? 's' : ''}`,
       `${Math.round(p.report.commandsPerSecond).toLocaleString()} cmd/s`,
@@ -218,6 +223,7 @@ async function main(): Promise<void> {
     leaseTtlMs: LEASE_TTL_MS,
     mix: 'start/submit/comment(creator)/approve(manager) 1:1:1:1',
     ceiling,
+    rawNatsCeiling: raw,
     phases,
     scale3over1: three / one,
     failover: fo,
