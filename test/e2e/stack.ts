@@ -50,9 +50,18 @@ export class BflowProcess {
   }
 }
 
+const spawned = new Set<ChildProcess>();
+// Backstop: a test worker that dies without its afterAll leaves no bflow process behind.
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
+
 /** `node bin/bflow.js <verb>` with only PATH and the given BFLOW_* variables (no inherited service URLs). */
 export function spawnBflow(verb: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['bin/bflow.js', verb], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/bflow.js', verb], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
 }
 
 /** Waits until `GET /ready` answers 200; fails at once if the process exits first. */
