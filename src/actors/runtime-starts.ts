@@ -24,15 +24,12 @@ export class RuntimeStarts {
 
   async start(req: StartRequest, at: Placement): Promise<ShardReply> {
     const runtimes = this.ctx.deps.runtimes;
-    // Always a store read here: a retried start may carry a fresh runtime id (so no live actor knows the key).
-    const stored = await runtimes.findIdempotency(req.tenant, req.idempotencyKey);
-    if (stored) return replayStored(stored, undefined);
+    // No look-ups of the idempotency key or of the document's active runtime before the commit: the
+    // database enforces both (unique keys), and the rare losers below read what won.
     const config = await this.appConfig(req);
     if ('ok' in config) return config;
     const wf = await this.latestVersion(req.tenant, config);
     if ('ok' in wf) return wf;
-    const active = await runtimes.findActiveRuntime(req.tenant, req.app, req.docId);
-    if (active) return { ok: true, state: active, created: false };
     const dir = await this.ctx.directories.get(req.tenant);
     const result = start(wf, startInput(req, wf), dir, this.ctx.now());
     if (!result.ok) return refused(result.error);
@@ -86,8 +83,10 @@ export class RuntimeStarts {
     return wf ?? problem('workflow_not_published', `workflow ${config.workflowId} bound to app ${config.app} has no published version`);
   }
 
-  /** Another start for the document committed first: answer with its runtime. */
+  /** The document has an active runtime: a retry of this very start (answer as the first time), or another one. */
   private async concurrentStart(req: StartRequest): Promise<ShardReply> {
+    const first = await this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey);
+    if (first) return replayStored(first, undefined);
     const active = await this.ctx.deps.runtimes.findActiveRuntime(req.tenant, req.app, req.docId);
     if (active) return { ok: true, state: active, created: false };
     return problem('version_conflict', `document ${req.app}/${req.docId} changed concurrently; retry`, true);
