@@ -1,4 +1,5 @@
 import type { EmployeeId, NodeId } from './ids.ts';
+import type { RuntimeIdentity } from './runtime-state.ts';
 
 /** Actions a person may send to a running workflow (API.md `action`). */
 export const ACTIONS = [
@@ -46,15 +47,5 @@ export interface TimerCommand {
 
 export type Command = ActionCommand | TimerCommand;
 
-/** What starting a runtime needs. */
-export interface StartInput {
-  id: string;
-  tenant: string;
-  app: string;
-  docId: string;
-  companyId?: string;
-  workflowId: string;
-  version: number;
-  creator: EmployeeId;
-  doc: Record<string, unknown>;
-}
+/** What starting a runtime needs: who it is (all but the start time, which is the step's `now`) and the document. */
+export type StartInput = Omit<RuntimeIdentity, 'createdAt'> & { doc: Record<string, unknown> };

@@ -3,7 +3,7 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { withTimeout } from '../lease-errors.ts';
 import type { ClusterView } from '../ports.ts';
-import { bucketNames, shardKey } from './lease-buckets.ts';
+import { bucketNames, parseLease, shardKey } from './lease-buckets.ts';
 
 /** Options of {@link LeaseBucketReader}. */
 export interface LeaseBucketReaderOptions {
@@ -52,13 +52,13 @@ export class LeaseBucketReader {
       this.#values(nodes),
     ]);
     const owners = shardEntries.map((e, shard) => {
-      const v = e ? parse(e) : undefined;
+      const v = e ? parseLease(e) : undefined;
       return { shard, node: v?.node ?? null, epoch: v ? (v.epoch ?? e!.revision) : null };
     });
     const counts = new Map<string, number>();
     for (const o of owners) if (o.node !== null) counts.set(o.node, (counts.get(o.node) ?? 0) + 1);
     const live = nodeEntries.flatMap((e) => {
-      const v = parse(e);
+      const v = parseLease(e);
       return v ? [{ id: v.node, lastSeen: v.at, shards: counts.get(v.node) ?? 0 }] : [];
     });
     return { shardCount, nodes: live.sort((a, b) => a.id.localeCompare(b.id)), shards: owners };
@@ -93,13 +93,3 @@ export class LeaseBucketReader {
   }
 }
 
-function parse(e: KvEntry): { node: string; at: number; epoch?: number } | undefined {
-  if (e.operation !== 'PUT') return undefined;
-  try {
-    const v = e.json<{ node?: unknown; at?: unknown; epoch?: unknown }>();
-    if (typeof v.node !== 'string') return undefined;
-    return { node: v.node, at: Number(v.at) || 0, ...(typeof v.epoch === 'number' ? { epoch: v.epoch } : {}) };
-  } catch {
-    return undefined;
-  }
-}

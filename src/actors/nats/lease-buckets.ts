@@ -1,5 +1,5 @@
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LeaseError, withTimeout } from '../lease-errors.ts';
 
@@ -88,4 +88,16 @@ export function shardOfKey(key: string): number | undefined {
 /** `node.<id>` with characters KV keys cannot hold replaced (the value carries the real id). */
 export function nodeKey(nodeId: string): string {
   return `node.${nodeId.replace(/[^-\w=/]/g, '_')}`;
+}
+
+/** A lease key's value `{node, at, epoch?}`; undefined for a delete/purge marker or a value that isn't one. */
+export function parseLease(e: Pick<KvEntry, 'json'> & { operation?: string }): { node: string; at: number; epoch?: number } | undefined {
+  if (e.operation !== undefined && e.operation !== 'PUT') return undefined;
+  try {
+    const v = e.json<{ node?: unknown; at?: unknown; epoch?: unknown }>();
+    if (typeof v.node !== 'string') return undefined;
+    return { node: v.node, at: Number(v.at) || 0, ...(typeof v.epoch === 'number' ? { epoch: v.epoch } : {}) };
+  } catch {
+    return undefined;
+  }
 }

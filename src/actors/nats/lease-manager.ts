@@ -6,7 +6,7 @@ import { planLeases } from '../lease-plan.ts';
 import type { ClusterView, HeldShard, LeaseChange, LeaseManager, ShardDrainer } from '../ports.ts';
 import { normalizeLeaseOptions, type NatsLeaseManagerOptions, type NormalizedLeaseOptions } from './lease-options.ts';
 export type { NatsLeaseManagerOptions } from './lease-options.ts';
-import { checkShardCount, isWrongRevision, nodeKey, openLeaseBuckets, shardKey, shardOfKey, type LeaseBuckets } from './lease-buckets.ts';
+import { checkShardCount, isWrongRevision, nodeKey, openLeaseBuckets, parseLease, shardKey, shardOfKey, type LeaseBuckets } from './lease-buckets.ts';
 
 interface Lease {
   shard: number;
@@ -276,7 +276,7 @@ export class NatsLeaseManager implements LeaseManager {
   #applyShard(e: KvWatchEntry): void {
     const shard = shardOfKey(e.key);
     if (shard === undefined || shard >= this.shardCount) return;
-    const value = e.operation === 'PUT' ? parse(e) : undefined;
+    const value = e.operation === 'PUT' ? parseLease(e) : undefined;
     if (!value) return void this.#shards.delete(shard);
     const seen = { node: value.node, at: value.at, revision: e.revision, epoch: value.epoch ?? e.revision, seenAt: this.#o.clock.now() };
     this.#shards.set(shard, seen);
@@ -285,7 +285,7 @@ export class NatsLeaseManager implements LeaseManager {
   }
 
   #applyNode(e: KvWatchEntry): void {
-    const value = e.operation === 'PUT' ? parse(e) : undefined;
+    const value = e.operation === 'PUT' ? parseLease(e) : undefined;
     if (!value) return void this.#nodes.delete(e.key);
     this.#nodes.set(e.key, { node: value.node, at: value.at, revision: e.revision, epoch: 0, seenAt: this.#o.clock.now() });
   }
@@ -355,12 +355,3 @@ export class NatsLeaseManager implements LeaseManager {
   }
 }
 
-function parse(e: KvWatchEntry): { node: string; at: number; epoch?: number } | undefined {
-  try {
-    const v = e.json<{ node?: unknown; at?: unknown; epoch?: unknown }>();
-    if (typeof v.node !== 'string') return undefined;
-    return { node: v.node, at: Number(v.at) || 0, ...(typeof v.epoch === 'number' ? { epoch: v.epoch } : {}) };
-  } catch {
-    return undefined;
-  }
-}
