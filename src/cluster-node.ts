@@ -21,6 +21,10 @@ import { registerTransitionWriterMetrics } from './store/mysql/writer-metrics.ts
 import { MySqlWorkflowStore } from './store/mysql/workflow-store.ts';
 import type { SnapshotCache } from './store/ports.ts';
 import { RedisSnapshotCache } from './store/redis/snapshot-cache.ts';
+import { shardedWriter } from './store/sharded-writer.ts';
+
+/** Group-commit writers per node, each with one batch in flight (a shard always uses the same one). */
+const WRITERS = 4;
 
 export interface ClusterNode {
   node: ShardNode;
@@ -44,7 +48,8 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
     : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}` });
-  const mysqlWriter = createMySqlTransitionWriter(pool, { metrics: registerTransitionWriterMetrics(registry) });
+  const writerMetrics = registerTransitionWriterMetrics(registry);
+  const mysqlWriter = shardedWriter(Array.from({ length: WRITERS }, () => createMySqlTransitionWriter(pool, { metrics: writerMetrics })));
   const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
   const wake: { relay?: OutboxRelay } = {};
   const host = new RuntimeHost(
