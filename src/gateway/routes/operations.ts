@@ -17,15 +17,17 @@ type Readiness = { ready: boolean; checks: Record<string, boolean>; detail?: str
 
 async function readiness(deps: GatewayDeps, timeoutMs: number): Promise<Readiness> {
   let timer: NodeJS.Timeout | undefined;
+  const late = new Error(`readiness checks took longer than ${timeoutMs} ms`);
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`readiness checks took longer than ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(late), timeoutMs);
   });
   try {
     const checks = await Promise.race([deps.readiness(), timeout]);
     return { ready: Object.values(checks).every((ok) => ok), checks };
   } catch (err) {
     deps.logger.warn({ err }, 'readiness check failed');
-    return { ready: false, checks: {}, detail: err instanceof Error ? err.message : 'readiness check failed' };
+    // Unauthenticated endpoint: a dependency's own message (a URL, a host, a credential) stays in the logs.
+    return { ready: false, checks: {}, detail: err === late ? late.message : 'a readiness check failed; the logs say which' };
   } finally {
     clearTimeout(timer);
   }

@@ -14,6 +14,20 @@ export const idSchema = z.string().min(1).max(128).regex(ID_PATTERN, 'use letter
 export const idParam = (name: string, example: string) =>
   idSchema.openapi({ param: { name, in: 'path' }, example });
 
+/**
+ * A JSON object of any fields (a document, a patch). zod's record silently
+ * drops an own `__proto__` key (JSON.parse makes one), so the rest of the
+ * object would be accepted and the engine's reserved-key check never see it;
+ * it is refused here instead, at its path.
+ */
+export const fieldsObject = () =>
+  z.preprocess((value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'reserved key', path: ['__proto__'], input: value });
+    }
+    return value;
+  }, z.record(z.string(), z.unknown()));
+
 /** `?limit=` (default 50, max 500) and an opaque `?cursor=` from the previous page's `nextCursor`. */
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }),

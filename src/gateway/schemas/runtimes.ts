@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ACTIONS, RUNTIME_STATUSES } from '../../engine/index.ts';
-import { idSchema, idempotencyKeySchema, instant, pageQuery, problemSchema } from './common.ts';
+import { fieldsObject, idSchema, idempotencyKeySchema, instant, pageQuery, problemSchema } from './common.ts';
 
 /** Most items one `POST /actions/batch` may carry. */
 export const MAX_BATCH_ITEMS = 100;
@@ -12,7 +12,7 @@ export const startBody = z
   .object({
     app: appCode.openapi({ example: 'purchase.order' }),
     docId: idSchema.openapi({ example: 'PO-2026-0001' }),
-    doc: z.record(z.string(), z.unknown()).openapi({ description: docDescription }),
+    doc: fieldsObject().openapi({ description: docDescription }),
     companyId: idSchema.optional().openapi({ description: "Default: the token's company." }),
   })
   .openapi('StartRuntime');
@@ -24,7 +24,7 @@ const commandFields = {
   toEmployee: idSchema.optional(),
   fromEmployee: idSchema.optional(),
   nextAssignee: idSchema.optional(),
-  patch: z.record(z.string(), z.unknown()).optional(),
+  patch: fieldsObject().optional(),
   expectedRevision: z.number().int().min(0).optional(),
 };
 

@@ -1,0 +1,284 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_OF_CODE } from '../../src/gateway/api-error.ts';
+import { badContentType, badIdempotencyKey, deepObjectText, hostileHeader, hostileQuery, hostileValue, malformedJson, type BodyKind } from './hostile-arbitraries.ts';
+import {
+  EXPECTED,
+  HOSTILE_TENANTS,
+  PO_DEFINITION,
+  READS,
+  WRITES,
+  anyId,
+  bodyPoison,
+  bodyText,
+  garbageAuth,
+  mintTokens,
+  poisonedWrite,
+  realId,
+  surface,
+  template,
+  type Sent,
+} from './hostile-requests.ts';
+import { DEMO_TENANT, actOk, demoMember, leakIn, poDoc, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
+
+/**
+ * Fuzz of the whole HTTP surface (every route and method) with hostile bodies,
+ * headers, queries, path segments and tokens. Every response: below 500, a
+ * problem+json with a known code when an error, no stack or internal path, an
+ * X-Request-Id. Every fuzzed write is invalid by construction (one "poison"
+ * the gateway must refuse whatever else the request carries), so the demo
+ * tenant — and the hostile tenants the tokens name — must end exactly as they started.
+ */
+
+const ONE_MIB = 1_048_576;
+const KNOWN_CODES = new Set([...Object.keys(STATUS_OF_CODE), 'bad_request', 'malformed_json', 'unsupported_media_type', 'method_not_allowed', 'unavailable', 'auth_unavailable']);
+const USERS = ['alice', 'bob', 'pur-mgr', 'hr-1', 'hr-head', 'ceo', 'fin-1', '__proto__', 'constructor'];
+const APPS = ['purchase.order', 'hr.leave', 'finance.expense', 'legal.contract', 'fz.app', '__proto__'];
+
+let gw: SecurityGateway;
+let before = '';
+let prototypeKeys: string[] = [];
+const stats = { requests: 0, notSendable: 0, statuses: new Map<number, number>() };
+
+// ---------------------------------------------------------------- sending and checking
+
+interface Received {
+  status: number;
+  text: string;
+  requestId: string | null;
+}
+
+/** Sends one request and checks what every response must be; undefined when fetch itself refuses to build it. */
+async function send(s: Sent): Promise<Received | undefined> {
+  const headers = new Headers();
+  let request: Request;
+  try {
+    if (s.auth !== undefined) headers.set('Authorization', s.auth);
+    for (const [k, v] of Object.entries(s.headers ?? {})) headers.set(k, v);
+    if (s.body !== undefined) headers.set('Content-Type', s.contentType ?? 'application/json');
+    request = new Request(`http://localhost${s.path}`, { method: s.method, headers, ...(s.body !== undefined && { body: s.body }) });
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    stats.notSendable++;
+    return undefined;
+  }
+  const res = await gw.app.request(request);
+  const text = await res.text();
+  stats.requests++;
+  stats.statuses.set(res.status, (stats.statuses.get(res.status) ?? 0) + 1);
+  const what = `${s.method} ${s.path.slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
+  expect(res.status, what).toBeLessThan(500);
+  expect(res.headers.get('x-request-id'), what).toBeTruthy();
+  expect(leakIn(text), what).toBeUndefined();
+  if (res.status >= 400 && s.method !== 'HEAD') {
+    expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
+    const problem = JSON.parse(text) as { code?: unknown; status?: unknown; type?: unknown };
+    expect(KNOWN_CODES.has(String(problem.code)), what).toBe(true);
+    expect(problem.status, what).toBe(res.status);
+    expect(problem.type, what).toBe(`urn:bflow:problem:${String(problem.code)}`);
+  }
+  return { status: res.status, text, requestId: res.headers.get('x-request-id') };
+}
+
+// ---------------------------------------------------------------- state
+
+/** Everything a client could observe of the demo tenant and the hostile tenants, read from the stores. */
+async function snapshot(): Promise<string> {
+  const { read, workflows, directory } = gw.backend.deps;
+  const out: Record<string, unknown> = {};
+  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS]) {
+    const runtimes = (await read.listRuntimes(tenant, {}, 500)).items;
+    const logs = await Promise.all(runtimes.map((s) => read.runtimeLog(tenant, s.runtime.id)));
+    const inbox: unknown[] = [];
+    for (const user of USERS) for (const status of ['open', 'done'] as const) inbox.push(await read.inbox(tenant, user, status, 500));
+    const wfs = await workflows.listWorkflows(tenant);
+    const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
+    const configs = await Promise.all(APPS.map((app) => workflows.getAppConfig(tenant, app, '')));
+    out[JSON.stringify(tenant)] = { runtimes, logs, inbox, wfs, versions, configs, directory: await directory.loadDirectory(tenant) };
+  }
+  out['events'] = gw.backend.events.messages().length;
+  return JSON.stringify(out);
+}
+
+beforeAll(async () => {
+  gw = await securityGateway();
+  const created = await startPo(gw, 'SEC-PO-1', 'alice');
+  const submitted = await startPo(gw, 'SEC-PO-2', 'bob');
+  await actOk(gw, demoMember('bob'), submitted.id, { action: 'submit' });
+  const approved = await startPo(gw, 'SEC-PO-3', 'alice');
+  await actOk(gw, demoMember('alice'), approved.id, { action: 'submit' });
+  await actOk(gw, demoMember('pur-mgr'), approved.id, { action: 'approve', comment: 'ok' });
+  const leave = await gw.call(demoMember('hr-1'), 'POST', '/api/v1/runtimes', { app: 'hr.leave', docId: 'SEC-LV-1', doc: { days: 2, type: 'annual', approver: 'hr-head', handover: 'hr-2', reason: 'r' } });
+  expect(leave.status).toBe(201);
+  surface.runtimeIds = [created.id, submitted.id, approved.id, ((await leave.json()) as { id: string }).id];
+  await mintTokens();
+  before = await snapshot();
+  prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+});
+
+afterAll(async () => {
+  const statuses = [...stats.statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
+  console.info(`hostile input: ${stats.requests} requests sent, ${stats.notSendable} refused by fetch itself; statuses ${statuses}`);
+  await gw?.stop();
+});
+
+// ---------------------------------------------------------------- properties
+
+describe('hostile input', () => {
+  it('hostile input - bad or missing tokens at every route and method: 401 on the API, never a 5xx', async () => {
+    const routes = [...WRITES.map((w) => (id: string) => w.path(id)), ...READS.map((r) => (id: string) => r.path(id, id, ''))];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        anyId(),
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+        garbageAuth(),
+        fc.option(fc.oneof(malformedJson, hostileValue.map((v) => JSON.stringify(v) ?? 'null')), { nil: undefined }),
+        async (route, id, method, auth, body) => {
+          const path = route(id);
+          const got = await send({ method, path, auth, ...(method !== 'GET' && body !== undefined && { body }) });
+          if (got === undefined) return;
+          if (new URL(path, 'http://localhost').pathname.startsWith('/api/v1/')) expect(got.status, `${method} ${path}`).toBe(401);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hostile input - poisoned writes at every write route: refused with the poison\'s status, never accepted', async () => {
+    await fc.assert(
+      fc.asyncProperty(poisonedWrite(), async ({ w, poison, sent }) => {
+        const got = await send(sent);
+        if (got === undefined) return;
+        // PUT /workflows/{id} looks the workflow up before it validates the definition: another tenant's id is a 404 first.
+        const expected = poison === 'body' && w.id === 'workflow' ? [404, 422] : EXPECTED[poison];
+        expect(expected, `${w.name} poisoned by ${poison}: ${got.status} ${got.text.slice(0, 300)} ← ${sent.body?.slice(0, 300)}`).toContain(got.status);
+      }),
+      { numRuns: 1_200 },
+    );
+  });
+
+  it('hostile input - reads with hostile ids, queries and callers: no 5xx, no other tenant\'s data', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...READS),
+        anyId(),
+        anyId(),
+        hostileQuery,
+        fc.constantFrom(...Object.keys(surface.auths)),
+        fc.constantFrom('GET', 'HEAD'),
+        async (read, id, id2, query, caller, method) => {
+          const path = read.path(id, id2, query);
+          const got = await send({ method, path, auth: surface.auths[caller], headers: { 'X-Request-Id': 'fz' } });
+          if (got === undefined || method === 'HEAD') return;
+          const foreign = caller.startsWith('tenant');
+          if (foreign && read.runtime && surface.runtimeIds.includes(id)) expect(got.status, path).toBe(404);
+          if (foreign && got.status === 200 && path.startsWith('/api/v1/runtimes?')) expect((JSON.parse(got.text) as { items: unknown[] }).items).toEqual([]);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it('hostile input - X-Request-Id is echoed only when sane; Idempotency-Key and Content-Type garbage refuse otherwise valid writes', async () => {
+    const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(hostileHeader, fc.constantFrom('idem', 'contentType'), badIdempotencyKey, badContentType, async (requestId, poison, key, contentType) => {
+        n++;
+        const valid: Sent[] = [
+          { method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: JSON.stringify({ app: 'purchase.order', docId: `HDR-${n}`, doc: poDoc(1) }) },
+          { method: 'POST', path: `/api/v1/runtimes/${surface.runtimeIds[0]}/actions`, auth: surface.auths['alice'], body: JSON.stringify({ action: 'update', patch: { note: `hdr-${n}` } }) },
+          { method: 'POST', path: '/api/v1/actions/batch', auth: surface.auths['alice'], body: JSON.stringify({ items: [{ runtimeId: surface.runtimeIds[0], action: 'update', patch: { note: `b-${n}` } }] }) },
+        ];
+        const byContentType: Sent[] = [
+          { method: 'PUT', path: '/api/v1/directory/employees/fz-hdr', auth: surface.auths['admin'], body: JSON.stringify({ name: 'Fuzz' }) },
+          { method: 'POST', path: '/api/v1/workflows', auth: surface.auths['designer'], body: JSON.stringify({ ...PO_DEFINITION, app: 'fz.app' }) },
+          { method: 'PUT', path: '/api/v1/apps/purchase.order/config', auth: surface.auths['admin'], body: JSON.stringify({ workflowId: 'wf-purchase-order', mode: 'unapply' }) },
+          { method: 'POST', path: '/api/v1/directory/import', auth: surface.auths['admin'], body: '{}' },
+        ];
+        for (const s of poison === 'idem' ? valid : [...valid, ...byContentType]) {
+          const headers: Record<string, string> = { 'X-Request-Id': requestId };
+          if (poison === 'idem') headers['Idempotency-Key'] = key;
+          const got = await send({ ...s, headers, ...(poison === 'contentType' && { contentType }) });
+          if (got === undefined) continue;
+          expect(got.status, `${s.path} ${poison}`).toBe(poison === 'idem' ? 422 : 415);
+          const sent = requestId.trim();
+          if (SANE.test(sent)) expect(got.requestId).toBe(sent);
+          else expect(got.requestId).toMatch(/^[0-9a-f-]{36}$/);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('hostile input - bodies over and near 1 MiB and 10,000 levels deep are refused (413 / 422), never a 5xx', async () => {
+    const bodyWrites = WRITES.filter((w) => w.body !== null);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...bodyWrites),
+        fc.constantFrom('over', 'near', 'deep', 'deepArray'),
+        fc.integer({ min: 1, max: 4_000 }),
+        fc.integer({ min: 1_000, max: 10_000 }),
+        async (w, shape, slack, depth) => {
+          const kind = w.body as BodyKind;
+          const [base] = fc.sample(template(kind), 1);
+          const [entry] = fc.sample(bodyPoison(kind), 1);
+          const poisoned = bodyText(base ?? {}, {}, entry);
+          let body: string;
+          if (shape === 'deep') body = `{"deep":${deepObjectText(depth)},${poisoned.slice(1)}`;
+          else if (shape === 'deepArray') body = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+          else {
+            const size = shape === 'over' ? ONE_MIB + slack : ONE_MIB - slack;
+            const pad = size - Buffer.byteLength(poisoned) - '{"pad":""'.length;
+            body = `{"pad":"${'p'.repeat(Math.max(0, pad))}",${poisoned.slice(1)}`;
+          }
+          const id = w.id ? ((fc.sample(realId(w.id), 1)[0] ?? '') as string) : '';
+          const got = await send({ method: w.method, path: w.path(id), auth: surface.auths['admin'], body });
+          if (got === undefined) return;
+          expect(shape === 'over' ? [413] : [400, 413, 422], `${w.name} ${shape} ${Buffer.byteLength(body)} bytes`).toContain(got.status);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('hostile input - the body limit is exact: 1 MiB passes the limit, one byte more is 413', async () => {
+    const poisoned = JSON.stringify({ app: 'purchase.order', docId: 'bad id', doc: {} });
+    const at = (size: number) => `{"pad":"${'p'.repeat(size - Buffer.byteLength(poisoned) - '{"pad":""'.length)}",${poisoned.slice(1)}`;
+    expect(Buffer.byteLength(at(ONE_MIB))).toBe(ONE_MIB);
+    expect((await send({ method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: at(ONE_MIB) }))?.status).toBe(422);
+    expect((await send({ method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: at(ONE_MIB + 1) }))?.status).toBe(413);
+    const many = JSON.stringify({ employees: Array.from({ length: 10_001 }, (_, i) => ({ id: `e${i}`, name: 'E' })) });
+    expect((await send({ method: 'POST', path: '/api/v1/directory/import', auth: surface.auths['admin'], body: many }))?.status).toBe(413);
+  });
+
+  it('hostile input - unknown methods and paths answer 404 problems', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'FOO', 'TRACE', 'CONNECT'),
+        fc.constantFrom(...WRITES.map((w) => w.path), ...READS.map((r) => (id: string) => r.path(id, id, ''))),
+        anyId(),
+        fc.constantFrom(...Object.keys(surface.auths)),
+        async (method, route, id, caller) => {
+          const got = await send({ method, path: route(id), auth: surface.auths[caller] });
+          if (got !== undefined && method !== 'OPTIONS') expect([401, 403, 404, 422]).toContain(got.status);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('hostile input - CR, LF and NUL in a header value never reach the app (fetch refuses to build the request)', () => {
+    for (const value of ['a\r\nSet-Cookie: x=1', 'a\nb', 'a\rb', 'a\u0000b', '😀']) {
+      expect(() => new Request('http://localhost/health', { headers: { 'X-Request-Id': value } })).toThrow(TypeError);
+    }
+  });
+
+  it('hostile input - the demo tenant and every tenant a token named are exactly as before; Object.prototype untouched', async () => {
+    expect(JSON.parse(await snapshot())).toEqual(JSON.parse(before));
+    expect(stats.requests).toBeGreaterThan(2_000);
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
