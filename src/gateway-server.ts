@@ -64,11 +64,3 @@ export async function gatewayOptionsFor(config: BflowConfig, auth: GatewayOption
   const store = await RedisRateLimitStore.create({ url: config.redisUrl, prefix: config.cluster });
   return { options: { auth, rateLimit: { store } }, rateLimitStore: store };
 }
-
-/** Resolves with the first SIGTERM or SIGINT. */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-}

@@ -6,7 +6,8 @@ import { startEmbedded } from '../embedded.ts';
 import { createApp } from '../gateway/app.ts';
 import type { GatewayOptions } from '../gateway/gateway-options.ts';
 import { connectGatewayBackend } from '../gateway-backend.ts';
-import { gatewayOptionsFor, serveHttp, untilSignal } from '../gateway-server.ts';
+import { gatewayOptionsFor, serveHttp } from '../gateway-server.ts';
+import { untilSignal } from '../signals.ts';
 import { createLogger } from '../logger.ts';
 import type { CliIo } from './io.ts';
 

@@ -1,7 +1,8 @@
 import { loadConfig } from '../config.ts';
 import { createApp } from '../gateway/app.ts';
 import { connectGatewayBackend } from '../gateway-backend.ts';
-import { gatewayOptionsFor, serveHttp, untilSignal } from '../gateway-server.ts';
+import { gatewayOptionsFor, serveHttp } from '../gateway-server.ts';
+import { untilSignal } from '../signals.ts';
 import { createLogger } from '../logger.ts';
 import type { CliIo } from './io.ts';
 

@@ -1,5 +1,6 @@
 import { startClusterNode } from '../cluster-node.ts';
 import { loadConfig } from '../config.ts';
+import { untilSignal } from '../signals.ts';
 import { createLogger } from '../logger.ts';
 import type { CliIo } from './io.ts';
 
@@ -17,10 +18,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger(config.logLevel, { role: 'node', node: config.nodeId });
   const started = await startClusterNode(config, logger);
   logger.info({ shards: config.shards, cluster: config.cluster }, 'node started');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await untilSignal();
   logger.info({ signal }, 'stopping: handing shards over');
   await started.stop();
   logger.info('node stopped');
