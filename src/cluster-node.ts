@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { connectNats } from './actors/nats/connection.ts';
+import { onDirectoryChange } from './actors/nats/directory-changes.ts';
 import { JetStreamEventPublisher } from './actors/nats/event-publisher.ts';
 import { NatsLeaseManager } from './actors/nats/lease-manager.ts';
 import { NatsShardBus } from './actors/nats/shard-bus.ts';
@@ -82,6 +83,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const leases = new NatsLeaseManager({ nc, nodeId: config.nodeId, shardCount: config.shards, cluster: config.cluster, ttlMs: config.leaseTtlMs, registry, logger });
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
   const node = new ShardNode({ leases, bus, host, timers, relay, logger });
+  const stopListening = onDirectoryChange(nc, config.cluster, (tenant) => host.invalidateDirectory(tenant));
   await node.start();
   const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
   if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
@@ -91,6 +93,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     registry,
     async stop() {
       await ops?.close();
+      stopListening();
       await node.stop();
       await bus.close();
       await mysqlWriter.close();

@@ -13,7 +13,7 @@ import type { Employee, Group } from './engine/index.ts';
 import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MemoryStore } from './store/memory/memory-store.ts';
 import { MemorySnapshotCache } from './store/memory/snapshot-cache.ts';
-import type { DirectoryStore } from './store/ports.ts';
+import { invalidatingDirectory } from './store/invalidating-directory.ts';
 
 /** What `bflow gateway` / `bflow all` serve HTTP from: the gateway's dependencies and how to release them. */
 export interface GatewayBackend {
@@ -84,7 +84,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
     read: store.read,
     workflows: store.workflows,
     // One process: a directory change reaches the runtime host at once instead of after its cache TTL.
-    directory: invalidating(store.directory, (tenant) => host.invalidateDirectory(tenant)),
+    directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
     cluster: () => leases.view(),
     readiness: async () => ({ store: true, bus: true, shardMap: stopping === undefined && node.served().length === config.shards }),
     registry,
@@ -98,21 +98,6 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       await cache.close();
     })());
   return { deps, stop, store, events, node };
-}
-
-/** A DirectoryStore that reports each tenant it changed (after the write). */
-export function invalidating(inner: DirectoryStore, changed: (tenant: string) => void): DirectoryStore {
-  return {
-    async upsertEmployees(tenant: string, employees: readonly Employee[]) {
-      await inner.upsertEmployees(tenant, employees);
-      changed(tenant);
-    },
-    async upsertGroups(tenant: string, groups: readonly Group[]) {
-      await inner.upsertGroups(tenant, groups);
-      changed(tenant);
-    },
-    loadDirectory: (tenant) => inner.loadDirectory(tenant),
-  };
 }
 
 /** The memory lease manager opens its shards through the node's per-shard chains; wait for them to settle. */

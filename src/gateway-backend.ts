@@ -10,6 +10,8 @@ import type { BflowConfig } from './config.ts';
 import type { GatewayBackend } from './embedded.ts';
 import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
+import { invalidatingDirectory } from './store/invalidating-directory.ts';
+import { announceDirectoryChange } from './actors/nats/directory-changes.ts';
 import { createMySqlPool } from './store/mysql/pool.ts';
 import { MySqlReadModel } from './store/mysql/read-model.ts';
 import { MySqlWorkflowStore } from './store/mysql/workflow-store.ts';
@@ -50,7 +52,8 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
     router,
     read: new MySqlReadModel(readPool),
     workflows: new MySqlWorkflowStore(writePool),
-    directory: new MySqlDirectoryStore(writePool),
+    // Nodes drop their cached copy of a tenant's directory as soon as it changes.
+    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceDirectoryChange(nc, config.cluster, tenant)),
     cluster: () => leases.view(config.shards),
     readiness: async () => {
       const checks: Record<string, Promise<unknown>> = {

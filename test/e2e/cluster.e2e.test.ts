@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tenant, expectStatus } from './api-client.ts';
+import { Tenant, current, expectStatus } from './api-client.ts';
 import { runScenarios } from './scenarios.case.ts';
 import { CLUSTER_SHARDS, startClusterStack, type ClusterStack, type Stack } from './stack.ts';
 
@@ -51,3 +51,22 @@ describe('cluster - operations', () => {
 });
 
 runScenarios('cluster', stackOf);
+
+describe('cluster - directory changes', () => {
+  it('cluster - a manager changed through the gateway is used by the nodes at once (not after their directory cache TTL)', async () => {
+    const tenant = await Tenant.create(stackOf(), 'dir');
+    const alice = await tenant.as('alice');
+    const doc = { amount: 1_000, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' };
+    const submitOne = async (label: string) => {
+      const started = await alice.start('purchase.order', `DIR-${label}-${Date.now()}`, doc);
+      return current(await alice.do(started.id, 'submit')).open;
+    };
+    // Ten documents: both nodes (almost surely) load and cache this tenant's directory.
+    for (let i = 0; i < 10; i++) expect(await submitOne(`a${i}`)).toEqual(['pur-mgr']);
+    const admin = await tenant.admin();
+    expectStatus(await admin.put('/api/v1/directory/groups/g-purchasing', { name: 'Purchasing', parentId: 'g-ops', managerId: 'bob', level: 2 }), 200);
+    // The nodes were told: every next document's manager_1 is bob, well inside the 30 s directory cache.
+    // (One NATS connection each side: the notice reaches a node before the commands that follow it.)
+    for (let i = 0; i < 6; i++) expect(await submitOne(`b${i}`)).toEqual(['bob']);
+  });
+});
