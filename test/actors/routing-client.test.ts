@@ -2,11 +2,9 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorError } from '../../src/actors/errors.ts';
 import { MemoryShardBus } from '../../src/actors/memory/shard-bus.ts';
-import { NatsShardBus } from '../../src/actors/nats/shard-bus.ts';
 import type { ShardBus, ShardRequest } from '../../src/actors/ports.ts';
 import { RoutingClient, type RoutingClientOptions } from '../../src/actors/routing-client.ts';
-import { connectTestNats, uniquePrefix } from './nats-fixture.ts';
-import { commandRequest, echoReply, type ShardBusSubject } from './shard-bus.contract.ts';
+import { commandRequest, echoReply, natsBusSubject, type ShardBusSubject } from './shard-bus.contract.ts';
 
 /** Records the request objects the client hands to the bus. */
 class SpyBus implements ShardBus {
@@ -28,23 +26,7 @@ const subjects: [string, () => Promise<ShardBusSubject>][] = [
       return { server: bus, client: bus, cleanup: () => bus.close() };
     },
   ],
-  [
-    'nats',
-    async () => {
-      const prefix = uniquePrefix('route');
-      const [serverNc, clientNc] = await Promise.all([connectTestNats('route-server'), connectTestNats('route-client')]);
-      const server = new NatsShardBus(serverNc, { prefix });
-      const client = new NatsShardBus(clientNc, { prefix });
-      return {
-        server,
-        client,
-        cleanup: async () => {
-          await Promise.all([server.close(), client.close()]);
-          await Promise.all([serverNc.close(), clientNc.close()]);
-        },
-      };
-    },
-  ],
+  ['nats', () => natsBusSubject('route')],
 ];
 
 /** A sample of `name` (a counter, or a histogram's `_count`/`_sum`) with `labels`; 0 when absent. */

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BusError } from '../../src/actors/errors.ts';
+import { NatsShardBus } from '../../src/actors/nats/shard-bus.ts';
 import type { ShardBus, ShardReply, ShardRequest } from '../../src/actors/ports.ts';
+import { connectTestNats, uniquePrefix } from './nats-fixture.ts';
 import type { RuntimeState } from '../../src/engine/index.ts';
 
 export interface ShardBusSubject {
@@ -11,6 +13,22 @@ export interface ShardBusSubject {
 }
 
 /** A command request for runtime `runtimeId`. */
+/** Server and client buses on separate NATS connections (as node and gateway are), under a unique prefix. */
+export async function natsBusSubject(area: string): Promise<ShardBusSubject> {
+  const prefix = uniquePrefix(area);
+  const [serverNc, clientNc] = await Promise.all([connectTestNats(`${area}-server`), connectTestNats(`${area}-client`)]);
+  const server = new NatsShardBus(serverNc, { prefix });
+  const client = new NatsShardBus(clientNc, { prefix });
+  return {
+    server,
+    client,
+    cleanup: async () => {
+      await Promise.all([server.close(), client.close()]);
+      await Promise.all([serverNc.close(), clientNc.close()]);
+    },
+  };
+}
+
 export function commandRequest(runtimeId: string, key = `key-${runtimeId}`): ShardRequest {
   return {
     kind: 'command',

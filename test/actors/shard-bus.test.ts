@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryShardBus } from '../../src/actors/memory/shard-bus.ts';
 import { NatsShardBus } from '../../src/actors/nats/shard-bus.ts';
 import { connectTestNats, uniquePrefix } from './nats-fixture.ts';
-import { shardBusContract } from './shard-bus.contract.ts';
+import { natsBusSubject, shardBusContract } from './shard-bus.contract.ts';
 
 shardBusContract('memory', async () => {
   const bus = new MemoryShardBus();
@@ -14,21 +14,8 @@ shardBusContract('memory, 2 ms hop', async () => {
   return { server: bus, client: bus, cleanup: () => bus.close() };
 });
 
-shardBusContract('nats', async () => {
-  // Server and client on separate connections, as node and gateway are.
-  const prefix = uniquePrefix('bus');
-  const [serverNc, clientNc] = await Promise.all([connectTestNats('bus-server'), connectTestNats('bus-client')]);
-  const server = new NatsShardBus(serverNc, { prefix });
-  const client = new NatsShardBus(clientNc, { prefix });
-  return {
-    server,
-    client,
-    cleanup: async () => {
-      await Promise.all([server.close(), client.close()]);
-      await Promise.all([serverNc.close(), clientNc.close()]);
-    },
-  };
-});
+// Server and client on separate connections, as node and gateway are.
+shardBusContract('nats', () => natsBusSubject('bus'));
 
 describe('nats shard bus', () => {
   it('nats shard bus - closing the bus while its connection closes does not hang', async () => {

@@ -1,6 +1,7 @@
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { signToken } from '../../src/dev-token.ts';
+import { poDoc } from '../actors/runtime-host-fixture.ts';
 import { Caller, current, expectStatus, Tenant, type RuntimeView } from './api-client.ts';
 import type { Stack } from './stack.ts';
 
@@ -12,15 +13,6 @@ import type { Stack } from './stack.ts';
 export function runScenarios(label: string, stackOf: () => Stack): void {
   const tenant = (name: string) => Tenant.create(stackOf(), name);
 
-  const poDoc = (amount: number, extra: Record<string, unknown> = {}) => ({
-    amount,
-    currency: 'VND',
-    requester: 'alice',
-    items: [{ sku: 'paper', category: 'office', total: amount }],
-    note: 'urgent',
-    supplier: 'ACME',
-    ...extra,
-  });
   let docs = 0;
   const docId = (prefix = 'PO') => `${prefix}-${++docs}-${Date.now().toString(36)}`;
 
