@@ -189,7 +189,8 @@ class InvariantChecker {
 /** Status changes a single step may make. */
 const NEXT_STATUS: Record<RuntimeState['status'], RuntimeState['status'][]> = {
   created: ['created', 'in_progress', 'failed', 'approved', 'completed', 'cancelled'],
-  in_progress: ['in_progress', 'created', 'failed', 'approved', 'completed', 'rejected'],
+  // in_progress → cancelled: only a returned draft, back with its creator (checked in checkChange).
+  in_progress: ['in_progress', 'created', 'failed', 'approved', 'completed', 'rejected', 'cancelled'],
   failed: ['failed', 'in_progress', 'created', 'cancelled'],
   approved: ['approved', 'created', 'cancelled'],
   completed: ['completed', 'created', 'cancelled'],
@@ -202,6 +203,11 @@ const isFinished = (s: RuntimeState) => s.status === 'approved' || s.status === 
 /** A changed step: +1 seq and revision, one log line, closed stages never rewritten. */
 function checkChange(prev: RuntimeState, next: RuntimeState, effects: Effects, cmd: Command, now: number): void {
   expect(NEXT_STATUS[prev.status], `${prev.status} → ${next.status} by ${cmd.type}`).toContain(next.status);
+  if (prev.status === 'in_progress' && next.status === 'cancelled') {
+    const last = prev.stages[prev.stages.length - 1]!;
+    expect(cmd.type, 'only cancel ends a runtime in progress').toBe('cancel');
+    expect([last.status, last.node], 'cancelled in progress only when returned to the creator').toEqual(['open', prev.stages[0]!.node]);
+  }
   expect(next.seq).toBe(prev.seq + 1);
   expect(next.revision).toBe(prev.revision + 1);
   expect(next.updatedAt).toBe(now);
