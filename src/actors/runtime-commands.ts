@@ -1,5 +1,5 @@
 import { step, type Command, type StepResult, type TimerCommand } from '../engine/index.ts';
-import type { CommitFailureCode, CommitOutcome } from '../store/ports.ts';
+import type { CommitFailureCode, CommitOutcome, TransitionRecord } from '../store/ports.ts';
 import { actorKey, remember, type Actor, type OkReply } from './actor.ts';
 import type { HostContext, Placement } from './host-context.ts';
 import type { ShardReply, ShardRequest } from './ports.ts';
@@ -64,7 +64,7 @@ export class RuntimeCommands {
     if (!result.ok) return refused(result.error);
     if (!result.changed) return { ok: true, state: actor.state };
     const reply: OkReply = { ok: true, state: result.state };
-    const outcome = await this.commit(actor, result, at, { key: req.idempotencyKey, response: storedResponse(reply) });
+    const outcome = await this.commit(actor, result, req.command, at, { key: req.idempotencyKey, response: storedResponse(reply) });
     if (outcome.ok) {
       remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
       return reply;
@@ -113,7 +113,7 @@ export class RuntimeCommands {
       return 'stale';
     }
     if (!result.changed) return 'stale';
-    const outcome = await this.commit(actor, result, at, undefined);
+    const outcome = await this.commit(actor, result, command, at, undefined);
     if (outcome.ok) return 'fired';
     if (outcome.code === 'conflict' && retries > 0) {
       this.ctx.metrics.conflictRetries.inc();
@@ -130,9 +130,20 @@ export class RuntimeCommands {
     return step(actor.wf, actor.state, command, dir, this.ctx.now());
   }
 
-  /** Appends the step to the group commit; on success the actor moves on and the snapshot is refreshed. */
-  private async commit(actor: Actor, result: Stepped, at: Placement, idempotency: { key: string; response: unknown } | undefined): Promise<CommitOutcome> {
-    const record = { tenant: actor.tenant, shard: at.shard, baseRevision: actor.state.revision, state: result.state, effects: result.effects };
+  /**
+   * Appends the step to the group commit, with the command that produced it (logged, for replay); on
+   * success the actor moves on and the snapshot is refreshed.
+   */
+  private async commit(
+    actor: Actor,
+    result: Stepped,
+    command: Command,
+    at: Placement,
+    idempotency: { key: string; response: unknown } | undefined,
+  ): Promise<CommitOutcome> {
+    const record: TransitionRecord = {
+      tenant: actor.tenant, shard: at.shard, baseRevision: actor.state.revision, state: result.state, effects: result.effects, cause: { command },
+    };
     const outcome = await this.ctx.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
     if (outcome.ok) {
       actor.state = result.state;

@@ -31,11 +31,14 @@ export class RuntimeStarts {
     const wf = await this.latestVersion(req.tenant, config);
     if ('ok' in wf) return wf;
     const dir = await this.ctx.directories.get(req.tenant);
-    const result = start(wf, startInput(req, wf), dir, this.ctx.now());
+    const input = startInput(req, wf);
+    const result = start(wf, input, dir, this.ctx.now());
     if (!result.ok) return refused(result.error);
     const reply: OkReply = { ok: true, state: result.state, created: true };
     const idempotency = { key: req.idempotencyKey, response: storedResponse(reply) };
-    const outcome = await this.ctx.deps.writer.commit({ tenant: req.tenant, shard: at.shard, baseRevision: 0, state: result.state, effects: result.effects, idempotency });
+    const outcome = await this.ctx.deps.writer.commit({
+      tenant: req.tenant, shard: at.shard, baseRevision: 0, state: result.state, effects: result.effects, idempotency, cause: { start: input },
+    });
     if (outcome.ok) {
       this.ctx.committed(req.tenant, at.shard, result.state, result.effects);
       const actor = await this.ctx.actorFor(result.state, at);

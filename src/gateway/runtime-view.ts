@@ -73,7 +73,8 @@ function editableList(wf: CompiledWorkflow, state: RuntimeState, employee: strin
 }
 
 function logView(entry: StoredLogEntry, hidden: ReadonlySet<string>): HistoryView['log'][number] {
-  const { changes, at, ...rest } = entry;
+  // `command` (the logged start input or command) may hold hidden fields and is for replay only: never served.
+  const { changes, at, command: _command, ...rest } = entry;
   const view: HistoryView['log'][number] = { ...rest, at: iso(at) };
   if (changes) {
     const visible = Object.entries(changes).filter(([field]) => !hidden.has(field));

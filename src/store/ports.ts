@@ -1,4 +1,4 @@
-import type { DomainEvent, Effects, Employee, Group, RuntimeState, WorkflowDefinition } from '../engine/index.ts';
+import type { Command, DomainEvent, Effects, Employee, Group, RuntimeState, StartInput, WorkflowDefinition } from '../engine/index.ts';
 
 /**
  * Ports of the durable store. The actors and the gateway depend on these
@@ -18,7 +18,19 @@ export interface TransitionRecord {
   effects: Effects;
   /** Stored in the same transaction so a retried command is answered with its first result. */
   idempotency?: { key: string; response: unknown };
+  /** What produced the step, logged with its first log entry (with the idempotency key) so the log can be replayed. */
+  cause?: StepCause;
 }
+
+/**
+ * What produced a step: the engine's `start` input (document included) or the
+ * command given to `step`. With the step's first log entry's `at` as `now`, the
+ * engine reproduces the step from it.
+ */
+export type StepCause = { start: StartInput } | { command: Command };
+
+/** A step's cause as the log stores it (JSON on the step's first log row), with the idempotency key it was committed under. */
+export type LoggedCommand = Partial<StepCause> & { idempotencyKey?: string };
 
 export type CommitFailureCode =
   /** Another writer committed a newer revision first; reload and retry. */
@@ -168,6 +180,8 @@ export interface StoredLogEntry {
   toNode?: string;
   comment?: string;
   changes?: Record<string, [unknown, unknown]>;
+  /** On the first entry of each step: what produced the step (absent on later entries and on rows older than migration 002). */
+  command?: LoggedCommand;
 }
 
 /** The CQRS read side: what the gateway serves; never the actors. Keyset pagination. */

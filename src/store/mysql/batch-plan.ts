@@ -1,4 +1,5 @@
 import type { RuntimeState, RuntimeStatus } from '../../engine/index.ts';
+import { loggedCommand } from '../logged-command.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 
 /**
@@ -138,10 +139,11 @@ export function buildRows(winners: readonly TransitionRecord[], created: Readonl
   for (const r of winners) {
     const rt = r.state.runtime;
     lastState.set(runtimeKey(r.tenant, rt.id), r);
-    for (const l of r.effects.log) {
+    const command = loggedCommand(r);
+    r.effects.log.forEach((l, i) => {
       rows.log.push([r.tenant, rt.id, l.seq, l.at, l.actor, l.action, l.fromNode, l.toNode ?? null, l.comment ?? null,
-        l.changes === undefined ? null : JSON.stringify(l.changes)]);
-    }
+        l.changes === undefined ? null : JSON.stringify(l.changes), i === 0 && command ? JSON.stringify(command) : null]);
+    });
     for (const t of r.effects.tasks) {
       tasks.set(`${runtimeKey(r.tenant, rt.id)}\u0000${t.stage}\u0000${t.assignee}`, [r.tenant, rt.id, t.stage, t.assignee, t.node,
         rt.app, rt.docId, t.status, t.action ?? null, t.assignedAt, t.closedAt ?? null, t.dueAt ?? null]);

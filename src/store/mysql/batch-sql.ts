@@ -102,7 +102,7 @@ const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted'>; table: strin
   {
     key: 'log',
     table: 'runtime_log',
-    sql: 'INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node, to_node, comment, changes) VALUES ?',
+    sql: 'INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node, to_node, comment, changes, command) VALUES ?',
   },
   {
     key: 'tasks',

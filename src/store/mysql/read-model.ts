@@ -1,6 +1,6 @@
 import type mysql from 'mysql2/promise';
 import type { RuntimeState } from '../../engine/index.ts';
-import type { InboxItem, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
+import type { InboxItem, LoggedCommand, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
 import { checkLimit, decodeInboxCursor, decodeRuntimeCursor, encodeCursor, toPage } from '../pagination.ts';
 import { num, optNum, optStr, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 
@@ -42,7 +42,7 @@ export class MySqlReadModel implements ReadModel {
 
   async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
     const rows = await this.select(
-      'SELECT seq, at, actor, action, from_node, to_node, comment, changes FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
+      'SELECT seq, at, actor, action, from_node, to_node, comment, changes, command FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
       [tenant, runtimeId],
     );
     return rows.map(toLogEntry);
@@ -73,13 +73,15 @@ export class MySqlReadModel implements ReadModel {
   }
 }
 
-function toLogEntry(r: Row): StoredLogEntry {
+/** A runtime_log row (its columns as selected by `runtimeLog`) as a StoredLogEntry. */
+export function toLogEntry(r: Row): StoredLogEntry {
   const entry: StoredLogEntry = { seq: num(r.seq), at: num(r.at), actor: str(r.actor), action: str(r.action), fromNode: str(r.from_node) };
   const toNode = optStr(r.to_node);
   const comment = optStr(r.comment);
   if (toNode !== undefined) entry.toNode = toNode;
   if (comment !== undefined) entry.comment = comment;
   if (r.changes !== null && r.changes !== undefined) entry.changes = readJson<Record<string, [unknown, unknown]>>(r.changes);
+  if (r.command !== null && r.command !== undefined) entry.command = readJson<LoggedCommand>(r.command);
   return entry;
 }
 

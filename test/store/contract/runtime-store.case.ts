@@ -29,6 +29,35 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect(await s.store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1')).toEqual(record.state);
     });
 
+    it('commit - the first log entry of a step carries its cause and idempotency key; later entries and causeless records none', async () => {
+      const input = { id: 'r1', tenant, app: 'purchase.order', docId: 'doc-r1', workflowId: 'wf-po', version: 1, creator: 'emp-creator',
+        doc: { amount: 1200, note: 'ünïcödé "quotes"', lines: [{ sku: 'A' }] } };
+      await commitOk(s.writer, { ...step({ tenant, id: 'r1', idempotency: { key: 'k-start', response: 1 } }), cause: { start: input } });
+      const approve = { type: 'approve' as const, actor: 'emp-2', admin: true, comment: 'ok', nextAssignee: 'emp-3', patch: { amount: 1300 } };
+      await commitOk(s.writer, { ...step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k-approve', response: 2 } }), cause: { command: approve } });
+      const timer = { type: 'timer' as const, timerId: 'r1:sla:1', kind: 'sla_due' as const, stage: 1 };
+      await commitOk(s.writer, { ...step({ tenant, id: 'r1', baseRevision: 2 }), cause: { command: timer } });
+      await commitOk(s.writer, step({ tenant, id: 'r1', baseRevision: 3, idempotency: { key: 'k-bare', response: 4 } }));
+      const twoEntries = step({ tenant, id: 'r1', baseRevision: 4 });
+      twoEntries.effects.log.push({ ...twoEntries.effects.log[0]!, seq: 6, action: 'finish' });
+      const cancel = { type: 'cancel' as const, actor: 'emp-creator' };
+      await commitOk(s.writer, { ...twoEntries, cause: { command: cancel } });
+      const causeless = step({ tenant, id: 'r1', baseRevision: 5 });
+      causeless.effects.log[0]!.seq = 7;
+      await commitOk(s.writer, causeless);
+      const log = await s.read.runtimeLog(tenant, 'r1');
+      expect(log.map((e) => [e.seq, e.command])).toEqual([
+        [1, { idempotencyKey: 'k-start', start: input }],
+        [2, { idempotencyKey: 'k-approve', command: approve }],
+        [3, { command: timer }],
+        [4, { idempotencyKey: 'k-bare' }],
+        [5, { command: cancel }],
+        [6, undefined],
+        [7, undefined],
+      ]);
+      expect(log.filter((e) => e.command === undefined).every((e) => !('command' in e))).toBe(true);
+    });
+
     it('commit - the next step replaces the state, appends the log and upserts tasks', async () => {
       await s.writer.commit(step({ tenant, id: 'r1', assignees: ['emp-2'] }));
       const closed = { stage: 0, node: 'n1', assignee: 'emp-2', status: 'done' as const, action: 'approve', assignedAt: T0 + 1000, closedAt: T0 + 2000 };
