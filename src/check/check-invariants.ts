@@ -1,0 +1,149 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type mysql from 'mysql2/promise';
+import { connectNats } from '../actors/nats/connection.ts';
+import { compileWorkflow, inMemoryDirectory, type DirectoryView } from '../engine/index.ts';
+import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
+import { createMySqlPool } from '../store/mysql/pool.ts';
+import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
+import type { AcknowledgedCommand } from './acknowledged.ts';
+import { CheckError } from './errors.ts';
+import { EventLedger } from './event-ledger.ts';
+import { KeyIndex, uniqueAcknowledged } from './key-index.ts';
+import { memoWorkflows, replayLog, type WorkflowSource } from './replay.ts';
+import { emptyReport, finishReport, type InvariantReport } from './report.ts';
+import { checkRuntime } from './runtime-checks.ts';
+import { readTenantEvents } from './stream-reader.ts';
+import { outboxPages, runtimePages, type RuntimeRows, type TenantReaderOptions } from './tenant-reader.ts';
+
+export interface CheckInvariantsInput {
+  /** The cluster's MySQL: a pool (left open) or a URL (a pool is opened and closed). */
+  pool?: mysql.Pool;
+  mysqlUrl?: string;
+  tenant: string;
+  /** The event stream (a connection left open, or a URL). Without it only the outbox is checked. */
+  nats?: { connection?: NatsConnection; url?: string; stream: string };
+  /** Every command the system acknowledged for the tenant (other tenants' entries are ignored). */
+  acknowledged: readonly AcknowledgedCommand[];
+  /** Timeout of each MySQL query. @default 30000 */
+  queryTimeoutMs?: number;
+  /** Bound on reading the stream. @default 60000 */
+  streamTimeoutMs?: number;
+  /** Runtimes read per page. @default 500 */
+  pageSize?: number;
+}
+
+/**
+ * Checks bflow's promises for one tenant, on a quiet system (no commands in
+ * flight; the relay caught up):
+ * - every acknowledged command is in its runtime's log exactly once (by idempotency key);
+ * - every runtime's stored state and log equal the replay of its log through the engine
+ *   (`start`, then `step` per logged command, each entry's `at` as now), with the
+ *   workflow versions from MySQL and the tenant's directory as it is now — the directory
+ *   must not have changed during the checked period, or assignments may replay differently;
+ * - the tasks table holds exactly the task rows the replayed steps wrote, and no task was
+ *   closed twice;
+ * - the outbox holds exactly the replayed steps' events, every row is published, and each
+ *   committed event is in the stream exactly once (with its id as Nats-Msg-Id), nothing else.
+ * Runtimes are read in pages by id; memory grows with the tenant's log keys and event ids.
+ */
+export async function checkInvariants(input: CheckInvariantsInput): Promise<InvariantReport> {
+  const ownPool = input.pool ? undefined : createMySqlPool(requireUrl(input.mysqlUrl), { connectionLimit: 4 });
+  const pool = input.pool ?? ownPool!;
+  try {
+    const reader: TenantReaderOptions = {
+      pool,
+      tenant: input.tenant,
+      timeoutMs: input.queryTimeoutMs ?? 30_000,
+      pageSize: positive('pageSize', input.pageSize ?? 500),
+    };
+    const report = emptyReport(input.tenant);
+    const acknowledged = uniqueAcknowledged(input.acknowledged.filter((a) => a.tenant === input.tenant));
+    report.counts.acknowledged = acknowledged.length;
+    const keys = new KeyIndex();
+    const events = new EventLedger();
+    await checkRuntimes(reader, report, keys, events);
+    await checkOutbox(reader, events);
+    if (input.nats) {
+      const messages = await withNats(input.nats, (nc) =>
+        readTenantEvents(nc, { stream: input.nats!.stream, tenant: input.tenant, timeoutMs: input.streamTimeoutMs ?? 60_000 }),
+      );
+      report.counts.eventsInStream = messages.length;
+      events.compareStream(messages);
+    }
+    report.lost = keys.lost(acknowledged);
+    report.duplicated = keys.duplicated(acknowledged);
+    report.events = events.violations;
+    report.counts.outboxRows = events.outboxRows;
+    report.counts.eventsCommitted = events.eventsCommitted;
+    return finishReport(report);
+  } finally {
+    await ownPool?.end();
+  }
+}
+
+async function checkRuntimes(reader: TenantReaderOptions, report: InvariantReport, keys: KeyIndex, events: EventLedger): Promise<void> {
+  const workflows = compiledVersions(reader);
+  const dir = await directoryOf(reader);
+  for await (const page of runtimePages(reader)) {
+    for (const rows of page) await checkOne(rows, workflows, dir, report, keys, events);
+  }
+}
+
+async function checkOne(rows: RuntimeRows, workflows: WorkflowSource, dir: DirectoryView, report: InvariantReport, keys: KeyIndex, events: EventLedger): Promise<void> {
+  const id = rows.runtimeId;
+  if (rows.state !== undefined) report.counts.runtimes += 1;
+  report.counts.logEntries += rows.log.length;
+  report.counts.taskRows += rows.tasks.length;
+  for (const entry of rows.log) {
+    const key = entry.command?.idempotencyKey;
+    if (key !== undefined) keys.add(key, { runtimeId: id, seq: entry.seq });
+  }
+  const replay = rows.state === undefined ? undefined : await replayLog(rows.log, workflows, dir);
+  if (replay?.ok) for (const s of replay.steps) events.expectStep(id, s.stateSeq, s.eventIds);
+  else events.skipRuntime(id);
+  const v = checkRuntime(rows, replay);
+  report.replayMismatches.push(...v.replay);
+  report.tasksClosedTwice.push(...v.closedTwice);
+  report.taskMismatches.push(...v.tasks);
+}
+
+async function checkOutbox(reader: TenantReaderOptions, events: EventLedger): Promise<void> {
+  for await (const page of outboxPages({ ...reader, outboxPageSize: reader.pageSize * 4 })) {
+    for (const row of page) events.addOutboxRow(row);
+  }
+  events.endOutbox();
+}
+
+function compiledVersions(reader: TenantReaderOptions): WorkflowSource {
+  const store = new MySqlWorkflowStore(reader.pool, { queryTimeoutMs: reader.timeoutMs });
+  return memoWorkflows(async (workflowId, version) => {
+    const stored = await store.getVersion(reader.tenant, workflowId, version);
+    return stored && compileWorkflow(stored.definition, workflowId, version);
+  });
+}
+
+async function directoryOf(reader: TenantReaderOptions): Promise<DirectoryView> {
+  const { employees, groups } = await new MySqlDirectoryStore(reader.pool, { queryTimeoutMs: reader.timeoutMs }).loadDirectory(reader.tenant);
+  return inMemoryDirectory(employees, groups);
+}
+
+async function withNats<T>(nats: NonNullable<CheckInvariantsInput['nats']>, body: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  if (nats.connection) return body(nats.connection);
+  if (!nats.url) throw new CheckError('bad_input', 'nats needs a connection or a url');
+  const nc = await connectNats({ url: nats.url, name: 'bflow-check', timeoutMs: 5_000 });
+  try {
+    return await body(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+function requireUrl(url: string | undefined): string {
+  if (!url) throw new CheckError('bad_input', 'checkInvariants needs a pool or a mysqlUrl');
+  return url;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new CheckError('bad_input', `${name} must be a positive integer, got ${value}`);
+  return value;
+}

@@ -1,0 +1,127 @@
+import type mysql from 'mysql2/promise';
+import type { DomainEvent, RuntimeState, TaskChange } from '../engine/index.ts';
+import { toLogEntry } from '../store/mysql/read-model.ts';
+import { num, optNum, optStr, readJson, selectRows, str, type Row } from '../store/mysql/sql.ts';
+import type { StoredLogEntry } from '../store/ports.ts';
+
+/**
+ * The checker's reads of one tenant, in pages so that a tenant of 10^5
+ * runtimes is never loaded by one query: runtimes by id, each page's log and
+ * task rows by the same id range (so rows of a runtime that does not exist
+ * are seen too), the outbox by position. Every query has the given timeout.
+ */
+
+/** A task row as the tasks table holds it. */
+export type StoredTask = TaskChange;
+
+/** The rows of one runtime id (`state` undefined: log or task rows without a runtime). */
+export interface RuntimeRows {
+  runtimeId: string;
+  state: RuntimeState | undefined;
+  log: StoredLogEntry[];
+  tasks: StoredTask[];
+}
+
+export interface OutboxRow {
+  position: number;
+  runtimeId: string;
+  seq: number;
+  events: DomainEvent[];
+  published: boolean;
+}
+
+export interface TenantReaderOptions {
+  pool: mysql.Pool;
+  tenant: string;
+  timeoutMs: number;
+  /** Runtimes per page. */
+  pageSize: number;
+}
+
+const LOG_COLUMNS = 'runtime_id, seq, at, actor, action, from_node, to_node, comment, changes, command';
+const TASK_COLUMNS = 'runtime_id, stage, assignee, node, status, action, assigned_at, closed_at, due_at';
+
+/** Every runtime id of the tenant with its state, log and tasks, a page at a time, in id order. */
+export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<RuntimeRows[]> {
+  let after: string | undefined;
+  for (;;) {
+    const runtimes = await select(
+      o,
+      `SELECT id, state FROM runtimes WHERE tenant = ?${after === undefined ? '' : ' AND id > ?'} ORDER BY id LIMIT ?`,
+      after === undefined ? [o.tenant, o.pageSize] : [o.tenant, after, o.pageSize],
+    );
+    const last = runtimes.length === o.pageSize ? str(runtimes[runtimes.length - 1]!.id) : undefined;
+    // The id range of this page: (after, last]; the last page is open-ended, so rows past the last runtime are read too.
+    const range = idRange(after, last);
+    const [log, tasks] = await Promise.all([
+      select(o, `SELECT ${LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`, [o.tenant, ...range.values]),
+      select(o, `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ?${range.sql} ORDER BY runtime_id, stage, assignee`, [o.tenant, ...range.values]),
+    ]);
+    yield assemble(runtimes, log, tasks);
+    if (last === undefined) return;
+    after = last;
+  }
+}
+
+/** The tenant's outbox rows in position order, a page at a time. */
+export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: number }): AsyncGenerator<OutboxRow[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await select(
+      o,
+      'SELECT position, runtime_id, seq, events, published_at FROM outbox WHERE tenant = ? AND position > ? ORDER BY position LIMIT ?',
+      [o.tenant, after, o.outboxPageSize],
+    );
+    yield rows.map((r) => ({
+      position: num(r.position),
+      runtimeId: str(r.runtime_id),
+      seq: num(r.seq),
+      events: readJson<DomainEvent[]>(r.events),
+      published: r.published_at !== null && r.published_at !== undefined,
+    }));
+    if (rows.length < o.outboxPageSize) return;
+    after = num(rows[rows.length - 1]!.position);
+  }
+}
+
+function idRange(after: string | undefined, last: string | undefined): { sql: string; values: string[] } {
+  const sql: string[] = [];
+  const values: string[] = [];
+  if (after !== undefined) {
+    sql.push(' AND runtime_id > ?');
+    values.push(after);
+  }
+  if (last !== undefined) {
+    sql.push(' AND runtime_id <= ?');
+    values.push(last);
+  }
+  return { sql: sql.join(''), values };
+}
+
+function assemble(runtimes: Row[], log: Row[], tasks: Row[]): RuntimeRows[] {
+  const byId = new Map<string, RuntimeRows>();
+  const rowsOf = (id: string): RuntimeRows => {
+    let rows = byId.get(id);
+    if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [] }));
+    return rows;
+  };
+  for (const r of runtimes) rowsOf(str(r.id)).state = readJson<RuntimeState>(r.state);
+  for (const r of log) rowsOf(str(r.runtime_id)).log.push(toLogEntry(r));
+  for (const r of tasks) rowsOf(str(r.runtime_id)).tasks.push(toTask(r));
+  return [...byId.values()];
+}
+
+function toTask(r: Row): StoredTask {
+  const t: StoredTask = { stage: num(r.stage), node: str(r.node), assignee: str(r.assignee), status: str(r.status) as StoredTask['status'], assignedAt: num(r.assigned_at) };
+  const action = optStr(r.action);
+  const closedAt = optNum(r.closed_at);
+  const dueAt = optNum(r.due_at);
+  if (action !== undefined) t.action = action;
+  if (closedAt !== undefined) t.closedAt = closedAt;
+  if (dueAt !== undefined) t.dueAt = dueAt;
+  return t;
+}
+
+function select(o: TenantReaderOptions, sql: string, values: unknown[]): Promise<Row[]> {
+  return selectRows(o.pool, o.timeoutMs, sql, values);
+}
