@@ -47,6 +47,18 @@ describe('auth - HS256 secret mode', () => {
       await expect401(app, bearer(hmacToken(claims(bad), SECRET)));
     }
   });
+  it('auth - a tid, sub or cid that is not a storable id (padded, path-like, unicode, control characters, longer than its column) → 401', async () => {
+    const bad = [
+      ...['t1 ', ' t1', 't1\t', '../t1', 't1/x', 't1\u0000', 'tü', '😀', '\u202et1', "t1' OR 1=1 --", 't'.repeat(65), ''].map((tid) => ({ tid })),
+      ...['e1 ', 'e1\n', '../e1', 'é', 'e'.repeat(101)].map((sub) => ({ sub })),
+      ...['c1 ', 'c/1', 'c'.repeat(65)].map((cid) => ({ cid })),
+    ];
+    for (const claim of bad) await expect401(app, bearer(hmacToken(claims(claim), SECRET)), /claim/);
+    const longest = { tid: 't'.repeat(64), sub: 'e'.repeat(100), cid: 'c'.repeat(64) };
+    const res = await app.request(WHOAMI, bearer(hmacToken(claims({ ...longest, roles: ['member'] }), SECRET)));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ employee: longest.sub, tenant: longest.tid, roles: ['member'], companyId: longest.cid });
+  });
   it('auth - exp within the 30 s clock tolerance is accepted; nbf in the future is not', async () => {
     expect((await app.request(WHOAMI, bearer(hmacToken(claims({ exp: 1_800_000_000 - 20 }), SECRET)))).status).toBe(200);
     await expect401(app, bearer(hmacToken(claims({ nbf: 1_800_000_000 + 120 }), SECRET)), /nbf/);

@@ -5,6 +5,7 @@ import { badContentType, badIdempotencyKey, deepObjectText, hostileHeader, hosti
 import {
   EXPECTED,
   HOSTILE_TENANTS,
+  INVALID_TENANTS,
   PO_DEFINITION,
   READS,
   WRITES,
@@ -86,7 +87,7 @@ async function send(s: Sent): Promise<Received | undefined> {
 async function snapshot(): Promise<string> {
   const { read, workflows, directory } = gw.backend.deps;
   const out: Record<string, unknown> = {};
-  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS]) {
+  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS, ...INVALID_TENANTS]) {
     const runtimes = (await read.listRuntimes(tenant, {}, 500)).items;
     const logs = await Promise.all(runtimes.map((s) => read.runtimeLog(tenant, s.runtime.id)));
     const inbox: unknown[] = [];

@@ -23,7 +23,11 @@ import { DEMO_TENANT, SECRET, demoAdmin, demoDesigner, demoMember, poDoc } from 
  * every read route. A poisoned write is refused whatever else it carries.
  */
 
-export const HOSTILE_TENANTS = ['__proto__', 'constructor', "demo' OR 1=1 --", '../demo', 'demo\u0000', 'DEMO', ' demo', '${tid}', '😀', '\u202edemo'];
+/** Tenant ids a token may carry (valid ids) that are hostile to a store keyed by them: each is its own, empty tenant. */
+export const HOSTILE_TENANTS = ['__proto__', 'constructor', 'prototype', 'DEMO', 'demo.', '..', 'toString', 'demo:x', '@', 't'.repeat(64)];
+/** Tenant and employee ids no token may carry (not ids, or longer than the store's columns): 401 whatever the signature. */
+export const INVALID_TENANTS = ["demo' OR 1=1 --", '../demo', 'demo\u0000', ' demo', 'demo ', '${tid}', '😀', '\u202edemo', 'd'.repeat(65), 'demo/..'];
+const INVALID_SUBS = ["alice' OR 1=1 --", 'alice\u0000', '../alice', 'alice ', 'a'.repeat(101)];
 export const WORKFLOW_IDS = ['wf-purchase-order', 'wf-leave-request', 'wf-expense-claim', 'wf-contract-review'];
 
 /** What the surface learns at start: the seeded runtimes and the signed tokens (Authorization values, by caller name). */
@@ -50,7 +54,7 @@ export async function mintTokens(): Promise<void> {
     unknownRole: { sub: 'alice', tid: DEMO_TENANT, roles: ['superuser', 'root'] },
   };
   HOSTILE_TENANTS.forEach((tid, i) => (valid[`tenant${i}`] = { sub: 'ceo', tid, roles: ['admin'] }));
-  ['__proto__', "alice' OR 1=1 --", 'ALICE', 'alice\u0000', '../alice'].forEach((sub, i) => (valid[`sub${i}`] = { sub, tid: DEMO_TENANT, roles: ['member', 'designer'] }));
+  ['__proto__', 'ALICE', 'alice.', 'constructor', 'alice:x'].forEach((sub, i) => (valid[`sub${i}`] = { sub, tid: DEMO_TENANT, roles: ['member', 'designer'] }));
   for (const [name, claims] of Object.entries(valid)) surface.auths[name] = await bearer(claims);
   const admin = surface.auths['admin'] ?? '';
   const [head, , sig] = admin.slice('Bearer '.length).split('.');
@@ -78,6 +82,8 @@ export async function mintTokens(): Promise<void> {
     'Bearer a.b',
     'Bearer a.b.c.d',
     `Bearer ${'A'.repeat(20_000)}.${'B'.repeat(20_000)}.C`,
+    ...(await Promise.all(INVALID_TENANTS.map((tid) => bearer({ sub: 'ceo', tid, roles: ['admin'] })))),
+    ...(await Promise.all(INVALID_SUBS.map((sub) => bearer({ sub, tid: DEMO_TENANT, roles: ['admin'] })))),
   ];
 }
 

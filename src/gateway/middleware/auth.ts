@@ -4,6 +4,7 @@ import { decode, verify } from 'hono/jwt';
 import { ApiError } from '../api-error.ts';
 import type { ResolvedAuthOptions } from '../gateway-options.ts';
 import { ROLES, type GatewayEnv, type Principal, type Role } from '../gateway-env.ts';
+import { isId, MAX_ID_LENGTH } from '../ids.ts';
 import { JwksKeys, JwksUnavailableError } from './jwks-keys.ts';
 
 type Claims = Record<string, unknown>;
@@ -67,15 +68,18 @@ function checkTimes(claims: Claims, nowSec: number, toleranceSec: number): void 
   if (iat !== undefined && (typeof iat !== 'number' || iat - toleranceSec > nowSec)) throw unauthorized('the token was issued in the future ("iat")');
 }
 
-const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
-
-/** The principal of verified claims; unknown roles are ignored (a newer issuer may know more). */
+/**
+ * The principal of verified claims; unknown roles are ignored (a newer issuer may know more).
+ * `sub`, `tid` and `cid` must be ids the store can hold as they are: MySQL
+ * compares VARCHARs with PAD SPACE, so a tenant `"acme "` would read and
+ * write tenant `acme`'s rows, and one longer than its column fails as a 5xx.
+ */
 export function principalOf(claims: Claims): Principal {
   const { sub, tid, roles, cid } = claims;
-  if (!nonEmpty(sub)) throw unauthorized('the token has no "sub" claim (employee id)');
-  if (!nonEmpty(tid)) throw unauthorized('the token has no "tid" claim (tenant id)');
+  if (!isId(sub, MAX_ID_LENGTH.id)) throw unauthorized(`the token's "sub" claim is not an employee id (1–${MAX_ID_LENGTH.id} of letters, digits and _ . : @ -)`);
+  if (!isId(tid, MAX_ID_LENGTH.tenant)) throw unauthorized(`the token's "tid" claim is not a tenant id (1–${MAX_ID_LENGTH.tenant} of letters, digits and _ . : @ -)`);
   if (!Array.isArray(roles)) throw unauthorized('the token has no "roles" array claim');
-  if (cid !== undefined && !nonEmpty(cid)) throw unauthorized('the token\'s "cid" claim is not a company id');
+  if (cid !== undefined && !isId(cid, MAX_ID_LENGTH.company)) throw unauthorized(`the token's "cid" claim is not a company id (1–${MAX_ID_LENGTH.company} of letters, digits and _ . : @ -)`);
   const known = roles.filter((r): r is Role => (ROLES as readonly unknown[]).includes(r));
   const principal: Principal = { employee: sub, tenant: tid, roles: new Set(known) };
   if (cid !== undefined) principal.companyId = cid;
