@@ -1,5 +1,5 @@
 import { sign } from 'hono/jwt';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { ClusterView } from '../../src/actors/ports.ts';
 import { RuntimeHost } from '../../src/actors/runtime-host.ts';
@@ -8,15 +8,55 @@ import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 import type { Role } from '../../src/gateway/gateway-env.ts';
 import { MemoryStore } from '../../src/store/memory/memory-store.ts';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
+import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
+import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
+import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
+import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
+import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
+import type { DirectoryStore, ReadModel, RuntimeStore, TransitionWriter, WorkflowStore } from '../../src/store/ports.ts';
+import type { TestDatabase } from '../harness/mysql.ts';
 import { poDoc, seedTenant, TestClock } from '../actors/runtime-host-fixture.ts';
 
 export { PO_APP, PO_WORKFLOW, T0 } from '../actors/runtime-host-fixture.ts';
 export { poDoc };
 
+/** The store ports a test gateway runs on. */
+interface Stores {
+  runtimes: RuntimeStore;
+  writer: TransitionWriter;
+  workflows: WorkflowStore;
+  directory: DirectoryStore;
+  read: ReadModel;
+}
+
+function memoryStores(): Stores {
+  const store = new MemoryStore();
+  return { runtimes: store.runtimes, writer: store.writer, workflows: store.workflows, directory: store.directory, read: store.read };
+}
+
+/** The MySQL repositories and a group-commit writer on `pool` (the cluster's read side and write path). */
+function mysqlStores(pool: TestDatabase['pool']): Stores {
+  return {
+    runtimes: new MySqlRuntimeStore(pool),
+    writer: new MySqlTransitionWriter(pool),
+    workflows: new MySqlWorkflowStore(pool),
+    directory: new MySqlDirectoryStore(pool),
+    read: new MySqlReadModel(pool),
+  };
+}
+
+export interface TestGatewayOptions {
+  /** Run on the MySQL repositories of this database (its tables empty) instead of the in-process store. */
+  mysql?: TestDatabase['pool'];
+  /** The gateway's and the runtime host's logger. @default silent */
+  logger?: Logger;
+}
+
 /** Tenants seeded with the org chart and the published purchase-order workflow (app config `apply`). */
 export const TENANT_A = 'tenant-a';
 export const TENANT_B = 'tenant-b';
-const SECRET = 'gateway-api-tests-secret-0123456789abcdef';
+/** The HS256 secret the test gateway verifies tokens with (forgery tests sign with it or around it). */
+export const SECRET = 'gateway-api-tests-secret-0123456789abcdef';
 const SHARDS = 4;
 
 export interface Caller {
@@ -45,13 +85,15 @@ export interface CallOptions {
 /**
  * The real gateway app (createApp: auth, error handler, validation hook) over
  * the in-process backend: MemoryStore + a RuntimeHost holding every shard,
- * the router calling the host directly. Clock and ids are deterministic.
+ * the router calling the host directly (or, with `mysql`, the MySQL
+ * repositories and writer: what a cluster's nodes and gateways use). Clock
+ * and ids are deterministic.
  */
-export async function testGateway() {
-  const store = new MemoryStore();
+export async function testGateway(options: TestGatewayOptions = {}) {
+  const store = options.mysql === undefined ? memoryStores() : mysqlStores(options.mysql);
   const clock = new TestClock();
   const host = new RuntimeHost(
-    { runtimes: store.runtimes, writer: store.writer, cache: new MemorySnapshotCache(), workflows: store.workflows, directory: store.directory, clock },
+    { runtimes: store.runtimes, writer: store.writer, cache: new MemorySnapshotCache(), workflows: store.workflows, directory: store.directory, clock, ...(options.logger && { logger: options.logger }) },
     { shardCount: SHARDS, sweepIntervalMs: 0, directoryTtlMs: 0 },
   );
   for (let s = 0; s < SHARDS; s++) host.openShard(s, 1);
@@ -67,7 +109,7 @@ export async function testGateway() {
     cluster: async (): Promise<ClusterView> => ({ shardCount: SHARDS, nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }], shards: [] }),
     readiness: async () => ({ store: true }),
     registry: new Registry(),
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     now: () => clock.now(),
     newId: () => `id-${++ids}`,
   };
@@ -86,7 +128,11 @@ export async function testGateway() {
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
   }
 
-  return { app, store, host, clock, deps, sent, call, close: () => host.close() };
+  const close = async (): Promise<void> => {
+    host.close();
+    await store.writer.close();
+  };
+  return { app, store, host, clock, deps, sent, call, close };
 }
 
 export type TestGateway = Awaited<ReturnType<typeof testGateway>>;

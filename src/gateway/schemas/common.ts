@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ID_CHARS_MESSAGE, ID_PATTERN, MAX_ID_LENGTH } from '../ids.ts';
 
 /**
  * Shapes shared by every route group: ids in paths, list paging, the problem
@@ -6,10 +7,11 @@ import { z } from '@hono/zod-openapi';
  * describe them in the OpenAPI document.
  */
 
-const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
+/** An id in a path or body: 1–100 of letters, digits and `_ . : @ -` (the store's id columns). */
+export const idSchema = z.string().min(1).max(MAX_ID_LENGTH.id).regex(ID_PATTERN, ID_CHARS_MESSAGE);
 
-/** An id in a path or body: 1–128 of letters, digits and `_ . : @ -`. */
-export const idSchema = z.string().min(1).max(128).regex(ID_PATTERN, 'use letters, digits and _ . : @ -');
+/** A company id: like {@link idSchema}, at most 64 characters (the store's company columns). */
+export const companyIdSchema = z.string().min(1).max(MAX_ID_LENGTH.company).regex(ID_PATTERN, ID_CHARS_MESSAGE);
 
 export const idParam = (name: string, example: string) =>
   idSchema.openapi({ param: { name, in: 'path' }, example });

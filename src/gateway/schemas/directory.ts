@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { idSchema } from './common.ts';
+import { companyIdSchema, idSchema } from './common.ts';
 
 /** Most directory items one import may carry (employees + groups). */
 export const MAX_IMPORT_ITEMS = 10_000;
@@ -10,7 +10,7 @@ export const employeeFields = z.object({
   name: text(200),
   email: z.email().max(320).optional(),
   phone: text(50).optional(),
-  companyId: idSchema.optional(),
+  companyId: companyIdSchema.optional(),
   groupId: idSchema.optional(),
   active: z.boolean().default(true),
 });

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ACTIONS, RUNTIME_STATUSES } from '../../engine/index.ts';
-import { fieldsObject, idSchema, idempotencyKeySchema, instant, pageQuery, problemSchema } from './common.ts';
+import { companyIdSchema, fieldsObject, idSchema, idempotencyKeySchema, instant, pageQuery, problemSchema } from './common.ts';
 
 /** Most items one `POST /actions/batch` may carry. */
 export const MAX_BATCH_ITEMS = 100;
@@ -13,7 +13,7 @@ export const startBody = z
     app: appCode.openapi({ example: 'purchase.order' }),
     docId: idSchema.openapi({ example: 'PO-2026-0001' }),
     doc: fieldsObject().openapi({ description: docDescription }),
-    companyId: idSchema.optional().openapi({ description: "Default: the token's company." }),
+    companyId: companyIdSchema.optional().openapi({ description: "Default: the token's company." }),
   })
   .openapi('StartRuntime');
 

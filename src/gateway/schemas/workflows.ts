@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { idSchema, instant } from './common.ts';
+import { companyIdSchema, idSchema, instant } from './common.ts';
 
 /**
  * A workflow definition (DEFINITIONS.md). Only "a JSON object" is checked
@@ -66,7 +66,7 @@ export const appConfigBody = z
   .object({
     workflowId: idSchema,
     mode: z.enum(['apply', 'unapply', 'pending']),
-    companyId: idSchema.optional().openapi({ description: 'Omitted: the tenant-wide default.' }),
+    companyId: companyIdSchema.optional().openapi({ description: 'Omitted: the tenant-wide default.' }),
   })
   .openapi('AppConfigInput');
 
