@@ -8,6 +8,8 @@ import type { ProblemBody } from './schemas/common.ts';
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 1;
 
+const UNAVAILABLE_DETAIL = 'a dependency is temporarily unavailable; retry after the delay given';
+
 /**
  * Codes of the layers below that the gateway renames so a client sees one
  * code per situation: a runtime that does not exist in the caller's tenant is
@@ -21,8 +23,9 @@ export function problemToApiError(problem: Problem): ApiError {
   const status = STATUS_OF_CODE[code];
   if (status === undefined) return new ApiError(500, 'internal', 'internal error');
   if (status >= 500 && status !== 503) return new ApiError(status, code, 'internal error');
-  const retryAfter = status === 503 ? RETRY_AFTER_SECONDS : undefined;
-  return new ApiError(status, code, problem.message, problem.errors ?? [], retryAfter);
+  // A 503's message comes from a driver (a host, a DSN, a column name): it stays in the node's logs.
+  if (status === 503) return new ApiError(status, code, UNAVAILABLE_DETAIL, [], RETRY_AFTER_SECONDS);
+  return new ApiError(status, code, problem.message, problem.errors ?? []);
 }
 
 /** The state of an ok reply, or the reply's problem thrown as an ApiError. */

@@ -268,11 +268,14 @@ describe('api runtimes - shard problems', () => {
     expect(res.body.code).toBe('shard_unavailable');
   });
 
-  it('a store_unavailable reply → 503 with Retry-After; an unknown code → 500 internal without its message', async () => {
-    failWith(async () => ({ ok: false, problem: { code: 'store_unavailable', message: 'mysql down', retryable: true } }));
+  it("a store_unavailable reply → 503 with Retry-After and without the driver's message (was: detail = the message); an unknown code → 500 internal without its message", async () => {
+    const driver = "store unavailable: connect mysql://bflow:hunter2@db.internal:3306 failed; Data too long for column 'company_id'";
+    failWith(async () => ({ ok: false, problem: { code: 'store_unavailable', message: driver, retryable: true } }));
     const down = await act(gw, alice, 'rt-1', { action: 'submit' });
     expect(down.status).toBe(503);
     expect(down.headers.get('Retry-After')).toBe('1');
+    expect(down.body).toMatchObject({ code: 'store_unavailable', detail: 'a dependency is temporarily unavailable; retry after the delay given' });
+    expect(JSON.stringify(down.body)).not.toMatch(/hunter2|mysql:|db\.internal|company_id/);
     failWith(async () => ({ ok: false, problem: { code: 'brand_new', message: 'secret internals', retryable: false } }));
     const odd = await act(gw, alice, 'rt-1', { action: 'submit' });
     expect(odd.status).toBe(500);
