@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ZodError } from 'zod';
 import { ApiError, STATUS_OF_CODE, type FieldError } from './api-error.ts';
 import type { GatewayEnv } from './gateway-env.ts';
+import { loggableError } from './loggable-error.ts';
 
 /** RFC 9457 body of every gateway error (API.md "Errors"). */
 export interface ProblemBody {
@@ -102,7 +103,7 @@ export function errorHandler(fallbackLogger: Logger): ErrorHandler<GatewayEnv> {
   return (err, c) => {
     const mapped = toProblem(err);
     const logger = c.get('logger') ?? fallbackLogger;
-    if (mapped.status >= 500) logger.error({ err, requestId: c.get('requestId'), code: mapped.code }, 'request failed');
+    if (mapped.status >= 500) logger.error({ err: loggableError(err), requestId: c.get('requestId'), code: mapped.code }, 'request failed');
     return problem(c, mapped.status, mapped.code, mapped.detail, mapped.errors, mapped.retryAfter);
   };
 }

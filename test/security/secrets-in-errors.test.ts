@@ -77,7 +77,10 @@ describe('secrets in errors - 5xx answers', () => {
       });
       const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['requestId'] === requestId && l['msg'] === 'request failed');
       expect(logged).toHaveLength(1);
-      expect(logged[0]).toMatchObject({ level: 50, code: 'internal', err: { message: expect.stringContaining('ECONNREFUSED') } });
+      expect(logged[0]).toMatchObject({ level: 50, code: 'internal', err: { message: expect.stringContaining('ECONNREFUSED'), stack: expect.stringContaining('at Pool.connect') } });
+      // The driver's DSN is logged without its password (was: the whole message and stack as thrown).
+      expect(JSON.stringify(logged[0])).toContain('mysql://bflow:***@db.internal');
+      expect(JSON.stringify(logged[0])).not.toContain(FAKE_SECRET);
     }
   });
 
@@ -99,7 +102,7 @@ describe('secrets in errors - 5xx answers', () => {
 });
 
 describe('secrets in errors - logs', () => {
-  it('secrets in errors - no log line carries the JWT, the Authorization header or the JWT secret', async () => {
+  it('secrets in errors - no log line carries the JWT, the Authorization header, the JWT secret or a DSN password (readiness, 5xx and batch errors included)', async () => {
     const member = await gw.token(demoMember('alice'));
     const { id } = await startPo(gw, 'SEC-LOG-1');
     const wrongSecret = `${member.slice(0, member.lastIndexOf('.'))}.${'A'.repeat(43)}`;
@@ -115,7 +118,7 @@ describe('secrets in errors - logs', () => {
     }
     expect(lines.length).toBeGreaterThan(0);
     const all = lines.join('\n');
-    for (const secret of [token, member, wrongSecret, SECRET, 'Bearer ', ...[token, member].map((t) => t.split('.')[2] ?? '')]) {
+    for (const secret of [token, member, wrongSecret, SECRET, FAKE_SECRET, 'Bearer ', ...[token, member].map((t) => t.split('.')[2] ?? '')]) {
       expect(all).not.toContain(secret);
     }
     expect(all.toLowerCase()).not.toContain('authorization');

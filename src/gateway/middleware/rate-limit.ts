@@ -3,6 +3,7 @@ import { createMiddleware } from 'hono/factory';
 import { Counter, type Registry } from 'prom-client';
 import { ApiError } from '../api-error.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
+import { loggableError } from '../loggable-error.ts';
 import type { BucketRule, RateLimitStore } from '../rate-limit/rate-limit-store.ts';
 import { principalFrom } from './auth.ts';
 
@@ -40,7 +41,7 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
       errors.inc();
       if (Date.now() - warnedAt > 10_000) {
         warnedAt = Date.now();
-        c.get('logger').warn({ err }, 'rate-limit store failed; requests let through unlimited');
+        c.get('logger').warn({ err: loggableError(err) }, 'rate-limit store failed; requests let through unlimited');
       }
     }
     if (result !== undefined && !result.allowed) {

@@ -5,6 +5,7 @@ import type { ActionCommand } from '../../engine/index.ts';
 import { ApiError } from '../api-error.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
+import { loggableError } from '../loggable-error.ts';
 import { idempotencyHeaders, idParam, json, jsonBody, problems } from '../schemas/common.ts';
 import { actionBody, batchBody, batchResultSchema, runtimeViewSchema, type ActionBody, type BatchItem, type BatchResult } from '../schemas/runtimes.ts';
 import { below, problemBody, stateOf, toApiError } from '../shard-problems.ts';
@@ -77,7 +78,7 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
 function failed(logger: Logger, err: unknown): Pick<BatchResult, 'status' | 'problem'> {
   const mapped = toApiError(err);
   if (mapped instanceof ApiError) return { status: mapped.status, problem: problemBody(mapped) };
-  logger.error({ err }, 'batch item failed');
+  logger.error({ err: loggableError(err) }, 'batch item failed');
   const internal = new ApiError(500, 'internal', 'internal error');
   return { status: internal.status, problem: problemBody(internal) };
 }

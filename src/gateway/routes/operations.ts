@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../gateway-deps.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
+import { loggableError } from '../loggable-error.ts';
 import { DOCS_CSP, DOCS_HTML } from './docs-page.ts';
 
 export interface OperationRoutesOptions {
@@ -25,7 +26,7 @@ async function readiness(deps: GatewayDeps, timeoutMs: number): Promise<Readines
     const checks = await Promise.race([deps.readiness(), timeout]);
     return { ready: Object.values(checks).every((ok) => ok), checks };
   } catch (err) {
-    deps.logger.warn({ err }, 'readiness check failed');
+    deps.logger.warn({ err: loggableError(err) }, 'readiness check failed');
     // Unauthenticated endpoint: a dependency's own message (a URL, a host, a credential) stays in the logs.
     return { ready: false, checks: {}, detail: err === late ? late.message : 'a readiness check failed; the logs say which' };
   } finally {
