@@ -99,6 +99,21 @@ describe('gateway app - headers on every response', () => {
     }
   });
 
+  it('gateway app - each request ends with one debug line: its request id, method, route template and status; never the raw path or query', async () => {
+    const { app: debugApp, logs } = testApp({}, {}, 'debug');
+    await debugApp.request(`/api/v1/__test/items/secret-42?access_token=${TOKEN}`, { headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': 'req-log-1' } });
+    await debugApp.request('/nowhere/secret-43', { headers: { 'X-Request-Id': 'req-log-2' } });
+    await debugApp.request('/api/v1/__test/whoami', { headers: { 'X-Request-Id': 'req-log-3' } });
+    const lines = logs.filter((l) => l['msg'] === 'request');
+    expect(lines.map(({ requestId, method, route, status }) => ({ requestId, method, route, status }))).toEqual([
+      { requestId: 'req-log-1', method: 'GET', route: '/api/v1/__test/items/:id', status: 200 },
+      { requestId: 'req-log-2', method: 'GET', route: 'unmatched', status: 404 },
+      { requestId: 'req-log-3', method: 'GET', route: '/api/v1/__test/whoami', status: 401 },
+    ]);
+    for (const l of lines) expect(typeof l['ms']).toBe('number');
+    expect(JSON.stringify(logs)).not.toMatch(/secret-4|access_token|eyJ/);
+  });
+
   it('gateway app - secure headers are set', async () => {
     const res = await app.request('/health');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');

@@ -22,7 +22,7 @@ export interface TestApp {
 }
 
 /** A GatewayDeps with stubs only: these tests exercise the foundation, not the API routes. */
-export function fakeDeps(overrides: Partial<GatewayDeps> = {}): { deps: GatewayDeps; logs: Record<string, unknown>[] } {
+export function fakeDeps(overrides: Partial<GatewayDeps> = {}, logLevel = 'info'): { deps: GatewayDeps; logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -39,7 +39,7 @@ export function fakeDeps(overrides: Partial<GatewayDeps> = {}): { deps: GatewayD
     cluster: () => Promise.reject(new Error('not used')),
     readiness: async () => ({ store: true, bus: true }),
     registry: new Registry(),
-    logger: pino({ level: 'info' }, sink),
+    logger: pino({ level: logLevel }, sink),
     now: () => NOW_MS,
     ...overrides,
   };
@@ -47,8 +47,8 @@ export function fakeDeps(overrides: Partial<GatewayDeps> = {}): { deps: GatewayD
 }
 
 /** createApp plus a few probe routes under /api/v1/__test (behind auth and rate limit like any API route). */
-export function testApp(options: Partial<GatewayOptions> = {}, overrides: Partial<GatewayDeps> = {}): TestApp {
-  const { deps, logs } = fakeDeps(overrides);
+export function testApp(options: Partial<GatewayOptions> = {}, overrides: Partial<GatewayDeps> = {}, logLevel = 'info'): TestApp {
+  const { deps, logs } = fakeDeps(overrides, logLevel);
   const app = createApp(deps, { auth: { secret: SECRET }, ...options });
   app.get('/api/v1/__test/whoami', (c) => {
     const p = c.get('principal');

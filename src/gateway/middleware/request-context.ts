@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 import type { GatewayEnv } from '../gateway-env.ts';
+import { routeTemplate } from './http-metrics.ts';
 
 /** What a client-sent X-Request-Id must look like to be echoed (else a fresh one is generated). */
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -15,17 +16,24 @@ export interface RequestContextOptions {
 /**
  * First middleware: `requestId` (the client's `X-Request-Id` when sane, else
  * a new one) echoed on every response, errors included, and `logger`, a child
- * logger bound to it (handlers add tenant and runtime id).
+ * logger bound to it (handlers add tenant and runtime id). Each request ends
+ * with one debug line `request` {method, route, status, ms}: the route
+ * template, never the raw path or query (they may carry ids or a token).
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<GatewayEnv> {
   const newId = options.newId ?? (() => crypto.randomUUID());
   return createMiddleware<GatewayEnv>(async (c, next) => {
+    const started = performance.now();
     const sent = c.req.header('X-Request-Id');
     const id = sent !== undefined && SANE_ID.test(sent) ? sent : newId();
+    const logger = options.logger.child({ requestId: id });
     c.set('requestId', id);
-    c.set('logger', options.logger.child({ requestId: id }));
+    c.set('logger', logger);
     await next();
     // Set after next(): the response may be one onError built (hono keeps it too, but be certain).
     c.res.headers.set('X-Request-Id', id);
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ method: c.req.method, route: routeTemplate(c), status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
   });
 }
