@@ -1,0 +1,56 @@
+/**
+ * Checks every security suite applies to what the gateway emits: the headers
+ * of each response and the log lines of a run.
+ */
+
+/** Headers every response carries (secureHeaders + request id). */
+export const SECURITY_HEADERS: Readonly<Record<string, RegExp>> = {
+  'x-content-type-options': /^nosniff$/,
+  'x-frame-options': /^(DENY|SAMEORIGIN)$/,
+  'strict-transport-security': /max-age=\d+/,
+  'referrer-policy': /^no-referrer$/,
+  'cross-origin-resource-policy': /^same-origin$/,
+  'x-request-id': /.+/,
+};
+
+/** Messages of lines written while serving one request: each must carry its request id. */
+export const REQUEST_MESSAGES = new Set(['request', 'request failed', 'batch item failed']);
+
+const CREDENTIAL_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"]+:[^\s/@"]+@/i;
+const STACK_FRAME = /\bat [^\s"]+ \(|\bat (file|node):|\\n\s+at /;
+
+export interface LogSecrets {
+  /** JWTs sent during the run (whole, or their signatures, must never be logged). */
+  tokens: readonly string[];
+  /** Signing secrets, passwords. */
+  secrets: readonly string[];
+}
+
+/**
+ * What is wrong with a run's pino lines (JSON, one per line): a token, a
+ * signature, a secret, an Authorization header, a URL with a password, a
+ * stack trace (nothing may fail unexpectedly), or a request's line without
+ * its request id. Empty when the logs are clean.
+ */
+export function logProblems(lines: readonly string[], s: LogSecrets): string[] {
+  const problems: string[] = [];
+  const signatures = s.tokens.map((t) => t.split('.')[2] ?? '').filter((sig) => sig.length >= 16);
+  for (const line of lines) {
+    const short = line.slice(0, 300);
+    const needles = [...s.tokens.filter((t) => t.length >= 16), ...signatures, ...s.secrets];
+    const found = needles.find((n) => line.includes(n));
+    if (found !== undefined) problems.push(`secret or token ${found.slice(0, 12)}… in ${short}`);
+    if (/bearer /i.test(line) || /"authorization"/i.test(line)) problems.push(`Authorization in ${short}`);
+    if (CREDENTIAL_URL.test(line)) problems.push(`URL with a password in ${short}`);
+    if (STACK_FRAME.test(line)) problems.push(`stack trace in ${short}`);
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      problems.push(`not a JSON line: ${short}`);
+      continue;
+    }
+    if (REQUEST_MESSAGES.has(String(entry['msg'])) && typeof entry['requestId'] !== 'string') problems.push(`request line without requestId: ${short}`);
+  }
+  return problems;
+}
