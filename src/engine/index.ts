@@ -13,3 +13,4 @@ export { allowedActions, editableFields, hiddenFields, redactDocument, openTaskO
 export { durationMs } from './duration.ts';
 export { manager1, upperManager, groupLevelManager, resolveAssignees, beneficiaryOf } from './assignees.ts';
 export { validateDefinition, type DefinitionValidation } from './validate-definition.ts';
+export { stageStatistics, percentile, type NodeStatistics, type StageFacts } from './analytics.ts';

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ClusterView, ShardReply, ShardRequest } from '../actors/ports.ts';
+import type { AnalyticsReader } from '../store/analytics-ports.ts';
 import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts';
+import type { WebhookStore } from '../store/webhook-ports.ts';
 
 /** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
 export interface CommandRouter {
@@ -22,6 +24,12 @@ export interface GatewayDeps {
   /** Every layer's metrics, served on `/metrics`. */
   registry: Registry;
   logger: Logger;
+  /** Webhook registrations (`/api/v1/webhooks`); without it those routes answer 503 `unavailable`. */
+  webhooks?: WebhookStore;
+  /** Whether a webhook may target a loopback, private or link-local address (BFLOW_WEBHOOK_ALLOW_PRIVATE). @default true */
+  webhookAllowPrivate?: boolean;
+  /** Stage statistics read side (`/api/v1/analytics`); without it those routes answer 503 `unavailable`. */
+  analytics?: AnalyticsReader;
   /** @default Date.now */
   now?: () => number;
   /** A fresh id (runtime ids, idempotency keys the gateway assigns). @default crypto.randomUUID */

@@ -2,16 +2,17 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../gateway-deps.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { registerActionRoutes } from './actions.ts';
+import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerAppConfigRoutes } from './app-config.ts';
 import { registerDirectoryRoutes } from './directory.ts';
 import { ApiContext } from './route-kit.ts';
 import { registerRuntimeRoutes } from './runtimes.ts';
 import { registerTaskRoutes } from './tasks.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
 import { registerWorkflowRoutes } from './workflows.ts';
 
 /**
- * Registers every `/api/v1` route of API.md on the app (webhooks and
- * analytics excepted). Each route checks the caller's role first (403), then
+ * Registers every `/api/v1` route of API.md on the app. Each route checks the caller's role first (403), then
  * validates with the zod schemas of `../schemas` (the ones the OpenAPI
  * document shows; a failure is the app's `defaultHook`: 422
  * `validation_failed`), and scopes every store call and shard request to the
@@ -25,4 +26,6 @@ export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
   registerRuntimeRoutes(app, ctx);
   registerActionRoutes(app, ctx);
   registerTaskRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
+  registerAnalyticsRoutes(app, ctx);
 }

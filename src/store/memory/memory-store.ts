@@ -18,10 +18,12 @@ import type {
   WorkflowStore,
   WorkflowVersion,
 } from '../ports.ts';
+import { MemoryAnalyticsReader } from './memory-analytics-reader.ts';
 import { MemoryDirectoryStore } from './memory-directory-store.ts';
 import { MemoryReadModel } from './memory-read-model.ts';
 import { MemoryRuntimeStore } from './memory-runtime-store.ts';
 import { MemoryWorkflowStore } from './memory-workflow-store.ts';
+import { MemoryWebhookStore } from './memory-webhook-store.ts';
 import { MemoryTransitionWriter } from './memory-writer.ts';
 import { MemoryTables, type MemoryStoreOptions } from './tables.ts';
 
@@ -41,6 +43,10 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   readonly directory: MemoryDirectoryStore;
   readonly workflows: MemoryWorkflowStore;
   readonly read: MemoryReadModel;
+  /** Webhook registrations (WebhookStore). */
+  readonly webhooks = new MemoryWebhookStore();
+  /** The analytics read over the runtimes (AnalyticsReader). */
+  readonly analytics: MemoryAnalyticsReader;
 
   constructor(options: MemoryStoreOptions = {}) {
     const tables = new MemoryTables(options);
@@ -49,6 +55,7 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
     this.directory = new MemoryDirectoryStore(tables);
     this.workflows = new MemoryWorkflowStore(tables);
     this.read = new MemoryReadModel(tables);
+    this.analytics = new MemoryAnalyticsReader(tables);
   }
 
   // TransitionWriter

@@ -1,0 +1,143 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { pino, type Logger } from 'pino';
+import { eventRoot } from '../event-subject.ts';
+import type { WebhookDeliverer } from '../webhook-deliverer.ts';
+import type { WebhookMetrics } from '../webhook-metrics.ts';
+
+/** Options of {@link JetStreamWebhookConsumer}; every field but `stream` has a default. */
+export interface JetStreamWebhookConsumerOptions {
+  /** The event stream (created by the event publisher). */
+  stream: string;
+  /** Subject root of the cluster; the consumer takes `<prefix>.events.>`. @default 'bflow' */
+  prefix?: string;
+  /** Durable consumer shared by every node of the cluster. @default '<prefix>_webhooks' */
+  durable?: string;
+  /** Events handled at once by this node (pull workers). @default 16 */
+  concurrency?: number;
+  /** The stream redelivers an event not acknowledged within this; kept alive with `working()` while delivering. @default 30_000 */
+  ackWaitMs?: number;
+  /** Deliveries of one event before the stream stops offering it (a process that keeps dying on it). @default 20 */
+  maxDeliver?: number;
+  /** Redelivery delay of an event whose webhooks could not be read (store down). @default 5_000 */
+  retryDelayMs?: number;
+  /** How long one pull waits for an event (also the longest stop waits for an idle worker). @default 2_000 */
+  pullExpiresMs?: number;
+  metrics?: WebhookMetrics;
+  /** @default a silent logger */
+  logger?: Logger;
+}
+
+type Resolved = Required<Omit<JetStreamWebhookConsumerOptions, 'metrics'>> & { metrics: WebhookMetrics | undefined };
+
+/**
+ * Feeds committed events from JetStream to the webhook deliverer: one durable
+ * pull consumer per cluster shared by every `bflow node`, so the stream hands
+ * each event to one node. A node runs `concurrency` pull workers; each takes
+ * an event, delivers it to all of its webhooks (extending the ack deadline
+ * while it works) and acknowledges it once every webhook has an outcome
+ * (delivered or given up). An event whose webhooks cannot be read, or whose
+ * delivery was cut short by a stop, is nak'd and comes back — at least once.
+ */
+export class JetStreamWebhookConsumer {
+  readonly #o: Resolved;
+  readonly #consumer: Consumer;
+  readonly #deliverer: WebhookDeliverer;
+  #workers: Promise<void>[] = [];
+  #stopping = false;
+
+  private constructor(consumer: Consumer, deliverer: WebhookDeliverer, o: Resolved) {
+    this.#consumer = consumer;
+    this.#deliverer = deliverer;
+    this.#o = o;
+  }
+
+  /** Ensures the durable consumer exists (new ones start at new events), then starts the pull workers. */
+  static async start(nc: NatsConnection, deliverer: WebhookDeliverer, options: JetStreamWebhookConsumerOptions): Promise<JetStreamWebhookConsumer> {
+    const prefix = options.prefix ?? 'bflow';
+    const o: Resolved = {
+      stream: options.stream,
+      prefix,
+      durable: options.durable ?? `${prefix}_webhooks`,
+      concurrency: options.concurrency ?? 16,
+      ackWaitMs: options.ackWaitMs ?? 30_000,
+      maxDeliver: options.maxDeliver ?? 20,
+      retryDelayMs: options.retryDelayMs ?? 5_000,
+      pullExpiresMs: Math.max(1_000, options.pullExpiresMs ?? 2_000),
+      logger: options.logger ?? pino({ level: 'silent' }),
+      metrics: options.metrics,
+    };
+    await ensureConsumer(nc, o);
+    const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
+    const started = new JetStreamWebhookConsumer(consumer, deliverer, o);
+    started.#workers = Array.from({ length: o.concurrency }, () => started.#work());
+    return started;
+  }
+
+  /** Stops pulling, cuts deliveries in backoff short (their events are nak'd for another node) and waits for the workers. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#deliverer.stop();
+    await Promise.all(this.#workers);
+  }
+
+  async #work(): Promise<void> {
+    while (!this.#stopping) {
+      let msg: JsMsg | null;
+      try {
+        msg = await this.#consumer.next({ expires: this.#o.pullExpiresMs });
+      } catch (err) {
+        if (this.#stopping) return;
+        this.#o.logger.warn({ err }, 'webhook consumer: pull failed');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        continue;
+      }
+      if (msg) await this.#handle(msg);
+    }
+  }
+
+  async #handle(msg: JsMsg): Promise<void> {
+    if (this.#stopping) return this.#settle(msg, 'retried', 0);
+    const keepAlive = setInterval(() => msg.working(), Math.max(500, this.#o.ackWaitMs / 3));
+    try {
+      const reports = await this.#deliverer.deliver(msg.data);
+      if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
+      else this.#settle(msg, 'done');
+    } catch (err) {
+      this.#o.logger.warn({ err, seq: msg.seq }, 'webhook consumer: could not read the webhooks; the event comes back later');
+      this.#settle(msg, 'retried', this.#o.retryDelayMs);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  #settle(msg: JsMsg, result: 'done' | 'retried', delayMs?: number): void {
+    if (result === 'done') msg.ack();
+    else if (delayMs !== undefined && delayMs > 0) msg.nak(delayMs);
+    else msg.nak();
+    this.#o.metrics?.events.inc({ result });
+  }
+}
+
+/** Creates the shared durable consumer; an existing one keeps its position, and gets the configured ack wait and delivery bound. */
+async function ensureConsumer(nc: NatsConnection, o: Resolved): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const wanted = { ack_wait: nanos(o.ackWaitMs), max_deliver: o.maxDeliver };
+  try {
+    const current = (await jsm.consumers.info(o.stream, o.durable)).config;
+    if (current.ack_wait !== wanted.ack_wait || current.max_deliver !== wanted.max_deliver) await jsm.consumers.update(o.stream, o.durable, wanted);
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+  }
+  const config: Partial<ConsumerConfig> = {
+    durable_name: o.durable,
+    ack_policy: AckPolicy.Explicit,
+    // A first start delivers what is committed from now on, not the stream's retained history.
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: `${eventRoot(o.prefix)}.>`,
+    ...wanted,
+  };
+  // Two nodes racing here is fine: adding an identical consumer twice succeeds.
+  await jsm.consumers.add(o.stream, config);
+}
