@@ -16,6 +16,11 @@ const verbs: Record<string, Verb> = {
   gateway: { usage: 'gateway', summary: 'serve the HTTP API of a cluster on BFLOW_PORT (BFLOW_MYSQL_URL, BFLOW_NATS_URL, BFLOW_JWT_SECRET)', load: () => import('./cli/gateway.ts') },
   all: { usage: 'all', summary: 'node + gateway in one process; with no BFLOW_MYSQL_URL/BFLOW_NATS_URL all in process, with a demo tenant', load: () => import('./cli/all.ts') },
   token: { usage: 'token --tenant T --sub E --roles R[,R…] [--ttl 1h] [--company C]', summary: 'mint an HS256 API token with BFLOW_JWT_SECRET', load: () => import('./cli/token.ts') },
+  check: {
+    usage: 'check --tenant T [--mysql-url U] [--nats-url N] [--stream S] [--acknowledged F.jsonl] [--json]',
+    summary: "verify a tenant's invariants: acknowledged commands logged once, state = replay of the log, tasks, outbox and events",
+    load: () => import('./cli/check.ts'),
+  },
   help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },
 };
 

@@ -49,7 +49,8 @@ async function read(nc: NatsConnection, o: StreamReadOptions, onStop: (stop: () 
   const total = await matching(jsm, o.stream, filters);
   const out: StreamedEvent[] = [];
   if (total === 0) return out;
-  const consumer = await jetstream(nc, { timeout: o.timeoutMs }).consumers.get(o.stream, filters.length > 0 ? { filter_subjects: filters } : {});
+  // One filter as a string: `filter_subject`, which servers before 2.10 understand too; several: read everything.
+  const consumer = await jetstream(nc, { timeout: o.timeoutMs }).consumers.get(o.stream, filters.length === 1 ? { filter_subjects: filters[0]! } : {});
   const messages = await consumer.consume({ max_messages: 1000 });
   onStop(() => void messages.close());
   try {
