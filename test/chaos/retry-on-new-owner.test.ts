@@ -1,0 +1,67 @@
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RuntimeHost } from '../../src/actors/runtime-host.ts';
+import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
+import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
+import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
+import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
+import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
+import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
+import { commandRequest, ok, seedTenant, startRequest, TestClock } from '../actors/runtime-host-fixture.ts';
+import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
+
+// Found by the node-kill-storm chaos scenario: an approval committed by a node
+// that died before replying, retried by the client with the same key, was
+// answered 422 action_not_allowed by the new owner (the client never learnt
+// that its approval had been accepted). The gateway tries each command several
+// times (a try that times out is sent again), so the new owner sees the same
+// key twice: the first try activates the actor and is replayed from the
+// store, the second reaches the now-live actor, which remembers only keys it
+// committed itself, steps the command on the already-approved state and
+// refuses it.
+
+let db: TestDatabase | undefined;
+const closers: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const close of closers) await close();
+  await db?.drop();
+});
+
+async function node(): Promise<RuntimeHost> {
+  db ??= await useTestDatabase('chaos_retry_owner');
+  const writer = new MySqlTransitionWriter(db.pool);
+  const host = new RuntimeHost(
+    {
+      runtimes: new CachedRuntimeStore(new MySqlRuntimeStore(db.pool), new MemorySnapshotCache(), { registry: new Registry() }),
+      writer,
+      cache: new MemorySnapshotCache(),
+      workflows: new MySqlWorkflowStore(db.pool),
+      directory: new MySqlDirectoryStore(db.pool),
+      clock: new TestClock(),
+      registry: new Registry(),
+    },
+    { shardCount: 1, sweepIntervalMs: 0 },
+  );
+  host.openShard(0, 1);
+  closers.push(async () => {
+    host.close();
+    await writer.close();
+  });
+  return host;
+}
+
+describe('chaos - a command retried on a new shard owner', () => {
+  it('chaos - the same key sent twice to the new owner of a runtime is replayed both times, never refused', async () => {
+    const old = await node();
+    const tenant = 'chaos-retry';
+    await seedTenant({ workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) }, tenant);
+    ok(await old.handle(startRequest(tenant, 'rt-1', 'doc-1')));
+    ok(await old.handle(commandRequest(tenant, 'rt-1', 'alice', 'submit')));
+    const approve = commandRequest(tenant, 'rt-1', 'pur-mgr', 'approve');
+    const first = ok(await old.handle(approve)); // committed; the reply is lost with the node
+
+    const owner = await node();
+    expect(await owner.handle(approve)).toEqual({ ...first, replayed: true }); // activates the actor, replayed from the store
+    expect(await owner.handle(approve)).toEqual({ ...first, replayed: true }); // the live actor: 422 action_not_allowed today
+  });
+});
