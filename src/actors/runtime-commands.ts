@@ -1,5 +1,5 @@
 import { step, type Command, type StepResult, type TimerCommand } from '../engine/index.ts';
-import type { CommitFailureCode, CommitOutcome, TransitionRecord } from '../store/ports.ts';
+import type { CommitFailureCode, CommitOutcome, StoredIdempotency, TransitionRecord } from '../store/ports.ts';
 import { actorKey, remember, type Actor, type OkReply } from './actor.ts';
 import type { HostContext, Placement } from './host-context.ts';
 import type { ShardReply, ShardRequest } from './ports.ts';
@@ -39,9 +39,23 @@ export class RuntimeCommands {
       this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey),
       this.ctx.activate(req.tenant, req.runtimeId, at),
     ]);
-    if (stored) return replayStored(stored, req.runtimeId);
+    if (stored) return this.replayAndRemember(actor, stored, req);
     if (!actor) return runtimeNotFound(req.runtimeId);
     return this.attempt(actor, req, at, CONFLICT_RETRIES);
+  }
+
+  /**
+   * Answers a key committed before (by a previous owner, or beyond the remembered keys) from the store, and
+   * remembers it on the live actor: the gateway sends a command more than once (a try that timed out is
+   * retried), and the next copy must find the key, not step the command again on the moved-on state.
+   */
+  private replayAndRemember(actor: Actor | undefined, stored: StoredIdempotency, req: CommandRequest): ShardReply {
+    const reply = replayStored(stored, req.runtimeId);
+    if (actor && reply.ok) {
+      const { replayed: _, ...first } = reply;
+      remember(actor, req.idempotencyKey, first, this.ctx.opts.recentKeysPerActor);
+    }
+    return reply;
   }
 
   /** Fires a durable timer (the timer service's delivery). */
@@ -61,7 +75,12 @@ export class RuntimeCommands {
       return problem('version_conflict', `expected revision ${expected}, the runtime is at revision ${actor.state.revision}`);
     }
     const result = await this.step(actor, req.command);
-    if (!result.ok) return refused(result.error);
+    if (!result.ok) {
+      // A refusal may be a retry of a key this actor never saw committed (a previous owner's, or one older than
+      // the remembered keys): refusals are rare, so one read here answers those with their first reply.
+      const stored = await this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey);
+      return stored ? this.replayAndRemember(actor, stored, req) : refused(result.error);
+    }
     if (!result.changed) return { ok: true, state: actor.state };
     const reply: OkReply = { ok: true, state: result.state };
     const outcome = await this.commit(actor, result, req.command, at, { key: req.idempotencyKey, response: storedResponse(reply) });
@@ -101,7 +120,7 @@ export class RuntimeCommands {
       this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey),
       this.ctx.activate(actor.tenant, actor.runtimeId, at, true),
     ]);
-    if (stored) return replayStored(stored, req.runtimeId);
+    if (stored) return this.replayAndRemember(fresh, stored, req);
     if (!fresh) return runtimeNotFound(req.runtimeId);
     return this.attempt(fresh, req, at, retries - 1);
   }

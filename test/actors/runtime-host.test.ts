@@ -119,6 +119,18 @@ describe('runtime host - command path', () => {
     expect((await store.read.runtimeLog(TENANT, 'rt-1')).filter((l) => l.comment === 'first')).toHaveLength(1);
   });
 
+  it('idempotency - an approval retried after the actor forgot its key is answered with the stored reply, not refused', async () => {
+    const { host, store } = await seeded({ recentKeysPerActor: 1 });
+    await submitted(host, 'rt-1');
+    const approve = cmd(TENANT, 'rt-1', 'pur-mgr', 'approve');
+    const first = ok(await host.handle(approve));
+    ok(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'pushes the key out' })));
+    // Stepping approve again would be refused (the stage has moved on): the key is looked up first.
+    expect(ok(await host.handle(approve))).toEqual({ ...first, replayed: true });
+    expect(ok(await host.handle(approve))).toEqual({ ...first, replayed: true });
+    expect((await store.read.runtimeLog(TENANT, 'rt-1')).filter((l) => l.action === 'approve')).toHaveLength(1);
+  });
+
   it('idempotency - a key used on another runtime is refused', async () => {
     const { host } = await seeded();
     await submitted(host, 'rt-1');
