@@ -5,10 +5,13 @@ import { onDirectoryChange } from './actors/nats/directory-changes.ts';
 import { JetStreamEventPublisher } from './actors/nats/event-publisher.ts';
 import { NatsLeaseManager } from './actors/nats/lease-manager.ts';
 import { NatsShardBus } from './actors/nats/shard-bus.ts';
+import { JetStreamWebhookConsumer } from './actors/nats/webhook-consumer.ts';
 import { OutboxRelay, registerOutboxMetrics } from './actors/outbox-relay.ts';
 import { RuntimeHost } from './actors/runtime-host.ts';
 import { ShardNode } from './actors/shard-node.ts';
 import { TimerService, registerTimerMetrics } from './actors/timer-service.ts';
+import { WebhookDeliverer } from './actors/webhook-deliverer.ts';
+import { registerWebhookMetrics } from './actors/webhook-metrics.ts';
 import type { BflowConfig } from './config.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { CachedRuntimeStore } from './store/cached-runtime-store.ts';
@@ -19,6 +22,7 @@ import { createMySqlPool } from './store/mysql/pool.ts';
 import { MySqlRuntimeStore } from './store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from './store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from './store/mysql/writer-metrics.ts';
+import { MySqlWebhookStore } from './store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from './store/mysql/workflow-store.ts';
 import type { SnapshotCache } from './store/ports.ts';
 import { RedisSnapshotCache } from './store/redis/snapshot-cache.ts';
@@ -85,6 +89,10 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const node = new ShardNode({ leases, bus, host, timers, relay, logger });
   const stopListening = onDirectoryChange(nc, config.cluster, (tenant) => host.invalidateDirectory(tenant));
   await node.start();
+  // Every node pulls from one durable consumer: each committed event is delivered to its webhooks by one node.
+  const webhookMetrics = registerWebhookMetrics(registry);
+  const deliverer = new WebhookDeliverer({ webhooks: new MySqlWebhookStore(pool), ...config.webhooks, metrics: webhookMetrics, logger });
+  const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, { stream, prefix: config.cluster, metrics: webhookMetrics, logger });
   const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
   if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
   return {
@@ -94,6 +102,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     async stop() {
       await ops?.close();
       stopListening();
+      await webhooks.stop();
       await node.stop();
       await bus.close();
       await mysqlWriter.close();

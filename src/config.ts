@@ -32,6 +32,9 @@ const envSchema = z.object({
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('true'),
+  BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  BFLOW_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });
 
 export interface BflowConfig {
@@ -55,6 +58,8 @@ export interface BflowConfig {
   maxLiveActors: number;
   /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
   embedded: boolean;
+  /** Webhook deliveries: targets, per-POST timeout and attempts per event and webhook. */
+  webhooks: { allowPrivate: boolean; timeoutMs: number; maxAttempts: number };
 }
 
 /** A configuration problem, naming each bad or missing variable. */
@@ -88,6 +93,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
     maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
     embedded: e.BFLOW_MYSQL_URL === undefined,
+    webhooks: {
+      allowPrivate: e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
+      timeoutMs: e.BFLOW_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.BFLOW_WEBHOOK_MAX_ATTEMPTS,
+    },
   };
   if (e.BFLOW_JWT_SECRET !== undefined) config.jwtSecret = e.BFLOW_JWT_SECRET;
   if (e.BFLOW_JWKS_URL !== undefined) config.jwksUrl = e.BFLOW_JWKS_URL;

@@ -8,6 +8,10 @@ import { RoutingClient } from './actors/routing-client.ts';
 import { RuntimeHost } from './actors/runtime-host.ts';
 import { ShardNode } from './actors/shard-node.ts';
 import { TimerService, registerTimerMetrics } from './actors/timer-service.ts';
+import { eventFilter } from './actors/event-subject.ts';
+import { WebhookDeliverer } from './actors/webhook-deliverer.ts';
+import { registerWebhookMetrics } from './actors/webhook-metrics.ts';
+import { WebhookQueue } from './actors/webhook-queue.ts';
 import type { BflowConfig } from './config.ts';
 import type { Employee, Group } from './engine/index.ts';
 import type { GatewayDeps } from './gateway/gateway-deps.ts';
@@ -27,6 +31,8 @@ export interface EmbeddedBackend extends GatewayBackend {
   store: MemoryStore;
   events: MemoryEventPublisher;
   node: ShardNode;
+  /** Feeds the stored events to the webhook deliverer (`idle()` in tests). */
+  webhooks: WebhookQueue;
 }
 
 /**
@@ -77,6 +83,10 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
   const node = new ShardNode({ leases, bus, host, timers, relay, logger: shardLog });
   await node.start();
   await whenSettled(() => node.served().length === config.shards);
+  const webhookMetrics = registerWebhookMetrics(registry);
+  const deliverer = new WebhookDeliverer({ webhooks: store.webhooks, ...config.webhooks, webhookCacheMs: 0, metrics: webhookMetrics, logger });
+  const webhooks = new WebhookQueue(deliverer, { metrics: webhookMetrics, logger });
+  const unsubscribe = events.subscribe(eventFilter(config.cluster), (e) => webhooks.push(e.payload));
   const router = new RoutingClient(bus, { shardCount: config.shards, registry });
   let stopping: Promise<void> | undefined;
   const deps: GatewayDeps = {
@@ -85,6 +95,9 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
     workflows: store.workflows,
     // One process: a directory change reaches the runtime host at once instead of after its cache TTL.
     directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
+    webhooks: store.webhooks,
+    webhookAllowPrivate: config.webhooks.allowPrivate,
+    analytics: store.analytics,
     cluster: () => leases.view(),
     readiness: async () => ({ store: true, bus: true, shardMap: stopping === undefined && node.served().length === config.shards }),
     registry,
@@ -93,11 +106,13 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await node.stop();
+      unsubscribe();
+      await webhooks.stop();
       await bus.close();
       await store.close();
       await cache.close();
     })());
-  return { deps, stop, store, events, node };
+  return { deps, stop, store, events, node, webhooks };
 }
 
 /** The memory lease manager opens its shards through the node's per-shard chains; wait for them to settle. */

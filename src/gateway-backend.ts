@@ -13,7 +13,9 @@ import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
 import { invalidatingDirectory } from './store/invalidating-directory.ts';
 import { announceDirectoryChange } from './actors/nats/directory-changes.ts';
 import { createMySqlPool } from './store/mysql/pool.ts';
+import { MySqlAnalyticsReader } from './store/mysql/analytics-reader.ts';
 import { MySqlReadModel } from './store/mysql/read-model.ts';
+import { MySqlWebhookStore } from './store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from './store/mysql/workflow-store.ts';
 
 /** Options of {@link connectGatewayBackend}; every field has a default. */
@@ -54,6 +56,10 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
     workflows: new MySqlWorkflowStore(writePool),
     // Nodes drop their cached copy of a tenant's directory as soon as it changes.
     directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceDirectoryChange(nc, config.cluster, tenant)),
+    // Registrations on the primary (a create is read back at once); the analytics read on the replica.
+    webhooks: new MySqlWebhookStore(writePool),
+    webhookAllowPrivate: config.webhooks.allowPrivate,
+    analytics: new MySqlAnalyticsReader(readPool),
     cluster: () => leases.view(config.shards),
     readiness: async () => {
       const checks: Record<string, Promise<unknown>> = {

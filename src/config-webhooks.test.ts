@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('config - webhooks', () => {
+  it('config - webhook defaults: private targets allowed, 5 s timeout, 6 attempts', () => {
+    expect(loadConfig({}).webhooks).toEqual({ allowPrivate: true, timeoutMs: 5_000, maxAttempts: 6 });
+  });
+
+  it('config - BFLOW_WEBHOOK_* are read and checked', () => {
+    const env = { BFLOW_WEBHOOK_ALLOW_PRIVATE: 'false', BFLOW_WEBHOOK_TIMEOUT_MS: '2500', BFLOW_WEBHOOK_MAX_ATTEMPTS: '3' };
+    expect(loadConfig(env).webhooks).toEqual({ allowPrivate: false, timeoutMs: 2_500, maxAttempts: 3 });
+    expect(loadConfig({ BFLOW_WEBHOOK_ALLOW_PRIVATE: '0' }).webhooks.allowPrivate).toBe(false);
+    expect(() => loadConfig({ BFLOW_WEBHOOK_ALLOW_PRIVATE: 'maybe' })).toThrow(ConfigError);
+    expect(() => loadConfig({ BFLOW_WEBHOOK_MAX_ATTEMPTS: '0' })).toThrow(/BFLOW_WEBHOOK_MAX_ATTEMPTS/);
+  });
+});
