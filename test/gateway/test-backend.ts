@@ -12,7 +12,11 @@ import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
+import { MySqlAnalyticsReader } from '../../src/store/mysql/analytics-reader.ts';
+import { MySqlWebhookStore } from '../../src/store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
+import type { AnalyticsReader } from '../../src/store/analytics-ports.ts';
+import type { WebhookStore } from '../../src/store/webhook-ports.ts';
 import type { DirectoryStore, ReadModel, RuntimeStore, TransitionWriter, WorkflowStore } from '../../src/store/ports.ts';
 import type { TestDatabase } from '../harness/mysql.ts';
 import { poDoc, seedTenant, TestClock } from '../actors/runtime-host-fixture.ts';
@@ -27,11 +31,21 @@ interface Stores {
   workflows: WorkflowStore;
   directory: DirectoryStore;
   read: ReadModel;
+  webhooks: WebhookStore;
+  analytics: AnalyticsReader;
 }
 
 function memoryStores(): Stores {
   const store = new MemoryStore();
-  return { runtimes: store.runtimes, writer: store.writer, workflows: store.workflows, directory: store.directory, read: store.read };
+  return {
+    runtimes: store.runtimes,
+    writer: store.writer,
+    workflows: store.workflows,
+    directory: store.directory,
+    read: store.read,
+    webhooks: store.webhooks,
+    analytics: store.analytics,
+  };
 }
 
 /** The MySQL repositories and a group-commit writer on `pool` (the cluster's read side and write path). */
@@ -42,6 +56,8 @@ function mysqlStores(pool: TestDatabase['pool']): Stores {
     workflows: new MySqlWorkflowStore(pool),
     directory: new MySqlDirectoryStore(pool),
     read: new MySqlReadModel(pool),
+    webhooks: new MySqlWebhookStore(pool),
+    analytics: new MySqlAnalyticsReader(pool),
   };
 }
 
@@ -106,6 +122,8 @@ export async function testGateway(options: TestGatewayOptions = {}) {
     read: store.read,
     workflows: store.workflows,
     directory: store.directory,
+    webhooks: store.webhooks,
+    analytics: store.analytics,
     cluster: async (): Promise<ClusterView> => ({ shardCount: SHARDS, nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }], shards: [] }),
     readiness: async () => ({ store: true }),
     registry: new Registry(),

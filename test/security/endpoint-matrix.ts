@@ -42,6 +42,7 @@ export interface Endpoint {
 const RUNTIME_ROLES: readonly Role[] = ['member', 'integration', 'admin'];
 const DESIGN_ROLES: readonly Role[] = ['designer', 'admin'];
 const DIRECTORY_ROLES: readonly Role[] = ['admin', 'integration'];
+const INTEGRATION_ROLES: readonly Role[] = ['admin', 'integration'];
 const NOWHERE = 'nowhere-0000';
 
 const rt = (a: TenantAObjects, missing?: boolean) => (missing ? NOWHERE : (a.runtimeIds[0] ?? ''));
@@ -95,6 +96,16 @@ export const ENDPOINTS: readonly Endpoint[] = [
     key: 'POST /api/v1/actions/batch', access: { roles: RUNTIME_ROLES }, write: true, foreign: 'item_not_found',
     call: (a, m) => ({ path: '/api/v1/actions/batch', body: { items: (m ? [NOWHERE] : a.runtimeIds).map((runtimeId) => ({ runtimeId, action: 'comment', comment: 'matrix' })) } }),
   },
+  // webhooks (the GET before the DELETE: the role test deletes A's webhook last)
+  {
+    key: 'POST /api/v1/webhooks', access: { roles: INTEGRATION_ROLES }, write: true, foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/webhooks', body: { url: 'https://hooks.example.com/bflow', events: ['*'], secret: 'matrix-webhook-secret-0123' } }),
+  },
+  { key: 'GET /api/v1/webhooks', access: { roles: INTEGRATION_ROLES }, write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/webhooks?limit=500' }) },
+  { key: 'GET /api/v1/webhooks/{id}', access: { roles: INTEGRATION_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }) },
+  { key: 'DELETE /api/v1/webhooks/{id}', access: { roles: INTEGRATION_ROLES }, write: true, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }) },
+  // analytics
+  { key: 'GET /api/v1/analytics/workflows/{id}', access: { roles: DESIGN_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/analytics/workflows/${wf(a, m)}` }) },
   // tasks and operations
   { key: 'GET /api/v1/tasks', access: 'any', write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/tasks?status=open' }) },
   { key: 'GET /api/v1/cluster', access: { roles: ['admin'] }, write: false, foreign: 'unscoped', call: () => ({ path: '/api/v1/cluster' }) },

@@ -14,7 +14,10 @@ export { TENANT_A, TENANT_B };
 export type Backend = 'memory' | 'mysql';
 
 /** Strings only tenant A's stored data contains: no response to anyone else may carry one. */
-export const A_MARKERS = ['A-ONLY-NOTE-7f3c', 'A-Only Person 7f3c', 'A-Only Group 7f3c', 'A-Only workflow 7f3c'] as const;
+export const A_MARKERS = ['A-ONLY-NOTE-7f3c', 'A-Only Person 7f3c', 'A-Only Group 7f3c', 'A-Only workflow 7f3c', 'a-only-7f3c.example.com'] as const;
+
+/** Tenant A's webhook secret: no response, not even to A, and no log line may carry it. */
+export const A_WEBHOOK_SECRET = 'A-webhook-secret-7f3c-0123456789';
 
 /** Tenant A's objects (ids); tenant B has none of them. */
 export interface TenantAObjects {
@@ -25,9 +28,10 @@ export interface TenantAObjects {
   app: string;
   employeeId: string;
   groupId: string;
+  webhookId: string;
 }
 
-export const A_ONLY = { workflowId: 'wf-only-a', app: 'only.a.app', employeeId: 'only-a-emp', groupId: 'only-a-group' } as const;
+export const A_ONLY = { workflowId: 'wf-only-a', app: 'only.a.app', employeeId: 'only-a-emp', groupId: 'only-a-group', webhookId: 'wh-only-a' } as const;
 
 /** Employees whose inboxes the digest reads (the org chart's approvers and the A-only employee). */
 const INBOX_USERS = ['alice', 'bob', 'pur-mgr', 'ops-head', 'fin-head', 'ceo', 'erp', 'dee', A_ONLY.employeeId];
@@ -54,6 +58,7 @@ export async function twoTenants(backend: Backend, label: string, logger?: Logge
   await workflows.setAppConfig({ tenant: TENANT_A, companyId: '', app: A_ONLY.app, mode: 'apply', workflowId: A_ONLY.workflowId });
   await directory.upsertGroups(TENANT_A, [{ id: A_ONLY.groupId, name: A_MARKERS[2], managerId: 'ceo' }]);
   await directory.upsertEmployees(TENANT_A, [{ id: A_ONLY.employeeId, name: A_MARKERS[1], groupId: A_ONLY.groupId, active: true }]);
+  await gw.store.webhooks.create({ id: A_ONLY.webhookId, tenant: TENANT_A, url: `https://${A_MARKERS[4]}/hook`, events: ['*'], secret: A_WEBHOOK_SECRET, createdAt: T0 });
 
   const docIds = ['A-PO-1', 'A-PO-2', 'A-PO-3'];
   const runtimeIds: string[] = [];
@@ -72,7 +77,8 @@ export async function twoTenants(backend: Backend, label: string, logger?: Logge
     const wfs = await workflows.listWorkflows(tenant);
     const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
     const configs = await Promise.all(APPS.map((app) => workflows.getAppConfig(tenant, app, '')));
-    return JSON.stringify({ runtimes, logs, inbox, wfs, versions, configs, directory: await directory.loadDirectory(tenant) });
+    const webhooks = await gw.store.webhooks.forTenant(tenant);
+    return JSON.stringify({ runtimes, logs, inbox, wfs, versions, configs, webhooks, directory: await directory.loadDirectory(tenant) });
   }
 
   return {
