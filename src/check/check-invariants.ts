@@ -13,7 +13,7 @@ import { memoWorkflows, replayLog, type WorkflowSource } from './replay.ts';
 import { emptyReport, finishReport, type InvariantReport } from './report.ts';
 import { checkRuntime } from './runtime-checks.ts';
 import { readTenantEvents } from './stream-reader.ts';
-import { outboxPages, runtimePages, type RuntimeRows, type TenantReaderOptions } from './tenant-reader.ts';
+import { directoryChangedAt, outboxPages, runtimePages, type RuntimeRows, type TenantReaderOptions } from './tenant-reader.ts';
 
 export interface CheckInvariantsInput {
   /** The cluster's MySQL: a pool (left open) or a URL (a pool is opened and closed). */
@@ -39,7 +39,8 @@ export interface CheckInvariantsInput {
  * - every runtime's stored state and log equal the replay of its log through the engine
  *   (`start`, then `step` per logged command, each entry's `at` as now), with the
  *   workflow versions from MySQL and the tenant's directory as it is now — the directory
- *   must not have changed during the checked period, or assignments may replay differently;
+ *   must not have changed during the checked period, or assignments may replay differently
+ *   (the report warns when an employee or group was updated after the first checked step);
  * - the tasks table holds exactly the task rows the replayed steps wrote, and no task was
  *   closed twice;
  * - the outbox holds exactly the replayed steps' events, every row is published, and each
@@ -83,11 +84,23 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
 
 async function checkRuntimes(reader: TenantReaderOptions, report: InvariantReport, keys: KeyIndex, events: EventLedger): Promise<void> {
   const workflows = compiledVersions(reader);
-  const dir = await directoryOf(reader);
+  const [dir, changedAt] = await Promise.all([directoryOf(reader), directoryChangedAt(reader)]);
+  let firstStepAt = Infinity;
   for await (const page of runtimePages(reader)) {
-    for (const rows of page) await checkOne(rows, workflows, dir, report, keys, events);
+    for (const rows of page) {
+      for (const entry of rows.log) firstStepAt = Math.min(firstStepAt, entry.at);
+      await checkOne(rows, workflows, dir, report, keys, events);
+    }
+  }
+  if (changedAt !== undefined && changedAt > firstStepAt) {
+    report.warnings.push(
+      `the directory changed at ${iso(changedAt)}, after the first checked step (${iso(firstStepAt)}): the replay uses today's ` +
+        'directory, so a replay mismatch in assignments may be that change rather than a bug',
+    );
   }
 }
+
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 async function checkOne(rows: RuntimeRows, workflows: WorkflowSource, dir: DirectoryView, report: InvariantReport, keys: KeyIndex, events: EventLedger): Promise<void> {
   const id = rows.runtimeId;

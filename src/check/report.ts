@@ -17,6 +17,8 @@ export interface InvariantReport {
   /** Rows of the tasks table that differ from the tasks the replay wrote (missing, stray or different). */
   taskMismatches: TaskMismatch[];
   events: EventViolations;
+  /** What may make a violation a false alarm (e.g. the directory changed after the first checked step); never affects `ok`. */
+  warnings: string[];
 }
 
 export interface InvariantCounts {
@@ -115,6 +117,7 @@ export function emptyReport(tenant: string): InvariantReport {
     tasksClosedTwice: [],
     taskMismatches: [],
     events: { streamChecked: false, missing: [], duplicated: [], notCommitted: [], msgIdMismatches: [], unpublished: [], outboxMismatches: [] },
+    warnings: [],
   };
 }
 
@@ -145,7 +148,8 @@ export function finishReport(r: InvariantReport): InvariantReport {
   r.summary =
     `check ${r.tenant}: ${r.ok ? 'OK' : 'VIOLATIONS'} — ${c.runtimes} runtimes, ${c.logEntries} log entries, ` +
     `${c.acknowledged} acknowledged, ${c.taskRows} task rows, ${c.eventsCommitted} events committed (${stream}); ` +
-    violations.map(([kind, n]) => `${n} ${kind}`).join(', ');
+    violations.map(([kind, n]) => `${n} ${kind}`).join(', ') +
+    (r.warnings.length > 0 ? `; ${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''}` : '');
   return r;
 }
 
@@ -155,6 +159,7 @@ export function violationLines(r: InvariantReport): string[] {
   const at = (p: LogPosition): string => `${p.runtimeId}#${p.seq}`;
   const e = r.events;
   return [
+    ...r.warnings.map((w) => `warning: ${w}`),
     ...r.lost.map((l) => `lost: ${l.runtimeId} key ${l.idempotencyKey}${l.foundIn.length ? ` (logged in ${l.foundIn.map(at).join(', ')})` : ''}`),
     ...r.duplicated.map((d) => `duplicated: key ${d.idempotencyKey} logged ${d.occurrences.length}× at ${d.occurrences.map(at).join(', ')}${d.acknowledged ? ' (acknowledged)' : ''}`),
     ...r.replayMismatches.map(

@@ -84,6 +84,16 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
   }
 }
 
+/** When the tenant's directory last changed (the newest employee or group `updated_at`), if it has one. */
+export async function directoryChangedAt(o: TenantReaderOptions): Promise<number | undefined> {
+  const [employees, groups] = await Promise.all([
+    select(o, 'SELECT MAX(updated_at) AS at FROM employees WHERE tenant = ?', [o.tenant]),
+    select(o, 'SELECT MAX(updated_at) AS at FROM directory_groups WHERE tenant = ?', [o.tenant]),
+  ]);
+  const times = [optNum(employees[0]?.at), optNum(groups[0]?.at)].filter((t): t is number => t !== undefined);
+  return times.length === 0 ? undefined : Math.max(...times);
+}
+
 function idRange(after: string | undefined, last: string | undefined): { sql: string; values: string[] } {
   const sql: string[] = [];
   const values: string[] = [];

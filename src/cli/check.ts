@@ -34,7 +34,14 @@ export async function check(args: string[], io: CliIo, env: Env): Promise<number
     io.err(USAGE);
     return 2;
   }
-  const report = await checkInvariants(input);
+  let report;
+  try {
+    report = await checkInvariants(input);
+  } catch (error) {
+    if (!(error instanceof CheckError && error.code === 'stream_not_found')) throw error;
+    io.err(`bflow check: --stream "${input.nats?.stream}": ${error.message}`);
+    return 2;
+  }
   if (json) io.out(JSON.stringify(report, null, 2));
   else for (const line of [report.summary, ...violationLines(report)]) io.out(line);
   return report.ok ? 0 : 1;

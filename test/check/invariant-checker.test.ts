@@ -90,6 +90,8 @@ describe('invariant checker on MariaDB and JetStream', () => {
     expect(report.counts.eventsInStream).toBe(report.counts.eventsCommitted);
     expect(report.counts.eventsCommitted).toBeGreaterThan(report.counts.logEntries);
     expect(report.summary).toMatch(/^check chk-\S+: OK — 4 runtimes, \d+ log entries/);
+    // The test clock runs in January 2026, the directory was written at the real time: after the first step.
+    expect(report.warnings).toEqual([expect.stringMatching(/^the directory changed at .*, after the first checked step \(2026-01-05T09:00:00.000Z\)/)]);
     const timer = (await rows('SELECT command FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND actor = ?', [tenant, ids.c, 'system']))[0];
     expect(JSON.parse(String(timer!.command))).toEqual({ command: { type: 'timer', timerId: expect.any(String), kind: 'sla_due', stage: 1 } });
   }, 60_000);
@@ -133,6 +135,25 @@ describe('invariant checker on MariaDB and JetStream', () => {
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ replayMismatches: 1 });
     expect(report.replayMismatches[0]).toEqual({ runtimeId: ids.d, reason: 'state differs', path: 'state.doc.amount', expected: 19_000_000, actual: 1 });
+  }, 60_000);
+
+  it('check - a runtime row gone while its log, tasks and outbox remain (half-written) is reported with its stray tasks', async () => {
+    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const [tasks] = await rows('SELECT COUNT(*) AS n FROM tasks WHERE tenant = ? AND runtime_id = ?', [tenant, ids.c]);
+    await run('DELETE FROM runtimes WHERE tenant = ? AND id = ?', [tenant, ids.c]);
+    const report = await check(tenant, acknowledged);
+    expect(violations(report)).toEqual({ replayMismatches: 1, taskMismatches: Number(tasks!.n) });
+    expect(report.replayMismatches).toEqual([{ runtimeId: ids.c, reason: 'log or task rows of a runtime that does not exist', path: 'runtime' }]);
+    expect(report.taskMismatches.every((t) => t.runtimeId === ids.c && t.problem === 'stray')).toBe(true);
+    expect(report.counts.runtimes).toBe(3);
+  }, 60_000);
+
+  it('check - a stream that does not exist is a CheckError stream_not_found', async () => {
+    const { tenant, acknowledged } = await stack!.scenario();
+    await expect(checkInvariants({ pool: pool(), tenant, nats: { connection: nc!, stream: `${STREAM}_NONE` }, acknowledged })).rejects.toMatchObject({
+      name: 'CheckError',
+      code: 'stream_not_found',
+    });
   }, 60_000);
 
   it('check - a task voted twice in the stored state is reported closed twice; a stray closed task row and a changed row are task mismatches', async () => {
@@ -207,12 +228,13 @@ describe('bflow check', () => {
       [['--tenant', 't', '--mysql-url', url, '--acknowledged', join(tmp, 'nope.jsonl')], `--acknowledged "${join(tmp, 'nope.jsonl')}" cannot be read`],
       [['--tenant', 't', '--mysql-url', url, '--acknowledged', jsonl('bad.jsonl', [{ runtimeId: 'r', idempotencyKey: 'k' }, '{"runtimeId": 1}'])], 'bad.jsonl:2: expected'],
       [['--tenant', 't', '--mysql-url', url, '--colour'], "Unknown option '--colour'"],
+      [['--tenant', 't', '--mysql-url', url, '--nats-url', await testNatsUrl(), '--stream', 'NO_SUCH_STREAM'], '--stream "NO_SUCH_STREAM": stream NO_SUCH_STREAM does not exist'],
     ];
     for (const [args, message] of cases) {
       const run = await bflowCheck(...args);
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.err[0]).toContain(message);
-      expect(run.err[1]).toMatch(/^usage: bflow check/);
+      if (!args.includes('--stream')) expect(run.err[1]).toMatch(/^usage: bflow check/);
     }
   });
 
@@ -223,13 +245,16 @@ describe('bflow check', () => {
     const clean = await bflowCheck(...args);
     expect(clean.err).toEqual([]);
     expect(clean.code).toBe(0);
-    expect(clean.out).toEqual([expect.stringMatching(new RegExp(`^check ${tenant}: OK — 4 runtimes, .* 0 lost, 0 duplicated, 0 replay mismatches`))]);
+    expect(clean.out).toEqual([
+      expect.stringMatching(new RegExp(`^check ${tenant}: OK — 4 runtimes, .* 0 lost, 0 duplicated, 0 replay mismatches.*; 1 warning$`)),
+      expect.stringMatching(/^warning: the directory changed at /),
+    ]);
 
     const row = await logRow(tenant, ids.d, 'update');
     await run('DELETE FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND seq = ?', [tenant, ids.d, row.seq]);
     const broken = await bflowCheck(...args);
     expect(broken.code).toBe(1);
-    expect(broken.out[0]).toMatch(/VIOLATIONS — .* 1 lost, 0 duplicated, 2 replay mismatches, .* 0 unpublished outbox rows, 4 outbox mismatches$/);
+    expect(broken.out[0]).toMatch(/VIOLATIONS — .* 1 lost, 0 duplicated, 2 replay mismatches, .* 0 unpublished outbox rows, 4 outbox mismatches; 1 warning$/);
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
     expect(broken.out).toContain(`lost: ${ids.d} key ${key}`);
     expect(broken.out.some((l) => l.startsWith(`replay mismatch: ${ids.d} state differs at state.`))).toBe(true);
