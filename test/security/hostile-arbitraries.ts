@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { ACTIONS } from '../../src/engine/index.ts';
+import { ACTIONS, EVENT_TYPES } from '../../src/engine/index.ts';
+
+const EVENT_NAMES = new Set<string>([...EVENT_TYPES, '*']);
 
 /**
  * Generators of hostile input for the gateway fuzz test. Everything a
@@ -142,6 +144,18 @@ export const BODY_POISONS = {
     fc.tuple(fc.constant('employees'), fc.constant([{ id: 'fz-e', name: '' }])),
   ),
   appConfig: fc.oneof(fc.tuple(fc.constant('mode'), notOneOf(['apply', 'unapply', 'pending'])), fc.tuple(fc.constant('workflowId'), badIdValue)),
+  webhook: fc.oneof(
+    fc.tuple(
+      fc.constant('url'),
+      fc.oneof(
+        nonString,
+        fc.constantFrom('', 'ftp://hooks.example.com/x', 'https://user:pw@hooks.example.com/x', 'javascript:alert(1)', 'file:///etc/passwd', '//hooks.example.com', 'hooks.example.com/x', 'https://hooks.example.com/x#frag', `https://h.example.com/${'p'.repeat(2_100)}`),
+        nastyString.filter((u) => !/^https?:\/\//i.test(u)),
+      ),
+    ),
+    fc.tuple(fc.constant('events'), fc.oneof(nonArray, fc.constant([]), fc.constant(['*', '*']), fc.constant(['runtime.nope']), fc.array(nastyString.filter((e) => !EVENT_NAMES.has(e)), { minLength: 1, maxLength: 3 }))),
+    fc.tuple(fc.constant('secret'), fc.oneof(nonString, fc.constant(''), fc.constant('short'), fc.constant('s'.repeat(257)))),
+  ),
 } satisfies Record<string, fc.Arbitrary<[string, unknown]>>;
 
 export type BodyKind = keyof typeof BODY_POISONS | 'batch';

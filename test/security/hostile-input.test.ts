@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_OF_CODE } from '../../src/gateway/api-error.ts';
 import { badContentType, badIdempotencyKey, deepObjectText, hostileHeader, hostileQuery, hostileValue, malformedJson, type BodyKind } from './hostile-arbitraries.ts';
 import {
@@ -20,7 +20,9 @@ import {
   template,
   type Sent,
 } from './hostile-requests.ts';
-import { DEMO_TENANT, actOk, demoMember, leakIn, poDoc, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
+import { routeKeys } from './endpoint-matrix.ts';
+import { logProblems } from './security-checks.ts';
+import { DEMO_TENANT, SECRET, actOk, demoAdmin, demoMember, leakIn, memoryLogger, poDoc, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
 
 /**
  * Fuzz of the whole HTTP surface (every route and method) with hostile bodies,
@@ -28,18 +30,30 @@ import { DEMO_TENANT, actOk, demoMember, leakIn, poDoc, securityGateway, startPo
  * problem+json with a known code when an error, no stack or internal path, an
  * X-Request-Id. Every fuzzed write is invalid by construction (one "poison"
  * the gateway must refuse whatever else the request carries), so the demo
- * tenant — and the hostile tenants the tokens name — must end exactly as they started.
+ * tenant — and the hostile tenants the tokens name — must end exactly as they started
+ * (compared after every property). The gateway's and the backend's pino lines
+ * are kept: no token, secret, DSN password or stack in any, every request's
+ * line carries its request id, and those lines prove every route was fuzzed.
+ * Summary line: "bad inputs tried N, 5xx 0, state changes 0".
+ * BFLOW_FC_SCALE=20 multiplies the runs (a longer local or nightly search).
  */
+
+const SCALE = Number(process.env['BFLOW_FC_SCALE'] ?? 1);
+const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)) });
+const TIMEOUT = 60_000 * Math.max(SCALE, 1);
 
 const ONE_MIB = 1_048_576;
 const KNOWN_CODES = new Set([...Object.keys(STATUS_OF_CODE), 'bad_request', 'malformed_json', 'unsupported_media_type', 'method_not_allowed', 'unavailable', 'auth_unavailable']);
+/** The demo tenant's webhook secret: in no response and no log line, whatever is sent. */
+const WEBHOOK_SECRET = 'demo-webhook-secret-5b1e-0123456789';
 const USERS = ['alice', 'bob', 'pur-mgr', 'hr-1', 'hr-head', 'ceo', 'fin-1', '__proto__', 'constructor'];
 const APPS = ['purchase.order', 'hr.leave', 'finance.expense', 'legal.contract', 'fz.app', '__proto__'];
 
 let gw: SecurityGateway;
 let before = '';
 let prototypeKeys: string[] = [];
-const stats = { requests: 0, notSendable: 0, statuses: new Map<number, number>() };
+let logLines: string[] = [];
+const stats = { requests: 0, notSendable: 0, serverErrors: 0, stateChanges: 0, statuses: new Map<number, number>() };
 
 // ---------------------------------------------------------------- sending and checking
 
@@ -67,10 +81,12 @@ async function send(s: Sent): Promise<Received | undefined> {
   const text = await res.text();
   stats.requests++;
   stats.statuses.set(res.status, (stats.statuses.get(res.status) ?? 0) + 1);
+  if (res.status >= 500) stats.serverErrors++;
   const what = `${s.method} ${s.path.slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
   expect(res.status, what).toBeLessThan(500);
   expect(res.headers.get('x-request-id'), what).toBeTruthy();
   expect(leakIn(text), what).toBeUndefined();
+  expect(text, what).not.toContain(WEBHOOK_SECRET);
   if (res.status >= 400 && s.method !== 'HEAD') {
     expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
     const problem = JSON.parse(text) as { code?: unknown; status?: unknown; type?: unknown };
@@ -95,14 +111,17 @@ async function snapshot(): Promise<string> {
     const wfs = await workflows.listWorkflows(tenant);
     const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
     const configs = await Promise.all(APPS.map((app) => workflows.getAppConfig(tenant, app, '')));
-    out[JSON.stringify(tenant)] = { runtimes, logs, inbox, wfs, versions, configs, directory: await directory.loadDirectory(tenant) };
+    const webhooks = await gw.backend.deps.webhooks?.forTenant(tenant);
+    out[JSON.stringify(tenant)] = { runtimes, logs, inbox, wfs, versions, configs, webhooks, directory: await directory.loadDirectory(tenant) };
   }
   out['events'] = gw.backend.events.messages().length;
   return JSON.stringify(out);
 }
 
 beforeAll(async () => {
-  gw = await securityGateway();
+  const memory = memoryLogger('debug');
+  logLines = memory.lines;
+  gw = await securityGateway({}, memory.logger);
   const created = await startPo(gw, 'SEC-PO-1', 'alice');
   const submitted = await startPo(gw, 'SEC-PO-2', 'bob');
   await actOk(gw, demoMember('bob'), submitted.id, { action: 'submit' });
@@ -113,19 +132,29 @@ beforeAll(async () => {
   expect(leave.status).toBe(201);
   surface.runtimeIds = [created.id, submitted.id, approved.id, ((await leave.json()) as { id: string }).id];
   await mintTokens();
+  // A closed local port: a delivery fails at once, nothing leaves the machine.
+  const hook = await gw.call(demoAdmin, 'POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['*'], secret: WEBHOOK_SECRET });
+  expect(hook.status).toBe(201);
+  surface.webhookIds = [((await hook.json()) as { id: string }).id];
   before = await snapshot();
   prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+  logLines.length = 0; // the fuzz's lines only
+});
+
+// Never a state change: the tenants are compared with the start after every property.
+afterEach(async () => {
+  if ((await snapshot()) !== before) stats.stateChanges++;
 });
 
 afterAll(async () => {
   const statuses = [...stats.statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
-  console.info(`hostile input: ${stats.requests} requests sent, ${stats.notSendable} refused by fetch itself; statuses ${statuses}`);
+  console.info(`hostile input: bad inputs tried ${stats.requests}, 5xx ${stats.serverErrors}, state changes ${stats.stateChanges} (${stats.notSendable} more refused by fetch itself; statuses ${statuses})`);
   await gw?.stop();
 });
 
 // ---------------------------------------------------------------- properties
 
-describe('hostile input', () => {
+describe('hostile input', { timeout: TIMEOUT }, () => {
   it('hostile input - bad or missing tokens at every route and method: 401 on the API, never a 5xx', async () => {
     const routes = [...WRITES.map((w) => (id: string) => w.path(id)), ...READS.map((r) => (id: string) => r.path(id, id, ''))];
     await fc.assert(
@@ -142,20 +171,20 @@ describe('hostile input', () => {
           if (new URL(path, 'http://localhost').pathname.startsWith('/api/v1/')) expect(got.status, `${method} ${path}`).toBe(401);
         },
       ),
-      { numRuns: 500 },
+      runs(800),
     );
   });
 
-  it('hostile input - poisoned writes at every write route: refused with the poison\'s status, never accepted', async () => {
+  it('hostile input - poisoned writes (with hostile query strings too) at every write route: refused with the poison\'s status, never accepted', async () => {
     await fc.assert(
-      fc.asyncProperty(poisonedWrite(), async ({ w, poison, sent }) => {
-        const got = await send(sent);
+      fc.asyncProperty(poisonedWrite(), fc.option(hostileQuery, { nil: '' }), async ({ w, poison, sent }, query) => {
+        const got = await send({ ...sent, path: sent.path + query });
         if (got === undefined) return;
         // PUT /workflows/{id} looks the workflow up before it validates the definition: another tenant's id is a 404 first.
         const expected = poison === 'body' && w.id === 'workflow' ? [404, 422] : EXPECTED[poison];
         expect(expected, `${w.name} poisoned by ${poison}: ${got.status} ${got.text.slice(0, 300)} ← ${sent.body?.slice(0, 300)}`).toContain(got.status);
       }),
-      { numRuns: 1_200 },
+      runs(2_000),
     );
   });
 
@@ -177,7 +206,7 @@ describe('hostile input', () => {
           if (foreign && got.status === 200 && path.startsWith('/api/v1/runtimes?')) expect((JSON.parse(got.text) as { items: unknown[] }).items).toEqual([]);
         },
       ),
-      { numRuns: 600 },
+      runs(1_000),
     );
   });
 
@@ -209,7 +238,7 @@ describe('hostile input', () => {
           else expect(got.requestId).toMatch(/^[0-9a-f-]{36}$/);
         }
       }),
-      { numRuns: 60 },
+      runs(60),
     );
   });
 
@@ -240,7 +269,7 @@ describe('hostile input', () => {
           expect(shape === 'over' ? [413] : [400, 413, 422], `${w.name} ${shape} ${Buffer.byteLength(body)} bytes`).toContain(got.status);
         },
       ),
-      { numRuns: 60 },
+      runs(60),
     );
   });
 
@@ -266,7 +295,7 @@ describe('hostile input', () => {
           if (got !== undefined && method !== 'OPTIONS') expect([401, 403, 404, 422]).toContain(got.status);
         },
       ),
-      { numRuns: 200 },
+      runs(200),
     );
   });
 
@@ -276,9 +305,29 @@ describe('hostile input', () => {
     }
   });
 
+  it('hostile input - every route of the app (OpenAPI document and router) was fuzzed: each has request lines in the log', async () => {
+    const openapi = (await (await gw.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const hit = new Set<string>();
+    for (const line of logLines) {
+      const entry = JSON.parse(line) as { msg?: string; method?: string; route?: string };
+      if (entry.msg !== 'request' || entry.route === undefined || entry.route === 'unmatched') continue;
+      hit.add(`${entry.method === 'HEAD' ? 'GET' : entry.method} ${entry.route.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+    }
+    const missed = routeKeys(openapi, gw.app.routes).filter((k) => !hit.has(k));
+    expect(missed, `routes the fuzz never reached: ${missed.join(', ')}`).toEqual([]);
+  });
+
+  it('hostile input - no log line of the gateway or the backend holds a token, the secret, a DSN password or a stack; every request line has its request id', () => {
+    const tokens = [...Object.values(surface.auths), ...surface.badAuths].map((a) => a.replace(/^Bearer +/i, ''));
+    expect(logLines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThanOrEqual(stats.requests);
+    expect(logProblems(logLines, { tokens, secrets: [SECRET, WEBHOOK_SECRET] })).toEqual([]);
+  });
+
   it('hostile input - the demo tenant and every tenant a token named are exactly as before; Object.prototype untouched', async () => {
+    expect(stats.serverErrors).toBe(0);
+    expect(stats.stateChanges).toBe(0);
     expect(JSON.parse(await snapshot())).toEqual(JSON.parse(before));
-    expect(stats.requests).toBeGreaterThan(2_000);
+    expect(stats.requests).toBeGreaterThan(3_500 * Math.min(SCALE, 1));
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });

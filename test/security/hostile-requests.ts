@@ -31,7 +31,7 @@ const INVALID_SUBS = ["alice' OR 1=1 --", 'alice\u0000', '../alice', 'alice ', '
 export const WORKFLOW_IDS = ['wf-purchase-order', 'wf-leave-request', 'wf-expense-claim', 'wf-contract-review'];
 
 /** What the surface learns at start: the seeded runtimes and the signed tokens (Authorization values, by caller name). */
-export const surface = { runtimeIds: [] as string[], auths: {} as Record<string, string>, badAuths: [] as string[] };
+export const surface = { runtimeIds: [] as string[], webhookIds: [] as string[], auths: {} as Record<string, string>, badAuths: [] as string[] };
 
 // ---------------------------------------------------------------- tokens
 
@@ -109,11 +109,11 @@ export interface Sent {
 // ---------------------------------------------------------------- endpoints
 
 export type RoleGroup = 'runtime' | 'workflow' | 'directory';
-export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app';
+export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook';
 
 export interface Write {
   name: string;
-  method: 'POST' | 'PUT';
+  method: 'POST' | 'PUT' | 'DELETE';
   path: (id: string) => string;
   body: BodyKind | null;
   roles: RoleGroup;
@@ -135,6 +135,8 @@ export const WRITES: Write[] = [
   { name: 'group', method: 'PUT', path: (id) => `/api/v1/directory/groups/${id}`, body: 'group', roles: 'directory', id: 'group' },
   { name: 'import', method: 'POST', path: () => '/api/v1/directory/import', body: 'import', roles: 'directory' },
   { name: 'app config', method: 'PUT', path: (id) => `/api/v1/apps/${id}/config`, body: 'appConfig', roles: 'workflow', id: 'app' },
+  { name: 'webhook', method: 'POST', path: () => '/api/v1/webhooks', body: 'webhook', roles: 'directory', idem: true },
+  { name: 'delete webhook', method: 'DELETE', path: (id) => `/api/v1/webhooks/${id}`, body: null, roles: 'directory', id: 'webhook', canMiss: true },
 ];
 
 /** Callers a route group admits, and callers it refuses (403). */
@@ -163,6 +165,8 @@ function buildRealId(kind: IdKind): fc.Arbitrary<string> {
       return fc.constantFrom('g-ops', 'g-finance', 'fz-new-group');
     case 'app':
       return fc.constantFrom('purchase.order', 'hr.leave');
+    case 'webhook':
+      return fc.constantFrom(...surface.webhookIds);
   }
 }
 
@@ -202,6 +206,8 @@ function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
       return fc.record({ name: fc.constant('Fuzz'), managerId: fc.constant('ceo'), level: fc.constant(1) }, { requiredKeys: ['name'] });
     case 'import':
       return fc.constant({ employees: [{ id: 'fz-e', name: 'Fuzz' }], groups: [{ id: 'fz-g', name: 'Fuzz' }] });
+    case 'webhook':
+      return fc.record({ url: fc.constantFrom('https://hooks.example.com/fz', 'http://10.0.0.1/fz'), events: fc.constantFrom(['*'], ['runtime.started']), secret: fc.constant('fz-webhook-secret-0123456789') });
     case 'appConfig':
       return fc.record({ workflowId: fc.constantFrom(...WORKFLOW_IDS), mode: fc.constantFrom('apply', 'unapply', 'pending') });
   }
@@ -304,6 +310,9 @@ export const READS: Read[] = [
   { path: (id) => `/api/v1/workflows/${id}` },
   { path: (id, v) => `/api/v1/workflows/${id}/versions/${v}` },
   { path: () => '/api/v1/cluster' },
+  { path: (_i, _j, q) => `/api/v1/webhooks${q}` },
+  { path: (id) => `/api/v1/webhooks/${id}` },
+  { path: (id, _j, q) => `/api/v1/analytics/workflows/${id}${q}` },
   { path: () => '/health' },
   { path: () => '/ready' },
   { path: () => '/metrics' },
