@@ -41,6 +41,16 @@ describe('rate limit - in-process buckets', () => {
     expect((await problemOf(res)).code).toBe('rate_limited');
   });
 
+  it('rate limit - a concurrent burst of 60: exactly the burst (10) passes, 50 are 429 with Retry-After', async () => {
+    const { app, registry } = testApp({ rateLimit: { perMinute: 60, burst: 10 } });
+    const replies = await Promise.all(Array.from({ length: 60 }, () => app.request(WHOAMI, as('e-burst'))));
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(10);
+    const limited = replies.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(50);
+    for (const r of limited) expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await registry.metrics()).toMatch(/bflow_rate_limited_total 50/);
+  });
+
   it('rate limit - buckets are per (tenant, sub): another client or tenant is not limited', async () => {
     const { app } = testApp({ rateLimit: { perMinute: 60, burst: 2 } });
     expect(await statuses(app, 3, as('e1'))).toEqual([200, 200, 429]);
@@ -85,6 +95,16 @@ describe('rate limit - Redis store shared by gateway replicas', () => {
     const [, keys] = await admin.scan('0', 'MATCH', `${PREFIX}:rl:*`, 'COUNT', 1000);
     expect(keys.length).toBeGreaterThan(0);
     expect(await admin.pttl(keys[0] ?? '')).toBeGreaterThan(0);
+  });
+
+  it('rate limit - a concurrent burst of 60 across two replicas sharing Redis: exactly the burst (10) passes', async () => {
+    const a = testApp({ rateLimit: { perMinute: 1, burst: 10, store: await store() } }).app;
+    const b = testApp({ rateLimit: { perMinute: 1, burst: 10, store: await store() } }).app;
+    const who = as(`e-${randomBytes(3).toString('hex')}`);
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).request(WHOAMI, who)));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(50);
   });
 
   it('rate limit - Redis unreachable → requests pass (fail open), counted in bflow_rate_limit_store_errors_total', async () => {
