@@ -7,6 +7,7 @@ import { registerWebhookMetrics } from '../../src/actors/webhook-metrics.ts';
 import type { DomainEvent } from '../../src/engine/index.ts';
 import { MemoryWebhookStore } from '../../src/store/memory/memory-webhook-store.ts';
 import type { WebhookRecord } from '../../src/store/webhook-ports.ts';
+import { waitFor } from '../harness/wait.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 const SECRET = 'whsec-0123456789abcdef';
@@ -163,7 +164,6 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
 });
 
 async function waitForRequests(n: number): Promise<void> {
-  const { waitFor } = await import('../harness/wait.ts');
   await waitFor(() => receiver.received.length >= n, { what: `${n} requests` });
 }
 

@@ -10,7 +10,7 @@ export interface Received {
 }
 
 /** What to answer the n-th request (from 1): a status, optionally with headers, or hang (never answer). */
-export type Responder = (n: number, req: Received) => number | { status: number; headers?: Record<string, string> } | 'hang';
+export type Responder = (n: number, req: Received) => number | { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang';
 
 /** A real HTTP endpoint on a free loopback port that records every request and answers as told. */
 export class WebhookReceiver {
@@ -37,8 +37,10 @@ export class WebhookReceiver {
           receiver.#hanging.push(res);
           return;
         }
-        const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
-        res.writeHead(status, headers).end(status === 204 ? undefined : 'ok');
+        const { status, headers, delayMs } = typeof answer === 'number' ? { status: answer, headers: {}, delayMs: 0 } : answer;
+        const send = (): void => void res.writeHead(status, headers).end(status === 204 ? undefined : 'ok');
+        if (delayMs) setTimeout(send, delayMs);
+        else send();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -35,7 +35,7 @@ describe('api analytics - per node statistics', () => {
     const reply = await analytics();
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ workflowId: PO_WORKFLOW, version: null, since: null, sample: { runtimes: 3, limit: 10_000, truncated: false, oldestCreatedAt: new Date(T0).toISOString() } });
-    const byNode = Object.fromEntries((reply.body.nodes as { node: string }[]).map((n) => [n.node, n]));
+    const byNode: Record<string, { entered: number }> = Object.fromEntries((reply.body.nodes as { node: string; entered: number }[]).map((n) => [n.node, n]));
     expect(reply.body.nodes.map((n: { node: string }) => n.node)).toEqual(['start', 'manager', 'finance', 'ceo', 'approved']);
     expect(byNode.start).toMatchObject({ title: expect.any(String), entered: 4, open: 0, exited: { submit: 3, resubmit: 1 }, slaBreaches: 0 });
     expect(byNode.manager).toMatchObject({ entered: 4, open: 1, exited: { approve: 2, return: 1 }, timeInStage: { samples: 3, p50Ms: 20 * MINUTE, p90Ms: 30 * MINUTE } });
