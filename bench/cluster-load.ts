@@ -17,7 +17,6 @@
  * warm-up ends, then {"event":"result",...} (a LoadReport) at the end.
  * `spawnLoad` runs it from a parent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ActorError, BusError } from '../src/actors/errors.ts';
@@ -25,6 +24,9 @@ import { connectNats } from '../src/actors/nats/connection.ts';
 import { NatsShardBus } from '../src/actors/nats/shard-bus.ts';
 import type { ShardReply, ShardRequest } from '../src/actors/ports.ts';
 import { RoutingClient } from '../src/actors/routing-client.ts';
+import { announceMeasuring, argOf as arg, cpuSeconds, exitWithParent, numberArg as positive, reportAndExit, spawnReporting, summarise, type LatencySummary, type ReportingChild } from './load-process.ts';
+
+export { exitWithParent, summarise, type LatencySummary };
 
 export type LoadMode = 'po' | 'echo';
 
@@ -40,14 +42,6 @@ export interface LoadOptions {
   seconds: number;
   /** Also report every measured command as [sentAt epoch ms, latency ms, ok 0/1, shard]. */
   timeline?: boolean;
-}
-
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
 }
 
 export interface LoadReport {
@@ -99,23 +93,10 @@ function requestFor(kind: Kind, tenant: string, runtimeId: string, key: string):
   }
 }
 
-export function summarise(latencies: number[]): LatencySummary {
-  if (latencies.length === 0) return { count: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN };
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1]! };
-}
-
 function errorCode(err: unknown): string {
   if (err instanceof ActorError || err instanceof BusError) return err.code;
   return err instanceof Error ? err.name : 'unknown';
 }
-
-const nowEpoch = () => performance.timeOrigin + performance.now();
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const nc = await connectNats({ url: o.natsUrl, name: `bflow-bench-load-${process.pid}` });
@@ -134,7 +115,7 @@ async function runLoad(o: LoadOptions): Promise<LoadReport> {
 
   const measuring = setTimeout(() => {
     cpuAtStart = cpuSeconds();
-    process.stdout.write(JSON.stringify({ event: 'measuring', at: nowEpoch() }) + '\n');
+    announceMeasuring();
   }, Math.max(0, windowStart - performance.now()));
 
   /** One command; returns whether it was answered ok. */
@@ -196,71 +177,18 @@ async function runLoad(o: LoadOptions): Promise<LoadReport> {
 
 // ── parent side ──────────────────────────────────────────────────────────────
 
-export interface LoadProcess {
-  child: ChildProcess;
-  /** Epoch ms at which the measured window began. */
-  measuring: Promise<number>;
-  result: Promise<LoadReport>;
-}
+export type LoadProcess = ReportingChild<LoadReport>;
 
 /** Starts the load generator as a child process (stderr passes through). Kill `child` to stop it early. */
 export function spawnLoad(o: LoadOptions): LoadProcess {
-  const args = [
-    '--import', 'tsx', fileURLToPath(import.meta.url),
+  return spawnReporting<LoadReport>(fileURLToPath(import.meta.url), [
     '--nats', o.natsUrl, '--cluster', o.cluster, '--mode', o.mode, '--tenant', o.tenant, '--shards', String(o.shards),
     '--concurrency', String(o.concurrency), '--warmup', String(o.warmupSeconds), '--seconds', String(o.seconds),
     ...(o.timeline ? ['--timeline'] : []),
-  ];
-  // stdin stays open: the child exits when it closes, so a parent that dies leaves no load running.
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  let onMeasuring!: (at: number) => void;
-  const measuring = new Promise<number>((resolve) => (onMeasuring = resolve));
-  const result = new Promise<LoadReport>((resolve, reject) => {
-    let buffer = '';
-    let report: LoadReport | undefined;
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('{')) continue;
-        const msg = JSON.parse(line) as { event: string; at?: number; report?: LoadReport };
-        if (msg.event === 'measuring') onMeasuring(msg.at!);
-        else if (msg.event === 'result') report = msg.report;
-      }
-    });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      if (report && code === 0) resolve(report);
-      else reject(new Error(`load process exited (code ${code}, signal ${signal}) without a result`));
-    });
-  });
-  // A child that dies before its window starts must not leave `measuring` pending forever.
-  void result.catch(() => onMeasuring(NaN));
-  return { child, measuring, result };
+  ]);
 }
 
 // ── child side ───────────────────────────────────────────────────────────────
-
-function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-}
-
-function positive(name: string, fallback: number): number {
-  const value = Number(arg(name, String(fallback)));
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
-  return value;
-}
-
-/** Exit when the parent's end of stdin closes (parent gone), when a parent started us with a pipe. */
-export function exitWithParent(): void {
-  if (process.stdin.isTTY) return;
-  process.stdin.on('close', () => process.exit(1));
-  process.stdin.resume();
-}
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   exitWithParent();
@@ -277,5 +205,5 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     seconds: positive('seconds', 10),
     timeline: process.argv.includes('--timeline'),
   });
-  process.stdout.write(JSON.stringify({ event: 'result', report }) + '\n', () => process.exit(0));
+  reportAndExit(report);
 }

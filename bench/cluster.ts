@@ -14,14 +14,14 @@
  * Nodes run with 64 shards and a 3 s lease TTL (as test/cluster does); every
  * process started here is SIGKILLed on the way out, error or not.
  */
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ClusterHarness, LEASE_TTL_MS, SHARDS, TENANT, type NodeProcess } from '../test/cluster/cluster-harness.ts';
 import { testNatsUrl } from '../test/harness/nats-server.ts';
 import { spawnLoad, type LatencySummary, type LoadReport } from './cluster-load.ts';
 import { measureNatsCeiling as measureRawNatsCeiling } from './nats-ceiling.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
+import { cpuOf } from './process-stats.ts';
+import { reapAll, reaped } from './reaper.ts';
 import { printTable, secondsArg, writeResult } from './report.ts';
 
 const seconds = secondsArg(10);
@@ -41,29 +41,6 @@ function intArg(name: string, fallback: number): number {
   return value;
 }
 
-// Every child process this run started, SIGKILLed on any exit.
-const children = new Set<ChildProcess>();
-const reapAll = () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-};
-process.once('exit', reapAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    reapAll();
-    process.exit(130);
-  });
-}
-
-/** CPU seconds used so far by a process (utime + stime from /proc), NaN when gone. */
-function cpuOf(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : 'n/a');
 const lat = (l: LatencySummary) => `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`;
@@ -73,7 +50,7 @@ async function withCluster<T>(label: string, nodes: number, body: (h: ClusterHar
   const h = await ClusterHarness.create(label);
   try {
     const started = Array.from({ length: nodes }, (_, i) => h.startNode(`${label}-n${i + 1}`));
-    for (const n of started) children.add(n.child);
+    for (const n of started) reaped(n.child);
     await h.waitBalanced(60_000);
     return await body(h, started);
   } finally {
@@ -83,7 +60,7 @@ async function withCluster<T>(label: string, nodes: number, body: (h: ClusterHar
 
 function load(h: ClusterHarness, o: { seconds: number; timeline?: boolean }) {
   const p = spawnLoad({ natsUrl: h.nats.url, cluster: h.cluster, mode: 'po', tenant: TENANT, shards: SHARDS, concurrency, warmupSeconds: WARMUP_S, seconds: o.seconds, timeline: o.timeline ?? false });
-  children.add(p.child);
+  reaped(p.child);
   return p;
 }
 

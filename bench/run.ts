@@ -6,11 +6,17 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const scenarios: Record<string, string> = {
-  engine: 'bench/engine.ts',
-  store: 'bench/store.ts',
-  cluster: 'bench/cluster.ts',
-  memory: 'bench/memory.ts',
+const scenarios: Record<string, string[]> = {
+  engine: ['bench/engine.ts'],
+  store: ['bench/store.ts'],
+  cluster: ['bench/cluster.ts'],
+  memory: ['bench/memory.ts'],
+  approve: ['bench/http.ts', 'approve'],
+  mixed: ['bench/http.ts', 'mixed'],
+  batch: ['bench/http.ts', 'batch'],
+  scale: ['bench/http.ts', 'scale'],
+  inbox: ['bench/inbox.ts'],
+  soak: ['bench/soak.ts'],
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -18,10 +24,10 @@ if (name === undefined || !(name in scenarios)) {
   console.error(`usage: npm run bench -- <scenario> [--seconds N]\nscenarios: ${Object.keys(scenarios).join(', ')}${name ? `\nunknown scenario: ${name}` : ''}`);
   process.exit(2);
 }
-const file = scenarios[name]!;
-if (!existsSync(file)) {
+const [file, ...fixed] = scenarios[name]!;
+if (!existsSync(file!)) {
   console.error(`bench file ${file} is missing`);
   process.exit(2);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', file!, ...fixed, ...args], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

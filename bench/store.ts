@@ -2,6 +2,7 @@
 // Run: node --import tsx bench/store.ts   (BFLOW_TEST_MYSQL_URL to pick a server; writes bench/results/store.json)
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import type mysql from 'mysql2/promise';
 import { createMySqlPool } from '../src/store/mysql/pool.ts';
 import { MySqlTransitionWriter, type TransitionWriterOptions } from '../src/store/mysql/transition-writer.ts';
@@ -44,8 +45,8 @@ interface PhaseResult {
   clientCpuUsPerOp: number;
 }
 
-async function lanes(count: number, op: (lane: number, i: number) => Promise<void>): Promise<PhaseResult> {
-  const deadline = performance.now() + PHASE_MS;
+async function lanes(count: number, op: (lane: number, i: number) => Promise<void>, phaseMs = PHASE_MS): Promise<PhaseResult> {
+  const deadline = performance.now() + phaseMs;
   const started = performance.now();
   const cpu0 = await cpuNow();
   let ops = 0;
@@ -62,18 +63,18 @@ async function lanes(count: number, op: (lane: number, i: number) => Promise<voi
   return { ops, ms: performance.now() - started, serverCpuUsPerOp: perOpUs(cpu1.server - cpu0.server), clientCpuUsPerOp: perOpUs(cpu1.client - cpu0.client) };
 }
 
-async function rawSingleRow(pool: mysql.Pool, round: number, concurrency: number) {
+async function rawSingleRow(pool: mysql.Pool, round: number, concurrency: number, phaseMs = PHASE_MS) {
   const r = await lanes(concurrency, (lane, i) =>
     pool.query({ sql: 'INSERT INTO bench_log VALUES (?)', values: [logRow(`${round}-${lane}`, i)], timeout: 10_000 }).then(() => undefined),
-  );
+  phaseMs);
   return { concurrency, rowsPerSec: (r.ops / r.ms) * 1000, serverCpuUsPerRow: r.serverCpuUsPerOp };
 }
 
-async function rawMultiRow(pool: mysql.Pool, concurrency: number, batch: number) {
+async function rawMultiRow(pool: mysql.Pool, concurrency: number, batch: number, phaseMs = PHASE_MS) {
   const r = await lanes(concurrency, (lane, i) => {
     const rows = Array.from({ length: batch }, (_, j) => logRow(`multi-${lane}`, i * batch + j));
     return pool.query({ sql: 'INSERT INTO bench_log VALUES ?', values: [rows], timeout: 10_000 }).then(() => undefined);
-  });
+  }, phaseMs);
   return { concurrency, batch, rowsPerSec: ((r.ops * batch) / r.ms) * 1000, commitsPerSec: (r.ops / r.ms) * 1000,
     serverCpuUsPerRow: r.serverCpuUsPerOp / batch };
 }
@@ -134,6 +135,30 @@ async function serverInfo(pool: mysql.Pool): Promise<Record<string, unknown>> {
   return info;
 }
 
+export interface MySqlCeilings {
+  /** Single-row autocommit INSERTs (each its own durable commit) at `concurrency`. */
+  singleRowCommitsPerSec: number;
+  /** Rows per second of 256-row INSERTs from 4 connections. */
+  multiRowRowsPerSec: number;
+  multiRowCommitsPerSec: number;
+  concurrency: number;
+}
+
+/** The MySQL ceilings (a) and (b) of this benchmark, on a fresh database, for other benchmarks' tables. */
+export async function measureMySqlCeilings(o: { seconds: number; concurrency: number }): Promise<MySqlCeilings> {
+  const db = await useTestDatabase('bench_ceiling', { migrate: false });
+  const pool = createMySqlPool(db.url, { connectionLimit: Math.max(8, o.concurrency) });
+  try {
+    await pool.query(LOG_LIKE);
+    const single = await rawSingleRow(pool, 0, o.concurrency, o.seconds * 1000);
+    const multi = await rawMultiRow(pool, 4, 256, o.seconds * 1000);
+    return { singleRowCommitsPerSec: single.rowsPerSec, multiRowRowsPerSec: multi.rowsPerSec, multiRowCommitsPerSec: multi.commitsPerSec, concurrency: o.concurrency };
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
 async function main(): Promise<void> {
   const db = await useTestDatabase('bench');
   const pool = createMySqlPool(db.url, { connectionLimit: 40 });
@@ -180,4 +205,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -164,7 +164,7 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
   return { url, secret, gateway, nodes, stop, cluster: nats.prefix, redisUrl, readyBeforeNodes: readyBeforeNodes! };
 }
 
-async function cleanupCluster(cluster: string, nc: Awaited<ReturnType<Awaited<ReturnType<typeof useTestNats>>['connect']>>, redisUrl: string): Promise<void> {
+export async function cleanupCluster(cluster: string, nc: Awaited<ReturnType<Awaited<ReturnType<typeof useTestNats>>['connect']>>, redisUrl: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(`BFLOW_EVENTS_${cluster}`).catch(() => undefined);
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });

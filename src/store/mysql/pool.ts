@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { Counter, type Registry } from 'prom-client';
 
 export interface MySqlPoolOptions {
   /** Max open connections. @default 16 */
@@ -18,7 +19,7 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
  */
 export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): mysql.Pool {
   const u = new URL(url);
-  return mysql.createPool({
+  const pool = mysql.createPool({
     host: u.hostname,
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username || 'root'),
@@ -34,6 +35,104 @@ export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): my
     charset: 'utf8mb4_bin',
     multipleStatements: false,
     enableKeepAlive: true,
+  });
+  pool.on('connection', (conn) => countStatementsOf(conn as unknown as CountedConnection));
+  return pool;
+}
+
+/**
+ * What this process's pools sent to MySQL, counted per statement as it is sent
+ * (all pools together). A transaction is an explicit `START TRANSACTION` or a
+ * write outside one (autocommit); a read is a `SELECT`, keyed by its first
+ * table and by whether it ran inside a transaction. Exposed by
+ * {@link registerMySqlStatementMetrics}; the benchmarks divide them by commands.
+ */
+export interface MySqlStatementCounts {
+  statements: number;
+  transactions: number;
+  commits: number;
+  rollbacks: number;
+  /** INSERT / UPDATE / DELETE / REPLACE statements. */
+  writes: number;
+  /** `table` or `table in_tx` → SELECTs. */
+  reads: Map<string, number>;
+}
+
+export const mysqlStatementCounts: MySqlStatementCounts = { statements: 0, transactions: 0, commits: 0, rollbacks: 0, writes: 0, reads: new Map() };
+
+interface CountedConnection {
+  query(...args: unknown[]): unknown;
+  execute(...args: unknown[]): unknown;
+}
+
+const FIRST_WORD = /^\s*(\w+)/;
+const FROM_TABLE = /\bFROM\s+`?(\w+)/i;
+
+function sqlOf(arg: unknown): string {
+  if (typeof arg === 'string') return arg;
+  const sql = (arg as { sql?: unknown } | null)?.sql;
+  return typeof sql === 'string' ? sql : '';
+}
+
+/** Wraps one connection's query/execute to count what it sends (additive: behaviour unchanged). */
+function countStatementsOf(conn: CountedConnection): void {
+  let inTransaction = false;
+  const count = (sql: string): void => {
+    const c = mysqlStatementCounts;
+    c.statements++;
+    const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
+    if (word === 'START' || word === 'BEGIN') {
+      inTransaction = true;
+      c.transactions++;
+    } else if (word === 'COMMIT' || word === 'ROLLBACK') {
+      inTransaction = false;
+      if (word === 'COMMIT') c.commits++;
+      else c.rollbacks++;
+    } else if (word === 'SELECT') {
+      const key = `${FROM_TABLE.exec(sql)?.[1] ?? 'none'}${inTransaction ? ' in_tx' : ''}`;
+      c.reads.set(key, (c.reads.get(key) ?? 0) + 1);
+    } else if (word === 'INSERT' || word === 'UPDATE' || word === 'DELETE' || word === 'REPLACE') {
+      c.writes++;
+      if (!inTransaction) c.transactions++;
+    }
+  };
+  const query = conn.query;
+  const execute = conn.execute;
+  conn.query = function (this: unknown, ...args: unknown[]) {
+    count(sqlOf(args[0]));
+    return query.apply(this, args);
+  };
+  conn.execute = function (this: unknown, ...args: unknown[]) {
+    count(sqlOf(args[0]));
+    return execute.apply(this, args);
+  };
+}
+
+/**
+ * Registers the statement counts as Prometheus counters:
+ * `bflow_mysql_statements_total`, `bflow_mysql_transactions_total`,
+ * `bflow_mysql_writes_total`, `bflow_mysql_reads_total{table,in_transaction}`.
+ */
+export function registerMySqlStatementMetrics(registry: Registry): void {
+  const c = mysqlStatementCounts;
+  const total = (name: string, help: string, value: () => number) =>
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value()); } });
+  total('bflow_mysql_statements_total', 'Statements sent to MySQL by this process', () => c.statements);
+  total('bflow_mysql_transactions_total', 'MySQL transactions begun: START TRANSACTION, or a write outside one (autocommit)', () => c.transactions);
+  total('bflow_mysql_commits_total', 'COMMIT statements sent to MySQL', () => c.commits);
+  total('bflow_mysql_writes_total', 'INSERT, UPDATE, DELETE and REPLACE statements sent to MySQL', () => c.writes);
+  new Counter({
+    name: 'bflow_mysql_reads_total',
+    help: 'SELECT statements sent to MySQL, by first table and whether inside a transaction',
+    labelNames: ['table', 'in_transaction'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of c.reads) {
+        const [table = 'none', tx] = key.split(' ');
+        this.inc({ table, in_transaction: tx ? 'true' : 'false' }, n);
+      }
+    },
   });
 }
 

@@ -1,0 +1,190 @@
+/**
+ * bench/bflow-stack — a real bflow for the HTTP benchmarks: one `bflow gateway`
+ * and N `bflow node` processes against the machine's MariaDB, Redis and NATS,
+ * on a fresh database (or a kept one), a unique cluster name (KV buckets,
+ * subjects, event stream, Redis keys), `tenants` tenants each seeded with the
+ * purchase-order workflow and the demo org chart. Each bflow process preloads
+ * bench/mysql-probe.ts, which serves its MySQL statement counts.
+ *
+ * `stop()` SIGTERMs every process (SIGKILL after 15 s; a --cpu-prof profile is
+ * written on that graceful exit), deletes the stream, Redis keys and buckets,
+ * and drops the database unless it is kept.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+import { runMigrations } from '../src/store/migrate.ts';
+import { MySqlDirectoryStore } from '../src/store/mysql/directory-store.ts';
+import { createMySqlPool, withDatabase } from '../src/store/mysql/pool.ts';
+import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
+import { seedTenant } from '../test/actors/runtime-host-fixture.ts';
+import { NodeProcess } from '../test/cluster/cluster-harness.ts';
+import { BflowProcess, cleanupCluster, waitReady } from '../test/e2e/stack.ts';
+import { testServerUrl, useTestDatabase } from '../test/harness/mysql.ts';
+import { useTestNats } from '../test/harness/nats-server.ts';
+import { freePort } from '../test/harness/ports.ts';
+import { waitFor } from '../test/harness/wait.ts';
+import { reaped } from './reaper.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const PROBE = fileURLToPath(new URL('./mysql-probe.ts', import.meta.url));
+export const BENCH_SHARDS = 64;
+
+export interface StackOptions {
+  /** Names the database and cluster (letters, digits, _; short). */
+  name: string;
+  nodes: number;
+  /** Tenants `${tenantPrefix}-0` … seeded with the purchase-order workflow. */
+  tenants: number;
+  tenantPrefix?: string;
+  /** Use (and keep) database `bflow_bench_<name>` instead of a fresh one dropped at stop. */
+  keepDatabase?: boolean;
+  /** Extra node options for the node processes and the gateway (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
+  gatewayArgs?: readonly string[];
+  /** BFLOW_LOG_LEVEL of the nodes (info: their shard lines are read). @default info */
+  nodeLogLevel?: string;
+  /** Runs on the (migrated) database before any bflow process starts, e.g. to seed it. */
+  prepare?: (db: { url: string; pool: mysql.Pool }) => Promise<void>;
+}
+
+export interface BflowService {
+  name: string;
+  pid: number | undefined;
+  /** Prometheus endpoint of the process (node metrics port, gateway /metrics). */
+  metricsUrl: string;
+  /** MySQL statement counts of the process (bench/mysql-probe.ts). */
+  mysqlProbeUrl: string;
+}
+
+export interface BenchStack {
+  url: string;
+  secret: string;
+  cluster: string;
+  tenantPrefix: string;
+  /** The database URL (with its name). */
+  mysqlUrl: string;
+  gateway: BflowProcess;
+  nodes: NodeProcess[];
+  services(): BflowService[];
+  stop(): Promise<void>;
+}
+
+interface Db {
+  url: string;
+  pool: mysql.Pool;
+  drop(): Promise<void>;
+}
+
+/** A kept database: created (and migrated) when missing, never dropped. */
+async function keptDatabase(name: string): Promise<Db> {
+  const server = await testServerUrl();
+  const database = `bflow_bench_${name}`;
+  const admin = await mysql.createConnection({ uri: server, connectTimeout: 5000 });
+  try {
+    await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(server, database);
+  const pool = createMySqlPool(url, { connectionLimit: 8 });
+  await runMigrations(pool);
+  return { url, pool, drop: () => pool.end() };
+}
+
+/** Seeds tenants that have no purchase-order workflow yet (a kept database keeps its tenants). */
+async function seedTenants(pool: mysql.Pool, prefix: string, count: number): Promise<void> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT tenant FROM workflows WHERE id = ?', ['wf-po']);
+  const seeded = new Set(rows.map((r) => String(r.tenant)));
+  const stores = { workflows: new MySqlWorkflowStore(pool), directory: new MySqlDirectoryStore(pool) };
+  const missing = Array.from({ length: count }, (_, i) => `${prefix}-${i}`).filter((t) => !seeded.has(t));
+  for (let i = 0; i < missing.length; i += 8) await Promise.all(missing.slice(i, i + 8).map((t) => seedTenant(stores, t)));
+}
+
+function spawnService(verb: 'node' | 'gateway', env: Record<string, string>, nodeArgs: readonly string[]) {
+  const args = [...nodeArgs, '--import', 'tsx', '--import', PROBE, 'bin/bflow.js', verb];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return reaped(child);
+}
+
+export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
+  const tenantPrefix = o.tenantPrefix ?? 't-b';
+  const [db, nats] = await Promise.all([o.keepDatabase ? keptDatabase(o.name) : useTestDatabase(`bench_${o.name}`), useTestNats(o.name.slice(0, 16))]);
+  const redisUrl = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const secret = randomBytes(32).toString('hex');
+  const env = {
+    BFLOW_MYSQL_URL: db.url,
+    BFLOW_NATS_URL: nats.url,
+    BFLOW_REDIS_URL: redisUrl,
+    BFLOW_CLUSTER: nats.prefix,
+    BFLOW_SHARDS: String(BENCH_SHARDS),
+    BFLOW_LEASE_TTL_MS: '5000',
+    BFLOW_JWT_SECRET: secret,
+  };
+  const nodes: NodeProcess[] = [];
+  const probes = new Map<string, number>();
+  const metricsPorts = new Map<string, number>();
+  let gateway: BflowProcess | undefined;
+  const stop = async (): Promise<void> => {
+    await Promise.all([gateway?.stop(15_000), ...nodes.map((n) => n.stop(15_000))]);
+    try {
+      await cleanupCluster(nats.prefix, await nats.connect('bench-cleanup'), redisUrl);
+    } finally {
+      await nats.cleanup();
+      await db.drop();
+    }
+  };
+  try {
+    await seedTenants(db.pool, tenantPrefix, o.tenants);
+    await o.prepare?.(db);
+    for (let i = 1; i <= o.nodes; i++) {
+      const id = `n${i}`;
+      const [metricsPort, probePort] = await Promise.all([freePort(), freePort()]);
+      metricsPorts.set(id, metricsPort);
+      probes.set(id, probePort);
+      const child = spawnService('node', { ...env, BFLOW_NODE_ID: `${nats.prefix}-${id}`, BFLOW_METRICS_PORT: String(metricsPort), BENCH_MYSQL_PROBE_PORT: String(probePort), BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info' }, o.nodeArgs ?? []);
+      child.stdout?.resume();
+      nodes.push(new NodeProcess(id, child));
+    }
+    const [port, probePort] = await Promise.all([freePort(), freePort()]);
+    probes.set('gateway', probePort);
+    gateway = new BflowProcess(
+      spawnService('gateway', { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BENCH_MYSQL_PROBE_PORT: String(probePort), BFLOW_LOG_LEVEL: 'warn' }, o.gatewayArgs ?? []),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(
+      () => {
+        const counts = nodes.map((n) => n.held.size);
+        const even = BENCH_SHARDS / nodes.length;
+        if (nodes.some((n) => n.exited)) throw new Error('a node exited while starting');
+        return counts.reduce((a, b) => a + b, 0) === BENCH_SHARDS && counts.every((c) => Math.abs(c - even) <= 1);
+      },
+      { deadlineMs: 60_000, intervalMs: 100, what: `${o.nodes} nodes holding an even share of ${BENCH_SHARDS} shards` },
+    );
+    await waitReady(url, gateway);
+    const gw = gateway;
+    return {
+      url,
+      secret,
+      cluster: nats.prefix,
+      tenantPrefix,
+      mysqlUrl: db.url,
+      gateway: gw,
+      nodes,
+      services: () => [
+        { name: 'gateway', pid: gw.child.pid, metricsUrl: `${url}/metrics`, mysqlProbeUrl: `http://127.0.0.1:${probes.get('gateway')}/metrics` },
+        ...nodes.map((n) => ({
+          name: `node ${n.id}`,
+          pid: n.child.pid,
+          metricsUrl: `http://127.0.0.1:${metricsPorts.get(n.id)}/metrics`,
+          mysqlProbeUrl: `http://127.0.0.1:${probes.get(n.id)}/metrics`,
+        })),
+      ],
+      stop,
+    };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}

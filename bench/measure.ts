@@ -1,0 +1,130 @@
+/**
+ * bench/measure — one measured load against a running bflow stack: the load
+ * process's report, CPU and RSS of every bflow process and of the machine's
+ * MariaDB, Redis and NATS over the window, and the MySQL statements each bflow
+ * process sent during it (bench/mysql-probe.ts, counted in
+ * src/store/mysql/pool.ts), per durable command.
+ */
+import type { BenchStack, BflowService } from './bflow-stack.ts';
+import { spawnHttpLoad, type HttpLoadOptions, type HttpLoadReport } from './http-load.ts';
+import type { LatencySummary } from './load-process.ts';
+import { scrape, sumOf, type Samples } from './metrics-scrape.ts';
+import { UsageWindow, servicePids, type ProcessUsage } from './process-stats.ts';
+import { reaped } from './reaper.ts';
+
+/** Tables read by the nodes' background loops (outbox relay, timer service), not by commands. */
+const BACKGROUND_TABLES = new Set(['outbox', 'timers']);
+
+export interface MySqlUse {
+  /** Transactions begun (START TRANSACTION or an autocommit write) by the bflow processes. */
+  transactions: number;
+  commits: number;
+  writes: number;
+  /** SELECTs by `table` (suffix ` in_tx` inside a transaction) and process. */
+  reads: Record<string, number>;
+  /** SELECTs on the command path: every table but the background loops' (outbox, timers). */
+  commandPathReads: number;
+  backgroundReads: number;
+  perCommand: { transactions: number; commandPathReads: number; backgroundReads: number };
+}
+
+export interface Measured {
+  load: HttpLoadReport;
+  usage: ProcessUsage[];
+  mysql: MySqlUse;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function probeAll(services: readonly BflowService[]): Promise<Map<string, Samples>> {
+  const out = new Map<string, Samples>();
+  await Promise.all(services.map(async (s) => out.set(s.name, await scrape(s.mysqlProbeUrl).catch(() => new Map()))));
+  return out;
+}
+
+function readsOf(samples: Samples): Map<string, number> {
+  const reads = new Map<string, number>();
+  for (const [key, value] of samples) {
+    const m = /^bflow_mysql_reads_total\{table="([^"]*)",in_transaction="(true|false)"\}$/.exec(key);
+    if (m) reads.set(`${m[1]}${m[2] === 'true' ? ' in_tx' : ''}`, value);
+  }
+  return reads;
+}
+
+function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, commands: number): MySqlUse {
+  const use: MySqlUse = { transactions: 0, commits: 0, writes: 0, reads: {}, commandPathReads: 0, backgroundReads: 0, perCommand: { transactions: NaN, commandPathReads: NaN, backgroundReads: NaN } };
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? new Map();
+    const d = (metric: string) => sumOf(a, metric) - sumOf(b, metric);
+    use.transactions += d('bflow_mysql_transactions_total');
+    use.commits += d('bflow_mysql_commits_total');
+    use.writes += d('bflow_mysql_writes_total');
+    const ra = readsOf(a);
+    const rb = readsOf(b);
+    for (const [key, value] of ra) {
+      const delta = value - (rb.get(key) ?? 0);
+      if (delta === 0) continue;
+      use.reads[`${name}: ${key}`] = delta;
+      if (BACKGROUND_TABLES.has(key.split(' ')[0]!)) use.backgroundReads += delta;
+      else use.commandPathReads += delta;
+    }
+  }
+  const per = (n: number) => (commands > 0 ? n / commands : NaN);
+  use.perCommand = { transactions: per(use.transactions), commandPathReads: per(use.commandPathReads), backgroundReads: per(use.backgroundReads) };
+  return use;
+}
+
+/** The load process may exit before its row is read: its own CPU figure is exact. */
+function fixLoadRow(usage: ProcessUsage[], report: HttpLoadReport, seconds: number): void {
+  const row = usage.find((u) => u.name.startsWith('load'));
+  if (row && !Number.isFinite(row.cores)) row.cores = report.loadCpuSeconds / seconds;
+  if (row && !Number.isFinite(row.rssMiB)) row.rssMiB = row.peakRssMiB;
+}
+
+/** Runs the HTTP load against `stack` and measures the window. */
+export async function measureStack(stack: BenchStack, load: Omit<HttpLoadOptions, 'url' | 'secret' | 'tenantPrefix'>): Promise<Measured> {
+  const p = spawnHttpLoad({ ...load, url: stack.url, secret: stack.secret, tenantPrefix: stack.tenantPrefix });
+  reaped(p.child);
+  const services = stack.services();
+  const shared = servicePids({ mysql: stack.mysqlUrl, redis: process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', nats: 'nats://127.0.0.1:4222' });
+  const window = new UsageWindow(() => [...services, { name: 'load (HTTP client)', pid: p.child.pid }, ...shared]);
+  await p.measuring;
+  const before = await probeAll(services);
+  window.start();
+  await sleep(load.seconds * 1000);
+  const usage = window.stop();
+  const after = await probeAll(services);
+  const report = await p.result;
+  fixLoadRow(usage, report, load.seconds);
+  // Per durable command; a read-only load (inbox) per request.
+  const units = (report.commandsPerSecond > 0 ? report.commandsPerSecond : report.requestsPerSecond) * load.seconds;
+  return { load: report, usage, mysql: mysqlDelta(before, after, units) };
+}
+
+/** Runs the HTTP load against a plain server process (baseline, hello) and measures it and the machine's services. */
+export async function measureServer(url: string, serverPid: number | undefined, serverName: string, load: Omit<HttpLoadOptions, 'url'>): Promise<{ load: HttpLoadReport; usage: ProcessUsage[] }> {
+  const p = spawnHttpLoad({ ...load, url });
+  reaped(p.child);
+  const shared = servicePids({ mysql: 'mysql://127.0.0.1:3306', redis: 'redis://127.0.0.1:6379', nats: 'nats://127.0.0.1:4222' }).filter((s) => s.name === 'mariadbd');
+  const window = new UsageWindow(() => [{ name: serverName, pid: serverPid }, { name: 'load (HTTP client)', pid: p.child.pid }, ...shared]);
+  await p.measuring;
+  window.start();
+  await sleep(load.seconds * 1000);
+  const usage = window.stop();
+  const report = await p.result;
+  fixLoadRow(usage, report, load.seconds);
+  return { load: report, usage };
+}
+
+// ── formatting ───────────────────────────────────────────────────────────────
+
+export const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : 'n/a');
+export const lat = (l: LatencySummary) => `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}`;
+export const rate = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en') : 'n/a');
+export const codes = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(', ') || 'none';
+export const usageLine = (u: readonly ProcessUsage[]) =>
+  u.map((p) => `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} cores ${(Number.isFinite(p.rssMiB) ? p.rssMiB : p.peakRssMiB).toFixed(0)} MiB`).join('; ');
+export const passFail = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
