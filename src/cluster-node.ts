@@ -52,7 +52,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const cache: SnapshotCache = config.redisUrl
     ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
     : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
-  const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}` });
+  const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger });
   const writerMetrics = registerTransitionWriterMetrics(registry);
   const mysqlWriter = shardedWriter(Array.from({ length: WRITERS }, () => createMySqlTransitionWriter(pool, { metrics: writerMetrics })));
   const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });

@@ -50,11 +50,14 @@ export class NatsShardBus implements ShardBus {
   readonly #log: Logger;
   readonly #subs = new Set<Subscription>();
   #closed = false;
+  /** False between a disconnect and the reconnect: requests then fail at once instead of waiting out their timeout. */
+  #connected = true;
 
   constructor(nc: NatsConnection, options: NatsShardBusOptions = {}) {
     this.#nc = nc;
     this.#prefix = options.prefix ?? 'bflow';
     this.#log = options.logger ?? pino({ level: 'silent' });
+    void this.#followConnection();
   }
 
   async serve(shard: number, handler: (request: ShardRequest) => Promise<ShardReply>): Promise<() => Promise<void>> {
@@ -83,6 +86,8 @@ export class NatsShardBus implements ShardBus {
   async request(shard: number, request: ShardRequest, timeoutMs: number): Promise<ShardReply> {
     this.#assertOpen();
     const subject = shardSubject(this.#prefix, shard);
+    // While reconnecting, nats.js would buffer the request and let it time out: the caller answers 503 now instead.
+    if (!this.#connected) throw new BusError('bus_unavailable', `NATS connection lost (reconnecting); ${subject} not tried`);
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     let msg: Msg;
     try {
@@ -128,6 +133,13 @@ export class NatsShardBus implements ShardBus {
       } catch {
         /* the requester times out and retries */
       }
+    }
+  }
+
+  async #followConnection(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === 'disconnect') this.#connected = false;
+      else if (s.type === 'reconnect') this.#connected = true;
     }
   }
 
