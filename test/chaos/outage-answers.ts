@@ -4,8 +4,8 @@ import type { FaultMark, LoadRecord } from './load-record.ts';
 export interface OutageAnswers {
   /** Failed tries sent during the outage. */
   failed: number;
-  /** ... answered 503 `store_unavailable`. */
-  storeUnavailable: number;
+  /** ... answered 503 with the expected code (`store_unavailable` for MySQL). */
+  expected: number;
   /** ... answered with anything else (outcome and count), e.g. `503 shard_unavailable ×3`, `500 internal ×1`. */
   other: string[];
   /** ... that got no answer within the client's timeout. */
@@ -15,14 +15,14 @@ export interface OutageAnswers {
   maxMs: number;
 }
 
-/** Classifies the failed tries first sent between the fault and its end. */
-export function outageAnswers(record: LoadRecord, fault: FaultMark): OutageAnswers {
+/** Classifies the failed tries first sent between the fault and its end, against the 503 `code` expected meanwhile. */
+export function outageAnswers(record: LoadRecord, fault: FaultMark, code: string): OutageAnswers {
   const during = record.failedAttempts.filter((a) => a.at >= fault.at && a.at < fault.healedAt);
   const other = new Map<string, number>();
-  let storeUnavailable = 0;
+  let expected = 0;
   let hung = 0;
   for (const a of during) {
-    if (a.status === 503 && a.code === 'store_unavailable') storeUnavailable++;
+    if (a.status === 503 && a.code === code) expected++;
     else {
       if (a.status === undefined && a.code === 'timeout') hung++;
       const key = a.status === undefined ? `no answer ${a.code}` : `${a.status} ${a.code ?? ''}`.trim();
@@ -32,7 +32,7 @@ export function outageAnswers(record: LoadRecord, fault: FaultMark): OutageAnswe
   const ms = during.map((a) => a.ms).sort((x, y) => x - y);
   return {
     failed: during.length,
-    storeUnavailable,
+    expected,
     other: [...other].map(([k, n]) => `${k} ×${n}`),
     hung,
     p50Ms: ms[Math.floor(ms.length / 2)] ?? 0,

@@ -16,9 +16,9 @@ import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 // that its approval had been accepted). The gateway tries each command several
 // times (a try that times out is sent again), so the new owner sees the same
 // key twice: the first try activates the actor and is replayed from the
-// store, the second reaches the now-live actor, which remembers only keys it
-// committed itself, steps the command on the already-approved state and
-// refuses it.
+// store, the second reached the now-live actor, which remembers only keys it
+// committed itself, stepped the command on the already-approved state and
+// refused it (fixed in src/actors/runtime-commands.ts; this is its regression test).
 
 let db: TestDatabase | undefined;
 const closers: (() => Promise<void>)[] = [];

@@ -91,11 +91,4 @@ function refusals(record: LoadRecord): string[] {
  * fixed yet: a violation matching one is reported as known, not as a failure.
  * Each has a deterministic test marked `it.fails`; remove the entry with the fix.
  */
-export const KNOWN_ISSUES: { pattern: RegExp; reason: string }[] = [
-  {
-    pattern: /^command refused with a 4xx: \w+ → 422 action_not_allowed/,
-    reason:
-      'a retry reaching the new owner of a runtime after a failover is refused instead of replayed when the actor was activated by an earlier try ' +
-      '(src/actors/runtime-commands.ts remembers only keys it committed; test/chaos/retry-on-new-owner.test.ts)',
-  },
-];
+export const KNOWN_ISSUES: { pattern: RegExp; reason: string }[] = [];

@@ -46,26 +46,16 @@ const serviceStop = (name: string, service: 'mysql' | 'redis' | 'nats', downMs: 
   summary: {
     mysql: `Stop MySQL for ${downMs / 1000} s: commands fail fast with 503 \`store_unavailable\` (never a hang or a 500), and recover by themselves once it is back.`,
     redis: `Stop Redis for ${downMs / 1000} s: commands go on from MySQL (the snapshot cache is only a cache); rate limits fail open.`,
-    nats: `Restart NATS (stopped ${downMs / 1000} s, same port and data directory): commands answer 503 meanwhile; nodes re-claim their shards on reconnect.`,
+    nats: `Restart NATS (stopped ${downMs / 1000} s, same port and data directory): commands fail fast with 503 \`shard_unavailable\` meanwhile; nodes re-claim their shards on reconnect.`,
   }[service],
   length,
   async inject(stack, record) {
     const mark = await stopService(stack, record, service, downMs);
     await stack.waitAllShardsHeld(60_000);
-    return { outage: outageAnswers(record, mark) };
+    return { outage: outageAnswers(record, mark, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable') };
   },
-  verify:
-    service === 'mysql'
-      ? (record) => {
-          const fault = record.faults[0]!;
-          const answers = outageAnswers(record, fault);
-          const problems: string[] = [];
-          if (answers.storeUnavailable === 0) problems.push('no command was answered 503 store_unavailable while MySQL was down');
-          if (answers.other.length > 0) problems.push(`answers other than 503 store_unavailable/shard_unavailable while MySQL was down: ${answers.other.join(', ')}`);
-          if (answers.hung > 0) problems.push(`${answers.hung} tries got no answer within the client timeout while MySQL was down (not failing fast)`);
-          return problems;
-        }
-      : undefined,
+  // MySQL down: the nodes answer store_unavailable; NATS down: the gateway cannot reach them (shard_unavailable). Either at once.
+  verify: service === 'redis' ? undefined : (record) => failsFast(record, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable', service),
 });
 
 const gatewayKill = (name: string, kills: number, length: Scenario['length']): Scenario => ({
@@ -94,6 +84,16 @@ const nodeFreeze = (name: string, length: Scenario['length']): Scenario => ({
     return { leasesLost: victim.lost };
   },
 });
+
+/** The tries sent while `service` was down were all answered 503 `code`, none left to the client's timeout. */
+function failsFast(record: LoadRecord, code: string, service: string): string[] {
+  const answers = outageAnswers(record, record.faults[0]!, code);
+  const problems: string[] = [];
+  if (answers.expected === 0) problems.push(`no command was answered 503 ${code} while ${service} was down`);
+  if (answers.other.length > 0) problems.push(`answers other than 503 ${code} while ${service} was down: ${answers.other.join(', ')}`);
+  if (answers.hung > 0) problems.push(`${answers.hung} tries got no answer within the client timeout while ${service} was down (not failing fast)`);
+  return problems;
+}
 
 /** Waits until `n` more commands were acknowledged (the load is flowing again). */
 export async function waitForAcks(record: LoadRecord, n: number, deadlineMs = 60_000): Promise<void> {
