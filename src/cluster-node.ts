@@ -18,7 +18,7 @@ import { CachedRuntimeStore } from './store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from './store/memory/snapshot-cache.ts';
 import { runMigrations } from './store/migrate.ts';
 import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
-import { createMySqlPool } from './store/mysql/pool.ts';
+import { createMySqlPool, registerMySqlStatementMetrics } from './store/mysql/pool.ts';
 import { MySqlRuntimeStore } from './store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from './store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from './store/mysql/writer-metrics.ts';
@@ -47,6 +47,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   if (config.mysqlUrl === undefined || config.natsUrl === undefined) throw new Error('a cluster node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerMySqlStatementMetrics(registry);
   const pool = createMySqlPool(config.mysqlUrl);
   await runMigrations(pool, logger);
   const cache: SnapshotCache = config.redisUrl

@@ -12,7 +12,7 @@ import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
 import { invalidatingDirectory } from './store/invalidating-directory.ts';
 import { announceDirectoryChange } from './actors/nats/directory-changes.ts';
-import { createMySqlPool } from './store/mysql/pool.ts';
+import { createMySqlPool, registerMySqlStatementMetrics } from './store/mysql/pool.ts';
 import { MySqlAnalyticsReader } from './store/mysql/analytics-reader.ts';
 import { MySqlReadModel } from './store/mysql/read-model.ts';
 import { MySqlWebhookStore } from './store/mysql/webhook-store.ts';
@@ -87,6 +87,7 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
 function defaultRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerMySqlStatementMetrics(registry);
   return registry;
 }
 
