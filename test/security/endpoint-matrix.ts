@@ -52,7 +52,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   // directory
   {
     key: 'PUT /api/v1/directory/employees/{id}', access: { roles: DIRECTORY_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: `/api/v1/directory/employees/${a.employeeId}`, body: { name: 'Renamed', groupId: a.groupId } }),
+    call: (a) => ({ path: `/api/v1/directory/employees/${a.employeeId}`, body: { name: 'Renamed', groupId: a.groupId, companyId: 'c1', email: 'renamed@example.com' } }),
   },
   {
     key: 'PUT /api/v1/directory/groups/{id}', access: { roles: DIRECTORY_ROLES }, write: true, foreign: 'own_tenant',
@@ -60,7 +60,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   },
   {
     key: 'POST /api/v1/directory/import', access: { roles: DIRECTORY_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: '/api/v1/directory/import', body: { employees: [{ id: a.employeeId, name: 'Imported' }], groups: [{ id: a.groupId, name: 'Imported' }] } }),
+    call: (a) => ({ path: '/api/v1/directory/import', body: { employees: [{ id: a.employeeId, name: 'Imported', companyId: 'c1' }], groups: [{ id: a.groupId, name: 'Imported', parentId: a.groupId }] } }),
   },
   // workflows
   {
@@ -78,12 +78,12 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { key: 'GET /api/v1/workflows/{id}/versions/{version}', access: { roles: DESIGN_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/versions/1` }) },
   {
     key: 'PUT /api/v1/apps/{app}/config', access: { roles: DESIGN_ROLES }, write: true, foreign: 'same_as_missing',
-    call: (a, m) => ({ path: `/api/v1/apps/${a.app}/config`, body: { workflowId: wf(a, m), mode: 'pending' } }),
+    call: (a, m) => ({ path: `/api/v1/apps/${a.app}/config`, body: { workflowId: wf(a, m), mode: 'pending', companyId: 'c1' } }),
   },
   // runtimes
   {
     key: 'POST /api/v1/runtimes', access: { roles: RUNTIME_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: '/api/v1/runtimes', body: { app: 'purchase.order', docId: a.docIds[0], doc: poDoc(7) } }),
+    call: (a) => ({ path: '/api/v1/runtimes', body: { app: 'purchase.order', docId: a.docIds[0], doc: poDoc(7), companyId: 'c1' } }),
   },
   { key: 'GET /api/v1/runtimes', access: { roles: RUNTIME_ROLES }, write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/runtimes?app=purchase.order' }) },
   { key: 'GET /api/v1/runtimes/{id}', access: { roles: RUNTIME_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/runtimes/${rt(a, m)}` }) },
