@@ -149,7 +149,10 @@ export class WebhookDeliverer {
       return { verdict: result.kind === 'response' && result.status >= 200 && result.status < 300 ? 'delivered' : 'rejected', attempt: result };
     } catch (err) {
       if (err instanceof RetryableAttempt) return { verdict: 'retry', attempt: err.result };
-      if ((err as { code?: string }).code === 'EOPENBREAKER') return { verdict: 'circuit_open' };
+      const code = (err as { code?: string }).code;
+      if (code === 'EOPENBREAKER') return { verdict: 'circuit_open' };
+      // stop() shut the breakers down between the loop's check and this attempt.
+      if (code === 'ESHUTDOWN') return { verdict: 'aborted' };
       throw err;
     } finally {
       timer?.();

@@ -16,7 +16,7 @@ describe('webhook target - URL rules', () => {
   });
 
   it('webhookUrlProblem - internal addresses only when private targets are allowed', () => {
-    for (const url of ['http://127.0.0.1:9000/h', 'http://localhost/h', 'http://10.1.2.3/h', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/h', 'http://[fe80::1]/h', 'http://[::ffff:127.0.0.1]/h', 'http://0.0.0.0/h', 'http://192.168.1.1/h']) {
+    for (const url of ['http://127.0.0.1:9000/h', 'http://localhost/h', 'http://10.1.2.3/h', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/h', 'http://[fe80::1]/h', 'http://[::ffff:127.0.0.1]/h', 'http://[::7f00:1]/h', 'http://2130706433/h', 'http://0.0.0.0/h', 'http://192.168.1.1/h']) {
       expect(webhookUrlProblem(url, true), url).toBeUndefined();
       expect(webhookUrlProblem(url, false), url).toMatch(/not allowed/);
     }
