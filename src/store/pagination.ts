@@ -30,7 +30,9 @@ export function decodeCursor<T extends readonly (string | number)[]>(
   } catch (err) {
     throw new StoreError('invalid_record', 'malformed cursor', { cause: err });
   }
-  const ok = Array.isArray(value) && value.length === shape.length && shape.every((t, i) => typeof value[i] === t);
+  // Numbers in our cursors are epoch ms and stage indexes: a non-integer or non-finite one (`1e400`) is not ours.
+  const fits = (t: 'string' | 'number', v: unknown) => (t === 'number' ? Number.isSafeInteger(v) : typeof v === 'string');
+  const ok = Array.isArray(value) && value.length === shape.length && shape.every((t, i) => fits(t, value[i]));
   if (!ok) throw new StoreError('invalid_record', 'malformed cursor');
   return value as unknown as T;
 }
