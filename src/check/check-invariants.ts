@@ -65,11 +65,10 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
     await checkRuntimes(reader, report, keys, events);
     await checkOutbox(reader, events);
     if (input.nats) {
-      const messages = await withNats(input.nats, (nc) =>
-        readTenantEvents(nc, { stream: input.nats!.stream, tenant: input.tenant, timeoutMs: input.streamTimeoutMs ?? 60_000 }),
-      );
-      report.counts.eventsInStream = messages.length;
-      events.compareStream(messages);
+      const { stream } = input.nats;
+      const options = { stream, tenant: input.tenant, timeoutMs: input.streamTimeoutMs ?? 60_000 };
+      report.counts.eventsInStream = await withNats(input.nats, (nc) => readTenantEvents(nc, options, (m) => events.addMessage(m)));
+      events.endStream();
     }
     report.lost = keys.lost(acknowledged);
     report.duplicated = keys.duplicated(acknowledged);

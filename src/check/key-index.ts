@@ -1,21 +1,33 @@
 import type { AcknowledgedCommand } from './acknowledged.ts';
 import type { DuplicatedCommand, LogPosition, LostCommand } from './report.ts';
 
-/** Every idempotency key of the tenant's log with where it is logged, to find lost and duplicated commands. */
+const SEP = '\u0000';
+const encode = (at: LogPosition): string => `${at.runtimeId}${SEP}${at.seq}`;
+const decode = (s: string): LogPosition => {
+  const i = s.lastIndexOf(SEP);
+  return { runtimeId: s.slice(0, i), seq: Number(s.slice(i + 1)) };
+};
+
+/**
+ * Every idempotency key of the tenant's log with where it is logged, to find
+ * lost and duplicated commands. Positions are kept as strings (one per key;
+ * a list only for keys logged more than once): a tenant's log holds 10^5–10^6 keys.
+ */
 export class KeyIndex {
-  private readonly positions = new Map<string, LogPosition[]>();
+  private readonly first = new Map<string, string>();
+  private readonly more = new Map<string, string[]>();
 
   add(key: string, at: LogPosition): void {
-    const list = this.positions.get(key);
-    if (list) list.push(at);
-    else this.positions.set(key, [at]);
+    const first = this.first.get(key);
+    if (first === undefined) this.first.set(key, encode(at));
+    else this.more.set(key, [...(this.more.get(key) ?? [first]), encode(at)]);
   }
 
   /** Acknowledged commands not logged in their runtime (each runtime and key once). */
   lost(acknowledged: readonly AcknowledgedCommand[]): LostCommand[] {
     const out: LostCommand[] = [];
     for (const a of uniqueAcknowledged(acknowledged)) {
-      const at = this.positions.get(a.idempotencyKey) ?? [];
+      const at = this.positions(a.idempotencyKey);
       if (!at.some((p) => p.runtimeId === a.runtimeId)) out.push({ runtimeId: a.runtimeId, idempotencyKey: a.idempotencyKey, foundIn: at });
     }
     return out;
@@ -24,17 +36,20 @@ export class KeyIndex {
   /** Keys logged by more than one step. */
   duplicated(acknowledged: readonly AcknowledgedCommand[]): DuplicatedCommand[] {
     const acked = new Set(acknowledged.map((a) => a.idempotencyKey));
-    const out: DuplicatedCommand[] = [];
-    for (const [key, at] of this.positions) {
-      if (at.length > 1) out.push({ idempotencyKey: key, occurrences: at, acknowledged: acked.has(key) });
-    }
-    return out;
+    return [...this.more].map(([key, at]) => ({ idempotencyKey: key, occurrences: at.map(decode), acknowledged: acked.has(key) }));
+  }
+
+  private positions(key: string): LogPosition[] {
+    const more = this.more.get(key);
+    if (more) return more.map(decode);
+    const first = this.first.get(key);
+    return first === undefined ? [] : [decode(first)];
   }
 }
 
 /** The acknowledged commands with each (runtime, key) once: a retried command is acknowledged again under its key. */
 export function uniqueAcknowledged(acknowledged: readonly AcknowledgedCommand[]): AcknowledgedCommand[] {
   const seen = new Map<string, AcknowledgedCommand>();
-  for (const a of acknowledged) seen.set(JSON.stringify([a.runtimeId, a.idempotencyKey]), a);
+  for (const a of acknowledged) seen.set(`${a.runtimeId}${SEP}${a.idempotencyKey}`, a);
   return [...seen.values()];
 }

@@ -19,12 +19,12 @@ export interface StreamReadOptions {
 }
 
 /**
- * Reads every message of `tenant` in the event stream with an ordered
+ * Hands every message of `tenant` in the event stream to `onMessage` (returns how many) — read with an ordered
  * (ephemeral, flow-controlled) consumer filtered on the tenant's subjects
  * (`<prefix>.events.<tenant>.>`, derived from the stream's `….events.>`
  * subject); messages whose payload names another tenant are skipped.
  */
-export async function readTenantEvents(nc: NatsConnection, o: StreamReadOptions): Promise<StreamedEvent[]> {
+export async function readTenantEvents(nc: NatsConnection, o: StreamReadOptions, onMessage: (m: StreamedEvent) => void): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   let stop: (() => void) | undefined;
   let timedOut = false;
@@ -37,18 +37,24 @@ export async function readTenantEvents(nc: NatsConnection, o: StreamReadOptions)
   });
   deadline.catch(() => undefined);
   try {
-    return await Promise.race([read(nc, o, (s) => (stop = s), () => timedOut), deadline]);
+    return await Promise.race([read(nc, o, onMessage, (s) => (stop = s), () => timedOut), deadline]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function read(nc: NatsConnection, o: StreamReadOptions, onStop: (stop: () => void) => void, timedOut: () => boolean): Promise<StreamedEvent[]> {
+async function read(
+  nc: NatsConnection,
+  o: StreamReadOptions,
+  onMessage: (m: StreamedEvent) => void,
+  onStop: (stop: () => void) => void,
+  timedOut: () => boolean,
+): Promise<number> {
   const jsm = await jetstreamManager(nc, { timeout: o.timeoutMs });
   const filters = tenantFilters(await streamInfo(jsm, o.stream), o.tenant);
   const total = await matching(jsm, o.stream, filters);
-  const out: StreamedEvent[] = [];
-  if (total === 0) return out;
+  let read = 0;
+  if (total === 0) return read;
   // One filter as a string: `filter_subject`, which servers before 2.10 understand too; several: read everything.
   const consumer = await jetstream(nc, { timeout: o.timeoutMs }).consumers.get(o.stream, filters.length === 1 ? { filter_subjects: filters[0]! } : {});
   const messages = await consumer.consume({ max_messages: 1000 });
@@ -57,14 +63,15 @@ async function read(nc: NatsConnection, o: StreamReadOptions, onStop: (stop: () 
     for await (const m of messages) {
       const event = m.json<Partial<DomainEvent>>();
       if (event.tenant === o.tenant && typeof event.id === 'string') {
-        out.push({ streamSeq: m.seq, msgId: m.headers?.get('Nats-Msg-Id') || undefined, eventId: event.id });
+        onMessage({ streamSeq: m.seq, msgId: m.headers?.get('Nats-Msg-Id') || undefined, eventId: event.id });
+        read += 1;
       }
       if (m.info.pending === 0 || timedOut()) break;
     }
   } finally {
     await messages.close();
   }
-  return out;
+  return read;
 }
 
 async function streamInfo(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string): Promise<StreamInfo> {
