@@ -30,7 +30,11 @@ export interface TransitionRecord {
 export type StepCause = { start: StartInput } | { command: Command };
 
 /** A step's cause as the log stores it (JSON on the step's first log row), with the idempotency key it was committed under. */
-export type LoggedCommand = Partial<StepCause> & { idempotencyKey?: string };
+export interface LoggedCommand {
+  idempotencyKey?: string;
+  start?: StartInput;
+  command?: Command;
+}
 
 export type CommitFailureCode =
   /** Another writer committed a newer revision first; reload and retry. */
