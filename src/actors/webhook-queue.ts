@@ -27,7 +27,7 @@ export class WebhookQueue {
   #stopped = false;
 
   constructor(
-    private readonly deliverer: WebhookDeliverer,
+    private readonly deliverer: Pick<WebhookDeliverer, 'deliver' | 'stop'>,
     options: WebhookQueueOptions = {},
   ) {
     this.#o = { concurrency: options.concurrency ?? 16, maxPending: options.maxPending ?? 10_000, logger: options.logger ?? pino({ level: 'silent' }), metrics: options.metrics };
