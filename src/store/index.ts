@@ -21,3 +21,11 @@ export type { MemoryStoreOptions } from './memory/tables.ts';
 export { canonicalJson, contentHash } from './content-hash.ts';
 /** Page-size validation (1..500) and opaque keyset cursors. */
 export { checkLimit, MAX_PAGE_LIMIT, MAX_POLL_LIMIT } from './pagination.ts';
+
+// Webhook registrations and the analytics read (migration 003).
+/** WebhookStore over MySQL (use the primary: a create is read back at once). */
+export { MySqlWebhookStore } from './mysql/webhook-store.ts';
+/** AnalyticsReader over MySQL (replica-safe): a workflow's newest runtimes' stages by `runtimes_by_workflow`. */
+export { MySqlAnalyticsReader } from './mysql/analytics-reader.ts';
+export { MAX_WEBHOOKS_PER_TENANT, type WebhookRecord, type WebhookStore } from './webhook-ports.ts';
+export { MAX_ANALYTICS_RUNTIMES, type AnalyticsReader, type RuntimeStages, type StageSampleFilter, type StageSamples } from './analytics-ports.ts';
