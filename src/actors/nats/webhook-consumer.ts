@@ -82,14 +82,17 @@ export class JetStreamWebhookConsumer {
   }
 
   async #work(): Promise<void> {
+    let failures = 0;
     while (!this.#stopping) {
       let msg: JsMsg | null;
       try {
         msg = await this.#consumer.next({ expires: this.#o.pullExpiresMs });
+        failures = 0;
       } catch (err) {
         if (this.#stopping) return;
-        this.#o.logger.warn({ err }, 'webhook consumer: pull failed');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // NATS away: every worker fails at once; say it once per outage, then back off (1 s doubling to 30 s).
+        if (failures++ === 0) this.#o.logger.warn({ err }, 'webhook consumer: pull failed; retrying with backoff');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1_000 * 2 ** Math.min(failures - 1, 5))));
         continue;
       }
       if (msg) await this.#handle(msg);
