@@ -39,8 +39,7 @@ const structuredCursor: fc.Arbitrary<string> = fc
   .oneof(
     fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
     fc.array(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 12 }), fc.constant(null)), { maxLength: 4 }).map((v) => JSON.stringify(v)),
-    // Finite extremes only: a non-finite number (`1e400`) in an inbox cursor is the store's open bug (see the skipped test below).
-    fc.constantFrom('[1e308,"x",1]', '[-1e308,"x",1]', '[9007199254740993,"x",1]', '[0.5,"x",0.5]', '["\\u0000"]', '["\' OR 1=1 --"]', '[{"$gt":""}]', '[[1]]'),
+    fc.constantFrom('[1e400,"x",1]', '[-1e400]', '[1e308,"x",1]', '[-1e308,"x",1]', '[9007199254740993,"x",1]', '[0.5,"x",0.5]', '["\\u0000"]', '["\' OR 1=1 --"]', '[{"$gt":""}]', '[[1]]'),
   )
   .map((json) => `?cursor=${Buffer.from(json, 'utf8').toString('base64url')}`);
 

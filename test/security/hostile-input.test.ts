@@ -21,7 +21,7 @@ import {
   type Sent,
 } from './hostile-requests.ts';
 import { routeKeys } from './endpoint-matrix.ts';
-import { logProblems } from './security-checks.ts';
+import { logProblems, tenantState } from './security-checks.ts';
 import { DEMO_TENANT, SECRET, actOk, demoAdmin, demoMember, leakIn, memoryLogger, poDoc, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
 
 /**
@@ -101,20 +101,9 @@ async function send(s: Sent): Promise<Received | undefined> {
 
 /** Everything a client could observe of the demo tenant and the hostile tenants, read from the stores. */
 async function snapshot(): Promise<string> {
-  const { read, workflows, directory } = gw.backend.deps;
-  const out: Record<string, unknown> = {};
-  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS, ...INVALID_TENANTS]) {
-    const runtimes = (await read.listRuntimes(tenant, {}, 500)).items;
-    const logs = await Promise.all(runtimes.map((s) => read.runtimeLog(tenant, s.runtime.id)));
-    const inbox: unknown[] = [];
-    for (const user of USERS) for (const status of ['open', 'done'] as const) inbox.push(await read.inbox(tenant, user, status, 500));
-    const wfs = await workflows.listWorkflows(tenant);
-    const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
-    const configs = await Promise.all(APPS.map((app) => workflows.getAppConfig(tenant, app, '')));
-    const webhooks = await gw.backend.deps.webhooks?.forTenant(tenant);
-    out[JSON.stringify(tenant)] = { runtimes, logs, inbox, wfs, versions, configs, webhooks, directory: await directory.loadDirectory(tenant) };
-  }
-  out['events'] = gw.backend.events.messages().length;
+  const out: Record<string, string> = {};
+  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS, ...INVALID_TENANTS]) out[JSON.stringify(tenant)] = await tenantState(gw.backend.deps, tenant, USERS, APPS);
+  out['events'] = String(gw.backend.events.messages().length);
   return JSON.stringify(out);
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 import { createApp } from '../../src/gateway/app.ts';
+import { SECURITY_HEADERS } from './security-checks.ts';
 import { DEMO_TENANT, SECRET, demoAdmin, demoMember, leakIn, memoryLogger, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
 
 /**
@@ -127,15 +128,6 @@ describe('secrets in errors - logs', () => {
 });
 
 describe('secrets in errors - security headers on every kind of response', () => {
-  const SECURITY_HEADERS: Record<string, RegExp> = {
-    'x-content-type-options': /^nosniff$/,
-    'x-frame-options': /^(DENY|SAMEORIGIN)$/,
-    'strict-transport-security': /max-age=\d+/,
-    'referrer-policy': /^no-referrer$/,
-    'cross-origin-resource-policy': /^same-origin$/,
-    'x-request-id': /.+/,
-  };
-
   it.each([
     [200, 'GET /health', () => gw.app.request('/health')],
     [200, 'GET /api/v1/runtimes', () => gw.app.request('/api/v1/runtimes', authed())],

@@ -1,7 +1,31 @@
+import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
+
 /**
  * Checks every security suite applies to what the gateway emits: the headers
- * of each response and the log lines of a run.
+ * of each response, the log lines of a run, and the state a tenant must keep.
  */
+
+/** The stores {@link tenantState} reads (the gateway's own dependencies). */
+export type StateStores = Pick<GatewayDeps, 'read' | 'workflows' | 'directory' | 'webhooks'>;
+
+/**
+ * Everything a client could observe of `tenant`, as one JSON string: its
+ * runtimes with their logs, the open and done inboxes of `users`, workflows
+ * with every version, the app configs of `apps`, webhooks and directory.
+ * Two equal strings: nothing changed.
+ */
+export async function tenantState(stores: StateStores, tenant: string, users: readonly string[], apps: readonly string[]): Promise<string> {
+  const { read, workflows, directory, webhooks } = stores;
+  const runtimes = (await read.listRuntimes(tenant, {}, 500)).items;
+  const logs = await Promise.all(runtimes.map((s) => read.runtimeLog(tenant, s.runtime.id)));
+  const inbox: unknown[] = [];
+  for (const user of users) for (const status of ['open', 'done'] as const) inbox.push(await read.inbox(tenant, user, status, 500));
+  const wfs = await workflows.listWorkflows(tenant);
+  const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
+  const configs = await Promise.all(apps.map((app) => workflows.getAppConfig(tenant, app, '')));
+  const hooks = await webhooks?.forTenant(tenant);
+  return JSON.stringify({ runtimes, logs, inbox, wfs, versions, configs, webhooks: hooks, directory: await directory.loadDirectory(tenant) });
+}
 
 /** Headers every response carries (secureHeaders + request id). */
 export const SECURITY_HEADERS: Readonly<Record<string, RegExp>> = {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { loadExample } from '../fixtures/engine-driver.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { act, member, startPo, T0, TENANT_A, TENANT_B, testGateway, type TestGateway } from '../gateway/test-backend.ts';
+import { tenantState } from './security-checks.ts';
 
 /**
  * Two tenants on one gateway (the real app over the in-process store, or over
@@ -68,24 +69,11 @@ export async function twoTenants(backend: Backend, label: string, logger?: Logge
   for (const id of runtimeIds.slice(1)) expectOk(await act(gw, member('alice'), id, { action: 'submit' }), 'submit');
   expectOk(await act(gw, member('pur-mgr'), runtimeIds[2] ?? '', { action: 'approve', comment: A_MARKERS[0] }), 'approve');
 
-  async function digest(tenant: string): Promise<string> {
-    const { read } = gw.store;
-    const runtimes = (await read.listRuntimes(tenant, {}, 500)).items;
-    const logs = await Promise.all(runtimes.map((s) => read.runtimeLog(tenant, s.runtime.id)));
-    const inbox: unknown[] = [];
-    for (const user of INBOX_USERS) for (const status of ['open', 'done'] as const) inbox.push(await read.inbox(tenant, user, status, 500));
-    const wfs = await workflows.listWorkflows(tenant);
-    const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
-    const configs = await Promise.all(APPS.map((app) => workflows.getAppConfig(tenant, app, '')));
-    const webhooks = await gw.store.webhooks.forTenant(tenant);
-    return JSON.stringify({ runtimes, logs, inbox, wfs, versions, configs, webhooks, directory: await directory.loadDirectory(tenant) });
-  }
-
   return {
     gw,
     backend,
     a: { runtimeIds, docIds, ...A_ONLY },
-    digest,
+    digest: (tenant) => tenantState(gw.deps, tenant, INBOX_USERS, APPS),
     close: async () => {
       await gw.close();
       await db?.drop();
