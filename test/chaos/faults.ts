@@ -6,12 +6,18 @@ import type { FaultMark, LoadRecord } from './load-record.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Records a fault that starts now; `heal` undoes it and returns when it did. */
-async function inject(record: LoadRecord, kind: string, detail: string, apply: () => Promise<void> | void, heal: () => Promise<void>): Promise<FaultMark> {
+/** Records a fault that starts now; `heal` undoes it (and may set `healedAt` earlier than its own end). */
+async function inject(
+  record: LoadRecord,
+  kind: string,
+  detail: string,
+  apply: () => Promise<void> | void,
+  heal: (mark: FaultMark) => Promise<void>,
+): Promise<FaultMark> {
   const mark: FaultMark = { kind, detail, at: Date.now(), healedAt: 0 };
   record.faults.push(mark);
   await apply();
-  await heal();
+  await heal(mark);
   mark.healedAt ||= Date.now();
   return mark;
 }
@@ -30,8 +36,8 @@ export async function killNode(stack: ChaosStack, record: LoadRecord, victim: No
     'node SIGKILL',
     victim.id,
     () => victim.signal('SIGKILL'),
-    async () => {
-      record.faults.at(-1)!.healedAt = Date.now();
+    async (mark) => {
+      mark.healedAt = Date.now();
       await waitFor(() => victim.exited, { deadlineMs: 5000, what: `${victim.id} exits after SIGKILL` });
       replacement = stack.startNode(`${victim.id.split('-')[0]}-r${++replacements}`);
     },
@@ -104,9 +110,9 @@ export async function killGateway(stack: ChaosStack, record: LoadRecord): Promis
     'gateway SIGKILL',
     'mid-request',
     () => void stack.gateway.child.kill('SIGKILL'),
-    async () => {
+    async (mark) => {
       await stack.gateway.exited;
-      record.faults.at(-1)!.healedAt = Date.now();
+      mark.healedAt = Date.now();
       await waitReady(stack.url, stack.startGateway());
     },
   );

@@ -10,7 +10,7 @@ import { RESULTS_DIR, scenarioResult, summaryLine, writeResult, type ScenarioRes
 export interface RunOptions {
   /** A running stack to use (the short scenarios share one); otherwise one is started and stopped. */
   stack?: ChaosStack;
-  /** Acknowledged commands before the first fault, and again after the last one (the load flows again). @default 100 */
+  /** Acknowledged commands before the first fault, and again after the last one (the load flows again). @default 100 (short), 300 (long) */
   settleAcks?: number;
   /** Receives progress lines. @default console.log */
   log?: (line: string) => void;
@@ -35,11 +35,11 @@ let runs = 0;
  */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioOutcome> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const settle = options.settleAcks ?? 100;
+  const settle = options.settleAcks ?? (scenario.length === 'long' ? 300 : 100);
   const label = `${scenario.name.replace(/[^a-z0-9]/g, '')}${Date.now().toString(36)}${++runs}`;
   const stack = options.stack ?? (await ChaosStack.start({ nodes: scenario.nodes ?? 2, logDir: join(RESULTS_DIR, 'logs', scenario.name) }));
   try {
-    const workers = scenario.workers ?? 8;
+    const workers = scenario.workers ?? (scenario.length === 'long' ? 16 : 8);
     const tenants: LoadTenant[] = await seedTenants(stack, workers, label);
     const load = startLoad(stack, tenants, { workers, label });
     let notes: Record<string, unknown>;
@@ -91,4 +91,11 @@ function refusals(record: LoadRecord): string[] {
  * fixed yet: a violation matching one is reported as known, not as a failure.
  * Each has a deterministic test marked `it.fails`; remove the entry with the fix.
  */
-export const KNOWN_ISSUES: { pattern: RegExp; reason: string }[] = [];
+export const KNOWN_ISSUES: { pattern: RegExp; reason: string }[] = [
+  {
+    pattern: /^command refused with a 4xx: \w+ → (422 action_not_allowed|403 not_assignee)/,
+    reason:
+      'the new owner of a runtime activated it from a Redis snapshot older than MySQL (the previous owner died before refreshing it) ' +
+      'and refused the command on the old state (test/chaos/retry-on-new-owner.test.ts, second test; /work/notes/requests.md)',
+  },
+];

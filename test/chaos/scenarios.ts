@@ -12,7 +12,7 @@ export interface Scenario {
   length: 'short' | 'long';
   /** `bflow node` processes. @default 2 */
   nodes?: number;
-  /** Purchase orders in flight. @default 8 */
+  /** Purchase orders in flight. @default 8 (short), 16 (long) */
   workers?: number;
   /** Injects the faults (after the warm-up) and returns what the summary should also show. */
   inject(stack: ChaosStack, record: LoadRecord): Promise<Record<string, unknown>>;
@@ -63,12 +63,14 @@ const gatewayKill = (name: string, kills: number, length: Scenario['length']): S
   summary: `SIGKILL the gateway mid-request${kills > 1 ? ` ${kills} times` : ''} and start a new one on the same port, while clients retry with the same Idempotency-Key.`,
   length,
   async inject(stack, record) {
+    const gatewayStartMs: number[] = [];
     for (let i = 0; i < kills; i++) {
       if (i > 0) await waitForAcks(record, 50);
-      await killGateway(stack, record);
+      const mark = await killGateway(stack, record);
+      gatewayStartMs.push(Date.now() - mark.healedAt); // part of the recovery: a new process must start and connect
     }
     const cut = record.failedAttempts.filter((a) => a.status === undefined && a.code !== 'ECONNREFUSED').length;
-    return { requestsCutMidway: cut };
+    return { requestsCutMidway: cut, gatewayStartMs };
   },
   verify: (record) => (record.failedAttempts.some((a) => a.status === undefined) ? [] : ['no request was in flight when the gateway died']),
 });

@@ -41,7 +41,7 @@ export interface ScenarioResult {
   durationS: number;
   /** Acknowledged commands per second over the whole run, faults included. */
   loadCmdPerS: number;
-  /** ... before the first fault: the steady load the system held. */
+  /** ... over the 3 s before the first fault: the steady load the system held. */
   steadyCmdPerS: number;
   inFlight: number;
   acknowledged: number;
@@ -84,11 +84,11 @@ export function scenarioResult(scenario: string, record: LoadRecord, inFlight: n
   };
 }
 
-/** Acknowledged commands per second from the start to the first fault. */
+/** Acknowledged commands per second over the 3 s before the first fault (after the warm-up: the steady load held). */
 function steadyRate(record: LoadRecord): number {
   const until = record.faults[0]?.at ?? record.stoppedAt;
-  const seconds = (until - record.startedAt) / 1000;
-  return seconds > 0 ? record.acks.filter((a) => a.ackAt < until).length / seconds : 0;
+  const from = Math.max(record.startedAt, until - 3000);
+  return until > from ? record.acks.filter((a) => a.ackAt > from && a.ackAt <= until).length / ((until - from) / 1000) : 0;
 }
 
 /** The acceptance's one line: load held, faults injected, bad inputs tried, lost, duplicates, recovery time. */
