@@ -13,7 +13,7 @@ import { memoWorkflows, replayLog, type WorkflowSource } from './replay.ts';
 import { emptyReport, finishReport, type InvariantReport } from './report.ts';
 import { checkRuntime } from './runtime-checks.ts';
 import { readTenantEvents } from './stream-reader.ts';
-import { directoryChangedAt, outboxPages, runtimePages, type RuntimeRows, type TenantReaderOptions } from './tenant-reader.ts';
+import { directoryChangedAt, idempotencyPages, outboxPages, runtimePages, type RuntimeRows, type TenantReaderOptions } from './tenant-reader.ts';
 
 export interface CheckInvariantsInput {
   /** The cluster's MySQL: a pool (left open) or a URL (a pool is opened and closed). */
@@ -35,7 +35,8 @@ export interface CheckInvariantsInput {
 /**
  * Checks bflow's promises for one tenant, on a quiet system (no commands in
  * flight; the relay caught up):
- * - every acknowledged command is in its runtime's log exactly once (by idempotency key);
+ * - every acknowledged command is in its runtime's log exactly once (by idempotency key), and
+ *   every logged key has its idempotency record (same runtime), every record a logged step;
  * - every runtime's stored state and log equal the replay of its log through the engine
  *   (`start`, then `step` per logged command, each entry's `at` as now), with the
  *   workflow versions from MySQL and the tenant's directory as it is now — the directory
@@ -64,6 +65,9 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
     const events = new EventLedger();
     await checkRuntimes(reader, report, keys, events);
     await checkOutbox(reader, events);
+    for await (const page of idempotencyPages({ ...reader, keyPageSize: reader.pageSize * 4 })) {
+      for (const record of page) keys.addRecord(record.key, record.runtimeId);
+    }
     if (input.nats) {
       const { stream } = input.nats;
       const options = { stream, tenant: input.tenant, timeoutMs: input.streamTimeoutMs ?? 60_000 };
@@ -72,6 +76,7 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
     }
     report.lost = keys.lost(acknowledged);
     report.duplicated = keys.duplicated(acknowledged);
+    report.idempotencyMismatches = keys.idempotencyMismatches();
     report.events = events.violations;
     report.counts.outboxRows = events.outboxRows;
     report.counts.eventsCommitted = events.eventsCommitted;

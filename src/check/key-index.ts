@@ -1,5 +1,5 @@
 import type { AcknowledgedCommand } from './acknowledged.ts';
-import type { DuplicatedCommand, LogPosition, LostCommand } from './report.ts';
+import type { DuplicatedCommand, IdempotencyMismatch, LogPosition, LostCommand } from './report.ts';
 
 const SEP = '\u0000';
 const encode = (at: LogPosition): string => `${at.runtimeId}${SEP}${at.seq}`;
@@ -16,11 +16,32 @@ const decode = (s: string): LogPosition => {
 export class KeyIndex {
   private readonly first = new Map<string, string>();
   private readonly more = new Map<string, string[]>();
+  private readonly recorded = new Set<string>();
+  private readonly records: IdempotencyMismatch[] = [];
 
   add(key: string, at: LogPosition): void {
     const first = this.first.get(key);
     if (first === undefined) this.first.set(key, encode(at));
     else this.more.set(key, [...(this.more.get(key) ?? [first]), encode(at)]);
+  }
+
+  /** One row of idempotency_keys: its step must be logged, in the same runtime. */
+  addRecord(key: string, runtimeId: string): void {
+    this.recorded.add(key);
+    const at = this.positions(key);
+    if (at.length === 0) this.records.push({ idempotencyKey: key, problem: 'not logged', runtimeId });
+    else if (!at.some((p) => p.runtimeId === runtimeId)) {
+      this.records.push({ idempotencyKey: key, problem: 'other runtime', runtimeId: at[0]!.runtimeId, recordRuntimeId: runtimeId });
+    }
+  }
+
+  /** After every record was added: the records' mismatches, and logged keys without a record. */
+  idempotencyMismatches(): IdempotencyMismatch[] {
+    const out = [...this.records];
+    for (const [key, first] of this.first) {
+      if (!this.recorded.has(key)) out.push({ idempotencyKey: key, problem: 'no record', runtimeId: decode(first).runtimeId });
+    }
+    return out;
   }
 
   /** Acknowledged commands not logged in their runtime (each runtime and key once). */

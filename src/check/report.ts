@@ -10,6 +10,8 @@ export interface InvariantReport {
   lost: LostCommand[];
   /** Idempotency keys logged by more than one step (acknowledged or not). */
   duplicated: DuplicatedCommand[];
+  /** Log keys without their idempotency record (a retry would run again), records without a logged step, or naming another runtime. */
+  idempotencyMismatches: IdempotencyMismatch[];
   /** Runtimes whose stored state or log is not what replaying their log through the engine gives. */
   replayMismatches: ReplayMismatch[];
   /** A person's task closed by two steps without being reopened, or voted twice at one stage in the stored state. */
@@ -51,6 +53,16 @@ export interface DuplicatedCommand {
   idempotencyKey: string;
   occurrences: LogPosition[];
   acknowledged: boolean;
+}
+
+export interface IdempotencyMismatch {
+  idempotencyKey: string;
+  /** `no record`: logged, absent from idempotency_keys; `not logged`: a record no step logged; `other runtime`: they disagree. */
+  problem: 'no record' | 'not logged' | 'other runtime';
+  /** The runtime of the log entry (or of the record when not logged). */
+  runtimeId: string;
+  /** The record's runtime, for `other runtime`. */
+  recordRuntimeId?: string;
 }
 
 export interface ReplayMismatch {
@@ -113,6 +125,7 @@ export function emptyReport(tenant: string): InvariantReport {
     counts: { runtimes: 0, logEntries: 0, acknowledged: 0, taskRows: 0, outboxRows: 0, eventsCommitted: 0, eventsInStream: undefined },
     lost: [],
     duplicated: [],
+    idempotencyMismatches: [],
     replayMismatches: [],
     tasksClosedTwice: [],
     taskMismatches: [],
@@ -127,6 +140,7 @@ export function violationCounts(r: InvariantReport): [string, number][] {
   return [
     ['lost', r.lost.length],
     ['duplicated', r.duplicated.length],
+    ['idempotency mismatches', r.idempotencyMismatches.length],
     ['replay mismatches', r.replayMismatches.length],
     ['tasks closed twice', r.tasksClosedTwice.length],
     ['task mismatches', r.taskMismatches.length],
@@ -162,6 +176,9 @@ export function violationLines(r: InvariantReport): string[] {
     ...r.warnings.map((w) => `warning: ${w}`),
     ...r.lost.map((l) => `lost: ${l.runtimeId} key ${l.idempotencyKey}${l.foundIn.length ? ` (logged in ${l.foundIn.map(at).join(', ')})` : ''}`),
     ...r.duplicated.map((d) => `duplicated: key ${d.idempotencyKey} logged ${d.occurrences.length}× at ${d.occurrences.map(at).join(', ')}${d.acknowledged ? ' (acknowledged)' : ''}`),
+    ...r.idempotencyMismatches.map(
+      (m) => `idempotency ${m.problem}: key ${m.idempotencyKey} of ${m.runtimeId}${m.recordRuntimeId === undefined ? '' : ` (record names ${m.recordRuntimeId})`}`,
+    ),
     ...r.replayMismatches.map(
       (m) => `replay mismatch: ${m.runtimeId}${m.seq === undefined ? '' : `#${m.seq}`} ${m.reason} at ${m.path}` +
         (m.expected === undefined && m.actual === undefined ? '' : `: replay ${j(m.expected)}, stored ${j(m.actual)}`),

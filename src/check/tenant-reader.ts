@@ -84,6 +84,21 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
   }
 }
 
+/** The tenant's idempotency records (key, runtime), a page at a time in key order. */
+export async function* idempotencyPages(o: TenantReaderOptions & { keyPageSize: number }): AsyncGenerator<{ key: string; runtimeId: string }[]> {
+  let after: string | undefined;
+  for (;;) {
+    const rows = await select(
+      o,
+      `SELECT idem_key, runtime_id FROM idempotency_keys WHERE tenant = ?${after === undefined ? '' : ' AND idem_key > ?'} ORDER BY idem_key LIMIT ?`,
+      after === undefined ? [o.tenant, o.keyPageSize] : [o.tenant, after, o.keyPageSize],
+    );
+    yield rows.map((r) => ({ key: str(r.idem_key), runtimeId: str(r.runtime_id) }));
+    if (rows.length < o.keyPageSize) return;
+    after = str(rows[rows.length - 1]!.idem_key);
+  }
+}
+
 /** When the tenant's directory last changed (the newest employee or group `updated_at`), if it has one. */
 export async function directoryChangedAt(o: TenantReaderOptions): Promise<number | undefined> {
   const [employees, groups] = await Promise.all([

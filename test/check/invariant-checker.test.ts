@@ -48,7 +48,7 @@ function check(tenant: string, acknowledged: readonly AcknowledgedCommand[]): Pr
 function violations(r: InvariantReport): Record<string, number> {
   const e = r.events;
   const all: Record<string, number> = {
-    lost: r.lost.length, duplicated: r.duplicated.length, replayMismatches: r.replayMismatches.length, tasksClosedTwice: r.tasksClosedTwice.length,
+    lost: r.lost.length, duplicated: r.duplicated.length, idempotencyMismatches: r.idempotencyMismatches.length, replayMismatches: r.replayMismatches.length, tasksClosedTwice: r.tasksClosedTwice.length,
     taskMismatches: r.taskMismatches.length, missing: e.missing.length, streamDuplicated: e.duplicated.length, notCommitted: e.notCommitted.length,
     msgIdMismatches: e.msgIdMismatches.length, unpublished: e.unpublished.length, outboxMismatches: e.outboxMismatches.length,
   };
@@ -104,6 +104,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
     const report = await check(tenant, acknowledged);
     expect(report.ok).toBe(false);
     expect(report.lost).toEqual([{ runtimeId: ids.a, idempotencyKey: key, foundIn: [] }]);
+    expect(report.idempotencyMismatches).toEqual([{ idempotencyKey: key, problem: 'not logged', runtimeId: ids.a }]);
     expect(report.replayMismatches).toEqual([expect.objectContaining({ runtimeId: ids.a, reason: 'state differs' })]);
     expect(report.duplicated).toEqual([]);
   }, 60_000);
@@ -125,6 +126,21 @@ describe('invariant checker on MariaDB and JetStream', () => {
     expect(report.lost).toEqual([]);
     // The copied comment replays as a third comment: the state and the log both run one step past the stored ones.
     expect(report.replayMismatches.map((m) => [m.runtimeId, m.reason])).toEqual([[ids.b, 'state differs'], [ids.b, 'log differs']]);
+  }, 60_000);
+
+  it('check - a logged key without its idempotency record (a retry would run again) or with another runtime\'s record is an idempotency mismatch', async () => {
+    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const keyOf = async (runtimeId: string, action: string): Promise<string> =>
+      (JSON.parse(String((await logRow(tenant, runtimeId, action)).command)) as { idempotencyKey: string }).idempotencyKey;
+    const [gone, moved] = [await keyOf(ids.a, 'submit'), await keyOf(ids.b, 'submit')];
+    await run('DELETE FROM idempotency_keys WHERE tenant = ? AND idem_key = ?', [tenant, gone]);
+    await run('UPDATE idempotency_keys SET runtime_id = ? WHERE tenant = ? AND idem_key = ?', [ids.c, tenant, moved]);
+    const report = await check(tenant, acknowledged);
+    expect(violations(report)).toEqual({ idempotencyMismatches: 2 });
+    expect(report.idempotencyMismatches).toEqual([
+      { idempotencyKey: moved, problem: 'other runtime', runtimeId: ids.b, recordRuntimeId: ids.c },
+      { idempotencyKey: gone, problem: 'no record', runtimeId: ids.a },
+    ]);
   }, 60_000);
 
   it('check - a changed stored state is a replay mismatch naming the first differing path', async () => {
@@ -246,7 +262,7 @@ describe('bflow check', () => {
     expect(clean.err).toEqual([]);
     expect(clean.code).toBe(0);
     expect(clean.out).toEqual([
-      expect.stringMatching(new RegExp(`^check ${tenant}: OK — 4 runtimes, .* 0 lost, 0 duplicated, 0 replay mismatches.*; 1 warning$`)),
+      expect.stringMatching(new RegExp(`^check ${tenant}: OK — 4 runtimes, .* 0 lost, 0 duplicated, 0 idempotency mismatches, 0 replay mismatches.*; 1 warning$`)),
       expect.stringMatching(/^warning: the directory changed at /),
     ]);
 
@@ -254,7 +270,7 @@ describe('bflow check', () => {
     await run('DELETE FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND seq = ?', [tenant, ids.d, row.seq]);
     const broken = await bflowCheck(...args);
     expect(broken.code).toBe(1);
-    expect(broken.out[0]).toMatch(/VIOLATIONS — .* 1 lost, 0 duplicated, 2 replay mismatches, .* 0 unpublished outbox rows, 4 outbox mismatches; 1 warning$/);
+    expect(broken.out[0]).toMatch(/VIOLATIONS — .* 1 lost, 0 duplicated, 1 idempotency mismatches, 2 replay mismatches, .* 0 unpublished outbox rows, 4 outbox mismatches; 1 warning$/);
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
     expect(broken.out).toContain(`lost: ${ids.d} key ${key}`);
     expect(broken.out.some((l) => l.startsWith(`replay mismatch: ${ids.d} state differs at state.`))).toBe(true);
