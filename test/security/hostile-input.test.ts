@@ -312,6 +312,17 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     expect(logProblems(logLines, { tokens, secrets: [SECRET, WEBHOOK_SECRET] })).toEqual([]);
   });
 
+  it('hostile input - /metrics (unauthenticated) names route templates only: no fuzzed path, id, tenant or token in a label', async () => {
+    const text = await (await gw.app.request('/metrics')).text();
+    const labels = [...text.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] ?? '');
+    const routes = new Set(labels.flatMap((l) => [...l.matchAll(/route="([^"]*)"/g)].map((m) => m[1] ?? '')));
+    for (const route of routes) expect(route, route).toMatch(/^(unmatched|\/[A-Za-z0-9/_.:{}-]*)$/);
+    expect(routes.size).toBeLessThan(40);
+    for (const needle of [...surface.runtimeIds, ...surface.webhookIds, 'Bearer', SECRET, WEBHOOK_SECRET, ...HOSTILE_TENANTS.filter((t) => t.length > 4)]) {
+      expect(labels.join('\n'), needle).not.toContain(needle);
+    }
+  });
+
   it('hostile input - the demo tenant and every tenant a token named are exactly as before; Object.prototype untouched', async () => {
     expect(stats.serverErrors).toBe(0);
     expect(stats.stateChanges).toBe(0);
