@@ -167,13 +167,12 @@ export function finishReport(r: InvariantReport): InvariantReport {
   return r;
 }
 
-/** One line per violation, for people: kind, where, what. */
+/** One line per violation, for people: kind, where, what (warnings are not violations: see `report.warnings`). */
 export function violationLines(r: InvariantReport): string[] {
   const j = (v: unknown): string => (v === undefined ? 'absent' : JSON.stringify(v));
   const at = (p: LogPosition): string => `${p.runtimeId}#${p.seq}`;
   const e = r.events;
   return [
-    ...r.warnings.map((w) => `warning: ${w}`),
     ...r.lost.map((l) => `lost: ${l.runtimeId} key ${l.idempotencyKey}${l.foundIn.length ? ` (logged in ${l.foundIn.map(at).join(', ')})` : ''}`),
     ...r.duplicated.map((d) => `duplicated: key ${d.idempotencyKey} logged ${d.occurrences.length}× at ${d.occurrences.map(at).join(', ')}${d.acknowledged ? ' (acknowledged)' : ''}`),
     ...r.idempotencyMismatches.map(

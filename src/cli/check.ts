@@ -43,7 +43,7 @@ export async function check(args: string[], io: CliIo, env: Env): Promise<number
     return 2;
   }
   if (json) io.out(JSON.stringify(report, null, 2));
-  else for (const line of [report.summary, ...violationLines(report)]) io.out(line);
+  else for (const line of [report.summary, ...report.warnings.map((w) => `warning: ${w}`), ...violationLines(report)]) io.out(line);
   return report.ok ? 0 : 1;
 }
 
