@@ -36,6 +36,8 @@ export interface EventEnvelope {
   id: string;
   type: string;
   tenant: string;
+  /** The event's time (epoch ms), when the body carries one. */
+  at?: number;
 }
 
 export interface DeliveryReport {
@@ -170,7 +172,10 @@ export class WebhookDeliverer {
   #report(webhook: WebhookRecord, event: EventEnvelope, outcome: DeliveryOutcome, attempts: number, last: AttemptResult | undefined, started: number): void {
     this.#o.metrics?.deliveries.inc({ outcome });
     this.#o.metrics?.deliveryDuration.observe({ outcome }, (performance.now() - started) / 1000);
-    if (outcome === 'delivered') return;
+    if (outcome === 'delivered') {
+      if (event.at !== undefined) this.#o.metrics?.lag.observe(Math.max(0, Date.now() - event.at) / 1000);
+      return;
+    }
     const fields = { webhook: webhook.id, tenant: event.tenant, eventId: event.id, eventType: event.type, attempts, last: last && describe(last) };
     if (outcome === 'aborted') this.#o.logger.info(fields, 'webhook delivery aborted (stopping)');
     else this.#o.logger.warn({ ...fields, outcome }, 'webhook delivery given up');
@@ -180,7 +185,8 @@ export class WebhookDeliverer {
 function envelopeOf(body: Uint8Array): EventEnvelope | undefined {
   try {
     const e = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as Partial<EventEnvelope>;
-    return typeof e.id === 'string' && typeof e.type === 'string' && typeof e.tenant === 'string' ? { id: e.id, type: e.type, tenant: e.tenant } : undefined;
+    if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.tenant !== 'string') return undefined;
+    return typeof e.at === 'number' ? { id: e.id, type: e.type, tenant: e.tenant, at: e.at } : { id: e.id, type: e.type, tenant: e.tenant };
   } catch {
     return undefined;
   }

@@ -24,6 +24,8 @@ export interface WebhookMetrics {
   deliveryDuration: Histogram<'outcome'>;
   /** One POST. */
   attemptDuration: Histogram;
+  /** From the event's time (its commit) to its 2xx at a webhook: what a receiver waits. */
+  lag: Histogram;
   /** Webhooks whose circuit breaker is open now. */
   breakersOpen: Gauge;
   /** Events taken from the stream (or the embedded queue) by what became of them: done, retried, dropped. */
@@ -51,6 +53,10 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
     attemptDuration: get(
       'bflow_webhook_attempt_duration_seconds',
       () => new Histogram({ name: 'bflow_webhook_attempt_duration_seconds', help: 'Duration of one webhook POST', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
+    ),
+    lag: get(
+      'bflow_webhook_lag_seconds',
+      () => new Histogram({ name: 'bflow_webhook_lag_seconds', help: "From an event's time to its delivery (2xx) at a webhook", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900], registers }),
     ),
     breakersOpen: get('bflow_webhook_breakers_open', () => new Gauge({ name: 'bflow_webhook_breakers_open', help: 'Webhooks whose circuit breaker is open', registers })),
     events: get('bflow_webhook_events_total', () => new Counter({ name: 'bflow_webhook_events_total', help: 'Events handled by the webhook deliverer: done (acknowledged), retried (redelivered later), dropped', labelNames: ['result'], registers })),

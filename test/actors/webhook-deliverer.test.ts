@@ -69,6 +69,7 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
     expect(got?.headers['x-bflow-signature']).toBe(expected);
     expect(await count('bflow_webhook_deliveries_total', { outcome: 'delivered' })).toBe(1);
     expect(await count('bflow_webhook_attempts_total', { result: '2xx' })).toBe(1);
+    expect(await registry.metrics()).toMatch(/^bflow_webhook_lag_seconds_count 1$/m);
   });
 
   it('deliverer - only the webhooks of the event tenant subscribed to its type (or "*") receive it', async () => {
