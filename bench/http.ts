@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const m = await withStack(`${scenario}${n}`, n, tenants, (stack) => measureStack(stack, { mode, tenants, concurrency, warmupSeconds, seconds }));
     console.log(`  ${describe(`${n} node${n > 1 ? 's' : ''}`, m)}`);
     console.log(`  ${usageLine(m.usage)}`);
-    console.log(`  MySQL per command: ${m.mysql.perCommand.transactions.toFixed(3)} transactions, ${m.mysql.perCommand.commandPathReads.toFixed(3)} command-path reads, ${m.mysql.perCommand.backgroundReads.toFixed(3)} background reads`);
+    console.log(`  MySQL per command: ${m.mysql.perCommand.statements.toFixed(2)} statements, ${m.mysql.perCommand.transactions.toFixed(3)} transactions, ${m.mysql.perCommand.commandPathReads.toFixed(3)} command-path reads, ${m.mysql.perCommand.backgroundReads.toFixed(3)} background reads; writer: ${(m.mysql.writerRecords / m.mysql.writerBatches).toFixed(1)} transitions per group commit, ${ms(m.mysql.writerCommitMs)} per commit`);
     runs.push({ nodes: n, m });
   }
 
@@ -166,7 +166,8 @@ async function main(): Promise<void> {
     rows.push([`bflow ${mode}, ${r.nodes} node${r.nodes > 1 ? 's' : ''}`, `${rate(l.commandsPerSecond)} ${what}`, lat(l.latencyMs), `${rate(l.requestsPerSecond)} req/s; errors ${l.errors} (${codes(l.errorCodes)})`]);
     for (const [kind, s] of Object.entries(l.byKind)) rows.push([`  ${kind}`, `${rate(s.count / seconds)}/s`, lat(s), `max ${ms(s.max)}`]);
     rows.push(...usageRows(r.m));
-    rows.push([`  MySQL per ${scenario === 'batch' ? 'action' : 'command'}`, `${r.m.mysql.perCommand.transactions.toFixed(3)} tx`, `${r.m.mysql.perCommand.commandPathReads.toFixed(3)} reads`, `+ ${r.m.mysql.perCommand.backgroundReads.toFixed(3)} background reads (outbox, timers)`]);
+    rows.push([`  MySQL per ${scenario === 'batch' ? 'action' : 'command'}`, `${r.m.mysql.perCommand.transactions.toFixed(3)} tx`, `${r.m.mysql.perCommand.commandPathReads.toFixed(3)} reads`, `+ ${r.m.mysql.perCommand.backgroundReads.toFixed(3)} background reads (outbox, timers); ${r.m.mysql.perCommand.statements.toFixed(2)} statements`]);
+    rows.push(['  group commit', `${(r.m.mysql.writerRecords / r.m.mysql.writerBatches).toFixed(1)} per commit`, `${ms(r.m.mysql.writerCommitMs)} mean`, `${rate(r.m.mysql.writerBatches / seconds)} commits/s`]);
   }
 
   const targets: Record<string, { value: string; goal: string; pass: boolean }> = {};

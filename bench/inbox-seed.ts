@@ -107,9 +107,10 @@ export async function seedInbox(pool: mysql.Pool, o: SeedOptions, progress: (lin
     Array.from({ length: CONNECTIONS }, async () => {
       while (next < o.runtimes) {
         const from = next;
-        next = Math.min(o.runtimes, next + batch);
-        await insertChunk(from, next);
-        done += next - from;
+        const to = Math.min(o.runtimes, from + batch);
+        next = to;
+        await insertChunk(from, to);
+        done += to - from;
         if (performance.now() - lastReport > 10_000) {
           lastReport = performance.now();
           progress(`  seeded ${done.toLocaleString('en')} / ${o.runtimes.toLocaleString('en')} runtimes (${((performance.now() - started) / 1000).toFixed(0)} s)`);

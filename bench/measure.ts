@@ -16,6 +16,13 @@ import { reaped } from './reaper.ts';
 const BACKGROUND_TABLES = new Set(['outbox', 'timers']);
 
 export interface MySqlUse {
+  /** Statements the bflow processes sent. */
+  statements: number;
+  /** Group commits of the nodes' transition writers, and the records (transitions) they carried. */
+  writerBatches: number;
+  writerRecords: number;
+  /** Mean writer commit duration, ms. */
+  writerCommitMs: number;
   /** Transactions begun (START TRANSACTION or an autocommit write) by the bflow processes. */
   transactions: number;
   commits: number;
@@ -25,7 +32,7 @@ export interface MySqlUse {
   /** SELECTs on the command path: every table but the background loops' (outbox, timers). */
   commandPathReads: number;
   backgroundReads: number;
-  perCommand: { transactions: number; commandPathReads: number; backgroundReads: number };
+  perCommand: { transactions: number; commandPathReads: number; backgroundReads: number; statements: number };
 }
 
 export interface Measured {
@@ -36,9 +43,16 @@ export interface Measured {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Each process's MySQL statement counts and (nodes) writer metrics. */
 async function probeAll(services: readonly BflowService[]): Promise<Map<string, Samples>> {
   const out = new Map<string, Samples>();
-  await Promise.all(services.map(async (s) => out.set(s.name, await scrape(s.mysqlProbeUrl).catch(() => new Map()))));
+  await Promise.all(
+    services.map(async (s) => {
+      const [probe, metrics] = await Promise.all([scrape(s.mysqlProbeUrl).catch(() => new Map()), scrape(s.metricsUrl).catch(() => new Map())]);
+      const writer = [...metrics].filter(([k]) => k.startsWith('bflow_store_writer_'));
+      out.set(s.name, new Map([...probe, ...writer]));
+    }),
+  );
   return out;
 }
 
@@ -52,10 +66,18 @@ function readsOf(samples: Samples): Map<string, number> {
 }
 
 function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, commands: number): MySqlUse {
-  const use: MySqlUse = { transactions: 0, commits: 0, writes: 0, reads: {}, commandPathReads: 0, backgroundReads: 0, perCommand: { transactions: NaN, commandPathReads: NaN, backgroundReads: NaN } };
+  const use: MySqlUse = {
+    statements: 0, writerBatches: 0, writerRecords: 0, writerCommitMs: NaN, transactions: 0, commits: 0, writes: 0, reads: {}, commandPathReads: 0, backgroundReads: 0,
+    perCommand: { transactions: NaN, commandPathReads: NaN, backgroundReads: NaN, statements: NaN },
+  };
+  let commitSeconds = 0;
   for (const [name, a] of after) {
     const b = before.get(name) ?? new Map();
     const d = (metric: string) => sumOf(a, metric) - sumOf(b, metric);
+    use.statements += d('bflow_mysql_statements_total');
+    use.writerBatches += d('bflow_store_writer_batch_size_count');
+    use.writerRecords += d('bflow_store_writer_batch_size_sum');
+    commitSeconds += d('bflow_store_writer_commit_duration_seconds_sum');
     use.transactions += d('bflow_mysql_transactions_total');
     use.commits += d('bflow_mysql_commits_total');
     use.writes += d('bflow_mysql_writes_total');
@@ -70,7 +92,8 @@ function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, c
     }
   }
   const per = (n: number) => (commands > 0 ? n / commands : NaN);
-  use.perCommand = { transactions: per(use.transactions), commandPathReads: per(use.commandPathReads), backgroundReads: per(use.backgroundReads) };
+  use.writerCommitMs = (commitSeconds / use.writerBatches) * 1000;
+  use.perCommand = { transactions: per(use.transactions), commandPathReads: per(use.commandPathReads), backgroundReads: per(use.backgroundReads), statements: per(use.statements) };
   return use;
 }
 

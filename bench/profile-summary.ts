@@ -5,6 +5,7 @@
  * functions whose name matches `--focus` (a regular expression).
  *
  *   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 30] [--focus 'encodeJson|commit']
+ *     [--skip-seconds S] [--seconds N]   (only the samples from S to S + N seconds after the start)
  */
 import { readFileSync } from 'node:fs';
 
@@ -50,12 +51,23 @@ function moduleOf(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summariseProfile(profile: CpuProfile, top = 30, focus?: RegExp): ProfileSummary {
+/** Self time per node id, of the samples between `fromMs` and `untilMs` after the profile's start. */
+function selfTimes(profile: CpuProfile, fromMs: number, untilMs: number): Map<number, number> {
+  const self = new Map<number, number>();
+  let t = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = (profile.timeDeltas[i] ?? 0) / 1000;
+    t += delta;
+    if (t >= fromMs && t < untilMs) self.set(id, (self.get(id) ?? 0) + delta);
+  });
+  return self;
+}
+
+export function summariseProfile(profile: CpuProfile, top = 30, focus?: RegExp, fromMs = 0, untilMs = Infinity): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  const self = selfTimes(profile, fromMs, untilMs);
   const fnKey = (f: CallFrame) => `${f.functionName || '(anonymous)'} ${moduleOf(f.url)}:${f.lineNumber + 1}`;
   const byFunction = new Map<string, number>();
   const byModule = new Map<string, number>();
@@ -69,7 +81,7 @@ export function summariseProfile(profile: CpuProfile, top = 30, focus?: RegExp):
     if (f.functionName === '(idle)') idle += ms;
     if (f.functionName === '(garbage collector)') gc += ms;
     byFunction.set(fnKey(f), (byFunction.get(fnKey(f)) ?? 0) + ms);
-    byModule.set(moduleOf(f.url), (byModule.get(moduleOf(f.url)) ?? 0) + ms);
+    if (f.functionName !== '(idle)') byModule.set(moduleOf(f.url), (byModule.get(moduleOf(f.url)) ?? 0) + ms);
     if (focus) {
       // Inclusive: charge each matching ancestor (once per distinct name on the stack).
       const seen = new Set<string>();
@@ -94,14 +106,16 @@ if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  const s = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(at('--top') ?? 30), at('--focus') ? new RegExp(at('--focus')!) : undefined);
+  const fromMs = Number(at('--skip-seconds') ?? 0) * 1000;
+  const untilMs = at('--seconds') ? fromMs + Number(at('--seconds')) * 1000 : Infinity;
+  const s = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(at('--top') ?? 30), at('--focus') ? new RegExp(at('--focus')!) : undefined, fromMs, untilMs);
   const busy = s.totalMs - s.idleMs;
   const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
   console.log(`${file}: ${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(busy / 1000).toFixed(1)} s, GC ${pct(s.gcMs)} of busy`);
   console.log('\nself time by module (share of busy):');
-  for (const [k, ms] of s.byModule) if (k !== '(native/vm)' || ms !== s.idleMs) console.log(`  ${pct(ms)}  ${k}`);
+  for (const [k, ms] of s.byModule) console.log(`  ${pct(ms)}  ${k}`);
   console.log('\nself time by function:');
-  for (const [k, ms] of s.byFunction) console.log(`  ${pct(ms)}  ${k}`);
+  for (const [k, ms] of s.byFunction) if (!k.startsWith('(idle)')) console.log(`  ${pct(ms)}  ${k}`);
   if (s.focus.length > 0) {
     console.log('\ninclusive time of focused functions:');
     for (const [k, ms] of s.focus) console.log(`  ${pct(ms)}  ${k}`);
