@@ -1,0 +1,86 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarise } from '../../bench/load-process.ts';
+import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
+import { leastSquares } from '../../bench/soak.ts';
+import { createMySqlPool, mysqlStatementCounts, registerMySqlStatementMetrics } from '../../src/store/mysql/pool.ts';
+import { startMetricsServer } from '../../src/metrics-server.ts';
+import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
+
+describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await useTestDatabase('bench_counts', { migrate: false });
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const snapshot = () => ({ ...mysqlStatementCounts, reads: new Map(mysqlStatementCounts.reads) });
+
+  it('counts transactions (explicit and autocommit writes), commits, writes and reads by table', async () => {
+    const pool = createMySqlPool(db.url, { connectionLimit: 2 });
+    try {
+      await pool.query('CREATE TABLE counted (id INT PRIMARY KEY, v INT NOT NULL)');
+      const before = snapshot();
+      await pool.query('SELECT 1');
+      await pool.query('INSERT INTO counted VALUES (?, ?)', [1, 1]);
+      const conn = await pool.getConnection();
+      try {
+        await conn.beginTransaction();
+        await conn.query('SELECT v FROM counted WHERE id = ? FOR UPDATE', [1]);
+        await conn.execute('UPDATE counted SET v = ? WHERE id = ?', [2, 1]);
+        await conn.query({ sql: 'INSERT INTO `counted` VALUES (2, 2)' });
+        await conn.commit();
+        await conn.query('START TRANSACTION');
+        await conn.query('DELETE FROM counted WHERE id = 2');
+        await conn.rollback();
+      } finally {
+        conn.release();
+      }
+      const after = mysqlStatementCounts;
+      expect(after.transactions - before.transactions).toBe(3); // autocommit INSERT + 2 explicit
+      expect(after.commits - before.commits).toBe(1);
+      expect(after.rollbacks - before.rollbacks).toBe(1);
+      expect(after.writes - before.writes).toBe(4);
+      expect(after.statements - before.statements).toBe(10);
+      const readsOf = (key: string) => (after.reads.get(key) ?? 0) - (before.reads.get(key) ?? 0);
+      expect(readsOf('none')).toBe(1);
+      expect(readsOf('counted in_tx')).toBe(1);
+      expect(readsOf('counted')).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('are exposed as Prometheus counters', async () => {
+    const registry = new Registry();
+    registerMySqlStatementMetrics(registry);
+    const server = await startMetricsServer(registry, 0, '127.0.0.1');
+    try {
+      const samples = await scrape(`http://127.0.0.1:${server.port}/metrics`);
+      expect(sumOf(samples, 'bflow_mysql_transactions_total')).toBe(mysqlStatementCounts.transactions);
+      expect(sumOf(samples, 'bflow_mysql_reads_total', (l) => l.includes('in_transaction="true"'))).toBe(
+        [...mysqlStatementCounts.reads].filter(([k]) => k.endsWith(' in_tx')).reduce((s, [, n]) => s + n, 0),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('bench arithmetic', () => {
+  it('leastSquares fits a line exactly and is flat for a constant', () => {
+    const fit = leastSquares([0, 1, 2, 3].map((x) => [x, 10 + 2 * x] as const));
+    expect(fit.slope).toBeCloseTo(2);
+    expect(fit.intercept).toBeCloseTo(10);
+    expect(leastSquares([[0, 5], [1, 5], [2, 5]]).slope).toBe(0);
+    expect(Number.isNaN(leastSquares([[0, 1]]).slope)).toBe(true);
+  });
+
+  it('summarise takes nearest-rank percentiles', () => {
+    const s = summarise(Array.from({ length: 100 }, (_, i) => 100 - i));
+    expect(s).toEqual({ count: 100, p50: 51, p95: 96, p99: 100, max: 100 });
+    expect(summarise([]).count).toBe(0);
+  });
+});
