@@ -107,12 +107,23 @@ export const TRAVERSALS = ['..', '../..', '../../../..', '..%2f..', '%2e%2e', '%
 const badText = (max: number) => fc.oneof(nonString, fc.constant(''), fc.constant('n'.repeat(max + 1)));
 const notOneOf = (values: readonly string[]) => fc.oneof(nastyString.filter((s) => !values.includes(s)), nonString);
 
+/** An object (or array) nested `n` levels, built without recursion. */
+function nest(n: number, array: boolean): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < n; i++) v = array ? [v] : { a: v };
+  return v;
+}
+
+/** A document or patch nested deeper than the gateway admits (64 levels below it), shallow enough for JSON.stringify. */
+const tooDeepFields = fc.tuple(fc.integer({ min: 65, max: 1_500 }), fc.boolean()).map(([n, array]) => ({ extra: nest(n, array) }));
+
 /** One entry that makes a body of each kind fail its schema, set last (after any random keys). */
 export const BODY_POISONS = {
   start: fc.oneof(
     fc.tuple(fc.constant('app'), fc.oneof(badIdString, nonString, fc.constant('a'.repeat(101)))),
     fc.tuple(fc.constant('docId'), badIdValue),
     fc.tuple(fc.constant('doc'), nonObject),
+    fc.tuple(fc.constant('doc'), tooDeepFields),
     fc.tuple(fc.constant('companyId'), badIdValue),
   ),
   action: fc.oneof(
@@ -121,6 +132,7 @@ export const BODY_POISONS = {
     fc.tuple(fc.constant('comment'), fc.oneof(nonString, fc.constant('c'.repeat(10_001)))),
     fc.tuple(fc.constantFrom('toNode', 'toEmployee', 'nextAssignee', 'fromEmployee'), badIdValue),
     fc.tuple(fc.constant('patch'), nonObject),
+    fc.tuple(fc.constant('patch'), tooDeepFields),
   ),
   definition: fc.oneof(
     fc.tuple(fc.constant('nodes'), nonArray),

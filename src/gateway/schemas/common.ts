@@ -20,15 +20,40 @@ export const idParam = (name: string, example: string) =>
  * A JSON object of any fields (a document, a patch). zod's record silently
  * drops an own `__proto__` key (JSON.parse makes one), so the rest of the
  * object would be accepted and the engine's reserved-key check never see it;
- * it is refused here instead, at its path.
+ * it is refused here instead, at its path. So is a value nested deeper than
+ * {@link MAX_FIELDS_DEPTH}.
  */
 export const fieldsObject = () =>
   z.preprocess((value, ctx) => {
     if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
       ctx.addIssue({ code: 'custom', message: 'reserved key', path: ['__proto__'], input: value });
     }
+    const deep = pathDeeperThan(value, MAX_FIELDS_DEPTH);
+    if (deep !== undefined) ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_FIELDS_DEPTH} levels`, path: deep, input: value });
     return value;
   }, z.record(z.string(), z.unknown()));
+
+/**
+ * Deepest nesting of objects and arrays below a document or patch (its own
+ * fields are level 1). Real
+ * documents are a few levels deep; a value thousands of levels deep exhausts
+ * the stack where a layer below recurses (clone, compare, serialise): it was
+ * a 500.
+ */
+export const MAX_FIELDS_DEPTH = 64;
+
+/** The path of the first value nested deeper than `max` levels in `value`, or undefined (iterative: no recursion on hostile input). */
+export function pathDeeperThan(value: unknown, max: number): (string | number)[] | undefined {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: v, path } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length > max) return path.slice(0, max + 1);
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v);
+    for (const [key, child] of entries) if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] });
+  }
+  return undefined;
+}
 
 /** `?limit=` (default 50, max 500) and an opaque `?cursor=` from the previous page's `nextCursor`. */
 export const pageQuery = z.object({
