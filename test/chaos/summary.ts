@@ -102,7 +102,8 @@ export function summaryLine(r: ScenarioResult): string {
     `chaos ${r.scenario}: load held ${r.steadyCmdPerS} cmd/s before the fault, ${r.loadCmdPerS} cmd/s over the run ` +
     `(${r.inFlight} in flight, ${r.acknowledged} acknowledged in ${r.durationS} s); ` +
     `faults injected: ${r.faults.length} (${faults}); bad inputs tried: ${r.badInputs.tried}${bad}; ` +
-    `acknowledged commands lost: ${r.lost}; duplicates: ${r.duplicates}; recovery: ${(r.recoveryMs / 1000).toFixed(1)} s${gaveUp}`
+    `acknowledged commands lost: ${r.lost}; duplicates: ${r.duplicates}; recovery: ${(r.recoveryMs / 1000).toFixed(1)} s${gaveUp}; ` +
+    `invariant checker: ${r.invariants.problems.length === 0 ? `OK (${r.invariants.tenants} tenants)` : `${r.invariants.problems.length} violations`}`
   );
 }
 
