@@ -13,6 +13,16 @@
  * token and is refused; lone UTF-16 surrogates come back as U+FFFD.
  */
 
+/**
+ * The stream's de-duplication id (`Nats-Msg-Id`) of an event: its id qualified by its tenant. Event ids
+ * (`<runtime>:<seq>:<index>`) are unique within a tenant only, and the stream is shared by every tenant: two
+ * tenants' runtimes with the same id would otherwise have the second one's events dropped as duplicates.
+ * The tenant is written as a subject token (which never holds `.`), so the mapping is one-to-one.
+ */
+export function eventMsgId(event: { tenant: string; id: string }): string {
+  return `${encodeToken(event.tenant)}.${event.id}`;
+}
+
 /** The fields of a DomainEvent that name its subject. */
 export interface EventSubjectFields {
   tenant: string;

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { OutboxEvent, RuntimeStore } from '../store/ports.ts';
-import { eventSubject } from './event-subject.ts';
+import { eventMsgId, eventSubject } from './event-subject.ts';
 import { systemClock, type Clock, type EventPublisher } from './ports.ts';
 import { definedOnly, ShardLoops, type PassResult } from './shard-loops.ts';
 
@@ -146,7 +146,7 @@ export class OutboxRelay {
 
   /** Publishes `events` pipelined; returns the length of the acknowledged prefix. */
   private async publishAll(shard: number, events: readonly OutboxEvent[]): Promise<number> {
-    const results = await Promise.allSettled(events.map((e) => this.o.publisher.publish(eventSubject(this.o.prefix, e.event), e.event.id, encoder.encode(JSON.stringify(e.event)))));
+    const results = await Promise.allSettled(events.map((e) => this.o.publisher.publish(eventSubject(this.o.prefix, e.event), eventMsgId(e.event), encoder.encode(JSON.stringify(e.event)))));
     const firstFailed = results.findIndex((r) => r.status === 'rejected');
     const acked = firstFailed === -1 ? events.length : firstFailed;
     const now = this.o.clock.now();

@@ -95,8 +95,8 @@ export interface ShardBus {
 
 /** Domain events leaving the outbox: JetStream stream BFLOW_EVENTS, or the in-process twin. */
 export interface EventPublisher {
-  /** Publishes with the event id as the de-duplication id; resolves when the stream acknowledged it. */
-  publish(subject: string, eventId: string, payload: Uint8Array): Promise<void>;
+  /** Publishes with `msgId` (see eventMsgId in event-subject.ts) as the de-duplication id; resolves when the stream acknowledged it. */
+  publish(subject: string, msgId: string, payload: Uint8Array): Promise<void>;
 }
 
 /** Injected time, so tests can move it. */

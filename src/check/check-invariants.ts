@@ -45,7 +45,7 @@ export interface CheckInvariantsInput {
  * - the tasks table holds exactly the task rows the replayed steps wrote, and no task was
  *   closed twice;
  * - the outbox holds exactly the replayed steps' events, every row is published, and each
- *   committed event is in the stream exactly once (with its id as Nats-Msg-Id), nothing else.
+ *   committed event is in the stream exactly once (with its tenant-qualified id as Nats-Msg-Id, see eventMsgId), nothing else.
  * Runtimes are read in pages by id; memory grows with the tenant's log keys and event ids.
  */
 export async function checkInvariants(input: CheckInvariantsInput): Promise<InvariantReport> {
@@ -62,7 +62,7 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
     const acknowledged = uniqueAcknowledged(input.acknowledged.filter((a) => a.tenant === input.tenant));
     report.counts.acknowledged = acknowledged.length;
     const keys = new KeyIndex();
-    const events = new EventLedger();
+    const events = new EventLedger(input.tenant);
     await checkRuntimes(reader, report, keys, events);
     await checkOutbox(reader, events);
     for await (const page of idempotencyPages({ ...reader, keyPageSize: reader.pageSize * 4 })) {

@@ -1,3 +1,4 @@
+import { eventMsgId } from '../actors/event-subject.ts';
 import type { EventViolations } from './report.ts';
 import type { StreamedEvent } from './stream-reader.ts';
 import type { OutboxRow } from './tenant-reader.ts';
@@ -21,6 +22,8 @@ export class EventLedger {
     streamChecked: false, missing: [], duplicated: [], notCommitted: [], msgIdMismatches: [], unpublished: [], outboxMismatches: [],
   };
   outboxRows = 0;
+
+  constructor(private readonly tenant: string) {}
   /** Step key → the replay's event ids (joined), or SEEN once its outbox row was read. */
   private readonly steps = new Map<string, string>();
   private readonly unreplayed = new Set<string>();
@@ -76,7 +79,7 @@ export class EventLedger {
     const first = this.inStream.get(m.eventId);
     if (first === undefined) this.inStream.set(m.eventId, m.streamSeq);
     else this.repeats.set(m.eventId, [...(this.repeats.get(m.eventId) ?? [first]), m.streamSeq]);
-    if (m.msgId !== m.eventId) v.msgIdMismatches.push({ streamSeq: m.streamSeq, msgId: m.msgId, eventId: m.eventId });
+    if (m.msgId !== eventMsgId({ tenant: this.tenant, id: m.eventId })) v.msgIdMismatches.push({ streamSeq: m.streamSeq, msgId: m.msgId, eventId: m.eventId });
     if (!this.committed.has(m.eventId)) v.notCommitted.push({ eventId: m.eventId, streamSeq: m.streamSeq });
   }
 

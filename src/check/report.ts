@@ -109,7 +109,7 @@ export interface EventViolations {
   duplicated: { eventId: string; count: number; streamSeqs: number[] }[];
   /** Messages of the tenant in the stream whose event is in no outbox row. */
   notCommitted: { eventId: string; streamSeq: number }[];
-  /** Messages whose Nats-Msg-Id is not their event id (the stream's de-duplication cannot work for them). */
+  /** Messages whose Nats-Msg-Id is not their tenant-qualified event id (the stream's de-duplication cannot work for them). */
   msgIdMismatches: { streamSeq: number; msgId: string | undefined; eventId: string }[];
   /** Outbox rows not marked published (the relay is behind or stuck). */
   unpublished: { position: number; runtimeId: string; seq: number; events: number }[];

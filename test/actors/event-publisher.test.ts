@@ -160,7 +160,7 @@ describe('event publisher in process', () => {
   it('event publisher - listeners follow a filter; failNext makes one publish fail', async () => {
     const publisher = new MemoryEventPublisher();
     const seen: string[] = [];
-    const stop = publisher.subscribe(eventFilter('bflow', { app: 'purchase.order' }), (e) => seen.push(e.eventId));
+    const stop = publisher.subscribe(eventFilter('bflow', { app: 'purchase.order' }), (e) => seen.push(e.msgId));
     for (const [i, e] of events.entries()) await publisher.publish(eventSubject('bflow', e), `l-${i}`, body('x'));
     publisher.failNext();
     await expect(publisher.publish(eventSubject('bflow', events[0]!), 'l-9', body('x'))).rejects.toMatchObject({

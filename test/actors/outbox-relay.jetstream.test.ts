@@ -6,6 +6,7 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/actors/nats/connection.ts';
 import { JetStreamEventPublisher } from '../../src/actors/nats/event-publisher.ts';
+import { eventMsgId } from '../../src/actors/event-subject.ts';
 import { OutboxRelay } from '../../src/actors/outbox-relay.ts';
 import type { DomainEvent } from '../../src/engine/index.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
@@ -131,6 +132,6 @@ describe('outbox relay on MySQL and JetStream', () => {
 
     const contents = await streamContents(nc!);
     expect(contents.map((c) => c.eventId)).toEqual(expected); // each once, in outbox order
-    expect(contents.every((c) => c.msgId === c.eventId)).toBe(true);
+    expect(contents.every((c) => c.msgId === eventMsgId({ tenant, id: c.eventId }))).toBe(true);
   }, 120_000);
 });

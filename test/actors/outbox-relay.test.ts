@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventSubject } from '../../src/actors/event-subject.ts';
+import { eventMsgId, eventSubject } from '../../src/actors/event-subject.ts';
 import { MemoryEventPublisher } from '../../src/actors/memory/event-publisher.ts';
 import { OutboxRelay, registerOutboxMetrics, type OutboxRelayOptions } from '../../src/actors/outbox-relay.ts';
 import type { EventPublisher } from '../../src/actors/ports.ts';
@@ -52,7 +52,9 @@ async function commitEvents(store: MemoryStore, tenant: string, shard: number, r
 }
 
 const pending = async (store: MemoryStore, shard: number) => (await store.unpublishedEvents(shard, 500)).length;
-const storedIds = (twin: MemoryEventPublisher) => twin.messages().map((m) => m.eventId);
+// The stream de-duplicates on the tenant-qualified id; the payload carries the event id.
+const storedIds = (twin: MemoryEventPublisher) => twin.messages().map((m) => (JSON.parse(Buffer.from(m.payload).toString('utf8')) as { id: string }).id);
+const storedMsgIds = (twin: MemoryEventPublisher) => twin.messages().map((m) => m.msgId);
 
 describe('outbox relay', () => {
   it('outbox relay - events are published once, in position order, on their subjects, and marked', async () => {
@@ -66,6 +68,7 @@ describe('outbox relay', () => {
     expect(storedIds(twin)).toEqual(events.map((e) => e.id));
     const first = twin.messages()[0]!;
     expect(first.subject).toBe(eventSubject(PREFIX, events[0]!));
+    expect(storedMsgIds(twin)).toEqual(events.map((e) => eventMsgId(e)));
     expect(JSON.parse(new TextDecoder().decode(first.payload))).toEqual(events[0]);
     const text = await registry.metrics();
     expect(text).toContain('bflow_outbox_published_total 21');
@@ -112,6 +115,21 @@ describe('outbox relay', () => {
     expect(await registry.metrics()).toContain(`bflow_outbox_publish_failures_total ${flaky.failures}`);
   });
 
+  it('outbox relay - two tenants\' runtimes with the same id both have their events stored (the de-duplication id is tenant-qualified)', async () => {
+    const store = new MemoryStore();
+    const shard = uniqueShard();
+    for (const tenant of [uniqueTenant(), uniqueTenant()]) {
+      const record = step({ tenant, id: 'r0', shard, events: 2 });
+      // Ids as the engine makes them (`<runtime>:<seq>:<index>`): the same in both tenants.
+      record.effects.events = record.effects.events.map((e, i) => ({ ...e, id: `r0:1:${i}` }));
+      await commitOk(store, record);
+    }
+    const twin = new MemoryEventPublisher({ prefix: PREFIX }); // de-duplicating, as the stream does
+    relay({ store, publisher: twin, batch: 10 }).openShard(shard);
+    await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+    expect(storedIds(twin)).toEqual(['r0:1:0', 'r0:1:1', 'r0:1:0', 'r0:1:1']);
+  });
+
   it('outbox relay - a failure inside a transition keeps the transition unmarked; the twin stores each event once', async () => {
     const store = new MemoryStore();
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
@@ -124,7 +142,7 @@ describe('outbox relay', () => {
     await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
     expect([...storedIds(twin)].sort()).toEqual(events.map((e) => e.id).sort());
     // Round 1 marked only the first transition; round 2 re-published from the second one on.
-    expect(flaky.calls).toEqual([...events, ...events.slice(3)].map((e) => e.id));
+    expect(flaky.calls).toEqual([...events, ...events.slice(3)].map((e) => eventMsgId(e)));
     const text = await registry.metrics();
     expect(text).toContain('bflow_outbox_publish_failures_total 1');
     expect(text).toContain('bflow_outbox_overtaken_total 7');

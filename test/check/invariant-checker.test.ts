@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventSubject } from '../../src/actors/event-subject.ts';
+import { eventMsgId, eventSubject } from '../../src/actors/event-subject.ts';
 import { checkInvariants, type AcknowledgedCommand, type InvariantReport } from '../../src/check/index.ts';
 import type { DomainEvent, RuntimeState } from '../../src/engine/index.ts';
 import { connectTestNats, uniquePrefix } from '../actors/nats-fixture.ts';
@@ -209,7 +209,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
     const [row] = await rows('SELECT position, seq, events FROM outbox WHERE tenant = ? AND runtime_id = ? ORDER BY position DESC LIMIT 1', [tenant, ids.c]);
     await run('UPDATE outbox SET published_at = NULL WHERE position = ?', [row!.position]);
     const stray = { ...(JSON.parse(String(row!.events)) as DomainEvent[])[0]!, id: `${ids.c}:999:0` };
-    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), { msgID: stray.id });
+    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), { msgID: eventMsgId(stray) });
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ unpublished: 1, notCommitted: 1 });
     expect(report.events.unpublished).toEqual([{ position: Number(row!.position), runtimeId: ids.c, seq: Number(row!.seq), events: expect.any(Number) }]);

@@ -17,7 +17,7 @@ export interface StoredEvent {
   /** Stream sequence, from 1. */
   seq: number;
   subject: string;
-  eventId: string;
+  msgId: string;
   payload: Uint8Array;
   at: number;
 }
@@ -43,17 +43,17 @@ export class MemoryEventPublisher implements EventPublisher {
     this.#clock = options.clock ?? systemClock;
   }
 
-  async publish(subject: string, eventId: string, payload: Uint8Array): Promise<void> {
+  async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {
     if (!subject.startsWith(this.#root)) {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
     const failure = this.#failures.shift();
-    if (failure) throw new ActorError('event_publish_failed', `event ${eventId} not acknowledged: ${failure.message}`, { cause: failure });
+    if (failure) throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged: ${failure.message}`, { cause: failure });
     const now = this.#clock.now();
     this.#forgetBefore(now - this.#windowMs);
-    if (this.#seen.has(eventId)) return;
-    this.#seen.set(eventId, now);
-    const event: StoredEvent = { seq: this.#events.length + 1, subject, eventId, payload: payload.slice(), at: now };
+    if (this.#seen.has(msgId)) return;
+    this.#seen.set(msgId, now);
+    const event: StoredEvent = { seq: this.#events.length + 1, subject, msgId, payload: payload.slice(), at: now };
     this.#events.push(event);
     for (const l of this.#listeners) if (subjectMatches(l.filter, subject)) l.listener(event);
   }

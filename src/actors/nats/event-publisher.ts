@@ -71,17 +71,17 @@ export class JetStreamEventPublisher implements EventPublisher {
     return new JetStreamEventPublisher(jetstream(nc), o, options.registry ?? new Registry());
   }
 
-  async publish(subject: string, eventId: string, payload: Uint8Array): Promise<void> {
+  async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {
     if (!subject.startsWith(this.#root)) {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
     try {
-      const ack = await this.#js.publish(subject, payload, { msgID: eventId, timeout: this.#ackTimeoutMs });
+      const ack = await this.#js.publish(subject, payload, { msgID: msgId, timeout: this.#ackTimeoutMs });
       this.#published.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
     } catch (err) {
       this.#published.inc({ result: 'failed' });
       const reason = err instanceof Error ? err.message : String(err);
-      throw new ActorError('event_publish_failed', `event ${eventId} not acknowledged on ${subject}: ${reason}`, { cause: err });
+      throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged on ${subject}: ${reason}`, { cause: err });
     }
   }
 }
