@@ -6,10 +6,12 @@ export const redactCredentials = (text: string): string => text.replace(URL_PASS
 
 /** What the gateway logs of an error (`{ err: loggableError(e) }`): type, code, message and stack, without URL passwords. */
 export function loggableError(err: unknown): unknown {
-  if (!(err instanceof Error)) return typeof err === 'string' ? redactCredentials(err) : err;
-  const out: Record<string, unknown> = { type: err.name, message: redactCredentials(err.message) };
-  const code = (err as { code?: unknown }).code;
-  if (code !== undefined) out['code'] = code;
-  if (err.stack !== undefined) out['stack'] = redactCredentials(err.stack);
+  if (typeof err === 'string') return redactCredentials(err);
+  // Duck-typed: an Error of another realm (Node's own, a worker's) is no `instanceof Error` here.
+  if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string') return err;
+  const e = err as { name?: unknown; message: string; stack?: unknown; code?: unknown };
+  const out: Record<string, unknown> = { type: typeof e.name === 'string' ? e.name : 'Error', message: redactCredentials(e.message) };
+  if (e.code !== undefined) out['code'] = e.code;
+  if (typeof e.stack === 'string') out['stack'] = redactCredentials(e.stack);
   return out;
 }

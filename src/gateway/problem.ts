@@ -98,11 +98,28 @@ export function toProblem(err: unknown): Mapped {
   return INTERNAL;
 }
 
-/** `app.onError`: the one place errors become responses. A 5xx is logged with the request id, never shown. */
+/** Node's error when the client closes the connection before its request body was read (`abortIncoming`). */
+function isClientAbort(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.code === 'ECONNRESET' && e.message === 'aborted';
+}
+
+const CLIENT_ABORT: Mapped = { status: 400, code: 'bad_request', detail: 'the client closed the connection before the request body was read' };
+
+/**
+ * `app.onError`: the one place errors become responses. A 5xx is logged with
+ * the request id, never shown. A client that hangs up mid-body is the
+ * client's doing: a 400 (nobody reads it) and a debug line, not a 500 with a
+ * stack in the error log for every upload an attacker abandons.
+ */
 export function errorHandler(fallbackLogger: Logger): ErrorHandler<GatewayEnv> {
   return (err, c) => {
-    const mapped = toProblem(err);
     const logger = c.get('logger') ?? fallbackLogger;
+    if (isClientAbort(err)) {
+      logger.debug('client closed the connection before the request body was read');
+      return problem(c, CLIENT_ABORT.status, CLIENT_ABORT.code, CLIENT_ABORT.detail);
+    }
+    const mapped = toProblem(err);
     if (mapped.status >= 500) logger.error({ err: loggableError(err), requestId: c.get('requestId'), code: mapped.code }, 'request failed');
     return problem(c, mapped.status, mapped.code, mapped.detail, mapped.errors, mapped.retryAfter);
   };
