@@ -28,7 +28,9 @@ const FILE_RE = /^(\d{3,})_[\w-]+\.sql$/;
 
 /** Reads the migration files in version order. */
 export async function loadMigrations(dir = DEFAULT_DIR): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => FILE_RE.test(f)).sort();
+  const versionOf = (file: string) => Number(FILE_RE.exec(file)![1]);
+  // By number, not by name: `1000_x.sql` comes after `999_y.sql`.
+  const files = (await readdir(dir)).filter((f) => FILE_RE.test(f)).sort((a, b) => versionOf(a) - versionOf(b) || a.localeCompare(b));
   return Promise.all(
     files.map(async (file) => {
       const text = await readFile(`${dir.replace(/\/$/, '')}/${file}`, 'utf8');

@@ -34,6 +34,16 @@ describe('migrate', () => {
     ]);
   });
 
+  it('migrate - files are read in numeric version order (1000 after 999), other files ignored', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bflow-mig-order-'));
+    try {
+      for (const f of ['1000_d.sql', '999_c.sql', '002_b.sql', '001_a.sql', 'notes.txt']) await appendFile(join(dir, f), 'SELECT 1;\n');
+      expect((await loadMigrations(dir)).map((m) => m.file)).toEqual(['001_a.sql', '002_b.sql', '999_c.sql', '1000_d.sql']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('migrate - applies every migration once, a second run is a no-op', async () => {
     const db = await fresh('mig_once');
     const all = (await loadMigrations()).map((m) => m.file);
