@@ -16,7 +16,7 @@ const SOAK = 'bench/soak.ts';
 
 function usage(): string {
   const list = SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.length.padEnd(5)} ${s.summary}`).join('\n');
-  return `usage: npm run chaos [-- all | soak | <scenario>...]\n(no argument: every long scenario)\n${list}\n  ${'soak'.padEnd(16)} long  10 minutes of mixed load (${SOAK})`;
+  return `usage: npm run chaos [-- all | <scenario>... | soak [--minutes N ...]]\n(no argument: every long scenario)\n${list}\n  ${'soak'.padEnd(16)} long  10 minutes of mixed load (${SOAK})`;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -24,18 +24,14 @@ async function main(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
+  // `soak [bench/soak.ts options]`: the options go to the soak (e.g. `-- soak --minutes 2`).
+  if (args[0] === 'soak') return runSoak(args.slice(1));
   const names = args.length === 0 ? SCENARIOS.filter((s) => s.length === 'long').map((s) => s.name) : args.includes('all') ? SCENARIOS.map((s) => s.name) : args;
   const lines: string[] = [];
   let failed = 0;
   for (const name of names) {
     if (name === 'soak') {
-      if (!existsSync(`${ROOT}${SOAK}`)) {
-        console.error(`soak: ${SOAK} does not exist yet`);
-        failed++;
-        continue;
-      }
-      const soak = spawnSync(process.execPath, ['--import', 'tsx', SOAK], { cwd: ROOT, stdio: 'inherit' });
-      if (soak.status !== 0) failed++;
+      if ((await runSoak([])) !== 0) failed++;
       continue;
     }
     const outcome = await runScenario(scenario(name));
@@ -48,6 +44,15 @@ async function main(args: string[]): Promise<number> {
   }
   console.log(`\n${lines.join('\n')}`);
   return failed > 0 ? 1 : 0;
+}
+
+/** Runs bench/soak.ts (the bench helper's 10-minute mixed load) with `args`; its exit code. */
+async function runSoak(args: string[]): Promise<number> {
+  if (!existsSync(`${ROOT}${SOAK}`)) {
+    console.error(`soak: ${SOAK} does not exist`);
+    return 1;
+  }
+  return spawnSync(process.execPath, ['--import', 'tsx', SOAK, ...args], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
 }
 
 main(process.argv.slice(2)).then(
