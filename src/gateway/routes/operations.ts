@@ -58,7 +58,9 @@ export function registerOperationRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gate
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'claims: sub (employee), tid (tenant), roles (admin|designer|integration|member), exp, optional cid',
+    description:
+      'claims: sub (employee id, 1–100), tid (tenant id, 1–64), roles (admin|designer|integration|member), exp, optional cid (company id, 1–64); ' +
+      'ids are letters, digits and _ . : @ - (anything else is a 401)',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
