@@ -157,6 +157,15 @@ describe('event publisher in process', () => {
     ]);
   });
 
+  it('event publisher - the twin keeps the last maxRetained events; listeners and sequence numbers see them all', async () => {
+    const publisher = new MemoryEventPublisher({ maxRetained: 3 });
+    let heard = 0;
+    publisher.subscribe('bflow.events.>', () => heard++);
+    for (let i = 0; i < 2000; i++) await publisher.publish(eventSubject('bflow', events[0]!), `k-${i}`, body(String(i)));
+    expect(publisher.messages().map((m) => [m.seq, m.msgId])).toEqual([[1998, 'k-1997'], [1999, 'k-1998'], [2000, 'k-1999']]);
+    expect(heard).toBe(2000);
+  });
+
   it('event publisher - listeners follow a filter; failNext makes one publish fail', async () => {
     const publisher = new MemoryEventPublisher();
     const seen: string[] = [];

@@ -10,6 +10,11 @@ export interface MemoryEventPublisherOptions {
   duplicateWindowMs?: number;
   /** @default systemClock */
   clock?: Clock;
+  /**
+   * How many stored events are kept for `messages()` (the oldest are dropped, as a stream's max_msgs does);
+   * listeners see every event. Bounds the memory of a long-running embedded process. @default 100_000
+   */
+  maxRetained?: number;
 }
 
 /** One stored event, as a stream consumer would see it. */
@@ -23,8 +28,8 @@ export interface StoredEvent {
 }
 
 /**
- * In-process twin of the JetStream event publisher: keeps every stored event
- * in order, de-duplicates by event id within the window, refuses subjects
+ * In-process twin of the JetStream event publisher: keeps the last
+ * `maxRetained` stored events in order, de-duplicates by event id within the window, refuses subjects
  * outside `<prefix>.events.>`, and lets listeners follow a subject filter.
  */
 export class MemoryEventPublisher implements EventPublisher {
@@ -32,6 +37,8 @@ export class MemoryEventPublisher implements EventPublisher {
   readonly #windowMs: number;
   readonly #clock: Clock;
   readonly #events: StoredEvent[] = [];
+  readonly #maxRetained: number;
+  #seq = 0;
   /** Event id → when it was first stored. */
   readonly #seen = new Map<string, number>();
   readonly #listeners = new Set<{ filter: string; listener: (event: StoredEvent) => void }>();
@@ -41,6 +48,7 @@ export class MemoryEventPublisher implements EventPublisher {
     this.#root = `${eventRoot(options.prefix ?? 'bflow')}.`;
     this.#windowMs = options.duplicateWindowMs ?? 120_000;
     this.#clock = options.clock ?? systemClock;
+    this.#maxRetained = options.maxRetained ?? 100_000;
   }
 
   async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {
@@ -53,8 +61,10 @@ export class MemoryEventPublisher implements EventPublisher {
     this.#forgetBefore(now - this.#windowMs);
     if (this.#seen.has(msgId)) return;
     this.#seen.set(msgId, now);
-    const event: StoredEvent = { seq: this.#events.length + 1, subject, msgId, payload: payload.slice(), at: now };
+    const event: StoredEvent = { seq: ++this.#seq, subject, msgId, payload: payload.slice(), at: now };
     this.#events.push(event);
+    // Dropped in chunks, so a full buffer costs one splice per 1,024 events rather than a shift per event.
+    if (this.#events.length > this.#maxRetained + 1024) this.#events.splice(0, this.#events.length - this.#maxRetained);
     for (const l of this.#listeners) if (subjectMatches(l.filter, subject)) l.listener(event);
   }
 
@@ -68,7 +78,8 @@ export class MemoryEventPublisher implements EventPublisher {
 
   /** Stored events, oldest first, optionally those matching a NATS subject filter. */
   messages(filter?: string): StoredEvent[] {
-    return filter === undefined ? [...this.#events] : this.#events.filter((e) => subjectMatches(filter, e.subject));
+    const kept = this.#events.slice(-this.#maxRetained);
+    return filter === undefined ? kept : kept.filter((e) => subjectMatches(filter, e.subject));
   }
 
   /** Calls `listener` for each event stored from now on whose subject matches `filter`; returns the unsubscribe. */
