@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
 describe('config - webhooks', () => {
-  it('config - webhook defaults: private targets allowed, 5 s timeout, 6 attempts', () => {
+  it('config - webhook defaults: private targets allowed embedded, refused in a cluster; 5 s timeout, 6 attempts', () => {
     expect(loadConfig({}).webhooks).toEqual({ allowPrivate: true, timeoutMs: 5_000, maxAttempts: 6 });
+    const cluster = { BFLOW_MYSQL_URL: 'mysql://root@127.0.0.1:3306/x', BFLOW_NATS_URL: 'nats://127.0.0.1:4222', BFLOW_JWT_SECRET: 'x'.repeat(32) };
+    expect(loadConfig(cluster).webhooks.allowPrivate).toBe(false);
+    expect(loadConfig({ ...cluster, BFLOW_WEBHOOK_ALLOW_PRIVATE: 'true' }).webhooks.allowPrivate).toBe(true);
   });
 
   it('config - BFLOW_WEBHOOK_* are read and checked', () => {

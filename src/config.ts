@@ -32,7 +32,7 @@ const envSchema = z.object({
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('true'),
+  BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   BFLOW_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
 });
@@ -94,7 +94,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
     embedded: e.BFLOW_MYSQL_URL === undefined,
     webhooks: {
-      allowPrivate: e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
+      // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.
+      allowPrivate: e.BFLOW_WEBHOOK_ALLOW_PRIVATE === undefined ? e.BFLOW_MYSQL_URL === undefined : e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
       timeoutMs: e.BFLOW_WEBHOOK_TIMEOUT_MS,
       maxAttempts: e.BFLOW_WEBHOOK_MAX_ATTEMPTS,
     },

@@ -127,6 +127,8 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
     BFLOW_SHARDS: String(CLUSTER_SHARDS),
     BFLOW_LEASE_TTL_MS: '3000',
     BFLOW_JWT_SECRET: secret,
+    // The e2e receivers listen on 127.0.0.1, which a cluster refuses by default.
+    BFLOW_WEBHOOK_ALLOW_PRIVATE: 'true',
     BFLOW_LOG_LEVEL: 'info',
   };
   // The gateway first: it must start (and say it is not ready) before any node has created the lease buckets.
