@@ -22,7 +22,7 @@ import { measureNatsCeiling as measureRawNatsCeiling } from './nats-ceiling.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
 import { cpuOf } from './process-stats.ts';
 import { reapAll, reaped } from './reaper.ts';
-import { printTable, secondsArg, writeResult } from './report.ts';
+import { intArg, printTable, secondsArg, writeResult } from './report.ts';
 
 const seconds = secondsArg(10);
 const concurrency = intArg('--concurrency', 64);
@@ -34,12 +34,6 @@ const FAILOVER_GOAL_MS = LEASE_TTL_MS + 2000;
 /** Scaling goal: 3 nodes on this 2-core machine do no worse than 1 (they share the same cores, MySQL and NATS). */
 const SCALE_GOAL = 0.9;
 
-function intArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
-  return value;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : 'n/a');

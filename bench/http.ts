@@ -29,7 +29,7 @@ import type { HttpMode } from './http-load.ts';
 import { codes, lat, measureServer, measureStack, ms, passFail, rate, usageLine, type Measured } from './measure.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
 import { reapAll, reaped } from './reaper.ts';
-import { printTable, secondsArg, writeResult } from './report.ts';
+import { intArg, printTable, secondsArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
 import { measureMySqlCeilings, type MySqlCeilings } from './store.ts';
 
@@ -42,12 +42,6 @@ const TARGET_BASELINE_FACTOR = 3;
 const TARGET_NATS_SHARE = 0.5;
 const TARGET_TX_PER_COMMAND = 1;
 
-function intArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
-  return value;
-}
 
 function stringArg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

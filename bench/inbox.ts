@@ -15,18 +15,12 @@ import { startBenchStack, BENCH_SHARDS } from './bflow-stack.ts';
 import { seedInbox, type SeedReport } from './inbox-seed.ts';
 import { codes, lat, measureStack, ms, passFail, rate, usageLine } from './measure.ts';
 import { reapAll } from './reaper.ts';
-import { printTable, secondsArg, writeResult } from './report.ts';
+import { intArg, printTable, secondsArg, writeResult } from './report.ts';
 
 const TARGET_P99_MS = 20;
 const TENANT_PREFIX = 't-inbox';
 const TENANT = `${TENANT_PREFIX}-0`;
 
-function intArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
-  return value;
-}
 
 async function tableSizes(pool: mysql.Pool): Promise<Record<string, string>> {
   await pool.query({ sql: 'ANALYZE TABLE runtimes, runtime_log, tasks', timeout: 120_000 });

@@ -30,7 +30,7 @@ import { registerTransitionWriterMetrics } from '../src/store/mysql/writer-metri
 import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
 import { seedTenant } from '../test/actors/runtime-host-fixture.ts';
 import { useTestDatabase } from '../test/harness/mysql.ts';
-import { printTable, writeResult } from './report.ts';
+import { intArg, printTable, writeResult } from './report.ts';
 
 const runtimes = intArg('--runtimes', 1_000_000);
 const concurrency = intArg('--concurrency', 256);
@@ -45,12 +45,6 @@ const PEAK_RSS_GOAL = 1 * GiB;
 const GROWTH_GOAL = 0.15;
 const GROWTH_FROM = 200_000;
 
-function intArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
-  return value;
-}
 
 interface Sample {
   runtimes: number;

@@ -8,6 +8,14 @@ export function secondsArg(fallback: number): number {
   return value;
 }
 
+/** `NAME N` from argv (NAME like `--concurrency`), a positive integer, else the default. */
+export function intArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
+  return value;
+}
+
 export function printTable(title: string, rows: readonly (readonly string[])[]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   console.log(`\n${title}`);
