@@ -113,6 +113,33 @@ describe('raw http', () => {
     }
   });
 
+  it.each([
+    '//api/v1/cluster',
+    '/api//v1/cluster',
+    '/api/v1/./cluster',
+    '/api/v1//cluster',
+    '/api/v1/cluster/',
+    '/api/v1/cluster;x',
+    '/api/v1/cluster%20',
+    '/api/v1/cluster%00',
+    '/api/v1/%63luster',
+    '/api/v1/%2e/cluster',
+    '/api/%761/cluster',
+    '/api%2fv1%2fcluster',
+    '/API/V1/CLUSTER',
+    '/health/../api/v1/cluster',
+    '/health/%2e%2e/api/v1/cluster',
+    '/api/v1\\cluster',
+    'http://x/api/v1/cluster',
+    '/api/v1/runtimes?x=/../../health',
+    '/api/v1/tasks#fragment',
+  ])('raw http - %s without a token never reaches the API (401, 404 or 400; never 200)', async (target) => {
+    const reply = await raw(request(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close`));
+    expect(reply.statuses).toHaveLength(1);
+    expect([400, 401, 404], reply.text.slice(0, 300)).toContain(reply.statuses[0]);
+    expect(reply.text).not.toContain('shardCount');
+  });
+
   it('raw http - 50 pipelined requests on one connection are answered in order', async () => {
     const one = request(`GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}`);
     const reply = await raw(one.repeat(49) + request('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close'), 10_000, true);
