@@ -331,4 +331,12 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
+
+  it('hostile input - afterwards the gateway and the node still serve: a view, and a command the engine refuses (a round trip through the shard that changes nothing)', async () => {
+    const [draft] = surface.runtimeIds;
+    expect((await gw.call(demoMember('alice'), 'GET', `/api/v1/runtimes/${draft}`)).status).toBe(200);
+    const refused = await gw.call(demoMember('bob'), 'POST', `/api/v1/runtimes/${draft}/actions`, { action: 'approve' });
+    const { code } = (await refused.json()) as { code: string };
+    expect([refused.status, code]).toEqual([422, 'action_not_allowed']);
+  });
 });
