@@ -65,50 +65,17 @@ export function startLoad(stack: Stack, tenants: readonly LoadTenant[], options:
   const wanted = (): boolean => running;
   let sent = 0;
 
+  /** Sends one command (and now and then a malformed request first); its answer's body, or undefined when it failed or the load stopped. */
   const send = async (command: Command): Promise<any | undefined> => {
+    if (!running) return undefined;
     if (badEvery > 0 && ++sent % badEvery === 0) await sendBadInput(stack, tenants[sent % tenants.length]!, record);
     const result = await client.send(command, wanted);
     return result.ok ? result.body : undefined;
   };
 
-  const drive = async (worker: number, order: number): Promise<void> => {
-    const tenant = tenants[worker % tenants.length]!;
-    const requester: Person = order % 2 === 0 ? 'alice' : 'bob';
-    const mid = order % 3 === 1; // one order in three needs the finance committee
-    const key = (step: string): string => `${options.label}-w${worker}-o${order}-${step}`;
-    const docId = `${options.label}-w${worker}-o${order}`;
-    const base = { tenant: tenant.id };
-    const started = await send({
-      ...base,
-      token: tenant.tokens[requester],
-      path: '/api/v1/runtimes',
-      body: { app: 'purchase.order', docId, doc: poDoc(mid ? 20_000_000 : 5_000_000, { requester }) },
-      idempotencyKey: key('start'),
-      action: 'start',
-      actor: requester,
-    });
-    if (started === undefined) return;
-    const id = String(started.id);
-    const act = (actor: Person, action: string, step: string, extra: Record<string, unknown> = {}): Promise<any | undefined> =>
-      send({
-        ...base,
-        token: tenant.tokens[actor],
-        path: `/api/v1/runtimes/${encodeURIComponent(id)}/actions`,
-        body: { action, ...extra },
-        idempotencyKey: key(step),
-        action,
-        actor,
-        runtimeId: id,
-      });
-    if ((await act(requester, 'submit', 'submit')) === undefined || !running) return;
-    if ((await act('pur-mgr', 'approve', 'mgr', { comment: 'ok' })) === undefined || !mid || !running) return;
-    const [first, second] = [FINANCE[order % 4]!, FINANCE[(order + 1) % 4]!];
-    if ((await act(first, 'approve', 'fin1')) === undefined || !running) return;
-    await act(second, 'approve', 'fin2');
-  };
-
   const loops = Array.from({ length: options.workers ?? 12 }, async (_, worker) => {
-    for (let order = 0; running; order++) await drive(worker, order);
+    const tenant = tenants[worker % tenants.length]!;
+    for (let order = 0; running; order++) await driveOrder(send, tenant, orderPlan(options.label, worker, order));
   });
 
   return {
@@ -120,4 +87,52 @@ export function startLoad(stack: Stack, tenants: readonly LoadTenant[], options:
       return record;
     },
   };
+}
+
+/** One purchase order of a worker: who starts it, the document, and the actions after the start, in order. */
+interface OrderPlan {
+  keyPrefix: string;
+  requester: Person;
+  doc: Record<string, unknown>;
+  actions: { actor: Person; action: string; step: string; extra?: Record<string, unknown> }[];
+}
+
+/** Alternating requesters; one order in three is mid-size (20M) and needs two of the finance committee after the manager. */
+function orderPlan(label: string, worker: number, order: number): OrderPlan {
+  const requester: Person = order % 2 === 0 ? 'alice' : 'bob';
+  const mid = order % 3 === 1;
+  const actions: OrderPlan['actions'] = [
+    { actor: requester, action: 'submit', step: 'submit' },
+    { actor: 'pur-mgr', action: 'approve', step: 'mgr', extra: { comment: 'ok' } },
+  ];
+  if (mid) actions.push({ actor: FINANCE[order % 4]!, action: 'approve', step: 'fin1' }, { actor: FINANCE[(order + 1) % 4]!, action: 'approve', step: 'fin2' });
+  return { keyPrefix: `${label}-w${worker}-o${order}`, requester, doc: poDoc(mid ? 20_000_000 : 5_000_000, { requester }), actions };
+}
+
+/** Starts the order's runtime, then sends its actions one after the other; stops at the first that fails. */
+async function driveOrder(send: (command: Command) => Promise<any | undefined>, tenant: LoadTenant, plan: OrderPlan): Promise<void> {
+  const started = await send({
+    tenant: tenant.id,
+    token: tenant.tokens[plan.requester],
+    path: '/api/v1/runtimes',
+    body: { app: 'purchase.order', docId: plan.keyPrefix, doc: plan.doc },
+    idempotencyKey: `${plan.keyPrefix}-start`,
+    action: 'start',
+    actor: plan.requester,
+  });
+  if (started === undefined) return;
+  const id = String(started.id);
+  for (const a of plan.actions) {
+    const answer = await send({
+      tenant: tenant.id,
+      token: tenant.tokens[a.actor],
+      path: `/api/v1/runtimes/${encodeURIComponent(id)}/actions`,
+      body: { action: a.action, ...a.extra },
+      idempotencyKey: `${plan.keyPrefix}-${a.step}`,
+      action: a.action,
+      actor: a.actor,
+      runtimeId: id,
+    });
+    if (answer === undefined) return;
+  }
 }

@@ -51,29 +51,33 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     } finally {
       await load.stop();
     }
-    const record = load.record;
     await stack.waitAllShardsHeld(60_000);
-    const invariants = await checkInvariants(stack, tenants.map((t) => t.id), record.acks);
-    const result = scenarioResult(scenario.name, record, workers, invariants, notes);
-    const found = [
-      ...invariants.problems.slice(0, 20),
-      ...result.badInputs.mishandled.map((m) => `bad input not refused with a 4xx: ${m}`),
-      ...(result.abandoned.deadline ? [`${result.abandoned.deadline} commands were still failing at their deadline (no recovery)`] : []),
-      ...refusals(record),
-      ...(scenario.verify?.(record) ?? []),
-    ];
-    const known = found.filter((v) => KNOWN_ISSUES.some((k) => k.pattern.test(v)));
-    const violations = found.filter((v) => !known.includes(v));
-    const knownLines = known.map((v) => `${v} — known issue: ${KNOWN_ISSUES.find((k) => k.pattern.test(v))!.reason}`);
-    const line = summaryLine(result) + (known.length > 0 ? `; KNOWN ISSUE: ${known.join('; ')}` : '');
-    const refused = record.abandoned.filter((a) => a.reason === 'refused');
-    const resultFile = writeResult({ ...result, notes: { ...notes, violations, knownIssues: knownLines, refused } });
-    log(line);
-    for (const k of knownLines) log(`  ${k}`);
-    return { result, line, violations, knownIssues: knownLines, resultFile };
+    const invariants = await checkInvariants(stack, tenants.map((t) => t.id), load.record.acks);
+    return report(scenario, scenarioResult(scenario.name, load.record, workers, invariants, notes), load.record, log);
   } finally {
     if (!options.stack) await stack.stop();
   }
+}
+
+/** Sorts what the run broke into violations and known issues, prints the summary line, writes the JSON. */
+function report(scenario: Scenario, result: ScenarioResult, record: LoadRecord, log: (line: string) => void): ScenarioOutcome {
+  const found = [
+    ...result.invariants.problems.slice(0, 20),
+    ...result.badInputs.mishandled.map((m) => `bad input not refused with a 4xx: ${m}`),
+    ...(result.abandoned.deadline ? [`${result.abandoned.deadline} commands were still failing at their deadline (no recovery)`] : []),
+    ...refusals(record),
+    ...(scenario.verify?.(record) ?? []),
+  ];
+  const knownIssue = (v: string) => KNOWN_ISSUES.find((k) => k.pattern.test(v));
+  const violations = found.filter((v) => !knownIssue(v));
+  const known = found.filter((v) => knownIssue(v));
+  const knownIssues = known.map((v) => `${v} — known issue: ${knownIssue(v)!.reason}`);
+  const line = summaryLine(result) + (known.length > 0 ? `; KNOWN ISSUE: ${known.join('; ')}` : '');
+  const refused = record.abandoned.filter((a) => a.reason === 'refused');
+  const resultFile = writeResult({ ...result, notes: { ...result.notes, violations, knownIssues, refused } });
+  log(line);
+  for (const k of knownIssues) log(`  ${k}`);
+  return { result, line, violations, knownIssues, resultFile };
 }
 
 /** One line per kind of refusal (action → status code) of a command a retry could not fix: must be none. */
