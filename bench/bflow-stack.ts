@@ -25,7 +25,7 @@ import { testServerUrl, useTestDatabase } from '../test/harness/mysql.ts';
 import { useTestNats } from '../test/harness/nats-server.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { waitFor } from '../test/harness/wait.ts';
-import { reaped } from './reaper.ts';
+import { cleanUpOnInterrupt, reaped } from './reaper.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PROBE = fileURLToPath(new URL('./mysql-probe.ts', import.meta.url));
@@ -126,14 +126,19 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   const probes = new Map<string, number>();
   const metricsPorts = new Map<string, number>();
   let gateway: BflowProcess | undefined;
-  const stop = async (): Promise<void> => {
-    await Promise.all([gateway?.stop(15_000), ...nodes.map((n) => n.stop(15_000))]);
+  const removeData = async (): Promise<void> => {
     try {
       await cleanupCluster(nats.prefix, await nats.connect('bench-cleanup'), redisUrl);
     } finally {
       await nats.cleanup();
       await db.drop();
     }
+  };
+  const unregister = cleanUpOnInterrupt(removeData);
+  const stop = async (): Promise<void> => {
+    await Promise.all([gateway?.stop(15_000), ...nodes.map((n) => n.stop(15_000))]);
+    unregister();
+    await removeData();
   };
   try {
     await seedTenants(db.pool, tenantPrefix, o.tenants);

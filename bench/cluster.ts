@@ -21,7 +21,7 @@ import { spawnLoad, type LatencySummary, type LoadReport } from './cluster-load.
 import { measureNatsCeiling as measureRawNatsCeiling } from './nats-ceiling.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
 import { cpuOf } from './process-stats.ts';
-import { reapAll, reaped } from './reaper.ts';
+import { cleanUpOnInterrupt, reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, secondsArg, writeResult } from './report.ts';
 
 const seconds = secondsArg(10);
@@ -42,12 +42,14 @@ const codes = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `
 
 async function withCluster<T>(label: string, nodes: number, body: (h: ClusterHarness, nodes: NodeProcess[]) => Promise<T>): Promise<T> {
   const h = await ClusterHarness.create(label);
+  const unregister = cleanUpOnInterrupt(() => h.cleanup());
   try {
     const started = Array.from({ length: nodes }, (_, i) => h.startNode(`${label}-n${i + 1}`));
     for (const n of started) reaped(n.child);
     await h.waitBalanced(60_000);
     return await body(h, started);
   } finally {
+    unregister();
     await h.cleanup().catch((err: unknown) => console.error(`cleanup of ${label} failed:`, err));
   }
 }

@@ -28,7 +28,7 @@ import { startBenchStack, BENCH_SHARDS, type BenchStack } from './bflow-stack.ts
 import type { HttpMode } from './http-load.ts';
 import { codes, lat, measureServer, measureStack, ms, passFail, rate, usageLine, type Measured } from './measure.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
-import { reapAll, reaped } from './reaper.ts';
+import { cleanUpOnInterrupt, reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, secondsArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
 import { measureMySqlCeilings, type MySqlCeilings } from './store.ts';
@@ -80,6 +80,7 @@ async function ceilings(concurrency: number, seconds: number, warmupSeconds: num
 async function baseline(concurrency: number, seconds: number, warmupSeconds: number, tenants: number) {
   console.log('baseline: Hono + one MySQL transaction per command (SELECT … FOR UPDATE, UPDATE, INSERT log)…');
   const db = await useTestDatabase('bench_baseline', { migrate: false });
+  const unregister = cleanUpOnInterrupt(() => db.drop());
   try {
     const server = await startServerProcess(BASELINE, ['--mysql', db.url]);
     reaped(server.child);
@@ -91,6 +92,7 @@ async function baseline(concurrency: number, seconds: number, warmupSeconds: num
       server.child.kill('SIGKILL');
     }
   } finally {
+    unregister();
     await db.drop();
   }
 }

@@ -7,7 +7,8 @@
  * scrape) from its metrics endpoint every `--sample-seconds`.
  *
  * After the warm-up (the first 20% of the run, at least 30 s) a least-squares
- * line is fitted to each process's RSS samples. Bounds (PASS/FAIL):
+ * line is fitted to each process's RSS: to the highest sample of each eighth of
+ * the steady part (the GC makes RSS a sawtooth; a leak raises its peaks). Bounds (PASS/FAIL):
  * - RSS growth ≤ 10% per 10 minutes (slope × 600 s over the fitted value at the
  *   start of the steady part), for every process;
  * - event-loop lag: every steady-part interval's p99 ≤ 200 ms, for every process;
@@ -51,7 +52,7 @@ export interface ProcessTrend {
   rssStartMiB: number;
   rssEndMiB: number;
   rssMaxMiB: number;
-  /** Least-squares slope over the steady part, MiB per minute. */
+  /** Least-squares slope of the steady part's windowed peaks, MiB per minute. */
   rssSlopeMiBPerMin: number;
   /** Slope × 10 min / fitted RSS at the start of the steady part. */
   rssGrowthPer10Min: number;
@@ -88,16 +89,27 @@ export function leastSquares(points: readonly (readonly [number, number])[]): { 
   return { slope, intercept: my - slope * mx };
 }
 
+/** Windows of the steady part whose highest RSS samples the trend line is fitted to. */
+const PEAK_WINDOWS = 8;
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
 };
 
-function trendOf(name: string, samples: SoakReport['samples'], warmupSeconds: number): ProcessTrend {
+export function trendOf(name: string, samples: SoakReport['samples'], warmupSeconds: number): ProcessTrend {
   const mine = samples.filter((s) => s[1] === name);
   const steady = mine.filter((s) => s[0] >= warmupSeconds && Number.isFinite(s[2]));
-  const { slope, intercept } = leastSquares(steady.map((s) => [s[0], s[2]] as const));
-  const start = intercept + slope * (steady[0]?.[0] ?? 0);
+  // The GC makes RSS a sawtooth: the line is fitted to each of 8 windows' highest sample (its mid-time).
+  const from = steady[0]?.[0] ?? 0;
+  const width = Math.max(1e-9, ((steady.at(-1)?.[0] ?? 0) - from) / PEAK_WINDOWS);
+  const peaks = new Map<number, number>();
+  for (const s of steady) {
+    const w = Math.min(PEAK_WINDOWS - 1, Math.floor((s[0] - from) / width));
+    peaks.set(w, Math.max(peaks.get(w) ?? 0, s[2]));
+  }
+  const { slope, intercept } = leastSquares([...peaks].map(([w, rss]) => [from + (w + 0.5) * width, rss] as const));
+  const start = intercept + slope * from;
   const growth = (slope * 600) / start;
   const lags = steady.map((s) => s[3]).filter(Number.isFinite);
   const lagMax = Math.max(...lags);
@@ -111,7 +123,7 @@ function trendOf(name: string, samples: SoakReport['samples'], warmupSeconds: nu
     rssGrowthPer10Min: growth,
     lagP99MaxMs: lagMax,
     lagP99MedianMs: median(lags),
-    pass: { rss: steady.length >= 3 && growth <= SOAK_BOUNDS.rssGrowthPer10Min, lag: lags.length > 0 && lagMax <= SOAK_BOUNDS.lagP99Seconds * 1000 },
+    pass: { rss: peaks.size >= 3 && growth <= SOAK_BOUNDS.rssGrowthPer10Min, lag: lags.length > 0 && lagMax <= SOAK_BOUNDS.lagP99Seconds * 1000 },
   };
 }
 

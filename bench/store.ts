@@ -8,6 +8,7 @@ import { createMySqlPool } from '../src/store/mysql/pool.ts';
 import { MySqlTransitionWriter, type TransitionWriterOptions } from '../src/store/mysql/transition-writer.ts';
 import { makeRecord } from '../test/fixtures/transition-records.ts';
 import { useTestDatabase } from '../test/harness/mysql.ts';
+import { cleanUpOnInterrupt } from './reaper.ts';
 
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
 /** Phases (a) and (c) alternate this many times so a noisy neighbour hurts both alike; means are compared. */
@@ -147,6 +148,7 @@ export interface MySqlCeilings {
 /** The MySQL ceilings (a) and (b) of this benchmark, on a fresh database, for other benchmarks' tables. */
 export async function measureMySqlCeilings(o: { seconds: number; concurrency: number }): Promise<MySqlCeilings> {
   const db = await useTestDatabase('bench_ceiling', { migrate: false });
+  const unregister = cleanUpOnInterrupt(() => db.drop());
   const pool = createMySqlPool(db.url, { connectionLimit: Math.max(8, o.concurrency) });
   try {
     await pool.query(LOG_LIKE);
@@ -154,6 +156,7 @@ export async function measureMySqlCeilings(o: { seconds: number; concurrency: nu
     const multi = await rawMultiRow(pool, 4, 256, o.seconds * 1000);
     return { singleRowCommitsPerSec: single.rowsPerSec, multiRowRowsPerSec: multi.rowsPerSec, multiRowCommitsPerSec: multi.commitsPerSec, concurrency: o.concurrency };
   } finally {
+    unregister();
     await pool.end();
     await db.drop();
   }

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarise } from '../../bench/load-process.ts';
 import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
-import { leastSquares } from '../../bench/soak.ts';
+import { leastSquares, trendOf, type SoakReport } from '../../bench/soak.ts';
 import { createMySqlPool, mysqlStatementCounts, registerMySqlStatementMetrics } from '../../src/store/mysql/pool.ts';
 import { startMetricsServer } from '../../src/metrics-server.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
@@ -76,6 +76,19 @@ describe('bench arithmetic', () => {
     expect(fit.intercept).toBeCloseTo(10);
     expect(leastSquares([[0, 5], [1, 5], [2, 5]]).slope).toBe(0);
     expect(Number.isNaN(leastSquares([[0, 1]]).slope)).toBe(true);
+  });
+
+  it('the soak trend ignores a GC sawtooth and catches a leak', () => {
+    // 10 minutes sampled every 5 s; RSS saws between 200 and 260 MiB every 40 s.
+    const saw = (t: number) => 200 + ((t % 40) / 40) * 60;
+    const samples = (leakMiBPerMin: number): SoakReport['samples'] =>
+      Array.from({ length: 121 }, (_, i) => [i * 5, 'node', saw(i * 5) + (leakMiBPerMin * i * 5) / 60, 10] as [number, string, number, number]);
+    const flat = trendOf('node', samples(0), 120);
+    expect(Math.abs(flat.rssGrowthPer10Min)).toBeLessThan(0.05);
+    expect(flat.pass).toEqual({ rss: true, lag: true });
+    const leaking = trendOf('node', samples(5), 120); // 50 MiB per 10 min on ~260 MiB peaks
+    expect(leaking.rssGrowthPer10Min).toBeGreaterThan(0.15);
+    expect(leaking.pass.rss).toBe(false);
   });
 
   it('summarise takes nearest-rank percentiles', () => {
