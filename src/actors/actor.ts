@@ -20,6 +20,12 @@ export interface Actor {
   readonly recent: Map<string, OkReply>;
   /** Clock time of the last request handled (for idle passivation). */
   lastUsed: number;
+  /**
+   * Whether `state` is known to be what MySQL holds (loaded from it, or committed by this actor). An actor
+   * activated from the snapshot cache is not: a previous owner may have died between its commit and the cache
+   * refresh. A commit on a stale state is fenced by the revision check; a refusal is re-checked on a fresh load.
+   */
+  confirmed: boolean;
 }
 
 /** The mailbox and registry key of a runtime; tenant and id can't collide (`\u0000` never occurs in ids). */

@@ -36,20 +36,21 @@ export class HostContext {
    */
   async activate(tenant: string, runtimeId: string, at: Placement, fromStore = false): Promise<Actor | undefined> {
     const runtimes = this.deps.runtimes;
-    const state =
-      fromStore && runtimes.loadFromStore ? await runtimes.loadFromStore(tenant, runtimeId) : await runtimes.loadRuntime(tenant, runtimeId);
+    const bypassCache = fromStore && runtimes.loadFromStore !== undefined;
+    const state = bypassCache ? await runtimes.loadFromStore!(tenant, runtimeId) : await runtimes.loadRuntime(tenant, runtimeId);
     if (!state) return undefined;
-    return this.actorFor(state, at);
+    // Without a loadFromStore there is no cache in front of the store.
+    return this.actorFor(state, at, bypassCache || runtimes.loadFromStore === undefined);
   }
 
-  /** A live actor for a state just loaded or committed. */
-  async actorFor(state: RuntimeState, at: Placement): Promise<Actor> {
+  /** A live actor for a state just loaded or committed; `confirmed`: the state is known to be MySQL's. */
+  async actorFor(state: RuntimeState, at: Placement, confirmed: boolean): Promise<Actor> {
     const { tenant, id, workflowId, version } = state.runtime;
     const wf = await this.workflows.get(tenant, workflowId, version);
     if (!wf) throw new Error(`workflow ${workflowId} version ${version} of runtime ${id} does not exist`);
     const key = actorKey(tenant, id);
     const previous = this.actors.get(key);
-    const actor: Actor = { key, tenant, runtimeId: id, shard: at.shard, state, wf, recent: previous?.recent ?? new Map(), lastUsed: this.now() };
+    const actor: Actor = { key, tenant, runtimeId: id, shard: at.shard, state, wf, recent: previous?.recent ?? new Map(), lastUsed: this.now(), confirmed };
     if (this.serving(at)) this.actors.add(actor, actor.lastUsed);
     return actor;
   }

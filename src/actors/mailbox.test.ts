@@ -65,7 +65,7 @@ describe('actor registry - passivation', () => {
     actorsLive: new Gauge({ name: 'live', help: 'live', registers: [registry] }),
     passivations: new Counter({ name: 'passivations', help: 'p', labelNames: ['reason'], registers: [registry] }),
   };
-  const actor = (key: string, shard = 0): Actor => ({ key, tenant: 't', runtimeId: key, shard, state: {} as Actor['state'], wf: {} as Actor['wf'], recent: new Map(), lastUsed: 0 });
+  const actor = (key: string, shard = 0): Actor => ({ key, tenant: 't', runtimeId: key, shard, state: {} as Actor['state'], wf: {} as Actor['wf'], recent: new Map(), lastUsed: 0, confirmed: true });
 
   it('beyond maxLiveActors the least recently used idle actors go; busy ones stay', () => {
     const busy = new Set(['a']);

@@ -79,9 +79,11 @@ export class RuntimeCommands {
       // A refusal may be a retry of a key this actor never saw committed (a previous owner's, or one older than
       // the remembered keys): refusals are rare, so one read here answers those with their first reply.
       const stored = await this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey);
-      return stored ? this.replayAndRemember(actor, stored, req) : refused(result.error);
+      if (stored) return this.replayAndRemember(actor, stored, req);
+      // Or the state came from a snapshot older than MySQL: refuse only what MySQL's state refuses too.
+      return !actor.confirmed && retries > 0 ? this.retry(actor, req, at, retries) : refused(result.error);
     }
-    if (!result.changed) return { ok: true, state: actor.state };
+    if (!result.changed) return !actor.confirmed && retries > 0 ? this.retry(actor, req, at, retries) : { ok: true, state: actor.state };
     const reply: OkReply = { ok: true, state: result.state };
     const outcome = await this.commit(actor, result, req.command, at, { key: req.idempotencyKey, response: storedResponse(reply) });
     if (outcome.ok) {
@@ -166,6 +168,7 @@ export class RuntimeCommands {
     const outcome = await this.ctx.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
     if (outcome.ok) {
       actor.state = result.state;
+      actor.confirmed = true;
       this.ctx.committed(actor.tenant, at.shard, result.state, result.effects);
     }
     return outcome;

@@ -41,7 +41,7 @@ export class RuntimeStarts {
     });
     if (outcome.ok) {
       this.ctx.committed(req.tenant, at.shard, result.state, result.effects);
-      const actor = await this.ctx.actorFor(result.state, at);
+      const actor = await this.ctx.actorFor(result.state, at, true);
       remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
       return reply;
     }

@@ -70,9 +70,8 @@ describe('chaos - a command retried on a new shard owner', () => {
   // The node that committed the submit died before refreshing the runtime's Redis snapshot; the new owner activated
   // the actor from that older snapshot (the cache is trusted on activation) and refused the approval on the pre-submit
   // state. A commit on a stale state is fenced by the revision check (conflict → reload → retry); a refusal is not.
-  // Known failing until the owner of src/actors/runtime-commands.ts / src/store/cached-runtime-store.ts fixes it
-  // (/work/notes/requests.md).
-  it.fails('chaos - a runtime activated from a snapshot older than MySQL (its owner died before refreshing it) is not refused on the old state', async () => {
+  // Fixed: an actor activated from the cache re-checks a refusal (or a no-op) on a fresh load from MySQL.
+  it('chaos - a runtime activated from a snapshot older than MySQL (its owner died before refreshing it) is not refused on the old state', async () => {
     const redis = new MemorySnapshotCache();
     const old = await node(redis);
     const tenant = 'chaos-stale';
