@@ -21,7 +21,7 @@ export const idParam = (name: string, example: string) =>
  * drops an own `__proto__` key (JSON.parse makes one), so the rest of the
  * object would be accepted and the engine's reserved-key check never see it;
  * it is refused here instead, at its path. So is a value nested deeper than
- * {@link MAX_FIELDS_DEPTH}.
+ * {@link MAX_FIELDS_DEPTH}, or one larger than {@link MAX_FIELDS_BYTES}.
  */
 export const fieldsObject = () =>
   z.preprocess((value, ctx) => {
@@ -30,8 +30,21 @@ export const fieldsObject = () =>
     }
     const deep = pathDeeperThan(value, MAX_FIELDS_DEPTH);
     if (deep !== undefined) ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_FIELDS_DEPTH} levels`, path: deep, input: value });
+    else if (typeof value === 'object' && value !== null && Buffer.byteLength(JSON.stringify(value)) > MAX_FIELDS_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `larger than ${MAX_FIELDS_BYTES} bytes of JSON`, input: value });
+    }
     return value;
   }, z.record(z.string(), z.unknown()));
+
+/**
+ * Largest document or patch, in bytes of JSON. A command travels to its shard
+ * as one NATS message and the runtime's state comes back as one, both under
+ * the server's max_payload (1 MiB by default): a document near the 1 MiB
+ * body limit made the request too big (503, retried in vain) or, worse, the
+ * reply of a committed start too big (500). A quarter of it leaves room for
+ * the envelope, the stages and the rest of the state.
+ */
+export const MAX_FIELDS_BYTES = 262_144;
 
 /**
  * Deepest nesting of objects and arrays below a document or patch (its own
