@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { ACTIONS, EVENT_TYPES } from '../../src/engine/index.ts';
+import { MAX_FIELDS_BYTES } from '../../src/gateway/schemas/common.ts';
 
 const EVENT_NAMES = new Set<string>([...EVENT_TYPES, '*']);
 
@@ -117,6 +118,9 @@ function nest(n: number, array: boolean): unknown {
 /** A document or patch nested deeper than the gateway admits (64 levels below it), shallow enough for JSON.stringify. */
 const tooDeepFields = fc.tuple(fc.integer({ min: 65, max: 1_500 }), fc.boolean()).map(([n, array]) => ({ extra: nest(n, array) }));
 
+/** A document or patch just over the gateway's size cap (it must fit one NATS message with the state). */
+const tooLargeFields = fc.integer({ min: 1, max: 4_096 }).map((over) => ({ note: 'n'.repeat(MAX_FIELDS_BYTES + over) }));
+
 /** One entry that makes a body of each kind fail its schema, set last (after any random keys). */
 export const BODY_POISONS = {
   start: fc.oneof(
@@ -124,6 +128,7 @@ export const BODY_POISONS = {
     fc.tuple(fc.constant('docId'), badIdValue),
     fc.tuple(fc.constant('doc'), nonObject),
     fc.tuple(fc.constant('doc'), tooDeepFields),
+    fc.tuple(fc.constant('doc'), tooLargeFields),
     fc.tuple(fc.constant('companyId'), badIdValue),
   ),
   action: fc.oneof(
@@ -133,6 +138,7 @@ export const BODY_POISONS = {
     fc.tuple(fc.constantFrom('toNode', 'toEmployee', 'nextAssignee', 'fromEmployee'), badIdValue),
     fc.tuple(fc.constant('patch'), nonObject),
     fc.tuple(fc.constant('patch'), tooDeepFields),
+    fc.tuple(fc.constant('patch'), tooLargeFields),
   ),
   definition: fc.oneof(
     fc.tuple(fc.constant('nodes'), nonArray),
