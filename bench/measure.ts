@@ -33,12 +33,18 @@ export interface MySqlUse {
   commandPathReads: number;
   backgroundReads: number;
   perCommand: { transactions: number; commandPathReads: number; backgroundReads: number; statements: number };
+  /** `process: VERB table` → statements in the window and their mean time from sent to answered, ms. */
+  roundTrips: Record<string, { count: number; meanMs: number }>;
+  /** Connection requests that waited for a free pool connection. */
+  poolWaits: number;
 }
 
 export interface Measured {
   load: HttpLoadReport;
   usage: ProcessUsage[];
   mysql: MySqlUse;
+  /** Each bflow process's event-loop lag (prom-client, since its previous scrape ≈ the window), ms. */
+  eventLoopLag: Record<string, { p50: number; p99: number }>;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +55,7 @@ async function probeAll(services: readonly BflowService[]): Promise<Map<string, 
   await Promise.all(
     services.map(async (s) => {
       const [probe, metrics] = await Promise.all([scrape(s.mysqlProbeUrl).catch(() => new Map()), scrape(s.metricsUrl).catch(() => new Map())]);
-      const writer = [...metrics].filter(([k]) => k.startsWith('bflow_store_writer_'));
+      const writer = [...metrics].filter(([k]) => k.startsWith('bflow_store_writer_') || k.startsWith('nodejs_eventloop_lag_'));
       out.set(s.name, new Map([...probe, ...writer]));
     }),
   );
@@ -67,7 +73,7 @@ function readsOf(samples: Samples): Map<string, number> {
 
 function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, commands: number): MySqlUse {
   const use: MySqlUse = {
-    statements: 0, writerBatches: 0, writerRecords: 0, writerCommitMs: NaN, transactions: 0, commits: 0, writes: 0, reads: {}, commandPathReads: 0, backgroundReads: 0,
+    statements: 0, writerBatches: 0, writerRecords: 0, writerCommitMs: NaN, transactions: 0, commits: 0, writes: 0, reads: {}, commandPathReads: 0, backgroundReads: 0, roundTrips: {}, poolWaits: 0,
     perCommand: { transactions: NaN, commandPathReads: NaN, backgroundReads: NaN, statements: NaN },
   };
   let commitSeconds = 0;
@@ -75,6 +81,15 @@ function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, c
     const b = before.get(name) ?? new Map();
     const d = (metric: string) => sumOf(a, metric) - sumOf(b, metric);
     use.statements += d('bflow_mysql_statements_total');
+    use.poolWaits += d('bflow_mysql_pool_waits_total');
+    for (const [key, n] of a) {
+      const m = /^bflow_mysql_statements_by_kind_total\{statement="([^"]*)"\}$/.exec(key);
+      if (!m) continue;
+      const count = n - (b.get(key) ?? 0);
+      const secondsKey = `bflow_mysql_statement_seconds_total{statement="${m[1]}"}`;
+      const seconds = (a.get(secondsKey) ?? 0) - (b.get(secondsKey) ?? 0);
+      if (count > 0) use.roundTrips[`${name}: ${m[1]}`] = { count, meanMs: (seconds / count) * 1000 };
+    }
     use.writerBatches += d('bflow_store_writer_batch_size_count');
     use.writerRecords += d('bflow_store_writer_batch_size_sum');
     commitSeconds += d('bflow_store_writer_commit_duration_seconds_sum');
@@ -117,11 +132,16 @@ export async function measureStack(stack: BenchStack, load: Omit<HttpLoadOptions
   await sleep(load.seconds * 1000);
   const usage = window.stop();
   const after = await probeAll(services);
+  const eventLoopLag: Measured['eventLoopLag'] = {};
+  for (const s of services) {
+    const m = after.get(s.name) ?? new Map();
+    eventLoopLag[s.name] = { p50: sumOf(m, 'nodejs_eventloop_lag_p50_seconds') * 1000, p99: sumOf(m, 'nodejs_eventloop_lag_p99_seconds') * 1000 };
+  }
   const report = await p.result;
   fixLoadRow(usage, report, load.seconds);
   // Per durable command; a read-only load (inbox) per request.
   const units = (report.commandsPerSecond > 0 ? report.commandsPerSecond : report.requestsPerSecond) * load.seconds;
-  return { load: report, usage, mysql: mysqlDelta(before, after, units) };
+  return { load: report, usage, mysql: mysqlDelta(before, after, units), eventLoopLag };
 }
 
 /** Runs the HTTP load against a plain server process (baseline, hello) and measures it and the machine's services. */

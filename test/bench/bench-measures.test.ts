@@ -16,7 +16,11 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
     await db.drop();
   });
 
-  const snapshot = () => ({ ...mysqlStatementCounts, reads: new Map(mysqlStatementCounts.reads) });
+  const snapshot = () => ({
+    ...mysqlStatementCounts,
+    reads: new Map(mysqlStatementCounts.reads),
+    timings: new Map([...mysqlStatementCounts.timings].map(([k, v]) => [k, [...v] as [number, number]])),
+  });
 
   it('counts transactions (explicit and autocommit writes), commits, writes and reads by table', async () => {
     const pool = createMySqlPool(db.url, { connectionLimit: 2 });
@@ -48,6 +52,9 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
       expect(readsOf('none')).toBe(1);
       expect(readsOf('counted in_tx')).toBe(1);
       expect(readsOf('counted')).toBe(0);
+      const timed = (key: string) => (after.timings.get(key)?.[0] ?? 0) - (before.timings.get(key)?.[0] ?? 0);
+      expect([timed('INSERT counted'), timed('UPDATE counted'), timed('DELETE counted'), timed('SELECT counted'), timed('START'), timed('COMMIT')]).toEqual([2, 1, 1, 1, 2, 1]);
+      expect(after.timings.get('COMMIT')![1]).toBeGreaterThan(0);
     } finally {
       await pool.end();
     }

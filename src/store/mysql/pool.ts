@@ -37,6 +37,7 @@ export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): my
     enableKeepAlive: true,
   });
   pool.on('connection', (conn) => countStatementsOf(conn as unknown as CountedConnection));
+  pool.on('enqueue', () => mysqlStatementCounts.poolWaits++);
   return pool;
 }
 
@@ -56,9 +57,13 @@ export interface MySqlStatementCounts {
   writes: number;
   /** `table` or `table in_tx` → SELECTs. */
   reads: Map<string, number>;
+  /** Connection requests that found every connection of their pool busy and waited in its queue. */
+  poolWaits: number;
+  /** `VERB table` (e.g. `DELETE timers`, `COMMIT`) → [statements, seconds from sent to answered]. */
+  timings: Map<string, [number, number]>;
 }
 
-export const mysqlStatementCounts: MySqlStatementCounts = { statements: 0, transactions: 0, commits: 0, rollbacks: 0, writes: 0, reads: new Map() };
+export const mysqlStatementCounts: MySqlStatementCounts = { statements: 0, transactions: 0, commits: 0, rollbacks: 0, writes: 0, reads: new Map(), poolWaits: 0, timings: new Map() };
 
 interface CountedConnection {
   query(...args: unknown[]): unknown;
@@ -67,6 +72,7 @@ interface CountedConnection {
 
 const FIRST_WORD = /^\s*(\w+)/;
 const FROM_TABLE = /\bFROM\s+`?(\w+)/i;
+const WRITTEN_TABLE = /^\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+`?(\w+)/i;
 
 function sqlOf(arg: unknown): string {
   if (typeof arg === 'string') return arg;
@@ -77,10 +83,11 @@ function sqlOf(arg: unknown): string {
 /** Wraps one connection's query/execute to count what it sends (additive: behaviour unchanged). */
 function countStatementsOf(conn: CountedConnection): void {
   let inTransaction = false;
-  const count = (sql: string): void => {
+  /** Counts `sql`; returns its timing key. */
+  const count = (sql: string): string => {
     const c = mysqlStatementCounts;
     c.statements++;
-    const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
+    const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase() ?? '?';
     if (word === 'START' || word === 'BEGIN') {
       inTransaction = true;
       c.transactions++;
@@ -94,24 +101,38 @@ function countStatementsOf(conn: CountedConnection): void {
     } else if (word === 'INSERT' || word === 'UPDATE' || word === 'DELETE' || word === 'REPLACE') {
       c.writes++;
       if (!inTransaction) c.transactions++;
+      return `${word} ${WRITTEN_TABLE.exec(sql)?.[1] ?? '?'}`;
     }
+    return word === 'SELECT' ? `SELECT ${FROM_TABLE.exec(sql)?.[1] ?? 'none'}` : word;
+  };
+  /** Times a sent command (a mysql2 Command: an EventEmitter that emits `end`). */
+  const timed = (key: string, command: unknown): unknown => {
+    const started = performance.now();
+    (command as { once?: (event: string, listener: () => void) => void } | undefined)?.once?.('end', () => {
+      const t = mysqlStatementCounts.timings.get(key) ?? [0, 0];
+      t[0]++;
+      t[1] += (performance.now() - started) / 1000;
+      mysqlStatementCounts.timings.set(key, t);
+    });
+    return command;
   };
   const query = conn.query;
   const execute = conn.execute;
   conn.query = function (this: unknown, ...args: unknown[]) {
-    count(sqlOf(args[0]));
-    return query.apply(this, args);
+    const key = count(sqlOf(args[0]));
+    return timed(key, query.apply(this, args));
   };
   conn.execute = function (this: unknown, ...args: unknown[]) {
-    count(sqlOf(args[0]));
-    return execute.apply(this, args);
+    const key = count(sqlOf(args[0]));
+    return timed(key, execute.apply(this, args));
   };
 }
 
 /**
  * Registers the statement counts as Prometheus counters:
  * `bflow_mysql_statements_total`, `bflow_mysql_transactions_total`,
- * `bflow_mysql_writes_total`, `bflow_mysql_reads_total{table,in_transaction}`.
+ * `bflow_mysql_writes_total`, `bflow_mysql_pool_waits_total`,
+ * `bflow_mysql_reads_total{table,in_transaction}`.
  */
 export function registerMySqlStatementMetrics(registry: Registry): void {
   const c = mysqlStatementCounts;
@@ -121,6 +142,27 @@ export function registerMySqlStatementMetrics(registry: Registry): void {
   total('bflow_mysql_transactions_total', 'MySQL transactions begun: START TRANSACTION, or a write outside one (autocommit)', () => c.transactions);
   total('bflow_mysql_commits_total', 'COMMIT statements sent to MySQL', () => c.commits);
   total('bflow_mysql_writes_total', 'INSERT, UPDATE, DELETE and REPLACE statements sent to MySQL', () => c.writes);
+  total('bflow_mysql_pool_waits_total', 'Connection requests that waited for a free pool connection', () => c.poolWaits);
+  new Counter({
+    name: 'bflow_mysql_statement_seconds_total',
+    help: 'Seconds from sending a statement to its answer, summed, by verb and table',
+    labelNames: ['statement'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [statement, [, seconds]] of c.timings) this.inc({ statement }, seconds);
+    },
+  });
+  new Counter({
+    name: 'bflow_mysql_statements_by_kind_total',
+    help: 'Statements sent to MySQL by verb and table (the counts behind bflow_mysql_statement_seconds_total)',
+    labelNames: ['statement'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [statement, [n]] of c.timings) this.inc({ statement }, n);
+    },
+  });
   new Counter({
     name: 'bflow_mysql_reads_total',
     help: 'SELECT statements sent to MySQL, by first table and whether inside a transaction',
