@@ -5,6 +5,15 @@ import type { StepBuilder } from './step-builder.ts';
 export type FieldChanges = Record<string, [unknown, unknown]>;
 
 /**
+ * Largest document, in bytes of JSON. A runtime's state travels as one NATS message (max_payload 1 MiB by
+ * default); the gateway caps each document and patch at this size, and the engine caps what patches merge into,
+ * so a document grown field by field can't outgrow the bus after its commit.
+ */
+export const MAX_DOCUMENT_BYTES = 262_144;
+
+const utf8 = new TextEncoder();
+
+/**
  * Applies a document patch after checking every field: declared, of its
  * declared type, and inside `editable` (the actor's editable fields, or 'all').
  * Refuses the whole patch, naming each offending field, if any check fails.
@@ -52,6 +61,12 @@ function writeFields(b: StepBuilder, patch: Readonly<Record<string, unknown>>): 
     if (sameValue(before, value)) continue;
     changes[name] = [before, value];
     doc[name] = value;
+  }
+  const bytes = utf8.encode(JSON.stringify(doc)).length;
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw new EngineError('validation_failed', `the document would be ${bytes} bytes of JSON, more than ${MAX_DOCUMENT_BYTES}`, [
+      { path: 'patch', message: `the patched document would be larger than ${MAX_DOCUMENT_BYTES} bytes of JSON` },
+    ]);
   }
   b.state.doc = doc;
   return changes;

@@ -14,3 +14,4 @@ export { durationMs } from './duration.ts';
 export { manager1, upperManager, groupLevelManager, resolveAssignees, beneficiaryOf } from './assignees.ts';
 export { validateDefinition, type DefinitionValidation } from './validate-definition.ts';
 export { stageStatistics, percentile, type NodeStatistics, type StageFacts } from './analytics.ts';
+export { MAX_DOCUMENT_BYTES } from './document-patch.ts';

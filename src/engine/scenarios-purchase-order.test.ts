@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineDriver, loadExample } from '../../test/fixtures/engine-driver.ts';
 import { orgChart } from '../../test/fixtures/org-chart.ts';
 import { redactDocument, editableFields } from './access.ts';
+import { MAX_DOCUMENT_BYTES } from './document-patch.ts';
 import { step } from './step.ts';
 
 const po = loadExample('purchase-order');
@@ -173,6 +174,15 @@ describe('purchase order - zones', () => {
     d.refused('pur-mgr', 'update', 'validation_failed', { patch: { nope: 1 } });
     d.refused('pur-mgr', 'update', 'validation_failed', { patch: { note: 42 } });
     d.refused('bob', 'update', 'not_assignee', { patch: { note: 'x' } });
+  });
+
+  it('a patch that would make the document larger than MAX_DOCUMENT_BYTES is refused, naming the patch; up to it is fine', () => {
+    const d = new EngineDriver(po, 'alice', doc(5_000_000, { note: '' })).do('alice', 'submit');
+    const room = MAX_DOCUMENT_BYTES - new TextEncoder().encode(JSON.stringify(d.state.doc)).length;
+    d.do('pur-mgr', 'update', { patch: { note: 'n'.repeat(room) } });
+    const message = d.refused('pur-mgr', 'update', 'validation_failed', { patch: { note: 'é'.repeat(room / 2 + 1) } });
+    expect(message).toContain(`more than ${MAX_DOCUMENT_BYTES}`);
+    expect(d.state.doc.note).toBe('n'.repeat(room));
   });
 });
 

@@ -48,24 +48,27 @@ describe('nats payload', () => {
     expect(await count()).toBe(before);
   });
 
-  it('nats payload - the largest document accepted makes the round trip through NATS; so does a patch of the largest size', async () => {
+  it('nats payload - the largest document accepted makes the round trip through NATS, and so does a patch keeping it at that size; one byte more is 422', async () => {
     const base = JSON.stringify(poDoc(5, { note: '' }));
     const note = 'n'.repeat(MAX_FIELDS_BYTES - Buffer.byteLength(base));
     const started = await gw.call(member('alice'), 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'NP-MAX', doc: poDoc(5, { note }) } });
     expect(started.status, JSON.stringify(started.body).slice(0, 300)).toBe(201);
     expect(started.body.doc.note).toHaveLength(note.length);
-    const patch = { note: 'p'.repeat(MAX_FIELDS_BYTES - Buffer.byteLength('{"note":""}')) };
+    const patch = { note: 'p'.repeat(note.length) };
     const updated = await gw.call(member('alice'), 'POST', `/api/v1/runtimes/${started.body.id}/actions`, { body: { action: 'update', patch } });
     expect(updated.status, JSON.stringify(updated.body).slice(0, 300)).toBe(200);
-    const over = await gw.call(member('alice'), 'POST', `/api/v1/runtimes/${started.body.id}/actions`, { body: { action: 'update', patch: { note: `${patch.note}pp` } } });
+    // The patch itself is within the gateway's cap; the document it would make is not (the engine's cap).
+    const over = await gw.call(member('alice'), 'POST', `/api/v1/runtimes/${started.body.id}/actions`, { body: { action: 'update', patch: { note: `${patch.note}p` } } });
     expect(over.status).toBe(422);
-    expect(over.body.errors).toEqual([{ path: 'patch', message: `larger than ${MAX_FIELDS_BYTES} bytes of JSON` }]);
+    expect(over.body.errors).toEqual([{ path: 'patch', message: `the patched document would be larger than ${MAX_FIELDS_BYTES} bytes of JSON` }]);
+    const tooBig = await gw.call(member('alice'), 'POST', `/api/v1/runtimes/${started.body.id}/actions`, { body: { action: 'update', patch: { note: 'q'.repeat(MAX_FIELDS_BYTES) } } });
+    expect(tooBig.body.errors).toEqual([{ path: 'patch', message: `larger than ${MAX_FIELDS_BYTES} bytes of JSON` }]);
   });
 
-  // Open, below the gateway: each patch is within the cap, but patching field after field grows the document
-  // past what one NATS reply can carry; the node commits the update, then cannot reply (500, state changed).
-  // The engine or the node must bound the state; the gateway cannot see the merged document.
-  it.skip('nats payload - patches that grow the document past the bus limit are refused before the commit (open: the 5th is committed, then a 500)', async () => {
+  // Each patch is within the gateway's cap, but patching field after field grew the document past what one NATS
+  // reply can carry (the node committed the update, then could not reply: a 500 with the state changed). The
+  // engine now caps the merged document.
+  it('nats payload - patches that grow the document past the bus limit are refused before the commit (422; the engine caps the merged document)', async () => {
     const started = await gw.call(member('alice'), 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'NP-GROW', doc: poDoc(5) } });
     const big = 'x'.repeat(250_000);
     const patches = [{ note: big }, { supplier: big }, { currency: big }, { requester: big }, { items: [{ sku: big, category: 'office', total: 1 }] }];

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ID_CHARS_MESSAGE, ID_PATTERN, MAX_ID_LENGTH } from '../ids.ts';
+import { MAX_DOCUMENT_BYTES } from '../../engine/index.ts';
 
 /**
  * Shapes shared by every route group: ids in paths, list paging, the problem
@@ -44,7 +45,7 @@ export const fieldsObject = () =>
  * reply of a committed start too big (500). A quarter of it leaves room for
  * the envelope, the stages and the rest of the state.
  */
-export const MAX_FIELDS_BYTES = 262_144;
+export const MAX_FIELDS_BYTES = MAX_DOCUMENT_BYTES;
 
 /**
  * Deepest nesting of objects and arrays below a document or patch (its own
