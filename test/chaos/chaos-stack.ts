@@ -9,6 +9,7 @@ import { BflowProcess, spawnBflow, waitReady, type Stack } from '../e2e/stack.ts
 import { startPrivateMariaDb, type PrivateMariaDb } from '../harness/mariadb-server.ts';
 import { startPrivateNats, type PrivateNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
+import type { PrivateServer } from '../harness/private-server.ts';
 import { startPrivateRedis, type PrivateRedis } from '../harness/redis-server.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -63,9 +64,10 @@ export class ChaosStack implements Stack {
 
   /** Starts the services, migrates, then the gateway and the nodes; ready once every shard is held. */
   static async start(options: ChaosStackOptions = {}): Promise<ChaosStack> {
-    const [mysqlServer, redis, nats, port] = await Promise.all([startPrivateMariaDb(), startPrivateRedis(), startPrivateNats(), freePort()]);
+    const services = await startServices();
+    const port = await freePort(); // once the servers hold theirs
     const o = { nodes: options.nodes ?? 2, shards: options.shards ?? 16, leaseTtlMs: options.leaseTtlMs ?? 3000, logDir: options.logDir };
-    const stack = new ChaosStack({ mysql: mysqlServer, redis, nats }, port, o);
+    const stack = new ChaosStack(services, port, o);
     try {
       await stack.createDatabase();
       stack.startGateway();
@@ -173,4 +175,16 @@ export class ChaosStack implements Stack {
     this.logs.add(file);
     stream.on('data', (d: Buffer) => file.write(d));
   }
+}
+
+/** Starts the three private servers; when one fails, stops the others and rethrows. */
+async function startServices(): Promise<ChaosServices> {
+  const started = await Promise.allSettled([startPrivateMariaDb(), startPrivateRedis(), startPrivateNats()]);
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.destroy() : undefined)));
+    throw failed.reason;
+  }
+  const [mysql, redis, nats] = started.map((r) => (r as PromiseFulfilledResult<PrivateServer>).value) as [PrivateServer, PrivateServer, PrivateServer];
+  return { mysql, redis, nats };
 }

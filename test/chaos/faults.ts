@@ -103,6 +103,21 @@ export async function stopService(stack: ChaosStack, record: LoadRecord, service
   );
 }
 
+/** SIGSTOPs a private service for `frozenMs` (it hangs: connections stay open, nothing answers), then SIGCONTs it. */
+export async function freezeService(stack: ChaosStack, record: LoadRecord, service: 'mysql' | 'redis' | 'nats', frozenMs: number): Promise<FaultMark> {
+  const server = stack.services[service];
+  return inject(
+    record,
+    `${service} SIGSTOP`,
+    `${Math.round(frozenMs / 1000)} s`,
+    () => server.kill('SIGSTOP'),
+    async () => {
+      await sleep(frozenMs);
+      server.kill('SIGCONT');
+    },
+  );
+}
+
 /** SIGKILLs the gateway while requests are in flight and starts a new one on the same port; returns once it is ready. */
 export async function killGateway(stack: ChaosStack, record: LoadRecord): Promise<FaultMark> {
   return inject(

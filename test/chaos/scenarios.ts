@@ -1,5 +1,5 @@
 import type { ChaosStack } from './chaos-stack.ts';
-import { freezeNode, killGateway, killNode, killNodesRepeatedly, stopService } from './faults.ts';
+import { freezeNode, freezeService, killGateway, killNode, killNodesRepeatedly, stopService } from './faults.ts';
 import type { LoadRecord } from './load-record.ts';
 import { outageAnswers } from './outage-answers.ts';
 
@@ -56,6 +56,22 @@ const serviceStop = (name: string, service: 'mysql' | 'redis' | 'nats', downMs: 
   },
   // MySQL down: the nodes answer store_unavailable; NATS down: the gateway cannot reach them (shard_unavailable). Either at once.
   verify: service === 'redis' ? undefined : (record) => failsFast(record, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable', service),
+});
+
+/** MySQL hung (SIGSTOP): nothing answers, connections stay open; tries must still get a 503 rather than hang. */
+const mysqlFreeze = (name: string, frozenMs: number, length: Scenario['length']): Scenario => ({
+  name,
+  summary: `Freeze MySQL (SIGSTOP) for ${frozenMs / 1000} s, then SIGCONT: a hung database, not a refused connection; commands answer 503 rather than hang, and recover.`,
+  length,
+  async inject(stack, record) {
+    const mark = await freezeService(stack, record, 'mysql', frozenMs);
+    await stack.waitAllShardsHeld(60_000);
+    return { outage: outageAnswers(record, mark, 'store_unavailable') };
+  },
+  verify: (record) => {
+    const answers = outageAnswers(record, record.faults[0]!, 'store_unavailable');
+    return answers.hung > 0 ? [`${answers.hung} tries got no answer within the client timeout while MySQL hung`] : [];
+  },
 });
 
 const gatewayKill = (name: string, kills: number, length: Scenario['length']): Scenario => ({
@@ -118,6 +134,7 @@ export const SCENARIOS: Scenario[] = [
   serviceStop('redis-stop-20s', 'redis', 20_000, 'long'),
   serviceStop('mysql-stop-20s', 'mysql', 20_000, 'long'),
   gatewayKill('gateway-kill-3x', 3, 'long'),
+  mysqlFreeze('mysql-freeze', 15_000, 'long'),
 ];
 
 export function scenario(name: string): Scenario {
