@@ -43,6 +43,10 @@ describe('cli token - bad values exit 2 naming them', () => {
     ['a missing tenant', ['--sub', 'e', '--roles', 'member'], ENV, /--tenant is required/],
     ['an unknown option', ['--tenant', 't', '--sub', 'e', '--roles', 'member', '--admin'], ENV, /--admin/],
     ['a missing secret', ['--tenant', 't', '--sub', 'e', '--roles', 'member'], {}, /BFLOW_JWT_SECRET is not set/],
+    ['a tenant the gateway would refuse (a space)', ['--tenant', 'acme ', '--sub', 'e', '--roles', 'member'], ENV, /--tenant "acme " is not an id/],
+    ['a tenant longer than 64', ['--tenant', 't'.repeat(65), '--sub', 'e', '--roles', 'member'], ENV, /--tenant "t{65}" is not an id: at most 64/],
+    ['a sub with a slash', ['--tenant', 't', '--sub', 'a/b', '--roles', 'member'], ENV, /--sub "a\/b" is not an id/],
+    ['a company longer than 64', ['--tenant', 't', '--sub', 'e', '--roles', 'member', '--company', 'c'.repeat(65)], ENV, /--company "c{65}" is not an id/],
   ];
   it.each(cases)('cli token - %s', async (_name, args, env, message) => {
     const out = io();

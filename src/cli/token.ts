@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { sign } from 'hono/jwt';
 import { loadConfig } from '../config.ts';
 import { ROLES, type Role } from '../gateway/gateway-env.ts';
+import { ID_CHARS_MESSAGE, MAX_ID_LENGTH, isId } from '../gateway/ids.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE = 'usage: bflow token --tenant T --sub EMPLOYEE --roles ROLE[,ROLE…] [--ttl 1h] [--company C]';
@@ -30,8 +31,14 @@ function parseRoles(text: string): Role[] {
 
 function required(name: string, value: string | undefined): string {
   if (value === undefined || value.trim() === '') throw new UsageError(`--${name} is required`);
-  if (value.length > 200) throw new UsageError(`--${name} is longer than 200 characters`);
   return value;
+}
+
+/** An id claim the gateway accepts (src/gateway/ids.ts): a token it would refuse is not minted. */
+function idArg(name: string, value: string | undefined, max: number): string {
+  const id = required(name, value);
+  if (!isId(id, max)) throw new UsageError(`--${name} "${id}" is not an id: at most ${max} characters; ${ID_CHARS_MESSAGE}`);
+  return id;
 }
 
 /** The claims the gateway's auth middleware expects (API.md "Auth"). */
@@ -49,13 +56,13 @@ export function tokenClaims(args: string[], nowMs: number): Record<string, unkno
   }
   const iat = Math.floor(nowMs / 1000);
   const claims: Record<string, unknown> = {
-    sub: required('sub', values.sub),
-    tid: required('tenant', values.tenant),
+    sub: idArg('sub', values.sub, MAX_ID_LENGTH.id),
+    tid: idArg('tenant', values.tenant, MAX_ID_LENGTH.tenant),
     roles: parseRoles(required('roles', values.roles)),
     iat,
     exp: iat + parseTtl(values.ttl),
   };
-  if (values.company !== undefined) claims['cid'] = required('company', values.company);
+  if (values.company !== undefined) claims['cid'] = idArg('company', values.company, MAX_ID_LENGTH.company);
   return claims;
 }
 
