@@ -66,6 +66,7 @@ function report(scenario: Scenario, result: ScenarioResult, record: LoadRecord, 
     ...result.badInputs.mishandled.map((m) => `bad input not refused with a 4xx: ${m}`),
     ...(result.abandoned.deadline ? [`${result.abandoned.deadline} commands were still failing at their deadline (no recovery)`] : []),
     ...refusals(record),
+    ...serverErrors(result),
     ...(scenario.verify?.(record) ?? []),
   ];
   const knownIssue = (v: string) => KNOWN_ISSUES.find((k) => k.pattern.test(v));
@@ -78,6 +79,13 @@ function report(scenario: Scenario, result: ScenarioResult, record: LoadRecord, 
   log(line);
   for (const k of knownIssues) log(`  ${k}`);
   return { result, line, violations, knownIssues, resultFile };
+}
+
+/** Answers 5xx other than 503 (a retry may have hidden them from the client, not from the record): must be none. */
+function serverErrors(result: ScenarioResult): string[] {
+  return Object.entries(result.outcomes)
+    .filter(([outcome]) => /^5\d\d/.test(outcome) && !outcome.startsWith('503'))
+    .map(([outcome, n]) => `server error answered (retried by the client): ${outcome} ×${n}`);
 }
 
 /** One line per kind of refusal (action → status code) of a command a retry could not fix: must be none. */
