@@ -88,32 +88,21 @@ export async function freezeNode(stack: ChaosStack, record: LoadRecord, victim: 
   await waitFor(() => had.every((s) => !victim.held.has(s)), { deadlineMs: 15_000, what: `${victim.id} drops the shards it lost` });
 }
 
-/** Stops a private service (SIGTERM, waits for its exit) for `downMs`, then starts it again on the same port and directory. */
-export async function stopService(stack: ChaosStack, record: LoadRecord, service: 'mysql' | 'redis' | 'nats', downMs: number): Promise<FaultMark> {
+/**
+ * Takes a private service out for `ms`: `stop` shuts it down (SIGTERM; connections refused) and starts it again
+ * on the same port and directory; `freeze` SIGSTOPs it (it hangs: connections stay open, nothing answers), then SIGCONTs it.
+ */
+export async function serviceOutage(stack: ChaosStack, record: LoadRecord, service: 'mysql' | 'redis' | 'nats', how: 'stop' | 'freeze', ms: number): Promise<FaultMark> {
   const server = stack.services[service];
   return inject(
     record,
-    `${service} stopped`,
-    `${Math.round(downMs / 1000)} s`,
-    () => server.stop(),
+    how === 'stop' ? `${service} stopped` : `${service} SIGSTOP`,
+    `${Math.round(ms / 1000)} s`,
+    () => (how === 'stop' ? server.stop() : server.kill('SIGSTOP')),
     async () => {
-      await sleep(downMs);
-      await server.start();
-    },
-  );
-}
-
-/** SIGSTOPs a private service for `frozenMs` (it hangs: connections stay open, nothing answers), then SIGCONTs it. */
-export async function freezeService(stack: ChaosStack, record: LoadRecord, service: 'mysql' | 'redis' | 'nats', frozenMs: number): Promise<FaultMark> {
-  const server = stack.services[service];
-  return inject(
-    record,
-    `${service} SIGSTOP`,
-    `${Math.round(frozenMs / 1000)} s`,
-    () => server.kill('SIGSTOP'),
-    async () => {
-      await sleep(frozenMs);
-      server.kill('SIGCONT');
+      await sleep(ms);
+      if (how === 'stop') await server.start();
+      else server.kill('SIGCONT');
     },
   );
 }

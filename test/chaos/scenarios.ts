@@ -1,5 +1,5 @@
 import type { ChaosStack } from './chaos-stack.ts';
-import { freezeNode, freezeService, killGateway, killNode, killNodesRepeatedly, stopService } from './faults.ts';
+import { freezeNode, killGateway, killNode, killNodesRepeatedly, serviceOutage } from './faults.ts';
 import type { LoadRecord } from './load-record.ts';
 import { outageAnswers } from './outage-answers.ts';
 
@@ -50,7 +50,7 @@ const serviceStop = (name: string, service: 'mysql' | 'redis' | 'nats', downMs: 
   }[service],
   length,
   async inject(stack, record) {
-    const mark = await stopService(stack, record, service, downMs);
+    const mark = await serviceOutage(stack, record, service, 'stop', downMs);
     await stack.waitAllShardsHeld(60_000);
     return { outage: outageAnswers(record, mark, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable') };
   },
@@ -64,7 +64,7 @@ const mysqlFreeze = (name: string, frozenMs: number, length: Scenario['length'])
   summary: `Freeze MySQL (SIGSTOP) for ${frozenMs / 1000} s, then SIGCONT: a hung database, not a refused connection; commands answer 503 rather than hang, and recover.`,
   length,
   async inject(stack, record) {
-    const mark = await freezeService(stack, record, 'mysql', frozenMs);
+    const mark = await serviceOutage(stack, record, 'mysql', 'freeze', frozenMs);
     await stack.waitAllShardsHeld(60_000);
     return { outage: outageAnswers(record, mark, 'store_unavailable') };
   },
