@@ -24,7 +24,7 @@ import { connectNats } from '../src/actors/nats/connection.ts';
 import { NatsShardBus } from '../src/actors/nats/shard-bus.ts';
 import type { ShardReply, ShardRequest } from '../src/actors/ports.ts';
 import { RoutingClient } from '../src/actors/routing-client.ts';
-import { announceMeasuring, argOf as arg, cpuSeconds, exitWithParent, numberArg as positive, reportAndExit, spawnReporting, summarise, type LatencySummary, type ReportingChild } from './load-process.ts';
+import { announceMeasuring, argOf as arg, cpuSeconds, exitWithParent, numberArg as positive, reportAndExit, spawnReporting, summarise, type LatencySummary, type ReportingChild, type WindowReport } from './load-process.ts';
 
 export { exitWithParent, summarise, type LatencySummary };
 
@@ -44,22 +44,7 @@ export interface LoadOptions {
   timeline?: boolean;
 }
 
-export interface LoadReport {
-  mode: LoadMode;
-  concurrency: number;
-  /** Length of the measured window, ms. */
-  windowMs: number;
-  /** Commands answered ok within the window. */
-  ok: number;
-  /** Problems and thrown errors within the window. */
-  errors: number;
-  commandsPerSecond: number;
-  latencyMs: LatencySummary;
-  byKind: Record<string, LatencySummary>;
-  /** Error codes (problem codes, or bus/actor error codes) over the whole run, warm-up included. */
-  errorCodes: Record<string, number>;
-  /** CPU seconds of the load process during the window. */
-  loadCpuSeconds: number;
+export interface LoadReport extends WindowReport<LoadMode> {
   /** [sentAt epoch ms, latency ms, ok 0/1, shard] of every command sent in the window (with --timeline). */
   timeline?: [number, number, number, number][];
 }

@@ -35,8 +35,8 @@ import {
   reportAndExit,
   spawnReporting,
   summarise,
-  type LatencySummary,
   type ReportingChild,
+  type WindowReport,
 } from './load-process.ts';
 
 export type HttpMode = 'approve' | 'mixed' | 'batch' | 'inbox' | 'hello';
@@ -57,22 +57,9 @@ export interface HttpLoadOptions {
   inboxUsers?: number;
 }
 
-export interface HttpLoadReport {
-  mode: HttpMode;
-  concurrency: number;
-  windowMs: number;
-  /** Requests answered 2xx within the window. */
-  ok: number;
-  /** Requests answered otherwise (or failed) within the window. */
-  errors: number;
+export interface HttpLoadReport extends WindowReport<HttpMode> {
+  /** Requests answered 2xx per second of the window (`commandsPerSecond`: the durable commands among them; batch: items answered 200). */
   requestsPerSecond: number;
-  /** Durable commands answered ok per second (batch: items answered 200; mixed: the command share). */
-  commandsPerSecond: number;
-  latencyMs: LatencySummary;
-  byKind: Record<string, LatencySummary>;
-  /** `status:code` → count over the whole run, warm-up included. */
-  errorCodes: Record<string, number>;
-  loadCpuSeconds: number;
 }
 
 export const PO_APP = 'purchase.order';

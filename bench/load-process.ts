@@ -15,6 +15,26 @@ export interface LatencySummary {
   max: number;
 }
 
+/** What every load process reports about its measured window. */
+export interface WindowReport<Mode extends string> {
+  mode: Mode;
+  concurrency: number;
+  /** Length of the measured window, ms. */
+  windowMs: number;
+  /** Requests answered ok within the window. */
+  ok: number;
+  /** Requests answered with a problem, or failed, within the window. */
+  errors: number;
+  /** Durable commands answered ok per second of the window. */
+  commandsPerSecond: number;
+  latencyMs: LatencySummary;
+  byKind: Record<string, LatencySummary>;
+  /** Error codes over the whole run, warm-up included. */
+  errorCodes: Record<string, number>;
+  /** CPU seconds of the load process during the window. */
+  loadCpuSeconds: number;
+}
+
 export function summarise(latencies: readonly number[]): LatencySummary {
   if (latencies.length === 0) return { count: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN };
   const sorted = Float64Array.from(latencies).sort();

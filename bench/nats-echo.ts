@@ -19,6 +19,7 @@ import type { ShardReply } from '../src/actors/ports.ts';
 import { compileWorkflow, start, step, workflowDefinitionSchema, type RuntimeState } from '../src/engine/index.ts';
 import { orgChart } from '../test/fixtures/org-chart.ts';
 import { exitWithParent, spawnLoad, type LoadReport } from './cluster-load.ts';
+import { readyLine } from './server-process.ts';
 
 export interface CeilingOptions {
   natsUrl: string;
@@ -62,16 +63,7 @@ export async function measureNatsCeiling(o: CeilingOptions): Promise<CeilingRepo
   });
   let load: ReturnType<typeof spawnLoad> | undefined;
   try {
-    const replyBytes = await new Promise<number>((resolve, reject) => {
-      let buffer = '';
-      responder.stdout!.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const line = buffer.split('\n').find((l) => l.startsWith('{"event":"ready"'));
-        if (line) resolve((JSON.parse(line) as { replyBytes: number }).replyBytes);
-      });
-      responder.once('exit', (code) => reject(new Error(`echo responder exited (code ${code}) before it was ready`)));
-      setTimeout(() => reject(new Error('echo responder not ready within 20 s')), 20_000).unref();
-    });
+    const { replyBytes } = await readyLine<{ replyBytes: number }>(responder, 'echo responder');
     load = spawnLoad({ natsUrl: o.natsUrl, cluster: prefix, mode: 'echo', tenant: 't-bench', shards: o.shards ?? 64, concurrency: o.concurrency, warmupSeconds: o.warmupSeconds, seconds: o.seconds });
     return { ...(await load.result), replyBytes };
   } finally {

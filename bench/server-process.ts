@@ -14,20 +14,25 @@ export interface ServerProcess {
   url: string;
 }
 
-/** Starts `node --import tsx <file> <args>` and waits for its ready line (20 s). */
+/** Waits (20 s) for the child's first stdout line starting `{"event":"ready"` and returns it parsed. */
+export function readyLine<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => l.startsWith('{"event":"ready"'));
+      if (line) resolve(JSON.parse(line) as T);
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited (code ${code}) before it was ready`)));
+    setTimeout(() => reject(new Error(`${what} not ready within 20 s`)), 20_000).unref();
+  });
+}
+
+/** Starts `node --import tsx <file> <args>` and waits for its ready line. */
 export async function startServerProcess(file: string, args: readonly string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let buffer = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const line = buffer.split('\n').find((l) => l.startsWith('{"event":"ready"'));
-        if (line) resolve((JSON.parse(line) as { port: number }).port);
-      });
-      child.once('exit', (code) => reject(new Error(`${file} exited (code ${code}) before it was ready`)));
-      setTimeout(() => reject(new Error(`${file} not ready within 20 s`)), 20_000).unref();
-    });
+    const { port } = await readyLine<{ port: number }>(child, file);
     return { child, url: `http://127.0.0.1:${port}` };
   } catch (err) {
     child.kill('SIGKILL');
