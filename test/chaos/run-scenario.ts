@@ -103,11 +103,4 @@ function refusals(record: LoadRecord): string[] {
  * fixed yet: a violation matching one is reported as known, not as a failure.
  * Each has a deterministic test marked `it.fails`; remove the entry with the fix.
  */
-export const KNOWN_ISSUES: { pattern: RegExp; reason: string }[] = [
-  {
-    pattern: /^command refused with a 4xx: \w+ → (422 action_not_allowed|403 not_assignee)/,
-    reason:
-      'the new owner of a runtime activated it from a Redis snapshot older than MySQL (the previous owner died before refreshing it) ' +
-      'and refused the command on the old state (test/chaos/retry-on-new-owner.test.ts, second test; /work/notes/requests.md)',
-  },
-];
+export const KNOWN_ISSUES: { pattern: RegExp; reason: string }[] = [];
