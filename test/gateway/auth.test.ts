@@ -2,6 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { VerifiedTokens } from '../../src/gateway/middleware/verified-tokens.ts';
 import { asymmetricToken, bearer, claims, hmacToken, noneToken, problemOf, SECRET, testApp, type TestApp } from './gateway-fixture.ts';
 
 // The foundation is tested on its own: the API routes (another module) are not registered.
@@ -62,6 +63,42 @@ describe('auth - HS256 secret mode', () => {
   it('auth - exp within the 30 s clock tolerance is accepted; nbf in the future is not', async () => {
     expect((await app.request(WHOAMI, bearer(hmacToken(claims({ exp: 1_800_000_000 - 20 }), SECRET)))).status).toBe(200);
     await expect401(app, bearer(hmacToken(claims({ nbf: 1_800_000_000 + 120 }), SECRET)), /nbf/);
+  });
+});
+
+describe('auth - verified tokens are remembered, times are not', () => {
+  let nowMs = 1_800_000_000_000;
+  const { app } = testApp({}, { now: () => nowMs });
+
+  it('auth - a remembered token is refused once it expires (exp is checked on every request)', async () => {
+    const token = hmacToken(claims({ exp: 1_800_000_000 + 60 }), SECRET);
+    expect((await app.request(WHOAMI, bearer(token))).status).toBe(200);
+    expect((await app.request(WHOAMI, bearer(token))).status).toBe(200);
+    nowMs += 120_000; // past exp + the 30 s tolerance
+    await expect401(app, bearer(token), /expired/);
+  });
+
+  it('auth - a remembered token with one character of its signature changed is verified again and refused', async () => {
+    const token = hmacToken(claims({ exp: nowMs / 1000 + 3600 }), SECRET);
+    expect((await app.request(WHOAMI, bearer(token))).status).toBe(200);
+    const i = token.length - 10; // inside the signature (its last character carries padding bits only in part)
+    const forged = `${token.slice(0, i)}${token[i] === 'A' ? 'B' : 'A'}${token.slice(i + 1)}`;
+    await expect401(app, bearer(forged), /signature/);
+  });
+});
+
+describe('auth - VerifiedTokens', () => {
+  it('auth - entries expire after the TTL and the oldest goes first beyond the bound', () => {
+    let now = 0;
+    const tokens = new VerifiedTokens<number>(2, 1000, () => now);
+    tokens.set('a', 1);
+    tokens.set('b', 2);
+    expect(tokens.get('a')).toBe(1);
+    tokens.set('c', 3); // a, b, c → the oldest insert (a) goes
+    expect([tokens.get('a'), tokens.get('b'), tokens.get('c')]).toEqual([undefined, 2, 3]);
+    now = 1000;
+    expect(tokens.get('b')).toBeUndefined();
+    expect(tokens.size).toBe(1);
   });
 });
 

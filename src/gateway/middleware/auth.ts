@@ -6,11 +6,16 @@ import type { ResolvedAuthOptions } from '../gateway-options.ts';
 import { ROLES, type GatewayEnv, type Principal, type Role } from '../gateway-env.ts';
 import { isId, MAX_ID_LENGTH } from '../ids.ts';
 import { JwksKeys, JwksUnavailableError } from './jwks-keys.ts';
+import { VerifiedTokens } from './verified-tokens.ts';
 
 type Claims = Record<string, unknown>;
 type Verifier = (token: string, alg: string, kid: unknown) => Promise<Claims>;
 
 const unauthorized = (detail: string): ApiError => new ApiError(401, 'unauthorized', detail);
+
+/** Verified tokens remembered (see VerifiedTokens): how many, and for how long at most. */
+const VERIFIED_TOKENS_MAX = 10_000;
+const VERIFIED_TOKENS_TTL_MS = 60_000;
 
 // Times are checked here (with the tolerance and the injected clock), not by hono.
 const SKIP_TIMES = { exp: false, nbf: false, iat: false } as const;
@@ -98,15 +103,22 @@ export function auth(options: ResolvedAuthOptions, now: () => number = Date.now)
     mode.kind === 'secret'
       ? secretVerifier(mode.secret)
       : jwksVerifier(new JwksKeys({ url: mode.url, timeoutMs: options.jwksTimeoutMs, cacheMs: options.jwksCacheMs, minRefreshMs: options.jwksMinRefreshMs, now }));
+  const verified = new VerifiedTokens<{ claims: Claims; principal: Principal }>(VERIFIED_TOKENS_MAX, VERIFIED_TOKENS_TTL_MS, now);
   return createMiddleware<GatewayEnv>(async (c, next) => {
     const token = bearerToken(c.req.header('Authorization'));
-    const { alg, kid } = tokenHeader(token);
-    if (typeof alg !== 'string' || !allowed.includes(alg)) {
-      throw unauthorized(`the token algorithm ${JSON.stringify(alg)} is not accepted (expected ${allowed.join(' or ')})`);
+    let known = verified.get(token);
+    if (known === undefined) {
+      const { alg, kid } = tokenHeader(token);
+      if (typeof alg !== 'string' || !allowed.includes(alg)) {
+        throw unauthorized(`the token algorithm ${JSON.stringify(alg)} is not accepted (expected ${allowed.join(' or ')})`);
+      }
+      const claims = await verifyToken(token, alg, kid);
+      known = { claims, principal: principalOf(claims) };
+      // Remembered only once valid in every way but time, which is checked on every request below.
+      verified.set(token, known);
     }
-    const claims = await verifyToken(token, alg, kid);
-    checkTimes(claims, Math.floor(now() / 1000), options.clockToleranceSec);
-    c.set('principal', principalOf(claims));
+    checkTimes(known.claims, Math.floor(now() / 1000), options.clockToleranceSec);
+    c.set('principal', known.principal);
     await next();
   });
 }

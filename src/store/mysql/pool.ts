@@ -35,6 +35,8 @@ export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): my
     charset: 'utf8mb4_bin',
     multipleStatements: false,
     enableKeepAlive: true,
+    // No async stack capture per query (~15 µs of client CPU each): our errors carry their own context.
+    trace: false,
   });
   pool.on('connection', (conn) => countStatementsOf(conn as unknown as CountedConnection));
   pool.on('enqueue', () => mysqlStatementCounts.poolWaits++);
