@@ -28,9 +28,6 @@ import type { SnapshotCache } from './store/ports.ts';
 import { RedisSnapshotCache } from './store/redis/snapshot-cache.ts';
 import { shardedWriter } from './store/sharded-writer.ts';
 
-/** Group-commit writers per node, each with one batch in flight (a shard always uses the same one). */
-const WRITERS = 4;
-
 export interface ClusterNode {
   node: ShardNode;
   host: RuntimeHost;
@@ -48,14 +45,15 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerMySqlStatementMetrics(registry);
-  const pool = createMySqlPool(config.mysqlUrl);
+  // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.
+  const pool = createMySqlPool(config.mysqlUrl, { connectionLimit: Math.max(16, config.writers + 8) });
   await runMigrations(pool, logger);
   const cache: SnapshotCache = config.redisUrl
     ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
     : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger });
   const writerMetrics = registerTransitionWriterMetrics(registry);
-  const mysqlWriter = shardedWriter(Array.from({ length: WRITERS }, () => createMySqlTransitionWriter(pool, { metrics: writerMetrics })));
+  const mysqlWriter = shardedWriter(Array.from({ length: config.writers }, () => createMySqlTransitionWriter(pool, { metrics: writerMetrics })));
   const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
   const wake: { relay?: OutboxRelay } = {};
   const host = new RuntimeHost(

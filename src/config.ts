@@ -31,6 +31,9 @@ const envSchema = z.object({
   BFLOW_CLUSTER: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').default('bflow'),
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
+  BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(4),
+  BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
@@ -58,6 +61,10 @@ export interface BflowConfig {
   maxLiveActors: number;
   /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
   embedded: boolean;
+  /** Group-commit writers per node, each with one transaction in flight. */
+  writers: number;
+  /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
+  rateLimit: { perMinute: number; burst: number };
   /** Webhook deliveries: targets, per-POST timeout and attempts per event and webhook. */
   webhooks: { allowPrivate: boolean; timeoutMs: number; maxAttempts: number };
 }
@@ -93,6 +100,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
     maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
     embedded: e.BFLOW_MYSQL_URL === undefined,
+    writers: e.BFLOW_WRITERS,
+    rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
     webhooks: {
       // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.
       allowPrivate: e.BFLOW_WEBHOOK_ALLOW_PRIVATE === undefined ? e.BFLOW_MYSQL_URL === undefined : e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',

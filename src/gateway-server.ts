@@ -58,9 +58,9 @@ function closingAfterRefusedBody(fetch: Fetch): Fetch {
   };
 }
 
-/** The gateway's options from the configuration: the given auth, the Redis rate-limit store when Redis is configured. */
+/** The gateway's options from the configuration: the given auth, the rate limit, its Redis store when Redis is configured. */
 export async function gatewayOptionsFor(config: BflowConfig, auth: GatewayOptions['auth']): Promise<{ options: GatewayOptions; rateLimitStore?: RateLimitStore }> {
-  if (config.redisUrl === undefined) return { options: { auth } };
+  if (config.redisUrl === undefined) return { options: { auth, rateLimit: { ...config.rateLimit } } };
   const store = await RedisRateLimitStore.create({ url: config.redisUrl, prefix: config.cluster });
-  return { options: { auth, rateLimit: { store } }, rateLimitStore: store };
+  return { options: { auth, rateLimit: { ...config.rateLimit, store } }, rateLimitStore: store };
 }
