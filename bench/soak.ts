@@ -11,7 +11,9 @@
  * the steady part (the GC makes RSS a sawtooth; a leak raises its peaks). Bounds (PASS/FAIL):
  * - RSS growth ≤ 10% per 10 minutes (slope × 600 s over the fitted value at the
  *   start of the steady part), for every process;
- * - event-loop lag: every steady-part interval's p99 ≤ 200 ms, for every process;
+ * - event-loop lag does not grow: the median interval p99 of the steady part's last quarter is at most
+ *   the first quarter's + max(25 ms, 50%), for every process (the highest interval p99 is printed too:
+ *   on a shared machine it measures the neighbours as much as bflow);
  * - the load ran: errors ≤ 1% of requests.
  * Prints a one-line summary and writes bench/results/soak.json.
  *
@@ -31,8 +33,9 @@ import { writeResult } from './report.ts';
 export const SOAK_BOUNDS = {
   /** RSS growth per 10 minutes of the fitted line, as a share of its start. */
   rssGrowthPer10Min: 0.1,
-  /** Highest per-interval event-loop lag p99, seconds. */
-  lagP99Seconds: 0.2,
+  /** Lag growth allowed from the steady part's first quarter to its last (medians of interval p99s). */
+  lagGrowthMs: 25,
+  lagGrowthShare: 0.5,
   /** Errors as a share of requests. */
   errorShare: 0.01,
 } as const;
@@ -58,6 +61,9 @@ export interface ProcessTrend {
   rssGrowthPer10Min: number;
   lagP99MaxMs: number;
   lagP99MedianMs: number;
+  /** Median interval p99 of the steady part's first and last quarters, ms. */
+  lagFirstQuarterMs: number;
+  lagLastQuarterMs: number;
   pass: { rss: boolean; lag: boolean };
 }
 
@@ -113,6 +119,9 @@ export function trendOf(name: string, samples: SoakReport['samples'], warmupSeco
   const growth = (slope * 600) / start;
   const lags = steady.map((s) => s[3]).filter(Number.isFinite);
   const lagMax = Math.max(...lags);
+  const quarter = Math.max(1, Math.floor(lags.length / 4));
+  const [lagFirst, lagLast] = [median(lags.slice(0, quarter)), median(lags.slice(-quarter))];
+  const lagOk = lags.length >= 4 && lagLast <= lagFirst + Math.max(SOAK_BOUNDS.lagGrowthMs, lagFirst * SOAK_BOUNDS.lagGrowthShare);
   return {
     name,
     samples: steady.length,
@@ -123,7 +132,9 @@ export function trendOf(name: string, samples: SoakReport['samples'], warmupSeco
     rssGrowthPer10Min: growth,
     lagP99MaxMs: lagMax,
     lagP99MedianMs: median(lags),
-    pass: { rss: peaks.size >= 3 && growth <= SOAK_BOUNDS.rssGrowthPer10Min, lag: lags.length > 0 && lagMax <= SOAK_BOUNDS.lagP99Seconds * 1000 },
+    lagFirstQuarterMs: lagFirst,
+    lagLastQuarterMs: lagLast,
+    pass: { rss: peaks.size >= 3 && growth <= SOAK_BOUNDS.rssGrowthPer10Min, lag: lagOk },
   };
 }
 
@@ -172,7 +183,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const summary =
       `soak ${pass ? 'PASS' : 'FAIL'}: ${o.minutes} min mixed, ${rate(load.requestsPerSecond)} req/s (${rate(load.commandsPerSecond)} cmd/s), errors ${load.errors}/${requests}; ` +
       `RSS growth per 10 min ${processes.map((t) => `${t.name} ${pct(t.rssGrowthPer10Min)} (${t.rssStartMiB.toFixed(0)}→${t.rssEndMiB.toFixed(0)} MiB)`).join(', ')} (bound ${pct(SOAK_BOUNDS.rssGrowthPer10Min)}); ` +
-      `event-loop lag p99 max ${processes.map((t) => `${t.name} ${t.lagP99MaxMs.toFixed(0)} ms`).join(', ')} (bound ${SOAK_BOUNDS.lagP99Seconds * 1000} ms); load average ${loadavg()[0]!.toFixed(1)}`;
+      `event-loop lag p99 first→last quarter ${processes.map((t) => `${t.name} ${t.lagFirstQuarterMs.toFixed(0)}→${t.lagLastQuarterMs.toFixed(0)} ms (max ${t.lagP99MaxMs.toFixed(0)})`).join(', ')} ` +
+      `(bound +max(${SOAK_BOUNDS.lagGrowthMs} ms, ${pct(SOAK_BOUNDS.lagGrowthShare)})); load average ${loadavg()[0]!.toFixed(1)}`;
     return { minutes: o.minutes, warmupSeconds, load, processes, samples, bounds: SOAK_BOUNDS, pass, summary };
   } finally {
     await stack.stop().catch((err: unknown) => log(`stopping the soak stack failed: ${String(err)}`));

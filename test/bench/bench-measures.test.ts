@@ -98,6 +98,15 @@ describe('bench arithmetic', () => {
     expect(leaking.pass.rss).toBe(false);
   });
 
+  it('the soak lag check is a trend: steady high lag passes, lag that keeps growing fails', () => {
+    const samples = (lagAt: (t: number) => number): SoakReport['samples'] =>
+      Array.from({ length: 121 }, (_, i) => [i * 5, 'gw', 200, lagAt(i * 5)] as [number, string, number, number]);
+    expect(trendOf('gw', samples((t) => 180 + (t % 20)), 120).pass.lag).toBe(true);
+    const growing = trendOf('gw', samples((t) => 10 + t / 4), 120); // +150 ms over 10 min
+    expect(growing.lagLastQuarterMs).toBeGreaterThan(growing.lagFirstQuarterMs + 50);
+    expect(growing.pass.lag).toBe(false);
+  });
+
   it('summarise takes nearest-rank percentiles', () => {
     const s = summarise(Array.from({ length: 100 }, (_, i) => 100 - i));
     expect(s).toEqual({ count: 100, p50: 51, p95: 96, p99: 100, max: 100 });
