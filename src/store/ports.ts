@@ -162,6 +162,9 @@ export interface InboxItem {
   runtimeId: string;
   app: string;
   docId: string;
+  /** The runtime's pinned workflow version (what names its nodes): read with the task, so a page is one query. */
+  workflowId: string;
+  version: number;
   node: string;
   stage: number;
   status: 'open' | 'done' | 'skipped';

@@ -27,6 +27,8 @@ export interface StepOptions {
   app?: string;
   docId?: string;
   companyId?: string;
+  /** The pinned workflow version. @default 1 (of 'wf-po') */
+  version?: number;
   /** @default 'in_progress' */
   status?: RuntimeStatus;
   /** Time of the step. @default T0 + 1000 * revision */
@@ -84,7 +86,7 @@ export function runtimeState(o: StepOptions & { revision: number; at: number }):
       app: o.app ?? 'purchase.order',
       docId: o.docId ?? `doc-${o.id}`,
       workflowId: 'wf-po',
-      version: 1,
+      version: o.version ?? 1,
       creator: 'emp-creator',
       createdAt: T0,
     },

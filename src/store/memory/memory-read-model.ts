@@ -39,7 +39,8 @@ export class MemoryReadModel implements ReadModel {
     const list = this.t.inboxes.get(key(tenant, assignee, status));
     const after = cursor === undefined ? undefined : cursorRow(decodeInboxCursor(cursor));
     const rows = list?.after(after, limit + 1) ?? [];
-    return toPage(rows.map(toInboxItem), limit, (last) => encodeCursor([last.assignedAt, last.runtimeId, last.stage]));
+    const items = rows.map((r) => toInboxItem(r, this.t.runtimes.get(key(tenant, r.runtimeId))!.state.runtime));
+    return toPage(items, limit, (last) => encodeCursor([last.assignedAt, last.runtimeId, last.stage]));
   }
 }
 
@@ -48,11 +49,14 @@ function cursorRow([assignedAt, runtimeId, stage]: [number, string, number]): Ta
   return { assignedAt, runtimeId, stage, tenant: '', app: '', docId: '', node: '', assignee: '', status: 'open' };
 }
 
-function toInboxItem(r: TaskRow): InboxItem {
+/** A task with its runtime's pinned version (the twin of the MySQL join). */
+function toInboxItem(r: TaskRow, pin: { workflowId: string; version: number }): InboxItem {
   const item: InboxItem = {
     runtimeId: r.runtimeId,
     app: r.app,
     docId: r.docId,
+    workflowId: pin.workflowId,
+    version: pin.version,
     node: r.node,
     stage: r.stage,
     status: r.status,

@@ -51,19 +51,22 @@ export class MySqlReadModel implements ReadModel {
   /**
    * Keyset over `(assigned_at, runtime_id, stage)`, the tail of `tasks_inbox`. The
    * leading `assigned_at >= ?` keeps the scan a range on that index on both servers.
+   * Each task is joined to its runtime by primary key for the pinned workflow version
+   * (STRAIGHT_JOIN: the tasks index drives, so the order needs no sort).
    */
   async inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>> {
     checkLimit(limit);
     let sql =
-      'SELECT runtime_id, app, doc_id, node, stage, status, assigned_at, due_at FROM tasks ' +
-      'WHERE tenant = ? AND assignee = ? AND status = ?';
+      'SELECT t.runtime_id, t.app, t.doc_id, r.workflow_id, r.version, t.node, t.stage, t.status, t.assigned_at, t.due_at ' +
+      'FROM tasks t STRAIGHT_JOIN runtimes r ON r.tenant = t.tenant AND r.id = t.runtime_id ' +
+      'WHERE t.tenant = ? AND t.assignee = ? AND t.status = ?';
     const values: unknown[] = [tenant, assignee, status];
     if (cursor !== undefined) {
       const [at, runtimeId, stage] = decodeInboxCursor(cursor);
-      sql += ' AND assigned_at >= ? AND (assigned_at > ? OR runtime_id > ? OR (runtime_id = ? AND stage > ?))';
+      sql += ' AND t.assigned_at >= ? AND (t.assigned_at > ? OR t.runtime_id > ? OR (t.runtime_id = ? AND t.stage > ?))';
       values.push(at, at, runtimeId, runtimeId, stage);
     }
-    sql += ' ORDER BY assigned_at, runtime_id, stage LIMIT ?';
+    sql += ' ORDER BY t.assigned_at, t.runtime_id, t.stage LIMIT ?';
     const rows = await this.select(sql, [...values, limit + 1]);
     return toPage(rows.map(toInboxItem), limit, (last) => encodeCursor([last.assignedAt, last.runtimeId, last.stage]));
   }
@@ -90,6 +93,8 @@ function toInboxItem(r: Row): InboxItem {
     runtimeId: str(r.runtime_id),
     app: str(r.app),
     docId: str(r.doc_id),
+    workflowId: str(r.workflow_id),
+    version: num(r.version),
     node: str(r.node),
     stage: num(r.stage),
     status: str(r.status) as InboxItem['status'],

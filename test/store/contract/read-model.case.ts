@@ -66,6 +66,13 @@ export function readModelContract(name: string, makeSubject: MakeSubject): void 
       expect((await s.read.inbox(tenant, 'boss', 'open', 10)).items[0]).toMatchObject({ dueAt: T0 + 86_400_000 });
     });
 
+    it("inbox - each item names its runtime's pinned workflow version", async () => {
+      await commitOk(s.writer, step({ tenant, id: 'r1', assignees: ['boss'], at: T0 }));
+      await commitOk(s.writer, step({ tenant, id: 'r2', assignees: ['boss'], at: T0 + 1, version: 3 }));
+      const items = (await s.read.inbox(tenant, 'boss', 'open', 10)).items;
+      expect(items.map((i) => [i.runtimeId, i.workflowId, i.version])).toEqual([['r1', 'wf-po', 1], ['r2', 'wf-po', 3]]);
+    });
+
     it('listRuntimes - filters by app, docId and status; pages by id', async () => {
       for (let i = 0; i < 12; i++) {
         const app = i % 3 === 0 ? 'leave.request' : 'purchase.order';

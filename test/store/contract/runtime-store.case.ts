@@ -23,7 +23,7 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect(await s.read.runtimeLog(tenant, 'r1')).toEqual(record.effects.log);
       const inbox = await s.read.inbox(tenant, 'emp-2', 'open', 10);
       expect(inbox).toEqual({
-        items: [{ runtimeId: 'r1', app: 'purchase.order', docId: 'doc-r1', node: 'n1', stage: 0, status: 'open', assignedAt: T0 + 1000 }],
+        items: [{ runtimeId: 'r1', app: 'purchase.order', docId: 'doc-r1', workflowId: 'wf-po', version: 1, node: 'n1', stage: 0, status: 'open', assignedAt: T0 + 1000 }],
         nextCursor: null,
       });
       expect(await s.store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1')).toEqual(record.state);
