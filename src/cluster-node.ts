@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { connectNats } from './actors/nats/connection.ts';
 import { onDirectoryChange } from './actors/nats/directory-changes.ts';
+import { onStartDefinitionChange } from './actors/start-definition-changes.ts';
 import { JetStreamEventPublisher } from './actors/nats/event-publisher.ts';
 import { NatsLeaseManager } from './actors/nats/lease-manager.ts';
 import { NatsShardBus } from './actors/nats/shard-bus.ts';
@@ -70,7 +71,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
         if (effects.events.length > 0) wake.relay?.wake(shard);
       },
     },
-    { shardCount: config.shards, maxLiveActors: config.maxLiveActors },
+    { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
   );
   // One stream per cluster, so clusters (and test runs) can share a NATS server.
   const stream = config.cluster === 'bflow' ? 'BFLOW_EVENTS' : `BFLOW_EVENTS_${config.cluster}`;
@@ -86,7 +87,8 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const leases = new NatsLeaseManager({ nc, nodeId: config.nodeId, shardCount: config.shards, cluster: config.cluster, ttlMs: config.leaseTtlMs, registry, logger });
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
   const node = new ShardNode({ leases, bus, host, timers, relay, logger });
-  const stopListening = onDirectoryChange(nc, config.cluster, (tenant) => host.invalidateDirectory(tenant));
+  const stopDirectoryNotices = onDirectoryChange(nc, config.cluster, (tenant) => host.invalidateDirectory(tenant));
+  const stopDefinitionNotices = onStartDefinitionChange(nc, config.cluster, (tenant) => host.invalidateStartDefinitions(tenant));
   await node.start();
   // Every node pulls from one durable consumer: each committed event is delivered to its webhooks by one node.
   const webhookMetrics = registerWebhookMetrics(registry);
@@ -100,7 +102,8 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     registry,
     async stop() {
       await ops?.close();
-      stopListening();
+      stopDirectoryNotices();
+      stopDefinitionNotices();
       await webhooks.stop();
       await node.stop();
       await bus.close();

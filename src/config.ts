@@ -31,6 +31,7 @@ const envSchema = z.object({
   BFLOW_CLUSTER: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').default('bflow'),
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
+  BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(4),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
@@ -59,6 +60,8 @@ export interface BflowConfig {
   leaseTtlMs: number;
   /** Live runtime actors per node before the least recently used idle ones are passivated. */
   maxLiveActors: number;
+  /** How long a node reuses a tenant's app configs and workflow records for starts (a change notice drops them at once; 0 = read per start). */
+  startDefinitionTtlMs: number;
   /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
   embedded: boolean;
   /** Group-commit writers per node, each with one transaction in flight. */
@@ -99,6 +102,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     cluster: e.BFLOW_CLUSTER,
     leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
     maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
+    startDefinitionTtlMs: e.BFLOW_START_DEFINITION_TTL_MS,
     embedded: e.BFLOW_MYSQL_URL === undefined,
     writers: e.BFLOW_WRITERS,
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },

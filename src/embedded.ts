@@ -18,6 +18,7 @@ import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MemoryStore } from './store/memory/memory-store.ts';
 import { MemorySnapshotCache } from './store/memory/snapshot-cache.ts';
 import { invalidatingDirectory } from './store/invalidating-directory.ts';
+import { invalidatingWorkflows } from './store/invalidating-workflows.ts';
 
 /** What `bflow gateway` / `bflow all` serve HTTP from: the gateway's dependencies and how to release them. */
 export interface GatewayBackend {
@@ -65,7 +66,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
         if (effects.events.length > 0) wake.relay?.wake(shard);
       },
     },
-    { shardCount: config.shards, maxLiveActors: config.maxLiveActors },
+    { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
   );
   const events = new MemoryEventPublisher({ prefix: config.cluster });
   const relay = new OutboxRelay({ store: store.runtimes, publisher: events, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
@@ -92,8 +93,8 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
   const deps: GatewayDeps = {
     router,
     read: store.read,
-    workflows: store.workflows,
-    // One process: a directory change reaches the runtime host at once instead of after its cache TTL.
+    // One process: a config change, a publish or a directory change reaches the runtime host at once instead of after its cache TTL.
+    workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
     directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
     webhooks: store.webhooks,
     webhookAllowPrivate: config.webhooks.allowPrivate,

@@ -12,6 +12,8 @@ import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
 import { invalidatingDirectory } from './store/invalidating-directory.ts';
 import { announceDirectoryChange } from './actors/nats/directory-changes.ts';
+import { announceStartDefinitionChange } from './actors/start-definition-changes.ts';
+import { invalidatingWorkflows } from './store/invalidating-workflows.ts';
 import { createMySqlPool, registerMySqlStatementMetrics } from './store/mysql/pool.ts';
 import { MySqlAnalyticsReader } from './store/mysql/analytics-reader.ts';
 import { MySqlReadModel } from './store/mysql/read-model.ts';
@@ -53,8 +55,8 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
   const deps: GatewayDeps = {
     router,
     read: new MySqlReadModel(readPool),
-    workflows: new MySqlWorkflowStore(writePool),
-    // Nodes drop their cached copy of a tenant's directory as soon as it changes.
+    // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
+    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) => announceStartDefinitionChange(nc, config.cluster, tenant)),
     directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceDirectoryChange(nc, config.cluster, tenant)),
     // Registrations on the primary (a create is read back at once); the analytics read on the replica.
     webhooks: new MySqlWebhookStore(writePool),

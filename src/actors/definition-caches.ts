@@ -1,5 +1,5 @@
 import { compileWorkflow, inMemoryDirectory, type CompiledWorkflow, type DirectoryView } from '../engine/index.ts';
-import type { DirectoryStore, WorkflowStore } from '../store/ports.ts';
+import type { AppConfig, DirectoryStore, WorkflowRecord, WorkflowStore } from '../store/ports.ts';
 
 /**
  * Compiled workflow versions, per (tenant, workflow, version). Versions are
@@ -85,5 +85,65 @@ export class DirectoryCache {
   private async load(tenant: string): Promise<DirectoryView> {
     const { employees, groups } = await this.store.loadDirectory(tenant);
     return inMemoryDirectory(employees, groups);
+  }
+}
+
+interface StartDefinitionEntry {
+  value: Promise<unknown>;
+  loadedAt: number;
+  generation: number;
+}
+
+/**
+ * What every start reads before the engine runs: the app's config and the
+ * bound workflow's record (its latest version), per tenant, reused for `ttlMs`
+ * (absent rows too: an unconfigured app is not a read per start). A config
+ * change or a publish reaches a running node at once after `invalidate(tenant)`
+ * (a change notice), else within the TTL. Concurrent misses share one load; a
+ * failed load is not cached; at most `maxEntries` entries (oldest dropped first).
+ */
+export class StartDefinitionCache implements Pick<WorkflowStore, 'getAppConfig' | 'getWorkflow'> {
+  private readonly entries = new Map<string, StartDefinitionEntry>();
+  /** Per tenant: bumped by `invalidate`, so entries loaded before it are misses. */
+  private readonly generations = new Map<string, number>();
+
+  constructor(
+    private readonly store: WorkflowStore,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {
+    return this.cached(tenant, JSON.stringify([tenant, 'config', app, companyId]), () => this.store.getAppConfig(tenant, app, companyId));
+  }
+
+  getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined> {
+    return this.cached(tenant, JSON.stringify([tenant, 'workflow', id]), () => this.store.getWorkflow(tenant, id));
+  }
+
+  /** The tenant's next start reads its configs and workflows afresh. */
+  invalidate(tenant: string): void {
+    this.generations.set(tenant, (this.generations.get(tenant) ?? 0) + 1);
+  }
+
+  private cached<T>(tenant: string, key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.now();
+    const generation = this.generations.get(tenant) ?? 0;
+    const hit = this.entries.get(key);
+    if (hit && hit.generation === generation && now - hit.loadedAt < this.ttlMs) return hit.value as Promise<T>;
+    const value = load();
+    if (this.ttlMs === 0) return value;
+    const entry: StartDefinitionEntry = { value, loadedAt: now, generation };
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    value.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) break;
+      this.entries.delete(k);
+    }
+    return value;
   }
 }

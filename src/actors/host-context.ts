@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Effects, RuntimeState } from '../engine/index.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
-import type { DirectoryCache, WorkflowCache } from './definition-caches.ts';
+import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
 import type { HostMetrics } from './host-metrics.ts';
 import type { NormalisedHostDeps, NormalisedHostOptions } from './runtime-host-options.ts';
 
@@ -21,6 +21,7 @@ export class HostContext {
     readonly actors: ActorRegistry,
     readonly workflows: WorkflowCache,
     readonly directories: DirectoryCache,
+    readonly startDefinitions: StartDefinitionCache,
     /** True while `at.shard` is still held at `at.epoch` (draining included). */
     readonly serving: (at: Placement) => boolean,
   ) {}

@@ -44,6 +44,7 @@ const optionsSchema = z.object({
   maxLiveActors: z.number().int().positive().default(50_000),
   recentKeysPerActor: z.number().int().min(0).max(10_000).default(16),
   directoryTtlMs: z.number().int().min(0).default(30_000),
+  startDefinitionTtlMs: z.number().int().min(0).default(5_000),
   maxCompiledVersions: z.number().int().positive().default(1_000),
   sweepIntervalMs: z.number().int().min(0).default(5_000),
 });
@@ -70,6 +71,14 @@ export interface RuntimeHostOptions {
    * @default 30000
    */
   directoryTtlMs?: number;
+  /**
+   * How long a tenant's app configs and workflow records (the latest published
+   * version) are reused by starts: a config change or a publish takes up to this
+   * long to reach a running node, unless `invalidateStartDefinitions(tenant)` is
+   * called (a change notice). 0 = read per start.
+   * @default 5000
+   */
+  startDefinitionTtlMs?: number;
   /** Compiled workflow versions kept (versions are immutable, so they never go stale). @default 1000 */
   maxCompiledVersions?: number;
   /** Period of the idle-passivation sweep; 0 = no timer (call `passivateIdle()` yourself). @default 5000 */

@@ -2,7 +2,7 @@ import type { TimerCommand } from '../engine/index.ts';
 import { StoreError } from '../store/errors.ts';
 import { actorKey } from './actor.ts';
 import { ActorRegistry } from './actor-registry.ts';
-import { DirectoryCache, WorkflowCache } from './definition-caches.ts';
+import { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
 import { HostContext, type Placement } from './host-context.ts';
 import { registerHostMetrics, type CommandOutcome, type HostMetrics } from './host-metrics.ts';
 import { Mailboxes } from './mailbox.ts';
@@ -57,6 +57,7 @@ export class RuntimeHost implements ShardDrainer {
   private readonly mailboxes: Mailboxes;
   private readonly actors: ActorRegistry;
   private readonly directories: DirectoryCache;
+  private readonly startDefinitions: StartDefinitionCache;
   private readonly commands: RuntimeCommands;
   private readonly starts: RuntimeStarts;
   private readonly shards = new Map<number, ShardState>();
@@ -70,8 +71,9 @@ export class RuntimeHost implements ShardDrainer {
     const { idleMs, maxLiveActors } = this.options;
     this.actors = new ActorRegistry({ idleMs, maxLiveActors, busy: (key) => this.mailboxes.depth(key) > 0, metrics: this.metrics });
     this.directories = new DirectoryCache(this.deps.directory, this.options.directoryTtlMs, () => this.deps.clock.now());
+    this.startDefinitions = new StartDefinitionCache(this.deps.workflows, this.options.startDefinitionTtlMs, () => this.deps.clock.now());
     const workflows = new WorkflowCache(this.deps.workflows, this.options.maxCompiledVersions);
-    const ctx = new HostContext(this.deps, this.options, this.metrics, this.actors, workflows, this.directories, (at) => this.serving(at));
+    const ctx = new HostContext(this.deps, this.options, this.metrics, this.actors, workflows, this.directories, this.startDefinitions, (at) => this.serving(at));
     this.commands = new RuntimeCommands(ctx);
     this.starts = new RuntimeStarts(ctx);
     if (this.options.sweepIntervalMs > 0) {
@@ -136,6 +138,11 @@ export class RuntimeHost implements ShardDrainer {
   /** Reloads the tenant's directory on its next command (instead of after `directoryTtlMs`). */
   invalidateDirectory(tenant: string): void {
     this.directories.invalidate(tenant);
+  }
+
+  /** Starts read the tenant's app configs and workflow records afresh (instead of after `startDefinitionTtlMs`). */
+  invalidateStartDefinitions(tenant: string): void {
+    this.startDefinitions.invalidate(tenant);
   }
 
   /** Passivates actors idle for `idleMs` (also run every `sweepIntervalMs`); returns how many. */

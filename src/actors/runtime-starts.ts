@@ -13,7 +13,8 @@ const configHint = (app: string): string => `PUT /api/v1/apps/${app}/config`;
 /**
  * The start path: app config (the company's, else the tenant default), the
  * bound workflow's latest version, one active runtime per document, then the
- * engine's start committed at revision 0.
+ * engine's start committed at revision 0. Config and workflow record come from
+ * the host's StartDefinitionCache (no MySQL read per start on a warm cache).
  *
  * Mode `pending` refuses new runtimes (`app_pending`) like `unapply` does, with
  * its own code: the app's workflow is being set up or changed, and a runtime
@@ -62,7 +63,7 @@ export class RuntimeStarts {
 
   /** The company's config, else the tenant-wide default (companyId ''); refuses unless mode is `apply`. */
   private async appConfig(req: StartRequest): Promise<AppConfig | ProblemReply> {
-    const workflows = this.ctx.deps.workflows;
+    const workflows = this.ctx.startDefinitions;
     const company = req.companyId ?? '';
     const config =
       (await workflows.getAppConfig(req.tenant, req.app, company)) ??
@@ -80,7 +81,7 @@ export class RuntimeStarts {
   }
 
   private async latestVersion(tenant: string, config: AppConfig): Promise<CompiledWorkflow | ProblemReply> {
-    const record = await this.ctx.deps.workflows.getWorkflow(tenant, config.workflowId);
+    const record = await this.ctx.startDefinitions.getWorkflow(tenant, config.workflowId);
     const version = record?.latestVersion ?? null;
     const wf = version === null ? undefined : await this.ctx.workflows.get(tenant, config.workflowId, version);
     return wf ?? problem('workflow_not_published', `workflow ${config.workflowId} bound to app ${config.app} has no published version`);

@@ -5,6 +5,7 @@ import type { RuntimeHostOptions } from '../../src/actors/runtime-host-options.t
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
+import { mysqlStatementCounts } from '../../src/store/mysql/pool.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
@@ -140,7 +141,21 @@ describe('runtime host on MySQL', () => {
     expect(await read.runtimeLog(tenant, 'rt-1')).toHaveLength(1);
     expect(problemOf(await host.handle(startRequest(tenant, 'rt-2', 'doc-2', { app: 'nope' })))).toMatchObject({ code: 'app_not_configured' });
     await workflows.setAppConfig({ tenant, companyId: '', app: 'purchase.order', mode: 'unapply', workflowId: 'wf-po' });
+    host.invalidateStartDefinitions(tenant); // the change notice a gateway sends
     expect(problemOf(await host.handle(startRequest(tenant, 'rt-2', 'doc-2')))).toMatchObject({ code: 'app_not_applied' });
+  });
+
+  it('mysql - on a warm start cache a start reads neither app_configs nor workflows; a change notice makes the next start read them once', async () => {
+    const { host, tenant, workflows } = await seeded();
+    const reads = (): { app_configs: number; workflows: number } => ({ app_configs: mysqlStatementCounts.reads.get('app_configs') ?? 0, workflows: mysqlStatementCounts.reads.get('workflows') ?? 0 });
+    ok(await host.handle(startRequest(tenant, 'rt-1', 'doc-1'))); // warms the cache
+    const warm = reads();
+    for (let i = 2; i <= 6; i++) ok(await host.handle(startRequest(tenant, `rt-${i}`, `doc-${i}`)));
+    expect(reads()).toEqual(warm);
+    await workflows.setAppConfig({ tenant, companyId: '', app: 'purchase.order', mode: 'unapply', workflowId: 'wf-po' });
+    host.invalidateStartDefinitions(tenant); // the change notice a gateway sends
+    expect(problemOf(await host.handle(startRequest(tenant, 'rt-7', 'doc-7')))).toMatchObject({ code: 'app_not_applied' });
+    expect(reads().app_configs).toBe(warm.app_configs + 1);
   });
 
   it('mysql - 3 assignees of a 2-of-N stage approving at once → the stage exits once with exactly two approvals', async () => {

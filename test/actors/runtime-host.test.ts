@@ -353,13 +353,16 @@ describe('runtime host - start path', () => {
     expect(unknown).toMatchObject({ code: 'app_not_configured', retryable: false });
     expect(unknown.message).toContain('PUT /api/v1/apps/sales.order/config');
     await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'unapply', workflowId: PO_WORKFLOW });
+    host.invalidateStartDefinitions(TENANT); // the change notice a gateway sends
     const unapplied = problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')));
     expect(unapplied).toMatchObject({ code: 'app_not_applied' });
     expect(unapplied.message).toContain('unapply');
     await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
+    host.invalidateStartDefinitions(TENANT); // the change notice a gateway sends
     expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')))).toMatchObject({ code: 'app_pending' });
     await store.workflows.createWorkflow(TENANT, 'wf-draft', (await store.workflows.getWorkflow(TENANT, PO_WORKFLOW))!.draft, 0);
     await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'apply', workflowId: 'wf-draft' });
+    host.invalidateStartDefinitions(TENANT); // the change notice a gateway sends
     expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')))).toMatchObject({ code: 'workflow_not_published' });
     expect(await store.runtimes.loadRuntime(TENANT, 'rt-1')).toBeUndefined();
   });

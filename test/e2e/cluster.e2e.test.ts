@@ -70,3 +70,26 @@ describe('cluster - directory changes', () => {
     for (let i = 0; i < 6; i++) expect(await submitOne(`b${i}`)).toEqual(['bob']);
   });
 });
+
+describe('cluster - app config and workflow changes', () => {
+  it('cluster - an app config changed or a version published through the gateway is used by the next start on every node at once (not after the start cache TTL)', async () => {
+    const tenant = await Tenant.create(stackOf(), 'defs');
+    const alice = await tenant.as('alice');
+    const admin = await tenant.admin();
+    const workflowId = tenant.workflows.get('purchase.order')!;
+    const doc = { amount: 1_000, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' };
+    let n = 0;
+    const startOne = () => alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: `DEF-${n++}-${Date.now()}`, doc });
+    // Ten documents: both nodes (almost surely) cache this tenant's app config and workflow record.
+    for (let i = 0; i < 10; i++) expect(expectStatus(await startOne(), 201).body.version).toBe(1);
+    expectStatus(await admin.put('/api/v1/apps/purchase.order/config', { workflowId, mode: 'unapply' }), 200);
+    // The nodes were told (the stack's start cache TTL is 10 minutes): every next start sees mode unapply.
+    for (let i = 0; i < 6; i++) expect(expectStatus(await startOne(), 422).body.code).toBe('app_not_applied');
+    expectStatus(await admin.put('/api/v1/apps/purchase.order/config', { workflowId, mode: 'apply' }), 200);
+    for (let i = 0; i < 6; i++) expect(expectStatus(await startOne(), 201).body.version).toBe(1);
+    const { draft } = expectStatus(await admin.get(`/api/v1/workflows/${workflowId}`), 200).body;
+    expectStatus(await admin.put(`/api/v1/workflows/${workflowId}`, { ...draft, name: `${String(draft.name)} (v2)` }), 200);
+    expect(expectStatus(await admin.post(`/api/v1/workflows/${workflowId}/publish`), 201).body.version).toBe(2);
+    for (let i = 0; i < 6; i++) expect(expectStatus(await startOne(), 201).body.version).toBe(2);
+  });
+});

@@ -6,6 +6,7 @@ import { RuntimeHost } from '../../src/actors/runtime-host.ts';
 import { createApp } from '../../src/gateway/app.ts';
 import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 import type { Role } from '../../src/gateway/gateway-env.ts';
+import { invalidatingWorkflows } from '../../src/store/invalidating-workflows.ts';
 import { MemoryStore } from '../../src/store/memory/memory-store.ts';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
@@ -120,7 +121,8 @@ export async function testGateway(options: TestGatewayOptions = {}) {
   const deps: GatewayDeps = {
     router: { send: (request) => (sent.push(request), host.handle(request)) },
     read: store.read,
-    workflows: store.workflows,
+    // As embedded: a config change or a publish reaches the host's start cache at once.
+    workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
     directory: store.directory,
     webhooks: store.webhooks,
     analytics: store.analytics,
