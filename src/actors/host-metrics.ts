@@ -15,6 +15,8 @@ export interface HostMetrics {
   passivations: Counter<'reason'>;
   /** Steps retried after a version conflict (another writer committed first). */
   conflictRetries: Counter;
+  /** Requests that joined an identical one in flight (same tenant, idempotency key and runtime) instead of running again. */
+  joinedRequests: Counter;
 }
 
 /** Creates the host's metrics on `registry`, or returns those already registered there. */
@@ -54,6 +56,16 @@ export function registerHostMetrics(registry: Registry): HostMetrics {
       registry,
       'bflow_command_conflict_retries_total',
       () => new Counter({ name: 'bflow_command_conflict_retries_total', help: 'Steps retried after a version conflict', registers }),
+    ),
+    joinedRequests: metric(
+      registry,
+      'bflow_requests_joined_total',
+      () =>
+        new Counter({
+          name: 'bflow_requests_joined_total',
+          help: 'Requests answered by joining an identical request in flight (same tenant, idempotency key and runtime)',
+          registers,
+        }),
     ),
   };
 }

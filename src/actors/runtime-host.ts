@@ -5,6 +5,7 @@ import { ActorRegistry } from './actor-registry.ts';
 import { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
 import { HostContext, type Placement } from './host-context.ts';
 import { registerHostMetrics, type CommandOutcome, type HostMetrics } from './host-metrics.ts';
+import { InFlightRequests } from './in-flight-requests.ts';
 import { Mailboxes } from './mailbox.ts';
 import type { ShardDrainer, ShardReply, ShardRequest } from './ports.ts';
 import { internal, shardMoved, storeUnavailable } from './problems.ts';
@@ -55,6 +56,7 @@ export class RuntimeHost implements ShardDrainer {
   private readonly deps: NormalisedHostDeps;
   private readonly metrics: HostMetrics;
   private readonly mailboxes: Mailboxes;
+  private readonly inFlight: InFlightRequests;
   private readonly actors: ActorRegistry;
   private readonly directories: DirectoryCache;
   private readonly startDefinitions: StartDefinitionCache;
@@ -68,6 +70,7 @@ export class RuntimeHost implements ShardDrainer {
     this.deps = normaliseHostDeps(deps);
     this.metrics = registerHostMetrics(this.deps.registry);
     this.mailboxes = new Mailboxes(this.metrics.mailboxDepth);
+    this.inFlight = new InFlightRequests(() => this.metrics.joinedRequests.inc());
     const { idleMs, maxLiveActors } = this.options;
     this.actors = new ActorRegistry({ idleMs, maxLiveActors, busy: (key) => this.mailboxes.depth(key) > 0, metrics: this.metrics });
     this.directories = new DirectoryCache(this.deps.directory, this.options.directoryTtlMs, () => this.deps.clock.now());
@@ -82,10 +85,14 @@ export class RuntimeHost implements ShardDrainer {
     }
   }
 
-  /** The shard bus handler. Never rejects: every failure is a Problem. */
+  /**
+   * The shard bus handler. Never rejects: every failure is a Problem. A copy of
+   * a request still in flight (a gateway retry) joins it: one step, one commit,
+   * the same reply (marked `replayed`).
+   */
   async handle(request: ShardRequest): Promise<ShardReply> {
     const started = performance.now();
-    const reply = await this.route(request);
+    const reply = await this.inFlight.run(request, () => this.route(request));
     this.metrics.commandDuration.observe({ kind: request.kind, outcome: outcomeOf(reply) }, (performance.now() - started) / 1000);
     return reply;
   }

@@ -6,6 +6,7 @@ import { shardOf } from '../../src/actors/shard-of.ts';
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
 import { MemoryStore } from '../../src/store/memory/memory-store.ts';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
+import { waitFor } from '../harness/wait.ts';
 import type { SnapshotCache } from '../../src/store/ports.ts';
 import {
   PO_APP,
@@ -530,5 +531,64 @@ describe('runtime host - timers and directory', () => {
 
   it('options - invalid values are refused with their names', () => {
     expect(() => makeHost({ maxLiveActors: 0 })).toThrow(/maxLiveActors/);
+  });
+});
+
+describe('runtime host - a request in flight', () => {
+  it('two identical commands at once (a gateway retry while the first is queued): one step, one commit, both answered, the copy replayed', async () => {
+    const { host, writer, store, registry } = await seeded();
+    ok(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')));
+    const held = gate();
+    writer.gate = held.promise;
+    const submit = cmd(TENANT, 'rt-1', 'alice', 'submit');
+    const first = host.handle(submit);
+    await waitFor(() => writer.inFlight === 1, { what: 'the first submit at the writer' });
+    const copy = host.handle(structuredClone(submit));
+    held.open();
+    const [a, b] = [ok(await first), ok(await copy)];
+    expect(writer.outcomes).toEqual(['ok', 'ok']); // the start and one submit
+    expect(b).toEqual({ ...a, replayed: true });
+    expect(a.replayed).toBeUndefined();
+    expect(await store.read.runtimeLog(TENANT, 'rt-1')).toHaveLength(2);
+    expect(await metricValue(registry, 'bflow_requests_joined_total')).toBe(1);
+    // Settled: a later copy is answered from the actor's remembered keys, not joined.
+    expect(ok(await host.handle(structuredClone(submit)))).toMatchObject({ replayed: true, state: { revision: a.state.revision } });
+    expect(await metricValue(registry, 'bflow_requests_joined_total')).toBe(1);
+    expect(writer.outcomes).toHaveLength(2);
+  });
+
+  it('two identical starts at once: one engine start, one commit, both answered as created, the copy replayed', async () => {
+    const { host, writer } = await seeded();
+    const held = gate();
+    writer.gate = held.promise;
+    const start = startRequest(TENANT, 'rt-1', 'doc-1');
+    const first = host.handle(start);
+    await waitFor(() => writer.inFlight === 1, { what: 'the first start at the writer' });
+    const copy = host.handle(structuredClone(start));
+    held.open();
+    const [a, b] = [ok(await first), ok(await copy)];
+    expect(writer.outcomes).toEqual(['ok']);
+    expect(a).toMatchObject({ created: true });
+    expect(b).toEqual({ ...a, replayed: true });
+  });
+
+  it('a refused request: the copy gets the same refusal; a key reused for another runtime does not join', async () => {
+    const { host, writer, registry } = await seeded();
+    ok(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')));
+    ok(await host.handle(startRequest(TENANT, 'rt-2', 'doc-2')));
+    const refusedCmd = cmd(TENANT, 'rt-1', 'bob', 'submit');
+    const refusals = await Promise.all([host.handle(refusedCmd), host.handle(structuredClone(refusedCmd))]);
+    expect(refusals.map((r) => problemOf(r).code)).toEqual(['not_assignee', 'not_assignee']);
+    expect(await metricValue(registry, 'bflow_requests_joined_total')).toBe(1);
+    const held = gate();
+    writer.gate = held.promise;
+    const submit = cmd(TENANT, 'rt-1', 'alice', 'submit');
+    const first = host.handle(submit);
+    await waitFor(() => writer.inFlight === 1, { what: 'the first submit at the writer' });
+    const other = host.handle({ ...submit, runtimeId: 'rt-2' });
+    held.open();
+    ok(await first);
+    expect(problemOf(await other)).toMatchObject({ code: 'idempotency_key_reused' });
+    expect(await metricValue(registry, 'bflow_requests_joined_total')).toBe(1);
   });
 });
