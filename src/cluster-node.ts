@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { connectNats } from './actors/nats/connection.ts';
-import { onDirectoryChange } from './actors/nats/directory-changes.ts';
-import { onStartDefinitionChange } from './actors/start-definition-changes.ts';
+import { onTenantChange } from './actors/nats/tenant-change-notices.ts';
 import { JetStreamEventPublisher } from './actors/nats/event-publisher.ts';
 import { NatsLeaseManager } from './actors/nats/lease-manager.ts';
 import { NatsShardBus } from './actors/nats/shard-bus.ts';
@@ -87,8 +86,8 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const leases = new NatsLeaseManager({ nc, nodeId: config.nodeId, shardCount: config.shards, cluster: config.cluster, ttlMs: config.leaseTtlMs, registry, logger });
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
   const node = new ShardNode({ leases, bus, host, timers, relay, logger });
-  const stopDirectoryNotices = onDirectoryChange(nc, config.cluster, (tenant) => host.invalidateDirectory(tenant));
-  const stopDefinitionNotices = onStartDefinitionChange(nc, config.cluster, (tenant) => host.invalidateStartDefinitions(tenant));
+  const stopDirectoryNotices = onTenantChange(nc, config.cluster, 'directory', (tenant) => host.invalidateDirectory(tenant));
+  const stopDefinitionNotices = onTenantChange(nc, config.cluster, 'definitions', (tenant) => host.invalidateStartDefinitions(tenant));
   await node.start();
   // Every node pulls from one durable consumer: each committed event is delivered to its webhooks by one node.
   const webhookMetrics = registerWebhookMetrics(registry);

@@ -11,8 +11,7 @@ import type { GatewayBackend } from './embedded.ts';
 import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
 import { invalidatingDirectory } from './store/invalidating-directory.ts';
-import { announceDirectoryChange } from './actors/nats/directory-changes.ts';
-import { announceStartDefinitionChange } from './actors/start-definition-changes.ts';
+import { announceTenantChange } from './actors/nats/tenant-change-notices.ts';
 import { invalidatingWorkflows } from './store/invalidating-workflows.ts';
 import { createMySqlPool, registerMySqlStatementMetrics } from './store/mysql/pool.ts';
 import { MySqlAnalyticsReader } from './store/mysql/analytics-reader.ts';
@@ -56,8 +55,8 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
     router,
     read: new MySqlReadModel(readPool),
     // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
-    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) => announceStartDefinitionChange(nc, config.cluster, tenant)),
-    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceDirectoryChange(nc, config.cluster, tenant)),
+    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'definitions', tenant)),
+    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'directory', tenant)),
     // Registrations on the primary (a create is read back at once); the analytics read on the replica.
     webhooks: new MySqlWebhookStore(writePool),
     webhookAllowPrivate: config.webhooks.allowPrivate,
