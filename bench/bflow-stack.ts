@@ -121,6 +121,8 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     BFLOW_SHARDS: String(BENCH_SHARDS),
     BFLOW_LEASE_TTL_MS: '5000',
     BFLOW_JWT_SECRET: secret,
+    // Tuning knobs of the processes under test, passed through when set (e.g. BFLOW_WRITERS=16 npm run bench -- approve).
+    ...Object.fromEntries(['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
   };
   const nodes: NodeProcess[] = [];
   const probes = new Map<string, number>();
