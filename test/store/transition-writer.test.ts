@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJsonColumn, createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { createMySqlPool, mysqlStatementCounts, parseJsonColumn } from '../../src/store/mysql/pool.ts';
 import { MySqlTransitionWriter, type TransitionWriterOptions } from '../../src/store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../../src/store/mysql/writer-metrics.ts';
 import { makeRecord } from '../fixtures/transition-records.ts';
@@ -81,6 +81,34 @@ describe('transition writer', () => {
     expect(log?.comment).toBe(winner);
     expect(await revisionOf('race')).toBe(2);
     expect(await rows("SELECT id FROM runtimes WHERE id LIKE 'race-%'")).toHaveLength(6);
+  });
+
+  it('transition writer - a batch of commands on existing runtimes reads nothing: one transaction, guarded updates', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    await Promise.all(['nr1', 'nr2', 'nr3'].map(async (id) => expect(await w.commit(makeRecord({ id }))).toEqual({ ok: true })));
+    const reads = () => [...mysqlStatementCounts.reads.values()].reduce((a, b) => a + b, 0);
+    const [readsBefore, txBefore, slowBefore] = [reads(), mysqlStatementCounts.transactions, w.stats.slowPaths];
+    const outcomes = await Promise.all(['nr1', 'nr2', 'nr3'].map((id) => w.commit(makeRecord({ id, base: 1, idempotencyKey: `k2-${id}` }))));
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(reads() - readsBefore).toBe(0);
+    expect(mysqlStatementCounts.transactions - txBefore).toBe(1);
+    expect(w.stats.slowPaths).toBe(slowBefore);
+    expect(await Promise.all(['nr1', 'nr2', 'nr3'].map(revisionOf))).toEqual([2, 2, 2]);
+  });
+
+  it('transition writer - a stale record found by the guarded update sends its batch the slow way: it fails alone, the rest commit', async () => {
+    const w = writer({ maxDelayMs: 20 });
+    expect(await w.commit(makeRecord({ id: 'st1' }))).toEqual({ ok: true });
+    expect(await w.commit(makeRecord({ id: 'st2' }))).toEqual({ ok: true });
+    expect(await writer().commit(makeRecord({ id: 'st1', base: 1, marker: 'other owner' }))).toEqual({ ok: true });
+    const slowBefore = w.stats.slowPaths;
+    const [stale, fresh] = await Promise.all([w.commit(makeRecord({ id: 'st1', base: 1 })), w.commit(makeRecord({ id: 'st2', base: 1 }))]);
+    expect(stale).toMatchObject({ ok: false, code: 'conflict' });
+    expect(fresh).toEqual({ ok: true });
+    expect(w.stats.slowPaths).toBe(slowBefore + 1);
+    const [log] = await rows('SELECT comment FROM runtime_log WHERE runtime_id = ? AND seq = 2', ['st1']);
+    expect(log?.comment).toBe('other owner');
+    expect([await revisionOf('st1'), await revisionOf('st2')]).toEqual([2, 2]);
   });
 
   it('transition writer - duplicate active document fails alone with duplicate_runtime', async () => {

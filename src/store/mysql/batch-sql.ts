@@ -16,12 +16,20 @@ const ER_DUP_ENTRY = 1062;
 /** Rows per multi-row statement: stays well under 65535 placeholders and max_allowed_packet. */
 const CHUNK = 500;
 
+/** The optimistic fast path met what it did not assume: the batch is rolled back and redone record by record. */
+export class LostRaceError extends Error {}
+
 /** A duplicate-key error raised by one of the batch's statements, tagged with its table. */
-export class DuplicateKeyError extends Error {
+export class DuplicateKeyError extends LostRaceError {
   override readonly name = 'DuplicateKeyError';
   constructor(readonly table: string, cause: unknown) {
     super(`duplicate key in ${table}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/** A runtime's stored revision was not the one the batch built on (another owner committed first). */
+export class StaleRevisionError extends LostRaceError {
+  override readonly name = 'StaleRevisionError';
 }
 
 export function errnoOf(err: unknown): number | undefined {
@@ -88,6 +96,20 @@ export async function readSnapshot(ctx: SqlContext, records: readonly Transition
   return { revisions, activeDocs, idempotencyKeys };
 }
 
+/**
+ * What the fast path assumes instead of reading: each runtime is stored at the base revision of its first
+ * record in the batch, and no idempotency key is stored yet. The writes check both (the guarded update, the
+ * unique key); only a batch with starts reads which documents are taken (a re-sent start is common).
+ */
+async function assumeSnapshot(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<BatchSnapshot> {
+  const revisions = new Map<string, number>();
+  for (const r of records) {
+    const key = runtimeKey(r.tenant, r.state.runtime.id);
+    if (r.baseRevision > 0 && !revisions.has(key)) revisions.set(key, r.baseRevision);
+  }
+  return { revisions, activeDocs: await readActiveDocs(ctx, records), idempotencyKeys: new Set() };
+}
+
 const RUNTIME_COLS = 'tenant, id, app, doc_id, company_id, workflow_id, version, status, current_node, state, revision, shard, created_at, updated_at';
 
 const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted'>; table: string; sql: string }[] = [
@@ -135,20 +157,71 @@ async function insertChunks(ctx: SqlContext, table: string, sql: string, rows: u
   }
 }
 
-/** Writes the winners' rows: runtime updates before inserts, so a document freed in this batch can be claimed. */
-export async function writeRows(ctx: SqlContext, rows: BatchRows): Promise<void> {
+/**
+ * Updates the runtime rows only where they still hold the revision the batch built on, in one statement:
+ * a multi-table UPDATE joined to the new values. Throws StaleRevisionError when any row did not match.
+ */
+async function guardedRuntimeUpdates(ctx: SqlContext, rows: readonly unknown[][], stored: ReadonlyMap<string, number>): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const values: unknown[] = [];
+    const selects = chunk.map((row, j) => {
+      const [tenant, id] = row as [string, string];
+      // Column order of runtimeRow: … 7 status, 8 current_node, 9 state, 10 revision, 11 shard, 12 created_at, 13 updated_at.
+      values.push(tenant, id, stored.get(runtimeKey(tenant, id)) ?? -1, row[7], row[8], row[9], row[10], row[13]);
+      return j === 0
+        ? 'SELECT ? AS tenant, ? AS id, ? AS base, ? AS status, ? AS current_node, ? AS state, ? AS revision, ? AS updated_at'
+        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?';
+    });
+    let res: mysql.ResultSetHeader;
+    try {
+      res = await q<mysql.ResultSetHeader>(
+        ctx,
+        `UPDATE runtimes r JOIN (${selects.join(' UNION ALL ')}) v ON r.tenant = v.tenant AND r.id = v.id AND r.revision = v.base
+         SET r.status = v.status, r.current_node = v.current_node, r.state = v.state, r.revision = v.revision, r.updated_at = v.updated_at`,
+        values,
+      );
+    } catch (err) {
+      // A finished runtime made active again while another holds its document: the active-document key.
+      throw errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError('runtimes', err) : err;
+    }
+    if (res.affectedRows !== chunk.length) {
+      throw new StaleRevisionError(`${chunk.length - res.affectedRows} of ${chunk.length} runtimes were not at the revision the batch built on`);
+    }
+  }
+}
+
+/**
+ * Writes the winners' rows: runtime updates before inserts, so a document freed in this batch can be claimed.
+ * With `guard` (the revisions the batch assumed), runtime updates are guarded rather than upserted over locked rows.
+ */
+export async function writeRows(ctx: SqlContext, rows: BatchRows, guard?: ReadonlyMap<string, number>): Promise<void> {
   if (rows.timersDeleted.length > 0) {
     const { where, values } = orGroups(group(rows.timersDeleted.map((t) => ({ head: [t.tenant], id: t.id }))), ['tenant'], 'id');
     await q(ctx, `DELETE FROM timers WHERE ${where}`, values);
   }
   for (const s of STATEMENTS) {
     const batchRows = rows[s.key];
-    if (batchRows.length > 0) await insertChunks(ctx, s.table, s.sql, batchRows);
+    if (batchRows.length === 0) continue;
+    if (s.key === 'runtimeUpdates' && guard) await guardedRuntimeUpdates(ctx, batchRows, guard);
+    else await insertChunks(ctx, s.table, s.sql, batchRows);
   }
 }
 
-/** Common case: one snapshot, one plan, one multi-row statement per table. Throws DuplicateKeyError on a lost race. */
+/**
+ * Common case, no reads for commands: plan on the assumed snapshot, write with guarded updates, one
+ * multi-row statement per table. Throws LostRaceError (stale revision, duplicate key) when an assumption
+ * was wrong; the writer then rolls back and takes commitSlow.
+ */
 export async function commitFast(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
+  const assumed = await assumeSnapshot(ctx, records);
+  const plan = planBatch(records, assumed, now);
+  await writeRows(ctx, plan.rows, assumed.revisions);
+  return plan.outcomes;
+}
+
+/** One snapshot read under locks, one plan, one multi-row statement per table. Throws DuplicateKeyError on a lost race. */
+async function commitChecked(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
   const plan = planBatch(records, await readSnapshot(ctx, records), now);
   await writeRows(ctx, plan.rows);
   return plan.outcomes;
@@ -169,7 +242,7 @@ export async function commitSlow(ctx: SqlContext, records: readonly TransitionRe
   for (const r of records) {
     await q(ctx, 'SAVEPOINT bflow_record');
     try {
-      const [outcome] = (await commitFast(ctx, [r], now)) as [CommitOutcome];
+      const [outcome] = (await commitChecked(ctx, [r], now)) as [CommitOutcome];
       outcomes.push(outcome);
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;

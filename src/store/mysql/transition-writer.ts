@@ -2,7 +2,7 @@ import CircuitBreaker from 'opossum';
 import type mysql from 'mysql2/promise';
 import { StoreError } from '../errors.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
-import { commitFast, commitSlow, DuplicateKeyError, errnoOf, type SqlContext } from './batch-sql.ts';
+import { commitFast, commitSlow, errnoOf, LostRaceError, type SqlContext } from './batch-sql.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
 import type { TransitionWriterMetrics } from './writer-metrics.ts';
 
@@ -188,7 +188,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
       try {
         outcomes = await commitFast(ctx, records, now);
       } catch (err) {
-        if (!(err instanceof DuplicateKeyError)) throw err;
+        if (!(err instanceof LostRaceError)) throw err;
         await conn.query({ sql: 'ROLLBACK', timeout: ctx.timeoutMs });
         this.stats.slowPaths += 1;
         await this.begin(ctx, 'slow');
