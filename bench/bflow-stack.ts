@@ -3,8 +3,8 @@
  * and N `bflow node` processes against the machine's MariaDB, Redis and NATS,
  * on a fresh database (or a kept one), a unique cluster name (KV buckets,
  * subjects, event stream, Redis keys), `tenants` tenants each seeded with the
- * purchase-order workflow and the demo org chart. Each bflow process preloads
- * bench/mysql-probe.ts, which serves its MySQL statement counts.
+ * purchase-order workflow and the demo org chart. Each bflow process serves its
+ * MySQL statement counts (bflow_mysql_*) with its other metrics.
  *
  * `stop()` SIGTERMs every process (SIGKILL after 15 s; a --cpu-prof profile is
  * written on that graceful exit), deletes the stream, Redis keys and buckets,
@@ -28,7 +28,6 @@ import { waitFor } from '../test/harness/wait.ts';
 import { cleanUpOnInterrupt, reaped } from './reaper.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const PROBE = fileURLToPath(new URL('./mysql-probe.ts', import.meta.url));
 export const BENCH_SHARDS = 64;
 
 export interface StackOptions {
@@ -54,8 +53,6 @@ export interface BflowService {
   pid: number | undefined;
   /** Prometheus endpoint of the process (node metrics port, gateway /metrics). */
   metricsUrl: string;
-  /** MySQL statement counts of the process (bench/mysql-probe.ts). */
-  mysqlProbeUrl: string;
 }
 
 export interface BenchStack {
@@ -103,7 +100,7 @@ async function seedTenants(pool: mysql.Pool, prefix: string, count: number): Pro
 }
 
 function spawnService(verb: 'node' | 'gateway', env: Record<string, string>, nodeArgs: readonly string[]) {
-  const args = [...nodeArgs, '--import', 'tsx', '--import', PROBE, 'bin/bflow.js', verb];
+  const args = [...nodeArgs, '--import', 'tsx', 'bin/bflow.js', verb];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return reaped(child);
 }
@@ -125,7 +122,6 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     ...Object.fromEntries(['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
   };
   const nodes: NodeProcess[] = [];
-  const probes = new Map<string, number>();
   const metricsPorts = new Map<string, number>();
   let gateway: BflowProcess | undefined;
   const removeData = async (): Promise<void> => {
@@ -147,17 +143,15 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     await o.prepare?.(db);
     for (let i = 1; i <= o.nodes; i++) {
       const id = `n${i}`;
-      const [metricsPort, probePort] = await Promise.all([freePort(), freePort()]);
+      const metricsPort = await freePort();
       metricsPorts.set(id, metricsPort);
-      probes.set(id, probePort);
-      const child = spawnService('node', { ...env, BFLOW_NODE_ID: `${nats.prefix}-${id}`, BFLOW_METRICS_PORT: String(metricsPort), BENCH_MYSQL_PROBE_PORT: String(probePort), BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info' }, o.nodeArgs ?? []);
+      const child = spawnService('node', { ...env, BFLOW_NODE_ID: `${nats.prefix}-${id}`, BFLOW_METRICS_PORT: String(metricsPort), BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info' }, o.nodeArgs ?? []);
       child.stdout?.resume();
       nodes.push(new NodeProcess(id, child));
     }
-    const [port, probePort] = await Promise.all([freePort(), freePort()]);
-    probes.set('gateway', probePort);
+    const port = await freePort();
     gateway = new BflowProcess(
-      spawnService('gateway', { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BENCH_MYSQL_PROBE_PORT: String(probePort), BFLOW_LOG_LEVEL: 'warn' }, o.gatewayArgs ?? []),
+      spawnService('gateway', { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BFLOW_LOG_LEVEL: 'warn' }, o.gatewayArgs ?? []),
     );
     const url = `http://127.0.0.1:${port}`;
     await waitFor(
@@ -180,12 +174,11 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
       gateway: gw,
       nodes,
       services: () => [
-        { name: 'gateway', pid: gw.child.pid, metricsUrl: `${url}/metrics`, mysqlProbeUrl: `http://127.0.0.1:${probes.get('gateway')}/metrics` },
+        { name: 'gateway', pid: gw.child.pid, metricsUrl: `${url}/metrics` },
         ...nodes.map((n) => ({
           name: `node ${n.id}`,
           pid: n.child.pid,
           metricsUrl: `http://127.0.0.1:${metricsPorts.get(n.id)}/metrics`,
-          mysqlProbeUrl: `http://127.0.0.1:${probes.get(n.id)}/metrics`,
         })),
       ],
       stop,

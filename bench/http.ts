@@ -193,7 +193,7 @@ async function main(): Promise<void> {
   const trips = Object.entries(best.m.mysql.roundTrips).sort((a, b) => b[1].count * b[1].meanMs - a[1].count * a[1].meanMs).slice(0, 10);
   console.log(`  MySQL round trips (sent → answered, as the process saw them; includes its own event-loop lag): ${trips.map(([k, t]) => `${k} ×${t.count} ${ms(t.meanMs)}`).join(', ')}; pool waits ${best.m.mysql.poolWaits}`);
   console.log(`  event-loop lag at the end of the window: ${Object.entries(best.m.eventLoopLag).map(([k, l]) => `${k} p50 ${ms(l.p50)} p99 ${ms(l.p99)}`).join('; ')}`);
-  console.log('  MySQL counts: statements each bflow process sent (src/store/mysql/pool.ts counters via bench/mysql-probe.ts), window deltas; transactions = START TRANSACTION + autocommit writes.');
+  console.log('  MySQL counts: statements each bflow process sent (bflow_mysql_* counters of src/store/mysql/pool.ts on each process\'s /metrics), window deltas; transactions = START TRANSACTION + autocommit writes.');
   console.log(`  whole run ${((performance.now() - started) / 1000).toFixed(0)} s`);
   writeResult(scenario === 'approve' && nodes !== 1 ? `${scenario}-${nodes}n` : scenario, {
     scenario,

@@ -2,8 +2,8 @@
  * bench/measure — one measured load against a running bflow stack: the load
  * process's report, CPU and RSS of every bflow process and of the machine's
  * MariaDB, Redis and NATS over the window, and the MySQL statements each bflow
- * process sent during it (bench/mysql-probe.ts, counted in
- * src/store/mysql/pool.ts), per durable command.
+ * process sent during it (the bflow_mysql_* counters of src/store/mysql/pool.ts
+ * on each process's metrics endpoint), per durable command.
  */
 import type { BenchStack, BflowService } from './bflow-stack.ts';
 import { spawnHttpLoad, type HttpLoadOptions, type HttpLoadReport } from './http-load.ts';
@@ -49,14 +49,15 @@ export interface Measured {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Each process's MySQL statement counts and (nodes) writer metrics. */
+const MEASURED_METRICS = ['bflow_mysql_', 'bflow_store_writer_', 'nodejs_eventloop_lag_'];
+
+/** Each process's MySQL statement counts, (nodes) writer metrics and event-loop lag, from its metrics endpoint. */
 async function probeAll(services: readonly BflowService[]): Promise<Map<string, Samples>> {
   const out = new Map<string, Samples>();
   await Promise.all(
     services.map(async (s) => {
-      const [probe, metrics] = await Promise.all([scrape(s.mysqlProbeUrl).catch(() => new Map()), scrape(s.metricsUrl).catch(() => new Map())]);
-      const writer = [...metrics].filter(([k]) => k.startsWith('bflow_store_writer_') || k.startsWith('nodejs_eventloop_lag_'));
-      out.set(s.name, new Map([...probe, ...writer]));
+      const metrics = await scrape(s.metricsUrl).catch((): Samples => new Map());
+      out.set(s.name, new Map([...metrics].filter(([k]) => MEASURED_METRICS.some((prefix) => k.startsWith(prefix)))));
     }),
   );
   return out;
