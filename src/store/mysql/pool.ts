@@ -98,14 +98,16 @@ function countStatementsOf(conn: CountedConnection): void {
       if (word === 'COMMIT') c.commits++;
       else c.rollbacks++;
     } else if (word === 'SELECT') {
-      const key = `${FROM_TABLE.exec(sql)?.[1] ?? 'none'}${inTransaction ? ' in_tx' : ''}`;
+      const table = FROM_TABLE.exec(sql)?.[1] ?? 'none';
+      const key = inTransaction ? `${table} in_tx` : table;
       c.reads.set(key, (c.reads.get(key) ?? 0) + 1);
+      return `SELECT ${table}`;
     } else if (word === 'INSERT' || word === 'UPDATE' || word === 'DELETE' || word === 'REPLACE') {
       c.writes++;
       if (!inTransaction) c.transactions++;
       return `${word} ${WRITTEN_TABLE.exec(sql)?.[1] ?? '?'}`;
     }
-    return word === 'SELECT' ? `SELECT ${FROM_TABLE.exec(sql)?.[1] ?? 'none'}` : word;
+    return word;
   };
   /** Times a sent command (a mysql2 Command: an EventEmitter that emits `end`). */
   const timed = (key: string, command: unknown): unknown => {
