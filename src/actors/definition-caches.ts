@@ -1,5 +1,6 @@
 import { compileWorkflow, inMemoryDirectory, type CompiledWorkflow, type DirectoryView } from '../engine/index.ts';
 import type { AppConfig, DirectoryStore, WorkflowRecord, WorkflowStore } from '../store/ports.ts';
+import { TenantTtlCache } from './tenant-ttl-cache.ts';
 
 /**
  * Compiled workflow versions, per (tenant, workflow, version). Versions are
@@ -46,52 +47,33 @@ export class WorkflowCache {
   }
 }
 
-interface DirectoryEntry {
-  view: Promise<DirectoryView>;
-  loadedAt: number;
-}
-
 /**
  * Each tenant's directory as a DirectoryView, reloaded after `ttlMs`: an
  * employee or group change reaches a running node within the TTL, or at once
  * after `invalidate(tenant)`. Concurrent misses share one load; a failed load
- * is not cached.
+ * is not cached; at most 10,000 tenants' directories are kept.
  */
 export class DirectoryCache {
-  private readonly entries = new Map<string, DirectoryEntry>();
+  private readonly cache: TenantTtlCache<DirectoryView>;
 
   constructor(
     private readonly store: DirectoryStore,
-    private readonly ttlMs: number,
-    private readonly now: () => number,
-  ) {}
+    ttlMs: number,
+    now: () => number,
+  ) {
+    this.cache = new TenantTtlCache(ttlMs, now);
+  }
 
   get(tenant: string): Promise<DirectoryView> {
-    const now = this.now();
-    const hit = this.entries.get(tenant);
-    if (hit && now - hit.loadedAt < this.ttlMs) return hit.view;
-    const entry: DirectoryEntry = { view: this.load(tenant), loadedAt: now };
-    this.entries.set(tenant, entry);
-    entry.view.catch(() => {
-      if (this.entries.get(tenant) === entry) this.entries.delete(tenant);
+    return this.cache.get(tenant, 'directory', async () => {
+      const { employees, groups } = await this.store.loadDirectory(tenant);
+      return inMemoryDirectory(employees, groups);
     });
-    return entry.view;
   }
 
   invalidate(tenant: string): void {
-    this.entries.delete(tenant);
+    this.cache.invalidate(tenant);
   }
-
-  private async load(tenant: string): Promise<DirectoryView> {
-    const { employees, groups } = await this.store.loadDirectory(tenant);
-    return inMemoryDirectory(employees, groups);
-  }
-}
-
-interface StartDefinitionEntry {
-  value: Promise<unknown>;
-  loadedAt: number;
-  generation: number;
 }
 
 /**
@@ -103,47 +85,28 @@ interface StartDefinitionEntry {
  * failed load is not cached; at most `maxEntries` entries (oldest dropped first).
  */
 export class StartDefinitionCache implements Pick<WorkflowStore, 'getAppConfig' | 'getWorkflow'> {
-  private readonly entries = new Map<string, StartDefinitionEntry>();
-  /** Per tenant: bumped by `invalidate`, so entries loaded before it are misses. */
-  private readonly generations = new Map<string, number>();
+  private readonly cache: TenantTtlCache<AppConfig | WorkflowRecord | undefined>;
 
   constructor(
     private readonly store: WorkflowStore,
-    private readonly ttlMs: number,
-    private readonly now: () => number,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs: number,
+    now: () => number,
+    maxEntries = 10_000,
+  ) {
+    this.cache = new TenantTtlCache(ttlMs, now, maxEntries);
+  }
 
   getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {
-    return this.cached(tenant, JSON.stringify([tenant, 'config', app, companyId]), () => this.store.getAppConfig(tenant, app, companyId));
+    const key = JSON.stringify(['config', app, companyId]);
+    return this.cache.get(tenant, key, () => this.store.getAppConfig(tenant, app, companyId)) as Promise<AppConfig | undefined>;
   }
 
   getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined> {
-    return this.cached(tenant, JSON.stringify([tenant, 'workflow', id]), () => this.store.getWorkflow(tenant, id));
+    return this.cache.get(tenant, JSON.stringify(['workflow', id]), () => this.store.getWorkflow(tenant, id)) as Promise<WorkflowRecord | undefined>;
   }
 
   /** The tenant's next start reads its configs and workflows afresh. */
   invalidate(tenant: string): void {
-    this.generations.set(tenant, (this.generations.get(tenant) ?? 0) + 1);
-  }
-
-  private cached<T>(tenant: string, key: string, load: () => Promise<T>): Promise<T> {
-    const now = this.now();
-    const generation = this.generations.get(tenant) ?? 0;
-    const hit = this.entries.get(key);
-    if (hit && hit.generation === generation && now - hit.loadedAt < this.ttlMs) return hit.value as Promise<T>;
-    const value = load();
-    if (this.ttlMs === 0) return value;
-    const entry: StartDefinitionEntry = { value, loadedAt: now, generation };
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    value.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
-    for (const k of this.entries.keys()) {
-      if (this.entries.size <= this.maxEntries) break;
-      this.entries.delete(k);
-    }
-    return value;
+    this.cache.invalidate(tenant);
   }
 }
