@@ -89,8 +89,13 @@ export async function startEmbeddedStack(): Promise<Stack & { process: BflowProc
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, proc);
-    const secret = /dev JWT secret[^:]*: (\S+)/.exec(proc.stdout)?.[1];
-    if (secret === undefined) throw new Error(`no dev secret in the banner:\n${proc.stdout}`);
+    // The banner may reach us in several chunks, after /ready already answers.
+    const secret = await waitFor(() => /dev JWT secret[^:]*: (\S+)/.exec(proc.stdout)?.[1], {
+      deadlineMs: 10_000,
+      what: 'the dev secret in the banner',
+    }).catch(() => {
+      throw new Error(`no dev secret in the banner:\n${proc.stdout}`);
+    });
     return { url, secret, process: proc, stop: async () => void (await proc.stop()) };
   } catch (err) {
     proc.child.kill('SIGKILL');
