@@ -46,14 +46,16 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   collectDefaultMetrics({ register: registry });
   registerMySqlStatementMetrics(registry);
   // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.
-  const pool = createMySqlPool(config.mysqlUrl, { connectionLimit: Math.max(16, config.writers + 8) });
+  const pool = createMySqlPool(config.mysqlUrl, { connectionLimit: 16 });
+  // The writers' own connections take several statements per query: a group commit is two or three round trips.
+  const writerPool = createMySqlPool(config.mysqlUrl, { connectionLimit: config.writers, multipleStatements: true });
   await runMigrations(pool, logger);
   const cache: SnapshotCache = config.redisUrl
     ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
     : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger });
   const writerMetrics = registerTransitionWriterMetrics(registry);
-  const mysqlWriter = shardedWriter(Array.from({ length: config.writers }, () => createMySqlTransitionWriter(pool, { metrics: writerMetrics })));
+  const mysqlWriter = shardedWriter(Array.from({ length: config.writers }, () => createMySqlTransitionWriter(writerPool, { metrics: writerMetrics })));
   const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
   const wake: { relay?: OutboxRelay } = {};
   const host = new RuntimeHost(
@@ -66,9 +68,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
       logger,
       registry,
       // After each commit (ARCHITECTURE step 6): publish its events now rather than at the next poll.
-      onCommitted: (shard, _state, effects) => {
-        if (effects.events.length > 0) wake.relay?.wake(shard);
-      },
+      onCommitted: (shard, _state, effects, outboxPosition) => wake.relay?.committed(shard, effects.events, outboxPosition),
     },
     { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
   );
@@ -109,6 +109,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
       await mysqlWriter.close();
       await cache.close();
       await nc.drain();
+      await writerPool.end();
       await pool.end();
     },
   };

@@ -62,9 +62,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       directory: store.directory,
       logger,
       registry,
-      onCommitted: (shard, _state, effects) => {
-        if (effects.events.length > 0) wake.relay?.wake(shard);
-      },
+      onCommitted: (shard, _state, effects, outboxPosition) => wake.relay?.committed(shard, effects.events, outboxPosition),
     },
     { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
   );

@@ -57,12 +57,12 @@ export class HostContext {
   }
 
   /** After a commit: refresh the snapshot cache (fire and forget: the cache never fails a command), tell `onCommitted`. */
-  committed(tenant: string, shard: number, state: RuntimeState, effects: Effects): void {
+  committed(tenant: string, shard: number, state: RuntimeState, effects: Effects, outboxPosition?: number): void {
     const { cache, logger, onCommitted } = this.deps;
     cache.setMany([{ tenant, state }]).catch((err: unknown) => logger.debug({ err, tenant, runtimeId: state.runtime.id }, 'snapshot refresh failed'));
     if (!onCommitted) return;
     try {
-      onCommitted(shard, state, effects);
+      onCommitted(shard, state, effects, outboxPosition);
     } catch (err) {
       logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
     }

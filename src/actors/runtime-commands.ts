@@ -169,7 +169,7 @@ export class RuntimeCommands {
     if (outcome.ok) {
       actor.state = result.state;
       actor.confirmed = true;
-      this.ctx.committed(actor.tenant, at.shard, result.state, result.effects);
+      this.ctx.committed(actor.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
     }
     return outcome;
   }

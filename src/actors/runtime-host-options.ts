@@ -26,10 +26,11 @@ export interface RuntimeHostDeps {
   directory: DirectoryStore;
   /**
    * Told after every committed transition (after the snapshot refresh was
-   * sent): wire the outbox relay's and the timer service's `wake(shard)` here.
-   * Must not throw (a throw is logged and ignored). @default nothing
+   * sent), with its outbox row's position when the writer reported one: wire
+   * the outbox relay's `committed` here. Must not throw (a throw is logged and
+   * ignored). @default nothing
    */
-  onCommitted?: (shard: number, state: RuntimeState, effects: Effects) => void;
+  onCommitted?: (shard: number, state: RuntimeState, effects: Effects, outboxPosition: number | undefined) => void;
   /** @default systemClock */
   clock?: Clock;
   /** @default a silent logger */

@@ -41,7 +41,7 @@ export class RuntimeStarts {
       tenant: req.tenant, shard: at.shard, baseRevision: 0, state: result.state, effects: result.effects, idempotency, cause: { start: input },
     });
     if (outcome.ok) {
-      this.ctx.committed(req.tenant, at.shard, result.state, result.effects);
+      this.ctx.committed(req.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
       const actor = await this.ctx.actorFor(result.state, at, true);
       remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
       return reply;

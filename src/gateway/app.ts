@@ -1,11 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { ApiError } from './api-error.ts';
 import type { GatewayDeps } from './gateway-deps.ts';
 import type { GatewayEnv } from './gateway-env.ts';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { auth } from './middleware/auth.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
@@ -45,11 +45,8 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
     app.use(cors({ origin: [...o.corsOrigins], allowHeaders: CORS_ALLOW, exposeHeaders: CORS_EXPOSE, maxAge: 600, allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] }));
   }
   app.use(
-    bodyLimit({
-      maxSize: o.bodyLimitBytes,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
-      },
+    bodyLimit(o.bodyLimitBytes, () => {
+      throw new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
     }),
   );
   app.use('/api/v1/*', auth(o.auth, now));

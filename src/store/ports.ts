@@ -46,7 +46,11 @@ export type CommitFailureCode =
   /** MySQL is unreachable or timed out; nothing was written. */
   | 'store_unavailable';
 
-export type CommitOutcome = { ok: true } | { ok: false; code: CommitFailureCode; message: string };
+/**
+ * A committed record may carry the position of its outbox row (when it has events and the store knows the
+ * position without reading it back), so the outbox relay can publish the events at once and mark them by position.
+ */
+export type CommitOutcome = { ok: true; outboxPosition?: number } | { ok: false; code: CommitFailureCode; message: string };
 
 /** Group-commit writer: many callers, one transaction per batch, each caller told its own outcome after commit. */
 export interface TransitionWriter {

@@ -167,4 +167,100 @@ describe('outbox relay', () => {
     await waitFor(() => twin.messages().length === 3, { what: 'the reopened shard' });
     expect(storedIds(twin).slice(1)).toEqual(events.map((e) => e.id));
   });
+
+  describe('committed(): events published from memory after their commit', () => {
+    /** A store whose reads and marks are counted. */
+    function counted(store: MemoryStore) {
+      const counts = { polls: 0, marks: 0 };
+      const wrapped = {
+        unpublishedEvents: (sh: number, n: number) => (counts.polls++, store.unpublishedEvents(sh, n)),
+        markPublished: (positions: readonly number[]) => (counts.marks++, store.markPublished(positions)),
+      };
+      return { counts, wrapped };
+    }
+
+    /** Commits one-step runtimes and tells the relay as the host does; returns the events in commit order. */
+    async function commitAndTell(r: OutboxRelay, store: MemoryStore, tenant: string, shard: number, ids: string[], events = 2): Promise<DomainEvent[]> {
+      const out: DomainEvent[] = [];
+      const outcomes = await Promise.all(ids.map((id) => store.commit(step({ tenant, id, shard, events })).then((o) => ({ id, o }))));
+      for (const { id, o } of outcomes) {
+        if (!o.ok) throw new Error(`commit of ${id} failed: ${o.message}`);
+        expect(o.outboxPosition).toBeTypeOf('number');
+        const record = step({ tenant, id, shard, events });
+        r.committed(shard, record.effects.events, o.outboxPosition);
+        out.push(...record.effects.events);
+      }
+      return out;
+    }
+
+    it('outbox relay - a caught-up shard publishes committed events in commit order with no read, marked in coalesced updates', async () => {
+      const store = new MemoryStore();
+      const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+      const twin = new MemoryEventPublisher({ prefix: PREFIX, duplicateWindowMs: 0 }); // a re-publish would show
+      const { counts, wrapped } = counted(store);
+      const r = relay({ store: wrapped, publisher: twin, pollMs: 600_000 });
+      r.openShard(shard);
+      await waitFor(() => counts.polls === 1, { what: 'the first (empty) poll: the shard is caught up' });
+      const events = await commitAndTell(r, store, tenant, shard, Array.from({ length: 40 }, (_, i) => `hot${i}`));
+      await waitFor(async () => (await pending(store, shard)) === 0, { what: 'every row marked' });
+      expect(storedIds(twin)).toEqual(events.map((e) => e.id));
+      expect(counts.polls).toBe(1);
+      expect(counts.marks).toBeLessThan(40);
+    });
+
+    it('outbox relay - a shard opened with a backlog publishes the backlog first; commits meanwhile go to the poll, in order', async () => {
+      const store = new MemoryStore();
+      const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+      const backlog = await commitEvents(store, tenant, shard, 5, 2); // left by a previous owner
+      const twin = new MemoryEventPublisher({ prefix: PREFIX, duplicateWindowMs: 0 });
+      const r = relay({ store, publisher: twin, pollMs: 600_000, batch: 2 });
+      r.openShard(shard);
+      const later = await commitAndTell(r, store, tenant, shard, ['n0', 'n1', 'n2']);
+      await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+      expect(storedIds(twin)).toEqual([...backlog, ...later].map((e) => e.id));
+      // Caught up now: the next commit is published without a poll.
+      const last = await commitAndTell(r, store, tenant, shard, ['n3']);
+      await waitFor(() => twin.messages().length === 18, { what: 'the caught-up publish' });
+      expect(storedIds(twin).slice(16)).toEqual(last.map((e) => e.id));
+    });
+
+    it('outbox relay - a failed publish of committed events leaves the rows to the poll, which republishes them in order', async () => {
+      const store = new MemoryStore();
+      const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+      const twin = new MemoryEventPublisher({ prefix: PREFIX }); // de-duplicating, as the stream does
+      const flaky = new FlakyPublisher(twin);
+      const registry = new Registry();
+      const { counts, wrapped } = counted(store);
+      const r = relay({ store: wrapped, publisher: flaky, pollMs: 600_000, metrics: registerOutboxMetrics(registry) });
+      r.openShard(shard);
+      await waitFor(() => counts.polls === 1, { what: 'the first (empty) poll' });
+      flaky.failCalls.add(3); // the first event of the second transition
+      const events = await commitAndTell(r, store, tenant, shard, ['f0', 'f1', 'f2', 'f3']);
+      await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+      // Stored once each; the ones acknowledged after the failed publish reached the stream ahead of it (counted).
+      expect(storedIds(twin).slice(0, 2)).toEqual(events.slice(0, 2).map((e) => e.id));
+      expect([...storedIds(twin)].sort()).toEqual(events.map((e) => e.id).sort());
+      expect(counts.polls).toBeGreaterThan(1);
+      const text = await registry.metrics();
+      expect(text).toContain('bflow_outbox_publish_failures_total 1');
+      expect(text).toContain('bflow_outbox_overtaken_total 5');
+    });
+
+    it('outbox relay - a commit without a known position, or on a shard not open here, is left to the poll', async () => {
+      const store = new MemoryStore();
+      const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+      const twin = new MemoryEventPublisher({ prefix: PREFIX });
+      const { counts, wrapped } = counted(store);
+      const r = relay({ store: wrapped, publisher: twin, pollMs: 600_000 });
+      r.openShard(shard);
+      await waitFor(() => counts.polls === 1, { what: 'the first (empty) poll' });
+      const record = step({ tenant, id: 'np', shard, events: 1 });
+      await store.commit(record);
+      r.committed(shard, record.effects.events, undefined);
+      await waitFor(() => twin.messages().length === 1, { what: 'the woken poll' });
+      expect(counts.polls).toBeGreaterThanOrEqual(2);
+      r.committed(uniqueShard(), record.effects.events, 1); // not open: nothing happens
+      expect(twin.messages()).toHaveLength(1);
+    });
+  });
 });

@@ -121,5 +121,5 @@ function event(state: RuntimeState, id: string, at: number): DomainEvent {
 
 /** Commits a record that must be accepted (a fixture mistake fails here, not in a later assertion). */
 export async function commitOk(writer: TransitionWriter, record: TransitionRecord): Promise<void> {
-  expect(await writer.commit(record)).toEqual({ ok: true });
+  expect(await writer.commit(record)).toMatchObject({ ok: true });
 }

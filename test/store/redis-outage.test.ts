@@ -47,7 +47,7 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
 /** Commits the next revision of a runtime to MySQL; returns the new state. */
 async function commit(id: string): Promise<RuntimeState> {
   const record = step({ tenant: TENANT, id, baseRevision: latest.get(id)?.revision ?? 0 });
-  expect(await writer.commit(record)).toEqual({ ok: true });
+  expect(await writer.commit(record)).toMatchObject({ ok: true });
   latest.set(id, record.state);
   return record.state;
 }

@@ -22,8 +22,8 @@ export class MemoryTransitionWriter implements TransitionWriter {
     checkRecord(record);
     const refusal = this.refusal(record);
     if (refusal) return refusal;
-    this.apply(jsonCopy(record));
-    return { ok: true };
+    const outboxPosition = this.apply(jsonCopy(record));
+    return outboxPosition === undefined ? { ok: true } : { ok: true, outboxPosition };
   }
 
   async flush(): Promise<void> {}
@@ -59,20 +59,22 @@ export class MemoryTransitionWriter implements TransitionWriter {
     return undefined;
   }
 
-  private apply(r: TransitionRecord): void {
+  /** Writes the record; returns its outbox row's position when it has events. */
+  private apply(r: TransitionRecord): number | undefined {
     this.saveRuntime(r);
     const logKey = key(r.tenant, r.state.runtime.id);
     const log = getOrCreate(this.t.logs, logKey, () => []);
     const command = loggedCommand(r);
     log.push(...r.effects.log.map((entry, i): StoredLogEntry => (i === 0 && command ? { ...entry, command } : entry)));
     for (const change of r.effects.tasks) this.saveTask(r.tenant, r.state, change);
-    this.saveEvents(r);
+    const position = this.saveEvents(r);
     this.saveTimers(r);
     if (r.idempotency) {
       const { key: k, response } = r.idempotency;
       const stored = { key: k, runtimeId: r.state.runtime.id, response: response ?? null, createdAt: this.t.now() };
       this.t.idempotency.set(key(r.tenant, k), stored);
     }
+    return position;
   }
 
   private saveRuntime({ tenant, shard, state }: TransitionRecord): void {
@@ -96,12 +98,13 @@ export class MemoryTransitionWriter implements TransitionWriter {
   }
 
   /** One outbox row per transition, as in MySQL. */
-  private saveEvents({ shard, effects }: TransitionRecord): void {
-    if (effects.events.length === 0) return;
+  private saveEvents({ shard, effects }: TransitionRecord): number | undefined {
+    if (effects.events.length === 0) return undefined;
     const pending = getOrCreate(this.t.unpublished, shard, () => new Map());
     const row = { position: ++this.t.lastPosition, shard, events: effects.events, createdAt: this.t.now(), published: false };
     this.t.outbox.set(row.position, row);
     pending.set(row.position, row);
+    return row.position;
   }
 
   private saveTimers({ tenant, shard, state, effects }: TransitionRecord): void {

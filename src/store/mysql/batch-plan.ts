@@ -38,6 +38,8 @@ export interface BatchRows {
   log: Row[];
   tasks: Row[];
   outbox: Row[];
+  /** The record of each outbox row, same order (to tell each caller its row's position). */
+  outboxOwners: TransitionRecord[];
   timersSet: Row[];
   timersDeleted: { tenant: string; id: string }[];
   idempotency: Row[];
@@ -134,7 +136,7 @@ export function buildRows(winners: readonly TransitionRecord[], created: Readonl
   const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
   const rows: BatchRows = {
-    runtimeUpdates: [], runtimeInserts: [], log: [], tasks: [], outbox: [], timersSet: [], timersDeleted: [], idempotency: [],
+    runtimeUpdates: [], runtimeInserts: [], log: [], tasks: [], outbox: [], outboxOwners: [], timersSet: [], timersDeleted: [], idempotency: [],
   };
   for (const r of winners) {
     const rt = r.state.runtime;
@@ -150,6 +152,7 @@ export function buildRows(winners: readonly TransitionRecord[], created: Readonl
     }
     if (r.effects.events.length > 0) {
       rows.outbox.push([r.shard, r.tenant, rt.id, r.state.seq, JSON.stringify(r.effects.events), now]);
+      rows.outboxOwners.push(r);
     }
     for (const id of r.effects.timersCancelled) timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {

@@ -10,7 +10,20 @@ import {
 export interface SqlContext {
   conn: mysql.PoolConnection;
   timeoutMs: number;
+  /**
+   * The step between the auto-increment ids of one multi-row INSERT when the server allocates them
+   * consecutively (innodb_autoinc_lock_mode 0 or 1: `auto_increment_increment`); undefined when it may
+   * interleave them (mode 2), and outbox positions are then not reported.
+   */
+  autoIncrementStep?: number;
+  /** The connection takes several statements per query: the fast path's writes go in one round trip. */
+  multipleStatements?: boolean;
+  /** `START TRANSACTION` is owed: sent with the next query (multipleStatements only), saving a round trip. */
+  startPending?: boolean;
 }
+
+/** The outbox position of each record written with events, when the context knows how ids are allocated. */
+export type OutboxPositions = Map<TransitionRecord, number>;
 
 const ER_DUP_ENTRY = 1062;
 /** Rows per multi-row statement: stays well under 65535 placeholders and max_allowed_packet. */
@@ -38,6 +51,11 @@ export function errnoOf(err: unknown): number | undefined {
 }
 
 async function q<T extends mysql.QueryResult = mysql.RowDataPacket[]>(ctx: SqlContext, sql: string, values?: unknown[]): Promise<T> {
+  if (ctx.startPending) {
+    ctx.startPending = false;
+    const [res] = await ctx.conn.query<mysql.RowDataPacket[][]>({ sql: `START TRANSACTION;\n${sql}`, values, timeout: ctx.timeoutMs });
+    return res[1] as unknown as T;
+  }
   const [res] = await ctx.conn.query<T>({ sql, values, timeout: ctx.timeoutMs });
   return res;
 }
@@ -112,7 +130,7 @@ async function assumeSnapshot(ctx: SqlContext, records: readonly TransitionRecor
 
 const RUNTIME_COLS = 'tenant, id, app, doc_id, company_id, workflow_id, version, status, current_node, state, revision, shard, created_at, updated_at';
 
-const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted'>; table: string; sql: string }[] = [
+const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted' | 'outboxOwners'>; table: string; sql: string }[] = [
   {
     key: 'runtimeUpdates',
     table: 'runtimes',
@@ -147,65 +165,120 @@ const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted'>; table: strin
   },
 ];
 
-async function insertChunks(ctx: SqlContext, table: string, sql: string, rows: unknown[][]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    try {
-      await q(ctx, sql, [rows.slice(i, i + CHUNK)]);
-    } catch (err) {
-      throw errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err;
-    }
-  }
+/** One write of a group commit. */
+interface Statement {
+  sql: string;
+  values: unknown[];
+  /** The table written (names a DuplicateKeyError). */
+  table: string;
+  /** Rows a guarded update must change; fewer means a runtime was not at the revision the batch built on. */
+  mustAffect?: number;
+  /** The record of each outbox row this statement inserts, in order (their positions follow its insertId). */
+  outboxOwners?: readonly TransitionRecord[];
 }
 
 /**
  * Updates the runtime rows only where they still hold the revision the batch built on, in one statement:
- * a multi-table UPDATE joined to the new values. Throws StaleRevisionError when any row did not match.
+ * a multi-table UPDATE joined to the new values; `mustAffect` checks that every row matched.
  */
-async function guardedRuntimeUpdates(ctx: SqlContext, rows: readonly unknown[][], stored: ReadonlyMap<string, number>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    const values: unknown[] = [];
-    const selects = chunk.map((row, j) => {
-      const [tenant, id] = row as [string, string];
-      // Column order of runtimeRow: … 7 status, 8 current_node, 9 state, 10 revision, 11 shard, 12 created_at, 13 updated_at.
-      values.push(tenant, id, stored.get(runtimeKey(tenant, id)) ?? -1, row[7], row[8], row[9], row[10], row[13]);
-      return j === 0
-        ? 'SELECT ? AS tenant, ? AS id, ? AS base, ? AS status, ? AS current_node, ? AS state, ? AS revision, ? AS updated_at'
-        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?';
-    });
-    let res: mysql.ResultSetHeader;
-    try {
-      res = await q<mysql.ResultSetHeader>(
-        ctx,
-        `UPDATE runtimes r JOIN (${selects.join(' UNION ALL ')}) v ON r.tenant = v.tenant AND r.id = v.id AND r.revision = v.base
-         SET r.status = v.status, r.current_node = v.current_node, r.state = v.state, r.revision = v.revision, r.updated_at = v.updated_at`,
-        values,
-      );
-    } catch (err) {
-      // A finished runtime made active again while another holds its document: the active-document key.
-      throw errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError('runtimes', err) : err;
-    }
-    if (res.affectedRows !== chunk.length) {
-      throw new StaleRevisionError(`${chunk.length - res.affectedRows} of ${chunk.length} runtimes were not at the revision the batch built on`);
-    }
-  }
+function guardedRuntimeUpdate(chunk: readonly unknown[][], stored: ReadonlyMap<string, number>): Statement {
+  const values: unknown[] = [];
+  const selects = chunk.map((row, j) => {
+    const [tenant, id] = row as [string, string];
+    // Column order of runtimeRow: … 7 status, 8 current_node, 9 state, 10 revision, 11 shard, 12 created_at, 13 updated_at.
+    values.push(tenant, id, stored.get(runtimeKey(tenant, id)) ?? -1, row[7], row[8], row[9], row[10], row[13]);
+    return j === 0
+      ? 'SELECT ? AS tenant, ? AS id, ? AS base, ? AS status, ? AS current_node, ? AS state, ? AS revision, ? AS updated_at'
+      : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?';
+  });
+  return {
+    sql: `UPDATE runtimes r JOIN (${selects.join(' UNION ALL ')}) v ON r.tenant = v.tenant AND r.id = v.id AND r.revision = v.base
+          SET r.status = v.status, r.current_node = v.current_node, r.state = v.state, r.revision = v.revision, r.updated_at = v.updated_at`,
+    values,
+    // A duplicate key here: a finished runtime made active again while another holds its document.
+    table: 'runtimes',
+    mustAffect: chunk.length,
+  };
 }
 
 /**
- * Writes the winners' rows: runtime updates before inserts, so a document freed in this batch can be claimed.
- * With `guard` (the revisions the batch assumed), runtime updates are guarded rather than upserted over locked rows.
+ * The winners' writes in order: runtime updates before inserts, so a document freed in this batch can be
+ * claimed; one multi-row statement per table (per CHUNK rows). With `guard` (the revisions the batch
+ * assumed), runtime updates are guarded rather than upserted over rows locked by readSnapshot.
  */
-export async function writeRows(ctx: SqlContext, rows: BatchRows, guard?: ReadonlyMap<string, number>): Promise<void> {
+function writeStatements(rows: BatchRows, guard?: ReadonlyMap<string, number>): Statement[] {
+  const out: Statement[] = [];
   if (rows.timersDeleted.length > 0) {
     const { where, values } = orGroups(group(rows.timersDeleted.map((t) => ({ head: [t.tenant], id: t.id }))), ['tenant'], 'id');
-    await q(ctx, `DELETE FROM timers WHERE ${where}`, values);
+    out.push({ sql: `DELETE FROM timers WHERE ${where}`, values, table: 'timers' });
   }
   for (const s of STATEMENTS) {
     const batchRows = rows[s.key];
-    if (batchRows.length === 0) continue;
-    if (s.key === 'runtimeUpdates' && guard) await guardedRuntimeUpdates(ctx, batchRows, guard);
-    else await insertChunks(ctx, s.table, s.sql, batchRows);
+    for (let i = 0; i < batchRows.length; i += CHUNK) {
+      const chunk = batchRows.slice(i, i + CHUNK);
+      if (s.key === 'runtimeUpdates' && guard) out.push(guardedRuntimeUpdate(chunk, guard));
+      else out.push({ sql: s.sql, values: [chunk], table: s.table, ...(s.key === 'outbox' && { outboxOwners: rows.outboxOwners.slice(i, i + CHUNK) }) });
+    }
   }
+  return out;
+}
+
+const asDuplicate = (table: string, err: unknown): unknown => (errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err);
+
+/** Sends `statements` as one query (one round trip; a pending START TRANSACTION first); returns each result. */
+async function sendTogether(ctx: SqlContext, statements: readonly Statement[]): Promise<mysql.ResultSetHeader[]> {
+  const start = ctx.startPending ? ['START TRANSACTION'] : [];
+  ctx.startPending = false;
+  const sql = [...start, ...statements.map((st) => st.sql)].join(';\n');
+  let res: mysql.ResultSetHeader | mysql.ResultSetHeader[];
+  try {
+    [res] = await ctx.conn.query<mysql.ResultSetHeader[]>({ sql, values: statements.flatMap((st) => st.values), timeout: ctx.timeoutMs });
+  } catch (err) {
+    // The server stopped at the failing statement; which one is not reported (the slow path, one by one, tells).
+    throw asDuplicate(statements.map((st) => st.table).join(','), err);
+  }
+  const all = Array.isArray(res) ? res : [res];
+  return all.slice(start.length);
+}
+
+async function sendOneByOne(ctx: SqlContext, statements: readonly Statement[]): Promise<mysql.ResultSetHeader[]> {
+  const results: mysql.ResultSetHeader[] = [];
+  for (const st of statements) {
+    try {
+      results.push(await q<mysql.ResultSetHeader>(ctx, st.sql, st.values));
+    } catch (err) {
+      throw asDuplicate(st.table, err);
+    }
+  }
+  return results;
+}
+
+/**
+ * Runs the writes: in one round trip when the connection takes several statements and `together`, else one by
+ * one. Throws StaleRevisionError when a guarded update missed a row (after the round trip: the transaction
+ * is rolled back). Returns the outbox positions it knows (see SqlContext.autoIncrementStep).
+ */
+async function runWrites(ctx: SqlContext, statements: readonly Statement[], together: boolean): Promise<OutboxPositions> {
+  if (statements.length === 0) return new Map(); // every record refused by the plan: nothing to send
+  const results = together && ctx.multipleStatements ? await sendTogether(ctx, statements) : await sendOneByOne(ctx, statements);
+  const positions: OutboxPositions = new Map();
+  statements.forEach((st, i) => {
+    const res = results[i];
+    if (st.mustAffect !== undefined && res?.affectedRows !== st.mustAffect) {
+      throw new StaleRevisionError(`${st.mustAffect - (res?.affectedRows ?? 0)} of ${st.mustAffect} runtimes were not at the revision the batch built on`);
+    }
+    const step = ctx.autoIncrementStep;
+    if (st.outboxOwners && step !== undefined && res) st.outboxOwners.forEach((r, j) => positions.set(r, Number(res.insertId) + j * step));
+  });
+  return positions;
+}
+
+/** Each winner's outcome with its outbox position, when known. */
+function withPositions(outcomes: readonly CommitOutcome[], records: readonly TransitionRecord[], positions: OutboxPositions): CommitOutcome[] {
+  return outcomes.map((o, i) => {
+    const outboxPosition = o.ok ? positions.get(records[i]!) : undefined;
+    return outboxPosition === undefined ? o : { ok: true, outboxPosition };
+  });
 }
 
 /**
@@ -216,15 +289,13 @@ export async function writeRows(ctx: SqlContext, rows: BatchRows, guard?: Readon
 export async function commitFast(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
   const assumed = await assumeSnapshot(ctx, records);
   const plan = planBatch(records, assumed, now);
-  await writeRows(ctx, plan.rows, assumed.revisions);
-  return plan.outcomes;
+  return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows, assumed.revisions), true));
 }
 
 /** One snapshot read under locks, one plan, one multi-row statement per table. Throws DuplicateKeyError on a lost race. */
 async function commitChecked(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
   const plan = planBatch(records, await readSnapshot(ctx, records), now);
-  await writeRows(ctx, plan.rows);
-  return plan.outcomes;
+  return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows), false));
 }
 
 function duplicateOutcome(err: DuplicateKeyError): CommitOutcome {

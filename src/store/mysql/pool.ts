@@ -8,6 +8,18 @@ export interface MySqlPoolOptions {
   connectTimeoutMs?: number;
   /** Max queued connection requests before failing fast (0 = unbounded). @default 0 */
   queueLimit?: number;
+  /**
+   * Allow several statements in one query (one round trip). Only for a pool whose every query is built from
+   * placeholders (the transition writer's): it widens what an injected string could do. @default false
+   */
+  multipleStatements?: boolean;
+}
+
+const multiStatementPools = new WeakSet<object>();
+
+/** Whether `pool` was created with `multipleStatements` (its queries may hold several statements). */
+export function allowsMultipleStatements(pool: object): boolean {
+  return multiStatementPools.has(pool);
 }
 
 /** Default per-query timeout; pass it as `{ sql, timeout }` on every query. */
@@ -15,7 +27,8 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 /**
  * A mysql2 pool with the settings every bflow connection needs: UTC, utf8mb4,
- * big numbers as strings when they overflow, one statement per query.
+ * big numbers as strings when they overflow, one statement per query unless
+ * `multipleStatements`.
  */
 export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): mysql.Pool {
   const u = new URL(url);
@@ -33,13 +46,14 @@ export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): my
     supportBigNumbers: true,
     bigNumberStrings: false,
     charset: 'utf8mb4_bin',
-    multipleStatements: false,
+    multipleStatements: options.multipleStatements ?? false,
     enableKeepAlive: true,
     // No async stack capture per query (~15 µs of client CPU each): our errors carry their own context.
     trace: false,
   });
   pool.on('connection', (conn) => countStatementsOf(conn as unknown as CountedConnection));
   pool.on('enqueue', () => mysqlStatementCounts.poolWaits++);
+  if (options.multipleStatements) multiStatementPools.add(pool);
   return pool;
 }
 
@@ -52,6 +66,8 @@ export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): my
  */
 export interface MySqlStatementCounts {
   statements: number;
+  /** Queries sent (round trips): fewer than statements where a query holds several. */
+  queries: number;
   transactions: number;
   commits: number;
   rollbacks: number;
@@ -65,7 +81,7 @@ export interface MySqlStatementCounts {
   timings: Map<string, [number, number]>;
 }
 
-export const mysqlStatementCounts: MySqlStatementCounts = { statements: 0, transactions: 0, commits: 0, rollbacks: 0, writes: 0, reads: new Map(), poolWaits: 0, timings: new Map() };
+export const mysqlStatementCounts: MySqlStatementCounts = { statements: 0, queries: 0, transactions: 0, commits: 0, rollbacks: 0, writes: 0, reads: new Map(), poolWaits: 0, timings: new Map() };
 
 interface CountedConnection {
   query(...args: unknown[]): unknown;
@@ -120,10 +136,17 @@ function countStatementsOf(conn: CountedConnection): void {
     });
     return command;
   };
+  /** Counts each statement of a query (several, `;`-separated, on a multipleStatements pool; placeholders keep values out of the text). */
+  const countAll = (sql: string): string => {
+    mysqlStatementCounts.queries++;
+    const parts = sql.includes(';') ? sql.split(';').filter((part) => part.trim() !== '') : [sql];
+    const keys = parts.map(count);
+    return keys.length > 1 ? `MULTI ${keys[0]}` : (keys[0] ?? '?');
+  };
   const query = conn.query;
   const execute = conn.execute;
   conn.query = function (this: unknown, ...args: unknown[]) {
-    const key = count(sqlOf(args[0]));
+    const key = countAll(sqlOf(args[0]));
     return timed(key, query.apply(this, args));
   };
   conn.execute = function (this: unknown, ...args: unknown[]) {
@@ -134,7 +157,7 @@ function countStatementsOf(conn: CountedConnection): void {
 
 /**
  * Registers the statement counts as Prometheus counters:
- * `bflow_mysql_statements_total`, `bflow_mysql_transactions_total`,
+ * `bflow_mysql_statements_total`, `bflow_mysql_queries_total`, `bflow_mysql_transactions_total`,
  * `bflow_mysql_writes_total`, `bflow_mysql_pool_waits_total`,
  * `bflow_mysql_reads_total{table,in_transaction}`.
  */
@@ -143,6 +166,7 @@ export function registerMySqlStatementMetrics(registry: Registry): void {
   const total = (name: string, help: string, value: () => number) =>
     new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value()); } });
   total('bflow_mysql_statements_total', 'Statements sent to MySQL by this process', () => c.statements);
+  total('bflow_mysql_queries_total', 'Queries (round trips) sent to MySQL by this process; one may hold several statements', () => c.queries);
   total('bflow_mysql_transactions_total', 'MySQL transactions begun: START TRANSACTION, or a write outside one (autocommit)', () => c.transactions);
   total('bflow_mysql_commits_total', 'COMMIT statements sent to MySQL', () => c.commits);
   total('bflow_mysql_writes_total', 'INSERT, UPDATE, DELETE and REPLACE statements sent to MySQL', () => c.writes);

@@ -3,7 +3,7 @@ import type mysql from 'mysql2/promise';
 import { StoreError } from '../errors.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
 import { commitFast, commitSlow, errnoOf, LostRaceError, type SqlContext } from './batch-sql.ts';
-import { DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
+import { allowsMultipleStatements, DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
 import type { TransitionWriterMetrics } from './writer-metrics.ts';
 
 export interface TransitionWriterOptions {
@@ -70,7 +70,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
   readonly stats: TransitionWriterStats = { batches: 0, records: 0, transactions: 0, slowPaths: 0, deadlockRetries: 0 };
   private readonly opts: Normalised;
   private readonly breaker: CircuitBreaker<[readonly TransitionRecord[]], CommitOutcome[]>;
-  private readonly isolated = new WeakSet<object>();
+  /** Connections set up for the writer, with their auto-increment step (see SqlContext.autoIncrementStep). */
+  private readonly prepared = new WeakMap<object, { autoIncrementStep: number | undefined }>();
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -179,7 +180,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   private async transaction(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
     const conn = await this.pool.getConnection();
-    const ctx: SqlContext = { conn, timeoutMs: this.opts.queryTimeoutMs };
+    const ctx: SqlContext = { conn, timeoutMs: this.opts.queryTimeoutMs, multipleStatements: allowsMultipleStatements(this.pool) };
     let clean = false;
     try {
       await this.begin(ctx, 'fast');
@@ -189,6 +190,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
         outcomes = await commitFast(ctx, records, now);
       } catch (err) {
         if (!(err instanceof LostRaceError)) throw err;
+        ctx.startPending = false;
         await conn.query({ sql: 'ROLLBACK', timeout: ctx.timeoutMs });
         this.stats.slowPaths += 1;
         await this.begin(ctx, 'slow');
@@ -206,15 +208,34 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   private async begin(ctx: SqlContext, path: 'fast' | 'slow'): Promise<void> {
     const raw = (ctx.conn as unknown as { connection: object }).connection;
-    if (!this.isolated.has(raw)) {
+    let prepared = this.prepared.get(raw);
+    if (!prepared) {
       // Read committed: locking reads of missing keys take no gap locks, so concurrent writers don't deadlock on inserts.
       await ctx.conn.query({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', timeout: ctx.timeoutMs });
-      this.isolated.add(raw);
+      prepared = { autoIncrementStep: await autoIncrementStep(ctx) };
+      this.prepared.set(raw, prepared);
     }
-    await ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs });
+    ctx.autoIncrementStep = prepared.autoIncrementStep;
+    // On a multipleStatements pool START TRANSACTION rides on the transaction's first query.
+    if (ctx.multipleStatements) ctx.startPending = true;
+    else await ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs });
     this.stats.transactions += 1;
     this.opts.metrics?.transactions.inc({ path });
   }
+}
+
+/**
+ * The id step of a multi-row INSERT on this session when the server allocates its ids consecutively:
+ * innodb_autoinc_lock_mode 0 or 1 ("simple inserts" take their ids at once); mode 2 may interleave them.
+ */
+async function autoIncrementStep(ctx: SqlContext): Promise<number | undefined> {
+  const [rows] = await ctx.conn.query<mysql.RowDataPacket[]>({
+    sql: 'SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step',
+    timeout: ctx.timeoutMs,
+  });
+  const mode = Number(rows[0]?.mode);
+  const step = Number(rows[0]?.step);
+  return (mode === 0 || mode === 1) && step >= 1 ? step : undefined;
 }
 
 /** Creates the MySQL group-commit writer (see TransitionWriterOptions for defaults). */

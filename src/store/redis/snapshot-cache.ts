@@ -112,6 +112,8 @@ export class RedisSnapshotCache implements SnapshotCache {
       connectTimeout: o.connectTimeoutMs,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
+      // Commands issued in one turn of the event loop go out in one write (one syscall, not one per request).
+      enableAutoPipelining: true,
       autoResendUnfulfilledCommands: false,
       retryStrategy: (attempt) => Math.min(attempt * 100, o.maxReconnectDelayMs),
     });

@@ -116,7 +116,7 @@ export function readModelContract(name: string, makeSubject: MakeSubject): void 
       expect((await s.read.inbox(other, 'boss', 'open', 10)).items).toEqual([]);
       expect((await s.read.listRuntimes(other, {}, 10)).items).toEqual([]);
       // The same runtime id and document in tenant B are B's own.
-      expect(await s.writer.commit(step({ tenant: other, id: 'r1', assignees: ['boss'] }))).toEqual({ ok: true });
+      expect(await s.writer.commit(step({ tenant: other, id: 'r1', assignees: ['boss'] }))).toMatchObject({ ok: true });
       expect((await s.read.inbox(tenant, 'boss', 'open', 10)).items).toHaveLength(1);
     });
   });
