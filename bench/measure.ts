@@ -12,8 +12,23 @@ import { scrape, sumOf, type Samples } from './metrics-scrape.ts';
 import { UsageWindow, servicePids, type ProcessUsage } from './process-stats.ts';
 import { reaped } from './reaper.ts';
 
-/** Tables read by the nodes' background loops (outbox relay, timer service), not by commands. */
-const BACKGROUND_TABLES = new Set(['outbox', 'timers']);
+/**
+ * What a SELECT was for, by its table (and whether it ran inside a transaction):
+ * - `runtime`: what a command on a runtime may read — its activation (state), an idempotency look-up, the
+ *   log or tasks. 0 per command once the runtimes are live actors (issue 6's target).
+ * - `start`: a start's check, inside its group commit, of which documents already have an active runtime.
+ * - `cache`: per-tenant caches — directory, start definitions, workflow versions, webhook lists — loaded
+ *   cold, after a change notice, or refreshed in the background after their TTL.
+ * - `background`: the nodes' loops (outbox relay, timer service), and connection set-up.
+ */
+export type ReadKind = 'runtime' | 'start' | 'cache' | 'background';
+
+export function readKindOf(table: string, inTransaction: boolean): ReadKind {
+  if (table === 'outbox' || table === 'timers' || table === 'none') return 'background';
+  if (table === 'runtimes' && inTransaction) return 'start';
+  if (['runtimes', 'idempotency_keys', 'runtime_log', 'tasks'].includes(table)) return 'runtime';
+  return 'cache';
+}
 
 export interface MySqlUse {
   /** Statements the bflow processes sent. */
@@ -29,10 +44,9 @@ export interface MySqlUse {
   writes: number;
   /** SELECTs by `table` (suffix ` in_tx` inside a transaction) and process. */
   reads: Record<string, number>;
-  /** SELECTs on the command path: every table but the background loops' (outbox, timers). */
-  commandPathReads: number;
-  backgroundReads: number;
-  perCommand: { transactions: number; commandPathReads: number; backgroundReads: number; statements: number };
+  /** SELECTs by what they were for (see ReadKind). */
+  readsByKind: Record<ReadKind, number>;
+  perCommand: { transactions: number; reads: number; readsByKind: Record<ReadKind, number>; statements: number };
   /** `process: VERB table` → statements in the window and their mean time from sent to answered, ms. */
   roundTrips: Record<string, { count: number; meanMs: number }>;
   /** Connection requests that waited for a free pool connection. */
@@ -74,8 +88,9 @@ function readsOf(samples: Samples): Map<string, number> {
 
 function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, commands: number): MySqlUse {
   const use: MySqlUse = {
-    statements: 0, writerBatches: 0, writerRecords: 0, writerCommitMs: NaN, transactions: 0, commits: 0, writes: 0, reads: {}, commandPathReads: 0, backgroundReads: 0, roundTrips: {}, poolWaits: 0,
-    perCommand: { transactions: NaN, commandPathReads: NaN, backgroundReads: NaN, statements: NaN },
+    statements: 0, writerBatches: 0, writerRecords: 0, writerCommitMs: NaN, transactions: 0, commits: 0, writes: 0, reads: {}, roundTrips: {}, poolWaits: 0,
+    readsByKind: { runtime: 0, start: 0, cache: 0, background: 0 },
+    perCommand: { transactions: NaN, reads: NaN, readsByKind: { runtime: NaN, start: NaN, cache: NaN, background: NaN }, statements: NaN },
   };
   let commitSeconds = 0;
   for (const [name, a] of after) {
@@ -103,13 +118,19 @@ function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, c
       const delta = value - (rb.get(key) ?? 0);
       if (delta === 0) continue;
       use.reads[`${name}: ${key}`] = delta;
-      if (BACKGROUND_TABLES.has(key.split(' ')[0]!)) use.backgroundReads += delta;
-      else use.commandPathReads += delta;
+      const [table = 'none', tx] = key.split(' ');
+      use.readsByKind[readKindOf(table, tx === 'in_tx')] += delta;
     }
   }
   const per = (n: number) => (commands > 0 ? n / commands : NaN);
   use.writerCommitMs = (commitSeconds / use.writerBatches) * 1000;
-  use.perCommand = { transactions: per(use.transactions), commandPathReads: per(use.commandPathReads), backgroundReads: per(use.backgroundReads), statements: per(use.statements) };
+  const k = use.readsByKind;
+  use.perCommand = {
+    transactions: per(use.transactions),
+    reads: per(k.runtime + k.start + k.cache + k.background),
+    readsByKind: { runtime: per(k.runtime), start: per(k.start), cache: per(k.cache), background: per(k.background) },
+    statements: per(use.statements),
+  };
   return use;
 }
 

@@ -15,7 +15,8 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-type Fetch = (request: Request) => Response | Promise<Response>;
+/** A fetch handler; `env` carries the Node request and response (@hono/node-server's bindings). */
+type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
 /** Serves `fetch` on `port` (0 = any free port) with @hono/node-server; resolves once listening. */
 export async function serveHttp(fetch: Fetch, port: number, logger: Logger): Promise<RunningServer> {
@@ -49,8 +50,8 @@ export async function serveHttp(fetch: Fetch, port: number, logger: Logger): Pro
  * next request on that dead connection. `Connection: close` tells it not to.
  */
 function closingAfterRefusedBody(fetch: Fetch): Fetch {
-  return async (request) => {
-    const response = await fetch(request);
+  return async (request, env) => {
+    const response = await fetch(request, env);
     if (response.status !== 413) return response;
     const headers = new Headers(response.headers);
     headers.set('connection', 'close');

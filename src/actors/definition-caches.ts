@@ -49,9 +49,12 @@ export class WorkflowCache {
 
 /**
  * Each tenant's directory as a DirectoryView, reloaded after `ttlMs`: an
- * employee or group change reaches a running node within the TTL, or at once
- * after `invalidate(tenant)`. Concurrent misses share one load; a failed load
- * is not cached; at most 10,000 tenants' directories are kept.
+ * employee or group change reaches a running node at once after
+ * `invalidate(tenant)` (a change notice), else within twice the TTL. The
+ * reload after the TTL runs in the background while the old copy is served,
+ * so a command on an active runtime never waits on a directory read.
+ * Concurrent misses share one load; a failed load is not cached; at most
+ * 10,000 tenants' directories are kept.
  */
 export class DirectoryCache {
   private readonly cache: TenantTtlCache<DirectoryView>;
@@ -61,7 +64,7 @@ export class DirectoryCache {
     ttlMs: number,
     now: () => number,
   ) {
-    this.cache = new TenantTtlCache(ttlMs, now);
+    this.cache = new TenantTtlCache(ttlMs, now, 10_000, true);
   }
 
   get(tenant: string): Promise<DirectoryView> {
@@ -81,8 +84,10 @@ export class DirectoryCache {
  * bound workflow's record (its latest version), per tenant, reused for `ttlMs`
  * (absent rows too: an unconfigured app is not a read per start). A config
  * change or a publish reaches a running node at once after `invalidate(tenant)`
- * (a change notice), else within the TTL. Concurrent misses share one load; a
- * failed load is not cached; at most `maxEntries` entries (oldest dropped first).
+ * (a change notice), else within twice the TTL: after the TTL the entry is
+ * reloaded in the background while starts go on with it. Concurrent misses
+ * share one load; a failed load is not cached; at most `maxEntries` entries
+ * (oldest dropped first).
  */
 export class StartDefinitionCache implements Pick<WorkflowStore, 'getAppConfig' | 'getWorkflow'> {
   private readonly cache: TenantTtlCache<AppConfig | WorkflowRecord | undefined>;
@@ -93,7 +98,7 @@ export class StartDefinitionCache implements Pick<WorkflowStore, 'getAppConfig' 
     now: () => number,
     maxEntries = 10_000,
   ) {
-    this.cache = new TenantTtlCache(ttlMs, now, maxEntries);
+    this.cache = new TenantTtlCache(ttlMs, now, maxEntries, true);
   }
 
   getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {

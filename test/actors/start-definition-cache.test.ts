@@ -47,14 +47,25 @@ describe('StartDefinitionCache', () => {
     expect(reads).toEqual({ configs: 2, workflows: 1 });
   });
 
-  it('TTL - an entry is reloaded once it is ttlMs old, and then reused again', async () => {
+  it('TTL - an entry is reloaded in the background once it is ttlMs old (the start goes on with the old one), then reused again', async () => {
     const { cache, reads, clock, store } = await counted();
     await cache.getAppConfig(TENANT, PO_APP, '');
     await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
     clock.advance(TTL - 1);
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'apply' });
     clock.advance(1);
+    expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'apply' });
+    await new Promise((r) => setImmediate(r));
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'pending' });
+    expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'pending' });
+    expect(reads.configs).toBe(2);
+  });
+
+  it('TTL - an entry twice ttlMs old is not served: the start waits for the reload', async () => {
+    const { cache, reads, clock, store } = await counted();
+    await cache.getAppConfig(TENANT, PO_APP, '');
+    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
+    clock.advance(2 * TTL);
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'pending' });
     expect(reads.configs).toBe(2);
   });

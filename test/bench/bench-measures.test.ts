@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarise } from '../../bench/load-process.ts';
+import { readKindOf } from '../../bench/measure.ts';
 import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
 import { leastSquares, trendOf, type SoakReport } from '../../bench/soak.ts';
 import { createMySqlPool, mysqlStatementCounts, registerMySqlStatementMetrics } from '../../src/store/mysql/pool.ts';
@@ -60,6 +61,23 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
     }
   });
 
+  it('count each statement of a multi-statement query, and the query once as a round trip', async () => {
+    const pool = createMySqlPool(db.url, { connectionLimit: 1, multipleStatements: true });
+    try {
+      await pool.query('CREATE TABLE counted_multi (id INT PRIMARY KEY, v INT NOT NULL)');
+      const before = snapshot();
+      await pool.query('START TRANSACTION;\nINSERT INTO counted_multi VALUES (?, ?);\nSELECT v FROM counted_multi WHERE id = ?', [1, 1, 1]);
+      await pool.query('COMMIT');
+      const after = mysqlStatementCounts;
+      expect(after.queries - before.queries).toBe(2);
+      expect(after.statements - before.statements).toBe(4);
+      expect(after.transactions - before.transactions).toBe(1);
+      expect((after.reads.get('counted_multi in_tx') ?? 0) - (before.reads.get('counted_multi in_tx') ?? 0)).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('are exposed as Prometheus counters', async () => {
     const registry = new Registry();
     registerMySqlStatementMetrics(registry);
@@ -77,6 +95,16 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
 });
 
 describe('bench arithmetic', () => {
+  it('reads are told apart by what they were for', () => {
+    expect(readKindOf('runtimes', false)).toBe('runtime');
+    expect(readKindOf('idempotency_keys', false)).toBe('runtime');
+    expect(readKindOf('runtimes', true)).toBe('start');
+    expect(readKindOf('employees', false)).toBe('cache');
+    expect(readKindOf('app_configs', false)).toBe('cache');
+    expect(readKindOf('outbox', false)).toBe('background');
+    expect(readKindOf('none', false)).toBe('background');
+  });
+
   it('leastSquares fits a line exactly and is flat for a constant', () => {
     const fit = leastSquares([0, 1, 2, 3].map((x) => [x, 10 + 2 * x] as const));
     expect(fit.slope).toBeCloseTo(2);

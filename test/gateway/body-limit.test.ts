@@ -11,6 +11,11 @@ vi.mock('../../src/gateway/routes/index.ts', () => ({ registerApiRoutes: () => u
  */
 const LIMIT = 4_096;
 const { app } = testApp({ bodyLimitBytes: LIMIT });
+// What the middleware handed over: a chunked body read up to the limit arrives as the Node request's rawBody.
+app.post('/api/v1/__test/raw', (c) => {
+  const incoming = (c.env as { incoming?: { rawBody?: unknown } } | undefined)?.incoming;
+  return c.json({ node: incoming !== undefined, rawBody: Buffer.isBuffer(incoming?.rawBody) });
+});
 let server: RunningServer;
 let url = '';
 const auth = { Authorization: `Bearer ${hmacToken(claims(), SECRET)}`, 'Content-Type': 'application/json' };
@@ -59,6 +64,12 @@ describe('gateway body limit over HTTP', () => {
     expect(bad.status).toBe(400);
     // The server still serves.
     expect((await fetch(url, { method: 'POST', headers: auth, body: bodyOf('after') })).status).toBe(200);
+  });
+
+  it('body limit - on Node the body is not read through a web stream: a chunked one is handed over as rawBody', async () => {
+    const raw = url.replace('/echo', '/raw');
+    expect(await (await fetch(raw, chunked(bodyOf('c')))).json()).toEqual({ node: true, rawBody: true });
+    expect(await (await fetch(raw, { method: 'POST', headers: auth, body: bodyOf('l') })).json()).toEqual({ node: true, rawBody: false });
   });
 
   it('body limit - a GET carries no body and passes', async () => {

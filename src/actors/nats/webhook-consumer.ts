@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { eventRoot } from '../event-subject.ts';
@@ -13,7 +13,7 @@ export interface JetStreamWebhookConsumerOptions {
   prefix?: string;
   /** Durable consumer shared by every node of the cluster. @default '<prefix>_webhooks' */
   durable?: string;
-  /** Events handled at once by this node (pull workers). @default 16 */
+  /** Events handled at once by this node; twice as many are pulled ahead in one request. @default 16 */
   concurrency?: number;
   /** The stream redelivers an event not acknowledged within this; kept alive with `working()` while delivering. @default 30_000 */
   ackWaitMs?: number;
@@ -21,7 +21,7 @@ export interface JetStreamWebhookConsumerOptions {
   maxDeliver?: number;
   /** Redelivery delay of an event whose webhooks could not be read (store down). @default 5_000 */
   retryDelayMs?: number;
-  /** How long one pull waits for an event (also the longest stop waits for an idle worker). @default 2_000 */
+  /** How long one pull request stays open on the server (the client renews it). @default 2_000 */
   pullExpiresMs?: number;
   metrics?: WebhookMetrics;
   /** @default a silent logger */
@@ -33,26 +33,37 @@ type Resolved = Required<Omit<JetStreamWebhookConsumerOptions, 'metrics'>> & { m
 /**
  * Feeds committed events from JetStream to the webhook deliverer: one durable
  * pull consumer per cluster shared by every `bflow node`, so the stream hands
- * each event to one node. A node runs `concurrency` pull workers; each takes
- * an event, delivers it to all of its webhooks (extending the ack deadline
- * while it works) and acknowledges it once every webhook has an outcome
- * (delivered or given up). An event whose webhooks cannot be read, or whose
- * delivery was cut short by a stop, is nak'd and comes back — at least once.
+ * each event to one node. A node pulls events in batches (`consume`: one pull
+ * request per batch, renewed before it runs dry, rather than one per event),
+ * handles up to `concurrency` at once, delivers each to all of its webhooks
+ * (one timer extends the ack deadline of every event still in delivery) and
+ * acknowledges it once every webhook has an outcome (delivered or given up).
+ * An event whose webhooks cannot be read, or whose delivery was cut short by
+ * a stop, is nak'd and comes back — at least once; one pulled but not yet
+ * handled when the node stops comes back after the ack wait.
  */
 export class JetStreamWebhookConsumer {
   readonly #o: Resolved;
   readonly #consumer: Consumer;
   readonly #deliverer: WebhookDeliverer;
-  #workers: Promise<void>[] = [];
+  #runner: Promise<void> = Promise.resolve();
+  #messages: ConsumerMessages | undefined;
+  /** Events in delivery, kept alive together by #keepAlive. */
+  readonly #working = new Set<JsMsg>();
+  readonly #keepAlive: NodeJS.Timeout;
   #stopping = false;
 
   private constructor(consumer: Consumer, deliverer: WebhookDeliverer, o: Resolved) {
     this.#consumer = consumer;
     this.#deliverer = deliverer;
     this.#o = o;
+    this.#keepAlive = setInterval(() => {
+      for (const msg of this.#working) msg.working();
+    }, Math.max(500, o.ackWaitMs / 3));
+    this.#keepAlive.unref();
   }
 
-  /** Ensures the durable consumer exists (new ones start at new events), then starts the pull workers. */
+  /** Ensures the durable consumer exists (new ones start at new events), then starts pulling. */
   static async start(nc: NatsConnection, deliverer: WebhookDeliverer, options: JetStreamWebhookConsumerOptions): Promise<JetStreamWebhookConsumer> {
     const prefix = options.prefix ?? 'bflow';
     const o: Resolved = {
@@ -70,38 +81,52 @@ export class JetStreamWebhookConsumer {
     await ensureConsumer(nc, o);
     const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
     const started = new JetStreamWebhookConsumer(consumer, deliverer, o);
-    started.#workers = Array.from({ length: o.concurrency }, () => started.#work());
+    started.#runner = started.#run();
     return started;
   }
 
-  /** Stops pulling, cuts deliveries in backoff short (their events are nak'd for another node) and waits for the workers. */
+  /** Stops pulling, cuts deliveries in backoff short (their events are nak'd for another node) and waits for them. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#deliverer.stop();
-    await Promise.all(this.#workers);
+    await this.#messages?.close().catch(() => undefined);
+    await this.#runner;
+    clearInterval(this.#keepAlive);
   }
 
-  async #work(): Promise<void> {
+  async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopping) {
-      let msg: JsMsg | null;
       try {
-        msg = await this.#consumer.next({ expires: this.#o.pullExpiresMs });
+        this.#messages = await this.#consumer.consume({ max_messages: this.#o.concurrency * 2, expires: this.#o.pullExpiresMs });
+        if (this.#stopping) await this.#messages.close();
+        await this.#handleAll(this.#messages);
+        if (this.#stopping) return;
         failures = 0;
+        throw new Error('the event stream ended the pull'); // not expected: pull again after a pause
       } catch (err) {
         if (this.#stopping) return;
-        // NATS away: every worker fails at once; say it once per outage, then back off (1 s doubling to 30 s).
+        // NATS away: say it once per outage, then back off (1 s doubling to 30 s).
         if (failures++ === 0) this.#o.logger.warn({ err }, 'webhook consumer: pull failed; retrying with backoff');
         await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1_000 * 2 ** Math.min(failures - 1, 5))));
-        continue;
       }
-      if (msg) await this.#handle(msg);
     }
+  }
+
+  /** Handles what `messages` yields, `concurrency` at a time, until it ends; waits for the ones in flight. */
+  async #handleAll(messages: ConsumerMessages): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    for await (const msg of messages) {
+      const handled: Promise<void> = this.#handle(msg).finally(() => inFlight.delete(handled));
+      inFlight.add(handled);
+      if (inFlight.size >= this.#o.concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
   }
 
   async #handle(msg: JsMsg): Promise<void> {
     if (this.#stopping) return this.#settle(msg, 'retried', 0);
-    const keepAlive = setInterval(() => msg.working(), Math.max(500, this.#o.ackWaitMs / 3));
+    this.#working.add(msg);
     try {
       const reports = await this.#deliverer.deliver(msg.data);
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
@@ -110,7 +135,7 @@ export class JetStreamWebhookConsumer {
       this.#o.logger.warn({ err, seq: msg.seq }, 'webhook consumer: could not read the webhooks; the event comes back later');
       this.#settle(msg, 'retried', this.#o.retryDelayMs);
     } finally {
-      clearInterval(keepAlive);
+      this.#working.delete(msg);
     }
   }
 
