@@ -30,14 +30,19 @@ export function registerTimerMetrics(registry: Registry): TimerMetrics {
 }
 
 export interface TimerServiceOptions {
-  /** The timer table (RuntimeStore). */
-  store: Pick<RuntimeStore, 'dueTimers' | 'deleteTimer'>;
+  /**
+   * The timer table (RuntimeStore). With `shardsWithDueTimers`, one probe per `pollMs` finds the shards
+   * with due timers and only those are polled; each shard is still polled every `idlePollMs` besides.
+   */
+  store: Pick<RuntimeStore, 'dueTimers' | 'deleteTimer'> & Partial<Pick<RuntimeStore, 'shardsWithDueTimers'>>;
   /** Steps the timer's runtime (RuntimeHost.deliverTimer); a throw counts as `failed`. */
   deliver: (timer: DueTimer) => Promise<TimerDelivery>;
   /** Decides which timers are due. @default systemClock */
   clock?: Clock;
-  /** Poll interval per open shard. @default 500 */
+  /** How often due timers are looked for: one probe of every open shard, or (without a probe) a poll of each. @default 500 */
   pollMs?: number;
+  /** With a probe: how often each shard is polled anyway (the probe failing or missing a shard). @default 20 × pollMs */
+  idlePollMs?: number;
   /** Timers fetched per poll. @default 100 */
   batch?: number;
   /** Deliveries in flight per shard (the host serialises those of one runtime). @default 16 */
@@ -72,11 +77,14 @@ export class TimerService {
   private readonly loops: ShardLoops;
   /** Per shard: timer key → retry state of a timer whose delivery failed. */
   private readonly retries = new Map<number, Map<string, Retry>>();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(options: TimerServiceOptions) {
     this.o = {
       clock: systemClock,
       pollMs: 500,
+      idlePollMs: 20 * (options.pollMs ?? 500),
       batch: 100,
       concurrency: 16,
       backoffMinMs: 250,
@@ -87,12 +95,13 @@ export class TimerService {
       deliver: options.deliver,
       metrics: options.metrics,
     };
-    if (!(this.o.pollMs > 0 && this.o.batch >= 1 && this.o.concurrency >= 1 && this.o.backoffMinMs > 0)) {
+    if (!(this.o.pollMs > 0 && this.o.idlePollMs > 0 && this.o.batch >= 1 && this.o.concurrency >= 1 && this.o.backoffMinMs > 0)) {
       throw new RangeError('TimerService: pollMs, batch, concurrency and backoffMinMs must be positive');
     }
+    const probing = options.store.shardsWithDueTimers !== undefined;
     this.loops = new ShardLoops({
       pass: (shard, open) => this.pass(shard, open),
-      pollMs: this.o.pollMs,
+      pollMs: probing ? this.o.idlePollMs : this.o.pollMs,
       backoffMinMs: this.o.backoffMinMs,
       backoffMaxMs: this.o.backoffMaxMs,
       onError: (shard, err) => this.o.logger.warn({ err, shard }, 'timer poll failed'),
@@ -103,6 +112,7 @@ export class TimerService {
   openShard(shard: number): void {
     this.retries.set(shard, this.retries.get(shard) ?? new Map());
     this.loops.open(shard);
+    this.scheduleProbe();
   }
 
   /** Stops polling `shard` at once (lease lost or released); resolves when its deliveries in flight ended. */
@@ -122,8 +132,27 @@ export class TimerService {
 
   /** Closes every shard. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.probeTimer);
     await this.loops.stop();
     this.retries.clear();
+  }
+
+  /** Every `pollMs` while shards are open: one query for the shards with due timers; wakes their loops. */
+  private scheduleProbe(): void {
+    const probe = this.o.store.shardsWithDueTimers?.bind(this.o.store);
+    if (!probe || this.probeTimer || this.stopped) return;
+    this.probeTimer = setTimeout(async () => {
+      const shards = this.loops.shards();
+      try {
+        if (shards.length > 0) for (const shard of await probe(shards, this.o.clock.now())) this.loops.wake(shard);
+      } catch (err) {
+        this.o.logger.debug({ err }, 'timer probe failed; shards are still polled every idlePollMs');
+      }
+      this.probeTimer = undefined;
+      if (this.loops.shards().length > 0) this.scheduleProbe();
+    }, this.o.pollMs);
+    this.probeTimer.unref();
   }
 
   private async pass(shard: number, open: () => boolean): Promise<PassResult> {

@@ -69,6 +69,10 @@ export class CachedRuntimeStore implements RuntimeStore {
     return this.inner.deleteTimer(tenant, timerId, dueAt);
   }
 
+  shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]> {
+    return this.inner.shardsWithDueTimers(shards, now);
+  }
+
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
     return this.inner.unpublishedEvents(shard, limit);
   }

@@ -96,6 +96,8 @@ export interface RuntimeStore {
   findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined>;
   /** Timers of a shard due at or before `now`, oldest first. */
   dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]>;
+  /** Which of `shards` have a timer due at or before `now` (one probe for a node's shards, not a poll each). */
+  shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]>;
   /**
    * Deletes a fired timer (idempotent). With `dueAt`, only while it is still
    * due then: a reminder re-armed under the same id by the step that fired it survives.

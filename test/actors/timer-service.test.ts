@@ -205,4 +205,28 @@ describe('timer service', () => {
     await waitFor(async () => (await remaining(store, shard)).length === 0, { what: 'the reminder deleted' });
     expect(delivered).toEqual(['r1:0:remind']);
   });
+
+  it('timer service - with a probe, one query per poll finds the shards with due timers and only those are polled', async () => {
+    const store = new MemoryStore();
+    const tenant = uniqueTenant();
+    const shards = Array.from({ length: 6 }, () => uniqueShard());
+    const [busy] = shards;
+    clock.t = T0 + 100_000;
+    const s = counting(store);
+    let probes = 0;
+    const delivered: string[] = [];
+    const svc = service({
+      store: { ...s, shardsWithDueTimers: (open: readonly number[], now: number) => (probes++, store.shardsWithDueTimers(open, now)) },
+      deliver: async (t) => (delivered.push(t.id), 'fired'),
+      idlePollMs: 600_000,
+    });
+    for (const shard of shards) svc.openShard(shard);
+    await waitFor(() => s.polls >= shards.length, { what: 'the first pass of each shard' });
+    await waitFor(() => probes >= 3, { what: 'a few probes' });
+    expect(s.polls).toBe(shards.length); // nothing due: no shard polled again
+    await setTimers(store, tenant, busy!, 'pr1', [timer('pr1:0:sla', T0 + 50_000)]);
+    await waitFor(() => delivered.length === 1, { what: 'the due timer fired after a probe' });
+    expect(delivered).toEqual(['pr1:0:sla']);
+    for (const shard of shards.slice(1)) expect(s.perShard.get(shard)).toBe(1);
+  });
 });

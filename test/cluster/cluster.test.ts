@@ -133,6 +133,10 @@ describe('cluster - durable timers', () => {
     expect(Number(breach.at)).toBeGreaterThan(0);
     const tasks = await h.query("SELECT assignee, status FROM tasks WHERE tenant = ? AND runtime_id = ? AND stage = 1 ORDER BY assignee", [TENANT, runtimeId]);
     expect(tasks.map((t) => [t.assignee, t.status])).toEqual([['ops-head', 'open'], ['pur-mgr', 'open']]);
-    expect(await h.query('SELECT id FROM timers WHERE tenant = ? AND runtime_id = ?', [TENANT, runtimeId])).toEqual([]);
+    // The timer service deletes a fired timer after the step it caused has committed: wait for that too.
+    await waitFor(async () => (await h.query('SELECT id FROM timers WHERE tenant = ? AND runtime_id = ?', [TENANT, runtimeId])).length === 0, {
+      deadlineMs: 10_000,
+      what: 'the fired timer deleted',
+    });
   }, 120_000);
 });

@@ -31,6 +31,10 @@ export class MemoryRuntimeStore implements RuntimeStore {
     return due.sort((a, b) => a.dueAt - b.dueAt).slice(0, limit);
   }
 
+  async shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]> {
+    return shards.filter((shard) => [...(this.t.timers.get(shard)?.values() ?? [])].some((t) => t.dueAt <= now));
+  }
+
   async deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
     this.t.deleteTimer(key(tenant, timerId), dueAt);
   }

@@ -82,6 +82,9 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]> {
     return this.runtimes.dueTimers(shard, now, limit);
   }
+  shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]> {
+    return this.runtimes.shardsWithDueTimers(shards, now);
+  }
   deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
     return this.runtimes.deleteTimer(tenant, timerId, dueAt);
   }

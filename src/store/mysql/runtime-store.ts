@@ -56,6 +56,13 @@ export class MySqlRuntimeStore implements RuntimeStore {
     return rows.map(toTimer);
   }
 
+  async shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]> {
+    if (shards.length === 0) return [];
+    // One index dive per shard on timers_due (shard, due_at): its earliest timer.
+    const rows = await this.select('SELECT shard, MIN(due_at) AS first_due FROM timers WHERE shard IN (?) GROUP BY shard', [[...shards]]);
+    return rows.filter((r) => num(r.first_due) <= now).map((r) => num(r.shard));
+  }
+
   async deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
     if (dueAt === undefined) {
       await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ?', [tenant, timerId]);
