@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { decodeJson, encodeJson } from '../json-codec.ts';
 import type { Problem, ShardBus, ShardReply, ShardRequest } from '../ports.ts';
+import { SendNextTurn } from './send-next-turn.ts';
 
 /** Options of {@link NatsShardBus}. */
 export interface NatsShardBusOptions {
@@ -53,6 +54,9 @@ export class NatsShardBus implements ShardBus {
   /** False between a disconnect and the reconnect: requests then fail at once instead of waiting out their timeout. */
   #connected = true;
 
+  /** Replies and requests of one turn of the event loop go out in one socket write. */
+  readonly #sends = new SendNextTurn((err) => this.#log.error({ err }, 'shard bus send failed'));
+
   constructor(nc: NatsConnection, options: NatsShardBusOptions = {}) {
     this.#nc = nc;
     this.#prefix = options.prefix ?? 'bflow';
@@ -90,8 +94,10 @@ export class NatsShardBus implements ShardBus {
     if (!this.#connected) throw new BusError('bus_unavailable', `NATS connection lost (reconnecting); ${subject} not tried`);
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     let msg: Msg;
+    const payload = encodeJson(request);
+    await this.#sends.turn();
     try {
-      msg = await this.#nc.request(subject, encodeJson(request), { timeout });
+      msg = await this.#nc.request(subject, payload, { timeout });
     } catch (err) {
       throw toBusError(err, subject, timeout);
     }
@@ -119,7 +125,7 @@ export class NatsShardBus implements ShardBus {
       this.#log.error({ err, shard }, 'shard handler failed');
       reply = INTERNAL;
     }
-    this.#respond(msg, reply, shard);
+    this.#sends.queue(() => this.#respond(msg, reply, shard));
   }
 
   #respond(msg: Msg, reply: ShardReply, shard: number): void {

@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { eventRoot } from '../event-subject.ts';
 import type { WebhookDeliverer } from '../webhook-deliverer.ts';
 import type { WebhookMetrics } from '../webhook-metrics.ts';
+import { SendNextTurn } from './send-next-turn.ts';
 
 /** Options of {@link JetStreamWebhookConsumer}; every field but `stream` has a default. */
 export interface JetStreamWebhookConsumerOptions {
@@ -52,11 +53,13 @@ export class JetStreamWebhookConsumer {
   readonly #working = new Set<JsMsg>();
   readonly #keepAlive: NodeJS.Timeout;
   #stopping = false;
+  readonly #acks: SendNextTurn;
 
   private constructor(consumer: Consumer, deliverer: WebhookDeliverer, o: Resolved) {
     this.#consumer = consumer;
     this.#deliverer = deliverer;
     this.#o = o;
+    this.#acks = new SendNextTurn((err) => o.logger.warn({ err }, 'webhook consumer: ack failed; the event comes back'));
     this.#keepAlive = setInterval(() => {
       for (const msg of this.#working) msg.working();
     }, Math.max(500, o.ackWaitMs / 3));
@@ -139,10 +142,11 @@ export class JetStreamWebhookConsumer {
     }
   }
 
+  /** Acks and naks of one turn of the event loop go out in one socket write. */
   #settle(msg: JsMsg, result: 'done' | 'retried', delayMs?: number): void {
-    if (result === 'done') msg.ack();
-    else if (delayMs !== undefined && delayMs > 0) msg.nak(delayMs);
-    else msg.nak();
+    if (result === 'done') this.#acks.queue(() => msg.ack());
+    else if (delayMs !== undefined && delayMs > 0) this.#acks.queue(() => msg.nak(delayMs));
+    else this.#acks.queue(() => msg.nak());
     this.#o.metrics?.events.inc({ result });
   }
 }
