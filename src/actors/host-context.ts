@@ -14,6 +14,9 @@ export interface Placement {
 
 /** What the command and start handlers share: dependencies, caches, the live actors. */
 export class HostContext {
+  /** Snapshots committed this turn of the event loop, written to the cache together (one pipeline). */
+  private snapshots: { tenant: string; state: RuntimeState }[] = [];
+
   constructor(
     readonly deps: NormalisedHostDeps,
     readonly opts: NormalisedHostOptions,
@@ -56,16 +59,26 @@ export class HostContext {
     return actor;
   }
 
-  /** After a commit: refresh the snapshot cache (fire and forget: the cache never fails a command), tell `onCommitted`. */
+  /**
+   * After a commit: refresh the snapshot cache (fire and forget, at the end of this turn together with the
+   * other commits of the turn: the cache never fails a command), tell `onCommitted`.
+   */
   committed(tenant: string, shard: number, state: RuntimeState, effects: Effects, outboxPosition?: number): void {
-    const { cache, logger, onCommitted } = this.deps;
-    cache.setMany([{ tenant, state }]).catch((err: unknown) => logger.debug({ err, tenant, runtimeId: state.runtime.id }, 'snapshot refresh failed'));
+    const { logger, onCommitted } = this.deps;
+    this.snapshots.push({ tenant, state });
+    if (this.snapshots.length === 1) setImmediate(() => this.refreshSnapshots());
     if (!onCommitted) return;
     try {
       onCommitted(shard, state, effects, outboxPosition);
     } catch (err) {
       logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
     }
+  }
+
+  private refreshSnapshots(): void {
+    const entries = this.snapshots;
+    this.snapshots = [];
+    this.deps.cache.setMany(entries).catch((err: unknown) => this.deps.logger.debug({ err, snapshots: entries.length }, 'snapshot refresh failed'));
   }
 
   /** A child logger naming the request (used on errors and warnings only). */

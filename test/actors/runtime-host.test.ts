@@ -407,6 +407,7 @@ describe('runtime host - passivation', () => {
     await submitted(host, 'rt-2');
     clock.advance(30_000);
     ok(await host.handle(cmd(TENANT, 'rt-2', 'alice', 'comment', { comment: 'keeps rt-2 warm' })));
+    await new Promise((r) => setImmediate(r)); // snapshots are written at the end of the turn of their commit
     clock.advance(30_000);
     expect(host.passivateIdle()).toBe(1);
     expect(host.liveActors).toBe(1);

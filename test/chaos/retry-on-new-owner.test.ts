@@ -77,6 +77,7 @@ describe('chaos - a command retried on a new shard owner', () => {
     const tenant = 'chaos-stale';
     await seedTenant({ workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) }, tenant);
     ok(await old.handle(startRequest(tenant, 'rt-2', 'doc-2')));
+    await new Promise((r) => setImmediate(r)); // snapshots are written at the end of the turn of their commit
     const beforeSubmit = (await redis.get(tenant, 'rt-2'))!;
     ok(await old.handle(commandRequest(tenant, 'rt-2', 'alice', 'submit'))); // committed; the snapshot refresh is lost with the node
 
