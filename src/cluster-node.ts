@@ -105,6 +105,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
       stopDefinitionNotices();
       await webhooks.stop();
       await node.stop();
+      publisher.close();
       await bus.close();
       await mysqlWriter.close();
       await cache.close();

@@ -129,6 +129,22 @@ describe('event publisher on JetStream', () => {
     expect(err).toBeInstanceOf(ActorError);
     expect(err).toMatchObject({ code: 'event_publish_failed', retryable: true });
   });
+
+  it('event publisher - a publish that reaches a listener but no stream times out as event_publish_failed; many in flight at once are each acknowledged', async () => {
+    const { prefix, stream, publisher } = await fresh({ ackTimeoutMs: 300 });
+    const acked = await Promise.all(events.map((e, i) => publisher.publish(eventSubject(prefix, e), `many-${i}`, body(String(i)))));
+    expect(acked).toHaveLength(events.length);
+    expect((await jsm.streams.info(stream)).state.messages).toBe(events.length);
+    await jsm.streams.delete(stream);
+    const silent = nc.subscribe(`${prefix}.events.>`); // interest, so no "no responders"; never answers
+    try {
+      const err = await publisher.publish(eventSubject(prefix, events[0]!), 'silent', body('x')).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'event_publish_failed' });
+      expect(String((err as Error).message)).toContain('timed out');
+    } finally {
+      silent.unsubscribe();
+    }
+  });
 });
 
 describe('event publisher in process', () => {

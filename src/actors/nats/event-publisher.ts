@@ -1,17 +1,10 @@
-import {
-  jetstream,
-  jetstreamManager,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Counter, Registry } from 'prom-client';
 import { ActorError } from '../errors.ts';
 import { eventRoot } from '../event-subject.ts';
 import type { EventPublisher } from '../ports.ts';
+import { PubAckInbox } from './pub-ack-inbox.ts';
 
 /** Options of {@link JetStreamEventPublisher}. */
 export interface JetStreamEventPublisherOptions {
@@ -42,16 +35,16 @@ type ResolvedOptions = Required<Omit<JetStreamEventPublisherOptions, 'registry'>
  * sends with `Nats-Msg-Id` = event id and resolves only on the stream's
  * PubAck (a duplicate ack counts as success: the event is stored); any other
  * outcome throws ActorError `event_publish_failed`, so the relay keeps the
- * event unpublished and retries.
+ * event unpublished and retries. Publishes are pipelined (PubAckInbox).
  */
 export class JetStreamEventPublisher implements EventPublisher {
-  readonly #js: JetStreamClient;
+  readonly #acks: PubAckInbox;
   readonly #root: string;
   readonly #ackTimeoutMs: number;
   readonly #published: Counter<'result'>;
 
-  private constructor(js: JetStreamClient, o: ResolvedOptions, registry: Registry) {
-    this.#js = js;
+  private constructor(acks: PubAckInbox, o: ResolvedOptions, registry: Registry) {
+    this.#acks = acks;
     this.#root = `${eventRoot(o.prefix)}.`;
     this.#ackTimeoutMs = o.ackTimeoutMs;
     this.#published = publishedCounter(registry);
@@ -68,7 +61,7 @@ export class JetStreamEventPublisher implements EventPublisher {
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
     };
     await ensureEventStream(await jetstreamManager(nc), o);
-    return new JetStreamEventPublisher(jetstream(nc), o, options.registry ?? new Registry());
+    return new JetStreamEventPublisher(new PubAckInbox(nc), o, options.registry ?? new Registry());
   }
 
   async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {
@@ -76,13 +69,18 @@ export class JetStreamEventPublisher implements EventPublisher {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
     try {
-      const ack = await this.#js.publish(subject, payload, { msgID: msgId, timeout: this.#ackTimeoutMs });
+      const ack = await this.#acks.publish(subject, payload, msgId, this.#ackTimeoutMs);
       this.#published.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
     } catch (err) {
       this.#published.inc({ result: 'failed' });
       const reason = err instanceof Error ? err.message : String(err);
       throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged on ${subject}: ${reason}`, { cause: err });
     }
+  }
+
+  /** Stops waiting for acknowledgements (publishes in flight fail); the connection stays the caller's. */
+  close(): void {
+    this.#acks.close();
   }
 }
 
