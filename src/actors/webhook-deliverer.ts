@@ -95,9 +95,12 @@ export class WebhookDeliverer {
   /**
    * Delivers the event whose JSON is `body` (sent byte for byte). An
    * unreadable body is logged and delivered nowhere. Rejects only when the
-   * tenant's webhooks cannot be read (retry the event later).
+   * tenant's webhooks cannot be read (retry the event later). `tenant`, when
+   * the caller knows it (from the event's subject), lets an event of a tenant
+   * without webhooks be passed over without parsing its body.
    */
-  async deliver(body: Uint8Array): Promise<DeliveryReport[]> {
+  async deliver(body: Uint8Array, tenant?: string): Promise<DeliveryReport[]> {
+    if (tenant !== undefined && (await this.#directory.forTenant(tenant)).length === 0) return [];
     const event = envelopeOf(body);
     if (event === undefined) {
       this.#o.logger.warn({ bytes: body.byteLength }, 'webhook deliverer: not a domain event, skipped');

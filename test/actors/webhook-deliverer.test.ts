@@ -52,6 +52,15 @@ async function count(name: string, labels: Record<string, string>): Promise<numb
 }
 
 describe('webhook deliverer - against a real HTTP receiver', () => {
+  it('deliverer - told the tenant (from the subject), an event of a tenant without webhooks is passed over unparsed; one with webhooks is delivered', async () => {
+    await hook('wh-told', { tenant: 't1' });
+    let parsedNothing = true;
+    const d = make({ logger: { warn: () => (parsedNothing = false) } as unknown as WebhookDelivererOptions['logger'] });
+    expect(await d.deliver(new TextEncoder().encode('not json'), 't-without-webhooks')).toEqual([]);
+    expect(parsedNothing).toBe(true);
+    expect(await d.deliver(bytes(event('task.assigned')), 't1')).toEqual([{ webhookId: 'wh-told', outcome: 'delivered', attempts: 1 }]);
+  });
+
   it('deliverer - POSTs the raw event JSON with a verifiable signature and the event headers', async () => {
     await hook('wh-1');
     const e = event('task.assigned');

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
-import { eventRoot } from '../event-subject.ts';
+import { eventRoot, parseEventSubject } from '../event-subject.ts';
 import type { WebhookDeliverer } from '../webhook-deliverer.ts';
 import type { WebhookMetrics } from '../webhook-metrics.ts';
 import { SendNextTurn } from './send-next-turn.ts';
@@ -131,7 +131,7 @@ export class JetStreamWebhookConsumer {
     if (this.#stopping) return this.#settle(msg, 'retried', 0);
     this.#working.add(msg);
     try {
-      const reports = await this.#deliverer.deliver(msg.data);
+      const reports = await this.#deliverer.deliver(msg.data, parseEventSubject(this.#o.prefix, msg.subject)?.tenant);
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
       else this.#settle(msg, 'done');
     } catch (err) {
