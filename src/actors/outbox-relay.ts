@@ -203,7 +203,6 @@ export class OutboxRelay {
       if (ok) positions.push(c.position);
       else failedShards.add(c.shard);
     }
-    const acked = results.filter((r) => r.status === 'fulfilled').length;
     this.observePublished(events, results);
     for (const shard of failedShards) {
       // Behind from here on: the poll republishes this shard's unmarked rows in order.
@@ -214,7 +213,7 @@ export class OutboxRelay {
       this.reportFailures(shard, mine.map(([e]) => e), mine.map(([, r]) => r), firstFailed);
       this.wake(shard);
     }
-    if (acked > 0 && positions.length > 0) this.mark(positions);
+    if (positions.length > 0) this.mark(positions);
   }
 
   /** Marks `positions` published, coalescing with marks already waiting. A failed mark leaves the rows to the poll. */
