@@ -24,6 +24,7 @@ import { connectNats } from '../src/actors/nats/connection.ts';
 import { NatsShardBus } from '../src/actors/nats/shard-bus.ts';
 import type { ShardReply, ShardRequest } from '../src/actors/ports.ts';
 import { RoutingClient } from '../src/actors/routing-client.ts';
+import { benchDoc } from './http-load.ts';
 import { announceMeasuring, argOf as arg, cpuSeconds, exitWithParent, numberArg as positive, reportAndExit, spawnReporting, summarise, type LatencySummary, type ReportingChild, type WindowReport } from './load-process.ts';
 
 export { exitWithParent, summarise, type LatencySummary };
@@ -54,16 +55,7 @@ const KINDS: readonly Kind[] = ['start', 'submit', 'comment', 'approve'];
 export const PO_APP = 'purchase.order';
 
 /** The purchase order the workers start: under 10 M VND, so the manager's approval finishes it. */
-function poDoc(n: number): Record<string, unknown> {
-  return {
-    amount: 5_000_000,
-    currency: 'VND',
-    requester: 'alice',
-    items: [{ sku: 'paper', category: 'office', total: 5_000_000 }],
-    note: `restock ${n}`,
-    supplier: 'ACME Trading Co.',
-  };
-}
+const poDoc = (n: number): Record<string, unknown> => benchDoc(5_000_000, n);
 
 function requestFor(kind: Kind, tenant: string, runtimeId: string, key: string): ShardRequest {
   switch (kind) {

@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { signToken } from '../src/dev-token.ts';
+import { poDoc } from '../test/fixtures/purchase-order-doc.ts';
 import {
   announceMeasuring,
   argOf,
@@ -68,14 +69,12 @@ const BATCH_SIZE = 100;
 
 /** 20 M VND of office supplies: manager, then 2 of the finance committee, then approved. */
 export function approvalDoc(n: number): Record<string, unknown> {
-  return {
-    amount: 20_000_000,
-    currency: 'VND',
-    requester: 'alice',
-    items: [{ sku: 'paper', category: 'office', total: 20_000_000 }],
-    note: `restock ${n}`,
-    supplier: 'ACME Trading Co.',
-  };
+  return benchDoc(20_000_000, n);
+}
+
+/** The benchmarks' purchase order number `n` of `amount` VND. */
+export function benchDoc(amount: number, n: number): Record<string, unknown> {
+  return poDoc(amount, { note: `restock ${n}`, supplier: 'ACME Trading Co.' });
 }
 
 interface Answer {

@@ -12,7 +12,7 @@ import type mysql from 'mysql2/promise';
 import { shardOf } from '../src/actors/shard-of.ts';
 import { compileWorkflow, start, step, workflowDefinitionSchema, type RuntimeState } from '../src/engine/index.ts';
 import { orgChart } from '../test/fixtures/org-chart.ts';
-import { approvalDoc } from './http-load.ts';
+import { benchDoc } from './http-load.ts';
 
 export interface SeedOptions {
   tenant: string;
@@ -39,7 +39,7 @@ const CONNECTIONS = 4;
 function stateTemplates(tenant: string): { open: string; approved: string } {
   const def = workflowDefinitionSchema.parse(JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')));
   const wf = compileWorkflow(def, 'wf-po', 1);
-  const doc = { ...approvalDoc(0), amount: 5_000_000, items: [{ sku: 'paper', category: 'office', total: 5_000_000 }] };
+  const doc = benchDoc(5_000_000, 0);
   const started = start(wf, { id: '@ID@', tenant, app: def.app, docId: '@DOC@', workflowId: 'wf-po', version: 1, creator: 'alice', doc }, orgChart, T0);
   if (!started.ok) throw started.error;
   const submitted = step(wf, started.state, { type: 'submit', actor: 'alice' }, orgChart, T0 + 1000);

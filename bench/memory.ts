@@ -31,6 +31,7 @@ import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
 import { seedTenant } from '../test/actors/runtime-host-fixture.ts';
 import { useTestDatabase } from '../test/harness/mysql.ts';
 import { intArg, printTable, writeResult } from './report.ts';
+import { benchDoc } from './http-load.ts';
 
 const runtimes = intArg('--runtimes', 1_000_000);
 const concurrency = intArg('--concurrency', 256);
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
               app: 'purchase.order',
               docId: `po-${run}-${i}`,
               creator: 'alice',
-              doc: { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: `restock ${i}`, supplier: 'ACME Trading Co.' },
+              doc: benchDoc(5_000_000, i),
               idempotencyKey: `start-${run}-${i}`,
             };
             const reply = await h.handle(request);

@@ -19,6 +19,7 @@ import type { ShardReply } from '../src/actors/ports.ts';
 import { compileWorkflow, start, step, workflowDefinitionSchema, type RuntimeState } from '../src/engine/index.ts';
 import { orgChart } from '../test/fixtures/org-chart.ts';
 import { exitWithParent, spawnLoad, type LoadReport } from './cluster-load.ts';
+import { benchDoc } from './http-load.ts';
 import { readyLine } from './server-process.ts';
 
 export interface CeilingOptions {
@@ -38,7 +39,7 @@ export interface CeilingReport extends LoadReport {
 export function cannedReply(): Uint8Array {
   const def = workflowDefinitionSchema.parse(JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')));
   const wf = compileWorkflow(def, 'wf-po', 1);
-  const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: 'restock 0', supplier: 'ACME Trading Co.' };
+  const doc = benchDoc(5_000_000, 0);
   const t0 = Date.UTC(2026, 0, 5, 9);
   const started = start(wf, { id: 'rt-echo', tenant: 't-bench', app: def.app, docId: 'doc-echo', workflowId: 'wf-po', version: 1, creator: 'alice', doc }, orgChart, t0);
   if (!started.ok) throw started.error;

@@ -34,17 +34,9 @@ export async function seedTenant(stores: { workflows: WorkflowStore; directory: 
 let keys = 0;
 export const newKey = (label = 'k'): string => `${label}-${++keys}-${Math.random().toString(36).slice(2, 8)}`;
 
-export function poDoc(amount: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    amount,
-    currency: 'VND',
-    requester: 'alice',
-    items: [{ sku: 'paper', category: 'office', total: amount }],
-    note: 'urgent',
-    supplier: 'ACME',
-    ...extra,
-  };
-}
+import { poDoc } from '../fixtures/purchase-order-doc.ts';
+
+export { poDoc };
 
 export function startRequest(tenant: string, runtimeId: string, docId: string, o: Partial<Extract<ShardRequest, { kind: 'start' }>> = {}): ShardRequest {
   return {
