@@ -50,14 +50,17 @@ export function errnoOf(err: unknown): number | undefined {
   return typeof errno === 'number' ? errno : undefined;
 }
 
+/** Sends `sqls` as one query, preceded by an owed START TRANSACTION (see SqlContext.startPending); returns each one's result. */
+async function queryAfterStart(ctx: SqlContext, sqls: readonly string[], values?: unknown[]): Promise<unknown[]> {
+  const all = ctx.startPending ? ['START TRANSACTION', ...sqls] : sqls;
+  ctx.startPending = false;
+  const [res] = await ctx.conn.query<mysql.QueryResult>({ sql: all.join(';\n'), values, timeout: ctx.timeoutMs });
+  // Several statements answer an array of results; one answers its own result (rows are an array too).
+  return all.length > 1 ? (res as unknown[]).slice(all.length - sqls.length) : [res];
+}
+
 async function q<T extends mysql.QueryResult = mysql.RowDataPacket[]>(ctx: SqlContext, sql: string, values?: unknown[]): Promise<T> {
-  if (ctx.startPending) {
-    ctx.startPending = false;
-    const [res] = await ctx.conn.query<mysql.RowDataPacket[][]>({ sql: `START TRANSACTION;\n${sql}`, values, timeout: ctx.timeoutMs });
-    return res[1] as unknown as T;
-  }
-  const [res] = await ctx.conn.query<T>({ sql, values, timeout: ctx.timeoutMs });
-  return res;
+  return (await queryAfterStart(ctx, [sql], values))[0] as T;
 }
 
 /** `(tenant = ? AND col IN (?)) OR …` over keys grouped by their prefix columns. */
@@ -227,18 +230,12 @@ const asDuplicate = (table: string, err: unknown): unknown => (errnoOf(err) === 
 
 /** Sends `statements` as one query (one round trip; a pending START TRANSACTION first); returns each result. */
 async function sendTogether(ctx: SqlContext, statements: readonly Statement[]): Promise<mysql.ResultSetHeader[]> {
-  const start = ctx.startPending ? ['START TRANSACTION'] : [];
-  ctx.startPending = false;
-  const sql = [...start, ...statements.map((st) => st.sql)].join(';\n');
-  let res: mysql.ResultSetHeader | mysql.ResultSetHeader[];
   try {
-    [res] = await ctx.conn.query<mysql.ResultSetHeader[]>({ sql, values: statements.flatMap((st) => st.values), timeout: ctx.timeoutMs });
+    return (await queryAfterStart(ctx, statements.map((st) => st.sql), statements.flatMap((st) => st.values))) as mysql.ResultSetHeader[];
   } catch (err) {
     // The server stopped at the failing statement; which one is not reported (the slow path, one by one, tells).
     throw asDuplicate(statements.map((st) => st.table).join(','), err);
   }
-  const all = Array.isArray(res) ? res : [res];
-  return all.slice(start.length);
 }
 
 async function sendOneByOne(ctx: SqlContext, statements: readonly Statement[]): Promise<mysql.ResultSetHeader[]> {
