@@ -81,10 +81,11 @@ export class TimerService {
   private stopped = false;
 
   constructor(options: TimerServiceOptions) {
+    const pollMs = options.pollMs ?? 500;
     this.o = {
       clock: systemClock,
-      pollMs: 500,
-      idlePollMs: 20 * (options.pollMs ?? 500),
+      pollMs,
+      idlePollMs: 20 * pollMs,
       batch: 100,
       concurrency: 16,
       backoffMinMs: 250,
@@ -96,7 +97,7 @@ export class TimerService {
       metrics: options.metrics,
     };
     if (!(this.o.pollMs > 0 && this.o.idlePollMs > 0 && this.o.batch >= 1 && this.o.concurrency >= 1 && this.o.backoffMinMs > 0)) {
-      throw new RangeError('TimerService: pollMs, batch, concurrency and backoffMinMs must be positive');
+      throw new RangeError('TimerService: pollMs, idlePollMs, batch, concurrency and backoffMinMs must be positive');
     }
     const probing = options.store.shardsWithDueTimers !== undefined;
     this.loops = new ShardLoops({
