@@ -40,13 +40,11 @@ type ResolvedOptions = Required<Omit<JetStreamEventPublisherOptions, 'registry'>
 export class JetStreamEventPublisher implements EventPublisher {
   readonly #acks: PubAckInbox;
   readonly #root: string;
-  readonly #ackTimeoutMs: number;
   readonly #published: Counter<'result'>;
 
   private constructor(acks: PubAckInbox, o: ResolvedOptions, registry: Registry) {
     this.#acks = acks;
     this.#root = `${eventRoot(o.prefix)}.`;
-    this.#ackTimeoutMs = o.ackTimeoutMs;
     this.#published = publishedCounter(registry);
   }
 
@@ -61,7 +59,7 @@ export class JetStreamEventPublisher implements EventPublisher {
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
     };
     await ensureEventStream(await jetstreamManager(nc), o);
-    return new JetStreamEventPublisher(new PubAckInbox(nc), o, options.registry ?? new Registry());
+    return new JetStreamEventPublisher(new PubAckInbox(nc, o.ackTimeoutMs), o, options.registry ?? new Registry());
   }
 
   async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {
@@ -69,7 +67,7 @@ export class JetStreamEventPublisher implements EventPublisher {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
     try {
-      const ack = await this.#acks.publish(subject, payload, msgId, this.#ackTimeoutMs);
+      const ack = await this.#acks.publish(subject, payload, msgId);
       this.#published.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
     } catch (err) {
       this.#published.inc({ result: 'failed' });

@@ -24,8 +24,8 @@ interface Pending {
  * single sweep times out what is overdue.
  *
  * @example
- * const acks = new PubAckInbox(nc);
- * const ack = await acks.publish('bflow.events.t1.po.created', payload, 't1.rt-1:1:0', 5_000);
+ * const acks = new PubAckInbox(nc, 5_000);
+ * const ack = await acks.publish('bflow.events.t1.po.created', payload, 't1.rt-1:1:0');
  */
 export class PubAckInbox {
   readonly #nc: NatsConnection;
@@ -35,7 +35,12 @@ export class PubAckInbox {
   readonly #sweep: NodeJS.Timeout;
   #next = 0;
 
-  constructor(nc: NatsConnection, sweepMs = 250) {
+  /** `timeoutMs`: how long each publish waits for its PubAck (one for all, so deadlines come in publish order). */
+  constructor(
+    nc: NatsConnection,
+    private readonly timeoutMs: number,
+    sweepMs = 250,
+  ) {
     this.#nc = nc;
     this.#inbox = createInbox();
     this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => (err ? this.#failAll(err) : this.#answer(msg)) });
@@ -43,13 +48,13 @@ export class PubAckInbox {
     this.#sweep.unref();
   }
 
-  /** Publishes `payload` on `subject` with `msgId`; resolves with the PubAck, rejects on an error answer, no stream, or `timeoutMs`. */
-  publish(subject: string, payload: Uint8Array, msgId: string, timeoutMs: number): Promise<PubAck> {
+  /** Publishes `payload` on `subject` with `msgId`; resolves with the PubAck, rejects on an error answer, no stream, or the timeout. */
+  publish(subject: string, payload: Uint8Array, msgId: string): Promise<PubAck> {
     const token = (this.#next++).toString(36);
     const h = headers();
     h.set('Nats-Msg-Id', msgId);
     return new Promise<PubAck>((resolve, reject) => {
-      this.#pending.set(token, { resolve, reject, deadline: performance.now() + timeoutMs });
+      this.#pending.set(token, { resolve, reject, deadline: performance.now() + this.timeoutMs });
       try {
         this.#nc.publish(subject, payload, { reply: `${this.#inbox}.${token}`, headers: h });
       } catch (err) {
@@ -90,7 +95,7 @@ export class PubAckInbox {
 
   #timeOut(): void {
     const now = performance.now();
-    // Oldest first; one publisher uses one timeout, so the first one not due ends the sweep.
+    // Oldest first, and every publish has the same timeout: the first one not due ends the sweep.
     for (const [token, pending] of this.#pending) {
       if (pending.deadline > now) break;
       this.#pending.delete(token);
