@@ -48,8 +48,15 @@ export interface OutboxRelayOptions {
   prefix: string;
   /** For the lag metric. @default systemClock */
   clock?: Clock;
-  /** Poll per open shard, for what `committed` did not publish (failures, a previous owner's backlog). @default 1000 */
+  /** Poll per open shard not caught up, for what `committed` did not publish (failures, a previous owner's backlog). @default 1000 */
   pollMs?: number;
+  /**
+   * Poll per caught-up shard: a safety net only, since every commit is told to `committed` and a shard that
+   * falls behind is polled at once. @default 10 × pollMs
+   */
+  idlePollMs?: number;
+  /** How long published positions wait to be marked, so marks coalesce into fewer UPDATEs. @default 100 */
+  markDelayMs?: number;
   /** Events read, published (pipelined) and marked per round. @default 100 */
   batch?: number;
   /** First delay after a failed round; doubles per consecutive failure. @default 250 */
@@ -98,9 +105,12 @@ export class OutboxRelay {
   private marking: Promise<void> | undefined;
 
   constructor(options: OutboxRelayOptions) {
+    const pollMs = options.pollMs ?? 1000;
     this.o = {
       clock: systemClock,
-      pollMs: 1000,
+      pollMs,
+      idlePollMs: 10 * pollMs,
+      markDelayMs: 100,
       batch: 100,
       backoffMinMs: 250,
       backoffMaxMs: 30_000,
@@ -111,12 +121,12 @@ export class OutboxRelay {
       prefix: options.prefix,
       metrics: options.metrics,
     };
-    if (!(this.o.pollMs > 0 && this.o.batch >= 1 && this.o.backoffMinMs > 0)) {
-      throw new RangeError('OutboxRelay: pollMs, batch and backoffMinMs must be positive');
+    if (!(this.o.pollMs > 0 && this.o.idlePollMs > 0 && this.o.markDelayMs >= 0 && this.o.batch >= 1 && this.o.backoffMinMs > 0)) {
+      throw new RangeError('OutboxRelay: pollMs, idlePollMs, batch and backoffMinMs must be positive, markDelayMs not negative');
     }
     this.loops = new ShardLoops({
       pass: (shard, open) => this.pass(shard, open),
-      pollMs: this.o.pollMs,
+      pollMs: (shard) => (this.progress.get(shard)?.caughtUp ? this.o.idlePollMs : this.o.pollMs),
       backoffMinMs: this.o.backoffMinMs,
       backoffMaxMs: this.o.backoffMaxMs,
       onError: (shard, err) => this.o.logger.warn({ err, shard }, 'outbox relay round failed'),
@@ -216,12 +226,17 @@ export class OutboxRelay {
     if (positions.length > 0) this.mark(positions);
   }
 
-  /** Marks `positions` published, coalescing with marks already waiting. A failed mark leaves the rows to the poll. */
+  /**
+   * Marks `positions` published after `markDelayMs`, coalescing with marks already waiting (one UPDATE in
+   * flight). A failed mark, or a crash before it, leaves the rows to the poll, which publishes them again
+   * (the stream keeps one copy).
+   */
   private mark(positions: readonly number[]): void {
     this.toMark.push(...positions);
     if (this.marking) return;
     const run = async (): Promise<void> => {
       while (this.toMark.length > 0) {
+        if (this.o.markDelayMs > 0) await new Promise((r) => setTimeout(r, this.o.markDelayMs));
         const chunk = this.toMark;
         this.toMark = [];
         try {

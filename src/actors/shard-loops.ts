@@ -12,8 +12,8 @@ export type PassResult = 'more' | 'idle' | 'failed';
 export interface ShardLoopsOptions {
   /** One pass over a shard; `open()` is false once the shard was closed (stop early). */
   pass: (shard: number, open: () => boolean) => Promise<PassResult>;
-  /** Pause between passes that found nothing to do. */
-  pollMs: number;
+  /** Pause between passes that found nothing to do (per shard when a function, asked at each pause). */
+  pollMs: number | ((shard: number) => number);
   /** First backoff after a failed pass; doubles per consecutive failure (with jitter). */
   backoffMinMs: number;
   backoffMaxMs: number;
@@ -98,7 +98,7 @@ export class ShardLoops {
         loop.failures = 0;
         // `more` or a wake during the pass: go again, but let other shards' loops and I/O run first.
         if (result === 'more' || loop.woken) await new Promise((r) => setImmediate(r));
-        else await this.sleep(loop, this.o.pollMs, false);
+        else await this.sleep(loop, typeof this.o.pollMs === 'number' ? this.o.pollMs : this.o.pollMs(shard), false);
       }
     }
   }

@@ -208,6 +208,32 @@ describe('outbox relay', () => {
       expect(counts.marks).toBeLessThan(40);
     });
 
+    it('outbox relay - a caught-up shard is polled only every idlePollMs (a safety net), a shard behind every pollMs', async () => {
+      const store = new MemoryStore();
+      const [tenant, caughtUp, behind] = [uniqueTenant(), uniqueShard(), uniqueShard()];
+      const [stuck] = await commitEvents(store, tenant, behind, 1, 1);
+      const polls = new Map<number, number>();
+      const wrapped = {
+        unpublishedEvents: async (sh: number, n: number) => {
+          polls.set(sh, (polls.get(sh) ?? 0) + 1);
+          return store.unpublishedEvents(sh, n);
+        },
+        markPublished: async () => {}, // marks are lost: the `behind` shard's row stays unpublished, so it is never caught up
+      };
+      const twin = new MemoryEventPublisher({ prefix: PREFIX });
+      const r = relay({ store: wrapped, publisher: twin, pollMs: 5, idlePollMs: 600_000 });
+      r.openShard(caughtUp);
+      r.openShard(behind);
+      await waitFor(() => (polls.get(behind) ?? 0) >= 20, { what: 'twenty polls of the shard behind' });
+      expect(polls.get(caughtUp)).toBe(1);
+      expect(storedIds(twin)).toEqual([stuck!.id]); // re-published each poll, stored once
+      // A commit the relay is told of without a position still goes out at once: it wakes the shard's poll.
+      const [late] = await commitEvents(store, uniqueTenant(), caughtUp, 1, 1);
+      r.committed(caughtUp, [late!], undefined);
+      await waitFor(() => storedIds(twin).includes(late!.id), { what: 'the woken poll published the commit' });
+      expect(polls.get(caughtUp)).toBe(2);
+    });
+
     it('outbox relay - a shard opened with a backlog publishes the backlog first; commits meanwhile go to the poll, in order', async () => {
       const store = new MemoryStore();
       const [tenant, shard] = [uniqueTenant(), uniqueShard()];
