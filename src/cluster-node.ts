@@ -92,6 +92,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   // Every node pulls from one durable consumer: each committed event is delivered to its webhooks by one node.
   const webhookMetrics = registerWebhookMetrics(registry);
   const deliverer = new WebhookDeliverer({ webhooks: new MySqlWebhookStore(pool), ...config.webhooks, metrics: webhookMetrics, logger });
+  const stopWebhookNotices = onTenantChange(nc, config.cluster, 'webhooks', (tenant) => deliverer.invalidateWebhooks(tenant));
   const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, { stream, prefix: config.cluster, metrics: webhookMetrics, logger });
   const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
   if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
@@ -103,6 +104,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
       await ops?.close();
       stopDirectoryNotices();
       stopDefinitionNotices();
+      stopWebhookNotices();
       await webhooks.stop();
       await node.stop();
       publisher.close();

@@ -31,7 +31,7 @@ const envSchema = z.object({
   BFLOW_CLUSTER: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').default('bflow'),
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
-  BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(4),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
@@ -39,6 +39,7 @@ const envSchema = z.object({
   BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   BFLOW_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  BFLOW_WEBHOOK_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
 });
 
 export interface BflowConfig {
@@ -69,7 +70,8 @@ export interface BflowConfig {
   /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
   /** Webhook deliveries: targets, per-POST timeout and attempts per event and webhook. */
-  webhooks: { allowPrivate: boolean; timeoutMs: number; maxAttempts: number };
+  /** Webhook delivery; `webhookCacheMs`: how long a node reuses a tenant's webhook list (a change notice drops it at once). */
+  webhooks: { allowPrivate: boolean; timeoutMs: number; maxAttempts: number; webhookCacheMs: number };
 }
 
 /** A configuration problem, naming each bad or missing variable. */
@@ -111,6 +113,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
       allowPrivate: e.BFLOW_WEBHOOK_ALLOW_PRIVATE === undefined ? e.BFLOW_MYSQL_URL === undefined : e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
       timeoutMs: e.BFLOW_WEBHOOK_TIMEOUT_MS,
       maxAttempts: e.BFLOW_WEBHOOK_MAX_ATTEMPTS,
+      webhookCacheMs: e.BFLOW_WEBHOOK_CACHE_MS,
     },
   };
   if (e.BFLOW_JWT_SECRET !== undefined) config.jwtSecret = e.BFLOW_JWT_SECRET;

@@ -12,6 +12,7 @@ import type { GatewayDeps } from './gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from './store/mysql/directory-store.ts';
 import { invalidatingDirectory } from './store/invalidating-directory.ts';
 import { announceTenantChange } from './actors/nats/tenant-change-notices.ts';
+import { invalidatingWebhooks } from './store/invalidating-webhooks.ts';
 import { invalidatingWorkflows } from './store/invalidating-workflows.ts';
 import { createMySqlPool, registerMySqlStatementMetrics } from './store/mysql/pool.ts';
 import { MySqlAnalyticsReader } from './store/mysql/analytics-reader.ts';
@@ -57,8 +58,8 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
     // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
     workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'definitions', tenant)),
     directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'directory', tenant)),
-    // Registrations on the primary (a create is read back at once); the analytics read on the replica.
-    webhooks: new MySqlWebhookStore(writePool),
+    // Registrations on the primary (a create is read back at once), announced to the nodes' deliverers; the analytics read on the replica.
+    webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'webhooks', tenant)),
     webhookAllowPrivate: config.webhooks.allowPrivate,
     analytics: new MySqlAnalyticsReader(readPool),
     cluster: () => leases.view(config.shards),

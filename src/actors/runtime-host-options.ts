@@ -45,7 +45,7 @@ const optionsSchema = z.object({
   maxLiveActors: z.number().int().positive().default(50_000),
   recentKeysPerActor: z.number().int().min(0).max(10_000).default(16),
   directoryTtlMs: z.number().int().min(0).default(30_000),
-  startDefinitionTtlMs: z.number().int().min(0).default(5_000),
+  startDefinitionTtlMs: z.number().int().min(0).default(30_000),
   maxCompiledVersions: z.number().int().positive().default(1_000),
   sweepIntervalMs: z.number().int().min(0).default(5_000),
 });

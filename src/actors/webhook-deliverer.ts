@@ -19,7 +19,10 @@ export interface WebhookDelivererOptions {
   backoffMaxMs?: number;
   /** false: refuse loopback/private/link-local targets (BFLOW_WEBHOOK_ALLOW_PRIVATE). @default true */
   allowPrivate?: boolean;
-  /** How long a tenant's webhook list is reused before it is read again. @default 5_000 */
+  /**
+   * How long a tenant's webhook list is reused before it is read again in the background (past twice this, an
+   * event waits for the read); `invalidateWebhooks` drops it at once. @default 30_000
+   */
   webhookCacheMs?: number;
   breaker?: WebhookBreakerOptions;
   metrics?: WebhookMetrics;
@@ -79,7 +82,7 @@ export class WebhookDeliverer {
       backoffMinMs: options.backoffMinMs ?? 1_000,
       backoffMaxMs: options.backoffMaxMs ?? 60_000,
       allowPrivate: options.allowPrivate ?? true,
-      webhookCacheMs: options.webhookCacheMs ?? 5_000,
+      webhookCacheMs: options.webhookCacheMs ?? 30_000,
       logger: options.logger ?? pino({ level: 'silent' }),
       random: options.random ?? Math.random,
       send: options.send ?? postWebhook,
@@ -108,6 +111,11 @@ export class WebhookDeliverer {
     }
     const targets = (await this.#directory.forTenant(event.tenant)).filter((w) => subscribes(w, event.type));
     return Promise.all(targets.map((w) => this.#deliverTo(w, event, body)));
+  }
+
+  /** The tenant's webhooks changed (a change notice): its next event reads them afresh. */
+  invalidateWebhooks(tenant: string): void {
+    this.#directory.invalidate(tenant);
   }
 
   /** Cuts every backoff short (outcome `aborted`) and stops the breakers. In-flight POSTs end by their timeout. */

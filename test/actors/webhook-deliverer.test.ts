@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebhookDeliverer, type WebhookDelivererOptions } from '../../src/actors/webhook-deliverer.ts';
 import { registerWebhookMetrics } from '../../src/actors/webhook-metrics.ts';
 import type { DomainEvent } from '../../src/engine/index.ts';
+import { invalidatingWebhooks } from '../../src/store/invalidating-webhooks.ts';
 import { MemoryWebhookStore } from '../../src/store/memory/memory-webhook-store.ts';
 import type { WebhookRecord } from '../../src/store/webhook-ports.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -170,6 +171,28 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
     expect(await make().deliver(encoder.encode('not json'))).toEqual([]);
     expect(await make().deliver(encoder.encode('{"id":1}'))).toEqual([]);
     expect(receiver.received).toHaveLength(0);
+  });
+
+  it('deliverer - a cached webhook list is used until the change notice (invalidatingWebhooks) drops it; only real changes are announced', async () => {
+    const changed: string[] = [];
+    const webhooks = invalidatingWebhooks(store, (tenant) => changed.push(tenant));
+    const record = (id: string): WebhookRecord => ({ id, tenant: 't1', url: receiver.url(`/${id}`), events: ['*'], secret: SECRET, createdAt: 0 });
+    const d = make({ webhooks, webhookCacheMs: 600_000 });
+    expect(await d.deliver(bytes(event()))).toEqual([]); // no webhooks yet: the empty list is cached
+    await store.create(record('wh-quiet')); // written past the wrapper: no notice
+    expect(await d.deliver(bytes(event()))).toEqual([]);
+
+    await webhooks.create(record('wh-new'));
+    await webhooks.create(record('wh-new')); // the same id again: nothing changed
+    expect(changed).toEqual(['t1']);
+    d.invalidateWebhooks('t1');
+    expect((await d.deliver(bytes(event()))).map((r) => r.webhookId).sort()).toEqual(['wh-new', 'wh-quiet']);
+
+    expect(await webhooks.delete('t1', 'wh-new')).toBe(true);
+    expect(await webhooks.delete('t1', 'wh-new')).toBe(false);
+    expect(changed).toEqual(['t1', 't1']);
+    d.invalidateWebhooks('t1');
+    expect((await d.deliver(bytes(event()))).map((r) => r.webhookId)).toEqual(['wh-quiet']);
   });
 });
 

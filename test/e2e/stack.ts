@@ -133,6 +133,7 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
     BFLOW_LEASE_TTL_MS: '3000',
     // Far beyond any test: a config change or a publish reaches the nodes by its change notice, or not at all.
     BFLOW_START_DEFINITION_TTL_MS: '600000',
+    BFLOW_WEBHOOK_CACHE_MS: '600000',
     BFLOW_JWT_SECRET: secret,
     // The e2e receivers listen on 127.0.0.1, which a cluster refuses by default.
     BFLOW_WEBHOOK_ALLOW_PRIVATE: 'true',

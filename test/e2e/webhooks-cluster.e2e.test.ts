@@ -41,4 +41,21 @@ describe('cluster - webhooks', () => {
       expect(JSON.parse(got.body.toString('utf8'))).toMatchObject({ tenant: tenant.id, runtimeId: started.id });
     }
   });
+
+  it('cluster webhooks - a webhook registered after the nodes cached the list receives the next events at once (change notice)', async () => {
+    const tenant = await Tenant.create(stack!, 'wh-notice');
+    const erp = await tenant.as('erp', ['integration']);
+    const ofPath = (path: string) => receiver.received.filter((r) => r.path === path);
+    expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/first'), events: ['*'], secret: HOOK_SECRET }), 201, 'register first');
+    const alice = await tenant.as('alice');
+    const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: 'n', supplier: 'ACME' };
+    const started = expectStatus(await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH-2', doc }), 201, 'start').body as { id: string };
+    // The start's events reached /first: the delivering node has cached the list [first] (for 10 min in this stack).
+    await waitFor(() => ofPath('/first').length > 0, { what: 'the start events at /first', deadlineMs: 30_000 });
+    expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/second'), events: ['*'], secret: HOOK_SECRET }), 201, 'register second');
+    expectStatus(await alice.post(`/api/v1/runtimes/${started.id}/actions`, { action: 'submit' }), 200, 'submit');
+    await waitFor(() => ofPath('/second').length > 0, { what: 'the submit events at /second', deadlineMs: 30_000 });
+    const bodies = ofPath('/second').map((r) => JSON.parse(r.body.toString('utf8')) as { runtimeId: string });
+    expect(bodies.every((b) => b.runtimeId === started.id)).toBe(true);
+  });
 });

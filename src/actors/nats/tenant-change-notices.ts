@@ -6,11 +6,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
  * after its TTL.
  * - `directory`: employees or groups written (the host's directory cache);
  * - `definitions`: an app config changed or a workflow version published (the
- *   start path's app-config and workflow caches), so the next start uses it.
+ *   start path's app-config and workflow caches), so the next start uses it;
+ * - `webhooks`: a webhook registered or deleted (the deliverers' webhook lists).
  * Core NATS on `<cluster>.<kind>.changed`, fire and forget: a lost notice only
  * means the TTL applies.
  */
-export type TenantChangeKind = 'directory' | 'definitions';
+export type TenantChangeKind = 'directory' | 'definitions' | 'webhooks';
 
 export function tenantChangesSubject(cluster: string, kind: TenantChangeKind): string {
   return `${cluster}.${kind}.changed`;
