@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   try {
     await pool.query(LOG_LIKE);
     const server = await serverInfo(pool);
-    const writers = Number(process.env.BENCH_WRITERS ?? 4);
+    const writers = Number(process.env.BENCH_WRITERS ?? 2); // a node's default (BFLOW_WRITERS)
     const singles = [];
     const writerRuns = [];
     for (let round = 0; round < ROUNDS; round++) {
