@@ -1,7 +1,8 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { signToken } from '../../src/dev-token.ts';
 import { VerifiedTokens } from '../../src/gateway/middleware/verified-tokens.ts';
 import { asymmetricToken, bearer, claims, hmacToken, noneToken, problemOf, SECRET, testApp, type TestApp } from './gateway-fixture.ts';
 
@@ -84,6 +85,26 @@ describe('auth - verified tokens are remembered, times are not', () => {
     const i = token.length - 10; // inside the signature (its last character carries padding bits only in part)
     const forged = `${token.slice(0, i)}${token[i] === 'A' ? 'B' : 'A'}${token.slice(i + 1)}`;
     await expect401(app, bearer(forged), /signature/);
+  });
+
+  it('auth - a signed payload that is not a JSON object, and a truncated or empty signature → 401', async () => {
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+    const signed = (payloadText: string) => {
+      const input = `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(payloadText)}`;
+      return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    };
+    await expect401(app, bearer(signed('[1,2]')), /not a JSON object/);
+    await expect401(app, bearer(signed('"sub"')), /not a JSON object/);
+    await expect401(app, bearer(signed('null')), /not a JSON object/);
+    await expect401(app, bearer(signed('{"sub":')), /well-formed/);
+    const token = hmacToken(claims({ exp: nowMs / 1000 + 3600 }), SECRET);
+    await expect401(app, bearer(token.slice(0, -4)), /signature/);
+    await expect401(app, bearer(token.slice(0, token.lastIndexOf('.') + 1)), /signature/);
+  });
+
+  it('auth - a token minted by `bflow token` (hono sign) is accepted', async () => {
+    const token = await signToken(SECRET, { sub: 'alice', tid: 'acme', roles: ['member'] }, 3600, nowMs);
+    expect((await app.request(WHOAMI, bearer(token))).status).toBe(200);
   });
 });
 
