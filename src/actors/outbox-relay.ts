@@ -84,7 +84,8 @@ const encoder = new TextEncoder();
  *   one of the batch unmarked, to be retried in order after a backoff. A shard
  *   is opened not caught up (a previous owner may have left a backlog), falls
  *   behind on a failed publish, and is caught up again once a poll finds
- *   nothing left and no commit was passed over meanwhile.
+ *   nothing left and no commit was passed over meanwhile. A shard behind is
+ *   polled every `pollMs`; a caught-up one only every `idlePollMs`.
  *
  * @example
  * const relay = new OutboxRelay({ store, publisher, prefix: 'bflow' });
