@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EngineDriver, loadExample } from '../../test/fixtures/engine-driver.ts';
 import { orgChart } from '../../test/fixtures/org-chart.ts';
+import { poDoc } from '../../test/fixtures/purchase-order-doc.ts';
 import { redactDocument, editableFields } from './access.ts';
 import { MAX_DOCUMENT_BYTES } from './document-patch.ts';
 import { step } from './step.ts';
 
 const po = loadExample('purchase-order');
-const doc = (amount: number, extra: Record<string, unknown> = {}) => ({
-  amount,
-  currency: 'VND',
-  requester: 'alice',
-  items: [{ sku: 'paper', category: 'office', total: amount }],
-  note: 'urgent',
-  supplier: 'ACME',
-  ...extra,
-});
+const doc = poDoc;
 
 describe('purchase order - routing by amount', () => {
   it('starts at the initial stage assigned to the creator', () => {

@@ -4,6 +4,7 @@ import { WebhookReceiver } from '../actors/webhook-receiver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { Tenant, expectStatus } from './api-client.ts';
 import { startClusterStack, type ClusterStack } from './stack.ts';
+import { poDoc } from '../fixtures/purchase-order-doc.ts';
 
 /** Webhooks through a real cluster: registered at a `bflow gateway`, delivered by the `bflow node` processes from JetStream. */
 let stack: ClusterStack | undefined;
@@ -26,7 +27,7 @@ describe('cluster - webhooks', () => {
     const erp = await tenant.as('erp', ['integration']);
     expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/bflow'), events: ['*'], secret: HOOK_SECRET }), 201, 'register');
     const alice = await tenant.as('alice');
-    const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: 'n', supplier: 'ACME' };
+    const doc = poDoc(5_000_000, { note: 'n' });
     const started = expectStatus(await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH', doc }), 201, 'start').body as { id: string };
     expectStatus(await alice.post(`/api/v1/runtimes/${started.id}/actions`, { action: 'submit' }), 200, 'submit');
     expectStatus(await (await tenant.as('pur-mgr')).post(`/api/v1/runtimes/${started.id}/actions`, { action: 'approve' }), 200, 'approve');
@@ -48,7 +49,7 @@ describe('cluster - webhooks', () => {
     const ofPath = (path: string) => receiver.received.filter((r) => r.path === path);
     expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/first'), events: ['*'], secret: HOOK_SECRET }), 201, 'register first');
     const alice = await tenant.as('alice');
-    const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: 'n', supplier: 'ACME' };
+    const doc = poDoc(5_000_000, { note: 'n' });
     const started = expectStatus(await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH-2', doc }), 201, 'start').body as { id: string };
     // The start's events reached /first: the delivering node has cached the list [first] (for 10 min in this stack).
     await waitFor(() => ofPath('/first').length > 0, { what: 'the start events at /first', deadlineMs: 30_000 });

@@ -10,6 +10,7 @@ import { startEmbedded, type EmbeddedBackend } from '../../src/embedded.ts';
 import { createApp } from '../../src/gateway/app.ts';
 import { WebhookReceiver } from '../actors/webhook-receiver.ts';
 import { waitFor } from '../harness/wait.ts';
+import { poDoc } from '../fixtures/purchase-order-doc.ts';
 
 /** `bflow all` embedded, over real HTTP both ways: the API on a port, the ERP's webhook receiver on another. */
 const SECRET = 'webhooks-e2e-secret-0123456789abcdefgh';
@@ -48,7 +49,7 @@ describe('embedded - webhooks end to end', () => {
     const hook = await call('erp', ['integration'], 'POST', '/api/v1/webhooks', { url: receiver.url('/bflow'), events: ['runtime.started', 'runtime.finished'], secret: HOOK_SECRET });
     expect(hook.status).toBe(201);
 
-    const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: 'e2e', supplier: 'ACME' };
+    const doc = poDoc(5_000_000, { note: 'e2e' });
     const started = await call('alice', ['member'], 'POST', '/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH-1', doc });
     expect(started.status).toBe(201);
     const runtimeId = started.body.id as string;
