@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterStreams } from './actors/nats/cluster-streams.ts';
 import { connectNats } from './actors/nats/connection.ts';
 import { onTenantChange } from './actors/nats/tenant-change-notices.ts';
 import { JetStreamEventPublisher } from './actors/nats/event-publisher.ts';
@@ -72,9 +73,17 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     },
     { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
   );
-  // One stream per cluster, so clusters (and test runs) can share a NATS server.
-  const stream = config.cluster === 'bflow' ? 'BFLOW_EVENTS' : `BFLOW_EVENTS_${config.cluster}`;
-  const publisher = await JetStreamEventPublisher.create(nc, { prefix: config.cluster, stream, registry });
+  const streams = clusterStreams(config.cluster);
+  const webhookMetrics = registerWebhookMetrics(registry);
+  const deliverer = new WebhookDeliverer({ webhooks: new MySqlWebhookStore(pool), ...config.webhooks, metrics: webhookMetrics, logger });
+  const stopWebhookNotices = onTenantChange(nc, config.cluster, 'webhooks', (tenant) => deliverer.invalidateWebhooks(tenant));
+  // Events some webhook wants are queued for the webhook consumer too (the deliverer's cached lists decide).
+  const publisher = await JetStreamEventPublisher.create(nc, {
+    prefix: config.cluster,
+    stream: streams.events,
+    registry,
+    webhookQueue: { stream: streams.webhookQueue, wanted: (tenant, type) => deliverer.wanted(tenant, type) },
+  });
   const relay = new OutboxRelay({ store: runtimes, publisher, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
   wake.relay = relay;
   const timers = new TimerService({
@@ -89,11 +98,8 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
   const stopDirectoryNotices = onTenantChange(nc, config.cluster, 'directory', (tenant) => host.invalidateDirectory(tenant));
   const stopDefinitionNotices = onTenantChange(nc, config.cluster, 'definitions', (tenant) => host.invalidateStartDefinitions(tenant));
   await node.start();
-  // Every node pulls from one durable consumer: each committed event is delivered to its webhooks by one node.
-  const webhookMetrics = registerWebhookMetrics(registry);
-  const deliverer = new WebhookDeliverer({ webhooks: new MySqlWebhookStore(pool), ...config.webhooks, metrics: webhookMetrics, logger });
-  const stopWebhookNotices = onTenantChange(nc, config.cluster, 'webhooks', (tenant) => deliverer.invalidateWebhooks(tenant));
-  const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, { stream, prefix: config.cluster, metrics: webhookMetrics, logger });
+  // Every node pulls from one durable consumer: each queued event is delivered to its webhooks by one node.
+  const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, { stream: streams.webhookQueue, prefix: config.cluster, metrics: webhookMetrics, logger });
   const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
   if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
   return {

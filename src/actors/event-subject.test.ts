@@ -7,7 +7,9 @@ import {
   eventRoot,
   eventSubject,
   parseEventSubject,
+  parseWebhookQueueSubject,
   subjectMatches,
+  webhookQueueSubject,
 } from './event-subject.ts';
 
 describe('event subject', () => {
@@ -23,6 +25,17 @@ describe('event subject', () => {
     expect(subject).toBe('bflow.events.acme.purchase%2Eorder.task%2Eassigned');
     expect(subject.split('.')).toHaveLength(5);
     expect(parseEventSubject('bflow', subject)).toEqual({ tenant: 'acme', app: 'purchase.order', type: 'task.assigned' });
+  });
+
+  it('event subject - the webhook queue subject has the same tokens under its own root, outside the event stream', () => {
+    const fields = { tenant: 'acme', app: 'purchase.order', type: 'task.assigned' };
+    const subject = webhookQueueSubject('bflow', fields);
+    expect(subject).toBe('bflow.webhook-queue.acme.purchase%2Eorder.task%2Eassigned');
+    expect(parseWebhookQueueSubject('bflow', subject)).toEqual(fields);
+    expect(parseWebhookQueueSubject('bflow', eventSubject('bflow', fields))).toBeUndefined();
+    expect(parseEventSubject('bflow', subject)).toBeUndefined();
+    expect(subjectMatches(`${eventRoot('bflow')}.>`, subject)).toBe(false);
+    expect(() => webhookQueueSubject('bad prefix', fields)).toThrow(RangeError);
   });
 
   it('event subject - wildcards, percent signs and whitespace are escaped', () => {

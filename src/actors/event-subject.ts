@@ -74,7 +74,15 @@ export function eventFilter(prefix: string, fields: Partial<EventSubjectFields> 
 
 /** The fields of an event subject under `prefix`, or undefined when it is not one. */
 export function parseEventSubject(prefix: string, subject: string): EventSubjectFields | undefined {
-  const root = `${eventRoot(prefix)}.`;
+  return parseFieldsUnder(`${eventRoot(prefix)}.`, subject);
+}
+
+/** The fields of a webhook queue subject under `prefix` ({@link webhookQueueSubject}), or undefined when it is not one. */
+export function parseWebhookQueueSubject(prefix: string, subject: string): EventSubjectFields | undefined {
+  return parseFieldsUnder(`${webhookQueueRoot(prefix)}.`, subject);
+}
+
+function parseFieldsUnder(root: string, subject: string): EventSubjectFields | undefined {
   if (!subject.startsWith(root)) return undefined;
   const tokens = subject.slice(root.length).split('.');
   if (tokens.length !== 3) return undefined;
@@ -84,6 +92,20 @@ export function parseEventSubject(prefix: string, subject: string): EventSubject
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The subject an event some webhook wants is queued on for delivery, `<prefix>.webhook-queue.<tenant>.<app>.<type>`
+ * (the same tokens as its event subject, under another root: the webhook queue stream binds `<root>.>`).
+ */
+export function webhookQueueSubject(prefix: string, event: EventSubjectFields): string {
+  return `${webhookQueueRoot(prefix)}.${encodeToken(event.tenant)}.${encodeToken(event.app)}.${encodeToken(event.type)}`;
+}
+
+/** `<prefix>.webhook-queue`, the root of the webhook queue's subjects. */
+export function webhookQueueRoot(prefix: string): string {
+  eventRoot(prefix); // validates the prefix
+  return `${prefix}.webhook-queue`;
 }
 
 /** `<prefix>.events`, the root every event subject of a cluster shares (the stream binds `<root>.>`). */

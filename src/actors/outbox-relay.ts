@@ -284,7 +284,7 @@ export class OutboxRelay {
   }
 
   private publishEach(events: readonly OutboxEvent[]): Promise<PromiseSettledResult<void>[]> {
-    return Promise.allSettled(events.map((e) => this.o.publisher.publish(eventSubject(this.o.prefix, e.event), eventMsgId(e.event), encoder.encode(JSON.stringify(e.event)))));
+    return Promise.allSettled(events.map((e) => this.o.publisher.publish(eventSubject(this.o.prefix, e.event), eventMsgId(e.event), encoder.encode(JSON.stringify(e.event)), e.event)));
   }
 
   /** Lag and count of the acknowledged ones among `events`. */

@@ -1,4 +1,5 @@
 import type { ActionCommand, EngineErrorDetail, RuntimeState } from '../engine/index.ts';
+import type { EventSubjectFields } from './event-subject.ts';
 
 /**
  * Ports of the actors layer. NATS adapters and in-process twins implement them;
@@ -95,8 +96,11 @@ export interface ShardBus {
 
 /** Domain events leaving the outbox: JetStream stream BFLOW_EVENTS, or the in-process twin. */
 export interface EventPublisher {
-  /** Publishes with `msgId` (see eventMsgId in event-subject.ts) as the de-duplication id; resolves when the stream acknowledged it. */
-  publish(subject: string, msgId: string, payload: Uint8Array): Promise<void>;
+  /**
+   * Publishes with `msgId` (see eventMsgId in event-subject.ts) as the de-duplication id; resolves when the stream
+   * acknowledged it. `fields`, the event's tenant, app and type when the caller has them, spare parsing `subject`.
+   */
+  publish(subject: string, msgId: string, payload: Uint8Array, fields?: EventSubjectFields): Promise<void>;
 }
 
 /** Injected time, so tests can move it. */

@@ -113,6 +113,11 @@ export class WebhookDeliverer {
     return Promise.all(targets.map((w) => this.#deliverTo(w, event, body)));
   }
 
+  /** Whether some webhook of `tenant` subscribes to events of `type` (from the cached list; rejects when it cannot be read). */
+  async wanted(tenant: string, type: string): Promise<boolean> {
+    return (await this.#directory.forTenant(tenant)).some((w) => subscribes(w, type));
+  }
+
   /** The tenant's webhooks changed (a change notice): its next event reads them afresh. */
   invalidateWebhooks(tenant: string): void {
     this.#directory.invalidate(tenant);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { clusterStreams } from '../actors/nats/cluster-streams.ts';
 import { checkInvariants, type CheckInvariantsInput } from '../check/check-invariants.ts';
 import { parseAcknowledged, type AcknowledgedCommand } from '../check/acknowledged.ts';
 import { CheckError } from '../check/errors.ts';
@@ -58,7 +59,7 @@ async function parseCheckArgs(args: string[], env: Env): Promise<{ input: CheckI
   const mysqlUrl = url('--mysql-url', values['mysql-url'] ?? env['BFLOW_MYSQL_URL'], ['mysql:'], true)!;
   const natsUrl = url('--nats-url', values['nats-url'] ?? env['BFLOW_NATS_URL'], ['nats:', 'tls:'], false);
   const cluster = env['BFLOW_CLUSTER'] ?? 'bflow';
-  const stream = values.stream ?? (cluster === 'bflow' ? 'BFLOW_EVENTS' : `BFLOW_EVENTS_${cluster}`);
+  const stream = values.stream ?? clusterStreams(cluster).events;
   const input: CheckInvariantsInput = {
     mysqlUrl,
     tenant,

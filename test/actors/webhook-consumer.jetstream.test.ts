@@ -14,13 +14,16 @@ import { useTestNats, type TestNats } from '../harness/nats-server.ts';
 import { waitFor } from '../harness/wait.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
-/** Each test: its own stream and durable consumer on the shared server; the stream (with its consumers) is deleted after. */
+/** Each test: its own streams and durable consumer on the shared server; the streams (with their consumers) are deleted after. */
 let nats: TestNats;
 let receiver: WebhookReceiver;
 let store: MemoryWebhookStore;
+let eventStream: string;
 let stream: string;
 let prefix: string;
 let publisher: JetStreamEventPublisher;
+/** What the publisher asks before queueing an event for webhooks (the nodes ask their deliverer's cache). */
+let wanted: (tenant: string, type: string) => Promise<boolean>;
 const running: JetStreamWebhookConsumer[] = [];
 let seq = 0;
 
@@ -33,17 +36,24 @@ afterAll(async () => {
 
 beforeEach(async () => {
   const suffix = randomBytes(4).toString('hex');
-  stream = `BFLOW_T_WEBHOOKS_${suffix}`;
+  eventStream = `BFLOW_T_EVENTS_${suffix}`;
+  stream = `BFLOW_T_WEBHOOK_QUEUE_${suffix}`;
   prefix = `bflowt_wh_${suffix}`;
-  publisher = await JetStreamEventPublisher.create(await nats.connect('publisher'), { prefix, stream });
-  receiver = await WebhookReceiver.start();
   store = new MemoryWebhookStore();
+  const lists = new WebhookDeliverer({ webhooks: store, webhookCacheMs: 0 });
+  wanted = (tenant, type) => lists.wanted(tenant, type);
+  publisher = await JetStreamEventPublisher.create(await nats.connect('publisher'), {
+    prefix,
+    stream: eventStream,
+    webhookQueue: { stream, wanted: (tenant, type) => wanted(tenant, type) },
+  });
+  receiver = await WebhookReceiver.start();
   await store.create({ id: 'wh-1', tenant: 't1', url: receiver.url('/wh-1'), events: ['*'], secret: 'whsec-0123456789abcdef', createdAt: 0 });
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.stop()));
-  const nc = await nats.connect('cleanup');
-  await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+  const jsm = await jetstreamManager(await nats.connect('cleanup'));
+  for (const name of [eventStream, stream]) await jsm.streams.delete(name).catch(() => undefined);
   await receiver.close();
 });
 
@@ -62,8 +72,8 @@ async function startNode(name: string, o: { concurrency?: number; backoffMinMs?:
   return { consumer, registry };
 }
 
-async function publish(type: DomainEvent['type'] = 'stage.entered'): Promise<DomainEvent> {
-  const e: DomainEvent = { id: `rt-${++seq}:1:0`, type, tenant: 't1', app: 'purchase.order', docId: `PO-${seq}`, runtimeId: `rt-${seq}`, workflowId: 'wf-po', version: 1, actor: 'alice', at: Date.now(), data: {} };
+async function publish(type: DomainEvent['type'] = 'stage.entered', tenant = 't1'): Promise<DomainEvent> {
+  const e: DomainEvent = { id: `rt-${++seq}:1:0`, type, tenant, app: 'purchase.order', docId: `PO-${seq}`, runtimeId: `rt-${seq}`, workflowId: 'wf-po', version: 1, actor: 'alice', at: Date.now(), data: {} };
   await publisher.publish(eventSubject(prefix, e), e.id, new TextEncoder().encode(JSON.stringify(e)));
   return e;
 }
@@ -77,22 +87,43 @@ const receivedIds = (): string[] => receiver.received.map((r) => String(r.header
 
 describe('webhook consumer - one durable JetStream consumer shared by the nodes', () => {
   it('consumer - two nodes share the consumer: every event is delivered once, and both nodes deliver', async () => {
-    const old = await publish(); // before the consumer exists: a new consumer starts at new events
+    const early = await publish(); // queued before any consumer exists: delivered once one does
     // A slow receiver keeps each node's two workers busy, so the stream must hand events to both nodes.
     receiver.respond = () => ({ status: 200, delayMs: 30 });
     const a = await startNode('node-a');
     const b = await startNode('node-b');
     const events = [];
     for (let i = 0; i < 20; i++) events.push(await publish());
-    await waitFor(() => receiver.received.length >= 20, { what: '20 deliveries', deadlineMs: 20_000 });
-    await waitFor(async () => (await done(a)) + (await done(b)) === 20, { what: '20 acks' });
-    expect([...receivedIds()].sort()).toEqual(events.map((e) => e.id).sort());
-    expect(receivedIds()).not.toContain(old.id);
+    await waitFor(() => receiver.received.length >= 21, { what: '21 deliveries', deadlineMs: 20_000 });
+    await waitFor(async () => (await done(a)) + (await done(b)) === 21, { what: '21 acks' });
+    expect([...receivedIds()].sort()).toEqual([early, ...events].map((e) => e.id).sort());
     expect(await done(a)).toBeGreaterThan(0);
     expect(await done(b)).toBeGreaterThan(0);
     // Acknowledged: nothing left pending on the consumer.
-    const info = await (await jetstreamManager(await nats.connect('info'))).consumers.info(stream, `${prefix}_webhooks`);
+    const jsm = await jetstreamManager(await nats.connect('info'));
+    const info = await jsm.consumers.info(stream, `${prefix}_webhooks`);
     expect(info.num_ack_pending + info.num_pending).toBe(0);
+    // A work queue: an acknowledged event leaves it (the event stream keeps every event).
+    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, { what: 'an empty webhook queue' });
+    expect((await jsm.streams.info(eventStream)).state.messages).toBe(21);
+  });
+
+  it('queue - only events some webhook wants are queued; one whose webhooks cannot be read is queued anyway', async () => {
+    await store.create({ id: 'wh-2', tenant: 't2', url: receiver.url('/wh-2'), events: ['task.assigned'], secret: 'whsec-0123456789abcdef', createdAt: 0 });
+    const jsm = await jetstreamManager(await nats.connect('info'));
+    await publish('stage.entered', 't2'); // t2's webhook wants task.assigned only
+    await publish('stage.entered', 't3'); // t3 has no webhooks
+    const assigned = await publish('task.assigned', 't2');
+    expect((await jsm.streams.info(eventStream)).state.messages).toBe(3);
+    expect((await jsm.streams.info(stream)).state.messages).toBe(1);
+    wanted = () => Promise.reject(new Error('store down'));
+    const unknown = await publish('stage.entered', 't3');
+    expect((await jsm.streams.info(stream)).state.messages).toBe(2);
+    // The consumer reads t3's (empty) list again: acknowledged, delivered nowhere.
+    await startNode('node-a');
+    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, { what: 'an empty webhook queue' });
+    expect(receivedIds()).toEqual([assigned.id]);
+    expect(receivedIds()).not.toContain(unknown.id);
   });
 
   it('consumer - a node stopping mid-delivery leaves the event to another node (at least once)', async () => {

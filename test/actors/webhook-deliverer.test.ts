@@ -92,6 +92,18 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
     expect(receiver.received.map((r) => r.path).sort()).toEqual(['/all', '/entered']);
   });
 
+  it('deliverer - wanted: whether some webhook of the tenant subscribes to the type; rejects when the list cannot be read', async () => {
+    await hook('entered', { events: ['stage.entered'] });
+    await hook('everything', { tenant: 't2', events: ['*'] });
+    const d = make();
+    expect(await d.wanted('t1', 'stage.entered')).toBe(true);
+    expect(await d.wanted('t1', 'task.assigned')).toBe(false);
+    expect(await d.wanted('t2', 'task.assigned')).toBe(true);
+    expect(await d.wanted('t3', 'stage.entered')).toBe(false);
+    const down = make({ webhooks: { forTenant: () => Promise.reject(new Error('store down')) } });
+    await expect(down.wanted('t1', 'stage.entered')).rejects.toThrow('store down');
+  });
+
   it('deliverer - retries a 500 with growing backoff, then succeeds', async () => {
     await hook('wh-1');
     receiver.respond = (n) => (n <= 2 ? 500 : 200);

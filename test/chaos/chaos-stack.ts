@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { clusterStreams } from '../../src/actors/nats/cluster-streams.ts';
 import { runMigrations } from '../../src/store/migrate.ts';
 import { createMySqlPool, withDatabase } from '../../src/store/mysql/pool.ts';
 import { NodeProcess } from '../cluster/cluster-harness.ts';
@@ -85,9 +86,9 @@ export class ChaosStack implements Stack {
     return CLUSTER;
   }
 
-  /** The JetStream stream the nodes publish committed events to (as src/cluster-node.ts names it). */
+  /** The JetStream stream the nodes publish committed events to. */
   get eventStream(): string {
-    return `BFLOW_EVENTS_${CLUSTER}`;
+    return clusterStreams(CLUSTER).events;
   }
 
   /** Environment of every bflow process of the stack. */

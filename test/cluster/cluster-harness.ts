@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RowDataPacket } from 'mysql2/promise';
+import { clusterStreams } from '../../src/actors/nats/cluster-streams.ts';
 import { NatsShardBus } from '../../src/actors/nats/shard-bus.ts';
 import { RoutingClient } from '../../src/actors/routing-client.ts';
 import type { ShardReply, ShardRequest } from '../../src/actors/ports.ts';
@@ -154,7 +155,7 @@ export class ClusterHarness {
     await Promise.all([...this.nodes.values()].map((n) => (n.exited ? undefined : new Promise((r) => n.child.once('exit', r)))));
     try {
       const jsm = await jetstreamManager(this.client);
-      await jsm.streams.delete(`BFLOW_EVENTS_${this.cluster}`).catch(() => undefined);
+      for (const stream of Object.values(clusterStreams(this.cluster))) await jsm.streams.delete(stream).catch(() => undefined);
     } finally {
       await this.nats.cleanup();
       await this.db.drop();

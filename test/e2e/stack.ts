@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
+import { clusterStreams } from '../../src/actors/nats/cluster-streams.ts';
 import { NodeProcess } from '../cluster/cluster-harness.ts';
 import { useTestDatabase } from '../harness/mysql.ts';
 import { useTestNats } from '../harness/nats-server.ts';
@@ -176,7 +177,7 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
 
 export async function cleanupCluster(cluster: string, nc: Awaited<ReturnType<Awaited<ReturnType<typeof useTestNats>>['connect']>>, redisUrl: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.delete(`BFLOW_EVENTS_${cluster}`).catch(() => undefined);
+  for (const stream of Object.values(clusterStreams(cluster))) await jsm.streams.delete(stream).catch(() => undefined);
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();

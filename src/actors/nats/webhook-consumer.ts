@@ -1,16 +1,16 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
-import { eventRoot, parseEventSubject } from '../event-subject.ts';
+import { parseWebhookQueueSubject, webhookQueueRoot } from '../event-subject.ts';
 import type { WebhookDeliverer } from '../webhook-deliverer.ts';
 import type { WebhookMetrics } from '../webhook-metrics.ts';
 import { SendNextTurn } from './send-next-turn.ts';
 
 /** Options of {@link JetStreamWebhookConsumer}; every field but `stream` has a default. */
 export interface JetStreamWebhookConsumerOptions {
-  /** The event stream (created by the event publisher). */
+  /** The webhook queue stream (created by the event publisher's `webhookQueue`). */
   stream: string;
-  /** Subject root of the cluster; the consumer takes `<prefix>.events.>`. @default 'bflow' */
+  /** Subject root of the cluster; the consumer takes `<prefix>.webhook-queue.>`. @default 'bflow' */
   prefix?: string;
   /** Durable consumer shared by every node of the cluster. @default '<prefix>_webhooks' */
   durable?: string;
@@ -34,7 +34,9 @@ type Resolved = Required<Omit<JetStreamWebhookConsumerOptions, 'metrics'>> & { m
 /**
  * Feeds committed events from JetStream to the webhook deliverer: one durable
  * pull consumer per cluster shared by every `bflow node`, so the stream hands
- * each event to one node. A node pulls events in batches (`consume`: one pull
+ * each event to one node. It reads the webhook queue, a work-queue stream to
+ * which the event publisher copies only the events some webhook wants (an
+ * acknowledged event leaves it), so events no webhook wants cost nothing here. A node pulls events in batches (`consume`: one pull
  * request per batch, renewed before it runs dry, rather than one per event),
  * handles up to `concurrency` at once, delivers each to all of its webhooks
  * (one timer extends the ack deadline of every event still in delivery) and
@@ -66,7 +68,7 @@ export class JetStreamWebhookConsumer {
     this.#keepAlive.unref();
   }
 
-  /** Ensures the durable consumer exists (new ones start at new events), then starts pulling. */
+  /** Ensures the durable consumer exists, then starts pulling. */
   static async start(nc: NatsConnection, deliverer: WebhookDeliverer, options: JetStreamWebhookConsumerOptions): Promise<JetStreamWebhookConsumer> {
     const prefix = options.prefix ?? 'bflow';
     const o: Resolved = {
@@ -131,7 +133,7 @@ export class JetStreamWebhookConsumer {
     if (this.#stopping) return this.#settle(msg, 'retried', 0);
     this.#working.add(msg);
     try {
-      const reports = await this.#deliverer.deliver(msg.data, parseEventSubject(this.#o.prefix, msg.subject)?.tenant);
+      const reports = await this.#deliverer.deliver(msg.data, parseWebhookQueueSubject(this.#o.prefix, msg.subject)?.tenant);
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
       else this.#settle(msg, 'done');
     } catch (err) {
@@ -165,9 +167,9 @@ async function ensureConsumer(nc: NatsConnection, o: Resolved): Promise<void> {
   const config: Partial<ConsumerConfig> = {
     durable_name: o.durable,
     ack_policy: AckPolicy.Explicit,
-    // A first start delivers what is committed from now on, not the stream's retained history.
-    deliver_policy: DeliverPolicy.New,
-    filter_subject: `${eventRoot(o.prefix)}.>`,
+    // The queue holds only what is still to be delivered (a work-queue stream's consumer must start at its first message).
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: `${webhookQueueRoot(o.prefix)}.>`,
     ...wanted,
   };
   // Two nodes racing here is fine: adding an identical consumer twice succeeds.
