@@ -29,7 +29,7 @@ import type { HttpMode } from './http-load.ts';
 import { codes, lat, measureServer, measureStack, ms, passFail, rate, usageLine, type Measured, type ReadKind } from './measure.ts';
 import { measureNatsCeiling, type CeilingReport } from './nats-echo.ts';
 import { cleanUpOnInterrupt, reapAll, reaped } from './reaper.ts';
-import { intArg, printTable, secondsArg, writeResult } from './report.ts';
+import { intArg, printTable, secondsArg, stringArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
 import { measureMySqlCeilings, type MySqlCeilings } from './store.ts';
 
@@ -42,11 +42,6 @@ const TARGET_BASELINE_FACTOR = 3;
 const TARGET_NATS_SHARE = 0.5;
 const TARGET_TX_PER_COMMAND = 1;
 
-
-function stringArg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 /** Reads per command by kind (bench/measure.ts ReadKind). */
 function readsNote(k: Record<ReadKind, number>): string {

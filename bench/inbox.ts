@@ -7,15 +7,17 @@
  *
  *   node --import tsx bench/inbox.ts [--runtimes 1000000] [--users 1000] [--seconds 10] [--concurrency 16]
  *   BENCH_KEEP_DB=1 …   keeps (and reuses) database bflow_bench_inbox: seeded once
+ *   --cpu-prof DIR      profiles the gateway and the node (bench/profile-summary.ts)
  */
 import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import type mysql from 'mysql2/promise';
 import { startBenchStack, BENCH_SHARDS } from './bflow-stack.ts';
 import { seedInbox, type SeedReport } from './inbox-seed.ts';
 import { codes, lat, measureStack, ms, passFail, rate, usageLine } from './measure.ts';
 import { reapAll } from './reaper.ts';
-import { intArg, printTable, secondsArg, writeResult } from './report.ts';
+import { intArg, printTable, secondsArg, stringArg, writeResult } from './report.ts';
 
 const TARGET_P99_MS = 20;
 const TENANT_PREFIX = 't-inbox';
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
   const warmupSeconds = intArg('--warmup', 3);
   const concurrency = intArg('--concurrency', 16);
   const keep = process.env.BENCH_KEEP_DB === '1';
+  const profDir = stringArg('--cpu-prof');
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`] : [];
   console.log(`bench/inbox: ${runtimes.toLocaleString('en')} runtimes, ${(runtimes * 5).toLocaleString('en')} log rows, ${users} users, ${concurrency} reads in flight; ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`disk before seeding (df -h /work):\n${spawnSync('df', ['-h', '/work'], { encoding: 'utf8' }).stdout.trimEnd()}`);
   console.log(keep ? 'BENCH_KEEP_DB=1: database bflow_bench_inbox is kept (and reused when already seeded)' : 'fresh database, dropped at the end (BENCH_KEEP_DB=1 keeps it for the next run)');
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
     tenants: 1,
     tenantPrefix: TENANT_PREFIX,
     keepDatabase: keep,
+    nodeArgs: prof,
+    gatewayArgs: prof,
     prepare: async (db) => {
       seed = await seedInbox(db.pool, { tenant: TENANT, runtimes, users, shards: BENCH_SHARDS }, (line) => console.log(line));
       console.log(seed.seeded ? `  seeded in ${seed.seconds.toFixed(0)} s` : '  already seeded (kept database)');

@@ -16,6 +16,12 @@ export function intArg(name: string, fallback: number): number {
   return value;
 }
 
+/** `NAME VALUE` from argv (NAME like `--cpu-prof`), else undefined. */
+export function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 export function printTable(title: string, rows: readonly (readonly string[])[]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   console.log(`\n${title}`);
