@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import { Counter, type Registry } from 'prom-client';
+import { formatSql } from './sql-format.ts';
 
 export interface MySqlPoolOptions {
   /** Max open connections. @default 16 */
@@ -28,7 +29,7 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /**
  * A mysql2 pool with the settings every bflow connection needs: UTC, utf8mb4,
  * big numbers as strings when they overflow, one statement per query unless
- * `multipleStatements`.
+ * `multipleStatements`, placeholders filled by {@link formatSql}.
  */
 export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): mysql.Pool {
   const u = new URL(url);
@@ -50,6 +51,7 @@ export function createMySqlPool(url: string, options: MySqlPoolOptions = {}): my
     enableKeepAlive: true,
     // No async stack capture per query (~15 µs of client CPU each): our errors carry their own context.
     trace: false,
+    queryFormat: (sql: string, values: unknown) => formatSql(sql, values, 'Z'),
   });
   pool.on('connection', (conn) => countStatementsOf(conn as unknown as CountedConnection));
   pool.on('enqueue', () => mysqlStatementCounts.poolWaits++);
