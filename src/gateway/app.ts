@@ -1,12 +1,12 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
-import { secureHeaders } from 'hono/secure-headers';
 import { ApiError } from './api-error.ts';
 import type { GatewayDeps } from './gateway-deps.ts';
 import type { GatewayEnv } from './gateway-env.ts';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { auth } from './middleware/auth.ts';
+import { fixedHeaders, SECURITY_HEADERS } from './middleware/fixed-headers.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
@@ -39,8 +39,7 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
 
   app.use(requestContext({ logger: deps.logger, ...(deps.newId === undefined ? {} : { newId: deps.newId }) }));
   app.use(httpMetrics(deps.registry));
-  // No CSP here: JSON needs none, and /docs sets its own (overwrite: false keeps it).
-  app.use(secureHeaders({ overwrite: false }));
+  app.use(fixedHeaders(SECURITY_HEADERS));
   if (o.corsOrigins.length > 0) {
     app.use(cors({ origin: [...o.corsOrigins], allowHeaders: CORS_ALLOW, exposeHeaders: CORS_EXPOSE, maxAge: 600, allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] }));
   }

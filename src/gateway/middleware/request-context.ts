@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 import type { GatewayEnv } from '../gateway-env.ts';
+import { nodeResponse } from './fixed-headers.ts';
 import { routeTemplate } from './http-metrics.ts';
 
 /** What a client-sent X-Request-Id must look like to be echoed (else a fresh one is generated). */
@@ -29,9 +30,12 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     const logger = options.logger.child({ requestId: id });
     c.set('requestId', id);
     c.set('logger', logger);
+    // On Node, on the ServerResponse: on every response, errors included, without a WHATWG Headers (see fixedHeaders).
+    const outgoing = nodeResponse(c);
+    outgoing?.setHeader('X-Request-Id', id);
     await next();
-    // Set after next(): the response may be one onError built (hono keeps it too, but be certain).
-    c.res.headers.set('X-Request-Id', id);
+    // Off Node, after next(): the response may be one onError built.
+    if (!outgoing) c.res.headers.set('X-Request-Id', id);
     if (logger.isLevelEnabled('debug')) {
       logger.debug({ method: c.req.method, route: routeTemplate(c), status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
     }
