@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { CompiledWorkflow } from '../../engine/index.ts';
 import type { InboxItem } from '../../store/ports.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
-import type { GatewayEnv, Principal } from '../gateway-env.ts';
+import type { GatewayEnv } from '../gateway-env.ts';
 import { iso, json, problems } from '../schemas/common.ts';
 import { clusterSchema, inboxQuery, inboxSchema, type InboxItemView } from '../schemas/tasks.ts';
 import { below } from '../shard-problems.ts';
@@ -19,23 +20,23 @@ const getCluster = createRoute({
   responses: { 200: json(clusterSchema, 'The shard map'), ...problems(503) },
 });
 
-/** An item's title: its node's title in the runtime's pinned version (the read model names it; compiled versions are cached). */
-async function titleOf(ctx: ApiContext, tenant: string, item: InboxItem): Promise<string> {
-  const wf = await ctx.compiled(tenant, item.workflowId, item.version);
-  return wf.nodes.get(item.node)?.title ?? item.node;
-}
-
-async function inboxItemView(ctx: ApiContext, principal: Principal, item: InboxItem): Promise<InboxItemView> {
-  const view: InboxItemView = {
-    runtimeId: item.runtimeId,
-    app: item.app,
-    docId: item.docId,
-    node: item.node,
-    title: await titleOf(ctx, principal.tenant, item),
-    assignedAt: iso(item.assignedAt),
-  };
-  if (item.dueAt !== undefined) view.dueAt = iso(item.dueAt);
-  return view;
+/**
+ * The page's views: each item titled by its node in the runtime's pinned version (the read model names it),
+ * each distinct version looked up once (compiled versions are cached).
+ */
+async function inboxViews(ctx: ApiContext, tenant: string, items: readonly InboxItem[]): Promise<InboxItemView[]> {
+  const versionOf = (item: InboxItem): string => `${item.version}@${item.workflowId}`;
+  const loading = new Map<string, Promise<CompiledWorkflow>>();
+  for (const item of items) if (!loading.has(versionOf(item))) loading.set(versionOf(item), ctx.compiled(tenant, item.workflowId, item.version));
+  // Promise.all, not one await after another: a second rejection would go unhandled meanwhile.
+  const loaded = await Promise.all(loading.values());
+  const compiled = new Map([...loading.keys()].map((version, i) => [version, loaded[i]!]));
+  return items.map((item) => {
+    const title = compiled.get(versionOf(item))!.nodes.get(item.node)?.title ?? item.node;
+    const view: InboxItemView = { runtimeId: item.runtimeId, app: item.app, docId: item.docId, node: item.node, title, assignedAt: iso(item.assignedAt) };
+    if (item.dueAt !== undefined) view.dueAt = iso(item.dueAt);
+    return view;
+  });
 }
 
 export function registerTaskRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
@@ -43,7 +44,7 @@ export function registerTaskRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext
     const principal = principalFrom(c);
     const { status, limit, cursor } = c.req.valid('query');
     const page = await paged(ctx.deps.read.inbox(principal.tenant, principal.employee, status, limit, cursor));
-    const items = await Promise.all(page.items.map((item) => inboxItemView(ctx, principal, item)));
+    const items = await inboxViews(ctx, principal.tenant, page.items);
     return c.json({ items, nextCursor: page.nextCursor }, 200);
   });
 

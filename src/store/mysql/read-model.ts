@@ -2,14 +2,18 @@ import type mysql from 'mysql2/promise';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { InboxItem, LoggedCommand, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
 import { checkLimit, decodeInboxCursor, decodeRuntimeCursor, encodeCursor, toPage } from '../pagination.ts';
+import { CoalescedReads } from './coalesced-reads.ts';
 import { num, optNum, optStr, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
   private readonly ctx: SqlContext;
+  /** Inbox pages asked for in the same turn go to MySQL as one statement. */
+  private readonly inboxReads: CoalescedReads;
 
   constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
     this.ctx = sqlContext(pool, options);
+    this.inboxReads = new CoalescedReads((sql, values) => this.select(sql, values), byInboxOrder);
   }
 
   async getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
@@ -52,7 +56,8 @@ export class MySqlReadModel implements ReadModel {
    * Keyset over `(assigned_at, runtime_id, stage)`, the tail of `tasks_inbox`. The
    * leading `assigned_at >= ?` keeps the scan a range on that index on both servers.
    * Each task is joined to its runtime by primary key for the pinned workflow version
-   * (STRAIGHT_JOIN: the tasks index drives, so the order needs no sort).
+   * (STRAIGHT_JOIN: the tasks index drives, so the order needs no sort). Pages asked for
+   * in the same turn share one statement (CoalescedReads).
    */
   async inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>> {
     checkLimit(limit);
@@ -67,13 +72,22 @@ export class MySqlReadModel implements ReadModel {
       values.push(at, at, runtimeId, runtimeId, stage);
     }
     sql += ' ORDER BY t.assigned_at, t.runtime_id, t.stage LIMIT ?';
-    const rows = await this.select(sql, [...values, limit + 1]);
+    const rows = await this.inboxReads.query(sql, [...values, limit + 1]);
     return toPage(rows.map(toInboxItem), limit, (last) => encodeCursor([last.assignedAt, last.runtimeId, last.stage]));
   }
 
   private select(sql: string, values: unknown[]): Promise<Row[]> {
     return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
+}
+
+/** The inbox's ORDER BY (assigned_at, runtime_id, stage) in JavaScript: ids are ASCII, so utf8mb4_bin order is code unit order. */
+function byInboxOrder(a: Row, b: Row): number {
+  const at = num(a.assigned_at) - num(b.assigned_at);
+  if (at !== 0) return at;
+  const ida = str(a.runtime_id);
+  const idb = str(b.runtime_id);
+  return ida < idb ? -1 : ida > idb ? 1 : num(a.stage) - num(b.stage);
 }
 
 /** A runtime_log row (its columns as selected by `runtimeLog`) as a StoredLogEntry. */

@@ -49,6 +49,32 @@ export function readModelContract(name: string, makeSubject: MakeSubject): void 
       expect(pages.flat().filter((i) => i.runtimeId === 'r00').map((i) => i.stage)).toEqual([0, 1, 2]);
     });
 
+    it('inbox - pages asked for at once (users, statuses, cursors, limits, tenants) are each what it is alone', async () => {
+      const other = uniqueTenant();
+      for (let i = 0; i < 12; i++) {
+        await commitOk(s.writer, step({ tenant, id: `r${String(i).padStart(2, '0')}`, assignees: i % 3 === 0 ? ['boss'] : ['boss', 'other'], at: T0 + Math.floor(i / 2) }));
+      }
+      await commitOk(s.writer, step({ tenant: other, id: 'r00', assignees: ['boss'], at: T0 }));
+      const done = { stage: 0, node: 'n1', assignee: 'boss', status: 'done' as const, action: 'approve', assignedAt: T0 + 100, closedAt: T0 + 200 };
+      await s.writer.commit(step({ tenant, id: 'r05', baseRevision: 1, tasks: [done] }));
+      const second = (await s.read.inbox(tenant, 'boss', 'open', 4)).nextCursor!;
+      const asks = [
+        () => s.read.inbox(tenant, 'boss', 'open', 4),
+        () => s.read.inbox(tenant, 'boss', 'open', 4, second),
+        () => s.read.inbox(tenant, 'other', 'open', 50),
+        () => s.read.inbox(tenant, 'boss', 'done', 10),
+        () => s.read.inbox(tenant, 'nobody', 'open', 10),
+        () => s.read.inbox(other, 'boss', 'open', 10),
+        () => s.read.inbox(tenant, 'boss', 'open', 1),
+      ];
+      const alone = [];
+      for (const ask of asks) alone.push(await ask());
+      const together = await Promise.all(asks.map((ask) => ask()));
+      expect(together).toEqual(alone);
+      expect(alone.map((p) => p.items.length)).toEqual([4, 4, 8, 1, 0, 1, 1]);
+      await expect(Promise.all([s.read.inbox(tenant, 'boss', 'open', 4), s.read.inbox(tenant, 'boss', 'open', 0)])).rejects.toMatchObject({ name: 'StoreError' });
+    });
+
     it('inbox - an exact page ends with a null cursor; status selects open or done', async () => {
       for (let i = 0; i < 4; i++) await commitOk(s.writer, step({ tenant, id: `r${i}`, assignees: ['boss'] }));
       const done = { stage: 0, node: 'n1', assignee: 'boss', status: 'done' as const, action: 'approve', assignedAt: T0 + 1000, closedAt: T0 + 2000 };
