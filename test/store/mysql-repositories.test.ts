@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
-import { createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { createMySqlPool, mysqlStatementCounts } from '../../src/store/mysql/pool.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
+import { useTestDatabase } from '../harness/mysql.ts';
 import { freePort } from '../harness/ports.ts';
 
 describe('mysql repositories - failures', () => {
@@ -20,5 +21,22 @@ describe('mysql repositories - failures', () => {
     await expect(new MySqlReadModel(pool).inbox('t', 'e', 'open', 10)).rejects.toMatchObject(unavailable);
     await expect(new MySqlDirectoryStore(pool).upsertGroups('t', [{ id: 'g', name: 'G' }])).rejects.toMatchObject(unavailable);
     await expect(new MySqlWorkflowStore(pool).publish('t', 'wf', 0)).rejects.toMatchObject(unavailable);
+  });
+});
+
+describe('mysql read model - coalesced reads', () => {
+  it('read model - concurrent inbox pages and runtime reads take one statement each kind, counted as reads of their table', async () => {
+    const db = await useTestDatabase('read_coalesced');
+    try {
+      const read = new MySqlReadModel(db.pool);
+      await read.getRuntime('t', 'warm-up'); // the pool's connection and its counter exist
+      const before = { queries: mysqlStatementCounts.queries, tasks: mysqlStatementCounts.reads.get('tasks') ?? 0, runtimes: mysqlStatementCounts.reads.get('runtimes') ?? 0 };
+      await Promise.all([read.inbox('t', 'a', 'open', 10), read.inbox('t', 'b', 'done', 5), read.getRuntime('t', 'r1'), read.getRuntime('t', 'r2')]);
+      expect(mysqlStatementCounts.queries - before.queries).toBe(2);
+      expect((mysqlStatementCounts.reads.get('tasks') ?? 0) - before.tasks).toBe(1);
+      expect((mysqlStatementCounts.reads.get('runtimes') ?? 0) - before.runtimes).toBe(1);
+    } finally {
+      await db.drop();
+    }
   });
 });

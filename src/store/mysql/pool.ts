@@ -90,7 +90,8 @@ interface CountedConnection {
   execute(...args: unknown[]): unknown;
 }
 
-const FIRST_WORD = /^\s*(\w+)/;
+/** The statement's first word; a UNION of parenthesised SELECTs (CoalescedReads) counts as its SELECT. */
+const FIRST_WORD = /^[\s(]*(\w+)/;
 const FROM_TABLE = /\bFROM\s+`?(\w+)/i;
 const WRITTEN_TABLE = /^\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+`?(\w+)/i;
 

@@ -8,16 +8,18 @@ import { num, optNum, optStr, readJson, selectRows, sqlContext, str, type MySqlR
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
   private readonly ctx: SqlContext;
-  /** Inbox pages asked for in the same turn go to MySQL as one statement. */
+  /** Inbox pages, and runtimes, asked for in the same turn go to MySQL as one statement each. */
   private readonly inboxReads: CoalescedReads;
+  private readonly runtimeReads: CoalescedReads;
 
   constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
     this.ctx = sqlContext(pool, options);
     this.inboxReads = new CoalescedReads((sql, values) => this.select(sql, values), byInboxOrder);
+    this.runtimeReads = new CoalescedReads((sql, values) => this.select(sql, values), () => 0);
   }
 
   async getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
-    const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
+    const rows = await this.runtimeReads.query('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
     return rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
   }
 

@@ -99,6 +99,19 @@ export function readModelContract(name: string, makeSubject: MakeSubject): void 
       expect(items.map((i) => [i.runtimeId, i.workflowId, i.version])).toEqual([['r1', 'wf-po', 1], ['r2', 'wf-po', 3]]);
     });
 
+    it('getRuntime - runtimes asked for at once are each what it is alone (found, missing, another tenant)', async () => {
+      const other = uniqueTenant();
+      await commitOk(s.writer, step({ tenant, id: 'r1', assignees: ['boss'] }));
+      await commitOk(s.writer, step({ tenant, id: 'r2', assignees: ['boss'] }));
+      await commitOk(s.writer, step({ tenant: other, id: 'r1', assignees: ['boss'] }));
+      const asks: [string, string][] = [[tenant, 'r1'], [tenant, 'missing'], [tenant, 'r2'], [other, 'r1'], [other, 'r2'], [tenant, 'r1']];
+      const alone = [];
+      for (const [t, id] of asks) alone.push(await s.read.getRuntime(t, id));
+      const together = await Promise.all(asks.map(([t, id]) => s.read.getRuntime(t, id)));
+      expect(together).toEqual(alone);
+      expect(alone.map((r) => r && [r.runtime.tenant, r.runtime.id])).toEqual([[tenant, 'r1'], undefined, [tenant, 'r2'], [other, 'r1'], undefined, [tenant, 'r1']]);
+    });
+
     it('listRuntimes - filters by app, docId and status; pages by id', async () => {
       for (let i = 0; i < 12; i++) {
         const app = i % 3 === 0 ? 'leave.request' : 'purchase.order';
