@@ -62,7 +62,7 @@ export class JetStreamEventPublisher implements EventPublisher {
     this.#wanted = wanted;
   }
 
-  /** Ensures the stream exists with the configured subjects and duplicate window, then returns a publisher. */
+  /** Ensures the stream (and the webhook queue, when asked for) exists with the configured subjects and limits, then returns a publisher. */
   static async create(nc: NatsConnection, options: JetStreamEventPublisherOptions = {}): Promise<JetStreamEventPublisher> {
     const o: ResolvedOptions = {
       prefix: options.prefix ?? 'bflow',
