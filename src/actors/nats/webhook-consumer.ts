@@ -36,8 +36,9 @@ type Resolved = Required<Omit<JetStreamWebhookConsumerOptions, 'metrics'>> & { m
  * pull consumer per cluster shared by every `bflow node`, so the stream hands
  * each event to one node. It reads the webhook queue, a work-queue stream to
  * which the event publisher copies only the events some webhook wants (an
- * acknowledged event leaves it), so events no webhook wants cost nothing here. A node pulls events in batches (`consume`: one pull
- * request per batch, renewed before it runs dry, rather than one per event),
+ * acknowledged event leaves it), so events no webhook wants cost nothing
+ * here. A node pulls events in batches (`consume`: one pull request per
+ * batch, renewed before it runs dry, rather than one per event),
  * handles up to `concurrency` at once, delivers each to all of its webhooks
  * (one timer extends the ack deadline of every event still in delivery) and
  * acknowledges it once every webhook has an outcome (delivered or given up).
