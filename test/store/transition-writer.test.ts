@@ -96,6 +96,18 @@ describe.each([
       expect(await rows("SELECT id FROM runtimes WHERE id LIKE 'race-%'")).toHaveLength(6);
     });
 
+    it('transition writer - records queued by one synchronous run share a batch, even when a batch is already due', async () => {
+      const w = writer({ maxDelayMs: 2 });
+      const first = w.commit(makeRecord({ id: 'due-0' }));
+      // The event loop is held past maxDelayMs before the timer can fire: the batch is due as the group is queued.
+      const until = performance.now() + 10;
+      while (performance.now() < until) { /* busy */ }
+      const group = Array.from({ length: 10 }, (_, i) => w.commit(makeRecord({ id: `due-${i + 1}` })));
+      const outcomes = await Promise.all([first, ...group]);
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      expect(w.stats).toMatchObject({ batches: 1, records: 11 });
+    });
+
     it('transition writer - a batch of commands on existing runtimes reads nothing: one transaction, guarded updates', async () => {
       const w = writer({ maxDelayMs: 20 });
       await Promise.all(['nr1', 'nr2', 'nr3'].map(async (id) => expect(await w.commit(makeRecord({ id }))).toMatchObject({ ok: true })));

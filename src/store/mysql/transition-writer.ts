@@ -75,6 +75,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  /** A schedule() is due after the code that is queueing records now (see commit). */
+  private scheduling = false;
   private closed = false;
 
   constructor(
@@ -100,7 +102,14 @@ export class MySqlTransitionWriter implements TransitionWriter {
     }
     return new Promise((resolve) => {
       this.queue.push({ record, queuedAt: performance.now(), resolve });
-      this.schedule();
+      // Not schedule() at once: when a batch is due (the oldest record waited maxDelayMs already), records
+      // queued by the same synchronous code (one caller's Promise.all) would be split over two batches.
+      if (this.scheduling) return;
+      this.scheduling = true;
+      queueMicrotask(() => {
+        this.scheduling = false;
+        this.schedule();
+      });
     });
   }
 
