@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import { nodeRequest } from '../node-bindings.ts';
 
 /**
  * Refuses request bodies over `maxBytes` (calls `tooLarge`, which throws)
@@ -18,7 +19,7 @@ import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 export function bodyLimit(maxBytes: number, tooLarge: () => never): MiddlewareHandler {
   const fallback = honoBodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async (c, next) => {
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = nodeRequest(c);
     if (!incoming) return fallback(c, next);
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const length = incoming.headers['content-length'];

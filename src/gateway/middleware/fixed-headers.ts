@@ -1,5 +1,5 @@
-import type { ServerResponse } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
+import { nodeResponse } from '../node-bindings.ts';
 
 /**
  * The security headers of every response: hono's `secureHeaders()` defaults (no CSP: JSON needs none,
@@ -18,11 +18,6 @@ export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
   ['X-Permitted-Cross-Domain-Policies', 'none'],
   ['X-XSS-Protection', '0'],
 ];
-
-/** The Node response under `c` when served by @hono/node-server (undefined under `app.request`). */
-export function nodeResponse(c: Context): ServerResponse | undefined {
-  return (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-}
 
 /**
  * Adds `headers` to every response, errors included, without replacing one the handler set itself.

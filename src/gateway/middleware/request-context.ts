@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 import type { GatewayEnv } from '../gateway-env.ts';
-import { nodeResponse } from './fixed-headers.ts';
+import { nodeResponse } from '../node-bindings.ts';
 import { routeTemplate } from './http-metrics.ts';
 
 /** What a client-sent X-Request-Id must look like to be echoed (else a fresh one is generated). */
