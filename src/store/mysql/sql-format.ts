@@ -18,13 +18,16 @@ export function formatSql(sql: string, values: unknown, timezone?: string): stri
   if (values === undefined || values === null) return sql;
   const list = Array.isArray(values) ? values : [values];
   if (list.length === 0) return sql;
-  if (NOT_PLAIN_SQL.test(sql) || !list.every(simple)) return mysql.format(sql, list, false, (timezone ?? 'local') as never);
+  const slow = (): string => mysql.format(sql, list, false, (timezone ?? 'local') as never);
+  if (NOT_PLAIN_SQL.test(sql)) return slow();
   let out = '';
   let from = 0;
   for (const value of list) {
     const at = sql.indexOf('?', from);
     if (at === -1) break;
-    out += sql.slice(from, at) + literal(value);
+    const text = literal(value);
+    if (text === undefined) return slow();
+    out += sql.slice(from, at) + text;
     from = at + 1;
   }
   return from === 0 ? sql : out + sql.slice(from);
@@ -36,30 +39,31 @@ const ESCAPED = /[\0'\\]/g;
 const NEEDS_ESCAPE = /[\0'\\]/;
 const ESCAPES: Record<string, string> = { '\0': '\\0', "'": "''", '\\': '\\\\' };
 
-function simple(value: unknown): boolean {
+/** The literal of `value`, an array inside an array a parenthesised row; undefined for a value left to mysql2. */
+function literal(value: unknown, nested = false): string | undefined {
   switch (typeof value) {
     case 'string':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return true;
+      return NEEDS_ESCAPE.test(value) ? `'${value.replace(ESCAPED, (c) => ESCAPES[c]!)}'` : `'${value}'`;
     case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      return value === null || (Array.isArray(value) && value.every(simple));
+      return Number.isFinite(value) ? String(value) : undefined;
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return 'NULL';
+    case 'object': {
+      if (value === null) return 'NULL';
+      if (!Array.isArray(value)) return undefined;
+      let out = '';
+      for (let i = 0; i < value.length; i++) {
+        const text = literal(value[i], true);
+        if (text === undefined) return undefined;
+        out += (i === 0 ? '' : ', ') + text;
+      }
+      return nested ? `(${out})` : out;
+    }
     default:
-      return false;
+      return undefined;
   }
-}
-
-/** The literal of a value `simple` accepted; an array inside an array is a parenthesised row. */
-function literal(value: unknown, nested = false): string {
-  if (typeof value === 'string') return NEEDS_ESCAPE.test(value) ? `'${value.replace(ESCAPED, (c) => ESCAPES[c]!)}'` : `'${value}'`;
-  if (value === null || value === undefined) return 'NULL';
-  if (Array.isArray(value)) {
-    let out = '';
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ', ') + literal(value[i], true);
-    return nested ? `(${out})` : out;
-  }
-  return typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
 }
