@@ -103,13 +103,16 @@ export class WebhookDeliverer {
    * without webhooks be passed over without parsing its body.
    */
   async deliver(body: Uint8Array, tenant?: string): Promise<DeliveryReport[]> {
-    if (tenant !== undefined && (await this.#directory.forTenant(tenant)).length === 0) return [];
+    const told = tenant === undefined ? undefined : await this.#directory.forTenant(tenant);
+    if (told?.length === 0) return [];
     const event = envelopeOf(body);
     if (event === undefined) {
       this.#o.logger.warn({ bytes: body.byteLength }, 'webhook deliverer: not a domain event, skipped');
       return [];
     }
-    const targets = (await this.#directory.forTenant(event.tenant)).filter((w) => subscribes(w, event.type));
+    // The body's tenant decides; the list already read serves when it is the same tenant.
+    const webhooks = told !== undefined && event.tenant === tenant ? told : await this.#directory.forTenant(event.tenant);
+    const targets = webhooks.filter((w) => subscribes(w, event.type));
     return Promise.all(targets.map((w) => this.#deliverTo(w, event, body)));
   }
 
