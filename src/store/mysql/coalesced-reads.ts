@@ -12,7 +12,7 @@ interface Waiting {
  * Page queries of one shape issued in the same turn of the event loop, sent to MySQL as one statement:
  * `(SELECT 0 AS q, …) UNION ALL (SELECT 1 AS q, …)`, each part keeping its own ORDER BY and LIMIT, and
  * the rows handed back to each caller by `q`, re-sorted with `order` (a UNION does not promise to keep
- * the parts' order). A query alone in its turn is sent as it is. One round trip for several concurrent
+ * the parts' order; a point read has none to keep). A query alone in its turn is sent as it is. One round trip for several concurrent
  * reads saves the client and the server a socket write, a read and a statement each; the inbox's reads
  * arrive together, since a gateway's requests pass the rate limit in one Redis pipeline reply.
  * A failed statement fails every query of its batch.
@@ -26,8 +26,8 @@ export class CoalescedReads {
 
   constructor(
     private readonly select: (sql: string, values: unknown[]) => Promise<Row[]>,
-    /** The parts' ORDER BY as a comparator (what MySQL's collation gives for these columns). */
-    private readonly order: (a: Row, b: Row) => number,
+    /** The parts' ORDER BY as a comparator (what MySQL's collation gives for these columns); none for point reads. */
+    private readonly order: ((a: Row, b: Row) => number) | undefined,
     private readonly maxBatch = 32,
   ) {}
 
@@ -58,7 +58,7 @@ export class CoalescedReads {
         const parts: Row[][] = batch.map(() => []);
         // Each row keeps its `q` column: callers read the columns they selected.
         for (const row of rows) parts[Number(row.q)]?.push(row);
-        batch.forEach((w, i) => w.resolve(parts[i]!.sort(this.order)));
+        batch.forEach((w, i) => w.resolve(this.order ? parts[i]!.sort(this.order) : parts[i]!));
       },
       (err: unknown) => {
         for (const w of batch) w.reject(err);

@@ -15,7 +15,7 @@ export class MySqlReadModel implements ReadModel {
   constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
     this.ctx = sqlContext(pool, options);
     this.inboxReads = new CoalescedReads((sql, values) => this.select(sql, values), byInboxOrder);
-    this.runtimeReads = new CoalescedReads((sql, values) => this.select(sql, values), () => 0);
+    this.runtimeReads = new CoalescedReads((sql, values) => this.select(sql, values), undefined);
   }
 
   async getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
