@@ -18,7 +18,7 @@ import { runMigrations } from '../src/store/migrate.ts';
 import { MySqlDirectoryStore } from '../src/store/mysql/directory-store.ts';
 import { createMySqlPool, withDatabase } from '../src/store/mysql/pool.ts';
 import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
-import { seedTenant } from '../test/actors/runtime-host-fixture.ts';
+import { seedTenant } from '../test/actors/runtime-host/runtime-host-fixture.ts';
 import { NodeProcess } from '../test/cluster/cluster-harness.ts';
 import { BflowProcess, cleanupCluster, waitReady } from '../test/e2e/stack.ts';
 import { testServerUrl, useTestDatabase } from '../test/harness/mysql.ts';

@@ -21,9 +21,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ActorError, BusError } from '../src/actors/errors.ts';
 import { connectNats } from '../src/actors/nats/connection.ts';
-import { NatsShardBus } from '../src/actors/nats/shard-bus.ts';
-import type { ShardReply, ShardRequest } from '../src/actors/ports.ts';
-import { RoutingClient } from '../src/actors/routing-client.ts';
+import { NatsShardBus } from '../src/actors/bus/nats-shard-bus.ts';
+import type { ShardReply, ShardRequest } from '../src/actors/bus/ports.ts';
+import { RoutingClient } from '../src/actors/bus/routing-client.ts';
 import { benchDoc } from './http-load.ts';
 import { announceMeasuring, argOf as arg, cpuSeconds, exitWithParent, numberArg as positive, reportAndExit, spawnReporting, summarise, type LatencySummary, type ReportingChild, type WindowReport } from './load-process.ts';
 

@@ -25,7 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { signToken } from '../src/dev-token.ts';
+import { signToken } from '../src/app/dev-token.ts';
 import { poDoc } from '../test/fixtures/purchase-order-doc.ts';
 import {
   announceMeasuring,

@@ -12,8 +12,8 @@ import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { encodeJson } from '../src/actors/json-codec.ts';
-import type { ShardReply, ShardRequest } from '../src/actors/ports.ts';
+import { encodeJson } from '../src/actors/bus/json-codec.ts';
+import type { ShardReply, ShardRequest } from '../src/actors/bus/ports.ts';
 import { makeRecord } from '../test/fixtures/transition-records.ts';
 
 export interface CeilingOptions {

@@ -1,14 +1,14 @@
-import { startClusterNode } from '../cluster-node.ts';
-import { loadConfig, type BflowConfig } from '../config.ts';
-import { seedDemo, DEMO_TENANT } from '../demo-seed.ts';
-import { generateDevSecret, signToken } from '../dev-token.ts';
-import { startEmbedded } from '../embedded.ts';
+import { startClusterNode } from '../app/cluster-node.ts';
+import { loadConfig, type BflowConfig } from '../app/config.ts';
+import { seedDemo, DEMO_TENANT } from '../app/demo/demo-seed.ts';
+import { generateDevSecret, signToken } from '../app/dev-token.ts';
+import { startEmbedded } from '../app/embedded.ts';
 import { createApp } from '../gateway/app.ts';
 import type { GatewayOptions } from '../gateway/gateway-options.ts';
-import { connectGatewayBackend } from '../gateway-backend.ts';
-import { gatewayOptionsFor, serveHttp } from '../gateway-server.ts';
-import { untilSignal } from '../signals.ts';
-import { createLogger } from '../logger.ts';
+import { connectGatewayBackend } from '../app/gateway-backend.ts';
+import { gatewayOptionsFor, serveHttp } from '../app/gateway-server.ts';
+import { untilSignal } from '../app/signals.ts';
+import { createLogger } from '../app/logger.ts';
 import type { CliIo } from './io.ts';
 
 /** Dev tokens printed by the embedded mode live this long. */

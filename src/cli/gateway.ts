@@ -1,9 +1,9 @@
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../app/config.ts';
 import { createApp } from '../gateway/app.ts';
-import { connectGatewayBackend } from '../gateway-backend.ts';
-import { gatewayOptionsFor, serveHttp } from '../gateway-server.ts';
-import { untilSignal } from '../signals.ts';
-import { createLogger } from '../logger.ts';
+import { connectGatewayBackend } from '../app/gateway-backend.ts';
+import { gatewayOptionsFor, serveHttp } from '../app/gateway-server.ts';
+import { untilSignal } from '../app/signals.ts';
+import { createLogger } from '../app/logger.ts';
 import type { CliIo } from './io.ts';
 
 /** `bflow gateway`: the HTTP API of a cluster; SIGTERM/SIGINT stop accepting, finish requests in flight, then exit. */

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../app/config.ts';
 import { runMigrations } from '../store/migrate.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
 import type { CliIo } from './io.ts';

@@ -1,7 +1,7 @@
-import { startClusterNode } from '../cluster-node.ts';
-import { loadConfig } from '../config.ts';
-import { untilSignal } from '../signals.ts';
-import { createLogger } from '../logger.ts';
+import { startClusterNode } from '../app/cluster-node.ts';
+import { loadConfig } from '../app/config.ts';
+import { untilSignal } from '../app/signals.ts';
+import { createLogger } from '../app/logger.ts';
 import type { CliIo } from './io.ts';
 
 /** `bflow node`: a shard host; SIGTERM/SIGINT hand its shards over gracefully before it exits. */

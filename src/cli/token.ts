@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { sign } from 'hono/jwt';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../app/config.ts';
 import { ROLES, type Role } from '../gateway/gateway-env.ts';
 import { ID_CHARS_MESSAGE, MAX_ID_LENGTH, isId } from '../gateway/ids.ts';
 import type { CliIo } from './io.ts';

@@ -5,7 +5,7 @@ import { readKindOf } from '../../bench/measure.ts';
 import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
 import { leastSquares, trendOf, type SoakReport } from '../../bench/soak.ts';
 import { createMySqlPool, mysqlStatementCounts, registerMySqlStatementMetrics } from '../../src/store/mysql/pool.ts';
-import { startMetricsServer } from '../../src/metrics-server.ts';
+import { startMetricsServer } from '../../src/app/metrics-server.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 
 describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {

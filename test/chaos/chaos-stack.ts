@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { clusterStreams } from '../../src/actors/nats/cluster-streams.ts';
+import { clusterStreams } from '../../src/actors/events/cluster-streams.ts';
 import { runMigrations } from '../../src/store/migrate.ts';
 import { createMySqlPool, withDatabase } from '../../src/store/mysql/pool.ts';
 import { NodeProcess } from '../cluster/cluster-harness.ts';

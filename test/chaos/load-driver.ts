@@ -1,5 +1,5 @@
-import { signToken } from '../../src/dev-token.ts';
-import { poDoc } from '../actors/runtime-host-fixture.ts';
+import { signToken } from '../../src/app/dev-token.ts';
+import { poDoc } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { Tenant } from '../e2e/api-client.ts';
 import type { Stack } from '../e2e/stack.ts';
 import { sendBadInput } from './bad-inputs.ts';

@@ -1,13 +1,13 @@
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RuntimeHost } from '../../src/actors/runtime-host.ts';
+import { RuntimeHost } from '../../src/actors/runtime-host/runtime-host.ts';
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
-import { commandRequest, ok, seedTenant, startRequest, TestClock } from '../actors/runtime-host-fixture.ts';
+import { commandRequest, ok, seedTenant, startRequest, TestClock } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 
 // Found by the node-kill-storm chaos scenario: an approval committed by a node

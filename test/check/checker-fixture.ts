@@ -1,10 +1,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type mysql from 'mysql2/promise';
 import { Registry } from 'prom-client';
-import { JetStreamEventPublisher } from '../../src/actors/nats/event-publisher.ts';
-import { OutboxRelay } from '../../src/actors/outbox-relay.ts';
-import type { ShardRequest } from '../../src/actors/ports.ts';
-import { RuntimeHost } from '../../src/actors/runtime-host.ts';
+import { JetStreamEventPublisher } from '../../src/actors/events/jetstream-event-publisher.ts';
+import { OutboxRelay } from '../../src/actors/events/outbox-relay.ts';
+import type { ShardRequest } from '../../src/actors/bus/ports.ts';
+import { RuntimeHost } from '../../src/actors/runtime-host/runtime-host.ts';
 import { shardOf } from '../../src/actors/shard-of.ts';
 import type { AcknowledgedCommand } from '../../src/check/index.ts';
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
@@ -13,7 +13,7 @@ import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
-import { TestClock, commandRequest as cmd, ok, poDoc, seedTenant, startRequest } from '../actors/runtime-host-fixture.ts';
+import { TestClock, commandRequest as cmd, ok, poDoc, seedTenant, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { waitFor } from '../harness/wait.ts';
 import { uniqueTenant } from '../store/fixtures.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/actors/shard-of.ts';
-import { commandRequest, startRequest } from '../actors/runtime-host-fixture.ts';
+import { commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { loadExample } from '../fixtures/engine-driver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterHarness, LEASE_TTL_MS, SHARDS, TENANT } from './cluster-harness.ts';

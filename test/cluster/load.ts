@@ -1,6 +1,6 @@
 import type { ClusterHarness } from './cluster-harness.ts';
 import { TENANT } from './cluster-harness.ts';
-import { commandRequest, startRequest } from '../actors/runtime-host-fixture.ts';
+import { commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { expect } from 'vitest';
 
 /** Starts `count` purchase-order runtimes and returns their ids. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { signToken } from '../../src/dev-token.ts';
-import { employees, groups } from '../../src/demo/org-chart.ts';
-import { loadExample } from '../../src/demo-seed.ts';
+import { signToken } from '../../src/app/dev-token.ts';
+import { employees, groups } from '../../src/app/demo/org-chart.ts';
+import { loadExample } from '../../src/app/demo/demo-seed.ts';
 import { waitFor } from '../harness/wait.ts';
 import type { Stack } from './stack.ts';
 

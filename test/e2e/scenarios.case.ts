@@ -1,7 +1,7 @@
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import { signToken } from '../../src/dev-token.ts';
-import { poDoc } from '../actors/runtime-host-fixture.ts';
+import { signToken } from '../../src/app/dev-token.ts';
+import { poDoc } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { Caller, current, expectStatus, Tenant, type RuntimeView } from './api-client.ts';
 import type { Stack } from './stack.ts';
 

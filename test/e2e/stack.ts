@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
-import { clusterStreams } from '../../src/actors/nats/cluster-streams.ts';
+import { clusterStreams } from '../../src/actors/events/cluster-streams.ts';
 import { NodeProcess } from '../cluster/cluster-harness.ts';
 import { useTestDatabase } from '../harness/mysql.ts';
 import { useTestNats } from '../harness/nats-server.ts';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookReceiver } from '../actors/webhook-receiver.ts';
+import { WebhookReceiver } from '../actors/webhooks/webhook-receiver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { Tenant, expectStatus } from './api-client.ts';
 import { startClusterStack, type ClusterStack } from './stack.ts';

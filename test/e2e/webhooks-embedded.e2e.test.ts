@@ -3,12 +3,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { DEMO_TENANT, seedDemo } from '../../src/demo-seed.ts';
-import { signToken } from '../../src/dev-token.ts';
-import { startEmbedded, type EmbeddedBackend } from '../../src/embedded.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { DEMO_TENANT, seedDemo } from '../../src/app/demo/demo-seed.ts';
+import { signToken } from '../../src/app/dev-token.ts';
+import { startEmbedded, type EmbeddedBackend } from '../../src/app/embedded.ts';
 import { createApp } from '../../src/gateway/app.ts';
-import { WebhookReceiver } from '../actors/webhook-receiver.ts';
+import { WebhookReceiver } from '../actors/webhooks/webhook-receiver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { poDoc } from '../fixtures/purchase-order-doc.ts';
 

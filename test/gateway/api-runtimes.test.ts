@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorError } from '../../src/actors/errors.ts';
-import type { ShardReply } from '../../src/actors/ports.ts';
+import type { ShardReply } from '../../src/actors/bus/ports.ts';
 import { act, admin, designer, member, poDoc, startPo, TENANT_B, testGateway, type TestGateway } from './test-backend.ts';
 
 let gw: TestGateway;

@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { signToken } from '../../src/dev-token.ts';
+import { signToken } from '../../src/app/dev-token.ts';
 import { VerifiedTokens } from '../../src/gateway/middleware/verified-tokens.ts';
 import { asymmetricToken, bearer, claims, hmacToken, noneToken, problemOf, SECRET, testApp, type TestApp } from './gateway-fixture.ts';
 

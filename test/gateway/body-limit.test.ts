@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { serveHttp, type RunningServer } from '../../src/gateway-server.ts';
+import { serveHttp, type RunningServer } from '../../src/app/gateway-server.ts';
 import { pino } from 'pino';
 import { claims, hmacToken, SECRET, testApp } from './gateway-fixture.ts';
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveHttp, type RunningServer } from '../../src/gateway-server.ts';
+import { serveHttp, type RunningServer } from '../../src/app/gateway-server.ts';
 import { fixedHeaders } from '../../src/gateway/middleware/fixed-headers.ts';
 import { SECURITY_HEADERS } from '../security/security-checks.ts';
 import { securityGateway, type SecurityGateway } from '../security/security-fixture.ts';

@@ -1,8 +1,8 @@
 import { sign } from 'hono/jwt';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { ClusterView } from '../../src/actors/ports.ts';
-import { RuntimeHost } from '../../src/actors/runtime-host.ts';
+import type { ClusterView } from '../../src/actors/leases/ports.ts';
+import { RuntimeHost } from '../../src/actors/runtime-host/runtime-host.ts';
 import { createApp } from '../../src/gateway/app.ts';
 import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 import type { Role } from '../../src/gateway/gateway-env.ts';
@@ -20,9 +20,9 @@ import type { AnalyticsReader } from '../../src/store/analytics-ports.ts';
 import type { WebhookStore } from '../../src/store/webhook-ports.ts';
 import type { DirectoryStore, ReadModel, RuntimeStore, TransitionWriter, WorkflowStore } from '../../src/store/ports.ts';
 import type { TestDatabase } from '../harness/mysql.ts';
-import { poDoc, seedTenant, TestClock } from '../actors/runtime-host-fixture.ts';
+import { poDoc, seedTenant, TestClock } from '../actors/runtime-host/runtime-host-fixture.ts';
 
-export { PO_APP, PO_WORKFLOW, T0 } from '../actors/runtime-host-fixture.ts';
+export { PO_APP, PO_WORKFLOW, T0 } from '../actors/runtime-host/runtime-host-fixture.ts';
 export { poDoc };
 
 /** The store ports a test gateway runs on. */

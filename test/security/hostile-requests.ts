@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { sign } from 'hono/jwt';
-import type { TokenClaims } from '../../src/dev-token.ts';
+import type { TokenClaims } from '../../src/app/dev-token.ts';
 import {
   BODY_POISONS,
   TRAVERSALS,

@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoutingClient } from '../../src/actors/routing-client.ts';
+import { RoutingClient } from '../../src/actors/bus/routing-client.ts';
 import { MAX_FIELDS_BYTES } from '../../src/gateway/schemas/common.ts';
-import { natsBusSubject, type ShardBusSubject } from '../actors/shard-bus.contract.ts';
+import { natsBusSubject, type ShardBusSubject } from '../actors/bus/shard-bus.contract.ts';
 import { member, poDoc, TENANT_A, testGateway, type TestGateway } from '../gateway/test-backend.ts';
 
 /**

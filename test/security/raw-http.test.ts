@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveHttp, type RunningServer } from '../../src/gateway-server.ts';
+import { serveHttp, type RunningServer } from '../../src/app/gateway-server.ts';
 import { SECURITY_HEADERS, logProblems } from './security-checks.ts';
 import { SECRET, demoAdmin, memoryLogger, securityGateway, type SecurityGateway } from './security-fixture.ts';
 

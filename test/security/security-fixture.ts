@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { loadConfig } from '../../src/config.ts';
-import { DEMO_TENANT, seedDemo } from '../../src/demo-seed.ts';
-import { signToken, type TokenClaims } from '../../src/dev-token.ts';
-import { startEmbedded, type EmbeddedBackend } from '../../src/embedded.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { DEMO_TENANT, seedDemo } from '../../src/app/demo/demo-seed.ts';
+import { signToken, type TokenClaims } from '../../src/app/dev-token.ts';
+import { startEmbedded, type EmbeddedBackend } from '../../src/app/embedded.ts';
 import { createApp, type GatewayOptions } from '../../src/gateway/app.ts';
 import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 

@@ -1,0 +1,111 @@
+import { pino, type Logger } from 'pino';
+import { BusError } from '../errors.ts';
+import { wireCopy } from './json-codec.ts';
+import type { ShardBus, ShardReply, ShardRequest } from './ports.ts';
+
+type Handler = (request: ShardRequest) => Promise<ShardReply>;
+
+/** Options of {@link MemoryShardBus}. */
+export interface MemoryShardBusOptions {
+  /**
+   * Simulated one-way network hop, applied to the request and to the reply.
+   * 0 still answers asynchronously (after a macrotask), like a real bus. @default 0
+   */
+  hopMs?: number;
+  /** @default a silent logger */
+  logger?: Logger;
+}
+
+const INTERNAL: ShardReply = { ok: false, problem: { code: 'internal', message: 'internal error', retryable: false } };
+
+/**
+ * In-process twin of the NATS shard bus, with the same semantics: no handler
+ * for a shard → `no_responders`; no reply within the timeout → `timeout` (the
+ * handler keeps running, its reply is dropped); a throwing handler → an
+ * `internal` problem; requests and replies are copied through JSON, as on the
+ * wire. Several handlers of one shard (a handover) all receive the request
+ * and the first reply wins, as with two plain NATS subscriptions.
+ */
+export class MemoryShardBus implements ShardBus {
+  readonly #handlers = new Map<number, Set<Handler>>();
+  readonly #hopMs: number;
+  readonly #log: Logger;
+  #closed = false;
+
+  constructor(options: MemoryShardBusOptions = {}) {
+    this.#hopMs = options.hopMs ?? 0;
+    this.#log = options.logger ?? pino({ level: 'silent' });
+  }
+
+  async serve(shard: number, handler: Handler): Promise<() => Promise<void>> {
+    this.#assertOpen();
+    // A distinct function per serve() call, so serving the same handler twice unsubscribes independently.
+    const entry: Handler = (request) => handler(request);
+    let set = this.#handlers.get(shard);
+    if (!set) this.#handlers.set(shard, (set = new Set()));
+    set.add(entry);
+    return async () => {
+      set.delete(entry);
+      if (set.size === 0 && this.#handlers.get(shard) === set) this.#handlers.delete(shard);
+    };
+  }
+
+  async request(shard: number, request: ShardRequest, timeoutMs: number): Promise<ShardReply> {
+    this.#assertOpen();
+    const payload = wireCopy(request);
+    await this.#hop();
+    const handlers = [...(this.#handlers.get(shard) ?? [])];
+    if (handlers.length === 0) throw new BusError('no_responders', `no responders for shard ${shard}`);
+    const replies = handlers.map((h) => this.#answer(h, wireCopy(payload), shard));
+    return withTimeout(Promise.race(replies), Math.max(1, Math.ceil(timeoutMs)), shard);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#handlers.clear();
+  }
+
+  /** Shards with at least one handler (for tests and the embedded node's probes). */
+  served(): number[] {
+    return [...this.#handlers.keys()].sort((a, b) => a - b);
+  }
+
+  async #answer(handler: Handler, request: ShardRequest, shard: number): Promise<ShardReply> {
+    let reply: ShardReply;
+    try {
+      reply = wireCopy(await handler(request));
+    } catch (err) {
+      this.#log.error({ err, shard }, 'shard handler failed');
+      reply = INTERNAL;
+    }
+    await this.#hop();
+    return reply;
+  }
+
+  #hop(): Promise<void> {
+    return new Promise((resolve) => (this.#hopMs > 0 ? setTimeout(resolve, this.#hopMs) : setImmediate(resolve)));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BusError('bus_unavailable', 'shard bus is closed');
+  }
+}
+
+function withTimeout(reply: Promise<ShardReply>, timeoutMs: number, shard: number): Promise<ShardReply> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new BusError('timeout', `no reply for shard ${shard} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    reply.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,50 @@
+import type { ActionCommand, EngineErrorDetail, RuntimeState } from '../../engine/index.ts';
+
+/**
+ * Ports of the shard bus: NATS request/reply (a subject per shard) and its in-process twin implement them;
+ * one contract suite runs against both.
+ */
+
+/** A command for one runtime, as the gateway sends it to the owning shard. */
+export type ShardRequest =
+  | {
+      kind: 'start';
+      tenant: string;
+      runtimeId: string;
+      app: string;
+      docId: string;
+      companyId?: string;
+      creator: string;
+      doc: Record<string, unknown>;
+      idempotencyKey: string;
+    }
+  | {
+      kind: 'command';
+      tenant: string;
+      runtimeId: string;
+      command: ActionCommand;
+      idempotencyKey: string;
+      expectedRevision?: number;
+    };
+
+export interface Problem {
+  /** Stable code of API.md: action_not_allowed, not_assignee, version_conflict, runtime_not_found, … */
+  code: string;
+  message: string;
+  errors?: readonly EngineErrorDetail[];
+  retryable: boolean;
+}
+
+/** The answer to a ShardRequest, sent only after the transition is committed. */
+export type ShardReply =
+  | { ok: true; state: RuntimeState; created?: boolean; replayed?: boolean }
+  | { ok: false; problem: Problem };
+
+/** Request/reply to shards: NATS (a subject per shard) or the in-process twin. */
+export interface ShardBus {
+  /** Answers requests for `shard` until the returned function is called. */
+  serve(shard: number, handler: (request: ShardRequest) => Promise<ShardReply>): Promise<() => Promise<void>>;
+  /** Sends one request; rejects with BusError('no_responders' | 'timeout' | 'bus_unavailable'). */
+  request(shard: number, request: ShardRequest, timeoutMs: number): Promise<ShardReply>;
+  close(): Promise<void>;
+}

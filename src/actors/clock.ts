@@ -1,0 +1,6 @@
+/** Injected time, so tests can move it. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

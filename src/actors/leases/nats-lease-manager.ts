@@ -1,0 +1,357 @@
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { withTimeout } from './lease-errors.ts';
+import { leaseMetrics, type LeaseMetrics } from './lease-metrics.ts';
+import { planLeases } from './lease-plan.ts';
+import type { ClusterView, HeldShard, LeaseChange, LeaseManager, ShardDrainer } from './ports.ts';
+import { normalizeLeaseOptions, type NatsLeaseManagerOptions, type NormalizedLeaseOptions } from './lease-options.ts';
+export type { NatsLeaseManagerOptions } from './lease-options.ts';
+import { checkShardCount, isWrongRevision, nodeKey, openLeaseBuckets, parseLease, shardKey, shardOfKey, type LeaseBuckets } from './lease-buckets.ts';
+
+interface Lease {
+  shard: number;
+  /** Revision of the claim: the fencing token, stable while this node holds the shard. */
+  epoch: number;
+  /** Latest revision written (compare-and-set of the next renewal). */
+  revision: number;
+  renewedAt: number;
+  validUntil: number;
+  renewing: Promise<void> | null;
+  handingOver: boolean;
+  /** Set once the hand-over is past its drain: no more renewals. */
+  final: boolean;
+}
+
+interface Seen {
+  node: string;
+  revision: number;
+  epoch: number;
+  /** Local time this value arrived; stale after ttlMs (the server drops expired keys silently). */
+  seenAt: number;
+  at: number;
+}
+
+/**
+ * Shard ownership over JetStream KV (see ARCHITECTURE.md "Cluster"). One reconcile
+ * loop: count overdue leases as lost, renew, heartbeat, then claim or hand over
+ * toward the fair share. Claims and renewals are compare-and-set, so two nodes
+ * never hold one revision; a lease counts as lost the moment a renewal fails.
+ */
+export class NatsLeaseManager implements LeaseManager {
+  readonly nodeId: string;
+  readonly shardCount: number;
+  readonly #nc: NatsConnection;
+  readonly #o: NormalizedLeaseOptions;
+  readonly #metrics: LeaseMetrics;
+  readonly #leases = new Map<number, Lease>();
+  readonly #shards = new Map<number, Seen>();
+  readonly #nodes = new Map<string, Seen>();
+  readonly #freeSince = new Map<number, number>();
+  readonly #claiming = new Set<number>();
+  readonly #orphansTried = new Map<number, number>();
+  readonly #listeners = new Set<(change: LeaseChange) => void>();
+  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #watchers = new Set<{ stop(): void }>();
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  #buckets: LeaseBuckets | undefined;
+  #drainer: ShardDrainer | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #settleUntil = 0;
+  #lastHeartbeat = -Infinity;
+  #heartbeating = false;
+  #rebalancing = false;
+
+  constructor(options: NatsLeaseManagerOptions) {
+    this.#o = normalizeLeaseOptions(options);
+    this.#nc = options.nc;
+    this.nodeId = options.nodeId;
+    this.shardCount = this.#o.shardCount;
+    this.#metrics = leaseMetrics(options.registry);
+  }
+
+  async start(drainer: ShardDrainer): Promise<void> {
+    if (this.#state !== 'new') throw new Error('lease manager already started');
+    this.#drainer = drainer;
+    const o = this.#o;
+    this.#buckets = await openLeaseBuckets(this.#nc, { cluster: o.cluster, ttlMs: o.ttlMs, timeoutMs: o.timeoutMs });
+    await checkShardCount(this.#buckets.meta, o.cluster, o.shardCount, o.timeoutMs);
+    this.#state = 'running';
+    await this.#heartbeat();
+    void this.#follow(this.#buckets.shards, (e) => this.#applyShard(e));
+    void this.#follow(this.#buckets.nodes, (e) => this.#applyNode(e));
+    this.#settleUntil = o.clock.now() + o.settleMs;
+    this.#timer = setInterval(() => this.#tick(), o.tickMs);
+    o.logger.info({ node: this.nodeId, cluster: o.cluster, shards: o.shardCount, ttlMs: o.ttlMs }, 'lease manager started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') {
+      if (this.#state === 'new') this.#state = 'stopped';
+      return;
+    }
+    this.#state = 'stopping'; // renewals and heartbeats go on while shards drain; no more claims
+    await this.#settle();
+    for (let round = 0; round < 3 && this.#leases.size > 0; round++) {
+      await Promise.all([...this.#leases.values()].map((l) => (l.handingOver ? undefined : this.#handOver(l, true))));
+      await this.#settle();
+    }
+    clearInterval(this.#timer);
+    this.#state = 'stopped';
+    for (const w of this.#watchers) w.stop();
+    await this.#call(this.#buckets!.nodes.delete(nodeKey(this.nodeId)), 'deregister node').catch((err: unknown) =>
+      this.#o.logger.warn({ err }, 'node key not deleted; it expires with the TTL'),
+    );
+  }
+
+  held(): readonly HeldShard[] {
+    const now = this.#o.clock.now();
+    return [...this.#leases.values()].filter((l) => now <= l.validUntil).map((l) => ({ shard: l.shard, epoch: l.epoch }));
+  }
+
+  holds(shard: number, epoch?: number): boolean {
+    const l = this.#leases.get(shard);
+    return l !== undefined && this.#o.clock.now() <= l.validUntil && (epoch === undefined || l.epoch === epoch);
+  }
+
+  onChange(listener: (change: LeaseChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async view(): Promise<ClusterView> {
+    const now = this.#o.clock.now();
+    const shards: ClusterView['shards'] = [];
+    const counts = new Map<string, number>();
+    for (let shard = 0; shard < this.shardCount; shard++) {
+      const mine = this.#leases.get(shard);
+      const seen = this.#shards.get(shard);
+      const owner = mine ? { node: this.nodeId, epoch: mine.epoch } : this.#fresh(seen, now) ? { node: seen.node, epoch: seen.epoch } : null;
+      shards.push({ shard, node: owner?.node ?? null, epoch: owner?.epoch ?? null });
+      if (owner) counts.set(owner.node, (counts.get(owner.node) ?? 0) + 1);
+    }
+    const nodes = this.#liveNodes(now).map((n) => ({ id: n.node, lastSeen: n.at, shards: counts.get(n.node) ?? 0 }));
+    return { shardCount: this.shardCount, nodes, shards };
+  }
+
+  #tick(): void {
+    const now = this.#o.clock.now();
+    this.#expire(now);
+    for (const l of this.#leases.values()) {
+      if (!l.renewing && !l.final && now - l.renewedAt >= this.#o.renewMs) this.#renew(l);
+    }
+    if (!this.#heartbeating && now - this.#lastHeartbeat >= this.#o.heartbeatMs) {
+      this.#track(this.#heartbeat().catch((err: unknown) => this.#o.logger.warn({ err }, 'heartbeat failed')));
+    }
+    if (this.#state === 'running' && !this.#rebalancing && now >= this.#settleUntil) this.#track(this.#rebalance());
+  }
+
+  /** Fencing: a lease past its local deadline is lost, even when no renewal could run (paused process, starved loop). */
+  #expire(now: number): void {
+    for (const l of [...this.#leases.values()]) if (now > l.validUntil) this.#lose(l, 'lease deadline passed');
+  }
+
+  #renew(l: Lease): void {
+    const sent = this.#o.clock.now();
+    const body = JSON.stringify({ node: this.nodeId, at: sent, epoch: l.epoch });
+    l.renewing = (async () => {
+      try {
+        const revision = await this.#call(this.#buckets!.shards.update(shardKey(l.shard), body, l.revision, this.#o.timeoutMs), 'renew');
+        if (this.#leases.get(l.shard) !== l) return;
+        l.revision = revision;
+        l.renewedAt = sent;
+        l.validUntil = sent + this.#o.ttlMs - this.#o.marginMs;
+        this.#expire(this.#o.clock.now()); // an answer that arrives after the deadline does not revive the lease
+      } catch (err) {
+        if (this.#leases.get(l.shard) !== l) return;
+        this.#metrics.renewFailed();
+        this.#o.logger.warn({ err, shard: l.shard, epoch: l.epoch }, 'lease renewal failed');
+        this.#lose(l, 'renewal failed');
+      } finally {
+        l.renewing = null;
+      }
+    })();
+    this.#track(l.renewing);
+  }
+
+  async #heartbeat(): Promise<void> {
+    this.#heartbeating = true;
+    const sent = this.#o.clock.now();
+    try {
+      const body = JSON.stringify({ node: this.nodeId, at: sent, shards: this.#leases.size });
+      await this.#call(this.#buckets!.nodes.put(nodeKey(this.nodeId), body), 'heartbeat');
+      this.#lastHeartbeat = sent;
+    } finally {
+      this.#heartbeating = false;
+    }
+  }
+
+  async #rebalance(): Promise<void> {
+    this.#rebalancing = true;
+    try {
+      const now = this.#o.clock.now();
+      this.#cleanOrphans(now);
+      const owners = new Map<number, string>();
+      for (const [shard, seen] of this.#shards) if (!this.#leases.has(shard) && this.#fresh(seen, now)) owners.set(shard, seen.node);
+      const mine = [...this.#leases.values()].filter((l) => !l.handingOver).map((l) => l.shard);
+      const busy = new Set([...this.#claiming, ...[...this.#leases.values()].filter((l) => l.handingOver).map((l) => l.shard)]);
+      this.#trackFree(now, owners);
+      const live = this.#liveNodes(now).map((n) => n.node);
+      const plan = planLeases({ ...this.#o, self: this.nodeId, live, mine, owners, busy, freeSince: this.#freeSince, now, graceMs: this.#o.renewMs });
+      for (const shard of plan.release) {
+        const l = this.#leases.get(shard);
+        if (l) this.#track(this.#handOver(l, false));
+      }
+      await Promise.all(plan.claim.map((shard) => this.#claim(shard)));
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'rebalance failed');
+    } finally {
+      this.#rebalancing = false;
+    }
+  }
+
+  async #claim(shard: number): Promise<void> {
+    this.#claiming.add(shard);
+    const sent = this.#o.clock.now();
+    try {
+      const body = JSON.stringify({ node: this.nodeId, at: sent });
+      const epoch = await this.#call(this.#buckets!.shards.create(shardKey(shard), body), 'claim');
+      const validUntil = sent + this.#o.ttlMs - this.#o.marginMs;
+      if (this.#o.clock.now() > validUntil) return; // answered too late to serve; the orphan sweep deletes it
+      const l: Lease = { shard, epoch, revision: epoch, renewedAt: sent, validUntil, renewing: null, handingOver: false, final: false };
+      this.#leases.set(shard, l);
+      this.#freeSince.delete(shard);
+      this.#emit({ type: 'acquired', shard, epoch });
+    } catch (err) {
+      if (!isWrongRevision(err)) this.#o.logger.debug({ err, shard }, 'claim failed');
+    } finally {
+      this.#claiming.delete(shard);
+    }
+  }
+
+  /** Drain, then delete the key at the held revision. A failed drain keeps the shard unless the node is stopping. */
+  async #handOver(l: Lease, force: boolean): Promise<void> {
+    l.handingOver = true;
+    try {
+      await this.#drainer!.drain(l.shard);
+    } catch (err) {
+      this.#o.logger.warn({ err, shard: l.shard }, 'drain failed');
+      if (!force) return void (l.handingOver = false);
+    }
+    if (this.#leases.get(l.shard) !== l) return; // lost while draining (already reported)
+    l.final = true;
+    await l.renewing; // a renewal in flight changes the revision the delete must name
+    if (this.#leases.get(l.shard) !== l) return;
+    this.#leases.delete(l.shard);
+    await this.#call(this.#buckets!.shards.delete(shardKey(l.shard), { previousSeq: l.revision }), 'release').catch((err: unknown) =>
+      this.#o.logger.warn({ err, shard: l.shard }, 'lease delete failed; it expires with the TTL'),
+    );
+    this.#emit({ type: 'released', shard: l.shard });
+  }
+
+  /** Keys naming this node that it does not hold (a claim or renewal answered too late) are freed at once. */
+  #cleanOrphans(now: number): void {
+    for (const [shard, seen] of this.#shards) {
+      if (seen.node !== this.nodeId || this.#leases.has(shard) || this.#claiming.has(shard) || !this.#fresh(seen, now)) continue;
+      if (this.#orphansTried.get(shard) === seen.revision) continue;
+      this.#orphansTried.set(shard, seen.revision);
+      const deleting = this.#call(this.#buckets!.shards.delete(shardKey(shard), { previousSeq: seen.revision }), 'delete orphan');
+      this.#track(deleting.catch(() => undefined));
+    }
+  }
+
+  #trackFree(now: number, owners: ReadonlyMap<number, string>): void {
+    for (let shard = 0; shard < this.shardCount; shard++) {
+      if (owners.has(shard) || this.#leases.has(shard)) this.#freeSince.delete(shard);
+      else if (!this.#freeSince.has(shard)) this.#freeSince.set(shard, now);
+    }
+  }
+
+  #lose(l: Lease, why: string): void {
+    if (this.#leases.get(l.shard) !== l) return;
+    this.#leases.delete(l.shard);
+    this.#o.logger.warn({ shard: l.shard, epoch: l.epoch, why }, 'lease lost');
+    this.#emit({ type: 'lost', shard: l.shard });
+  }
+
+  #applyShard(e: KvWatchEntry): void {
+    const shard = shardOfKey(e.key);
+    if (shard === undefined || shard >= this.shardCount) return;
+    const value = e.operation === 'PUT' ? parseLease(e) : undefined;
+    if (!value) return void this.#shards.delete(shard);
+    const seen = { node: value.node, at: value.at, revision: e.revision, epoch: value.epoch ?? e.revision, seenAt: this.#o.clock.now() };
+    this.#shards.set(shard, seen);
+    const l = this.#leases.get(shard);
+    if (l && seen.node !== this.nodeId) this.#lose(l, `taken by ${seen.node}`);
+  }
+
+  #applyNode(e: KvWatchEntry): void {
+    const value = e.operation === 'PUT' ? parseLease(e) : undefined;
+    if (!value) return void this.#nodes.delete(e.key);
+    this.#nodes.set(e.key, { node: value.node, at: value.at, revision: e.revision, epoch: 0, seenAt: this.#o.clock.now() });
+  }
+
+  #liveNodes(now: number): Seen[] {
+    const live = [...this.#nodes.values()].filter((n) => this.#fresh(n, now));
+    if (!live.some((n) => n.node === this.nodeId)) live.push({ node: this.nodeId, at: now, revision: 0, epoch: 0, seenAt: now });
+    return live;
+  }
+
+  #fresh(seen: Seen | undefined, now: number): seen is Seen {
+    return seen !== undefined && now - seen.seenAt <= this.#o.ttlMs;
+  }
+
+  /** Follows a bucket for as long as the manager runs; a watch that ends (connection lost) is reopened with backoff. */
+  async #follow(kv: KV, apply: (e: KvWatchEntry) => void): Promise<void> {
+    let delay = 100;
+    while (this.#following()) {
+      const opening = kv.watch();
+      try {
+        const iter = await this.#call(opening, 'watch');
+        this.#watchers.add(iter);
+        if (!this.#following()) iter.stop();
+        for await (const e of iter) {
+          apply(e);
+          delay = 100;
+        }
+        this.#watchers.delete(iter);
+      } catch (err) {
+        opening.then((it) => (it.stop(), this.#watchers.delete(it)), () => undefined);
+        this.#o.logger.debug({ err }, 'watch failed');
+      }
+      await new Promise((r) => setTimeout(r, delay).unref());
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  #following(): boolean {
+    return this.#state === 'running' || this.#state === 'stopping';
+  }
+
+  #emit(change: LeaseChange): void {
+    this.#metrics.changed(change.type);
+    this.#metrics.held(this.#leases.size);
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.#o.logger.error({ err, change }, 'lease listener threw');
+      }
+    }
+  }
+
+  #call<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withTimeout(promise, this.#o.timeoutMs, `lease ${what}`);
+  }
+
+  #track(task: Promise<unknown>): void {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task)).catch(() => undefined);
+  }
+
+  /** Waits for the tasks in flight and those they started (not for renewals the loop keeps adding). */
+  async #settle(): Promise<void> {
+    await Promise.allSettled([...this.#tasks]);
+    await Promise.allSettled([...this.#tasks]);
+  }
+}
+

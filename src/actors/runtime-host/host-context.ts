@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { Effects, RuntimeState } from '../../engine/index.ts';
+import { actorKey, type Actor } from './actor.ts';
+import type { ActorRegistry } from './actor-registry.ts';
+import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
+import type { HostMetrics } from './host-metrics.ts';
+import type { NormalisedHostDeps, NormalisedHostOptions } from './runtime-host-options.ts';
+
+/** Where a request is being handled: its shard and the lease epoch it was accepted under. */
+export interface Placement {
+  shard: number;
+  epoch: number;
+}
+
+/** What the command and start handlers share: dependencies, caches, the live actors. */
+export class HostContext {
+  /** Snapshots committed this turn of the event loop, written to the cache together (one pipeline). */
+  private snapshots: { tenant: string; state: RuntimeState }[] = [];
+
+  constructor(
+    readonly deps: NormalisedHostDeps,
+    readonly opts: NormalisedHostOptions,
+    readonly metrics: HostMetrics,
+    readonly actors: ActorRegistry,
+    readonly workflows: WorkflowCache,
+    readonly directories: DirectoryCache,
+    readonly startDefinitions: StartDefinitionCache,
+    /** True while `at.shard` is still held at `at.epoch` (draining included). */
+    readonly serving: (at: Placement) => boolean,
+  ) {}
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  /**
+   * Loads a runtime and makes it a live actor (when its shard is still served).
+   * `fromStore` bypasses the snapshot cache: after a conflict the cache may be behind.
+   * The recent idempotency keys of an actor being replaced carry over (they are committed replies).
+   */
+  async activate(tenant: string, runtimeId: string, at: Placement, fromStore = false): Promise<Actor | undefined> {
+    const runtimes = this.deps.runtimes;
+    const bypassCache = fromStore && runtimes.loadFromStore !== undefined;
+    const state = bypassCache ? await runtimes.loadFromStore!(tenant, runtimeId) : await runtimes.loadRuntime(tenant, runtimeId);
+    if (!state) return undefined;
+    // Without a loadFromStore there is no cache in front of the store.
+    return this.actorFor(state, at, bypassCache || runtimes.loadFromStore === undefined);
+  }
+
+  /** A live actor for a state just loaded or committed; `confirmed`: the state is known to be MySQL's. */
+  async actorFor(state: RuntimeState, at: Placement, confirmed: boolean): Promise<Actor> {
+    const { tenant, id, workflowId, version } = state.runtime;
+    const wf = await this.workflows.get(tenant, workflowId, version);
+    if (!wf) throw new Error(`workflow ${workflowId} version ${version} of runtime ${id} does not exist`);
+    const key = actorKey(tenant, id);
+    const previous = this.actors.get(key);
+    const actor: Actor = { key, tenant, runtimeId: id, shard: at.shard, state, wf, recent: previous?.recent ?? new Map(), lastUsed: this.now(), confirmed };
+    if (this.serving(at)) this.actors.add(actor, actor.lastUsed);
+    return actor;
+  }
+
+  /**
+   * After a commit: refresh the snapshot cache (fire and forget, at the end of this turn together with the
+   * other commits of the turn: the cache never fails a command), tell `onCommitted`.
+   */
+  committed(tenant: string, shard: number, state: RuntimeState, effects: Effects, outboxPosition?: number): void {
+    const { logger, onCommitted } = this.deps;
+    this.snapshots.push({ tenant, state });
+    if (this.snapshots.length === 1) setImmediate(() => this.refreshSnapshots());
+    if (!onCommitted) return;
+    try {
+      onCommitted(shard, state, effects, outboxPosition);
+    } catch (err) {
+      logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
+    }
+  }
+
+  private refreshSnapshots(): void {
+    const entries = this.snapshots;
+    this.snapshots = [];
+    this.deps.cache.setMany(entries).catch((err: unknown) => this.deps.logger.debug({ err, snapshots: entries.length }, 'snapshot refresh failed'));
+  }
+
+  /** A child logger naming the request (used on errors and warnings only). */
+  logFor(tenant: string, runtimeId: string, idempotencyKey?: string): Logger {
+    return this.deps.logger.child({ tenant, runtimeId, ...(idempotencyKey !== undefined && { idempotencyKey }) });
+  }
+}

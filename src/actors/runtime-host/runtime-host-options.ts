@@ -1,0 +1,113 @@
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { z } from 'zod';
+import type { Effects, RuntimeState } from '../../engine/index.ts';
+import type { DirectoryStore, RuntimeStore, SnapshotCache, TransitionWriter, WorkflowStore } from '../../store/ports.ts';
+import { systemClock, type Clock } from '../clock.ts';
+
+/**
+ * A runtime store that can also read past its cache. `CachedRuntimeStore` has
+ * `loadFromStore`; after a version conflict the host uses it (the cache may
+ * hold an older revision). A plain store is its own source of truth.
+ */
+export type HostRuntimeStore = RuntimeStore & {
+  loadFromStore?: RuntimeStore['loadRuntime'];
+};
+
+/** What the host talks to; every dependency is injected. */
+export interface RuntimeHostDeps {
+  /** Activation reads and idempotency look-ups. In production a `CachedRuntimeStore` (Redis first, else MySQL). */
+  runtimes: HostRuntimeStore;
+  /** The group-commit writer; a command is answered only after its record committed. */
+  writer: TransitionWriter;
+  /** Refreshed after each commit, fire and forget. */
+  cache: SnapshotCache;
+  workflows: WorkflowStore;
+  directory: DirectoryStore;
+  /**
+   * Told after every committed transition (after the snapshot refresh was
+   * sent), with its outbox row's position when the writer reported one: wire
+   * the outbox relay's `committed` here. Must not throw (a throw is logged and
+   * ignored). @default nothing
+   */
+  onCommitted?: (shard: number, state: RuntimeState, effects: Effects, outboxPosition: number | undefined) => void;
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default a silent logger */
+  logger?: Logger;
+  /** Where the host's metrics are registered. @default a private registry (metrics not exported) */
+  registry?: Registry;
+}
+
+const optionsSchema = z.object({
+  shardCount: z.number().int().min(1).max(4096).default(64),
+  idleMs: z.number().int().positive().default(60_000),
+  maxLiveActors: z.number().int().positive().default(50_000),
+  recentKeysPerActor: z.number().int().min(0).max(10_000).default(16),
+  directoryTtlMs: z.number().int().min(0).default(30_000),
+  startDefinitionTtlMs: z.number().int().min(0).default(30_000),
+  maxCompiledVersions: z.number().int().positive().default(1_000),
+  sweepIntervalMs: z.number().int().min(0).default(5_000),
+});
+
+/** Options of {@link RuntimeHost}; every field has a default. Validated once, in the constructor. */
+export interface RuntimeHostOptions {
+  /** The cluster's fixed shard count; a runtime's shard is `shardOf(runtimeId, shardCount)`. @default 64 */
+  shardCount?: number;
+  /** An actor with no command for this long is passivated (dropped from memory). @default 60000 */
+  idleMs?: number;
+  /**
+   * Bound on live actors: beyond it the least recently used idle actors are
+   * passivated. Actors with commands in their mailbox are never dropped, so
+   * the bound can be exceeded by at most the number of runtimes busy at once.
+   * @default 50000
+   */
+  maxLiveActors?: number;
+  /** Idempotency keys (with their replies) kept per live actor, answering retries without a store read. @default 16 */
+  recentKeysPerActor?: number;
+  /**
+   * How long a tenant's directory (employees, groups) is reused before it is
+   * reloaded: a directory change takes up to this long to reach a running
+   * node, unless `invalidateDirectory(tenant)` is called. 0 = reload per command.
+   * @default 30000
+   */
+  directoryTtlMs?: number;
+  /**
+   * How long a tenant's app configs and workflow records (the latest published
+   * version) are reused by starts: a config change or a publish takes up to this
+   * long to reach a running node, unless `invalidateStartDefinitions(tenant)` is
+   * called (a change notice). 0 = read per start.
+   * @default 5000
+   */
+  startDefinitionTtlMs?: number;
+  /** Compiled workflow versions kept (versions are immutable, so they never go stale). @default 1000 */
+  maxCompiledVersions?: number;
+  /** Period of the idle-passivation sweep; 0 = no timer (call `passivateIdle()` yourself). @default 5000 */
+  sweepIntervalMs?: number;
+}
+
+export type NormalisedHostOptions = Required<RuntimeHostOptions>;
+
+export interface NormalisedHostDeps extends Required<Omit<RuntimeHostDeps, 'onCommitted'>> {
+  onCommitted: RuntimeHostDeps['onCommitted'];
+}
+
+/** Applies defaults and validates; throws a RangeError naming every bad option. */
+export function normaliseHostOptions(options: RuntimeHostOptions): NormalisedHostOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new RangeError(`invalid RuntimeHostOptions: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export function normaliseHostDeps(deps: RuntimeHostDeps): NormalisedHostDeps {
+  return {
+    ...deps,
+    onCommitted: deps.onCommitted,
+    clock: deps.clock ?? systemClock,
+    logger: deps.logger ?? pino({ level: 'silent' }),
+    registry: deps.registry ?? new Registry(),
+  };
+}

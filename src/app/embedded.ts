@@ -1,0 +1,124 @@
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { MemoryEventPublisher } from '../actors/events/memory-event-publisher.ts';
+import { MemoryLeaseManager } from '../actors/leases/memory-lease-manager.ts';
+import { MemoryShardBus } from '../actors/bus/memory-shard-bus.ts';
+import { OutboxRelay, registerOutboxMetrics } from '../actors/events/outbox-relay.ts';
+import { RoutingClient } from '../actors/bus/routing-client.ts';
+import { RuntimeHost } from '../actors/runtime-host/runtime-host.ts';
+import { ShardNode } from '../actors/shard-node/shard-node.ts';
+import { TimerService, registerTimerMetrics } from '../actors/timers/timer-service.ts';
+import { eventFilter } from '../actors/events/event-subject.ts';
+import { WebhookDeliverer } from '../actors/webhooks/webhook-deliverer.ts';
+import { registerWebhookMetrics } from '../actors/webhooks/webhook-metrics.ts';
+import { WebhookQueue } from '../actors/webhooks/webhook-queue.ts';
+import type { BflowConfig } from './config.ts';
+import type { Employee, Group } from '../engine/index.ts';
+import type { GatewayDeps } from '../gateway/gateway-deps.ts';
+import { MemoryStore } from '../store/memory/memory-store.ts';
+import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
+import { invalidatingDirectory } from '../store/invalidating-directory.ts';
+import { invalidatingWorkflows } from '../store/invalidating-workflows.ts';
+
+/** What `bflow gateway` / `bflow all` serve HTTP from: the gateway's dependencies and how to release them. */
+export interface GatewayBackend {
+  deps: GatewayDeps;
+  /** Stops taking work, finishes what is in flight, closes every connection. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The embedded backend also exposes its parts (the demo seed writes to the store; tests read events). */
+export interface EmbeddedBackend extends GatewayBackend {
+  store: MemoryStore;
+  events: MemoryEventPublisher;
+  node: ShardNode;
+  /** Feeds the stored events to the webhook deliverer (`idle()` in tests). */
+  webhooks: WebhookQueue;
+}
+
+/**
+ * The whole backend in one process with no external service (`npm start`):
+ * the in-process twins of MySQL (MemoryStore), Redis (MemorySnapshotCache),
+ * the NATS leases (one node holding every shard), the shard bus and the event
+ * stream, behind the same RuntimeHost, timers, outbox relay and ShardNode as a
+ * cluster node. Data lives as long as the process.
+ *
+ * @example
+ * const backend = await startEmbedded(loadConfig({}), logger);
+ * const app = createApp(backend.deps, options);
+ */
+export async function startEmbedded(config: BflowConfig, logger: Logger): Promise<EmbeddedBackend> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const store = new MemoryStore();
+  const cache = new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
+  const wake: { relay?: OutboxRelay } = {};
+  const host = new RuntimeHost(
+    {
+      runtimes: store.runtimes,
+      writer: store.writer,
+      cache,
+      workflows: store.workflows,
+      directory: store.directory,
+      logger,
+      registry,
+      onCommitted: (shard, _state, effects, outboxPosition) => wake.relay?.committed(shard, effects.events, outboxPosition),
+    },
+    { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
+  );
+  const events = new MemoryEventPublisher({ prefix: config.cluster });
+  const relay = new OutboxRelay({ store: store.runtimes, publisher: events, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
+  wake.relay = relay;
+  const timers = new TimerService({
+    store: store.runtimes,
+    deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),
+    metrics: registerTimerMetrics(registry),
+    logger,
+  });
+  const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
+  const bus = new MemoryShardBus({ logger });
+  // One node holds every shard for the process's life: 64 "shard acquired" lines at info would only bury the banner.
+  const shardLog = logger.isLevelEnabled('info') && !logger.isLevelEnabled('debug') ? logger.child({}, { level: 'warn' }) : logger;
+  const node = new ShardNode({ leases, bus, host, timers, relay, logger: shardLog });
+  await node.start();
+  await whenSettled(() => node.served().length === config.shards);
+  const webhookMetrics = registerWebhookMetrics(registry);
+  const deliverer = new WebhookDeliverer({ webhooks: store.webhooks, ...config.webhooks, webhookCacheMs: 0, metrics: webhookMetrics, logger });
+  const webhooks = new WebhookQueue(deliverer, { metrics: webhookMetrics, logger });
+  const unsubscribe = events.subscribe(eventFilter(config.cluster), (e) => webhooks.push(e.payload));
+  const router = new RoutingClient(bus, { shardCount: config.shards, registry });
+  let stopping: Promise<void> | undefined;
+  const deps: GatewayDeps = {
+    router,
+    read: store.read,
+    // One process: a config change, a publish or a directory change reaches the runtime host at once instead of after its cache TTL.
+    workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
+    directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
+    webhooks: store.webhooks,
+    webhookAllowPrivate: config.webhooks.allowPrivate,
+    analytics: store.analytics,
+    cluster: () => leases.view(),
+    readiness: async () => ({ store: true, bus: true, shardMap: stopping === undefined && node.served().length === config.shards }),
+    registry,
+    logger,
+  };
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await node.stop();
+      unsubscribe();
+      await webhooks.stop();
+      await bus.close();
+      await store.close();
+      await cache.close();
+    })());
+  return { deps, stop, store, events, node, webhooks };
+}
+
+/** The memory lease manager opens its shards through the node's per-shard chains; wait for them to settle. */
+async function whenSettled(done: () => boolean, deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`embedded node did not open its shards within ${deadlineMs} ms`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,146 @@
+import { Redis } from 'ioredis';
+import type mysql from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { LeaseBucketReader } from '../actors/leases/lease-bucket-reader.ts';
+import { connectNats } from '../actors/nats/connection.ts';
+import { NatsShardBus } from '../actors/bus/nats-shard-bus.ts';
+import { RoutingClient } from '../actors/bus/routing-client.ts';
+import type { BflowConfig } from './config.ts';
+import type { GatewayBackend } from './embedded.ts';
+import type { GatewayDeps } from '../gateway/gateway-deps.ts';
+import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
+import { invalidatingDirectory } from '../store/invalidating-directory.ts';
+import { announceTenantChange } from '../actors/nats/tenant-change-notices.ts';
+import { invalidatingWebhooks } from '../store/invalidating-webhooks.ts';
+import { invalidatingWorkflows } from '../store/invalidating-workflows.ts';
+import { createMySqlPool, registerMySqlStatementMetrics } from '../store/mysql/pool.ts';
+import { MySqlAnalyticsReader } from '../store/mysql/analytics-reader.ts';
+import { MySqlReadModel } from '../store/mysql/read-model.ts';
+import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
+import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
+
+/** Options of {@link connectGatewayBackend}; every field has a default. */
+export interface GatewayBackendOptions {
+  /** Where the metrics go; `bflow all` passes the node's, so one /metrics shows both. @default a new registry with the default process metrics */
+  registry?: Registry;
+  /** Budget of each readiness check (MySQL ping, NATS round trip, Redis ping, shard map read). @default 1000 */
+  probeTimeoutMs?: number;
+}
+
+/** The cluster gateway's backend; `redis` is the connection a Redis rate-limit store should use (when configured). */
+export interface ClusterGatewayBackend extends GatewayBackend {
+  redis?: Redis;
+}
+
+/**
+ * `bflow gateway` in a cluster: the read side on `BFLOW_MYSQL_READ_URL`
+ * (directory, workflow and app-config writes on `BFLOW_MYSQL_URL`), commands
+ * routed over NATS to the node holding each runtime's shard, shard ownership
+ * read from the lease buckets. Connects without waiting for the nodes: until
+ * they have recorded the shard map, `/ready` says `shardMap: false`.
+ */
+export async function connectGatewayBackend(config: BflowConfig, logger: Logger, options: GatewayBackendOptions = {}): Promise<ClusterGatewayBackend> {
+  if (config.mysqlUrl === undefined || config.natsUrl === undefined) throw new Error('a cluster gateway needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
+  const registry = options.registry ?? defaultRegistry();
+  const probeMs = options.probeTimeoutMs ?? 1000;
+  const writePool = createMySqlPool(config.mysqlUrl, { connectionLimit: 4 });
+  const readPool = config.mysqlReadUrl === undefined || config.mysqlReadUrl === config.mysqlUrl ? writePool : createMySqlPool(config.mysqlReadUrl);
+  const redis = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
+  const nc = await connectNats({ url: config.natsUrl, name: `bflow-gateway-${config.nodeId}`, logger });
+  const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
+  const router = new RoutingClient(bus, { shardCount: config.shards, registry });
+  const leases = new LeaseBucketReader(nc, { cluster: config.cluster, timeoutMs: probeMs });
+  const shardMap = shardMapCheck(leases, config, logger);
+  const deps: GatewayDeps = {
+    router,
+    read: new MySqlReadModel(readPool),
+    // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
+    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'definitions', tenant)),
+    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'directory', tenant)),
+    // Registrations on the primary (a create is read back at once), announced to the nodes' deliverers; the analytics read on the replica.
+    webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'webhooks', tenant)),
+    webhookAllowPrivate: config.webhooks.allowPrivate,
+    analytics: new MySqlAnalyticsReader(readPool),
+    cluster: () => leases.view(config.shards),
+    readiness: async () => {
+      const checks: Record<string, Promise<unknown>> = {
+        mysql: Promise.all([ping(writePool, probeMs), readPool === writePool ? undefined : ping(readPool, probeMs)]),
+        nats: nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush(),
+        shardMap: shardMap().then((ok) => ok || Promise.reject(new Error('shard map unknown'))),
+      };
+      if (redis) checks.redis = redis.ping();
+      return settleWithin(checks, probeMs);
+    },
+    registry,
+    logger,
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await bus.close();
+      await nc.drain().catch(() => undefined);
+      redis?.disconnect();
+      await Promise.all([writePool.end(), readPool === writePool ? undefined : readPool.end()]);
+    })());
+  return redis ? { deps, stop, redis } : { deps, stop };
+}
+
+function defaultRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registerMySqlStatementMetrics(registry);
+  return registry;
+}
+
+function connectRedis(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    commandTimeout: 1000,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    // Commands issued in one turn of the event loop go out in one write (one syscall, not one per request).
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  redis.on('error', (err: Error) => logger.debug({ err }, 'gateway: redis error'));
+  return redis;
+}
+
+function ping(pool: mysql.Pool, timeoutMs: number): Promise<unknown> {
+  return pool.query({ sql: 'SELECT 1', timeout: timeoutMs });
+}
+
+/**
+ * The shard map is known once the nodes recorded the cluster's shard count
+ * and it matches ours (another count would route runtimes to the wrong shards).
+ * Fixed for the cluster's life, so one successful read is kept.
+ */
+function shardMapCheck(leases: LeaseBucketReader, config: BflowConfig, logger: Logger): () => Promise<boolean> {
+  let known = false;
+  let warned = false;
+  return async () => {
+    if (known) return true;
+    const recorded = await leases.shardCount();
+    if (recorded !== undefined && recorded !== config.shards && !warned) {
+      warned = true;
+      logger.error({ recorded, configured: config.shards }, `cluster '${config.cluster}' has ${recorded} shards; start the gateway with BFLOW_SHARDS=${recorded}`);
+    }
+    known = recorded === config.shards;
+    return known;
+  };
+}
+
+/** Each check's outcome: true when it resolved within `timeoutMs`. */
+async function settleWithin(checks: Record<string, Promise<unknown>>, timeoutMs: number): Promise<Record<string, boolean>> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      const ok = await Promise.race([check.then(() => true, () => false), late]);
+      clearTimeout(timer);
+      return [name, ok] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}

@@ -1,8 +1,0 @@
-import { MemoryLeaseManager } from '../../src/actors/memory/lease-manager.ts';
-import { leaseManagerContract } from './lease-manager.contract.ts';
-
-leaseManagerContract('memory', {
-  create: async ({ nodeId, shardCount }) => new MemoryLeaseManager({ nodeId, shardCount }),
-  cleanup: async () => undefined,
-  acquireDeadlineMs: 1000,
-});
