@@ -96,18 +96,26 @@ async function seedTenants(pool: mysql.Pool, prefix: string, count: number): Pro
   const seeded = new Set(rows.map((r) => String(r.tenant)));
   const stores = { workflows: new MySqlWorkflowStore(pool), directory: new MySqlDirectoryStore(pool) };
   const missing = Array.from({ length: count }, (_, i) => `${prefix}-${i}`).filter((t) => !seeded.has(t));
-  for (let i = 0; i < missing.length; i += 8) await Promise.all(missing.slice(i, i + 8).map((t) => seedTenant(stores, t)));
+  for (let i = 0; i < missing.length; i += 8)
+    await Promise.all(missing.slice(i, i + 8).map((t) => seedTenant(stores, t)));
 }
 
 function spawnService(verb: 'node' | 'gateway', env: Record<string, string>, nodeArgs: readonly string[]) {
   const args = [...nodeArgs, '--import', 'tsx', 'bin/bflow.js', verb];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return reaped(child);
 }
 
 export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   const tenantPrefix = o.tenantPrefix ?? 't-b';
-  const [db, nats] = await Promise.all([o.keepDatabase ? keptDatabase(o.name) : useTestDatabase(`bench_${o.name}`), useTestNats(o.name.slice(0, 16))]);
+  const [db, nats] = await Promise.all([
+    o.keepDatabase ? keptDatabase(o.name) : useTestDatabase(`bench_${o.name}`),
+    useTestNats(o.name.slice(0, 16)),
+  ]);
   const redisUrl = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const secret = randomBytes(32).toString('hex');
   const env = {
@@ -119,7 +127,9 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     BFLOW_LEASE_TTL_MS: '5000',
     BFLOW_JWT_SECRET: secret,
     // Tuning knobs of the processes under test, passed through when set (e.g. BFLOW_WRITERS=16 npm run bench -- approve).
-    ...Object.fromEntries(['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
+    ...Object.fromEntries(
+      ['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+    ),
   };
   const nodes: NodeProcess[] = [];
   const metricsPorts = new Map<string, number>();
@@ -145,13 +155,26 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
       const id = `n${i}`;
       const metricsPort = await freePort();
       metricsPorts.set(id, metricsPort);
-      const child = spawnService('node', { ...env, BFLOW_NODE_ID: `${nats.prefix}-${id}`, BFLOW_METRICS_PORT: String(metricsPort), BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info' }, o.nodeArgs ?? []);
+      const child = spawnService(
+        'node',
+        {
+          ...env,
+          BFLOW_NODE_ID: `${nats.prefix}-${id}`,
+          BFLOW_METRICS_PORT: String(metricsPort),
+          BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info',
+        },
+        o.nodeArgs ?? [],
+      );
       child.stdout?.resume();
       nodes.push(new NodeProcess(id, child));
     }
     const port = await freePort();
     gateway = new BflowProcess(
-      spawnService('gateway', { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BFLOW_LOG_LEVEL: 'warn' }, o.gatewayArgs ?? []),
+      spawnService(
+        'gateway',
+        { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BFLOW_LOG_LEVEL: 'warn' },
+        o.gatewayArgs ?? [],
+      ),
     );
     const url = `http://127.0.0.1:${port}`;
     await waitFor(

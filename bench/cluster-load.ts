@@ -25,7 +25,19 @@ import { NatsShardBus } from '../src/actors/bus/nats-shard-bus.ts';
 import type { ShardReply, ShardRequest } from '../src/actors/bus/ports.ts';
 import { RoutingClient } from '../src/actors/bus/routing-client.ts';
 import { benchDoc } from './http-load.ts';
-import { announceMeasuring, argOf as arg, cpuSeconds, exitWithParent, numberArg as positive, reportAndExit, spawnReporting, summarise, type LatencySummary, type ReportingChild, type WindowReport } from './load-process.ts';
+import {
+  announceMeasuring,
+  argOf as arg,
+  cpuSeconds,
+  exitWithParent,
+  numberArg as positive,
+  reportAndExit,
+  spawnReporting,
+  summarise,
+  type LatencySummary,
+  type ReportingChild,
+  type WindowReport,
+} from './load-process.ts';
 
 export { exitWithParent, summarise, type LatencySummary };
 
@@ -60,13 +72,34 @@ const poDoc = (n: number): Record<string, unknown> => benchDoc(5_000_000, n);
 function requestFor(kind: Kind, tenant: string, runtimeId: string, key: string): ShardRequest {
   switch (kind) {
     case 'start':
-      return { kind: 'start', tenant, runtimeId, app: PO_APP, docId: `doc-${runtimeId}`, creator: 'alice', doc: poDoc(0), idempotencyKey: key };
+      return {
+        kind: 'start',
+        tenant,
+        runtimeId,
+        app: PO_APP,
+        docId: `doc-${runtimeId}`,
+        creator: 'alice',
+        doc: poDoc(0),
+        idempotencyKey: key,
+      };
     case 'submit':
       return { kind: 'command', tenant, runtimeId, command: { type: 'submit', actor: 'alice' }, idempotencyKey: key };
     case 'comment':
-      return { kind: 'command', tenant, runtimeId, command: { type: 'comment', actor: 'alice', comment: `please hurry (${key})` }, idempotencyKey: key };
+      return {
+        kind: 'command',
+        tenant,
+        runtimeId,
+        command: { type: 'comment', actor: 'alice', comment: `please hurry (${key})` },
+        idempotencyKey: key,
+      };
     case 'approve':
-      return { kind: 'command', tenant, runtimeId, command: { type: 'approve', actor: 'pur-mgr', comment: 'ok' }, idempotencyKey: key };
+      return {
+        kind: 'command',
+        tenant,
+        runtimeId,
+        command: { type: 'approve', actor: 'pur-mgr', comment: 'ok' },
+        idempotencyKey: key,
+      };
   }
 }
 
@@ -77,7 +110,11 @@ function errorCode(err: unknown): string {
 
 async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const nc = await connectNats({ url: o.natsUrl, name: `bflow-bench-load-${process.pid}` });
-  const routing = new RoutingClient(new NatsShardBus(nc, { prefix: o.cluster }), { shardCount: o.shards, tryTimeoutMs: 2000, deadlineMs: 15_000 });
+  const routing = new RoutingClient(new NatsShardBus(nc, { prefix: o.cluster }), {
+    shardCount: o.shards,
+    tryTimeoutMs: 2000,
+    deadlineMs: 15_000,
+  });
   const run = randomBytes(3).toString('hex');
   const started = performance.now();
   const windowStart = started + o.warmupSeconds * 1000;
@@ -90,10 +127,13 @@ async function runLoad(o: LoadOptions): Promise<LoadReport> {
   let cpuAtStart = 0;
   let seq = 0;
 
-  const measuring = setTimeout(() => {
-    cpuAtStart = cpuSeconds();
-    announceMeasuring();
-  }, Math.max(0, windowStart - performance.now()));
+  const measuring = setTimeout(
+    () => {
+      cpuAtStart = cpuSeconds();
+      announceMeasuring();
+    },
+    Math.max(0, windowStart - performance.now()),
+  );
 
   /** One command; returns whether it was answered ok. */
   const send = async (kind: Kind, runtimeId: string): Promise<boolean> => {
@@ -116,7 +156,12 @@ async function runLoad(o: LoadOptions): Promise<LoadReport> {
       } else errors++;
     }
     if (o.timeline && sentAt >= windowStart && sentAt < windowEnd) {
-      timeline.push([Math.round(performance.timeOrigin + sentAt), Math.round(latency * 10) / 10, code === undefined ? 1 : 0, routing.shardFor(runtimeId)]);
+      timeline.push([
+        Math.round(performance.timeOrigin + sentAt),
+        Math.round(latency * 10) / 10,
+        code === undefined ? 1 : 0,
+        routing.shardFor(runtimeId),
+      ]);
     }
     return code === undefined;
   };
@@ -159,8 +204,22 @@ export type LoadProcess = ReportingChild<LoadReport>;
 /** Starts the load generator as a child process (stderr passes through). Kill `child` to stop it early. */
 export function spawnLoad(o: LoadOptions): LoadProcess {
   return spawnReporting<LoadReport>(fileURLToPath(import.meta.url), [
-    '--nats', o.natsUrl, '--cluster', o.cluster, '--mode', o.mode, '--tenant', o.tenant, '--shards', String(o.shards),
-    '--concurrency', String(o.concurrency), '--warmup', String(o.warmupSeconds), '--seconds', String(o.seconds),
+    '--nats',
+    o.natsUrl,
+    '--cluster',
+    o.cluster,
+    '--mode',
+    o.mode,
+    '--tenant',
+    o.tenant,
+    '--shards',
+    String(o.shards),
+    '--concurrency',
+    String(o.concurrency),
+    '--warmup',
+    String(o.warmupSeconds),
+    '--seconds',
+    String(o.seconds),
     ...(o.timeline ? ['--timeline'] : []),
   ]);
 }

@@ -34,13 +34,19 @@ const FAILOVER_GOAL_MS = LEASE_TTL_MS + 2000;
 /** Scaling goal: 3 nodes on this 2-core machine do no worse than 1 (they share the same cores, MySQL and NATS). */
 const SCALE_GOAL = 0.9;
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : 'n/a');
 const lat = (l: LatencySummary) => `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`;
-const codes = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${k}×${n}`).join(', ') || 'none';
+const codes = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(', ') || 'none';
 
-async function withCluster<T>(label: string, nodes: number, body: (h: ClusterHarness, nodes: NodeProcess[]) => Promise<T>): Promise<T> {
+async function withCluster<T>(
+  label: string,
+  nodes: number,
+  body: (h: ClusterHarness, nodes: NodeProcess[]) => Promise<T>,
+): Promise<T> {
   const h = await ClusterHarness.create(label);
   const unregister = cleanUpOnInterrupt(() => h.cleanup());
   try {
@@ -55,7 +61,17 @@ async function withCluster<T>(label: string, nodes: number, body: (h: ClusterHar
 }
 
 function load(h: ClusterHarness, o: { seconds: number; timeline?: boolean }) {
-  const p = spawnLoad({ natsUrl: h.nats.url, cluster: h.cluster, mode: 'po', tenant: TENANT, shards: SHARDS, concurrency, warmupSeconds: WARMUP_S, seconds: o.seconds, timeline: o.timeline ?? false });
+  const p = spawnLoad({
+    natsUrl: h.nats.url,
+    cluster: h.cluster,
+    mode: 'po',
+    tenant: TENANT,
+    shards: SHARDS,
+    concurrency,
+    warmupSeconds: WARMUP_S,
+    seconds: o.seconds,
+    timeline: o.timeline ?? false,
+  });
   reaped(p.child);
   return p;
 }
@@ -77,7 +93,9 @@ async function throughputPhase(n: number): Promise<Phase> {
     const cpu1 = nodes.reduce((s, x) => s + cpuOf(x.child.pid), 0);
     const report = await p.result;
     const phase = { nodes: n, report, nodeCores: (cpu1 - cpu0) / seconds, loadCores: report.loadCpuSeconds / seconds };
-    console.log(`  ${n} node${n > 1 ? 's' : ' '}: ${Math.round(report.commandsPerSecond).toLocaleString()} commands/s, ${lat(report.latencyMs)}, errors ${report.errors} (${codes(report.errorCodes)}); nodes use ${phase.nodeCores.toFixed(2)} cores, load ${phase.loadCores.toFixed(2)}`);
+    console.log(
+      `  ${n} node${n > 1 ? 's' : ' '}: ${Math.round(report.commandsPerSecond).toLocaleString()} commands/s, ${lat(report.latencyMs)}, errors ${report.errors} (${codes(report.errorCodes)}); nodes use ${phase.nodeCores.toFixed(2)} cores, load ${phase.loadCores.toFixed(2)}`,
+    );
     return phase;
   });
 }
@@ -127,8 +145,14 @@ async function failoverPhase(): Promise<Failover> {
     const toOrphans = overlapping.filter(([, , , shard]) => orphanedSet.has(shard));
     const answeredPer500ms: Failover['answeredPer500ms'] = [];
     for (let t = -2000; t < until - killedAt + 3000; t += 500) {
-      const inBucket = timeline.filter(([sentAt, latency]) => sentAt + latency >= killedAt + t && sentAt + latency < killedAt + t + 500);
-      answeredPer500ms.push({ t, ok: inBucket.filter((x) => x[2] === 1).length, errors: inBucket.filter((x) => x[2] === 0).length });
+      const inBucket = timeline.filter(
+        ([sentAt, latency]) => sentAt + latency >= killedAt + t && sentAt + latency < killedAt + t + 500,
+      );
+      answeredPer500ms.push({
+        t,
+        ok: inBucket.filter((x) => x[2] === 1).length,
+        errors: inBucket.filter((x) => x[2] === 0).length,
+      });
     }
     const reServedBy = Object.fromEntries(survivors.map((n) => [n.id, orphaned.filter((s) => n.held.has(s)).length]));
     return {
@@ -148,14 +172,31 @@ async function failoverPhase(): Promise<Failover> {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  console.log(`bench/cluster: ${concurrency} commands in flight, ${WARMUP_S} s warm-up + ${seconds} s per phase, ${SHARDS} shards, lease TTL ${LEASE_TTL_MS} ms`);
+  console.log(
+    `bench/cluster: ${concurrency} commands in flight, ${WARMUP_S} s warm-up + ${seconds} s per phase, ${SHARDS} shards, lease TTL ${LEASE_TTL_MS} ms`,
+  );
   const natsUrl = await testNatsUrl();
   console.log('NATS request/reply ceiling (echo responder process, canned reply)…');
-  const ceiling: CeilingReport = await measureNatsCeiling({ natsUrl, concurrency, warmupSeconds: WARMUP_S, seconds, shards: SHARDS });
-  console.log(`  ${Math.round(ceiling.commandsPerSecond).toLocaleString()} requests/s, ${lat(ceiling.latencyMs)}, reply ${ceiling.replyBytes} B, load ${(ceiling.loadCpuSeconds / seconds).toFixed(2)} cores`);
+  const ceiling: CeilingReport = await measureNatsCeiling({
+    natsUrl,
+    concurrency,
+    warmupSeconds: WARMUP_S,
+    seconds,
+    shards: SHARDS,
+  });
+  console.log(
+    `  ${Math.round(ceiling.commandsPerSecond).toLocaleString()} requests/s, ${lat(ceiling.latencyMs)}, reply ${ceiling.replyBytes} B, load ${(ceiling.loadCpuSeconds / seconds).toFixed(2)} cores`,
+  );
   // bench/nats-ceiling's raw figure (plain nc.request from this process, no RoutingClient), for reference.
-  const raw = await measureRawNatsCeiling({ url: natsUrl, concurrency, seconds: Math.min(seconds, 5), responder: 'process' });
-  console.log(`  raw nc.request (bench/nats-ceiling): ${raw.perSecond.toLocaleString()} requests/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms`);
+  const raw = await measureRawNatsCeiling({
+    url: natsUrl,
+    concurrency,
+    seconds: Math.min(seconds, 5),
+    responder: 'process',
+  });
+  console.log(
+    `  raw nc.request (bench/nats-ceiling): ${raw.perSecond.toLocaleString()} requests/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms`,
+  );
   const phases: Phase[] = [];
   for (const n of [1, 2, 3]) {
     console.log(`cluster of ${n}…`);
@@ -163,30 +204,71 @@ async function main(): Promise<void> {
   }
   console.log('failover: 3 nodes under load, SIGKILL one…');
   const fo = await failoverPhase();
-  console.log(`  ${fo.victim} (${fo.shards} shards) killed; re-served in ${ms(fo.failoverMs)} by ${codes(fo.reServedBy)}; longest command in the window ${ms(fo.stallMs)}`);
+  console.log(
+    `  ${fo.victim} (${fo.shards} shards) killed; re-served in ${ms(fo.failoverMs)} by ${codes(fo.reServedBy)}; longest command in the window ${ms(fo.stallMs)}`,
+  );
 
   const pct = (x: number) => `${((x / ceiling.commandsPerSecond) * 100).toFixed(0)}% of ceiling`;
   const one = phases[0]!.report.commandsPerSecond;
   const three = phases[2]!.report.commandsPerSecond;
   const totalErrors = phases.reduce((s, p) => s + p.report.errors, 0);
   const failoverPass = Number.isFinite(fo.failoverMs) && fo.failoverMs <= FAILOVER_GOAL_MS;
-  printTable(`bench/cluster (${concurrency} in flight, ${seconds} s windows; mix start/submit/comment/approve 1:1:1:1, all durable)`, [
-    ['NATS request/reply, echo responder (ceiling)', `${Math.round(ceiling.commandsPerSecond).toLocaleString()} req/s`, lat(ceiling.latencyMs), 'RoutingClient over NatsShardBus, load process'],
-    ['raw nc.request, echo (bench/nats-ceiling)', `${raw.perSecond.toLocaleString()} req/s`, `p50 ${raw.p50Ms} ms  p99 ${raw.p99Ms} ms`, 'reference: no routing client, no async traces'],
-    ...phases.map((p) => [
-      `${p.nodes} bflow node${p.nodes > 1 ? 's' : ''}`,
-      `${Math.round(p.report.commandsPerSecond).toLocaleString()} cmd/s`,
-      lat(p.report.latencyMs),
-      `${pct(p.report.commandsPerSecond)}; errors ${p.report.errors}; node CPU ${p.nodeCores.toFixed(2)} cores`,
-    ]),
-    ['3 nodes vs 1', `${(three / one).toFixed(2)}×`, '', `goal ≥ ${SCALE_GOAL}× on 2 shared cores: ${three / one >= SCALE_GOAL ? 'PASS' : 'FAIL'}`],
-    ['errors over the three phases', String(totalErrors), '', `goal 0: ${totalErrors === 0 ? 'PASS' : 'FAIL'}`],
-    [`failover: SIGKILL 1 of 3 (${fo.shards} shards)`, ms(fo.failoverMs), 'kill → all its shards acquired again', `goal ≤ TTL + 2 s = ${FAILOVER_GOAL_MS} ms: ${failoverPass ? 'PASS' : 'FAIL'}`],
-    ['stall during failover', ms(fo.stallMs), `max latency of commands in flight during it (${fo.orphanedCommands} to its shards)`, `errors ${fo.errorsInWindow}: ${fo.errorsInWindow === 0 ? 'PASS' : 'FAIL'}`],
-    ['failover run overall', `${Math.round(fo.report.commandsPerSecond).toLocaleString()} cmd/s`, lat(fo.report.latencyMs), `errors ${fo.report.errors} (${codes(fo.report.errorCodes)})`],
-  ]);
-  console.log(`\n  answered per 500 ms around the kill (t = 0): ${fo.answeredPer500ms.map((b) => `${b.t / 1000}s:${b.ok}${b.errors ? `/${b.errors}err` : ''}`).join(' ')}`);
-  console.log(`  whole run ${((performance.now() - started) / 1000).toFixed(0)} s; machine load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')} (shared: other work lowers every figure, the ceiling included)`);
+  printTable(
+    `bench/cluster (${concurrency} in flight, ${seconds} s windows; mix start/submit/comment/approve 1:1:1:1, all durable)`,
+    [
+      [
+        'NATS request/reply, echo responder (ceiling)',
+        `${Math.round(ceiling.commandsPerSecond).toLocaleString()} req/s`,
+        lat(ceiling.latencyMs),
+        'RoutingClient over NatsShardBus, load process',
+      ],
+      [
+        'raw nc.request, echo (bench/nats-ceiling)',
+        `${raw.perSecond.toLocaleString()} req/s`,
+        `p50 ${raw.p50Ms} ms  p99 ${raw.p99Ms} ms`,
+        'reference: no routing client, no async traces',
+      ],
+      ...phases.map((p) => [
+        `${p.nodes} bflow node${p.nodes > 1 ? 's' : ''}`,
+        `${Math.round(p.report.commandsPerSecond).toLocaleString()} cmd/s`,
+        lat(p.report.latencyMs),
+        `${pct(p.report.commandsPerSecond)}; errors ${p.report.errors}; node CPU ${p.nodeCores.toFixed(2)} cores`,
+      ]),
+      [
+        '3 nodes vs 1',
+        `${(three / one).toFixed(2)}×`,
+        '',
+        `goal ≥ ${SCALE_GOAL}× on 2 shared cores: ${three / one >= SCALE_GOAL ? 'PASS' : 'FAIL'}`,
+      ],
+      ['errors over the three phases', String(totalErrors), '', `goal 0: ${totalErrors === 0 ? 'PASS' : 'FAIL'}`],
+      [
+        `failover: SIGKILL 1 of 3 (${fo.shards} shards)`,
+        ms(fo.failoverMs),
+        'kill → all its shards acquired again',
+        `goal ≤ TTL + 2 s = ${FAILOVER_GOAL_MS} ms: ${failoverPass ? 'PASS' : 'FAIL'}`,
+      ],
+      [
+        'stall during failover',
+        ms(fo.stallMs),
+        `max latency of commands in flight during it (${fo.orphanedCommands} to its shards)`,
+        `errors ${fo.errorsInWindow}: ${fo.errorsInWindow === 0 ? 'PASS' : 'FAIL'}`,
+      ],
+      [
+        'failover run overall',
+        `${Math.round(fo.report.commandsPerSecond).toLocaleString()} cmd/s`,
+        lat(fo.report.latencyMs),
+        `errors ${fo.report.errors} (${codes(fo.report.errorCodes)})`,
+      ],
+    ],
+  );
+  console.log(
+    `\n  answered per 500 ms around the kill (t = 0): ${fo.answeredPer500ms.map((b) => `${b.t / 1000}s:${b.ok}${b.errors ? `/${b.errors}err` : ''}`).join(' ')}`,
+  );
+  console.log(
+    `  whole run ${((performance.now() - started) / 1000).toFixed(0)} s; machine load average now ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (shared: other work lowers every figure, the ceiling included)`,
+  );
   writeResult('cluster', {
     seconds,
     warmupSeconds: WARMUP_S,
@@ -201,7 +283,12 @@ async function main(): Promise<void> {
     scale3over1: three / one,
     failover: fo,
     goals: { failoverMs: FAILOVER_GOAL_MS, scale3over1: SCALE_GOAL, errors: 0 },
-    pass: { failover: failoverPass, scale: three / one >= SCALE_GOAL, errors: totalErrors === 0, failoverErrors: fo.errorsInWindow === 0 },
+    pass: {
+      failover: failoverPass,
+      scale: three / one >= SCALE_GOAL,
+      errors: totalErrors === 0,
+      failoverErrors: fo.errorsInWindow === 0,
+    },
   });
 }
 

@@ -8,12 +8,21 @@
 import { readFileSync } from 'node:fs';
 import { assign, setup } from 'xstate';
 import { inertScope } from '../src/engine/inert-scope.ts';
-import { compileWorkflow, start, step, workflowDefinitionSchema, type Command, type RuntimeState } from '../src/engine/index.ts';
+import {
+  compileWorkflow,
+  start,
+  step,
+  workflowDefinitionSchema,
+  type Command,
+  type RuntimeState,
+} from '../src/engine/index.ts';
 import { orgChart } from '../test/fixtures/org-chart.ts';
 import { writeResult, printTable, secondsArg } from './report.ts';
 
 const seconds = secondsArg(7);
-const def = workflowDefinitionSchema.parse(JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')));
+const def = workflowDefinitionSchema.parse(
+  JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')),
+);
 const wf = compileWorkflow(def, 'wf-po', 1);
 
 const doc = {
@@ -37,7 +46,21 @@ const script: Command[] = [
 ];
 
 function startJson(i: number): string {
-  const r = start(wf, { id: `rt-${i}`, tenant: 't1', app: def.app, docId: `po-${i}`, workflowId: 'wf-po', version: 1, creator: 'alice', doc }, orgChart, 1_767_000_000_000 + i);
+  const r = start(
+    wf,
+    {
+      id: `rt-${i}`,
+      tenant: 't1',
+      app: def.app,
+      docId: `po-${i}`,
+      workflowId: 'wf-po',
+      version: 1,
+      creator: 'alice',
+      doc,
+    },
+    orgChart,
+    1_767_000_000_000 + i,
+  );
   if (!r.ok) throw r.error;
   return JSON.stringify(r.state);
 }
@@ -84,7 +107,10 @@ function rawXStateLoop(deadline: number): number {
     context: typicalState,
     initial: 's0',
     states: Object.fromEntries(
-      def.nodes.map((_, i) => [`s${i}`, { on: { next: { target: `s${(i + 1) % def.nodes.length}`, actions: 'count' } } }]),
+      def.nodes.map((_, i) => [
+        `s${i}`,
+        { on: { next: { target: `s${(i + 1) % def.nodes.length}`, actions: 'count' } } },
+      ]),
     ),
   });
   const scope = inertScope(machine, undefined);
@@ -121,8 +147,26 @@ const thirdStageBytes = engine.bytes[1]!; // after the manager's approval: the t
 
 printTable('bench/engine (one core)', [
   ['raw XState restore→transition→persist (ceiling)', `${Math.round(rawRate).toLocaleString()} steps/s`, ''],
-  ['bflow engine restore→step→persist', `${Math.round(engineRate).toLocaleString()} steps/s`, `${(ratio * 100).toFixed(0)}% of ceiling, median of paired rounds (goal ≥ 50%): ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`],
-  ['state bytes, purchase order at its third stage', `${thirdStageBytes} B`, `goal ≤ 2048 B: ${thirdStageBytes <= 2048 ? 'PASS' : 'FAIL'}`],
+  [
+    'bflow engine restore→step→persist',
+    `${Math.round(engineRate).toLocaleString()} steps/s`,
+    `${(ratio * 100).toFixed(0)}% of ceiling, median of paired rounds (goal ≥ 50%): ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`,
+  ],
+  [
+    'state bytes, purchase order at its third stage',
+    `${thirdStageBytes} B`,
+    `goal ≤ 2048 B: ${thirdStageBytes <= 2048 ? 'PASS' : 'FAIL'}`,
+  ],
   ['state bytes by step (submit…finish)', engine.bytes.join(', '), ''],
 ]);
-writeResult('engine', { seconds, rounds: ROUNDS, rawRates, engineRates, rawStepsPerSecond: rawRate, engineStepsPerSecond: engineRate, ratio, thirdStageBytes, bytesByStep: engine.bytes });
+writeResult('engine', {
+  seconds,
+  rounds: ROUNDS,
+  rawRates,
+  engineRates,
+  rawStepsPerSecond: rawRate,
+  engineStepsPerSecond: engineRate,
+  ratio,
+  thirdStageBytes,
+  bytesByStep: engine.bytes,
+});

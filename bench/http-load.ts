@@ -91,7 +91,13 @@ class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   }
 
-  send(method: string, path: string, token: string | undefined, body?: unknown, idempotencyKey?: string): Promise<Answer> {
+  send(
+    method: string,
+    path: string,
+    token: string | undefined,
+    body?: unknown,
+    idempotencyKey?: string,
+  ): Promise<Answer> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = {};
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
@@ -101,12 +107,15 @@ class HttpClient {
     }
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     return new Promise((resolve, reject) => {
-      const req = request({ host: this.base.hostname, port: this.base.port, method, path, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      });
+      const req = request(
+        { host: this.base.hostname, port: this.base.port, method, path, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(30_000, () => req.destroy(new Error('request timed out after 30 s')));
       req.on('error', reject);
       req.end(payload);
@@ -177,7 +186,14 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
 
   /** One request, timed and counted; returns the answer when 2xx. */
-  const call = async (kind: string, method: string, path: string, token: string, body?: unknown, isCommand = false): Promise<Answer | undefined> => {
+  const call = async (
+    kind: string,
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    isCommand = false,
+  ): Promise<Answer | undefined> => {
     const key = method === 'POST' ? `b-${run}-${++seq}` : undefined;
     const sentAt = performance.now();
     let answer: Answer | undefined;
@@ -205,7 +221,11 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
   const running = () => performance.now() < windowEnd;
 
   /** Drives one purchase order through `steps`; `between` runs after each command (mixed mode's reads). */
-  const purchaseOrder = async (w: number, n: number, between?: (id: string, next: Step | undefined, tenant: string) => Promise<void>) => {
+  const purchaseOrder = async (
+    w: number,
+    n: number,
+    between?: (id: string, next: Step | undefined, tenant: string) => Promise<void>,
+  ) => {
     const tenant = tenants[nextTenant++ % tenants.length]!;
     const steps = approvalSteps(n);
     let id: string | undefined;
@@ -214,8 +234,22 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
       const token = await tokens.of(tenant, step.actor);
       const answer =
         step.kind === 'start'
-          ? await call('start', 'POST', '/api/v1/runtimes', token, { app: PO_APP, docId: `po-${run}-${w}-${n}`, doc: approvalDoc(n) }, true)
-          : await call(step.kind, 'POST', `/api/v1/runtimes/${encodeURIComponent(id!)}/actions`, token, { action: step.kind, comment: 'ok' }, true);
+          ? await call(
+              'start',
+              'POST',
+              '/api/v1/runtimes',
+              token,
+              { app: PO_APP, docId: `po-${run}-${w}-${n}`, doc: approvalDoc(n) },
+              true,
+            )
+          : await call(
+              step.kind,
+              'POST',
+              `/api/v1/runtimes/${encodeURIComponent(id!)}/actions`,
+              token,
+              { action: step.kind, comment: 'ok' },
+              true,
+            );
       if (!answer) return; // state unknown: start another order
       if (step.kind === 'start') id = (JSON.parse(answer.text) as { id: string }).id;
       if (between) await between(id!, steps[i + 1], tenant);
@@ -246,12 +280,25 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
         const tenant = o.inboxTenant ?? tenants[0]!;
         const users = Math.max(1, o.inboxUsers ?? 1);
         for (let n = w; running(); n += o.concurrency) {
-          await call('inbox', 'GET', '/api/v1/tasks?status=open&limit=50', await tokens.of(tenant, `u-${(n * 7919) % users}`));
+          await call(
+            'inbox',
+            'GET',
+            '/api/v1/tasks?status=open&limit=50',
+            await tokens.of(tenant, `u-${(n * 7919) % users}`),
+          );
         }
         return;
       }
       case 'hello':
-        while (running()) await call('hello', 'POST', '/hello', await tokens.of(tenants[0]!, 'alice'), { action: 'approve', comment: 'ok' }, true);
+        while (running())
+          await call(
+            'hello',
+            'POST',
+            '/hello',
+            await tokens.of(tenants[0]!, 'alice'),
+            { action: 'approve', comment: 'ok' },
+            true,
+          );
         return;
     }
   };
@@ -262,11 +309,17 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
     const tenant = tenants[w % tenants.length]!;
     const admin = await tokens.of(tenant, 'pur-mgr', true);
     for (let n = 0; running(); n++) {
-      const items = batchOrders[w]!.map((runtimeId) => ({ runtimeId, action: 'comment', comment: `batch ${n}`, idempotencyKey: `b-${run}-${w}-${n}-${runtimeId}` }));
+      const items = batchOrders[w]!.map((runtimeId) => ({
+        runtimeId,
+        action: 'comment',
+        comment: `batch ${n}`,
+        idempotencyKey: `b-${run}-${w}-${n}-${runtimeId}`,
+      }));
       const sentAt = performance.now();
       const answer = await call('batch', 'POST', '/api/v1/actions/batch', admin, { items });
       if (answer && inWindow(sentAt)) {
-        const results = (JSON.parse(answer.text) as { results: { status: number; problem?: { code?: string } }[] }).results;
+        const results = (JSON.parse(answer.text) as { results: { status: number; problem?: { code?: string } }[] })
+          .results;
         for (const r of results) {
           if (r.status === 200) commands++;
           else {
@@ -285,7 +338,13 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
         const alice = await tokens.of(tenant, 'alice');
         const ids: string[] = [];
         for (let n = 0; n < BATCH_SIZE; n++) {
-          const a = await http.send('POST', '/api/v1/runtimes', alice, { app: PO_APP, docId: `po-${run}-${w}-${n}`, doc: approvalDoc(n) }, `b-${run}-s${w}-${n}`);
+          const a = await http.send(
+            'POST',
+            '/api/v1/runtimes',
+            alice,
+            { app: PO_APP, docId: `po-${run}-${w}-${n}`, doc: approvalDoc(n) },
+            `b-${run}-s${w}-${n}`,
+          );
           if (a.status !== 201) throw new Error(`batch setup: start answered ${a.status}: ${a.text.slice(0, 300)}`);
           ids.push((JSON.parse(a.text) as { id: string }).id);
         }
@@ -328,8 +387,22 @@ export type HttpLoadProcess = ReportingChild<HttpLoadReport>;
 /** Starts the HTTP load generator as a child process. Kill `child` to stop it early. */
 export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
   return spawnReporting<HttpLoadReport>(fileURLToPath(import.meta.url), [
-    '--url', o.url, '--mode', o.mode, '--secret', o.secret, '--tenant-prefix', o.tenantPrefix, '--tenants', String(o.tenants),
-    '--concurrency', String(o.concurrency), '--warmup', String(o.warmupSeconds), '--seconds', String(o.seconds),
+    '--url',
+    o.url,
+    '--mode',
+    o.mode,
+    '--secret',
+    o.secret,
+    '--tenant-prefix',
+    o.tenantPrefix,
+    '--tenants',
+    String(o.tenants),
+    '--concurrency',
+    String(o.concurrency),
+    '--warmup',
+    String(o.warmupSeconds),
+    '--seconds',
+    String(o.seconds),
     ...(o.inboxTenant ? ['--inbox-tenant', o.inboxTenant, '--inbox-users', String(o.inboxUsers ?? 1)] : []),
   ]);
 }
@@ -339,7 +412,8 @@ export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   exitWithParent();
   const mode = argOf('mode') as HttpMode;
-  if (!['approve', 'mixed', 'batch', 'inbox', 'hello'].includes(mode)) throw new Error(`--mode must be approve, mixed, batch, inbox or hello, got ${mode}`);
+  if (!['approve', 'mixed', 'batch', 'inbox', 'hello'].includes(mode))
+    throw new Error(`--mode must be approve, mixed, batch, inbox or hello, got ${mode}`);
   const options: HttpLoadOptions = {
     url: argOf('url'),
     mode,

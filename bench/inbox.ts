@@ -23,7 +23,6 @@ const TARGET_P99_MS = 20;
 const TENANT_PREFIX = 't-inbox';
 const TENANT = `${TENANT_PREFIX}-0`;
 
-
 async function tableSizes(pool: mysql.Pool): Promise<Record<string, string>> {
   await pool.query({ sql: 'ANALYZE TABLE runtimes, runtime_log, tasks', timeout: 120_000 });
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
@@ -41,9 +40,19 @@ async function main(): Promise<void> {
   const keep = process.env.BENCH_KEEP_DB === '1';
   const profDir = stringArg('--cpu-prof');
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`] : [];
-  console.log(`bench/inbox: ${runtimes.toLocaleString('en')} runtimes, ${(runtimes * 5).toLocaleString('en')} log rows, ${users} users, ${concurrency} reads in flight; ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`disk before seeding (df -h /work):\n${spawnSync('df', ['-h', '/work'], { encoding: 'utf8' }).stdout.trimEnd()}`);
-  console.log(keep ? 'BENCH_KEEP_DB=1: database bflow_bench_inbox is kept (and reused when already seeded)' : 'fresh database, dropped at the end (BENCH_KEEP_DB=1 keeps it for the next run)');
+  console.log(
+    `bench/inbox: ${runtimes.toLocaleString('en')} runtimes, ${(runtimes * 5).toLocaleString('en')} log rows, ${users} users, ${concurrency} reads in flight; ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `disk before seeding (df -h /work):\n${spawnSync('df', ['-h', '/work'], { encoding: 'utf8' }).stdout.trimEnd()}`,
+  );
+  console.log(
+    keep
+      ? 'BENCH_KEEP_DB=1: database bflow_bench_inbox is kept (and reused when already seeded)'
+      : 'fresh database, dropped at the end (BENCH_KEEP_DB=1 keeps it for the next run)',
+  );
   let seed: SeedReport | undefined;
   let sizes: Record<string, string> = {};
   const stack = await startBenchStack({
@@ -55,26 +64,63 @@ async function main(): Promise<void> {
     nodeArgs: prof,
     gatewayArgs: prof,
     prepare: async (db) => {
-      seed = await seedInbox(db.pool, { tenant: TENANT, runtimes, users, shards: BENCH_SHARDS }, (line) => console.log(line));
+      seed = await seedInbox(db.pool, { tenant: TENANT, runtimes, users, shards: BENCH_SHARDS }, (line) =>
+        console.log(line),
+      );
       console.log(seed.seeded ? `  seeded in ${seed.seconds.toFixed(0)} s` : '  already seeded (kept database)');
       sizes = await tableSizes(db.pool);
-      console.log(`  table sizes: ${Object.entries(sizes).map(([t, s]) => `${t} ${s}`).join(", ")}`);
+      console.log(
+        `  table sizes: ${Object.entries(sizes)
+          .map(([t, s]) => `${t} ${s}`)
+          .join(', ')}`,
+      );
     },
   });
   try {
-    const m = await measureStack(stack, { mode: 'inbox', tenants: 1, concurrency, warmupSeconds, seconds, inboxTenant: TENANT, inboxUsers: users });
+    const m = await measureStack(stack, {
+      mode: 'inbox',
+      tenants: 1,
+      concurrency,
+      warmupSeconds,
+      seconds,
+      inboxTenant: TENANT,
+      inboxUsers: users,
+    });
     const l = m.load;
     const pass = l.latencyMs.p99 <= TARGET_P99_MS;
-    console.log(`  ${rate(l.requestsPerSecond)} inbox reads/s, ${lat(l.latencyMs)}, errors ${l.errors} (${codes(l.errorCodes)})`);
+    console.log(
+      `  ${rate(l.requestsPerSecond)} inbox reads/s, ${lat(l.latencyMs)}, errors ${l.errors} (${codes(l.errorCodes)})`,
+    );
     console.log(`  ${usageLine(m.usage)}`);
-    printTable(`bench/inbox (${runtimes.toLocaleString('en')} runtimes, ${(runtimes * 5).toLocaleString('en')} log rows, ${concurrency} in flight, ${seconds} s, load average ${loadavg()[0]!.toFixed(1)})`, [
-      ['', 'throughput', 'latency', 'notes'],
-      ['GET /api/v1/tasks?status=open&limit=50', `${rate(l.requestsPerSecond)} req/s`, lat(l.latencyMs), `max ${ms(l.latencyMs.max)}; errors ${l.errors}`],
-      ...m.usage.map((u) => [`  ${u.name}`, `${u.cores.toFixed(2)} cores`, `RSS ${u.rssMiB.toFixed(0)} MiB`, '']),
-      ['  MySQL reads per inbox read', m.mysql.perCommand.reads.toFixed(2), '', codes(m.mysql.reads)],
-      [`target: inbox read p99 ≤ ${TARGET_P99_MS} ms`, ms(l.latencyMs.p99), '', passFail(pass)],
-    ]);
-    writeResult('inbox', { runtimes, logRows: runtimes * 5, users, seconds, warmupSeconds, concurrency, keptDatabase: keep, seed, tableSizes: sizes, loadAverage: loadavg(), measured: m, target: { p99Ms: TARGET_P99_MS, pass } });
+    printTable(
+      `bench/inbox (${runtimes.toLocaleString('en')} runtimes, ${(runtimes * 5).toLocaleString('en')} log rows, ${concurrency} in flight, ${seconds} s, load average ${loadavg()[0]!.toFixed(1)})`,
+      [
+        ['', 'throughput', 'latency', 'notes'],
+        [
+          'GET /api/v1/tasks?status=open&limit=50',
+          `${rate(l.requestsPerSecond)} req/s`,
+          lat(l.latencyMs),
+          `max ${ms(l.latencyMs.max)}; errors ${l.errors}`,
+        ],
+        ...m.usage.map((u) => [`  ${u.name}`, `${u.cores.toFixed(2)} cores`, `RSS ${u.rssMiB.toFixed(0)} MiB`, '']),
+        ['  MySQL reads per inbox read', m.mysql.perCommand.reads.toFixed(2), '', codes(m.mysql.reads)],
+        [`target: inbox read p99 ≤ ${TARGET_P99_MS} ms`, ms(l.latencyMs.p99), '', passFail(pass)],
+      ],
+    );
+    writeResult('inbox', {
+      runtimes,
+      logRows: runtimes * 5,
+      users,
+      seconds,
+      warmupSeconds,
+      concurrency,
+      keptDatabase: keep,
+      seed,
+      tableSizes: sizes,
+      loadAverage: loadavg(),
+      measured: m,
+      target: { p99Ms: TARGET_P99_MS, pass },
+    });
   } finally {
     await stack.stop().catch((err: unknown) => console.error('stopping the stack failed:', err));
   }

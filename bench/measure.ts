@@ -88,9 +88,23 @@ function readsOf(samples: Samples): Map<string, number> {
 
 function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, commands: number): MySqlUse {
   const use: MySqlUse = {
-    statements: 0, writerBatches: 0, writerRecords: 0, writerCommitMs: NaN, transactions: 0, commits: 0, writes: 0, reads: {}, roundTrips: {}, poolWaits: 0,
+    statements: 0,
+    writerBatches: 0,
+    writerRecords: 0,
+    writerCommitMs: NaN,
+    transactions: 0,
+    commits: 0,
+    writes: 0,
+    reads: {},
+    roundTrips: {},
+    poolWaits: 0,
     readsByKind: { runtime: 0, start: 0, cache: 0, background: 0 },
-    perCommand: { transactions: NaN, reads: NaN, readsByKind: { runtime: NaN, start: NaN, cache: NaN, background: NaN }, statements: NaN },
+    perCommand: {
+      transactions: NaN,
+      reads: NaN,
+      readsByKind: { runtime: NaN, start: NaN, cache: NaN, background: NaN },
+      statements: NaN,
+    },
   };
   let commitSeconds = 0;
   for (const [name, a] of after) {
@@ -142,11 +156,18 @@ function fixLoadRow(usage: ProcessUsage[], report: HttpLoadReport, seconds: numb
 }
 
 /** Runs the HTTP load against `stack` and measures the window. */
-export async function measureStack(stack: BenchStack, load: Omit<HttpLoadOptions, 'url' | 'secret' | 'tenantPrefix'>): Promise<Measured> {
+export async function measureStack(
+  stack: BenchStack,
+  load: Omit<HttpLoadOptions, 'url' | 'secret' | 'tenantPrefix'>,
+): Promise<Measured> {
   const p = spawnHttpLoad({ ...load, url: stack.url, secret: stack.secret, tenantPrefix: stack.tenantPrefix });
   reaped(p.child);
   const services = stack.services();
-  const shared = servicePids({ mysql: stack.mysqlUrl, redis: process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', nats: 'nats://127.0.0.1:4222' });
+  const shared = servicePids({
+    mysql: stack.mysqlUrl,
+    redis: process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    nats: 'nats://127.0.0.1:4222',
+  });
   const window = new UsageWindow(() => [...services, { name: 'load (HTTP client)', pid: p.child.pid }, ...shared]);
   await p.measuring;
   const before = await probeAll(services);
@@ -157,7 +178,10 @@ export async function measureStack(stack: BenchStack, load: Omit<HttpLoadOptions
   const eventLoopLag: Measured['eventLoopLag'] = {};
   for (const s of services) {
     const m = after.get(s.name) ?? new Map();
-    eventLoopLag[s.name] = { p50: sumOf(m, 'nodejs_eventloop_lag_p50_seconds') * 1000, p99: sumOf(m, 'nodejs_eventloop_lag_p99_seconds') * 1000 };
+    eventLoopLag[s.name] = {
+      p50: sumOf(m, 'nodejs_eventloop_lag_p50_seconds') * 1000,
+      p99: sumOf(m, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+    };
   }
   const report = await p.result;
   fixLoadRow(usage, report, load.seconds);
@@ -167,11 +191,24 @@ export async function measureStack(stack: BenchStack, load: Omit<HttpLoadOptions
 }
 
 /** Runs the HTTP load against a plain server process (baseline, hello) and measures it and the machine's services. */
-export async function measureServer(url: string, serverPid: number | undefined, serverName: string, load: Omit<HttpLoadOptions, 'url'>): Promise<{ load: HttpLoadReport; usage: ProcessUsage[] }> {
+export async function measureServer(
+  url: string,
+  serverPid: number | undefined,
+  serverName: string,
+  load: Omit<HttpLoadOptions, 'url'>,
+): Promise<{ load: HttpLoadReport; usage: ProcessUsage[] }> {
   const p = spawnHttpLoad({ ...load, url });
   reaped(p.child);
-  const shared = servicePids({ mysql: 'mysql://127.0.0.1:3306', redis: 'redis://127.0.0.1:6379', nats: 'nats://127.0.0.1:4222' }).filter((s) => s.name === 'mariadbd');
-  const window = new UsageWindow(() => [{ name: serverName, pid: serverPid }, { name: 'load (HTTP client)', pid: p.child.pid }, ...shared]);
+  const shared = servicePids({
+    mysql: 'mysql://127.0.0.1:3306',
+    redis: 'redis://127.0.0.1:6379',
+    nats: 'nats://127.0.0.1:4222',
+  }).filter((s) => s.name === 'mariadbd');
+  const window = new UsageWindow(() => [
+    { name: serverName, pid: serverPid },
+    { name: 'load (HTTP client)', pid: p.child.pid },
+    ...shared,
+  ]);
   await p.measuring;
   window.start();
   await sleep(load.seconds * 1000);
@@ -191,5 +228,10 @@ export const codes = (c: Record<string, number>) =>
     .map(([k, n]) => `${k}×${n}`)
     .join(', ') || 'none';
 export const usageLine = (u: readonly ProcessUsage[]) =>
-  u.map((p) => `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} cores ${(Number.isFinite(p.rssMiB) ? p.rssMiB : p.peakRssMiB).toFixed(0)} MiB`).join('; ');
+  u
+    .map(
+      (p) =>
+        `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} cores ${(Number.isFinite(p.rssMiB) ? p.rssMiB : p.peakRssMiB).toFixed(0)} MiB`,
+    )
+    .join('; ');
 export const passFail = (ok: boolean) => (ok ? 'PASS' : 'FAIL');

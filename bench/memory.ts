@@ -46,7 +46,6 @@ const PEAK_RSS_GOAL = 1 * GiB;
 const GROWTH_GOAL = 0.15;
 const GROWTH_FROM = 200_000;
 
-
 interface Sample {
   runtimes: number;
   seconds: number;
@@ -60,12 +59,17 @@ interface Sample {
 const mib = (bytes: number) => bytes / 1024 / 1024;
 
 async function main(): Promise<void> {
-  console.log(`bench/memory: ${runtimes.toLocaleString()} runtimes through one RuntimeHost, ${concurrency} starts in flight, maxLiveActors ${MAX_LIVE_ACTORS.toLocaleString()}, snapshot cache ${CACHE_ENTRIES.toLocaleString()} entries`);
+  console.log(
+    `bench/memory: ${runtimes.toLocaleString()} runtimes through one RuntimeHost, ${concurrency} starts in flight, maxLiveActors ${MAX_LIVE_ACTORS.toLocaleString()}, snapshot cache ${CACHE_ENTRIES.toLocaleString()} entries`,
+  );
   const db = await useTestDatabase('bench_mem');
   let host: RuntimeHost | undefined;
   let writer: ReturnType<typeof createMySqlTransitionWriter> | undefined;
   try {
-    await seedTenant({ workflows: new MySqlWorkflowStore(db.pool), directory: new MySqlDirectoryStore(db.pool) }, TENANT);
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db.pool), directory: new MySqlDirectoryStore(db.pool) },
+      TENANT,
+    );
     const registry = new Registry();
     const cache = new MemorySnapshotCache({ maxEntries: CACHE_ENTRIES });
     writer = createMySqlTransitionWriter(db.pool, { metrics: registerTransitionWriterMetrics(registry) });
@@ -85,7 +89,9 @@ async function main(): Promise<void> {
 
     const run = randomBytes(3).toString('hex');
     const baseline = process.memoryUsage();
-    console.log(`baseline (host built, shards open): RSS ${mib(baseline.rss).toFixed(0)} MiB, heap ${mib(baseline.heapUsed).toFixed(0)} MiB`);
+    console.log(
+      `baseline (host built, shards open): RSS ${mib(baseline.rss).toFixed(0)} MiB, heap ${mib(baseline.heapUsed).toFixed(0)} MiB`,
+    );
     const samples: Sample[] = [];
     const errors: Record<string, number> = {};
     let done = 0;
@@ -164,19 +170,45 @@ async function main(): Promise<void> {
     const peakPass = peakRss <= PEAK_RSS_GOAL;
     const growthPass = Number.isFinite(growth) ? growth <= GROWTH_GOAL : undefined;
     const livePass = maxLive <= MAX_LIVE_ACTORS;
-    printTable(`bench/memory (${runtimes.toLocaleString()} runtimes, ${concurrency} in flight, one RuntimeHost on MySQL, ${seconds.toFixed(0)} s, ${Math.round(runtimes / seconds).toLocaleString()} starts/s)`, [
-      ['runtimes', 'RSS MiB', 'heap MiB', 'live actors', 'cache entries', 'starts/s'],
-      ...samples.map((s) => [s.runtimes.toLocaleString(), s.rssMiB.toFixed(0), s.heapUsedMiB.toFixed(0), s.liveActors.toLocaleString(), s.cacheEntries.toLocaleString(), Math.round(s.startsPerSecond).toLocaleString()]),
-    ]);
+    printTable(
+      `bench/memory (${runtimes.toLocaleString()} runtimes, ${concurrency} in flight, one RuntimeHost on MySQL, ${seconds.toFixed(0)} s, ${Math.round(runtimes / seconds).toLocaleString()} starts/s)`,
+      [
+        ['runtimes', 'RSS MiB', 'heap MiB', 'live actors', 'cache entries', 'starts/s'],
+        ...samples.map((s) => [
+          s.runtimes.toLocaleString(),
+          s.rssMiB.toFixed(0),
+          s.heapUsedMiB.toFixed(0),
+          s.liveActors.toLocaleString(),
+          s.cacheEntries.toLocaleString(),
+          Math.round(s.startsPerSecond).toLocaleString(),
+        ]),
+      ],
+    );
     printTable('goals', [
-      ['peak RSS', `${mib(peakRss).toFixed(0)} MiB`, `goal ≤ ${mib(PEAK_RSS_GOAL).toFixed(0)} MiB: ${peakPass ? 'PASS' : 'FAIL'}`],
+      [
+        'peak RSS',
+        `${mib(peakRss).toFixed(0)} MiB`,
+        `goal ≤ ${mib(PEAK_RSS_GOAL).toFixed(0)} MiB: ${peakPass ? 'PASS' : 'FAIL'}`,
+      ],
       [
         `RSS growth ${GROWTH_FROM.toLocaleString()} → ${last.runtimes.toLocaleString()} runtimes (peak sample after vs up to)`,
-        Number.isFinite(growth) ? `${(growth * 100).toFixed(1)}% (${peakBefore.toFixed(0)} → ${peakAfter.toFixed(0)} MiB)` : 'n/a',
-        growthPass === undefined ? `goal ≤ ${GROWTH_GOAL * 100}%: not measured (needs more than ${GROWTH_FROM.toLocaleString()} runtimes)` : `goal ≤ ${GROWTH_GOAL * 100}%: ${growthPass ? 'PASS' : 'FAIL'}`,
+        Number.isFinite(growth)
+          ? `${(growth * 100).toFixed(1)}% (${peakBefore.toFixed(0)} → ${peakAfter.toFixed(0)} MiB)`
+          : 'n/a',
+        growthPass === undefined
+          ? `goal ≤ ${GROWTH_GOAL * 100}%: not measured (needs more than ${GROWTH_FROM.toLocaleString()} runtimes)`
+          : `goal ≤ ${GROWTH_GOAL * 100}%: ${growthPass ? 'PASS' : 'FAIL'}`,
       ],
-      ['max live actors', maxLive.toLocaleString(), `goal ≤ maxLiveActors ${MAX_LIVE_ACTORS.toLocaleString()}: ${livePass ? 'PASS' : 'FAIL'}`],
-      ['failed starts', String(errorCount), `goal 0: ${errorCount === 0 ? 'PASS' : 'FAIL'}${errorCount ? ` (${JSON.stringify(errors)})` : ''}`],
+      [
+        'max live actors',
+        maxLive.toLocaleString(),
+        `goal ≤ maxLiveActors ${MAX_LIVE_ACTORS.toLocaleString()}: ${livePass ? 'PASS' : 'FAIL'}`,
+      ],
+      [
+        'failed starts',
+        String(errorCount),
+        `goal 0: ${errorCount === 0 ? 'PASS' : 'FAIL'}${errorCount ? ` (${JSON.stringify(errors)})` : ''}`,
+      ],
     ]);
     writeResult('memory', {
       runtimes,
@@ -196,7 +228,11 @@ async function main(): Promise<void> {
       goals: { peakRssMiB: mib(PEAK_RSS_GOAL), growth: GROWTH_GOAL, maxLiveActors: MAX_LIVE_ACTORS, errors: 0 },
       pass: { peakRss: peakPass, growth: growthPass ?? null, liveActors: livePass, errors: errorCount === 0 },
     });
-    console.log(`machine load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(
+      `machine load average now ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
     if (!peakPass || growthPass === false || !livePass || errorCount > 0) process.exitCode = 1;
   } finally {
     host?.close();

@@ -43,7 +43,11 @@ export interface CeilingResult {
 /** A typical command and its reply (a realistic runtime state), encoded as the shard bus sends them. */
 export function samplePayloads(): { request: Uint8Array; reply: Uint8Array } {
   const request: ShardRequest = {
-    kind: 'command', tenant: 't1', runtimeId: 'rt-000123', idempotencyKey: randomUUID(), expectedRevision: 4,
+    kind: 'command',
+    tenant: 't1',
+    runtimeId: 'rt-000123',
+    idempotencyKey: randomUUID(),
+    expectedRevision: 4,
     command: { type: 'approve', actor: 'employee-0042', comment: 'approved, within budget' },
   };
   const reply: ShardReply = { ok: true, state: makeRecord({ id: 'rt-000123', base: 4 }).state };
@@ -58,9 +62,13 @@ async function serveEcho(nc: NatsConnection, subject: string, reply: Uint8Array)
 
 async function startChildResponder(url: string, subject: string, replyBytes: number): Promise<ChildProcess> {
   const file = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', file, '--serve', subject, '--url', url, '--reply-bytes', String(replyBytes)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', file, '--serve', subject, '--url', url, '--reply-bytes', String(replyBytes)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`responder exited with ${code}`)));
@@ -89,10 +97,18 @@ export async function measureNatsCeiling(o: CeilingOptions): Promise<CeilingResu
     const roundTrips = await lanes(client, subject, request, o.concurrency, o.seconds * 1_000, latencies);
     const ms = performance.now() - started;
     latencies.sort((a, b) => a - b);
-    const pct = (p: number): number => round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN);
+    const pct = (p: number): number =>
+      round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN);
     return {
-      responder: o.responder, concurrency: o.concurrency, asyncTraces: o.asyncTraces ?? false, requestBytes: request.length, replyBytes: reply.length,
-      roundTrips, perSecond: Math.round((roundTrips / ms) * 1_000), p50Ms: pct(0.5), p99Ms: pct(0.99),
+      responder: o.responder,
+      concurrency: o.concurrency,
+      asyncTraces: o.asyncTraces ?? false,
+      requestBytes: request.length,
+      replyBytes: reply.length,
+      roundTrips,
+      perSecond: Math.round((roundTrips / ms) * 1_000),
+      p50Ms: pct(0.5),
+      p99Ms: pct(0.99),
     };
   } finally {
     await client.close();
@@ -101,7 +117,14 @@ export async function measureNatsCeiling(o: CeilingOptions): Promise<CeilingResu
   }
 }
 
-async function lanes(nc: NatsConnection, subject: string, data: Uint8Array, count: number, ms: number, latencies: number[]): Promise<number> {
+async function lanes(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  count: number,
+  ms: number,
+  latencies: number[],
+): Promise<number> {
   const deadline = performance.now() + ms;
   let done = 0;
   await Promise.all(
@@ -149,7 +172,13 @@ async function main(): Promise<void> {
     );
   }
   await mkdir('bench/results', { recursive: true });
-  const out = { bench: 'nats-ceiling', at: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map(round) }, url, results };
+  const out = {
+    bench: 'nats-ceiling',
+    at: new Date().toISOString(),
+    host: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map(round) },
+    url,
+    results,
+  };
   await writeFile('bench/results/nats-ceiling.json', `${JSON.stringify(out, null, 2)}\n`);
 }
 

@@ -37,14 +37,33 @@ export interface CeilingReport extends LoadReport {
 
 /** A reply like the cluster's: the purchase order's state after submit and a creator comment. */
 export function cannedReply(): Uint8Array {
-  const def = workflowDefinitionSchema.parse(JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')));
+  const def = workflowDefinitionSchema.parse(
+    JSON.parse(readFileSync(new URL('../examples/purchase-order.json', import.meta.url), 'utf8')),
+  );
   const wf = compileWorkflow(def, 'wf-po', 1);
   const doc = benchDoc(5_000_000, 0);
   const t0 = Date.UTC(2026, 0, 5, 9);
-  const started = start(wf, { id: 'rt-echo', tenant: 't-bench', app: def.app, docId: 'doc-echo', workflowId: 'wf-po', version: 1, creator: 'alice', doc }, orgChart, t0);
+  const started = start(
+    wf,
+    {
+      id: 'rt-echo',
+      tenant: 't-bench',
+      app: def.app,
+      docId: 'doc-echo',
+      workflowId: 'wf-po',
+      version: 1,
+      creator: 'alice',
+      doc,
+    },
+    orgChart,
+    t0,
+  );
   if (!started.ok) throw started.error;
   let state: RuntimeState = started.state;
-  for (const command of [{ type: 'submit', actor: 'alice' }, { type: 'comment', actor: 'alice', comment: 'please hurry (b-000000-1)' }] as const) {
+  for (const command of [
+    { type: 'submit', actor: 'alice' },
+    { type: 'comment', actor: 'alice', comment: 'please hurry (b-000000-1)' },
+  ] as const) {
     const r = step(wf, state, command, orgChart, t0 + 1000);
     if (!r.ok) throw r.error;
     state = r.state;
@@ -59,13 +78,26 @@ export function cannedReply(): Uint8Array {
  */
 export async function measureNatsCeiling(o: CeilingOptions): Promise<CeilingReport> {
   const prefix = `bench_echo_${randomBytes(4).toString('hex')}`;
-  const responder = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', '--nats', o.natsUrl, '--prefix', prefix], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const responder = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', '--nats', o.natsUrl, '--prefix', prefix],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   let load: ReturnType<typeof spawnLoad> | undefined;
   try {
     const { replyBytes } = await readyLine<{ replyBytes: number }>(responder, 'echo responder');
-    load = spawnLoad({ natsUrl: o.natsUrl, cluster: prefix, mode: 'echo', tenant: 't-bench', shards: o.shards ?? 64, concurrency: o.concurrency, warmupSeconds: o.warmupSeconds, seconds: o.seconds });
+    load = spawnLoad({
+      natsUrl: o.natsUrl,
+      cluster: prefix,
+      mode: 'echo',
+      tenant: 't-bench',
+      shards: o.shards ?? 64,
+      concurrency: o.concurrency,
+      warmupSeconds: o.warmupSeconds,
+      seconds: o.seconds,
+    });
     return { ...(await load.result), replyBytes };
   } finally {
     load?.child.kill('SIGKILL');
@@ -73,7 +105,11 @@ export async function measureNatsCeiling(o: CeilingOptions): Promise<CeilingRepo
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--serve')) {
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv.includes('--serve')
+) {
   const at = (name: string) => {
     const v = process.argv[process.argv.indexOf(name) + 1];
     if (v === undefined) throw new Error(`${name} is required`);

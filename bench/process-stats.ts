@@ -18,7 +18,9 @@ export function cpuOf(pid: number | undefined): number {
 /** Resident set size of a process in bytes (VmRSS), NaN when gone. */
 export function rssOf(pid: number | undefined): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return Number(/(\d+)/.exec(line ?? '')?.[1]) * 1024;
   } catch {
     return NaN;
@@ -83,7 +85,11 @@ export function listenerPid(port: number): number | undefined {
 }
 
 /** The machine's shared services (MariaDB 3306, Redis 6379, NATS 4222) by the ports of their URLs. */
-export function servicePids(urls: { mysql: string; redis: string; nats: string }): { name: string; pid: number | undefined }[] {
+export function servicePids(urls: {
+  mysql: string;
+  redis: string;
+  nats: string;
+}): { name: string; pid: number | undefined }[] {
   const port = (u: string, fallback: number) => Number(new URL(u).port || fallback);
   return [
     { name: 'mariadbd', pid: listenerPid(port(urls.mysql, 3306)) },

@@ -63,7 +63,13 @@ function selfTimes(profile: CpuProfile, fromMs: number, untilMs: number): Map<nu
   return self;
 }
 
-export function summariseProfile(profile: CpuProfile, top = 30, focus?: RegExp, fromMs = 0, untilMs = Infinity): ProfileSummary {
+export function summariseProfile(
+  profile: CpuProfile,
+  top = 30,
+  focus?: RegExp,
+  fromMs = 0,
+  untilMs = Infinity,
+): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -96,7 +102,14 @@ export function summariseProfile(profile: CpuProfile, top = 30, focus?: RegExp, 
     }
   }
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
-  return { totalMs: total, idleMs: idle, gcMs: gc, byFunction: sorted(byFunction), byModule: sorted(byModule), focus: sorted(focusTotals) };
+  return {
+    totalMs: total,
+    idleMs: idle,
+    gcMs: gc,
+    byFunction: sorted(byFunction),
+    byModule: sorted(byModule),
+    focus: sorted(focusTotals),
+  };
 }
 
 if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
@@ -108,10 +121,18 @@ if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
   };
   const fromMs = Number(at('--skip-seconds') ?? 0) * 1000;
   const untilMs = at('--seconds') ? fromMs + Number(at('--seconds')) * 1000 : Infinity;
-  const s = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(at('--top') ?? 30), at('--focus') ? new RegExp(at('--focus')!) : undefined, fromMs, untilMs);
+  const s = summariseProfile(
+    JSON.parse(readFileSync(file, 'utf8')) as CpuProfile,
+    Number(at('--top') ?? 30),
+    at('--focus') ? new RegExp(at('--focus')!) : undefined,
+    fromMs,
+    untilMs,
+  );
   const busy = s.totalMs - s.idleMs;
   const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
-  console.log(`${file}: ${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(busy / 1000).toFixed(1)} s, GC ${pct(s.gcMs)} of busy`);
+  console.log(
+    `${file}: ${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(busy / 1000).toFixed(1)} s, GC ${pct(s.gcMs)} of busy`,
+  );
   console.log('\nself time by module (share of busy):');
   for (const [k, ms] of s.byModule) console.log(`  ${pct(ms)}  ${k}`);
   console.log('\nself time by function:');

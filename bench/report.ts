@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 export function secondsArg(fallback: number): number {
   const i = process.argv.indexOf('--seconds');
   const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--seconds must be a positive number, got ${process.argv[i + 1]}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--seconds must be a positive number, got ${process.argv[i + 1]}`);
   return value;
 }
 
@@ -12,7 +13,8 @@ export function secondsArg(fallback: number): number {
 export function intArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer, got ${process.argv[i + 1]}`);
   return value;
 }
 
@@ -25,7 +27,14 @@ export function stringArg(name: string): string | undefined {
 export function printTable(title: string, rows: readonly (readonly string[])[]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   console.log(`\n${title}`);
-  for (const row of rows) console.log('  ' + row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      '  ' +
+        row
+          .map((cell, c) => cell.padEnd(widths[c]!))
+          .join('  ')
+          .trimEnd(),
+    );
 }
 
 /** Machine-readable result under bench/results/NAME.json. */

@@ -21,7 +21,9 @@ const scenarios: Record<string, string[]> = {
 
 const [name, ...args] = process.argv.slice(2);
 if (name === undefined || !(name in scenarios)) {
-  console.error(`usage: npm run bench -- <scenario> [--seconds N]\nscenarios: ${Object.keys(scenarios).join(', ')}${name ? `\nunknown scenario: ${name}` : ''}`);
+  console.error(
+    `usage: npm run bench -- <scenario> [--seconds N]\nscenarios: ${Object.keys(scenarios).join(', ')}${name ? `\nunknown scenario: ${name}` : ''}`,
+  );
   process.exit(2);
 }
 const [file, ...fixed] = scenarios[name]!;

@@ -121,7 +121,8 @@ export function trendOf(name: string, samples: SoakReport['samples'], warmupSeco
   const lagMax = Math.max(...lags);
   const quarter = Math.max(1, Math.floor(lags.length / 4));
   const [lagFirst, lagLast] = [median(lags.slice(0, quarter)), median(lags.slice(-quarter))];
-  const lagOk = lags.length >= 4 && lagLast <= lagFirst + Math.max(SOAK_BOUNDS.lagGrowthMs, lagFirst * SOAK_BOUNDS.lagGrowthShare);
+  const lagOk =
+    lags.length >= 4 && lagLast <= lagFirst + Math.max(SOAK_BOUNDS.lagGrowthMs, lagFirst * SOAK_BOUNDS.lagGrowthShare);
   return {
     name,
     samples: steady.length,
@@ -148,12 +149,23 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   // Enough tenants that no caller meets its rate limit (600/min, burst 100) over the whole run: with 100,
   // each tenant's viewer made ~8 requests/s at 2,000 req/s and 6% of requests were 429s after the burst.
   const tenants = o.tenants ?? 400;
-  log(`soak: ${o.minutes} min of mixed load (${warmupSeconds} s warm-up excluded from the trends), gateway + ${nodes} nodes, samples every ${sampleMs / 1000} s`);
+  log(
+    `soak: ${o.minutes} min of mixed load (${warmupSeconds} s warm-up excluded from the trends), gateway + ${nodes} nodes, samples every ${sampleMs / 1000} s`,
+  );
   const stack: BenchStack = await startBenchStack({ name: 'soak', nodes, tenants });
   try {
     const services = stack.services();
     // The load's own warm-up is 0: the soak's warm-up is only excluded from the trends, its load is counted.
-    const p = spawnHttpLoad({ url: stack.url, secret: stack.secret, tenantPrefix: stack.tenantPrefix, tenants, mode: 'mixed', concurrency: o.concurrency ?? 32, warmupSeconds: 0, seconds });
+    const p = spawnHttpLoad({
+      url: stack.url,
+      secret: stack.secret,
+      tenantPrefix: stack.tenantPrefix,
+      tenants,
+      mode: 'mixed',
+      concurrency: o.concurrency ?? 32,
+      warmupSeconds: 0,
+      seconds,
+    });
     reaped(p.child);
     const t0 = performance.now();
     const samples: SoakReport['samples'] = [];
@@ -172,7 +184,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       );
       if (at - lastLog >= 60) {
         lastLog = at;
-        log(`  ${Math.round(at)} s: ${samples.filter((s) => s[0] === samples.at(-1)![0]).map((s) => `${s[1]} ${s[2].toFixed(0)} MiB lag p99 ${s[3].toFixed(0)} ms`).join('; ')}`);
+        log(
+          `  ${Math.round(at)} s: ${samples
+            .filter((s) => s[0] === samples.at(-1)![0])
+            .map((s) => `${s[1]} ${s[2].toFixed(0)} MiB lag p99 ${s[3].toFixed(0)} ms`)
+            .join('; ')}`,
+        );
       }
       await Promise.race([sleep(sampleMs), p.result.catch(() => undefined)]);
     }
@@ -201,7 +218,12 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     return v;
   };
   try {
-    const report = await runSoak({ minutes: num('--minutes', 10), nodes: num('--nodes', 2), concurrency: num('--concurrency', 32), sampleSeconds: num('--sample-seconds', 5) });
+    const report = await runSoak({
+      minutes: num('--minutes', 10),
+      nodes: num('--nodes', 2),
+      concurrency: num('--concurrency', 32),
+      sampleSeconds: num('--sample-seconds', 5),
+    });
     console.log(report.summary);
     writeResult('soak', { ...report });
     process.exitCode = report.pass ? 0 : 1;

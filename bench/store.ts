@@ -21,8 +21,18 @@ const LOG_LIKE = `CREATE TABLE bench_log (
   comment TEXT NULL, changes JSON NULL, PRIMARY KEY (tenant, runtime_id, seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 
-const logRow = (lane: string, seq: number): unknown[] =>
-  ['t1', `lane-${lane}`, seq, Date.now(), 'alice', 'approve', 'n1', 'n2', 'looks good', '{"amount":[0,100]}'];
+const logRow = (lane: string, seq: number): unknown[] => [
+  't1',
+  `lane-${lane}`,
+  seq,
+  Date.now(),
+  'alice',
+  'approve',
+  'n1',
+  'n2',
+  'looks good',
+  '{"amount":[0,100]}',
+];
 
 let serverPid: number | undefined;
 
@@ -46,7 +56,11 @@ interface PhaseResult {
   clientCpuUsPerOp: number;
 }
 
-async function lanes(count: number, op: (lane: number, i: number) => Promise<void>, phaseMs = PHASE_MS): Promise<PhaseResult> {
+async function lanes(
+  count: number,
+  op: (lane: number, i: number) => Promise<void>,
+  phaseMs = PHASE_MS,
+): Promise<PhaseResult> {
   const deadline = performance.now() + phaseMs;
   const started = performance.now();
   const cpu0 = await cpuNow();
@@ -61,29 +75,57 @@ async function lanes(count: number, op: (lane: number, i: number) => Promise<voi
   );
   const cpu1 = await cpuNow();
   const perOpUs = (sec: number) => Math.round((sec / Math.max(1, ops)) * 1e6);
-  return { ops, ms: performance.now() - started, serverCpuUsPerOp: perOpUs(cpu1.server - cpu0.server), clientCpuUsPerOp: perOpUs(cpu1.client - cpu0.client) };
+  return {
+    ops,
+    ms: performance.now() - started,
+    serverCpuUsPerOp: perOpUs(cpu1.server - cpu0.server),
+    clientCpuUsPerOp: perOpUs(cpu1.client - cpu0.client),
+  };
 }
 
 async function rawSingleRow(pool: mysql.Pool, round: number, concurrency: number, phaseMs = PHASE_MS) {
-  const r = await lanes(concurrency, (lane, i) =>
-    pool.query({ sql: 'INSERT INTO bench_log VALUES (?)', values: [logRow(`${round}-${lane}`, i)], timeout: 10_000 }).then(() => undefined),
-  phaseMs);
+  const r = await lanes(
+    concurrency,
+    (lane, i) =>
+      pool
+        .query({ sql: 'INSERT INTO bench_log VALUES (?)', values: [logRow(`${round}-${lane}`, i)], timeout: 10_000 })
+        .then(() => undefined),
+    phaseMs,
+  );
   return { concurrency, rowsPerSec: (r.ops / r.ms) * 1000, serverCpuUsPerRow: r.serverCpuUsPerOp };
 }
 
 async function rawMultiRow(pool: mysql.Pool, concurrency: number, batch: number, phaseMs = PHASE_MS) {
-  const r = await lanes(concurrency, (lane, i) => {
-    const rows = Array.from({ length: batch }, (_, j) => logRow(`multi-${lane}`, i * batch + j));
-    return pool.query({ sql: 'INSERT INTO bench_log VALUES ?', values: [rows], timeout: 10_000 }).then(() => undefined);
-  }, phaseMs);
-  return { concurrency, batch, rowsPerSec: ((r.ops * batch) / r.ms) * 1000, commitsPerSec: (r.ops / r.ms) * 1000,
-    serverCpuUsPerRow: r.serverCpuUsPerOp / batch };
+  const r = await lanes(
+    concurrency,
+    (lane, i) => {
+      const rows = Array.from({ length: batch }, (_, j) => logRow(`multi-${lane}`, i * batch + j));
+      return pool
+        .query({ sql: 'INSERT INTO bench_log VALUES ?', values: [rows], timeout: 10_000 })
+        .then(() => undefined);
+    },
+    phaseMs,
+  );
+  return {
+    concurrency,
+    batch,
+    rowsPerSec: ((r.ops * batch) / r.ms) * 1000,
+    commitsPerSec: (r.ops / r.ms) * 1000,
+    serverCpuUsPerRow: r.serverCpuUsPerOp / batch,
+  };
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 /** `writers` writers (one per shard, as the actors use them), callers spread evenly over them. */
-async function writerPhase(pool: mysql.Pool, round: number, callers: number, writers: number, options: TransitionWriterOptions) {
+async function writerPhase(
+  pool: mysql.Pool,
+  round: number,
+  callers: number,
+  writers: number,
+  options: TransitionWriterOptions,
+) {
   const all = Array.from({ length: writers }, () => new MySqlTransitionWriter(pool, options));
   const latencies: number[] = [];
   const revs = new Array<number>(callers).fill(0);
@@ -122,16 +164,20 @@ async function writerPhase(pool: mysql.Pool, round: number, callers: number, wri
 function meanOf<T extends object>(runs: T[]): T {
   const out = { ...runs[0]! } as Record<string, unknown>;
   for (const [k, v] of Object.entries(out)) {
-    if (typeof v === 'number') out[k] = runs.reduce((a, r) => a + Number((r as Record<string, unknown>)[k]), 0) / runs.length;
+    if (typeof v === 'number')
+      out[k] = runs.reduce((a, r) => a + Number((r as Record<string, unknown>)[k]), 0) / runs.length;
   }
   return out as T;
 }
 
 async function serverInfo(pool: mysql.Pool): Promise<Record<string, unknown>> {
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    "SELECT VERSION() AS version, @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog, @@log_bin AS log_bin, @@pid_file AS pid_file",
+    'SELECT VERSION() AS version, @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog, @@log_bin AS log_bin, @@pid_file AS pid_file',
   );
-  serverPid = await readFile(String(rows[0]?.pid_file), 'utf8').then((t) => Number(t.trim()), () => undefined);
+  serverPid = await readFile(String(rows[0]?.pid_file), 'utf8').then(
+    (t) => Number(t.trim()),
+    () => undefined,
+  );
   const { pid_file: _, ...info } = (rows[0] ?? {}) as Record<string, unknown>;
   return info;
 }
@@ -154,7 +200,12 @@ export async function measureMySqlCeilings(o: { seconds: number; concurrency: nu
     await pool.query(LOG_LIKE);
     const single = await rawSingleRow(pool, 0, o.concurrency, o.seconds * 1000);
     const multi = await rawMultiRow(pool, 4, 256, o.seconds * 1000);
-    return { singleRowCommitsPerSec: single.rowsPerSec, multiRowRowsPerSec: multi.rowsPerSec, multiRowCommitsPerSec: multi.commitsPerSec, concurrency: o.concurrency };
+    return {
+      singleRowCommitsPerSec: single.rowsPerSec,
+      multiRowRowsPerSec: multi.rowsPerSec,
+      multiRowCommitsPerSec: multi.commitsPerSec,
+      concurrency: o.concurrency,
+    };
   } finally {
     unregister();
     await pool.end();
@@ -185,23 +236,53 @@ async function main(): Promise<void> {
     const ratio = writer.transitionsPerSec / single.rowsPerSec;
     const pass = ratio >= GOAL_FACTOR;
     const f = (n: number) => n.toFixed(0).padStart(9);
-    console.log(`server ${String(server.version)}  innodb_flush_log_at_trx_commit=${String(server.flush)}  sync_binlog=${String(server.sync_binlog)}  log_bin=${String(server.log_bin)}`);
-    console.log(`phase length ${PHASE_MS} ms, ${ROUNDS} alternating rounds of (a) and (c), means shown; load average ${os.loadavg()[0]?.toFixed(1)}\n`);
+    console.log(
+      `server ${String(server.version)}  innodb_flush_log_at_trx_commit=${String(server.flush)}  sync_binlog=${String(server.sync_binlog)}  log_bin=${String(server.log_bin)}`,
+    );
+    console.log(
+      `phase length ${PHASE_MS} ms, ${ROUNDS} alternating rounds of (a) and (c), means shown; load average ${os.loadavg()[0]?.toFixed(1)}\n`,
+    );
     console.log('measurement                                          per second');
-    console.log(`(a) raw single-row autocommit INSERT, concurrency 32  ${f(single.rowsPerSec)} rows  (ceiling: one fsync'd commit per row; server CPU ${single.serverCpuUsPerRow.toFixed(0)} us/row)`);
-    console.log(`(b) raw multi-row INSERT x256, concurrency 4          ${f(multi.rowsPerSec)} rows  (${multi.commitsPerSec.toFixed(0)} commits; server CPU ${multi.serverCpuUsPerRow.toFixed(1)} us/row)`);
-    console.log(`(c) writer transitions, 256 callers, ${String(writers).padEnd(2)} writers       ${f(writer.transitionsPerSec)} transitions`);
-    console.log(`    each = runtime update + 1 log + 2 tasks + 2 outbox events; avg batch ${writer.avgBatch.toFixed(1)},` +
-      ` commit latency p50 ${writer.p50Ms.toFixed(1)} ms p99 ${writer.p99Ms.toFixed(1)} ms`);
-    console.log(`    CPU per transition: server ${writer.serverCpuUsPerTransition.toFixed(0)} us, client ${writer.clientCpuUsPerTransition.toFixed(0)} us`);
-    console.log(`(d) same transitions, one transaction each, 32 callers ${f(perTransition.transitionsPerSec)} transitions` +
-      `  (server CPU ${perTransition.serverCpuUsPerTransition.toFixed(0)} us each; (c) is ${(writer.transitionsPerSec / perTransition.transitionsPerSec).toFixed(2)}x this)`);
+    console.log(
+      `(a) raw single-row autocommit INSERT, concurrency 32  ${f(single.rowsPerSec)} rows  (ceiling: one fsync'd commit per row; server CPU ${single.serverCpuUsPerRow.toFixed(0)} us/row)`,
+    );
+    console.log(
+      `(b) raw multi-row INSERT x256, concurrency 4          ${f(multi.rowsPerSec)} rows  (${multi.commitsPerSec.toFixed(0)} commits; server CPU ${multi.serverCpuUsPerRow.toFixed(1)} us/row)`,
+    );
+    console.log(
+      `(c) writer transitions, 256 callers, ${String(writers).padEnd(2)} writers       ${f(writer.transitionsPerSec)} transitions`,
+    );
+    console.log(
+      `    each = runtime update + 1 log + 2 tasks + 2 outbox events; avg batch ${writer.avgBatch.toFixed(1)},` +
+        ` commit latency p50 ${writer.p50Ms.toFixed(1)} ms p99 ${writer.p99Ms.toFixed(1)} ms`,
+    );
+    console.log(
+      `    CPU per transition: server ${writer.serverCpuUsPerTransition.toFixed(0)} us, client ${writer.clientCpuUsPerTransition.toFixed(0)} us`,
+    );
+    console.log(
+      `(d) same transitions, one transaction each, 32 callers ${f(perTransition.transitionsPerSec)} transitions` +
+        `  (server CPU ${perTransition.serverCpuUsPerTransition.toFixed(0)} us each; (c) is ${(writer.transitionsPerSec / perTransition.transitionsPerSec).toFixed(2)}x this)`,
+    );
     // A transition writes 6 rows; even at the raw multi-row rate of simple rows that caps (c) here.
     const rowCeiling = multi.rowsPerSec / 6;
-    console.log(`    ceiling from (b): ${rowCeiling.toFixed(0)} transitions/s (6 simple rows each) = ${(rowCeiling / single.rowsPerSec).toFixed(2)}x (a)`);
-    console.log(`\ngoal: writer >= ${GOAL_FACTOR}x raw single-row rate: ${ratio.toFixed(2)}x  ${pass ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `    ceiling from (b): ${rowCeiling.toFixed(0)} transitions/s (6 simple rows each) = ${(rowCeiling / single.rowsPerSec).toFixed(2)}x (a)`,
+    );
+    console.log(
+      `\ngoal: writer >= ${GOAL_FACTOR}x raw single-row rate: ${ratio.toFixed(2)}x  ${pass ? 'PASS' : 'FAIL'}`,
+    );
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-    const result = { at: new Date().toISOString(), server, phaseMs: PHASE_MS, rawSingleRow: single, rawMultiRow: multi, writer, perTransitionCommits: perTransition, rounds: { rawSingleRow: singles, writer: writerRuns }, goal: { factor: GOAL_FACTOR, ratio, pass, ceilingFromMultiRow: rowCeiling / single.rowsPerSec } };
+    const result = {
+      at: new Date().toISOString(),
+      server,
+      phaseMs: PHASE_MS,
+      rawSingleRow: single,
+      rawMultiRow: multi,
+      writer,
+      perTransitionCommits: perTransition,
+      rounds: { rawSingleRow: singles, writer: writerRuns },
+      goal: { factor: GOAL_FACTOR, ratio, pass, ceilingFromMultiRow: rowCeiling / single.rowsPerSec },
+    };
     await writeFile(new URL('./results/store.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
     process.exitCode = pass ? 0 : 1;
   } finally {

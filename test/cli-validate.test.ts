@@ -6,11 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => `examples/${f}`);
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => `examples/${f}`);
 const tmp = mkdtempSync(join(tmpdir(), 'bflow-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `node bin/bflow.js …` from the repository root; rejects on a timeout or a signal. */
 function bflow(...args: string[]): Promise<Run> {
@@ -24,7 +30,10 @@ function bflow(...args: string[]): Promise<Run> {
 }
 
 /** Writes a variant of examples/purchase-order.json to the temp dir and returns its path. */
-function brokenPurchaseOrder(name: string, mutate: (def: { nodes: Record<string, unknown>[]; associations: Record<string, unknown>[] }) => void): string {
+function brokenPurchaseOrder(
+  name: string,
+  mutate: (def: { nodes: Record<string, unknown>[]; associations: Record<string, unknown>[] }) => void,
+): string {
   const def = JSON.parse(readFileSync(join(ROOT, 'examples/purchase-order.json'), 'utf8'));
   mutate(def);
   const file = join(tmp, name);
@@ -57,7 +66,9 @@ describe('cli validate - invalid files', () => {
   });
 
   it('cli validate - valid and invalid files together: each reported, exit 1', async () => {
-    const file = brokenPurchaseOrder('no-else.json', (def) => { def.associations.splice(3, 1); });
+    const file = brokenPurchaseOrder('no-else.json', (def) => {
+      def.associations.splice(3, 1);
+    });
     const run = await bflow('validate', 'examples/leave-request.json', file);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('examples/leave-request.json: valid (6 nodes, 6 associations)');

@@ -74,8 +74,28 @@ app.post('/api/v1/runtimes', async (c) => {
   const id = `rt-${randomBytes(8).toString('hex')}`;
   const now = Date.now();
   await inTransaction(pool, async (conn) => {
-    await conn.query('INSERT INTO bl_runtimes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [caller.tenant, id, body.app, body.docId, caller.sub, JSON.stringify(body.doc), 'created', 1, now]);
-    await conn.query('INSERT INTO bl_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [caller.tenant, id, 1, now, caller.sub, 'start', 'created', 'created', null]);
+    await conn.query('INSERT INTO bl_runtimes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      caller.tenant,
+      id,
+      body.app,
+      body.docId,
+      caller.sub,
+      JSON.stringify(body.doc),
+      'created',
+      1,
+      now,
+    ]);
+    await conn.query('INSERT INTO bl_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      caller.tenant,
+      id,
+      1,
+      now,
+      caller.sub,
+      'start',
+      'created',
+      'created',
+      null,
+    ]);
   });
   return c.json({ id, state: 'created', revision: 1 }, 201);
 });
@@ -86,15 +106,34 @@ app.post('/api/v1/runtimes/:id/actions', async (c) => {
   const body = await c.req.json<{ action: string; comment?: string }>();
   try {
     const result = await inTransaction(pool, async (conn) => {
-      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT state, revision, creator FROM bl_runtimes WHERE tenant = ? AND id = ? FOR UPDATE', [caller.tenant, id]);
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(
+        'SELECT state, revision, creator FROM bl_runtimes WHERE tenant = ? AND id = ? FOR UPDATE',
+        [caller.tenant, id],
+      );
       const row = rows[0];
       if (!row) throw new Refused('not_found');
       const to = next(String(row.state), body.action, caller.sub, String(row.creator));
       if (to === undefined) throw new Refused('action_not_allowed');
       const revision = Number(row.revision) + 1;
       const now = Date.now();
-      await conn.query('UPDATE bl_runtimes SET state = ?, revision = ?, updated_at = ? WHERE tenant = ? AND id = ?', [to, revision, now, caller.tenant, id]);
-      await conn.query('INSERT INTO bl_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [caller.tenant, id, revision, now, caller.sub, body.action, row.state, to, body.comment ?? null]);
+      await conn.query('UPDATE bl_runtimes SET state = ?, revision = ?, updated_at = ? WHERE tenant = ? AND id = ?', [
+        to,
+        revision,
+        now,
+        caller.tenant,
+        id,
+      ]);
+      await conn.query('INSERT INTO bl_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        caller.tenant,
+        id,
+        revision,
+        now,
+        caller.sub,
+        body.action,
+        row.state,
+        to,
+        body.comment ?? null,
+      ]);
       return { id, state: to, revision };
     });
     return c.json(result, 200);

@@ -43,7 +43,14 @@ export class ShardLoops {
   /** Starts the shard's loop (no-op while it is open). A shard reopened while closing starts after the old loop ended. */
   open(shard: number): void {
     if (this.loops.has(shard)) return;
-    const loop: Loop = { closed: false, woken: false, failures: 0, interrupt: undefined, backingOff: false, done: Promise.resolve() };
+    const loop: Loop = {
+      closed: false,
+      woken: false,
+      failures: 0,
+      interrupt: undefined,
+      backingOff: false,
+      done: Promise.resolve(),
+    };
     loop.done = (this.closing.get(shard) ?? Promise.resolve()).then(() => this.run(shard, loop));
     this.loops.set(shard, loop);
   }

@@ -73,7 +73,8 @@ export class TenantTtlCache<V> {
     const value = load();
     value.then(
       () => {
-        if (this.entries.get(id) === stale) this.put(id, { value, loadedAt: now, generation: stale.generation, loaded: true, refreshing: false });
+        if (this.entries.get(id) === stale)
+          this.put(id, { value, loadedAt: now, generation: stale.generation, loaded: true, refreshing: false });
       },
       () => {
         stale.refreshing = false;

@@ -42,7 +42,8 @@ export interface ClusterNode {
  * (under the named lock), then claims its share of the shards.
  */
 export async function startClusterNode(config: BflowConfig, logger: Logger): Promise<ClusterNode> {
-  if (config.mysqlUrl === undefined || config.natsUrl === undefined) throw new Error('a cluster node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
+  if (config.mysqlUrl === undefined || config.natsUrl === undefined)
+    throw new Error('a cluster node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerMySqlStatementMetrics(registry);
@@ -56,7 +57,9 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger });
   const writerMetrics = registerTransitionWriterMetrics(registry);
-  const mysqlWriter = shardedWriter(Array.from({ length: config.writers }, () => createMySqlTransitionWriter(writerPool, { metrics: writerMetrics })));
+  const mysqlWriter = shardedWriter(
+    Array.from({ length: config.writers }, () => createMySqlTransitionWriter(writerPool, { metrics: writerMetrics })),
+  );
   const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
   const wake: { relay?: OutboxRelay } = {};
   const host = new RuntimeHost(
@@ -69,14 +72,26 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
       logger,
       registry,
       // After each commit (ARCHITECTURE step 6): publish its events now rather than at the next poll.
-      onCommitted: (shard, _state, effects, outboxPosition) => wake.relay?.committed(shard, effects.events, outboxPosition),
+      onCommitted: (shard, _state, effects, outboxPosition) =>
+        wake.relay?.committed(shard, effects.events, outboxPosition),
     },
-    { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
+    {
+      shardCount: config.shards,
+      maxLiveActors: config.maxLiveActors,
+      startDefinitionTtlMs: config.startDefinitionTtlMs,
+    },
   );
   const streams = clusterStreams(config.cluster);
   const webhookMetrics = registerWebhookMetrics(registry);
-  const deliverer = new WebhookDeliverer({ webhooks: new MySqlWebhookStore(pool), ...config.webhooks, metrics: webhookMetrics, logger });
-  const stopWebhookNotices = onTenantChange(nc, config.cluster, 'webhooks', (tenant) => deliverer.invalidateWebhooks(tenant));
+  const deliverer = new WebhookDeliverer({
+    webhooks: new MySqlWebhookStore(pool),
+    ...config.webhooks,
+    metrics: webhookMetrics,
+    logger,
+  });
+  const stopWebhookNotices = onTenantChange(nc, config.cluster, 'webhooks', (tenant) =>
+    deliverer.invalidateWebhooks(tenant),
+  );
   // Events some webhook wants are queued for the webhook consumer too (the deliverer's cached lists decide).
   const publisher = await JetStreamEventPublisher.create(nc, {
     prefix: config.cluster,
@@ -84,7 +99,13 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     registry,
     webhookQueue: { stream: streams.webhookQueue, wanted: (tenant, type) => deliverer.wanted(tenant, type) },
   });
-  const relay = new OutboxRelay({ store: runtimes, publisher, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
+  const relay = new OutboxRelay({
+    store: runtimes,
+    publisher,
+    prefix: config.cluster,
+    metrics: registerOutboxMetrics(registry),
+    logger,
+  });
   wake.relay = relay;
   const timers = new TimerService({
     store: runtimes,
@@ -92,14 +113,31 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     metrics: registerTimerMetrics(registry),
     logger,
   });
-  const leases = new NatsLeaseManager({ nc, nodeId: config.nodeId, shardCount: config.shards, cluster: config.cluster, ttlMs: config.leaseTtlMs, registry, logger });
+  const leases = new NatsLeaseManager({
+    nc,
+    nodeId: config.nodeId,
+    shardCount: config.shards,
+    cluster: config.cluster,
+    ttlMs: config.leaseTtlMs,
+    registry,
+    logger,
+  });
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
   const node = new ShardNode({ leases, bus, host, timers, relay, logger });
-  const stopDirectoryNotices = onTenantChange(nc, config.cluster, 'directory', (tenant) => host.invalidateDirectory(tenant));
-  const stopDefinitionNotices = onTenantChange(nc, config.cluster, 'definitions', (tenant) => host.invalidateStartDefinitions(tenant));
+  const stopDirectoryNotices = onTenantChange(nc, config.cluster, 'directory', (tenant) =>
+    host.invalidateDirectory(tenant),
+  );
+  const stopDefinitionNotices = onTenantChange(nc, config.cluster, 'definitions', (tenant) =>
+    host.invalidateStartDefinitions(tenant),
+  );
   await node.start();
   // Every node pulls from one durable consumer: each queued event is delivered to its webhooks by one node.
-  const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, { stream: streams.webhookQueue, prefix: config.cluster, metrics: webhookMetrics, logger });
+  const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, {
+    stream: streams.webhookQueue,
+    prefix: config.cluster,
+    metrics: webhookMetrics,
+    logger,
+  });
   const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
   if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
   return {

@@ -20,7 +20,13 @@ describe('config - environment', () => {
       BFLOW_RATE_LIMIT_PER_MINUTE: '60000',
       BFLOW_RATE_LIMIT_BURST: '5000',
     });
-    expect(c).toMatchObject({ port: 9000, shards: 32, nodeId: 'node-a', embedded: false, mysqlReadUrl: 'mysql://root@127.0.0.1:3306/bflow' });
+    expect(c).toMatchObject({
+      port: 9000,
+      shards: 32,
+      nodeId: 'node-a',
+      embedded: false,
+      mysqlReadUrl: 'mysql://root@127.0.0.1:3306/bflow',
+    });
     expect(c).toMatchObject({ writers: 8, rateLimit: { perMinute: 60_000, burst: 5_000 } });
     expect(loadConfig({})).toMatchObject({ writers: 2, rateLimit: { perMinute: 600, burst: 100 } });
   });
@@ -28,13 +34,27 @@ describe('config - environment', () => {
   it('names each bad value', () => {
     let error: unknown;
     try {
-      loadConfig({ BFLOW_PORT: 'eighty', BFLOW_SHARDS: '0', BFLOW_LOG_LEVEL: 'loud', BFLOW_REDIS_URL: 'localhost:6379', BFLOW_WRITERS: '0', BFLOW_RATE_LIMIT_BURST: 'lots' });
+      loadConfig({
+        BFLOW_PORT: 'eighty',
+        BFLOW_SHARDS: '0',
+        BFLOW_LOG_LEVEL: 'loud',
+        BFLOW_REDIS_URL: 'localhost:6379',
+        BFLOW_WRITERS: '0',
+        BFLOW_RATE_LIMIT_BURST: 'lots',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['BFLOW_PORT="eighty"', 'BFLOW_SHARDS="0"', 'BFLOW_LOG_LEVEL="loud"', 'BFLOW_REDIS_URL="localhost:6379"', 'BFLOW_WRITERS="0"', 'BFLOW_RATE_LIMIT_BURST="lots"']) {
+    for (const name of [
+      'BFLOW_PORT="eighty"',
+      'BFLOW_SHARDS="0"',
+      'BFLOW_LOG_LEVEL="loud"',
+      'BFLOW_REDIS_URL="localhost:6379"',
+      'BFLOW_WRITERS="0"',
+      'BFLOW_RATE_LIMIT_BURST="lots"',
+    ]) {
       expect(message).toContain(name);
     }
   });
@@ -50,7 +70,7 @@ describe('config - environment', () => {
 });
 
 describe('config - reaches the gateway', () => {
-  it('BFLOW_RATE_LIMIT_* become the gateway\'s rate limit (ERP integrations pushing bulk commands as one client raise it)', async () => {
+  it("BFLOW_RATE_LIMIT_* become the gateway's rate limit (ERP integrations pushing bulk commands as one client raise it)", async () => {
     const { gatewayOptionsFor } = await import('./gateway-server.ts');
     const config = loadConfig({ BFLOW_RATE_LIMIT_PER_MINUTE: '60000', BFLOW_RATE_LIMIT_BURST: '2000' });
     const { options } = await gatewayOptionsFor(config, { secret: 'x'.repeat(32) });

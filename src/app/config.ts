@@ -9,13 +9,16 @@ const url = (schemes: readonly string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
+    .refine(
+      (v) => {
+        try {
+          return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+    );
 
 const envSchema = z.object({
   BFLOW_PORT: z.coerce.number().int().min(1).max(65_535).default(8080),
@@ -26,9 +29,19 @@ const envSchema = z.object({
   BFLOW_REDIS_URL: url(['redis', 'rediss']).optional(),
   BFLOW_NATS_URL: url(['nats', 'tls']).optional(),
   BFLOW_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
-  BFLOW_NODE_ID: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -').optional(),
+  BFLOW_NODE_ID: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -')
+    .optional(),
   BFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
-  BFLOW_CLUSTER: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').default('bflow'),
+  BFLOW_CLUSTER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -')
+    .default('bflow'),
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
   BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
@@ -85,16 +98,29 @@ export class ConfigError extends Error {
 
 /** Parses the environment; throws ConfigError listing every problem. Empty strings count as unset. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): BflowConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('BFLOW_') && v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('BFLOW_') && v !== undefined && v !== ''),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])] ?? '')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (i) => `${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])] ?? '')}: ${i.message}`,
+      ),
+    );
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.BFLOW_MYSQL_URL !== undefined && e.BFLOW_NATS_URL === undefined) problems.push('BFLOW_NATS_URL is missing: a cluster needs both MySQL and NATS (unset BFLOW_MYSQL_URL for the embedded mode)');
-  if (e.BFLOW_NATS_URL !== undefined && e.BFLOW_MYSQL_URL === undefined) problems.push('BFLOW_MYSQL_URL is missing: a cluster needs both MySQL and NATS (unset BFLOW_NATS_URL for the embedded mode)');
-  if (e.BFLOW_JWT_SECRET !== undefined && e.BFLOW_JWKS_URL !== undefined) problems.push('set only one of BFLOW_JWT_SECRET and BFLOW_JWKS_URL');
+  if (e.BFLOW_MYSQL_URL !== undefined && e.BFLOW_NATS_URL === undefined)
+    problems.push(
+      'BFLOW_NATS_URL is missing: a cluster needs both MySQL and NATS (unset BFLOW_MYSQL_URL for the embedded mode)',
+    );
+  if (e.BFLOW_NATS_URL !== undefined && e.BFLOW_MYSQL_URL === undefined)
+    problems.push(
+      'BFLOW_MYSQL_URL is missing: a cluster needs both MySQL and NATS (unset BFLOW_NATS_URL for the embedded mode)',
+    );
+  if (e.BFLOW_JWT_SECRET !== undefined && e.BFLOW_JWKS_URL !== undefined)
+    problems.push('set only one of BFLOW_JWT_SECRET and BFLOW_JWKS_URL');
   if (problems.length > 0) throw new ConfigError(problems);
   const config: BflowConfig = {
     port: e.BFLOW_PORT,
@@ -110,7 +136,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
     webhooks: {
       // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.
-      allowPrivate: e.BFLOW_WEBHOOK_ALLOW_PRIVATE === undefined ? e.BFLOW_MYSQL_URL === undefined : e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
+      allowPrivate:
+        e.BFLOW_WEBHOOK_ALLOW_PRIVATE === undefined
+          ? e.BFLOW_MYSQL_URL === undefined
+          : e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
       timeoutMs: e.BFLOW_WEBHOOK_TIMEOUT_MS,
       maxAttempts: e.BFLOW_WEBHOOK_MAX_ATTEMPTS,
       webhookCacheMs: e.BFLOW_WEBHOOK_CACHE_MS,

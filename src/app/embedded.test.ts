@@ -32,13 +32,33 @@ describe('embedded backend', () => {
   it('embedded - the demo seed lets a purchase order go start → manager → approved through the router', async () => {
     backend = await startEmbedded(loadConfig({}), logger);
     const seeded = await seedDemo(backend.deps);
-    expect(seeded.workflows.map((w) => w.app).sort()).toEqual(['finance.expense', 'hr.leave', 'legal.contract', 'purchase.order']);
+    expect(seeded.workflows.map((w) => w.app).sort()).toEqual([
+      'finance.expense',
+      'hr.leave',
+      'legal.contract',
+      'purchase.order',
+    ]);
     const { router, read } = backend.deps;
     const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' };
-    const start = { kind: 'start', tenant: DEMO_TENANT, runtimeId: 'rt-1', app: 'purchase.order', docId: 'PO-1', creator: 'alice', doc, idempotencyKey: 'k1' } as const;
+    const start = {
+      kind: 'start',
+      tenant: DEMO_TENANT,
+      runtimeId: 'rt-1',
+      app: 'purchase.order',
+      docId: 'PO-1',
+      creator: 'alice',
+      doc,
+      idempotencyKey: 'k1',
+    } as const;
     expect(ok(await router.send(start)).state.status).toBe('created');
     const act = (actor: string, type: 'submit' | 'approve', key: string) =>
-      router.send({ kind: 'command', tenant: DEMO_TENANT, runtimeId: 'rt-1', command: { type, actor }, idempotencyKey: key });
+      router.send({
+        kind: 'command',
+        tenant: DEMO_TENANT,
+        runtimeId: 'rt-1',
+        command: { type, actor },
+        idempotencyKey: key,
+      });
     ok(await act('alice', 'submit', 'k2'));
     expect(ok(await act('pur-mgr', 'approve', 'k3')).state.status).toBe('approved');
     expect((await read.getRuntime(DEMO_TENANT, 'rt-1'))?.status).toBe('approved');
@@ -50,20 +70,58 @@ describe('embedded backend', () => {
     await seedDemo(backend.deps, 't2');
     const { router, directory } = backend.deps;
     const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' };
-    const startPo = (id: string) => router.send({ kind: 'start', tenant: 't2', runtimeId: id, app: 'purchase.order', docId: id, creator: 'alice', doc, idempotencyKey: `s-${id}` });
-    const submit = (id: string) => router.send({ kind: 'command', tenant: 't2', runtimeId: id, command: { type: 'submit', actor: 'alice' }, idempotencyKey: `c-${id}` });
+    const startPo = (id: string) =>
+      router.send({
+        kind: 'start',
+        tenant: 't2',
+        runtimeId: id,
+        app: 'purchase.order',
+        docId: id,
+        creator: 'alice',
+        doc,
+        idempotencyKey: `s-${id}`,
+      });
+    const submit = (id: string) =>
+      router.send({
+        kind: 'command',
+        tenant: 't2',
+        runtimeId: id,
+        command: { type: 'submit', actor: 'alice' },
+        idempotencyKey: `c-${id}`,
+      });
     ok(await startPo('a'));
-    expect(ok(await submit('a')).state.stages.at(-1)?.tasks.map((t) => t.assignee)).toEqual(['pur-mgr']);
-    await directory.upsertGroups('t2', [{ id: 'g-purchasing', name: 'Purchasing', parentId: 'g-ops', managerId: 'bob', level: 2 }]);
+    expect(
+      ok(await submit('a'))
+        .state.stages.at(-1)
+        ?.tasks.map((t) => t.assignee),
+    ).toEqual(['pur-mgr']);
+    await directory.upsertGroups('t2', [
+      { id: 'g-purchasing', name: 'Purchasing', parentId: 'g-ops', managerId: 'bob', level: 2 },
+    ]);
     ok(await startPo('b'));
-    expect(ok(await submit('b')).state.stages.at(-1)?.tasks.map((t) => t.assignee)).toEqual(['bob']);
+    expect(
+      ok(await submit('b'))
+        .state.stages.at(-1)
+        ?.tasks.map((t) => t.assignee),
+    ).toEqual(['bob']);
   });
 
   it('embedded - committed events reach the in-process stream', async () => {
     backend = await startEmbedded(loadConfig({}), logger);
     await seedDemo(backend.deps);
     const doc = { amount: 1, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' };
-    ok(await backend.deps.router.send({ kind: 'start', tenant: DEMO_TENANT, runtimeId: 'e1', app: 'purchase.order', docId: 'e1', creator: 'alice', doc, idempotencyKey: 'e1' }));
+    ok(
+      await backend.deps.router.send({
+        kind: 'start',
+        tenant: DEMO_TENANT,
+        runtimeId: 'e1',
+        app: 'purchase.order',
+        docId: 'e1',
+        creator: 'alice',
+        doc,
+        idempotencyKey: 'e1',
+      }),
+    );
     const events = backend.events;
     const deadline = Date.now() + 5000;
     while (events.messages().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -62,12 +62,23 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       directory: store.directory,
       logger,
       registry,
-      onCommitted: (shard, _state, effects, outboxPosition) => wake.relay?.committed(shard, effects.events, outboxPosition),
+      onCommitted: (shard, _state, effects, outboxPosition) =>
+        wake.relay?.committed(shard, effects.events, outboxPosition),
     },
-    { shardCount: config.shards, maxLiveActors: config.maxLiveActors, startDefinitionTtlMs: config.startDefinitionTtlMs },
+    {
+      shardCount: config.shards,
+      maxLiveActors: config.maxLiveActors,
+      startDefinitionTtlMs: config.startDefinitionTtlMs,
+    },
   );
   const events = new MemoryEventPublisher({ prefix: config.cluster });
-  const relay = new OutboxRelay({ store: store.runtimes, publisher: events, prefix: config.cluster, metrics: registerOutboxMetrics(registry), logger });
+  const relay = new OutboxRelay({
+    store: store.runtimes,
+    publisher: events,
+    prefix: config.cluster,
+    metrics: registerOutboxMetrics(registry),
+    logger,
+  });
   wake.relay = relay;
   const timers = new TimerService({
     store: store.runtimes,
@@ -78,12 +89,19 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
   const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
   const bus = new MemoryShardBus({ logger });
   // One node holds every shard for the process's life: 64 "shard acquired" lines at info would only bury the banner.
-  const shardLog = logger.isLevelEnabled('info') && !logger.isLevelEnabled('debug') ? logger.child({}, { level: 'warn' }) : logger;
+  const shardLog =
+    logger.isLevelEnabled('info') && !logger.isLevelEnabled('debug') ? logger.child({}, { level: 'warn' }) : logger;
   const node = new ShardNode({ leases, bus, host, timers, relay, logger: shardLog });
   await node.start();
   await whenSettled(() => node.served().length === config.shards);
   const webhookMetrics = registerWebhookMetrics(registry);
-  const deliverer = new WebhookDeliverer({ webhooks: store.webhooks, ...config.webhooks, webhookCacheMs: 0, metrics: webhookMetrics, logger });
+  const deliverer = new WebhookDeliverer({
+    webhooks: store.webhooks,
+    ...config.webhooks,
+    webhookCacheMs: 0,
+    metrics: webhookMetrics,
+    logger,
+  });
   const webhooks = new WebhookQueue(deliverer, { metrics: webhookMetrics, logger });
   const unsubscribe = events.subscribe(eventFilter(config.cluster), (e) => webhooks.push(e.payload));
   const router = new RoutingClient(bus, { shardCount: config.shards, registry });
@@ -98,7 +116,11 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
     webhookAllowPrivate: config.webhooks.allowPrivate,
     analytics: store.analytics,
     cluster: () => leases.view(),
-    readiness: async () => ({ store: true, bus: true, shardMap: stopping === undefined && node.served().length === config.shards }),
+    readiness: async () => ({
+      store: true,
+      bus: true,
+      shardMap: stopping === undefined && node.served().length === config.shards,
+    }),
     registry,
     logger,
   };

@@ -40,12 +40,20 @@ export interface ClusterGatewayBackend extends GatewayBackend {
  * read from the lease buckets. Connects without waiting for the nodes: until
  * they have recorded the shard map, `/ready` says `shardMap: false`.
  */
-export async function connectGatewayBackend(config: BflowConfig, logger: Logger, options: GatewayBackendOptions = {}): Promise<ClusterGatewayBackend> {
-  if (config.mysqlUrl === undefined || config.natsUrl === undefined) throw new Error('a cluster gateway needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
+export async function connectGatewayBackend(
+  config: BflowConfig,
+  logger: Logger,
+  options: GatewayBackendOptions = {},
+): Promise<ClusterGatewayBackend> {
+  if (config.mysqlUrl === undefined || config.natsUrl === undefined)
+    throw new Error('a cluster gateway needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
   const registry = options.registry ?? defaultRegistry();
   const probeMs = options.probeTimeoutMs ?? 1000;
   const writePool = createMySqlPool(config.mysqlUrl, { connectionLimit: 4 });
-  const readPool = config.mysqlReadUrl === undefined || config.mysqlReadUrl === config.mysqlUrl ? writePool : createMySqlPool(config.mysqlReadUrl);
+  const readPool =
+    config.mysqlReadUrl === undefined || config.mysqlReadUrl === config.mysqlUrl
+      ? writePool
+      : createMySqlPool(config.mysqlReadUrl);
   const redis = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-gateway-${config.nodeId}`, logger });
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
@@ -56,10 +64,16 @@ export async function connectGatewayBackend(config: BflowConfig, logger: Logger,
     router,
     read: new MySqlReadModel(readPool),
     // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
-    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'definitions', tenant)),
-    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'directory', tenant)),
+    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) =>
+      announceTenantChange(nc, config.cluster, 'definitions', tenant),
+    ),
+    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) =>
+      announceTenantChange(nc, config.cluster, 'directory', tenant),
+    ),
     // Registrations on the primary (a create is read back at once), announced to the nodes' deliverers; the analytics read on the replica.
-    webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) => announceTenantChange(nc, config.cluster, 'webhooks', tenant)),
+    webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) =>
+      announceTenantChange(nc, config.cluster, 'webhooks', tenant),
+    ),
     webhookAllowPrivate: config.webhooks.allowPrivate,
     analytics: new MySqlAnalyticsReader(readPool),
     cluster: () => leases.view(config.shards),
@@ -124,7 +138,10 @@ function shardMapCheck(leases: LeaseBucketReader, config: BflowConfig, logger: L
     const recorded = await leases.shardCount();
     if (recorded !== undefined && recorded !== config.shards && !warned) {
       warned = true;
-      logger.error({ recorded, configured: config.shards }, `cluster '${config.cluster}' has ${recorded} shards; start the gateway with BFLOW_SHARDS=${recorded}`);
+      logger.error(
+        { recorded, configured: config.shards },
+        `cluster '${config.cluster}' has ${recorded} shards; start the gateway with BFLOW_SHARDS=${recorded}`,
+      );
     }
     known = recorded === config.shards;
     return known;
@@ -132,12 +149,21 @@ function shardMapCheck(leases: LeaseBucketReader, config: BflowConfig, logger: L
 }
 
 /** Each check's outcome: true when it resolved within `timeoutMs`. */
-async function settleWithin(checks: Record<string, Promise<unknown>>, timeoutMs: number): Promise<Record<string, boolean>> {
+async function settleWithin(
+  checks: Record<string, Promise<unknown>>,
+  timeoutMs: number,
+): Promise<Record<string, boolean>> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-      const ok = await Promise.race([check.then(() => true, () => false), late]);
+      const ok = await Promise.race([
+        check.then(
+          () => true,
+          () => false,
+        ),
+        late,
+      ]);
       clearTimeout(timer);
       return [name, ok] as const;
     }),

@@ -60,7 +60,10 @@ function closingAfterRefusedBody(fetch: Fetch): Fetch {
 }
 
 /** The gateway's options from the configuration: the given auth, the rate limit, its Redis store when Redis is configured. */
-export async function gatewayOptionsFor(config: BflowConfig, auth: GatewayOptions['auth']): Promise<{ options: GatewayOptions; rateLimitStore?: RateLimitStore }> {
+export async function gatewayOptionsFor(
+  config: BflowConfig,
+  auth: GatewayOptions['auth'],
+): Promise<{ options: GatewayOptions; rateLimitStore?: RateLimitStore }> {
   if (config.redisUrl === undefined) return { options: { auth, rateLimit: { ...config.rateLimit } } };
   const store = await RedisRateLimitStore.create({ url: config.redisUrl, prefix: config.cluster });
   return { options: { auth, rateLimit: { ...config.rateLimit, store } }, rateLimitStore: store };

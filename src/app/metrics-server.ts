@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 /** A node's operations port: `GET /metrics` (Prometheus text) and `GET /health`. */
-export async function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(
+  registry: Registry,
+  port: number,
+  host = '0.0.0.0',
+): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
       registry.metrics().then(

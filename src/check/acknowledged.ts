@@ -34,8 +34,17 @@ export function parseAcknowledged(text: string, source: string, defaultTenant: s
     const tenant = o?.['tenant'] ?? defaultTenant;
     const runtimeId = o?.['runtimeId'];
     const idempotencyKey = o?.['idempotencyKey'];
-    if (typeof tenant !== 'string' || typeof runtimeId !== 'string' || typeof idempotencyKey !== 'string' || runtimeId === '' || idempotencyKey === '') {
-      throw new CheckError('bad_input', `${where}: expected {"runtimeId": string, "idempotencyKey": string, "tenant"?: string}, got ${line.slice(0, 200)}`);
+    if (
+      typeof tenant !== 'string' ||
+      typeof runtimeId !== 'string' ||
+      typeof idempotencyKey !== 'string' ||
+      runtimeId === '' ||
+      idempotencyKey === ''
+    ) {
+      throw new CheckError(
+        'bad_input',
+        `${where}: expected {"runtimeId": string, "idempotencyKey": string, "tenant"?: string}, got ${line.slice(0, 200)}`,
+      );
     }
     out.push({ tenant, runtimeId, idempotencyKey });
   });

@@ -13,7 +13,14 @@ import { memoWorkflows, replayLog, type WorkflowSource } from './replay.ts';
 import { emptyReport, finishReport, type InvariantReport } from './report.ts';
 import { checkRuntime } from './runtime-checks.ts';
 import { readTenantEvents } from './stream-reader.ts';
-import { directoryChangedAt, idempotencyPages, outboxPages, runtimePages, type RuntimeRows, type TenantReaderOptions } from './tenant-reader.ts';
+import {
+  directoryChangedAt,
+  idempotencyPages,
+  outboxPages,
+  runtimePages,
+  type RuntimeRows,
+  type TenantReaderOptions,
+} from './tenant-reader.ts';
 
 export interface CheckInvariantsInput {
   /** The cluster's MySQL: a pool (left open) or a URL (a pool is opened and closed). */
@@ -71,7 +78,9 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
     if (input.nats) {
       const { stream } = input.nats;
       const options = { stream, tenant: input.tenant, timeoutMs: input.streamTimeoutMs ?? 60_000 };
-      report.counts.eventsInStream = await withNats(input.nats, (nc) => readTenantEvents(nc, options, (m) => events.addMessage(m)));
+      report.counts.eventsInStream = await withNats(input.nats, (nc) =>
+        readTenantEvents(nc, options, (m) => events.addMessage(m)),
+      );
       events.endStream();
     }
     report.lost = keys.lost(acknowledged);
@@ -86,7 +95,12 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
   }
 }
 
-async function checkRuntimes(reader: TenantReaderOptions, report: InvariantReport, keys: KeyIndex, events: EventLedger): Promise<void> {
+async function checkRuntimes(
+  reader: TenantReaderOptions,
+  report: InvariantReport,
+  keys: KeyIndex,
+  events: EventLedger,
+): Promise<void> {
   const workflows = compiledVersions(reader);
   const [dir, changedAt] = await Promise.all([directoryOf(reader), directoryChangedAt(reader)]);
   let firstStepAt = Infinity;
@@ -106,7 +120,14 @@ async function checkRuntimes(reader: TenantReaderOptions, report: InvariantRepor
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-async function checkOne(rows: RuntimeRows, workflows: WorkflowSource, dir: DirectoryView, report: InvariantReport, keys: KeyIndex, events: EventLedger): Promise<void> {
+async function checkOne(
+  rows: RuntimeRows,
+  workflows: WorkflowSource,
+  dir: DirectoryView,
+  report: InvariantReport,
+  keys: KeyIndex,
+  events: EventLedger,
+): Promise<void> {
   const id = rows.runtimeId;
   if (rows.state !== undefined) report.counts.runtimes += 1;
   report.counts.logEntries += rows.log.length;
@@ -140,11 +161,16 @@ function compiledVersions(reader: TenantReaderOptions): WorkflowSource {
 }
 
 async function directoryOf(reader: TenantReaderOptions): Promise<DirectoryView> {
-  const { employees, groups } = await new MySqlDirectoryStore(reader.pool, { queryTimeoutMs: reader.timeoutMs }).loadDirectory(reader.tenant);
+  const { employees, groups } = await new MySqlDirectoryStore(reader.pool, {
+    queryTimeoutMs: reader.timeoutMs,
+  }).loadDirectory(reader.tenant);
   return inMemoryDirectory(employees, groups);
 }
 
-async function withNats<T>(nats: NonNullable<CheckInvariantsInput['nats']>, body: (nc: NatsConnection) => Promise<T>): Promise<T> {
+async function withNats<T>(
+  nats: NonNullable<CheckInvariantsInput['nats']>,
+  body: (nc: NatsConnection) => Promise<T>,
+): Promise<T> {
   if (nats.connection) return body(nats.connection);
   if (!nats.url) throw new CheckError('bad_input', 'nats needs a connection or a url');
   const nc = await connectNats({ url: nats.url, name: 'bflow-check', timeoutMs: 5_000 });
@@ -161,6 +187,7 @@ function requireUrl(url: string | undefined): string {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new CheckError('bad_input', `${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new CheckError('bad_input', `${name} must be a positive integer, got ${value}`);
   return value;
 }

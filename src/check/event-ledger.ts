@@ -19,7 +19,13 @@ const SEEN = '';
  */
 export class EventLedger {
   readonly violations: EventViolations = {
-    streamChecked: false, missing: [], duplicated: [], notCommitted: [], msgIdMismatches: [], unpublished: [], outboxMismatches: [],
+    streamChecked: false,
+    missing: [],
+    duplicated: [],
+    notCommitted: [],
+    msgIdMismatches: [],
+    unpublished: [],
+    outboxMismatches: [],
   };
   outboxRows = 0;
 
@@ -57,10 +63,17 @@ export class EventLedger {
     if (expected === SEEN) this.violations.outboxMismatches.push({ ...where, problem: 'duplicated', actual });
     else if (!this.unreplayed.has(row.runtimeId)) {
       if (expected === undefined) this.violations.outboxMismatches.push({ ...where, problem: 'unexpected', actual });
-      else if (expected !== joined(actual)) this.violations.outboxMismatches.push({ ...where, problem: 'differs', expected: expected.split('\n'), actual });
+      else if (expected !== joined(actual))
+        this.violations.outboxMismatches.push({ ...where, problem: 'differs', expected: expected.split('\n'), actual });
     }
     for (const id of actual) this.committed.set(id, row.published ? row.position : -row.position);
-    if (!row.published) this.violations.unpublished.push({ position: row.position, runtimeId: row.runtimeId, seq: row.seq, events: actual.length });
+    if (!row.published)
+      this.violations.unpublished.push({
+        position: row.position,
+        runtimeId: row.runtimeId,
+        seq: row.seq,
+        events: actual.length,
+      });
   }
 
   /** After the last outbox page: replayed steps with events but no outbox row. */
@@ -68,7 +81,12 @@ export class EventLedger {
     for (const [key, expected] of this.steps) {
       if (expected === SEEN) continue;
       const [runtimeId, seq] = key.split('\u0000') as [string, string];
-      this.violations.outboxMismatches.push({ runtimeId, seq: Number(seq), problem: 'missing', expected: expected.split('\n') });
+      this.violations.outboxMismatches.push({
+        runtimeId,
+        seq: Number(seq),
+        problem: 'missing',
+        expected: expected.split('\n'),
+      });
     }
     this.steps.clear();
   }
@@ -79,7 +97,8 @@ export class EventLedger {
     const first = this.inStream.get(m.eventId);
     if (first === undefined) this.inStream.set(m.eventId, m.streamSeq);
     else this.repeats.set(m.eventId, [...(this.repeats.get(m.eventId) ?? [first]), m.streamSeq]);
-    if (m.msgId !== eventMsgId({ tenant: this.tenant, id: m.eventId })) v.msgIdMismatches.push({ streamSeq: m.streamSeq, msgId: m.msgId, eventId: m.eventId });
+    if (m.msgId !== eventMsgId({ tenant: this.tenant, id: m.eventId }))
+      v.msgIdMismatches.push({ streamSeq: m.streamSeq, msgId: m.msgId, eventId: m.eventId });
     if (!this.committed.has(m.eventId)) v.notCommitted.push({ eventId: m.eventId, streamSeq: m.streamSeq });
   }
 
@@ -87,10 +106,12 @@ export class EventLedger {
   endStream(): void {
     const v = this.violations;
     v.streamChecked = true;
-    for (const [eventId, streamSeqs] of this.repeats) v.duplicated.push({ eventId, count: streamSeqs.length, streamSeqs });
+    for (const [eventId, streamSeqs] of this.repeats)
+      v.duplicated.push({ eventId, count: streamSeqs.length, streamSeqs });
     for (const [eventId, position] of this.committed) {
       // An unpublished row's events may legitimately be absent; the row itself is reported as unpublished.
-      if (position > 0 && !this.inStream.has(eventId)) v.missing.push({ eventId, runtimeId: runtimeOf(eventId), position });
+      if (position > 0 && !this.inStream.has(eventId))
+        v.missing.push({ eventId, runtimeId: runtimeOf(eventId), position });
     }
   }
 }

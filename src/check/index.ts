@@ -5,6 +5,14 @@ export { checkInvariants, type CheckInvariantsInput } from './check-invariants.t
 export { parseAcknowledged, type AcknowledgedCommand } from './acknowledged.ts';
 /** The report: counts, violations by kind, `ok`, a one-line `summary`; `violationLines` prints each violation. */
 export { violationLines, type InvariantReport, type InvariantCounts, type EventViolations } from './report.ts';
-export type { LostCommand, DuplicatedCommand, IdempotencyMismatch, ReplayMismatch, TaskClosedTwice, TaskMismatch, LogPosition } from './report.ts';
+export type {
+  LostCommand,
+  DuplicatedCommand,
+  IdempotencyMismatch,
+  ReplayMismatch,
+  TaskClosedTwice,
+  TaskMismatch,
+  LogPosition,
+} from './report.ts';
 /** Typed failures of the checker itself (bad input, stream missing or too slow). */
 export { CheckError, type CheckErrorCode } from './errors.ts';

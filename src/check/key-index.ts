@@ -31,7 +31,12 @@ export class KeyIndex {
     const at = this.positions(key);
     if (at.length === 0) this.records.push({ idempotencyKey: key, problem: 'not logged', runtimeId });
     else if (!at.some((p) => p.runtimeId === runtimeId)) {
-      this.records.push({ idempotencyKey: key, problem: 'other runtime', runtimeId: at[0]!.runtimeId, recordRuntimeId: runtimeId });
+      this.records.push({
+        idempotencyKey: key,
+        problem: 'other runtime',
+        runtimeId: at[0]!.runtimeId,
+        recordRuntimeId: runtimeId,
+      });
     }
   }
 
@@ -39,7 +44,8 @@ export class KeyIndex {
   idempotencyMismatches(): IdempotencyMismatch[] {
     const out = [...this.records];
     for (const [key, first] of this.first) {
-      if (!this.recorded.has(key)) out.push({ idempotencyKey: key, problem: 'no record', runtimeId: decode(first).runtimeId });
+      if (!this.recorded.has(key))
+        out.push({ idempotencyKey: key, problem: 'no record', runtimeId: decode(first).runtimeId });
     }
     return out;
   }
@@ -49,7 +55,8 @@ export class KeyIndex {
     const out: LostCommand[] = [];
     for (const a of uniqueAcknowledged(acknowledged)) {
       const at = this.positions(a.idempotencyKey);
-      if (!at.some((p) => p.runtimeId === a.runtimeId)) out.push({ runtimeId: a.runtimeId, idempotencyKey: a.idempotencyKey, foundIn: at });
+      if (!at.some((p) => p.runtimeId === a.runtimeId))
+        out.push({ runtimeId: a.runtimeId, idempotencyKey: a.idempotencyKey, foundIn: at });
     }
     return out;
   }
@@ -57,7 +64,11 @@ export class KeyIndex {
   /** Keys logged by more than one step. */
   duplicated(acknowledged: readonly AcknowledgedCommand[]): DuplicatedCommand[] {
     const acked = new Set(acknowledged.map((a) => a.idempotencyKey));
-    return [...this.more].map(([key, at]) => ({ idempotencyKey: key, occurrences: at.map(decode), acknowledged: acked.has(key) }));
+    return [...this.more].map(([key, at]) => ({
+      idempotencyKey: key,
+      occurrences: at.map(decode),
+      acknowledged: acked.has(key),
+    }));
   }
 
   private positions(key: string): LogPosition[] {

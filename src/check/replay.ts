@@ -36,7 +36,11 @@ type Failure = Extract<ReplayResult, { ok: false }>;
  * as `now`. Entries without a command are the later entries of the step before.
  * Stops at the first step that cannot be replayed.
  */
-export async function replayLog(log: readonly StoredLogEntry[], workflows: WorkflowSource, dir: DirectoryView): Promise<ReplayResult> {
+export async function replayLog(
+  log: readonly StoredLogEntry[],
+  workflows: WorkflowSource,
+  dir: DirectoryView,
+): Promise<ReplayResult> {
   let state: RuntimeState | undefined;
   let wf: CompiledWorkflow | undefined;
   const replayedLog: LogEntry[] = [];
@@ -45,22 +49,35 @@ export async function replayLog(log: readonly StoredLogEntry[], workflows: Workf
   for (const entry of log) {
     const cmd = entry.command;
     if (cmd === undefined) {
-      if (state === undefined) return fail(entry.seq, 'no command logged (a row older than migration 002?)', `log[seq ${entry.seq}].command`);
+      if (state === undefined)
+        return fail(entry.seq, 'no command logged (a row older than migration 002?)', `log[seq ${entry.seq}].command`);
       continue;
     }
     let result: StepResult;
     if (cmd.start !== undefined) {
-      if (state !== undefined) return fail(entry.seq, 'a start logged on a runtime already started', `log[seq ${entry.seq}].command.start`);
+      if (state !== undefined)
+        return fail(entry.seq, 'a start logged on a runtime already started', `log[seq ${entry.seq}].command.start`);
       wf = await workflows(cmd.start.workflowId, cmd.start.version);
-      if (!wf) return fail(entry.seq, `workflow ${cmd.start.workflowId} version ${cmd.start.version} does not exist`, 'runtime.workflowId');
+      if (!wf)
+        return fail(
+          entry.seq,
+          `workflow ${cmd.start.workflowId} version ${cmd.start.version} does not exist`,
+          'runtime.workflowId',
+        );
       result = start(wf, cmd.start, dir, entry.at);
     } else if (cmd.command !== undefined) {
-      if (state === undefined || wf === undefined) return fail(entry.seq, 'the first logged step is not a start', `log[seq ${entry.seq}].command`);
+      if (state === undefined || wf === undefined)
+        return fail(entry.seq, 'the first logged step is not a start', `log[seq ${entry.seq}].command`);
       result = step(wf, state, cmd.command, dir, entry.at);
     } else {
       return fail(entry.seq, 'the logged command has no start input or command', `log[seq ${entry.seq}].command`);
     }
-    if (!result.ok) return fail(entry.seq, `engine refused the step (${result.error.code}: ${result.error.message})`, `log[seq ${entry.seq}]`);
+    if (!result.ok)
+      return fail(
+        entry.seq,
+        `engine refused the step (${result.error.code}: ${result.error.message})`,
+        `log[seq ${entry.seq}]`,
+      );
     if (!result.changed) return fail(entry.seq, 'the step changes nothing on replay', `log[seq ${entry.seq}]`);
     state = result.state;
     replayedLog.push(...result.effects.log);

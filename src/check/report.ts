@@ -114,7 +114,13 @@ export interface EventViolations {
   /** Outbox rows not marked published (the relay is behind or stuck). */
   unpublished: { position: number; runtimeId: string; seq: number; events: number }[];
   /** Outbox rows against the replay: a step's events missing from the outbox, a row no step produced, or different events. */
-  outboxMismatches: { runtimeId: string; seq: number; problem: 'missing' | 'unexpected' | 'differs' | 'duplicated'; expected?: string[]; actual?: string[] }[];
+  outboxMismatches: {
+    runtimeId: string;
+    seq: number;
+    problem: 'missing' | 'unexpected' | 'differs' | 'duplicated';
+    expected?: string[];
+    actual?: string[];
+  }[];
 }
 
 export function emptyReport(tenant: string): InvariantReport {
@@ -122,14 +128,30 @@ export function emptyReport(tenant: string): InvariantReport {
     ok: true,
     summary: '',
     tenant,
-    counts: { runtimes: 0, logEntries: 0, acknowledged: 0, taskRows: 0, outboxRows: 0, eventsCommitted: 0, eventsInStream: undefined },
+    counts: {
+      runtimes: 0,
+      logEntries: 0,
+      acknowledged: 0,
+      taskRows: 0,
+      outboxRows: 0,
+      eventsCommitted: 0,
+      eventsInStream: undefined,
+    },
     lost: [],
     duplicated: [],
     idempotencyMismatches: [],
     replayMismatches: [],
     tasksClosedTwice: [],
     taskMismatches: [],
-    events: { streamChecked: false, missing: [], duplicated: [], notCommitted: [], msgIdMismatches: [], unpublished: [], outboxMismatches: [] },
+    events: {
+      streamChecked: false,
+      missing: [],
+      duplicated: [],
+      notCommitted: [],
+      msgIdMismatches: [],
+      unpublished: [],
+      outboxMismatches: [],
+    },
     warnings: [],
   };
 }
@@ -173,26 +195,43 @@ export function violationLines(r: InvariantReport): string[] {
   const at = (p: LogPosition): string => `${p.runtimeId}#${p.seq}`;
   const e = r.events;
   return [
-    ...r.lost.map((l) => `lost: ${l.runtimeId} key ${l.idempotencyKey}${l.foundIn.length ? ` (logged in ${l.foundIn.map(at).join(', ')})` : ''}`),
-    ...r.duplicated.map((d) => `duplicated: key ${d.idempotencyKey} logged ${d.occurrences.length}× at ${d.occurrences.map(at).join(', ')}${d.acknowledged ? ' (acknowledged)' : ''}`),
+    ...r.lost.map(
+      (l) =>
+        `lost: ${l.runtimeId} key ${l.idempotencyKey}${l.foundIn.length ? ` (logged in ${l.foundIn.map(at).join(', ')})` : ''}`,
+    ),
+    ...r.duplicated.map(
+      (d) =>
+        `duplicated: key ${d.idempotencyKey} logged ${d.occurrences.length}× at ${d.occurrences.map(at).join(', ')}${d.acknowledged ? ' (acknowledged)' : ''}`,
+    ),
     ...r.idempotencyMismatches.map(
-      (m) => `idempotency ${m.problem}: key ${m.idempotencyKey} of ${m.runtimeId}${m.recordRuntimeId === undefined ? '' : ` (record names ${m.recordRuntimeId})`}`,
+      (m) =>
+        `idempotency ${m.problem}: key ${m.idempotencyKey} of ${m.runtimeId}${m.recordRuntimeId === undefined ? '' : ` (record names ${m.recordRuntimeId})`}`,
     ),
     ...r.replayMismatches.map(
-      (m) => `replay mismatch: ${m.runtimeId}${m.seq === undefined ? '' : `#${m.seq}`} ${m.reason} at ${m.path}` +
+      (m) =>
+        `replay mismatch: ${m.runtimeId}${m.seq === undefined ? '' : `#${m.seq}`} ${m.reason} at ${m.path}` +
         (m.expected === undefined && m.actual === undefined ? '' : `: replay ${j(m.expected)}, stored ${j(m.actual)}`),
     ),
-    ...r.tasksClosedTwice.map((t) => `task closed twice: ${t.runtimeId} stage ${t.stage} ${t.assignee} (${t.source}: ${t.detail.join(', ')})`),
+    ...r.tasksClosedTwice.map(
+      (t) => `task closed twice: ${t.runtimeId} stage ${t.stage} ${t.assignee} (${t.source}: ${t.detail.join(', ')})`,
+    ),
     ...r.taskMismatches.map(
-      (t) => `task ${t.problem}: ${t.runtimeId} stage ${t.stage} ${t.assignee}${t.field ? ` ${t.field}: replay ${j(t.expected)}, stored ${j(t.actual)}` : ''}`,
+      (t) =>
+        `task ${t.problem}: ${t.runtimeId} stage ${t.stage} ${t.assignee}${t.field ? ` ${t.field}: replay ${j(t.expected)}, stored ${j(t.actual)}` : ''}`,
     ),
     ...e.missing.map((m) => `event missing from stream: ${m.eventId} (outbox position ${m.position})`),
     ...e.duplicated.map((d) => `event in stream ${d.count}×: ${d.eventId} (stream seqs ${d.streamSeqs.join(', ')})`),
     ...e.notCommitted.map((n) => `event in stream but not committed: ${n.eventId} (stream seq ${n.streamSeq})`),
-    ...e.msgIdMismatches.map((m) => `msg id mismatch: stream seq ${m.streamSeq} Nats-Msg-Id ${m.msgId ?? '(none)'} carries event ${m.eventId}`),
-    ...e.unpublished.map((u) => `unpublished outbox row: position ${u.position} ${u.runtimeId}#${u.seq} (${u.events} events)`),
+    ...e.msgIdMismatches.map(
+      (m) => `msg id mismatch: stream seq ${m.streamSeq} Nats-Msg-Id ${m.msgId ?? '(none)'} carries event ${m.eventId}`,
+    ),
+    ...e.unpublished.map(
+      (u) => `unpublished outbox row: position ${u.position} ${u.runtimeId}#${u.seq} (${u.events} events)`,
+    ),
     ...e.outboxMismatches.map(
-      (o) => `outbox ${o.problem}: ${o.runtimeId}#${o.seq}` + (o.expected || o.actual ? `: replay ${j(o.expected)}, stored ${j(o.actual)}` : ''),
+      (o) =>
+        `outbox ${o.problem}: ${o.runtimeId}#${o.seq}` +
+        (o.expected || o.actual ? `: replay ${j(o.expected)}, stored ${j(o.actual)}` : ''),
     ),
   ];
 }

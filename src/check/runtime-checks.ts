@@ -20,7 +20,11 @@ export function checkRuntime(rows: RuntimeRows, replay: ReplayResult | undefined
   const id = rows.runtimeId;
   if (rows.state === undefined) {
     v.replay.push({ runtimeId: id, reason: 'log or task rows of a runtime that does not exist', path: 'runtime' });
-    v.tasks.push(...rows.tasks.map((t): TaskMismatch => ({ runtimeId: id, stage: t.stage, assignee: t.assignee, problem: 'stray' })));
+    v.tasks.push(
+      ...rows.tasks.map(
+        (t): TaskMismatch => ({ runtimeId: id, stage: t.stage, assignee: t.assignee, problem: 'stray' }),
+      ),
+    );
     return v;
   }
   v.closedTwice.push(...votedTwice(id, rows.state));
@@ -31,7 +35,11 @@ export function checkRuntime(rows: RuntimeRows, replay: ReplayResult | undefined
   }
   const stateDiff = firstDifference(asStored(replay.state), rows.state, 'state');
   if (stateDiff) v.replay.push({ runtimeId: id, reason: 'state differs', ...stateDiff });
-  const logDiff = firstDifference(asStored(replay.log), rows.log.map(({ command: _c, ...entry }) => entry), 'log');
+  const logDiff = firstDifference(
+    asStored(replay.log),
+    rows.log.map(({ command: _c, ...entry }) => entry),
+    'log',
+  );
   if (logDiff) v.replay.push({ runtimeId: id, reason: 'log differs', ...logDiff });
   const { expected, closedTwice } = foldTasks(id, replay.steps);
   v.closedTwice.push(...closedTwice);
@@ -43,14 +51,21 @@ export function checkRuntime(rows: RuntimeRows, replay: ReplayResult | undefined
  * The task rows the replayed steps wrote (upserts by stage and assignee, as the
  * writer does), and the tasks closed again by a later step without being reopened.
  */
-function foldTasks(runtimeId: string, steps: readonly ReplayedStep[]): { expected: Map<string, TaskChange>; closedTwice: TaskClosedTwice[] } {
+function foldTasks(
+  runtimeId: string,
+  steps: readonly ReplayedStep[],
+): { expected: Map<string, TaskChange>; closedTwice: TaskClosedTwice[] } {
   const expected = new Map<string, TaskChange>();
   const closedBy = new Map<string, number[]>();
   for (const s of steps) {
     for (const t of s.tasks) {
       const key = taskKey(t.stage, t.assignee);
       const before = expected.get(key);
-      const reclosed = CLOSED.has(t.status) && before !== undefined && CLOSED.has(before.status) && firstDifference(asStored(before), asStored(t)) !== undefined;
+      const reclosed =
+        CLOSED.has(t.status) &&
+        before !== undefined &&
+        CLOSED.has(before.status) &&
+        firstDifference(asStored(before), asStored(t)) !== undefined;
       if (CLOSED.has(t.status)) closedBy.set(key, reclosed ? [...(closedBy.get(key) ?? []), s.seq] : [s.seq]);
       else closedBy.delete(key);
       expected.set(key, t);
@@ -65,7 +80,11 @@ function foldTasks(runtimeId: string, steps: readonly ReplayedStep[]): { expecte
   return { expected, closedTwice };
 }
 
-function compareTasks(runtimeId: string, expected: Map<string, TaskChange>, stored: readonly StoredTask[]): TaskMismatch[] {
+function compareTasks(
+  runtimeId: string,
+  expected: Map<string, TaskChange>,
+  stored: readonly StoredTask[],
+): TaskMismatch[] {
   const out: TaskMismatch[] = [];
   const seen = new Set<string>();
   for (const row of stored) {
@@ -81,7 +100,8 @@ function compareTasks(runtimeId: string, expected: Map<string, TaskChange>, stor
     if (d) out.push({ ...where, problem: 'differs', field: d.path, expected: d.expected, actual: d.actual });
   }
   for (const [key, want] of expected) {
-    if (!seen.has(key)) out.push({ runtimeId, stage: want.stage, assignee: want.assignee, problem: 'missing', expected: want });
+    if (!seen.has(key))
+      out.push({ runtimeId, stage: want.stage, assignee: want.assignee, problem: 'missing', expected: want });
   }
   return out;
 }

@@ -24,7 +24,11 @@ export interface StreamReadOptions {
  * (`<prefix>.events.<tenant>.>`, derived from the stream's `….events.>`
  * subject); messages whose payload names another tenant are skipped.
  */
-export async function readTenantEvents(nc: NatsConnection, o: StreamReadOptions, onMessage: (m: StreamedEvent) => void): Promise<number> {
+export async function readTenantEvents(
+  nc: NatsConnection,
+  o: StreamReadOptions,
+  onMessage: (m: StreamedEvent) => void,
+): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   let stop: (() => void) | undefined;
   let timedOut = false;
@@ -37,7 +41,16 @@ export async function readTenantEvents(nc: NatsConnection, o: StreamReadOptions,
   });
   deadline.catch(() => undefined);
   try {
-    return await Promise.race([read(nc, o, onMessage, (s) => (stop = s), () => timedOut), deadline]);
+    return await Promise.race([
+      read(
+        nc,
+        o,
+        onMessage,
+        (s) => (stop = s),
+        () => timedOut,
+      ),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -56,7 +69,10 @@ async function read(
   let read = 0;
   if (total === 0) return read;
   // One filter as a string: `filter_subject`, which servers before 2.10 understand too; several: read everything.
-  const consumer = await jetstream(nc, { timeout: o.timeoutMs }).consumers.get(o.stream, filters.length === 1 ? { filter_subjects: filters[0]! } : {});
+  const consumer = await jetstream(nc, { timeout: o.timeoutMs }).consumers.get(
+    o.stream,
+    filters.length === 1 ? { filter_subjects: filters[0]! } : {},
+  );
   const messages = await consumer.consume({ max_messages: 1000 });
   onStop(() => void messages.close());
   try {
@@ -87,11 +103,17 @@ async function streamInfo(jsm: Awaited<ReturnType<typeof jetstreamManager>>, str
 
 /** The tenant's subjects under each `….events.>` subject of the stream; none (read everything) when there is no such subject. */
 export function tenantFilters(info: StreamInfo, tenant: string): string[] {
-  return (info.config.subjects ?? []).filter((s) => s.endsWith('.events.>')).map((s) => `${s.slice(0, -1)}${encodeToken(tenant)}.>`);
+  return (info.config.subjects ?? [])
+    .filter((s) => s.endsWith('.events.>'))
+    .map((s) => `${s.slice(0, -1)}${encodeToken(tenant)}.>`);
 }
 
 /** How many messages the filters match (the whole stream without filters). */
-async function matching(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string, filters: string[]): Promise<number> {
+async function matching(
+  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+  stream: string,
+  filters: string[],
+): Promise<number> {
   if (filters.length === 0) return (await jsm.streams.info(stream)).state.messages;
   let total = 0;
   for (const subjects_filter of filters) {

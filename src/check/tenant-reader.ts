@@ -54,8 +54,14 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
     // The id range of this page: (after, last]; the last page is open-ended, so rows past the last runtime are read too.
     const range = idRange(after, last);
     const [log, tasks] = await Promise.all([
-      select(o, `SELECT ${LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`, [o.tenant, ...range.values]),
-      select(o, `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ?${range.sql} ORDER BY runtime_id, stage, assignee`, [o.tenant, ...range.values]),
+      select(o, `SELECT ${LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`, [
+        o.tenant,
+        ...range.values,
+      ]),
+      select(o, `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ?${range.sql} ORDER BY runtime_id, stage, assignee`, [
+        o.tenant,
+        ...range.values,
+      ]),
     ]);
     yield assemble(runtimes, log, tasks);
     if (last === undefined) return;
@@ -85,7 +91,9 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
 }
 
 /** The tenant's idempotency records (key, runtime), a page at a time in key order. */
-export async function* idempotencyPages(o: TenantReaderOptions & { keyPageSize: number }): AsyncGenerator<{ key: string; runtimeId: string }[]> {
+export async function* idempotencyPages(
+  o: TenantReaderOptions & { keyPageSize: number },
+): AsyncGenerator<{ key: string; runtimeId: string }[]> {
   let after: string | undefined;
   for (;;) {
     const rows = await select(
@@ -137,7 +145,13 @@ function assemble(runtimes: Row[], log: Row[], tasks: Row[]): RuntimeRows[] {
 }
 
 function toTask(r: Row): StoredTask {
-  const t: StoredTask = { stage: num(r.stage), node: str(r.node), assignee: str(r.assignee), status: str(r.status) as StoredTask['status'], assignedAt: num(r.assigned_at) };
+  const t: StoredTask = {
+    stage: num(r.stage),
+    node: str(r.node),
+    assignee: str(r.assignee),
+    status: str(r.status) as StoredTask['status'],
+    assignedAt: num(r.assigned_at),
+  };
   const action = optStr(r.action);
   const closedAt = optNum(r.closed_at);
   const dueAt = optNum(r.due_at);

@@ -47,7 +47,12 @@ async function runEmbedded(config: BflowConfig, io: CliIo): Promise<number> {
 }
 
 async function runCluster(config: BflowConfig, io: CliIo): Promise<number> {
-  const auth = config.jwtSecret !== undefined ? { secret: config.jwtSecret } : config.jwksUrl !== undefined ? { jwksUrl: config.jwksUrl } : undefined;
+  const auth =
+    config.jwtSecret !== undefined
+      ? { secret: config.jwtSecret }
+      : config.jwksUrl !== undefined
+        ? { jwksUrl: config.jwksUrl }
+        : undefined;
   if (auth === undefined) {
     io.err('bflow all on a cluster needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens');
     return 2;
@@ -69,12 +74,25 @@ async function runCluster(config: BflowConfig, io: CliIo): Promise<number> {
 
 /** The dev secret (when generated), two tokens of the demo tenant and a first request to try. */
 async function printDemo(io: CliIo, url: string, secret: string, generated: boolean): Promise<void> {
-  const admin = await signToken(secret, { sub: 'alice', tid: DEMO_TENANT, roles: ['admin', 'designer', 'integration', 'member'] }, DEV_TOKEN_TTL_SEC);
+  const admin = await signToken(
+    secret,
+    { sub: 'alice', tid: DEMO_TENANT, roles: ['admin', 'designer', 'integration', 'member'] },
+    DEV_TOKEN_TTL_SEC,
+  );
   const approver = await signToken(secret, { sub: 'pur-mgr', tid: DEMO_TENANT, roles: ['member'] }, DEV_TOKEN_TTL_SEC);
-  const doc = { amount: 5_000_000, currency: 'VND', requester: 'alice', items: [{ sku: 'paper', category: 'office', total: 5_000_000 }], note: 'first order', supplier: 'ACME' };
+  const doc = {
+    amount: 5_000_000,
+    currency: 'VND',
+    requester: 'alice',
+    items: [{ sku: 'paper', category: 'office', total: 5_000_000 }],
+    note: 'first order',
+    supplier: 'ACME',
+  };
   const lines = [
     '',
-    generated ? `dev JWT secret (generated; set BFLOW_JWT_SECRET to keep one): ${secret}` : 'tokens below are signed with BFLOW_JWT_SECRET',
+    generated
+      ? `dev JWT secret (generated; set BFLOW_JWT_SECRET to keep one): ${secret}`
+      : 'tokens below are signed with BFLOW_JWT_SECRET',
     `demo tenant "${DEMO_TENANT}": the example org chart and the four examples/ workflows, published and applied`,
     '',
     `export BFLOW=${url}`,

@@ -44,7 +44,9 @@ export async function check(args: string[], io: CliIo, env: Env): Promise<number
     return 2;
   }
   if (json) io.out(JSON.stringify(report, null, 2));
-  else for (const line of [report.summary, ...report.warnings.map((w) => `warning: ${w}`), ...violationLines(report)]) io.out(line);
+  else
+    for (const line of [report.summary, ...report.warnings.map((w) => `warning: ${w}`), ...violationLines(report)])
+      io.out(line);
   return report.ok ? 0 : 1;
 }
 
@@ -80,7 +82,14 @@ function parsed(args: string[]) {
       strict: true,
       allowPositionals: false,
       options: {
-        tenant: s, 'mysql-url': s, 'nats-url': s, stream: s, acknowledged: s, 'page-size': s, 'query-timeout-ms': s, 'stream-timeout-ms': s,
+        tenant: s,
+        'mysql-url': s,
+        'nats-url': s,
+        stream: s,
+        acknowledged: s,
+        'page-size': s,
+        'query-timeout-ms': s,
+        'stream-timeout-ms': s,
         json: { type: 'boolean' },
       },
     }).values;
@@ -92,7 +101,10 @@ function parsed(args: string[]) {
 /** Each comma-separated URL must parse with one of `protocols`. */
 function url(name: string, value: string | undefined, protocols: string[], required: boolean): string | undefined {
   if (value === undefined || value.trim() === '') {
-    if (required) throw new UsageError(`${name} is required (or set ${name === '--mysql-url' ? 'BFLOW_MYSQL_URL' : 'BFLOW_NATS_URL'})`);
+    if (required)
+      throw new UsageError(
+        `${name} is required (or set ${name === '--mysql-url' ? 'BFLOW_MYSQL_URL' : 'BFLOW_NATS_URL'})`,
+      );
     return undefined;
   }
   for (const part of value.split(',')) {
@@ -110,7 +122,8 @@ function url(name: string, value: string | undefined, protocols: string[], requi
 function integer(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !(n >= 1 && n <= 10_000_000)) throw new UsageError(`${name} "${value}" is not a positive integer`);
+  if (!/^\d+$/.test(value) || !(n >= 1 && n <= 10_000_000))
+    throw new UsageError(`${name} "${value}" is not a positive integer`);
   return n;
 }
 

@@ -17,7 +17,12 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.err('bflow gateway needs BFLOW_MYSQL_URL and BFLOW_NATS_URL (for one process with no services, run bflow all)');
     return 2;
   }
-  const auth = config.jwtSecret !== undefined ? { secret: config.jwtSecret } : config.jwksUrl !== undefined ? { jwksUrl: config.jwksUrl } : undefined;
+  const auth =
+    config.jwtSecret !== undefined
+      ? { secret: config.jwtSecret }
+      : config.jwksUrl !== undefined
+        ? { jwksUrl: config.jwksUrl }
+        : undefined;
   if (auth === undefined) {
     io.err('bflow gateway needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens');
     return 2;

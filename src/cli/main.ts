@@ -10,15 +10,40 @@ interface Verb {
 
 // Adding a verb: one entry here and a module in src/cli/ exporting `run(args, io)`.
 const verbs: Record<string, Verb> = {
-  validate: { usage: 'validate FILE [FILE…]', summary: 'check workflow definition files', load: () => import('./validate.ts') },
-  migrate: { usage: 'migrate', summary: 'apply database migrations to BFLOW_MYSQL_URL', load: () => import('./migrate.ts') },
-  node: { usage: 'node', summary: 'run a shard host node (BFLOW_MYSQL_URL, BFLOW_NATS_URL)', load: () => import('./node.ts') },
-  gateway: { usage: 'gateway', summary: 'serve the HTTP API of a cluster on BFLOW_PORT (BFLOW_MYSQL_URL, BFLOW_NATS_URL, BFLOW_JWT_SECRET)', load: () => import('./gateway.ts') },
-  all: { usage: 'all', summary: 'node + gateway in one process; with no BFLOW_MYSQL_URL/BFLOW_NATS_URL all in process, with a demo tenant', load: () => import('./all.ts') },
-  token: { usage: 'token --tenant T --sub E --roles R[,R…] [--ttl 1h] [--company C]', summary: 'mint an HS256 API token with BFLOW_JWT_SECRET', load: () => import('./token.ts') },
+  validate: {
+    usage: 'validate FILE [FILE…]',
+    summary: 'check workflow definition files',
+    load: () => import('./validate.ts'),
+  },
+  migrate: {
+    usage: 'migrate',
+    summary: 'apply database migrations to BFLOW_MYSQL_URL',
+    load: () => import('./migrate.ts'),
+  },
+  node: {
+    usage: 'node',
+    summary: 'run a shard host node (BFLOW_MYSQL_URL, BFLOW_NATS_URL)',
+    load: () => import('./node.ts'),
+  },
+  gateway: {
+    usage: 'gateway',
+    summary: 'serve the HTTP API of a cluster on BFLOW_PORT (BFLOW_MYSQL_URL, BFLOW_NATS_URL, BFLOW_JWT_SECRET)',
+    load: () => import('./gateway.ts'),
+  },
+  all: {
+    usage: 'all',
+    summary: 'node + gateway in one process; with no BFLOW_MYSQL_URL/BFLOW_NATS_URL all in process, with a demo tenant',
+    load: () => import('./all.ts'),
+  },
+  token: {
+    usage: 'token --tenant T --sub E --roles R[,R…] [--ttl 1h] [--company C]',
+    summary: 'mint an HS256 API token with BFLOW_JWT_SECRET',
+    load: () => import('./token.ts'),
+  },
   check: {
     usage: 'check --tenant T [--mysql-url U] [--nats-url N] [--stream S] [--acknowledged F.jsonl] [--json]',
-    summary: "verify a tenant's invariants: acknowledged commands logged once, state = replay of the log, tasks, outbox and events",
+    summary:
+      "verify a tenant's invariants: acknowledged commands logged once, state = replay of the log, tasks, outbox and events",
     load: () => import('./check.ts'),
   },
   help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },

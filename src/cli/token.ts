@@ -16,15 +16,20 @@ class UsageError extends Error {}
 export function parseTtl(text: string): number {
   const match = /^(\d{1,6})([smhd])$/.exec(text);
   const seconds = match === null ? NaN : Number(match[1]) * (UNIT_SEC[match[2] ?? ''] ?? NaN);
-  if (!(seconds >= 1 && seconds <= MAX_TTL_SEC)) throw new UsageError(`--ttl "${text}" is not a duration like 30s, 15m, 1h or 7d (at most 365d)`);
+  if (!(seconds >= 1 && seconds <= MAX_TTL_SEC))
+    throw new UsageError(`--ttl "${text}" is not a duration like 30s, 15m, 1h or 7d (at most 365d)`);
   return seconds;
 }
 
 function parseRoles(text: string): Role[] {
-  const roles = text.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const roles = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
   if (roles.length === 0) throw new UsageError(`--roles "${text}" names no role; use some of ${ROLES.join(', ')}`);
   for (const role of roles) {
-    if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--roles: "${role}" is not a role; use some of ${ROLES.join(', ')}`);
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new UsageError(`--roles: "${role}" is not a role; use some of ${ROLES.join(', ')}`);
   }
   return roles as Role[];
 }
@@ -37,7 +42,8 @@ function required(name: string, value: string | undefined): string {
 /** An id claim the gateway accepts (src/gateway/ids.ts): a token it would refuse is not minted. */
 function idArg(name: string, value: string | undefined, max: number): string {
   const id = required(name, value);
-  if (!isId(id, max)) throw new UsageError(`--${name} "${id}" is not an id: at most ${max} characters; ${ID_CHARS_MESSAGE}`);
+  if (!isId(id, max))
+    throw new UsageError(`--${name} "${id}" is not an id: at most ${max} characters; ${ID_CHARS_MESSAGE}`);
   return id;
 }
 
@@ -49,7 +55,13 @@ export function tokenClaims(args: string[], nowMs: number): Record<string, unkno
       args,
       strict: true,
       allowPositionals: false,
-      options: { tenant: { type: 'string' }, sub: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string', default: '1h' }, company: { type: 'string' } },
+      options: {
+        tenant: { type: 'string' },
+        sub: { type: 'string' },
+        roles: { type: 'string' },
+        ttl: { type: 'string', default: '1h' },
+        company: { type: 'string' },
+      },
     }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
@@ -71,11 +83,19 @@ export function tokenClaims(args: string[], nowMs: number): Record<string, unkno
  * verifies in secret mode) and prints it alone on stdout, for
  * `TOKEN=$(bflow token …)`. Exit 2 on a bad argument or a missing secret.
  */
-export async function mint(args: string[], io: CliIo, env: Readonly<Record<string, string | undefined>>, nowMs = Date.now()): Promise<number> {
+export async function mint(
+  args: string[],
+  io: CliIo,
+  env: Readonly<Record<string, string | undefined>>,
+  nowMs = Date.now(),
+): Promise<number> {
   try {
     const claims = tokenClaims(args, nowMs);
     const secret = loadConfig(env).jwtSecret;
-    if (secret === undefined) throw new UsageError('BFLOW_JWT_SECRET is not set: bflow token signs with the HS256 secret the gateway verifies with (a JWKS deployment gets tokens from its identity provider)');
+    if (secret === undefined)
+      throw new UsageError(
+        'BFLOW_JWT_SECRET is not set: bflow token signs with the HS256 secret the gateway verifies with (a JWKS deployment gets tokens from its identity provider)',
+      );
     io.out(await sign(claims, secret, 'HS256'));
     return 0;
   } catch (error) {

@@ -85,13 +85,21 @@ export function allowedActions(wf: WorkflowIndex, state: RuntimeState, viewer: V
   return ACTIONS.filter((a) => actions.has(a));
 }
 
-function addStageActions(wf: WorkflowIndex, state: RuntimeState, employee: EmployeeId, owner: boolean, admin: boolean, actions: Set<ActionName>): void {
+function addStageActions(
+  wf: WorkflowIndex,
+  state: RuntimeState,
+  employee: EmployeeId,
+  owner: boolean,
+  admin: boolean,
+  actions: Set<ActionName>,
+): void {
   const stage = currentStage(state);
   if (!stage) return;
   const node = nodeOf(wf, stage.node);
   const mine = openTaskOf(state, employee) !== undefined;
   if (node.kind === 'initial') {
-    if (mine) actions.add(state.stages[state.stages.length - 2]?.exitAction === 'return' ? 'resubmit' : 'submit').add('update');
+    if (mine)
+      actions.add(state.stages[state.stages.length - 2]?.exitAction === 'return' ? 'resubmit' : 'submit').add('update');
     if (owner) actions.add('cancel');
     return;
   }

@@ -4,14 +4,23 @@ import { allowedActions, type Viewer } from './access.ts';
 import type { ActionCommand } from './commands.ts';
 
 const po = loadExample('purchase-order');
-const doc = (amount: number) => ({ amount, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' });
-const allowed = (d: EngineDriver, employee: string, admin = false) => allowedActions(d.wf, d.state, { employee, admin });
+const doc = (amount: number) => ({
+  amount,
+  currency: 'VND',
+  requester: 'alice',
+  items: [],
+  note: 'n',
+  supplier: 'ACME',
+});
+const allowed = (d: EngineDriver, employee: string, admin = false) =>
+  allowedActions(d.wf, d.state, { employee, admin });
 
 /** Parameters that make an allowed action acceptable, so the list can be checked against the engine itself. */
 function withParams(d: EngineDriver, type: ActionCommand['type']): Omit<ActionCommand, 'type' | 'actor'> {
   if (type === 'comment') return { comment: 'checked' };
   if (type === 'reassign') return { toEmployee: 'carol' };
-  if (type === 'update') return { patch: d.node === 'start' ? { note: 'edited' } : d.node === 'manager' ? { note: 'x' } : { amount: 1 } };
+  if (type === 'update')
+    return { patch: d.node === 'start' ? { note: 'edited' } : d.node === 'manager' ? { note: 'x' } : { amount: 1 } };
   return {};
 }
 
@@ -45,7 +54,10 @@ describe('allowed actions - what each viewer may do now', () => {
   });
 
   it('after acting, an assignee of a quorum stage may only comment', () => {
-    const d = new EngineDriver(po, 'alice', doc(20_000_000)).do('alice', 'submit').do('pur-mgr', 'approve').do('fin-1', 'approve');
+    const d = new EngineDriver(po, 'alice', doc(20_000_000))
+      .do('alice', 'submit')
+      .do('pur-mgr', 'approve')
+      .do('fin-1', 'approve');
     expect(allowed(d, 'fin-1')).toEqual(['comment']);
     expect(allowed(d, 'fin-2')).toEqual(['approve', 'reject', 'return', 'reassign', 'comment', 'update']);
     expectAccepted(d, { employee: 'fin-2' });

@@ -28,12 +28,25 @@ export const UNKNOWN_EXIT = 'unknown';
  * visited), then any other visited node in order of first appearance.
  * @example stageStatistics([runtime.stages], ['start', 'manager', 'end'])
  */
-export function stageStatistics(runtimes: Iterable<readonly StageFacts[]>, nodeOrder: readonly string[] = []): NodeStatistics[] {
+export function stageStatistics(
+  runtimes: Iterable<readonly StageFacts[]>,
+  nodeOrder: readonly string[] = [],
+): NodeStatistics[] {
   const acc = new Map<string, { stats: NodeStatistics; durations: number[] }>();
   const entry = (node: string) => {
     let e = acc.get(node);
     if (!e) {
-      e = { stats: { node, entered: 0, open: 0, exited: {}, timeInStage: { samples: 0, p50Ms: null, p90Ms: null }, slaBreaches: 0 }, durations: [] };
+      e = {
+        stats: {
+          node,
+          entered: 0,
+          open: 0,
+          exited: {},
+          timeInStage: { samples: 0, p50Ms: null, p90Ms: null },
+          slaBreaches: 0,
+        },
+        durations: [],
+      };
       acc.set(node, e);
     }
     return e;
@@ -52,7 +65,8 @@ function count(e: { stats: NodeStatistics; durations: number[] }, stage: StageFa
   }
   const action = stage.exitAction ?? UNKNOWN_EXIT;
   e.stats.exited[action] = (e.stats.exited[action] ?? 0) + 1;
-  if (stage.exitedAt !== undefined && stage.exitedAt >= stage.enteredAt) e.durations.push(stage.exitedAt - stage.enteredAt);
+  if (stage.exitedAt !== undefined && stage.exitedAt >= stage.enteredAt)
+    e.durations.push(stage.exitedAt - stage.enteredAt);
 }
 
 function summary(durations: number[]): NodeStatistics['timeInStage'] {

@@ -10,7 +10,11 @@ import type { EmployeeId } from './ids.ts';
  */
 
 /** The employee positions are relative to. */
-export function beneficiaryOf(def: WorkflowDefinition, doc: Readonly<Record<string, unknown>>, creator: EmployeeId): EmployeeId {
+export function beneficiaryOf(
+  def: WorkflowDefinition,
+  doc: Readonly<Record<string, unknown>>,
+  creator: EmployeeId,
+): EmployeeId {
   if (def.beneficiary === undefined || !Object.hasOwn(doc, def.beneficiary)) return creator;
   const value = doc[def.beneficiary];
   return typeof value === 'string' && value !== '' ? value : creator;
@@ -95,7 +99,10 @@ export function resolveAssignees(input: ResolveInput): AssigneeResult {
     assignees.push(id);
   }
   if (assignees.length === 0) {
-    return { ok: false, reason: `no active assignee could be resolved for node "${input.node.id}" (${describe(input.node)})` };
+    return {
+      ok: false,
+      reason: `no active assignee could be resolved for node "${input.node.id}" (${describe(input.node)})`,
+    };
   }
   return { ok: true, assignees };
 }

@@ -52,12 +52,17 @@ function buildMachine(wf: WorkflowIndex, stateKeys: ReadonlyMap<NodeId, string>)
     types: {} as { context: RuntimeState; events: AdvanceEvent; input: RuntimeState },
     actions: { adopt: assign(({ event }) => event.state) },
     guards: {
-      movesTo: ({ event }, params: { node: NodeId }) => event.state.stages[event.state.stages.length - 1]?.node === params.node,
+      movesTo: ({ event }, params: { node: NodeId }) =>
+        event.state.stages[event.state.stages.length - 1]?.node === params.node,
     },
   });
   const states: Record<string, object> = {};
   for (const node of wf.def.nodes) {
-    const moves = edgesFrom(wf, node.id).map((to) => ({ guard: { type: 'movesTo', params: { node: to } }, target: stateKeys.get(to)!, actions: 'adopt' }));
+    const moves = edgesFrom(wf, node.id).map((to) => ({
+      guard: { type: 'movesTo', params: { node: to } },
+      target: stateKeys.get(to)!,
+      actions: 'adopt',
+    }));
     states[stateKeys.get(node.id)!] = {
       on: { advance: [...moves, { guard: { type: 'movesTo', params: { node: node.id } }, actions: 'adopt' }] },
       ...(isTerminal(node) && { tags: ['finished'] }),
@@ -75,7 +80,16 @@ function buildMachine(wf: WorkflowIndex, stateKeys: ReadonlyMap<NodeId, string>)
 
 /** A minimal state at the initial node: the input the scope's actor is created with. */
 function sampleState(wf: WorkflowIndex): RuntimeState {
-  const runtime = { id: '', tenant: '', app: wf.def.app, docId: '', workflowId: wf.workflowId, version: wf.version, creator: '', createdAt: 0 };
+  const runtime = {
+    id: '',
+    tenant: '',
+    app: wf.def.app,
+    docId: '',
+    workflowId: wf.workflowId,
+    version: wf.version,
+    creator: '',
+    createdAt: 0,
+  };
   const stages = [{ node: wf.initial.id, status: 'open' as const, enteredAt: 0, tasks: [] }];
   return { v: 1, runtime, status: 'created', doc: {}, stages, seq: 0, revision: 0, updatedAt: 0 };
 }

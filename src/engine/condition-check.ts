@@ -35,14 +35,19 @@ interface Check {
 }
 
 /** Static check for the validator: every problem with its path (path prefix given, e.g. "associations[1].condition"). Empty array = fine. */
-export function checkCondition(cond: Condition, fields: Readonly<Record<string, FieldType>>, path: string): EngineErrorDetail[] {
+export function checkCondition(
+  cond: Condition,
+  fields: Readonly<Record<string, FieldType>>,
+  path: string,
+): EngineErrorDetail[] {
   const out: EngineErrorDetail[] = [];
   checkNode(cond, { fields, out }, path, 1);
   return out;
 }
 
 function checkNode(c: unknown, ctx: Check, path: string, depth: number): void {
-  if (depth > MAX_CONDITION_DEPTH) return report(ctx, path, `conditions nest deeper than ${MAX_CONDITION_DEPTH} levels`);
+  if (depth > MAX_CONDITION_DEPTH)
+    return report(ctx, path, `conditions nest deeper than ${MAX_CONDITION_DEPTH} levels`);
   if (isLeaf(c)) return checkLeaf(c, ctx, path, depth);
   if (isAndGroup(c)) return checkGroup(c.and, 'and', ctx, path, depth);
   if (isOrGroup(c)) return checkGroup(c.or, 'or', ctx, path, depth);
@@ -51,15 +56,25 @@ function checkNode(c: unknown, ctx: Check, path: string, depth: number): void {
 
 function checkGroup(list: unknown, key: 'and' | 'or', ctx: Check, path: string, depth: number): void {
   const at = `${path}.${key}`;
-  if (!Array.isArray(list) || list.length === 0) return report(ctx, at, `"${key}" needs a non-empty list of conditions`);
+  if (!Array.isArray(list) || list.length === 0)
+    return report(ctx, at, `"${key}" needs a non-empty list of conditions`);
   for (let i = 0; i < list.length; i++) checkNode(list[i], ctx, `${at}[${i}]`, depth + 1);
 }
 
-function checkLeaf(leaf: { left: unknown; op: unknown; right: unknown }, ctx: Check, path: string, depth: number): void {
+function checkLeaf(
+  leaf: { left: unknown; op: unknown; right: unknown },
+  ctx: Check,
+  path: string,
+  depth: number,
+): void {
   const lt = leftType(leaf.left, ctx, `${path}.left`, depth);
   const op = leaf.op;
   if (!isOperator(op)) {
-    report(ctx, `${path}.op`, `unknown operator ${typeof op === 'string' ? quote(op) : String(op)}; use one of ${OPERATORS.join(', ')}`);
+    report(
+      ctx,
+      `${path}.op`,
+      `unknown operator ${typeof op === 'string' ? quote(op) : String(op)}; use one of ${OPERATORS.join(', ')}`,
+    );
     return void operandType(leaf.right, ctx, `${path}.right`, false, depth);
   }
   if (op === 'is') return checkIs(leaf.left, lt, leaf.right, ctx, `${path}.right`);
@@ -67,7 +82,11 @@ function checkLeaf(leaf: { left: unknown; op: unknown; right: unknown }, ctx: Ch
   if (lt === 'invalid' || rt === 'invalid') return;
   if (lt !== 'unknown' && lt !== 'null' && !OPERATORS_BY_TYPE[lt].has(op)) {
     const allowed = [...OPERATORS_BY_TYPE[lt]].join(', ');
-    return report(ctx, `${path}.op`, `operator "${op}" does not apply to ${describeLeft(leaf.left)} (${TYPE_NAMES[lt]}); use one of ${allowed}`);
+    return report(
+      ctx,
+      `${path}.op`,
+      `operator "${op}" does not apply to ${describeLeft(leaf.left)} (${TYPE_NAMES[lt]}); use one of ${allowed}`,
+    );
   }
   checkRight(leaf.left, lt, op, leaf.right, rt, ctx, `${path}.right`);
 }
@@ -82,18 +101,36 @@ function leftType(left: unknown, ctx: Check, path: string, depth: number): Stati
 }
 
 function checkIs(left: unknown, lt: StaticType, right: unknown, ctx: Check, path: string): void {
-  if (right !== null && right !== true && right !== false) return report(ctx, path, 'operator "is" needs null, true or false on the right');
+  if (right !== null && right !== true && right !== false)
+    return report(ctx, path, 'operator "is" needs null, true or false on the right');
   if (right === null || lt === 'boolean' || lt === 'unknown' || lt === 'invalid') return;
-  report(ctx, path, `"is ${String(right)}" needs a boolean, but ${describeLeft(left)} is ${typeName(lt)}; use "is null" to test for a missing value`);
+  report(
+    ctx,
+    path,
+    `"is ${String(right)}" needs a boolean, but ${describeLeft(left)} is ${typeName(lt)}; use "is null" to test for a missing value`,
+  );
 }
 
 /** Does the right operand's type fit the left's for this operator? */
-function checkRight(left: unknown, lt: StaticType, op: Operator, right: unknown, rt: StaticType, ctx: Check, path: string): void {
+function checkRight(
+  left: unknown,
+  lt: StaticType,
+  op: Operator,
+  right: unknown,
+  rt: StaticType,
+  ctx: Check,
+  path: string,
+): void {
   if (rt === 'null') {
     if (op === '=' || op === '!=') return;
     return report(ctx, path, `"${op}" needs a value on the right, not null; use "is null" to test for a missing value`);
   }
-  if (isOrdering(op) && typeof right === 'string' && (lt === 'date' || lt === 'unknown') && Number.isNaN(isoInstant(right))) {
+  if (
+    isOrdering(op) &&
+    typeof right === 'string' &&
+    (lt === 'date' || lt === 'unknown') &&
+    Number.isNaN(isoInstant(right))
+  ) {
     return report(ctx, path, `${quote(right)} is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])`);
   }
   if (lt === 'unknown' || rt === 'unknown' || fits(lt, op, rt, right)) return;
@@ -139,16 +176,19 @@ function fieldType(name: unknown, ctx: Check, path: string): StaticType {
   if (typeof name !== 'string' || name === '') return invalid(ctx, path, 'a field name must be a non-empty string');
   if (isForbiddenName(name)) return invalid(ctx, path, `field name ${quote(name)} is not allowed`);
   if (ctx.fields === null) return 'unknown';
-  if (!Object.hasOwn(ctx.fields, name)) return invalid(ctx, path, `unknown field ${quote(name)}; declare it in "fields"`);
+  if (!Object.hasOwn(ctx.fields, name))
+    return invalid(ctx, path, `unknown field ${quote(name)}; declare it in "fields"`);
   return ctx.fields[name] as FieldType;
 }
 
 /** The function's result type; problems in its arguments are reported at their own paths. */
 function functionType(call: FunctionCall, ctx: Check, path: string, depth: number): StaticType {
-  if (depth > MAX_CONDITION_DEPTH) return invalid(ctx, path, `conditions nest deeper than ${MAX_CONDITION_DEPTH} levels`);
+  if (depth > MAX_CONDITION_DEPTH)
+    return invalid(ctx, path, `conditions nest deeper than ${MAX_CONDITION_DEPTH} levels`);
   const fn: unknown = call.fn;
   const args: unknown = call.args;
-  if (!isFunctionName(fn)) return invalid(ctx, `${path}.fn`, `unknown function ${String(fn)}; use one of ${FUNCTIONS.join(', ')}`);
+  if (!isFunctionName(fn))
+    return invalid(ctx, `${path}.fn`, `unknown function ${String(fn)}; use one of ${FUNCTIONS.join(', ')}`);
   if (!Array.isArray(args)) return invalid(ctx, `${path}.args`, `${fn} needs an "args" list`);
   switch (fn) {
     case 'max':
@@ -166,21 +206,27 @@ function checkExtremum(fn: string, args: readonly unknown[], ctx: Check, path: s
   for (let i = 0; i < args.length; i++) {
     const at = `${path}.args[${i}]`;
     const t = operandType(args[i], ctx, at, true, depth);
-    if (t !== 'number' && t !== 'unknown' && t !== 'invalid') report(ctx, at, `${fn} takes numbers; this argument is ${typeName(t)}`);
+    if (t !== 'number' && t !== 'unknown' && t !== 'invalid')
+      report(ctx, at, `${fn} takes numbers; this argument is ${typeName(t)}`);
   }
   return 'number';
 }
 
 function checkSumItemIf(args: readonly unknown[], ctx: Check, path: string, depth: number): StaticType {
   if (args.length !== 3) {
-    report(ctx, `${path}.args`, 'sumItemIf takes 3 arguments: an array field, an item field name and a condition on the item');
+    report(
+      ctx,
+      `${path}.args`,
+      'sumItemIf takes 3 arguments: an array field, an item field name and a condition on the item',
+    );
   }
   const list = args[0];
   const listPath = `${path}.args[0]`;
   if (typeof list === 'string' || isFieldRef(list)) {
     const name = typeof list === 'string' ? list : list.field;
     const t = fieldType(name, ctx, listPath);
-    if (t !== 'array' && t !== 'unknown' && t !== 'invalid') report(ctx, listPath, `sumItemIf sums over an array field, but ${quote(name)} is ${typeName(t)}`);
+    if (t !== 'array' && t !== 'unknown' && t !== 'invalid')
+      report(ctx, listPath, `sumItemIf sums over an array field, but ${quote(name)} is ${typeName(t)}`);
   } else if (args.length > 0) {
     report(ctx, listPath, 'the first argument of sumItemIf must name an array field');
   }
@@ -193,7 +239,8 @@ function checkSumItemIf(args: readonly unknown[], ctx: Check, path: string, dept
 }
 
 function checkContains(args: readonly unknown[], ctx: Check, path: string, depth: number): StaticType {
-  if (args.length !== 2) return invalid(ctx, `${path}.args`, 'contains takes 2 arguments: where to look and what to look for');
+  if (args.length !== 2)
+    return invalid(ctx, `${path}.args`, 'contains takes 2 arguments: where to look and what to look for');
   const hayPath = `${path}.args[0]`;
   const ht = operandType(args[0], ctx, hayPath, true, depth);
   const nt = operandType(args[1], ctx, `${path}.args[1]`, false, depth);

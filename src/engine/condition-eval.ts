@@ -115,7 +115,14 @@ function order(kind: FieldType | null, leaf: ConditionLeaf, l: unknown, r: unkno
 }
 
 /** Membership: a missing haystack is empty; an array of objects only matches primitives by identity. */
-function contains(kind: FieldType | null, leftOp: Operand, rightOp: Operand, l: unknown, r: unknown, s: Scope): boolean {
+function contains(
+  kind: FieldType | null,
+  leftOp: Operand,
+  rightOp: Operand,
+  l: unknown,
+  r: unknown,
+  s: Scope,
+): boolean {
   if (l === null) return false;
   if (r === null || typeof r === 'object') {
     throw mismatch(describeOperand(rightOp, false, s), r, 'a string, number or boolean');
@@ -131,7 +138,13 @@ function contains(kind: FieldType | null, leftOp: Operand, rightOp: Operand, l: 
 }
 
 /** The value as compared for `kind`: dates become instants; a wrong JS type is an error, never a silent false. */
-function comparable(kind: FieldType, v: unknown, operand: Operand, isLeft: boolean, s: Scope): number | string | boolean {
+function comparable(
+  kind: FieldType,
+  v: unknown,
+  operand: Operand,
+  isLeft: boolean,
+  s: Scope,
+): number | string | boolean {
   switch (kind) {
     case 'number':
       if (typeof v === 'number' && !Number.isNaN(v)) return v;
@@ -160,8 +173,16 @@ function comparable(kind: FieldType, v: unknown, operand: Operand, isLeft: boole
  * result type of a function) on the left, else on the right; inside a sumItemIf
  * item, the type of the right literal, else of the values. null = both missing.
  */
-function comparisonKind(leftOp: Operand, rightOp: Operand, l: unknown, r: unknown, op: Operator, s: Scope): FieldType | null {
-  const kind = declaredType(leftOp, true, s) ?? declaredType(rightOp, false, s) ?? inferType(leftOp, rightOp, l, r, op, s);
+function comparisonKind(
+  leftOp: Operand,
+  rightOp: Operand,
+  l: unknown,
+  r: unknown,
+  op: Operator,
+  s: Scope,
+): FieldType | null {
+  const kind =
+    declaredType(leftOp, true, s) ?? declaredType(rightOp, false, s) ?? inferType(leftOp, rightOp, l, r, op, s);
   if (kind !== null && !OPERATORS_BY_TYPE[kind].has(op)) {
     throw fail(`operator "${op}" does not apply to ${TYPE_NAMES[kind]} (${describeOperand(leftOp, true, s)})`);
   }
@@ -175,7 +196,14 @@ function declaredType(o: Operand, isLeft: boolean, s: Scope): FieldType | undefi
   return isFieldRef(o) ? s.fields[o.field] : undefined;
 }
 
-function inferType(leftOp: Operand, rightOp: Operand, l: unknown, r: unknown, op: Operator, s: Scope): FieldType | null {
+function inferType(
+  leftOp: Operand,
+  rightOp: Operand,
+  l: unknown,
+  r: unknown,
+  op: Operator,
+  s: Scope,
+): FieldType | null {
   const rightLiteral = rightOp !== null && typeof rightOp !== 'object';
   const useRight = rightLiteral ? !isMembership(op) : l === null;
   const basis = useRight ? r : l;
@@ -205,7 +233,8 @@ function operandValue(o: Operand, s: Scope, isLeft: boolean, depth: number): unk
 /** Own properties only; undefined and missing read as null. */
 function readField(s: Scope, name: string): unknown {
   if (isForbiddenName(name)) throw fail(`field name "${name}" is not allowed`);
-  if (s.fields !== null && !Object.hasOwn(s.fields, name)) throw fail(`field "${name}" is not declared in the workflow's fields`);
+  if (s.fields !== null && !Object.hasOwn(s.fields, name))
+    throw fail(`field "${name}" is not declared in the workflow's fields`);
   const v = Object.hasOwn(s.doc, name) ? s.doc[name] : undefined;
   return v === undefined ? null : v;
 }
@@ -250,7 +279,8 @@ function sumItemIf(args: readonly Operand[], s: Scope, depth: number): number {
   if (typeof totalName !== 'string' || totalName === '' || isForbiddenName(totalName)) {
     throw fail('the second argument of sumItemIf must be an item field name');
   }
-  if (!isLeaf(cond) && !isAndGroup(cond) && !isOrGroup(cond)) throw fail('the third argument of sumItemIf must be a condition');
+  if (!isLeaf(cond) && !isAndGroup(cond) && !isOrGroup(cond))
+    throw fail('the third argument of sumItemIf must be a condition');
   const list = readField(s, listName);
   if (list === null) return 0;
   if (!Array.isArray(list)) throw mismatch(fieldName(s, listName), list, 'array');

@@ -172,8 +172,12 @@ describe('conditions - run-time type mismatches', () => {
   });
 
   it('equality does not hide a mismatch behind a silent false', () => {
-    expect(runError(leaf('amount', '=', 5), { amount: '5' }).message).toContain('field "amount" is a string ("5"), expected number');
-    expect(runError(leaf('urgent', '=', true), { urgent: 1 }).message).toContain('field "urgent" is a number (1), expected boolean');
+    expect(runError(leaf('amount', '=', 5), { amount: '5' }).message).toContain(
+      'field "amount" is a string ("5"), expected number',
+    );
+    expect(runError(leaf('urgent', '=', true), { urgent: 1 }).message).toContain(
+      'field "urgent" is a number (1), expected boolean',
+    );
   });
 
   it('a literal of the wrong type on the right', () => {
@@ -188,8 +192,12 @@ describe('conditions - run-time type mismatches', () => {
   });
 
   it('a non-array in an array field, an object in a string field', () => {
-    expect(runError(leaf('tags', 'contains', 'a'), { tags: 'a,b' }).message).toContain('field "tags" is a string ("a,b"), expected array');
-    expect(runError(leaf('note', 'contains', 'a'), { note: { a: 1 } }).message).toContain('field "note" is an object, expected string');
+    expect(runError(leaf('tags', 'contains', 'a'), { tags: 'a,b' }).message).toContain(
+      'field "tags" is a string ("a,b"), expected array',
+    );
+    expect(runError(leaf('note', 'contains', 'a'), { note: { a: 1 } }).message).toContain(
+      'field "note" is an object, expected string',
+    );
   });
 
   it('an operator that does not fit the declared type', () => {
@@ -214,11 +222,26 @@ describe('conditions - dates', () => {
   });
 
   it('isoInstant agrees with Date.parse on offset forms and refuses loose ones', () => {
-    for (const s of ['2024-02-29', '1999-12-31T23:59:59Z', '2024-05-01T09:00:00.5+07:00', '0050-01-01', '2024-05-01T09:00-0130']) {
+    for (const s of [
+      '2024-02-29',
+      '1999-12-31T23:59:59Z',
+      '2024-05-01T09:00:00.5+07:00',
+      '0050-01-01',
+      '2024-05-01T09:00-0130',
+    ]) {
       expect(isoInstant(s)).toBe(Date.parse(s.replace(/-0130$/, '-01:30')));
     }
     expect(isoInstant('2024-05-01 10:00:00')).toBe(Date.parse('2024-05-01T10:00:00Z'));
-    for (const s of ['2023-02-29', '2024-13-01', '2024-05-01T24:00', 'May 1 2024', '2024-5-1', '2024-05-01T10', '2024-05-01Z', '2024-05-01T10:00:00.']) {
+    for (const s of [
+      '2023-02-29',
+      '2024-13-01',
+      '2024-05-01T24:00',
+      'May 1 2024',
+      '2024-5-1',
+      '2024-05-01T10',
+      '2024-05-01Z',
+      '2024-05-01T10:00:00.',
+    ]) {
       expect(isoInstant(s)).toBeNaN();
     }
   });
@@ -295,7 +318,9 @@ describe('conditions - max and min', () => {
     expect(runError(leaf({ fn: 'max', args: ['amount', 'limit'] }, '>', 1), { amount: 1 }).message).toContain(
       'field "limit" is null (missing), expected number',
     );
-    expect(runError(leaf({ fn: 'min', args: ['amount', true] }, '>', 1)).message).toContain('argument 2 of min is a boolean');
+    expect(runError(leaf({ fn: 'min', args: ['amount', true] }, '>', 1)).message).toContain(
+      'argument 2 of min is a boolean',
+    );
   });
 });
 
@@ -312,7 +337,14 @@ describe('conditions - sumItemIf', () => {
 
   it('evaluates the shared purchase-order example (manager → ceo)', () => {
     // Verbatim from shared/design/examples/purchase-order.json, associations[1].
-    const poFields: Record<string, FieldType> = { amount: 'number', currency: 'string', requester: 'employee', items: 'array', note: 'string', supplier: 'string' };
+    const poFields: Record<string, FieldType> = {
+      amount: 'number',
+      currency: 'string',
+      requester: 'employee',
+      items: 'array',
+      note: 'string',
+      supplier: 'string',
+    };
     const toCeo = conditionSchema.parse(
       JSON.parse(`{ "or": [
         { "left": "amount", "op": ">=", "right": 500000000 },
@@ -322,7 +354,9 @@ describe('conditions - sumItemIf', () => {
     const capexItem = (total: number) => ({ category: 'capex', total });
     expect(checkCondition(toCeo, poFields, 'associations[1].condition')).toEqual([]);
     expect(evaluateCondition(toCeo, po([capexItem(60_000_000), capexItem(50_000_000)]), poFields)).toBe(true);
-    expect(evaluateCondition(toCeo, po([capexItem(60_000_000), { category: 'opex', total: 90_000_000 }]), poFields)).toBe(false);
+    expect(
+      evaluateCondition(toCeo, po([capexItem(60_000_000), { category: 'opex', total: 90_000_000 }]), poFields),
+    ).toBe(false);
     expect(evaluateCondition(toCeo, po([capexItem(100_000_000)]), poFields)).toBe(false);
     expect(evaluateCondition(toCeo, po([], 500_000_000), poFields)).toBe(true);
     expect(evaluateCondition(toCeo, { amount: 5 }, poFields)).toBe(false);
@@ -330,7 +364,9 @@ describe('conditions - sumItemIf', () => {
 
   it('{field} in the item condition reads the item, and item fields are typed by their values', () => {
     expect(run(leaf(sum(leaf('qty', '=', { field: 'qty' })), '=', 140))).toBe(true);
-    expect(run(leaf(sum(leaf('when', '<', '2024-06-01')), '=', 7), { items: [{ when: '2024-05-01', total: 7 }] })).toBe(true);
+    expect(run(leaf(sum(leaf('when', '<', '2024-06-01')), '=', 7), { items: [{ when: '2024-05-01', total: 7 }] })).toBe(
+      true,
+    );
   });
 
   it('a missing list sums to 0', () => {
@@ -338,26 +374,40 @@ describe('conditions - sumItemIf', () => {
   });
 
   it('a non-numeric total names the item', () => {
-    const items = [{ category: 'capex', total: 1 }, { category: 'capex', total: '2' }];
+    const items = [
+      { category: 'capex', total: 1 },
+      { category: 'capex', total: '2' },
+    ];
     expect(runError(leaf(sum(capex), '>', 0), { items }).message).toBe(
       'associations condition: field "items[1].total" is a string ("2"), expected number',
     );
-    expect(runError(leaf(sum(capex), '>', 0), { items: [{ category: 'capex' }] }).message).toContain('field "items[0].total" is null');
+    expect(runError(leaf(sum(capex), '>', 0), { items: [{ category: 'capex' }] }).message).toContain(
+      'field "items[0].total" is null',
+    );
   });
 
   it('an item value of the wrong type for the item condition names the item', () => {
     expect(runError(leaf(sum(leaf('qty', '>', 1)), '>', 0), { items: [{ qty: 'many', total: 1 }] }).message).toContain(
       'field "items[0].qty" is a string ("many"), expected number',
     );
-    expect(runError(leaf(sum(capex), '>', 0), { items: [5] }).message).toContain('field "items[0]" is a number (5), expected an object');
+    expect(runError(leaf(sum(capex), '>', 0), { items: [5] }).message).toContain(
+      'field "items[0]" is a number (5), expected an object',
+    );
   });
 
   it('nests inside an item condition, with paths through both lists', () => {
     const inner: Operand = { fn: 'sumItemIf', args: ['parts', 'cost', leaf('kind', '=', 'steel')] };
-    const d = { items: [{ total: 5, parts: [{ kind: 'steel', cost: 3 }] }, { total: 7, parts: [{ kind: 'wood', cost: 9 }] }] };
+    const d = {
+      items: [
+        { total: 5, parts: [{ kind: 'steel', cost: 3 }] },
+        { total: 7, parts: [{ kind: 'wood', cost: 9 }] },
+      ],
+    };
     expect(run(leaf(sum(leaf(inner, '>', 0)), '=', 5), d)).toBe(true);
     const bad = { items: [{ total: 5, parts: [{ kind: 'steel', cost: 'x' }] }] };
-    expect(runError(leaf(sum(leaf(inner, '>', 0)), '=', 5), bad).message).toContain('field "items[0].parts[0].cost" is a string');
+    expect(runError(leaf(sum(leaf(inner, '>', 0)), '=', 5), bad).message).toContain(
+      'field "items[0].parts[0].cost" is a string',
+    );
   });
 });
 
@@ -369,11 +419,15 @@ describe('conditions - contains function', () => {
     expect(run(leaf(containsFn('note', 'note'), '=', true))).toBe(false);
     expect(run(leaf(containsFn('tags', 'b'), '=', true))).toBe(true);
     expect(run(leaf(containsFn('tags', 'z'), 'is', false))).toBe(true);
-    expect(run(leaf(containsFn({ field: 'tags' }, { field: 'currency' }), '!=', true), { tags: ['VND'], currency: 'VND' })).toBe(false);
+    expect(
+      run(leaf(containsFn({ field: 'tags' }, { field: 'currency' }), '!=', true), { tags: ['VND'], currency: 'VND' }),
+    ).toBe(false);
   });
 
   it('a wrong haystack type is a condition_error', () => {
-    expect(runError(leaf(containsFn('amount', 'x'), 'is', true)).message).toContain('operator "contains" does not apply to number');
+    expect(runError(leaf(containsFn('amount', 'x'), 'is', true)).message).toContain(
+      'operator "contains" does not apply to number',
+    );
   });
 });
 
@@ -388,7 +442,9 @@ describe('conditions - prototype keys', () => {
 
   it('refuses them in the static check, with paths, even where fields are not declared', () => {
     const f = { ...fields, constructor: 'number' } as Record<string, FieldType>;
-    expect(check(leaf('constructor', '>', 1), f)).toEqual([{ path: 'c.left', message: 'field name "constructor" is not allowed' }]);
+    expect(check(leaf('constructor', '>', 1), f)).toEqual([
+      { path: 'c.left', message: 'field name "constructor" is not allowed' },
+    ]);
     expect(check(leaf('amount', '=', { field: '__proto__' }))).toEqual([
       { path: 'c.right.field', message: 'field name "__proto__" is not allowed' },
     ]);
@@ -411,7 +467,14 @@ describe('conditions - static check', () => {
         leaf('tags', 'contains', 3),
         leaf('items', 'is', null),
         leaf({ fn: 'max', args: ['amount', 5, { fn: 'min', args: ['limit'] }] }, '<', { field: 'discount' }),
-        leaf({ fn: 'sumItemIf', args: ['items', 'total', { and: [leaf('category', '=', 'capex'), leaf('when', '<', '2024-01-01')] }] }, '>', 1),
+        leaf(
+          {
+            fn: 'sumItemIf',
+            args: ['items', 'total', { and: [leaf('category', '=', 'capex'), leaf('when', '<', '2024-01-01')] }],
+          },
+          '>',
+          1,
+        ),
         leaf({ fn: 'contains', args: ['tags', 'x'] }, 'is', true),
       ],
     };
@@ -419,17 +482,31 @@ describe('conditions - static check', () => {
   });
 
   it('reports an undeclared field and a left literal', () => {
-    expect(check(leaf('amout', '>', 1))).toEqual([{ path: 'c.left', message: 'unknown field "amout"; declare it in "fields"' }]);
+    expect(check(leaf('amout', '>', 1))).toEqual([
+      { path: 'c.left', message: 'unknown field "amout"; declare it in "fields"' },
+    ]);
     expect(check(leaf(5, '=', 5)).map((e) => e.path)).toEqual(['c.left']);
   });
 
   it('reports an operator that does not fit the left type', () => {
     const cases: [Condition, string][] = [
-      [leaf('note', '>', 'a'), 'operator ">" does not apply to field "note" (string); use one of =, !=, contains, not_contain, is'],
+      [
+        leaf('note', '>', 'a'),
+        'operator ">" does not apply to field "note" (string); use one of =, !=, contains, not_contain, is',
+      ],
       [leaf('urgent', '<', true), 'operator "<" does not apply to field "urgent" (boolean); use one of =, !=, is'],
-      [leaf('requester', 'contains', 'e'), 'operator "contains" does not apply to field "requester" (employee (id string)); use one of =, !=, is'],
-      [leaf('items', '=', 'x'), 'operator "=" does not apply to field "items" (array); use one of contains, not_contain, is'],
-      [leaf('amount', 'contains', 1), 'operator "contains" does not apply to field "amount" (number); use one of =, !=, <, <=, >, >=, is'],
+      [
+        leaf('requester', 'contains', 'e'),
+        'operator "contains" does not apply to field "requester" (employee (id string)); use one of =, !=, is',
+      ],
+      [
+        leaf('items', '=', 'x'),
+        'operator "=" does not apply to field "items" (array); use one of contains, not_contain, is',
+      ],
+      [
+        leaf('amount', 'contains', 1),
+        'operator "contains" does not apply to field "amount" (number); use one of =, !=, <, <=, >, >=, is',
+      ],
     ];
     for (const [cond, message] of cases) expect(check(cond)).toEqual([{ path: 'c.op', message }]);
     expect(check({ left: 'amount', op: '~', right: 1 })[0]?.path).toBe('c.op');
@@ -449,14 +526,19 @@ describe('conditions - static check', () => {
 
   it('requires a parseable ISO date against a date field', () => {
     expect(check(leaf('due', '<', 'next week'))).toEqual([
-      { path: 'c.right', message: '"next week" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' },
+      {
+        path: 'c.right',
+        message: '"next week" is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])',
+      },
     ]);
     expect(check(leaf('due', '=', '2024-02-30'))[0]?.message).toContain('is not an ISO 8601 date');
     expect(check(leaf('due', '>', 20240101))[0]?.path).toBe('c.right');
   });
 
   it('reports "is" with a bad right side or true/false on a non-boolean', () => {
-    expect(check(leaf('note', 'is', 'x'))).toEqual([{ path: 'c.right', message: 'operator "is" needs null, true or false on the right' }]);
+    expect(check(leaf('note', 'is', 'x'))).toEqual([
+      { path: 'c.right', message: 'operator "is" needs null, true or false on the right' },
+    ]);
     expect(check(leaf('amount', 'is', true))[0]?.message).toBe(
       '"is true" needs a boolean, but field "amount" is a number; use "is null" to test for a missing value',
     );
@@ -468,7 +550,9 @@ describe('conditions - static check', () => {
     expect(check({ left: 'amount', op: '=' })).toEqual([
       { path: 'c.right', message: 'expected a field name, a literal, {"field": ...} or {"fn": ..., "args": [...]}' },
     ]);
-    expect(runError({ left: 'amount', op: '=' } as unknown as Condition).message).toContain('needs "left", "op" and "right"');
+    expect(runError({ left: 'amount', op: '=' } as unknown as Condition).message).toContain(
+      'needs "left", "op" and "right"',
+    );
     expect(check({ left: 'amount' })).toEqual([
       { path: 'c', message: 'expected a condition: {"left", "op", "right"}, {"and": [...]} or {"or": [...]}' },
     ]);
@@ -483,9 +567,16 @@ describe('conditions - static check', () => {
   });
 
   it('checks max/min arity and argument kinds', () => {
-    expect(check(leaf({ fn: 'max', args: [] }, '>', 1))).toEqual([{ path: 'c.left.args', message: 'max needs at least one argument' }]);
+    expect(check(leaf({ fn: 'max', args: [] }, '>', 1))).toEqual([
+      { path: 'c.left.args', message: 'max needs at least one argument' },
+    ]);
     const errors = check(leaf({ fn: 'min', args: ['note', true, null, { field: 'ghost' }, 3] }, '>', 1));
-    expect(errors.map((e) => e.path)).toEqual(['c.left.args[0]', 'c.left.args[1]', 'c.left.args[2]', 'c.left.args[3].field']);
+    expect(errors.map((e) => e.path)).toEqual([
+      'c.left.args[0]',
+      'c.left.args[1]',
+      'c.left.args[2]',
+      'c.left.args[3].field',
+    ]);
     expect(errors[0]?.message).toBe('min takes numbers; this argument is a string');
   });
 
@@ -502,20 +593,31 @@ describe('conditions - static check', () => {
     expect(check(sum(5, 'total', leaf('a', '=', 1)))[0]?.path).toBe('c.left.args[0]');
     expect(check(sum('items', '', leaf('a', '=', 1)))[0]?.path).toBe('c.left.args[1]');
     expect(check(sum('items', 'total', 'category')).map((e) => e.path)).toEqual(['c.left.args[2]']);
-    const badItem = sum('items', 'total', { and: [{ left: 'a', op: '~', right: 1 }, leaf('b', 'is', 'x'), leaf('c', '<', 'soon'), leaf('anything', '=', 1)] });
-    expect(check(badItem).map((e) => e.path)).toEqual(['c.left.args[2].and[0].op', 'c.left.args[2].and[1].right', 'c.left.args[2].and[2].right']);
+    const badItem = sum('items', 'total', {
+      and: [{ left: 'a', op: '~', right: 1 }, leaf('b', 'is', 'x'), leaf('c', '<', 'soon'), leaf('anything', '=', 1)],
+    });
+    expect(check(badItem).map((e) => e.path)).toEqual([
+      'c.left.args[2].and[0].op',
+      'c.left.args[2].and[1].right',
+      'c.left.args[2].and[2].right',
+    ]);
   });
 
   it('checks the contains function', () => {
     const fn = (...args: unknown[]) => leaf({ fn: 'contains', args } as Operand, 'is', true);
     expect(check(fn('tags'))[0]?.path).toBe('c.left.args');
-    expect(check(fn('amount', 1))[0]).toEqual({ path: 'c.left.args[0]', message: 'contains looks inside a string or an array, not a number' });
+    expect(check(fn('amount', 1))[0]).toEqual({
+      path: 'c.left.args[0]',
+      message: 'contains looks inside a string or an array, not a number',
+    });
     expect(check(fn('note', 1))[0]?.path).toBe('c.left.args[1]');
     expect(check(fn('note', 'x'))).toEqual([]);
   });
 
   it('refuses a condition used as a value and an unknown function', () => {
-    expect(check(leaf('amount', '=', leaf('amount', '=', 1) as Operand))[0]?.message).toContain('a condition cannot be used as a value');
+    expect(check(leaf('amount', '=', leaf('amount', '=', 1) as Operand))[0]?.message).toContain(
+      'a condition cannot be used as a value',
+    );
     expect(check(leaf({ fn: 'avg', args: [] } as unknown as Operand, '>', 1))[0]?.path).toBe('c.left.fn');
   });
 });

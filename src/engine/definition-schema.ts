@@ -6,7 +6,11 @@ import { z } from 'zod';
  * definition never silently changes behaviour.
  */
 
-const id = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits, _ . : -');
+const id = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits, _ . : -');
 
 export const FIELD_TYPES = ['string', 'number', 'boolean', 'date', 'employee', 'array'] as const;
 export const fieldTypeSchema = z.enum(FIELD_TYPES);
@@ -71,7 +75,10 @@ export const NODE_KINDS = ['initial', 'task', 'approved', 'completed'] as const;
 
 const isoDuration = z
   .string()
-  .regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/, 'an ISO-8601 duration such as PT24H or P2D');
+  .regex(
+    /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/,
+    'an ISO-8601 duration such as PT24H or P2D',
+  );
 
 export const nodeSchema = z.strictObject({
   id,
@@ -81,7 +88,9 @@ export const nodeSchema = z.strictObject({
   actions: z.array(z.string()).max(10).optional(),
   collaborators: collaboratorsSchema.optional(),
   exit: z.record(z.string(), z.union([z.number().int(), z.literal('all')])).optional(),
-  zones: z.strictObject({ editable: z.array(z.string()).default([]), hidden: z.array(z.string()).default([]) }).optional(),
+  zones: z
+    .strictObject({ editable: z.array(z.string()).default([]), hidden: z.array(z.string()).default([]) })
+    .optional(),
   allowSelfApproval: z.boolean().optional(),
   sla: z
     .strictObject({ due: isoDuration, escalateTo: memberSchema.optional(), remindEvery: isoDuration.optional() })
@@ -101,7 +110,11 @@ export const zoneSchema = z.strictObject({ id, title: z.string().min(1).max(200)
 export type Zone = z.infer<typeof zoneSchema>;
 
 export const workflowDefinitionSchema = z.strictObject({
-  app: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'an application code such as purchase.order'),
+  app: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'an application code such as purchase.order'),
   name: z.string().min(1).max(200),
   multiCompany: z.boolean().optional(),
   beneficiary: z.string().min(1).optional(),

@@ -18,19 +18,28 @@ const utf8 = new TextEncoder();
  * declared type, and inside `editable` (the actor's editable fields, or 'all').
  * Refuses the whole patch, naming each offending field, if any check fails.
  */
-export function applyPatch(b: StepBuilder, patch: Readonly<Record<string, unknown>>, editable: ReadonlySet<string> | 'all'): FieldChanges {
+export function applyPatch(
+  b: StepBuilder,
+  patch: Readonly<Record<string, unknown>>,
+  editable: ReadonlySet<string> | 'all',
+): FieldChanges {
   const fields = b.wf.fields;
   const invalid: EngineErrorDetail[] = [];
   const locked: string[] = [];
   for (const [name, value] of Object.entries(patch)) {
     const type = Object.hasOwn(fields, name) ? fields[name] : undefined;
-    if (type === undefined) invalid.push({ path: `patch.${name}`, message: `"${name}" is not a field of this workflow` });
-    else if (!fitsType(type, value)) invalid.push({ path: `patch.${name}`, message: `"${name}" must be a ${type} (or null)` });
+    if (type === undefined)
+      invalid.push({ path: `patch.${name}`, message: `"${name}" is not a field of this workflow` });
+    else if (!fitsType(type, value))
+      invalid.push({ path: `patch.${name}`, message: `"${name}" must be a ${type} (or null)` });
     else if (editable !== 'all' && !editable.has(name)) locked.push(name);
   }
   if (invalid.length > 0) throw new EngineError('validation_failed', 'the patch has invalid fields', invalid);
   if (locked.length > 0) {
-    const errors = locked.map((name) => ({ path: `patch.${name}`, message: `"${name}" is not in your editable zones here` }));
+    const errors = locked.map((name) => ({
+      path: `patch.${name}`,
+      message: `"${name}" is not in your editable zones here`,
+    }));
     throw new EngineError('fields_not_editable', `fields not editable at this stage: ${locked.join(', ')}`, errors);
   }
   return writeFields(b, patch);
@@ -43,12 +52,16 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * their declared type; other fields are kept as the ERP sent them (conditions
  * never read undeclared fields), except prototype keys.
  */
-export function documentErrors(fields: Readonly<Record<string, FieldType>>, doc: Readonly<Record<string, unknown>>): EngineErrorDetail[] {
+export function documentErrors(
+  fields: Readonly<Record<string, FieldType>>,
+  doc: Readonly<Record<string, unknown>>,
+): EngineErrorDetail[] {
   const errors: EngineErrorDetail[] = [];
   for (const [name, value] of Object.entries(doc)) {
     if (FORBIDDEN_KEYS.has(name)) errors.push({ path: `doc.${name}`, message: 'reserved key' });
     const type = Object.hasOwn(fields, name) ? fields[name] : undefined;
-    if (type !== undefined && !fitsType(type, value)) errors.push({ path: `doc.${name}`, message: `"${name}" must be a ${type} (or null)` });
+    if (type !== undefined && !fitsType(type, value))
+      errors.push({ path: `doc.${name}`, message: `"${name}" must be a ${type} (or null)` });
   }
   return errors;
 }
@@ -64,9 +77,11 @@ function writeFields(b: StepBuilder, patch: Readonly<Record<string, unknown>>): 
   }
   const bytes = utf8.encode(JSON.stringify(doc)).length;
   if (bytes > MAX_DOCUMENT_BYTES) {
-    throw new EngineError('validation_failed', `the document would be ${bytes} bytes of JSON, more than ${MAX_DOCUMENT_BYTES}`, [
-      { path: 'patch', message: `the patched document would be larger than ${MAX_DOCUMENT_BYTES} bytes of JSON` },
-    ]);
+    throw new EngineError(
+      'validation_failed',
+      `the document would be ${bytes} bytes of JSON, more than ${MAX_DOCUMENT_BYTES}`,
+      [{ path: 'patch', message: `the patched document would be larger than ${MAX_DOCUMENT_BYTES} bytes of JSON` }],
+    );
   }
   b.state.doc = doc;
   return changes;

@@ -5,7 +5,11 @@ import { validateDefinition, type NodeDefinition, type WorkflowDefinition } from
 /** Regressions found by engine.property.test.ts, each reduced to its smallest definition. */
 
 /** start → m (the given task node) → ok. */
-function oneTask(app: string, node: Omit<NodeDefinition, 'id' | 'kind' | 'title'>, fields: Record<string, string> = {}): WorkflowDefinition {
+function oneTask(
+  app: string,
+  node: Omit<NodeDefinition, 'id' | 'kind' | 'title'>,
+  fields: Record<string, string> = {},
+): WorkflowDefinition {
   const validation = validateDefinition({
     app,
     name: app,
@@ -60,13 +64,21 @@ describe('engine regressions - allowSelfApproval: false keeps the creator off th
     });
     const d = new EngineDriver(def, 'alice', {}).do('alice', 'submit');
     expect(d.refused('pur-mgr', 'reassign', 'action_not_allowed', { toEmployee: 'alice' })).toContain('self-approval');
-    d.refused('it-admin', 'reassign', 'action_not_allowed', { toEmployee: 'alice', fromEmployee: 'pur-mgr', admin: true });
+    d.refused('it-admin', 'reassign', 'action_not_allowed', {
+      toEmployee: 'alice',
+      fromEmployee: 'pur-mgr',
+      admin: true,
+    });
     d.do('pur-mgr', 'reassign', { toEmployee: 'bob' });
     expect(d.open).toEqual(['bob']);
   });
 
   it('an admin cannot rescue a failed stage by assigning it to the creator', () => {
-    const node = { actions: ['approve'], collaborators: { type: 'in_form' as const, field: 'approver' }, allowSelfApproval: false };
+    const node = {
+      actions: ['approve'],
+      collaborators: { type: 'in_form' as const, field: 'approver' },
+      allowSelfApproval: false,
+    };
     const def = oneTask('reg.self2', node, { approver: 'employee' });
     const d = new EngineDriver(def, 'alice', { approver: 'alice' }).do('alice', 'submit');
     expect(d.status).toBe('failed');

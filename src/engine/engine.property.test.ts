@@ -44,7 +44,10 @@ const SEED = process.env['BFLOW_FC_SEED'];
 /** BFLOW_FC_SCALE=20 multiplies the runs, for a longer local or nightly search. */
 const SCALE = Number(process.env['BFLOW_FC_SCALE'] ?? 1);
 const TIMEOUT = 60_000 * Math.max(SCALE, 1);
-const options = (numRuns: number) => ({ numRuns: Math.round(numRuns * SCALE), ...(SEED !== undefined && { seed: Number(SEED) }) });
+const options = (numRuns: number) => ({
+  numRuns: Math.round(numRuns * SCALE),
+  ...(SEED !== undefined && { seed: Number(SEED) }),
+});
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 const AFTER_FINISH = new Set(['change_request', 'cancel', 'comment']);
@@ -75,12 +78,26 @@ interface Scenario {
   plan: PlannedCommand[];
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc.record({ def: definitionArb, creator: creatorArb, doc: documentArb, plan: commandPlanArb });
+const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
+  def: definitionArb,
+  creator: creatorArb,
+  doc: documentArb,
+  plan: commandPlanArb,
+});
 
 /** Drives the scenario, checking every invariant after every step (see InvariantChecker). */
 function drive({ def, creator, doc, plan }: Scenario): Run {
   const wf = compile(def);
-  const input = { id: 'rt-1', tenant: 't1', app: 'prop.test', docId: 'doc-1', workflowId: wf.workflowId, version: 1, creator, doc };
+  const input = {
+    id: 'rt-1',
+    tenant: 't1',
+    app: 'prop.test',
+    docId: 'doc-1',
+    workflowId: wf.workflowId,
+    version: 1,
+    creator,
+    doc,
+  };
   const started = start(wf, input, orgChart, T0);
   if (!started.ok) throw new Error(`start refused: ${started.error.code} ${started.error.message}`);
   const checker = new InvariantChecker(wf);
@@ -137,9 +154,11 @@ class InvariantChecker {
     const ctx = () => `${JSON.stringify(cmd)} at ${prev.status} on ${prev.stages.at(-1)?.node}`;
     if (cmd.type === 'timer') {
       const openIndex = prev.stages.at(-1)?.status === 'open' ? prev.stages.length - 1 : -1;
-      if (prev.status !== 'in_progress' || openIndex !== cmd.stage) expect(r.ok && !r.changed, `stale timer ${ctx()}`).toBe(true);
+      if (prev.status !== 'in_progress' || openIndex !== cmd.stage)
+        expect(r.ok && !r.changed, `stale timer ${ctx()}`).toBe(true);
     } else {
-      const refusedWhenFinished = prev.status === 'cancelled' ? cmd.type !== 'comment' : isFinished(prev) && !AFTER_FINISH.has(cmd.type);
+      const refusedWhenFinished =
+        prev.status === 'cancelled' ? cmd.type !== 'comment' : isFinished(prev) && !AFTER_FINISH.has(cmd.type);
       if (refusedWhenFinished) expect(r.ok ? 'accepted' : r.error.code, ctx()).toBe('action_not_allowed');
       if (r.ok) expect(r.changed, `an accepted action is logged: ${ctx()}`).toBe(true);
       checkEditableAgreement(this.wf, prev, cmd, r);
@@ -162,7 +181,8 @@ class InvariantChecker {
     for (const entry of effects.log) expect(entry.seq, 'log seq +1 per entry').toBe(++this.seq);
     expect(state.seq).toBe(this.seq);
     for (const entry of effects.log) {
-      for (const node of [entry.fromNode, entry.toNode ?? entry.fromNode]) expect(this.wf.nodes.has(node), `log names node ${node}`).toBe(true);
+      for (const node of [entry.fromNode, entry.toNode ?? entry.fromNode])
+        expect(this.wf.nodes.has(node), `log names node ${node}`).toBe(true);
     }
     const { id, tenant, app, docId, workflowId, version } = state.runtime;
     for (const event of effects.events) {
@@ -206,7 +226,10 @@ function checkChange(prev: RuntimeState, next: RuntimeState, effects: Effects, c
   if (prev.status === 'in_progress' && next.status === 'cancelled') {
     const last = prev.stages[prev.stages.length - 1]!;
     expect(cmd.type, 'only cancel ends a runtime in progress').toBe('cancel');
-    expect([last.status, last.node], 'cancelled in progress only when returned to the creator').toEqual(['open', prev.stages[0]!.node]);
+    expect([last.status, last.node], 'cancelled in progress only when returned to the creator').toEqual([
+      'open',
+      prev.stages[0]!.node,
+    ]);
   }
   expect(next.seq).toBe(prev.seq + 1);
   expect(next.revision).toBe(prev.revision + 1);
@@ -219,7 +242,11 @@ function checkChange(prev: RuntimeState, next: RuntimeState, effects: Effects, c
     if (stage.status === 'closed') expect(next.stages[i], `closed stage ${i} is never rewritten`).toStrictEqual(stage);
   });
   if (prev.status === 'cancelled' || cmd.type === 'comment') {
-    expect({ status: next.status, stages: next.stages, doc: next.doc }).toStrictEqual({ status: prev.status, stages: prev.stages, doc: prev.doc });
+    expect({ status: next.status, stages: next.stages, doc: next.doc }).toStrictEqual({
+      status: prev.status,
+      stages: prev.stages,
+      doc: prev.doc,
+    });
   }
 }
 
@@ -228,7 +255,9 @@ function checkEditableAgreement(wf: CompiledWorkflow, prev: RuntimeState, cmd: C
   if (cmd.type !== 'update' || cmd.patch === undefined) return;
   const editable = editableFields(wf, prev, cmd.actor);
   const allowed = (f: string) => editable === 'all' || editable.has(f);
-  if (r.ok) for (const f of Object.keys(r.effects.log[0]?.changes ?? {})) expect(allowed(f), `update of ${f} was allowed`).toBe(true);
+  if (r.ok)
+    for (const f of Object.keys(r.effects.log[0]?.changes ?? {}))
+      expect(allowed(f), `update of ${f} was allowed`).toBe(true);
   else if (r.error.code === 'fields_not_editable') expect(Object.keys(cmd.patch).some((f) => !allowed(f))).toBe(true);
 }
 
@@ -254,9 +283,13 @@ function checkExitRule(wf: CompiledWorkflow, prev: RuntimeState, cmd: Command, n
   const required = rule === 'all' ? live.length : Math.min(rule ?? 1, live.length);
   let expected: string | undefined;
   if (votes(cmd.type) >= required) expected = cmd.type;
-  else if (live.every((t) => t.status === 'done')) expected = PRECEDENCE.reduce((best, a) => (votes(a) > votes(best) ? a : best));
+  else if (live.every((t) => t.status === 'done'))
+    expected = PRECEDENCE.reduce((best, a) => (votes(a) > votes(best) ? a : best));
   const votesByAction = Object.fromEntries(TASK_ACTIONS.map((a) => [a, votes(a)]));
-  expect(stage.status === 'open' ? undefined : stage.exitAction, `exit of "${node.id}" after ${cmd.type} ${JSON.stringify({ votesByAction, rule })}`).toBe(expected);
+  expect(
+    stage.status === 'open' ? undefined : stage.exitAction,
+    `exit of "${node.id}" after ${cmd.type} ${JSON.stringify({ votesByAction, rule })}`,
+  ).toBe(expected);
 }
 
 /** The TaskChange stream and the state agree on every task; so they agree on the open ones. */
@@ -278,9 +311,14 @@ function checkState(wf: CompiledWorkflow, s: RuntimeState): void {
     expect(wf.nodes.has(stage.node), `stage ${i} at a node of the definition`).toBe(true);
     if (i < s.stages.length - 1) expect(stage.status, `stage ${i} before the last is closed`).toBe('closed');
     if (stage.status === 'closed') expect(stage.tasks.filter((t) => t.status === 'open')).toEqual([]);
-    expect(new Set(stage.tasks.map((t) => t.assignee)).size, `one task per assignee on stage ${i}`).toBe(stage.tasks.length);
+    expect(new Set(stage.tasks.map((t) => t.assignee)).size, `one task per assignee on stage ${i}`).toBe(
+      stage.tasks.length,
+    );
     if (wf.nodes.get(stage.node)?.allowSelfApproval === false) {
-      expect(stage.tasks.map((t) => t.assignee), `allowSelfApproval: false at "${stage.node}"`).not.toContain(s.runtime.creator);
+      expect(
+        stage.tasks.map((t) => t.assignee),
+        `allowSelfApproval: false at "${stage.node}"`,
+      ).not.toContain(s.runtime.creator);
     }
   });
   const last = s.stages.at(-1)!;
@@ -299,7 +337,8 @@ function checkState(wf: CompiledWorkflow, s: RuntimeState): void {
     cancelled: { lastStatus: 'closed', open: 0 },
   };
   expect(where).toMatchObject({ status: s.status, ...expected[s.status] });
-  if (s.status === 'created' || s.status === 'in_progress') expect(open, 'an open stage has someone to act').toBeGreaterThan(0);
+  if (s.status === 'created' || s.status === 'in_progress')
+    expect(open, 'an open stage has someone to act').toBeGreaterThan(0);
   expect(s.failure !== undefined, 'a failure is recorded exactly when failed').toBe(s.status === 'failed');
 }
 
@@ -308,13 +347,17 @@ function checkJsonRoundTrip(run: Run, k: number): void {
   let state = JSON.parse(JSON.stringify(run.states[k])) as RuntimeState;
   for (let i = k; i < run.commands.length; i++) {
     const replayed = step(run.wf, state, run.commands[i]!, orgChart, run.nows[i]!);
-    expect(comparable(replayed), `step ${i} after a JSON round trip at ${k}`).toStrictEqual(comparable(run.results[i]!));
+    expect(comparable(replayed), `step ${i} after a JSON round trip at ${k}`).toStrictEqual(
+      comparable(run.results[i]!),
+    );
     if (replayed.ok) state = replayed.state;
   }
 }
 
 function comparable(r: StepResult) {
-  return r.ok ? { ok: true, changed: r.changed, state: r.state, effects: r.effects } : { ok: false, code: r.error.code, message: r.error.message, errors: r.error.errors };
+  return r.ok
+    ? { ok: true, changed: r.changed, state: r.state, effects: r.effects }
+    : { ok: false, code: r.error.code, message: r.error.message, errors: r.error.errors };
 }
 
 function deepFreeze(value: unknown): void {
@@ -324,36 +367,49 @@ function deepFreeze(value: unknown): void {
 }
 
 describe('engine properties - random definitions and command sequences', () => {
-  it('the generator only produces definitions the validator accepts', () => {
-    fc.assert(
-      fc.property(definitionArb, (def) => {
-        const validation = validateDefinition(def);
-        expect(validation.ok ? [] : validation.errors).toEqual([]);
-      }),
-      options(500),
-    );
-  }, TIMEOUT);
+  it(
+    'the generator only produces definitions the validator accepts',
+    () => {
+      fc.assert(
+        fc.property(definitionArb, (def) => {
+          const validation = validateDefinition(def);
+          expect(validation.ok ? [] : validation.errors).toEqual([]);
+        }),
+        options(500),
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('every step keeps the invariants, and a JSON round trip at any step changes nothing that follows', () => {
-    fc.assert(
-      fc.property(scenarioArb, fc.nat(), (scenario, at) => {
-        const run = drive(scenario);
-        checkJsonRoundTrip(run, at % run.states.length);
-      }),
-      options(200),
-    );
-  }, TIMEOUT);
+  it(
+    'every step keeps the invariants, and a JSON round trip at any step changes nothing that follows',
+    () => {
+      fc.assert(
+        fc.property(scenarioArb, fc.nat(), (scenario, at) => {
+          const run = drive(scenario);
+          checkJsonRoundTrip(run, at % run.states.length);
+        }),
+        options(200),
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('viewer helpers (redactDocument, editableFields, hiddenFields) never throw and agree with each other', () => {
-    fc.assert(
-      fc.property(scenarioArb, fc.nat(), fc.constantFrom(...ACTOR_IDS, ADMIN), (scenario, at, other) => {
-        const run = drive(scenario);
-        const state = run.states[at % run.states.length]!;
-        for (const viewer of new Set([state.runtime.creator, ...openAssignees(state), other])) checkViewer(run.wf, state, viewer);
-      }),
-      options(100),
-    );
-  }, TIMEOUT);
+  it(
+    'viewer helpers (redactDocument, editableFields, hiddenFields) never throw and agree with each other',
+    () => {
+      fc.assert(
+        fc.property(scenarioArb, fc.nat(), fc.constantFrom(...ACTOR_IDS, ADMIN), (scenario, at, other) => {
+          const run = drive(scenario);
+          const state = run.states[at % run.states.length]!;
+          for (const viewer of new Set([state.runtime.creator, ...openAssignees(state), other]))
+            checkViewer(run.wf, state, viewer);
+        }),
+        options(100),
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 function checkViewer(wf: CompiledWorkflow, state: RuntimeState, viewer: string): void {
@@ -361,7 +417,11 @@ function checkViewer(wf: CompiledWorkflow, state: RuntimeState, viewer: string):
   const editable = editableFields(wf, state, viewer);
   const redacted = redactDocument(wf, state, viewer);
   for (const f of hidden) expect(DECLARED.has(f)).toBe(true);
-  expect(Object.keys(redacted).sort()).toEqual(Object.keys(state.doc).filter((f) => !hidden.has(f)).sort());
+  expect(Object.keys(redacted).sort()).toEqual(
+    Object.keys(state.doc)
+      .filter((f) => !hidden.has(f))
+      .sort(),
+  );
   const hasOpenTask = openAssignees(state).includes(viewer);
   if (editable === 'all') {
     expect(hasOpenTask && wf.nodes.get(state.stages.at(-1)!.node)!.kind === 'initial').toBe(true);

@@ -25,8 +25,11 @@ describe('engine - purity', () => {
   });
 
   it('reads no clock, randomness, environment or I/O', () => {
-    const forbidden = /\bDate\.now\(|new Date\(\)|Math\.random|process\.|require\(|\bfetch\(|setTimeout|setInterval|console\./;
-    const offenders = sources.filter(({ text }) => forbidden.test(text)).map(({ file, text }) => `${file}: ${forbidden.exec(text)![0]}`);
+    const forbidden =
+      /\bDate\.now\(|new Date\(\)|Math\.random|process\.|require\(|\bfetch\(|setTimeout|setInterval|console\./;
+    const offenders = sources
+      .filter(({ text }) => forbidden.test(text))
+      .map(({ file, text }) => `${file}: ${forbidden.exec(text)![0]}`);
     expect(offenders).toEqual([]);
   });
 });

@@ -21,11 +21,16 @@ export function nextNode(wf: WorkflowIndex, from: NodeId, doc: Readonly<Record<s
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;
       const path = `associations[${wf.def.associations.indexOf(association)}].condition`;
-      throw new EngineError('condition_error', `${path} (from "${from}" to "${association.to}"): ${error.message}; fix the document with an update`, [
-        { path, message: error.message },
-      ]);
+      throw new EngineError(
+        'condition_error',
+        `${path} (from "${from}" to "${association.to}"): ${error.message}; fix the document with an update`,
+        [{ path, message: error.message }],
+      );
     }
   }
   if (fallback !== undefined) return fallback;
-  throw new EngineError('condition_error', `no association from "${from}" holds for this document and none is marked else`);
+  throw new EngineError(
+    'condition_error',
+    `no association from "${from}" holds for this document and none is marked else`,
+  );
 }

@@ -12,7 +12,10 @@ import { durationMs } from './duration.ts';
 /** Hands a task to someone else. An admin may also move any open task, or rescue a failed runtime. */
 export function reassign(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView): void {
   const to = cmd.toEmployee;
-  if (to === undefined) throw new EngineError('validation_failed', 'reassign needs toEmployee', [{ path: 'toEmployee', message: 'required' }]);
+  if (to === undefined)
+    throw new EngineError('validation_failed', 'reassign needs toEmployee', [
+      { path: 'toEmployee', message: 'required' },
+    ]);
   requireActiveEmployee(dir, to, 'toEmployee');
   refuseSelfApproval(b, to);
   if (b.state.status === 'failed') return rescueFailed(b, cmd, to);
@@ -38,8 +41,12 @@ export function reassign(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView)
 /** `allowSelfApproval: false` keeps the creator off the stage, whoever hands the task on. */
 function refuseSelfApproval(b: StepBuilder, to: EmployeeId): void {
   const last = b.state.stages[b.state.stages.length - 1];
-  if (last === undefined || to !== b.state.runtime.creator || nodeOf(b.wf, last.node).allowSelfApproval !== false) return;
-  throw new EngineError('action_not_allowed', `"${to}" created this document and node "${last.node}" does not allow self-approval`);
+  if (last === undefined || to !== b.state.runtime.creator || nodeOf(b.wf, last.node).allowSelfApproval !== false)
+    return;
+  throw new EngineError(
+    'action_not_allowed',
+    `"${to}" created this document and node "${last.node}" does not allow self-approval`,
+  );
 }
 
 function reassignedTask(b: StepBuilder, index: number, cmd: ActionCommand): EmployeeId {
@@ -67,7 +74,12 @@ function rescueFailed(b: StepBuilder, cmd: ActionCommand, to: EmployeeId): void 
   stage.tasks.push(task);
   if (node.sla) {
     stage.dueAt = b.now + durationMs(node.sla.due);
-    b.effects.timersSet.push({ id: slaTimerId(b.state.runtime.id, index), kind: 'sla_due', dueAt: stage.dueAt, stage: index });
+    b.effects.timersSet.push({
+      id: slaTimerId(b.state.runtime.id, index),
+      kind: 'sla_due',
+      dueAt: stage.dueAt,
+      stage: index,
+    });
   }
   b.state.status = node.kind === 'initial' ? 'created' : 'in_progress';
   b.clearFailure();
@@ -81,7 +93,10 @@ export function withdraw(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView)
   const index = b.openStageIndex();
   const atInitial = index !== undefined && b.state.stages[index]!.node === b.wf.initial.id;
   if (index === undefined || atInitial || !['in_progress', 'failed'].includes(b.state.status)) {
-    throw new EngineError('action_not_allowed', `nothing to withdraw: the runtime is ${b.state.status}${atInitial ? ' and already with its creator' : ''}`);
+    throw new EngineError(
+      'action_not_allowed',
+      `nothing to withdraw: the runtime is ${b.state.status}${atInitial ? ' and already with its creator' : ''}`,
+    );
   }
   const from = b.state.stages[index]!.node;
   closeStage(b, index, 'withdraw');
@@ -92,10 +107,14 @@ export function withdraw(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView)
 /** Adds a comment to the log; no state changes. Open to the creator, anyone who held a task, and admins. */
 export function addComment(b: StepBuilder, cmd: ActionCommand): void {
   if (cmd.comment === undefined || cmd.comment.trim() === '') {
-    throw new EngineError('validation_failed', 'comment needs a non-empty comment', [{ path: 'comment', message: 'required' }]);
+    throw new EngineError('validation_failed', 'comment needs a non-empty comment', [
+      { path: 'comment', message: 'required' },
+    ]);
   }
-  const involved = cmd.actor === b.state.runtime.creator || b.state.stages.some((s) => s.tasks.some((t) => t.assignee === cmd.actor));
-  if (!involved && !cmd.admin) throw new EngineError('not_assignee', 'only the creator, its assignees and admins can comment on this runtime');
+  const involved =
+    cmd.actor === b.state.runtime.creator || b.state.stages.some((s) => s.tasks.some((t) => t.assignee === cmd.actor));
+  if (!involved && !cmd.admin)
+    throw new EngineError('not_assignee', 'only the creator, its assignees and admins can comment on this runtime');
   b.emit('comment.added', { comment: cmd.comment });
   b.log({ action: 'comment', fromNode: currentNode(b.state), comment: cmd.comment });
 }
@@ -103,7 +122,9 @@ export function addComment(b: StepBuilder, cmd: ActionCommand): void {
 /** Edits document fields inside the actor's editable zones. */
 export function update(b: StepBuilder, cmd: ActionCommand): void {
   if (cmd.patch === undefined || Object.keys(cmd.patch).length === 0) {
-    throw new EngineError('validation_failed', 'update needs a non-empty patch', [{ path: 'patch', message: 'required' }]);
+    throw new EngineError('validation_failed', 'update needs a non-empty patch', [
+      { path: 'patch', message: 'required' },
+    ]);
   }
   const index = requireOpenStage(b);
   requireOpenTask(b, index, cmd.actor);
@@ -115,7 +136,10 @@ export function update(b: StepBuilder, cmd: ActionCommand): void {
 export function changeRequest(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView): void {
   requireCreator(b, cmd, 'change_request');
   if (!['approved', 'completed', 'rejected'].includes(b.state.status)) {
-    throw new EngineError('action_not_allowed', `change_request is for a finished runtime; this one is ${b.state.status}`);
+    throw new EngineError(
+      'action_not_allowed',
+      `change_request is for a finished runtime; this one is ${b.state.status}`,
+    );
   }
   const from = currentNode(b.state);
   backToCreator(b, dir);
@@ -128,7 +152,10 @@ export function cancel(b: StepBuilder, cmd: ActionCommand): void {
   const open = b.openStageIndex();
   const withCreator = open !== undefined && b.state.stages[open]!.node === b.wf.initial.id;
   if (!withCreator && !['created', 'approved', 'completed', 'rejected', 'failed'].includes(b.state.status)) {
-    throw new EngineError('action_not_allowed', `cancel is not allowed while the runtime is ${b.state.status} with approvers; withdraw it first`);
+    throw new EngineError(
+      'action_not_allowed',
+      `cancel is not allowed while the runtime is ${b.state.status} with approvers; withdraw it first`,
+    );
   }
   const index = b.openStageIndex();
   if (index !== undefined) closeStage(b, index, 'cancel');

@@ -1,10 +1,23 @@
 import type { EmployeeId, NodeId } from './ids.ts';
 
-export const RUNTIME_STATUSES = ['created', 'in_progress', 'approved', 'completed', 'rejected', 'cancelled', 'failed'] as const;
+export const RUNTIME_STATUSES = [
+  'created',
+  'in_progress',
+  'approved',
+  'completed',
+  'rejected',
+  'cancelled',
+  'failed',
+] as const;
 export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
 
 /** Statuses in which the workflow has ended (only change_request / cancel / comment may follow). */
-export const FINISHED_STATUSES: ReadonlySet<RuntimeStatus> = new Set(['approved', 'completed', 'rejected', 'cancelled']);
+export const FINISHED_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
+  'approved',
+  'completed',
+  'rejected',
+  'cancelled',
+]);
 
 export type TaskStatus = 'open' | 'done' | 'skipped';
 

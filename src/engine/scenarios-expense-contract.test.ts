@@ -34,13 +34,17 @@ describe('expense claim - quorum, all, positions', () => {
 
   it('entertainment lines over 5M go to the division head (group_level:1)', () => {
     const lines = [{ category: 'entertainment', amount: 6_000_000 }];
-    const d = new EngineDriver(expense, 'alice', claim(6_000_000, { lines })).do('alice', 'submit').do('pur-mgr', 'approve');
+    const d = new EngineDriver(expense, 'alice', claim(6_000_000, { lines }))
+      .do('alice', 'submit')
+      .do('pur-mgr', 'approve');
     expect(d.node).toBe('division_head');
     expect(d.open).toEqual(['ops-head']);
   });
 
   it('incomplete receipts go to audit, which needs every auditor ("all")', () => {
-    const d = new EngineDriver(expense, 'alice', claim(1_000_000, { receipts_complete: false })).do('alice', 'submit').do('pur-mgr', 'approve');
+    const d = new EngineDriver(expense, 'alice', claim(1_000_000, { receipts_complete: false }))
+      .do('alice', 'submit')
+      .do('pur-mgr', 'approve');
     d.do('fin-1', 'approve').do('fin-3', 'approve');
     expect(d.node).toBe('audit');
     expect(d.open).toEqual(['e-auditor-1', 'e-auditor-2']);
@@ -93,7 +97,9 @@ describe('contract review - out_form, manager_2, to-do node', () => {
   });
 
   it('long terms go to the owner’s manager_2', () => {
-    const d = new EngineDriver(contract, 'alice', terms({ term_months: 36 })).do('alice', 'submit').do('bob', 'approve');
+    const d = new EngineDriver(contract, 'alice', terms({ term_months: 36 }))
+      .do('alice', 'submit')
+      .do('bob', 'approve');
     d.do('lee', 'approve', { nextAssignee: 'lena' }).do('lena', 'approve');
     expect(d.node).toBe('senior_manager');
     expect(d.open).toEqual(['ops-head']);

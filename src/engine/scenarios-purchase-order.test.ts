@@ -186,7 +186,10 @@ describe('purchase order - other actions', () => {
     d.do('alice', 'withdraw');
     expect(d.status).toBe('created');
     expect(d.node).toBe('start');
-    expect(d.state.stages[1]).toMatchObject({ exitAction: 'withdraw', tasks: [{ assignee: 'pur-mgr', status: 'skipped' }] });
+    expect(d.state.stages[1]).toMatchObject({
+      exitAction: 'withdraw',
+      tasks: [{ assignee: 'pur-mgr', status: 'skipped' }],
+    });
     d.do('alice', 'submit');
     expect(d.open).toEqual(['pur-mgr']);
   });
@@ -223,7 +226,8 @@ describe('purchase order - other actions', () => {
     d.do('alice', 'submit').do('pur-mgr', 'approve');
     d.do('alice', 'cancel');
     expect(d.status).toBe('cancelled');
-    for (const action of ['approve', 'change_request', 'cancel', 'submit'] as const) d.refused('alice', action, 'action_not_allowed');
+    for (const action of ['approve', 'change_request', 'cancel', 'submit'] as const)
+      d.refused('alice', action, 'action_not_allowed');
     d.do('alice', 'comment', { comment: 'archived' });
   });
 
@@ -247,7 +251,9 @@ describe('purchase order - SLA', () => {
     expect(due).toBe(d.now + 24 * 3_600_000);
     d.fire('rt-1:1:sla');
     expect(d.open).toEqual(['ops-head', 'pur-mgr']);
-    expect(d.events.find((e) => e.type === 'sla.breached')).toMatchObject({ data: { node: 'manager', escalatedTo: ['ops-head'] } });
+    expect(d.events.find((e) => e.type === 'sla.breached')).toMatchObject({
+      data: { node: 'manager', escalatedTo: ['ops-head'] },
+    });
     expect(d.timers.get('rt-1:1:remind')!.dueAt).toBe(d.now + 8 * 3_600_000);
     d.fire('rt-1:1:remind');
     expect(d.eventTypes()).toContain('sla.reminder');
@@ -258,7 +264,13 @@ describe('purchase order - SLA', () => {
 
   it('a timer for a stage that has closed does nothing', () => {
     const d = new EngineDriver(po, 'alice', doc(5_000_000)).do('alice', 'submit').do('pur-mgr', 'approve');
-    const result = step(d.wf, d.state, { type: 'timer', timerId: 'rt-1:1:sla', kind: 'sla_due', stage: 1 }, orgChart, d.now);
+    const result = step(
+      d.wf,
+      d.state,
+      { type: 'timer', timerId: 'rt-1:1:sla', kind: 'sla_due', stage: 1 },
+      orgChart,
+      d.now,
+    );
     expect(result).toMatchObject({ ok: true, changed: false, state: d.state });
     expect(result.ok && result.effects.log).toEqual([]);
   });

@@ -38,7 +38,12 @@ export function enterNode(b: StepBuilder, nodeId: NodeId, dir: DirectoryView, ch
   b.emit('stage.entered', { node: node.id, stage: index });
   for (const task of stage.tasks) assignTask(b, index, task);
   if (stage.dueAt !== undefined) {
-    b.effects.timersSet.push({ id: slaTimerId(b.state.runtime.id, index), kind: 'sla_due', dueAt: stage.dueAt, stage: index });
+    b.effects.timersSet.push({
+      id: slaTimerId(b.state.runtime.id, index),
+      kind: 'sla_due',
+      dueAt: stage.dueAt,
+      stage: index,
+    });
   }
 }
 

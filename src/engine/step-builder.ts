@@ -24,7 +24,13 @@ export class StepBuilder {
     readonly actor: EmployeeId,
     readonly now: number,
   ) {
-    this.state = { ...prev, stages: prev.stages.slice(), seq: prev.seq + 1, revision: prev.revision + 1, updatedAt: now };
+    this.state = {
+      ...prev,
+      stages: prev.stages.slice(),
+      seq: prev.seq + 1,
+      revision: prev.revision + 1,
+      updatedAt: now,
+    };
     this.seq = this.state.seq;
   }
 
@@ -61,7 +67,13 @@ export class StepBuilder {
   taskChanged(stageIndex: number, task: Task): void {
     const stage = this.state.stages[stageIndex]!;
     // Built field by field: conditional spreads are measurably slower on this hot path.
-    const row: TaskChange = { stage: stageIndex, node: stage.node, assignee: task.assignee, status: task.status, assignedAt: stage.enteredAt };
+    const row: TaskChange = {
+      stage: stageIndex,
+      node: stage.node,
+      assignee: task.assignee,
+      status: task.status,
+      assignedAt: stage.enteredAt,
+    };
     if (task.action !== undefined) row.action = task.action;
     if (task.at !== undefined) row.closedAt = task.at;
     if (stage.dueAt !== undefined) row.dueAt = stage.dueAt;
@@ -88,7 +100,13 @@ export class StepBuilder {
 
   /** Writes this step's one log entry. */
   log(fields: LogFields): void {
-    const entry: LogEntry = { seq: this.seq, at: this.now, actor: this.actor, action: fields.action, fromNode: fields.fromNode };
+    const entry: LogEntry = {
+      seq: this.seq,
+      at: this.now,
+      actor: this.actor,
+      action: fields.action,
+      fromNode: fields.fromNode,
+    };
     if (fields.toNode !== undefined) entry.toNode = fields.toNode;
     if (fields.comment !== undefined) entry.comment = fields.comment;
     if (fields.changes !== undefined) entry.changes = fields.changes;

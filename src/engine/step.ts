@@ -22,7 +22,13 @@ const AFTER_FINISH = new Set(['change_request', 'cancel', 'comment']);
  * The pure step: `(workflow, state, command, directory, now) → next state + effects`.
  * Nothing is executed; a refused command returns its error and the state is untouched.
  */
-export function step(wf: CompiledWorkflow, state: RuntimeState, command: Command, dir: DirectoryView, now: number): StepResult {
+export function step(
+  wf: CompiledWorkflow,
+  state: RuntimeState,
+  command: Command,
+  dir: DirectoryView,
+  now: number,
+): StepResult {
   const actor = command.type === 'timer' ? SYSTEM_ACTOR : command.actor;
   const b = new StepBuilder(wf, state, actor, now);
   try {
@@ -80,7 +86,10 @@ function dispatch(b: StepBuilder, cmd: ActionCommand, dir: DirectoryView): void 
     throw new EngineError('action_not_allowed', `the runtime is cancelled: only comments are accepted`);
   }
   if (FINISHED_STATUSES.has(status) && !AFTER_FINISH.has(cmd.type)) {
-    throw new EngineError('action_not_allowed', `the runtime is ${status}: "${cmd.type}" is not allowed (change_request, cancel and comment are)`);
+    throw new EngineError(
+      'action_not_allowed',
+      `the runtime is ${status}: "${cmd.type}" is not allowed (change_request, cancel and comment are)`,
+    );
   }
   switch (cmd.type) {
     case 'submit':

@@ -46,7 +46,13 @@ export function act(b: StepBuilder, cmd: ActionCommand & { type: MovingAction },
   b.log(entry);
 }
 
-function leaveStage(b: StepBuilder, index: number, exit: MovingAction, cmd: ActionCommand, dir: DirectoryView): NodeId | undefined {
+function leaveStage(
+  b: StepBuilder,
+  index: number,
+  exit: MovingAction,
+  cmd: ActionCommand,
+  dir: DirectoryView,
+): NodeId | undefined {
   closeStage(b, index, exit);
   const from = b.state.stages[index]!.node;
   if (exit === 'reject') {
@@ -103,7 +109,10 @@ function checkActionAllowed(b: StepBuilder, node: NodeDefinition, action: Moving
     return;
   }
   if (!(node.actions ?? []).includes(action)) {
-    throw new EngineError('action_not_allowed', `"${action}" is not allowed at node "${node.id}" (allowed: ${(node.actions ?? []).join(', ')})`);
+    throw new EngineError(
+      'action_not_allowed',
+      `"${action}" is not allowed at node "${node.id}" (allowed: ${(node.actions ?? []).join(', ')})`,
+    );
   }
 }
 
@@ -129,7 +138,10 @@ export function requireOpenTask(b: StepBuilder, index: number, actor: EmployeeId
     if (t.status === 'done') acted = true;
   }
   if (acted) {
-    throw new EngineError('action_not_allowed', `you already acted on stage "${b.state.stages[index]!.node}"; each assignee acts once per stage`);
+    throw new EngineError(
+      'action_not_allowed',
+      `you already acted on stage "${b.state.stages[index]!.node}"; each assignee acts once per stage`,
+    );
   }
   throw new EngineError('not_assignee', `you have no open task on stage "${b.state.stages[index]!.node}"`);
 }
@@ -137,11 +149,17 @@ export function requireOpenTask(b: StepBuilder, index: number, actor: EmployeeId
 export function requireActiveEmployee(dir: DirectoryView, id: EmployeeId, path: string): void {
   const employee = dir.employee(id);
   if (!employee || !employee.active) {
-    throw new EngineError('validation_failed', `${path}: "${id}" is not an active employee`, [{ path, message: 'not an active employee' }]);
+    throw new EngineError('validation_failed', `${path}: "${id}" is not an active employee`, [
+      { path, message: 'not an active employee' },
+    ]);
   }
 }
 
-export function patchDocument(b: StepBuilder, actor: EmployeeId, patch: Readonly<Record<string, unknown>>): FieldChanges | undefined {
+export function patchDocument(
+  b: StepBuilder,
+  actor: EmployeeId,
+  patch: Readonly<Record<string, unknown>>,
+): FieldChanges | undefined {
   const changes = applyPatch(b, patch, editableFields(b.wf, b.state, actor));
   if (Object.keys(changes).length === 0) return undefined;
   b.emit('document.updated', { fields: Object.keys(changes) });
@@ -160,9 +178,11 @@ function returnTargetStages(b: StepBuilder, index: number, target: NodeId): Stag
   const found = stages.slice(roundStart, index).filter((s) => s.node === target);
   if (found.length === 0) {
     const visited = [...new Set(stages.slice(roundStart, index).map((s) => s.node))];
-    throw new EngineError('validation_failed', `toNode "${target}" is not an earlier stage of this round (earlier: ${visited.join(', ')})`, [
-      { path: 'toNode', message: 'not an earlier stage' },
-    ]);
+    throw new EngineError(
+      'validation_failed',
+      `toNode "${target}" is not an earlier stage of this round (earlier: ${visited.join(', ')})`,
+      [{ path: 'toNode', message: 'not an earlier stage' }],
+    );
   }
   return found;
 }
@@ -179,12 +199,15 @@ function outFormChoice(b: StepBuilder, to: NodeId, stage: Stage, cmd: ActionComm
   let chosen = cmd.nextAssignee;
   let latest = -Infinity;
   for (const t of stage.tasks) {
-    if (cmd.nextAssignee === undefined && t.next !== undefined && (t.at ?? 0) > latest) [chosen, latest] = [t.next, t.at ?? 0];
+    if (cmd.nextAssignee === undefined && t.next !== undefined && (t.at ?? 0) > latest)
+      [chosen, latest] = [t.next, t.at ?? 0];
   }
   if (chosen === b.state.runtime.creator && nodeOf(b.wf, to).allowSelfApproval === false) {
-    throw new EngineError('validation_failed', `the next stage "${to}" does not allow self-approval: name someone other than the creator`, [
-      { path: 'nextAssignee', message: 'the creator cannot approve their own document here' },
-    ]);
+    throw new EngineError(
+      'validation_failed',
+      `the next stage "${to}" does not allow self-approval: name someone other than the creator`,
+      [{ path: 'nextAssignee', message: 'the creator cannot approve their own document here' }],
+    );
   }
   if (chosen === undefined) {
     throw new EngineError('next_assignee_required', `the next stage "${to}" is assigned by you: send nextAssignee`, [

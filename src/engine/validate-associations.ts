@@ -8,10 +8,14 @@ export function checkAssociations(ctx: ValidationContext): void {
   ctx.def.associations.forEach((assoc, i) => {
     checkEnds(ctx, assoc, i);
     if (assoc.condition !== undefined) {
-      for (const e of checkCondition(assoc.condition, ctx.fields, `associations[${i}].condition`)) ctx.report(e.path, e.message);
+      for (const e of checkCondition(assoc.condition, ctx.fields, `associations[${i}].condition`))
+        ctx.report(e.path, e.message);
     }
     if (assoc.else === true && assoc.condition !== undefined) {
-      ctx.report(`associations[${i}].condition`, 'an else branch is taken when no other holds, so it cannot have a condition; remove "condition" or "else"');
+      ctx.report(
+        `associations[${i}].condition`,
+        'an else branch is taken when no other holds, so it cannot have a condition; remove "condition" or "else"',
+      );
     }
   });
   for (const [from, indexes] of ctx.outgoing) {
@@ -23,7 +27,10 @@ export function checkAssociations(ctx: ValidationContext): void {
 function checkEnds(ctx: ValidationContext, assoc: Association, i: number): void {
   for (const end of ['from', 'to'] as const) {
     if (!ctx.nodeIndex.has(assoc[end])) {
-      ctx.report(`associations[${i}].${end}`, `no node with id "${assoc[end]}"; use one of ${quoteList([...ctx.nodeIndex.keys()])}`);
+      ctx.report(
+        `associations[${i}].${end}`,
+        `no node with id "${assoc[end]}"; use one of ${quoteList([...ctx.nodeIndex.keys()])}`,
+      );
     }
   }
   const fromIndex = ctx.nodeIndex.get(assoc.from);
@@ -42,7 +49,10 @@ const isUnconditional = (assoc: Association): boolean => !isElse(assoc) && assoc
 function checkElseCount(ctx: ValidationContext, from: string, indexes: readonly number[]): void {
   const elses = indexes.filter((i) => isElse(ctx.def.associations[i]!));
   for (const i of elses.slice(1)) {
-    ctx.report(`associations[${i}].else`, `a second else branch from "${from}" (associations[${elses[0]}] is one already); keep only one`);
+    ctx.report(
+      `associations[${i}].else`,
+      `a second else branch from "${from}" (associations[${elses[0]}] is one already); keep only one`,
+    );
   }
 }
 

@@ -45,9 +45,16 @@ function tooDeep(input: unknown): EngineErrorDetail[] {
     const { value, depth } = at;
     if (typeof value !== 'object' || value === null) continue;
     if (depth >= MAX_DEFINITION_DEPTH) {
-      return [{ path: jsonPath(pathOf(at)), message: `nested deeper than ${MAX_DEFINITION_DEPTH} levels; no valid definition is` }];
+      return [
+        {
+          path: jsonPath(pathOf(at)),
+          message: `nested deeper than ${MAX_DEFINITION_DEPTH} levels; no valid definition is`,
+        },
+      ];
     }
-    const entries: [PropertyKey, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    const entries: [PropertyKey, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
     for (const [key, v] of entries) stack.push({ value: v, depth: depth + 1, key, parent: at });
   }
   return [];

@@ -7,8 +7,18 @@ const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Every action name a definition may rename in `actionNames`. */
 export const ACTION_NAMES = [
-  'submit', 'approve', 'reject', 'return', 'resubmit', 'complete',
-  'reassign', 'withdraw', 'comment', 'update', 'change_request', 'cancel',
+  'submit',
+  'approve',
+  'reject',
+  'return',
+  'resubmit',
+  'complete',
+  'reassign',
+  'withdraw',
+  'comment',
+  'update',
+  'change_request',
+  'cancel',
 ] as const;
 
 /**
@@ -39,7 +49,10 @@ export function checkBeneficiary(ctx: ValidationContext): void {
 export function checkEmployeeField(ctx: ValidationContext, name: string, path: string, what: string): void {
   const type = fieldType(ctx, name);
   if (type === undefined) {
-    ctx.report(path, `"${name}" is not a declared field; declare it in "fields" as "employee" (${what} names an employee field)`);
+    ctx.report(
+      path,
+      `"${name}" is not a declared field; declare it in "fields" as "employee" (${what} names an employee field)`,
+    );
   } else if (type !== 'employee') {
     ctx.report(path, `"${name}" is declared as ${type}; ${what} needs a field of type "employee"`);
   }
@@ -50,10 +63,17 @@ export function checkZones(ctx: ValidationContext): void {
   ctx.def.zones.forEach((zone, i) => {
     const first = seen.get(zone.id);
     if (first === undefined) seen.set(zone.id, i);
-    else ctx.report(`zones[${i}].id`, `duplicate zone id "${zone.id}" (also zones[${first}].id); give each zone its own id`);
+    else
+      ctx.report(
+        `zones[${i}].id`,
+        `duplicate zone id "${zone.id}" (also zones[${first}].id); give each zone its own id`,
+      );
     zone.fields.forEach((name, j) => {
       if (fieldType(ctx, name) === undefined) {
-        ctx.report(`zones[${i}].fields[${j}]`, `"${name}" is not a declared field; declare it in "fields" or remove it from the zone`);
+        ctx.report(
+          `zones[${i}].fields[${j}]`,
+          `"${name}" is not a declared field; declare it in "fields" or remove it from the zone`,
+        );
       }
     });
   });

@@ -8,16 +8,27 @@ const EXIT_ACTIONS = ['approve', 'complete'];
 export function checkNodeSet(ctx: ValidationContext): void {
   const { nodes } = ctx.def;
   const initials = indexesWhere(nodes, (n) => n.kind === 'initial');
-  if (initials.length === 0) ctx.report('nodes', 'no initial node; add one node with "kind": "initial" (the creator\'s stage)');
+  if (initials.length === 0)
+    ctx.report('nodes', 'no initial node; add one node with "kind": "initial" (the creator\'s stage)');
   for (const i of initials.slice(1)) {
-    ctx.report(`nodes[${i}].kind`, `a second initial node (nodes[${initials[0]}] is the initial one); keep exactly one`);
+    ctx.report(
+      `nodes[${i}].kind`,
+      `a second initial node (nodes[${initials[0]}] is the initial one); keep exactly one`,
+    );
   }
   nodes.forEach((node, i) => {
     const first = ctx.nodeIndex.get(node.id);
-    if (first !== i) ctx.report(`nodes[${i}].id`, `duplicate node id "${node.id}" (also nodes[${first}].id); give each node its own id`);
+    if (first !== i)
+      ctx.report(
+        `nodes[${i}].id`,
+        `duplicate node id "${node.id}" (also nodes[${first}].id); give each node its own id`,
+      );
   });
   if (!nodes.some((n) => TERMINAL_KINDS.has(n.kind))) {
-    ctx.report('nodes', 'no terminal node; add a node with "kind": "approved" or "completed" for the runtime to finish in');
+    ctx.report(
+      'nodes',
+      'no terminal node; add a node with "kind": "approved" or "completed" for the runtime to finish in',
+    );
   }
 }
 
@@ -25,15 +36,27 @@ export function checkNodeSet(ctx: ValidationContext): void {
 export function checkReachability(ctx: ValidationContext): void {
   const initial = ctx.def.nodes.find((n) => n.kind === 'initial');
   const edges = ctx.def.associations.filter((a) => ctx.nodeIndex.has(a.from) && ctx.nodeIndex.has(a.to));
-  const forward = reach(initial ? [initial.id] : [], edges.map((a) => [a.from, a.to] as const));
+  const forward = reach(
+    initial ? [initial.id] : [],
+    edges.map((a) => [a.from, a.to] as const),
+  );
   const terminals = ctx.def.nodes.filter((n) => TERMINAL_KINDS.has(n.kind)).map((n) => n.id);
-  const backward = reach(terminals, edges.map((a) => [a.to, a.from] as const));
+  const backward = reach(
+    terminals,
+    edges.map((a) => [a.to, a.from] as const),
+  );
   ctx.def.nodes.forEach((node, i) => {
     if (initial && !forward.has(node.id)) {
-      ctx.report(`nodes[${i}]`, `"${node.id}" cannot be reached from the initial node "${initial.id}"; add an association to it or remove it`);
+      ctx.report(
+        `nodes[${i}]`,
+        `"${node.id}" cannot be reached from the initial node "${initial.id}"; add an association to it or remove it`,
+      );
     }
     if (terminals.length > 0 && !backward.has(node.id) && !isDeadEndTask(ctx, node)) {
-      ctx.report(`nodes[${i}]`, `no approved/completed node can be reached from "${node.id}"; add associations leading to a terminal node`);
+      ctx.report(
+        `nodes[${i}]`,
+        `no approved/completed node can be reached from "${node.id}"; add associations leading to a terminal node`,
+      );
     }
   });
 }
@@ -77,10 +100,16 @@ export function checkExits(ctx: ValidationContext): void {
 
 function checkTaskExit(ctx: ValidationContext, node: NodeDefinition, path: string, out: readonly number[]): void {
   if (out.length > 0 && !hasExitAction(node)) {
-    ctx.report(`${path}.actions`, `associations leave "${node.id}" (${refs(out)}) but no action takes them; add "approve" or "complete"`);
+    ctx.report(
+      `${path}.actions`,
+      `associations leave "${node.id}" (${refs(out)}) but no action takes them; add "approve" or "complete"`,
+    );
   }
   if (out.length === 0 && hasExitAction(node)) {
-    ctx.report(path, `"${node.id}" can be approved/completed but no association leaves it; add one from "${node.id}" to the next node`);
+    ctx.report(
+      path,
+      `"${node.id}" can be approved/completed but no association leaves it; add one from "${node.id}" to the next node`,
+    );
   }
 }
 

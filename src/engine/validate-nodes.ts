@@ -19,7 +19,8 @@ export function checkNodes(ctx: ValidationContext): void {
 
 /** Initial and terminal nodes: the runtime decides who acts (the creator) and what they can do. */
 function checkSystemNode(ctx: ValidationContext, node: NodeDefinition, path: string): void {
-  const role = node.kind === 'initial' ? 'the initial node (always assigned to the creator)' : `a ${node.kind} (terminal) node`;
+  const role =
+    node.kind === 'initial' ? 'the initial node (always assigned to the creator)' : `a ${node.kind} (terminal) node`;
   if (node.actions !== undefined && node.actions.length > 0) {
     ctx.report(`${path}.actions`, `${role} takes no listed actions; remove "actions"`);
   }
@@ -75,7 +76,10 @@ function checkExit(ctx: ValidationContext, node: NodeDefinition, path: string): 
   for (const [action, count] of Object.entries(node.exit ?? {})) {
     const at = jsonPath(['exit', action], path);
     if (!actions.includes(action)) {
-      ctx.report(at, `"${action}" is not among this node's actions (${quoteList(actions)}); add it to "actions" or remove this exit rule`);
+      ctx.report(
+        at,
+        `"${action}" is not among this node's actions (${quoteList(actions)}); add it to "actions" or remove this exit rule`,
+      );
     }
     if (count !== 'all') checkExitCount(ctx, node, count, at);
   }
@@ -88,7 +92,10 @@ function checkExitCount(ctx: ValidationContext, node: NodeDefinition, count: num
   }
   const fixed = fixedEmployees(node);
   if (fixed !== undefined && count > fixed) {
-    ctx.report(at, `needs ${count} assignees to act but the collaborators list only ${fixed} distinct employee(s); lower it, use "all", or add members`);
+    ctx.report(
+      at,
+      `needs ${count} assignees to act but the collaborators list only ${fixed} distinct employee(s); lower it, use "all", or add members`,
+    );
   }
 }
 
@@ -107,12 +114,18 @@ function fixedEmployees(node: NodeDefinition): number | undefined {
 function checkNodeZones(ctx: ValidationContext, node: NodeDefinition, path: string): void {
   const declared = ctx.def.zones.map((zone) => zone.id);
   const { editable = [], hidden = [] } = node.zones ?? {};
-  for (const [key, ids] of [['editable', editable], ['hidden', hidden]] as const) {
+  for (const [key, ids] of [
+    ['editable', editable],
+    ['hidden', hidden],
+  ] as const) {
     ids.forEach((id, j) => {
       if (!declared.includes(id)) {
         ctx.report(`${path}.zones.${key}[${j}]`, `no zone with id "${id}"; declared zones: ${quoteList(declared)}`);
       } else if (key === 'hidden' && editable.includes(id)) {
-        ctx.report(`${path}.zones.hidden[${j}]`, `zone "${id}" is also editable here; a zone can be editable or hidden, not both`);
+        ctx.report(
+          `${path}.zones.hidden[${j}]`,
+          `zone "${id}" is also editable here; a zone can be editable or hidden, not both`,
+        );
       }
     });
   }

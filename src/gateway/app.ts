@@ -41,7 +41,15 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
   app.use(httpMetrics(deps.registry));
   app.use(fixedHeaders(SECURITY_HEADERS));
   if (o.corsOrigins.length > 0) {
-    app.use(cors({ origin: [...o.corsOrigins], allowHeaders: CORS_ALLOW, exposeHeaders: CORS_EXPOSE, maxAge: 600, allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] }));
+    app.use(
+      cors({
+        origin: [...o.corsOrigins],
+        allowHeaders: CORS_ALLOW,
+        exposeHeaders: CORS_EXPOSE,
+        maxAge: 600,
+        allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+      }),
+    );
   }
   app.use(
     bodyLimit(o.bodyLimitBytes, () => {
@@ -49,7 +57,14 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
     }),
   );
   app.use('/api/v1/*', auth(o.auth, now));
-  app.use('/api/v1/*', rateLimit({ ...o.rateLimit, store: o.rateLimit.store ?? new MemoryRateLimitStore({ now }), registry: deps.registry }));
+  app.use(
+    '/api/v1/*',
+    rateLimit({
+      ...o.rateLimit,
+      store: o.rateLimit.store ?? new MemoryRateLimitStore({ now }),
+      registry: deps.registry,
+    }),
+  );
 
   registerApiRoutes(app, deps);
   registerOperationRoutes(app, deps, { readyTimeoutMs: o.readyTimeoutMs, version: o.version });

@@ -89,21 +89,29 @@ export class GatewayOptionsError extends Error {
 }
 
 const positive = (name: string, value: number): number => {
-  if (!Number.isFinite(value) || value <= 0) throw new GatewayOptionsError(`gateway option ${name}=${value}: must be a positive number`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new GatewayOptionsError(`gateway option ${name}=${value}: must be a positive number`);
   return value;
 };
 
 function resolveAuth(o: AuthOptions): ResolvedAuthOptions {
   if ((o.secret === undefined) === (o.jwksUrl === undefined)) {
-    throw new GatewayOptionsError('gateway option auth: set exactly one of secret (BFLOW_JWT_SECRET) and jwksUrl (BFLOW_JWKS_URL)');
+    throw new GatewayOptionsError(
+      'gateway option auth: set exactly one of secret (BFLOW_JWT_SECRET) and jwksUrl (BFLOW_JWKS_URL)',
+    );
   }
-  if (o.secret !== undefined && o.secret.length < 32) throw new GatewayOptionsError('gateway option auth.secret: must be at least 32 characters');
+  if (o.secret !== undefined && o.secret.length < 32)
+    throw new GatewayOptionsError('gateway option auth.secret: must be at least 32 characters');
   const algorithms = o.jwksAlgorithms ?? ['RS256', 'ES256'];
   for (const alg of algorithms) {
-    if (alg !== 'RS256' && alg !== 'ES256') throw new GatewayOptionsError(`gateway option auth.jwksAlgorithms: "${String(alg)}" is not RS256 or ES256`);
+    if (alg !== 'RS256' && alg !== 'ES256')
+      throw new GatewayOptionsError(`gateway option auth.jwksAlgorithms: "${String(alg)}" is not RS256 or ES256`);
   }
   return {
-    mode: o.secret !== undefined ? { kind: 'secret', secret: o.secret } : { kind: 'jwks', url: o.jwksUrl ?? '', algorithms },
+    mode:
+      o.secret !== undefined
+        ? { kind: 'secret', secret: o.secret }
+        : { kind: 'jwks', url: o.jwksUrl ?? '', algorithms },
     clockToleranceSec: o.clockToleranceSec ?? 30,
     jwksTimeoutMs: positive('auth.jwksTimeoutMs', o.jwksTimeoutMs ?? 3_000),
     jwksCacheMs: positive('auth.jwksCacheMs', o.jwksCacheMs ?? 600_000),

@@ -10,7 +10,10 @@ export function loggableError(err: unknown): unknown {
   // Duck-typed: an Error of another realm (Node's own, a worker's) is no `instanceof Error` here.
   if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string') return err;
   const e = err as { name?: unknown; message: string; stack?: unknown; code?: unknown };
-  const out: Record<string, unknown> = { type: typeof e.name === 'string' ? e.name : 'Error', message: redactCredentials(e.message) };
+  const out: Record<string, unknown> = {
+    type: typeof e.name === 'string' ? e.name : 'Error',
+    message: redactCredentials(e.message),
+  };
   if (e.code !== undefined) out['code'] = e.code;
   if (typeof e.stack === 'string') out['stack'] = redactCredentials(e.stack);
   return out;

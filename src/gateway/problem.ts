@@ -18,15 +18,34 @@ export interface ProblemBody {
 }
 
 const TITLES: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** Stable code of an HTTPException thrown by hono or its middleware, by status. */
 const CODE_OF_STATUS: Readonly<Record<number, string>> = {
-  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
-  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 422: 'validation_failed', 429: 'rate_limited',
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'validation_failed',
+  429: 'rate_limited',
   503: 'unavailable',
 };
 
@@ -38,7 +57,14 @@ export const problemType = (code: string): string => `urn:bflow:problem:${code}`
  * `Retry-After` (seconds) when given; `WWW-Authenticate: Bearer` on 401.
  * @example return problem(c, 404, 'not_found', `runtime ${id} not found`);
  */
-export function problem(c: Context, status: number, code: string, detail: string, errors?: readonly FieldError[], retryAfter?: number): Response {
+export function problem(
+  c: Context,
+  status: number,
+  code: string,
+  detail: string,
+  errors?: readonly FieldError[],
+  retryAfter?: number,
+): Response {
   const body: ProblemBody = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code };
   if (errors !== undefined && errors.length > 0) body.errors = [...errors];
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
@@ -55,7 +81,11 @@ interface Mapped {
   retryAfter?: number;
 }
 
-const INTERNAL: Mapped = { status: 500, code: 'internal', detail: 'internal error; the request id identifies it in the logs' };
+const INTERNAL: Mapped = {
+  status: 500,
+  code: 'internal',
+  detail: 'internal error; the request id identifies it in the logs',
+};
 
 /** A layer's error with a stable code (EngineError, ActorError, StoreError…), by duck type: the gateway imports no classes. */
 interface CodedError {
@@ -72,7 +102,9 @@ function isCoded(err: unknown): err is CodedError {
 
 function fieldErrors(value: unknown): FieldError[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((e): e is FieldError => typeof e?.path === 'string' && typeof e?.message === 'string').map((e) => ({ path: e.path, message: e.message }));
+  return value
+    .filter((e): e is FieldError => typeof e?.path === 'string' && typeof e?.message === 'string')
+    .map((e) => ({ path: e.path, message: e.message }));
 }
 
 /** Maps anything thrown to a problem; only ApiError, HTTPException and coded layer errors say more than "internal". */
@@ -83,7 +115,8 @@ export function toProblem(err: unknown): Mapped {
     return m;
   }
   if (err instanceof HTTPException) {
-    if (err.status === 400 && /malformed json/i.test(err.message)) return { status: 400, code: 'malformed_json', detail: 'the request body is not valid JSON' };
+    if (err.status === 400 && /malformed json/i.test(err.message))
+      return { status: 400, code: 'malformed_json', detail: 'the request body is not valid JSON' };
     const code = CODE_OF_STATUS[err.status] ?? (err.status >= 500 ? 'internal' : 'bad_request');
     const detail = err.status >= 500 ? INTERNAL.detail : err.message || (TITLES[err.status] ?? 'error');
     return { status: err.status, code, detail };
@@ -93,7 +126,12 @@ export function toProblem(err: unknown): Mapped {
     if (status < 500) return { status, code: err.code, detail: err.message, errors: fieldErrors(err.errors) };
     if (err.code === 'internal') return INTERNAL;
     const ms = typeof err.retryAfterMs === 'number' ? err.retryAfterMs : 1_000;
-    return { status, code: err.code, detail: 'a dependency is temporarily unavailable; retry after the delay given', retryAfter: Math.ceil(ms / 1000) };
+    return {
+      status,
+      code: err.code,
+      detail: 'a dependency is temporarily unavailable; retry after the delay given',
+      retryAfter: Math.ceil(ms / 1000),
+    };
   }
   return INTERNAL;
 }
@@ -104,7 +142,11 @@ function isClientAbort(err: unknown): boolean {
   return typeof e === 'object' && e !== null && e.code === 'ECONNRESET' && e.message === 'aborted';
 }
 
-const CLIENT_ABORT: Mapped = { status: 400, code: 'bad_request', detail: 'the client closed the connection before the request body was read' };
+const CLIENT_ABORT: Mapped = {
+  status: 400,
+  code: 'bad_request',
+  detail: 'the client closed the connection before the request body was read',
+};
 
 /**
  * `app.onError`: the one place errors become responses. A 5xx is logged with
@@ -120,7 +162,8 @@ export function errorHandler(fallbackLogger: Logger): ErrorHandler<GatewayEnv> {
       return problem(c, CLIENT_ABORT.status, CLIENT_ABORT.code, CLIENT_ABORT.detail);
     }
     const mapped = toProblem(err);
-    if (mapped.status >= 500) logger.error({ err: loggableError(err), requestId: c.get('requestId'), code: mapped.code }, 'request failed');
+    if (mapped.status >= 500)
+      logger.error({ err: loggableError(err), requestId: c.get('requestId'), code: mapped.code }, 'request failed');
     return problem(c, mapped.status, mapped.code, mapped.detail, mapped.errors, mapped.retryAfter);
   };
 }
@@ -144,7 +187,12 @@ export function zodFieldErrors(error: ZodError, target: string): FieldError[] {
  */
 export const validationHook: Hook<unknown, GatewayEnv, string, unknown> = (result) => {
   if (!result.success) {
-    throw new ApiError(422, 'validation_failed', `the request ${result.target === 'json' ? 'body' : result.target} is invalid`, zodFieldErrors(result.error, result.target));
+    throw new ApiError(
+      422,
+      'validation_failed',
+      `the request ${result.target === 'json' ? 'body' : result.target} is invalid`,
+      zodFieldErrors(result.error, result.target),
+    );
   }
   return undefined;
 };

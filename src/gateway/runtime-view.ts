@@ -41,7 +41,12 @@ export function runtimeView(wf: CompiledWorkflow, state: RuntimeState, viewer: V
 }
 
 /** Every stage with its times, and the log with changes to the caller's hidden fields left out. */
-export function historyView(wf: CompiledWorkflow, state: RuntimeState, log: readonly StoredLogEntry[], viewer: Viewer): HistoryView {
+export function historyView(
+  wf: CompiledWorkflow,
+  state: RuntimeState,
+  log: readonly StoredLogEntry[],
+  viewer: Viewer,
+): HistoryView {
   const hidden = viewer.admin ? new Set<string>() : hiddenFields(wf, state, viewer.employee);
   const stages = state.stages.map((s) => {
     const stage = { ...stageView(wf, s), enteredAt: iso(s.enteredAt) };
@@ -55,7 +60,11 @@ function stageView(wf: CompiledWorkflow, stage: Stage): StageView {
     node: stage.node,
     title: wf.nodes.get(stage.node)?.title ?? stage.node,
     status: stage.status,
-    tasks: stage.tasks.map((t) => (t.action === undefined ? { assignee: t.assignee, status: t.status } : { assignee: t.assignee, status: t.status, action: t.action })),
+    tasks: stage.tasks.map((t) =>
+      t.action === undefined
+        ? { assignee: t.assignee, status: t.status }
+        : { assignee: t.assignee, status: t.status, action: t.action },
+    ),
   };
   if (stage.exitAction !== undefined) view.exitAction = stage.exitAction;
   if (stage.dueAt !== undefined) view.dueAt = iso(stage.dueAt);

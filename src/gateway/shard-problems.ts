@@ -46,7 +46,7 @@ export function toApiError(err: unknown): unknown {
   }
   if (err instanceof ActorError && err.retryable) {
     const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000));
-    return new ApiError(503, 'shard_unavailable', 'the runtime\'s shard is unavailable; retry', [], seconds);
+    return new ApiError(503, 'shard_unavailable', "the runtime's shard is unavailable; retry", [], seconds);
   }
   return err;
 }
@@ -61,8 +61,15 @@ export async function below<T>(call: Promise<T>): Promise<T> {
 }
 
 const TITLES: Readonly<Record<number, string>> = {
-  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Content Too Large',
-  422: 'Unprocessable Content', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /** The problem+json body of an ApiError (also each failed item of a batch). */

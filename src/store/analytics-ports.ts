@@ -35,6 +35,9 @@ export interface AnalyticsReader {
 /** Refuses a sample size outside 1..{@link MAX_ANALYTICS_RUNTIMES}. */
 export function checkSampleLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ANALYTICS_RUNTIMES) {
-    throw new StoreError('invalid_record', `analytics limit must be an integer from 1 to ${MAX_ANALYTICS_RUNTIMES}, got ${limit}`);
+    throw new StoreError(
+      'invalid_record',
+      `analytics limit must be an integer from 1 to ${MAX_ANALYTICS_RUNTIMES}, got ${limit}`,
+    );
   }
 }

@@ -28,4 +28,10 @@ export { MySqlWebhookStore } from './mysql/webhook-store.ts';
 /** AnalyticsReader over MySQL (replica-safe): a workflow's newest runtimes' stages by `runtimes_by_workflow`. */
 export { MySqlAnalyticsReader } from './mysql/analytics-reader.ts';
 export { MAX_WEBHOOKS_PER_TENANT, type WebhookRecord, type WebhookStore } from './webhook-ports.ts';
-export { MAX_ANALYTICS_RUNTIMES, type AnalyticsReader, type RuntimeStages, type StageSampleFilter, type StageSamples } from './analytics-ports.ts';
+export {
+  MAX_ANALYTICS_RUNTIMES,
+  type AnalyticsReader,
+  type RuntimeStages,
+  type StageSampleFilter,
+  type StageSamples,
+} from './analytics-ports.ts';

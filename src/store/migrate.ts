@@ -30,7 +30,9 @@ const FILE_RE = /^(\d{3,})_[\w-]+\.sql$/;
 export async function loadMigrations(dir = DEFAULT_DIR): Promise<Migration[]> {
   const versionOf = (file: string) => Number(FILE_RE.exec(file)![1]);
   // By number, not by name: `1000_x.sql` comes after `999_y.sql`.
-  const files = (await readdir(dir)).filter((f) => FILE_RE.test(f)).sort((a, b) => versionOf(a) - versionOf(b) || a.localeCompare(b));
+  const files = (await readdir(dir))
+    .filter((f) => FILE_RE.test(f))
+    .sort((a, b) => versionOf(a) - versionOf(b) || a.localeCompare(b));
   return Promise.all(
     files.map(async (file) => {
       const text = await readFile(`${dir.replace(/\/$/, '')}/${file}`, 'utf8');
@@ -108,7 +110,10 @@ async function applyPending(
     const checksum = done.get(m.version);
     if (checksum !== undefined) {
       if (checksum !== m.checksum) {
-        throw new StoreError('migration_modified', `applied migration ${m.file} was modified; add a new migration instead`);
+        throw new StoreError(
+          'migration_modified',
+          `applied migration ${m.file} was modified; add a new migration instead`,
+        );
       }
       continue;
     }
@@ -125,7 +130,9 @@ async function applyOne(conn: mysql.PoolConnection, m: Migration): Promise<void>
       await conn.query({ sql, timeout: 120_000 });
     } catch (err) {
       // DDL commits implicitly in MySQL: the migration is not recorded, so fix the database by hand.
-      throw new StoreError('migration_failed', `${m.file} statement ${i + 1} failed: ${(err as Error).message}`, { cause: err });
+      throw new StoreError('migration_failed', `${m.file} statement ${i + 1} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
   await conn.query('INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?, ?, ?)', [

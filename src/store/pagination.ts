@@ -31,7 +31,8 @@ export function decodeCursor<T extends readonly (string | number)[]>(
     throw new StoreError('invalid_record', 'malformed cursor', { cause: err });
   }
   // Numbers in our cursors are epoch ms and stage indexes: a non-integer or non-finite one (`1e400`) is not ours.
-  const fits = (t: 'string' | 'number', v: unknown) => (t === 'number' ? Number.isSafeInteger(v) : typeof v === 'string');
+  const fits = (t: 'string' | 'number', v: unknown) =>
+    t === 'number' ? Number.isSafeInteger(v) : typeof v === 'string';
   const ok = Array.isArray(value) && value.length === shape.length && shape.every((t, i) => fits(t, value[i]));
   if (!ok) throw new StoreError('invalid_record', 'malformed cursor');
   return value as unknown as T;
@@ -43,10 +44,15 @@ export type RuntimeCursor = [id: string];
 export type InboxCursor = [assignedAt: number, runtimeId: string, stage: number];
 
 export const decodeRuntimeCursor = (c: string): RuntimeCursor => decodeCursor<RuntimeCursor>(c, ['string']);
-export const decodeInboxCursor = (c: string): InboxCursor => decodeCursor<InboxCursor>(c, ['number', 'string', 'number']);
+export const decodeInboxCursor = (c: string): InboxCursor =>
+  decodeCursor<InboxCursor>(c, ['number', 'string', 'number']);
 
 /** Builds a page from `limit + 1` fetched rows: the extra row only says that more exist. */
-export function toPage<T>(rows: T[], limit: number, cursorOf: (last: T) => string): { items: T[]; nextCursor: string | null } {
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (last: T) => string,
+): { items: T[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };

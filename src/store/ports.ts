@@ -1,4 +1,13 @@
-import type { Command, DomainEvent, Effects, Employee, Group, RuntimeState, StartInput, WorkflowDefinition } from '../engine/index.ts';
+import type {
+  Command,
+  DomainEvent,
+  Effects,
+  Employee,
+  Group,
+  RuntimeState,
+  StartInput,
+  WorkflowDefinition,
+} from '../engine/index.ts';
 
 /**
  * Ports of the durable store. The actors and the gateway depend on these
@@ -50,7 +59,9 @@ export type CommitFailureCode =
  * A committed record may carry the position of its outbox row (when it has events and the store knows the
  * position without reading it back), so the outbox relay can publish the events at once and mark them by position.
  */
-export type CommitOutcome = { ok: true; outboxPosition?: number } | { ok: false; code: CommitFailureCode; message: string };
+export type CommitOutcome =
+  | { ok: true; outboxPosition?: number }
+  | { ok: false; code: CommitFailureCode; message: string };
 
 /** Group-commit writer: many callers, one transaction per batch, each caller told its own outcome after commit. */
 export interface TransitionWriter {
@@ -202,7 +213,13 @@ export interface ReadModel {
   getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
   listRuntimes(tenant: string, filter: RuntimeListFilter, limit: number, cursor?: string): Promise<Page<RuntimeState>>;
   runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]>;
-  inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>>;
+  inbox(
+    tenant: string,
+    assignee: string,
+    status: 'open' | 'done',
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<InboxItem>>;
 }
 
 /** Redis snapshot cache of runtime states: a cache only, never the source of truth. */

@@ -9,7 +9,8 @@ import type { CommitOutcome, TransitionRecord, TransitionWriter } from './ports.
 export function shardedWriter(writers: readonly TransitionWriter[]): TransitionWriter {
   if (writers.length === 0) throw new RangeError('shardedWriter needs at least one writer');
   return {
-    commit: (record: TransitionRecord): Promise<CommitOutcome> => writers[record.shard % writers.length]!.commit(record),
+    commit: (record: TransitionRecord): Promise<CommitOutcome> =>
+      writers[record.shard % writers.length]!.commit(record),
     flush: async () => {
       await Promise.all(writers.map((w) => w.flush()));
     },

@@ -54,7 +54,14 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
       expect(readsOf('counted in_tx')).toBe(1);
       expect(readsOf('counted')).toBe(0);
       const timed = (key: string) => (after.timings.get(key)?.[0] ?? 0) - (before.timings.get(key)?.[0] ?? 0);
-      expect([timed('INSERT counted'), timed('UPDATE counted'), timed('DELETE counted'), timed('SELECT counted'), timed('START'), timed('COMMIT')]).toEqual([2, 1, 1, 1, 2, 1]);
+      expect([
+        timed('INSERT counted'),
+        timed('UPDATE counted'),
+        timed('DELETE counted'),
+        timed('SELECT counted'),
+        timed('START'),
+        timed('COMMIT'),
+      ]).toEqual([2, 1, 1, 1, 2, 1]);
       expect(after.timings.get('COMMIT')![1]).toBeGreaterThan(0);
     } finally {
       await pool.end();
@@ -66,7 +73,10 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
     try {
       await pool.query('CREATE TABLE counted_multi (id INT PRIMARY KEY, v INT NOT NULL)');
       const before = snapshot();
-      await pool.query('START TRANSACTION;\nINSERT INTO counted_multi VALUES (?, ?);\nSELECT v FROM counted_multi WHERE id = ?', [1, 1, 1]);
+      await pool.query(
+        'START TRANSACTION;\nINSERT INTO counted_multi VALUES (?, ?);\nSELECT v FROM counted_multi WHERE id = ?',
+        [1, 1, 1],
+      );
       await pool.query('COMMIT');
       const after = mysqlStatementCounts;
       expect(after.queries - before.queries).toBe(2);
@@ -109,7 +119,13 @@ describe('bench arithmetic', () => {
     const fit = leastSquares([0, 1, 2, 3].map((x) => [x, 10 + 2 * x] as const));
     expect(fit.slope).toBeCloseTo(2);
     expect(fit.intercept).toBeCloseTo(10);
-    expect(leastSquares([[0, 5], [1, 5], [2, 5]]).slope).toBe(0);
+    expect(
+      leastSquares([
+        [0, 5],
+        [1, 5],
+        [2, 5],
+      ]).slope,
+    ).toBe(0);
     expect(Number.isNaN(leastSquares([[0, 1]]).slope)).toBe(true);
   });
 
@@ -117,7 +133,10 @@ describe('bench arithmetic', () => {
     // 10 minutes sampled every 5 s; RSS saws between 200 and 260 MiB every 40 s.
     const saw = (t: number) => 200 + ((t % 40) / 40) * 60;
     const samples = (leakMiBPerMin: number): SoakReport['samples'] =>
-      Array.from({ length: 121 }, (_, i) => [i * 5, 'node', saw(i * 5) + (leakMiBPerMin * i * 5) / 60, 10] as [number, string, number, number]);
+      Array.from(
+        { length: 121 },
+        (_, i) => [i * 5, 'node', saw(i * 5) + (leakMiBPerMin * i * 5) / 60, 10] as [number, string, number, number],
+      );
     const flat = trendOf('node', samples(0), 120);
     expect(Math.abs(flat.rssGrowthPer10Min)).toBeLessThan(0.05);
     expect(flat.pass).toEqual({ rss: true, lag: true });
@@ -129,8 +148,18 @@ describe('bench arithmetic', () => {
   it('the soak lag check is a trend: steady high lag passes, lag that keeps growing fails', () => {
     const samples = (lagAt: (t: number) => number): SoakReport['samples'] =>
       Array.from({ length: 121 }, (_, i) => [i * 5, 'gw', 200, lagAt(i * 5)] as [number, string, number, number]);
-    expect(trendOf('gw', samples((t) => 180 + (t % 20)), 120).pass.lag).toBe(true);
-    const growing = trendOf('gw', samples((t) => 10 + t / 4), 120); // +150 ms over 10 min
+    expect(
+      trendOf(
+        'gw',
+        samples((t) => 180 + (t % 20)),
+        120,
+      ).pass.lag,
+    ).toBe(true);
+    const growing = trendOf(
+      'gw',
+      samples((t) => 10 + t / 4),
+      120,
+    ); // +150 ms over 10 min
     expect(growing.lagLastQuarterMs).toBeGreaterThan(growing.lagFirstQuarterMs + 50);
     expect(growing.pass.lag).toBe(false);
   });

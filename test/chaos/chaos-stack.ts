@@ -67,7 +67,12 @@ export class ChaosStack implements Stack {
   static async start(options: ChaosStackOptions = {}): Promise<ChaosStack> {
     const services = await startServices();
     const port = await freePort(); // once the servers hold theirs
-    const o = { nodes: options.nodes ?? 2, shards: options.shards ?? 16, leaseTtlMs: options.leaseTtlMs ?? 3000, logDir: options.logDir };
+    const o = {
+      nodes: options.nodes ?? 2,
+      shards: options.shards ?? 16,
+      leaseTtlMs: options.leaseTtlMs ?? 3000,
+      logDir: options.logDir,
+    };
     const stack = new ChaosStack(services, port, o);
     try {
       await stack.createDatabase();
@@ -108,7 +113,9 @@ export class ChaosStack implements Stack {
   /** Spawns `bflow gateway` on the stack's port (again, after a kill); does not wait for /ready. */
   startGateway(): BflowProcess {
     const name = `gw${++this.generation}`;
-    this.gateway = new BflowProcess(spawnBflow('gateway', { ...this.env(), BFLOW_PORT: String(this.port), BFLOW_NODE_ID: `${CLUSTER}-${name}` }));
+    this.gateway = new BflowProcess(
+      spawnBflow('gateway', { ...this.env(), BFLOW_PORT: String(this.port), BFLOW_NODE_ID: `${CLUSTER}-${name}` }),
+    );
     this.keepLog(name, this.gateway.child.stderr);
     return this.gateway;
   }
@@ -144,7 +151,9 @@ export class ChaosStack implements Stack {
 
   /** Stops every bflow process (SIGKILL: a chaos run needs no graceful exit), then the services; removes their directories. */
   async stop(): Promise<void> {
-    const procs = [...this.nodes.values()].filter((n) => !n.exited).map((n) => new Promise((r) => (n.signal('SIGCONT'), n.signal('SIGKILL'), n.child.once('exit', r))));
+    const procs = [...this.nodes.values()]
+      .filter((n) => !n.exited)
+      .map((n) => new Promise((r) => (n.signal('SIGCONT'), n.signal('SIGKILL'), n.child.once('exit', r))));
     if (this.gateway?.running) {
       this.gateway.child.kill('SIGKILL');
       procs.push(this.gateway.exited);
@@ -186,6 +195,10 @@ async function startServices(): Promise<ChaosServices> {
     await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.destroy() : undefined)));
     throw failed.reason;
   }
-  const [mysql, redis, nats] = started.map((r) => (r as PromiseFulfilledResult<PrivateServer>).value) as [PrivateServer, PrivateServer, PrivateServer];
+  const [mysql, redis, nats] = started.map((r) => (r as PromiseFulfilledResult<PrivateServer>).value) as [
+    PrivateServer,
+    PrivateServer,
+    PrivateServer,
+  ];
   return { mysql, redis, nats };
 }

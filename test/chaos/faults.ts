@@ -46,7 +46,12 @@ export async function killNode(stack: ChaosStack, record: LoadRecord, victim: No
 }
 
 /** SIGKILLs a node every `everyMs` for `forMs` (round-robin over the live ones), each replaced at once; waits until every shard is held again. */
-export async function killNodesRepeatedly(stack: ChaosStack, record: LoadRecord, everyMs: number, forMs: number): Promise<number> {
+export async function killNodesRepeatedly(
+  stack: ChaosStack,
+  record: LoadRecord,
+  everyMs: number,
+  forMs: number,
+): Promise<number> {
   const end = Date.now() + forMs;
   let kills = 0;
   while (Date.now() < end) {
@@ -85,14 +90,23 @@ export async function freezeNode(stack: ChaosStack, record: LoadRecord, victim: 
       victim.signal('SIGCONT');
     },
   );
-  await waitFor(() => had.every((s) => !victim.held.has(s)), { deadlineMs: 15_000, what: `${victim.id} drops the shards it lost` });
+  await waitFor(() => had.every((s) => !victim.held.has(s)), {
+    deadlineMs: 15_000,
+    what: `${victim.id} drops the shards it lost`,
+  });
 }
 
 /**
  * Takes a private service out for `ms`: `stop` shuts it down (SIGTERM; connections refused) and starts it again
  * on the same port and directory; `freeze` SIGSTOPs it (it hangs: connections stay open, nothing answers), then SIGCONTs it.
  */
-export async function serviceOutage(stack: ChaosStack, record: LoadRecord, service: 'mysql' | 'redis' | 'nats', how: 'stop' | 'freeze', ms: number): Promise<FaultMark> {
+export async function serviceOutage(
+  stack: ChaosStack,
+  record: LoadRecord,
+  service: 'mysql' | 'redis' | 'nats',
+  how: 'stop' | 'freeze',
+  ms: number,
+): Promise<FaultMark> {
   const server = stack.services[service];
   return inject(
     record,

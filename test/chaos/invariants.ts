@@ -25,7 +25,11 @@ export interface InvariantReport {
  * the replay of its log, no task closed twice, every committed event in the
  * cluster's JetStream stream exactly once.
  */
-export async function checkInvariants(stack: ChaosStack, tenants: readonly string[], acks: readonly Ack[]): Promise<InvariantReport> {
+export async function checkInvariants(
+  stack: ChaosStack,
+  tenants: readonly string[],
+  acks: readonly Ack[],
+): Promise<InvariantReport> {
   const pool = stack.pool();
   try {
     await waitFor(

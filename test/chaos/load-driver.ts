@@ -37,7 +37,12 @@ export async function seedTenants(stack: Stack, count: number, label: string): P
     Array.from({ length: count }, async (_, i) => {
       const tenant = await Tenant.create(stack, `${label}${i}`);
       const tokens = Object.fromEntries(
-        await Promise.all(PEOPLE.map(async (p) => [p, await signToken(stack.secret, { sub: p, tid: tenant.id, roles: ['member'] }, 4 * 3600)] as const)),
+        await Promise.all(
+          PEOPLE.map(
+            async (p) =>
+              [p, await signToken(stack.secret, { sub: p, tid: tenant.id, roles: ['member'] }, 4 * 3600)] as const,
+          ),
+        ),
       ) as Record<Person, string>;
       return { id: tenant.id, tokens };
     }),
@@ -105,12 +110,25 @@ function orderPlan(label: string, worker: number, order: number): OrderPlan {
     { actor: requester, action: 'submit', step: 'submit' },
     { actor: 'pur-mgr', action: 'approve', step: 'mgr', extra: { comment: 'ok' } },
   ];
-  if (mid) actions.push({ actor: FINANCE[order % 4]!, action: 'approve', step: 'fin1' }, { actor: FINANCE[(order + 1) % 4]!, action: 'approve', step: 'fin2' });
-  return { keyPrefix: `${label}-w${worker}-o${order}`, requester, doc: poDoc(mid ? 20_000_000 : 5_000_000, { requester }), actions };
+  if (mid)
+    actions.push(
+      { actor: FINANCE[order % 4]!, action: 'approve', step: 'fin1' },
+      { actor: FINANCE[(order + 1) % 4]!, action: 'approve', step: 'fin2' },
+    );
+  return {
+    keyPrefix: `${label}-w${worker}-o${order}`,
+    requester,
+    doc: poDoc(mid ? 20_000_000 : 5_000_000, { requester }),
+    actions,
+  };
 }
 
 /** Starts the order's runtime, then sends its actions one after the other; stops at the first that fails. */
-async function driveOrder(send: (command: Command) => Promise<any | undefined>, tenant: LoadTenant, plan: OrderPlan): Promise<void> {
+async function driveOrder(
+  send: (command: Command) => Promise<any | undefined>,
+  tenant: LoadTenant,
+  plan: OrderPlan,
+): Promise<void> {
   const started = await send({
     tenant: tenant.id,
     token: tenant.tokens[plan.requester],

@@ -57,7 +57,12 @@ export class LoadRecord {
   stoppedAt = 0;
 
   attempt(a: Attempt, ok: boolean): void {
-    const key = a.status === undefined ? `no answer ${a.code ?? ''}`.trim() : a.code === undefined ? String(a.status) : `${a.status} ${a.code}`;
+    const key =
+      a.status === undefined
+        ? `no answer ${a.code ?? ''}`.trim()
+        : a.code === undefined
+          ? String(a.status)
+          : `${a.status} ${a.code}`;
     this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
     if (!ok) this.failedAttempts.push(a);
   }

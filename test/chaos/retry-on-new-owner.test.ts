@@ -7,7 +7,13 @@ import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
-import { commandRequest, ok, seedTenant, startRequest, TestClock } from '../actors/runtime-host/runtime-host-fixture.ts';
+import {
+  commandRequest,
+  ok,
+  seedTenant,
+  startRequest,
+  TestClock,
+} from '../actors/runtime-host/runtime-host-fixture.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 
 // Found by the node-kill-storm chaos scenario: an approval committed by a node
@@ -55,7 +61,10 @@ describe('chaos - a command retried on a new shard owner', () => {
   it('chaos - the same key sent twice to the new owner of a runtime is replayed both times, never refused', async () => {
     const old = await node();
     const tenant = 'chaos-retry';
-    await seedTenant({ workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) }, tenant);
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) },
+      tenant,
+    );
     ok(await old.handle(startRequest(tenant, 'rt-1', 'doc-1')));
     ok(await old.handle(commandRequest(tenant, 'rt-1', 'alice', 'submit')));
     const approve = commandRequest(tenant, 'rt-1', 'pur-mgr', 'approve');
@@ -75,7 +84,10 @@ describe('chaos - a command retried on a new shard owner', () => {
     const redis = new MemorySnapshotCache();
     const old = await node(redis);
     const tenant = 'chaos-stale';
-    await seedTenant({ workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) }, tenant);
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) },
+      tenant,
+    );
     ok(await old.handle(startRequest(tenant, 'rt-2', 'doc-2')));
     await new Promise((r) => setImmediate(r)); // snapshots are written at the end of the turn of their commit
     const beforeSubmit = (await redis.get(tenant, 'rt-2'))!;

@@ -45,7 +45,11 @@ export class RetryingClient {
     readonly record: LoadRecord,
     options: RetryingClientOptions = {},
   ) {
-    this.o = { attemptTimeoutMs: options.attemptTimeoutMs ?? 10_000, deadlineMs: options.deadlineMs ?? 60_000, firstPauseMs: options.firstPauseMs ?? 100 };
+    this.o = {
+      attemptTimeoutMs: options.attemptTimeoutMs ?? 10_000,
+      deadlineMs: options.deadlineMs ?? 60_000,
+      firstPauseMs: options.firstPauseMs ?? 100,
+    };
   }
 
   /** Sends `command` until it is answered with a non-retryable status or its deadline passes; records the outcome. */
@@ -60,13 +64,36 @@ export class RetryingClient {
       if (ok) {
         const runtimeId = command.runtimeId ?? String(body?.id);
         const { tenant, idempotencyKey, action, actor } = command;
-        this.record.acks.push({ tenant, runtimeId, idempotencyKey, action, actor, firstAt, ackAt: Date.now(), attempts: tries });
+        this.record.acks.push({
+          tenant,
+          runtimeId,
+          idempotencyKey,
+          action,
+          actor,
+          firstAt,
+          ackAt: Date.now(),
+          attempts: tries,
+        });
         return { ok: true, status: attempt.status!, body };
       }
-      const reason = !retryable(attempt) ? 'refused' : !stillWanted() ? 'stopped' : Date.now() + pause >= deadline ? 'deadline' : undefined;
+      const reason = !retryable(attempt)
+        ? 'refused'
+        : !stillWanted()
+          ? 'stopped'
+          : Date.now() + pause >= deadline
+            ? 'deadline'
+            : undefined;
       if (reason !== undefined) {
         const { tenant, runtimeId, idempotencyKey, action } = command;
-        this.record.abandoned.push({ tenant, ...(runtimeId !== undefined && { runtimeId }), idempotencyKey, action, reason, last: attempt, attempts: tries });
+        this.record.abandoned.push({
+          tenant,
+          ...(runtimeId !== undefined && { runtimeId }),
+          idempotencyKey,
+          action,
+          reason,
+          last: attempt,
+          attempts: tries,
+        });
         return { ok: false, last: attempt };
       }
       await sleep(retryAfterMs ?? pause / 2 + Math.random() * (pause / 2));
@@ -75,10 +102,16 @@ export class RetryingClient {
   }
 
   /** One try: POST with the command's key; never throws. */
-  async try(command: Pick<Command, 'token' | 'path' | 'body' | 'idempotencyKey'>): Promise<{ attempt: Attempt; body?: any; retryAfterMs?: number }> {
+  async try(
+    command: Pick<Command, 'token' | 'path' | 'body' | 'idempotencyKey'>,
+  ): Promise<{ attempt: Attempt; body?: any; retryAfterMs?: number }> {
     return tryRequest(`${this.url}${command.path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${command.token}`, 'content-type': 'application/json', 'idempotency-key': command.idempotencyKey },
+      headers: {
+        authorization: `Bearer ${command.token}`,
+        'content-type': 'application/json',
+        'idempotency-key': command.idempotencyKey,
+      },
       body: JSON.stringify(command.body),
       timeoutMs: this.o.attemptTimeoutMs,
     });
@@ -92,7 +125,12 @@ export async function tryRequest(
 ): Promise<{ attempt: Attempt; body?: any; retryAfterMs?: number }> {
   const at = Date.now();
   try {
-    const res = await fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: AbortSignal.timeout(init.timeoutMs) });
+    const res = await fetch(url, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
+      signal: AbortSignal.timeout(init.timeoutMs),
+    });
     const text = await res.text();
     let body: any;
     try {

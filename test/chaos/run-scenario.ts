@@ -37,7 +37,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const log = options.log ?? ((line: string) => console.log(line));
   const settle = options.settleAcks ?? (scenario.length === 'long' ? 300 : 100);
   const label = `${scenario.name.replace(/[^a-z0-9]/g, '')}${Date.now().toString(36)}${++runs}`;
-  const stack = options.stack ?? (await ChaosStack.start({ nodes: scenario.nodes ?? 2, logDir: join(RESULTS_DIR, 'logs', scenario.name) }));
+  const stack =
+    options.stack ??
+    (await ChaosStack.start({ nodes: scenario.nodes ?? 2, logDir: join(RESULTS_DIR, 'logs', scenario.name) }));
   try {
     const workers = scenario.workers ?? (scenario.length === 'long' ? 16 : 8);
     const tenants: LoadTenant[] = await seedTenants(stack, workers, label);
@@ -52,7 +54,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       await load.stop();
     }
     await stack.waitAllShardsHeld(60_000);
-    const invariants = await checkInvariants(stack, tenants.map((t) => t.id), load.record.acks);
+    const invariants = await checkInvariants(
+      stack,
+      tenants.map((t) => t.id),
+      load.record.acks,
+    );
     return report(scenario, scenarioResult(scenario.name, load.record, workers, invariants, notes), load.record, log);
   } finally {
     if (!options.stack) await stack.stop();
@@ -60,11 +66,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 }
 
 /** Sorts what the run broke into violations and known issues, prints the summary line, writes the JSON. */
-function report(scenario: Scenario, result: ScenarioResult, record: LoadRecord, log: (line: string) => void): ScenarioOutcome {
+function report(
+  scenario: Scenario,
+  result: ScenarioResult,
+  record: LoadRecord,
+  log: (line: string) => void,
+): ScenarioOutcome {
   const found = [
     ...result.invariants.problems.slice(0, 20),
     ...result.badInputs.mishandled.map((m) => `bad input not refused with a 4xx: ${m}`),
-    ...(result.abandoned.deadline ? [`${result.abandoned.deadline} commands were still failing at their deadline (no recovery)`] : []),
+    ...(result.abandoned.deadline
+      ? [`${result.abandoned.deadline} commands were still failing at their deadline (no recovery)`]
+      : []),
     ...refusals(record),
     ...serverErrors(result),
     ...(scenario.verify?.(record) ?? []),

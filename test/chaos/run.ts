@@ -26,7 +26,12 @@ async function main(args: string[]): Promise<number> {
   }
   // `soak [bench/soak.ts options]`: the options go to the soak (e.g. `-- soak --minutes 2`).
   if (args[0] === 'soak') return runSoak(args.slice(1));
-  const names = args.length === 0 ? SCENARIOS.filter((s) => s.length === 'long').map((s) => s.name) : args.includes('all') ? SCENARIOS.map((s) => s.name) : args;
+  const names =
+    args.length === 0
+      ? SCENARIOS.filter((s) => s.length === 'long').map((s) => s.name)
+      : args.includes('all')
+        ? SCENARIOS.map((s) => s.name)
+        : args;
   const lines: string[] = [];
   let failed = 0;
   for (const name of names) {

@@ -41,7 +41,12 @@ const nodeKill = (name: string, length: Scenario['length'], everyMs: number, for
 });
 
 /** A service stopped for `downMs`; for MySQL, commands must fail fast with 503 store_unavailable meanwhile. */
-const serviceStop = (name: string, service: 'mysql' | 'redis' | 'nats', downMs: number, length: Scenario['length']): Scenario => ({
+const serviceStop = (
+  name: string,
+  service: 'mysql' | 'redis' | 'nats',
+  downMs: number,
+  length: Scenario['length'],
+): Scenario => ({
   name,
   summary: {
     mysql: `Stop MySQL for ${downMs / 1000} s: commands fail fast with 503 \`store_unavailable\` (never a hang or a 500), and recover by themselves once it is back.`,
@@ -55,7 +60,10 @@ const serviceStop = (name: string, service: 'mysql' | 'redis' | 'nats', downMs: 
     return { outage: outageAnswers(record, mark, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable') };
   },
   // MySQL down: the nodes answer store_unavailable; NATS down: the gateway cannot reach them (shard_unavailable). Either at once.
-  verify: service === 'redis' ? undefined : (record) => failsFast(record, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable', service),
+  verify:
+    service === 'redis'
+      ? undefined
+      : (record) => failsFast(record, service === 'mysql' ? 'store_unavailable' : 'shard_unavailable', service),
 });
 
 /** MySQL hung (SIGSTOP): nothing answers, connections stay open; tries must still get a 503 rather than hang. */
@@ -88,12 +96,14 @@ const gatewayKill = (name: string, kills: number, length: Scenario['length']): S
     const cut = record.failedAttempts.filter((a) => a.status === undefined && a.code !== 'ECONNREFUSED').length;
     return { requestsCutMidway: cut, gatewayStartMs };
   },
-  verify: (record) => (record.failedAttempts.some((a) => a.status === undefined) ? [] : ['no request was in flight when the gateway died']),
+  verify: (record) =>
+    record.failedAttempts.some((a) => a.status === undefined) ? [] : ['no request was in flight when the gateway died'],
 });
 
 const nodeFreeze = (name: string, length: Scenario['length']): Scenario => ({
   name,
-  summary: 'SIGSTOP a `bflow node` until its leases expire and the others take its shards, then SIGCONT it: it must drop them, and its stale work is fenced.',
+  summary:
+    'SIGSTOP a `bflow node` until its leases expire and the others take its shards, then SIGCONT it: it must drop them, and its stale work is fenced.',
   length,
   nodes: 3,
   async inject(stack, record) {
@@ -108,8 +118,12 @@ function failsFast(record: LoadRecord, code: string, service: string): string[] 
   const answers = outageAnswers(record, record.faults[0]!, code);
   const problems: string[] = [];
   if (answers.expected === 0) problems.push(`no command was answered 503 ${code} while ${service} was down`);
-  if (answers.other.length > 0) problems.push(`answers other than 503 ${code} while ${service} was down: ${answers.other.join(', ')}`);
-  if (answers.hung > 0) problems.push(`${answers.hung} tries got no answer within the client timeout while ${service} was down (not failing fast)`);
+  if (answers.other.length > 0)
+    problems.push(`answers other than 503 ${code} while ${service} was down: ${answers.other.join(', ')}`);
+  if (answers.hung > 0)
+    problems.push(
+      `${answers.hung} tries got no answer within the client timeout while ${service} was down (not failing fast)`,
+    );
   return problems;
 }
 
@@ -118,7 +132,8 @@ export async function waitForAcks(record: LoadRecord, n: number, deadlineMs = 60
   const target = record.acks.length + n;
   const deadline = Date.now() + deadlineMs;
   while (record.acks.length < target) {
-    if (Date.now() > deadline) throw new Error(`only ${record.acks.length - target + n} of ${n} commands acknowledged within ${deadlineMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${record.acks.length - target + n} of ${n} commands acknowledged within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

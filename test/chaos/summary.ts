@@ -29,7 +29,9 @@ export function recoveries(record: LoadRecord): FaultRecovery[] {
       if (a.ackAt < f.at || a.firstAt >= until) continue;
       recoveryMs = Math.max(recoveryMs, a.ackAt - Math.max(a.firstAt, f.healedAt));
     }
-    const abandoned = record.abandoned.filter((a) => a.reason === 'deadline' && a.last.at >= f.at && a.last.at < until).length;
+    const abandoned = record.abandoned.filter(
+      (a) => a.reason === 'deadline' && a.last.at >= f.at && a.last.at < until,
+    ).length;
     return { ...f, recoveryMs, abandoned };
   });
 }
@@ -59,7 +61,13 @@ export interface ScenarioResult {
   notes: Record<string, unknown>;
 }
 
-export function scenarioResult(scenario: string, record: LoadRecord, inFlight: number, invariants: InvariantReport, notes: Record<string, unknown> = {}): ScenarioResult {
+export function scenarioResult(
+  scenario: string,
+  record: LoadRecord,
+  inFlight: number,
+  invariants: InvariantReport,
+  notes: Record<string, unknown> = {},
+): ScenarioResult {
   const faults = recoveries(record);
   const abandoned: Record<string, number> = {};
   for (const a of record.abandoned) abandoned[a.reason] = (abandoned[a.reason] ?? 0) + 1;
@@ -88,7 +96,9 @@ export function scenarioResult(scenario: string, record: LoadRecord, inFlight: n
 function steadyRate(record: LoadRecord): number {
   const until = record.faults[0]?.at ?? record.stoppedAt;
   const from = Math.max(record.startedAt, until - 3000);
-  return until > from ? record.acks.filter((a) => a.ackAt > from && a.ackAt <= until).length / ((until - from) / 1000) : 0;
+  return until > from
+    ? record.acks.filter((a) => a.ackAt > from && a.ackAt <= until).length / ((until - from) / 1000)
+    : 0;
 }
 
 /** The acceptance's one line: load held, faults injected, bad inputs tried, lost, duplicates, recovery time. */

@@ -13,7 +13,14 @@ import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
-import { TestClock, commandRequest as cmd, ok, poDoc, seedTenant, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
+import {
+  TestClock,
+  commandRequest as cmd,
+  ok,
+  poDoc,
+  seedTenant,
+  startRequest,
+} from '../actors/runtime-host/runtime-host-fixture.ts';
 import { waitFor } from '../harness/wait.ts';
 import { uniqueTenant } from '../store/fixtures.ts';
 
@@ -112,7 +119,8 @@ export class CheckerStack {
     const sla = due.find((t) => t.tenant === tenant && t.runtimeId === runtimeId && t.kind === 'sla_due');
     if (!sla) throw new Error(`no SLA timer for ${runtimeId}`);
     this.clock.advance(86_400_000);
-    if ((await this.host.deliverTimer(tenant, runtimeId, sla)) !== 'fired') throw new Error(`SLA timer of ${runtimeId} did not fire`);
+    if ((await this.host.deliverTimer(tenant, runtimeId, sla)) !== 'fired')
+      throw new Error(`SLA timer of ${runtimeId} did not fire`);
     await this.store.deleteTimer(tenant, sla.id, sla.dueAt);
   }
 
@@ -123,7 +131,10 @@ export class CheckerStack {
       for (let s = 0; s < SHARDS; s++) relay.openShard(s);
       await waitFor(
         async () => {
-          const [rows] = await this.pool.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM outbox WHERE tenant = ? AND published_at IS NULL', [tenant]);
+          const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
+            'SELECT COUNT(*) AS n FROM outbox WHERE tenant = ? AND published_at IS NULL',
+            [tenant],
+          );
           return Number(rows[0]?.n) === 0;
         },
         { deadlineMs: 30_000, what: `every outbox row of ${tenant} published` },

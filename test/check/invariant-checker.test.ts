@@ -37,26 +37,45 @@ afterAll(async () => {
 });
 
 const pool = (): mysql.Pool => db!.pool;
-const rows = async (sql: string, values: unknown[]): Promise<mysql.RowDataPacket[]> => (await pool().query<mysql.RowDataPacket[]>(sql, values))[0];
+const rows = async (sql: string, values: unknown[]): Promise<mysql.RowDataPacket[]> =>
+  (await pool().query<mysql.RowDataPacket[]>(sql, values))[0];
 const run = (sql: string, values: unknown[]): Promise<unknown> => pool().query(sql, values);
 
 function check(tenant: string, acknowledged: readonly AcknowledgedCommand[]): Promise<InvariantReport> {
-  return checkInvariants({ pool: pool(), tenant, nats: { connection: nc!, stream: STREAM }, acknowledged, pageSize: 2 });
+  return checkInvariants({
+    pool: pool(),
+    tenant,
+    nats: { connection: nc!, stream: STREAM },
+    acknowledged,
+    pageSize: 2,
+  });
 }
 
 /** The report's violation counts by kind, without the empty ones. */
 function violations(r: InvariantReport): Record<string, number> {
   const e = r.events;
   const all: Record<string, number> = {
-    lost: r.lost.length, duplicated: r.duplicated.length, idempotencyMismatches: r.idempotencyMismatches.length, replayMismatches: r.replayMismatches.length, tasksClosedTwice: r.tasksClosedTwice.length,
-    taskMismatches: r.taskMismatches.length, missing: e.missing.length, streamDuplicated: e.duplicated.length, notCommitted: e.notCommitted.length,
-    msgIdMismatches: e.msgIdMismatches.length, unpublished: e.unpublished.length, outboxMismatches: e.outboxMismatches.length,
+    lost: r.lost.length,
+    duplicated: r.duplicated.length,
+    idempotencyMismatches: r.idempotencyMismatches.length,
+    replayMismatches: r.replayMismatches.length,
+    tasksClosedTwice: r.tasksClosedTwice.length,
+    taskMismatches: r.taskMismatches.length,
+    missing: e.missing.length,
+    streamDuplicated: e.duplicated.length,
+    notCommitted: e.notCommitted.length,
+    msgIdMismatches: e.msgIdMismatches.length,
+    unpublished: e.unpublished.length,
+    outboxMismatches: e.outboxMismatches.length,
   };
   return Object.fromEntries(Object.entries(all).filter(([, n]) => n > 0));
 }
 
 async function logRow(tenant: string, runtimeId: string, action: string): Promise<mysql.RowDataPacket> {
-  const [row] = await rows('SELECT * FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = ? ORDER BY seq DESC LIMIT 1', [tenant, runtimeId, action]);
+  const [row] = await rows(
+    'SELECT * FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = ? ORDER BY seq DESC LIMIT 1',
+    [tenant, runtimeId, action],
+  );
   if (!row) throw new Error(`no ${action} in the log of ${runtimeId}`);
   return row;
 }
@@ -85,15 +104,29 @@ describe('invariant checker on MariaDB and JetStream', () => {
     const report = await check(tenant, acknowledged);
     expect(violations(report), report.summary).toEqual({});
     expect(report.ok).toBe(true);
-    expect(report.counts).toMatchObject({ runtimes: 4, acknowledged: acknowledged.length - 1, taskRows: expect.any(Number) });
+    expect(report.counts).toMatchObject({
+      runtimes: 4,
+      acknowledged: acknowledged.length - 1,
+      taskRows: expect.any(Number),
+    });
     expect(report.counts.logEntries).toBe(acknowledged.length - 1 + 1); // the retried comment once, plus the SLA timer's step
     expect(report.counts.eventsInStream).toBe(report.counts.eventsCommitted);
     expect(report.counts.eventsCommitted).toBeGreaterThan(report.counts.logEntries);
     expect(report.summary).toMatch(/^check chk-\S+: OK — 4 runtimes, \d+ log entries/);
     // The test clock runs in January 2026, the directory was written at the real time: after the first step.
-    expect(report.warnings).toEqual([expect.stringMatching(/^the directory changed at .*, after the first checked step \(2026-01-05T09:00:00.000Z\)/)]);
-    const timer = (await rows('SELECT command FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND actor = ?', [tenant, ids.c, 'system']))[0];
-    expect(JSON.parse(String(timer!.command))).toEqual({ command: { type: 'timer', timerId: expect.any(String), kind: 'sla_due', stage: 1 } });
+    expect(report.warnings).toEqual([
+      expect.stringMatching(/^the directory changed at .*, after the first checked step \(2026-01-05T09:00:00.000Z\)/),
+    ]);
+    const timer = (
+      await rows('SELECT command FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND actor = ?', [
+        tenant,
+        ids.c,
+        'system',
+      ])
+    )[0];
+    expect(JSON.parse(String(timer!.command))).toEqual({
+      command: { type: 'timer', timerId: expect.any(String), kind: 'sla_due', stage: 1 },
+    });
   }, 60_000);
 
   it('check - a deleted log row of an acknowledged command is reported lost, and its runtime no longer replays to its state', async () => {
@@ -112,26 +145,52 @@ describe('invariant checker on MariaDB and JetStream', () => {
   it('check - an acknowledged key logged by a second step is reported duplicated with both positions', async () => {
     const { tenant, acknowledged, ids } = await stack!.scenario();
     const row = await logRow(tenant, ids.b, 'comment');
-    const [max] = await rows('SELECT MAX(seq) AS seq FROM runtime_log WHERE tenant = ? AND runtime_id = ?', [tenant, ids.b]);
+    const [max] = await rows('SELECT MAX(seq) AS seq FROM runtime_log WHERE tenant = ? AND runtime_id = ?', [
+      tenant,
+      ids.b,
+    ]);
     const seq = Number(max!.seq) + 1;
     await run(
       'INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node, to_node, comment, changes, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [tenant, ids.b, seq, row.at, row.actor, row.action, row.from_node, row.to_node, row.comment, row.changes, row.command],
+      [
+        tenant,
+        ids.b,
+        seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.from_node,
+        row.to_node,
+        row.comment,
+        row.changes,
+        row.command,
+      ],
     );
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
     const report = await check(tenant, acknowledged);
     expect(report.duplicated).toEqual([
-      { idempotencyKey: key, occurrences: [{ runtimeId: ids.b, seq: Number(row.seq) }, { runtimeId: ids.b, seq }], acknowledged: true },
+      {
+        idempotencyKey: key,
+        occurrences: [
+          { runtimeId: ids.b, seq: Number(row.seq) },
+          { runtimeId: ids.b, seq },
+        ],
+        acknowledged: true,
+      },
     ]);
     expect(report.lost).toEqual([]);
     // The copied comment replays as a third comment: the state and the log both run one step past the stored ones.
-    expect(report.replayMismatches.map((m) => [m.runtimeId, m.reason])).toEqual([[ids.b, 'state differs'], [ids.b, 'log differs']]);
+    expect(report.replayMismatches.map((m) => [m.runtimeId, m.reason])).toEqual([
+      [ids.b, 'state differs'],
+      [ids.b, 'log differs'],
+    ]);
   }, 60_000);
 
-  it('check - a logged key without its idempotency record (a retry would run again) or with another runtime\'s record is an idempotency mismatch', async () => {
+  it("check - a logged key without its idempotency record (a retry would run again) or with another runtime's record is an idempotency mismatch", async () => {
     const { tenant, acknowledged, ids } = await stack!.scenario();
     const keyOf = async (runtimeId: string, action: string): Promise<string> =>
-      (JSON.parse(String((await logRow(tenant, runtimeId, action)).command)) as { idempotencyKey: string }).idempotencyKey;
+      (JSON.parse(String((await logRow(tenant, runtimeId, action)).command)) as { idempotencyKey: string })
+        .idempotencyKey;
     const [gone, moved] = [await keyOf(ids.a, 'submit'), await keyOf(ids.b, 'submit')];
     await run('DELETE FROM idempotency_keys WHERE tenant = ? AND idem_key = ?', [tenant, gone]);
     await run('UPDATE idempotency_keys SET runtime_id = ? WHERE tenant = ? AND idem_key = ?', [ids.c, tenant, moved]);
@@ -150,7 +209,13 @@ describe('invariant checker on MariaDB and JetStream', () => {
     await run('UPDATE runtimes SET state = ? WHERE tenant = ? AND id = ?', [JSON.stringify(state), tenant, ids.d]);
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ replayMismatches: 1 });
-    expect(report.replayMismatches[0]).toEqual({ runtimeId: ids.d, reason: 'state differs', path: 'state.doc.amount', expected: 19_000_000, actual: 1 });
+    expect(report.replayMismatches[0]).toEqual({
+      runtimeId: ids.d,
+      reason: 'state differs',
+      path: 'state.doc.amount',
+      expected: 19_000_000,
+      actual: 1,
+    });
   }, 60_000);
 
   it('check - a runtime row gone while its log, tasks and outbox remain (half-written) is reported with its stray tasks', async () => {
@@ -159,14 +224,18 @@ describe('invariant checker on MariaDB and JetStream', () => {
     await run('DELETE FROM runtimes WHERE tenant = ? AND id = ?', [tenant, ids.c]);
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ replayMismatches: 1, taskMismatches: Number(tasks!.n) });
-    expect(report.replayMismatches).toEqual([{ runtimeId: ids.c, reason: 'log or task rows of a runtime that does not exist', path: 'runtime' }]);
+    expect(report.replayMismatches).toEqual([
+      { runtimeId: ids.c, reason: 'log or task rows of a runtime that does not exist', path: 'runtime' },
+    ]);
     expect(report.taskMismatches.every((t) => t.runtimeId === ids.c && t.problem === 'stray')).toBe(true);
     expect(report.counts.runtimes).toBe(3);
   }, 60_000);
 
   it('check - a stream that does not exist is a CheckError stream_not_found', async () => {
     const { tenant, acknowledged } = await stack!.scenario();
-    await expect(checkInvariants({ pool: pool(), tenant, nats: { connection: nc!, stream: `${STREAM}_NONE` }, acknowledged })).rejects.toMatchObject({
+    await expect(
+      checkInvariants({ pool: pool(), tenant, nats: { connection: nc!, stream: `${STREAM}_NONE` }, acknowledged }),
+    ).rejects.toMatchObject({
       name: 'CheckError',
       code: 'stream_not_found',
     });
@@ -182,11 +251,24 @@ describe('invariant checker on MariaDB and JetStream', () => {
       "INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, action, assigned_at, closed_at) VALUES (?, ?, 1, 'bob', 'manager', 'purchase.order', 'doc-b', 'done', 'approve', 1, 2)",
       [tenant, ids.b],
     );
-    await run("UPDATE tasks SET closed_at = closed_at + 1 WHERE tenant = ? AND runtime_id = ? AND assignee = 'pur-mgr'", [tenant, ids.c]);
+    await run(
+      "UPDATE tasks SET closed_at = closed_at + 1 WHERE tenant = ? AND runtime_id = ? AND assignee = 'pur-mgr'",
+      [tenant, ids.c],
+    );
     const report = await check(tenant, acknowledged);
-    expect(report.tasksClosedTwice).toEqual([{ runtimeId: ids.a, stage: 1, assignee: 'pur-mgr', source: 'state', detail: ['approve', 'approve'] }]);
+    expect(report.tasksClosedTwice).toEqual([
+      { runtimeId: ids.a, stage: 1, assignee: 'pur-mgr', source: 'state', detail: ['approve', 'approve'] },
+    ]);
     expect(report.replayMismatches.map((m) => [m.runtimeId, m.path])).toEqual([[ids.a, 'state.stages[1].tasks[1]']]);
-    expect(report.taskMismatches.map(({ runtimeId, stage, assignee, problem, field }) => ({ runtimeId, stage, assignee, problem, field }))).toEqual([
+    expect(
+      report.taskMismatches.map(({ runtimeId, stage, assignee, problem, field }) => ({
+        runtimeId,
+        stage,
+        assignee,
+        problem,
+        field,
+      })),
+    ).toEqual([
       { runtimeId: ids.b, stage: 1, assignee: 'bob', problem: 'stray', field: undefined },
       { runtimeId: ids.c, stage: 1, assignee: 'pur-mgr', problem: 'differs', field: 'closedAt' },
     ]);
@@ -196,23 +278,38 @@ describe('invariant checker on MariaDB and JetStream', () => {
     const { tenant, acknowledged, ids } = await stack!.scenario();
     const [first, second] = await streamEvents(tenant);
     await (await jetstreamManager(nc!)).streams.deleteMessage(STREAM, first!.seq);
-    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, second!.event), JSON.stringify(second!.event), { msgID: 'not-the-event-id' });
+    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, second!.event), JSON.stringify(second!.event), {
+      msgID: 'not-the-event-id',
+    });
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ missing: 1, streamDuplicated: 1, msgIdMismatches: 1 });
-    expect(report.events.missing).toEqual([{ eventId: first!.event.id, runtimeId: first!.event.runtimeId, position: expect.any(Number) }]);
-    expect(report.events.duplicated).toEqual([{ eventId: second!.event.id, count: 2, streamSeqs: [second!.seq, ack.seq] }]);
-    expect(report.events.msgIdMismatches).toEqual([{ streamSeq: ack.seq, msgId: 'not-the-event-id', eventId: second!.event.id }]);
+    expect(report.events.missing).toEqual([
+      { eventId: first!.event.id, runtimeId: first!.event.runtimeId, position: expect.any(Number) },
+    ]);
+    expect(report.events.duplicated).toEqual([
+      { eventId: second!.event.id, count: 2, streamSeqs: [second!.seq, ack.seq] },
+    ]);
+    expect(report.events.msgIdMismatches).toEqual([
+      { streamSeq: ack.seq, msgId: 'not-the-event-id', eventId: second!.event.id },
+    ]);
   }, 60_000);
 
   it('check - an outbox row left unpublished is reported; an event in the stream that no outbox row holds is not committed', async () => {
     const { tenant, acknowledged, ids } = await stack!.scenario();
-    const [row] = await rows('SELECT position, seq, events FROM outbox WHERE tenant = ? AND runtime_id = ? ORDER BY position DESC LIMIT 1', [tenant, ids.c]);
+    const [row] = await rows(
+      'SELECT position, seq, events FROM outbox WHERE tenant = ? AND runtime_id = ? ORDER BY position DESC LIMIT 1',
+      [tenant, ids.c],
+    );
     await run('UPDATE outbox SET published_at = NULL WHERE position = ?', [row!.position]);
     const stray = { ...(JSON.parse(String(row!.events)) as DomainEvent[])[0]!, id: `${ids.c}:999:0` };
-    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), { msgID: eventMsgId(stray) });
+    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), {
+      msgID: eventMsgId(stray),
+    });
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ unpublished: 1, notCommitted: 1 });
-    expect(report.events.unpublished).toEqual([{ position: Number(row!.position), runtimeId: ids.c, seq: Number(row!.seq), events: expect.any(Number) }]);
+    expect(report.events.unpublished).toEqual([
+      { position: Number(row!.position), runtimeId: ids.c, seq: Number(row!.seq), events: expect.any(Number) },
+    ]);
     expect(report.events.notCommitted).toEqual([{ eventId: `${ids.c}:999:0`, streamSeq: ack.seq }]);
   }, 60_000);
 });
@@ -241,10 +338,26 @@ describe('bflow check', () => {
       [['--tenant', 't', '--mysql-url', 'http://127.0.0.1/x'], '--mysql-url "http://127.0.0.1/x"'],
       [['--tenant', 't', '--mysql-url', url, '--nats-url', 'not a url'], '--nats-url "not a url"'],
       [['--tenant', 't', '--mysql-url', url, '--page-size', 'lots'], '--page-size "lots"'],
-      [['--tenant', 't', '--mysql-url', url, '--acknowledged', join(tmp, 'nope.jsonl')], `--acknowledged "${join(tmp, 'nope.jsonl')}" cannot be read`],
-      [['--tenant', 't', '--mysql-url', url, '--acknowledged', jsonl('bad.jsonl', [{ runtimeId: 'r', idempotencyKey: 'k' }, '{"runtimeId": 1}'])], 'bad.jsonl:2: expected'],
+      [
+        ['--tenant', 't', '--mysql-url', url, '--acknowledged', join(tmp, 'nope.jsonl')],
+        `--acknowledged "${join(tmp, 'nope.jsonl')}" cannot be read`,
+      ],
+      [
+        [
+          '--tenant',
+          't',
+          '--mysql-url',
+          url,
+          '--acknowledged',
+          jsonl('bad.jsonl', [{ runtimeId: 'r', idempotencyKey: 'k' }, '{"runtimeId": 1}']),
+        ],
+        'bad.jsonl:2: expected',
+      ],
       [['--tenant', 't', '--mysql-url', url, '--colour'], "Unknown option '--colour'"],
-      [['--tenant', 't', '--mysql-url', url, '--nats-url', await testNatsUrl(), '--stream', 'NO_SUCH_STREAM'], '--stream "NO_SUCH_STREAM": stream NO_SUCH_STREAM does not exist'],
+      [
+        ['--tenant', 't', '--mysql-url', url, '--nats-url', await testNatsUrl(), '--stream', 'NO_SUCH_STREAM'],
+        '--stream "NO_SUCH_STREAM": stream NO_SUCH_STREAM does not exist',
+      ],
     ];
     for (const [args, message] of cases) {
       const run = await bflowCheck(...args);
@@ -256,13 +369,31 @@ describe('bflow check', () => {
 
   it('bflow check - a clean tenant exits 0 with its summary; a lost command exits 1 and names it', async () => {
     const { tenant, acknowledged, ids } = await stack!.scenario();
-    const file = jsonl(`${tenant}.jsonl`, acknowledged.map(({ runtimeId, idempotencyKey }) => ({ runtimeId, idempotencyKey })));
-    const args = ['--tenant', tenant, '--mysql-url', db!.url, '--nats-url', await testNatsUrl(), '--stream', STREAM, '--acknowledged', file];
+    const file = jsonl(
+      `${tenant}.jsonl`,
+      acknowledged.map(({ runtimeId, idempotencyKey }) => ({ runtimeId, idempotencyKey })),
+    );
+    const args = [
+      '--tenant',
+      tenant,
+      '--mysql-url',
+      db!.url,
+      '--nats-url',
+      await testNatsUrl(),
+      '--stream',
+      STREAM,
+      '--acknowledged',
+      file,
+    ];
     const clean = await bflowCheck(...args);
     expect(clean.err).toEqual([]);
     expect(clean.code).toBe(0);
     expect(clean.out).toEqual([
-      expect.stringMatching(new RegExp(`^check ${tenant}: OK — 4 runtimes, .* 0 lost, 0 duplicated, 0 idempotency mismatches, 0 replay mismatches.*; 1 warning$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^check ${tenant}: OK — 4 runtimes, .* 0 lost, 0 duplicated, 0 idempotency mismatches, 0 replay mismatches.*; 1 warning$`,
+        ),
+      ),
       expect.stringMatching(/^warning: the directory changed at /),
     ]);
 
@@ -270,11 +401,16 @@ describe('bflow check', () => {
     await run('DELETE FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND seq = ?', [tenant, ids.d, row.seq]);
     const broken = await bflowCheck(...args);
     expect(broken.code).toBe(1);
-    expect(broken.out[0]).toMatch(/VIOLATIONS — .* 1 lost, 0 duplicated, 1 idempotency mismatches, 2 replay mismatches, .* 0 unpublished outbox rows, 4 outbox mismatches; 1 warning$/);
+    expect(broken.out[0]).toMatch(
+      /VIOLATIONS — .* 1 lost, 0 duplicated, 1 idempotency mismatches, 2 replay mismatches, .* 0 unpublished outbox rows, 4 outbox mismatches; 1 warning$/,
+    );
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
     expect(broken.out).toContain(`lost: ${ids.d} key ${key}`);
     expect(broken.out.some((l) => l.startsWith(`replay mismatch: ${ids.d} state differs at state.`))).toBe(true);
     const json = await bflowCheck(...args, '--json');
-    expect(JSON.parse(json.out.join('\n'))).toMatchObject({ ok: false, lost: [{ runtimeId: ids.d, idempotencyKey: key }] });
+    expect(JSON.parse(json.out.join('\n'))).toMatchObject({
+      ok: false,
+      lost: [{ runtimeId: ids.d, idempotencyKey: key }],
+    });
   }, 60_000);
 });

@@ -85,7 +85,10 @@ export class ClusterHarness {
   static async create(name: string): Promise<ClusterHarness> {
     const [db, nats] = await Promise.all([useTestDatabase(name), useTestNats(name)]);
     const harness = new ClusterHarness(db, nats);
-    await seedTenant({ workflows: new MySqlWorkflowStore(db.pool), directory: new MySqlDirectoryStore(db.pool) }, TENANT);
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db.pool), directory: new MySqlDirectoryStore(db.pool) },
+      TENANT,
+    );
     harness.client = await nats.connect('cluster-test-client');
     const bus = new NatsShardBus(harness.client, { prefix: nats.prefix });
     harness.routing = new RoutingClient(bus, { shardCount: SHARDS, tryTimeoutMs: 2000, deadlineMs: 15_000 });
@@ -116,7 +119,11 @@ export class ClusterHarness {
       BFLOW_LOG_LEVEL: 'info',
       ...extraEnv,
     };
-    const child = spawn(process.execPath, ['bin/bflow.js', 'node'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/bflow.js', 'node'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const node = new NodeProcess(id, child);
     this.nodes.set(id, node);
     return node;
@@ -152,10 +159,13 @@ export class ClusterHarness {
 
   async cleanup(): Promise<void> {
     for (const node of this.nodes.values()) if (!node.exited) node.signal('SIGKILL');
-    await Promise.all([...this.nodes.values()].map((n) => (n.exited ? undefined : new Promise((r) => n.child.once('exit', r)))));
+    await Promise.all(
+      [...this.nodes.values()].map((n) => (n.exited ? undefined : new Promise((r) => n.child.once('exit', r)))),
+    );
     try {
       const jsm = await jetstreamManager(this.client);
-      for (const stream of Object.values(clusterStreams(this.cluster))) await jsm.streams.delete(stream).catch(() => undefined);
+      for (const stream of Object.values(clusterStreams(this.cluster)))
+        await jsm.streams.delete(stream).catch(() => undefined);
     } finally {
       await this.nats.cleanup();
       await this.db.drop();

@@ -27,7 +27,10 @@ describe('cluster - shard ownership and graceful hand-over', () => {
     const before = load.result.acked.length;
     expect(await h.nodes.get('n2')!.stop()).toBe(0);
     expect((await h.waitBalanced(45_000)).sort()).toEqual([21, 21, 22]);
-    await waitFor(() => load.result.acked.length >= before + 50, { deadlineMs: 30_000, what: 'load after the hand-over' });
+    await waitFor(() => load.result.acked.length >= before + 50, {
+      deadlineMs: 30_000,
+      what: 'load after the hand-over',
+    });
     const result = await load.stop();
     console.log(`join/leave: ${result.acked.length} commands acknowledged, ${result.failed.length} failed`);
     expect(result.failed).toEqual([]);
@@ -61,9 +64,14 @@ describe('cluster - failover', () => {
     });
     const failoverMs = performance.now() - killedAt;
     const ackedAtFailover = load.result.acked.length;
-    await waitFor(() => load.result.acked.length >= ackedAtFailover + 100, { deadlineMs: 30_000, what: 'load after failover' });
+    await waitFor(() => load.result.acked.length >= ackedAtFailover + 100, {
+      deadlineMs: 30_000,
+      what: 'load after failover',
+    });
     const result = await load.stop();
-    console.log(`failover: ${orphaned.length} shards re-served in ${failoverMs.toFixed(0)} ms; ${result.acked.length} acknowledged, ${result.failed.length} failed`);
+    console.log(
+      `failover: ${orphaned.length} shards re-served in ${failoverMs.toFixed(0)} ms; ${result.acked.length} acknowledged, ${result.failed.length} failed`,
+    );
     expect(others().reduce((n, node) => n + node.held.size, 0)).toBe(SHARDS);
     await expectExactlyOnce(h, result);
   }, 180_000);
@@ -86,18 +94,29 @@ describe('cluster - fencing', () => {
     const had = [...frozen.held];
     frozen.signal('SIGSTOP');
     const others = [h.nodes.get('f2')!, h.nodes.get('f3')!];
-    await waitFor(() => had.every((s) => others.some((n) => n.held.has(s))), { deadlineMs: LEASE_TTL_MS + 10_000, what: 'leases moved' });
+    await waitFor(() => had.every((s) => others.some((n) => n.held.has(s))), {
+      deadlineMs: LEASE_TTL_MS + 10_000,
+      what: 'leases moved',
+    });
     frozen.signal('SIGCONT');
-    await waitFor(() => frozen.held.size === 0 || had.every((s) => !frozen.held.has(s)), { deadlineMs: 15_000, what: 'f1 drops its shards' });
+    await waitFor(() => frozen.held.size === 0 || had.every((s) => !frozen.held.has(s)), {
+      deadlineMs: 15_000,
+      what: 'f1 drops its shards',
+    });
     expect(frozen.lost).toBeGreaterThan(0);
     const acked = load.result.acked.length;
     await waitFor(() => load.result.acked.length >= acked + 100, { deadlineMs: 30_000, what: 'load after the resume' });
     const result = await load.stop();
-    console.log(`fencing: f1 lost ${frozen.lost} leases; ${result.acked.length} acknowledged, ${result.failed.length} failed`);
+    console.log(
+      `fencing: f1 lost ${frozen.lost} leases; ${result.acked.length} acknowledged, ${result.failed.length} failed`,
+    );
     await expectExactlyOnce(h, result);
     // The old owner's stale writes could not land over the new owners' revisions.
     const rows = await h.query('SELECT id, revision FROM runtimes WHERE tenant = ?', [TENANT]);
-    const logs = await h.query('SELECT runtime_id, MAX(seq) AS seq, COUNT(*) AS n FROM runtime_log WHERE tenant = ? GROUP BY runtime_id', [TENANT]);
+    const logs = await h.query(
+      'SELECT runtime_id, MAX(seq) AS seq, COUNT(*) AS n FROM runtime_log WHERE tenant = ? GROUP BY runtime_id',
+      [TENANT],
+    );
     const byId = new Map(logs.map((l) => [String(l.runtime_id), l]));
     for (const r of rows) {
       const log = byId.get(String(r.id))!;
@@ -121,22 +140,40 @@ describe('cluster - durable timers', () => {
     for (const id of ['s1', 's2']) h.startNode(id);
     await h.waitBalanced(45_000);
     const doomed = h.nodes.get('s1')!;
-    const runtimeId = Array.from({ length: 1000 }, (_, i) => `sla-${i}`).find((id) => doomed.held.has(shardOf(id, SHARDS)))!;
+    const runtimeId = Array.from({ length: 1000 }, (_, i) => `sla-${i}`).find((id) =>
+      doomed.held.has(shardOf(id, SHARDS)),
+    )!;
     const started = await h.send(startRequest(TENANT, runtimeId, `doc-${runtimeId}`, { app: 'purchase.fast' }));
     expect(started.ok).toBe(true);
     expect((await h.send(commandRequest(TENANT, runtimeId, 'alice', 'submit'))).ok).toBe(true);
     doomed.signal('SIGKILL');
     const breach = await waitFor(
-      async () => (await h.query("SELECT at FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = 'sla_breach'", [TENANT, runtimeId]))[0],
+      async () =>
+        (
+          await h.query("SELECT at FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = 'sla_breach'", [
+            TENANT,
+            runtimeId,
+          ])
+        )[0],
       { deadlineMs: LEASE_TTL_MS + 15_000, what: 'the SLA breach logged by the new owner' },
     );
     expect(Number(breach.at)).toBeGreaterThan(0);
-    const tasks = await h.query("SELECT assignee, status FROM tasks WHERE tenant = ? AND runtime_id = ? AND stage = 1 ORDER BY assignee", [TENANT, runtimeId]);
-    expect(tasks.map((t) => [t.assignee, t.status])).toEqual([['ops-head', 'open'], ['pur-mgr', 'open']]);
+    const tasks = await h.query(
+      'SELECT assignee, status FROM tasks WHERE tenant = ? AND runtime_id = ? AND stage = 1 ORDER BY assignee',
+      [TENANT, runtimeId],
+    );
+    expect(tasks.map((t) => [t.assignee, t.status])).toEqual([
+      ['ops-head', 'open'],
+      ['pur-mgr', 'open'],
+    ]);
     // The timer service deletes a fired timer after the step it caused has committed: wait for that too.
-    await waitFor(async () => (await h.query('SELECT id FROM timers WHERE tenant = ? AND runtime_id = ?', [TENANT, runtimeId])).length === 0, {
-      deadlineMs: 10_000,
-      what: 'the fired timer deleted',
-    });
+    await waitFor(
+      async () =>
+        (await h.query('SELECT id FROM timers WHERE tenant = ? AND runtime_id = ?', [TENANT, runtimeId])).length === 0,
+      {
+        deadlineMs: 10_000,
+        what: 'the fired timer deleted',
+      },
+    );
   }, 120_000);
 });

@@ -35,7 +35,9 @@ export function startLoad(h: ClusterHarness, runtimes: readonly string[], worker
       const comment = `load-${w}-${i}`;
       result.sent++;
       try {
-        const reply = await h.send(commandRequest(TENANT, runtimeId, 'alice', 'comment', { comment }, { idempotencyKey: `key-${comment}` }));
+        const reply = await h.send(
+          commandRequest(TENANT, runtimeId, 'alice', 'comment', { comment }, { idempotencyKey: `key-${comment}` }),
+        );
         if (reply.ok) result.acked.push({ runtimeId, comment });
         else result.failed.push({ runtimeId, comment, error: `${reply.problem.code}: ${reply.problem.message}` });
       } catch (error) {
@@ -56,7 +58,10 @@ export function startLoad(h: ClusterHarness, runtimes: readonly string[], worker
 
 /** Every acknowledged command is in its runtime's log exactly once, and no command is there twice. */
 export async function expectExactlyOnce(h: ClusterHarness, load: LoadResult): Promise<void> {
-  const rows = await h.query("SELECT comment, COUNT(*) AS n FROM runtime_log WHERE tenant = ? AND action = 'comment' GROUP BY comment", [TENANT]);
+  const rows = await h.query(
+    "SELECT comment, COUNT(*) AS n FROM runtime_log WHERE tenant = ? AND action = 'comment' GROUP BY comment",
+    [TENANT],
+  );
   const counts = new Map(rows.map((r) => [String(r.comment), Number(r.n)]));
   const missing = load.acked.filter((a) => counts.get(a.comment) !== 1);
   const duplicated = [...counts].filter(([, n]) => n > 1);

@@ -36,7 +36,12 @@ export class Caller {
     if (payload !== undefined) headers['content-type'] ??= 'application/json';
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const res = await fetch(`${this.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(20_000) });
+      const res = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(20_000),
+      });
       const text = await res.text();
       if (res.status === 429 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
@@ -70,7 +75,12 @@ export class Caller {
   }
 
   /** Acts on a runtime; returns the raw answer. */
-  act(id: string, action: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Answer> {
+  act(
+    id: string,
+    action: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     return this.post(`/api/v1/runtimes/${encodeURIComponent(id)}/actions`, { action, ...extra }, { headers });
   }
 
@@ -91,7 +101,12 @@ export interface RuntimeView {
   docId: string;
   status: string;
   failure?: { code: string; message: string; node: string };
-  stages: { node: string; status: 'open' | 'closed'; exitAction?: string; tasks: { assignee: string; status: string; action?: string }[] }[];
+  stages: {
+    node: string;
+    status: 'open' | 'closed';
+    exitAction?: string;
+    tasks: { assignee: string; status: string; action?: string }[];
+  }[];
   doc: Record<string, unknown>;
   allowedActions: string[];
   editableFields: string[];
@@ -99,14 +114,21 @@ export interface RuntimeView {
 }
 
 export function expectStatus<T>(answer: Answer<T>, status: number, what = ''): Answer<T> {
-  if (answer.status !== status) throw new Error(`${what} expected HTTP ${status}, got ${answer.status}: ${answer.text.slice(0, 2000)}`);
+  if (answer.status !== status)
+    throw new Error(`${what} expected HTTP ${status}, got ${answer.status}: ${answer.text.slice(0, 2000)}`);
   return answer;
 }
 
 /** The current (last) stage's node and open assignees. */
 export function current(view: RuntimeView): { node: string | undefined; open: string[] } {
   const stage = view.stages.at(-1);
-  return { node: stage?.node, open: (stage?.tasks ?? []).filter((t) => t.status === 'open').map((t) => t.assignee).sort() };
+  return {
+    node: stage?.node,
+    open: (stage?.tasks ?? [])
+      .filter((t) => t.status === 'open')
+      .map((t) => t.assignee)
+      .sort(),
+  };
 }
 
 export const ALL_ROLES = ['admin', 'designer', 'integration', 'member'] as const;
@@ -173,15 +195,25 @@ export class Tenant {
     expectStatus(await admin.post('/api/v1/directory/import', directory), 200, 'directory import');
     const definitions = [await loadExample('purchase-order'), await loadExample('leave-request'), TRIO_DEFINITION];
     for (const definition of definitions) {
-      const created = expectStatus(await admin.post('/api/v1/workflows', definition), 201, 'create workflow').body as { id: string };
+      const created = expectStatus(await admin.post('/api/v1/workflows', definition), 201, 'create workflow').body as {
+        id: string;
+      };
       expectStatus(await admin.post(`/api/v1/workflows/${created.id}/publish`), 201, 'publish');
-      expectStatus(await admin.put(`/api/v1/apps/${definition.app}/config`, { workflowId: created.id, mode: 'apply' }), 200, 'app config');
+      expectStatus(
+        await admin.put(`/api/v1/apps/${definition.app}/config`, { workflowId: created.id, mode: 'apply' }),
+        200,
+        'app config',
+      );
       this.workflows.set(definition.app, created.id);
     }
   }
 }
 
 /** Polls until `check` holds (e.g. the read side caught up), with a deadline. */
-export function eventually<T>(check: () => Promise<T | undefined | false>, what: string, deadlineMs = 10_000): Promise<NonNullable<T>> {
+export function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  deadlineMs = 10_000,
+): Promise<NonNullable<T>> {
   return waitFor(check, { deadlineMs, intervalMs: 20, what }) as Promise<NonNullable<T>>;
 }

@@ -24,7 +24,9 @@ const stackOf = (): Stack => {
 describe('cluster - operations', () => {
   it('cluster - a gateway started before any node is up but not ready: the shard map is unknown', () => {
     expect(stack!.readyBeforeNodes.status).toBe(503);
-    expect(stack!.readyBeforeNodes.body).toMatchObject({ checks: { mysql: true, nats: true, redis: true, shardMap: false } });
+    expect(stack!.readyBeforeNodes.body).toMatchObject({
+      checks: { mysql: true, nats: true, redis: true, shardMap: false },
+    });
   });
 
   it('cluster - /ready checks MySQL, NATS, Redis and the shard map; /api/v1/cluster shows both nodes owning every shard', async () => {
@@ -64,7 +66,15 @@ describe('cluster - directory changes', () => {
     // Ten documents: both nodes (almost surely) load and cache this tenant's directory.
     for (let i = 0; i < 10; i++) expect(await submitOne(`a${i}`)).toEqual(['pur-mgr']);
     const admin = await tenant.admin();
-    expectStatus(await admin.put('/api/v1/directory/groups/g-purchasing', { name: 'Purchasing', parentId: 'g-ops', managerId: 'bob', level: 2 }), 200);
+    expectStatus(
+      await admin.put('/api/v1/directory/groups/g-purchasing', {
+        name: 'Purchasing',
+        parentId: 'g-ops',
+        managerId: 'bob',
+        level: 2,
+      }),
+      200,
+    );
     // The nodes were told: every next document's manager_1 is bob, well inside the 30 s directory cache.
     // (One NATS connection each side: the notice reaches a node before the commands that follow it.)
     for (let i = 0; i < 6; i++) expect(await submitOne(`b${i}`)).toEqual(['bob']);
@@ -79,7 +89,8 @@ describe('cluster - app config and workflow changes', () => {
     const workflowId = tenant.workflows.get('purchase.order')!;
     const doc = { amount: 1_000, currency: 'VND', requester: 'alice', items: [], note: 'n', supplier: 'ACME' };
     let n = 0;
-    const startOne = () => alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: `DEF-${n++}-${Date.now()}`, doc });
+    const startOne = () =>
+      alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: `DEF-${n++}-${Date.now()}`, doc });
     // Ten documents: both nodes (almost surely) cache this tenant's app config and workflow record.
     for (let i = 0; i < 10; i++) expect(expectStatus(await startOne(), 201).body.version).toBe(1);
     expectStatus(await admin.put('/api/v1/apps/purchase.order/config', { workflowId, mode: 'unapply' }), 200);
@@ -88,7 +99,10 @@ describe('cluster - app config and workflow changes', () => {
     expectStatus(await admin.put('/api/v1/apps/purchase.order/config', { workflowId, mode: 'apply' }), 200);
     for (let i = 0; i < 6; i++) expect(expectStatus(await startOne(), 201).body.version).toBe(1);
     const { draft } = expectStatus(await admin.get(`/api/v1/workflows/${workflowId}`), 200).body;
-    expectStatus(await admin.put(`/api/v1/workflows/${workflowId}`, { ...draft, name: `${String(draft.name)} (v2)` }), 200);
+    expectStatus(
+      await admin.put(`/api/v1/workflows/${workflowId}`, { ...draft, name: `${String(draft.name)} (v2)` }),
+      200,
+    );
     expect(expectStatus(await admin.post(`/api/v1/workflows/${workflowId}/publish`), 201).body.version).toBe(2);
     for (let i = 0; i < 6; i++) expect(expectStatus(await startOne(), 201).body.version).toBe(2);
   });

@@ -29,7 +29,11 @@ describe('embedded - npm start', () => {
     const curlBody = /-d '(\{"app":"purchase\.order"[^']*)'/.exec(out)?.[1];
     expect(alice && purMgr && curlBody).toBeTruthy();
     const asAlice = new Caller(stackOf().url, alice);
-    const started = expectStatus(await asAlice.post('/api/v1/runtimes', JSON.parse(curlBody!)), 201, 'the printed curl').body;
+    const started = expectStatus(
+      await asAlice.post('/api/v1/runtimes', JSON.parse(curlBody!)),
+      201,
+      'the printed curl',
+    ).body;
     expect(current(started)).toEqual({ node: 'start', open: ['alice'] });
     await asAlice.do(started.id, 'submit');
     expect((await new Caller(stackOf().url, purMgr).do(started.id, 'approve')).status).toBe('approved');

@@ -17,7 +17,11 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
   const docId = (prefix = 'PO') => `${prefix}-${++docs}-${Date.now().toString(36)}`;
 
   /** alice starts a purchase order of `amount` and submits it; returns her caller and the runtime id. */
-  async function submittedPo(t: Tenant, amount: number, extra: Record<string, unknown> = {}): Promise<{ alice: Caller; id: string; view: RuntimeView }> {
+  async function submittedPo(
+    t: Tenant,
+    amount: number,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ alice: Caller; id: string; view: RuntimeView }> {
     const alice = await t.as('alice');
     const started = await alice.start('purchase.order', docId(), poDoc(amount, extra));
     const view = await alice.do(started.id, 'submit');
@@ -25,7 +29,19 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
   }
 
   /** The runtime's log, read by an admin. */
-  async function logOf(t: Tenant, id: string): Promise<{ action: string; actor: string; fromNode: string; toNode?: string; comment?: string; changes?: Record<string, unknown> }[]> {
+  async function logOf(
+    t: Tenant,
+    id: string,
+  ): Promise<
+    {
+      action: string;
+      actor: string;
+      fromNode: string;
+      toNode?: string;
+      comment?: string;
+      changes?: Record<string, unknown>;
+    }[]
+  > {
     const admin = await t.admin();
     return expectStatus(await admin.get(`/api/v1/runtimes/${id}/history`), 200, 'history').body.log;
   }
@@ -35,7 +51,11 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       const t = await tenant('small');
       const alice = await t.as('alice');
       const started = await alice.start('purchase.order', docId(), poDoc(5_000_000));
-      expect(started).toMatchObject({ app: 'purchase.order', status: 'created', allowedActions: expect.arrayContaining(['submit']) });
+      expect(started).toMatchObject({
+        app: 'purchase.order',
+        status: 'created',
+        allowedActions: expect.arrayContaining(['submit']),
+      });
       expect(current(started)).toEqual({ node: 'start', open: ['alice'] });
       const submitted = await alice.do(started.id, 'submit');
       expect(submitted.status).toBe('in_progress');
@@ -61,7 +81,12 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       expect(done.status).toBe('approved');
       const finance = done.stages.find((s) => s.node === 'finance')!;
       expect(finance.exitAction).toBe('approve');
-      expect(Object.fromEntries(finance.tasks.map((x) => [x.assignee, x.status]))).toEqual({ 'fin-1': 'done', 'fin-2': 'skipped', 'fin-3': 'done', 'fin-head': 'skipped' });
+      expect(Object.fromEntries(finance.tasks.map((x) => [x.assignee, x.status]))).toEqual({
+        'fin-1': 'done',
+        'fin-2': 'skipped',
+        'fin-3': 'done',
+        'fin-head': 'skipped',
+      });
     });
 
     it(`${label} - a large order goes to the CEO by amount`, async () => {
@@ -69,7 +94,12 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       const { id } = await submittedPo(t, 600_000_000);
       const atCeo = await (await t.as('pur-mgr')).do(id, 'approve');
       expect(current(atCeo)).toEqual({ node: 'ceo', open: ['ceo'] });
-      expect((await (await t.as('ceo')).do(id, 'approve')).stages.map((s) => s.node)).toEqual(['start', 'manager', 'ceo', 'approved']);
+      expect((await (await t.as('ceo')).do(id, 'approve')).stages.map((s) => s.node)).toEqual([
+        'start',
+        'manager',
+        'ceo',
+        'approved',
+      ]);
     });
 
     it(`${label} - capex items over 100M route to the CEO through sumItemIf`, async () => {
@@ -103,8 +133,16 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       const resubmitted = await alice.do(id, 'resubmit', { patch: { note: 'quote attached' } });
       expect(current(resubmitted)).toEqual({ node: 'manager', open: ['pur-mgr'] });
       expect(resubmitted.doc.note).toBe('quote attached');
-      expect((await mgr.do(id, 'approve')).stages.map((s) => s.node)).toEqual(['start', 'manager', 'start', 'manager', 'approved']);
-      expect((await logOf(t, id)).find((l) => l.action === 'resubmit')?.changes).toEqual({ note: ['urgent', 'quote attached'] });
+      expect((await mgr.do(id, 'approve')).stages.map((s) => s.node)).toEqual([
+        'start',
+        'manager',
+        'start',
+        'manager',
+        'approved',
+      ]);
+      expect((await logOf(t, id)).find((l) => l.action === 'resubmit')?.changes).toEqual({
+        note: ['urgent', 'quote attached'],
+      });
     });
 
     it(`${label} - finance returns to the named manager stage`, async () => {
@@ -114,7 +152,10 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       await mgr.do(id, 'approve');
       const back = await (await t.as('fin-1')).do(id, 'return', { toNode: 'manager' });
       expect(current(back)).toEqual({ node: 'manager', open: ['pur-mgr'] });
-      expect(current(await mgr.do(id, 'approve'))).toEqual({ node: 'finance', open: ['fin-1', 'fin-2', 'fin-3', 'fin-head'] });
+      expect(current(await mgr.do(id, 'approve'))).toEqual({
+        node: 'finance',
+        open: ['fin-1', 'fin-2', 'fin-3', 'fin-head'],
+      });
     });
 
     it(`${label} - zones: finance edits pricing; an edit outside its zones is refused naming the field and changes nothing`, async () => {
@@ -162,14 +203,22 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       const { id, view } = await submittedPo(t, 5_000_000);
       const commented = await (await t.as('pur-mgr')).do(id, 'comment', { comment: 'looking at it' });
       expect(commented.stages).toEqual(view.stages);
-      expect((await logOf(t, id)).at(-1)).toMatchObject({ action: 'comment', comment: 'looking at it', fromNode: 'manager', actor: 'pur-mgr' });
+      expect((await logOf(t, id)).at(-1)).toMatchObject({
+        action: 'comment',
+        comment: 'looking at it',
+        fromNode: 'manager',
+        actor: 'pur-mgr',
+      });
     });
 
     it(`${label} - reassign hands the task over; the new assignee approves`, async () => {
       const t = await tenant('reassign');
       const { id } = await submittedPo(t, 5_000_000);
       const mgr = await t.as('pur-mgr');
-      expect(current(await mgr.do(id, 'reassign', { toEmployee: 'ops-head' }))).toEqual({ node: 'manager', open: ['ops-head'] });
+      expect(current(await mgr.do(id, 'reassign', { toEmployee: 'ops-head' }))).toEqual({
+        node: 'manager',
+        open: ['ops-head'],
+      });
       expect((await mgr.act(id, 'approve')).body.code).toBe('not_assignee');
       expect((await (await t.as('ops-head')).do(id, 'approve')).status).toBe('approved');
     });
@@ -207,14 +256,20 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       const doc = { days: 10, type: 'annual', approver: 'pur-mgr', handover: 'bob', reason: 'family' };
       const started = await alice.start('hr.leave', docId('LV'), doc);
       expect(current(await alice.do(started.id, 'submit'))).toEqual({ node: 'approver', open: ['pur-mgr'] });
-      expect(current(await (await t.as('pur-mgr')).do(started.id, 'approve'))).toEqual({ node: 'hr', open: ['hr-1', 'hr-2', 'hr-head'] });
+      expect(current(await (await t.as('pur-mgr')).do(started.id, 'approve'))).toEqual({
+        node: 'hr',
+        open: ['hr-1', 'hr-2', 'hr-head'],
+      });
       const hr1 = await t.as('hr-1');
       const before = await (await t.admin()).view(started.id);
       const missing = await hr1.act(started.id, 'approve');
       expect(missing.status).toBe(422);
       expect(missing.body.code).toBe('next_assignee_required');
       expect((await (await t.admin()).view(started.id)).revision).toBe(before.revision);
-      expect(current(await hr1.do(started.id, 'approve', { nextAssignee: 'lee' }))).toEqual({ node: 'reviewer', open: ['lee'] });
+      expect(current(await hr1.do(started.id, 'approve', { nextAssignee: 'lee' }))).toEqual({
+        node: 'reviewer',
+        open: ['lee'],
+      });
       expect(current(await (await t.as('lee')).do(started.id, 'approve'))).toEqual({ node: 'handover', open: ['bob'] });
       const done = await (await t.as('bob')).do(started.id, 'complete');
       expect(done.status).toBe('completed');
@@ -265,7 +320,11 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
   });
 
   describe(`${label} - bad input`, () => {
-    const problem = (a: { status: number; headers: Headers; body: { code?: string; status?: number } }, status: number, code?: string) => {
+    const problem = (
+      a: { status: number; headers: Headers; body: { code?: string; status?: number } },
+      status: number,
+      code?: string,
+    ) => {
       expect(a.status).toBe(status);
       expect(a.headers.get('content-type')).toContain('application/problem+json');
       expect(a.body.status).toBe(status);
@@ -287,7 +346,9 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       problem(wrongType, 422, 'validation_failed');
       expect(JSON.stringify(wrongType.body.errors)).toContain('comment');
       problem(await mgr.post(path, { action: 'frobnicate' }), 422, 'validation_failed');
-      const huge = await mgr.post(path, undefined, { raw: JSON.stringify({ action: 'approve', comment: 'x'.repeat(1_100_000) }) });
+      const huge = await mgr.post(path, undefined, {
+        raw: JSON.stringify({ action: 'approve', comment: 'x'.repeat(1_100_000) }),
+      });
       problem(huge, 413, 'payload_too_large');
       const after = await admin.view(id);
       expect(after.revision).toBe(before.revision);
@@ -305,10 +366,17 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
     it(`${label} - an invalid definition is refused with the paths of its errors; the published version is unchanged`, async () => {
       const t = await tenant('baddef');
       const admin = await t.admin();
-      const valid = expectStatus(await admin.get(`/api/v1/workflows/${t.workflows.get('purchase.order')}`), 200).body.draft;
+      const valid = expectStatus(await admin.get(`/api/v1/workflows/${t.workflows.get('purchase.order')}`), 200).body
+        .draft;
       const broken = structuredClone(valid);
       broken.associations[2].condition.left = 'amout';
-      broken.nodes.push({ id: 'island', kind: 'task', title: 'Unreachable', actions: ['approve'], collaborators: { type: 'in_form', field: 'requester' } });
+      broken.nodes.push({
+        id: 'island',
+        kind: 'task',
+        title: 'Unreachable',
+        actions: ['approve'],
+        collaborators: { type: 'in_form', field: 'requester' },
+      });
       const validated = await admin.post('/api/v1/workflows/validate', broken);
       problem(validated, 422, 'validation_failed');
       const paths = (validated.body.errors as { path: string }[]).map((e) => e.path);
@@ -353,7 +421,9 @@ export function runScenarios(label: string, stackOf: () => Stack): void {
       expect((await member.post('/api/v1/workflows', { app: 'x' })).status).toBe(403);
       expect((await member.post(`/api/v1/workflows/${t.workflows.get('purchase.order')}/publish`)).status).toBe(403);
       expect((await member.post('/api/v1/directory/import', { employees: [] })).status).toBe(403);
-      expect((await member.put('/api/v1/apps/purchase.order/config', { workflowId: 'x', mode: 'unapply' })).status).toBe(403);
+      expect(
+        (await member.put('/api/v1/apps/purchase.order/config', { workflowId: 'x', mode: 'unapply' })).status,
+      ).toBe(403);
     });
 
     it(`${label} - another tenant's runtime, workflow and task are 404`, async () => {

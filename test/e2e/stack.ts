@@ -59,7 +59,11 @@ process.once('exit', () => {
 
 /** `node bin/bflow.js <verb>` with only PATH and the given BFLOW_* variables (no inherited service URLs). */
 export function spawnBflow(verb: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['bin/bflow.js', verb], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/bflow.js', verb], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   spawned.add(child);
   child.once('exit', () => spawned.delete(child));
   return child;
@@ -79,7 +83,9 @@ export async function waitReady(url: string, process: BflowProcess, deadlineMs =
   });
   if (outcome === 'exited') {
     const code = await process.exited;
-    throw new Error(`${url}: the process exited (${code}) before it was ready:\n${process.stdout.slice(-2000)}\n${process.stderr.slice(-4000)}`);
+    throw new Error(
+      `${url}: the process exited (${code}) before it was ready:\n${process.stdout.slice(-2000)}\n${process.stderr.slice(-4000)}`,
+    );
   }
 }
 
@@ -141,7 +147,14 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
     BFLOW_LOG_LEVEL: 'info',
   };
   // The gateway first: it must start (and say it is not ready) before any node has created the lease buckets.
-  const gateway = new BflowProcess(spawnBflow('gateway', { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BFLOW_LOG_LEVEL: 'warn' }));
+  const gateway = new BflowProcess(
+    spawnBflow('gateway', {
+      ...env,
+      BFLOW_PORT: String(port),
+      BFLOW_NODE_ID: `${nats.prefix}-gw`,
+      BFLOW_LOG_LEVEL: 'warn',
+    }),
+  );
   const nodes: NodeProcess[] = [];
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
@@ -155,7 +168,10 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
   };
   let readyBeforeNodes: { status: number; body: unknown } | undefined;
   try {
-    await waitFor(async () => !gateway.running || (await fetch(`${url}/health`)).status === 200, { deadlineMs: 60_000, what: 'gateway /health' });
+    await waitFor(async () => !gateway.running || (await fetch(`${url}/health`)).status === 200, {
+      deadlineMs: 60_000,
+      what: 'gateway /health',
+    });
     const early = await fetch(`${url}/ready`);
     readyBeforeNodes = { status: early.status, body: await early.json() };
     for (const id of ['n1', 'n2']) {
@@ -164,10 +180,13 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
       nodes.push(new NodeProcess(id, child));
     }
     await waitReady(url, gateway);
-    await waitFor(() => nodes.reduce((n, p) => n + p.held.size, 0) === CLUSTER_SHARDS && nodes.every((p) => p.held.size > 0), {
-      deadlineMs: 30_000,
-      what: 'two nodes holding every shard',
-    });
+    await waitFor(
+      () => nodes.reduce((n, p) => n + p.held.size, 0) === CLUSTER_SHARDS && nodes.every((p) => p.held.size > 0),
+      {
+        deadlineMs: 30_000,
+        what: 'two nodes holding every shard',
+      },
+    );
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -175,7 +194,11 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
   return { url, secret, gateway, nodes, stop, cluster: nats.prefix, redisUrl, readyBeforeNodes: readyBeforeNodes! };
 }
 
-export async function cleanupCluster(cluster: string, nc: Awaited<ReturnType<Awaited<ReturnType<typeof useTestNats>>['connect']>>, redisUrl: string): Promise<void> {
+export async function cleanupCluster(
+  cluster: string,
+  nc: Awaited<ReturnType<Awaited<ReturnType<typeof useTestNats>>['connect']>>,
+  redisUrl: string,
+): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for (const stream of Object.values(clusterStreams(cluster))) await jsm.streams.delete(stream).catch(() => undefined);
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });

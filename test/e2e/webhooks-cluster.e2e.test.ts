@@ -25,20 +25,39 @@ describe('cluster - webhooks', () => {
   it('cluster webhooks - every event of a started and approved runtime arrives once, signed, from the nodes', async () => {
     const tenant = await Tenant.create(stack!, 'wh');
     const erp = await tenant.as('erp', ['integration']);
-    expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/bflow'), events: ['*'], secret: HOOK_SECRET }), 201, 'register');
+    expectStatus(
+      await erp.post('/api/v1/webhooks', { url: receiver.url('/bflow'), events: ['*'], secret: HOOK_SECRET }),
+      201,
+      'register',
+    );
     const alice = await tenant.as('alice');
     const doc = poDoc(5_000_000, { note: 'n' });
-    const started = expectStatus(await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH', doc }), 201, 'start').body as { id: string };
+    const started = expectStatus(
+      await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH', doc }),
+      201,
+      'start',
+    ).body as { id: string };
     expectStatus(await alice.post(`/api/v1/runtimes/${started.id}/actions`, { action: 'submit' }), 200, 'submit');
-    expectStatus(await (await tenant.as('pur-mgr')).post(`/api/v1/runtimes/${started.id}/actions`, { action: 'approve' }), 200, 'approve');
+    expectStatus(
+      await (await tenant.as('pur-mgr')).post(`/api/v1/runtimes/${started.id}/actions`, { action: 'approve' }),
+      200,
+      'approve',
+    );
 
     const types = () => receiver.received.map((r) => String(r.headers['x-bflow-event-type']));
-    await waitFor(() => types().includes('runtime.finished'), { what: 'runtime.finished at the receiver', deadlineMs: 30_000 });
+    await waitFor(() => types().includes('runtime.finished'), {
+      what: 'runtime.finished at the receiver',
+      deadlineMs: 30_000,
+    });
     const ids = receiver.received.map((r) => String(r.headers['x-bflow-event-id']));
     expect(new Set(ids).size).toBe(ids.length);
-    expect(types()).toEqual(expect.arrayContaining(['runtime.started', 'stage.entered', 'task.assigned', 'stage.exited', 'runtime.finished']));
+    expect(types()).toEqual(
+      expect.arrayContaining(['runtime.started', 'stage.entered', 'task.assigned', 'stage.exited', 'runtime.finished']),
+    );
     for (const got of receiver.received) {
-      expect(got.headers['x-bflow-signature']).toBe(`sha256=${createHmac('sha256', HOOK_SECRET).update(got.body).digest('hex')}`);
+      expect(got.headers['x-bflow-signature']).toBe(
+        `sha256=${createHmac('sha256', HOOK_SECRET).update(got.body).digest('hex')}`,
+      );
       expect(JSON.parse(got.body.toString('utf8'))).toMatchObject({ tenant: tenant.id, runtimeId: started.id });
     }
   });
@@ -47,13 +66,25 @@ describe('cluster - webhooks', () => {
     const tenant = await Tenant.create(stack!, 'wh-notice');
     const erp = await tenant.as('erp', ['integration']);
     const ofPath = (path: string) => receiver.received.filter((r) => r.path === path);
-    expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/first'), events: ['*'], secret: HOOK_SECRET }), 201, 'register first');
+    expectStatus(
+      await erp.post('/api/v1/webhooks', { url: receiver.url('/first'), events: ['*'], secret: HOOK_SECRET }),
+      201,
+      'register first',
+    );
     const alice = await tenant.as('alice');
     const doc = poDoc(5_000_000, { note: 'n' });
-    const started = expectStatus(await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH-2', doc }), 201, 'start').body as { id: string };
+    const started = expectStatus(
+      await alice.post('/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH-2', doc }),
+      201,
+      'start',
+    ).body as { id: string };
     // The start's events reached /first: the delivering node has cached the list [first] (for 10 min in this stack).
     await waitFor(() => ofPath('/first').length > 0, { what: 'the start events at /first', deadlineMs: 30_000 });
-    expectStatus(await erp.post('/api/v1/webhooks', { url: receiver.url('/second'), events: ['*'], secret: HOOK_SECRET }), 201, 'register second');
+    expectStatus(
+      await erp.post('/api/v1/webhooks', { url: receiver.url('/second'), events: ['*'], secret: HOOK_SECRET }),
+      201,
+      'register second',
+    );
     expectStatus(await alice.post(`/api/v1/runtimes/${started.id}/actions`, { action: 'submit' }), 200, 'submit');
     await waitFor(() => ofPath('/second').length > 0, { what: 'the submit events at /second', deadlineMs: 30_000 });
     const bodies = ofPath('/second').map((r) => JSON.parse(r.body.toString('utf8')) as { runtimeId: string });

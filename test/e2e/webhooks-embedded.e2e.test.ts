@@ -23,7 +23,11 @@ let receiver: WebhookReceiver;
 beforeAll(async () => {
   backend = await startEmbedded(loadConfig({ BFLOW_SHARDS: '4' }), pino({ level: 'silent' }));
   await seedDemo(backend.deps);
-  server = serve({ fetch: createApp(backend.deps, { auth: { secret: SECRET } }).fetch, port: 0, hostname: '127.0.0.1' });
+  server = serve({
+    fetch: createApp(backend.deps, { auth: { secret: SECRET } }).fetch,
+    port: 0,
+    hostname: '127.0.0.1',
+  });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   receiver = await WebhookReceiver.start();
@@ -35,9 +39,18 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function call(sub: string, roles: string[], method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function call(
+  sub: string,
+  roles: string[],
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const token = await signToken(SECRET, { sub, tid: DEMO_TENANT, roles }, 3600);
-  const init: RequestInit = { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } };
+  const init: RequestInit = {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(`${base}${path}`, init);
   const text = await res.text();
@@ -46,27 +59,50 @@ async function call(sub: string, roles: string[], method: string, path: string, 
 
 describe('embedded - webhooks end to end', () => {
   it('webhooks - a runtime started and approved through the API reaches the registered receiver, signed', async () => {
-    const hook = await call('erp', ['integration'], 'POST', '/api/v1/webhooks', { url: receiver.url('/bflow'), events: ['runtime.started', 'runtime.finished'], secret: HOOK_SECRET });
+    const hook = await call('erp', ['integration'], 'POST', '/api/v1/webhooks', {
+      url: receiver.url('/bflow'),
+      events: ['runtime.started', 'runtime.finished'],
+      secret: HOOK_SECRET,
+    });
     expect(hook.status).toBe(201);
 
     const doc = poDoc(5_000_000, { note: 'e2e' });
-    const started = await call('alice', ['member'], 'POST', '/api/v1/runtimes', { app: 'purchase.order', docId: 'PO-WH-1', doc });
+    const started = await call('alice', ['member'], 'POST', '/api/v1/runtimes', {
+      app: 'purchase.order',
+      docId: 'PO-WH-1',
+      doc,
+    });
     expect(started.status).toBe(201);
     const runtimeId = started.body.id as string;
     await waitFor(() => receiver.received.length >= 1, { what: 'runtime.started at the receiver' });
 
-    expect((await call('alice', ['member'], 'POST', `/api/v1/runtimes/${runtimeId}/actions`, { action: 'submit' })).status).toBe(200);
-    expect((await call('pur-mgr', ['member'], 'POST', `/api/v1/runtimes/${runtimeId}/actions`, { action: 'approve' })).body.status).toBe('approved');
+    expect(
+      (await call('alice', ['member'], 'POST', `/api/v1/runtimes/${runtimeId}/actions`, { action: 'submit' })).status,
+    ).toBe(200);
+    expect(
+      (await call('pur-mgr', ['member'], 'POST', `/api/v1/runtimes/${runtimeId}/actions`, { action: 'approve' })).body
+        .status,
+    ).toBe('approved');
     await waitFor(() => receiver.received.length >= 2, { what: 'runtime.finished at the receiver' });
     await backend.webhooks.idle();
 
     // Only the subscribed types, in commit order, each signed over its raw body with the webhook's secret.
-    expect(receiver.received.map((r) => r.headers['x-bflow-event-type'])).toEqual(['runtime.started', 'runtime.finished']);
+    expect(receiver.received.map((r) => r.headers['x-bflow-event-type'])).toEqual([
+      'runtime.started',
+      'runtime.finished',
+    ]);
     for (const got of receiver.received) {
-      const event = JSON.parse(got.body.toString('utf8')) as { id: string; type: string; tenant: string; runtimeId: string };
+      const event = JSON.parse(got.body.toString('utf8')) as {
+        id: string;
+        type: string;
+        tenant: string;
+        runtimeId: string;
+      };
       expect(event).toMatchObject({ tenant: DEMO_TENANT, runtimeId, type: got.headers['x-bflow-event-type'] });
       expect(got.headers['x-bflow-event-id']).toBe(event.id);
-      expect(got.headers['x-bflow-signature']).toBe(`sha256=${createHmac('sha256', HOOK_SECRET).update(got.body).digest('hex')}`);
+      expect(got.headers['x-bflow-signature']).toBe(
+        `sha256=${createHmac('sha256', HOOK_SECRET).update(got.body).digest('hex')}`,
+      );
     }
     expect(JSON.parse(receiver.received[1]!.body.toString('utf8')).data).toMatchObject({ outcome: 'approved' });
 
@@ -76,6 +112,9 @@ describe('embedded - webhooks end to end', () => {
     // Analytics over the same runtime: one visit of the manager, approved.
     const stats = await call('alice', ['designer'], 'GET', `/api/v1/analytics/workflows/${started.body.workflowId}`);
     expect(stats.status).toBe(200);
-    expect(stats.body.nodes.find((n: { node: string }) => n.node === 'manager')).toMatchObject({ entered: 1, exited: { approve: 1 } });
+    expect(stats.body.nodes.find((n: { node: string }) => n.node === 'manager')).toMatchObject({
+      entered: 1,
+      exited: { approve: 1 },
+    });
   });
 });

@@ -1,7 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorError } from '../../src/actors/errors.ts';
 import type { ShardReply } from '../../src/actors/bus/ports.ts';
-import { act, admin, designer, member, poDoc, startPo, TENANT_B, testGateway, type TestGateway } from './test-backend.ts';
+import {
+  act,
+  admin,
+  designer,
+  member,
+  poDoc,
+  startPo,
+  TENANT_B,
+  testGateway,
+  type TestGateway,
+} from './test-backend.ts';
 
 let gw: TestGateway;
 beforeEach(async () => {
@@ -14,7 +24,9 @@ const manager = member('pur-mgr');
 
 describe('api runtimes - purchase order', () => {
   it('start → submit → approve through the purchase-order example', async () => {
-    const started = await gw.call(alice, 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'PO-1', doc: poDoc(5_000_000) } });
+    const started = await gw.call(alice, 'POST', '/api/v1/runtimes', {
+      body: { app: 'purchase.order', docId: 'PO-1', doc: poDoc(5_000_000) },
+    });
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({
       app: 'purchase.order',
@@ -33,7 +45,11 @@ describe('api runtimes - purchase order', () => {
 
     const submitted = await act(gw, alice, id, { action: 'submit' });
     expect(submitted.status).toBe(200);
-    expect(submitted.body.stages.at(-1)).toMatchObject({ node: 'manager', status: 'open', tasks: [{ assignee: 'pur-mgr', status: 'open' }] });
+    expect(submitted.body.stages.at(-1)).toMatchObject({
+      node: 'manager',
+      status: 'open',
+      tasks: [{ assignee: 'pur-mgr', status: 'open' }],
+    });
     expect(submitted.body.allowedActions).not.toContain('approve');
 
     const view = await gw.call(manager, 'GET', `/api/v1/runtimes/${id}`);
@@ -57,27 +73,54 @@ describe('api runtimes - purchase order', () => {
       ['submit', 'alice'],
       ['approve', 'pur-mgr'],
     ]);
-    expect(history.body.log[2]).toMatchObject({ seq: 3, fromNode: 'manager', toNode: 'approved', comment: 'ok', at: '2026-01-05T09:00:00.000Z' });
-    expect(history.body.stages[0]).toMatchObject({ node: 'start', enteredAt: '2026-01-05T09:00:00.000Z', exitedAt: '2026-01-05T09:00:00.000Z' });
-    expect(history.body.stages[1]).toMatchObject({ node: 'manager', status: 'closed', exitAction: 'approve', exitedAt: expect.any(String) });
+    expect(history.body.log[2]).toMatchObject({
+      seq: 3,
+      fromNode: 'manager',
+      toNode: 'approved',
+      comment: 'ok',
+      at: '2026-01-05T09:00:00.000Z',
+    });
+    expect(history.body.stages[0]).toMatchObject({
+      node: 'start',
+      enteredAt: '2026-01-05T09:00:00.000Z',
+      exitedAt: '2026-01-05T09:00:00.000Z',
+    });
+    expect(history.body.stages[1]).toMatchObject({
+      node: 'manager',
+      status: 'closed',
+      exitAction: 'approve',
+      exitedAt: expect.any(String),
+    });
   });
 
   it('start - the document already has an active runtime: 200 with that runtime', async () => {
     const first = await startPo(gw, 'PO-1');
-    const again = await gw.call(member('bob'), 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'PO-1', doc: poDoc(1) } });
+    const again = await gw.call(member('bob'), 'POST', '/api/v1/runtimes', {
+      body: { app: 'purchase.order', docId: 'PO-1', doc: poDoc(1) },
+    });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: first.id, creator: 'alice', doc: { amount: 5_000_000 } });
   });
 
-  it('start - the runtime id is the gateway\'s, the creator the caller, the company the token\'s', async () => {
-    const started = await gw.call({ ...alice, companyId: 'c-1' }, 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'PO-9', doc: poDoc(1) } });
+  it("start - the runtime id is the gateway's, the creator the caller, the company the token's", async () => {
+    const started = await gw.call({ ...alice, companyId: 'c-1' }, 'POST', '/api/v1/runtimes', {
+      body: { app: 'purchase.order', docId: 'PO-9', doc: poDoc(1) },
+    });
     expect(started.status).toBe(201);
-    expect(gw.sent.at(-1)).toMatchObject({ kind: 'start', tenant: 'tenant-a', runtimeId: started.body.id, creator: 'alice', companyId: 'c-1' });
+    expect(gw.sent.at(-1)).toMatchObject({
+      kind: 'start',
+      tenant: 'tenant-a',
+      runtimeId: started.body.id,
+      creator: 'alice',
+      companyId: 'c-1',
+    });
     expect(started.body.companyId).toBe('c-1');
   });
 
   it('start - an app without config → 422 app_not_configured', async () => {
-    const res = await gw.call(alice, 'POST', '/api/v1/runtimes', { body: { app: 'sales.order', docId: 'SO-1', doc: {} } });
+    const res = await gw.call(alice, 'POST', '/api/v1/runtimes', {
+      body: { app: 'sales.order', docId: 'SO-1', doc: {} },
+    });
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body).toMatchObject({ code: 'app_not_configured', status: 422 });
@@ -187,7 +230,9 @@ describe('api runtimes - refusals', () => {
   });
 
   it('wrong role → 403 forbidden (a designer cannot start or read runtimes)', async () => {
-    const res = await gw.call(designer(), 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'PO-1', doc: {} } });
+    const res = await gw.call(designer(), 'POST', '/api/v1/runtimes', {
+      body: { app: 'purchase.order', docId: 'PO-1', doc: {} },
+    });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
     expect((await gw.call(designer(), 'GET', '/api/v1/runtimes')).status).toBe(403);
@@ -262,21 +307,30 @@ describe('api runtimes - shard problems', () => {
 
   it('the shard unreachable → 503 shard_unavailable with Retry-After', async () => {
     failWith(() => Promise.reject(new ActorError('shard_unavailable', 'gave up', { retryAfterMs: 2_000 })));
-    const res = await gw.call(alice, 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId: 'PO-1', doc: {} } });
+    const res = await gw.call(alice, 'POST', '/api/v1/runtimes', {
+      body: { app: 'purchase.order', docId: 'PO-1', doc: {} },
+    });
     expect(res.status).toBe(503);
     expect(res.headers.get('Retry-After')).toBe('2');
     expect(res.body.code).toBe('shard_unavailable');
   });
 
   it("a store_unavailable reply → 503 with Retry-After and without the driver's message (was: detail = the message); an unknown code → 500 internal without its message", async () => {
-    const driver = "store unavailable: connect mysql://bflow:hunter2@db.internal:3306 failed; Data too long for column 'company_id'";
+    const driver =
+      "store unavailable: connect mysql://bflow:hunter2@db.internal:3306 failed; Data too long for column 'company_id'";
     failWith(async () => ({ ok: false, problem: { code: 'store_unavailable', message: driver, retryable: true } }));
     const down = await act(gw, alice, 'rt-1', { action: 'submit' });
     expect(down.status).toBe(503);
     expect(down.headers.get('Retry-After')).toBe('1');
-    expect(down.body).toMatchObject({ code: 'store_unavailable', detail: 'a dependency is temporarily unavailable; retry after the delay given' });
+    expect(down.body).toMatchObject({
+      code: 'store_unavailable',
+      detail: 'a dependency is temporarily unavailable; retry after the delay given',
+    });
     expect(JSON.stringify(down.body)).not.toMatch(/hunter2|mysql:|db\.internal|company_id/);
-    failWith(async () => ({ ok: false, problem: { code: 'brand_new', message: 'secret internals', retryable: false } }));
+    failWith(async () => ({
+      ok: false,
+      problem: { code: 'brand_new', message: 'secret internals', retryable: false },
+    }));
     const odd = await act(gw, alice, 'rt-1', { action: 'submit' });
     expect(odd.status).toBe(500);
     expect(odd.body.code).toBe('internal');

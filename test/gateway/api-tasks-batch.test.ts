@@ -47,13 +47,20 @@ describe('api batch', () => {
 
   it('a retried batch with the same Idempotency-Key changes nothing (item keys derive from it)', async () => {
     const a = await submittedPo('PO-A');
-    const body = { items: [{ runtimeId: a, action: 'comment', comment: 'once' }, { runtimeId: a, action: 'comment', comment: 'twice' }] };
+    const body = {
+      items: [
+        { runtimeId: a, action: 'comment', comment: 'once' },
+        { runtimeId: a, action: 'comment', comment: 'twice' },
+      ],
+    };
     const headers = { 'Idempotency-Key': 'batch-1' };
     const first = await gw.call(manager, 'POST', '/api/v1/actions/batch', { body, headers });
     const second = await gw.call(manager, 'POST', '/api/v1/actions/batch', { body, headers });
     expect(second.body).toEqual(first.body);
     const log = (await gw.call(alice, 'GET', `/api/v1/runtimes/${a}/history`)).body.log;
-    expect(log.filter((l: { action: string }) => l.action === 'comment').map((l: { comment: string }) => l.comment)).toEqual(['once', 'twice']);
+    expect(
+      log.filter((l: { action: string }) => l.action === 'comment').map((l: { comment: string }) => l.comment),
+    ).toEqual(['once', 'twice']);
   });
 
   it('more than 100 items or a bad item → 422 naming it', async () => {
@@ -61,13 +68,17 @@ describe('api batch', () => {
     const big = await gw.call(manager, 'POST', '/api/v1/actions/batch', { body: { items } });
     expect(big.status).toBe(422);
     expect(big.body.errors[0].path).toBe('items');
-    const bad = await gw.call(manager, 'POST', '/api/v1/actions/batch', { body: { items: [{ runtimeId: 'x', action: 'fly' }] } });
+    const bad = await gw.call(manager, 'POST', '/api/v1/actions/batch', {
+      body: { items: [{ runtimeId: 'x', action: 'fly' }] },
+    });
     expect(bad.body.errors[0].path).toBe('items.0.action');
   });
 
   it("tenant B's batch on tenant A's runtime → a 404 item", async () => {
     const a = await submittedPo('PO-A');
-    const res = await gw.call(member('pur-mgr', TENANT_B), 'POST', '/api/v1/actions/batch', { body: { items: [{ runtimeId: a, action: 'approve' }] } });
+    const res = await gw.call(member('pur-mgr', TENANT_B), 'POST', '/api/v1/actions/batch', {
+      body: { items: [{ runtimeId: a, action: 'approve' }] },
+    });
     expect(res.body.results[0]).toMatchObject({ status: 404, problem: { code: 'not_found' } });
   });
 });
@@ -81,8 +92,24 @@ describe('api tasks', () => {
     expect(inbox.status).toBe(200);
     expect(inbox.body).toEqual({
       items: [
-        { runtimeId: a, app: 'purchase.order', docId: 'PO-A', node: 'manager', title: 'Line manager', assignedAt: '2026-01-05T09:00:00.000Z', dueAt: '2026-01-06T09:00:00.000Z' },
-        { runtimeId: b, app: 'purchase.order', docId: 'PO-B', node: 'manager', title: 'Line manager', assignedAt: '2026-01-05T09:00:01.000Z', dueAt: '2026-01-06T09:00:01.000Z' },
+        {
+          runtimeId: a,
+          app: 'purchase.order',
+          docId: 'PO-A',
+          node: 'manager',
+          title: 'Line manager',
+          assignedAt: '2026-01-05T09:00:00.000Z',
+          dueAt: '2026-01-06T09:00:00.000Z',
+        },
+        {
+          runtimeId: b,
+          app: 'purchase.order',
+          docId: 'PO-B',
+          node: 'manager',
+          title: 'Line manager',
+          assignedAt: '2026-01-05T09:00:01.000Z',
+          dueAt: '2026-01-06T09:00:01.000Z',
+        },
       ],
       nextCursor: null,
     });
@@ -92,7 +119,10 @@ describe('api tasks', () => {
     const done = await gw.call(manager, 'GET', '/api/v1/tasks?status=done');
     expect(done.body.items).toMatchObject([{ runtimeId: a, node: 'manager', title: 'Line manager' }]);
     const creator = await gw.call(alice, 'GET', '/api/v1/tasks?status=done');
-    expect(creator.body.items).toMatchObject([{ runtimeId: a, node: 'start', title: 'Requester' }, { runtimeId: b, node: 'start' }]);
+    expect(creator.body.items).toMatchObject([
+      { runtimeId: a, node: 'start', title: 'Requester' },
+      { runtimeId: b, node: 'start' },
+    ]);
   });
 
   it('pages with an opaque cursor', async () => {
@@ -130,8 +160,13 @@ describe('api cluster and openapi', () => {
   it('the OpenAPI document lists every API route with its schemas', async () => {
     const res = await gw.app.request('/openapi.json');
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
-    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(routes).toEqual(
       expect.arrayContaining([
         'PUT /api/v1/directory/employees/{id}',
@@ -155,6 +190,8 @@ describe('api cluster and openapi', () => {
         'GET /api/v1/cluster',
       ]),
     );
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Runtime', 'Problem', 'WorkflowDefinition', 'ActionBatch', 'Task']));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['Runtime', 'Problem', 'WorkflowDefinition', 'ActionBatch', 'Task']),
+    );
   });
 });

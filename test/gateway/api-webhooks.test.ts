@@ -1,7 +1,16 @@
 import { sign } from 'hono/jwt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/gateway/app.ts';
-import { admin, designer, integration, member, SECRET, TENANT_B, testGateway, type TestGateway } from './test-backend.ts';
+import {
+  admin,
+  designer,
+  integration,
+  member,
+  SECRET,
+  TENANT_B,
+  testGateway,
+  type TestGateway,
+} from './test-backend.ts';
 
 let gw: TestGateway;
 beforeEach(async () => {
@@ -10,13 +19,23 @@ beforeEach(async () => {
 afterEach(() => gw.close());
 
 const HOOK_SECRET = 'whsec-super-secret-0123456789';
-const body = (over: Record<string, unknown> = {}) => ({ url: 'https://erp.example.com/hooks/bflow', events: ['stage.entered', 'runtime.finished'], secret: HOOK_SECRET, ...over });
+const body = (over: Record<string, unknown> = {}) => ({
+  url: 'https://erp.example.com/hooks/bflow',
+  events: ['stage.entered', 'runtime.finished'],
+  secret: HOOK_SECRET,
+  ...over,
+});
 
 describe('api webhooks - register, list, get, delete', () => {
   it('webhooks - create → 201 without the secret; list and get never return it; delete → 204 then 404', async () => {
     const created = await gw.call(admin(), 'POST', '/api/v1/webhooks', { body: body() });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.stringMatching(/^wh_/), url: 'https://erp.example.com/hooks/bflow', events: ['stage.entered', 'runtime.finished'], createdAt: expect.any(String) });
+    expect(created.body).toEqual({
+      id: expect.stringMatching(/^wh_/),
+      url: 'https://erp.example.com/hooks/bflow',
+      events: ['stage.entered', 'runtime.finished'],
+      createdAt: expect.any(String),
+    });
     expect(created.headers.get('location')).toBe(`/api/v1/webhooks/${created.body.id}`);
     const id = created.body.id as string;
 
@@ -36,7 +55,12 @@ describe('api webhooks - register, list, get, delete', () => {
   it('webhooks - only admin and integration: member and designer → 403', async () => {
     const created = await gw.call(admin(), 'POST', '/api/v1/webhooks', { body: body() });
     for (const caller of [member('alice'), designer()]) {
-      for (const [method, path] of [['POST', '/api/v1/webhooks'], ['GET', '/api/v1/webhooks'], ['GET', `/api/v1/webhooks/${created.body.id}`], ['DELETE', `/api/v1/webhooks/${created.body.id}`]] as const) {
+      for (const [method, path] of [
+        ['POST', '/api/v1/webhooks'],
+        ['GET', '/api/v1/webhooks'],
+        ['GET', `/api/v1/webhooks/${created.body.id}`],
+        ['DELETE', `/api/v1/webhooks/${created.body.id}`],
+      ] as const) {
         const reply = await gw.call(caller, method, path, method === 'POST' ? { body: body() } : {});
         expect(reply.status, `${caller.roles[0]} ${method} ${path}`).toBe(403);
         expect(reply.body.code).toBe('forbidden');
@@ -90,18 +114,33 @@ describe('api webhooks - register, list, get, delete', () => {
     expect(first.status).toBe(201);
     expect(again).toMatchObject({ status: 201, body: first.body });
     expect((await gw.call(admin(), 'GET', '/api/v1/webhooks')).body.items).toHaveLength(1);
-    const other = await gw.call(admin(), 'POST', '/api/v1/webhooks', { body: body({ url: 'https://elsewhere.example.com/h' }), headers });
+    const other = await gw.call(admin(), 'POST', '/api/v1/webhooks', {
+      body: body({ url: 'https://elsewhere.example.com/h' }),
+      headers,
+    });
     expect(other).toMatchObject({ status: 422, body: { code: 'idempotency_key_reused' } });
     // Keys are per tenant: tenant B's same key registers its own webhook.
-    expect((await gw.call(admin(TENANT_B), 'POST', '/api/v1/webhooks', { body: body({ url: 'https://b.example.com/h' }), headers })).status).toBe(201);
+    expect(
+      (
+        await gw.call(admin(TENANT_B), 'POST', '/api/v1/webhooks', {
+          body: body({ url: 'https://b.example.com/h' }),
+          headers,
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('webhooks - keyset pages by id', async () => {
-    for (let i = 0; i < 5; i++) expect((await gw.call(admin(), 'POST', '/api/v1/webhooks', { body: body() })).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      expect((await gw.call(admin(), 'POST', '/api/v1/webhooks', { body: body() })).status).toBe(201);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await gw.call(admin(), 'GET', `/api/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await gw.call(
+        admin(),
+        'GET',
+        `/api/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.body.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.body.items.map((w) => w.id));
       cursor = page.body.nextCursor;
@@ -111,7 +150,15 @@ describe('api webhooks - register, list, get, delete', () => {
   });
 
   it('webhooks - a tenant has at most 100 webhooks', async () => {
-    for (let i = 0; i < 100; i++) await gw.deps.webhooks!.create({ id: `wh-${String(i).padStart(3, '0')}`, tenant: 'tenant-a', url: 'https://x.example.com', events: ['*'], secret: HOOK_SECRET, createdAt: 0 });
+    for (let i = 0; i < 100; i++)
+      await gw.deps.webhooks!.create({
+        id: `wh-${String(i).padStart(3, '0')}`,
+        tenant: 'tenant-a',
+        url: 'https://x.example.com',
+        events: ['*'],
+        secret: HOOK_SECRET,
+        createdAt: 0,
+      });
     const reply = await gw.call(admin(), 'POST', '/api/v1/webhooks', { body: body() });
     expect(reply).toMatchObject({ status: 422, body: { code: 'webhook_limit_reached' } });
     expect((await gw.call(admin(TENANT_B), 'POST', '/api/v1/webhooks', { body: body() })).status).toBe(201);
@@ -121,13 +168,30 @@ describe('api webhooks - register, list, get, delete', () => {
 describe('api webhooks - private targets', () => {
   async function callWith(allowPrivate: boolean, url: string) {
     const app = createApp({ ...gw.deps, webhookAllowPrivate: allowPrivate }, { auth: { secret: SECRET } });
-    const token = await sign({ sub: 'root', tid: 'tenant-a', roles: ['admin'], exp: Math.floor(gw.clock.now() / 1000) + 3600 }, SECRET, 'HS256');
-    const res = await app.request('/api/v1/webhooks', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body({ url })) });
-    return { status: res.status, body: (await res.json()) as { code?: string; errors?: { path: string; message: string }[] } };
+    const token = await sign(
+      { sub: 'root', tid: 'tenant-a', roles: ['admin'], exp: Math.floor(gw.clock.now() / 1000) + 3600 },
+      SECRET,
+      'HS256',
+    );
+    const res = await app.request('/api/v1/webhooks', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body({ url })),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { code?: string; errors?: { path: string; message: string }[] },
+    };
   }
 
   it('webhooks - with BFLOW_WEBHOOK_ALLOW_PRIVATE=false loopback, private and link-local targets → 422 at url', async () => {
-    for (const url of ['http://127.0.0.1:8080/h', 'http://localhost/h', 'http://10.0.0.5/h', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/h']) {
+    for (const url of [
+      'http://127.0.0.1:8080/h',
+      'http://localhost/h',
+      'http://10.0.0.5/h',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]/h',
+    ]) {
       const reply = await callWith(false, url);
       expect(reply.status, url).toBe(422);
       expect(reply.body.errors?.[0]).toMatchObject({ path: 'url', message: expect.stringMatching(/not allowed/) });

@@ -24,7 +24,11 @@ describe('gateway app - errors are problem+json', () => {
         controller.close();
       },
     });
-    const streamed = await app.request('/api/v1/__test/echo', { ...json(''), body: stream, duplex: 'half' } as RequestInit);
+    const streamed = await app.request('/api/v1/__test/echo', {
+      ...json(''),
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(streamed.status).toBe(413);
     expect((await problemOf(streamed)).code).toBe('payload_too_large');
   });
@@ -38,7 +42,12 @@ describe('gateway app - errors are problem+json', () => {
     const res = await app.request('/api/v1/__test/echo', json('{"name": "a",'));
     expect(res.status).toBe(400);
     const body = await problemOf(res);
-    expect(body).toMatchObject({ status: 400, code: 'malformed_json', title: 'Bad Request', type: 'urn:bflow:problem:malformed_json' });
+    expect(body).toMatchObject({
+      status: 400,
+      code: 'malformed_json',
+      title: 'Bad Request',
+      type: 'urn:bflow:problem:malformed_json',
+    });
   });
 
   it('gateway app - a body failing the schema → 422 validation_failed with errors[{path, message}]', async () => {
@@ -51,7 +60,10 @@ describe('gateway app - errors are problem+json', () => {
   });
 
   it('gateway app - an unknown route → 404 problem, with or without /api/v1', async () => {
-    for (const [path, init] of [['/nowhere', {}], ['/api/v1/__test/nowhere', bearer(TOKEN)]] as const) {
+    for (const [path, init] of [
+      ['/nowhere', {}],
+      ['/api/v1/__test/nowhere', bearer(TOKEN)],
+    ] as const) {
       const res = await app.request(path, init);
       expect(res.status).toBe(404);
       expect((await problemOf(res)).code).toBe('not_found');
@@ -59,7 +71,9 @@ describe('gateway app - errors are problem+json', () => {
   });
 
   it('gateway app - an unexpected error → 500 internal with no stack or message, logged with the request id', async () => {
-    const res = await app.request('/api/v1/__test/boom', { headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': 'req-boom-1' } });
+    const res = await app.request('/api/v1/__test/boom', {
+      headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': 'req-boom-1' },
+    });
     expect(res.status).toBe(500);
     const text = await res.clone().text();
     expect(text).not.toMatch(/hunter2|\bat \/|Error:/);
@@ -72,7 +86,11 @@ describe('gateway app - errors are problem+json', () => {
   it('gateway app - coded layer errors keep their code: 4xx with detail and errors, 5xx generic with Retry-After', async () => {
     const conflict = await app.request('/api/v1/__test/coded/action_not_allowed', bearer(TOKEN));
     expect(conflict.status).toBe(422);
-    expect(await problemOf(conflict)).toMatchObject({ code: 'action_not_allowed', detail: 'layer said action_not_allowed', errors: [{ path: 'a.b', message: 'bad' }] });
+    expect(await problemOf(conflict)).toMatchObject({
+      code: 'action_not_allowed',
+      detail: 'layer said action_not_allowed',
+      errors: [{ path: 'a.b', message: 'bad' }],
+    });
     const down = await app.request('/api/v1/__test/coded/shard_unavailable', bearer(TOKEN));
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toBe('3');
@@ -101,7 +119,9 @@ describe('gateway app - headers on every response', () => {
 
   it('gateway app - each request ends with one debug line: its request id, method, route template and status; never the raw path or query', async () => {
     const { app: debugApp, logs } = testApp({}, {}, 'debug');
-    await debugApp.request(`/api/v1/__test/items/secret-42?access_token=${TOKEN}`, { headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': 'req-log-1' } });
+    await debugApp.request(`/api/v1/__test/items/secret-42?access_token=${TOKEN}`, {
+      headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': 'req-log-1' },
+    });
     await debugApp.request('/nowhere/secret-43', { headers: { 'X-Request-Id': 'req-log-2' } });
     await debugApp.request('/api/v1/__test/whoami', { headers: { 'X-Request-Id': 'req-log-3' } });
     const lines = logs.filter((l) => l['msg'] === 'request');
@@ -125,7 +145,11 @@ describe('gateway app - headers on every response', () => {
   it('gateway app - a CORS preflight from a configured origin is answered without a token', async () => {
     const res = await app.request('/api/v1/runtimes', {
       method: 'OPTIONS',
-      headers: { Origin: 'https://console.example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key' },
+      headers: {
+        Origin: 'https://console.example.com',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://console.example.com');
@@ -177,7 +201,9 @@ describe('gateway app - operations routes', () => {
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
     expect(text).toContain('# TYPE bflow_http_request_duration_seconds histogram');
-    expect(text).toMatch(/bflow_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/__test\/items\/:id",status="200"\} 2/);
+    expect(text).toMatch(
+      /bflow_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/__test\/items\/:id",status="200"\} 2/,
+    );
     expect(text).toMatch(/bflow_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} 1/);
     expect(text).not.toContain('items/42');
   });
@@ -188,7 +214,11 @@ describe('gateway app - operations routes', () => {
     const doc = (await res.json()) as Record<string, any>;
     expect(doc['openapi']).toBe('3.1.0');
     expect(doc['info']).toMatchObject({ title: 'bflow', version: '9.9.9' });
-    expect(doc['components'].securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(doc['components'].securitySchemes.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
     expect(doc['security']).toEqual([{ bearerAuth: [] }]);
     expect(doc['paths']['/api/v1/__test/echo'].post.summary).toBe('echo a body');
   });

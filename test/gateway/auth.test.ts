@@ -4,7 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signToken } from '../../src/app/dev-token.ts';
 import { VerifiedTokens } from '../../src/gateway/middleware/verified-tokens.ts';
-import { asymmetricToken, bearer, claims, hmacToken, noneToken, problemOf, SECRET, testApp, type TestApp } from './gateway-fixture.ts';
+import {
+  asymmetricToken,
+  bearer,
+  claims,
+  hmacToken,
+  noneToken,
+  problemOf,
+  SECRET,
+  testApp,
+  type TestApp,
+} from './gateway-fixture.ts';
 
 // The foundation is tested on its own: the API routes (another module) are not registered.
 vi.mock('../../src/gateway/routes/index.ts', () => ({ registerApiRoutes: () => undefined }));
@@ -24,17 +34,24 @@ describe('auth - HS256 secret mode', () => {
   const { app } = testApp();
 
   it('auth - a valid token sets the principal (unknown roles ignored, cid kept)', async () => {
-    const res = await app.request(WHOAMI, bearer(hmacToken(claims({ roles: ['designer', 'root', 'member'], cid: 'c9' }), SECRET)));
+    const res = await app.request(
+      WHOAMI,
+      bearer(hmacToken(claims({ roles: ['designer', 'root', 'member'], cid: 'c9' }), SECRET)),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ employee: 'e1', tenant: 't1', roles: ['designer', 'member'], companyId: 'c9' });
   });
 
   it('auth - no Authorization header → 401 with WWW-Authenticate: Bearer', () => expect401(app, {}, /missing/));
-  it('auth - a non-Bearer header → 401', () => expect401(app, { headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }));
+  it('auth - a non-Bearer header → 401', () =>
+    expect401(app, { headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }));
   it('auth - garbage instead of a JWT → 401', () => expect401(app, bearer('not.a.jwt')));
-  it('auth - an expired token → 401', () => expect401(app, bearer(hmacToken(claims({ exp: 1_800_000_000 - 31 }), SECRET)), /expired/));
-  it('auth - a token without exp → 401', () => expect401(app, bearer(hmacToken(claims({ exp: undefined }), SECRET)), /exp/));
-  it('auth - a token signed with another secret → 401', () => expect401(app, bearer(hmacToken(claims(), `${SECRET}-other`)), /signature/));
+  it('auth - an expired token → 401', () =>
+    expect401(app, bearer(hmacToken(claims({ exp: 1_800_000_000 - 31 }), SECRET)), /expired/));
+  it('auth - a token without exp → 401', () =>
+    expect401(app, bearer(hmacToken(claims({ exp: undefined }), SECRET)), /exp/));
+  it('auth - a token signed with another secret → 401', () =>
+    expect401(app, bearer(hmacToken(claims(), `${SECRET}-other`)), /signature/));
   it('auth - alg none → 401', () => expect401(app, bearer(noneToken(claims())), /algorithm/));
   it('auth - HS384 / HS512 (not the pinned HS256) → 401', async () => {
     await expect401(app, bearer(hmacToken(claims(), SECRET, { alg: 'HS384', typ: 'JWT' })), /algorithm/);
@@ -51,7 +68,20 @@ describe('auth - HS256 secret mode', () => {
   });
   it('auth - a tid, sub or cid that is not a storable id (padded, path-like, unicode, control characters, longer than its column) → 401', async () => {
     const bad = [
-      ...['t1 ', ' t1', 't1\t', '../t1', 't1/x', 't1\u0000', 'tü', '😀', '\u202et1', "t1' OR 1=1 --", 't'.repeat(65), ''].map((tid) => ({ tid })),
+      ...[
+        't1 ',
+        ' t1',
+        't1\t',
+        '../t1',
+        't1/x',
+        't1\u0000',
+        'tü',
+        '😀',
+        '\u202et1',
+        "t1' OR 1=1 --",
+        't'.repeat(65),
+        '',
+      ].map((tid) => ({ tid })),
       ...['e1 ', 'e1\n', '../e1', 'é', 'e'.repeat(101)].map((sub) => ({ sub })),
       ...['c1 ', 'c/1', 'c'.repeat(65)].map((cid) => ({ cid })),
     ];
@@ -59,10 +89,17 @@ describe('auth - HS256 secret mode', () => {
     const longest = { tid: 't'.repeat(64), sub: 'e'.repeat(100), cid: 'c'.repeat(64) };
     const res = await app.request(WHOAMI, bearer(hmacToken(claims({ ...longest, roles: ['member'] }), SECRET)));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ employee: longest.sub, tenant: longest.tid, roles: ['member'], companyId: longest.cid });
+    expect(await res.json()).toEqual({
+      employee: longest.sub,
+      tenant: longest.tid,
+      roles: ['member'],
+      companyId: longest.cid,
+    });
   });
   it('auth - exp within the 30 s clock tolerance is accepted; nbf in the future is not', async () => {
-    expect((await app.request(WHOAMI, bearer(hmacToken(claims({ exp: 1_800_000_000 - 20 }), SECRET)))).status).toBe(200);
+    expect((await app.request(WHOAMI, bearer(hmacToken(claims({ exp: 1_800_000_000 - 20 }), SECRET)))).status).toBe(
+      200,
+    );
     await expect401(app, bearer(hmacToken(claims({ nbf: 1_800_000_000 + 120 }), SECRET)), /nbf/);
   });
 });
@@ -189,21 +226,42 @@ describe('auth - JWKS mode (RS256 / ES256) against a JWKS server on 127.0.0.1', 
   it('auth - alg none, RS384, a key of the wrong type for its kid, an unknown kid, a foreign key → 401', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await expect401(app, bearer(noneToken(claims())), /algorithm/);
-    await expect401(app, bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS384', typ: 'JWT', kid: 'rsa1' })), /algorithm/);
+    await expect401(
+      app,
+      bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS384', typ: 'JWT', kid: 'rsa1' })),
+      /algorithm/,
+    );
     await expect401(app, bearer(asymmetricToken(claims(), ec.privateKey, { alg: 'ES256', typ: 'JWT', kid: 'rsa1' })));
-    await expect401(app, bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'nope' })), /kid/);
-    await expect401(app, bearer(asymmetricToken(claims(), other.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'rsa1' })), /signature/);
+    await expect401(
+      app,
+      bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'nope' })),
+      /kid/,
+    );
+    await expect401(
+      app,
+      bearer(asymmetricToken(claims(), other.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'rsa1' })),
+      /signature/,
+    );
     await expect401(app, bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS256', typ: 'JWT' })), /kid/);
   });
 
   it('auth - an expired RS256 token → 401', () =>
-    expect401(app, bearer(asymmetricToken(claims({ exp: 1_700_000_000 }), rsa.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'rsa1' })), /expired/));
+    expect401(
+      app,
+      bearer(
+        asymmetricToken(claims({ exp: 1_700_000_000 }), rsa.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'rsa1' }),
+      ),
+      /expired/,
+    ));
 
   it('auth - JWKS unreachable with nothing cached → 503 auth_unavailable with Retry-After, not 401 or 500', async () => {
     serve = false;
     try {
       const fresh = testApp({ auth: { jwksUrl: url } }).app;
-      const res = await fresh.request(WHOAMI, bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'rsa1' })));
+      const res = await fresh.request(
+        WHOAMI,
+        bearer(asymmetricToken(claims(), rsa.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'rsa1' })),
+      );
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('5');
       expect((await problemOf(res)).code).toBe('auth_unavailable');

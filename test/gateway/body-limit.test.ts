@@ -69,7 +69,10 @@ describe('gateway body limit over HTTP', () => {
   it('body limit - on Node the body is not read through a web stream: a chunked one is handed over as rawBody', async () => {
     const raw = url.replace('/echo', '/raw');
     expect(await (await fetch(raw, chunked(bodyOf('c')))).json()).toEqual({ node: true, rawBody: true });
-    expect(await (await fetch(raw, { method: 'POST', headers: auth, body: bodyOf('l') })).json()).toEqual({ node: true, rawBody: false });
+    expect(await (await fetch(raw, { method: 'POST', headers: auth, body: bodyOf('l') })).json()).toEqual({
+      node: true,
+      rawBody: false,
+    });
   });
 
   it('body limit - a GET carries no body and passes', async () => {

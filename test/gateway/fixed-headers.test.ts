@@ -9,7 +9,12 @@ import { securityGateway, type SecurityGateway } from '../security/security-fixt
 /** A tiny app: two fixed headers, a route that sets one of them itself, a route that fails. */
 function miniApp(): Hono {
   const app = new Hono();
-  app.use(fixedHeaders([['X-Fixed-A', 'fixed'], ['X-Fixed-B', 'fixed']]));
+  app.use(
+    fixedHeaders([
+      ['X-Fixed-A', 'fixed'],
+      ['X-Fixed-B', 'fixed'],
+    ]),
+  );
   app.get('/plain', (c) => c.json({ ok: true }));
   app.get('/own', (c) => c.json({ ok: true }, 200, { 'X-Fixed-B': 'own' }));
   app.get('/boom', () => {
@@ -35,7 +40,8 @@ describe('fixed headers - on every response, a handler’s own value kept', () =
 
   for (const where of ['over HTTP (Node)', 'through app.request'] as const) {
     it(`fixed headers - ${where}: added to a response and an error, not over the handler's own`, async () => {
-      const get = (path: string) => (where === 'over HTTP (Node)' ? fetch(`${mini.url}${path}`) : miniApp().request(path));
+      const get = (path: string) =>
+        where === 'over HTTP (Node)' ? fetch(`${mini.url}${path}`) : miniApp().request(path);
       for (const path of ['/plain', '/boom']) {
         const res = await get(path);
         expect(res.headers.get('x-fixed-a'), path).toBe('fixed');
@@ -48,10 +54,15 @@ describe('fixed headers - on every response, a handler’s own value kept', () =
   }
 
   it('fixed headers - the gateway over HTTP: security headers and one X-Request-Id on a success, a 404, a 401; /docs keeps its CSP', async () => {
-    for (const [path, status] of [['/health', 200], ['/nowhere', 404], ['/api/v1/tasks', 401]] as const) {
+    for (const [path, status] of [
+      ['/health', 200],
+      ['/nowhere', 404],
+      ['/api/v1/tasks', 401],
+    ] as const) {
       const res = await fetch(`${gateway.url}${path}`, { headers: { 'X-Request-Id': `req-${status}` } });
       expect(res.status, path).toBe(status);
-      for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name), `${name} on ${path}`).toMatch(value);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS))
+        expect(res.headers.get(name), `${name} on ${path}`).toMatch(value);
       expect(res.headers.get('x-request-id')).toBe(`req-${status}`);
     }
     const docs = await fetch(`${gateway.url}/docs`);

@@ -22,7 +22,10 @@ export interface TestApp {
 }
 
 /** A GatewayDeps with stubs only: these tests exercise the foundation, not the API routes. */
-export function fakeDeps(overrides: Partial<GatewayDeps> = {}, logLevel = 'info'): { deps: GatewayDeps; logs: Record<string, unknown>[] } {
+export function fakeDeps(
+  overrides: Partial<GatewayDeps> = {},
+  logLevel = 'info',
+): { deps: GatewayDeps; logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -47,12 +50,21 @@ export function fakeDeps(overrides: Partial<GatewayDeps> = {}, logLevel = 'info'
 }
 
 /** createApp plus a few probe routes under /api/v1/__test (behind auth and rate limit like any API route). */
-export function testApp(options: Partial<GatewayOptions> = {}, overrides: Partial<GatewayDeps> = {}, logLevel = 'info'): TestApp {
+export function testApp(
+  options: Partial<GatewayOptions> = {},
+  overrides: Partial<GatewayDeps> = {},
+  logLevel = 'info',
+): TestApp {
   const { deps, logs } = fakeDeps(overrides, logLevel);
   const app = createApp(deps, { auth: { secret: SECRET }, ...options });
   app.get('/api/v1/__test/whoami', (c) => {
     const p = c.get('principal');
-    return c.json({ employee: p.employee, tenant: p.tenant, roles: [...p.roles].sort(), companyId: p.companyId ?? null });
+    return c.json({
+      employee: p.employee,
+      tenant: p.tenant,
+      roles: [...p.roles].sort(),
+      companyId: p.companyId ?? null,
+    });
   });
   app.get('/api/v1/__test/designer', requireRole('designer'), (c) => c.json({ ok: true }));
   app.get('/api/v1/__test/items/:id', (c) => c.json({ id: c.req.param('id') }));
@@ -60,15 +72,26 @@ export function testApp(options: Partial<GatewayOptions> = {}, overrides: Partia
     throw new Error('db password is hunter2');
   });
   app.get('/api/v1/__test/coded/:code', (c) => {
-    throw Object.assign(new Error(`layer said ${c.req.param('code')}`), { code: c.req.param('code'), errors: [{ path: 'a.b', message: 'bad' }], retryAfterMs: 2_500 });
+    throw Object.assign(new Error(`layer said ${c.req.param('code')}`), {
+      code: c.req.param('code'),
+      errors: [{ path: 'a.b', message: 'bad' }],
+      retryAfterMs: 2_500,
+    });
   });
   app.openapi(
     createRoute({
       method: 'post',
       path: '/api/v1/__test/echo',
       summary: 'echo a body',
-      request: { body: { content: { 'application/json': { schema: z.object({ name: z.string(), n: z.number().int() }) } } } },
-      responses: { 200: { description: 'the body', content: { 'application/json': { schema: z.object({ name: z.string(), n: z.number() }) } } } },
+      request: {
+        body: { content: { 'application/json': { schema: z.object({ name: z.string(), n: z.number().int() }) } } },
+      },
+      responses: {
+        200: {
+          description: 'the body',
+          content: { 'application/json': { schema: z.object({ name: z.string(), n: z.number() }) } },
+        },
+      },
     }),
     (c) => c.json(c.req.valid('json'), 200),
   );
@@ -88,24 +111,39 @@ export const claims = (extra: Record<string, unknown> = {}): Record<string, unkn
 });
 
 /** An HMAC-signed JWT with any header (HS256/384/512 by header.alg). */
-export function hmacToken(payload: Record<string, unknown>, secret: string | Buffer, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+export function hmacToken(
+  payload: Record<string, unknown>,
+  secret: string | Buffer,
+  header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' },
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   const hash = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[String(header['alg'])] ?? 'sha256';
   return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
 }
 
 /** An RS256 / ES256 JWT signed with `key`. */
-export function asymmetricToken(payload: Record<string, unknown>, key: KeyObject | string, header: Record<string, unknown>): string {
+export function asymmetricToken(
+  payload: Record<string, unknown>,
+  key: KeyObject | string,
+  header: Record<string, unknown>,
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   const privateKey = typeof key === 'string' ? createPrivateKey(key) : key;
-  const signature = cryptoSign('sha256', Buffer.from(input), privateKey.asymmetricKeyType === 'ec' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey);
+  const signature = cryptoSign(
+    'sha256',
+    Buffer.from(input),
+    privateKey.asymmetricKeyType === 'ec' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey,
+  );
   return `${input}.${signature.toString('base64url')}`;
 }
 
 /** An unsigned `alg: none` token. */
-export const noneToken = (payload: Record<string, unknown>): string => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`;
+export const noneToken = (payload: Record<string, unknown>): string =>
+  `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`;
 
-export const bearer = (token: string): { headers: Record<string, string> } => ({ headers: { Authorization: `Bearer ${token}` } });
+export const bearer = (token: string): { headers: Record<string, string> } => ({
+  headers: { Authorization: `Bearer ${token}` },
+});
 
 export interface Problem {
   type: string;

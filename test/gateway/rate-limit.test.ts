@@ -61,7 +61,10 @@ describe('rate limit - in-process buckets', () => {
   it('rate limit - tokens come back at perMinute (injected clock)', async () => {
     let now = NOW_MS;
     const clock = () => now;
-    const { app } = testApp({ rateLimit: { perMinute: 30, burst: 1, store: new MemoryRateLimitStore({ now: clock }) } }, { now: clock });
+    const { app } = testApp(
+      { rateLimit: { perMinute: 30, burst: 1, store: new MemoryRateLimitStore({ now: clock }) } },
+      { now: clock },
+    );
     expect(await statuses(app, 2, as('e1'))).toEqual([200, 429]);
     expect((await app.request(WHOAMI, as('e1'))).headers.get('retry-after')).toBe('2');
     now += 2_000;

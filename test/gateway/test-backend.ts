@@ -18,7 +18,13 @@ import { MySqlWebhookStore } from '../../src/store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import type { AnalyticsReader } from '../../src/store/analytics-ports.ts';
 import type { WebhookStore } from '../../src/store/webhook-ports.ts';
-import type { DirectoryStore, ReadModel, RuntimeStore, TransitionWriter, WorkflowStore } from '../../src/store/ports.ts';
+import type {
+  DirectoryStore,
+  ReadModel,
+  RuntimeStore,
+  TransitionWriter,
+  WorkflowStore,
+} from '../../src/store/ports.ts';
 import type { TestDatabase } from '../harness/mysql.ts';
 import { poDoc, seedTenant, TestClock } from '../actors/runtime-host/runtime-host-fixture.ts';
 
@@ -110,7 +116,15 @@ export async function testGateway(options: TestGatewayOptions = {}) {
   const store = options.mysql === undefined ? memoryStores() : mysqlStores(options.mysql);
   const clock = new TestClock();
   const host = new RuntimeHost(
-    { runtimes: store.runtimes, writer: store.writer, cache: new MemorySnapshotCache(), workflows: store.workflows, directory: store.directory, clock, ...(options.logger && { logger: options.logger }) },
+    {
+      runtimes: store.runtimes,
+      writer: store.writer,
+      cache: new MemorySnapshotCache(),
+      workflows: store.workflows,
+      directory: store.directory,
+      clock,
+      ...(options.logger && { logger: options.logger }),
+    },
     { shardCount: SHARDS, sweepIntervalMs: 0, directoryTtlMs: 0 },
   );
   for (let s = 0; s < SHARDS; s++) host.openShard(s, 1);
@@ -126,7 +140,11 @@ export async function testGateway(options: TestGatewayOptions = {}) {
     directory: store.directory,
     webhooks: store.webhooks,
     analytics: store.analytics,
-    cluster: async (): Promise<ClusterView> => ({ shardCount: SHARDS, nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }], shards: [] }),
+    cluster: async (): Promise<ClusterView> => ({
+      shardCount: SHARDS,
+      nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }],
+      shards: [],
+    }),
     readiness: async () => ({ store: true }),
     registry: new Registry(),
     logger: options.logger ?? pino({ level: 'silent' }),
@@ -136,8 +154,17 @@ export async function testGateway(options: TestGatewayOptions = {}) {
   const app = createApp(deps, { auth: { secret: SECRET }, rateLimit: { perMinute: 1_000_000, burst: 1_000_000 } });
 
   async function call<T = any>(caller: Caller, method: string, path: string, o: CallOptions = {}): Promise<Reply<T>> {
-    const claims = { sub: caller.employee, tid: caller.tenant, roles: caller.roles, exp: Math.floor(clock.now() / 1000) + 3600, ...(caller.companyId && { cid: caller.companyId }) };
-    const headers: Record<string, string> = { Authorization: `Bearer ${await sign(claims, SECRET, 'HS256')}`, ...o.headers };
+    const claims = {
+      sub: caller.employee,
+      tid: caller.tenant,
+      roles: caller.roles,
+      exp: Math.floor(clock.now() / 1000) + 3600,
+      ...(caller.companyId && { cid: caller.companyId }),
+    };
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${await sign(claims, SECRET, 'HS256')}`,
+      ...o.headers,
+    };
     const init: RequestInit = { method, headers };
     if (o.body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -159,12 +186,20 @@ export type TestGateway = Awaited<ReturnType<typeof testGateway>>;
 
 /** Starts a purchase order as `creator` and returns its view. */
 export async function startPo(gw: TestGateway, docId: string, amount = 5_000_000, creator = member('alice')) {
-  const res = await gw.call(creator, 'POST', '/api/v1/runtimes', { body: { app: 'purchase.order', docId, doc: poDoc(amount) } });
+  const res = await gw.call(creator, 'POST', '/api/v1/runtimes', {
+    body: { app: 'purchase.order', docId, doc: poDoc(amount) },
+  });
   if (res.status !== 201) throw new Error(`start ${docId}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
 /** Sends one action and returns the reply. */
-export function act(gw: TestGateway, caller: Caller, runtimeId: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+export function act(
+  gw: TestGateway,
+  caller: Caller,
+  runtimeId: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
   return gw.call(caller, 'POST', `/api/v1/runtimes/${runtimeId}/actions`, { body, headers });
 }

@@ -11,7 +11,13 @@ const INSTALL_HINT = 'install MariaDB (apt-get install mariadb-server) or set BF
 function installDataDir(dir: string): void {
   const res = spawnSync(
     'mariadb-install-db',
-    ['--no-defaults', `--datadir=${join(dir, 'data')}`, '--skip-test-db', '--auth-root-authentication-method=normal', ...userArgs()],
+    [
+      '--no-defaults',
+      `--datadir=${join(dir, 'data')}`,
+      '--skip-test-db',
+      '--auth-root-authentication-method=normal',
+      ...userArgs(),
+    ],
     { encoding: 'utf8' },
   );
   if (res.error) throw new Error(`mariadb-install-db not runnable (${res.error.message}); ${INSTALL_HINT}`);

@@ -42,7 +42,10 @@ export function testServerUrl(): Promise<string> {
 /** A fresh database `bflow_t_<prefix>_<random>` with all migrations applied. */
 export async function useTestDatabase(prefix: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const server = await testServerUrl();
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40);
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 40);
   const name = `bflow_t_${clean}_${randomBytes(5).toString('hex')}`;
   const admin = await mysql.createConnection({ uri: server, connectTimeout: 5000 });
   try {

@@ -6,7 +6,8 @@ import { startPrivateServer, type PrivateServer } from './private-server.ts';
 /** A private `nats-server -js`; see PrivateServer. */
 export type PrivateNats = PrivateServer;
 
-const INSTALL_HINT = 'install nats-server 2.9+ (apt-get install nats-server) or point BFLOW_TEST_NATS_URL at a server started with -js';
+const INSTALL_HINT =
+  'install nats-server 2.9+ (apt-get install nats-server) or point BFLOW_TEST_NATS_URL at a server started with -js';
 
 /** True when `url` answers and has JetStream enabled. */
 export async function natsAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
@@ -45,7 +46,9 @@ export function testNatsUrl(): Promise<string> {
     try {
       return (await startPrivateNats()).url;
     } catch (err) {
-      throw new Error(`no NATS server with JetStream at ${url} and none could be started: ${INSTALL_HINT}`, { cause: err });
+      throw new Error(`no NATS server with JetStream at ${url} and none could be started: ${INSTALL_HINT}`, {
+        cause: err,
+      });
     }
   })();
   return serverUrl;

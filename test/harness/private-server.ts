@@ -50,7 +50,8 @@ process.once('exit', () => {
   }
 });
 
-const running = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
+const running = (c: ChildProcess | undefined): c is ChildProcess =>
+  c !== undefined && c.exitCode === null && c.signalCode === null;
 
 /** Starts a private server per `spec`; it is killed and its directory removed when the test process exits. */
 export async function startPrivateServer(spec: PrivateServerSpec): Promise<PrivateServer> {
@@ -79,7 +80,11 @@ export async function startPrivateServer(spec: PrivateServerSpec): Promise<Priva
         if (!running(child)) throw new Error(`${spec.binary} exited:\n${output}`);
         return spec.answers(url).catch(() => false);
       },
-      { deadlineMs: spec.startDeadlineMs ?? 15_000, intervalMs: spec.intervalMs ?? 50, what: `private ${spec.binary} on port ${port}` },
+      {
+        deadlineMs: spec.startDeadlineMs ?? 15_000,
+        intervalMs: spec.intervalMs ?? 50,
+        what: `private ${spec.binary} on port ${port}`,
+      },
     ).catch((err: Error) => {
       child.kill('SIGKILL');
       throw new Error(`${err.message}\n${output}`, { cause: err });

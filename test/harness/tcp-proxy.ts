@@ -43,7 +43,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       for (const { to, data } of held.splice(0)) if (!to.destroyed) to.write(data);
     },
     close: async () => {
-      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      for (const [a, b] of pairs) a.destroy(), b.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -54,12 +54,17 @@ describe.each<Backend>(['memory', 'mysql'])('endpoint matrix (%s)', (backend) =>
     const headers: Record<string, string> = {};
     if (auth !== undefined) headers['Authorization'] = auth;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await t.gw.app.request(path, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const res = await t.gw.app.request(path, {
+      method,
+      headers,
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
     responses++;
     const what = `${method} ${path} → ${res.status} ${text.slice(0, 300)}`;
     expect(res.status, what).toBeLessThan(500);
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name), `${name} on ${what}`).toMatch(value);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS))
+      expect(res.headers.get(name), `${name} on ${what}`).toMatch(value);
     expect(res.headers.get('x-powered-by'), what).toBeNull();
     expect(leakIn(text), what).toBeUndefined();
     expect(text, what).not.toContain(A_WEBHOOK_SECRET);
@@ -80,11 +85,19 @@ describe.each<Backend>(['memory', 'mysql'])('endpoint matrix (%s)', (backend) =>
   const states = async () => ({ a: await t.digest(TENANT_A), b: await t.digest(TENANT_B) });
 
   it('matrix - every route of the app (OpenAPI document and router) has a row, and every row is a route', async () => {
-    const openapi = (await send('GET', '/openapi.json', undefined)).body as { paths: Record<string, Record<string, unknown>> };
+    const openapi = (await send('GET', '/openapi.json', undefined)).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const app = routeKeys(openapi, t.gw.app.routes);
     const classified = ENDPOINTS.map((e) => e.key).sort();
-    expect(app.filter((k) => !classified.includes(k)), 'routes of the app with no row in ENDPOINTS (classify them)').toEqual([]);
-    expect(classified.filter((k) => !app.includes(k)), 'rows of ENDPOINTS the app does not serve').toEqual([]);
+    expect(
+      app.filter((k) => !classified.includes(k)),
+      'routes of the app with no row in ENDPOINTS (classify them)',
+    ).toEqual([]);
+    expect(
+      classified.filter((k) => !app.includes(k)),
+      'rows of ENDPOINTS the app does not serve',
+    ).toEqual([]);
     expect(new Set(classified).size).toBe(classified.length);
   });
 
@@ -131,11 +144,12 @@ describe.each<Backend>(['memory', 'mysql'])('endpoint matrix (%s)', (backend) =>
       'tid number': { tid: 42 },
       'tid array': { tid: [TENANT_A] },
       'tid object': { tid: { $ne: '' } },
-      'sub padded (would read alice\'s inbox on MySQL)': { sub: 'alice ' },
+      "sub padded (would read alice's inbox on MySQL)": { sub: 'alice ' },
       'sub 101 characters': { sub: 'a'.repeat(101) },
       'cid 65 characters': { cid: 'c'.repeat(65) },
     };
-    for (const [name, extra] of Object.entries(hostileClaims)) forged[name] = `Bearer ${hmacToken({ ...claims, ...extra }, SECRET)}`;
+    for (const [name, extra] of Object.entries(hostileClaims))
+      forged[name] = `Bearer ${hmacToken({ ...claims, ...extra }, SECRET)}`;
     tokens.push(...Object.values(forged).flatMap((v) => (v === undefined ? [] : [v.replace(/^\w+ /, '')])));
 
     for (const e of ENDPOINTS) {
@@ -170,7 +184,9 @@ describe.each<Backend>(['memory', 'mysql'])('endpoint matrix (%s)', (backend) =>
         const [ours, theirs] = [e.call(t.a).path, e.call(t.a, true).path].map((p) => p.split(/[/?]/));
         const at = ours?.findIndex((seg, i) => seg !== theirs?.[i]) ?? -1;
         expect(at, what).toBeGreaterThan(0);
-        expect(String(got.body?.detail).replaceAll(ours?.[at] ?? '', '<id>'), what).toBe(String(m.body?.detail).replaceAll(theirs?.[at] ?? '', '<id>'));
+        expect(String(got.body?.detail).replaceAll(ours?.[at] ?? '', '<id>'), what).toBe(
+          String(m.body?.detail).replaceAll(theirs?.[at] ?? '', '<id>'),
+        );
         return;
       }
       case 'same_as_missing':
@@ -197,7 +213,15 @@ describe.each<Backend>(['memory', 'mysql'])('endpoint matrix (%s)', (backend) =>
   it("matrix - (c) tenant B and look-alike tenants naming tenant A's objects get what an object that exists nowhere gets; none of A's data; A unchanged", async () => {
     const beforeA = await t.digest(TENANT_A);
     // Valid ids that only look like A's: case, a dot, a suffix (each its own tenant).
-    for (const tid of [TENANT_B, 'TENANT-A', 'Tenant-A', `${TENANT_A}.`, `${TENANT_A}:`, `${TENANT_A}@x`, `${TENANT_A}_`]) {
+    for (const tid of [
+      TENANT_B,
+      'TENANT-A',
+      'Tenant-A',
+      `${TENANT_A}.`,
+      `${TENANT_A}:`,
+      `${TENANT_A}@x`,
+      `${TENANT_A}_`,
+    ]) {
       for (const e of ENDPOINTS) {
         if (e.access !== 'public') await expectForeignAnswer(e, tid, await as(e, tid, 'root', ['admin']));
       }
@@ -213,7 +237,10 @@ describe.each<Backend>(['memory', 'mysql'])('endpoint matrix (%s)', (backend) =>
       for (const [setName, roles] of Object.entries(ROLE_SETS)) {
         if (admits(e, roles)) continue;
         const got = await as(e, TENANT_A, 'alice', roles);
-        expect([got.status, got.body?.code], `${setName} on ${e.key}: ${got.text.slice(0, 200)}`).toEqual([403, 'forbidden']);
+        expect([got.status, got.body?.code], `${setName} on ${e.key}: ${got.text.slice(0, 200)}`).toEqual([
+          403,
+          'forbidden',
+        ]);
         refused.push(`${setName} ${e.key}`);
       }
       expect(await states(), `a refused call changed state: ${e.key}`).toEqual(before);

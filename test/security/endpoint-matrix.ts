@@ -51,68 +51,217 @@ const wf = (a: TenantAObjects, missing?: boolean) => (missing ? NOWHERE : a.work
 export const ENDPOINTS: readonly Endpoint[] = [
   // directory
   {
-    key: 'PUT /api/v1/directory/employees/{id}', access: { roles: DIRECTORY_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: `/api/v1/directory/employees/${a.employeeId}`, body: { name: 'Renamed', groupId: a.groupId, companyId: 'c1', email: 'renamed@example.com' } }),
+    key: 'PUT /api/v1/directory/employees/{id}',
+    access: { roles: DIRECTORY_ROLES },
+    write: true,
+    foreign: 'own_tenant',
+    call: (a) => ({
+      path: `/api/v1/directory/employees/${a.employeeId}`,
+      body: { name: 'Renamed', groupId: a.groupId, companyId: 'c1', email: 'renamed@example.com' },
+    }),
   },
   {
-    key: 'PUT /api/v1/directory/groups/{id}', access: { roles: DIRECTORY_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: `/api/v1/directory/groups/${a.groupId}`, body: { name: 'Renamed', managerId: a.employeeId } }),
+    key: 'PUT /api/v1/directory/groups/{id}',
+    access: { roles: DIRECTORY_ROLES },
+    write: true,
+    foreign: 'own_tenant',
+    call: (a) => ({
+      path: `/api/v1/directory/groups/${a.groupId}`,
+      body: { name: 'Renamed', managerId: a.employeeId },
+    }),
   },
   {
-    key: 'POST /api/v1/directory/import', access: { roles: DIRECTORY_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: '/api/v1/directory/import', body: { employees: [{ id: a.employeeId, name: 'Imported', companyId: 'c1' }], groups: [{ id: a.groupId, name: 'Imported', parentId: a.groupId }] } }),
+    key: 'POST /api/v1/directory/import',
+    access: { roles: DIRECTORY_ROLES },
+    write: true,
+    foreign: 'own_tenant',
+    call: (a) => ({
+      path: '/api/v1/directory/import',
+      body: {
+        employees: [{ id: a.employeeId, name: 'Imported', companyId: 'c1' }],
+        groups: [{ id: a.groupId, name: 'Imported', parentId: a.groupId }],
+      },
+    }),
   },
   // workflows
   {
-    key: 'POST /api/v1/workflows', access: { roles: DESIGN_ROLES }, write: true, foreign: 'own_tenant',
+    key: 'POST /api/v1/workflows',
+    access: { roles: DESIGN_ROLES },
+    write: true,
+    foreign: 'own_tenant',
     call: (a) => ({ path: '/api/v1/workflows', body: { ...PO_DEFINITION, app: a.app, name: 'Created' } }),
   },
-  { key: 'GET /api/v1/workflows', access: { roles: DESIGN_ROLES }, write: false, foreign: 'own_tenant', call: (a) => ({ path: `/api/v1/workflows?app=${a.app}` }) },
-  { key: 'GET /api/v1/workflows/{id}', access: { roles: DESIGN_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}` }) },
   {
-    key: 'PUT /api/v1/workflows/{id}', access: { roles: DESIGN_ROLES }, write: true, foreign: 'not_found',
-    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}`, body: { ...PO_DEFINITION, app: a.app, name: 'Replaced' } }),
+    key: 'GET /api/v1/workflows',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'own_tenant',
+    call: (a) => ({ path: `/api/v1/workflows?app=${a.app}` }),
   },
-  { key: 'POST /api/v1/workflows/validate', access: { roles: DESIGN_ROLES }, write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/workflows/validate', body: PO_DEFINITION }) },
-  { key: 'POST /api/v1/workflows/{id}/publish', access: { roles: DESIGN_ROLES }, write: true, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/publish` }) },
-  { key: 'GET /api/v1/workflows/{id}/versions/{version}', access: { roles: DESIGN_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/versions/1` }) },
   {
-    key: 'PUT /api/v1/apps/{app}/config', access: { roles: DESIGN_ROLES }, write: true, foreign: 'same_as_missing',
-    call: (a, m) => ({ path: `/api/v1/apps/${a.app}/config`, body: { workflowId: wf(a, m), mode: 'pending', companyId: 'c1' } }),
+    key: 'GET /api/v1/workflows/{id}',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}` }),
+  },
+  {
+    key: 'PUT /api/v1/workflows/{id}',
+    access: { roles: DESIGN_ROLES },
+    write: true,
+    foreign: 'not_found',
+    call: (a, m) => ({
+      path: `/api/v1/workflows/${wf(a, m)}`,
+      body: { ...PO_DEFINITION, app: a.app, name: 'Replaced' },
+    }),
+  },
+  {
+    key: 'POST /api/v1/workflows/validate',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/workflows/validate', body: PO_DEFINITION }),
+  },
+  {
+    key: 'POST /api/v1/workflows/{id}/publish',
+    access: { roles: DESIGN_ROLES },
+    write: true,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/publish` }),
+  },
+  {
+    key: 'GET /api/v1/workflows/{id}/versions/{version}',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/versions/1` }),
+  },
+  {
+    key: 'PUT /api/v1/apps/{app}/config',
+    access: { roles: DESIGN_ROLES },
+    write: true,
+    foreign: 'same_as_missing',
+    call: (a, m) => ({
+      path: `/api/v1/apps/${a.app}/config`,
+      body: { workflowId: wf(a, m), mode: 'pending', companyId: 'c1' },
+    }),
   },
   // runtimes
   {
-    key: 'POST /api/v1/runtimes', access: { roles: RUNTIME_ROLES }, write: true, foreign: 'own_tenant',
-    call: (a) => ({ path: '/api/v1/runtimes', body: { app: 'purchase.order', docId: a.docIds[0], doc: poDoc(7), companyId: 'c1' } }),
+    key: 'POST /api/v1/runtimes',
+    access: { roles: RUNTIME_ROLES },
+    write: true,
+    foreign: 'own_tenant',
+    call: (a) => ({
+      path: '/api/v1/runtimes',
+      body: { app: 'purchase.order', docId: a.docIds[0], doc: poDoc(7), companyId: 'c1' },
+    }),
   },
-  { key: 'GET /api/v1/runtimes', access: { roles: RUNTIME_ROLES }, write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/runtimes?app=purchase.order' }) },
-  { key: 'GET /api/v1/runtimes/{id}', access: { roles: RUNTIME_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/runtimes/${rt(a, m)}` }) },
-  { key: 'GET /api/v1/runtimes/{id}/history', access: { roles: RUNTIME_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/runtimes/${rt(a, m)}/history` }) },
   {
-    key: 'POST /api/v1/runtimes/{id}/actions', access: { roles: RUNTIME_ROLES }, write: true, foreign: 'not_found',
+    key: 'GET /api/v1/runtimes',
+    access: { roles: RUNTIME_ROLES },
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/runtimes?app=purchase.order' }),
+  },
+  {
+    key: 'GET /api/v1/runtimes/{id}',
+    access: { roles: RUNTIME_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/runtimes/${rt(a, m)}` }),
+  },
+  {
+    key: 'GET /api/v1/runtimes/{id}/history',
+    access: { roles: RUNTIME_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/runtimes/${rt(a, m)}/history` }),
+  },
+  {
+    key: 'POST /api/v1/runtimes/{id}/actions',
+    access: { roles: RUNTIME_ROLES },
+    write: true,
+    foreign: 'not_found',
     call: (a, m) => ({ path: `/api/v1/runtimes/${rt(a, m)}/actions`, body: { action: 'comment', comment: 'matrix' } }),
   },
   {
-    key: 'POST /api/v1/actions/batch', access: { roles: RUNTIME_ROLES }, write: true, foreign: 'item_not_found',
-    call: (a, m) => ({ path: '/api/v1/actions/batch', body: { items: (m ? [NOWHERE] : a.runtimeIds).map((runtimeId) => ({ runtimeId, action: 'comment', comment: 'matrix' })) } }),
+    key: 'POST /api/v1/actions/batch',
+    access: { roles: RUNTIME_ROLES },
+    write: true,
+    foreign: 'item_not_found',
+    call: (a, m) => ({
+      path: '/api/v1/actions/batch',
+      body: {
+        items: (m ? [NOWHERE] : a.runtimeIds).map((runtimeId) => ({ runtimeId, action: 'comment', comment: 'matrix' })),
+      },
+    }),
   },
   // webhooks (the GET before the DELETE: the role test deletes A's webhook last)
   {
-    key: 'POST /api/v1/webhooks', access: { roles: INTEGRATION_ROLES }, write: true, foreign: 'own_tenant',
-    call: () => ({ path: '/api/v1/webhooks', body: { url: 'https://hooks.example.com/bflow', events: ['*'], secret: 'matrix-webhook-secret-0123' } }),
+    key: 'POST /api/v1/webhooks',
+    access: { roles: INTEGRATION_ROLES },
+    write: true,
+    foreign: 'own_tenant',
+    call: () => ({
+      path: '/api/v1/webhooks',
+      body: { url: 'https://hooks.example.com/bflow', events: ['*'], secret: 'matrix-webhook-secret-0123' },
+    }),
   },
-  { key: 'GET /api/v1/webhooks', access: { roles: INTEGRATION_ROLES }, write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/webhooks?limit=500' }) },
-  { key: 'GET /api/v1/webhooks/{id}', access: { roles: INTEGRATION_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }) },
-  { key: 'DELETE /api/v1/webhooks/{id}', access: { roles: INTEGRATION_ROLES }, write: true, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }) },
+  {
+    key: 'GET /api/v1/webhooks',
+    access: { roles: INTEGRATION_ROLES },
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/webhooks?limit=500' }),
+  },
+  {
+    key: 'GET /api/v1/webhooks/{id}',
+    access: { roles: INTEGRATION_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }),
+  },
+  {
+    key: 'DELETE /api/v1/webhooks/{id}',
+    access: { roles: INTEGRATION_ROLES },
+    write: true,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }),
+  },
   // analytics
-  { key: 'GET /api/v1/analytics/workflows/{id}', access: { roles: DESIGN_ROLES }, write: false, foreign: 'not_found', call: (a, m) => ({ path: `/api/v1/analytics/workflows/${wf(a, m)}` }) },
+  {
+    key: 'GET /api/v1/analytics/workflows/{id}',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/analytics/workflows/${wf(a, m)}` }),
+  },
   // tasks and operations
-  { key: 'GET /api/v1/tasks', access: 'any', write: false, foreign: 'own_tenant', call: () => ({ path: '/api/v1/tasks?status=open' }) },
-  { key: 'GET /api/v1/cluster', access: { roles: ['admin'] }, write: false, foreign: 'unscoped', call: () => ({ path: '/api/v1/cluster' }) },
+  {
+    key: 'GET /api/v1/tasks',
+    access: 'any',
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/tasks?status=open' }),
+  },
+  {
+    key: 'GET /api/v1/cluster',
+    access: { roles: ['admin'] },
+    write: false,
+    foreign: 'unscoped',
+    call: () => ({ path: '/api/v1/cluster' }),
+  },
   { key: 'GET /health', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/health' }) },
   { key: 'GET /ready', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/ready' }) },
   { key: 'GET /metrics', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/metrics' }) },
-  { key: 'GET /openapi.json', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/openapi.json' }) },
+  {
+    key: 'GET /openapi.json',
+    access: 'public',
+    write: false,
+    foreign: 'unscoped',
+    call: () => ({ path: '/openapi.json' }),
+  },
   { key: 'GET /docs', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/docs' }) },
 ];
 
@@ -135,10 +284,14 @@ export function admits(e: Endpoint, roles: readonly string[]): boolean {
 }
 
 /** Route keys of the app, from its OpenAPI document and its router (hono `:param` → OpenAPI `{param}`). */
-export function routeKeys(openapi: { paths: Record<string, Record<string, unknown>> }, routes: readonly { method: string; path: string }[]): string[] {
+export function routeKeys(
+  openapi: { paths: Record<string, Record<string, unknown>> },
+  routes: readonly { method: string; path: string }[],
+): string[] {
   const keys = new Set<string>();
   for (const [path, ops] of Object.entries(openapi.paths)) {
-    for (const method of Object.keys(ops)) if (['get', 'put', 'post', 'delete', 'patch'].includes(method)) keys.add(`${method.toUpperCase()} ${path}`);
+    for (const method of Object.keys(ops))
+      if (['get', 'put', 'post', 'delete', 'patch'].includes(method)) keys.add(`${method.toUpperCase()} ${path}`);
   }
   for (const r of routes) {
     if (r.method === 'ALL' || r.path.includes('*')) continue;

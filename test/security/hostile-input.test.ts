@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_OF_CODE } from '../../src/gateway/api-error.ts';
-import { badContentType, badIdempotencyKey, deepObjectText, hostileHeader, hostileQuery, hostileValue, malformedJson, type BodyKind } from './hostile-arbitraries.ts';
+import {
+  badContentType,
+  badIdempotencyKey,
+  deepObjectText,
+  hostileHeader,
+  hostileQuery,
+  hostileValue,
+  malformedJson,
+  type BodyKind,
+} from './hostile-arbitraries.ts';
 import {
   EXPECTED,
   HOSTILE_TENANTS,
@@ -22,7 +31,19 @@ import {
 } from './hostile-requests.ts';
 import { routeKeys } from './endpoint-matrix.ts';
 import { logProblems, tenantState } from './security-checks.ts';
-import { DEMO_TENANT, SECRET, actOk, demoAdmin, demoMember, leakIn, memoryLogger, poDoc, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
+import {
+  DEMO_TENANT,
+  SECRET,
+  actOk,
+  demoAdmin,
+  demoMember,
+  leakIn,
+  memoryLogger,
+  poDoc,
+  securityGateway,
+  startPo,
+  type SecurityGateway,
+} from './security-fixture.ts';
 
 /**
  * Fuzz of the whole HTTP surface (every route and method) with hostile bodies,
@@ -43,7 +64,15 @@ const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)) });
 const TIMEOUT = 60_000 * Math.max(SCALE, 1);
 
 const ONE_MIB = 1_048_576;
-const KNOWN_CODES = new Set([...Object.keys(STATUS_OF_CODE), 'bad_request', 'malformed_json', 'unsupported_media_type', 'method_not_allowed', 'unavailable', 'auth_unavailable']);
+const KNOWN_CODES = new Set([
+  ...Object.keys(STATUS_OF_CODE),
+  'bad_request',
+  'malformed_json',
+  'unsupported_media_type',
+  'method_not_allowed',
+  'unavailable',
+  'auth_unavailable',
+]);
 /** The demo tenant's webhook secret: in no response and no log line, whatever is sent. */
 const WEBHOOK_SECRET = 'demo-webhook-secret-5b1e-0123456789';
 const USERS = ['alice', 'bob', 'pur-mgr', 'hr-1', 'hr-head', 'ceo', 'fin-1', '__proto__', 'constructor'];
@@ -71,7 +100,11 @@ async function send(s: Sent): Promise<Received | undefined> {
     if (s.auth !== undefined) headers.set('Authorization', s.auth);
     for (const [k, v] of Object.entries(s.headers ?? {})) headers.set(k, v);
     if (s.body !== undefined) headers.set('Content-Type', s.contentType ?? 'application/json');
-    request = new Request(`http://localhost${s.path}`, { method: s.method, headers, ...(s.body !== undefined && { body: s.body }) });
+    request = new Request(`http://localhost${s.path}`, {
+      method: s.method,
+      headers,
+      ...(s.body !== undefined && { body: s.body }),
+    });
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
     stats.notSendable++;
@@ -102,7 +135,8 @@ async function send(s: Sent): Promise<Received | undefined> {
 /** Everything a client could observe of the demo tenant and the hostile tenants, read from the stores. */
 async function snapshot(): Promise<string> {
   const out: Record<string, string> = {};
-  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS, ...INVALID_TENANTS]) out[JSON.stringify(tenant)] = await tenantState(gw.backend.deps, tenant, USERS, APPS);
+  for (const tenant of [DEMO_TENANT, ...HOSTILE_TENANTS, ...INVALID_TENANTS])
+    out[JSON.stringify(tenant)] = await tenantState(gw.backend.deps, tenant, USERS, APPS);
   out['events'] = String(gw.backend.events.messages().length);
   return JSON.stringify(out);
 }
@@ -117,12 +151,20 @@ beforeAll(async () => {
   const approved = await startPo(gw, 'SEC-PO-3', 'alice');
   await actOk(gw, demoMember('alice'), approved.id, { action: 'submit' });
   await actOk(gw, demoMember('pur-mgr'), approved.id, { action: 'approve', comment: 'ok' });
-  const leave = await gw.call(demoMember('hr-1'), 'POST', '/api/v1/runtimes', { app: 'hr.leave', docId: 'SEC-LV-1', doc: { days: 2, type: 'annual', approver: 'hr-head', handover: 'hr-2', reason: 'r' } });
+  const leave = await gw.call(demoMember('hr-1'), 'POST', '/api/v1/runtimes', {
+    app: 'hr.leave',
+    docId: 'SEC-LV-1',
+    doc: { days: 2, type: 'annual', approver: 'hr-head', handover: 'hr-2', reason: 'r' },
+  });
   expect(leave.status).toBe(201);
   surface.runtimeIds = [created.id, submitted.id, approved.id, ((await leave.json()) as { id: string }).id];
   await mintTokens();
   // A closed local port: a delivery fails at once, nothing leaves the machine.
-  const hook = await gw.call(demoAdmin, 'POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['*'], secret: WEBHOOK_SECRET });
+  const hook = await gw.call(demoAdmin, 'POST', '/api/v1/webhooks', {
+    url: 'http://127.0.0.1:9/hook',
+    events: ['*'],
+    secret: WEBHOOK_SECRET,
+  });
   expect(hook.status).toBe(201);
   surface.webhookIds = [((await hook.json()) as { id: string }).id];
   before = await snapshot();
@@ -136,8 +178,13 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  const statuses = [...stats.statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
-  console.info(`hostile input: bad inputs tried ${stats.requests}, 5xx ${stats.serverErrors}, state changes ${stats.stateChanges} (${stats.notSendable} more refused by fetch itself; statuses ${statuses})`);
+  const statuses = [...stats.statuses.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}:${n}`)
+    .join(' ');
+  console.info(
+    `hostile input: bad inputs tried ${stats.requests}, 5xx ${stats.serverErrors}, state changes ${stats.stateChanges} (${stats.notSendable} more refused by fetch itself; statuses ${statuses})`,
+  );
   await gw?.stop();
 });
 
@@ -145,39 +192,52 @@ afterAll(async () => {
 
 describe('hostile input', { timeout: TIMEOUT }, () => {
   it('hostile input - bad or missing tokens at every route and method: 401 on the API, never a 5xx', async () => {
-    const routes = [...WRITES.map((w) => (id: string) => w.path(id)), ...READS.map((r) => (id: string) => r.path(id, id, ''))];
+    const routes = [
+      ...WRITES.map((w) => (id: string) => w.path(id)),
+      ...READS.map((r) => (id: string) => r.path(id, id, '')),
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...routes),
         anyId(),
         fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
         garbageAuth(),
-        fc.option(fc.oneof(malformedJson, hostileValue.map((v) => JSON.stringify(v) ?? 'null')), { nil: undefined }),
+        fc.option(
+          fc.oneof(
+            malformedJson,
+            hostileValue.map((v) => JSON.stringify(v) ?? 'null'),
+          ),
+          { nil: undefined },
+        ),
         async (route, id, method, auth, body) => {
           const path = route(id);
           const got = await send({ method, path, auth, ...(method !== 'GET' && body !== undefined && { body }) });
           if (got === undefined) return;
-          if (new URL(path, 'http://localhost').pathname.startsWith('/api/v1/')) expect(got.status, `${method} ${path}`).toBe(401);
+          if (new URL(path, 'http://localhost').pathname.startsWith('/api/v1/'))
+            expect(got.status, `${method} ${path}`).toBe(401);
         },
       ),
       runs(600),
     );
   });
 
-  it('hostile input - poisoned writes (with hostile query strings too) at every write route: refused with the poison\'s status, never accepted', async () => {
+  it("hostile input - poisoned writes (with hostile query strings too) at every write route: refused with the poison's status, never accepted", async () => {
     await fc.assert(
       fc.asyncProperty(poisonedWrite(), fc.option(hostileQuery, { nil: '' }), async ({ w, poison, sent }, query) => {
         const got = await send({ ...sent, path: sent.path + query });
         if (got === undefined) return;
         // PUT /workflows/{id} looks the workflow up before it validates the definition: another tenant's id is a 404 first.
         const expected = poison === 'body' && w.id === 'workflow' ? [404, 422] : EXPECTED[poison];
-        expect(expected, `${w.name} poisoned by ${poison}: ${got.status} ${got.text.slice(0, 300)} ← ${sent.body?.slice(0, 300)}`).toContain(got.status);
+        expect(
+          expected,
+          `${w.name} poisoned by ${poison}: ${got.status} ${got.text.slice(0, 300)} ← ${sent.body?.slice(0, 300)}`,
+        ).toContain(got.status);
       }),
       runs(1_600),
     );
   });
 
-  it('hostile input - reads with hostile ids, queries and callers: no 5xx, no other tenant\'s data', async () => {
+  it("hostile input - reads with hostile ids, queries and callers: no 5xx, no other tenant's data", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...READS),
@@ -192,7 +252,8 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
           if (got === undefined || method === 'HEAD') return;
           const foreign = caller.startsWith('tenant');
           if (foreign && read.runtime && surface.runtimeIds.includes(id)) expect(got.status, path).toBe(404);
-          if (foreign && got.status === 200 && path.startsWith('/api/v1/runtimes?')) expect((JSON.parse(got.text) as { items: unknown[] }).items).toEqual([]);
+          if (foreign && got.status === 200 && path.startsWith('/api/v1/runtimes?'))
+            expect((JSON.parse(got.text) as { items: unknown[] }).items).toEqual([]);
         },
       ),
       runs(800),
@@ -203,30 +264,68 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(hostileHeader, fc.constantFrom('idem', 'contentType'), badIdempotencyKey, badContentType, async (requestId, poison, key, contentType) => {
-        n++;
-        const valid: Sent[] = [
-          { method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: JSON.stringify({ app: 'purchase.order', docId: `HDR-${n}`, doc: poDoc(1) }) },
-          { method: 'POST', path: `/api/v1/runtimes/${surface.runtimeIds[0]}/actions`, auth: surface.auths['alice'], body: JSON.stringify({ action: 'update', patch: { note: `hdr-${n}` } }) },
-          { method: 'POST', path: '/api/v1/actions/batch', auth: surface.auths['alice'], body: JSON.stringify({ items: [{ runtimeId: surface.runtimeIds[0], action: 'update', patch: { note: `b-${n}` } }] }) },
-        ];
-        const byContentType: Sent[] = [
-          { method: 'PUT', path: '/api/v1/directory/employees/fz-hdr', auth: surface.auths['admin'], body: JSON.stringify({ name: 'Fuzz' }) },
-          { method: 'POST', path: '/api/v1/workflows', auth: surface.auths['designer'], body: JSON.stringify({ ...PO_DEFINITION, app: 'fz.app' }) },
-          { method: 'PUT', path: '/api/v1/apps/purchase.order/config', auth: surface.auths['admin'], body: JSON.stringify({ workflowId: 'wf-purchase-order', mode: 'unapply' }) },
-          { method: 'POST', path: '/api/v1/directory/import', auth: surface.auths['admin'], body: '{}' },
-        ];
-        for (const s of poison === 'idem' ? valid : [...valid, ...byContentType]) {
-          const headers: Record<string, string> = { 'X-Request-Id': requestId };
-          if (poison === 'idem') headers['Idempotency-Key'] = key;
-          const got = await send({ ...s, headers, ...(poison === 'contentType' && { contentType }) });
-          if (got === undefined) continue;
-          expect(got.status, `${s.path} ${poison}`).toBe(poison === 'idem' ? 422 : 415);
-          const sent = requestId.trim();
-          if (SANE.test(sent)) expect(got.requestId).toBe(sent);
-          else expect(got.requestId).toMatch(/^[0-9a-f-]{36}$/);
-        }
-      }),
+      fc.asyncProperty(
+        hostileHeader,
+        fc.constantFrom('idem', 'contentType'),
+        badIdempotencyKey,
+        badContentType,
+        async (requestId, poison, key, contentType) => {
+          n++;
+          const valid: Sent[] = [
+            {
+              method: 'POST',
+              path: '/api/v1/runtimes',
+              auth: surface.auths['alice'],
+              body: JSON.stringify({ app: 'purchase.order', docId: `HDR-${n}`, doc: poDoc(1) }),
+            },
+            {
+              method: 'POST',
+              path: `/api/v1/runtimes/${surface.runtimeIds[0]}/actions`,
+              auth: surface.auths['alice'],
+              body: JSON.stringify({ action: 'update', patch: { note: `hdr-${n}` } }),
+            },
+            {
+              method: 'POST',
+              path: '/api/v1/actions/batch',
+              auth: surface.auths['alice'],
+              body: JSON.stringify({
+                items: [{ runtimeId: surface.runtimeIds[0], action: 'update', patch: { note: `b-${n}` } }],
+              }),
+            },
+          ];
+          const byContentType: Sent[] = [
+            {
+              method: 'PUT',
+              path: '/api/v1/directory/employees/fz-hdr',
+              auth: surface.auths['admin'],
+              body: JSON.stringify({ name: 'Fuzz' }),
+            },
+            {
+              method: 'POST',
+              path: '/api/v1/workflows',
+              auth: surface.auths['designer'],
+              body: JSON.stringify({ ...PO_DEFINITION, app: 'fz.app' }),
+            },
+            {
+              method: 'PUT',
+              path: '/api/v1/apps/purchase.order/config',
+              auth: surface.auths['admin'],
+              body: JSON.stringify({ workflowId: 'wf-purchase-order', mode: 'unapply' }),
+            },
+            { method: 'POST', path: '/api/v1/directory/import', auth: surface.auths['admin'], body: '{}' },
+          ];
+          for (const s of poison === 'idem' ? valid : [...valid, ...byContentType]) {
+            const headers: Record<string, string> = { 'X-Request-Id': requestId };
+            if (poison === 'idem') headers['Idempotency-Key'] = key;
+            const got = await send({ ...s, headers, ...(poison === 'contentType' && { contentType }) });
+            if (got === undefined) continue;
+            expect(got.status, `${s.path} ${poison}`).toBe(poison === 'idem' ? 422 : 415);
+            const sent = requestId.trim();
+            if (SANE.test(sent)) expect(got.requestId).toBe(sent);
+            else expect(got.requestId).toMatch(/^[0-9a-f-]{36}$/);
+          }
+        },
+      ),
       runs(60),
     );
   });
@@ -255,7 +354,10 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
           const id = w.id ? ((fc.sample(realId(w.id), 1)[0] ?? '') as string) : '';
           const got = await send({ method: w.method, path: w.path(id), auth: surface.auths['admin'], body });
           if (got === undefined) return;
-          expect(shape === 'over' ? [413] : [400, 413, 422], `${w.name} ${shape} ${Buffer.byteLength(body)} bytes`).toContain(got.status);
+          expect(
+            shape === 'over' ? [413] : [400, 413, 422],
+            `${w.name} ${shape} ${Buffer.byteLength(body)} bytes`,
+          ).toContain(got.status);
         },
       ),
       runs(60),
@@ -264,12 +366,22 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
 
   it('hostile input - the body limit is exact: 1 MiB passes the limit, one byte more is 413', async () => {
     const poisoned = JSON.stringify({ app: 'purchase.order', docId: 'bad id', doc: {} });
-    const at = (size: number) => `{"pad":"${'p'.repeat(size - Buffer.byteLength(poisoned) - '{"pad":""'.length)}",${poisoned.slice(1)}`;
+    const at = (size: number) =>
+      `{"pad":"${'p'.repeat(size - Buffer.byteLength(poisoned) - '{"pad":""'.length)}",${poisoned.slice(1)}`;
     expect(Buffer.byteLength(at(ONE_MIB))).toBe(ONE_MIB);
-    expect((await send({ method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: at(ONE_MIB) }))?.status).toBe(422);
-    expect((await send({ method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: at(ONE_MIB + 1) }))?.status).toBe(413);
+    expect(
+      (await send({ method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: at(ONE_MIB) }))
+        ?.status,
+    ).toBe(422);
+    expect(
+      (await send({ method: 'POST', path: '/api/v1/runtimes', auth: surface.auths['alice'], body: at(ONE_MIB + 1) }))
+        ?.status,
+    ).toBe(413);
     const many = JSON.stringify({ employees: Array.from({ length: 10_001 }, (_, i) => ({ id: `e${i}`, name: 'E' })) });
-    expect((await send({ method: 'POST', path: '/api/v1/directory/import', auth: surface.auths['admin'], body: many }))?.status).toBe(413);
+    expect(
+      (await send({ method: 'POST', path: '/api/v1/directory/import', auth: surface.auths['admin'], body: many }))
+        ?.status,
+    ).toBe(413);
   });
 
   it('hostile input - unknown methods and paths answer 404 problems', async () => {
@@ -295,7 +407,9 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
   });
 
   it('hostile input - every route of the app (OpenAPI document and router) was fuzzed: each has request lines in the log', async () => {
-    const openapi = (await (await gw.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const openapi = (await (await gw.app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const hit = new Set<string>();
     for (const line of logLines) {
       const entry = JSON.parse(line) as { msg?: string; method?: string; route?: string };
@@ -318,7 +432,14 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     const routes = new Set(labels.flatMap((l) => [...l.matchAll(/route="([^"]*)"/g)].map((m) => m[1] ?? '')));
     for (const route of routes) expect(route, route).toMatch(/^(unmatched|\/[A-Za-z0-9/_.:{}-]*)$/);
     expect(routes.size).toBeLessThan(40);
-    for (const needle of [...surface.runtimeIds, ...surface.webhookIds, 'Bearer', SECRET, WEBHOOK_SECRET, ...HOSTILE_TENANTS.filter((t) => t.length > 4)]) {
+    for (const needle of [
+      ...surface.runtimeIds,
+      ...surface.webhookIds,
+      'Bearer',
+      SECRET,
+      WEBHOOK_SECRET,
+      ...HOSTILE_TENANTS.filter((t) => t.length > 4),
+    ]) {
       expect(labels.join('\n'), needle).not.toContain(needle);
     }
   });
@@ -335,7 +456,9 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
   it('hostile input - afterwards the gateway and the node still serve: a view, and a command the engine refuses (a round trip through the shard that changes nothing)', async () => {
     const [draft] = surface.runtimeIds;
     expect((await gw.call(demoMember('alice'), 'GET', `/api/v1/runtimes/${draft}`)).status).toBe(200);
-    const refused = await gw.call(demoMember('bob'), 'POST', `/api/v1/runtimes/${draft}/actions`, { action: 'approve' });
+    const refused = await gw.call(demoMember('bob'), 'POST', `/api/v1/runtimes/${draft}/actions`, {
+      action: 'approve',
+    });
     const { code } = (await refused.json()) as { code: string };
     expect([refused.status, code]).toEqual([422, 'action_not_allowed']);
   });

@@ -24,20 +24,52 @@ import { DEMO_TENANT, SECRET, demoAdmin, demoDesigner, demoMember, poDoc } from 
  */
 
 /** Tenant ids a token may carry (valid ids) that are hostile to a store keyed by them: each is its own, empty tenant. */
-export const HOSTILE_TENANTS = ['__proto__', 'constructor', 'prototype', 'DEMO', 'demo.', '..', 'toString', 'demo:x', '@', 't'.repeat(64)];
+export const HOSTILE_TENANTS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'DEMO',
+  'demo.',
+  '..',
+  'toString',
+  'demo:x',
+  '@',
+  't'.repeat(64),
+];
 /** Tenant and employee ids no token may carry (not ids, or longer than the store's columns): 401 whatever the signature. */
-export const INVALID_TENANTS = ["demo' OR 1=1 --", '../demo', 'demo\u0000', ' demo', 'demo ', '${tid}', '😀', '\u202edemo', 'd'.repeat(65), 'demo/..'];
+export const INVALID_TENANTS = [
+  "demo' OR 1=1 --",
+  '../demo',
+  'demo\u0000',
+  ' demo',
+  'demo ',
+  '${tid}',
+  '😀',
+  '\u202edemo',
+  'd'.repeat(65),
+  'demo/..',
+];
 const INVALID_SUBS = ["alice' OR 1=1 --", 'alice\u0000', '../alice', 'alice ', 'a'.repeat(101)];
 export const WORKFLOW_IDS = ['wf-purchase-order', 'wf-leave-request', 'wf-expense-claim', 'wf-contract-review'];
 
 /** What the surface learns at start: the seeded runtimes and the signed tokens (Authorization values, by caller name). */
-export const surface = { runtimeIds: [] as string[], webhookIds: [] as string[], auths: {} as Record<string, string>, badAuths: [] as string[] };
+export const surface = {
+  runtimeIds: [] as string[],
+  webhookIds: [] as string[],
+  auths: {} as Record<string, string>,
+  badAuths: [] as string[],
+};
 
 // ---------------------------------------------------------------- tokens
 
 export type Auth = string | undefined;
 
-async function bearer(claims: TokenClaims | Record<string, unknown>, secret = SECRET, alg: 'HS256' | 'HS512' = 'HS256', ttlSec = 3600): Promise<string> {
+async function bearer(
+  claims: TokenClaims | Record<string, unknown>,
+  secret = SECRET,
+  alg: 'HS256' | 'HS512' = 'HS256',
+  ttlSec = 3600,
+): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
   return `Bearer ${await sign({ iat, exp: iat + ttlSec, ...claims }, secret, alg)}`;
 }
@@ -54,7 +86,9 @@ export async function mintTokens(): Promise<void> {
     unknownRole: { sub: 'alice', tid: DEMO_TENANT, roles: ['superuser', 'root'] },
   };
   HOSTILE_TENANTS.forEach((tid, i) => (valid[`tenant${i}`] = { sub: 'ceo', tid, roles: ['admin'] }));
-  ['__proto__', 'ALICE', 'alice.', 'constructor', 'alice:x'].forEach((sub, i) => (valid[`sub${i}`] = { sub, tid: DEMO_TENANT, roles: ['member', 'designer'] }));
+  ['__proto__', 'ALICE', 'alice.', 'constructor', 'alice:x'].forEach(
+    (sub, i) => (valid[`sub${i}`] = { sub, tid: DEMO_TENANT, roles: ['member', 'designer'] }),
+  );
   for (const [name, claims] of Object.entries(valid)) surface.auths[name] = await bearer(claims);
   const admin = surface.auths['admin'] ?? '';
   const [head, , sig] = admin.slice('Bearer '.length).split('.');
@@ -93,7 +127,9 @@ export const garbageAuth = (): fc.Arbitrary<Auth> =>
     fc.constantFrom(...surface.badAuths),
     hostileHeader,
     hostileHeader.map((s) => `Bearer ${s}`),
-    fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map(([a, b, c]) => `Bearer ${a}.${b}.${c}`.replace(/[+/=]/g, '_')),
+    fc
+      .tuple(fc.base64String(), fc.base64String(), fc.base64String())
+      .map(([a, b, c]) => `Bearer ${a}.${b}.${c}`.replace(/[+/=]/g, '_')),
   );
 
 /** One request as the fuzz builds it; `contentType` defaults to JSON when there is a body. */
@@ -125,18 +161,72 @@ export interface Write {
 
 export const WRITES: Write[] = [
   { name: 'start', method: 'POST', path: () => '/api/v1/runtimes', body: 'start', roles: 'runtime', idem: true },
-  { name: 'action', method: 'POST', path: (id) => `/api/v1/runtimes/${id}/actions`, body: 'action', roles: 'runtime', idem: true, id: 'runtime', canMiss: true },
+  {
+    name: 'action',
+    method: 'POST',
+    path: (id) => `/api/v1/runtimes/${id}/actions`,
+    body: 'action',
+    roles: 'runtime',
+    idem: true,
+    id: 'runtime',
+    canMiss: true,
+  },
   { name: 'batch', method: 'POST', path: () => '/api/v1/actions/batch', body: 'batch', roles: 'runtime', idem: true },
   { name: 'create workflow', method: 'POST', path: () => '/api/v1/workflows', body: 'definition', roles: 'workflow' },
-  { name: 'put workflow', method: 'PUT', path: (id) => `/api/v1/workflows/${id}`, body: 'definition', roles: 'workflow', id: 'workflow', canMiss: true },
+  {
+    name: 'put workflow',
+    method: 'PUT',
+    path: (id) => `/api/v1/workflows/${id}`,
+    body: 'definition',
+    roles: 'workflow',
+    id: 'workflow',
+    canMiss: true,
+  },
   { name: 'validate', method: 'POST', path: () => '/api/v1/workflows/validate', body: 'definition', roles: 'workflow' },
-  { name: 'publish', method: 'POST', path: (id) => `/api/v1/workflows/${id}/publish`, body: null, roles: 'workflow', id: 'workflow', canMiss: true },
-  { name: 'employee', method: 'PUT', path: (id) => `/api/v1/directory/employees/${id}`, body: 'employee', roles: 'directory', id: 'employee' },
-  { name: 'group', method: 'PUT', path: (id) => `/api/v1/directory/groups/${id}`, body: 'group', roles: 'directory', id: 'group' },
+  {
+    name: 'publish',
+    method: 'POST',
+    path: (id) => `/api/v1/workflows/${id}/publish`,
+    body: null,
+    roles: 'workflow',
+    id: 'workflow',
+    canMiss: true,
+  },
+  {
+    name: 'employee',
+    method: 'PUT',
+    path: (id) => `/api/v1/directory/employees/${id}`,
+    body: 'employee',
+    roles: 'directory',
+    id: 'employee',
+  },
+  {
+    name: 'group',
+    method: 'PUT',
+    path: (id) => `/api/v1/directory/groups/${id}`,
+    body: 'group',
+    roles: 'directory',
+    id: 'group',
+  },
   { name: 'import', method: 'POST', path: () => '/api/v1/directory/import', body: 'import', roles: 'directory' },
-  { name: 'app config', method: 'PUT', path: (id) => `/api/v1/apps/${id}/config`, body: 'appConfig', roles: 'workflow', id: 'app' },
+  {
+    name: 'app config',
+    method: 'PUT',
+    path: (id) => `/api/v1/apps/${id}/config`,
+    body: 'appConfig',
+    roles: 'workflow',
+    id: 'app',
+  },
   { name: 'webhook', method: 'POST', path: () => '/api/v1/webhooks', body: 'webhook', roles: 'directory', idem: true },
-  { name: 'delete webhook', method: 'DELETE', path: (id) => `/api/v1/webhooks/${id}`, body: null, roles: 'directory', id: 'webhook', canMiss: true },
+  {
+    name: 'delete webhook',
+    method: 'DELETE',
+    path: (id) => `/api/v1/webhooks/${id}`,
+    body: null,
+    roles: 'directory',
+    id: 'webhook',
+    canMiss: true,
+  },
 ];
 
 /** Callers a route group admits, and callers it refuses (403). */
@@ -170,7 +260,9 @@ function buildRealId(kind: IdKind): fc.Arbitrary<string> {
   }
 }
 
-export const PO_DEFINITION = JSON.parse(readFileSync(new URL('../../examples/purchase-order.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+export const PO_DEFINITION = JSON.parse(
+  readFileSync(new URL('../../examples/purchase-order.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
 
 // Built once: fc.stringMatching parses its regex on every call.
 const FZ_DOC_ID = fc.stringMatching(/^FZ-[A-Za-z0-9]{1,12}$/);
@@ -185,44 +277,95 @@ function once<T>(key: string, build: () => fc.Arbitrary<T>): fc.Arbitrary<T> {
 }
 
 /** A body of each kind that is valid or nearly (random hostile extra keys). */
-export const template = (kind: BodyKind): fc.Arbitrary<Record<string, unknown>> => once(`template:${kind}`, () => buildTemplate(kind));
+export const template = (kind: BodyKind): fc.Arbitrary<Record<string, unknown>> =>
+  once(`template:${kind}`, () => buildTemplate(kind));
 
 function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
   switch (kind) {
     case 'start':
-      return fc.record({ app: fc.constantFrom('purchase.order', 'hr.leave'), docId: FZ_DOC_ID, doc: fc.oneof(fc.constant(poDoc(1)), hostileObject) });
+      return fc.record({
+        app: fc.constantFrom('purchase.order', 'hr.leave'),
+        docId: FZ_DOC_ID,
+        doc: fc.oneof(fc.constant(poDoc(1)), hostileObject),
+      });
     case 'action':
       return fc.record(
-        { action: fc.constantFrom('update', 'submit', 'approve', 'reject', 'cancel', 'withdraw', 'comment', 'return', 'reassign'), comment: nastyString, patch: hostileObject, toEmployee: fc.constantFrom('bob', 'ceo') },
+        {
+          action: fc.constantFrom(
+            'update',
+            'submit',
+            'approve',
+            'reject',
+            'cancel',
+            'withdraw',
+            'comment',
+            'return',
+            'reassign',
+          ),
+          comment: nastyString,
+          patch: hostileObject,
+          toEmployee: fc.constantFrom('bob', 'ceo'),
+        },
         { requiredKeys: ['action'] },
       );
     case 'batch':
-      return fc.constant({ items: [{ runtimeId: surface.runtimeIds[0] ?? 'x', action: 'update', patch: { note: 'fz' } }] });
+      return fc.constant({
+        items: [{ runtimeId: surface.runtimeIds[0] ?? 'x', action: 'update', patch: { note: 'fz' } }],
+      });
     case 'definition':
       return fc.constant({ ...PO_DEFINITION, app: 'fz.app', name: 'Fuzz' });
     case 'employee':
-      return fc.record({ name: fc.constantFrom('Fuzz', 'ALICE'), email: fc.constant('fz@example.com') }, { requiredKeys: ['name'] });
+      return fc.record(
+        { name: fc.constantFrom('Fuzz', 'ALICE'), email: fc.constant('fz@example.com') },
+        { requiredKeys: ['name'] },
+      );
     case 'group':
-      return fc.record({ name: fc.constant('Fuzz'), managerId: fc.constant('ceo'), level: fc.constant(1) }, { requiredKeys: ['name'] });
+      return fc.record(
+        { name: fc.constant('Fuzz'), managerId: fc.constant('ceo'), level: fc.constant(1) },
+        { requiredKeys: ['name'] },
+      );
     case 'import':
       return fc.constant({ employees: [{ id: 'fz-e', name: 'Fuzz' }], groups: [{ id: 'fz-g', name: 'Fuzz' }] });
     case 'webhook':
-      return fc.record({ url: fc.constantFrom('https://hooks.example.com/fz', 'http://10.0.0.1/fz'), events: fc.constantFrom(['*'], ['runtime.started']), secret: fc.constant('fz-webhook-secret-0123456789') });
+      return fc.record({
+        url: fc.constantFrom('https://hooks.example.com/fz', 'http://10.0.0.1/fz'),
+        events: fc.constantFrom(['*'], ['runtime.started']),
+        secret: fc.constant('fz-webhook-secret-0123456789'),
+      });
     case 'appConfig':
-      return fc.record({ workflowId: fc.constantFrom(...WORKFLOW_IDS), mode: fc.constantFrom('apply', 'unapply', 'pending') });
+      return fc.record({
+        workflowId: fc.constantFrom(...WORKFLOW_IDS),
+        mode: fc.constantFrom('apply', 'unapply', 'pending'),
+      });
   }
 }
 
 /** The entry that makes a body of `kind` fail its schema. */
-export const bodyPoison = (kind: BodyKind): fc.Arbitrary<[string, unknown]> => (kind === 'batch' ? once('poison:batch', batchPoison) : BODY_POISONS[kind]);
+export const bodyPoison = (kind: BodyKind): fc.Arbitrary<[string, unknown]> =>
+  kind === 'batch' ? once('poison:batch', batchPoison) : BODY_POISONS[kind];
 
 function batchPoison(): fc.Arbitrary<[string, unknown]> {
-  const item = fc.tuple(template('action'), BODY_POISONS.action).map(([t, [k, v]]) => ({ ...t, runtimeId: surface.runtimeIds[0], [k]: v }));
+  const item = fc
+    .tuple(template('action'), BODY_POISONS.action)
+    .map(([t, [k, v]]) => ({ ...t, runtimeId: surface.runtimeIds[0], [k]: v }));
   return fc.oneof(
     fc.tuple(fc.constant('items'), fc.oneof(fc.constant([]), fc.constant(null), nastyString, hostileObject)),
-    fc.tuple(fc.constant('items'), fc.constant(Array.from({ length: 101 }, () => ({ runtimeId: surface.runtimeIds[0], action: 'comment', comment: 'x' })))),
-    fc.tuple(fc.constant('items'), item.map((i) => [i, { runtimeId: surface.runtimeIds[1], action: 'update', patch: { note: 'fz' } }])),
-    fc.tuple(fc.constant('items'), badIdSegment.map((runtimeId) => [{ runtimeId: decodeURIComponentSafe(runtimeId) + '/', action: 'update', patch: { note: 'fz' } }])),
+    fc.tuple(
+      fc.constant('items'),
+      fc.constant(
+        Array.from({ length: 101 }, () => ({ runtimeId: surface.runtimeIds[0], action: 'comment', comment: 'x' })),
+      ),
+    ),
+    fc.tuple(
+      fc.constant('items'),
+      item.map((i) => [i, { runtimeId: surface.runtimeIds[1], action: 'update', patch: { note: 'fz' } }]),
+    ),
+    fc.tuple(
+      fc.constant('items'),
+      badIdSegment.map((runtimeId) => [
+        { runtimeId: decodeURIComponentSafe(runtimeId) + '/', action: 'update', patch: { note: 'fz' } },
+      ]),
+    ),
   );
 }
 
@@ -235,7 +378,11 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 /** `base` with `extra` keys, then `entry` (set last so no extra key can undo it), as JSON text; a `__proto__` key stays an own key. */
-export function bodyText(base: Record<string, unknown>, extra: Record<string, unknown>, entry?: [string, unknown]): string {
+export function bodyText(
+  base: Record<string, unknown>,
+  extra: Record<string, unknown>,
+  entry?: [string, unknown],
+): string {
   const o = Object.create(null) as Record<string, unknown>;
   Object.assign(o, base, extra);
   if (entry) o[entry[0]] = entry[1];
@@ -273,7 +420,8 @@ export const poisonedWrite = (): fc.Arbitrary<{ w: Write; poison: Poison; sent: 
       fc
         .record({
           caller: fc.constantFrom(...(poison === 'role' ? REFUSED[w.roles] : ALLOWED[w.roles])),
-          id: poison === 'id' ? badIdSegment : poison === 'missing' ? MISSING_ID : w.id ? realId(w.id) : fc.constant(''),
+          id:
+            poison === 'id' ? badIdSegment : poison === 'missing' ? MISSING_ID : w.id ? realId(w.id) : fc.constant(''),
           base: w.body === null ? fc.constant({}) : template(w.body),
           extra: fc.oneof(fc.constant({}), hostileObject),
           entry: poison === 'body' && w.body !== null ? bodyPoison(w.body) : fc.constant(undefined),
@@ -323,5 +471,9 @@ export const READS: Read[] = [
 ];
 
 export const anyId = (): fc.Arbitrary<string> =>
-  fc.oneof(badIdSegment, fc.constantFrom(...TRAVERSALS), fc.constantFrom(...surface.runtimeIds, ...WORKFLOW_IDS, '1', '0', '-1', '1e3', '999999999'), fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,20}$/));
-
+  fc.oneof(
+    badIdSegment,
+    fc.constantFrom(...TRAVERSALS),
+    fc.constantFrom(...surface.runtimeIds, ...WORKFLOW_IDS, '1', '0', '-1', '1e3', '999999999'),
+    fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,20}$/),
+  );

@@ -25,7 +25,8 @@ describe('rate limit under a burst', () => {
   });
   afterAll(() => t?.close());
 
-  const bearer = async (tid: string, sub: string) => `Bearer ${await sign({ sub, tid, roles: ['member'], exp: Math.floor(t.gw.clock.now() / 1000) + 3600 }, SECRET, 'HS256')}`;
+  const bearer = async (tid: string, sub: string) =>
+    `Bearer ${await sign({ sub, tid, roles: ['member'], exp: Math.floor(t.gw.clock.now() / 1000) + 3600 }, SECRET, 'HS256')}`;
   const start = (auth: string, docId: string) =>
     app.request('/api/v1/runtimes', {
       method: 'POST',

@@ -52,7 +52,9 @@ function raw(bytes: string | Buffer, deadlineMs = 3_000, keepOpen = false): Prom
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('end', done);
     socket.on('close', done);
-    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? done() : reject(err)));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNRESET' || err.code === 'EPIPE' ? done() : reject(err),
+    );
     socket.on('connect', () => {
       socket.write(bytes);
       if (!keepOpen) socket.end();
@@ -70,10 +72,28 @@ describe('raw http', () => {
     ['header without a colon', request('GET /health HTTP/1.1\r\nHost: x\r\nNoColonHere')],
     ['space before a colon', request('GET /health HTTP/1.1\r\nHost : x')],
     ['negative Content-Length', request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: -1')],
-    ['two Content-Lengths', request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3', '{}x')],
-    ['Content-Length and chunked (smuggling)', request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked', '0\r\n\r\nGET /api/v1/cluster HTTP/1.1\r\nHost: x\r\n\r\n')],
-    ['bad chunk size', request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json', 'zz\r\n{}\r\n0\r\n\r\n')],
-    ['obfuscated Transfer-Encoding', request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 2', '{}')],
+    [
+      'two Content-Lengths',
+      request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3', '{}x'),
+    ],
+    [
+      'Content-Length and chunked (smuggling)',
+      request(
+        'POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked',
+        '0\r\n\r\nGET /api/v1/cluster HTTP/1.1\r\nHost: x\r\n\r\n',
+      ),
+    ],
+    [
+      'bad chunk size',
+      request(
+        'POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json',
+        'zz\r\n{}\r\n0\r\n\r\n',
+      ),
+    ],
+    [
+      'obfuscated Transfer-Encoding',
+      request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 2', '{}'),
+    ],
     ['absolute-form target', request('GET http://evil.example.com/api/v1/runtimes HTTP/1.1\r\nHost: x')],
     ['broken absolute-form target', request('GET http://[::1 HTTP/1.1\r\nHost: x')],
     ['asterisk-form', request('OPTIONS * HTTP/1.1\r\nHost: x')],
@@ -82,18 +102,42 @@ describe('raw http', () => {
     ['encoded traversal', request('GET /api/v1/runtimes/..%2f..%2fhealth HTTP/1.1\r\nHost: x')],
     ['dot segments', request('GET /api/v1/../../health/./../metrics HTTP/1.1\r\nHost: x')],
     ['double slashes', request('GET //api//v1//cluster HTTP/1.1\r\nHost: x')],
-    ['raw non-ASCII path', Buffer.concat([Buffer.from('GET /api/v1/runtimes/'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')])],
+    [
+      'raw non-ASCII path',
+      Buffer.concat([
+        Buffer.from('GET /api/v1/runtimes/'),
+        Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+        Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n'),
+      ]),
+    ],
     ['NUL in the path', request('GET /api/v1/runtimes/a\u0000b HTTP/1.1\r\nHost: x')],
     ['CR in a header value', request('GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\rb')],
     ['LF-only line ends', 'GET /health HTTP/1.1\nHost: x\n\n'],
     ['100 KB URL', request(`GET /api/v1/runtimes?app=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x`)],
     ['32 KB header', request(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(32_000)}`)],
-    ['500 headers', request(`GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}`)],
-    ['Host header injection', request('GET /api/v1/runtimes HTTP/1.1\r\nHost: evil.example.com\r\nX-Forwarded-Host: evil.example.com\r\nX-Forwarded-Proto: gopher')],
-    ['method override headers', request('GET /api/v1/cluster HTTP/1.1\r\nHost: x\r\nX-HTTP-Method-Override: DELETE\r\nX-Original-URL: /health')],
+    [
+      '500 headers',
+      request(`GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}`),
+    ],
+    [
+      'Host header injection',
+      request(
+        'GET /api/v1/runtimes HTTP/1.1\r\nHost: evil.example.com\r\nX-Forwarded-Host: evil.example.com\r\nX-Forwarded-Proto: gopher',
+      ),
+    ],
+    [
+      'method override headers',
+      request('GET /api/v1/cluster HTTP/1.1\r\nHost: x\r\nX-HTTP-Method-Override: DELETE\r\nX-Original-URL: /health'),
+    ],
     ['lowercase method', request('get /health HTTP/1.1\r\nHost: x')],
     ['body on GET', request('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5', 'hello')],
-    ['truncated body', request('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100', '{"app":')],
+    [
+      'truncated body',
+      request(
+        'POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100',
+        '{"app":',
+      ),
+    ],
   ];
 
   it.each(CASES)('raw http - %s: answered with a 4xx or a success, never a 5xx', async (_name, bytes) => {
@@ -103,12 +147,14 @@ describe('raw http', () => {
 
   it('raw http - the same cases with a valid token: never a 5xx; every answer the app gave carries the security headers', async () => {
     for (const [name, bytes] of CASES) {
-      const text = typeof bytes === 'string' ? bytes.replace('Host: x', `Host: x\r\nAuthorization: Bearer ${token}`) : bytes;
+      const text =
+        typeof bytes === 'string' ? bytes.replace('Host: x', `Host: x\r\nAuthorization: Bearer ${token}`) : bytes;
       const reply = await raw(text);
       for (const status of reply.statuses) expect(status, `${name}: ${reply.text.slice(0, 300)}`).toBeLessThan(500);
       // Answers from the app (not Node's parser, which closes with a bare 400/431) carry the request id and the headers.
       if (/x-request-id:/i.test(reply.text)) {
-        for (const header of Object.keys(SECURITY_HEADERS)) expect(reply.text.toLowerCase(), `${name}: ${header}`).toContain(`${header}:`);
+        for (const header of Object.keys(SECURITY_HEADERS))
+          expect(reply.text.toLowerCase(), `${name}: ${header}`).toContain(`${header}:`);
       }
     }
   });
@@ -142,12 +188,20 @@ describe('raw http', () => {
 
   it('raw http - 50 pipelined requests on one connection are answered in order', async () => {
     const one = request(`GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}`);
-    const reply = await raw(one.repeat(49) + request('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close'), 10_000, true);
+    const reply = await raw(
+      one.repeat(49) + request('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close'),
+      10_000,
+      true,
+    );
     expect(reply.statuses).toEqual([...Array.from({ length: 49 }, () => 200), 200]);
   });
 
   it('raw http - a client that sends half a request and goes silent does not stop others being served', async () => {
-    const stalled = raw('POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nContent-Type: application/json\r\n\r\n{"app"', 500, true);
+    const stalled = raw(
+      'POST /api/v1/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nContent-Type: application/json\r\n\r\n{"app"',
+      500,
+      true,
+    );
     const health = await raw(request('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close'));
     expect(health.statuses).toEqual([200]);
     await stalled;

@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 import { createApp } from '../../src/gateway/app.ts';
 import { SECURITY_HEADERS } from './security-checks.ts';
-import { DEMO_TENANT, SECRET, demoAdmin, demoMember, leakIn, memoryLogger, securityGateway, startPo, type SecurityGateway } from './security-fixture.ts';
+import {
+  DEMO_TENANT,
+  SECRET,
+  demoAdmin,
+  demoMember,
+  leakIn,
+  memoryLogger,
+  securityGateway,
+  startPo,
+  type SecurityGateway,
+} from './security-fixture.ts';
 
 /**
  * What an error may show: a 5xx answers a generic problem (no message, no
@@ -35,7 +45,10 @@ beforeAll(async () => {
     ...real,
     cluster: () => Promise.reject(driverError()),
     readiness: () => Promise.reject(driverError()),
-    router: { send: (request, options) => (request.runtimeId === BOOM_RUNTIME ? Promise.reject(driverError()) : real.router.send(request, options)) },
+    router: {
+      send: (request, options) =>
+        request.runtimeId === BOOM_RUNTIME ? Promise.reject(driverError()) : real.router.send(request, options),
+    },
   };
   gw.app = createApp(deps, { auth: { secret: SECRET }, rateLimit: { perMinute: 1_000_000, burst: 1_000_000 } });
   token = await gw.token(demoAdmin);
@@ -44,7 +57,12 @@ afterAll(() => gw.stop());
 
 const authed = (init: RequestInit = {}, requestId = 'req-secret-1'): RequestInit => ({
   ...init,
-  headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': requestId, 'Content-Type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+  headers: {
+    Authorization: `Bearer ${token}`,
+    'X-Request-Id': requestId,
+    'Content-Type': 'application/json',
+    ...(init.headers as Record<string, string> | undefined),
+  },
 });
 
 /** Nothing of the secret, the token or the internals in a response body. */
@@ -61,7 +79,11 @@ describe('secrets in errors - 5xx answers', () => {
   it('secrets in errors - a throwing dependency is a generic 500 problem, logged with the request id', async () => {
     for (const [path, init, requestId] of [
       ['/api/v1/cluster', authed({}, 'req-secret-1'), 'req-secret-1'],
-      [`/api/v1/runtimes/${BOOM_RUNTIME}/actions`, authed({ method: 'POST', body: JSON.stringify({ action: 'approve' }) }, 'req-secret-2'), 'req-secret-2'],
+      [
+        `/api/v1/runtimes/${BOOM_RUNTIME}/actions`,
+        authed({ method: 'POST', body: JSON.stringify({ action: 'approve' }) }, 'req-secret-2'),
+        'req-secret-2',
+      ],
     ] as const) {
       const res = await gw.app.request(path, init);
       expect(res.status).toBe(500);
@@ -76,9 +98,15 @@ describe('secrets in errors - 5xx answers', () => {
         detail: 'internal error; the request id identifies it in the logs',
         code: 'internal',
       });
-      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['requestId'] === requestId && l['msg'] === 'request failed');
+      const logged = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l['requestId'] === requestId && l['msg'] === 'request failed');
       expect(logged).toHaveLength(1);
-      expect(logged[0]).toMatchObject({ level: 50, code: 'internal', err: { message: expect.stringContaining('ECONNREFUSED'), stack: expect.stringContaining('at Pool.connect') } });
+      expect(logged[0]).toMatchObject({
+        level: 50,
+        code: 'internal',
+        err: { message: expect.stringContaining('ECONNREFUSED'), stack: expect.stringContaining('at Pool.connect') },
+      });
       // The driver's DSN is logged without its password (was: the whole message and stack as thrown).
       expect(JSON.stringify(logged[0])).toContain('mysql://bflow:***@db.internal');
       expect(JSON.stringify(logged[0])).not.toContain(FAKE_SECRET);
@@ -86,11 +114,19 @@ describe('secrets in errors - 5xx answers', () => {
   });
 
   it('secrets in errors - a throwing dependency in a batch item is a generic 500 item problem', async () => {
-    const res = await gw.app.request('/api/v1/actions/batch', authed({ method: 'POST', body: JSON.stringify({ items: [{ runtimeId: BOOM_RUNTIME, action: 'approve' }] }) }, 'req-secret-3'));
+    const res = await gw.app.request(
+      '/api/v1/actions/batch',
+      authed(
+        { method: 'POST', body: JSON.stringify({ items: [{ runtimeId: BOOM_RUNTIME, action: 'approve' }] }) },
+        'req-secret-3',
+      ),
+    );
     expect(res.status).toBe(200);
     const text = await res.text();
     expectClean(text);
-    expect(JSON.parse(text)).toMatchObject({ results: [{ runtimeId: BOOM_RUNTIME, status: 500, problem: { code: 'internal', detail: 'internal error' } }] });
+    expect(JSON.parse(text)).toMatchObject({
+      results: [{ runtimeId: BOOM_RUNTIME, status: 500, problem: { code: 'internal', detail: 'internal error' } }],
+    });
   });
 
   it("secrets in errors - /ready (unauthenticated) does not echo a failing check's message (was: detail = the error's message)", async () => {
@@ -98,7 +134,11 @@ describe('secrets in errors - 5xx answers', () => {
     expect(res.status).toBe(503);
     const text = await res.text();
     expectClean(text);
-    expect(JSON.parse(text)).toEqual({ ready: false, checks: {}, detail: 'a readiness check failed; the logs say which' });
+    expect(JSON.parse(text)).toEqual({
+      ready: false,
+      checks: {},
+      detail: 'a readiness check failed; the logs say which',
+    });
   });
 });
 
@@ -119,7 +159,15 @@ describe('secrets in errors - logs', () => {
     }
     expect(lines.length).toBeGreaterThan(0);
     const all = lines.join('\n');
-    for (const secret of [token, member, wrongSecret, SECRET, FAKE_SECRET, 'Bearer ', ...[token, member].map((t) => t.split('.')[2] ?? '')]) {
+    for (const secret of [
+      token,
+      member,
+      wrongSecret,
+      SECRET,
+      FAKE_SECRET,
+      'Bearer ',
+      ...[token, member].map((t) => t.split('.')[2] ?? ''),
+    ]) {
       expect(all).not.toContain(secret);
     }
     expect(all.toLowerCase()).not.toContain('authorization');
@@ -132,11 +180,30 @@ describe('secrets in errors - security headers on every kind of response', () =>
     [200, 'GET /health', () => gw.app.request('/health')],
     [200, 'GET /api/v1/runtimes', () => gw.app.request('/api/v1/runtimes', authed())],
     [401, 'no token', () => gw.app.request('/api/v1/runtimes')],
-    [403, 'wrong role', async () => gw.app.request('/api/v1/cluster', { headers: { Authorization: `Bearer ${await gw.token(demoMember('alice'))}` } })],
+    [
+      403,
+      'wrong role',
+      async () =>
+        gw.app.request('/api/v1/cluster', {
+          headers: { Authorization: `Bearer ${await gw.token(demoMember('alice'))}` },
+        }),
+    ],
     [404, 'no route', () => gw.app.request('/nowhere')],
     [404, 'no runtime', () => gw.app.request('/api/v1/runtimes/nope', authed())],
-    [413, 'body over 1 MiB', () => gw.app.request('/api/v1/runtimes', authed({ method: 'POST', body: `{"pad":"${'x'.repeat(1_048_577)}"}` }))],
-    [415, 'not JSON', () => gw.app.request('/api/v1/runtimes', authed({ method: 'POST', body: 'a=1', headers: { 'Content-Type': 'text/plain' } }))],
+    [
+      413,
+      'body over 1 MiB',
+      () => gw.app.request('/api/v1/runtimes', authed({ method: 'POST', body: `{"pad":"${'x'.repeat(1_048_577)}"}` })),
+    ],
+    [
+      415,
+      'not JSON',
+      () =>
+        gw.app.request(
+          '/api/v1/runtimes',
+          authed({ method: 'POST', body: 'a=1', headers: { 'Content-Type': 'text/plain' } }),
+        ),
+    ],
     [422, 'invalid body', () => gw.app.request('/api/v1/runtimes', authed({ method: 'POST', body: '{}' }))],
     [400, 'malformed JSON', () => gw.app.request('/api/v1/runtimes', authed({ method: 'POST', body: '{' }))],
     [500, 'throwing dependency', () => gw.app.request('/api/v1/cluster', authed())],

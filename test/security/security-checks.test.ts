@@ -7,7 +7,9 @@ const line = (o: Record<string, unknown>) => JSON.stringify({ level: 30, ...o })
 describe('security checks - logProblems', () => {
   it('security checks - clean lines pass; a token, its signature, a secret, Authorization, a DSN password, a stack or a request line without id are each reported', () => {
     const s = { tokens: [TOKEN], secrets: ['hunter2-secret'] };
-    expect(logProblems([line({ msg: 'request', requestId: 'r1', route: '/x' }), line({ msg: 'started' })], s)).toEqual([]);
+    expect(logProblems([line({ msg: 'request', requestId: 'r1', route: '/x' }), line({ msg: 'started' })], s)).toEqual(
+      [],
+    );
     const bad = [
       line({ msg: 'x', t: TOKEN }),
       line({ msg: 'x', sig: 'c2lnbmF0dXJlLW9mLXRoZS10b2tlbg' }),

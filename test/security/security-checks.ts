@@ -14,17 +14,36 @@ export type StateStores = Pick<GatewayDeps, 'read' | 'workflows' | 'directory' |
  * with every version, the app configs of `apps`, webhooks and directory.
  * Two equal strings: nothing changed.
  */
-export async function tenantState(stores: StateStores, tenant: string, users: readonly string[], apps: readonly string[]): Promise<string> {
+export async function tenantState(
+  stores: StateStores,
+  tenant: string,
+  users: readonly string[],
+  apps: readonly string[],
+): Promise<string> {
   const { read, workflows, directory, webhooks } = stores;
   const runtimes = (await read.listRuntimes(tenant, {}, 500)).items;
   const logs = await Promise.all(runtimes.map((s) => read.runtimeLog(tenant, s.runtime.id)));
   const inbox: unknown[] = [];
-  for (const user of users) for (const status of ['open', 'done'] as const) inbox.push(await read.inbox(tenant, user, status, 500));
+  for (const user of users)
+    for (const status of ['open', 'done'] as const) inbox.push(await read.inbox(tenant, user, status, 500));
   const wfs = await workflows.listWorkflows(tenant);
-  const versions = await Promise.all(wfs.flatMap((w) => Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1))));
+  const versions = await Promise.all(
+    wfs.flatMap((w) =>
+      Array.from({ length: w.latestVersion ?? 0 }, (_, i) => workflows.getVersion(tenant, w.id, i + 1)),
+    ),
+  );
   const configs = await Promise.all(apps.map((app) => workflows.getAppConfig(tenant, app, '')));
   const hooks = await webhooks?.forTenant(tenant);
-  return JSON.stringify({ runtimes, logs, inbox, wfs, versions, configs, webhooks: hooks, directory: await directory.loadDirectory(tenant) });
+  return JSON.stringify({
+    runtimes,
+    logs,
+    inbox,
+    wfs,
+    versions,
+    configs,
+    webhooks: hooks,
+    directory: await directory.loadDirectory(tenant),
+  });
 }
 
 /** Headers every response carries (secureHeaders + request id). */
@@ -74,7 +93,8 @@ export function logProblems(lines: readonly string[], s: LogSecrets): string[] {
       problems.push(`not a JSON line: ${short}`);
       continue;
     }
-    if (REQUEST_MESSAGES.has(String(entry['msg'])) && typeof entry['requestId'] !== 'string') problems.push(`request line without requestId: ${short}`);
+    if (REQUEST_MESSAGES.has(String(entry['msg'])) && typeof entry['requestId'] !== 'string')
+      problems.push(`request line without requestId: ${short}`);
   }
   return problems;
 }

@@ -43,18 +43,37 @@ export interface SecurityGateway {
   deps: GatewayDeps;
   token(claims: TokenClaims, ttlSec?: number): Promise<string>;
   /** A request as `claims` (JSON body when given). */
-  call(claims: TokenClaims, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  call(
+    claims: TokenClaims,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   stop(): Promise<void>;
 }
 
 /** Embedded backend (4 shards), demo seed, the app with a rate limit no test reaches unless `options` says so. */
-export async function securityGateway(options: Partial<GatewayOptions> = {}, logger: Logger = pino({ level: 'silent' })): Promise<SecurityGateway> {
+export async function securityGateway(
+  options: Partial<GatewayOptions> = {},
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<SecurityGateway> {
   const backend = await startEmbedded({ ...loadConfig({}), shards: 4 }, logger);
   await seedDemo(backend.deps);
   const deps: GatewayDeps = { ...backend.deps, logger };
-  const app = createApp(deps, { auth: { secret: SECRET }, rateLimit: { perMinute: 1_000_000, burst: 1_000_000 }, ...options });
+  const app = createApp(deps, {
+    auth: { secret: SECRET },
+    rateLimit: { perMinute: 1_000_000, burst: 1_000_000 },
+    ...options,
+  });
   const token = (claims: TokenClaims, ttlSec = 3600) => signToken(SECRET, claims, ttlSec);
-  async function call(claims: TokenClaims, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  async function call(
+    claims: TokenClaims,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const init: RequestInit = { method, headers: { Authorization: `Bearer ${await token(claims)}`, ...headers } };
     if (body !== undefined) {
       (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
@@ -70,14 +89,28 @@ export const demoAdmin: TokenClaims = { sub: 'ceo', tid: DEMO_TENANT, roles: ['a
 export const demoDesigner: TokenClaims = { sub: 'dee', tid: DEMO_TENANT, roles: ['designer'] };
 
 /** Starts a PO as `creator`; throws unless 201. */
-export async function startPo(gw: SecurityGateway, docId: string, creator = 'alice', amount = 5_000_000): Promise<{ id: string; revision: number }> {
-  const res = await gw.call(demoMember(creator), 'POST', '/api/v1/runtimes', { app: 'purchase.order', docId, doc: poDoc(amount) });
+export async function startPo(
+  gw: SecurityGateway,
+  docId: string,
+  creator = 'alice',
+  amount = 5_000_000,
+): Promise<{ id: string; revision: number }> {
+  const res = await gw.call(demoMember(creator), 'POST', '/api/v1/runtimes', {
+    app: 'purchase.order',
+    docId,
+    doc: poDoc(amount),
+  });
   if (res.status !== 201) throw new Error(`start ${docId}: ${res.status} ${await res.text()}`);
   return (await res.json()) as { id: string; revision: number };
 }
 
 /** Sends one action; throws unless 200. */
-export async function actOk(gw: SecurityGateway, claims: TokenClaims, id: string, body: Record<string, unknown>): Promise<void> {
+export async function actOk(
+  gw: SecurityGateway,
+  claims: TokenClaims,
+  id: string,
+  body: Record<string, unknown>,
+): Promise<void> {
   const res = await gw.call(claims, 'POST', `/api/v1/runtimes/${id}/actions`, body);
   if (res.status !== 200) throw new Error(`${String(body['action'])} ${id}: ${res.status} ${await res.text()}`);
 }

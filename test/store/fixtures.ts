@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { DomainEvent, Effects, RuntimeState, RuntimeStatus, TaskChange, TimerSet } from '../../src/engine/index.ts';
+import type {
+  DomainEvent,
+  Effects,
+  RuntimeState,
+  RuntimeStatus,
+  TaskChange,
+  TimerSet,
+} from '../../src/engine/index.ts';
 import { expect } from 'vitest';
 import type { TransitionRecord, TransitionWriter } from '../../src/store/ports.ts';
 
@@ -54,15 +61,36 @@ export function step(o: StepOptions): TransitionRecord {
   const at = o.at ?? T0 + 1000 * revision;
   const state = runtimeState({ ...o, revision, at });
   const node = `n${revision}`;
-  const assigned: TaskChange[] = (o.assignees ?? []).map((assignee) => ({ stage: revision - 1, node, assignee, status: 'open', assignedAt: at }));
+  const assigned: TaskChange[] = (o.assignees ?? []).map((assignee) => ({
+    stage: revision - 1,
+    node,
+    assignee,
+    status: 'open',
+    assignedAt: at,
+  }));
   const effects: Effects = {
-    log: [{ seq: revision, at, actor: 'emp-creator', action: revision === 1 ? 'submit' : 'approve', fromNode: `n${revision - 1}`, toNode: node }],
+    log: [
+      {
+        seq: revision,
+        at,
+        actor: 'emp-creator',
+        action: revision === 1 ? 'submit' : 'approve',
+        fromNode: `n${revision - 1}`,
+        toNode: node,
+      },
+    ],
     tasks: [...assigned, ...(o.tasks ?? [])],
     events: Array.from({ length: o.events ?? 1 }, (_, i) => event(state, `${o.tenant}:${o.id}:${revision}:${i}`, at)),
     timersSet: o.timersSet ?? [],
     timersCancelled: o.timersCancelled ?? [],
   };
-  const record: TransitionRecord = { tenant: o.tenant, shard: o.shard ?? 7, baseRevision: revision - 1, state, effects };
+  const record: TransitionRecord = {
+    tenant: o.tenant,
+    shard: o.shard ?? 7,
+    baseRevision: revision - 1,
+    state,
+    effects,
+  };
   if (o.idempotency) record.idempotency = o.idempotency;
   return record;
 }
@@ -76,7 +104,14 @@ export function runtimeState(o: StepOptions & { revision: number; at: number }):
     const tasks = last ? (o.assignees ?? []).map((assignee) => ({ assignee, status: 'open' as const })) : [];
     return open
       ? { node: `n${i + 1}`, status: 'open' as const, enteredAt: o.at, tasks }
-      : { node: `n${i + 1}`, status: 'closed' as const, enteredAt: T0 + 1000 * i, exitedAt: T0 + 1000 * (i + 1), exitAction: 'approve', tasks };
+      : {
+          node: `n${i + 1}`,
+          status: 'closed' as const,
+          enteredAt: T0 + 1000 * i,
+          exitedAt: T0 + 1000 * (i + 1),
+          exitAction: 'approve',
+          tasks,
+        };
   });
   const state: RuntimeState = {
     v: 1,

@@ -18,7 +18,10 @@ webhookStoreContract('memory', async () => {
   const store = new MemoryStore();
   return { webhooks: store.webhooks, cleanup: () => store.close() };
 });
-webhookStoreContract('mysql', async () => ({ webhooks: new MySqlWebhookStore(await pool()), cleanup: async () => undefined }));
+webhookStoreContract('mysql', async () => ({
+  webhooks: new MySqlWebhookStore(await pool()),
+  cleanup: async () => undefined,
+}));
 
 analyticsReaderContract('memory', async () => {
   const store = new MemoryStore();

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 describe('migrate', () => {
   it('migrate - splits statements on semicolons at line ends, skipping comments', () => {
-    expect(splitStatements('-- c\nCREATE TABLE a (\n  -- why;\n  x INT);\n-- only comment;\nSELECT \'a;b\';\n')).toEqual([
+    expect(splitStatements("-- c\nCREATE TABLE a (\n  -- why;\n  x INT);\n-- only comment;\nSELECT 'a;b';\n")).toEqual([
       'CREATE TABLE a (\n  x INT)',
       "SELECT 'a;b'",
     ]);
@@ -37,8 +37,14 @@ describe('migrate', () => {
   it('migrate - files are read in numeric version order (1000 after 999), other files ignored', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bflow-mig-order-'));
     try {
-      for (const f of ['1000_d.sql', '999_c.sql', '002_b.sql', '001_a.sql', 'notes.txt']) await appendFile(join(dir, f), 'SELECT 1;\n');
-      expect((await loadMigrations(dir)).map((m) => m.file)).toEqual(['001_a.sql', '002_b.sql', '999_c.sql', '1000_d.sql']);
+      for (const f of ['1000_d.sql', '999_c.sql', '002_b.sql', '001_a.sql', 'notes.txt'])
+        await appendFile(join(dir, f), 'SELECT 1;\n');
+      expect((await loadMigrations(dir)).map((m) => m.file)).toEqual([
+        '001_a.sql',
+        '002_b.sql',
+        '999_c.sql',
+        '1000_d.sql',
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

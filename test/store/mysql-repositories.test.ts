@@ -19,7 +19,9 @@ describe('mysql repositories - failures', () => {
     const unavailable = { name: 'StoreError', code: 'store_unavailable', retryable: true };
     await expect(new MySqlRuntimeStore(pool).loadRuntime('t', 'r')).rejects.toMatchObject(unavailable);
     await expect(new MySqlReadModel(pool).inbox('t', 'e', 'open', 10)).rejects.toMatchObject(unavailable);
-    await expect(new MySqlDirectoryStore(pool).upsertGroups('t', [{ id: 'g', name: 'G' }])).rejects.toMatchObject(unavailable);
+    await expect(new MySqlDirectoryStore(pool).upsertGroups('t', [{ id: 'g', name: 'G' }])).rejects.toMatchObject(
+      unavailable,
+    );
     await expect(new MySqlWorkflowStore(pool).publish('t', 'wf', 0)).rejects.toMatchObject(unavailable);
   });
 });
@@ -30,8 +32,17 @@ describe('mysql read model - coalesced reads', () => {
     try {
       const read = new MySqlReadModel(db.pool);
       await read.getRuntime('t', 'warm-up'); // the pool's connection and its counter exist
-      const before = { queries: mysqlStatementCounts.queries, tasks: mysqlStatementCounts.reads.get('tasks') ?? 0, runtimes: mysqlStatementCounts.reads.get('runtimes') ?? 0 };
-      await Promise.all([read.inbox('t', 'a', 'open', 10), read.inbox('t', 'b', 'done', 5), read.getRuntime('t', 'r1'), read.getRuntime('t', 'r2')]);
+      const before = {
+        queries: mysqlStatementCounts.queries,
+        tasks: mysqlStatementCounts.reads.get('tasks') ?? 0,
+        runtimes: mysqlStatementCounts.reads.get('runtimes') ?? 0,
+      };
+      await Promise.all([
+        read.inbox('t', 'a', 'open', 10),
+        read.inbox('t', 'b', 'done', 5),
+        read.getRuntime('t', 'r1'),
+        read.getRuntime('t', 'r2'),
+      ]);
       expect(mysqlStatementCounts.queries - before.queries).toBe(2);
       expect((mysqlStatementCounts.reads.get('tasks') ?? 0) - before.tasks).toBe(1);
       expect((mysqlStatementCounts.reads.get('runtimes') ?? 0) - before.runtimes).toBe(1);

@@ -59,7 +59,12 @@ describe('redis cache - storage format and metrics', () => {
   it('redis cache - a value that is not a snapshot reads as a miss', async () => {
     const cache = await create();
     await admin.set(`${PREFIX}:rt:t1:rt-garbage`, '7|{not json', 'PX', 60_000);
-    await admin.set(`${PREFIX}:rt:t1:rt-other`, `1|${JSON.stringify(snapshotState('t1', 'someone-else', 1))}`, 'PX', 60_000);
+    await admin.set(
+      `${PREFIX}:rt:t1:rt-other`,
+      `1|${JSON.stringify(snapshotState('t1', 'someone-else', 1))}`,
+      'PX',
+      60_000,
+    );
     expect(await cache.get('t1', 'rt-garbage')).toBeUndefined();
     expect(await cache.get('t1', 'rt-other')).toBeUndefined();
     await cache.close();

@@ -146,7 +146,6 @@ describe('redis outage', () => {
       { deadlineMs: 15_000, what: 'the newer snapshot refilled after writes resumed' },
     );
   });
-
 });
 
 async function configSet(name: string, value: string): Promise<void> {

@@ -36,7 +36,10 @@ describe('transition writer crash', () => {
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    await waitFor(() => parse(stdout).acks.length >= 400 || child.exitCode !== null, { deadlineMs: 30_000, what: '400 acks' });
+    await waitFor(() => parse(stdout).acks.length >= 400 || child.exitCode !== null, {
+      deadlineMs: 30_000,
+      what: '400 acks',
+    });
     expect(child.exitCode, stderr).toBeNull();
     child.kill('SIGKILL');
     await exited;
@@ -44,20 +47,38 @@ describe('transition writer crash', () => {
 
     const conn = await mysql.createConnection({ uri: db.url });
     try {
-      const q = async (sql: string, values: unknown[] = []) => (await conn.query<mysql.RowDataPacket[]>(sql, values))[0];
+      const q = async (sql: string, values: unknown[] = []) =>
+        (await conn.query<mysql.RowDataPacket[]>(sql, values))[0];
       const dbName = db.url.slice(db.url.lastIndexOf('/') + 1);
       // The server rolls back (or finishes committing) the killed client's transaction once it sees the disconnect.
       await waitFor(
-        async () => Number((await q('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [dbName]))[0]?.n) === 0,
+        async () =>
+          Number(
+            (
+              await q(
+                'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()',
+                [dbName],
+              )
+            )[0]?.n,
+          ) === 0,
         { deadlineMs: 10_000, what: "the child's connections to close" },
       );
-      const revs = new Map((await q('SELECT id, revision FROM runtimes')).map((r) => [String(r.id), Number(r.revision)]));
-      const logged = new Set((await q('SELECT runtime_id, seq FROM runtime_log')).map((r) => `${r.runtime_id}:${r.seq}`));
+      const revs = new Map(
+        (await q('SELECT id, revision FROM runtimes')).map((r) => [String(r.id), Number(r.revision)]),
+      );
+      const logged = new Set(
+        (await q('SELECT runtime_id, seq FROM runtime_log')).map((r) => `${r.runtime_id}:${r.seq}`),
+      );
       for (const ack of log.acks) {
         expect(revs.get(ack.id) ?? 0, `acked ${ack.id}@${ack.revision}`).toBeGreaterThanOrEqual(ack.revision);
         expect(logged.has(`${ack.id}:${ack.revision}`), `log of ${ack.id}@${ack.revision}`).toBe(true);
       }
-      const perMarker = new Map((await q('SELECT comment, COUNT(*) AS n FROM runtime_log GROUP BY comment')).map((r) => [String(r.comment), Number(r.n)]));
+      const perMarker = new Map(
+        (await q('SELECT comment, COUNT(*) AS n FROM runtime_log GROUP BY comment')).map((r) => [
+          String(r.comment),
+          Number(r.n),
+        ]),
+      );
       const eventsPerMarker = new Map<string, number>();
       for (const row of await q('SELECT events FROM outbox')) {
         for (const e of JSON.parse(String(row.events)) as { data: { marker?: unknown } }[]) {

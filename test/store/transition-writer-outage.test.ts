@@ -30,10 +30,17 @@ describe('transition writer outage', () => {
     for (let i = 0; i < 4; i++) failures.push(await w.commit(makeRecord({ id: `down${i}` })));
     for (const f of failures) expect(f).toMatchObject({ ok: false, code: 'store_unavailable' });
     // The breaker is open: answered without trying MySQL (the message says so), not after a query timeout.
-    expect(await w.commit(makeRecord({ id: 'open' }))).toMatchObject({ code: 'store_unavailable', message: expect.stringMatching(/open/i) });
+    expect(await w.commit(makeRecord({ id: 'open' }))).toMatchObject({
+      code: 'store_unavailable',
+      message: expect.stringMatching(/open/i),
+    });
 
     await server.start();
-    await waitFor(async () => (await w.commit(makeRecord({ id: 'after' }))).ok, { deadlineMs: 20_000, intervalMs: 100, what: 'writer recovery' });
+    await waitFor(async () => (await w.commit(makeRecord({ id: 'after' }))).ok, {
+      deadlineMs: 20_000,
+      intervalMs: 100,
+      what: 'writer recovery',
+    });
     const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT id FROM runtimes ORDER BY id');
     expect(rows.map((r) => r.id)).toEqual(['after', 'before']);
     await w.close();

@@ -44,7 +44,8 @@ describe.each([
     return r;
   }
 
-  const revisionOf = async (id: string) => Number((await rows('SELECT revision FROM runtimes WHERE id = ?', [id]))[0]?.revision ?? 0);
+  const revisionOf = async (id: string) =>
+    Number((await rows('SELECT revision FROM runtimes WHERE id = ?', [id]))[0]?.revision ?? 0);
 
   describe('transition writer', () => {
     it('transition writer - commits a new runtime and an update with every row, read back', async () => {
@@ -55,15 +56,33 @@ describe.each([
       expect(await w.commit(r2)).toMatchObject({ ok: true });
 
       const [rt] = await rows('SELECT * FROM runtimes WHERE tenant = ? AND id = ?', ['t1', 'rb1']);
-      expect(rt).toMatchObject({ app: 'purchase', doc_id: 'doc-rb1', status: 'approved', current_node: 'n2', revision: 2, shard: 3 });
+      expect(rt).toMatchObject({
+        app: 'purchase',
+        doc_id: 'doc-rb1',
+        status: 'approved',
+        current_node: 'n2',
+        revision: 2,
+        shard: 3,
+      });
       expect(rt?.active_doc).toBeNull();
       expect(parseJsonColumn(rt?.state)).toEqual(r2.state);
       const log = await rows('SELECT * FROM runtime_log WHERE runtime_id = ? ORDER BY seq', ['rb1']);
-      expect(log.map((l) => [l.seq, l.action, l.to_node])).toEqual([[1, 'approve', 'n1'], [2, 'approve', 'n2']]);
+      expect(log.map((l) => [l.seq, l.action, l.to_node])).toEqual([
+        [1, 'approve', 'n1'],
+        [2, 'approve', 'n2'],
+      ]);
       expect(parseJsonColumn(log[0]?.changes)).toEqual({ amount: [0, 100] });
-      expect(await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1'])).toHaveLength(4);
-      const outbox = await rows('SELECT runtime_id, seq, shard, events FROM outbox WHERE tenant = ? ORDER BY position', ['t1']);
-      expect(outbox.map((o) => [o.runtime_id, o.seq])).toEqual([['rb1', 1], ['rb1', 2]]);
+      expect(
+        await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1']),
+      ).toHaveLength(4);
+      const outbox = await rows(
+        'SELECT runtime_id, seq, shard, events FROM outbox WHERE tenant = ? ORDER BY position',
+        ['t1'],
+      );
+      expect(outbox.map((o) => [o.runtime_id, o.seq])).toEqual([
+        ['rb1', 1],
+        ['rb1', 2],
+      ]);
       const events = outbox.map((o) => parseJsonColumn<{ id: string }[]>(o.events));
       expect(events.flat().map((e) => e.id)).toEqual(['rb1:1:0', 'rb1:1:1', 'rb1:2:0', 'rb1:2:1']);
       expect(events[1]?.[0]).toEqual(r2.effects.events[0]);
@@ -101,7 +120,9 @@ describe.each([
       const first = w.commit(makeRecord({ id: 'due-0' }));
       // The event loop is held past maxDelayMs before the timer can fire: the batch is due as the group is queued.
       const until = performance.now() + 10;
-      while (performance.now() < until) { /* busy */ }
+      while (performance.now() < until) {
+        /* busy */
+      }
       const group = Array.from({ length: 10 }, (_, i) => w.commit(makeRecord({ id: `due-${i + 1}` })));
       const outcomes = await Promise.all([first, ...group]);
       expect(outcomes.every((o) => o.ok)).toBe(true);
@@ -110,10 +131,19 @@ describe.each([
 
     it('transition writer - a batch of commands on existing runtimes reads nothing: one transaction, guarded updates', async () => {
       const w = writer({ maxDelayMs: 20 });
-      await Promise.all(['nr1', 'nr2', 'nr3'].map(async (id) => expect(await w.commit(makeRecord({ id }))).toMatchObject({ ok: true })));
+      await Promise.all(
+        ['nr1', 'nr2', 'nr3'].map(async (id) => expect(await w.commit(makeRecord({ id }))).toMatchObject({ ok: true })),
+      );
       const reads = () => [...mysqlStatementCounts.reads.values()].reduce((a, b) => a + b, 0);
-      const [readsBefore, txBefore, slowBefore, queriesBefore] = [reads(), mysqlStatementCounts.transactions, w.stats.slowPaths, mysqlStatementCounts.queries];
-      const outcomes = await Promise.all(['nr1', 'nr2', 'nr3'].map((id) => w.commit(makeRecord({ id, base: 1, idempotencyKey: `k2-${id}` }))));
+      const [readsBefore, txBefore, slowBefore, queriesBefore] = [
+        reads(),
+        mysqlStatementCounts.transactions,
+        w.stats.slowPaths,
+        mysqlStatementCounts.queries,
+      ];
+      const outcomes = await Promise.all(
+        ['nr1', 'nr2', 'nr3'].map((id) => w.commit(makeRecord({ id, base: 1, idempotencyKey: `k2-${id}` }))),
+      );
       expect(outcomes).toMatchObject([{ ok: true }, { ok: true }, { ok: true }]);
       expect(reads() - readsBefore).toBe(0);
       expect(mysqlStatementCounts.transactions - txBefore).toBe(1);
@@ -127,9 +157,14 @@ describe.each([
       const w = writer({ maxDelayMs: 20 });
       expect(await w.commit(makeRecord({ id: 'st1' }))).toMatchObject({ ok: true });
       expect(await w.commit(makeRecord({ id: 'st2' }))).toMatchObject({ ok: true });
-      expect(await writer().commit(makeRecord({ id: 'st1', base: 1, marker: 'other owner' }))).toMatchObject({ ok: true });
+      expect(await writer().commit(makeRecord({ id: 'st1', base: 1, marker: 'other owner' }))).toMatchObject({
+        ok: true,
+      });
       const slowBefore = w.stats.slowPaths;
-      const [stale, fresh] = await Promise.all([w.commit(makeRecord({ id: 'st1', base: 1 })), w.commit(makeRecord({ id: 'st2', base: 1 }))]);
+      const [stale, fresh] = await Promise.all([
+        w.commit(makeRecord({ id: 'st1', base: 1 })),
+        w.commit(makeRecord({ id: 'st2', base: 1 })),
+      ]);
       expect(stale).toMatchObject({ ok: false, code: 'conflict' });
       expect(fresh).toMatchObject({ ok: true });
       expect(w.stats.slowPaths).toBe(slowBefore + 1);
@@ -148,7 +183,11 @@ describe.each([
         w.commit(makeRecord({ id: 'dupE', docId: 'D3' })),
       ]);
       expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['duplicate_runtime', 'ok', 'duplicate_runtime', 'ok']);
-      expect((await rows("SELECT id FROM runtimes WHERE id LIKE 'dup%' ORDER BY id")).map((r) => r.id)).toEqual(['dupA', 'dupC', 'dupE']);
+      expect((await rows("SELECT id FROM runtimes WHERE id LIKE 'dup%' ORDER BY id")).map((r) => r.id)).toEqual([
+        'dupA',
+        'dupC',
+        'dupE',
+      ]);
       expect(await rows("SELECT * FROM runtime_log WHERE runtime_id IN ('dupB', 'dupD')")).toHaveLength(0);
     });
 
@@ -186,7 +225,11 @@ describe.each([
         w.commit(makeRecord({ id: 'idC', idempotencyKey: 'K2' })),
         w.commit(makeRecord({ id: 'idD', idempotencyKey: 'K2' })),
       ]);
-      expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['duplicate_idempotency_key', 'ok', 'duplicate_idempotency_key']);
+      expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual([
+        'duplicate_idempotency_key',
+        'ok',
+        'duplicate_idempotency_key',
+      ]);
     });
 
     it('transition writer - a lost race found only by a write (duplicate log row) fails alone via the slow path', async () => {
@@ -197,7 +240,10 @@ describe.each([
       const out = await Promise.all(['slowA', 'slowB', 'slowC'].map((id) => w.commit(makeRecord({ id }))));
       expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'conflict', 'ok']);
       expect(w.stats.slowPaths).toBe(1);
-      expect((await rows("SELECT id FROM runtimes WHERE id LIKE 'slow%' ORDER BY id")).map((r) => r.id)).toEqual(['slowA', 'slowC']);
+      expect((await rows("SELECT id FROM runtimes WHERE id LIKE 'slow%' ORDER BY id")).map((r) => r.id)).toEqual([
+        'slowA',
+        'slowC',
+      ]);
       expect(await rows("SELECT * FROM tasks WHERE runtime_id = 'slowB'")).toHaveLength(0);
     });
 
@@ -222,7 +268,12 @@ describe.each([
       );
       const slow = await Promise.all(['posSlowA', 'posSlowB', 'posSlowC'].map((id) => w.commit(makeRecord({ id }))));
       expect(w.stats.slowPaths).toBe(1);
-      const stored = new Map((await rows("SELECT runtime_id, position FROM outbox WHERE runtime_id LIKE 'pos%'")).map((r) => [r.runtime_id, Number(r.position)]));
+      const stored = new Map(
+        (await rows("SELECT runtime_id, position FROM outbox WHERE runtime_id LIKE 'pos%'")).map((r) => [
+          r.runtime_id,
+          Number(r.position),
+        ]),
+      );
       const ids = [...Array.from({ length: 30 }, (_, i) => `pos${i}`), 'posSlowA', 'posSlowB', 'posSlowC'];
       const told = [...fast, ...slow].map((o) => (o.ok ? o.outboxPosition : o.code));
       expect(told).toEqual(ids.map((id) => stored.get(id) ?? 'conflict'));
@@ -232,7 +283,10 @@ describe.each([
       const w = writer();
       expect(await w.commit(makeRecord({ id: 'allRefusedA', docId: 'AR1' }))).toMatchObject({ ok: true });
       // A start of another runtime for the same document: refused from the active-document read, no write left.
-      expect(await w.commit(makeRecord({ id: 'allRefusedB', docId: 'AR1' }))).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+      expect(await w.commit(makeRecord({ id: 'allRefusedB', docId: 'AR1' }))).toMatchObject({
+        ok: false,
+        code: 'duplicate_runtime',
+      });
       expect(await rows("SELECT id FROM runtimes WHERE id = 'allRefusedB'")).toHaveLength(0);
     });
 

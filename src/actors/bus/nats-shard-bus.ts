@@ -91,7 +91,8 @@ export class NatsShardBus implements ShardBus {
     this.#assertOpen();
     const subject = shardSubject(this.#prefix, shard);
     // While reconnecting, nats.js would buffer the request and let it time out: the caller answers 503 now instead.
-    if (!this.#connected) throw new BusError('bus_unavailable', `NATS connection lost (reconnecting); ${subject} not tried`);
+    if (!this.#connected)
+      throw new BusError('bus_unavailable', `NATS connection lost (reconnecting); ${subject} not tried`);
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     let msg: Msg;
     const payload = encodeJson(request);
@@ -175,7 +176,8 @@ export class NatsShardBus implements ShardBus {
 
 /** Maps a nats.js v3 request failure to a BusError (no responders arrives as a RequestError whose cause is NoRespondersError). */
 export function toBusError(err: unknown, subject: string, timeoutMs: number): BusError {
-  if (err instanceof TimeoutError) return new BusError('timeout', `no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
+  if (err instanceof TimeoutError)
+    return new BusError('timeout', `no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
   if (err instanceof RequestError && err.isNoResponders()) {
     return new BusError('no_responders', `no responders on ${subject}`, { cause: err });
   }

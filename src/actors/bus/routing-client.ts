@@ -126,15 +126,20 @@ export class RoutingClient {
   }
 
   #unavailable(shard: number, tries: number, cause: BusError): ActorError {
-    return new ActorError('shard_unavailable', `shard ${shard} did not answer after ${tries} tries (last: ${cause.code})`, {
-      cause,
-      retryAfterMs: this.#o.retryAfterMs,
-    });
+    return new ActorError(
+      'shard_unavailable',
+      `shard ${shard} did not answer after ${tries} tries (last: ${cause.code})`,
+      {
+        cause,
+        retryAfterMs: this.#o.retryAfterMs,
+      },
+    );
   }
 }
 
 function outcomeOf(err: unknown): RoutingOutcome {
-  if (err instanceof ActorError && (err.code === 'shard_unavailable' || err.code === 'bus_unavailable')) return err.code;
+  if (err instanceof ActorError && (err.code === 'shard_unavailable' || err.code === 'bus_unavailable'))
+    return err.code;
   return 'error';
 }
 
@@ -157,6 +162,11 @@ function routingMetrics(registry: Registry): RoutingMetrics {
     });
   const retries =
     (registry.getSingleMetric(retriesName) as Counter<'reason'> | undefined) ??
-    new Counter({ name: retriesName, help: 'Shard request retries by reason', labelNames: ['reason'], registers: [registry] });
+    new Counter({
+      name: retriesName,
+      help: 'Shard request retries by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
   return { duration, retries };
 }

@@ -24,7 +24,11 @@ describe('event subject', () => {
     const subject = eventSubject('bflow', { tenant: 'acme', app: 'purchase.order', type: 'task.assigned' });
     expect(subject).toBe('bflow.events.acme.purchase%2Eorder.task%2Eassigned');
     expect(subject.split('.')).toHaveLength(5);
-    expect(parseEventSubject('bflow', subject)).toEqual({ tenant: 'acme', app: 'purchase.order', type: 'task.assigned' });
+    expect(parseEventSubject('bflow', subject)).toEqual({
+      tenant: 'acme',
+      app: 'purchase.order',
+      type: 'task.assigned',
+    });
   });
 
   it('event subject - the webhook queue subject has the same tokens under its own root, outside the event stream', () => {
@@ -68,10 +72,14 @@ describe('event subject', () => {
 
   it('event subject - distinct values never share a token', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', minLength: 1 }), fc.string({ unit: 'grapheme', minLength: 1 }), (a, b) => {
-        fc.pre(a !== b);
-        expect(encodeToken(a)).not.toBe(encodeToken(b));
-      }),
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1 }),
+        fc.string({ unit: 'grapheme', minLength: 1 }),
+        (a, b) => {
+          fc.pre(a !== b);
+          expect(encodeToken(a)).not.toBe(encodeToken(b));
+        },
+      ),
     );
   });
 

@@ -110,7 +110,8 @@ export function webhookQueueRoot(prefix: string): string {
 
 /** `<prefix>.events`, the root every event subject of a cluster shares (the stream binds `<root>.>`). */
 export function eventRoot(prefix: string): string {
-  if (!/^[^\s.*>]+(?:\.[^\s.*>]+)*$/.test(prefix)) throw new RangeError(`invalid subject prefix: ${JSON.stringify(prefix)}`);
+  if (!/^[^\s.*>]+(?:\.[^\s.*>]+)*$/.test(prefix))
+    throw new RangeError(`invalid subject prefix: ${JSON.stringify(prefix)}`);
   return `${prefix}.events`;
 }
 

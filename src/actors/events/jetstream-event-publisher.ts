@@ -1,8 +1,21 @@
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Counter, Registry } from 'prom-client';
 import { ActorError } from '../errors.ts';
-import { eventRoot, parseEventSubject, webhookQueueRoot, webhookQueueSubject, type EventSubjectFields } from './event-subject.ts';
+import {
+  eventRoot,
+  parseEventSubject,
+  webhookQueueRoot,
+  webhookQueueSubject,
+  type EventSubjectFields,
+} from './event-subject.ts';
 import type { EventPublisher } from './ports.ts';
 import { PubAckInbox } from './pub-ack-inbox.ts';
 
@@ -53,17 +66,33 @@ export class JetStreamEventPublisher implements EventPublisher {
   readonly #queued: Counter<'result'>;
   readonly #wanted: ((tenant: string, type: string) => Promise<boolean>) | undefined;
 
-  private constructor(acks: PubAckInbox, o: ResolvedOptions, registry: Registry, wanted: ((tenant: string, type: string) => Promise<boolean>) | undefined) {
+  private constructor(
+    acks: PubAckInbox,
+    o: ResolvedOptions,
+    registry: Registry,
+    wanted: ((tenant: string, type: string) => Promise<boolean>) | undefined,
+  ) {
     this.#acks = acks;
     this.#prefix = o.prefix;
     this.#root = `${eventRoot(o.prefix)}.`;
-    this.#published = counter(registry, 'bflow_events_published_total', 'Event publishes by result: stored, duplicate, failed');
-    this.#queued = counter(registry, 'bflow_webhook_queue_published_total', 'Events queued for webhooks, by result: stored, duplicate, failed');
+    this.#published = counter(
+      registry,
+      'bflow_events_published_total',
+      'Event publishes by result: stored, duplicate, failed',
+    );
+    this.#queued = counter(
+      registry,
+      'bflow_webhook_queue_published_total',
+      'Events queued for webhooks, by result: stored, duplicate, failed',
+    );
     this.#wanted = wanted;
   }
 
   /** Ensures the stream (and the webhook queue, when asked for) exists with the configured subjects and limits, then returns a publisher. */
-  static async create(nc: NatsConnection, options: JetStreamEventPublisherOptions = {}): Promise<JetStreamEventPublisher> {
+  static async create(
+    nc: NatsConnection,
+    options: JetStreamEventPublisherOptions = {},
+  ): Promise<JetStreamEventPublisher> {
     const o: ResolvedOptions = {
       prefix: options.prefix ?? 'bflow',
       stream: options.stream ?? 'BFLOW_EVENTS',
@@ -75,8 +104,18 @@ export class JetStreamEventPublisher implements EventPublisher {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, o.stream, { ...streamLimits(o), subjects: [`${eventRoot(o.prefix)}.>`] });
     const queue = options.webhookQueue;
-    if (queue) await ensureStream(jsm, queue.stream, { ...streamLimits(o), subjects: [`${webhookQueueRoot(o.prefix)}.>`], retention: RetentionPolicy.Workqueue });
-    return new JetStreamEventPublisher(new PubAckInbox(nc, o.ackTimeoutMs), o, options.registry ?? new Registry(), queue?.wanted);
+    if (queue)
+      await ensureStream(jsm, queue.stream, {
+        ...streamLimits(o),
+        subjects: [`${webhookQueueRoot(o.prefix)}.>`],
+        retention: RetentionPolicy.Workqueue,
+      });
+    return new JetStreamEventPublisher(
+      new PubAckInbox(nc, o.ackTimeoutMs),
+      o,
+      options.registry ?? new Registry(),
+      queue?.wanted,
+    );
   }
 
   /** `fields` (the event's, when the caller has them) spare parsing the subject to decide whether a webhook wants it. */
@@ -103,7 +142,9 @@ export class JetStreamEventPublisher implements EventPublisher {
     } catch (err) {
       count.inc({ result: 'failed' });
       const reason = err instanceof Error ? err.message : String(err);
-      throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged on ${subject}: ${reason}`, { cause: err });
+      throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged on ${subject}: ${reason}`, {
+        cause: err,
+      });
     }
   }
 
@@ -125,7 +166,8 @@ function streamLimits(o: ResolvedOptions): Pick<StreamConfig, 'duplicate_window'
 export async function ensureStream(
   jsm: JetStreamManager,
   name: string,
-  wanted: Pick<StreamConfig, 'subjects' | 'duplicate_window' | 'max_age' | 'num_replicas'> & Partial<Pick<StreamConfig, 'retention'>>,
+  wanted: Pick<StreamConfig, 'subjects' | 'duplicate_window' | 'max_age' | 'num_replicas'> &
+    Partial<Pick<StreamConfig, 'retention'>>,
 ): Promise<void> {
   let current: StreamConfig;
   try {
@@ -147,5 +189,8 @@ export async function ensureStream(
 }
 
 function counter(registry: Registry, name: string, help: string): Counter<'result'> {
-  return (registry.getSingleMetric(name) as Counter<'result'> | undefined) ?? new Counter({ name, help, labelNames: ['result'], registers: [registry] });
+  return (
+    (registry.getSingleMetric(name) as Counter<'result'> | undefined) ??
+    new Counter({ name, help, labelNames: ['result'], registers: [registry] })
+  );
 }

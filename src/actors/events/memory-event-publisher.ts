@@ -57,7 +57,10 @@ export class MemoryEventPublisher implements EventPublisher {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
     const failure = this.#failures.shift();
-    if (failure) throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged: ${failure.message}`, { cause: failure });
+    if (failure)
+      throw new ActorError('event_publish_failed', `event ${msgId} not acknowledged: ${failure.message}`, {
+        cause: failure,
+      });
     const now = this.#clock.now();
     this.#forgetBefore(now - this.#windowMs);
     if (this.#seen.has(msgId)) return;

@@ -29,9 +29,22 @@ export function registerOutboxMetrics(registry: Registry): OutboxMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
-    unpublished: new Gauge({ name: 'bflow_outbox_unpublished', help: 'Unpublished outbox events last seen per shard', labelNames: ['shard'], registers }),
-    published: new Counter({ name: 'bflow_outbox_published_total', help: 'Outbox events published and acknowledged', registers }),
-    publishFailures: new Counter({ name: 'bflow_outbox_publish_failures_total', help: 'Outbox publishes not acknowledged', registers }),
+    unpublished: new Gauge({
+      name: 'bflow_outbox_unpublished',
+      help: 'Unpublished outbox events last seen per shard',
+      labelNames: ['shard'],
+      registers,
+    }),
+    published: new Counter({
+      name: 'bflow_outbox_published_total',
+      help: 'Outbox events published and acknowledged',
+      registers,
+    }),
+    publishFailures: new Counter({
+      name: 'bflow_outbox_publish_failures_total',
+      help: 'Outbox publishes not acknowledged',
+      registers,
+    }),
     overtaken: new Counter({
       name: 'bflow_outbox_overtaken_total',
       help: 'Events acknowledged ahead of an earlier event of their batch whose publish failed',
@@ -123,8 +136,18 @@ export class OutboxRelay {
       prefix: options.prefix,
       metrics: options.metrics,
     };
-    if (!(this.o.pollMs > 0 && this.o.idlePollMs > 0 && this.o.markDelayMs >= 0 && this.o.batch >= 1 && this.o.backoffMinMs > 0)) {
-      throw new RangeError('OutboxRelay: pollMs, idlePollMs, batch and backoffMinMs must be positive, markDelayMs not negative');
+    if (
+      !(
+        this.o.pollMs > 0 &&
+        this.o.idlePollMs > 0 &&
+        this.o.markDelayMs >= 0 &&
+        this.o.batch >= 1 &&
+        this.o.backoffMinMs > 0
+      )
+    ) {
+      throw new RangeError(
+        'OutboxRelay: pollMs, idlePollMs, batch and backoffMinMs must be positive, markDelayMs not negative',
+      );
     }
     this.loops = new ShardLoops({
       pass: (shard, open) => this.pass(shard, open),
@@ -205,13 +228,16 @@ export class OutboxRelay {
       this.wake(c.shard);
       return false;
     });
-    const events: OutboxEvent[] = batch.flatMap((c) => c.events.map((event) => ({ position: c.position, shard: c.shard, event, createdAt: c.createdAt })));
+    const events: OutboxEvent[] = batch.flatMap((c) =>
+      c.events.map((event) => ({ position: c.position, shard: c.shard, event, createdAt: c.createdAt })),
+    );
     const results = await this.publishEach(events);
     const failedShards = new Set<number>();
     const positions: number[] = [];
     for (let i = 0, e = 0; i < batch.length; e += batch[i]!.events.length, i++) {
       const c = batch[i]!;
-      const ok = !failedShards.has(c.shard) && results.slice(e, e + c.events.length).every((r) => r.status === 'fulfilled');
+      const ok =
+        !failedShards.has(c.shard) && results.slice(e, e + c.events.length).every((r) => r.status === 'fulfilled');
       if (ok) positions.push(c.position);
       else failedShards.add(c.shard);
     }
@@ -222,7 +248,12 @@ export class OutboxRelay {
       if (progress) progress.caughtUp = false;
       const mine = events.map((e, i) => [e, results[i]!] as const).filter(([e]) => e.shard === shard);
       const firstFailed = mine.findIndex(([, r]) => r.status === 'rejected');
-      this.reportFailures(shard, mine.map(([e]) => e), mine.map(([, r]) => r), firstFailed);
+      this.reportFailures(
+        shard,
+        mine.map(([e]) => e),
+        mine.map(([, r]) => r),
+        firstFailed,
+      );
       this.wake(shard);
     }
     if (positions.length > 0) this.mark(positions);
@@ -244,7 +275,10 @@ export class OutboxRelay {
         try {
           await this.o.store.markPublished(chunk);
         } catch (err) {
-          this.o.logger.warn({ err, rows: chunk.length }, 'marking published outbox rows failed; the poll will publish them again');
+          this.o.logger.warn(
+            { err, rows: chunk.length },
+            'marking published outbox rows failed; the poll will publish them again',
+          );
         }
       }
     };
@@ -285,7 +319,16 @@ export class OutboxRelay {
   }
 
   private publishEach(events: readonly OutboxEvent[]): Promise<PromiseSettledResult<void>[]> {
-    return Promise.allSettled(events.map((e) => this.o.publisher.publish(eventSubject(this.o.prefix, e.event), eventMsgId(e.event), encoder.encode(JSON.stringify(e.event)), e.event)));
+    return Promise.allSettled(
+      events.map((e) =>
+        this.o.publisher.publish(
+          eventSubject(this.o.prefix, e.event),
+          eventMsgId(e.event),
+          encoder.encode(JSON.stringify(e.event)),
+          e.event,
+        ),
+      ),
+    );
   }
 
   /** Lag and count of the acknowledged ones among `events`. */
@@ -300,7 +343,12 @@ export class OutboxRelay {
     this.o.metrics?.published.inc(acked);
   }
 
-  private reportFailures(shard: number, events: readonly OutboxEvent[], results: readonly PromiseSettledResult<void>[], firstFailed: number): void {
+  private reportFailures(
+    shard: number,
+    events: readonly OutboxEvent[],
+    results: readonly PromiseSettledResult<void>[],
+    firstFailed: number,
+  ): void {
     const failed = results.filter((r) => r.status === 'rejected').length;
     this.o.metrics?.publishFailures.inc(failed);
     const first = results[firstFailed];
@@ -310,8 +358,17 @@ export class OutboxRelay {
     const overtaken = results.slice(firstFailed).filter((r) => r.status === 'fulfilled').length;
     this.o.metrics?.overtaken.inc(overtaken);
     this.o.logger.warn(
-      { err, shard, failed, overtaken, position: events[firstFailed]?.position, eventId: events[firstFailed]?.event.id },
-      overtaken > 0 ? 'outbox publish failed; later events of the batch reached the stream ahead of it' : 'outbox publish failed',
+      {
+        err,
+        shard,
+        failed,
+        overtaken,
+        position: events[firstFailed]?.position,
+        eventId: events[firstFailed]?.event.id,
+      },
+      overtaken > 0
+        ? 'outbox publish failed; later events of the batch reached the stream ahead of it'
+        : 'outbox publish failed',
     );
   }
 

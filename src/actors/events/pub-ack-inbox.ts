@@ -43,7 +43,9 @@ export class PubAckInbox {
   ) {
     this.#nc = nc;
     this.#inbox = createInbox();
-    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => (err ? this.#failAll(err) : this.#answer(msg)) });
+    this.#sub = nc.subscribe(`${this.#inbox}.*`, {
+      callback: (err, msg) => (err ? this.#failAll(err) : this.#answer(msg)),
+    });
     this.#sweep = setInterval(() => this.#timeOut(), sweepMs);
     this.#sweep.unref();
   }
@@ -78,7 +80,13 @@ export class PubAckInbox {
     this.#pending.delete(token);
     if (msg.headers?.hasError) {
       const noStream = msg.headers.code === 503;
-      pending.reject(new Error(noStream ? 'no stream listens on the subject (no responders)' : `status ${msg.headers.code} ${msg.headers.description}`));
+      pending.reject(
+        new Error(
+          noStream
+            ? 'no stream listens on the subject (no responders)'
+            : `status ${msg.headers.code} ${msg.headers.description}`,
+        ),
+      );
       return;
     }
     let answer: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; description?: string } };
@@ -88,7 +96,8 @@ export class PubAckInbox {
       pending.reject(new Error('invalid PubAck'));
       return;
     }
-    if (answer.error) pending.reject(new Error(`stream error ${answer.error.code ?? '?'}: ${answer.error.description ?? ''}`));
+    if (answer.error)
+      pending.reject(new Error(`stream error ${answer.error.code ?? '?'}: ${answer.error.description ?? ''}`));
     else if (!answer.stream) pending.reject(new Error('invalid PubAck: no stream'));
     else pending.resolve({ stream: answer.stream, seq: answer.seq ?? 0, duplicate: answer.duplicate === true });
   }

@@ -48,7 +48,11 @@ export class LeaseBucketReader {
   async view(shardCount: number): Promise<ClusterView> {
     const { shards, nodes } = await this.#open();
     const [shardEntries, nodeEntries] = await Promise.all([
-      Promise.all(Array.from({ length: shardCount }, (_, shard) => this.#call(shards.get(shardKey(shard)), `read shard ${shard}`))),
+      Promise.all(
+        Array.from({ length: shardCount }, (_, shard) =>
+          this.#call(shards.get(shardKey(shard)), `read shard ${shard}`),
+        ),
+      ),
       this.#values(nodes),
     ]);
     const owners = shardEntries.map((e, shard) => {
@@ -92,4 +96,3 @@ export class LeaseBucketReader {
     return withTimeout(promise, this.#timeoutMs, `cluster view: ${what}`);
   }
 }
-

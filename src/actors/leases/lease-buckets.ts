@@ -30,7 +30,11 @@ export async function openLeaseBuckets(nc: NatsConnection, o: OpenBucketsOptions
   const names = bucketNames(o.cluster);
   const open = (name: string, ttl: number): Promise<KV> =>
     withTimeout(kvm.create(name, { history: 1, ttl, timeout: o.timeoutMs }), o.timeoutMs * 2, `open KV bucket ${name}`);
-  const [shards, nodes, meta] = await Promise.all([open(names.shards, o.ttlMs), open(names.nodes, o.ttlMs), open(names.meta, 0)]);
+  const [shards, nodes, meta] = await Promise.all([
+    open(names.shards, o.ttlMs),
+    open(names.nodes, o.ttlMs),
+    open(names.meta, 0),
+  ]);
   await checkTtl(shards, names.shards, o);
   await checkTtl(nodes, names.nodes, o);
   return { shards, nodes, meta };
@@ -71,7 +75,11 @@ export async function checkShardCount(meta: KV, cluster: string, shardCount: num
 
 /** True when a KV write failed its compare-and-set (the key changed, exists, or expired). */
 export function isWrongRevision(err: unknown): boolean {
-  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }
 
 /** `shard.<n>` */
@@ -91,7 +99,9 @@ export function nodeKey(nodeId: string): string {
 }
 
 /** A lease key's value `{node, at, epoch?}`; undefined for a delete/purge marker or a value that isn't one. */
-export function parseLease(e: Pick<KvEntry, 'json'> & { operation?: string }): { node: string; at: number; epoch?: number } | undefined {
+export function parseLease(
+  e: Pick<KvEntry, 'json'> & { operation?: string },
+): { node: string; at: number; epoch?: number } | undefined {
   if (e.operation !== undefined && e.operation !== 'PUT') return undefined;
   try {
     const v = e.json<{ node?: unknown; at?: unknown; epoch?: unknown }>();

@@ -16,16 +16,31 @@ function metric<T>(registry: Registry, name: string, make: () => T): T {
 export function leaseMetrics(registry: Registry | undefined): LeaseMetrics {
   if (!registry) return { held: () => undefined, renewFailed: () => undefined, changed: () => undefined };
   const registers = [registry];
-  const held = metric(registry, 'bflow_shards_held', () => new Gauge({ name: 'bflow_shards_held', help: 'Shards whose lease this node holds', registers }));
+  const held = metric(
+    registry,
+    'bflow_shards_held',
+    () => new Gauge({ name: 'bflow_shards_held', help: 'Shards whose lease this node holds', registers }),
+  );
   const failures = metric(
     registry,
     'bflow_lease_renew_failures_total',
-    () => new Counter({ name: 'bflow_lease_renew_failures_total', help: 'Lease renewals that failed (the shard was given up at once)', registers }),
+    () =>
+      new Counter({
+        name: 'bflow_lease_renew_failures_total',
+        help: 'Lease renewals that failed (the shard was given up at once)',
+        registers,
+      }),
   );
   const changes = metric(
     registry,
     'bflow_lease_changes_total',
-    () => new Counter({ name: 'bflow_lease_changes_total', help: 'Lease changes by type (acquired, lost, released)', labelNames: ['type'], registers }),
+    () =>
+      new Counter({
+        name: 'bflow_lease_changes_total',
+        help: 'Lease changes by type (acquired, lost, released)',
+        labelNames: ['type'],
+        registers,
+      }),
   );
   return {
     held: (count) => held.set(count),

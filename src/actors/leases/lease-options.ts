@@ -30,7 +30,10 @@ export interface NatsLeaseManagerOptions {
   random?: () => number;
 }
 
-export type NormalizedLeaseOptions = Required<Omit<NatsLeaseManagerOptions, 'registry' | 'nc' | 'nodeId'>> & { marginMs: number; tickMs: number };
+export type NormalizedLeaseOptions = Required<Omit<NatsLeaseManagerOptions, 'registry' | 'nc' | 'nodeId'>> & {
+  marginMs: number;
+  tickMs: number;
+};
 
 /** Validates and fills in defaults; throws a plain Error naming the bad option. */
 export function normalizeLeaseOptions(o: NatsLeaseManagerOptions): NormalizedLeaseOptions {
@@ -41,10 +44,13 @@ export function normalizeLeaseOptions(o: NatsLeaseManagerOptions): NormalizedLea
   // Held leases count as lost a tenth of the TTL early: the server expires them at (write time + TTL) at the soonest.
   const marginMs = Math.floor(ttlMs / 10);
   if (renewMs + timeoutMs > ttlMs - marginMs) {
-    throw new Error(`lease options: renewMs (${renewMs}) + timeoutMs (${timeoutMs}) must stay within 90% of ttlMs (${ttlMs})`);
+    throw new Error(
+      `lease options: renewMs (${renewMs}) + timeoutMs (${timeoutMs}) must stay within 90% of ttlMs (${ttlMs})`,
+    );
   }
   const shardCount = o.shardCount ?? 64;
-  if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`lease options: shardCount must be a positive integer, got ${shardCount}`);
+  if (!Number.isInteger(shardCount) || shardCount < 1)
+    throw new Error(`lease options: shardCount must be a positive integer, got ${shardCount}`);
   return {
     shardCount,
     cluster: o.cluster ?? 'bflow',

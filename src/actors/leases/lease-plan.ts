@@ -54,7 +54,9 @@ export function planLeases(input: PlanInput): Plan {
   const free = shuffle(freeShards(input), input.random);
   const claim = free.slice(0, target - have);
   // Shards nobody took within the grace period (views disagree, a node is slow) are claimed up to the ceil.
-  const stale = free.slice(claim.length).filter((s) => input.now - (input.freeSince.get(s) ?? input.now) >= input.graceMs);
+  const stale = free
+    .slice(claim.length)
+    .filter((s) => input.now - (input.freeSince.get(s) ?? input.now) >= input.graceMs);
   claim.push(...stale.slice(0, Math.max(0, ceil - have - claim.length)));
   return { claim, release: [] };
 }

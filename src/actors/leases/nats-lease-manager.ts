@@ -6,7 +6,16 @@ import { planLeases } from './lease-plan.ts';
 import type { ClusterView, HeldShard, LeaseChange, LeaseManager, ShardDrainer } from './ports.ts';
 import { normalizeLeaseOptions, type NatsLeaseManagerOptions, type NormalizedLeaseOptions } from './lease-options.ts';
 export type { NatsLeaseManagerOptions } from './lease-options.ts';
-import { checkShardCount, isWrongRevision, nodeKey, openLeaseBuckets, parseLease, shardKey, shardOfKey, type LeaseBuckets } from './lease-buckets.ts';
+import {
+  checkShardCount,
+  isWrongRevision,
+  nodeKey,
+  openLeaseBuckets,
+  parseLease,
+  shardKey,
+  shardOfKey,
+  type LeaseBuckets,
+} from './lease-buckets.ts';
 
 interface Lease {
   shard: number;
@@ -81,7 +90,10 @@ export class NatsLeaseManager implements LeaseManager {
     void this.#follow(this.#buckets.nodes, (e) => this.#applyNode(e));
     this.#settleUntil = o.clock.now() + o.settleMs;
     this.#timer = setInterval(() => this.#tick(), o.tickMs);
-    o.logger.info({ node: this.nodeId, cluster: o.cluster, shards: o.shardCount, ttlMs: o.ttlMs }, 'lease manager started');
+    o.logger.info(
+      { node: this.nodeId, cluster: o.cluster, shards: o.shardCount, ttlMs: o.ttlMs },
+      'lease manager started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -105,7 +117,9 @@ export class NatsLeaseManager implements LeaseManager {
 
   held(): readonly HeldShard[] {
     const now = this.#o.clock.now();
-    return [...this.#leases.values()].filter((l) => now <= l.validUntil).map((l) => ({ shard: l.shard, epoch: l.epoch }));
+    return [...this.#leases.values()]
+      .filter((l) => now <= l.validUntil)
+      .map((l) => ({ shard: l.shard, epoch: l.epoch }));
   }
 
   holds(shard: number, epoch?: number): boolean {
@@ -125,7 +139,11 @@ export class NatsLeaseManager implements LeaseManager {
     for (let shard = 0; shard < this.shardCount; shard++) {
       const mine = this.#leases.get(shard);
       const seen = this.#shards.get(shard);
-      const owner = mine ? { node: this.nodeId, epoch: mine.epoch } : this.#fresh(seen, now) ? { node: seen.node, epoch: seen.epoch } : null;
+      const owner = mine
+        ? { node: this.nodeId, epoch: mine.epoch }
+        : this.#fresh(seen, now)
+          ? { node: seen.node, epoch: seen.epoch }
+          : null;
       shards.push({ shard, node: owner?.node ?? null, epoch: owner?.epoch ?? null });
       if (owner) counts.set(owner.node, (counts.get(owner.node) ?? 0) + 1);
     }
@@ -155,7 +173,10 @@ export class NatsLeaseManager implements LeaseManager {
     const body = JSON.stringify({ node: this.nodeId, at: sent, epoch: l.epoch });
     l.renewing = (async () => {
       try {
-        const revision = await this.#call(this.#buckets!.shards.update(shardKey(l.shard), body, l.revision, this.#o.timeoutMs), 'renew');
+        const revision = await this.#call(
+          this.#buckets!.shards.update(shardKey(l.shard), body, l.revision, this.#o.timeoutMs),
+          'renew',
+        );
         if (this.#leases.get(l.shard) !== l) return;
         l.revision = revision;
         l.renewedAt = sent;
@@ -191,12 +212,26 @@ export class NatsLeaseManager implements LeaseManager {
       const now = this.#o.clock.now();
       this.#cleanOrphans(now);
       const owners = new Map<number, string>();
-      for (const [shard, seen] of this.#shards) if (!this.#leases.has(shard) && this.#fresh(seen, now)) owners.set(shard, seen.node);
+      for (const [shard, seen] of this.#shards)
+        if (!this.#leases.has(shard) && this.#fresh(seen, now)) owners.set(shard, seen.node);
       const mine = [...this.#leases.values()].filter((l) => !l.handingOver).map((l) => l.shard);
-      const busy = new Set([...this.#claiming, ...[...this.#leases.values()].filter((l) => l.handingOver).map((l) => l.shard)]);
+      const busy = new Set([
+        ...this.#claiming,
+        ...[...this.#leases.values()].filter((l) => l.handingOver).map((l) => l.shard),
+      ]);
       this.#trackFree(now, owners);
       const live = this.#liveNodes(now).map((n) => n.node);
-      const plan = planLeases({ ...this.#o, self: this.nodeId, live, mine, owners, busy, freeSince: this.#freeSince, now, graceMs: this.#o.renewMs });
+      const plan = planLeases({
+        ...this.#o,
+        self: this.nodeId,
+        live,
+        mine,
+        owners,
+        busy,
+        freeSince: this.#freeSince,
+        now,
+        graceMs: this.#o.renewMs,
+      });
       for (const shard of plan.release) {
         const l = this.#leases.get(shard);
         if (l) this.#track(this.#handOver(l, false));
@@ -217,7 +252,16 @@ export class NatsLeaseManager implements LeaseManager {
       const epoch = await this.#call(this.#buckets!.shards.create(shardKey(shard), body), 'claim');
       const validUntil = sent + this.#o.ttlMs - this.#o.marginMs;
       if (this.#o.clock.now() > validUntil) return; // answered too late to serve; the orphan sweep deletes it
-      const l: Lease = { shard, epoch, revision: epoch, renewedAt: sent, validUntil, renewing: null, handingOver: false, final: false };
+      const l: Lease = {
+        shard,
+        epoch,
+        revision: epoch,
+        renewedAt: sent,
+        validUntil,
+        renewing: null,
+        handingOver: false,
+        final: false,
+      };
       this.#leases.set(shard, l);
       this.#freeSince.delete(shard);
       this.#emit({ type: 'acquired', shard, epoch });
@@ -242,8 +286,8 @@ export class NatsLeaseManager implements LeaseManager {
     await l.renewing; // a renewal in flight changes the revision the delete must name
     if (this.#leases.get(l.shard) !== l) return;
     this.#leases.delete(l.shard);
-    await this.#call(this.#buckets!.shards.delete(shardKey(l.shard), { previousSeq: l.revision }), 'release').catch((err: unknown) =>
-      this.#o.logger.warn({ err, shard: l.shard }, 'lease delete failed; it expires with the TTL'),
+    await this.#call(this.#buckets!.shards.delete(shardKey(l.shard), { previousSeq: l.revision }), 'release').catch(
+      (err: unknown) => this.#o.logger.warn({ err, shard: l.shard }, 'lease delete failed; it expires with the TTL'),
     );
     this.#emit({ type: 'released', shard: l.shard });
   }
@@ -251,10 +295,14 @@ export class NatsLeaseManager implements LeaseManager {
   /** Keys naming this node that it does not hold (a claim or renewal answered too late) are freed at once. */
   #cleanOrphans(now: number): void {
     for (const [shard, seen] of this.#shards) {
-      if (seen.node !== this.nodeId || this.#leases.has(shard) || this.#claiming.has(shard) || !this.#fresh(seen, now)) continue;
+      if (seen.node !== this.nodeId || this.#leases.has(shard) || this.#claiming.has(shard) || !this.#fresh(seen, now))
+        continue;
       if (this.#orphansTried.get(shard) === seen.revision) continue;
       this.#orphansTried.set(shard, seen.revision);
-      const deleting = this.#call(this.#buckets!.shards.delete(shardKey(shard), { previousSeq: seen.revision }), 'delete orphan');
+      const deleting = this.#call(
+        this.#buckets!.shards.delete(shardKey(shard), { previousSeq: seen.revision }),
+        'delete orphan',
+      );
       this.#track(deleting.catch(() => undefined));
     }
   }
@@ -278,7 +326,13 @@ export class NatsLeaseManager implements LeaseManager {
     if (shard === undefined || shard >= this.shardCount) return;
     const value = e.operation === 'PUT' ? parseLease(e) : undefined;
     if (!value) return void this.#shards.delete(shard);
-    const seen = { node: value.node, at: value.at, revision: e.revision, epoch: value.epoch ?? e.revision, seenAt: this.#o.clock.now() };
+    const seen = {
+      node: value.node,
+      at: value.at,
+      revision: e.revision,
+      epoch: value.epoch ?? e.revision,
+      seenAt: this.#o.clock.now(),
+    };
     this.#shards.set(shard, seen);
     const l = this.#leases.get(shard);
     if (l && seen.node !== this.nodeId) this.#lose(l, `taken by ${seen.node}`);
@@ -287,12 +341,19 @@ export class NatsLeaseManager implements LeaseManager {
   #applyNode(e: KvWatchEntry): void {
     const value = e.operation === 'PUT' ? parseLease(e) : undefined;
     if (!value) return void this.#nodes.delete(e.key);
-    this.#nodes.set(e.key, { node: value.node, at: value.at, revision: e.revision, epoch: 0, seenAt: this.#o.clock.now() });
+    this.#nodes.set(e.key, {
+      node: value.node,
+      at: value.at,
+      revision: e.revision,
+      epoch: 0,
+      seenAt: this.#o.clock.now(),
+    });
   }
 
   #liveNodes(now: number): Seen[] {
     const live = [...this.#nodes.values()].filter((n) => this.#fresh(n, now));
-    if (!live.some((n) => n.node === this.nodeId)) live.push({ node: this.nodeId, at: now, revision: 0, epoch: 0, seenAt: now });
+    if (!live.some((n) => n.node === this.nodeId))
+      live.push({ node: this.nodeId, at: now, revision: 0, epoch: 0, seenAt: now });
     return live;
   }
 
@@ -315,7 +376,10 @@ export class NatsLeaseManager implements LeaseManager {
         }
         this.#watchers.delete(iter);
       } catch (err) {
-        opening.then((it) => (it.stop(), this.#watchers.delete(it)), () => undefined);
+        opening.then(
+          (it) => (it.stop(), this.#watchers.delete(it)),
+          () => undefined,
+        );
         this.#o.logger.debug({ err }, 'watch failed');
       }
       await new Promise((r) => setTimeout(r, delay).unref());
@@ -354,4 +418,3 @@ export class NatsLeaseManager implements LeaseManager {
     await Promise.allSettled([...this.#tasks]);
   }
 }
-

@@ -18,7 +18,7 @@ describe('SendNextTurn', () => {
     expect(errors).toHaveLength(1);
   });
 
-  it('send next turn - turn() resolves with the turn\'s other sends', async () => {
+  it("send next turn - turn() resolves with the turn's other sends", async () => {
     const sends = new SendNextTurn(() => undefined);
     const order: string[] = [];
     sends.queue(() => order.push('queued'));

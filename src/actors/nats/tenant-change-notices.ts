@@ -17,12 +17,22 @@ export function tenantChangesSubject(cluster: string, kind: TenantChangeKind): s
   return `${cluster}.${kind}.changed`;
 }
 
-export function announceTenantChange(nc: NatsConnection, cluster: string, kind: TenantChangeKind, tenant: string): void {
+export function announceTenantChange(
+  nc: NatsConnection,
+  cluster: string,
+  kind: TenantChangeKind,
+  tenant: string,
+): void {
   if (!nc.isClosed()) nc.publish(tenantChangesSubject(cluster, kind), JSON.stringify({ tenant }));
 }
 
 /** Calls `changed(tenant)` for each notice of `kind` until the returned function is called. */
-export function onTenantChange(nc: NatsConnection, cluster: string, kind: TenantChangeKind, changed: (tenant: string) => void): () => void {
+export function onTenantChange(
+  nc: NatsConnection,
+  cluster: string,
+  kind: TenantChangeKind,
+  changed: (tenant: string) => void,
+): () => void {
   const sub = nc.subscribe(tenantChangesSubject(cluster, kind), {
     callback: (err, msg) => {
       if (err) return;

@@ -103,11 +103,15 @@ export class StartDefinitionCache implements Pick<WorkflowStore, 'getAppConfig' 
 
   getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {
     const key = JSON.stringify(['config', app, companyId]);
-    return this.cache.get(tenant, key, () => this.store.getAppConfig(tenant, app, companyId)) as Promise<AppConfig | undefined>;
+    return this.cache.get(tenant, key, () => this.store.getAppConfig(tenant, app, companyId)) as Promise<
+      AppConfig | undefined
+    >;
   }
 
   getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined> {
-    return this.cache.get(tenant, JSON.stringify(['workflow', id]), () => this.store.getWorkflow(tenant, id)) as Promise<WorkflowRecord | undefined>;
+    return this.cache.get(tenant, JSON.stringify(['workflow', id]), () =>
+      this.store.getWorkflow(tenant, id),
+    ) as Promise<WorkflowRecord | undefined>;
   }
 
   /** The tenant's next start reads its configs and workflows afresh. */

@@ -41,7 +41,9 @@ export class HostContext {
   async activate(tenant: string, runtimeId: string, at: Placement, fromStore = false): Promise<Actor | undefined> {
     const runtimes = this.deps.runtimes;
     const bypassCache = fromStore && runtimes.loadFromStore !== undefined;
-    const state = bypassCache ? await runtimes.loadFromStore!(tenant, runtimeId) : await runtimes.loadRuntime(tenant, runtimeId);
+    const state = bypassCache
+      ? await runtimes.loadFromStore!(tenant, runtimeId)
+      : await runtimes.loadRuntime(tenant, runtimeId);
     if (!state) return undefined;
     // Without a loadFromStore there is no cache in front of the store.
     return this.actorFor(state, at, bypassCache || runtimes.loadFromStore === undefined);
@@ -54,7 +56,17 @@ export class HostContext {
     if (!wf) throw new Error(`workflow ${workflowId} version ${version} of runtime ${id} does not exist`);
     const key = actorKey(tenant, id);
     const previous = this.actors.get(key);
-    const actor: Actor = { key, tenant, runtimeId: id, shard: at.shard, state, wf, recent: previous?.recent ?? new Map(), lastUsed: this.now(), confirmed };
+    const actor: Actor = {
+      key,
+      tenant,
+      runtimeId: id,
+      shard: at.shard,
+      state,
+      wf,
+      recent: previous?.recent ?? new Map(),
+      lastUsed: this.now(),
+      confirmed,
+    };
     if (this.serving(at)) this.actors.add(actor, actor.lastUsed);
     return actor;
   }
@@ -78,7 +90,9 @@ export class HostContext {
   private refreshSnapshots(): void {
     const entries = this.snapshots;
     this.snapshots = [];
-    this.deps.cache.setMany(entries).catch((err: unknown) => this.deps.logger.debug({ err, snapshots: entries.length }, 'snapshot refresh failed'));
+    this.deps.cache
+      .setMany(entries)
+      .catch((err: unknown) => this.deps.logger.debug({ err, snapshots: entries.length }, 'snapshot refresh failed'));
   }
 
   /** A child logger naming the request (used on errors and warnings only). */

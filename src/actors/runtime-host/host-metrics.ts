@@ -23,11 +23,16 @@ export interface HostMetrics {
 export function registerHostMetrics(registry: Registry): HostMetrics {
   const registers = [registry];
   return {
-    actorsLive: metric(registry, 'bflow_actors_live', () => new Gauge({ name: 'bflow_actors_live', help: 'Runtime actors in memory', registers })),
+    actorsLive: metric(
+      registry,
+      'bflow_actors_live',
+      () => new Gauge({ name: 'bflow_actors_live', help: 'Runtime actors in memory', registers }),
+    ),
     mailboxDepth: metric(
       registry,
       'bflow_mailbox_depth',
-      () => new Gauge({ name: 'bflow_mailbox_depth', help: 'Requests queued or running in runtime mailboxes', registers }),
+      () =>
+        new Gauge({ name: 'bflow_mailbox_depth', help: 'Requests queued or running in runtime mailboxes', registers }),
     ),
     commandDuration: metric(
       registry,
@@ -55,7 +60,12 @@ export function registerHostMetrics(registry: Registry): HostMetrics {
     conflictRetries: metric(
       registry,
       'bflow_command_conflict_retries_total',
-      () => new Counter({ name: 'bflow_command_conflict_retries_total', help: 'Steps retried after a version conflict', registers }),
+      () =>
+        new Counter({
+          name: 'bflow_command_conflict_retries_total',
+          help: 'Steps retried after a version conflict',
+          registers,
+        }),
     ),
     joinedRequests: metric(
       registry,

@@ -21,7 +21,11 @@ describe('mailbox - ordering', () => {
       running -= 1;
       return label;
     };
-    const results = await Promise.all([boxes.run('a', 0, task('a1')), boxes.run('a', 0, task('a2')), boxes.run('b', 1, task('b1'))]);
+    const results = await Promise.all([
+      boxes.run('a', 0, task('a1')),
+      boxes.run('a', 0, task('a2')),
+      boxes.run('b', 1, task('b1')),
+    ]);
     expect(results).toEqual(['a1', 'a2', 'b1']);
     const a = trace.filter((t) => t.includes('a'));
     expect(a).toEqual(['a1>', '<a1', 'a2>', '<a2']);
@@ -65,7 +69,17 @@ describe('actor registry - passivation', () => {
     actorsLive: new Gauge({ name: 'live', help: 'live', registers: [registry] }),
     passivations: new Counter({ name: 'passivations', help: 'p', labelNames: ['reason'], registers: [registry] }),
   };
-  const actor = (key: string, shard = 0): Actor => ({ key, tenant: 't', runtimeId: key, shard, state: {} as Actor['state'], wf: {} as Actor['wf'], recent: new Map(), lastUsed: 0, confirmed: true });
+  const actor = (key: string, shard = 0): Actor => ({
+    key,
+    tenant: 't',
+    runtimeId: key,
+    shard,
+    state: {} as Actor['state'],
+    wf: {} as Actor['wf'],
+    recent: new Map(),
+    lastUsed: 0,
+    confirmed: true,
+  });
 
   it('beyond maxLiveActors the least recently used idle actors go; busy ones stay', () => {
     const busy = new Set(['a']);

@@ -50,8 +50,10 @@ export function refused(error: EngineError): ProblemReply {
 export const shardMoved = (shard: number): ProblemReply =>
   problem('shard_moved', `shard ${shard} is not served by this node (moving or not held); retry`, true);
 
-export const runtimeNotFound = (runtimeId: string): ProblemReply => problem('runtime_not_found', `runtime ${runtimeId} not found`);
+export const runtimeNotFound = (runtimeId: string): ProblemReply =>
+  problem('runtime_not_found', `runtime ${runtimeId} not found`);
 
-export const storeUnavailable = (detail: string): ProblemReply => problem('store_unavailable', `the store is unavailable: ${detail}`, true);
+export const storeUnavailable = (detail: string): ProblemReply =>
+  problem('store_unavailable', `the store is unavailable: ${detail}`, true);
 
 export const internal = (): ProblemReply => problem('internal', 'internal error');

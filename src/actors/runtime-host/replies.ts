@@ -32,8 +32,14 @@ export function replayStored(stored: StoredIdempotency, runtimeId: string | unde
   const response = stored.response as Partial<StoredResponse> | null;
   if (!response || typeof response !== 'object' || !response.state) return internal();
   const isStart = response.created !== undefined;
-  if ((runtimeId !== undefined && (stored.runtimeId !== runtimeId || isStart)) || (runtimeId === undefined && !isStart)) {
-    return problem('idempotency_key_reused', `idempotency key ${stored.key} was used for another request (runtime ${stored.runtimeId})`);
+  if (
+    (runtimeId !== undefined && (stored.runtimeId !== runtimeId || isStart)) ||
+    (runtimeId === undefined && !isStart)
+  ) {
+    return problem(
+      'idempotency_key_reused',
+      `idempotency key ${stored.key} was used for another request (runtime ${stored.runtimeId})`,
+    );
   }
   return replayed({ ok: true, ...storedResponse({ ok: true, ...(response as StoredResponse) }) });
 }

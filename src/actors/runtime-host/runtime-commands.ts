@@ -72,7 +72,10 @@ export class RuntimeCommands {
     if (expected !== undefined && expected !== actor.state.revision) {
       // Ahead of us: another owner may have committed since we loaded; look again before refusing.
       if (expected > actor.state.revision && retries > 0) return this.retry(actor, req, at, retries);
-      return problem('version_conflict', `expected revision ${expected}, the runtime is at revision ${actor.state.revision}`);
+      return problem(
+        'version_conflict',
+        `expected revision ${expected}, the runtime is at revision ${actor.state.revision}`,
+      );
     }
     const result = await this.step(actor, req.command);
     if (!result.ok) {
@@ -83,9 +86,13 @@ export class RuntimeCommands {
       // Or the state came from a snapshot older than MySQL: refuse only what MySQL's state refuses too.
       return !actor.confirmed && retries > 0 ? this.retry(actor, req, at, retries) : refused(result.error);
     }
-    if (!result.changed) return !actor.confirmed && retries > 0 ? this.retry(actor, req, at, retries) : { ok: true, state: actor.state };
+    if (!result.changed)
+      return !actor.confirmed && retries > 0 ? this.retry(actor, req, at, retries) : { ok: true, state: actor.state };
     const reply: OkReply = { ok: true, state: result.state };
-    const outcome = await this.commit(actor, result, req.command, at, { key: req.idempotencyKey, response: storedResponse(reply) });
+    const outcome = await this.commit(actor, result, req.command, at, {
+      key: req.idempotencyKey,
+      response: storedResponse(reply),
+    });
     if (outcome.ok) {
       remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
       return reply;
@@ -93,7 +100,13 @@ export class RuntimeCommands {
     return this.commitFailed(actor, req, at, retries, outcome);
   }
 
-  private async commitFailed(actor: Actor, req: CommandRequest, at: Placement, retries: number, outcome: Failure): Promise<ShardReply> {
+  private async commitFailed(
+    actor: Actor,
+    req: CommandRequest,
+    at: Placement,
+    retries: number,
+    outcome: Failure,
+  ): Promise<ShardReply> {
     const log = this.ctx.logFor(req.tenant, req.runtimeId, req.idempotencyKey);
     switch (outcome.code) {
       case 'conflict':
@@ -107,7 +120,10 @@ export class RuntimeCommands {
         return stored ? replayStored(stored, req.runtimeId) : problem('version_conflict', outcome.message, true);
       }
       case 'duplicate_runtime':
-        return problem('document_has_active_runtime', `the document already has another active runtime: ${outcome.message}`);
+        return problem(
+          'document_has_active_runtime',
+          `the document already has another active runtime: ${outcome.message}`,
+        );
       case 'store_unavailable':
         log.warn({ reason: outcome.message }, 'commit failed: store unavailable');
         this.ctx.actors.drop(actor.key, 'failure');
@@ -130,7 +146,9 @@ export class RuntimeCommands {
   private async fire(actor: Actor, command: TimerCommand, at: Placement, retries: number): Promise<TimerDelivery> {
     const result = await this.step(actor, command);
     if (!result.ok) {
-      this.ctx.logFor(actor.tenant, actor.runtimeId).warn({ timerId: command.timerId, code: result.error.code }, 'timer refused by the engine');
+      this.ctx
+        .logFor(actor.tenant, actor.runtimeId)
+        .warn({ timerId: command.timerId, code: result.error.code }, 'timer refused by the engine');
       return 'stale';
     }
     if (!result.changed) return 'stale';
@@ -142,7 +160,9 @@ export class RuntimeCommands {
       return fresh ? this.fire(fresh, command, at, retries - 1) : 'stale';
     }
     if (outcome.code === 'store_unavailable') this.ctx.actors.drop(actor.key, 'failure');
-    this.ctx.logFor(actor.tenant, actor.runtimeId).warn({ timerId: command.timerId, outcome: outcome.code }, 'timer commit failed');
+    this.ctx
+      .logFor(actor.tenant, actor.runtimeId)
+      .warn({ timerId: command.timerId, outcome: outcome.code }, 'timer commit failed');
     return 'failed';
   }
 
@@ -163,7 +183,12 @@ export class RuntimeCommands {
     idempotency: { key: string; response: unknown } | undefined,
   ): Promise<CommitOutcome> {
     const record: TransitionRecord = {
-      tenant: actor.tenant, shard: at.shard, baseRevision: actor.state.revision, state: result.state, effects: result.effects, cause: { command },
+      tenant: actor.tenant,
+      shard: at.shard,
+      baseRevision: actor.state.revision,
+      state: result.state,
+      effects: result.effects,
+      cause: { command },
     };
     const outcome = await this.ctx.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
     if (outcome.ok) {

@@ -2,7 +2,13 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Effects, RuntimeState } from '../../engine/index.ts';
-import type { DirectoryStore, RuntimeStore, SnapshotCache, TransitionWriter, WorkflowStore } from '../../store/ports.ts';
+import type {
+  DirectoryStore,
+  RuntimeStore,
+  SnapshotCache,
+  TransitionWriter,
+  WorkflowStore,
+} from '../../store/ports.ts';
 import { systemClock, type Clock } from '../clock.ts';
 
 /**

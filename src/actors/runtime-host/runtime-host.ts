@@ -73,11 +73,29 @@ export class RuntimeHost implements ShardDrainer {
     this.mailboxes = new Mailboxes(this.metrics.mailboxDepth);
     this.inFlight = new InFlightRequests(() => this.metrics.joinedRequests.inc());
     const { idleMs, maxLiveActors } = this.options;
-    this.actors = new ActorRegistry({ idleMs, maxLiveActors, busy: (key) => this.mailboxes.depth(key) > 0, metrics: this.metrics });
-    this.directories = new DirectoryCache(this.deps.directory, this.options.directoryTtlMs, () => this.deps.clock.now());
-    this.startDefinitions = new StartDefinitionCache(this.deps.workflows, this.options.startDefinitionTtlMs, () => this.deps.clock.now());
+    this.actors = new ActorRegistry({
+      idleMs,
+      maxLiveActors,
+      busy: (key) => this.mailboxes.depth(key) > 0,
+      metrics: this.metrics,
+    });
+    this.directories = new DirectoryCache(this.deps.directory, this.options.directoryTtlMs, () =>
+      this.deps.clock.now(),
+    );
+    this.startDefinitions = new StartDefinitionCache(this.deps.workflows, this.options.startDefinitionTtlMs, () =>
+      this.deps.clock.now(),
+    );
     const workflows = new WorkflowCache(this.deps.workflows, this.options.maxCompiledVersions);
-    const ctx = new HostContext(this.deps, this.options, this.metrics, this.actors, workflows, this.directories, this.startDefinitions, (at) => this.serving(at));
+    const ctx = new HostContext(
+      this.deps,
+      this.options,
+      this.metrics,
+      this.actors,
+      workflows,
+      this.directories,
+      this.startDefinitions,
+      (at) => this.serving(at),
+    );
     this.commands = new RuntimeCommands(ctx);
     this.starts = new RuntimeStarts(ctx);
     if (this.options.sweepIntervalMs > 0) {
@@ -94,7 +112,10 @@ export class RuntimeHost implements ShardDrainer {
   async handle(request: ShardRequest): Promise<ShardReply> {
     const started = performance.now();
     const reply = await this.inFlight.run(request, () => this.route(request));
-    this.metrics.commandDuration.observe({ kind: request.kind, outcome: outcomeOf(reply) }, (performance.now() - started) / 1000);
+    this.metrics.commandDuration.observe(
+      { kind: request.kind, outcome: outcomeOf(reply) },
+      (performance.now() - started) / 1000,
+    );
     return reply;
   }
 
@@ -108,7 +129,9 @@ export class RuntimeHost implements ShardDrainer {
     const command: TimerCommand = { type: 'timer', timerId: timer.id, kind: timer.kind, stage: timer.stage };
     const at = this.placement(runtimeId);
     const result = at
-      ? await this.mailboxes.run(actorKey(tenant, runtimeId), at.shard, () => this.fireTimer(tenant, runtimeId, command, at))
+      ? await this.mailboxes.run(actorKey(tenant, runtimeId), at.shard, () =>
+          this.fireTimer(tenant, runtimeId, command, at),
+        )
       : 'failed';
     const outcome: CommandOutcome = result === 'fired' ? 'ok' : result === 'stale' ? 'refused' : 'unavailable';
     this.metrics.commandDuration.observe({ kind: 'timer', outcome }, (performance.now() - started) / 1000);
@@ -188,7 +211,12 @@ export class RuntimeHost implements ShardDrainer {
     }
   }
 
-  private async fireTimer(tenant: string, runtimeId: string, command: TimerCommand, at: Placement): Promise<TimerDelivery> {
+  private async fireTimer(
+    tenant: string,
+    runtimeId: string,
+    command: TimerCommand,
+    at: Placement,
+  ): Promise<TimerDelivery> {
     if (!this.serving(at)) return 'failed';
     try {
       return await this.commands.timer(tenant, runtimeId, command, at);
@@ -199,7 +227,13 @@ export class RuntimeHost implements ShardDrainer {
   }
 
   /** A thrown error: the store down (retryable), the writer closed (node stopping) or a bug. The actor is dropped either way. */
-  private failure(err: unknown, tenant: string, runtimeId: string, idempotencyKey: string | undefined, at: Placement): ShardReply {
+  private failure(
+    err: unknown,
+    tenant: string,
+    runtimeId: string,
+    idempotencyKey: string | undefined,
+    at: Placement,
+  ): ShardReply {
     this.actors.drop(actorKey(tenant, runtimeId), 'failure');
     const log = this.deps.logger.child({ tenant, runtimeId, ...(idempotencyKey !== undefined && { idempotencyKey }) });
     if (err instanceof StoreError && err.code === 'store_unavailable') {

@@ -38,7 +38,13 @@ export class RuntimeStarts {
     const reply: OkReply = { ok: true, state: result.state, created: true };
     const idempotency = { key: req.idempotencyKey, response: storedResponse(reply) };
     const outcome = await this.ctx.deps.writer.commit({
-      tenant: req.tenant, shard: at.shard, baseRevision: 0, state: result.state, effects: result.effects, idempotency, cause: { start: input },
+      tenant: req.tenant,
+      shard: at.shard,
+      baseRevision: 0,
+      state: result.state,
+      effects: result.effects,
+      idempotency,
+      cause: { start: input },
     });
     if (outcome.ok) {
       this.ctx.committed(req.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
@@ -56,7 +62,9 @@ export class RuntimeStarts {
         return first ? replayStored(first, undefined) : problem('version_conflict', outcome.message, true);
       }
       case 'store_unavailable':
-        this.ctx.logFor(req.tenant, req.runtimeId, req.idempotencyKey).warn({ reason: outcome.message }, 'start failed: store unavailable');
+        this.ctx
+          .logFor(req.tenant, req.runtimeId, req.idempotencyKey)
+          .warn({ reason: outcome.message }, 'start failed: store unavailable');
         return storeUnavailable(outcome.message);
     }
   }
@@ -69,13 +77,22 @@ export class RuntimeStarts {
       (await workflows.getAppConfig(req.tenant, req.app, company)) ??
       (company === '' ? undefined : await workflows.getAppConfig(req.tenant, req.app, ''));
     if (!config) {
-      return problem('app_not_configured', `app ${req.app} has no workflow configured: bind one with ${configHint(req.app)}`);
+      return problem(
+        'app_not_configured',
+        `app ${req.app} has no workflow configured: bind one with ${configHint(req.app)}`,
+      );
     }
     if (config.mode === 'unapply') {
-      return problem('app_not_applied', `app ${req.app} does not apply a workflow (mode unapply): documents of this app need no approval`);
+      return problem(
+        'app_not_applied',
+        `app ${req.app} does not apply a workflow (mode unapply): documents of this app need no approval`,
+      );
     }
     if (config.mode === 'pending') {
-      return problem('app_pending', `app ${req.app}'s workflow configuration is pending: set mode apply with ${configHint(req.app)} to start runtimes`);
+      return problem(
+        'app_pending',
+        `app ${req.app}'s workflow configuration is pending: set mode apply with ${configHint(req.app)} to start runtimes`,
+      );
     }
     return config;
   }
@@ -84,7 +101,13 @@ export class RuntimeStarts {
     const record = await this.ctx.startDefinitions.getWorkflow(tenant, config.workflowId);
     const version = record?.latestVersion ?? null;
     const wf = version === null ? undefined : await this.ctx.workflows.get(tenant, config.workflowId, version);
-    return wf ?? problem('workflow_not_published', `workflow ${config.workflowId} bound to app ${config.app} has no published version`);
+    return (
+      wf ??
+      problem(
+        'workflow_not_published',
+        `workflow ${config.workflowId} bound to app ${config.app} has no published version`,
+      )
+    );
   }
 
   /** The document has an active runtime: a retry of this very start (answer as the first time), or another one. */

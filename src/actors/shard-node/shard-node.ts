@@ -59,7 +59,10 @@ export class ShardNode {
     if (change.type === 'acquired') await this.open(change.shard, change.epoch);
     else await this.close(change.shard);
     const level = change.type === 'lost' ? 'warn' : 'info';
-    this.parts.logger[level]({ shard: change.shard, change: change.type, served: this.unserve.size }, `shard ${change.type}`);
+    this.parts.logger[level](
+      { shard: change.shard, change: change.type, served: this.unserve.size },
+      `shard ${change.type}`,
+    );
   }
 
   private async open(shard: number, epoch: number): Promise<void> {

@@ -25,7 +25,12 @@ export function registerTimerMetrics(registry: Registry): TimerMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200],
       registers,
     }),
-    deliveries: new Counter({ name: 'bflow_timer_deliveries_total', help: 'Timer deliveries by result', labelNames: ['result'], registers }),
+    deliveries: new Counter({
+      name: 'bflow_timer_deliveries_total',
+      help: 'Timer deliveries by result',
+      labelNames: ['result'],
+      registers,
+    }),
   };
 }
 
@@ -96,7 +101,15 @@ export class TimerService {
       deliver: options.deliver,
       metrics: options.metrics,
     };
-    if (!(this.o.pollMs > 0 && this.o.idlePollMs > 0 && this.o.batch >= 1 && this.o.concurrency >= 1 && this.o.backoffMinMs > 0)) {
+    if (
+      !(
+        this.o.pollMs > 0 &&
+        this.o.idlePollMs > 0 &&
+        this.o.batch >= 1 &&
+        this.o.concurrency >= 1 &&
+        this.o.backoffMinMs > 0
+      )
+    ) {
       throw new RangeError('TimerService: pollMs, idlePollMs, batch, concurrency and backoffMinMs must be positive');
     }
     const probing = options.store.shardsWithDueTimers !== undefined;

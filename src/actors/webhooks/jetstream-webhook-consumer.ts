@@ -1,4 +1,15 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type Consumer,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { parseWebhookQueueSubject, webhookQueueRoot } from '../events/event-subject.ts';
@@ -62,15 +73,24 @@ export class JetStreamWebhookConsumer {
     this.#consumer = consumer;
     this.#deliverer = deliverer;
     this.#o = o;
-    this.#acks = new SendNextTurn((err) => o.logger.warn({ err }, 'webhook consumer: ack failed; the event comes back'));
-    this.#keepAlive = setInterval(() => {
-      for (const msg of this.#working) msg.working();
-    }, Math.max(500, o.ackWaitMs / 3));
+    this.#acks = new SendNextTurn((err) =>
+      o.logger.warn({ err }, 'webhook consumer: ack failed; the event comes back'),
+    );
+    this.#keepAlive = setInterval(
+      () => {
+        for (const msg of this.#working) msg.working();
+      },
+      Math.max(500, o.ackWaitMs / 3),
+    );
     this.#keepAlive.unref();
   }
 
   /** Ensures the durable consumer exists, then starts pulling. */
-  static async start(nc: NatsConnection, deliverer: WebhookDeliverer, options: JetStreamWebhookConsumerOptions): Promise<JetStreamWebhookConsumer> {
+  static async start(
+    nc: NatsConnection,
+    deliverer: WebhookDeliverer,
+    options: JetStreamWebhookConsumerOptions,
+  ): Promise<JetStreamWebhookConsumer> {
     const prefix = options.prefix ?? 'bflow';
     const o: Resolved = {
       stream: options.stream,
@@ -104,7 +124,10 @@ export class JetStreamWebhookConsumer {
     let failures = 0;
     while (!this.#stopping) {
       try {
-        this.#messages = await this.#consumer.consume({ max_messages: this.#o.concurrency * 2, expires: this.#o.pullExpiresMs });
+        this.#messages = await this.#consumer.consume({
+          max_messages: this.#o.concurrency * 2,
+          expires: this.#o.pullExpiresMs,
+        });
         if (this.#stopping) await this.#messages.close();
         await this.#handleAll(this.#messages);
         if (this.#stopping) return;
@@ -134,11 +157,17 @@ export class JetStreamWebhookConsumer {
     if (this.#stopping) return this.#settle(msg, 'retried', 0);
     this.#working.add(msg);
     try {
-      const reports = await this.#deliverer.deliver(msg.data, parseWebhookQueueSubject(this.#o.prefix, msg.subject)?.tenant);
+      const reports = await this.#deliverer.deliver(
+        msg.data,
+        parseWebhookQueueSubject(this.#o.prefix, msg.subject)?.tenant,
+      );
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
       else this.#settle(msg, 'done');
     } catch (err) {
-      this.#o.logger.warn({ err, seq: msg.seq }, 'webhook consumer: could not read the webhooks; the event comes back later');
+      this.#o.logger.warn(
+        { err, seq: msg.seq },
+        'webhook consumer: could not read the webhooks; the event comes back later',
+      );
       this.#settle(msg, 'retried', this.#o.retryDelayMs);
     } finally {
       this.#working.delete(msg);
@@ -160,7 +189,8 @@ async function ensureConsumer(nc: NatsConnection, o: Resolved): Promise<void> {
   const wanted = { ack_wait: nanos(o.ackWaitMs), max_deliver: o.maxDeliver };
   try {
     const current = (await jsm.consumers.info(o.stream, o.durable)).config;
-    if (current.ack_wait !== wanted.ack_wait || current.max_deliver !== wanted.max_deliver) await jsm.consumers.update(o.stream, o.durable, wanted);
+    if (current.ack_wait !== wanted.ack_wait || current.max_deliver !== wanted.max_deliver)
+      await jsm.consumers.update(o.stream, o.durable, wanted);
     return;
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;

@@ -73,7 +73,10 @@ export class WebhookBreakers {
     });
     breaker.on('open', () => {
       this.#setOpen(id, true);
-      this.logger.warn({ webhook: id, resetTimeoutMs: this.#o.resetTimeoutMs }, 'webhook breaker open: deliveries to it fail fast');
+      this.logger.warn(
+        { webhook: id, resetTimeoutMs: this.#o.resetTimeoutMs },
+        'webhook breaker open: deliveries to it fail fast',
+      );
     });
     breaker.on('halfOpen', () => this.#setOpen(id, false));
     breaker.on('close', () => this.#setOpen(id, false));

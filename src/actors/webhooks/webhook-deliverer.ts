@@ -70,7 +70,9 @@ class RetryableAttempt extends Error {
  * const reports = await deliverer.deliver(payloadBytes);
  */
 export class WebhookDeliverer {
-  readonly #o: Required<Omit<WebhookDelivererOptions, 'metrics' | 'breaker' | 'webhooks'>> & { metrics: WebhookMetrics | undefined };
+  readonly #o: Required<Omit<WebhookDelivererOptions, 'metrics' | 'breaker' | 'webhooks'>> & {
+    metrics: WebhookMetrics | undefined;
+  };
   readonly #directory: WebhookDirectory;
   readonly #breakers: WebhookBreakers;
   readonly #stopping = new AbortController();
@@ -88,7 +90,14 @@ export class WebhookDeliverer {
       send: options.send ?? postWebhook,
       metrics: options.metrics,
     };
-    if (!(this.#o.timeoutMs > 0 && this.#o.maxAttempts >= 1 && this.#o.backoffMinMs >= 0 && this.#o.backoffMaxMs >= this.#o.backoffMinMs)) {
+    if (
+      !(
+        this.#o.timeoutMs > 0 &&
+        this.#o.maxAttempts >= 1 &&
+        this.#o.backoffMinMs >= 0 &&
+        this.#o.backoffMaxMs >= this.#o.backoffMinMs
+      )
+    ) {
       throw new RangeError('WebhookDeliverer: timeoutMs > 0, maxAttempts >= 1 and 0 <= backoffMinMs <= backoffMaxMs');
     }
     this.#directory = new WebhookDirectory(options.webhooks, this.#o.webhookCacheMs);
@@ -111,7 +120,8 @@ export class WebhookDeliverer {
       return [];
     }
     // The body's tenant decides; the list already read serves when it is the same tenant.
-    const webhooks = told !== undefined && event.tenant === tenant ? told : await this.#directory.forTenant(event.tenant);
+    const webhooks =
+      told !== undefined && event.tenant === tenant ? told : await this.#directory.forTenant(event.tenant);
     const targets = webhooks.filter((w) => subscribes(w, event.type));
     return Promise.all(targets.map((w) => this.#deliverTo(w, event, body)));
   }
@@ -157,8 +167,19 @@ export class WebhookDeliverer {
     return { webhookId: webhook.id, outcome, attempts };
   }
 
-  async #attempt(webhook: WebhookRecord, event: EventEnvelope, body: Uint8Array, attempt: number): Promise<{ verdict: DeliveryOutcome | 'retry'; attempt?: AttemptResult }> {
-    const request: WebhookRequest = { url: webhook.url, body, headers: headersFor(webhook, event, body, attempt), timeoutMs: this.#o.timeoutMs, allowPrivate: this.#o.allowPrivate };
+  async #attempt(
+    webhook: WebhookRecord,
+    event: EventEnvelope,
+    body: Uint8Array,
+    attempt: number,
+  ): Promise<{ verdict: DeliveryOutcome | 'retry'; attempt?: AttemptResult }> {
+    const request: WebhookRequest = {
+      url: webhook.url,
+      body,
+      headers: headersFor(webhook, event, body, attempt),
+      timeoutMs: this.#o.timeoutMs,
+      allowPrivate: this.#o.allowPrivate,
+    };
     const timer = this.#o.metrics?.attemptDuration.startTimer();
     try {
       const result = await this.#breakers.fire(webhook.id, async () => {
@@ -167,7 +188,10 @@ export class WebhookDeliverer {
         if (isRetryable(r)) throw new RetryableAttempt(r);
         return r;
       });
-      return { verdict: result.kind === 'response' && result.status >= 200 && result.status < 300 ? 'delivered' : 'rejected', attempt: result };
+      return {
+        verdict: result.kind === 'response' && result.status >= 200 && result.status < 300 ? 'delivered' : 'rejected',
+        attempt: result,
+      };
     } catch (err) {
       if (err instanceof RetryableAttempt) return { verdict: 'retry', attempt: err.result };
       const code = (err as { code?: string }).code;
@@ -188,14 +212,28 @@ export class WebhookDeliverer {
     return sleep(Math.min(this.#o.backoffMaxMs, Math.max(jittered, asked)), this.#stopping.signal);
   }
 
-  #report(webhook: WebhookRecord, event: EventEnvelope, outcome: DeliveryOutcome, attempts: number, last: AttemptResult | undefined, started: number): void {
+  #report(
+    webhook: WebhookRecord,
+    event: EventEnvelope,
+    outcome: DeliveryOutcome,
+    attempts: number,
+    last: AttemptResult | undefined,
+    started: number,
+  ): void {
     this.#o.metrics?.deliveries.inc({ outcome });
     this.#o.metrics?.deliveryDuration.observe({ outcome }, (performance.now() - started) / 1000);
     if (outcome === 'delivered') {
       if (event.at !== undefined) this.#o.metrics?.lag.observe(Math.max(0, Date.now() - event.at) / 1000);
       return;
     }
-    const fields = { webhook: webhook.id, tenant: event.tenant, eventId: event.id, eventType: event.type, attempts, last: last && describe(last) };
+    const fields = {
+      webhook: webhook.id,
+      tenant: event.tenant,
+      eventId: event.id,
+      eventType: event.type,
+      attempts,
+      last: last && describe(last),
+    };
     if (outcome === 'aborted') this.#o.logger.info(fields, 'webhook delivery aborted (stopping)');
     else this.#o.logger.warn({ ...fields, outcome }, 'webhook delivery given up');
   }
@@ -203,9 +241,13 @@ export class WebhookDeliverer {
 
 function envelopeOf(body: Uint8Array): EventEnvelope | undefined {
   try {
-    const e = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as Partial<EventEnvelope>;
+    const e = JSON.parse(
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
+    ) as Partial<EventEnvelope>;
     if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.tenant !== 'string') return undefined;
-    return typeof e.at === 'number' ? { id: e.id, type: e.type, tenant: e.tenant, at: e.at } : { id: e.id, type: e.type, tenant: e.tenant };
+    return typeof e.at === 'number'
+      ? { id: e.id, type: e.type, tenant: e.tenant, at: e.at }
+      : { id: e.id, type: e.type, tenant: e.tenant };
   } catch {
     return undefined;
   }
@@ -213,7 +255,12 @@ function envelopeOf(body: Uint8Array): EventEnvelope | undefined {
 
 const subscribes = (w: WebhookRecord, type: string): boolean => w.events.includes('*') || w.events.includes(type);
 
-function headersFor(webhook: WebhookRecord, event: EventEnvelope, body: Uint8Array, attempt: number): Record<string, string> {
+function headersFor(
+  webhook: WebhookRecord,
+  event: EventEnvelope,
+  body: Uint8Array,
+  attempt: number,
+): Record<string, string> {
   return {
     'Content-Type': 'application/json',
     'User-Agent': 'bflow-webhooks/1',

@@ -37,8 +37,26 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
   const registers = [registry];
   const get = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
   return {
-    deliveries: get('bflow_webhook_deliveries_total', () => new Counter({ name: 'bflow_webhook_deliveries_total', help: 'Event deliveries to one webhook by outcome', labelNames: ['outcome'], registers })),
-    attempts: get('bflow_webhook_attempts_total', () => new Counter({ name: 'bflow_webhook_attempts_total', help: 'Webhook POSTs by result class', labelNames: ['result'], registers })),
+    deliveries: get(
+      'bflow_webhook_deliveries_total',
+      () =>
+        new Counter({
+          name: 'bflow_webhook_deliveries_total',
+          help: 'Event deliveries to one webhook by outcome',
+          labelNames: ['outcome'],
+          registers,
+        }),
+    ),
+    attempts: get(
+      'bflow_webhook_attempts_total',
+      () =>
+        new Counter({
+          name: 'bflow_webhook_attempts_total',
+          help: 'Webhook POSTs by result class',
+          labelNames: ['result'],
+          registers,
+        }),
+    ),
     deliveryDuration: get(
       'bflow_webhook_delivery_duration_seconds',
       () =>
@@ -52,13 +70,38 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
     ),
     attemptDuration: get(
       'bflow_webhook_attempt_duration_seconds',
-      () => new Histogram({ name: 'bflow_webhook_attempt_duration_seconds', help: 'Duration of one webhook POST', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
+      () =>
+        new Histogram({
+          name: 'bflow_webhook_attempt_duration_seconds',
+          help: 'Duration of one webhook POST',
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers,
+        }),
     ),
     lag: get(
       'bflow_webhook_lag_seconds',
-      () => new Histogram({ name: 'bflow_webhook_lag_seconds', help: "From an event's time to its delivery (2xx) at a webhook", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900], registers }),
+      () =>
+        new Histogram({
+          name: 'bflow_webhook_lag_seconds',
+          help: "From an event's time to its delivery (2xx) at a webhook",
+          buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+          registers,
+        }),
     ),
-    breakersOpen: get('bflow_webhook_breakers_open', () => new Gauge({ name: 'bflow_webhook_breakers_open', help: 'Webhooks whose circuit breaker is open', registers })),
-    events: get('bflow_webhook_events_total', () => new Counter({ name: 'bflow_webhook_events_total', help: 'Events handled by the webhook deliverer: done (acknowledged), retried (redelivered later), dropped', labelNames: ['result'], registers })),
+    breakersOpen: get(
+      'bflow_webhook_breakers_open',
+      () =>
+        new Gauge({ name: 'bflow_webhook_breakers_open', help: 'Webhooks whose circuit breaker is open', registers }),
+    ),
+    events: get(
+      'bflow_webhook_events_total',
+      () =>
+        new Counter({
+          name: 'bflow_webhook_events_total',
+          help: 'Events handled by the webhook deliverer: done (acknowledged), retried (redelivered later), dropped',
+          labelNames: ['result'],
+          registers,
+        }),
+    ),
   };
 }

@@ -49,7 +49,9 @@ describe('webhook queue - the embedded feed', () => {
     const registry = new Registry();
     const q = new WebhookQueue(d, { concurrency: 1, maxPending: 2, metrics: registerWebhookMetrics(registry) });
     for (let i = 1; i <= 5; i++) q.push(body(i)); // 1 running, 2 and 3 waiting, 4 and 5 dropped
-    const dropped = (await registry.getMetricsAsJSON()).find((m) => m.name === 'bflow_webhook_events_total')?.values.find((v) => v.labels.result === 'dropped');
+    const dropped = (await registry.getMetricsAsJSON())
+      .find((m) => m.name === 'bflow_webhook_events_total')
+      ?.values.find((v) => v.labels.result === 'dropped');
     expect(dropped?.value).toBe(2);
     const stopping = q.stop();
     expect(d.stopped).toBe(true);

@@ -30,7 +30,12 @@ export class WebhookQueue {
     private readonly deliverer: Pick<WebhookDeliverer, 'deliver' | 'stop'>,
     options: WebhookQueueOptions = {},
   ) {
-    this.#o = { concurrency: options.concurrency ?? 16, maxPending: options.maxPending ?? 10_000, logger: options.logger ?? pino({ level: 'silent' }), metrics: options.metrics };
+    this.#o = {
+      concurrency: options.concurrency ?? 16,
+      maxPending: options.maxPending ?? 10_000,
+      logger: options.logger ?? pino({ level: 'silent' }),
+      metrics: options.metrics,
+    };
   }
 
   push(body: Uint8Array): void {

@@ -5,7 +5,7 @@ import { publicOnlyLookup, webhookUrlProblem } from './webhook-target.ts';
 
 /** What one POST to a webhook came to. */
 export type AttemptResult =
-  | { kind: 'response'; status: number; /** Retry-After of a 429/503, in ms. */ retryAfterMs?: number }
+  | { kind: 'response'; status: number /** Retry-After of a 429/503, in ms. */; retryAfterMs?: number }
   | { kind: 'timeout' }
   | { kind: 'network'; message: string }
   /** The target is not one bflow may call (scheme, credentials, internal address). Never retried. */
@@ -73,7 +73,11 @@ export function postWebhook(req: WebhookRequest): Promise<AttemptResult> {
       request.destroy();
     }, req.timeoutMs);
     request.on('error', (err: Error & { code?: string }) => {
-      finish(err.code === 'webhook_target_refused' ? { kind: 'refused', message: err.message } : { kind: 'network', message: err.code ?? err.message });
+      finish(
+        err.code === 'webhook_target_refused'
+          ? { kind: 'refused', message: err.message }
+          : { kind: 'network', message: err.code ?? err.message },
+      );
     });
     request.end(req.body);
   });

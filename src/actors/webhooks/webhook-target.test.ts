@@ -16,7 +16,19 @@ describe('webhook target - URL rules', () => {
   });
 
   it('webhookUrlProblem - internal addresses only when private targets are allowed', () => {
-    for (const url of ['http://127.0.0.1:9000/h', 'http://localhost/h', 'http://10.1.2.3/h', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/h', 'http://[fe80::1]/h', 'http://[::ffff:127.0.0.1]/h', 'http://[::7f00:1]/h', 'http://2130706433/h', 'http://0.0.0.0/h', 'http://192.168.1.1/h']) {
+    for (const url of [
+      'http://127.0.0.1:9000/h',
+      'http://localhost/h',
+      'http://10.1.2.3/h',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]/h',
+      'http://[fe80::1]/h',
+      'http://[::ffff:127.0.0.1]/h',
+      'http://[::7f00:1]/h',
+      'http://2130706433/h',
+      'http://0.0.0.0/h',
+      'http://192.168.1.1/h',
+    ]) {
       expect(webhookUrlProblem(url, true), url).toBeUndefined();
       expect(webhookUrlProblem(url, false), url).toMatch(/not allowed/);
     }
@@ -25,7 +37,20 @@ describe('webhook target - URL rules', () => {
   });
 
   it('isInternalAddress - ranges', () => {
-    expect(['127.0.0.1', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.0.1', '169.254.169.254', '100.64.0.1', '::1', 'fd00::1', '::ffff:10.0.0.1'].every(isInternalAddress)).toBe(true);
+    expect(
+      [
+        '127.0.0.1',
+        '10.0.0.1',
+        '172.16.5.4',
+        '172.31.255.255',
+        '192.168.0.1',
+        '169.254.169.254',
+        '100.64.0.1',
+        '::1',
+        'fd00::1',
+        '::ffff:10.0.0.1',
+      ].every(isInternalAddress),
+    ).toBe(true);
     expect(['8.8.8.8', '172.32.0.1', '1.1.1.1', '2606:4700::1111', 'example.com'].some(isInternalAddress)).toBe(false);
   });
 

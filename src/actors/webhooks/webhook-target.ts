@@ -68,12 +68,15 @@ export function webhookUrlProblem(value: string, allowPrivate: boolean): string 
     return 'not an absolute URL';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'only http and https URLs';
-  if (url.username !== '' || url.password !== '') return 'no credentials in the URL (the signature authenticates bflow)';
+  if (url.username !== '' || url.password !== '')
+    return 'no credentials in the URL (the signature authenticates bflow)';
   if (url.hash !== '') return 'no fragment';
   if (!allowPrivate) {
     const literal = literalHost(url);
-    if (url.hostname === 'localhost' || url.hostname.endsWith('.localhost')) return 'a loopback host is not allowed (BFLOW_WEBHOOK_ALLOW_PRIVATE=false)';
-    if (literal !== undefined && isInternalAddress(literal)) return 'a private, loopback or link-local address is not allowed (BFLOW_WEBHOOK_ALLOW_PRIVATE=false)';
+    if (url.hostname === 'localhost' || url.hostname.endsWith('.localhost'))
+      return 'a loopback host is not allowed (BFLOW_WEBHOOK_ALLOW_PRIVATE=false)';
+    if (literal !== undefined && isInternalAddress(literal))
+      return 'a private, loopback or link-local address is not allowed (BFLOW_WEBHOOK_ALLOW_PRIVATE=false)';
   }
   return undefined;
 }
@@ -93,7 +96,8 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
   dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
     if (err) return callback(err, '', 0);
     const refused = addresses.find((a) => isInternalAddress(a.address));
-    if (refused) return callback(new TargetRefusedError(`${hostname} resolves to internal address ${refused.address}`), '', 0);
+    if (refused)
+      return callback(new TargetRefusedError(`${hostname} resolves to internal address ${refused.address}`), '', 0);
     if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
     const first = addresses[0];
     if (!first) return callback(new TargetRefusedError(`${hostname} has no address`), '', 0);

@@ -20,7 +20,11 @@ export interface DemoSeed {
  * workflows, published and bound to their apps: right after `npm start`, a
  * purchase order can be started. Idempotent on a fresh store only (ids are fixed).
  */
-export async function seedDemo(stores: { directory: DirectoryStore; workflows: WorkflowStore }, tenant = DEMO_TENANT, now = Date.now()): Promise<DemoSeed> {
+export async function seedDemo(
+  stores: { directory: DirectoryStore; workflows: WorkflowStore },
+  tenant = DEMO_TENANT,
+  now = Date.now(),
+): Promise<DemoSeed> {
   await stores.directory.upsertGroups(tenant, groups);
   await stores.directory.upsertEmployees(tenant, employees);
   const seeded: DemoSeed['workflows'] = [];
@@ -40,6 +44,9 @@ export async function seedDemo(stores: { directory: DirectoryStore; workflows: W
 export async function loadExample(name: string): Promise<WorkflowDefinition> {
   const file = new URL(`../../../examples/${name}.json`, import.meta.url);
   const result = validateDefinition(JSON.parse(await readFile(file, 'utf8')));
-  if (!result.ok) throw new Error(`examples/${name}.json is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!result.ok)
+    throw new Error(
+      `examples/${name}.json is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   return result.definition;
 }

@@ -58,4 +58,3 @@ export const employees: Employee[] = [
   person('e-auditor-1', 'g-audit'),
   person('e-auditor-2', 'g-audit'),
 ];
-

@@ -23,7 +23,10 @@ const SKIP_TIMES = { exp: false, nbf: false, iat: false } as const;
 
 function bearerToken(header: string | undefined): string {
   const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header?.trim() ?? '');
-  if (match?.[1] === undefined) throw unauthorized(header === undefined ? 'missing Authorization: Bearer token' : 'the Authorization header is not "Bearer <JWT>"');
+  if (match?.[1] === undefined)
+    throw unauthorized(
+      header === undefined ? 'missing Authorization: Bearer token' : 'the Authorization header is not "Bearer <JWT>"',
+    );
   return match[1];
 }
 
@@ -47,14 +50,16 @@ function secretVerifier(secret: string): Verifier {
     const [header = '', payload = '', signature = ''] = token.split('.');
     const expected = createHmac('sha256', key).update(`${header}.${payload}`).digest();
     const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unauthorized('the token signature is not valid');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw unauthorized('the token signature is not valid');
     let claims: unknown;
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
       throw unauthorized('the token is not a well-formed JWT');
     }
-    if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw unauthorized('the token payload is not a JSON object');
+    if (claims === null || typeof claims !== 'object' || Array.isArray(claims))
+      throw unauthorized('the token payload is not a JSON object');
     return claims as Claims;
   };
 }
@@ -66,7 +71,8 @@ function jwksVerifier(keys: JwksKeys): Verifier {
     try {
       key = await keys.find(kid);
     } catch (error) {
-      if (error instanceof JwksUnavailableError) throw new ApiError(503, 'auth_unavailable', 'the token keys (JWKS) cannot be read right now; retry', [], 5);
+      if (error instanceof JwksUnavailableError)
+        throw new ApiError(503, 'auth_unavailable', 'the token keys (JWKS) cannot be read right now; retry', [], 5);
       throw error;
     }
     if (key === undefined) throw unauthorized(`no JWKS key has kid "${kid}"`);
@@ -83,8 +89,10 @@ function checkTimes(claims: Claims, nowSec: number, toleranceSec: number): void 
   const { exp, nbf, iat } = claims;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw unauthorized('the token has no numeric "exp" claim');
   if (exp + toleranceSec <= nowSec) throw unauthorized('the token has expired');
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf - toleranceSec > nowSec)) throw unauthorized('the token is not valid yet ("nbf")');
-  if (iat !== undefined && (typeof iat !== 'number' || iat - toleranceSec > nowSec)) throw unauthorized('the token was issued in the future ("iat")');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf - toleranceSec > nowSec))
+    throw unauthorized('the token is not valid yet ("nbf")');
+  if (iat !== undefined && (typeof iat !== 'number' || iat - toleranceSec > nowSec))
+    throw unauthorized('the token was issued in the future ("iat")');
 }
 
 /**
@@ -95,10 +103,19 @@ function checkTimes(claims: Claims, nowSec: number, toleranceSec: number): void 
  */
 export function principalOf(claims: Claims): Principal {
   const { sub, tid, roles, cid } = claims;
-  if (!isId(sub, MAX_ID_LENGTH.id)) throw unauthorized(`the token's "sub" claim is not an employee id (1–${MAX_ID_LENGTH.id} of letters, digits and _ . : @ -)`);
-  if (!isId(tid, MAX_ID_LENGTH.tenant)) throw unauthorized(`the token's "tid" claim is not a tenant id (1–${MAX_ID_LENGTH.tenant} of letters, digits and _ . : @ -)`);
+  if (!isId(sub, MAX_ID_LENGTH.id))
+    throw unauthorized(
+      `the token's "sub" claim is not an employee id (1–${MAX_ID_LENGTH.id} of letters, digits and _ . : @ -)`,
+    );
+  if (!isId(tid, MAX_ID_LENGTH.tenant))
+    throw unauthorized(
+      `the token's "tid" claim is not a tenant id (1–${MAX_ID_LENGTH.tenant} of letters, digits and _ . : @ -)`,
+    );
   if (!Array.isArray(roles)) throw unauthorized('the token has no "roles" array claim');
-  if (cid !== undefined && !isId(cid, MAX_ID_LENGTH.company)) throw unauthorized(`the token's "cid" claim is not a company id (1–${MAX_ID_LENGTH.company} of letters, digits and _ . : @ -)`);
+  if (cid !== undefined && !isId(cid, MAX_ID_LENGTH.company))
+    throw unauthorized(
+      `the token's "cid" claim is not a company id (1–${MAX_ID_LENGTH.company} of letters, digits and _ . : @ -)`,
+    );
   const known = roles.filter((r): r is Role => (ROLES as readonly unknown[]).includes(r));
   const principal: Principal = { employee: sub, tenant: tid, roles: new Set(known) };
   if (cid !== undefined) principal.companyId = cid;
@@ -116,15 +133,29 @@ export function auth(options: ResolvedAuthOptions, now: () => number = Date.now)
   const verifyToken =
     mode.kind === 'secret'
       ? secretVerifier(mode.secret)
-      : jwksVerifier(new JwksKeys({ url: mode.url, timeoutMs: options.jwksTimeoutMs, cacheMs: options.jwksCacheMs, minRefreshMs: options.jwksMinRefreshMs, now }));
-  const verified = new VerifiedTokens<{ claims: Claims; principal: Principal }>(VERIFIED_TOKENS_MAX, VERIFIED_TOKENS_TTL_MS, now);
+      : jwksVerifier(
+          new JwksKeys({
+            url: mode.url,
+            timeoutMs: options.jwksTimeoutMs,
+            cacheMs: options.jwksCacheMs,
+            minRefreshMs: options.jwksMinRefreshMs,
+            now,
+          }),
+        );
+  const verified = new VerifiedTokens<{ claims: Claims; principal: Principal }>(
+    VERIFIED_TOKENS_MAX,
+    VERIFIED_TOKENS_TTL_MS,
+    now,
+  );
   return createMiddleware<GatewayEnv>(async (c, next) => {
     const token = bearerToken(c.req.header('Authorization'));
     let known = verified.get(token);
     if (known === undefined) {
       const { alg, kid } = tokenHeader(token);
       if (typeof alg !== 'string' || !allowed.includes(alg)) {
-        throw unauthorized(`the token algorithm ${JSON.stringify(alg)} is not accepted (expected ${allowed.join(' or ')})`);
+        throw unauthorized(
+          `the token algorithm ${JSON.stringify(alg)} is not accepted (expected ${allowed.join(' or ')})`,
+        );
       }
       const claims = await verifyToken(token, alg, kid);
       known = { claims, principal: principalOf(claims) };
@@ -149,7 +180,8 @@ export function hasRole(principal: Principal, ...roles: readonly Role[]): boolea
 export function requireRole(...roles: readonly Role[]): MiddlewareHandler<GatewayEnv> {
   return createMiddleware<GatewayEnv>(async (c, next) => {
     const principal = principalFrom(c);
-    if (!hasRole(principal, ...roles)) throw new ApiError(403, 'forbidden', `this operation requires the role ${roles.join(' or ')}`);
+    if (!hasRole(principal, ...roles))
+      throw new ApiError(403, 'forbidden', `this operation requires the role ${roles.join(' or ')}`);
     await next();
   });
 }

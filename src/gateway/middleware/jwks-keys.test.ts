@@ -19,7 +19,13 @@ describe('jwks keys - cache and rotation', () => {
     let now = 0;
     const jwks = fakeJwks();
     jwks.serve(['k1']);
-    const keys = new JwksKeys({ url: 'http://idp/jwks', timeoutMs: 100, cacheMs: 60_000, minRefreshMs: 10_000, now: () => now });
+    const keys = new JwksKeys({
+      url: 'http://idp/jwks',
+      timeoutMs: 100,
+      cacheMs: 60_000,
+      minRefreshMs: 10_000,
+      now: () => now,
+    });
     expect((await keys.find('k1'))?.kid).toBe('k1');
     expect(await keys.find('k1')).toBeDefined();
     expect(jwks.calls()).toBe(1);
@@ -37,7 +43,13 @@ describe('jwks keys - cache and rotation', () => {
     let now = 0;
     const jwks = fakeJwks();
     jwks.serve('down');
-    const keys = new JwksKeys({ url: 'http://idp/jwks', timeoutMs: 100, cacheMs: 60_000, minRefreshMs: 10_000, now: () => now });
+    const keys = new JwksKeys({
+      url: 'http://idp/jwks',
+      timeoutMs: 100,
+      cacheMs: 60_000,
+      minRefreshMs: 10_000,
+      now: () => now,
+    });
     await expect(keys.find('k1')).rejects.toBeInstanceOf(JwksUnavailableError);
     now = 5_000;
     jwks.serve(['k1']);

@@ -38,7 +38,11 @@ export class JwksKeys {
     if (this.keys === undefined || age >= this.options.cacheMs) await this.refresh();
     let key = this.keys?.find((k) => k.kid === kid);
     const now = this.options.now();
-    if (key === undefined && now - this.fetchedAt >= this.options.minRefreshMs && now - this.failedAt >= this.options.minRefreshMs) {
+    if (
+      key === undefined &&
+      now - this.fetchedAt >= this.options.minRefreshMs &&
+      now - this.failedAt >= this.options.minRefreshMs
+    ) {
       await this.refresh();
       key = this.keys?.find((k) => k.kid === kid);
     }
@@ -47,7 +51,8 @@ export class JwksKeys {
 
   private async refresh(): Promise<void> {
     // Just failed with nothing cached: answer at once rather than make every request wait for a timeout.
-    if (this.keys === undefined && this.options.now() - this.failedAt < 1_000) throw new JwksUnavailableError('cannot read the JWKS (failed just now)');
+    if (this.keys === undefined && this.options.now() - this.failedAt < 1_000)
+      throw new JwksUnavailableError('cannot read the JWKS (failed just now)');
     this.inflight ??= this.fetchKeys().finally(() => {
       this.inflight = undefined;
     });
@@ -57,16 +62,24 @@ export class JwksKeys {
       this.failedAt = this.options.now();
       // Keep serving the cached keys; try again after minRefreshMs, not on every request.
       this.fetchedAt = Math.max(this.fetchedAt, this.failedAt - this.options.cacheMs + this.options.minRefreshMs);
-      if (this.keys === undefined) throw new JwksUnavailableError(`cannot read the JWKS: ${error instanceof Error ? error.message : String(error)}`);
+      if (this.keys === undefined)
+        throw new JwksUnavailableError(
+          `cannot read the JWKS: ${error instanceof Error ? error.message : String(error)}`,
+        );
     }
   }
 
   private async fetchKeys(): Promise<void> {
-    const response = await fetch(this.options.url, { signal: AbortSignal.timeout(this.options.timeoutMs), headers: { accept: 'application/json' } });
+    const response = await fetch(this.options.url, {
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+      headers: { accept: 'application/json' },
+    });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = (await response.json()) as { keys?: unknown };
     if (!Array.isArray(body.keys)) throw new Error('no "keys" array');
-    this.keys = body.keys.filter((k): k is JwksKey => typeof k === 'object' && k !== null && typeof (k as { kid?: unknown }).kid === 'string');
+    this.keys = body.keys.filter(
+      (k): k is JwksKey => typeof k === 'object' && k !== null && typeof (k as { kid?: unknown }).kid === 'string',
+    );
     this.fetchedAt = this.options.now();
   }
 }

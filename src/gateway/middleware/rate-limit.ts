@@ -20,7 +20,8 @@ export interface RateLimitMiddlewareOptions extends BucketRule {
 }
 
 /** The bucket key of a caller: tenant and client (`sub`), each encoded so neither can forge the other. */
-export const bucketKey = (tenant: string, sub: string): string => `${encodeURIComponent(tenant)}:${encodeURIComponent(sub)}`;
+export const bucketKey = (tenant: string, sub: string): string =>
+  `${encodeURIComponent(tenant)}:${encodeURIComponent(sub)}`;
 
 /**
  * After `auth`: one token per request from the (tenant, sub) bucket; none left
@@ -46,7 +47,13 @@ export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandle
     }
     if (result !== undefined && !result.allowed) {
       limited.inc();
-      throw new ApiError(429, 'rate_limited', `more than ${rule.perMinute} requests a minute (burst ${rule.burst}) for this client; retry after the delay given`, [], result.retryAfterSec);
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `more than ${rule.perMinute} requests a minute (burst ${rule.burst}) for this client; retry after the delay given`,
+        [],
+        result.retryAfterSec,
+      );
     }
     await next();
   });

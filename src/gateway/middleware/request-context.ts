@@ -37,7 +37,15 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     // Off Node, after next(): the response may be one onError built.
     if (!outgoing) c.res.headers.set('X-Request-Id', id);
     if (logger.isLevelEnabled('debug')) {
-      logger.debug({ method: c.req.method, route: routeTemplate(c), status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+      logger.debug(
+        {
+          method: c.req.method,
+          route: routeTemplate(c),
+          status: c.res.status,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
     }
   });
 }

@@ -102,7 +102,15 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   private async call(key: string, rule: BucketRule): Promise<TakeResult> {
     const ratePerMs = rule.perMinute / 60_000;
-    const [allowed, remaining, waitMs] = await this.redis.bflowRateLimitTake(`${this.prefix}:rl:${key}`, String(ratePerMs), String(rule.burst));
-    return { allowed: allowed === 1, remaining, retryAfterSec: allowed === 1 ? 0 : Math.max(1, Math.ceil(waitMs / 1000)) };
+    const [allowed, remaining, waitMs] = await this.redis.bflowRateLimitTake(
+      `${this.prefix}:rl:${key}`,
+      String(ratePerMs),
+      String(rule.burst),
+    );
+    return {
+      allowed: allowed === 1,
+      remaining,
+      retryAfterSec: allowed === 1 ? 0 : Math.max(1, Math.ceil(waitMs / 1000)),
+    };
   }
 }

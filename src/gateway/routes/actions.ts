@@ -7,7 +7,15 @@ import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
 import { loggableError } from '../loggable-error.ts';
 import { idempotencyHeaders, idParam, json, jsonBody, problems } from '../schemas/common.ts';
-import { actionBody, batchBody, batchResultSchema, runtimeViewSchema, type ActionBody, type BatchItem, type BatchResult } from '../schemas/runtimes.ts';
+import {
+  actionBody,
+  batchBody,
+  batchResultSchema,
+  runtimeViewSchema,
+  type ActionBody,
+  type BatchItem,
+  type BatchResult,
+} from '../schemas/runtimes.ts';
 import { below, problemBody, stateOf, toApiError } from '../shard-problems.ts';
 import { idempotencyKeyOf, viewerOf, type ApiContext } from './route-kit.ts';
 
@@ -15,14 +23,20 @@ const tags = ['Runtimes'];
 const middleware = [requireRole('member', 'integration', 'admin')];
 
 const postAction = createRoute({
-  method: 'post', path: '/api/v1/runtimes/{id}/actions', tags, middleware,
+  method: 'post',
+  path: '/api/v1/runtimes/{id}/actions',
+  tags,
+  middleware,
   summary: 'Act on a runtime (approve, reject, return, update, …) as the caller',
   request: { params: z.object({ id: idParam('id', 'rt-1') }), headers: idempotencyHeaders, body: jsonBody(actionBody) },
   responses: { 200: json(runtimeViewSchema, 'The runtime after the action'), ...problems(404, 409, 422, 503) },
 });
 
 const postBatch = createRoute({
-  method: 'post', path: '/api/v1/actions/batch', tags, middleware,
+  method: 'post',
+  path: '/api/v1/actions/batch',
+  tags,
+  middleware,
   summary: 'Many actions at once: items of different runtimes run concurrently, those of one runtime in order',
   request: { headers: idempotencyHeaders, body: jsonBody(batchBody) },
   responses: { 200: json(batchResultSchema, 'One result per item, in order'), ...problems(422) },
@@ -34,13 +48,25 @@ type CommandFields = Omit<ActionBody, 'expectedRevision'>;
 function commandOf(principal: Principal, fields: CommandFields): ActionCommand {
   const { action, ...rest } = fields;
   const command: ActionCommand = { type: action, actor: principal.employee, admin: principal.roles.has('admin') };
-  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (command as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(rest))
+    if (v !== undefined) (command as unknown as Record<string, unknown>)[k] = v;
   return command;
 }
 
-function commandRequest(principal: Principal, runtimeId: string, body: ActionBody, idempotencyKey: string): ShardRequest {
+function commandRequest(
+  principal: Principal,
+  runtimeId: string,
+  body: ActionBody,
+  idempotencyKey: string,
+): ShardRequest {
   const { expectedRevision, ...fields } = body;
-  const request: ShardRequest = { kind: 'command', tenant: principal.tenant, runtimeId, command: commandOf(principal, fields), idempotencyKey };
+  const request: ShardRequest = {
+    kind: 'command',
+    tenant: principal.tenant,
+    runtimeId,
+    command: commandOf(principal, fields),
+    idempotencyKey,
+  };
   if (expectedRevision !== undefined) request.expectedRevision = expectedRevision;
   return request;
 }
@@ -88,7 +114,10 @@ function failed(logger: Logger, err: unknown): Pick<BatchResult, 'status' | 'pro
  * concurrently, items of the same runtime one after the other in batch order
  * (concurrent sends could reach the shard in any order).
  */
-async function inRuntimeOrder<T extends { runtimeId: string }, R>(items: readonly T[], run: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function inRuntimeOrder<T extends { runtimeId: string }, R>(
+  items: readonly T[],
+  run: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const tails = new Map<string, Promise<unknown>>();
   return Promise.all(
     items.map((item, index) => {

@@ -14,9 +14,13 @@ const getWorkflowAnalytics = createRoute({
   path: '/api/v1/analytics/workflows/{id}',
   tags: ['Analytics'],
   middleware: [requireRole('designer', 'admin')],
-  summary: "Per node of a workflow: visits, exits by action, time in stage p50/p90 and SLA breaches, over its newest runtimes",
+  summary:
+    'Per node of a workflow: visits, exits by action, time in stage p50/p90 and SLA breaches, over its newest runtimes',
   request: { params: z.object({ id: idParam('id', 'wf-po') }), query: analyticsQuery },
-  responses: { 200: json(workflowAnalyticsSchema, 'Statistics per node, and which runtimes they come from'), ...problems(404, 422) },
+  responses: {
+    200: json(workflowAnalyticsSchema, 'Statistics per node, and which runtimes they come from'),
+    ...problems(404, 422),
+  },
 });
 
 function readerOf(ctx: ApiContext): AnalyticsReader {
@@ -29,7 +33,12 @@ function readerOf(ctx: ApiContext): AnalyticsReader {
  * The definition whose node order (and titles) the answer follows: the
  * version asked for, else the latest published one, else the draft.
  */
-async function definitionFor(ctx: ApiContext, tenant: string, id: string, version: number | undefined): Promise<WorkflowDefinition> {
+async function definitionFor(
+  ctx: ApiContext,
+  tenant: string,
+  id: string,
+  version: number | undefined,
+): Promise<WorkflowDefinition> {
   const workflow = await below(ctx.deps.workflows.getWorkflow(tenant, id));
   if (!workflow) throw notFound('workflow', id);
   const wanted = version ?? workflow.latestVersion ?? undefined;
@@ -47,7 +56,10 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
     const { version, since, limit } = c.req.valid('query');
     const definition = await definitionFor(ctx, tenant, id, version);
     const sinceMs = since === undefined ? undefined : Date.parse(since);
-    const filter = { ...(version === undefined ? {} : { version }), ...(sinceMs === undefined ? {} : { since: sinceMs }) };
+    const filter = {
+      ...(version === undefined ? {} : { version }),
+      ...(sinceMs === undefined ? {} : { since: sinceMs }),
+    };
     const samples = await below(reader.stageSamples(tenant, id, filter, limit));
     const titles = new Map(definition.nodes.map((n) => [n.id, n.title]));
     const nodes = stageStatistics(
@@ -60,7 +72,12 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
         workflowId: id,
         version: version ?? null,
         since: sinceMs === undefined ? null : iso(sinceMs),
-        sample: { runtimes: samples.runtimes.length, limit, truncated: samples.truncated, oldestCreatedAt: oldest ? iso(oldest.createdAt) : null },
+        sample: {
+          runtimes: samples.runtimes.length,
+          limit,
+          truncated: samples.truncated,
+          oldestCreatedAt: oldest ? iso(oldest.createdAt) : null,
+        },
         nodes,
       },
       200,

@@ -12,28 +12,30 @@ const putAppConfig = createRoute({
   method: 'put',
   path: '/api/v1/apps/{app}/config',
   tags: ['Workflows'],
-  summary: "Bind an app (per company, or tenant-wide) to a workflow of the tenant and set its mode",
+  summary: 'Bind an app (per company, or tenant-wide) to a workflow of the tenant and set its mode',
   middleware: [requireRole('designer', 'admin')] as const,
   request: { params: appParams, body: jsonBody(appConfigBody) },
   responses: { 200: json(appConfigSchema, 'The stored config'), ...problems(422) },
 });
 
 export function registerAppConfigRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
-  app.openapi(
-    putAppConfig,
-    async (c) => {
-      const { tenant } = principalFrom(c);
-      const { app: appCode } = c.req.valid('param');
-      const { workflowId, mode, companyId = '' } = c.req.valid('json');
-      // Another tenant's workflow is as absent as one that never existed.
-      const workflow = await below(ctx.deps.workflows.getWorkflow(tenant, workflowId));
-      if (!workflow) throw new ApiError(422, 'validation_failed', `workflow ${workflowId} not found`, [{ path: 'workflowId', message: 'no such workflow' }]);
-      if (workflow.app !== appCode) {
-        throw new ApiError(422, 'validation_failed', `workflow ${workflowId} is for app ${workflow.app}`, [{ path: 'workflowId', message: `is a workflow of ${workflow.app}, not ${appCode}` }]);
-      }
-      const config: AppConfig = { tenant, companyId, app: appCode, mode, workflowId };
-      await below(ctx.deps.workflows.setAppConfig(config));
-      return c.json({ app: appCode, companyId, workflowId, mode }, 200);
-    },
-  );
+  app.openapi(putAppConfig, async (c) => {
+    const { tenant } = principalFrom(c);
+    const { app: appCode } = c.req.valid('param');
+    const { workflowId, mode, companyId = '' } = c.req.valid('json');
+    // Another tenant's workflow is as absent as one that never existed.
+    const workflow = await below(ctx.deps.workflows.getWorkflow(tenant, workflowId));
+    if (!workflow)
+      throw new ApiError(422, 'validation_failed', `workflow ${workflowId} not found`, [
+        { path: 'workflowId', message: 'no such workflow' },
+      ]);
+    if (workflow.app !== appCode) {
+      throw new ApiError(422, 'validation_failed', `workflow ${workflowId} is for app ${workflow.app}`, [
+        { path: 'workflowId', message: `is a workflow of ${workflow.app}, not ${appCode}` },
+      ]);
+    }
+    const config: AppConfig = { tenant, companyId, app: appCode, mode, workflowId };
+    await below(ctx.deps.workflows.setAppConfig(config));
+    return c.json({ app: appCode, companyId, workflowId, mode }, 200);
+  });
 }

@@ -5,7 +5,15 @@ import { ApiError } from '../api-error.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { idParam, json, jsonBody, problems } from '../schemas/common.ts';
-import { employeeBody, employeeSchema, groupBody, groupSchema, importBody, importResult, MAX_IMPORT_ITEMS } from '../schemas/directory.ts';
+import {
+  employeeBody,
+  employeeSchema,
+  groupBody,
+  groupSchema,
+  importBody,
+  importResult,
+  MAX_IMPORT_ITEMS,
+} from '../schemas/directory.ts';
 import { below } from '../shard-problems.ts';
 import type { ApiContext } from './route-kit.ts';
 
@@ -21,7 +29,11 @@ const countItems: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const { employees, groups } = body as { employees?: unknown; groups?: unknown };
     const count = (Array.isArray(employees) ? employees.length : 0) + (Array.isArray(groups) ? groups.length : 0);
     if (count > MAX_IMPORT_ITEMS) {
-      throw new ApiError(413, 'payload_too_large', `an import carries at most ${MAX_IMPORT_ITEMS} items (got ${count}); split it into several calls`);
+      throw new ApiError(
+        413,
+        'payload_too_large',
+        `an import carries at most ${MAX_IMPORT_ITEMS} items (got ${count}); split it into several calls`,
+      );
     }
   }
   await next();
@@ -59,31 +71,22 @@ const importDirectory = createRoute({
 
 export function registerDirectoryRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   const directory = ctx.deps.directory;
-  app.openapi(
-    putEmployee,
-    async (c) => {
-      const employee: Employee = { ...c.req.valid('json'), id: c.req.valid('param').id };
-      await below(directory.upsertEmployees(principalFrom(c).tenant, [employee]));
-      return c.json(employee, 200);
-    },
-  );
-  app.openapi(
-    putGroup,
-    async (c) => {
-      const group: Group = { ...c.req.valid('json'), id: c.req.valid('param').id };
-      await below(directory.upsertGroups(principalFrom(c).tenant, [group]));
-      return c.json(group, 200);
-    },
-  );
-  app.openapi(
-    importDirectory,
-    async (c) => {
-      const { employees, groups } = c.req.valid('json');
-      const tenant = principalFrom(c).tenant;
-      // Groups first: employees reference them.
-      await below(directory.upsertGroups(tenant, groups));
-      await below(directory.upsertEmployees(tenant, employees));
-      return c.json({ employees: employees.length, groups: groups.length }, 200);
-    },
-  );
+  app.openapi(putEmployee, async (c) => {
+    const employee: Employee = { ...c.req.valid('json'), id: c.req.valid('param').id };
+    await below(directory.upsertEmployees(principalFrom(c).tenant, [employee]));
+    return c.json(employee, 200);
+  });
+  app.openapi(putGroup, async (c) => {
+    const group: Group = { ...c.req.valid('json'), id: c.req.valid('param').id };
+    await below(directory.upsertGroups(principalFrom(c).tenant, [group]));
+    return c.json(group, 200);
+  });
+  app.openapi(importDirectory, async (c) => {
+    const { employees, groups } = c.req.valid('json');
+    const tenant = principalFrom(c).tenant;
+    // Groups first: employees reference them.
+    await below(directory.upsertGroups(tenant, groups));
+    await below(directory.upsertEmployees(tenant, employees));
+    return c.json({ employees: employees.length, groups: groups.length }, 200);
+  });
 }

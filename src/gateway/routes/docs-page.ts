@@ -4,7 +4,8 @@
  * request body and response schemas. Document text is only ever inserted as
  * textContent, never as HTML.
  */
-export const DOCS_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
+export const DOCS_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
 
 export const DOCS_HTML = `<!doctype html>
 <html lang="en">

@@ -28,7 +28,11 @@ async function readiness(deps: GatewayDeps, timeoutMs: number): Promise<Readines
   } catch (err) {
     deps.logger.warn({ err: loggableError(err) }, 'readiness check failed');
     // Unauthenticated endpoint: a dependency's own message (a URL, a host, a credential) stays in the logs.
-    return { ready: false, checks: {}, detail: err === late ? late.message : 'a readiness check failed; the logs say which' };
+    return {
+      ready: false,
+      checks: {},
+      detail: err === late ? late.message : 'a readiness check failed; the logs say which',
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -44,7 +48,11 @@ async function readiness(deps: GatewayDeps, timeoutMs: number): Promise<Readines
  *   (load balancer / ingress do not route it from outside).
  * - `GET /openapi.json` (OpenAPI 3.1, bearer scheme), `GET /docs` (HTML).
  */
-export function registerOperationRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps, options: OperationRoutesOptions): void {
+export function registerOperationRoutes(
+  app: OpenAPIHono<GatewayEnv>,
+  deps: GatewayDeps,
+  options: OperationRoutesOptions,
+): void {
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   app.get('/ready', async (c) => {
@@ -52,7 +60,9 @@ export function registerOperationRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gate
     return c.json(result, result.ready ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.body(await deps.registry.metrics(), 200, { 'Content-Type': deps.registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.body(await deps.registry.metrics(), 200, { 'Content-Type': deps.registry.contentType }),
+  );
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
     type: 'http',
@@ -64,7 +74,11 @@ export function registerOperationRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gate
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'bflow', version: options.version, description: 'Approval-workflow runtime API (v1). Errors are application/problem+json.' },
+    info: {
+      title: 'bflow',
+      version: options.version,
+      description: 'Approval-workflow runtime API (v1). Errors are application/problem+json.',
+    },
     security: [{ [BEARER_SCHEME]: [] }],
   });
 

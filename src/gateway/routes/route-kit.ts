@@ -40,8 +40,8 @@ export function viewerOf(principal: Principal): Viewer {
   return { employee: principal.employee, admin: principal.roles.has('admin') };
 }
 
-
-export const notFound = (what: string, id: string | number): ApiError => new ApiError(404, 'not_found', `${what} ${id} not found`);
+export const notFound = (what: string, id: string | number): ApiError =>
+  new ApiError(404, 'not_found', `${what} ${id} not found`);
 
 /** A keyset page read; a cursor the store cannot decode → 422 `validation_failed` at `query.cursor`. */
 export async function paged<T>(call: Promise<T>): Promise<T> {
@@ -49,7 +49,9 @@ export async function paged<T>(call: Promise<T>): Promise<T> {
     return await below(call);
   } catch (err) {
     if (err instanceof StoreError && err.code === 'invalid_record') {
-      throw new ApiError(422, 'validation_failed', 'the cursor is not one this list returned', [{ path: 'query.cursor', message: err.message }]);
+      throw new ApiError(422, 'validation_failed', 'the cursor is not one this list returned', [
+        { path: 'query.cursor', message: err.message },
+      ]);
     }
     throw err;
   }

@@ -5,7 +5,13 @@ import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
 import { historyView } from '../runtime-view.ts';
 import { idempotencyHeaders, idParam, json, jsonBody, problems } from '../schemas/common.ts';
-import { historySchema, runtimeListQuery, runtimeListSchema, runtimeViewSchema, startBody } from '../schemas/runtimes.ts';
+import {
+  historySchema,
+  runtimeListQuery,
+  runtimeListSchema,
+  runtimeViewSchema,
+  startBody,
+} from '../schemas/runtimes.ts';
 import { below, stateOf } from '../shard-problems.ts';
 import { idempotencyKeyOf, notFound, paged, viewerOf, type ApiContext } from './route-kit.ts';
 
@@ -14,7 +20,10 @@ const middleware = [requireRole('member', 'integration', 'admin')];
 const idParams = z.object({ id: idParam('id', 'rt-1') });
 
 const startRuntime = createRoute({
-  method: 'post', path: '/api/v1/runtimes', tags, middleware,
+  method: 'post',
+  path: '/api/v1/runtimes',
+  tags,
+  middleware,
   summary: "Start a document's runtime at the initial stage, assigned to the caller",
   request: { headers: idempotencyHeaders, body: jsonBody(startBody) },
   responses: {
@@ -24,17 +33,29 @@ const startRuntime = createRoute({
   },
 });
 const getRuntime = createRoute({
-  method: 'get', path: '/api/v1/runtimes/{id}', tags, middleware, summary: 'The runtime as the caller sees it',
+  method: 'get',
+  path: '/api/v1/runtimes/{id}',
+  tags,
+  middleware,
+  summary: 'The runtime as the caller sees it',
   request: { params: idParams },
   responses: { 200: json(runtimeViewSchema, 'The runtime view'), ...problems(404, 422) },
 });
 const listRuntimes = createRoute({
-  method: 'get', path: '/api/v1/runtimes', tags, middleware, summary: "The tenant's runtimes, filtered",
+  method: 'get',
+  path: '/api/v1/runtimes',
+  tags,
+  middleware,
+  summary: "The tenant's runtimes, filtered",
   request: { query: runtimeListQuery },
   responses: { 200: json(runtimeListSchema, 'A page of runtime views'), ...problems(422) },
 });
 const getHistory = createRoute({
-  method: 'get', path: '/api/v1/runtimes/{id}/history', tags, middleware, summary: 'Every stage with its times, and the audit log',
+  method: 'get',
+  path: '/api/v1/runtimes/{id}/history',
+  tags,
+  middleware,
+  summary: 'Every stage with its times, and the audit log',
   request: { params: idParams },
   responses: { 200: json(historySchema, 'The history'), ...problems(404, 422) },
 });
@@ -42,11 +63,19 @@ const getHistory = createRoute({
 export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   const read = ctx.deps.read;
   const load = async (principal: Principal, id: string): Promise<RuntimeState> =>
-    (await below(read.getRuntime(principal.tenant, id))) ?? (() => { throw notFound('runtime', id); })();
+    (await below(read.getRuntime(principal.tenant, id))) ??
+    (() => {
+      throw notFound('runtime', id);
+    })();
 
   app.openapi(startRuntime, async (c) => {
     const principal = principalFrom(c);
-    const request = startRequest(ctx, principal, c.req.valid('json'), idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']));
+    const request = startRequest(
+      ctx,
+      principal,
+      c.req.valid('json'),
+      idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']),
+    );
     const reply = stateOf(await below(ctx.deps.router.send(request)));
     if (reply.replayed) c.header('Idempotency-Replayed', 'true');
     const view = await ctx.view(reply.state, principal);
@@ -77,7 +106,12 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
   });
 }
 
-function startRequest(ctx: ApiContext, principal: Principal, body: z.infer<typeof startBody>, idempotencyKey: string): ShardRequest {
+function startRequest(
+  ctx: ApiContext,
+  principal: Principal,
+  body: z.infer<typeof startBody>,
+  idempotencyKey: string,
+): ShardRequest {
   const request: ShardRequest = {
     kind: 'start',
     tenant: principal.tenant,

@@ -9,13 +9,19 @@ import { below } from '../shard-problems.ts';
 import { paged, type ApiContext } from './route-kit.ts';
 
 const getInbox = createRoute({
-  method: 'get', path: '/api/v1/tasks', tags: ['Tasks'], summary: "The caller's inbox: open (default) or done tasks, oldest first",
+  method: 'get',
+  path: '/api/v1/tasks',
+  tags: ['Tasks'],
+  summary: "The caller's inbox: open (default) or done tasks, oldest first",
   request: { query: inboxQuery },
   responses: { 200: json(inboxSchema, 'A page of tasks'), ...problems(422) },
 });
 
 const getCluster = createRoute({
-  method: 'get', path: '/api/v1/cluster', tags: ['Operations'], summary: 'Nodes, shards, and the owner and epoch of each shard',
+  method: 'get',
+  path: '/api/v1/cluster',
+  tags: ['Operations'],
+  summary: 'Nodes, shards, and the owner and epoch of each shard',
   middleware: [requireRole('admin')] as const,
   responses: { 200: json(clusterSchema, 'The shard map'), ...problems(503) },
 });
@@ -27,13 +33,22 @@ const getCluster = createRoute({
 async function inboxViews(ctx: ApiContext, tenant: string, items: readonly InboxItem[]): Promise<InboxItemView[]> {
   const versionOf = (item: InboxItem): string => `${item.version}@${item.workflowId}`;
   const loading = new Map<string, Promise<CompiledWorkflow>>();
-  for (const item of items) if (!loading.has(versionOf(item))) loading.set(versionOf(item), ctx.compiled(tenant, item.workflowId, item.version));
+  for (const item of items)
+    if (!loading.has(versionOf(item)))
+      loading.set(versionOf(item), ctx.compiled(tenant, item.workflowId, item.version));
   // Promise.all, not one await after another: a second rejection would go unhandled meanwhile.
   const loaded = await Promise.all(loading.values());
   const compiled = new Map([...loading.keys()].map((version, i) => [version, loaded[i]!]));
   return items.map((item) => {
     const title = compiled.get(versionOf(item))!.nodes.get(item.node)?.title ?? item.node;
-    const view: InboxItemView = { runtimeId: item.runtimeId, app: item.app, docId: item.docId, node: item.node, title, assignedAt: iso(item.assignedAt) };
+    const view: InboxItemView = {
+      runtimeId: item.runtimeId,
+      app: item.app,
+      docId: item.docId,
+      node: item.node,
+      title,
+      assignedAt: iso(item.assignedAt),
+    };
     if (item.dueAt !== undefined) view.dueAt = iso(item.dueAt);
     return view;
   });

@@ -6,7 +6,13 @@ import { ApiError } from '../api-error.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
 import { idempotencyHeaders, iso, json, jsonBody, pageQuery, problems } from '../schemas/common.ts';
-import { webhookBody, webhookIdSchema, webhookListSchema, webhookSchema, type WebhookBody } from '../schemas/webhooks.ts';
+import {
+  webhookBody,
+  webhookIdSchema,
+  webhookListSchema,
+  webhookSchema,
+  type WebhookBody,
+} from '../schemas/webhooks.ts';
 import { below } from '../shard-problems.ts';
 import { notFound, paged, type ApiContext } from './route-kit.ts';
 
@@ -15,23 +21,38 @@ const middleware = [requireRole('admin', 'integration')];
 const idParams = z.object({ id: webhookIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'wh_3f2a' }) });
 
 const createWebhook = createRoute({
-  method: 'post', path: '/api/v1/webhooks', tags, middleware,
-  summary: 'Register a webhook: the tenant\'s events of the given types are POSTed to the URL, signed with the secret',
+  method: 'post',
+  path: '/api/v1/webhooks',
+  tags,
+  middleware,
+  summary: "Register a webhook: the tenant's events of the given types are POSTed to the URL, signed with the secret",
   request: { headers: idempotencyHeaders, body: jsonBody(webhookBody) },
   responses: { 201: json(webhookSchema, 'The webhook (without its secret)'), ...problems(422) },
 });
 const listWebhooks = createRoute({
-  method: 'get', path: '/api/v1/webhooks', tags, middleware, summary: "The tenant's webhooks, by id (secrets never returned)",
+  method: 'get',
+  path: '/api/v1/webhooks',
+  tags,
+  middleware,
+  summary: "The tenant's webhooks, by id (secrets never returned)",
   request: { query: pageQuery },
   responses: { 200: json(webhookListSchema, 'A page of webhooks'), ...problems(422) },
 });
 const getWebhook = createRoute({
-  method: 'get', path: '/api/v1/webhooks/{id}', tags, middleware, summary: 'A webhook (without its secret)',
+  method: 'get',
+  path: '/api/v1/webhooks/{id}',
+  tags,
+  middleware,
+  summary: 'A webhook (without its secret)',
   request: { params: idParams },
   responses: { 200: json(webhookSchema, 'The webhook'), ...problems(404, 422) },
 });
 const deleteWebhook = createRoute({
-  method: 'delete', path: '/api/v1/webhooks/{id}', tags, middleware, summary: 'Remove a webhook (events already being delivered may still arrive)',
+  method: 'delete',
+  path: '/api/v1/webhooks/{id}',
+  tags,
+  middleware,
+  summary: 'Remove a webhook (events already being delivered may still arrive)',
   request: { params: idParams },
   responses: { 204: { description: 'Removed' }, ...problems(404, 422) },
 });
@@ -40,11 +61,16 @@ const view = (r: WebhookRecord) => ({ id: r.id, url: r.url, events: r.events, cr
 
 /** With an Idempotency-Key the id is derived from it, so a repeat finds the first registration. */
 function webhookId(ctx: ApiContext, key: string | undefined): string {
-  return key === undefined ? `wh_${ctx.newId().replaceAll('-', '')}`.slice(0, 64) : `wh_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+  return key === undefined
+    ? `wh_${ctx.newId().replaceAll('-', '')}`.slice(0, 64)
+    : `wh_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
 const sameRegistration = (r: WebhookRecord, b: WebhookBody): boolean =>
-  r.url === b.url && r.secret === b.secret && r.events.length === b.events.length && r.events.every((e, i) => e === b.events[i]);
+  r.url === b.url &&
+  r.secret === b.secret &&
+  r.events.length === b.events.length &&
+  r.events.every((e, i) => e === b.events[i]);
 
 function storeOf(ctx: ApiContext): WebhookStore {
   const store = ctx.deps.webhooks;
@@ -58,14 +84,25 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
     const body = c.req.valid('json');
     const { tenant } = principalFrom(c);
     const problem = webhookUrlProblem(body.url, ctx.deps.webhookAllowPrivate ?? true);
-    if (problem !== undefined) throw new ApiError(422, 'validation_failed', 'the webhook URL is not allowed', [{ path: 'url', message: problem }]);
+    if (problem !== undefined)
+      throw new ApiError(422, 'validation_failed', 'the webhook URL is not allowed', [
+        { path: 'url', message: problem },
+      ]);
     const key = c.req.valid('header')['idempotency-key'];
     const id = webhookId(ctx, key);
     const existing = key === undefined ? undefined : await below(store.get(tenant, id));
     if (existing === undefined && (await below(store.forTenant(tenant))).length >= MAX_WEBHOOKS_PER_TENANT) {
-      throw new ApiError(422, 'webhook_limit_reached', `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
+      throw new ApiError(
+        422,
+        'webhook_limit_reached',
+        `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`,
+      );
     }
-    const { record } = existing ? { record: existing } : await below(store.create({ id, tenant, url: body.url, events: body.events, secret: body.secret, createdAt: ctx.now() }));
+    const { record } = existing
+      ? { record: existing }
+      : await below(
+          store.create({ id, tenant, url: body.url, events: body.events, secret: body.secret, createdAt: ctx.now() }),
+        );
     if (key !== undefined && !sameRegistration(record, body)) {
       throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key registered a different webhook');
     }

@@ -25,39 +25,69 @@ const idParams = z.object({ id: idParam('id', 'wf-po') });
 const definitionBody = jsonBody(definitionSchema);
 
 const createWorkflow = createRoute({
-  method: 'post', path: '/api/v1/workflows', tags, middleware, summary: 'Create a workflow from a valid definition (its draft)',
+  method: 'post',
+  path: '/api/v1/workflows',
+  tags,
+  middleware,
+  summary: 'Create a workflow from a valid definition (its draft)',
   request: { body: definitionBody },
   responses: { 201: json(workflowSchema, 'The new workflow'), ...problems(422) },
 });
 const listWorkflows = createRoute({
-  method: 'get', path: '/api/v1/workflows', tags, middleware, summary: "The tenant's workflows, by id",
+  method: 'get',
+  path: '/api/v1/workflows',
+  tags,
+  middleware,
+  summary: "The tenant's workflows, by id",
   request: { query: pageQuery.extend(workflowListQuery.shape) },
   responses: { 200: json(workflowListSchema, 'A page of workflows'), ...problems(422) },
 });
 const getWorkflow = createRoute({
-  method: 'get', path: '/api/v1/workflows/{id}', tags, middleware, summary: 'A workflow with its draft',
+  method: 'get',
+  path: '/api/v1/workflows/{id}',
+  tags,
+  middleware,
+  summary: 'A workflow with its draft',
   request: { params: idParams },
   responses: { 200: json(workflowSchema, 'The workflow'), ...problems(404, 422) },
 });
 const putWorkflow = createRoute({
-  method: 'put', path: '/api/v1/workflows/{id}', tags, middleware,
+  method: 'put',
+  path: '/api/v1/workflows/{id}',
+  tags,
+  middleware,
   summary: 'Replace the draft (published versions never change; publish to freeze the draft)',
   request: { params: idParams, body: definitionBody },
   responses: { 200: json(workflowSchema, 'The workflow with its new draft'), ...problems(404, 422) },
 });
 const validateWorkflow = createRoute({
-  method: 'post', path: '/api/v1/workflows/validate', tags, middleware, summary: 'Validate a definition without storing it',
+  method: 'post',
+  path: '/api/v1/workflows/validate',
+  tags,
+  middleware,
+  summary: 'Validate a definition without storing it',
   request: { body: definitionBody },
   responses: { 200: json(validSchema, 'The definition is valid'), ...problems(422) },
 });
 const publishWorkflow = createRoute({
-  method: 'post', path: '/api/v1/workflows/{id}/publish', tags, middleware,
+  method: 'post',
+  path: '/api/v1/workflows/{id}/publish',
+  tags,
+  middleware,
   summary: 'Freeze the draft as the next immutable version (200 with the latest version when the draft is unchanged)',
   request: { params: idParams },
-  responses: { 201: json(publishedSchema, 'A new version'), 200: json(publishedSchema, 'The draft equals the latest version'), ...problems(404, 422) },
+  responses: {
+    201: json(publishedSchema, 'A new version'),
+    200: json(publishedSchema, 'The draft equals the latest version'),
+    ...problems(404, 422),
+  },
 });
 const getVersion = createRoute({
-  method: 'get', path: '/api/v1/workflows/{id}/versions/{version}', tags, middleware, summary: 'A published version',
+  method: 'get',
+  path: '/api/v1/workflows/{id}/versions/{version}',
+  tags,
+  middleware,
+  summary: 'A published version',
   request: { params: versionParams },
   responses: { 200: json(versionSchema, 'The version'), ...problems(404, 422) },
 });
@@ -70,7 +100,14 @@ function validDefinition(input: unknown): WorkflowDefinition {
 }
 
 function workflowSummary(r: WorkflowRecord) {
-  return { id: r.id, app: r.app, name: r.name, latestVersion: r.latestVersion, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
+  return {
+    id: r.id,
+    app: r.app,
+    name: r.name,
+    latestVersion: r.latestVersion,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
 }
 
 const workflowBody = (r: WorkflowRecord) => ({ ...workflowSummary(r), draft: r.draft as Record<string, unknown> });
@@ -93,7 +130,10 @@ function pageOf(records: WorkflowRecord[], limit: number, cursor: string | undef
 export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   const store = ctx.deps.workflows;
   const load = async (tenant: string, id: string): Promise<WorkflowRecord> =>
-    (await below(store.getWorkflow(tenant, id))) ?? (() => { throw notFound('workflow', id); })();
+    (await below(store.getWorkflow(tenant, id))) ??
+    (() => {
+      throw notFound('workflow', id);
+    })();
 
   app.openapi(createWorkflow, async (c) => {
     const definition = validDefinition(c.req.valid('json'));
@@ -107,7 +147,9 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
     return c.json(pageOf(records, limit, cursor), 200);
   });
 
-  app.openapi(getWorkflow, async (c) => c.json(workflowBody(await load(principalFrom(c).tenant, c.req.valid('param').id)), 200));
+  app.openapi(getWorkflow, async (c) =>
+    c.json(workflowBody(await load(principalFrom(c).tenant, c.req.valid('param').id)), 200),
+  );
 
   app.openapi(putWorkflow, async (c) => {
     const { tenant } = principalFrom(c);
@@ -115,7 +157,9 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
     const current = await load(tenant, id);
     const definition = validDefinition(c.req.valid('json'));
     if (definition.app !== current.app) {
-      throw new ApiError(422, 'validation_failed', "a workflow's app cannot change; create a new workflow", [{ path: 'app', message: `must stay ${current.app}` }]);
+      throw new ApiError(422, 'validation_failed', "a workflow's app cannot change; create a new workflow", [
+        { path: 'app', message: `must stay ${current.app}` },
+      ]);
     }
     if (!(await below(store.updateDraft(tenant, id, definition, ctx.now())))) throw notFound('workflow', id);
     return c.json(workflowBody(await load(tenant, id)), 200);

@@ -14,8 +14,7 @@ export const idSchema = z.string().min(1).max(MAX_ID_LENGTH.id).regex(ID_PATTERN
 /** A company id: like {@link idSchema}, at most 64 characters (the store's company columns). */
 export const companyIdSchema = z.string().min(1).max(MAX_ID_LENGTH.company).regex(ID_PATTERN, ID_CHARS_MESSAGE);
 
-export const idParam = (name: string, example: string) =>
-  idSchema.openapi({ param: { name, in: 'path' }, example });
+export const idParam = (name: string, example: string) => idSchema.openapi({ param: { name, in: 'path' }, example });
 
 /**
  * A JSON object of any fields (a document, a patch). zod's record silently
@@ -25,17 +24,30 @@ export const idParam = (name: string, example: string) =>
  * {@link MAX_FIELDS_DEPTH}, or one larger than {@link MAX_FIELDS_BYTES}.
  */
 export const fieldsObject = () =>
-  z.preprocess((value, ctx) => {
-    if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
-      ctx.addIssue({ code: 'custom', message: 'reserved key', path: ['__proto__'], input: value });
-    }
-    const deep = pathDeeperThan(value, MAX_FIELDS_DEPTH);
-    if (deep !== undefined) ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_FIELDS_DEPTH} levels`, path: deep, input: value });
-    else if (typeof value === 'object' && value !== null && Buffer.byteLength(JSON.stringify(value)) > MAX_FIELDS_BYTES) {
-      ctx.addIssue({ code: 'custom', message: `larger than ${MAX_FIELDS_BYTES} bytes of JSON`, input: value });
-    }
-    return value;
-  }, z.record(z.string(), z.unknown()));
+  z.preprocess(
+    (value, ctx) => {
+      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+        ctx.addIssue({ code: 'custom', message: 'reserved key', path: ['__proto__'], input: value });
+      }
+      const deep = pathDeeperThan(value, MAX_FIELDS_DEPTH);
+      if (deep !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: `nested deeper than ${MAX_FIELDS_DEPTH} levels`,
+          path: deep,
+          input: value,
+        });
+      else if (
+        typeof value === 'object' &&
+        value !== null &&
+        Buffer.byteLength(JSON.stringify(value)) > MAX_FIELDS_BYTES
+      ) {
+        ctx.addIssue({ code: 'custom', message: `larger than ${MAX_FIELDS_BYTES} bytes of JSON`, input: value });
+      }
+      return value;
+    },
+    z.record(z.string(), z.unknown()),
+  );
 
 /**
  * Largest document or patch, in bytes of JSON. A command travels to its shard
@@ -64,7 +76,8 @@ export function pathDeeperThan(value: unknown, max: number): (string | number)[]
     if (typeof v !== 'object' || v === null) continue;
     if (path.length > max) return path.slice(0, max + 1);
     const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v);
-    for (const [key, child] of entries) if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] });
+    for (const [key, child] of entries)
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] });
   }
   return undefined;
 }
@@ -72,7 +85,12 @@ export function pathDeeperThan(value: unknown, max: number): (string | number)[]
 /** `?limit=` (default 50, max 500) and an opaque `?cursor=` from the previous page's `nextCursor`. */
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }),
-  cursor: z.string().min(1).max(512).regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor').optional(),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from nextCursor')
+    .optional(),
 });
 
 /** Idempotency keys: 1–128 of letters, digits and `_ . : -` (a UUID fits). */
@@ -117,7 +135,8 @@ const DESCRIPTIONS: Record<number, string> = {
 /** The problem+json responses of a route, by status (401 and 403 always apply). */
 export function problems(...statuses: number[]) {
   const out: Record<number, { description: string; content: typeof problemContent }> = {};
-  for (const s of [401, 403, ...statuses]) out[s] = { description: DESCRIPTIONS[s] ?? 'Problem', content: problemContent };
+  for (const s of [401, 403, ...statuses])
+    out[s] = { description: DESCRIPTIONS[s] ?? 'Problem', content: problemContent };
   return out;
 }
 

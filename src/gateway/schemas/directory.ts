@@ -33,6 +33,10 @@ export const importBody = z
     employees: z.array(employeeFields.extend({ id: idSchema })).default([]),
     groups: z.array(groupFields.extend({ id: idSchema })).default([]),
   })
-  .openapi('DirectoryImport', { description: `Bulk upsert; at most ${MAX_IMPORT_ITEMS} items (employees + groups) a call.` });
+  .openapi('DirectoryImport', {
+    description: `Bulk upsert; at most ${MAX_IMPORT_ITEMS} items (employees + groups) a call.`,
+  });
 
-export const importResult = z.object({ employees: z.number().int(), groups: z.number().int() }).openapi('DirectoryImportResult');
+export const importResult = z
+  .object({ employees: z.number().int(), groups: z.number().int() })
+  .openapi('DirectoryImportResult');

@@ -1,11 +1,23 @@
 import { z } from '@hono/zod-openapi';
 import { ACTIONS, RUNTIME_STATUSES } from '../../engine/index.ts';
-import { companyIdSchema, fieldsObject, idSchema, idempotencyKeySchema, instant, pageQuery, problemSchema } from './common.ts';
+import {
+  companyIdSchema,
+  fieldsObject,
+  idSchema,
+  idempotencyKeySchema,
+  instant,
+  pageQuery,
+  problemSchema,
+} from './common.ts';
 
 /** Most items one `POST /actions/batch` may carry. */
 export const MAX_BATCH_ITEMS = 100;
 
-const appCode = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'an application code such as purchase.order');
+const appCode = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'an application code such as purchase.order');
 const docDescription = 'Document parameters; conditions read them.';
 
 export const startBody = z
@@ -74,7 +86,9 @@ export const runtimeViewSchema = z
     status: z.enum(RUNTIME_STATUSES),
     failure: z.object({ code: z.string(), message: z.string(), node: z.string() }).optional(),
     stages: z.array(stageViewSchema),
-    doc: z.record(z.string(), z.unknown()).openapi({ description: "Without the caller's hidden fields (admins see all)." }),
+    doc: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "Without the caller's hidden fields (admins see all)." }),
     allowedActions: z.array(z.enum(ACTIONS)),
     editableFields: z.array(z.string()),
     createdAt: instant,

@@ -16,7 +16,9 @@ export const inboxItemSchema = z
   .openapi('Task');
 export type InboxItemView = z.infer<typeof inboxItemSchema>;
 
-export const inboxSchema = z.object({ items: z.array(inboxItemSchema), nextCursor: z.string().nullable() }).openapi('Inbox');
+export const inboxSchema = z
+  .object({ items: z.array(inboxItemSchema), nextCursor: z.string().nullable() })
+  .openapi('Inbox');
 
 export const clusterSchema = z
   .object({

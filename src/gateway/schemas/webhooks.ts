@@ -28,12 +28,17 @@ export const webhookBody = z
       .min(1)
       .max(EVENT_TYPES.length + 1)
       .refine((events) => new Set(events).size === events.length, 'each event type once')
-      .openapi({ description: 'Event types to deliver; "*" delivers every type.', example: ['stage.entered', 'runtime.finished'] }),
+      .openapi({
+        description: 'Event types to deliver; "*" delivers every type.',
+        example: ['stage.entered', 'runtime.finished'],
+      }),
     secret: z
       .string()
       .min(MIN_SECRET_LENGTH)
       .max(256)
-      .openapi({ description: `Signs each delivery (X-Bflow-Signature: sha256=<hex HMAC of the body>); at least ${MIN_SECRET_LENGTH} characters. Never returned.` }),
+      .openapi({
+        description: `Signs each delivery (X-Bflow-Signature: sha256=<hex HMAC of the body>); at least ${MIN_SECRET_LENGTH} characters. Never returned.`,
+      }),
   })
   .openapi('WebhookInput');
 export type WebhookBody = z.infer<typeof webhookBody>;
@@ -48,4 +53,6 @@ export const webhookSchema = z
   })
   .openapi('Webhook');
 
-export const webhookListSchema = z.object({ items: z.array(webhookSchema), nextCursor: z.string().nullable() }).openapi('WebhookList');
+export const webhookListSchema = z
+  .object({ items: z.array(webhookSchema), nextCursor: z.string().nullable() })
+  .openapi('WebhookList');

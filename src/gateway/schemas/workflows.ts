@@ -6,12 +6,14 @@ import { companyIdSchema, idSchema, instant } from './common.ts';
  * here: `validateDefinition` checks the rest so that every error carries the
  * engine's path (`nodes[2].exit.approve`).
  */
-export const definitionSchema = z
-  .record(z.string(), z.unknown())
-  .openapi('WorkflowDefinition', {
-    description: 'A workflow definition as in DEFINITIONS.md (app, name, fields, zones, nodes, associations, …).',
-    example: { app: 'purchase.order', name: 'Purchase order approval', nodes: [{ id: 'start', kind: 'initial', title: 'Requester' }] },
-  });
+export const definitionSchema = z.record(z.string(), z.unknown()).openapi('WorkflowDefinition', {
+  description: 'A workflow definition as in DEFINITIONS.md (app, name, fields, zones, nodes, associations, …).',
+  example: {
+    app: 'purchase.order',
+    name: 'Purchase order approval',
+    nodes: [{ id: 'start', kind: 'initial', title: 'Requester' }],
+  },
+});
 
 export const workflowSummarySchema = z
   .object({
@@ -31,7 +33,12 @@ export const workflowListSchema = z
   .openapi('WorkflowList');
 
 export const workflowListQuery = z.object({
-  app: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'an application code such as purchase.order').optional(),
+  app: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'an application code such as purchase.order')
+    .optional(),
 });
 
 export const versionSchema = z
@@ -50,7 +57,12 @@ export const validSchema = z.object({ valid: z.literal(true) }).openapi('Valid')
 
 export const versionParams = z.object({
   id: idSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'wf-po' }),
-  version: z.coerce.number().int().min(1).max(1_000_000).openapi({ param: { name: 'version', in: 'path' }, example: 1 }),
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .openapi({ param: { name: 'version', in: 'path' }, example: 1 }),
 });
 
 export const appParams = z.object({
@@ -71,5 +83,10 @@ export const appConfigBody = z
   .openapi('AppConfigInput');
 
 export const appConfigSchema = z
-  .object({ app: z.string(), companyId: z.string(), workflowId: z.string(), mode: z.enum(['apply', 'unapply', 'pending']) })
+  .object({
+    app: z.string(),
+    companyId: z.string(),
+    workflowId: z.string(),
+    mode: z.enum(['apply', 'unapply', 'pending']),
+  })
   .openapi('AppConfig');

@@ -1,4 +1,10 @@
-import { checkSampleLimit, type AnalyticsReader, type RuntimeStages, type StageSampleFilter, type StageSamples } from '../analytics-ports.ts';
+import {
+  checkSampleLimit,
+  type AnalyticsReader,
+  type RuntimeStages,
+  type StageSampleFilter,
+  type StageSamples,
+} from '../analytics-ports.ts';
 import { compareStrings } from './sorted-list.ts';
 import { key, type MemoryTables } from './tables.ts';
 
@@ -6,7 +12,12 @@ import { key, type MemoryTables } from './tables.ts';
 export class MemoryAnalyticsReader implements AnalyticsReader {
   constructor(private readonly t: MemoryTables) {}
 
-  async stageSamples(tenant: string, workflowId: string, filter: StageSampleFilter, limit: number): Promise<StageSamples> {
+  async stageSamples(
+    tenant: string,
+    workflowId: string,
+    filter: StageSampleFilter,
+    limit: number,
+  ): Promise<StageSamples> {
     checkSampleLimit(limit);
     const matched: RuntimeStages[] = [];
     for (const id of this.t.runtimeIds.get(tenant)?.after(undefined, Number.MAX_SAFE_INTEGER) ?? []) {

@@ -12,7 +12,12 @@ export class MemoryReadModel implements ReadModel {
     return row && structuredClone(row.state);
   }
 
-  async listRuntimes(tenant: string, filter: RuntimeListFilter, limit: number, cursor?: string): Promise<Page<RuntimeState>> {
+  async listRuntimes(
+    tenant: string,
+    filter: RuntimeListFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<RuntimeState>> {
     checkLimit(limit);
     const after = cursor === undefined ? undefined : decodeRuntimeCursor(cursor)[0];
     const matches = (id: string): boolean => {
@@ -26,7 +31,10 @@ export class MemoryReadModel implements ReadModel {
     };
     const ids = this.t.runtimeIds.get(tenant)?.after(after, limit + 1, matches) ?? [];
     const page = toPage(ids, limit, (last) => encodeCursor([last]));
-    return { items: page.items.map((id) => structuredClone(this.t.runtimes.get(key(tenant, id))!.state)), nextCursor: page.nextCursor };
+    return {
+      items: page.items.map((id) => structuredClone(this.t.runtimes.get(key(tenant, id))!.state)),
+      nextCursor: page.nextCursor,
+    };
   }
 
   async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
@@ -34,7 +42,13 @@ export class MemoryReadModel implements ReadModel {
     return structuredClone(log).sort((a, b) => a.seq - b.seq);
   }
 
-  async inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>> {
+  async inbox(
+    tenant: string,
+    assignee: string,
+    status: 'open' | 'done',
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<InboxItem>> {
     checkLimit(limit);
     const list = this.t.inboxes.get(key(tenant, assignee, status));
     const after = cursor === undefined ? undefined : cursorRow(decodeInboxCursor(cursor));

@@ -45,7 +45,8 @@ export class MemoryRuntimeStore implements RuntimeStore {
     let rows = 0;
     for (const row of this.t.unpublished.get(shard)?.values() ?? []) {
       if (rows++ >= limit) break;
-      for (const event of row.events) out.push({ position: row.position, shard: row.shard, event: structuredClone(event), createdAt: row.createdAt });
+      for (const event of row.events)
+        out.push({ position: row.position, shard: row.shard, event: structuredClone(event), createdAt: row.createdAt });
     }
     return out;
   }

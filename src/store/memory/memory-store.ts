@@ -142,7 +142,13 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
     return this.read.runtimeLog(tenant, runtimeId);
   }
-  inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>> {
+  inbox(
+    tenant: string,
+    assignee: string,
+    status: 'open' | 'done',
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<InboxItem>> {
     return this.read.inbox(tenant, assignee, status, limit, cursor);
   }
 }

@@ -38,6 +38,8 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 
   #sorted(tenant: string): WebhookRecord[] {
-    return [...(this.#byTenant.get(tenant)?.values() ?? [])].sort((a, b) => compareStrings(a.id, b.id)).map((r) => structuredClone(r));
+    return [...(this.#byTenant.get(tenant)?.values() ?? [])]
+      .sort((a, b) => compareStrings(a.id, b.id))
+      .map((r) => structuredClone(r));
   }
 }

@@ -11,7 +11,12 @@ const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 export class MemoryWorkflowStore implements WorkflowStore {
   constructor(private readonly t: MemoryTables) {}
 
-  async createWorkflow(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<WorkflowRecord> {
+  async createWorkflow(
+    tenant: string,
+    id: string,
+    definition: WorkflowDefinition,
+    now: number,
+  ): Promise<WorkflowRecord> {
     if (this.t.workflows.has(key(tenant, id))) throw new StoreError('invalid_record', `workflow ${id} already exists`);
     const record: WorkflowRecord = {
       id,
@@ -51,7 +56,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const record = this.t.workflows.get(key(tenant, id));
     if (!record) return undefined;
     const hash = contentHash(record.draft);
-    const latest = record.latestVersion === null ? undefined : this.t.versions.get(key(tenant, id, record.latestVersion));
+    const latest =
+      record.latestVersion === null ? undefined : this.t.versions.get(key(tenant, id, record.latestVersion));
     if (latest?.contentHash === hash) return structuredClone(latest);
     const version: WorkflowVersion = {
       workflowId: id,

@@ -41,7 +41,10 @@ export class MemoryTransitionWriter implements TransitionWriter {
     }
     const active = this.t.activeDocs.get(docKey(tenant, state));
     if (isActive(state) && active !== undefined && active !== state.runtime.id) {
-      return refused('duplicate_runtime', `document ${state.runtime.app}/${state.runtime.docId} already has active runtime ${active}`);
+      return refused(
+        'duplicate_runtime',
+        `document ${state.runtime.app}/${state.runtime.docId} already has active runtime ${active}`,
+      );
     }
     if (r.idempotency && this.t.idempotency.has(key(tenant, r.idempotency.key))) {
       return refused('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was used already`);
@@ -101,7 +104,13 @@ export class MemoryTransitionWriter implements TransitionWriter {
   private saveEvents({ shard, effects }: TransitionRecord): number | undefined {
     if (effects.events.length === 0) return undefined;
     const pending = getOrCreate(this.t.unpublished, shard, () => new Map());
-    const row = { position: ++this.t.lastPosition, shard, events: effects.events, createdAt: this.t.now(), published: false };
+    const row = {
+      position: ++this.t.lastPosition,
+      shard,
+      events: effects.events,
+      createdAt: this.t.now(),
+      published: false,
+    };
     this.t.outbox.set(row.position, row);
     pending.set(row.position, row);
     return row.position;
@@ -112,7 +121,12 @@ export class MemoryTransitionWriter implements TransitionWriter {
     for (const timer of effects.timersSet) {
       const k = key(tenant, timer.id);
       this.t.deleteTimer(k);
-      getOrCreate(this.t.timers, shard, () => new Map()).set(k, { ...timer, tenant, runtimeId: state.runtime.id, shard });
+      getOrCreate(this.t.timers, shard, () => new Map()).set(k, {
+        ...timer,
+        tenant,
+        runtimeId: state.runtime.id,
+        shard,
+      });
       this.t.timerShards.set(k, shard);
     }
   }
@@ -129,6 +143,9 @@ function refused(code: 'conflict' | 'duplicate_runtime' | 'duplicate_idempotency
 
 function checkRecord(r: TransitionRecord): void {
   if (r.state.revision !== r.baseRevision + 1) {
-    throw new StoreError('invalid_record', `state.revision ${r.state.revision} must be baseRevision ${r.baseRevision} + 1`);
+    throw new StoreError(
+      'invalid_record',
+      `state.revision ${r.state.revision} must be baseRevision ${r.baseRevision} + 1`,
+    );
   }
 }

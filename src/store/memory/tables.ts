@@ -1,6 +1,13 @@
 import type { Employee, Group, RuntimeState, TaskChange } from '../../engine/index.ts';
 import type { DomainEvent } from '../../engine/index.ts';
-import type { AppConfig, DueTimer, StoredIdempotency, StoredLogEntry, WorkflowRecord, WorkflowVersion } from '../ports.ts';
+import type {
+  AppConfig,
+  DueTimer,
+  StoredIdempotency,
+  StoredLogEntry,
+  WorkflowRecord,
+  WorkflowVersion,
+} from '../ports.ts';
 import { compareStrings, SortedList } from './sorted-list.ts';
 
 /** Options of the in-process store. */

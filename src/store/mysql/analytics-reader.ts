@@ -1,6 +1,11 @@
 import type mysql from 'mysql2/promise';
 import type { Stage } from '../../engine/index.ts';
-import { checkSampleLimit, type AnalyticsReader, type StageSampleFilter, type StageSamples } from '../analytics-ports.ts';
+import {
+  checkSampleLimit,
+  type AnalyticsReader,
+  type StageSampleFilter,
+  type StageSamples,
+} from '../analytics-ports.ts';
 import { num, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
 
 /**
@@ -15,7 +20,12 @@ export class MySqlAnalyticsReader implements AnalyticsReader {
     this.ctx = sqlContext(pool, options);
   }
 
-  async stageSamples(tenant: string, workflowId: string, filter: StageSampleFilter, limit: number): Promise<StageSamples> {
+  async stageSamples(
+    tenant: string,
+    workflowId: string,
+    filter: StageSampleFilter,
+    limit: number,
+  ): Promise<StageSamples> {
     checkSampleLimit(limit);
     const where = ['tenant = ?', 'workflow_id = ?'];
     const values: unknown[] = [tenant, workflowId];
@@ -35,7 +45,14 @@ export class MySqlAnalyticsReader implements AnalyticsReader {
       [...values, limit + 1],
     );
     return {
-      runtimes: rows.slice(0, limit).map((r) => ({ runtimeId: str(r.id), version: num(r.version), createdAt: num(r.created_at), stages: readJson<Stage[]>(r.stages) ?? [] })),
+      runtimes: rows
+        .slice(0, limit)
+        .map((r) => ({
+          runtimeId: str(r.id),
+          version: num(r.version),
+          createdAt: num(r.created_at),
+          stages: readJson<Stage[]>(r.stages) ?? [],
+        })),
       truncated: rows.length > limit,
     };
   }

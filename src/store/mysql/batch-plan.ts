@@ -27,7 +27,11 @@ export interface BatchSnapshot {
   idempotencyKeys: ReadonlySet<string>;
 }
 
-export const emptySnapshot = (): BatchSnapshot => ({ revisions: new Map(), activeDocs: new Map(), idempotencyKeys: new Set() });
+export const emptySnapshot = (): BatchSnapshot => ({
+  revisions: new Map(),
+  activeDocs: new Map(),
+  idempotencyKeys: new Set(),
+});
 
 type Row = unknown[];
 
@@ -59,7 +63,10 @@ interface PlanState {
   idem: Set<string>;
 }
 
-const fail = (code: 'conflict' | 'duplicate_runtime' | 'duplicate_idempotency_key', message: string): CommitOutcome => ({
+const fail = (
+  code: 'conflict' | 'duplicate_runtime' | 'duplicate_idempotency_key',
+  message: string,
+): CommitOutcome => ({
   ok: false,
   code,
   message,
@@ -125,8 +132,20 @@ function runtimeRow(r: TransitionRecord): Row {
   const s = r.state;
   const rt = s.runtime;
   return [
-    r.tenant, rt.id, rt.app, rt.docId, rt.companyId ?? null, rt.workflowId, rt.version,
-    s.status, currentNodeOf(s), JSON.stringify(s), s.revision, r.shard, rt.createdAt, s.updatedAt,
+    r.tenant,
+    rt.id,
+    rt.app,
+    rt.docId,
+    rt.companyId ?? null,
+    rt.workflowId,
+    rt.version,
+    s.status,
+    currentNodeOf(s),
+    JSON.stringify(s),
+    s.revision,
+    r.shard,
+    rt.createdAt,
+    s.updatedAt,
   ];
 }
 
@@ -136,27 +155,63 @@ export function buildRows(winners: readonly TransitionRecord[], created: Readonl
   const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
   const rows: BatchRows = {
-    runtimeUpdates: [], runtimeInserts: [], log: [], tasks: [], outbox: [], outboxOwners: [], timersSet: [], timersDeleted: [], idempotency: [],
+    runtimeUpdates: [],
+    runtimeInserts: [],
+    log: [],
+    tasks: [],
+    outbox: [],
+    outboxOwners: [],
+    timersSet: [],
+    timersDeleted: [],
+    idempotency: [],
   };
   for (const r of winners) {
     const rt = r.state.runtime;
     lastState.set(runtimeKey(r.tenant, rt.id), r);
     const command = loggedCommand(r);
     r.effects.log.forEach((l, i) => {
-      rows.log.push([r.tenant, rt.id, l.seq, l.at, l.actor, l.action, l.fromNode, l.toNode ?? null, l.comment ?? null,
-        l.changes === undefined ? null : JSON.stringify(l.changes), i === 0 && command ? JSON.stringify(command) : null]);
+      rows.log.push([
+        r.tenant,
+        rt.id,
+        l.seq,
+        l.at,
+        l.actor,
+        l.action,
+        l.fromNode,
+        l.toNode ?? null,
+        l.comment ?? null,
+        l.changes === undefined ? null : JSON.stringify(l.changes),
+        i === 0 && command ? JSON.stringify(command) : null,
+      ]);
     });
     for (const t of r.effects.tasks) {
-      tasks.set(`${runtimeKey(r.tenant, rt.id)}\u0000${t.stage}\u0000${t.assignee}`, [r.tenant, rt.id, t.stage, t.assignee, t.node,
-        rt.app, rt.docId, t.status, t.action ?? null, t.assignedAt, t.closedAt ?? null, t.dueAt ?? null]);
+      tasks.set(`${runtimeKey(r.tenant, rt.id)}\u0000${t.stage}\u0000${t.assignee}`, [
+        r.tenant,
+        rt.id,
+        t.stage,
+        t.assignee,
+        t.node,
+        rt.app,
+        rt.docId,
+        t.status,
+        t.action ?? null,
+        t.assignedAt,
+        t.closedAt ?? null,
+        t.dueAt ?? null,
+      ]);
     }
     if (r.effects.events.length > 0) {
       rows.outbox.push([r.shard, r.tenant, rt.id, r.state.seq, JSON.stringify(r.effects.events), now]);
       rows.outboxOwners.push(r);
     }
-    for (const id of r.effects.timersCancelled) timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
+    for (const id of r.effects.timersCancelled)
+      timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {
-      timers.set(runtimeKey(r.tenant, t.id), { tenant: r.tenant, id: t.id, row: [r.tenant, t.id, rt.id, t.kind, t.stage, r.shard, t.dueAt] });
+      timers.set(runtimeKey(r.tenant, t.id), {
+        tenant: r.tenant,
+        id: t.id,
+        row: [r.tenant, t.id, rt.id, t.kind, t.stage, r.shard, t.dueAt],
+      });
     }
     if (r.idempotency) {
       rows.idempotency.push([r.tenant, r.idempotency.key, rt.id, JSON.stringify(r.idempotency.response ?? null), now]);

@@ -1,8 +1,13 @@
 import type mysql from 'mysql2/promise';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import {
-  docKey, idemKey, isActiveStatus, planBatch, runtimeKey,
-  type BatchRows, type BatchSnapshot,
+  docKey,
+  idemKey,
+  isActiveStatus,
+  planBatch,
+  runtimeKey,
+  type BatchRows,
+  type BatchSnapshot,
 } from './batch-plan.ts';
 
 /** SQL of one group commit, run inside a transaction the writer opened. */
@@ -35,7 +40,10 @@ export class LostRaceError extends Error {}
 /** A duplicate-key error raised by one of the batch's statements, tagged with its table. */
 export class DuplicateKeyError extends LostRaceError {
   override readonly name = 'DuplicateKeyError';
-  constructor(readonly table: string, cause: unknown) {
+  constructor(
+    readonly table: string,
+    cause: unknown,
+  ) {
     super(`duplicate key in ${table}: ${(cause as Error).message}`, { cause });
   }
 }
@@ -59,7 +67,11 @@ async function queryAfterStart(ctx: SqlContext, sqls: readonly string[], values?
   return all.length > 1 ? (res as unknown[]).slice(all.length - sqls.length) : [res];
 }
 
-async function q<T extends mysql.QueryResult = mysql.RowDataPacket[]>(ctx: SqlContext, sql: string, values?: unknown[]): Promise<T> {
+async function q<T extends mysql.QueryResult = mysql.RowDataPacket[]>(
+  ctx: SqlContext,
+  sql: string,
+  values?: unknown[],
+): Promise<T> {
   return (await queryAfterStart(ctx, [sql], values))[0] as T;
 }
 
@@ -86,7 +98,11 @@ function group(items: Iterable<{ head: unknown[]; id: string }>) {
 }
 
 async function lockRevisions(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Map<string, number>> {
-  const { where, values } = orGroups(group(records.map((r) => ({ head: [r.tenant], id: r.state.runtime.id }))), ['tenant'], 'id');
+  const { where, values } = orGroups(
+    group(records.map((r) => ({ head: [r.tenant], id: r.state.runtime.id }))),
+    ['tenant'],
+    'id',
+  );
   const rows = await q(ctx, `SELECT tenant, id, revision FROM runtimes WHERE ${where} FOR UPDATE`, values);
   return new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.id)), Number(r.revision)]));
 }
@@ -98,7 +114,12 @@ async function readActiveDocs(ctx: SqlContext, records: readonly TransitionRecor
   const { where, values } = orGroups(group(items), ['tenant', 'app'], 'active_doc');
   // A hint only: a runtime committed after this read makes the INSERT fail, and the slow path sorts it out.
   const rows = await q(ctx, `SELECT tenant, app, active_doc, id FROM runtimes WHERE ${where}`, values);
-  return new Map(rows.map((r) => [docKey(String(r.tenant), String(r.app), String(r.active_doc)), runtimeKey(String(r.tenant), String(r.id))]));
+  return new Map(
+    rows.map((r) => [
+      docKey(String(r.tenant), String(r.app), String(r.active_doc)),
+      runtimeKey(String(r.tenant), String(r.id)),
+    ]),
+  );
 }
 
 async function readIdempotencyKeys(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Set<string>> {
@@ -131,7 +152,8 @@ async function assumeSnapshot(ctx: SqlContext, records: readonly TransitionRecor
   return { revisions, activeDocs: await readActiveDocs(ctx, records), idempotencyKeys: new Set() };
 }
 
-const RUNTIME_COLS = 'tenant, id, app, doc_id, company_id, workflow_id, version, status, current_node, state, revision, shard, created_at, updated_at';
+const RUNTIME_COLS =
+  'tenant, id, app, doc_id, company_id, workflow_id, version, status, current_node, state, revision, shard, created_at, updated_at';
 
 const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted' | 'outboxOwners'>; table: string; sql: string }[] = [
   {
@@ -154,7 +176,11 @@ const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted' | 'outboxOwner
           VALUES ? ON DUPLICATE KEY UPDATE node = VALUES(node), status = VALUES(status), action = VALUES(action),
           assigned_at = VALUES(assigned_at), closed_at = VALUES(closed_at), due_at = VALUES(due_at)`,
   },
-  { key: 'outbox', table: 'outbox', sql: 'INSERT INTO outbox (shard, tenant, runtime_id, seq, events, created_at) VALUES ?' },
+  {
+    key: 'outbox',
+    table: 'outbox',
+    sql: 'INSERT INTO outbox (shard, tenant, runtime_id, seq, events, created_at) VALUES ?',
+  },
   {
     key: 'timersSet',
     table: 'timers',
@@ -212,7 +238,11 @@ function guardedRuntimeUpdate(chunk: readonly unknown[][], stored: ReadonlyMap<s
 function writeStatements(rows: BatchRows, guard?: ReadonlyMap<string, number>): Statement[] {
   const out: Statement[] = [];
   if (rows.timersDeleted.length > 0) {
-    const { where, values } = orGroups(group(rows.timersDeleted.map((t) => ({ head: [t.tenant], id: t.id }))), ['tenant'], 'id');
+    const { where, values } = orGroups(
+      group(rows.timersDeleted.map((t) => ({ head: [t.tenant], id: t.id }))),
+      ['tenant'],
+      'id',
+    );
     out.push({ sql: `DELETE FROM timers WHERE ${where}`, values, table: 'timers' });
   }
   for (const s of STATEMENTS) {
@@ -220,18 +250,29 @@ function writeStatements(rows: BatchRows, guard?: ReadonlyMap<string, number>): 
     for (let i = 0; i < batchRows.length; i += CHUNK) {
       const chunk = batchRows.slice(i, i + CHUNK);
       if (s.key === 'runtimeUpdates' && guard) out.push(guardedRuntimeUpdate(chunk, guard));
-      else out.push({ sql: s.sql, values: [chunk], table: s.table, ...(s.key === 'outbox' && { outboxOwners: rows.outboxOwners.slice(i, i + CHUNK) }) });
+      else
+        out.push({
+          sql: s.sql,
+          values: [chunk],
+          table: s.table,
+          ...(s.key === 'outbox' && { outboxOwners: rows.outboxOwners.slice(i, i + CHUNK) }),
+        });
     }
   }
   return out;
 }
 
-const asDuplicate = (table: string, err: unknown): unknown => (errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err);
+const asDuplicate = (table: string, err: unknown): unknown =>
+  errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err;
 
 /** Sends `statements` as one query (one round trip; a pending START TRANSACTION first); returns each result. */
 async function sendTogether(ctx: SqlContext, statements: readonly Statement[]): Promise<mysql.ResultSetHeader[]> {
   try {
-    return (await queryAfterStart(ctx, statements.map((st) => st.sql), statements.flatMap((st) => st.values))) as mysql.ResultSetHeader[];
+    return (await queryAfterStart(
+      ctx,
+      statements.map((st) => st.sql),
+      statements.flatMap((st) => st.values),
+    )) as mysql.ResultSetHeader[];
   } catch (err) {
     // The server stopped at the failing statement; which one is not reported (the slow path, one by one, tells).
     throw asDuplicate(statements.map((st) => st.table).join(','), err);
@@ -255,23 +296,35 @@ async function sendOneByOne(ctx: SqlContext, statements: readonly Statement[]): 
  * one. Throws StaleRevisionError when a guarded update missed a row (after the round trip: the transaction
  * is rolled back). Returns the outbox positions it knows (see SqlContext.autoIncrementStep).
  */
-async function runWrites(ctx: SqlContext, statements: readonly Statement[], together: boolean): Promise<OutboxPositions> {
+async function runWrites(
+  ctx: SqlContext,
+  statements: readonly Statement[],
+  together: boolean,
+): Promise<OutboxPositions> {
   if (statements.length === 0) return new Map(); // every record refused by the plan: nothing to send
-  const results = together && ctx.multipleStatements ? await sendTogether(ctx, statements) : await sendOneByOne(ctx, statements);
+  const results =
+    together && ctx.multipleStatements ? await sendTogether(ctx, statements) : await sendOneByOne(ctx, statements);
   const positions: OutboxPositions = new Map();
   statements.forEach((st, i) => {
     const res = results[i];
     if (st.mustAffect !== undefined && res?.affectedRows !== st.mustAffect) {
-      throw new StaleRevisionError(`${st.mustAffect - (res?.affectedRows ?? 0)} of ${st.mustAffect} runtimes were not at the revision the batch built on`);
+      throw new StaleRevisionError(
+        `${st.mustAffect - (res?.affectedRows ?? 0)} of ${st.mustAffect} runtimes were not at the revision the batch built on`,
+      );
     }
     const step = ctx.autoIncrementStep;
-    if (st.outboxOwners && step !== undefined && res) st.outboxOwners.forEach((r, j) => positions.set(r, Number(res.insertId) + j * step));
+    if (st.outboxOwners && step !== undefined && res)
+      st.outboxOwners.forEach((r, j) => positions.set(r, Number(res.insertId) + j * step));
   });
   return positions;
 }
 
 /** Each winner's outcome with its outbox position, when known. */
-function withPositions(outcomes: readonly CommitOutcome[], records: readonly TransitionRecord[], positions: OutboxPositions): CommitOutcome[] {
+function withPositions(
+  outcomes: readonly CommitOutcome[],
+  records: readonly TransitionRecord[],
+  positions: OutboxPositions,
+): CommitOutcome[] {
   return outcomes.map((o, i) => {
     const outboxPosition = o.ok ? positions.get(records[i]!) : undefined;
     return outboxPosition === undefined ? o : { ok: true, outboxPosition };
@@ -283,14 +336,26 @@ function withPositions(outcomes: readonly CommitOutcome[], records: readonly Tra
  * multi-row statement per table. Throws LostRaceError (stale revision, duplicate key) when an assumption
  * was wrong; the writer then rolls back and takes commitSlow.
  */
-export async function commitFast(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
+export async function commitFast(
+  ctx: SqlContext,
+  records: readonly TransitionRecord[],
+  now: number,
+): Promise<CommitOutcome[]> {
   const assumed = await assumeSnapshot(ctx, records);
   const plan = planBatch(records, assumed, now);
-  return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows, assumed.revisions), true));
+  return withPositions(
+    plan.outcomes,
+    records,
+    await runWrites(ctx, writeStatements(plan.rows, assumed.revisions), true),
+  );
 }
 
 /** One snapshot read under locks, one plan, one multi-row statement per table. Throws DuplicateKeyError on a lost race. */
-async function commitChecked(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
+async function commitChecked(
+  ctx: SqlContext,
+  records: readonly TransitionRecord[],
+  now: number,
+): Promise<CommitOutcome[]> {
   const plan = planBatch(records, await readSnapshot(ctx, records), now);
   return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows), false));
 }
@@ -300,12 +365,17 @@ function duplicateOutcome(err: DuplicateKeyError): CommitOutcome {
   if (err.table === 'runtimes' && message.includes('runtimes_one_active_per_doc')) {
     return { ok: false, code: 'duplicate_runtime', message: 'the document already has an active runtime' };
   }
-  if (err.table === 'idempotency_keys') return { ok: false, code: 'duplicate_idempotency_key', message: 'idempotency key already committed' };
+  if (err.table === 'idempotency_keys')
+    return { ok: false, code: 'duplicate_idempotency_key', message: 'idempotency key already committed' };
   return { ok: false, code: 'conflict', message: `lost a race writing ${err.table}` };
 }
 
 /** After a lost race: record by record, each under a savepoint, so a loser fails alone. */
-export async function commitSlow(ctx: SqlContext, records: readonly TransitionRecord[], now: number): Promise<CommitOutcome[]> {
+export async function commitSlow(
+  ctx: SqlContext,
+  records: readonly TransitionRecord[],
+  now: number,
+): Promise<CommitOutcome[]> {
   const outcomes: CommitOutcome[] = [];
   for (const r of records) {
     await q(ctx, 'SAVEPOINT bflow_record');

@@ -26,7 +26,12 @@ describe('coalesced reads', () => {
 
   it('coalesced reads - queries of one turn go as one UNION ALL; each gets its own rows, in order', async () => {
     // The server may interleave the parts: rows come back out of order.
-    const r = recorder(() => [{ q: 1, n: 5 }, { q: 0, n: 2 }, { q: 1, n: 3 }, { q: 0, n: 1 }]);
+    const r = recorder(() => [
+      { q: 1, n: 5 },
+      { q: 0, n: 2 },
+      { q: 1, n: 3 },
+      { q: 0, n: 1 },
+    ]);
     const reads = new CoalescedReads(r.select, byN);
     const [a, b, c] = await Promise.all([
       reads.query('SELECT n FROM t WHERE a = ? ORDER BY n LIMIT ?', ['a', 3]),

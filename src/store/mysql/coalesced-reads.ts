@@ -53,7 +53,10 @@ export class CoalescedReads {
       return;
     }
     const sql = batch.map((w, i) => `(SELECT ${i} AS q, ${w.sql.slice('SELECT '.length)})`).join(' UNION ALL ');
-    this.select(sql, batch.flatMap((w) => w.values)).then(
+    this.select(
+      sql,
+      batch.flatMap((w) => w.values),
+    ).then(
       (rows) => {
         const parts: Row[][] = batch.map(() => []);
         // Each row keeps its `q` column: callers read the columns they selected.

@@ -1,7 +1,18 @@
 import type mysql from 'mysql2/promise';
 import type { Employee, Group } from '../../engine/index.ts';
 import type { DirectoryStore } from '../ports.ts';
-import { execute, num, optNum, optStr, selectRows, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
+import {
+  execute,
+  num,
+  optNum,
+  optStr,
+  selectRows,
+  sqlContext,
+  str,
+  type MySqlRepositoryOptions,
+  type Row,
+  type SqlContext,
+} from './sql.ts';
 
 /** Rows per multi-row upsert (API.md: an import carries up to 10,000 items). */
 export const DIRECTORY_CHUNK = 10_000;
@@ -35,14 +46,32 @@ export class MySqlDirectoryStore implements DirectoryStore {
 
   async upsertGroups(tenant: string, groups: readonly Group[]): Promise<void> {
     const now = this.ctx.now();
-    const rows = groups.map((g) => [tenant, g.id, g.name, g.parentId ?? null, g.managerId ?? null, g.level ?? null, now]);
+    const rows = groups.map((g) => [
+      tenant,
+      g.id,
+      g.name,
+      g.parentId ?? null,
+      g.managerId ?? null,
+      g.level ?? null,
+      now,
+    ]);
     await this.upsert('directory_groups', GROUP_COLUMNS, rows);
   }
 
   async loadDirectory(tenant: string): Promise<{ employees: Employee[]; groups: Group[] }> {
     const [employees, groups] = await Promise.all([
-      selectRows(this.ctx.db, this.ctx.timeout, `SELECT ${EMPLOYEE_COLUMNS.join(', ')} FROM employees WHERE tenant = ? ORDER BY id`, [tenant]),
-      selectRows(this.ctx.db, this.ctx.timeout, `SELECT ${GROUP_COLUMNS.join(', ')} FROM directory_groups WHERE tenant = ? ORDER BY id`, [tenant]),
+      selectRows(
+        this.ctx.db,
+        this.ctx.timeout,
+        `SELECT ${EMPLOYEE_COLUMNS.join(', ')} FROM employees WHERE tenant = ? ORDER BY id`,
+        [tenant],
+      ),
+      selectRows(
+        this.ctx.db,
+        this.ctx.timeout,
+        `SELECT ${GROUP_COLUMNS.join(', ')} FROM directory_groups WHERE tenant = ? ORDER BY id`,
+        [tenant],
+      ),
     ]);
     return { employees: employees.map(toEmployee), groups: groups.map(toGroup) };
   }

@@ -83,7 +83,17 @@ export interface MySqlStatementCounts {
   timings: Map<string, [number, number]>;
 }
 
-export const mysqlStatementCounts: MySqlStatementCounts = { statements: 0, queries: 0, transactions: 0, commits: 0, rollbacks: 0, writes: 0, reads: new Map(), poolWaits: 0, timings: new Map() };
+export const mysqlStatementCounts: MySqlStatementCounts = {
+  statements: 0,
+  queries: 0,
+  transactions: 0,
+  commits: 0,
+  rollbacks: 0,
+  writes: 0,
+  reads: new Map(),
+  poolWaits: 0,
+  timings: new Map(),
+};
 
 interface CountedConnection {
   query(...args: unknown[]): unknown;
@@ -167,13 +177,33 @@ function countStatementsOf(conn: CountedConnection): void {
 export function registerMySqlStatementMetrics(registry: Registry): void {
   const c = mysqlStatementCounts;
   const total = (name: string, help: string, value: () => number) =>
-    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value()); } });
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
   total('bflow_mysql_statements_total', 'Statements sent to MySQL by this process', () => c.statements);
-  total('bflow_mysql_queries_total', 'Queries (round trips) sent to MySQL by this process; one may hold several statements', () => c.queries);
-  total('bflow_mysql_transactions_total', 'MySQL transactions begun: START TRANSACTION, or a write outside one (autocommit)', () => c.transactions);
+  total(
+    'bflow_mysql_queries_total',
+    'Queries (round trips) sent to MySQL by this process; one may hold several statements',
+    () => c.queries,
+  );
+  total(
+    'bflow_mysql_transactions_total',
+    'MySQL transactions begun: START TRANSACTION, or a write outside one (autocommit)',
+    () => c.transactions,
+  );
   total('bflow_mysql_commits_total', 'COMMIT statements sent to MySQL', () => c.commits);
   total('bflow_mysql_writes_total', 'INSERT, UPDATE, DELETE and REPLACE statements sent to MySQL', () => c.writes);
-  total('bflow_mysql_pool_waits_total', 'Connection requests that waited for a free pool connection', () => c.poolWaits);
+  total(
+    'bflow_mysql_pool_waits_total',
+    'Connection requests that waited for a free pool connection',
+    () => c.poolWaits,
+  );
   new Counter({
     name: 'bflow_mysql_statement_seconds_total',
     help: 'Seconds from sending a statement to its answer, summed, by verb and table',

@@ -3,7 +3,18 @@ import type { RuntimeState } from '../../engine/index.ts';
 import type { InboxItem, LoggedCommand, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
 import { checkLimit, decodeInboxCursor, decodeRuntimeCursor, encodeCursor, toPage } from '../pagination.ts';
 import { CoalescedReads } from './coalesced-reads.ts';
-import { num, optNum, optStr, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
+import {
+  num,
+  optNum,
+  optStr,
+  readJson,
+  selectRows,
+  sqlContext,
+  str,
+  type MySqlRepositoryOptions,
+  type Row,
+  type SqlContext,
+} from './sql.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
@@ -19,12 +30,20 @@ export class MySqlReadModel implements ReadModel {
   }
 
   async getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
-    const rows = await this.runtimeReads.query('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
+    const rows = await this.runtimeReads.query('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [
+      tenant,
+      runtimeId,
+    ]);
     return rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
   }
 
   /** Ordered by id; each filter narrows to an index prefix (`runtimes_by_app_status`, `runtimes_by_status`, `runtimes_by_doc`). */
-  async listRuntimes(tenant: string, filter: RuntimeListFilter, limit: number, cursor?: string): Promise<Page<RuntimeState>> {
+  async listRuntimes(
+    tenant: string,
+    filter: RuntimeListFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<RuntimeState>> {
     checkLimit(limit);
     const where = ['tenant = ?'];
     const values: unknown[] = [tenant];
@@ -41,7 +60,10 @@ export class MySqlReadModel implements ReadModel {
       where.push('id > ?');
       values.push(decodeRuntimeCursor(cursor)[0]);
     }
-    const rows = await this.select(`SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, [...values, limit + 1]);
+    const rows = await this.select(`SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, [
+      ...values,
+      limit + 1,
+    ]);
     const page = toPage(rows, limit, (last) => encodeCursor([str(last.id)]));
     return { items: page.items.map((r) => readJson<RuntimeState>(r.state)), nextCursor: page.nextCursor };
   }
@@ -61,7 +83,13 @@ export class MySqlReadModel implements ReadModel {
    * (STRAIGHT_JOIN: the tasks index drives, so the order needs no sort). Pages asked for
    * in the same turn share one statement (CoalescedReads).
    */
-  async inbox(tenant: string, assignee: string, status: 'open' | 'done', limit: number, cursor?: string): Promise<Page<InboxItem>> {
+  async inbox(
+    tenant: string,
+    assignee: string,
+    status: 'open' | 'done',
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<InboxItem>> {
     checkLimit(limit);
     let sql =
       'SELECT t.runtime_id, t.app, t.doc_id, r.workflow_id, r.version, t.node, t.stage, t.status, t.assigned_at, t.due_at ' +
@@ -70,7 +98,8 @@ export class MySqlReadModel implements ReadModel {
     const values: unknown[] = [tenant, assignee, status];
     if (cursor !== undefined) {
       const [at, runtimeId, stage] = decodeInboxCursor(cursor);
-      sql += ' AND t.assigned_at >= ? AND (t.assigned_at > ? OR t.runtime_id > ? OR (t.runtime_id = ? AND t.stage > ?))';
+      sql +=
+        ' AND t.assigned_at >= ? AND (t.assigned_at > ? OR t.runtime_id > ? OR (t.runtime_id = ? AND t.stage > ?))';
       values.push(at, at, runtimeId, runtimeId, stage);
     }
     sql += ' ORDER BY t.assigned_at, t.runtime_id, t.stage LIMIT ?';
@@ -94,12 +123,19 @@ function byInboxOrder(a: Row, b: Row): number {
 
 /** A runtime_log row (its columns as selected by `runtimeLog`) as a StoredLogEntry. */
 export function toLogEntry(r: Row): StoredLogEntry {
-  const entry: StoredLogEntry = { seq: num(r.seq), at: num(r.at), actor: str(r.actor), action: str(r.action), fromNode: str(r.from_node) };
+  const entry: StoredLogEntry = {
+    seq: num(r.seq),
+    at: num(r.at),
+    actor: str(r.actor),
+    action: str(r.action),
+    fromNode: str(r.from_node),
+  };
   const toNode = optStr(r.to_node);
   const comment = optStr(r.comment);
   if (toNode !== undefined) entry.toNode = toNode;
   if (comment !== undefined) entry.comment = comment;
-  if (r.changes !== null && r.changes !== undefined) entry.changes = readJson<Record<string, [unknown, unknown]>>(r.changes);
+  if (r.changes !== null && r.changes !== undefined)
+    entry.changes = readJson<Record<string, [unknown, unknown]>>(r.changes);
   if (r.command !== null && r.command !== undefined) entry.command = readJson<LoggedCommand>(r.command);
   return entry;
 }

@@ -44,7 +44,12 @@ export class MySqlRuntimeStore implements RuntimeStore {
     );
     const row = rows[0];
     if (!row) return undefined;
-    return { key: str(row.idem_key), runtimeId: str(row.runtime_id), response: readJson(row.response), createdAt: num(row.created_at) };
+    return {
+      key: str(row.idem_key),
+      runtimeId: str(row.runtime_id),
+      response: readJson(row.response),
+      createdAt: num(row.created_at),
+    };
   }
 
   async dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]> {
@@ -59,7 +64,10 @@ export class MySqlRuntimeStore implements RuntimeStore {
   async shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]> {
     if (shards.length === 0) return [];
     // One index dive per shard on timers_due (shard, due_at): its earliest timer.
-    const rows = await this.select('SELECT shard, MIN(due_at) AS first_due FROM timers WHERE shard IN (?) GROUP BY shard', [[...shards]]);
+    const rows = await this.select(
+      'SELECT shard, MIN(due_at) AS first_due FROM timers WHERE shard IN (?) GROUP BY shard',
+      [[...shards]],
+    );
     return rows.filter((r) => num(r.first_due) <= now).map((r) => num(r.shard));
   }
 
@@ -67,7 +75,11 @@ export class MySqlRuntimeStore implements RuntimeStore {
     if (dueAt === undefined) {
       await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ?', [tenant, timerId]);
     } else {
-      await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ? AND due_at = ?', [tenant, timerId, dueAt]);
+      await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ? AND due_at = ?', [
+        tenant,
+        timerId,
+        dueAt,
+      ]);
     }
   }
 
@@ -91,10 +103,12 @@ export class MySqlRuntimeStore implements RuntimeStore {
     if (positions.length === 0) return;
     for (let i = 0; i < positions.length; i += MAX_POLL_LIMIT) {
       const chunk = positions.slice(i, i + MAX_POLL_LIMIT);
-      await execute(this.ctx.db, this.ctx.timeout, 'UPDATE outbox SET published_at = ? WHERE position IN (?) AND published_at IS NULL', [
-        this.ctx.now(),
-        chunk,
-      ]);
+      await execute(
+        this.ctx.db,
+        this.ctx.timeout,
+        'UPDATE outbox SET published_at = ? WHERE position IN (?) AND published_at IS NULL',
+        [this.ctx.now(), chunk],
+      );
     }
   }
 

@@ -66,7 +66,12 @@ export async function selectRows(db: Queryable, timeout: number, sql: string, va
 }
 
 /** Runs an INSERT/UPDATE/DELETE with the context's timeout. */
-export async function execute(db: Queryable, timeout: number, sql: string, values: unknown[] = []): Promise<mysql.ResultSetHeader> {
+export async function execute(
+  db: Queryable,
+  timeout: number,
+  sql: string,
+  values: unknown[] = [],
+): Promise<mysql.ResultSetHeader> {
   try {
     const [result] = await db.query<mysql.ResultSetHeader>({ sql, values, timeout });
     return result;
@@ -106,5 +111,7 @@ export function readJson<T>(value: unknown): T {
 export const str = (value: unknown): string => String(value);
 export const num = (value: unknown): number => Number(value);
 /** A nullable column as an optional field value. */
-export const optStr = (value: unknown): string | undefined => (value === null || value === undefined ? undefined : String(value));
-export const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
+export const optStr = (value: unknown): string | undefined =>
+  value === null || value === undefined ? undefined : String(value);
+export const optNum = (value: unknown): number | undefined =>
+  value === null || value === undefined ? undefined : Number(value);

@@ -189,7 +189,11 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   private async transaction(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
     const conn = await this.pool.getConnection();
-    const ctx: SqlContext = { conn, timeoutMs: this.opts.queryTimeoutMs, multipleStatements: allowsMultipleStatements(this.pool) };
+    const ctx: SqlContext = {
+      conn,
+      timeoutMs: this.opts.queryTimeoutMs,
+      multipleStatements: allowsMultipleStatements(this.pool),
+    };
     let clean = false;
     try {
       await this.begin(ctx, 'fast');
@@ -248,6 +252,9 @@ async function autoIncrementStep(ctx: SqlContext): Promise<number | undefined> {
 }
 
 /** Creates the MySQL group-commit writer (see TransitionWriterOptions for defaults). */
-export function createMySqlTransitionWriter(pool: mysql.Pool, options: TransitionWriterOptions = {}): MySqlTransitionWriter {
+export function createMySqlTransitionWriter(
+  pool: mysql.Pool,
+  options: TransitionWriterOptions = {},
+): MySqlTransitionWriter {
   return new MySqlTransitionWriter(pool, options);
 }

@@ -2,7 +2,17 @@ import type mysql from 'mysql2/promise';
 import { checkLimit, decodeCursor, encodeCursor, toPage } from '../pagination.ts';
 import type { Page } from '../ports.ts';
 import { MAX_WEBHOOKS_PER_TENANT, type WebhookRecord, type WebhookStore } from '../webhook-ports.ts';
-import { execute, num, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
+import {
+  execute,
+  num,
+  readJson,
+  selectRows,
+  sqlContext,
+  str,
+  type MySqlRepositoryOptions,
+  type Row,
+  type SqlContext,
+} from './sql.ts';
 
 const COLUMNS = 'tenant, id, url, events, secret, created_at';
 
@@ -16,14 +26,12 @@ export class MySqlWebhookStore implements WebhookStore {
 
   async create(record: WebhookRecord): Promise<{ created: boolean; record: WebhookRecord }> {
     const r = record;
-    const result = await execute(this.ctx.db, this.ctx.timeout, `INSERT IGNORE INTO webhooks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`, [
-      r.tenant,
-      r.id,
-      r.url,
-      JSON.stringify(r.events),
-      r.secret,
-      r.createdAt,
-    ]);
+    const result = await execute(
+      this.ctx.db,
+      this.ctx.timeout,
+      `INSERT IGNORE INTO webhooks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+      [r.tenant, r.id, r.url, JSON.stringify(r.events), r.secret, r.createdAt],
+    );
     if (result.affectedRows === 1) return { created: true, record: structuredClone(r) };
     const existing = await this.get(r.tenant, r.id);
     // Deleted between the two statements: the caller's create simply lost a race with a delete.
@@ -46,12 +54,18 @@ export class MySqlWebhookStore implements WebhookStore {
   }
 
   async forTenant(tenant: string): Promise<WebhookRecord[]> {
-    const rows = await this.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? ORDER BY id LIMIT ?`, [tenant, MAX_WEBHOOKS_PER_TENANT + 1]);
+    const rows = await this.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? ORDER BY id LIMIT ?`, [
+      tenant,
+      MAX_WEBHOOKS_PER_TENANT + 1,
+    ]);
     return rows.map(toRecord);
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    const result = await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM webhooks WHERE tenant = ? AND id = ?', [tenant, id]);
+    const result = await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM webhooks WHERE tenant = ? AND id = ?', [
+      tenant,
+      id,
+    ]);
     return result.affectedRows > 0;
   }
 
@@ -61,5 +75,12 @@ export class MySqlWebhookStore implements WebhookStore {
 }
 
 function toRecord(r: Row): WebhookRecord {
-  return { tenant: str(r.tenant), id: str(r.id), url: str(r.url), events: readJson<string[]>(r.events), secret: str(r.secret), createdAt: num(r.created_at) };
+  return {
+    tenant: str(r.tenant),
+    id: str(r.id),
+    url: str(r.url),
+    events: readJson<string[]>(r.events),
+    secret: str(r.secret),
+    createdAt: num(r.created_at),
+  };
 }

@@ -29,7 +29,12 @@ export class MySqlWorkflowStore implements WorkflowStore {
     this.ctx = sqlContext(pool, options);
   }
 
-  async createWorkflow(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<WorkflowRecord> {
+  async createWorkflow(
+    tenant: string,
+    id: string,
+    definition: WorkflowDefinition,
+    now: number,
+  ): Promise<WorkflowRecord> {
     try {
       await this.exec(
         'INSERT INTO workflows (tenant, id, app, name, draft, latest_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)',
@@ -41,38 +46,57 @@ export class MySqlWorkflowStore implements WorkflowStore {
       }
       throw err;
     }
-    return { id, tenant, app: definition.app, name: definition.name, draft: definition, latestVersion: null, createdAt: now, updatedAt: now };
+    return {
+      id,
+      tenant,
+      app: definition.app,
+      name: definition.name,
+      draft: definition,
+      latestVersion: null,
+      createdAt: now,
+      updatedAt: now,
+    };
   }
 
   async updateDraft(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<boolean> {
-    const result = await this.exec('UPDATE workflows SET app = ?, name = ?, draft = ?, updated_at = ? WHERE tenant = ? AND id = ?', [
-      definition.app,
-      definition.name,
-      JSON.stringify(definition),
-      now,
-      tenant,
-      id,
-    ]);
+    const result = await this.exec(
+      'UPDATE workflows SET app = ?, name = ?, draft = ?, updated_at = ? WHERE tenant = ? AND id = ?',
+      [definition.app, definition.name, JSON.stringify(definition), now, tenant, id],
+    );
     return result.affectedRows > 0;
   }
 
   async getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined> {
-    const rows = await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND id = ?`, [tenant, id]);
+    const rows = await this.select(
+      this.ctx.db,
+      `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND id = ?`,
+      [tenant, id],
+    );
     return rows[0] ? toWorkflow(rows[0]) : undefined;
   }
 
   async listWorkflows(tenant: string, app?: string): Promise<WorkflowRecord[]> {
     const rows =
       app === undefined
-        ? await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? ORDER BY id`, [tenant])
-        : await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND app = ? ORDER BY id`, [tenant, app]);
+        ? await this.select(this.ctx.db, `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? ORDER BY id`, [
+            tenant,
+          ])
+        : await this.select(
+            this.ctx.db,
+            `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND app = ? ORDER BY id`,
+            [tenant, app],
+          );
     return rows.map(toWorkflow);
   }
 
   /** Locks the workflow row so concurrent publishes of one workflow serialise and never reuse a version number. */
   async publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined> {
     return inTransaction(this.ctx, async (conn) => {
-      const rows = await this.select(conn, 'SELECT draft, latest_version FROM workflows WHERE tenant = ? AND id = ? FOR UPDATE', [tenant, id]);
+      const rows = await this.select(
+        conn,
+        'SELECT draft, latest_version FROM workflows WHERE tenant = ? AND id = ? FOR UPDATE',
+        [tenant, id],
+      );
       const row = rows[0];
       if (!row) return undefined;
       const definition = readJson<WorkflowDefinition>(row.draft);
@@ -82,14 +106,24 @@ export class MySqlWorkflowStore implements WorkflowStore {
         const current = await this.versionRow(conn, tenant, id, latest);
         if (current?.contentHash === hash) return current;
       }
-      const version: WorkflowVersion = { workflowId: id, version: (latest ?? 0) + 1, definition, contentHash: hash, publishedAt: now };
+      const version: WorkflowVersion = {
+        workflowId: id,
+        version: (latest ?? 0) + 1,
+        definition,
+        contentHash: hash,
+        publishedAt: now,
+      };
       await execute(
         conn,
         this.ctx.timeout,
         'INSERT INTO workflow_versions (tenant, workflow_id, version, definition, content_hash, published_at) VALUES (?, ?, ?, ?, ?, ?)',
         [tenant, id, version.version, JSON.stringify(definition), hash, now],
       );
-      await execute(conn, this.ctx.timeout, 'UPDATE workflows SET latest_version = ? WHERE tenant = ? AND id = ?', [version.version, tenant, id]);
+      await execute(conn, this.ctx.timeout, 'UPDATE workflows SET latest_version = ? WHERE tenant = ? AND id = ?', [
+        version.version,
+        tenant,
+        id,
+      ]);
       return version;
     });
   }
@@ -113,15 +147,22 @@ export class MySqlWorkflowStore implements WorkflowStore {
       [tenant, companyId, app],
     );
     const row = rows[0];
-    return row ? { tenant, companyId, app, mode: str(row.mode) as AppMode, workflowId: str(row.workflow_id) } : undefined;
+    return row
+      ? { tenant, companyId, app, mode: str(row.mode) as AppMode, workflowId: str(row.workflow_id) }
+      : undefined;
   }
 
-  private async versionRow(db: Queryable, tenant: string, id: string, version: number): Promise<WorkflowVersion | undefined> {
-    const rows = await this.select(db, `SELECT ${VERSION_COLUMNS} FROM workflow_versions WHERE tenant = ? AND workflow_id = ? AND version = ?`, [
-      tenant,
-      id,
-      version,
-    ]);
+  private async versionRow(
+    db: Queryable,
+    tenant: string,
+    id: string,
+    version: number,
+  ): Promise<WorkflowVersion | undefined> {
+    const rows = await this.select(
+      db,
+      `SELECT ${VERSION_COLUMNS} FROM workflow_versions WHERE tenant = ? AND workflow_id = ? AND version = ?`,
+      [tenant, id, version],
+    );
     return rows[0] ? toVersion(rows[0]) : undefined;
   }
 

@@ -12,7 +12,10 @@ export interface TransitionWriterMetrics {
 }
 
 /** Creates the group-commit writer's metrics on `registry` (call once per registry; share among writers). */
-export function registerTransitionWriterMetrics(registry: Registry, prefix = 'bflow_store_writer_'): TransitionWriterMetrics {
+export function registerTransitionWriterMetrics(
+  registry: Registry,
+  prefix = 'bflow_store_writer_',
+): TransitionWriterMetrics {
   const registers = [registry];
   return {
     batchSize: new Histogram({
@@ -27,7 +30,17 @@ export function registerTransitionWriterMetrics(registry: Registry, prefix = 'bf
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    outcomes: new Counter({ name: `${prefix}outcomes_total`, help: 'Committed records by outcome', labelNames: ['outcome'], registers }),
-    transactions: new Counter({ name: `${prefix}transactions_total`, help: 'Transactions by path', labelNames: ['path'], registers }),
+    outcomes: new Counter({
+      name: `${prefix}outcomes_total`,
+      help: 'Committed records by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    transactions: new Counter({
+      name: `${prefix}transactions_total`,
+      help: 'Transactions by path',
+      labelNames: ['path'],
+      registers,
+    }),
   };
 }

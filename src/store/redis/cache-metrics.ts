@@ -23,10 +23,25 @@ export function snapshotCacheMetrics(registry: Registry): SnapshotCacheMetrics {
   return {
     hits: counter(registry, 'bflow_snapshot_cache_hits_total', 'Snapshot cache reads that found a state'),
     misses: counter(registry, 'bflow_snapshot_cache_misses_total', 'Snapshot cache reads that found no state'),
-    errors: counter(registry, 'bflow_snapshot_cache_errors_total', 'Snapshot cache calls that failed or timed out', ['op']),
-    skipped: counter(registry, 'bflow_snapshot_cache_skipped_total', 'Snapshot cache calls skipped by the open breaker', ['op']),
-    staleWrites: counter(registry, 'bflow_snapshot_cache_stale_writes_total', 'Snapshot writes refused: a newer revision was cached'),
-    breakerState: gauge(registry, 'bflow_snapshot_cache_breaker_state', 'Snapshot cache breaker: 0 closed, 1 half-open, 2 open'),
+    errors: counter(registry, 'bflow_snapshot_cache_errors_total', 'Snapshot cache calls that failed or timed out', [
+      'op',
+    ]),
+    skipped: counter(
+      registry,
+      'bflow_snapshot_cache_skipped_total',
+      'Snapshot cache calls skipped by the open breaker',
+      ['op'],
+    ),
+    staleWrites: counter(
+      registry,
+      'bflow_snapshot_cache_stale_writes_total',
+      'Snapshot writes refused: a newer revision was cached',
+    ),
+    breakerState: gauge(
+      registry,
+      'bflow_snapshot_cache_breaker_state',
+      'Snapshot cache breaker: 0 closed, 1 half-open, 2 open',
+    ),
   };
 }
 

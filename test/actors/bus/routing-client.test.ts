@@ -33,7 +33,9 @@ const subjects: [string, () => Promise<ShardBusSubject>][] = [
 async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const metric = await registry.getSingleMetric(name.replace(/_(count|sum)$/, ''))?.get();
   const match = metric?.values.find(
-    (v) => ((v as { metricName?: string }).metricName ?? metric.name) === name && Object.entries(labels).every(([k, val]) => v.labels[k] === val),
+    (v) =>
+      ((v as { metricName?: string }).metricName ?? metric.name) === name &&
+      Object.entries(labels).every(([k, val]) => v.labels[k] === val),
   );
   return match?.value ?? 0;
 }
@@ -76,7 +78,10 @@ describe.each(subjects)('routing client (%s)', (_name, makeSubject) => {
   it('routing client - every try sends the same request object (same idempotency key)', async () => {
     const routing = client();
     const request = commandRequest('rt-same', 'idem-1');
-    const timer = setTimeout(() => void s.server.serve(routing.shardFor(request.runtimeId), async (r) => echoReply(r)), 150);
+    const timer = setTimeout(
+      () => void s.server.serve(routing.shardFor(request.runtimeId), async (r) => echoReply(r)),
+      150,
+    );
     try {
       await routing.send(request, { deadlineMs: 3_000 });
     } finally {
@@ -98,7 +103,9 @@ describe.each(subjects)('routing client (%s)', (_name, makeSubject) => {
     expect(['no_responders', 'timeout']).toContain(((err as ActorError).cause as ActorError).code);
     expect(elapsed).toBeGreaterThanOrEqual(390);
     expect(elapsed, 'gives up near the deadline, not never').toBeLessThan(5_000);
-    expect(await metricValue(registry, 'bflow_routing_request_duration_seconds_count', { outcome: 'shard_unavailable' })).toBe(1);
+    expect(
+      await metricValue(registry, 'bflow_routing_request_duration_seconds_count', { outcome: 'shard_unavailable' }),
+    ).toBe(1);
   });
 
   it('routing client - a try that times out is retried and the node answers it', async () => {
@@ -160,9 +167,18 @@ describe('routing client - shard hand-over', () => {
   it('routing - a shard_moved reply is retried until the new owner answers', async () => {
     const bus = new MemoryShardBus();
     const client = new RoutingClient(bus, { shardCount: 4, firstDelayMs: 5, maxDelayMs: 20 });
-    const request = { kind: 'command', tenant: 't', runtimeId: 'r-moved', command: { type: 'comment', actor: 'a', comment: 'x' }, idempotencyKey: 'k' } as const;
+    const request = {
+      kind: 'command',
+      tenant: 't',
+      runtimeId: 'r-moved',
+      command: { type: 'comment', actor: 'a', comment: 'x' },
+      idempotencyKey: 'k',
+    } as const;
     const shard = client.shardFor(request.runtimeId);
-    const stopOld = await bus.serve(shard, async () => ({ ok: false, problem: { code: 'shard_moved', message: 'draining', retryable: true } }));
+    const stopOld = await bus.serve(shard, async () => ({
+      ok: false,
+      problem: { code: 'shard_moved', message: 'draining', retryable: true },
+    }));
     setTimeout(() => {
       void stopOld().then(() => bus.serve(shard, async () => ({ ok: true, state: { revision: 7 } as never })));
     }, 30);

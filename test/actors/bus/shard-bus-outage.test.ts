@@ -30,13 +30,23 @@ describe('nats shard bus - NATS outage', () => {
 
     await nats.stop();
     // Until the client has seen the socket close, a request is still buffered (short probes wait for that moment).
-    const refused = (timeoutMs: number) => client.request(3, REQUEST, timeoutMs).then(() => undefined, (err: { code?: string }) => err.code);
-    await waitFor(async () => (await refused(200)) === 'bus_unavailable', { deadlineMs: 10_000, what: 'the client noticed the disconnect' });
+    const refused = (timeoutMs: number) =>
+      client.request(3, REQUEST, timeoutMs).then(
+        () => undefined,
+        (err: { code?: string }) => err.code,
+      );
+    await waitFor(async () => (await refused(200)) === 'bus_unavailable', {
+      deadlineMs: 10_000,
+      what: 'the client noticed the disconnect',
+    });
     // Then a request with a 60 s timeout is refused at once: waiting it out would exceed the test's own timeout.
     expect(await refused(60_000)).toBe('bus_unavailable');
 
     await nats.start();
-    const again = await waitFor(() => client.request(3, REQUEST, 1_000).catch(() => undefined), { deadlineMs: 15_000, what: 'a reply after the reconnect' });
+    const again = await waitFor(() => client.request(3, REQUEST, 1_000).catch(() => undefined), {
+      deadlineMs: 15_000,
+      what: 'a reply after the reconnect',
+    });
     expect(again).toEqual({ ok: true, state: {} });
   }, 40_000);
 });

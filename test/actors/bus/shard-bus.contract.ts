@@ -16,7 +16,10 @@ export interface ShardBusSubject {
 /** Server and client buses on separate NATS connections (as node and gateway are), under a unique prefix. */
 export async function natsBusSubject(area: string): Promise<ShardBusSubject> {
   const prefix = uniquePrefix(area);
-  const [serverNc, clientNc] = await Promise.all([connectTestNats(`${area}-server`), connectTestNats(`${area}-client`)]);
+  const [serverNc, clientNc] = await Promise.all([
+    connectTestNats(`${area}-server`),
+    connectTestNats(`${area}-client`),
+  ]);
   const server = new NatsShardBus(serverNc, { prefix });
   const client = new NatsShardBus(clientNc, { prefix });
   return {
@@ -163,7 +166,10 @@ export function shardBusContract(name: string, makeSubject: () => Promise<ShardB
     });
 
     it('shard bus - values that do not survive JSON arrive as they would over the wire', async () => {
-      await s.server.serve(9, async (r) => ({ ok: true, state: { got: r, at: new Date(0) } as unknown as RuntimeState }));
+      await s.server.serve(9, async (r) => ({
+        ok: true,
+        state: { got: r, at: new Date(0) } as unknown as RuntimeState,
+      }));
       const request = { ...commandRequest('rt-w'), expectedRevision: undefined };
       const reply = await s.client.request(9, request, 2_000);
       expect(reply).toEqual({ ok: true, state: { got: commandRequest('rt-w'), at: '1970-01-01T00:00:00.000Z' } });

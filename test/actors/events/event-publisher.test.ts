@@ -46,11 +46,15 @@ function publisherCases(name: string, make: () => Promise<PublisherSubject>): vo
     });
 
     it('event publisher - encoded subjects filter by tenant, app and type', async () => {
-      for (const [i, e] of events.entries()) await s.publisher.publish(eventSubject(s.prefix, e), `f-${i}`, body(`e${i}`));
+      for (const [i, e] of events.entries())
+        await s.publisher.publish(eventSubject(s.prefix, e), `f-${i}`, body(`e${i}`));
       const payloads = async (filter: string): Promise<string[]> => (await s.stored(filter)).map((m) => m.payload);
       expect(await payloads(eventFilter(s.prefix, { tenant: 'acme', app: 'purchase.order' }))).toEqual(['e0', 'e2']);
       expect(await payloads(`${s.prefix}.events.acme.purchase%2Eorder.*`)).toEqual(['e0', 'e2']);
-      expect(await payloads(eventFilter(s.prefix, { app: 'purchase.order', type: 'task.assigned' }))).toEqual(['e0', 'e3']);
+      expect(await payloads(eventFilter(s.prefix, { app: 'purchase.order', type: 'task.assigned' }))).toEqual([
+        'e0',
+        'e3',
+      ]);
       expect(await payloads(eventFilter(s.prefix, { tenant: 'acme', app: 'leave request' }))).toEqual(['e4']);
       expect(await payloads(eventFilter(s.prefix, { tenant: 'globex' }))).toEqual(['e3']);
     });
@@ -132,13 +136,17 @@ describe('event publisher on JetStream', () => {
 
   it('event publisher - a publish that reaches a listener but no stream times out as event_publish_failed; many in flight at once are each acknowledged', async () => {
     const { prefix, stream, publisher } = await fresh({ ackTimeoutMs: 300 });
-    const acked = await Promise.all(events.map((e, i) => publisher.publish(eventSubject(prefix, e), `many-${i}`, body(String(i)))));
+    const acked = await Promise.all(
+      events.map((e, i) => publisher.publish(eventSubject(prefix, e), `many-${i}`, body(String(i)))),
+    );
     expect(acked).toHaveLength(events.length);
     expect((await jsm.streams.info(stream)).state.messages).toBe(events.length);
     await jsm.streams.delete(stream);
     const silent = nc.subscribe(`${prefix}.events.>`); // interest, so no "no responders"; never answers
     try {
-      const err = await publisher.publish(eventSubject(prefix, events[0]!), 'silent', body('x')).catch((e: unknown) => e);
+      const err = await publisher
+        .publish(eventSubject(prefix, events[0]!), 'silent', body('x'))
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'event_publish_failed' });
       expect(String((err as Error).message)).toContain('timed out');
     } finally {
@@ -154,7 +162,8 @@ describe('event publisher in process', () => {
     return {
       prefix,
       publisher,
-      stored: async (filter) => publisher.messages(filter).map((m) => ({ subject: m.subject, payload: text(m.payload) })),
+      stored: async (filter) =>
+        publisher.messages(filter).map((m) => ({ subject: m.subject, payload: text(m.payload) })),
     };
   });
 
@@ -177,8 +186,13 @@ describe('event publisher in process', () => {
     const publisher = new MemoryEventPublisher({ maxRetained: 3 });
     let heard = 0;
     publisher.subscribe('bflow.events.>', () => heard++);
-    for (let i = 0; i < 2000; i++) await publisher.publish(eventSubject('bflow', events[0]!), `k-${i}`, body(String(i)));
-    expect(publisher.messages().map((m) => [m.seq, m.msgId])).toEqual([[1998, 'k-1997'], [1999, 'k-1998'], [2000, 'k-1999']]);
+    for (let i = 0; i < 2000; i++)
+      await publisher.publish(eventSubject('bflow', events[0]!), `k-${i}`, body(String(i)));
+    expect(publisher.messages().map((m) => [m.seq, m.msgId])).toEqual([
+      [1998, 'k-1997'],
+      [1999, 'k-1998'],
+      [2000, 'k-1999'],
+    ]);
     expect(heard).toBe(2000);
   });
 

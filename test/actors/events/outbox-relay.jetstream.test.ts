@@ -43,7 +43,14 @@ interface Child {
 function startRelayChild(shard: number, pauseAt: number): Child {
   const saved = process.env.BFLOW_TEST_PAUSE_BEFORE_MARK;
   process.env.BFLOW_TEST_PAUSE_BEFORE_MARK = String(pauseAt); // spawn copies the environment synchronously
-  const child = spawnTsx('test/fixtures/relay-child.ts', [db!.url, NATS_URL, STREAM, PREFIX, String(shard), String(BATCH)]);
+  const child = spawnTsx('test/fixtures/relay-child.ts', [
+    db!.url,
+    NATS_URL,
+    STREAM,
+    PREFIX,
+    String(shard),
+    String(BATCH),
+  ]);
   if (saved === undefined) delete process.env.BFLOW_TEST_PAUSE_BEFORE_MARK;
   else process.env.BFLOW_TEST_PAUSE_BEFORE_MARK = saved;
   let stdout = '';
@@ -92,7 +99,9 @@ describe('outbox relay on MySQL and JetStream', () => {
     const { pool } = db!;
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const writer = new MySqlTransitionWriter(pool);
-    const outcomes = await Promise.all(Array.from({ length: 150 }, (_, i) => writer.commit(step({ tenant, id: `r${i}`, shard, events: 2 }))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => writer.commit(step({ tenant, id: `r${i}`, shard, events: 2 }))),
+    );
     await writer.close();
     expect(outcomes.every((o) => o.ok)).toBe(true);
     const rows = await query(pool, 'SELECT events FROM outbox WHERE shard = ? ORDER BY position', [shard]);
@@ -101,31 +110,55 @@ describe('outbox relay on MySQL and JetStream', () => {
 
     // 1st relay: marks two batches, publishes the third, and dies before marking it.
     const first = startRelayChild(shard, 3);
-    await waitFor(() => lines(first.stdout(), 'PAUSED').length === 1 || first.process.exitCode !== null, { deadlineMs: 30_000, what: 'the 1st pause' });
+    await waitFor(() => lines(first.stdout(), 'PAUSED').length === 1 || first.process.exitCode !== null, {
+      deadlineMs: 30_000,
+      what: 'the 1st pause',
+    });
     await kill(first);
     expect(lines(first.stdout(), 'MARKED')).toHaveLength(2);
     expect(lines(first.stdout(), 'ACK')).toHaveLength(3 * BATCH * 2);
 
     // 2nd relay: re-publishes that third batch (duplicates), marks it, publishes the fourth and dies.
     const second = startRelayChild(shard, 2);
-    await waitFor(() => lines(second.stdout(), 'PAUSED').length === 1 || second.process.exitCode !== null, { deadlineMs: 30_000, what: 'the 2nd pause' });
+    await waitFor(() => lines(second.stdout(), 'PAUSED').length === 1 || second.process.exitCode !== null, {
+      deadlineMs: 30_000,
+      what: 'the 2nd pause',
+    });
     await kill(second);
-    expect(lines(second.stdout(), 'ACK').slice(0, BATCH * 2)).toEqual(lines(first.stdout(), 'ACK').slice(2 * BATCH * 2));
+    expect(lines(second.stdout(), 'ACK').slice(0, BATCH * 2)).toEqual(
+      lines(first.stdout(), 'ACK').slice(2 * BATCH * 2),
+    );
 
     // 3rd relay: killed at a random point, wherever it is (publishing, marking or polling).
     const third = startRelayChild(shard, 0);
     const acksBefore = randomInt(1, 4 * BATCH * 2);
-    await waitFor(() => lines(third.stdout(), 'ACK').length >= acksBefore || third.process.exitCode !== null, { deadlineMs: 30_000, what: `${acksBefore} acks` });
+    await waitFor(() => lines(third.stdout(), 'ACK').length >= acksBefore || third.process.exitCode !== null, {
+      deadlineMs: 30_000,
+      what: `${acksBefore} acks`,
+    });
     await kill(third);
 
     // A last relay, in process, finishes the outbox.
-    const relay = new OutboxRelay({ store: new MySqlRuntimeStore(pool), publisher: await JetStreamEventPublisher.create(nc!, { prefix: PREFIX, stream: STREAM }), prefix: PREFIX, batch: BATCH, pollMs: 50 });
+    const relay = new OutboxRelay({
+      store: new MySqlRuntimeStore(pool),
+      publisher: await JetStreamEventPublisher.create(nc!, { prefix: PREFIX, stream: STREAM }),
+      prefix: PREFIX,
+      batch: BATCH,
+      pollMs: 50,
+    });
     try {
       relay.openShard(shard);
-      await waitFor(async () => Number((await query(pool, 'SELECT COUNT(*) AS n FROM outbox WHERE shard = ? AND published_at IS NULL', [shard]))[0]?.n) === 0, {
-        deadlineMs: 30_000,
-        what: 'every outbox row marked published',
-      });
+      await waitFor(
+        async () =>
+          Number(
+            (await query(pool, 'SELECT COUNT(*) AS n FROM outbox WHERE shard = ? AND published_at IS NULL', [shard]))[0]
+              ?.n,
+          ) === 0,
+        {
+          deadlineMs: 30_000,
+          what: 'every outbox row marked published',
+        },
+      );
     } finally {
       await relay.stop();
     }

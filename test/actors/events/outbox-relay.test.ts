@@ -2,7 +2,11 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventMsgId, eventSubject } from '../../../src/actors/events/event-subject.ts';
 import { MemoryEventPublisher } from '../../../src/actors/events/memory-event-publisher.ts';
-import { OutboxRelay, registerOutboxMetrics, type OutboxRelayOptions } from '../../../src/actors/events/outbox-relay.ts';
+import {
+  OutboxRelay,
+  registerOutboxMetrics,
+  type OutboxRelayOptions,
+} from '../../../src/actors/events/outbox-relay.ts';
 import type { EventPublisher } from '../../../src/actors/events/ports.ts';
 import type { DomainEvent } from '../../../src/engine/index.ts';
 import { MemoryStore } from '../../../src/store/memory/memory-store.ts';
@@ -41,7 +45,13 @@ class FlakyPublisher implements EventPublisher {
 }
 
 /** Commits `runtimes` one-step runtimes with `events` events each; returns the events in commit order. */
-async function commitEvents(store: MemoryStore, tenant: string, shard: number, runtimes: number, events: number): Promise<DomainEvent[]> {
+async function commitEvents(
+  store: MemoryStore,
+  tenant: string,
+  shard: number,
+  runtimes: number,
+  events: number,
+): Promise<DomainEvent[]> {
   const out: DomainEvent[] = [];
   for (let i = 0; i < runtimes; i++) {
     const record = step({ tenant, id: `r${i}`, shard, events });
@@ -53,7 +63,8 @@ async function commitEvents(store: MemoryStore, tenant: string, shard: number, r
 
 const pending = async (store: MemoryStore, shard: number) => (await store.unpublishedEvents(shard, 500)).length;
 // The stream de-duplicates on the tenant-qualified id; the payload carries the event id.
-const storedIds = (twin: MemoryEventPublisher) => twin.messages().map((m) => (JSON.parse(Buffer.from(m.payload).toString('utf8')) as { id: string }).id);
+const storedIds = (twin: MemoryEventPublisher) =>
+  twin.messages().map((m) => (JSON.parse(Buffer.from(m.payload).toString('utf8')) as { id: string }).id);
 const storedMsgIds = (twin: MemoryEventPublisher) => twin.messages().map((m) => m.msgId);
 
 describe('outbox relay', () => {
@@ -115,7 +126,7 @@ describe('outbox relay', () => {
     expect(await registry.metrics()).toContain(`bflow_outbox_publish_failures_total ${flaky.failures}`);
   });
 
-  it('outbox relay - two tenants\' runtimes with the same id both have their events stored (the de-duplication id is tenant-qualified)', async () => {
+  it("outbox relay - two tenants' runtimes with the same id both have their events stored (the de-duplication id is tenant-qualified)", async () => {
     const store = new MemoryStore();
     const shard = uniqueShard();
     for (const tenant of [uniqueTenant(), uniqueTenant()]) {
@@ -180,9 +191,18 @@ describe('outbox relay', () => {
     }
 
     /** Commits one-step runtimes and tells the relay as the host does; returns the events in commit order. */
-    async function commitAndTell(r: OutboxRelay, store: MemoryStore, tenant: string, shard: number, ids: string[], events = 2): Promise<DomainEvent[]> {
+    async function commitAndTell(
+      r: OutboxRelay,
+      store: MemoryStore,
+      tenant: string,
+      shard: number,
+      ids: string[],
+      events = 2,
+    ): Promise<DomainEvent[]> {
       const out: DomainEvent[] = [];
-      const outcomes = await Promise.all(ids.map((id) => store.commit(step({ tenant, id, shard, events })).then((o) => ({ id, o }))));
+      const outcomes = await Promise.all(
+        ids.map((id) => store.commit(step({ tenant, id, shard, events })).then((o) => ({ id, o }))),
+      );
       for (const { id, o } of outcomes) {
         if (!o.ok) throw new Error(`commit of ${id} failed: ${o.message}`);
         expect(o.outboxPosition).toBeTypeOf('number');
@@ -201,7 +221,13 @@ describe('outbox relay', () => {
       const r = relay({ store: wrapped, publisher: twin, pollMs: 600_000 });
       r.openShard(shard);
       await waitFor(() => counts.polls === 1, { what: 'the first (empty) poll: the shard is caught up' });
-      const events = await commitAndTell(r, store, tenant, shard, Array.from({ length: 40 }, (_, i) => `hot${i}`));
+      const events = await commitAndTell(
+        r,
+        store,
+        tenant,
+        shard,
+        Array.from({ length: 40 }, (_, i) => `hot${i}`),
+      );
       await waitFor(async () => (await pending(store, shard)) === 0, { what: 'every row marked' });
       expect(storedIds(twin)).toEqual(events.map((e) => e.id));
       expect(counts.polls).toBe(1);

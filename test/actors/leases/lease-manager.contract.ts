@@ -13,7 +13,10 @@ export interface LeaseHarness {
 }
 
 /** Records changes, and drains that are awaited (each takes `drainMs`). */
-export function recorder(manager: LeaseManager, drainMs = 0): { changes: LeaseChange[]; log: string[]; drainer: ShardDrainer } {
+export function recorder(
+  manager: LeaseManager,
+  drainMs = 0,
+): { changes: LeaseChange[]; log: string[]; drainer: ShardDrainer } {
   const changes: LeaseChange[] = [];
   const log: string[] = [];
   manager.onChange((c) => {
@@ -71,7 +74,9 @@ export function leaseManagerContract(name: string, h: LeaseHarness): void {
       expect(view.shardCount).toBe(8);
       expect(view.nodes.map((n) => n.id)).toContain('solo-2');
       expect(view.shards.every((s) => s.node === 'solo-2')).toBe(true);
-      expect(view.shards.map((s) => s.epoch)).toEqual([...m.held()].sort((a, b) => a.shard - b.shard).map((s) => s.epoch));
+      expect(view.shards.map((s) => s.epoch)).toEqual(
+        [...m.held()].sort((a, b) => a.shard - b.shard).map((s) => s.epoch),
+      );
     });
 
     it(`${name} - stop drains, then releases every shard`, async () => {

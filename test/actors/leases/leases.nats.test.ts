@@ -34,7 +34,11 @@ describe('leases on NATS', () => {
 
   const cluster = (): string => `${nats.prefix}_c${++clusterSeq}`;
 
-  const node = async (c: string, id: string, extra: Partial<NatsLeaseManagerOptions> & { url?: string; drainMs?: number } = {}): Promise<Node> => {
+  const node = async (
+    c: string,
+    id: string,
+    extra: Partial<NatsLeaseManagerOptions> & { url?: string; drainMs?: number } = {},
+  ): Promise<Node> => {
     const nc = await nats.connect(id, extra.url);
     const m = new NatsLeaseManager({ nc, nodeId: id, cluster: c, shardCount: 64, ttlMs: TTL, ...extra });
     const n: Node = { id, m, nc, changes: [], log: [] };
@@ -58,9 +62,14 @@ describe('leases on NATS', () => {
   const balanced = (group: Node[], shards = 64): boolean => {
     const counts = group.map((n) => n.m.held().length);
     const all = new Set(group.flatMap((n) => n.m.held().map((h) => h.shard)));
-    return all.size === shards && counts.reduce((a, b) => a + b, 0) === shards && Math.max(...counts) - Math.min(...counts) <= 1;
+    return (
+      all.size === shards &&
+      counts.reduce((a, b) => a + b, 0) === shards &&
+      Math.max(...counts) - Math.min(...counts) <= 1
+    );
   };
-  const lost = (group: Node[]): number => group.reduce((a, n) => a + n.changes.filter((c) => c.type === 'lost').length, 0);
+  const lost = (group: Node[]): number =>
+    group.reduce((a, n) => a + n.changes.filter((c) => c.type === 'lost').length, 0);
   const drainedBeforeReleased = (n: Node): void => {
     for (const entry of n.log.filter((l) => l.startsWith('released:'))) {
       const shard = entry.slice('released:'.length);
@@ -74,7 +83,10 @@ describe('leases on NATS', () => {
     const c = cluster();
     await start(await node(c, 'count-a', { shardCount: 8 }));
     const b = await node(c, 'count-b', { shardCount: 16 });
-    const err = await b.m.start(drainer(b)).then(() => undefined, (e: unknown) => e);
+    const err = await b.m.start(drainer(b)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LeaseError);
     expect((err as LeaseError).code).toBe('shard_count_mismatch');
     expect((err as Error).message).toMatch(/created with 8 shards.*started with 16.*BFLOW_SHARDS=8/);
@@ -115,7 +127,12 @@ describe('leases on NATS', () => {
     await waitFor(() => balanced([a!, b!]), { deadlineMs: TTL + 2000, what: `${orphaned.length} shards re-served` });
     expect(Date.now() - killedAt).toBeLessThanOrEqual(TTL + 2000);
     await waitFor(() => dead!.m.held().length === 0, { deadlineMs: 1000, what: 'dead node holds nothing' });
-    expect(dead!.changes.filter((ch) => ch.type === 'lost').map((ch) => ch.shard).sort()).toEqual(orphaned.sort());
+    expect(
+      dead!.changes
+        .filter((ch) => ch.type === 'lost')
+        .map((ch) => ch.shard)
+        .sort(),
+    ).toEqual(orphaned.sort());
   });
 
   it('leases - fencing: a stalled node reports lost before another claims, and its stale epochs never renew', async () => {
@@ -140,7 +157,9 @@ describe('leases on NATS', () => {
     proxy.resume(); // the stalled node's queued renewals reach the server now, naming stale revisions
     await waitFor(() => balanced([stalled, healthy], 16), { deadlineMs: 10_000, what: 'back to 8/8' });
     expect(lost([healthy])).toBe(0); // a stale renewal that succeeded would have cost the healthy node its lease
-    const newest = Math.max(...healthy.changes.filter((ch) => ch.type === 'acquired').map((ch) => (ch.type === 'acquired' ? ch.epoch : 0)));
+    const newest = Math.max(
+      ...healthy.changes.filter((ch) => ch.type === 'acquired').map((ch) => (ch.type === 'acquired' ? ch.epoch : 0)),
+    );
     for (const h of stalled.m.held()) {
       expect(before.get(h.shard) === h.epoch).toBe(false);
       if (before.has(h.shard)) expect(h.epoch).toBeGreaterThan(before.get(h.shard)!);
@@ -158,6 +177,9 @@ describe('leases on NATS', () => {
     offset = TTL; // as if the process had been paused for a whole TTL
     expect(n.m.holds(first!.shard, first!.epoch)).toBe(false);
     expect(n.m.held()).toEqual([]);
-    await waitFor(() => n.changes.filter((ch) => ch.type === 'lost').length === 4, { deadlineMs: 2000, what: '4 lost' });
+    await waitFor(() => n.changes.filter((ch) => ch.type === 'lost').length === 4, {
+      deadlineMs: 2000,
+      what: '4 lost',
+    });
   });
 });

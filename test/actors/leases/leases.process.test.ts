@@ -41,7 +41,11 @@ function spawnNode(url: string, cluster: string, id: string): Proc {
 function balanced(group: Proc[]): boolean {
   const counts = group.map((p) => p.held.size);
   const all = new Set(group.flatMap((p) => [...p.held.keys()]));
-  return all.size === SHARDS && counts.reduce((a, b) => a + b, 0) === SHARDS && Math.max(...counts) - Math.min(...counts) <= 1;
+  return (
+    all.size === SHARDS &&
+    counts.reduce((a, b) => a + b, 0) === SHARDS &&
+    Math.max(...counts) - Math.min(...counts) <= 1
+  );
 }
 
 describe('leases across processes', () => {
@@ -66,13 +70,19 @@ describe('leases across processes', () => {
 
     const frozen = new Map(b.held);
     b.child.kill('SIGSTOP');
-    await waitFor(() => a.held.size === SHARDS, { deadlineMs: TTL + 3000, what: 'the running process holds every shard' });
+    await waitFor(() => a.held.size === SHARDS, {
+      deadlineMs: TTL + 3000,
+      what: 'the running process holds every shard',
+    });
     const takenAt = Date.now();
     b.child.kill('SIGCONT');
-    await waitFor(() => [...frozen.keys()].every((s) => b.events.some((e) => e.type === 'lost' && e.shard === s && e.t >= takenAt)), {
-      deadlineMs: 3000,
-      what: 'the resumed process reports lost for every shard it held',
-    });
+    await waitFor(
+      () => [...frozen.keys()].every((s) => b.events.some((e) => e.type === 'lost' && e.shard === s && e.t >= takenAt)),
+      {
+        deadlineMs: 3000,
+        what: 'the resumed process reports lost for every shard it held',
+      },
+    );
     for (const [shard, epoch] of frozen) {
       const after = b.events.filter((e) => e.shard === shard && e.t >= takenAt);
       expect(after[0]?.type, `first event for shard ${shard} after SIGCONT`).toBe('lost');

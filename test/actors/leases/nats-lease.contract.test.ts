@@ -8,7 +8,14 @@ leaseManagerContract('nats', {
   create: async ({ nodeId, shardCount }) => {
     nats ??= await useTestNats('lease_contract');
     // Each manager gets a cluster of its own: the contract speaks of a lone node.
-    return new NatsLeaseManager({ nc: await nats.connect(nodeId), nodeId, shardCount, cluster: `${nats.prefix}_${nodeId.replace(/\W/g, '_')}`, ttlMs: 3000, settleMs: 100 });
+    return new NatsLeaseManager({
+      nc: await nats.connect(nodeId),
+      nodeId,
+      shardCount,
+      cluster: `${nats.prefix}_${nodeId.replace(/\W/g, '_')}`,
+      ttlMs: 3000,
+      settleMs: 100,
+    });
   },
   cleanup: async () => nats?.cleanup(),
   acquireDeadlineMs: 5000,

@@ -1,7 +1,13 @@
 import { expect } from 'vitest';
 import type { ActionCommand } from '../../../src/engine/index.ts';
 import type { ShardReply, ShardRequest } from '../../../src/actors/bus/ports.ts';
-import type { CommitOutcome, DirectoryStore, TransitionRecord, TransitionWriter, WorkflowStore } from '../../../src/store/ports.ts';
+import type {
+  CommitOutcome,
+  DirectoryStore,
+  TransitionRecord,
+  TransitionWriter,
+  WorkflowStore,
+} from '../../../src/store/ports.ts';
 import { loadExample } from '../../fixtures/engine-driver.ts';
 import { employees, groups } from '../../fixtures/org-chart.ts';
 
@@ -22,7 +28,10 @@ export class TestClock {
 }
 
 /** The org chart, the purchase-order example published through the WorkflowStore, and its app config in `apply` mode. */
-export async function seedTenant(stores: { workflows: WorkflowStore; directory: DirectoryStore }, tenant: string): Promise<void> {
+export async function seedTenant(
+  stores: { workflows: WorkflowStore; directory: DirectoryStore },
+  tenant: string,
+): Promise<void> {
   await stores.directory.upsertGroups(tenant, groups);
   await stores.directory.upsertEmployees(tenant, employees);
   await stores.workflows.createWorkflow(tenant, PO_WORKFLOW, loadExample('purchase-order'), T0);
@@ -38,7 +47,12 @@ import { poDoc } from '../../fixtures/purchase-order-doc.ts';
 
 export { poDoc };
 
-export function startRequest(tenant: string, runtimeId: string, docId: string, o: Partial<Extract<ShardRequest, { kind: 'start' }>> = {}): ShardRequest {
+export function startRequest(
+  tenant: string,
+  runtimeId: string,
+  docId: string,
+  o: Partial<Extract<ShardRequest, { kind: 'start' }>> = {},
+): ShardRequest {
   return {
     kind: 'start',
     tenant,
@@ -62,7 +76,13 @@ export function commandRequest(
   extra: Extra = {},
   o: { idempotencyKey?: string; expectedRevision?: number } = {},
 ): ShardRequest {
-  const request: ShardRequest = { kind: 'command', tenant, runtimeId, command: { type, actor, ...extra }, idempotencyKey: o.idempotencyKey ?? newKey('cmd') };
+  const request: ShardRequest = {
+    kind: 'command',
+    tenant,
+    runtimeId,
+    command: { type, actor, ...extra },
+    idempotencyKey: o.idempotencyKey ?? newKey('cmd'),
+  };
   if (o.expectedRevision !== undefined) request.expectedRevision = o.expectedRevision;
   return request;
 }

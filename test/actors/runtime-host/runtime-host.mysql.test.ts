@@ -13,7 +13,16 @@ import { MySqlWorkflowStore } from '../../../src/store/mysql/workflow-store.ts';
 import type { SnapshotCache } from '../../../src/store/ports.ts';
 import { useTestDatabase, type TestDatabase } from '../../harness/mysql.ts';
 import { uniqueTenant } from '../../store/fixtures.ts';
-import { ProbeWriter, TestClock, commandRequest as cmd, ok, poDoc, problemOf, seedTenant, startRequest } from './runtime-host-fixture.ts';
+import {
+  ProbeWriter,
+  TestClock,
+  commandRequest as cmd,
+  ok,
+  poDoc,
+  problemOf,
+  seedTenant,
+  startRequest,
+} from './runtime-host-fixture.ts';
 
 // One database for the file; each test works in its own tenant.
 let db: Promise<TestDatabase> | undefined;
@@ -43,7 +52,15 @@ async function mysqlHost(options: RuntimeHostOptions = {}, cache: SnapshotCache 
     host.close();
     await writer.close();
   });
-  return { host, writer, workflows: inner, directory, read: new MySqlReadModel(pool), store: new MySqlRuntimeStore(pool), cache };
+  return {
+    host,
+    writer,
+    workflows: inner,
+    directory,
+    read: new MySqlReadModel(pool),
+    store: new MySqlRuntimeStore(pool),
+    cache,
+  };
 }
 
 async function seeded(options: RuntimeHostOptions = {}) {
@@ -84,7 +101,11 @@ describe('runtime host on MySQL', () => {
       ok(await host.handle(cmd(tenant, id, 'alice', 'submit')));
     }
     const replies = await Promise.all(
-      ids.flatMap((id) => Array.from({ length: 50 }, (_, i) => host.handle(cmd(tenant, id, 'alice', 'comment', { comment: `${id}-${i}` })))),
+      ids.flatMap((id) =>
+        Array.from({ length: 50 }, (_, i) =>
+          host.handle(cmd(tenant, id, 'alice', 'comment', { comment: `${id}-${i}` })),
+        ),
+      ),
     );
     for (const r of replies) ok(r);
     expect(writer.outcomes.filter((o) => o !== 'ok')).toEqual([]);
@@ -93,7 +114,9 @@ describe('runtime host on MySQL', () => {
     for (const id of ids) {
       const seqs = replies.filter((r) => r.ok && r.state.runtime.id === id).map((r) => ok(r).state.seq);
       expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
-      expect((await read.runtimeLog(tenant, id)).map((l) => l.seq)).toEqual(Array.from({ length: 52 }, (_, i) => i + 1));
+      expect((await read.runtimeLog(tenant, id)).map((l) => l.seq)).toEqual(
+        Array.from({ length: 52 }, (_, i) => i + 1),
+      );
     }
   });
 
@@ -109,7 +132,9 @@ describe('runtime host on MySQL', () => {
     expect(a.writer.outcomes).toContain('conflict');
     // Racing rounds on both owners.
     const replies = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => (i % 2 ? a.host : b.host).handle(cmd(tenant, 'rt-1', 'alice', 'comment', { comment: `r${i}` }))),
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 ? a.host : b.host).handle(cmd(tenant, 'rt-1', 'alice', 'comment', { comment: `r${i}` })),
+      ),
     );
     for (const r of replies) if (!r.ok) expect(r.problem.code).toBe('version_conflict');
     const log = await a.read.runtimeLog(tenant, 'rt-1');
@@ -129,7 +154,10 @@ describe('runtime host on MySQL', () => {
     const first = ok(await a.host.handle(startRequest(tenant, 'rt-1', 'doc-1')));
     const again = ok(await b.host.handle(startRequest(tenant, 'rt-2', 'doc-1')));
     expect(again).toMatchObject({ created: false, state: { runtime: { id: 'rt-1' }, revision: first.state.revision } });
-    const racing = await Promise.all([a.host.handle(startRequest(tenant, 'rt-3', 'doc-2')), b.host.handle(startRequest(tenant, 'rt-4', 'doc-2'))]);
+    const racing = await Promise.all([
+      a.host.handle(startRequest(tenant, 'rt-3', 'doc-2')),
+      b.host.handle(startRequest(tenant, 'rt-4', 'doc-2')),
+    ]);
     expect(racing.map((r) => ok(r).created).sort()).toEqual([false, true]);
     expect(new Set(racing.map((r) => ok(r).state.runtime.id)).size).toBe(1);
   });
@@ -139,22 +167,43 @@ describe('runtime host on MySQL', () => {
     ok(await host.handle(startRequest(tenant, 'rt-1', 'doc-1', { doc: poDoc(20_000_000) })));
     expect(problemOf(await host.handle(cmd(tenant, 'rt-1', 'bob', 'submit')))).toMatchObject({ code: 'not_assignee' });
     expect(await read.runtimeLog(tenant, 'rt-1')).toHaveLength(1);
-    expect(problemOf(await host.handle(startRequest(tenant, 'rt-2', 'doc-2', { app: 'nope' })))).toMatchObject({ code: 'app_not_configured' });
-    await workflows.setAppConfig({ tenant, companyId: '', app: 'purchase.order', mode: 'unapply', workflowId: 'wf-po' });
+    expect(problemOf(await host.handle(startRequest(tenant, 'rt-2', 'doc-2', { app: 'nope' })))).toMatchObject({
+      code: 'app_not_configured',
+    });
+    await workflows.setAppConfig({
+      tenant,
+      companyId: '',
+      app: 'purchase.order',
+      mode: 'unapply',
+      workflowId: 'wf-po',
+    });
     host.invalidateStartDefinitions(tenant); // the change notice a gateway sends
-    expect(problemOf(await host.handle(startRequest(tenant, 'rt-2', 'doc-2')))).toMatchObject({ code: 'app_not_applied' });
+    expect(problemOf(await host.handle(startRequest(tenant, 'rt-2', 'doc-2')))).toMatchObject({
+      code: 'app_not_applied',
+    });
   });
 
   it('mysql - on a warm start cache a start reads neither app_configs nor workflows; a change notice makes the next start read them once', async () => {
     const { host, tenant, workflows } = await seeded();
-    const reads = (): { app_configs: number; workflows: number } => ({ app_configs: mysqlStatementCounts.reads.get('app_configs') ?? 0, workflows: mysqlStatementCounts.reads.get('workflows') ?? 0 });
+    const reads = (): { app_configs: number; workflows: number } => ({
+      app_configs: mysqlStatementCounts.reads.get('app_configs') ?? 0,
+      workflows: mysqlStatementCounts.reads.get('workflows') ?? 0,
+    });
     ok(await host.handle(startRequest(tenant, 'rt-1', 'doc-1'))); // warms the cache
     const warm = reads();
     for (let i = 2; i <= 6; i++) ok(await host.handle(startRequest(tenant, `rt-${i}`, `doc-${i}`)));
     expect(reads()).toEqual(warm);
-    await workflows.setAppConfig({ tenant, companyId: '', app: 'purchase.order', mode: 'unapply', workflowId: 'wf-po' });
+    await workflows.setAppConfig({
+      tenant,
+      companyId: '',
+      app: 'purchase.order',
+      mode: 'unapply',
+      workflowId: 'wf-po',
+    });
     host.invalidateStartDefinitions(tenant); // the change notice a gateway sends
-    expect(problemOf(await host.handle(startRequest(tenant, 'rt-7', 'doc-7')))).toMatchObject({ code: 'app_not_applied' });
+    expect(problemOf(await host.handle(startRequest(tenant, 'rt-7', 'doc-7')))).toMatchObject({
+      code: 'app_not_applied',
+    });
     expect(reads().app_configs).toBe(warm.app_configs + 1);
   });
 
@@ -163,7 +212,9 @@ describe('runtime host on MySQL', () => {
     ok(await host.handle(startRequest(tenant, 'rt-1', 'doc-1', { doc: poDoc(20_000_000) })));
     ok(await host.handle(cmd(tenant, 'rt-1', 'alice', 'submit')));
     ok(await host.handle(cmd(tenant, 'rt-1', 'pur-mgr', 'approve')));
-    const replies = await Promise.all(['fin-1', 'fin-2', 'fin-3'].map((who) => host.handle(cmd(tenant, 'rt-1', who, 'approve'))));
+    const replies = await Promise.all(
+      ['fin-1', 'fin-2', 'fin-3'].map((who) => host.handle(cmd(tenant, 'rt-1', who, 'approve'))),
+    );
     expect(replies.map((r) => (r.ok ? 'ok' : r.problem.code))).toEqual(['ok', 'ok', 'action_not_allowed']);
     const state = (await store.loadRuntime(tenant, 'rt-1'))!;
     expect(state.status).toBe('approved');
@@ -175,10 +226,14 @@ describe('runtime host on MySQL', () => {
   it('mysql - drain waits for in-flight commands, flushes the writer, then refuses with shard_moved', async () => {
     const { host, tenant } = await seeded();
     ok(await host.handle(startRequest(tenant, 'rt-1', 'doc-1')));
-    const inFlight = Array.from({ length: 5 }, (_, i) => host.handle(cmd(tenant, 'rt-1', 'alice', 'comment', { comment: `c${i}` })));
+    const inFlight = Array.from({ length: 5 }, (_, i) =>
+      host.handle(cmd(tenant, 'rt-1', 'alice', 'comment', { comment: `c${i}` })),
+    );
     const { shardOf } = await import('../../../src/actors/shard-of.ts');
     await host.drain(shardOf('rt-1', SHARDS));
     for (const r of await Promise.all(inFlight)) ok(r);
-    expect(problemOf(await host.handle(cmd(tenant, 'rt-1', 'alice', 'comment', { comment: 'late' })))).toMatchObject({ code: 'shard_moved' });
+    expect(problemOf(await host.handle(cmd(tenant, 'rt-1', 'alice', 'comment', { comment: 'late' })))).toMatchObject({
+      code: 'shard_moved',
+    });
   });
 });

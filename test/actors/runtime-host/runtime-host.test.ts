@@ -76,9 +76,15 @@ describe('runtime host - command path', () => {
   it('start → submit → approve through the purchase-order example', async () => {
     const { host, store } = await seeded();
     const started = ok(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')));
-    expect(started).toMatchObject({ created: true, state: { revision: 1, status: 'created', runtime: { workflowId: PO_WORKFLOW, version: 1 } } });
+    expect(started).toMatchObject({
+      created: true,
+      state: { revision: 1, status: 'created', runtime: { workflowId: PO_WORKFLOW, version: 1 } },
+    });
     const sub = ok(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'submit')));
-    expect(sub.state.stages.at(-1)).toMatchObject({ node: 'manager', tasks: [{ assignee: 'pur-mgr', status: 'open' }] });
+    expect(sub.state.stages.at(-1)).toMatchObject({
+      node: 'manager',
+      tasks: [{ assignee: 'pur-mgr', status: 'open' }],
+    });
     const done = ok(await host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'approve', { comment: 'ok' })));
     expect(done.state).toMatchObject({ status: 'approved', revision: 3 });
     const log = await store.read.runtimeLog(TENANT, 'rt-1');
@@ -140,7 +146,9 @@ describe('runtime host - command path', () => {
     ok(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { idempotencyKey: key })));
     host.closeShard(shardOf('rt-2', SHARDS));
     host.openShard(shardOf('rt-2', SHARDS), 2);
-    expect(problemOf(await host.handle(cmd(TENANT, 'rt-2', 'alice', 'comment', { comment: 'x' }, { idempotencyKey: key })))).toMatchObject({
+    expect(
+      problemOf(await host.handle(cmd(TENANT, 'rt-2', 'alice', 'comment', { comment: 'x' }, { idempotencyKey: key }))),
+    ).toMatchObject({
       code: 'idempotency_key_reused',
     });
   });
@@ -149,10 +157,12 @@ describe('runtime host - command path', () => {
     const { host, runtimes } = await seeded();
     await submitted(host, 'rt-1');
     let reads = 0;
-    const count = <A extends unknown[], R>(fn: (...a: A) => R) => (...a: A): R => {
-      reads += 1;
-      return fn(...a);
-    };
+    const count =
+      <A extends unknown[], R>(fn: (...a: A) => R) =>
+      (...a: A): R => {
+        reads += 1;
+        return fn(...a);
+      };
     runtimes.loadRuntime = count(runtimes.loadRuntime.bind(runtimes));
     runtimes.findIdempotency = count(runtimes.findIdempotency.bind(runtimes));
     for (let i = 0; i < 10; i++) ok(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: `c${i}` })));
@@ -164,13 +174,17 @@ describe('runtime host - command path', () => {
     await submitted(host, 'rt-1');
     writer.delayMs = 1;
     const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => host.handle(cmd(TENANT, 'rt-1', i % 2 ? 'alice' : 'pur-mgr', 'comment', { comment: `c${i}` }))),
+      Array.from({ length: 50 }, (_, i) =>
+        host.handle(cmd(TENANT, 'rt-1', i % 2 ? 'alice' : 'pur-mgr', 'comment', { comment: `c${i}` })),
+      ),
     );
     const seqs = replies.map((r) => ok(r).state.seq);
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 3)); // arrival order, strictly increasing
     expect(writer.outcomes.filter((o) => o !== 'ok')).toEqual([]);
     expect(writer.maxPerRuntime).toBe(1);
-    expect((await store.read.runtimeLog(TENANT, 'rt-1')).map((l) => l.seq)).toEqual(Array.from({ length: 52 }, (_, i) => i + 1));
+    expect((await store.read.runtimeLog(TENANT, 'rt-1')).map((l) => l.seq)).toEqual(
+      Array.from({ length: 52 }, (_, i) => i + 1),
+    );
   });
 
   it('mailbox - different runtimes run concurrently; the depth gauge counts queued commands', async () => {
@@ -179,7 +193,9 @@ describe('runtime host - command path', () => {
     for (const id of ids) await submitted(host, id);
     const held = gate();
     writer.gate = held.promise;
-    const pending = ids.flatMap((id) => [1, 2, 3].map((n) => host.handle(cmd(TENANT, id, 'alice', 'comment', { comment: `n${n}` }))));
+    const pending = ids.flatMap((id) =>
+      [1, 2, 3].map((n) => host.handle(cmd(TENANT, id, 'alice', 'comment', { comment: `n${n}` }))),
+    );
     await new Promise((r) => setTimeout(r, 20));
     expect(writer.inFlight).toBe(10); // one per runtime, all at once
     expect(await metricValue(registry, 'bflow_mailbox_depth')).toBe(30);
@@ -193,11 +209,18 @@ describe('runtime host - command path', () => {
     const { host, store, writer } = await seeded();
     const before = await submitted(host, 'rt-1');
     const commits = writer.outcomes.length;
-    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'bob', 'approve')))).toMatchObject({ code: 'not_assignee', retryable: false });
-    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'update', { patch: { amount: 1 } })))).toMatchObject({
+    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'bob', 'approve')))).toMatchObject({
+      code: 'not_assignee',
+      retryable: false,
+    });
+    expect(
+      problemOf(await host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'update', { patch: { amount: 1 } }))),
+    ).toMatchObject({
       code: 'fields_not_editable',
     });
-    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'submit')))).toMatchObject({ code: 'action_not_allowed' });
+    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'submit')))).toMatchObject({
+      code: 'action_not_allowed',
+    });
     const invalid = problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: ' ' })));
     expect(invalid).toMatchObject({ code: 'validation_failed', errors: [{ path: 'comment' }] });
     expect(writer.outcomes.length).toBe(commits);
@@ -208,9 +231,15 @@ describe('runtime host - command path', () => {
   it('refusals - a stale expectedRevision is a version_conflict; the current one is accepted', async () => {
     const { host } = await seeded();
     const sub = await submitted(host, 'rt-1');
-    const stale = problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { expectedRevision: 1 })));
+    const stale = problemOf(
+      await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { expectedRevision: 1 })),
+    );
     expect(stale).toMatchObject({ code: 'version_conflict', retryable: false });
-    ok(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { expectedRevision: sub.state.revision })));
+    ok(
+      await host.handle(
+        cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { expectedRevision: sub.state.revision }),
+      ),
+    );
   });
 
   it('refusals - an unknown runtime is runtime_not_found; a shard not held is shard_moved (retryable)', async () => {
@@ -220,7 +249,10 @@ describe('runtime host - command path', () => {
       retryable: false,
     });
     host.closeShard(shardOf('rt-x', SHARDS));
-    expect(problemOf(await host.handle(startRequest(TENANT, 'rt-x', 'doc-x')))).toMatchObject({ code: 'shard_moved', retryable: true });
+    expect(problemOf(await host.handle(startRequest(TENANT, 'rt-x', 'doc-x')))).toMatchObject({
+      code: 'shard_moved',
+      retryable: true,
+    });
   });
 
   it('store - store_unavailable is a retryable problem and drops the actor', async () => {
@@ -277,7 +309,9 @@ describe('runtime host - two owners on one store', () => {
     await submitted(a.host, 'rt-1');
     ok(await b.host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'b activates' })));
     ok(await a.host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'approve'))); // A conflicts once, reloads, approves
-    expect(problemOf(await b.host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'approve')))).toMatchObject({ code: 'action_not_allowed' });
+    expect(problemOf(await b.host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'approve')))).toMatchObject({
+      code: 'action_not_allowed',
+    });
     const log = await a.store.read.runtimeLog(TENANT, 'rt-1');
     expect(log.filter((l) => l.action === 'approve')).toHaveLength(1);
   });
@@ -288,7 +322,9 @@ describe('runtime host - two owners on one store', () => {
     ok(await b.host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'b activates' })));
     ok(await a.host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'a moves on' })));
     const bRevision = sub.state.revision + 1;
-    const reply = await b.host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { expectedRevision: bRevision }));
+    const reply = await b.host.handle(
+      cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'x' }, { expectedRevision: bRevision }),
+    );
     expect(problemOf(reply)).toMatchObject({ code: 'version_conflict' });
   });
 
@@ -298,7 +334,9 @@ describe('runtime host - two owners on one store', () => {
     a.writer.delayMs = 1;
     b.writer.delayMs = 1;
     const replies = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? a.host : b.host).handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: `r${i}` }))),
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a.host : b.host).handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: `r${i}` })),
+      ),
     );
     const oks = replies.filter((r) => r.ok).length;
     for (const r of replies) if (!r.ok) expect(r.problem.code).toBe('version_conflict');
@@ -334,7 +372,10 @@ describe('runtime host - start path', () => {
   it('concurrent starts for one document on two owners → one runtime', async () => {
     const a = await seeded();
     const b = makeHost({}, a.setup);
-    const replies = await Promise.all([a.host.handle(startRequest(TENANT, 'rt-a', 'doc-1')), b.host.handle(startRequest(TENANT, 'rt-b', 'doc-1'))]);
+    const replies = await Promise.all([
+      a.host.handle(startRequest(TENANT, 'rt-a', 'doc-1')),
+      b.host.handle(startRequest(TENANT, 'rt-b', 'doc-1')),
+    ]);
     const states = replies.map((r) => ok(r));
     expect(states.map((r) => r.created).sort()).toEqual([false, true]);
     expect(new Set(states.map((r) => r.state.runtime.id)).size).toBe(1);
@@ -353,25 +394,58 @@ describe('runtime host - start path', () => {
     const unknown = problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1', { app: 'sales.order' })));
     expect(unknown).toMatchObject({ code: 'app_not_configured', retryable: false });
     expect(unknown.message).toContain('PUT /api/v1/apps/sales.order/config');
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'unapply', workflowId: PO_WORKFLOW });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'unapply',
+      workflowId: PO_WORKFLOW,
+    });
     host.invalidateStartDefinitions(TENANT); // the change notice a gateway sends
     const unapplied = problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')));
     expect(unapplied).toMatchObject({ code: 'app_not_applied' });
     expect(unapplied.message).toContain('unapply');
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'pending',
+      workflowId: PO_WORKFLOW,
+    });
     host.invalidateStartDefinitions(TENANT); // the change notice a gateway sends
     expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')))).toMatchObject({ code: 'app_pending' });
-    await store.workflows.createWorkflow(TENANT, 'wf-draft', (await store.workflows.getWorkflow(TENANT, PO_WORKFLOW))!.draft, 0);
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'apply', workflowId: 'wf-draft' });
+    await store.workflows.createWorkflow(
+      TENANT,
+      'wf-draft',
+      (await store.workflows.getWorkflow(TENANT, PO_WORKFLOW))!.draft,
+      0,
+    );
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'apply',
+      workflowId: 'wf-draft',
+    });
     host.invalidateStartDefinitions(TENANT); // the change notice a gateway sends
-    expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')))).toMatchObject({ code: 'workflow_not_published' });
+    expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1')))).toMatchObject({
+      code: 'workflow_not_published',
+    });
     expect(await store.runtimes.loadRuntime(TENANT, 'rt-1')).toBeUndefined();
   });
 
   it('app config - a company config wins over the tenant default, which is the fallback', async () => {
     const { host, store } = await seeded();
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: 'c-2', app: PO_APP, mode: 'unapply', workflowId: PO_WORKFLOW });
-    expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1', { companyId: 'c-2' })))).toMatchObject({ code: 'app_not_applied' });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: 'c-2',
+      app: PO_APP,
+      mode: 'unapply',
+      workflowId: PO_WORKFLOW,
+    });
+    expect(problemOf(await host.handle(startRequest(TENANT, 'rt-1', 'doc-1', { companyId: 'c-2' })))).toMatchObject({
+      code: 'app_not_applied',
+    });
     const fallback = ok(await host.handle(startRequest(TENANT, 'rt-2', 'doc-2', { companyId: 'c-1' })));
     expect(fallback.state.runtime.companyId).toBe('c-1');
   });
@@ -429,7 +503,10 @@ describe('runtime host - drain and lease changes', () => {
     await new Promise((r) => setTimeout(r, 5));
     let drained = false;
     const draining = host.drain(shard).then(() => (drained = true));
-    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'late' })))).toMatchObject({ code: 'shard_moved', retryable: true });
+    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'late' })))).toMatchObject({
+      code: 'shard_moved',
+      retryable: true,
+    });
     await new Promise((r) => setTimeout(r, 5));
     expect(drained).toBe(false);
     held.open();
@@ -437,7 +514,9 @@ describe('runtime host - drain and lease changes', () => {
     ok(await queued);
     await draining;
     expect(host.liveActors).toBe(0);
-    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'after' })))).toMatchObject({ code: 'shard_moved' });
+    expect(problemOf(await host.handle(cmd(TENANT, 'rt-1', 'alice', 'comment', { comment: 'after' })))).toMatchObject({
+      code: 'shard_moved',
+    });
     expect(host.heldShards().map((s) => s.shard)).not.toContain(shard);
   });
 
@@ -455,7 +534,11 @@ describe('runtime host - drain and lease changes', () => {
     ok(await inFlight); // committed (the revision check would have fenced it had a new owner written first)
     expect(problemOf(await queued)).toMatchObject({ code: 'shard_moved' });
     expect(host.liveActors).toBe(0);
-    expect((await store.read.runtimeLog(TENANT, 'rt-1')).map((l) => l.comment ?? l.action)).toEqual(['start', 'submit', 'in flight']);
+    expect((await store.read.runtimeLog(TENANT, 'rt-1')).map((l) => l.comment ?? l.action)).toEqual([
+      'start',
+      'submit',
+      'in flight',
+    ]);
   });
 });
 
@@ -465,7 +548,9 @@ describe('runtime host - approvals at the same instant', () => {
     await submitted(host, 'rt-1', 20_000_000);
     const atFinance = ok(await host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'approve')));
     expect(atFinance.state.stages.at(-1)?.node).toBe('finance');
-    const replies = await Promise.all(['fin-1', 'fin-2', 'fin-3'].map((who) => host.handle(cmd(TENANT, 'rt-1', who, 'approve'))));
+    const replies = await Promise.all(
+      ['fin-1', 'fin-2', 'fin-3'].map((who) => host.handle(cmd(TENANT, 'rt-1', who, 'approve'))),
+    );
     expect(replies.filter((r) => r.ok)).toHaveLength(2);
     expect(problemOf(replies[2]!)).toMatchObject({ code: 'action_not_allowed' });
     const state = (await store.runtimes.loadRuntime(TENANT, 'rt-1'))!;
@@ -518,7 +603,9 @@ describe('runtime host - timers and directory', () => {
 
   it('onCommitted is told of every commit (to wake the outbox relay and timers), never of refusals', async () => {
     const seen: [number, number, number][] = [];
-    const { host, store } = makeHost({}, undefined, { onCommitted: (shard, state, effects) => seen.push([shard, state.revision, effects.events.length]) });
+    const { host, store } = makeHost({}, undefined, {
+      onCommitted: (shard, state, effects) => seen.push([shard, state.revision, effects.events.length]),
+    });
     await seedTenant(store, TENANT);
     await submitted(host, 'rt-1');
     problemOf(await host.handle(cmd(TENANT, 'rt-1', 'bob', 'approve')));
@@ -553,7 +640,10 @@ describe('runtime host - a request in flight', () => {
     expect(await store.read.runtimeLog(TENANT, 'rt-1')).toHaveLength(2);
     expect(await metricValue(registry, 'bflow_requests_joined_total')).toBe(1);
     // Settled: a later copy is answered from the actor's remembered keys, not joined.
-    expect(ok(await host.handle(structuredClone(submit)))).toMatchObject({ replayed: true, state: { revision: a.state.revision } });
+    expect(ok(await host.handle(structuredClone(submit)))).toMatchObject({
+      replayed: true,
+      state: { revision: a.state.revision },
+    });
     expect(await metricValue(registry, 'bflow_requests_joined_total')).toBe(1);
     expect(writer.outcomes).toHaveLength(2);
   });

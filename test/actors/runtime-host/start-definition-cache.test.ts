@@ -50,7 +50,13 @@ describe('StartDefinitionCache', () => {
   it('TTL - an entry is reloaded in the background once it is ttlMs old (the start goes on with the old one), then reused again', async () => {
     const { cache, reads, clock, store } = await counted();
     await cache.getAppConfig(TENANT, PO_APP, '');
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'pending',
+      workflowId: PO_WORKFLOW,
+    });
     clock.advance(TTL - 1);
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'apply' });
     clock.advance(1);
@@ -64,7 +70,13 @@ describe('StartDefinitionCache', () => {
   it('TTL - an entry twice ttlMs old is not served: the start waits for the reload', async () => {
     const { cache, reads, clock, store } = await counted();
     await cache.getAppConfig(TENANT, PO_APP, '');
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'pending',
+      workflowId: PO_WORKFLOW,
+    });
     clock.advance(2 * TTL);
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'pending' });
     expect(reads.configs).toBe(2);
@@ -76,7 +88,13 @@ describe('StartDefinitionCache', () => {
       await cache.getAppConfig(t, PO_APP, '');
       await cache.getWorkflow(t, PO_WORKFLOW);
     }
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'unapply', workflowId: PO_WORKFLOW });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'unapply',
+      workflowId: PO_WORKFLOW,
+    });
     cache.invalidate(TENANT);
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'unapply' });
     await cache.getWorkflow(TENANT, PO_WORKFLOW);
@@ -89,7 +107,13 @@ describe('StartDefinitionCache', () => {
     const { store } = await counted();
     const changed: string[] = [];
     const workflows = invalidatingWorkflows(store.workflows, (tenant) => changed.push(tenant));
-    await workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'apply', workflowId: PO_WORKFLOW });
+    await workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'apply',
+      workflowId: PO_WORKFLOW,
+    });
     const draft = (await workflows.getWorkflow(TENANT, PO_WORKFLOW))!.draft;
     await workflows.publish(TENANT, PO_WORKFLOW, 0); // unchanged draft: still version 1, but reported (the caller cannot tell)
     await workflows.updateDraft(TENANT, PO_WORKFLOW, { ...draft, name: 'v2' }, 0);
@@ -107,7 +131,13 @@ describe('StartDefinitionCache', () => {
     expect(await cache.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'apply' });
     expect(reads.configs).toBe(2);
     const uncached = new StartDefinitionCache(store.workflows, 0, () => 0);
-    await store.workflows.setAppConfig({ tenant: TENANT, companyId: '', app: PO_APP, mode: 'pending', workflowId: PO_WORKFLOW });
+    await store.workflows.setAppConfig({
+      tenant: TENANT,
+      companyId: '',
+      app: PO_APP,
+      mode: 'pending',
+      workflowId: PO_WORKFLOW,
+    });
     expect(await uncached.getAppConfig(TENANT, PO_APP, '')).toMatchObject({ mode: 'pending' });
   });
 });

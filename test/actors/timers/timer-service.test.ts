@@ -1,13 +1,23 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerTimerMetrics, TimerService, type TimerDelivery, type TimerServiceOptions } from '../../../src/actors/timers/timer-service.ts';
+import {
+  registerTimerMetrics,
+  TimerService,
+  type TimerDelivery,
+  type TimerServiceOptions,
+} from '../../../src/actors/timers/timer-service.ts';
 import type { TimerSet } from '../../../src/engine/index.ts';
 import { MemoryStore } from '../../../src/store/memory/memory-store.ts';
 import type { DueTimer } from '../../../src/store/ports.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { commitOk, step, T0, uniqueShard, uniqueTenant } from '../../store/fixtures.ts';
 
-const clock = { t: T0, now(): number { return this.t; } };
+const clock = {
+  t: T0,
+  now(): number {
+    return this.t;
+  },
+};
 const services: TimerService[] = [];
 afterEach(async () => {
   await Promise.all(services.splice(0).map((s) => s.stop()));
@@ -40,25 +50,44 @@ function service(o: Partial<TimerServiceOptions> & Pick<TimerServiceOptions, 'st
   return svc;
 }
 
-const timer = (id: string, dueAt: number, kind: TimerSet['kind'] = 'sla_due', stage = 0): TimerSet => ({ id, kind, dueAt, stage });
+const timer = (id: string, dueAt: number, kind: TimerSet['kind'] = 'sla_due', stage = 0): TimerSet => ({
+  id,
+  kind,
+  dueAt,
+  stage,
+});
 
-async function setTimers(store: MemoryStore, tenant: string, shard: number, runtimeId: string, timers: TimerSet[]): Promise<void> {
+async function setTimers(
+  store: MemoryStore,
+  tenant: string,
+  shard: number,
+  runtimeId: string,
+  timers: TimerSet[],
+): Promise<void> {
   await commitOk(store, step({ tenant, id: runtimeId, shard, timersSet: timers }));
 }
 
-const remaining = async (store: MemoryStore, shard: number) => (await store.dueTimers(shard, Number.MAX_SAFE_INTEGER, 500)).map((t) => t.id).sort();
+const remaining = async (store: MemoryStore, shard: number) =>
+  (await store.dueTimers(shard, Number.MAX_SAFE_INTEGER, 500)).map((t) => t.id).sort();
 
 describe('timer service', () => {
   it('timer service - due timers are delivered once, deleted, and the lag is measured', async () => {
     const store = new MemoryStore();
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     clock.t = T0 + 100_000;
-    await setTimers(store, tenant, shard, 'r1', [timer('r1:0:sla', T0 + 10_000), timer('r1:0:remind', T0 + 200_000, 'reminder')]);
+    await setTimers(store, tenant, shard, 'r1', [
+      timer('r1:0:sla', T0 + 10_000),
+      timer('r1:0:remind', T0 + 200_000, 'reminder'),
+    ]);
     await setTimers(store, tenant, shard, 'r2', [timer('r2:0:sla', T0 + 40_000)]);
     const delivered: string[] = [];
     const registry = new Registry();
     const s = counting(store);
-    const svc = service({ store: s, deliver: async (t) => (delivered.push(t.id), 'fired'), metrics: registerTimerMetrics(registry) });
+    const svc = service({
+      store: s,
+      deliver: async (t) => (delivered.push(t.id), 'fired'),
+      metrics: registerTimerMetrics(registry),
+    });
     svc.openShard(shard);
     await waitFor(() => delivered.length === 2, { what: 'two deliveries' });
     await s.afterPolls(3);
@@ -84,7 +113,14 @@ describe('timer service', () => {
     clock.t = T0 + 60_000;
     svc.wake(shard);
     await waitFor(() => delivered.length === 1, { what: 'the delivery' });
-    expect(delivered[0]).toEqual({ id: 'r1:0:sla', tenant, runtimeId: 'r1', kind: 'sla_due', stage: 0, dueAt: T0 + 60_000 });
+    expect(delivered[0]).toEqual({
+      id: 'r1:0:sla',
+      tenant,
+      runtimeId: 'r1',
+      kind: 'sla_due',
+      stage: 0,
+      dueAt: T0 + 60_000,
+    });
   });
 
   it('timer service - a failed (or throwing) delivery stays and is retried; a stale one is deleted', async () => {
@@ -107,7 +143,11 @@ describe('timer service', () => {
     await waitFor(async () => (await remaining(store, shard)).length === 0, { what: 'both timers deleted' });
     expect(Object.fromEntries(attempts)).toEqual({ 'r1:0:sla': 3, 'r2:0:sla': 1 });
     const counts = (await registry.getSingleMetric('bflow_timer_deliveries_total')!.get()).values;
-    expect(Object.fromEntries(counts.map((v) => [v.labels.result, v.value]))).toEqual({ failed: 2, fired: 1, stale: 1 });
+    expect(Object.fromEntries(counts.map((v) => [v.labels.result, v.value]))).toEqual({
+      failed: 2,
+      fired: 1,
+      stale: 1,
+    });
   });
 
   it('timer service - closing a shard stops it at once, even mid-batch', async () => {
@@ -161,7 +201,12 @@ describe('timer service', () => {
     let unhang: (d: TimerDelivery) => void = () => undefined;
     const hung = new Promise<TimerDelivery>((r) => (unhang = r));
     let first = true;
-    const old = service({ store, batch: 10, concurrency: 1, deliver: (t) => (deliveries.push(t.id), first ? ((first = false), hung) : host(t)) });
+    const old = service({
+      store,
+      batch: 10,
+      concurrency: 1,
+      deliver: (t) => (deliveries.push(t.id), first ? ((first = false), hung) : host(t)),
+    });
     old.openShard(shard);
     await waitFor(() => deliveries.length === 1, { what: "the old owner's delivery" });
     const a = service({ store, batch: 7, deliver: host });
@@ -183,7 +228,10 @@ describe('timer service', () => {
     await setTimers(store, tenant, shard, 'r1', [timer('r1:0:remind', T0 + 50_000, 'reminder')]);
     // Like the engine: firing a reminder commits the next one under the same id.
     const deliver = async (t: DueTimer): Promise<TimerDelivery> => {
-      await commitOk(store, step({ tenant, id: 'r1', shard, baseRevision: 1, timersSet: [timer(t.id, clock.t + 3_600_000, 'reminder')] }));
+      await commitOk(
+        store,
+        step({ tenant, id: 'r1', shard, baseRevision: 1, timersSet: [timer(t.id, clock.t + 3_600_000, 'reminder')] }),
+      );
       return 'fired';
     };
     const s = counting(store);
@@ -216,7 +264,10 @@ describe('timer service', () => {
     let probes = 0;
     const delivered: string[] = [];
     const svc = service({
-      store: { ...s, shardsWithDueTimers: (open: readonly number[], now: number) => (probes++, store.shardsWithDueTimers(open, now)) },
+      store: {
+        ...s,
+        shardsWithDueTimers: (open: readonly number[], now: number) => (probes++, store.shardsWithDueTimers(open, now)),
+      },
       deliver: async (t) => (delivered.push(t.id), 'fired'),
       idlePollMs: 600_000,
     });

@@ -48,7 +48,14 @@ beforeEach(async () => {
     webhookQueue: { stream, wanted: (tenant, type) => wanted(tenant, type) },
   });
   receiver = await WebhookReceiver.start();
-  await store.create({ id: 'wh-1', tenant: 't1', url: receiver.url('/wh-1'), events: ['*'], secret: 'whsec-0123456789abcdef', createdAt: 0 });
+  await store.create({
+    id: 'wh-1',
+    tenant: 't1',
+    url: receiver.url('/wh-1'),
+    events: ['*'],
+    secret: 'whsec-0123456789abcdef',
+    createdAt: 0,
+  });
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.stop()));
@@ -65,15 +72,39 @@ interface Node {
 async function startNode(name: string, o: { concurrency?: number; backoffMinMs?: number } = {}): Promise<Node> {
   const registry = new Registry();
   const metrics = registerWebhookMetrics(registry);
-  const deliverer = new WebhookDeliverer({ webhooks: store, webhookCacheMs: 0, backoffMinMs: o.backoffMinMs ?? 10, backoffMaxMs: Math.max(100, o.backoffMinMs ?? 0), metrics });
+  const deliverer = new WebhookDeliverer({
+    webhooks: store,
+    webhookCacheMs: 0,
+    backoffMinMs: o.backoffMinMs ?? 10,
+    backoffMaxMs: Math.max(100, o.backoffMinMs ?? 0),
+    metrics,
+  });
   const nc: NatsConnection = await nats.connect(name);
-  const consumer = await JetStreamWebhookConsumer.start(nc, deliverer, { stream, prefix, concurrency: o.concurrency ?? 2, pullExpiresMs: 1_000, metrics });
+  const consumer = await JetStreamWebhookConsumer.start(nc, deliverer, {
+    stream,
+    prefix,
+    concurrency: o.concurrency ?? 2,
+    pullExpiresMs: 1_000,
+    metrics,
+  });
   running.push(consumer);
   return { consumer, registry };
 }
 
 async function publish(type: DomainEvent['type'] = 'stage.entered', tenant = 't1'): Promise<DomainEvent> {
-  const e: DomainEvent = { id: `rt-${++seq}:1:0`, type, tenant, app: 'purchase.order', docId: `PO-${seq}`, runtimeId: `rt-${seq}`, workflowId: 'wf-po', version: 1, actor: 'alice', at: Date.now(), data: {} };
+  const e: DomainEvent = {
+    id: `rt-${++seq}:1:0`,
+    type,
+    tenant,
+    app: 'purchase.order',
+    docId: `PO-${seq}`,
+    runtimeId: `rt-${seq}`,
+    workflowId: 'wf-po',
+    version: 1,
+    actor: 'alice',
+    at: Date.now(),
+    data: {},
+  };
   await publisher.publish(eventSubject(prefix, e), e.id, new TextEncoder().encode(JSON.stringify(e)));
   return e;
 }
@@ -104,12 +135,21 @@ describe('webhook consumer - one durable JetStream consumer shared by the nodes'
     const info = await jsm.consumers.info(stream, `${prefix}_webhooks`);
     expect(info.num_ack_pending + info.num_pending).toBe(0);
     // A work queue: an acknowledged event leaves it (the event stream keeps every event).
-    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, { what: 'an empty webhook queue' });
+    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, {
+      what: 'an empty webhook queue',
+    });
     expect((await jsm.streams.info(eventStream)).state.messages).toBe(21);
   });
 
   it('queue - only events some webhook wants are queued; one whose webhooks cannot be read is queued anyway', async () => {
-    await store.create({ id: 'wh-2', tenant: 't2', url: receiver.url('/wh-2'), events: ['task.assigned'], secret: 'whsec-0123456789abcdef', createdAt: 0 });
+    await store.create({
+      id: 'wh-2',
+      tenant: 't2',
+      url: receiver.url('/wh-2'),
+      events: ['task.assigned'],
+      secret: 'whsec-0123456789abcdef',
+      createdAt: 0,
+    });
     const jsm = await jetstreamManager(await nats.connect('info'));
     await publish('stage.entered', 't2'); // t2's webhook wants task.assigned only
     await publish('stage.entered', 't3'); // t3 has no webhooks
@@ -121,7 +161,9 @@ describe('webhook consumer - one durable JetStream consumer shared by the nodes'
     expect((await jsm.streams.info(stream)).state.messages).toBe(2);
     // The consumer reads t3's (empty) list again: acknowledged, delivered nowhere.
     await startNode('node-a');
-    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, { what: 'an empty webhook queue' });
+    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, {
+      what: 'an empty webhook queue',
+    });
     expect(receivedIds()).toEqual([assigned.id]);
     expect(receivedIds()).not.toContain(unknown.id);
   });
@@ -147,14 +189,29 @@ describe('webhook consumer - one durable JetStream consumer shared by the nodes'
 
   it('consumer - an event whose webhooks cannot be read is not acknowledged, and is delivered once the store answers', async () => {
     let failing = true;
-    const flaky = { forTenant: (tenant: string) => (failing ? Promise.reject(new Error('store down')) : store.forTenant(tenant)) };
+    const flaky = {
+      forTenant: (tenant: string) => (failing ? Promise.reject(new Error('store down')) : store.forTenant(tenant)),
+    };
     const registry = new Registry();
     const metrics = registerWebhookMetrics(registry);
     const deliverer = new WebhookDeliverer({ webhooks: flaky, webhookCacheMs: 0, metrics });
-    const consumer = await JetStreamWebhookConsumer.start(await nats.connect('flaky'), deliverer, { stream, prefix, concurrency: 1, retryDelayMs: 200, pullExpiresMs: 1_000, metrics });
+    const consumer = await JetStreamWebhookConsumer.start(await nats.connect('flaky'), deliverer, {
+      stream,
+      prefix,
+      concurrency: 1,
+      retryDelayMs: 200,
+      pullExpiresMs: 1_000,
+      metrics,
+    });
     running.push(consumer);
     const e = await publish();
-    await waitFor(async () => ((await registry.getMetricsAsJSON()).find((m) => m.name === 'bflow_webhook_events_total')?.values.find((v) => v.labels.result === 'retried')?.value ?? 0) >= 1, { what: 'a nak' });
+    await waitFor(
+      async () =>
+        ((await registry.getMetricsAsJSON())
+          .find((m) => m.name === 'bflow_webhook_events_total')
+          ?.values.find((v) => v.labels.result === 'retried')?.value ?? 0) >= 1,
+      { what: 'a nak' },
+    );
     expect(receiver.received).toHaveLength(0);
     failing = false;
     await waitFor(() => receiver.received.length === 1, { what: 'the delivery after the store came back' });

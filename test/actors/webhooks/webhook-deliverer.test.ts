@@ -14,8 +14,24 @@ import { WebhookReceiver } from './webhook-receiver.ts';
 const SECRET = 'whsec-0123456789abcdef';
 const encoder = new TextEncoder();
 
-function event(type: DomainEvent['type'] = 'stage.entered', tenant = 't1', id = `rt-1:2:${Math.random()}`): DomainEvent {
-  return { id, type, tenant, app: 'purchase.order', docId: 'PO-1', runtimeId: 'rt-1', workflowId: 'wf-po', version: 1, actor: 'alice', at: 1_800_000_000_000, data: { node: 'manager' } };
+function event(
+  type: DomainEvent['type'] = 'stage.entered',
+  tenant = 't1',
+  id = `rt-1:2:${Math.random()}`,
+): DomainEvent {
+  return {
+    id,
+    type,
+    tenant,
+    app: 'purchase.order',
+    docId: 'PO-1',
+    runtimeId: 'rt-1',
+    workflowId: 'wf-po',
+    version: 1,
+    actor: 'alice',
+    at: 1_800_000_000_000,
+    data: { node: 'manager' },
+  };
 }
 const bytes = (e: DomainEvent): Uint8Array => encoder.encode(JSON.stringify(e));
 
@@ -36,13 +52,30 @@ afterEach(async () => {
 });
 
 async function hook(id: string, over: Partial<WebhookRecord> = {}): Promise<WebhookRecord> {
-  const record: WebhookRecord = { id, tenant: 't1', url: receiver.url(`/${id}`), events: ['*'], secret: SECRET, createdAt: 0, ...over };
+  const record: WebhookRecord = {
+    id,
+    tenant: 't1',
+    url: receiver.url(`/${id}`),
+    events: ['*'],
+    secret: SECRET,
+    createdAt: 0,
+    ...over,
+  };
   await store.create(record);
   return record;
 }
 
 function make(o: Partial<WebhookDelivererOptions> = {}): WebhookDeliverer {
-  deliverer = new WebhookDeliverer({ webhooks: store, webhookCacheMs: 0, backoffMinMs: 20, backoffMaxMs: 200, timeoutMs: 2_000, random: () => 0, metrics: registerWebhookMetrics(registry), ...o });
+  deliverer = new WebhookDeliverer({
+    webhooks: store,
+    webhookCacheMs: 0,
+    backoffMinMs: 20,
+    backoffMaxMs: 200,
+    timeoutMs: 2_000,
+    random: () => 0,
+    metrics: registerWebhookMetrics(registry),
+    ...o,
+  });
   return deliverer;
 }
 
@@ -59,7 +92,9 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
     const d = make({ logger: { warn: () => (parsedNothing = false) } as unknown as WebhookDelivererOptions['logger'] });
     expect(await d.deliver(new TextEncoder().encode('not json'), 't-without-webhooks')).toEqual([]);
     expect(parsedNothing).toBe(true);
-    expect(await d.deliver(bytes(event('task.assigned')), 't1')).toEqual([{ webhookId: 'wh-told', outcome: 'delivered', attempts: 1 }]);
+    expect(await d.deliver(bytes(event('task.assigned')), 't1')).toEqual([
+      { webhookId: 'wh-told', outcome: 'delivered', attempts: 1 },
+    ]);
   });
 
   it('deliverer - POSTs the raw event JSON with a verifiable signature and the event headers', async () => {
@@ -138,7 +173,12 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
   it('deliverer - a 4xx is not retried; a 429 is, honouring Retry-After', async () => {
     await hook('bad');
     await hook('busy');
-    receiver.respond = (n, req) => (req.path === '/bad' ? 400 : req.path === '/busy' && receiver.received.filter((r) => r.path === '/busy').length === 1 ? { status: 429, headers: { 'Retry-After': '0' } } : 200);
+    receiver.respond = (n, req) =>
+      req.path === '/bad'
+        ? 400
+        : req.path === '/busy' && receiver.received.filter((r) => r.path === '/busy').length === 1
+          ? { status: 429, headers: { 'Retry-After': '0' } }
+          : 200;
     const reports = await make().deliver(bytes(event()));
     expect(reports.sort((x, y) => x.webhookId.localeCompare(y.webhookId))).toEqual([
       { webhookId: 'bad', outcome: 'rejected', attempts: 1 },
@@ -150,10 +190,17 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
     const dead = await closedPortUrl();
     await hook('dead', { url: dead });
     await hook('alive');
-    const d = make({ maxAttempts: 2, breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 } });
+    const d = make({
+      maxAttempts: 2,
+      breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+    });
     for (let i = 0; i < 2; i++) await d.deliver(bytes(event()));
     const reports = await d.deliver(bytes(event()));
-    expect(reports.find((r) => r.webhookId === 'dead')).toEqual({ webhookId: 'dead', outcome: 'circuit_open', attempts: 1 });
+    expect(reports.find((r) => r.webhookId === 'dead')).toEqual({
+      webhookId: 'dead',
+      outcome: 'circuit_open',
+      attempts: 1,
+    });
     expect(reports.find((r) => r.webhookId === 'alive')?.outcome).toBe('delivered');
     expect(receiver.received.filter((r) => r.path === '/alive')).toHaveLength(3);
     expect(await count('bflow_webhook_breakers_open', {})).toBe(1);
@@ -188,7 +235,14 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
   it('deliverer - a cached webhook list is used until the change notice (invalidatingWebhooks) drops it; only real changes are announced', async () => {
     const changed: string[] = [];
     const webhooks = invalidatingWebhooks(store, (tenant) => changed.push(tenant));
-    const record = (id: string): WebhookRecord => ({ id, tenant: 't1', url: receiver.url(`/${id}`), events: ['*'], secret: SECRET, createdAt: 0 });
+    const record = (id: string): WebhookRecord => ({
+      id,
+      tenant: 't1',
+      url: receiver.url(`/${id}`),
+      events: ['*'],
+      secret: SECRET,
+      createdAt: 0,
+    });
     const d = make({ webhooks, webhookCacheMs: 600_000 });
     expect(await d.deliver(bytes(event()))).toEqual([]); // no webhooks yet: the empty list is cached
     await store.create(record('wh-quiet')); // written past the wrapper: no notice

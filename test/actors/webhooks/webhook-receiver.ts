@@ -10,7 +10,10 @@ export interface Received {
 }
 
 /** What to answer the n-th request (from 1): a status, optionally with headers, or hang (never answer). */
-export type Responder = (n: number, req: Received) => number | { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang';
+export type Responder = (
+  n: number,
+  req: Received,
+) => number | { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang';
 
 /** A real HTTP endpoint on a free loopback port that records every request and answers as told. */
 export class WebhookReceiver {
@@ -30,14 +33,20 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const got: Received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
+        const got: Received = {
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+          at: Date.now(),
+        };
         receiver.received.push(got);
         const answer = receiver.respond(receiver.received.length, got);
         if (answer === 'hang') {
           receiver.#hanging.push(res);
           return;
         }
-        const { status, headers, delayMs } = typeof answer === 'number' ? { status: answer, headers: {}, delayMs: 0 } : answer;
+        const { status, headers, delayMs } =
+          typeof answer === 'number' ? { status: answer, headers: {}, delayMs: 0 } : answer;
         const send = (): void => void res.writeHead(status, headers).end(status === 204 ? undefined : 'ok');
         if (delayMs) setTimeout(send, delayMs);
         else send();

@@ -13,7 +13,14 @@ export interface AnalyticsSubject {
 
 const stages: Stage[] = [
   { node: 'start', status: 'closed', enteredAt: T0, exitedAt: T0 + 10, exitAction: 'submit', tasks: [] },
-  { node: 'manager', status: 'open', enteredAt: T0 + 10, dueAt: T0 + 100, breached: true, tasks: [{ assignee: 'm', status: 'open' }] },
+  {
+    node: 'manager',
+    status: 'open',
+    enteredAt: T0 + 10,
+    dueAt: T0 + 100,
+    breached: true,
+    tasks: [{ assignee: 'm', status: 'open' }],
+  },
 ];
 
 /** The AnalyticsReader contract: a workflow's newest runtimes (by creation, then id), filtered by version and creation time, bounded. */
@@ -29,7 +36,11 @@ export function analyticsReaderContract(name: string, makeSubject: () => Promise
       await s.cleanup();
     });
 
-    async function seed(id: string, createdAt: number, o: { workflowId?: string; version?: number; tenant?: string } = {}): Promise<void> {
+    async function seed(
+      id: string,
+      createdAt: number,
+      o: { workflowId?: string; version?: number; tenant?: string } = {},
+    ): Promise<void> {
       const record = step({ tenant: o.tenant ?? tenant, id });
       record.state.runtime.createdAt = createdAt;
       record.state.runtime.workflowId = o.workflowId ?? 'wf-an';
@@ -54,11 +65,22 @@ export function analyticsReaderContract(name: string, makeSubject: () => Promise
       await seed('rt-a', T0 + 1, { version: 1 });
       await seed('rt-b', T0 + 2, { version: 2 });
       await seed('rt-c', T0 + 3, { version: 2 });
-      expect(await s.analytics.stageSamples(tenant, 'wf-an', {}, 2)).toMatchObject({ truncated: true, runtimes: [{ runtimeId: 'rt-c' }, { runtimeId: 'rt-b' }] });
+      expect(await s.analytics.stageSamples(tenant, 'wf-an', {}, 2)).toMatchObject({
+        truncated: true,
+        runtimes: [{ runtimeId: 'rt-c' }, { runtimeId: 'rt-b' }],
+      });
       expect((await s.analytics.stageSamples(tenant, 'wf-an', {}, 3)).truncated).toBe(false);
-      expect((await s.analytics.stageSamples(tenant, 'wf-an', { version: 1 }, 10)).runtimes.map((r) => r.runtimeId)).toEqual(['rt-a']);
-      expect((await s.analytics.stageSamples(tenant, 'wf-an', { since: T0 + 2 }, 10)).runtimes.map((r) => r.runtimeId)).toEqual(['rt-c', 'rt-b']);
-      expect((await s.analytics.stageSamples(tenant, 'wf-an', { since: T0 + 2, version: 2 }, 1)).runtimes.map((r) => r.runtimeId)).toEqual(['rt-c']);
+      expect(
+        (await s.analytics.stageSamples(tenant, 'wf-an', { version: 1 }, 10)).runtimes.map((r) => r.runtimeId),
+      ).toEqual(['rt-a']);
+      expect(
+        (await s.analytics.stageSamples(tenant, 'wf-an', { since: T0 + 2 }, 10)).runtimes.map((r) => r.runtimeId),
+      ).toEqual(['rt-c', 'rt-b']);
+      expect(
+        (await s.analytics.stageSamples(tenant, 'wf-an', { since: T0 + 2, version: 2 }, 1)).runtimes.map(
+          (r) => r.runtimeId,
+        ),
+      ).toEqual(['rt-c']);
       expect(await s.analytics.stageSamples(tenant, 'wf-nope', {}, 10)).toEqual({ runtimes: [], truncated: false });
     });
 
@@ -71,8 +93,12 @@ export function analyticsReaderContract(name: string, makeSubject: () => Promise
       const other = uniqueTenant('an-b');
       await seed('rt-a', T0 + 1);
       await seed('rt-b', T0 + 1, { tenant: other });
-      expect((await s.analytics.stageSamples(tenant, 'wf-an', {}, 10)).runtimes.map((r) => r.runtimeId)).toEqual(['rt-a']);
-      expect((await s.analytics.stageSamples(other, 'wf-an', {}, 10)).runtimes.map((r) => r.runtimeId)).toEqual(['rt-b']);
+      expect((await s.analytics.stageSamples(tenant, 'wf-an', {}, 10)).runtimes.map((r) => r.runtimeId)).toEqual([
+        'rt-a',
+      ]);
+      expect((await s.analytics.stageSamples(other, 'wf-an', {}, 10)).runtimes.map((r) => r.runtimeId)).toEqual([
+        'rt-b',
+      ]);
     });
   });
 }

@@ -4,7 +4,15 @@ import { uniqueTenant } from '../fixtures.ts';
 import type { MakeSubject, StoreSubject } from './subject.ts';
 
 const employees: Employee[] = [
-  { id: 'e2', name: 'Bình Trần', email: 'binh@example.com', phone: '+84 90', companyId: 'c1', groupId: 'g-sales', active: true },
+  {
+    id: 'e2',
+    name: 'Bình Trần',
+    email: 'binh@example.com',
+    phone: '+84 90',
+    companyId: 'c1',
+    groupId: 'g-sales',
+    active: true,
+  },
   { id: 'e1', name: 'An Nguyễn', active: true },
   { id: 'e3', name: 'Gone', groupId: 'g-sales', active: false },
 ];
@@ -38,7 +46,10 @@ export function directoryStoreContract(name: string, makeSubject: MakeSubject): 
     it('directory - a second upsert updates rows and clears fields no longer set', async () => {
       await s.directory.upsertEmployees(tenant, employees);
       await s.directory.upsertGroups(tenant, groups);
-      await s.directory.upsertEmployees(tenant, [{ id: 'e2', name: 'Bình T.', active: false }, { id: 'e4', name: 'New', active: true }]);
+      await s.directory.upsertEmployees(tenant, [
+        { id: 'e2', name: 'Bình T.', active: false },
+        { id: 'e4', name: 'New', active: true },
+      ]);
       await s.directory.upsertGroups(tenant, [{ id: 'g-sales', name: 'Sales & Ops' }]);
       const dir = await s.directory.loadDirectory(tenant);
       expect(dir.employees.map((e) => e.id)).toEqual(['e1', 'e2', 'e3', 'e4']);
@@ -47,7 +58,12 @@ export function directoryStoreContract(name: string, makeSubject: MakeSubject): 
     });
 
     it('directory - an import of 10,001 employees lands whole', async () => {
-      const many = Array.from({ length: 10_001 }, (_, i) => ({ id: `e${String(i).padStart(5, '0')}`, name: `Employee ${i}`, groupId: 'g', active: true }));
+      const many = Array.from({ length: 10_001 }, (_, i) => ({
+        id: `e${String(i).padStart(5, '0')}`,
+        name: `Employee ${i}`,
+        groupId: 'g',
+        active: true,
+      }));
       await s.directory.upsertEmployees(tenant, many);
       const dir = await s.directory.loadDirectory(tenant);
       expect(dir.employees).toHaveLength(10_001);

@@ -23,21 +23,57 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect(await s.read.runtimeLog(tenant, 'r1')).toEqual(record.effects.log);
       const inbox = await s.read.inbox(tenant, 'emp-2', 'open', 10);
       expect(inbox).toEqual({
-        items: [{ runtimeId: 'r1', app: 'purchase.order', docId: 'doc-r1', workflowId: 'wf-po', version: 1, node: 'n1', stage: 0, status: 'open', assignedAt: T0 + 1000 }],
+        items: [
+          {
+            runtimeId: 'r1',
+            app: 'purchase.order',
+            docId: 'doc-r1',
+            workflowId: 'wf-po',
+            version: 1,
+            node: 'n1',
+            stage: 0,
+            status: 'open',
+            assignedAt: T0 + 1000,
+          },
+        ],
         nextCursor: null,
       });
       expect(await s.store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1')).toEqual(record.state);
     });
 
     it('commit - the first log entry of a step carries its cause and idempotency key; later entries and causeless records none', async () => {
-      const input = { id: 'r1', tenant, app: 'purchase.order', docId: 'doc-r1', workflowId: 'wf-po', version: 1, creator: 'emp-creator',
-        doc: { amount: 1200, note: 'ünïcödé "quotes"', lines: [{ sku: 'A' }] } };
-      await commitOk(s.writer, { ...step({ tenant, id: 'r1', idempotency: { key: 'k-start', response: 1 } }), cause: { start: input } });
-      const approve = { type: 'approve' as const, actor: 'emp-2', admin: true, comment: 'ok', nextAssignee: 'emp-3', patch: { amount: 1300 } };
-      await commitOk(s.writer, { ...step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k-approve', response: 2 } }), cause: { command: approve } });
+      const input = {
+        id: 'r1',
+        tenant,
+        app: 'purchase.order',
+        docId: 'doc-r1',
+        workflowId: 'wf-po',
+        version: 1,
+        creator: 'emp-creator',
+        doc: { amount: 1200, note: 'ünïcödé "quotes"', lines: [{ sku: 'A' }] },
+      };
+      await commitOk(s.writer, {
+        ...step({ tenant, id: 'r1', idempotency: { key: 'k-start', response: 1 } }),
+        cause: { start: input },
+      });
+      const approve = {
+        type: 'approve' as const,
+        actor: 'emp-2',
+        admin: true,
+        comment: 'ok',
+        nextAssignee: 'emp-3',
+        patch: { amount: 1300 },
+      };
+      await commitOk(s.writer, {
+        ...step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k-approve', response: 2 } }),
+        cause: { command: approve },
+      });
       const timer = { type: 'timer' as const, timerId: 'r1:sla:1', kind: 'sla_due' as const, stage: 1 };
       await commitOk(s.writer, { ...step({ tenant, id: 'r1', baseRevision: 2 }), cause: { command: timer } });
-      await commitOk(s.writer, step({ tenant, id: 'r1', baseRevision: 3, idempotency: { key: 'k-bare', response: 4 } }));
+      await commitOk(
+        s.writer,
+        step({ tenant, id: 'r1', baseRevision: 3, idempotency: { key: 'k-bare', response: 4 } }),
+      );
       const twoEntries = step({ tenant, id: 'r1', baseRevision: 4 });
       twoEntries.effects.log.push({ ...twoEntries.effects.log[0]!, seq: 6, action: 'finish' });
       const cancel = { type: 'cancel' as const, actor: 'emp-creator' };
@@ -60,20 +96,36 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
 
     it('commit - the next step replaces the state, appends the log and upserts tasks', async () => {
       await s.writer.commit(step({ tenant, id: 'r1', assignees: ['emp-2'] }));
-      const closed = { stage: 0, node: 'n1', assignee: 'emp-2', status: 'done' as const, action: 'approve', assignedAt: T0 + 1000, closedAt: T0 + 2000 };
+      const closed = {
+        stage: 0,
+        node: 'n1',
+        assignee: 'emp-2',
+        status: 'done' as const,
+        action: 'approve',
+        assignedAt: T0 + 1000,
+        closedAt: T0 + 2000,
+      };
       const next = step({ tenant, id: 'r1', baseRevision: 1, assignees: ['emp-3'], tasks: [closed] });
       expect(await s.writer.commit(next)).toMatchObject({ ok: true });
       expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(2);
       expect((await s.read.runtimeLog(tenant, 'r1')).map((e) => e.seq)).toEqual([1, 2]);
       expect((await s.read.inbox(tenant, 'emp-2', 'open', 10)).items).toEqual([]);
-      expect((await s.read.inbox(tenant, 'emp-2', 'done', 10)).items.map((i) => [i.runtimeId, i.stage, i.status])).toEqual([['r1', 0, 'done']]);
+      expect(
+        (await s.read.inbox(tenant, 'emp-2', 'done', 10)).items.map((i) => [i.runtimeId, i.stage, i.status]),
+      ).toEqual([['r1', 0, 'done']]);
       expect((await s.read.inbox(tenant, 'emp-3', 'open', 10)).items.map((i) => i.node)).toEqual(['n2']);
     });
 
     it('commit - a stale base revision is a conflict and writes nothing', async () => {
       await s.writer.commit(step({ tenant, id: 'r1' }));
       await s.writer.commit(step({ tenant, id: 'r1', baseRevision: 1 }));
-      const stale = step({ tenant, id: 'r1', baseRevision: 1, assignees: ['emp-9'], idempotency: { key: 'k-stale', response: 1 } });
+      const stale = step({
+        tenant,
+        id: 'r1',
+        baseRevision: 1,
+        assignees: ['emp-9'],
+        idempotency: { key: 'k-stale', response: 1 },
+      });
       expect(await s.writer.commit(stale)).toMatchObject({ ok: false, code: 'conflict' });
       expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(2);
       expect(await s.read.runtimeLog(tenant, 'r1')).toHaveLength(2);
@@ -82,22 +134,33 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
     });
 
     it('commit - a base revision ahead of the stored one, or of a missing runtime, is a conflict', async () => {
-      expect(await s.writer.commit(step({ tenant, id: 'ghost', baseRevision: 3 }))).toMatchObject({ ok: false, code: 'conflict' });
+      expect(await s.writer.commit(step({ tenant, id: 'ghost', baseRevision: 3 }))).toMatchObject({
+        ok: false,
+        code: 'conflict',
+      });
       await s.writer.commit(step({ tenant, id: 'r1' }));
-      expect(await s.writer.commit(step({ tenant, id: 'r1', baseRevision: 2 }))).toMatchObject({ ok: false, code: 'conflict' });
+      expect(await s.writer.commit(step({ tenant, id: 'r1', baseRevision: 2 }))).toMatchObject({
+        ok: false,
+        code: 'conflict',
+      });
       expect(await s.store.loadRuntime(tenant, 'ghost')).toBeUndefined();
     });
 
     it('commit - inserting an existing runtime id (base revision 0) is a conflict', async () => {
       await s.writer.commit(step({ tenant, id: 'r1', docId: 'd1' }));
-      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'd2' }))).toMatchObject({ ok: false, code: 'conflict' });
+      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'd2' }))).toMatchObject({
+        ok: false,
+        code: 'conflict',
+      });
       expect((await s.store.loadRuntime(tenant, 'r1'))?.runtime.docId).toBe('d1');
     });
 
     it('commit - concurrent steps from one revision: exactly one wins', async () => {
       await s.writer.commit(step({ tenant, id: 'r1' }));
       const outcomes = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => s.writer.commit(step({ tenant, id: 'r1', baseRevision: 1, assignees: [`emp-${i}`] }))),
+        Array.from({ length: 8 }, (_, i) =>
+          s.writer.commit(step({ tenant, id: 'r1', baseRevision: 1, assignees: [`emp-${i}`] })),
+        ),
       );
       expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
       expect(outcomes.filter((o) => !o.ok && o.code === 'conflict')).toHaveLength(7);
@@ -112,17 +175,24 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect((await s.read.inbox(tenant, 'emp-2', 'open', 10)).items).toEqual([]);
       expect((await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1'))?.runtime.id).toBe('r1');
       // Another app's document with the same id is another document.
-      expect(await s.writer.commit(step({ tenant, id: 'r3', docId: 'po-1', app: 'leave.request' }))).toMatchObject({ ok: true });
+      expect(await s.writer.commit(step({ tenant, id: 'r3', docId: 'po-1', app: 'leave.request' }))).toMatchObject({
+        ok: true,
+      });
     });
 
     it('commit - a failed runtime still holds its document', async () => {
       await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', status: 'failed' }));
-      expect(await s.writer.commit(step({ tenant, id: 'r2', docId: 'po-1' }))).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+      expect(await s.writer.commit(step({ tenant, id: 'r2', docId: 'po-1' }))).toMatchObject({
+        ok: false,
+        code: 'duplicate_runtime',
+      });
     });
 
     it('commit - a finished runtime frees the document for a new runtime', async () => {
       await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1' }));
-      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' }))).toMatchObject({ ok: true });
+      expect(
+        await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' })),
+      ).toMatchObject({ ok: true });
       expect(await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1')).toBeUndefined();
       expect(await s.writer.commit(step({ tenant, id: 'r2', docId: 'po-1' }))).toMatchObject({ ok: true });
       expect((await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1'))?.runtime.id).toBe('r2');
@@ -133,7 +203,10 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1' }));
       await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' }));
       await commitOk(s.writer, step({ tenant, id: 'r2', docId: 'po-1' }));
-      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 2 }))).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 2 }))).toMatchObject({
+        ok: false,
+        code: 'duplicate_runtime',
+      });
       expect((await s.store.loadRuntime(tenant, 'r1'))?.status).toBe('approved');
     });
 
@@ -169,7 +242,9 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
     it('idempotency - keys are per tenant', async () => {
       const other = uniqueTenant('b');
       await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1', response: 'a' } }));
-      expect(await s.writer.commit(step({ tenant: other, id: 'r1', idempotency: { key: 'k1', response: 'b' } }))).toMatchObject({ ok: true });
+      expect(
+        await s.writer.commit(step({ tenant: other, id: 'r1', idempotency: { key: 'k1', response: 'b' } })),
+      ).toMatchObject({ ok: true });
       expect((await s.store.findIdempotency(other, 'k1'))?.response).toBe('b');
       expect((await s.store.findIdempotency(tenant, 'k1'))?.response).toBe('a');
     });
@@ -200,7 +275,14 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
     const timer = (id: string, dueAt: number) => ({ id, kind: 'sla_due' as const, dueAt, stage: 0 });
 
     it('timers - due by shard and time, oldest first; deleted ones stay gone', async () => {
-      await s.writer.commit(step({ tenant, id: 'r1', shard, timersSet: [timer('t-late', T0 + 500), timer('t-early', T0 + 100), timer('t-future', T0 + 9000)] }));
+      await s.writer.commit(
+        step({
+          tenant,
+          id: 'r1',
+          shard,
+          timersSet: [timer('t-late', T0 + 500), timer('t-early', T0 + 100), timer('t-future', T0 + 9000)],
+        }),
+      );
       await s.writer.commit(step({ tenant, id: 'r2', shard: shard + 1, timersSet: [timer('t-other-shard', T0)] }));
       const due = await s.store.dueTimers(shard, T0 + 500, 100);
       expect(due).toEqual([
@@ -214,10 +296,23 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
     });
 
     it('timers - setting an id again moves it; a cancelled timer never fires', async () => {
-      await s.writer.commit(step({ tenant, id: 'r1', shard, timersSet: [timer('sla', T0 + 100), timer('remind', T0 + 200)] }));
-      await s.writer.commit(step({ tenant, id: 'r1', shard, baseRevision: 1, timersSet: [timer('sla', T0 + 5000)], timersCancelled: ['remind'] }));
+      await s.writer.commit(
+        step({ tenant, id: 'r1', shard, timersSet: [timer('sla', T0 + 100), timer('remind', T0 + 200)] }),
+      );
+      await s.writer.commit(
+        step({
+          tenant,
+          id: 'r1',
+          shard,
+          baseRevision: 1,
+          timersSet: [timer('sla', T0 + 5000)],
+          timersCancelled: ['remind'],
+        }),
+      );
       expect(await s.store.dueTimers(shard, T0 + 1000, 100)).toEqual([]);
-      expect((await s.store.dueTimers(shard, T0 + 5000, 100)).map((t) => [t.id, t.dueAt])).toEqual([['sla', T0 + 5000]]);
+      expect((await s.store.dueTimers(shard, T0 + 5000, 100)).map((t) => [t.id, t.dueAt])).toEqual([
+        ['sla', T0 + 5000],
+      ]);
     });
 
     it('timers - deleting is tenant-scoped', async () => {
@@ -233,14 +328,26 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       await s.writer.commit(step({ tenant, id: 'r1', shard, baseRevision: 1, events: 3 }));
       await s.writer.commit(step({ tenant, id: 'r3', shard, events: 1 }));
       const pending = await s.store.unpublishedEvents(shard, 100);
-      expect(pending.map((e) => e.event.id)).toEqual([...['1:0', '1:1', '2:0', '2:1', '2:2'].map((n) => `${tenant}:r1:${n}`), `${tenant}:r3:1:0`]);
+      expect(pending.map((e) => e.event.id)).toEqual([
+        ...['1:0', '1:1', '2:0', '2:1', '2:2'].map((n) => `${tenant}:r1:${n}`),
+        `${tenant}:r3:1:0`,
+      ]);
       const positions = [...new Set(pending.map((e) => e.position))];
       expect(positions).toHaveLength(3);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-      expect(pending.map((e) => e.position)).toEqual([positions[0], positions[0], positions[1], positions[1], positions[1], positions[2]]);
+      expect(pending.map((e) => e.position)).toEqual([
+        positions[0],
+        positions[0],
+        positions[1],
+        positions[1],
+        positions[1],
+        positions[2],
+      ]);
       expect(pending.every((e) => e.shard === shard && e.event.tenant === tenant)).toBe(true);
       // The limit counts transitions, never splitting one.
-      expect((await s.store.unpublishedEvents(shard, 2)).map((e) => e.position)).toEqual(pending.slice(0, 5).map((e) => e.position));
+      expect((await s.store.unpublishedEvents(shard, 2)).map((e) => e.position)).toEqual(
+        pending.slice(0, 5).map((e) => e.position),
+      );
       await s.store.markPublished(positions.slice(0, 2));
       await s.store.markPublished(positions.slice(0, 1));
       expect((await s.store.unpublishedEvents(shard, 100)).map((e) => e.position)).toEqual([positions[2]]);

@@ -1,4 +1,10 @@
-import type { DirectoryStore, ReadModel, RuntimeStore, TransitionWriter, WorkflowStore } from '../../../src/store/ports.ts';
+import type {
+  DirectoryStore,
+  ReadModel,
+  RuntimeStore,
+  TransitionWriter,
+  WorkflowStore,
+} from '../../../src/store/ports.ts';
 
 /** One adapter family under test: the ports the contract suites exercise, over one backing store. */
 export interface StoreSubject {

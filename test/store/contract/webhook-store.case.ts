@@ -41,7 +41,9 @@ export function webhookStoreContract(name: string, makeSubject: () => Promise<We
     it('webhooks - a second create of an id keeps the first record and says so', async () => {
       const first = record(tenant, 'wh-1');
       await s.webhooks.create(first);
-      expect(await s.webhooks.create(record(tenant, 'wh-1', { url: 'https://other.example.com', events: ['*'] }))).toEqual({ created: false, record: first });
+      expect(
+        await s.webhooks.create(record(tenant, 'wh-1', { url: 'https://other.example.com', events: ['*'] })),
+      ).toEqual({ created: false, record: first });
       expect(await s.webhooks.get(tenant, 'wh-1')).toEqual(first);
     });
 
@@ -59,7 +61,9 @@ export function webhookStoreContract(name: string, makeSubject: () => Promise<We
 
     it('webhooks - forTenant lists by id, at most the per-tenant limit + 1', async () => {
       expect(await s.webhooks.forTenant(tenant)).toEqual([]);
-      const many = Array.from({ length: MAX_WEBHOOKS_PER_TENANT + 3 }, (_, i) => record(tenant, `wh-${String(i).padStart(3, '0')}`));
+      const many = Array.from({ length: MAX_WEBHOOKS_PER_TENANT + 3 }, (_, i) =>
+        record(tenant, `wh-${String(i).padStart(3, '0')}`),
+      );
       for (const r of many) await s.webhooks.create(r);
       const listed = await s.webhooks.forTenant(tenant);
       expect(listed).toHaveLength(MAX_WEBHOOKS_PER_TENANT + 1);

@@ -12,7 +12,13 @@ function definition(name = 'PO approval', app = 'purchase.order'): WorkflowDefin
     zones: [{ id: 'pricing', title: 'Pricing', fields: ['amount'] }],
     nodes: [
       { id: 'start', kind: 'initial', title: 'Draft' },
-      { id: 'manager', kind: 'task', title: 'Manager', actions: ['approve', 'reject'], collaborators: { type: 'in_workflow', members: [{ position: 'manager_1' }] } },
+      {
+        id: 'manager',
+        kind: 'task',
+        title: 'Manager',
+        actions: ['approve', 'reject'],
+        collaborators: { type: 'in_workflow', members: [{ position: 'manager_1' }] },
+      },
       { id: 'done', kind: 'approved', title: 'Approved' },
     ],
     associations: [
@@ -27,7 +33,11 @@ function definition(name = 'PO approval', app = 'purchase.order'): WorkflowDefin
 function reversedKeys<T>(value: T): T {
   if (Array.isArray(value)) return value.map(reversedKeys) as T;
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversedKeys(v)])) as T;
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([k, v]) => [k, reversedKeys(v)]),
+  ) as T;
 }
 
 /** The WorkflowStore contract: drafts, immutable versions, content hashes, app configs. */
@@ -45,10 +55,24 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
 
     it('workflows - create, read, update the draft, list by app', async () => {
       const created = await s.workflows.createWorkflow(tenant, 'wf1', definition(), T0);
-      expect(created).toEqual({ id: 'wf1', tenant, app: 'purchase.order', name: 'PO approval', draft: definition(), latestVersion: null, createdAt: T0, updatedAt: T0 });
+      expect(created).toEqual({
+        id: 'wf1',
+        tenant,
+        app: 'purchase.order',
+        name: 'PO approval',
+        draft: definition(),
+        latestVersion: null,
+        createdAt: T0,
+        updatedAt: T0,
+      });
       expect(await s.workflows.getWorkflow(tenant, 'wf1')).toEqual(created);
       expect(await s.workflows.updateDraft(tenant, 'wf1', definition('PO v2'), T0 + 5)).toBe(true);
-      expect(await s.workflows.getWorkflow(tenant, 'wf1')).toMatchObject({ name: 'PO v2', draft: definition('PO v2'), updatedAt: T0 + 5, createdAt: T0 });
+      expect(await s.workflows.getWorkflow(tenant, 'wf1')).toMatchObject({
+        name: 'PO v2',
+        draft: definition('PO v2'),
+        updatedAt: T0 + 5,
+        createdAt: T0,
+      });
       expect(await s.workflows.updateDraft(tenant, 'wf1', definition('PO v2'), T0 + 5)).toBe(true);
       expect(await s.workflows.updateDraft(tenant, 'missing', definition(), T0)).toBe(false);
       await s.workflows.createWorkflow(tenant, 'wf0', definition('Leave', 'leave.request'), T0);
@@ -59,7 +83,9 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
 
     it('workflows - creating an existing id is refused', async () => {
       await s.workflows.createWorkflow(tenant, 'wf1', definition(), T0);
-      await expect(s.workflows.createWorkflow(tenant, 'wf1', definition(), T0)).rejects.toMatchObject({ name: 'StoreError' });
+      await expect(s.workflows.createWorkflow(tenant, 'wf1', definition(), T0)).rejects.toMatchObject({
+        name: 'StoreError',
+      });
     });
 
     it('publish - versions 1, 2; an unchanged draft returns the latest version', async () => {
@@ -93,15 +119,27 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
       expect(v1!.contentHash).toMatch(/^[0-9a-f]{64}$/);
       await s.workflows.updateDraft(tenant, 'wf1', reversedKeys(definition()), T0 + 1);
       expect(await s.workflows.publish(tenant, 'wf1', T0 + 2)).toEqual(v1);
-      const canonical = '{"app":"purchase.order","associations":[{"from":"start","to":"manager"}],"fields":{},"name":"X","nodes":[],"zones":[]}';
-      const small = { app: 'purchase.order', name: 'X', fields: {}, zones: [], nodes: [], associations: [{ to: 'manager', from: 'start' }] };
+      const canonical =
+        '{"app":"purchase.order","associations":[{"from":"start","to":"manager"}],"fields":{},"name":"X","nodes":[],"zones":[]}';
+      const small = {
+        app: 'purchase.order',
+        name: 'X',
+        fields: {},
+        zones: [],
+        nodes: [],
+        associations: [{ to: 'manager', from: 'start' }],
+      };
       await s.workflows.createWorkflow(tenant, 'wf-small', small as WorkflowDefinition, T0);
-      expect((await s.workflows.publish(tenant, 'wf-small', T0))?.contentHash).toBe(createHash('sha256').update(canonical).digest('hex'));
+      expect((await s.workflows.publish(tenant, 'wf-small', T0))?.contentHash).toBe(
+        createHash('sha256').update(canonical).digest('hex'),
+      );
     });
 
     it('publish - concurrent publishes of one draft make one version', async () => {
       await s.workflows.createWorkflow(tenant, 'wf1', definition(), T0);
-      const versions = await Promise.all(Array.from({ length: 5 }, (_, i) => s.workflows.publish(tenant, 'wf1', T0 + i)));
+      const versions = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => s.workflows.publish(tenant, 'wf1', T0 + i)),
+      );
       expect(versions.map((v) => v?.version)).toEqual([1, 1, 1, 1, 1]);
       expect(await s.workflows.getVersion(tenant, 'wf1', 2)).toBeUndefined();
     });
@@ -111,9 +149,18 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
       await s.workflows.setAppConfig({ ...base, companyId: '' });
       await s.workflows.setAppConfig({ ...base, companyId: 'c1', mode: 'pending' });
       expect(await s.workflows.getAppConfig(tenant, 'purchase.order', '')).toEqual({ ...base, companyId: '' });
-      expect(await s.workflows.getAppConfig(tenant, 'purchase.order', 'c1')).toEqual({ ...base, companyId: 'c1', mode: 'pending' });
+      expect(await s.workflows.getAppConfig(tenant, 'purchase.order', 'c1')).toEqual({
+        ...base,
+        companyId: 'c1',
+        mode: 'pending',
+      });
       await s.workflows.setAppConfig({ ...base, companyId: 'c1', mode: 'unapply', workflowId: 'wf2' });
-      expect(await s.workflows.getAppConfig(tenant, 'purchase.order', 'c1')).toEqual({ ...base, companyId: 'c1', mode: 'unapply', workflowId: 'wf2' });
+      expect(await s.workflows.getAppConfig(tenant, 'purchase.order', 'c1')).toEqual({
+        ...base,
+        companyId: 'c1',
+        mode: 'unapply',
+        workflowId: 'wf2',
+      });
       expect(await s.workflows.getAppConfig(tenant, 'leave.request', '')).toBeUndefined();
     });
 
@@ -121,14 +168,23 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
       const other = uniqueTenant('b');
       await s.workflows.createWorkflow(tenant, 'wf1', definition(), T0);
       await s.workflows.publish(tenant, 'wf1', T0);
-      await s.workflows.setAppConfig({ tenant, companyId: '', app: 'purchase.order', mode: 'apply', workflowId: 'wf1' });
+      await s.workflows.setAppConfig({
+        tenant,
+        companyId: '',
+        app: 'purchase.order',
+        mode: 'apply',
+        workflowId: 'wf1',
+      });
       expect(await s.workflows.getWorkflow(other, 'wf1')).toBeUndefined();
       expect(await s.workflows.listWorkflows(other)).toEqual([]);
       expect(await s.workflows.getVersion(other, 'wf1', 1)).toBeUndefined();
       expect(await s.workflows.publish(other, 'wf1', T0)).toBeUndefined();
       expect(await s.workflows.updateDraft(other, 'wf1', definition('hijack'), T0)).toBe(false);
       expect(await s.workflows.getAppConfig(other, 'purchase.order', '')).toBeUndefined();
-      expect(await s.workflows.createWorkflow(other, 'wf1', definition('B'), T0)).toMatchObject({ tenant: other, name: 'B' });
+      expect(await s.workflows.createWorkflow(other, 'wf1', definition('B'), T0)).toMatchObject({
+        tenant: other,
+        name: 'B',
+      });
       expect((await s.workflows.getWorkflow(tenant, 'wf1'))?.name).toBe('PO approval');
     });
   });
