@@ -82,12 +82,12 @@ export function spawnReporting<R>(file: string, args: readonly string[]): Report
 
 /** Child side: announce the start of the measured window. */
 export function announceMeasuring(): void {
-  process.stdout.write(JSON.stringify({ event: 'measuring', at: performance.timeOrigin + performance.now() }) + '\n');
+  process.stdout.write(`${JSON.stringify({ event: 'measuring', at: performance.timeOrigin + performance.now() })}\n`);
 }
 
 /** Child side: print the report and exit 0 once it is written. */
 export function reportAndExit(report: unknown): void {
-  process.stdout.write(JSON.stringify({ event: 'result', report }) + '\n', () => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ event: 'result', report })}\n`, () => process.exit(0));
 }
 
 /** Exit when the parent's end of stdin closes (parent gone), when a parent started us with a pipe. */

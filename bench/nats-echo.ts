@@ -120,5 +120,5 @@ if (
   const nc = await connectNats({ url: at('--nats'), name: `bflow-bench-echo-${process.pid}` });
   nc.subscribe(`${at('--prefix')}.shard.*`, { callback: (err, msg) => void (err ? undefined : msg.respond(reply)) });
   await nc.flush();
-  process.stdout.write(JSON.stringify({ event: 'ready', replyBytes: reply.byteLength }) + '\n');
+  process.stdout.write(`${JSON.stringify({ event: 'ready', replyBytes: reply.byteLength })}\n`);
 }

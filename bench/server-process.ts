@@ -44,6 +44,6 @@ export async function startServerProcess(file: string, args: readonly string[] =
 export function serveAndAnnounce(app: Hono): void {
   exitWithParent();
   serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
-    process.stdout.write(JSON.stringify({ event: 'ready', port: info.port }) + '\n');
+    process.stdout.write(`${JSON.stringify({ event: 'ready', port: info.port })}\n`);
   });
 }

@@ -90,7 +90,7 @@ describe('cli validate - unreadable input', () => {
     writeFileSync(file, '{"app": "x",, }');
     const run = await bflow('validate', file, 'examples/leave-request.json');
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(new RegExp(`^${escape(file)}: not valid JSON \\(.+\\)$`, 'm'));
+    expect(run.stderr).toMatch(new RegExp(`^${escapeRegExp(file)}: not valid JSON \\(.+\\)$`, 'm'));
     expect(run.stderr).not.toMatch(STACK_FRAME);
     expect(run.stdout).toContain('examples/leave-request.json: valid');
   });
@@ -125,6 +125,6 @@ describe('cli - dispatch', () => {
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -13,7 +13,6 @@ import { WebhookDeliverer } from '../actors/webhooks/webhook-deliverer.ts';
 import { registerWebhookMetrics } from '../actors/webhooks/webhook-metrics.ts';
 import { WebhookQueue } from '../actors/webhooks/webhook-queue.ts';
 import type { BflowConfig } from './config.ts';
-import type { Employee, Group } from '../engine/index.ts';
 import type { GatewayDeps } from '../gateway/gateway-deps.ts';
 import { MemoryStore } from '../store/memory/memory-store.ts';
 import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';

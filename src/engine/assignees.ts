@@ -133,7 +133,7 @@ function describe(node: NodeDefinition): string {
 }
 
 function isActive(employee: Employee | undefined): boolean {
-  return employee !== undefined && employee.active;
+  return employee?.active === true;
 }
 
 function groupOf(dir: DirectoryView, employeeId: EmployeeId): Group | undefined {

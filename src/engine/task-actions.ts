@@ -148,7 +148,7 @@ export function requireOpenTask(b: StepBuilder, index: number, actor: EmployeeId
 
 export function requireActiveEmployee(dir: DirectoryView, id: EmployeeId, path: string): void {
   const employee = dir.employee(id);
-  if (!employee || !employee.active) {
+  if (!employee?.active) {
     throw new EngineError('validation_failed', `${path}: "${id}" is not an active employee`, [
       { path, message: 'not an active employee' },
     ]);

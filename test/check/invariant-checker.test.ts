@@ -275,7 +275,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - an event deleted from the stream is missing; one published again under another msg id is duplicated and its msg id named', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged } = await stack!.scenario();
     const [first, second] = await streamEvents(tenant);
     await (await jetstreamManager(nc!)).streams.deleteMessage(STREAM, first!.seq);
     const ack = await jetstream(nc!).publish(eventSubject(PREFIX, second!.event), JSON.stringify(second!.event), {

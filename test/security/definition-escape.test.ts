@@ -246,15 +246,13 @@ describe('definition escape - over HTTP', () => {
   afterAll(() => gw.stop());
 
   const validate = (body: string) =>
-    gw
-      .token(demoDesigner)
-      .then((t) =>
-        gw.app.request('/api/v1/workflows/validate', {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${t}`, 'Content-Type': 'application/json' },
-          body,
-        }),
-      );
+    gw.token(demoDesigner).then((t) =>
+      gw.app.request('/api/v1/workflows/validate', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${t}`, 'Content-Type': 'application/json' },
+        body,
+      }),
+    );
 
   async function refused(res: Response): Promise<{ code: string; errors: { path: string; message: string }[] }> {
     expect(res.status).toBe(422);

@@ -363,7 +363,7 @@ function batchPoison(): fc.Arbitrary<[string, unknown]> {
     fc.tuple(
       fc.constant('items'),
       badIdSegment.map((runtimeId) => [
-        { runtimeId: decodeURIComponentSafe(runtimeId) + '/', action: 'update', patch: { note: 'fz' } },
+        { runtimeId: `${decodeURIComponentSafe(runtimeId)}/`, action: 'update', patch: { note: 'fz' } },
       ]),
     ),
   );

@@ -10,7 +10,7 @@ import { webhookStoreContract } from './contract/webhook-store.case.ts';
 // The webhook store and the analytics read, on the in-process twin and on MariaDB/MySQL (one database for the file).
 let db: Promise<TestDatabase> | undefined;
 afterAll(async () => {
-  if (db) await (await db).drop();
+  if (db !== undefined) await (await db).drop();
 });
 const pool = async () => (await (db ??= useTestDatabase('integrations'))).pool;
 

@@ -14,7 +14,7 @@ import { workflowStoreContract } from './contract/workflow-store.case.ts';
 // One database for the file; every test works in its own tenant (and shard), so tests don't see each other.
 let db: Promise<TestDatabase> | undefined;
 afterAll(async () => {
-  if (db) await (await db).drop();
+  if (db !== undefined) await (await db).drop();
 });
 
 async function mysqlSubject(): Promise<StoreSubject> {

@@ -1,7 +1,7 @@
 import { ActorError } from '../errors.ts';
 import { eventRoot, subjectMatches } from './event-subject.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { type EventPublisher } from './ports.ts';
+import type { EventPublisher } from './ports.ts';
 
 /** Options of {@link MemoryEventPublisher}. */
 export interface MemoryEventPublisherOptions {

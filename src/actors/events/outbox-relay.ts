@@ -4,7 +4,7 @@ import type { DomainEvent } from '../../engine/index.ts';
 import type { OutboxEvent, RuntimeStore } from '../../store/ports.ts';
 import { eventMsgId, eventSubject } from './event-subject.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { type EventPublisher } from './ports.ts';
+import type { EventPublisher } from './ports.ts';
 import { definedOnly, ShardLoops, type PassResult } from '../shard-loops.ts';
 
 export interface OutboxMetrics {
@@ -266,7 +266,7 @@ export class OutboxRelay {
    */
   private mark(positions: readonly number[]): void {
     this.toMark.push(...positions);
-    if (this.marking) return;
+    if (this.marking !== undefined) return;
     const run = async (): Promise<void> => {
       while (this.toMark.length > 0) {
         if (this.o.markDelayMs > 0) await new Promise((r) => setTimeout(r, this.o.markDelayMs));

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { leaseMetrics, type LeaseMetrics } from './lease-metrics.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { type ClusterView, type HeldShard, type LeaseChange, type LeaseManager, type ShardDrainer } from './ports.ts';
+import type { ClusterView, HeldShard, LeaseChange, LeaseManager, ShardDrainer } from './ports.ts';
 
 export interface MemoryLeaseManagerOptions {
   /** @default 'local' */

@@ -377,7 +377,10 @@ export class NatsLeaseManager implements LeaseManager {
         this.#watchers.delete(iter);
       } catch (err) {
         opening.then(
-          (it) => (it.stop(), this.#watchers.delete(it)),
+          (it) => {
+            it.stop();
+            this.#watchers.delete(it);
+          },
           () => undefined,
         );
         this.#o.logger.debug({ err }, 'watch failed');

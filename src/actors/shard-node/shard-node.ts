@@ -29,7 +29,10 @@ export class ShardNode {
   constructor(private readonly parts: ShardNodeParts) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.parts.leases.onChange((change) => this.enqueue(change.shard, () => this.apply(change)));
+    this.unsubscribe = this.parts.leases.onChange((change) => {
+      // enqueue never rejects: a failed change is logged there.
+      void this.enqueue(change.shard, () => this.apply(change));
+    });
     await this.parts.leases.start({ drain: (shard) => this.enqueue(shard, () => this.drain(shard)) });
   }
 

@@ -17,7 +17,7 @@ import {
   type BatchResult,
 } from '../schemas/runtimes.ts';
 import { below, problemBody, stateOf, toApiError } from '../shard-problems.ts';
-import { idempotencyKeyOf, viewerOf, type ApiContext } from './route-kit.ts';
+import { idempotencyKeyOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
 const middleware = [requireRole('member', 'integration', 'admin')];

@@ -10,13 +10,10 @@ export const analyticsQuery = z.object({
     .max(1_000_000)
     .optional()
     .openapi({ description: 'Only runtimes of this published version' }),
-  since: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .openapi({
-      description: 'Only runtimes created at or after this instant (ISO-8601)',
-      example: '2026-01-01T00:00:00Z',
-    }),
+  since: z.iso.datetime({ offset: true }).optional().openapi({
+    description: 'Only runtimes created at or after this instant (ISO-8601)',
+    example: '2026-01-01T00:00:00Z',
+  }),
   limit: z.coerce
     .number()
     .int()

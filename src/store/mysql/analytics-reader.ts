@@ -45,14 +45,12 @@ export class MySqlAnalyticsReader implements AnalyticsReader {
       [...values, limit + 1],
     );
     return {
-      runtimes: rows
-        .slice(0, limit)
-        .map((r) => ({
-          runtimeId: str(r.id),
-          version: num(r.version),
-          createdAt: num(r.created_at),
-          stages: readJson<Stage[]>(r.stages) ?? [],
-        })),
+      runtimes: rows.slice(0, limit).map((r) => ({
+        runtimeId: str(r.id),
+        version: num(r.version),
+        createdAt: num(r.created_at),
+        stages: readJson<Stage[]>(r.stages) ?? [],
+      })),
       truncated: rows.length > limit,
     };
   }

@@ -114,8 +114,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
   }
 
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight) {
-      if (this.inFlight) await this.inFlight;
+    while (this.queue.length > 0 || this.inFlight !== undefined) {
+      if (this.inFlight !== undefined) await this.inFlight;
       else this.startBatch();
     }
   }

@@ -122,7 +122,7 @@ export class ProbeWriter implements TransitionWriter {
     this.enter(id);
     try {
       if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-      if (this.gate) await this.gate;
+      if (this.gate !== undefined) await this.gate;
       const forced = this.override?.(record);
       const outcome = forced ?? (await this.inner.commit(record));
       this.outcomes.push(outcome.ok ? 'ok' : outcome.code);

@@ -29,7 +29,7 @@ let db: Promise<TestDatabase> | undefined;
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0)) await c();
-  if (db) await (await db).drop();
+  if (db !== undefined) await (await db).drop();
 });
 
 const SHARDS = 4;

@@ -173,7 +173,7 @@ describe('webhook deliverer - against a real HTTP receiver', () => {
   it('deliverer - a 4xx is not retried; a 429 is, honouring Retry-After', async () => {
     await hook('bad');
     await hook('busy');
-    receiver.respond = (n, req) =>
+    receiver.respond = (_n, req) =>
       req.path === '/bad'
         ? 400
         : req.path === '/busy' && receiver.received.filter((r) => r.path === '/busy').length === 1
