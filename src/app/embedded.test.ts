@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ShardReply } from '../actors/bus/ports.ts';
+import type { ShardReply } from '../actors/bus/index.ts';
 import { loadConfig } from './config.ts';
 import { DEMO_TENANT, seedDemo } from './demo/demo-seed.ts';
 import { startEmbedded, type EmbeddedBackend } from './embedded.ts';

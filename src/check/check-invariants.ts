@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type mysql from 'mysql2/promise';
-import { connectNats } from '../actors/nats/connection.ts';
+import { connectNats } from '../actors/nats/index.ts';
 import { compileWorkflow, inMemoryDirectory, type DirectoryView } from '../engine/index.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';

@@ -1,4 +1,4 @@
-import { eventMsgId } from '../actors/events/event-subject.ts';
+import { eventMsgId } from '../actors/events/index.ts';
 import type { EventViolations } from './report.ts';
 import type { StreamedEvent } from './stream-reader.ts';
 import type { OutboxRow } from './tenant-reader.ts';

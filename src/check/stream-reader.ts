@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encodeToken } from '../actors/events/event-subject.ts';
+import { encodeToken } from '../actors/events/index.ts';
 import type { DomainEvent } from '../engine/index.ts';
 import { CheckError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { clusterStreams } from '../actors/events/cluster-streams.ts';
+import { clusterStreams } from '../actors/events/index.ts';
 import { checkInvariants, type CheckInvariantsInput } from '../check/check-invariants.ts';
 import { parseAcknowledged, type AcknowledgedCommand } from '../check/acknowledged.ts';
 import { CheckError } from '../check/errors.ts';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { validateDefinition } from '../engine/validate-definition.ts';
+import { validateDefinition } from '../engine/index.ts';
 import type { CliIo } from './io.ts';
 
 /** Exit codes: 0 all valid, 1 some definition invalid, 2 usage error or a file unreadable / not JSON. */

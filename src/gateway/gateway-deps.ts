@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ClusterView } from '../actors/leases/ports.ts';
-import type { ShardReply, ShardRequest } from '../actors/bus/ports.ts';
+import type { ClusterView } from '../actors/leases/index.ts';
+import type { ShardReply, ShardRequest } from '../actors/bus/index.ts';
 import type { AnalyticsReader } from '../store/analytics-ports.ts';
 import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts';
 import type { WebhookStore } from '../store/webhook-ports.ts';

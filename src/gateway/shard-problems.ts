@@ -1,5 +1,5 @@
 import { ActorError } from '../actors/errors.ts';
-import type { Problem, ShardReply } from '../actors/bus/ports.ts';
+import type { Problem, ShardReply } from '../actors/bus/index.ts';
 import { StoreError } from '../store/errors.ts';
 import { ApiError, STATUS_OF_CODE } from './api-error.ts';
 import { problemType } from './problem.ts';

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import type { ShardRequest } from '../../actors/bus/ports.ts';
+import type { ShardRequest } from '../../actors/bus/index.ts';
 import type { ActionCommand } from '../../engine/index.ts';
 import { ApiError } from '../api-error.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';

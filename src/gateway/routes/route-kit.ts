@@ -1,4 +1,4 @@
-import { WorkflowCache } from '../../actors/runtime-host/definition-caches.ts';
+import { WorkflowCache } from '../../actors/runtime-host/index.ts';
 import type { CompiledWorkflow, RuntimeState, Viewer } from '../../engine/index.ts';
 import { StoreError } from '../../store/errors.ts';
 import { ApiError } from '../api-error.ts';

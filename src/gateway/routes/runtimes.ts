@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { ShardRequest } from '../../actors/bus/ports.ts';
+import type { ShardRequest } from '../../actors/bus/index.ts';
 import type { RuntimeState } from '../../engine/index.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';

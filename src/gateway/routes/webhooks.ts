@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { webhookUrlProblem } from '../../actors/webhooks/webhook-target.ts';
+import { webhookUrlProblem } from '../../actors/webhooks/index.ts';
 import { MAX_WEBHOOKS_PER_TENANT, type WebhookRecord, type WebhookStore } from '../../store/webhook-ports.ts';
 import { ApiError } from '../api-error.ts';
 import type { GatewayEnv } from '../gateway-env.ts';

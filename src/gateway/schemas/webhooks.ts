@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { webhookUrlProblem, MAX_WEBHOOK_URL_LENGTH } from '../../actors/webhooks/webhook-target.ts';
+import { webhookUrlProblem, MAX_WEBHOOK_URL_LENGTH } from '../../actors/webhooks/index.ts';
 import { EVENT_TYPES } from '../../engine/index.ts';
 import { ID_CHARS_MESSAGE, ID_PATTERN } from '../ids.ts';
 import { instant } from './common.ts';
