@@ -32,6 +32,7 @@ import {
   type TimerSet,
   type WorkflowDefinitionInput,
 } from './index.ts';
+import { applyStateChange, diffState, replayStateChanges, type StateChange } from './state-change.ts';
 
 /**
  * Property tests of the pure engine: random valid definitions driven by random
@@ -388,6 +389,28 @@ describe('engine properties - random definitions and command sequences', () => {
         fc.property(scenarioArb, fc.nat(), (scenario, at) => {
           const run = drive(scenario);
           checkJsonRoundTrip(run, at % run.states.length);
+        }),
+        options(200),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "each step's logged state change (through JSON) rebuilds the state after it, and replaying them all from the start rebuilds the last state",
+    () => {
+      fc.assert(
+        fc.property(scenarioArb, (scenario) => {
+          const run = drive(scenario);
+          const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+          const changes: StateChange[] = [json(diffState(undefined, run.states[0]!))];
+          run.results.forEach((r, i) => {
+            if (!r.ok || !r.changed) return;
+            const change = json(diffState(run.states[i], r.state));
+            expect(applyStateChange(json(run.states[i]!), change)).toEqual(json(r.state));
+            changes.push(change);
+          });
+          expect(replayStateChanges(undefined, changes)).toEqual(json(run.states.at(-1)));
         }),
         options(200),
       );

@@ -15,3 +15,11 @@ export { manager1, upperManager, groupLevelManager, resolveAssignees, beneficiar
 export { validateDefinition, type DefinitionValidation } from './validate-definition.ts';
 export { stageStatistics, percentile, type NodeStatistics, type StageFacts } from './analytics.ts';
 export { MAX_DOCUMENT_BYTES } from './document-patch.ts';
+export {
+  applyStateChange,
+  diffState,
+  replayStateChanges,
+  StateChangeError,
+  type StateChange,
+  type StateDiff,
+} from './state-change.ts';
