@@ -66,7 +66,7 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
       directory: new MySqlDirectoryStore(pool),
       logger,
       registry,
-      // After each commit (ARCHITECTURE step 6): publish its events now rather than at the next poll.
+      // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
       onCommitted: (shard, _state, effects, outboxPosition) =>
         wake.relay?.committed(shard, effects.events, outboxPosition),
     },

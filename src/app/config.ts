@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
- * bflow's configuration: the BFLOW_* environment variables of ARCHITECTURE.md,
+ * bflow's configuration: the BFLOW_* environment variables (docs/operations.md#configuration),
  * parsed and validated once at start. Nothing else reads process.env.
  */
 const url = (schemes: readonly string[]) =>

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sign } from 'hono/jwt';
 
-/** Claims of a bflow access token (API.md "Auth"). */
+/** Claims of a bflow access token (docs/api.md#authentication). */
 export interface TokenClaims {
   /** Employee id. */
   sub: string;

@@ -47,7 +47,7 @@ function idArg(name: string, value: string | undefined, max: number): string {
   return id;
 }
 
-/** The claims the gateway's auth middleware expects (API.md "Auth"). */
+/** The claims the gateway's auth middleware expects (docs/api.md#authentication). */
 export function tokenClaims(args: string[], nowMs: number): Record<string, unknown> {
   let values;
   try {

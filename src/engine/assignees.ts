@@ -4,7 +4,7 @@ import type { DirectoryView, Employee, Group } from './directory.ts';
 import type { EmployeeId } from './ids.ts';
 
 /**
- * Assignee resolution (DOMAIN.md "Directory"). Positions are relative to the
+ * Assignee resolution (docs/domain.md#positions). Positions are relative to the
  * beneficiary: the employee named by the definition's `beneficiary` field, else
  * the creator.
  */

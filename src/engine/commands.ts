@@ -1,7 +1,7 @@
 import type { EmployeeId, NodeId } from './ids.ts';
 import type { RuntimeIdentity } from './runtime-state.ts';
 
-/** Actions a person may send to a running workflow (API.md `action`). */
+/** Actions a person may send to a running workflow (the `action` of docs/api.md#runtimes). */
 export const ACTIONS = [
   'submit',
   'approve',

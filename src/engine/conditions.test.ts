@@ -336,7 +336,7 @@ describe('conditions - sumItemIf', () => {
   });
 
   it('evaluates the shared purchase-order example (manager → ceo)', () => {
-    // Verbatim from shared/design/examples/purchase-order.json, associations[1].
+    // Verbatim from examples/purchase-order.json, associations[1].
     const poFields: Record<string, FieldType> = {
       amount: 'number',
       currency: 'string',

@@ -1,7 +1,7 @@
 /**
- * The condition language of workflow definitions (DEFINITIONS.md, "Associations
- * and conditions"): `evaluateCondition` at run time, `checkCondition` for the
- * validator. Pure TypeScript: no eval, no Function, no I/O.
+ * The condition language of workflow definitions (docs/definitions.md#conditions):
+ * `evaluateCondition` at run time, `checkCondition` for the validator. Pure
+ * TypeScript: no eval, no Function, no I/O.
  *
  * Semantics decided here:
  * - Operands. Left: a bare string is a field name; a number/boolean/null literal

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The workflow definition format of shared/design/DEFINITIONS.md, as a zod schema.
+ * The workflow definition format of docs/definitions.md, as a zod schema.
  * Objects are strict: an unknown key is an error naming its path, so a typo in a
  * definition never silently changes behaviour.
  */

@@ -263,7 +263,7 @@ function checkEditableAgreement(wf: CompiledWorkflow, prev: RuntimeState, cmd: C
 }
 
 const TASK_ACTIONS: readonly string[] = ['approve', 'reject', 'return', 'complete'];
-/** Deadlock precedence (DEFINITIONS exit rules; task-actions.ts): the most votes win, ties in this order. */
+/** Deadlock precedence (docs/domain.md#exit-rules; task-actions.ts): the most votes win, ties in this order. */
 const PRECEDENCE = ['reject', 'return', 'approve', 'complete'];
 
 /**

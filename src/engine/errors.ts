@@ -1,4 +1,4 @@
-/** Stable error codes of the engine (a subset of API.md's codes). */
+/** Stable error codes of the engine (a subset of the API's codes, docs/api.md#errors). */
 export type EngineErrorCode =
   | 'validation_failed'
   | 'action_not_allowed'

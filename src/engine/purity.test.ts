@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-// The engine is pure (ARCHITECTURE.md): it imports only xstate, zod and itself,
+// The engine is pure (docs/architecture.md#layers): it imports only xstate, zod and itself,
 // and never reads the clock, randomness, the environment or the network.
 const dir = new URL('./', import.meta.url);
 const sources = readdirSync(dir)

@@ -15,7 +15,7 @@ export type StepResult =
   | { ok: true; state: RuntimeState; effects: Effects; changed: boolean }
   | { ok: false; error: EngineError };
 
-/** Actions a finished runtime still takes (DOMAIN.md: change_request and cancel after finish; comments anytime). */
+/** Actions a finished runtime still takes: change_request, cancel and comment (docs/domain.md#statuses). */
 const AFTER_FINISH = new Set(['change_request', 'cancel', 'comment']);
 
 /**

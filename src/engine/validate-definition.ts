@@ -67,7 +67,7 @@ function pathOf(visit: Visit): PropertyKey[] {
 }
 
 /**
- * Validates a workflow definition (DEFINITIONS.md): its shape first, then every semantic
+ * Validates a workflow definition (docs/definitions.md): its shape first, then every semantic
  * rule, returning all errors found, each with the JSON path it concerns.
  * @example
  * const result = validateDefinition(JSON.parse(text));

@@ -1,4 +1,4 @@
-/** One field problem of a 4xx (API.md: `errors: [{path, message}]`). */
+/** One field problem of a 4xx (docs/api.md#errors: `errors: [{path, message}]`). */
 export interface FieldError {
   path: string;
   message: string;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 
-/** The authenticated caller, from the verified JWT (API.md "Auth"). */
+/** The authenticated caller, from the verified JWT (docs/api.md#authentication). */
 export interface Principal {
   /** `sub`: the employee id. */
   employee: string;

@@ -4,7 +4,7 @@ import type { RateLimitStore } from './rate-limit/rate-limit-store.ts';
 export type JwksAlgorithm = 'RS256' | 'ES256';
 
 /**
- * Token verification (API.md "Auth"). Exactly one of `secret` and `jwksUrl`.
+ * Token verification (docs/api.md#authentication). Exactly one of `secret` and `jwksUrl`.
  * The algorithm is pinned by the mode, never taken from the token: HS256 with
  * `secret`; RS256/ES256 with keys from `jwksUrl`. `alg: none`, HS/RS confusion
  * and every other algorithm are refused.
@@ -57,7 +57,7 @@ export interface GatewayOptions {
   cors?: CorsOptions;
   /** @default { perMinute: 600, burst: 100, store: in-process } */
   rateLimit?: RateLimitOptions;
-  /** Largest request body; bigger → 413 `payload_too_large`. @default 1_048_576 (1 MiB, API.md) */
+  /** Largest request body; bigger → 413 `payload_too_large`. @default 1_048_576 (1 MiB, docs/api.md#limits) */
   bodyLimitBytes?: number;
   /** `/ready` answers 503 when the checks take longer. @default 2_000 */
   readyTimeoutMs?: number;

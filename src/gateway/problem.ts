@@ -7,7 +7,7 @@ import { ApiError, STATUS_OF_CODE, type FieldError } from './api-error.ts';
 import type { GatewayEnv } from './gateway-env.ts';
 import { loggableError } from './loggable-error.ts';
 
-/** RFC 9457 body of every gateway error (API.md "Errors"). */
+/** RFC 9457 body of every gateway error (docs/api.md#errors). */
 export interface ProblemBody {
   type: string;
   title: string;
@@ -172,7 +172,7 @@ export function errorHandler(fallbackLogger: Logger): ErrorHandler<GatewayEnv> {
 export const notFoundHandler: NotFoundHandler<GatewayEnv> = (c) =>
   problem(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
 
-/** Zod issues as API.md's `errors: [{path, message}]`; body paths are bare (`items.0.action`), others prefixed (`query.limit`). */
+/** Zod issues as `errors: [{path, message}]` (docs/api.md#errors): body paths bare (`items.0.action`), others prefixed (`query.limit`). */
 export function zodFieldErrors(error: ZodError, target: string): FieldError[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');

@@ -13,7 +13,7 @@ import { iso } from './schemas/common.ts';
 import type { HistoryView, RuntimeView, StageView } from './schemas/runtimes.ts';
 
 /**
- * The runtime as one caller sees it (API.md "runtime view"): the document
+ * The runtime as one caller sees it (docs/api.md#the-runtime-view): the document
  * without the caller's hidden fields (admins see all), and the actions and
  * fields the caller may use now. Pure: the caller loads the compiled version.
  */

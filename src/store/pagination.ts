@@ -1,6 +1,6 @@
 import { StoreError } from './errors.ts';
 
-/** Largest page a list may return (API.md: `?limit` max 500). */
+/** Largest page a list may return (docs/api.md#pagination: `?limit` max 500). */
 export const MAX_PAGE_LIMIT = 500;
 
 /** Largest batch a timer or outbox poll may return. */

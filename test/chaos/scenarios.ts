@@ -6,7 +6,7 @@ import { outageAnswers } from './outage-answers.ts';
 /** One chaos scenario: a fault plan run under steady load, ended by the invariant check. */
 export interface Scenario {
   name: string;
-  /** What it does, one sentence (README). */
+  /** What it does, one sentence (docs/operations.md#reliability). */
   summary: string;
   /** `short` runs in `npm test`; `long` in `npm run chaos`. */
   length: 'short' | 'long';

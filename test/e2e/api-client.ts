@@ -94,7 +94,7 @@ export class Caller {
   }
 }
 
-/** The runtime view of API.md (the fields the scenarios read). */
+/** The runtime view of docs/api.md#the-runtime-view (the fields the scenarios read). */
 export interface RuntimeView {
   id: string;
   app: string;

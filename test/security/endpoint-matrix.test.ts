@@ -12,7 +12,7 @@ import { A_WEBHOOK_SECRET, aMarkerIn, twoTenants, type Backend, type TwoTenants 
  * Every endpoint × every caller, on the in-process store and on MySQL (whose
  * PAD SPACE comparison and column widths differ from a JavaScript Map):
  * (a) no token, a forged token or a token whose claims are not ids → 401;
- * (b) each role API.md does not admit → 403 `forbidden` and nothing changes;
+ * (b) each role docs/api.md#roles does not admit → 403 `forbidden` and nothing changes;
  *     each role it admits passes the guard;
  * (c) tenant B (and tenants whose ids look like A's) naming tenant A's
  *     objects → exactly what an object that exists nowhere gets, none of A's

@@ -4,7 +4,7 @@ import { PO_DEFINITION } from './hostile-requests.ts';
 import type { TenantAObjects } from './two-tenants.ts';
 
 /**
- * Every endpoint of the gateway, classified as API.md says: who may call it,
+ * Every endpoint of the gateway, classified as docs/api.md#roles says: who may call it,
  * whether it writes, and what a caller of another tenant gets when it names
  * tenant A's objects. The matrix test checks this table against the app's
  * own route list (the OpenAPI document and the router), so an endpoint added
@@ -277,7 +277,7 @@ export const ROLE_SETS: Readonly<Record<string, readonly string[]>> = {
   unknown: ['root', 'superuser', 'ADMIN'],
 };
 
-/** Whether a caller holding `roles` may call `e` (API.md's role table; admin passes every guard). */
+/** Whether a caller holding `roles` may call `e` (the role table of docs/api.md#roles; admin passes every guard). */
 export function admits(e: Endpoint, roles: readonly string[]): boolean {
   if (e.access === 'public' || e.access === 'any') return true;
   return roles.includes('admin') || e.access.roles.some((r) => roles.includes(r));

@@ -28,7 +28,7 @@ export type ShardRequest =
     };
 
 export interface Problem {
-  /** Stable code of API.md: action_not_allowed, not_assignee, version_conflict, runtime_not_found, … */
+  /** Stable code (docs/api.md#errors): action_not_allowed, not_assignee, version_conflict, runtime_not_found, … */
   code: string;
   message: string;
   errors?: readonly EngineErrorDetail[];

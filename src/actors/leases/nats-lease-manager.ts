@@ -41,7 +41,7 @@ interface Seen {
 }
 
 /**
- * Shard ownership over JetStream KV (see ARCHITECTURE.md "Cluster"). One reconcile
+ * Shard ownership over JetStream KV (see docs/architecture.md#leases). One reconcile
  * loop: count overdue leases as lost, renew, heartbeat, then claim or hand over
  * toward the fair share. Claims and renewals are compare-and-set, so two nodes
  * never hold one revision; a lease counts as lost the moment a renewal fails.

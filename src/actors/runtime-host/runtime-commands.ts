@@ -17,8 +17,8 @@ type Stepped = Extract<StepResult, { ok: true }>;
 const CONFLICT_RETRIES = 1;
 
 /**
- * The command path of a runtime actor (ARCHITECTURE.md "A command's path",
- * steps 3–6). Runs inside the runtime's mailbox, so one command at a time.
+ * The command path of a runtime actor (docs/architecture.md#a-commands-path,
+ * from the mailbox to the reply). Runs inside the runtime's mailbox, so one command at a time.
  *
  * Idempotency costs no store read for a live actor: its recent keys answer
  * retries, and a key it no longer remembers is caught by the writer's unique

@@ -12,7 +12,7 @@ import { registerWebhookRoutes } from './webhooks.ts';
 import { registerWorkflowRoutes } from './workflows.ts';
 
 /**
- * Registers every `/api/v1` route of API.md on the app. Each route checks the caller's role first (403), then
+ * Registers every `/api/v1` route (docs/api.md#endpoints). Each route checks the caller's role first (403), then
  * validates with the zod schemas of `../schemas` (the ones the OpenAPI
  * document shows; a failure is the app's `defaultHook`: 422
  * `validation_failed`), and scopes every store call and shard request to the

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { companyIdSchema, idSchema, instant } from './common.ts';
 
 /**
- * A workflow definition (DEFINITIONS.md). Only "a JSON object" is checked
+ * A workflow definition (docs/definitions.md). Only "a JSON object" is checked
  * here: `validateDefinition` checks the rest so that every error carries the
  * engine's path (`nodes[2].exit.approve`).
  */

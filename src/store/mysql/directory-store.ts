@@ -14,7 +14,7 @@ import {
   type SqlContext,
 } from './sql.ts';
 
-/** Rows per multi-row upsert (API.md: an import carries up to 10,000 items). */
+/** Rows per multi-row upsert (docs/api.md#directory: an import carries up to 10,000 items). */
 export const DIRECTORY_CHUNK = 10_000;
 
 const EMPLOYEE_COLUMNS = ['tenant', 'id', 'name', 'email', 'phone', 'company_id', 'group_id', 'active', 'updated_at'];
