@@ -9,9 +9,9 @@ beforeEach(async () => {
 afterEach(() => gw.close());
 
 const example = (): Record<string, any> =>
-  JSON.parse(readFileSync('/work/shared/design/examples/purchase-order.json', 'utf8'));
+  JSON.parse(readFileSync(new URL('../../examples/purchase-order.json', import.meta.url), 'utf8'));
 const leave = (): Record<string, any> =>
-  JSON.parse(readFileSync('/work/shared/design/examples/leave-request.json', 'utf8'));
+  JSON.parse(readFileSync(new URL('../../examples/leave-request.json', import.meta.url), 'utf8'));
 
 describe('api workflows - definitions', () => {
   it('create → get → put draft → publish → version; unchanged draft publishes nothing new', async () => {
