@@ -182,7 +182,7 @@ export class NatsShardBus implements ShardBus {
 }
 
 /** Maps a nats.js v3 request failure to a BusError (no responders arrives as a RequestError whose cause is NoRespondersError). */
-export function toBusError(err: unknown, subject: string, timeoutMs: number): BusError {
+function toBusError(err: unknown, subject: string, timeoutMs: number): BusError {
   if (err instanceof TimeoutError)
     return new BusError('timeout', `no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
   if (err instanceof RequestError && err.isNoResponders()) {

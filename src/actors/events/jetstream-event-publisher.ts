@@ -178,7 +178,7 @@ function streamLimits(o: ResolvedOptions): Pick<StreamConfig, 'duplicate_window'
  * `wanted` (other settings an operator changed are kept; the retention is set only on creation, since a
  * stream's retention cannot change).
  */
-export async function ensureStream(
+async function ensureStream(
   jsm: JetStreamManager,
   name: string,
   wanted: Pick<StreamConfig, 'subjects' | 'duplicate_window' | 'max_age' | 'num_replicas'> &

@@ -51,7 +51,7 @@ export interface OutboxRow {
 export const key = (...parts: (string | number)[]): string => parts.join('\u0000');
 
 /** Inbox order: `(assigned_at, runtime_id, stage)`, as the `tasks_inbox` index. */
-export const compareInbox = (a: TaskRow, b: TaskRow): number =>
+const compareInbox = (a: TaskRow, b: TaskRow): number =>
   a.assignedAt - b.assignedAt || compareStrings(a.runtimeId, b.runtimeId) || a.stage - b.stage;
 
 /**

@@ -55,7 +55,7 @@ const UNAVAILABLE = new Set([
 ]);
 
 /** Connection loss, timeouts and lock waits become a retryable `store_unavailable`; other errors pass through. */
-export function toStoreError(err: unknown): unknown {
+function toStoreError(err: unknown): unknown {
   const e = err as { code?: string; fatal?: boolean; message?: string };
   if (e && (e.fatal === true || (e.code !== undefined && UNAVAILABLE.has(e.code)))) {
     return new StoreError('store_unavailable', `MySQL unavailable: ${e.message ?? e.code}`, { cause: err });
