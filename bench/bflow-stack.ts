@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { runMigrations } from '../src/store/migrate.ts';
 import { MySqlDirectoryStore } from '../src/store/mysql/directory-store.ts';
-import { createMySqlPool, withDatabase } from '../src/store/mysql/pool.ts';
+import { withDatabase } from '../src/store/mysql/mysql-url.ts';
+import { createMySqlPool } from '../src/store/mysql/pool.ts';
 import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
 import { seedTenant } from '../test/actors/runtime-host/runtime-host-fixture.ts';
 import { NodeProcess } from '../test/cluster/cluster-harness.ts';
@@ -126,6 +127,8 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     BFLOW_SHARDS: String(BENCH_SHARDS),
     BFLOW_LEASE_TTL_MS: '5000',
     BFLOW_JWT_SECRET: secret,
+    // The bflow_mysql_* statement counts bench/measure.ts reads are opt-in.
+    BFLOW_MYSQL_STATEMENT_METRICS: 'true',
     // Tuning knobs of the processes under test, passed through when set (e.g. BFLOW_WRITERS=16 npm run bench -- approve).
     ...Object.fromEntries(
       ['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),

@@ -324,7 +324,7 @@ async function main(): Promise<void> {
       .join('; ')}`,
   );
   console.log(
-    "  MySQL counts: statements each bflow process sent (bflow_mysql_* counters of src/store/mysql/pool.ts on each process's /metrics), window deltas; transactions = START TRANSACTION + autocommit writes.",
+    "  MySQL counts: statements each bflow process sent (bflow_mysql_* counters of src/store/mysql/statement-metrics.ts, on with BFLOW_MYSQL_STATEMENT_METRICS=true, on each process's /metrics), window deltas; transactions = START TRANSACTION + autocommit writes.",
   );
   console.log(`  whole run ${((performance.now() - started) / 1000).toFixed(0)} s`);
   writeResult(scenario === 'approve' && nodes !== 1 ? `${scenario}-${nodes}n` : scenario, {

@@ -2,8 +2,10 @@
  * bench/measure — one measured load against a running bflow stack: the load
  * process's report, CPU and RSS of every bflow process and of the machine's
  * MariaDB, Redis and NATS over the window, and the MySQL statements each bflow
- * process sent during it (the bflow_mysql_* counters of src/store/mysql/pool.ts
- * on each process's metrics endpoint), per durable command.
+ * process sent during it (the bflow_mysql_* counters of
+ * src/store/mysql/statement-metrics.ts on each process's metrics endpoint, which
+ * bench/bflow-stack.ts turns on with BFLOW_MYSQL_STATEMENT_METRICS=true), per
+ * durable command.
  */
 import type { BenchStack, BflowService } from './bflow-stack.ts';
 import { spawnHttpLoad, type HttpLoadOptions, type HttpLoadReport } from './http-load.ts';

@@ -38,7 +38,7 @@ export class ShardLoops {
   /** Loops closed whose pass has not ended yet: a reopened shard waits for them (no overlapping passes). */
   private readonly closing = new Map<number, Promise<void>>();
 
-  constructor(private readonly o: ShardLoopsOptions) {}
+  constructor(private readonly options: ShardLoopsOptions) {}
 
   /** Starts the shard's loop (no-op while it is open). A shard reopened while closing starts after the old loop ended. */
   open(shard: number): void {
@@ -105,22 +105,27 @@ export class ShardLoops {
         loop.failures = 0;
         // `more` or a wake during the pass: go again, but let other shards' loops and I/O run first.
         if (result === 'more' || loop.woken) await new Promise((r) => setImmediate(r));
-        else await this.sleep(loop, typeof this.o.pollMs === 'number' ? this.o.pollMs : this.o.pollMs(shard), false);
+        else
+          await this.sleep(
+            loop,
+            typeof this.options.pollMs === 'number' ? this.options.pollMs : this.options.pollMs(shard),
+            false,
+          );
       }
     }
   }
 
   private async safePass(shard: number, open: () => boolean): Promise<PassResult> {
     try {
-      return await this.o.pass(shard, open);
+      return await this.options.pass(shard, open);
     } catch (err) {
-      this.o.onError(shard, err);
+      this.options.onError(shard, err);
       return 'failed';
     }
   }
 
   private backoff(failures: number): number {
-    const base = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(failures - 1, 30));
+    const base = Math.min(this.options.backoffMaxMs, this.options.backoffMinMs * 2 ** Math.min(failures - 1, 30));
     return base / 2 + (Math.random() * base) / 2;
   }
 
@@ -138,9 +143,4 @@ export class ShardLoops {
       loop.backingOff = backingOff;
     });
   }
-}
-
-/** `o` without its undefined fields, so `{ ...defaults, ...definedOnly(options) }` keeps the defaults. */
-export function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -14,7 +14,8 @@ import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
 import { runMigrations } from '../store/migrate.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
-import { createMySqlPool, registerMySqlStatementMetrics } from '../store/mysql/pool.ts';
+import { createMySqlPool } from '../store/mysql/pool.ts';
+import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from '../store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../store/mysql/writer-metrics.ts';
@@ -41,11 +42,16 @@ export async function startClusterNode(config: BflowConfig, logger: Logger): Pro
     throw new Error('a cluster node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  registerMySqlStatementMetrics(registry);
+  const countStatements = config.mysqlStatementMetrics;
+  if (countStatements) registerMySqlStatementMetrics(registry);
   // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.
-  const pool = createMySqlPool(config.mysqlUrl, { connectionLimit: 16 });
+  const pool = createMySqlPool(config.mysqlUrl, { connectionLimit: 16, countStatements });
   // The writers' own connections take several statements per query: a group commit is two or three round trips.
-  const writerPool = createMySqlPool(config.mysqlUrl, { connectionLimit: config.writers, multipleStatements: true });
+  const writerPool = createMySqlPool(config.mysqlUrl, {
+    connectionLimit: config.writers,
+    multipleStatements: true,
+    countStatements,
+  });
   await runMigrations(pool, logger);
   const cache: SnapshotCache = config.redisUrl
     ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })

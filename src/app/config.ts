@@ -53,6 +53,8 @@ const envSchema = z.object({
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   BFLOW_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   BFLOW_WEBHOOK_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  // A bench/diagnostic setting, off in production: see BflowConfig.mysqlStatementMetrics.
+  BFLOW_MYSQL_STATEMENT_METRICS: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
 export interface BflowConfig {
@@ -85,6 +87,12 @@ export interface BflowConfig {
   /** Webhook deliveries: targets, per-POST timeout and attempts per event and webhook. */
   /** Webhook delivery; `webhookCacheMs`: how long a node reuses a tenant's webhook list (a change notice drops it at once). */
   webhooks: { allowPrivate: boolean; timeoutMs: number; maxAttempts: number; webhookCacheMs: number };
+  /**
+   * Bench/diagnostic: count and time every statement the MySQL pools send and serve them as the
+   * bflow_mysql_* metrics (the benchmarks read them; `npm run bench` turns this on). Costs a regex and a
+   * timer per query, so it is off unless BFLOW_MYSQL_STATEMENT_METRICS=true.
+   */
+  mysqlStatementMetrics: boolean;
 }
 
 /** A configuration problem, naming each bad or missing variable. */
@@ -144,6 +152,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
       maxAttempts: e.BFLOW_WEBHOOK_MAX_ATTEMPTS,
       webhookCacheMs: e.BFLOW_WEBHOOK_CACHE_MS,
     },
+    mysqlStatementMetrics: e.BFLOW_MYSQL_STATEMENT_METRICS === 'true' || e.BFLOW_MYSQL_STATEMENT_METRICS === '1',
   };
   if (e.BFLOW_JWT_SECRET !== undefined) config.jwtSecret = e.BFLOW_JWT_SECRET;
   if (e.BFLOW_JWKS_URL !== undefined) config.jwksUrl = e.BFLOW_JWKS_URL;

@@ -12,7 +12,8 @@ import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { invalidatingDirectory } from '../store/invalidating-directory.ts';
 import { invalidatingWebhooks } from '../store/invalidating-webhooks.ts';
 import { invalidatingWorkflows } from '../store/invalidating-workflows.ts';
-import { createMySqlPool, registerMySqlStatementMetrics } from '../store/mysql/pool.ts';
+import { createMySqlPool } from '../store/mysql/pool.ts';
+import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlAnalyticsReader } from '../store/mysql/analytics-reader.ts';
 import { MySqlReadModel } from '../store/mysql/read-model.ts';
 import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
@@ -45,13 +46,14 @@ export async function connectGatewayBackend(
 ): Promise<ClusterGatewayBackend> {
   if (config.mysqlUrl === undefined || config.natsUrl === undefined)
     throw new Error('a cluster gateway needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
-  const registry = options.registry ?? defaultRegistry();
+  const countStatements = config.mysqlStatementMetrics;
+  const registry = options.registry ?? defaultRegistry(countStatements);
   const probeMs = options.probeTimeoutMs ?? 1000;
-  const writePool = createMySqlPool(config.mysqlUrl, { connectionLimit: 4 });
+  const writePool = createMySqlPool(config.mysqlUrl, { connectionLimit: 4, countStatements });
   const readPool =
     config.mysqlReadUrl === undefined || config.mysqlReadUrl === config.mysqlUrl
       ? writePool
-      : createMySqlPool(config.mysqlReadUrl);
+      : createMySqlPool(config.mysqlReadUrl, { countStatements });
   const redis = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
   const nc = await connectNats({ url: config.natsUrl, name: `bflow-gateway-${config.nodeId}`, logger });
   const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
@@ -98,10 +100,10 @@ export async function connectGatewayBackend(
   return redis ? { deps, stop, redis } : { deps, stop };
 }
 
-function defaultRegistry(): Registry {
+function defaultRegistry(withStatementMetrics: boolean): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  registerMySqlStatementMetrics(registry);
+  if (withStatementMetrics) registerMySqlStatementMetrics(registry);
   return registry;
 }
 

@@ -8,9 +8,6 @@ export interface CachedRuntimeStoreOptions {
   registry?: Registry;
 }
 
-/** Where an activation's state came from: the cache tier or the durable store (named after the production adapters). */
-export type ActivationSource = 'redis' | 'mysql';
-
 const ACTIVATIONS = 'bflow_runtime_activations_total';
 
 /**

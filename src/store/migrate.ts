@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type mysql from 'mysql2/promise';
 import { StoreError } from './errors.ts';
+import { checkOptions, nonNegative, resolveOptions, type OptionDefaults } from '../shared/options.ts';
 
 /** The logging subset the runner uses (pino's `Logger` satisfies it). */
 export interface MigrationLogger {
@@ -57,6 +58,11 @@ export function splitStatements(text: string): string[] {
     .filter((chunk) => chunk !== '');
 }
 
+export const DEFAULT_MIGRATE_OPTIONS = Object.freeze({
+  dir: DEFAULT_DIR,
+  lockTimeoutSeconds: 60,
+} satisfies OptionDefaults<MigrateOptions>);
+
 /**
  * Applies pending migrations under a MySQL named lock so nodes starting together
  * don't race. An applied migration whose file changed is refused (`migration_modified`).
@@ -64,12 +70,14 @@ export function splitStatements(text: string): string[] {
 export async function runMigrations(
   pool: mysql.Pool,
   logger?: MigrationLogger,
-  options: MigrateOptions = {},
+  given: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
+  const options = resolveOptions(DEFAULT_MIGRATE_OPTIONS, given);
+  checkOptions('runMigrations', options, { lockTimeoutSeconds: nonNegative });
   const migrations = await loadMigrations(options.dir);
   const conn = await pool.getConnection();
   try {
-    const lock = await acquireLock(conn, options.lockTimeoutSeconds ?? 60);
+    const lock = await acquireLock(conn, options.lockTimeoutSeconds);
     try {
       return { applied: await applyPending(conn, migrations, logger) };
     } finally {

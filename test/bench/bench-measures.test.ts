@@ -4,11 +4,12 @@ import { summarise } from '../../bench/load-process.ts';
 import { readKindOf } from '../../bench/measure.ts';
 import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
 import { leastSquares, trendOf, type SoakReport } from '../../bench/soak.ts';
-import { createMySqlPool, mysqlStatementCounts, registerMySqlStatementMetrics } from '../../src/store/mysql/pool.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { mysqlStatementCounts, registerMySqlStatementMetrics } from '../../src/store/mysql/statement-metrics.ts';
 import { startMetricsServer } from '../../src/app/metrics-server.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 
-describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
+describe('MySQL statement counts (src/store/mysql/statement-metrics.ts)', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await useTestDatabase('bench_counts', { migrate: false });
@@ -24,7 +25,7 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
   });
 
   it('counts transactions (explicit and autocommit writes), commits, writes and reads by table', async () => {
-    const pool = createMySqlPool(db.url, { connectionLimit: 2 });
+    const pool = createMySqlPool(db.url, { connectionLimit: 2, countStatements: true });
     try {
       await pool.query('CREATE TABLE counted (id INT PRIMARY KEY, v INT NOT NULL)');
       const before = snapshot();
@@ -69,7 +70,7 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
   });
 
   it('count each statement of a multi-statement query, and the query once as a round trip', async () => {
-    const pool = createMySqlPool(db.url, { connectionLimit: 1, multipleStatements: true });
+    const pool = createMySqlPool(db.url, { connectionLimit: 1, multipleStatements: true, countStatements: true });
     try {
       await pool.query('CREATE TABLE counted_multi (id INT PRIMARY KEY, v INT NOT NULL)');
       const before = snapshot();
@@ -83,6 +84,18 @@ describe('MySQL statement counts (src/store/mysql/pool.ts)', () => {
       expect(after.statements - before.statements).toBe(4);
       expect(after.transactions - before.transactions).toBe(1);
       expect((after.reads.get('counted_multi in_tx') ?? 0) - (before.reads.get('counted_multi in_tx') ?? 0)).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('a pool counts nothing unless asked to (countStatements is opt-in)', async () => {
+    const pool = createMySqlPool(db.url, { connectionLimit: 1 });
+    try {
+      const before = snapshot();
+      await pool.query('SELECT 1');
+      await pool.query('SELECT 2');
+      expect(snapshot()).toEqual(before);
     } finally {
       await pool.end();
     }

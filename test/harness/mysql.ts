@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { runMigrations } from '../../src/store/migrate.ts';
-import { createMySqlPool, withDatabase } from '../../src/store/mysql/pool.ts';
+import { withDatabase } from '../../src/store/mysql/mysql-url.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { startPrivateMariaDb, type PrivateMariaDb } from './mariadb-server.ts';
 
 export { startPrivateMariaDb, type PrivateMariaDb } from './mariadb-server.ts';
@@ -54,7 +55,8 @@ export async function useTestDatabase(prefix: string, options: { migrate?: boole
     await admin.end();
   }
   const url = withDatabase(server, name);
-  const pool = createMySqlPool(url, { connectionLimit: 16 });
+  // Counted, so tests can check how many statements a call sent (mysqlStatementCounts).
+  const pool = createMySqlPool(url, { connectionLimit: 16, countStatements: true });
   if (options.migrate !== false) await runMigrations(pool);
   let dropped = false;
   const drop = async (): Promise<void> => {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
-import { createMySqlPool, mysqlStatementCounts } from '../../src/store/mysql/pool.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';

@@ -1,7 +1,8 @@
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../src/store/migrate.ts';
-import { createMySqlPool, withDatabase } from '../../src/store/mysql/pool.ts';
+import { withDatabase } from '../../src/store/mysql/mysql-url.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { makeRecord } from '../fixtures/transition-records.ts';
 import { startPrivateMariaDb, type PrivateMariaDb } from '../harness/mysql.ts';

@@ -1,7 +1,9 @@
 import type mysql from 'mysql2/promise';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMySqlPool, mysqlStatementCounts, parseJsonColumn } from '../../src/store/mysql/pool.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { readJson } from '../../src/store/mysql/sql.ts';
+import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
 import { MySqlTransitionWriter, type TransitionWriterOptions } from '../../src/store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../../src/store/mysql/writer-metrics.ts';
 import { makeRecord } from '../fixtures/transition-records.ts';
@@ -25,7 +27,9 @@ describe.each([
 
   beforeAll(async () => {
     db = await useTestDatabase(multipleStatements ? 'writer_multi' : 'writer');
-    writerPool = multipleStatements ? createMySqlPool(db.url, { connectionLimit: 4, multipleStatements }) : db.pool;
+    writerPool = multipleStatements
+      ? createMySqlPool(db.url, { connectionLimit: 4, multipleStatements, countStatements: true })
+      : db.pool;
     if (multipleStatements) pools.push(writerPool);
   });
   afterAll(async () => {
@@ -65,13 +69,13 @@ describe.each([
         shard: 3,
       });
       expect(rt?.active_doc).toBeNull();
-      expect(parseJsonColumn(rt?.state)).toEqual(r2.state);
+      expect(readJson(rt?.state)).toEqual(r2.state);
       const log = await rows('SELECT * FROM runtime_log WHERE runtime_id = ? ORDER BY seq', ['rb1']);
       expect(log.map((l) => [l.seq, l.action, l.to_node])).toEqual([
         [1, 'approve', 'n1'],
         [2, 'approve', 'n2'],
       ]);
-      expect(parseJsonColumn(log[0]?.changes)).toEqual({ amount: [0, 100] });
+      expect(readJson(log[0]?.changes)).toEqual({ amount: [0, 100] });
       expect(
         await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1']),
       ).toHaveLength(4);
@@ -83,12 +87,12 @@ describe.each([
         ['rb1', 1],
         ['rb1', 2],
       ]);
-      const events = outbox.map((o) => parseJsonColumn<{ id: string }[]>(o.events));
+      const events = outbox.map((o) => readJson<{ id: string }[]>(o.events));
       expect(events.flat().map((e) => e.id)).toEqual(['rb1:1:0', 'rb1:1:1', 'rb1:2:0', 'rb1:2:1']);
       expect(events[1]?.[0]).toEqual(r2.effects.events[0]);
       expect(await rows('SELECT * FROM timers WHERE runtime_id = ?', ['rb1'])).toHaveLength(0);
       const [idem] = await rows('SELECT runtime_id, response FROM idempotency_keys WHERE idem_key = ?', ['k-rb1']);
-      expect(parseJsonColumn(idem?.response)).toEqual({ ok: true, id: 'rb1' });
+      expect(readJson(idem?.response)).toEqual({ ok: true, id: 'rb1' });
     });
 
     it('transition writer - two writers on the same base revision: one wins, the loser fails alone', async () => {

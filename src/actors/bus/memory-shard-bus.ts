@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { wireCopy } from './json-codec.ts';
 import type { ShardBus, ShardReply, ShardRequest } from './ports.ts';
+import { checkOptions, nonNegative, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 type Handler = (request: ShardRequest) => Promise<ShardReply>;
 
@@ -15,6 +16,11 @@ export interface MemoryShardBusOptions {
   /** @default a silent logger */
   logger?: Logger;
 }
+
+export const DEFAULT_MEMORY_SHARD_BUS_OPTIONS = Object.freeze({
+  hopMs: 0,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<MemoryShardBusOptions>);
 
 const INTERNAL: ShardReply = { ok: false, problem: { code: 'internal', message: 'internal error', retryable: false } };
 
@@ -33,8 +39,10 @@ export class MemoryShardBus implements ShardBus {
   #closed = false;
 
   constructor(options: MemoryShardBusOptions = {}) {
-    this.#hopMs = options.hopMs ?? 0;
-    this.#log = options.logger ?? pino({ level: 'silent' });
+    const { hopMs, logger } = resolveOptions(DEFAULT_MEMORY_SHARD_BUS_OPTIONS, options);
+    checkOptions('MemoryShardBus', { hopMs }, { hopMs: nonNegative });
+    this.#hopMs = hopMs;
+    this.#log = logger;
   }
 
   async serve(shard: number, handler: Handler): Promise<() => Promise<void>> {

@@ -4,6 +4,7 @@ import { BusError } from '../errors.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
 import type { Problem, ShardBus, ShardReply, ShardRequest } from './ports.ts';
 import { SendNextTurn } from '../nats/send-next-turn.ts';
+import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link NatsShardBus}. */
 export interface NatsShardBusOptions {
@@ -12,6 +13,11 @@ export interface NatsShardBusOptions {
   /** Handler failures are logged here (the reply carries no stack). @default a silent logger */
   logger?: Logger;
 }
+
+export const DEFAULT_NATS_SHARD_BUS_OPTIONS = Object.freeze({
+  prefix: 'bflow',
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<NatsShardBusOptions>);
 
 /** The subject a shard is served on. */
 export function shardSubject(prefix: string, shard: number): string {
@@ -59,8 +65,9 @@ export class NatsShardBus implements ShardBus {
 
   constructor(nc: NatsConnection, options: NatsShardBusOptions = {}) {
     this.#nc = nc;
-    this.#prefix = options.prefix ?? 'bflow';
-    this.#log = options.logger ?? pino({ level: 'silent' });
+    const { prefix, logger } = resolveOptions(DEFAULT_NATS_SHARD_BUS_OPTIONS, options);
+    this.#prefix = prefix;
+    this.#log = logger;
     void this.#followConnection();
   }
 
@@ -175,7 +182,7 @@ export class NatsShardBus implements ShardBus {
 }
 
 /** Maps a nats.js v3 request failure to a BusError (no responders arrives as a RequestError whose cause is NoRespondersError). */
-export function toBusError(err: unknown, subject: string, timeoutMs: number): BusError {
+function toBusError(err: unknown, subject: string, timeoutMs: number): BusError {
   if (err instanceof TimeoutError)
     return new BusError('timeout', `no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
   if (err instanceof RequestError && err.isNoResponders()) {

@@ -2,6 +2,15 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { ActorError, BusError, isBusError } from '../errors.ts';
 import type { ShardBus, ShardReply, ShardRequest } from './ports.ts';
 import { shardOf } from '../shard-of.ts';
+import {
+  checkOptions,
+  integer,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** Options of {@link RoutingClient}; every field but `shardCount` has a default. */
 export interface RoutingClientOptions {
@@ -22,6 +31,15 @@ export interface RoutingClientOptions {
   /** Source of jitter in [0, 1). @default Math.random */
   random?: () => number;
 }
+
+export const DEFAULT_ROUTING_CLIENT_OPTIONS = Object.freeze({
+  firstDelayMs: 25,
+  maxDelayMs: 1_000,
+  tryTimeoutMs: 2_000,
+  deadlineMs: 5_000,
+  retryAfterMs: 1_000,
+  random: Math.random,
+} satisfies OptionDefaults<RoutingClientOptions>);
 
 export interface SendOptions {
   /** Overall budget of this call, in ms from now. @default RoutingClientOptions.deadlineMs */
@@ -53,29 +71,26 @@ interface RoutingMetrics {
  */
 export class RoutingClient {
   readonly #bus: ShardBus;
-  readonly #o: Required<Omit<RoutingClientOptions, 'registry'>>;
+  readonly #options: Resolved<RoutingClientOptions, typeof DEFAULT_ROUTING_CLIENT_OPTIONS>;
   readonly #metrics: RoutingMetrics;
 
   constructor(bus: ShardBus, options: RoutingClientOptions) {
-    if (!Number.isInteger(options.shardCount) || options.shardCount < 1) {
-      throw new RangeError(`shardCount must be a positive integer, got ${options.shardCount}`);
-    }
     this.#bus = bus;
-    this.#o = {
-      shardCount: options.shardCount,
-      firstDelayMs: options.firstDelayMs ?? 25,
-      maxDelayMs: options.maxDelayMs ?? 1_000,
-      tryTimeoutMs: options.tryTimeoutMs ?? 2_000,
-      deadlineMs: options.deadlineMs ?? 5_000,
-      retryAfterMs: options.retryAfterMs ?? 1_000,
-      random: options.random ?? Math.random,
-    };
+    this.#options = resolveOptions(DEFAULT_ROUTING_CLIENT_OPTIONS, options);
+    checkOptions('RoutingClient', this.#options, {
+      shardCount: integer(1),
+      firstDelayMs: nonNegative,
+      maxDelayMs: nonNegative,
+      tryTimeoutMs: positive,
+      deadlineMs: nonNegative,
+      retryAfterMs: nonNegative,
+    });
     this.#metrics = routingMetrics(options.registry ?? new Registry());
   }
 
   /** The shard a runtime lives on. */
   shardFor(runtimeId: string): number {
-    return shardOf(runtimeId, this.#o.shardCount);
+    return shardOf(runtimeId, this.#options.shardCount);
   }
 
   /**
@@ -85,7 +100,7 @@ export class RoutingClient {
    */
   async send(request: ShardRequest, options: SendOptions = {}): Promise<ShardReply> {
     const started = performance.now();
-    const deadline = started + (options.deadlineMs ?? this.#o.deadlineMs);
+    const deadline = started + (options.deadlineMs ?? this.#options.deadlineMs);
     const end = this.#metrics.duration.startTimer();
     try {
       const reply = await this.#sendUntil(this.shardFor(request.runtimeId), request, deadline);
@@ -103,7 +118,7 @@ export class RoutingClient {
       const left = Math.max(1, deadline - performance.now());
       let lastError: BusError;
       try {
-        const reply = await this.#bus.request(shard, request, Math.min(this.#o.tryTimeoutMs, left));
+        const reply = await this.#bus.request(shard, request, Math.min(this.#options.tryTimeoutMs, left));
         // A node that is handing the shard over (or just lost it) answers shard_moved: the new owner will answer.
         if (reply.ok || reply.problem.code !== 'shard_moved') return reply;
         lastError = new BusError('no_responders', `shard ${shard} moved: ${reply.problem.message}`);
@@ -121,8 +136,8 @@ export class RoutingClient {
 
   /** Equal jitter: half the exponential delay fixed, half random, so retries of many callers spread out without collapsing to zero. */
   #backoff(retry: number): number {
-    const base = Math.min(this.#o.maxDelayMs, this.#o.firstDelayMs * 2 ** Math.min(retry, 30));
-    return base / 2 + this.#o.random() * (base / 2);
+    const base = Math.min(this.#options.maxDelayMs, this.#options.firstDelayMs * 2 ** Math.min(retry, 30));
+    return base / 2 + this.#options.random() * (base / 2);
   }
 
   #unavailable(shard: number, tries: number, cause: BusError): ActorError {
@@ -131,7 +146,7 @@ export class RoutingClient {
       `shard ${shard} did not answer after ${tries} tries (last: ${cause.code})`,
       {
         cause,
-        retryAfterMs: this.#o.retryAfterMs,
+        retryAfterMs: this.#options.retryAfterMs,
       },
     );
   }

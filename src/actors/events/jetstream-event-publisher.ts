@@ -18,6 +18,15 @@ import {
 } from './event-subject.ts';
 import type { EventPublisher } from './ports.ts';
 import { PubAckInbox } from './pub-ack-inbox.ts';
+import {
+  checkOptions,
+  integer,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** Options of {@link JetStreamEventPublisher}. */
 export interface JetStreamEventPublisherOptions {
@@ -43,11 +52,21 @@ export interface JetStreamEventPublisherOptions {
    * Also queue every event some webhook wants on this work-queue stream (created here, bound to
    * `<prefix>.webhook-queue.>`), which the webhook consumer reads: an event no webhook wants costs no
    * delivery. `wanted` answers from the nodes' webhook cache; when it cannot answer the event is queued.
+   * @default none (no webhook queue)
    */
   webhookQueue?: { stream: string; wanted: (tenant: string, type: string) => Promise<boolean> };
 }
 
-type ResolvedOptions = Required<Omit<JetStreamEventPublisherOptions, 'registry' | 'webhookQueue'>>;
+export const DEFAULT_JETSTREAM_EVENT_PUBLISHER_OPTIONS = Object.freeze({
+  prefix: 'bflow',
+  stream: 'BFLOW_EVENTS',
+  duplicateWindowMs: 120_000,
+  maxAgeMs: 604_800_000,
+  replicas: 1,
+  ackTimeoutMs: 5_000,
+} satisfies OptionDefaults<JetStreamEventPublisherOptions>);
+
+type ResolvedOptions = Resolved<JetStreamEventPublisherOptions, typeof DEFAULT_JETSTREAM_EVENT_PUBLISHER_OPTIONS>;
 
 /**
  * EventPublisher over a JetStream stream (the outbox relay's sink). `publish`
@@ -66,15 +85,10 @@ export class JetStreamEventPublisher implements EventPublisher {
   readonly #queued: Counter<'result'>;
   readonly #wanted: ((tenant: string, type: string) => Promise<boolean>) | undefined;
 
-  private constructor(
-    acks: PubAckInbox,
-    o: ResolvedOptions,
-    registry: Registry,
-    wanted: ((tenant: string, type: string) => Promise<boolean>) | undefined,
-  ) {
+  private constructor(acks: PubAckInbox, options: ResolvedOptions, registry: Registry) {
     this.#acks = acks;
-    this.#prefix = o.prefix;
-    this.#root = `${eventRoot(o.prefix)}.`;
+    this.#prefix = options.prefix;
+    this.#root = `${eventRoot(options.prefix)}.`;
     this.#published = counter(
       registry,
       'bflow_events_published_total',
@@ -85,36 +99,37 @@ export class JetStreamEventPublisher implements EventPublisher {
       'bflow_webhook_queue_published_total',
       'Events queued for webhooks, by result: stored, duplicate, failed',
     );
-    this.#wanted = wanted;
+    this.#wanted = options.webhookQueue?.wanted;
   }
 
   /** Ensures the stream (and the webhook queue, when asked for) exists with the configured subjects and limits, then returns a publisher. */
   static async create(
     nc: NatsConnection,
-    options: JetStreamEventPublisherOptions = {},
+    given: JetStreamEventPublisherOptions = {},
   ): Promise<JetStreamEventPublisher> {
-    const o: ResolvedOptions = {
-      prefix: options.prefix ?? 'bflow',
-      stream: options.stream ?? 'BFLOW_EVENTS',
-      duplicateWindowMs: options.duplicateWindowMs ?? 120_000,
-      maxAgeMs: options.maxAgeMs ?? 604_800_000,
-      replicas: options.replicas ?? 1,
-      ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
-    };
+    const options = resolveOptions(DEFAULT_JETSTREAM_EVENT_PUBLISHER_OPTIONS, given);
+    checkOptions('JetStreamEventPublisher', options, {
+      duplicateWindowMs: nonNegative,
+      maxAgeMs: nonNegative,
+      replicas: integer(1),
+      ackTimeoutMs: positive,
+    });
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, o.stream, { ...streamLimits(o), subjects: [`${eventRoot(o.prefix)}.>`] });
+    await ensureStream(jsm, options.stream, {
+      ...streamLimits(options),
+      subjects: [`${eventRoot(options.prefix)}.>`],
+    });
     const queue = options.webhookQueue;
     if (queue)
       await ensureStream(jsm, queue.stream, {
-        ...streamLimits(o),
-        subjects: [`${webhookQueueRoot(o.prefix)}.>`],
+        ...streamLimits(options),
+        subjects: [`${webhookQueueRoot(options.prefix)}.>`],
         retention: RetentionPolicy.Workqueue,
       });
     return new JetStreamEventPublisher(
-      new PubAckInbox(nc, o.ackTimeoutMs),
-      o,
+      new PubAckInbox(nc, options.ackTimeoutMs),
+      options,
       options.registry ?? new Registry(),
-      queue?.wanted,
     );
   }
 
@@ -163,7 +178,7 @@ function streamLimits(o: ResolvedOptions): Pick<StreamConfig, 'duplicate_window'
  * `wanted` (other settings an operator changed are kept; the retention is set only on creation, since a
  * stream's retention cannot change).
  */
-export async function ensureStream(
+async function ensureStream(
   jsm: JetStreamManager,
   name: string,
   wanted: Pick<StreamConfig, 'subjects' | 'duplicate_window' | 'max_age' | 'num_replicas'> &

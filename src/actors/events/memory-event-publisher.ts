@@ -2,6 +2,7 @@ import { ActorError } from '../errors.ts';
 import { eventRoot, subjectMatches } from './event-subject.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { EventPublisher } from './ports.ts';
+import { checkOptions, integer, nonNegative, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link MemoryEventPublisher}. */
 export interface MemoryEventPublisherOptions {
@@ -17,6 +18,13 @@ export interface MemoryEventPublisherOptions {
    */
   maxRetained?: number;
 }
+
+export const DEFAULT_MEMORY_EVENT_PUBLISHER_OPTIONS = Object.freeze({
+  prefix: 'bflow',
+  duplicateWindowMs: 120_000,
+  clock: systemClock,
+  maxRetained: 100_000,
+} satisfies OptionDefaults<MemoryEventPublisherOptions>);
 
 /** One stored event, as a stream consumer would see it. */
 export interface StoredEvent {
@@ -46,10 +54,12 @@ export class MemoryEventPublisher implements EventPublisher {
   readonly #failures: Error[] = [];
 
   constructor(options: MemoryEventPublisherOptions = {}) {
-    this.#root = `${eventRoot(options.prefix ?? 'bflow')}.`;
-    this.#windowMs = options.duplicateWindowMs ?? 120_000;
-    this.#clock = options.clock ?? systemClock;
-    this.#maxRetained = options.maxRetained ?? 100_000;
+    const resolved = resolveOptions(DEFAULT_MEMORY_EVENT_PUBLISHER_OPTIONS, options);
+    checkOptions('MemoryEventPublisher', resolved, { duplicateWindowMs: nonNegative, maxRetained: integer(0) });
+    this.#root = `${eventRoot(resolved.prefix)}.`;
+    this.#windowMs = resolved.duplicateWindowMs;
+    this.#clock = resolved.clock;
+    this.#maxRetained = resolved.maxRetained;
   }
 
   async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {

@@ -5,7 +5,16 @@ import type { OutboxEvent, RuntimeStore } from '../../store/ports.ts';
 import { eventMsgId, eventSubject } from './event-subject.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { EventPublisher } from './ports.ts';
-import { definedOnly, ShardLoops, type PassResult } from '../shard-loops.ts';
+import { ShardLoops, type PassResult } from '../shard-loops.ts';
+import {
+  checkOptions,
+  nonNegative,
+  positive,
+  resolveOptions,
+  atLeast,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 export interface OutboxMetrics {
   /** Seconds from an event's outbox row being committed to the stream acknowledging it. */
@@ -77,9 +86,25 @@ export interface OutboxRelayOptions {
   backoffMinMs?: number;
   /** @default 30000 */
   backoffMaxMs?: number;
+  /** @default none (no metrics) */
   metrics?: OutboxMetrics;
+  /** @default a silent logger */
   logger?: Logger;
 }
+
+export const DEFAULT_OUTBOX_RELAY_OPTIONS = Object.freeze({
+  clock: systemClock,
+  pollMs: 1000,
+  markDelayMs: 100,
+  batch: 100,
+  backoffMinMs: 250,
+  backoffMaxMs: 30_000,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<OutboxRelayOptions>);
+
+type ResolvedOutboxRelayOptions = Resolved<OutboxRelayOptions, typeof DEFAULT_OUTBOX_RELAY_OPTIONS> & {
+  idlePollMs: number;
+};
 
 const encoder = new TextEncoder();
 
@@ -108,7 +133,7 @@ const encoder = new TextEncoder();
  * if (outcome.ok) relay.committed(7, record.effects.events, outcome.outboxPosition);
  */
 export class OutboxRelay {
-  private readonly o: Required<Omit<OutboxRelayOptions, 'metrics'>> & { metrics: OutboxMetrics | undefined };
+  private readonly options: ResolvedOutboxRelayOptions;
   private readonly loops: ShardLoops;
   /** Per open shard: whether `committed` may publish (no older row may be left), and whether it passed one over. */
   private readonly progress = new Map<number, { caughtUp: boolean; passedOver: boolean }>();
@@ -120,41 +145,22 @@ export class OutboxRelay {
   private marking: Promise<void> | undefined;
 
   constructor(options: OutboxRelayOptions) {
-    const pollMs = options.pollMs ?? 1000;
-    this.o = {
-      clock: systemClock,
-      pollMs,
-      idlePollMs: 10 * pollMs,
-      markDelayMs: 100,
-      batch: 100,
-      backoffMinMs: 250,
-      backoffMaxMs: 30_000,
-      logger: pino({ level: 'silent' }),
-      ...definedOnly(options),
-      store: options.store,
-      publisher: options.publisher,
-      prefix: options.prefix,
-      metrics: options.metrics,
-    };
-    if (
-      !(
-        this.o.pollMs > 0 &&
-        this.o.idlePollMs > 0 &&
-        this.o.markDelayMs >= 0 &&
-        this.o.batch >= 1 &&
-        this.o.backoffMinMs > 0
-      )
-    ) {
-      throw new RangeError(
-        'OutboxRelay: pollMs, idlePollMs, batch and backoffMinMs must be positive, markDelayMs not negative',
-      );
-    }
+    const resolved = resolveOptions(DEFAULT_OUTBOX_RELAY_OPTIONS, options);
+    this.options = { ...resolved, idlePollMs: options.idlePollMs ?? 10 * resolved.pollMs };
+    checkOptions('OutboxRelay', this.options, {
+      pollMs: positive,
+      idlePollMs: positive,
+      markDelayMs: nonNegative,
+      batch: atLeast(1),
+      backoffMinMs: positive,
+      backoffMaxMs: nonNegative,
+    });
     this.loops = new ShardLoops({
       pass: (shard, open) => this.pass(shard, open),
-      pollMs: (shard) => (this.progress.get(shard)?.caughtUp ? this.o.idlePollMs : this.o.pollMs),
-      backoffMinMs: this.o.backoffMinMs,
-      backoffMaxMs: this.o.backoffMaxMs,
-      onError: (shard, err) => this.o.logger.warn({ err, shard }, 'outbox relay round failed'),
+      pollMs: (shard) => (this.progress.get(shard)?.caughtUp ? this.options.idlePollMs : this.options.pollMs),
+      backoffMinMs: this.options.backoffMinMs,
+      backoffMaxMs: this.options.backoffMaxMs,
+      onError: (shard, err) => this.options.logger.warn({ err, shard }, 'outbox relay round failed'),
     });
   }
 
@@ -168,7 +174,7 @@ export class OutboxRelay {
   async closeShard(shard: number): Promise<void> {
     this.progress.delete(shard);
     await this.loops.close(shard);
-    if (!this.loops.isOpen(shard)) this.o.metrics?.unpublished.remove({ shard: String(shard) });
+    if (!this.loops.isOpen(shard)) this.options.metrics?.unpublished.remove({ shard: String(shard) });
   }
 
   /** Polls now (every shard when omitted). A backoff in progress is not cut short. */
@@ -188,7 +194,7 @@ export class OutboxRelay {
       this.wake(shard);
       return;
     }
-    this.pending.push({ shard, position, events, createdAt: this.o.clock.now() });
+    this.pending.push({ shard, position, events, createdAt: this.options.clock.now() });
     if (this.pending.length === 1 && !this.publishing) setImmediate(() => this.publishPending());
   }
 
@@ -212,7 +218,7 @@ export class OutboxRelay {
     this.pending = [];
     if (batch.length === 0) return;
     this.publishing = this.publishCommitted(batch)
-      .catch((err: unknown) => this.o.logger.warn({ err }, 'outbox publish of committed events failed'))
+      .catch((err: unknown) => this.options.logger.warn({ err }, 'outbox publish of committed events failed'))
       .finally(() => {
         this.publishing = undefined;
         if (this.pending.length > 0) this.publishPending();
@@ -269,13 +275,13 @@ export class OutboxRelay {
     if (this.marking !== undefined) return;
     const run = async (): Promise<void> => {
       while (this.toMark.length > 0) {
-        if (this.o.markDelayMs > 0) await new Promise((r) => setTimeout(r, this.o.markDelayMs));
+        if (this.options.markDelayMs > 0) await new Promise((r) => setTimeout(r, this.options.markDelayMs));
         const chunk = this.toMark;
         this.toMark = [];
         try {
-          await this.o.store.markPublished(chunk);
+          await this.options.store.markPublished(chunk);
         } catch (err) {
-          this.o.logger.warn(
+          this.options.logger.warn(
             { err, rows: chunk.length },
             'marking published outbox rows failed; the poll will publish them again',
           );
@@ -290,7 +296,7 @@ export class OutboxRelay {
   private async pass(shard: number, open: () => boolean): Promise<PassResult> {
     const progress = this.progress.get(shard);
     if (progress) progress.passedOver = false;
-    const events = await this.o.store.unpublishedEvents(shard, this.o.batch);
+    const events = await this.options.store.unpublishedEvents(shard, this.options.batch);
     this.setUnpublished(shard, events.length);
     if (events.length === 0 || !open()) {
       if (progress && events.length === 0 && !progress.passedOver) progress.caughtUp = true;
@@ -298,14 +304,14 @@ export class OutboxRelay {
     }
     const acked = await this.publishAll(shard, events);
     const positions = completePositions(events, acked);
-    if (positions.length > 0) await this.o.store.markPublished(positions);
+    if (positions.length > 0) await this.options.store.markPublished(positions);
     this.setUnpublished(shard, events.length - acked);
     if (acked < events.length) {
       if (progress) progress.caughtUp = false;
       return 'failed';
     }
     // `batch` limits transitions (outbox rows), each of which may carry several events.
-    return positions.length === this.o.batch ? 'more' : 'idle';
+    return positions.length === this.options.batch ? 'more' : 'idle';
   }
 
   /** Publishes `events` pipelined; returns the length of the acknowledged prefix. */
@@ -321,8 +327,8 @@ export class OutboxRelay {
   private publishEach(events: readonly OutboxEvent[]): Promise<PromiseSettledResult<void>[]> {
     return Promise.allSettled(
       events.map((e) =>
-        this.o.publisher.publish(
-          eventSubject(this.o.prefix, e.event),
+        this.options.publisher.publish(
+          eventSubject(this.options.prefix, e.event),
           eventMsgId(e.event),
           encoder.encode(JSON.stringify(e.event)),
           e.event,
@@ -333,14 +339,14 @@ export class OutboxRelay {
 
   /** Lag and count of the acknowledged ones among `events`. */
   private observePublished(events: readonly OutboxEvent[], results: readonly PromiseSettledResult<void>[]): void {
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     let acked = 0;
     events.forEach((e, i) => {
       if (results[i]?.status !== 'fulfilled') return;
       acked += 1;
-      this.o.metrics?.lag.observe(Math.max(0, now - e.createdAt) / 1000);
+      this.options.metrics?.lag.observe(Math.max(0, now - e.createdAt) / 1000);
     });
-    this.o.metrics?.published.inc(acked);
+    this.options.metrics?.published.inc(acked);
   }
 
   private reportFailures(
@@ -350,14 +356,14 @@ export class OutboxRelay {
     firstFailed: number,
   ): void {
     const failed = results.filter((r) => r.status === 'rejected').length;
-    this.o.metrics?.publishFailures.inc(failed);
+    this.options.metrics?.publishFailures.inc(failed);
     const first = results[firstFailed];
     const err = first?.status === 'rejected' ? first.reason : undefined;
     // Later events that were acknowledged anyway stay unmarked and are re-published (deduplicated) after the
     // failed one, but the stream already holds them ahead of it: say so rather than reorder silently.
     const overtaken = results.slice(firstFailed).filter((r) => r.status === 'fulfilled').length;
-    this.o.metrics?.overtaken.inc(overtaken);
-    this.o.logger.warn(
+    this.options.metrics?.overtaken.inc(overtaken);
+    this.options.logger.warn(
       {
         err,
         shard,
@@ -373,7 +379,7 @@ export class OutboxRelay {
   }
 
   private setUnpublished(shard: number, n: number): void {
-    this.o.metrics?.unpublished.set({ shard: String(shard) }, n);
+    this.options.metrics?.unpublished.set({ shard: String(shard) }, n);
   }
 }
 

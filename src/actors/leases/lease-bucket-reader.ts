@@ -4,13 +4,19 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { withTimeout } from './lease-errors.ts';
 import type { ClusterView } from './ports.ts';
 import { bucketNames, parseLease, shardKey } from './lease-buckets.ts';
+import { checkOptions, positive, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link LeaseBucketReader}. */
 export interface LeaseBucketReaderOptions {
+  /** The cluster name, prefix of the bucket names. */
   cluster: string;
   /** Timeout of each KV call. @default 2000 */
   timeoutMs?: number;
 }
+
+export const DEFAULT_LEASE_BUCKET_READER_OPTIONS = Object.freeze({
+  timeoutMs: 2000,
+} satisfies OptionDefaults<LeaseBucketReaderOptions>);
 
 interface Buckets {
   shards: KV;
@@ -32,8 +38,10 @@ export class LeaseBucketReader {
 
   constructor(nc: NatsConnection, options: LeaseBucketReaderOptions) {
     this.#nc = nc;
-    this.#cluster = options.cluster;
-    this.#timeoutMs = options.timeoutMs ?? 2000;
+    const resolved = resolveOptions(DEFAULT_LEASE_BUCKET_READER_OPTIONS, options);
+    checkOptions('LeaseBucketReader', resolved, { timeoutMs: positive });
+    this.#cluster = resolved.cluster;
+    this.#timeoutMs = resolved.timeoutMs;
   }
 
   /** The shard count recorded at the cluster's first start, or undefined while no node has started. */

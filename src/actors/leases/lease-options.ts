@@ -2,7 +2,18 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock.ts';
+import {
+  checkOptions,
+  integer,
+  InvalidOptionError,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
+/** Options of {@link NatsLeaseManager}; every field but `nc` and `nodeId` has a default. */
 export interface NatsLeaseManagerOptions {
   nc: NatsConnection;
   /** Unique per running process (BFLOW_NODE_ID, default host name + pid). */
@@ -23,46 +34,64 @@ export interface NatsLeaseManagerOptions {
   settleMs?: number;
   /** @default systemClock */
   clock?: Clock;
-  /** Receives bflow_shards_held, bflow_lease_renew_failures_total, bflow_lease_changes_total{type}. */
+  /** Receives bflow_shards_held, bflow_lease_renew_failures_total, bflow_lease_changes_total{type}. @default none (no metrics) */
   registry?: Registry;
+  /** @default a silent logger */
   logger?: Logger;
   /** Shuffles claim order (tests may fix it). @default Math.random */
   random?: () => number;
 }
 
-export type NormalizedLeaseOptions = Required<Omit<NatsLeaseManagerOptions, 'registry' | 'nc' | 'nodeId'>> & {
+export const DEFAULT_LEASE_OPTIONS = Object.freeze({
+  shardCount: 64,
+  cluster: 'bflow',
+  ttlMs: 10_000,
+  clock: systemClock,
+  logger: pino({ level: 'silent' }),
+  random: Math.random,
+} satisfies OptionDefaults<NatsLeaseManagerOptions>);
+
+export type ResolvedLeaseOptions = Resolved<NatsLeaseManagerOptions, typeof DEFAULT_LEASE_OPTIONS> & {
+  renewMs: number;
+  heartbeatMs: number;
+  timeoutMs: number;
+  settleMs: number;
+  /** Held leases count as lost this long before their TTL runs out. */
   marginMs: number;
+  /** Period of the reconcile loop. */
   tickMs: number;
 };
 
-/** Validates and fills in defaults; throws a plain Error naming the bad option. */
-export function normalizeLeaseOptions(o: NatsLeaseManagerOptions): NormalizedLeaseOptions {
-  const ttlMs = o.ttlMs ?? 10_000;
-  const renewMs = o.renewMs ?? Math.floor(ttlMs / 3);
-  const heartbeatMs = o.heartbeatMs ?? renewMs;
-  const timeoutMs = o.timeoutMs ?? Math.min(2000, renewMs);
-  // Held leases count as lost a tenth of the TTL early: the server expires them at (write time + TTL) at the soonest.
-  const marginMs = Math.floor(ttlMs / 10);
-  if (renewMs + timeoutMs > ttlMs - marginMs) {
-    throw new Error(
-      `lease options: renewMs (${renewMs}) + timeoutMs (${timeoutMs}) must stay within 90% of ttlMs (${ttlMs})`,
-    );
-  }
-  const shardCount = o.shardCount ?? 64;
-  if (!Number.isInteger(shardCount) || shardCount < 1)
-    throw new Error(`lease options: shardCount must be a positive integer, got ${shardCount}`);
-  return {
-    shardCount,
-    cluster: o.cluster ?? 'bflow',
-    ttlMs,
+/** Fills in the defaults (the timings derive from `ttlMs`); throws InvalidOptionError naming a bad option. */
+export function resolveLeaseOptions(given: NatsLeaseManagerOptions): ResolvedLeaseOptions {
+  const options = resolveOptions(DEFAULT_LEASE_OPTIONS, given);
+  const renewMs = given.renewMs ?? Math.floor(options.ttlMs / 3);
+  const heartbeatMs = given.heartbeatMs ?? renewMs;
+  const timeoutMs = given.timeoutMs ?? Math.min(2000, renewMs);
+  const resolved: ResolvedLeaseOptions = {
+    ...options,
     renewMs,
     heartbeatMs,
     timeoutMs,
-    settleMs: o.settleMs ?? heartbeatMs,
-    clock: o.clock ?? systemClock,
-    logger: o.logger ?? pino({ level: 'silent' }),
-    random: o.random ?? Math.random,
-    marginMs,
+    settleMs: given.settleMs ?? heartbeatMs,
+    // Held leases count as lost a tenth of the TTL early: the server expires them at (write time + TTL) at the soonest.
+    marginMs: Math.floor(options.ttlMs / 10),
     tickMs: Math.max(20, Math.floor(Math.min(renewMs, heartbeatMs) / 4)),
   };
+  checkOptions('NatsLeaseManager', resolved, {
+    shardCount: integer(1),
+    ttlMs: positive,
+    renewMs: positive,
+    heartbeatMs: positive,
+    timeoutMs: positive,
+    settleMs: nonNegative,
+  });
+  if (renewMs + timeoutMs > options.ttlMs - resolved.marginMs) {
+    throw new InvalidOptionError(
+      'NatsLeaseManager',
+      'renewMs',
+      `(${renewMs}) + timeoutMs (${timeoutMs}) must stay within 90% of ttlMs (${options.ttlMs})`,
+    );
+  }
+  return resolved;
 }

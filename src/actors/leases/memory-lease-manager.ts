@@ -2,7 +2,9 @@ import type { Registry } from 'prom-client';
 import { leaseMetrics, type LeaseMetrics } from './lease-metrics.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ClusterView, HeldShard, LeaseChange, LeaseManager, ShardDrainer } from './ports.ts';
+import { checkOptions, integer, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
+/** Options of {@link MemoryLeaseManager}; every field has a default. */
 export interface MemoryLeaseManagerOptions {
   /** @default 'local' */
   nodeId?: string;
@@ -10,8 +12,15 @@ export interface MemoryLeaseManagerOptions {
   shardCount?: number;
   /** @default systemClock */
   clock?: Clock;
+  /** Receives the lease metrics. @default none (no metrics) */
   registry?: Registry;
 }
+
+export const DEFAULT_MEMORY_LEASE_MANAGER_OPTIONS = Object.freeze({
+  nodeId: 'local',
+  shardCount: 64,
+  clock: systemClock,
+} satisfies OptionDefaults<MemoryLeaseManagerOptions>);
 
 /**
  * The in-process twin for the embedded mode (`bflow all` without NATS): one
@@ -30,10 +39,12 @@ export class MemoryLeaseManager implements LeaseManager {
   #startedAt = 0;
 
   constructor(options: MemoryLeaseManagerOptions = {}) {
-    this.nodeId = options.nodeId ?? 'local';
-    this.shardCount = options.shardCount ?? 64;
-    this.#clock = options.clock ?? systemClock;
-    this.#metrics = leaseMetrics(options.registry);
+    const resolved = resolveOptions(DEFAULT_MEMORY_LEASE_MANAGER_OPTIONS, options);
+    checkOptions('MemoryLeaseManager', resolved, { shardCount: integer(1) });
+    this.nodeId = resolved.nodeId;
+    this.shardCount = resolved.shardCount;
+    this.#clock = resolved.clock;
+    this.#metrics = leaseMetrics(resolved.registry);
   }
 
   async start(drainer: ShardDrainer): Promise<void> {

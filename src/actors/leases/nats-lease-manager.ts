@@ -4,7 +4,7 @@ import { withTimeout } from './lease-errors.ts';
 import { leaseMetrics, type LeaseMetrics } from './lease-metrics.ts';
 import { planLeases } from './lease-plan.ts';
 import type { ClusterView, HeldShard, LeaseChange, LeaseManager, ShardDrainer } from './ports.ts';
-import { normalizeLeaseOptions, type NatsLeaseManagerOptions, type NormalizedLeaseOptions } from './lease-options.ts';
+import { resolveLeaseOptions, type NatsLeaseManagerOptions, type ResolvedLeaseOptions } from './lease-options.ts';
 export type { NatsLeaseManagerOptions } from './lease-options.ts';
 import {
   checkShardCount,
@@ -50,7 +50,7 @@ export class NatsLeaseManager implements LeaseManager {
   readonly nodeId: string;
   readonly shardCount: number;
   readonly #nc: NatsConnection;
-  readonly #o: NormalizedLeaseOptions;
+  readonly #options: ResolvedLeaseOptions;
   readonly #metrics: LeaseMetrics;
   readonly #leases = new Map<number, Lease>();
   readonly #shards = new Map<number, Seen>();
@@ -71,17 +71,17 @@ export class NatsLeaseManager implements LeaseManager {
   #rebalancing = false;
 
   constructor(options: NatsLeaseManagerOptions) {
-    this.#o = normalizeLeaseOptions(options);
+    this.#options = resolveLeaseOptions(options);
     this.#nc = options.nc;
     this.nodeId = options.nodeId;
-    this.shardCount = this.#o.shardCount;
+    this.shardCount = this.#options.shardCount;
     this.#metrics = leaseMetrics(options.registry);
   }
 
   async start(drainer: ShardDrainer): Promise<void> {
     if (this.#state !== 'new') throw new Error('lease manager already started');
     this.#drainer = drainer;
-    const o = this.#o;
+    const o = this.#options;
     this.#buckets = await openLeaseBuckets(this.#nc, { cluster: o.cluster, ttlMs: o.ttlMs, timeoutMs: o.timeoutMs });
     await checkShardCount(this.#buckets.meta, o.cluster, o.shardCount, o.timeoutMs);
     this.#state = 'running';
@@ -111,12 +111,12 @@ export class NatsLeaseManager implements LeaseManager {
     this.#state = 'stopped';
     for (const w of this.#watchers) w.stop();
     await this.#call(this.#buckets!.nodes.delete(nodeKey(this.nodeId)), 'deregister node').catch((err: unknown) =>
-      this.#o.logger.warn({ err }, 'node key not deleted; it expires with the TTL'),
+      this.#options.logger.warn({ err }, 'node key not deleted; it expires with the TTL'),
     );
   }
 
   held(): readonly HeldShard[] {
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     return [...this.#leases.values()]
       .filter((l) => now <= l.validUntil)
       .map((l) => ({ shard: l.shard, epoch: l.epoch }));
@@ -124,7 +124,7 @@ export class NatsLeaseManager implements LeaseManager {
 
   holds(shard: number, epoch?: number): boolean {
     const l = this.#leases.get(shard);
-    return l !== undefined && this.#o.clock.now() <= l.validUntil && (epoch === undefined || l.epoch === epoch);
+    return l !== undefined && this.#options.clock.now() <= l.validUntil && (epoch === undefined || l.epoch === epoch);
   }
 
   onChange(listener: (change: LeaseChange) => void): () => void {
@@ -133,7 +133,7 @@ export class NatsLeaseManager implements LeaseManager {
   }
 
   async view(): Promise<ClusterView> {
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     const shards: ClusterView['shards'] = [];
     const counts = new Map<string, number>();
     for (let shard = 0; shard < this.shardCount; shard++) {
@@ -152,13 +152,13 @@ export class NatsLeaseManager implements LeaseManager {
   }
 
   #tick(): void {
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     this.#expire(now);
     for (const l of this.#leases.values()) {
-      if (!l.renewing && !l.final && now - l.renewedAt >= this.#o.renewMs) this.#renew(l);
+      if (!l.renewing && !l.final && now - l.renewedAt >= this.#options.renewMs) this.#renew(l);
     }
-    if (!this.#heartbeating && now - this.#lastHeartbeat >= this.#o.heartbeatMs) {
-      this.#track(this.#heartbeat().catch((err: unknown) => this.#o.logger.warn({ err }, 'heartbeat failed')));
+    if (!this.#heartbeating && now - this.#lastHeartbeat >= this.#options.heartbeatMs) {
+      this.#track(this.#heartbeat().catch((err: unknown) => this.#options.logger.warn({ err }, 'heartbeat failed')));
     }
     if (this.#state === 'running' && !this.#rebalancing && now >= this.#settleUntil) this.#track(this.#rebalance());
   }
@@ -169,23 +169,23 @@ export class NatsLeaseManager implements LeaseManager {
   }
 
   #renew(l: Lease): void {
-    const sent = this.#o.clock.now();
+    const sent = this.#options.clock.now();
     const body = JSON.stringify({ node: this.nodeId, at: sent, epoch: l.epoch });
     l.renewing = (async () => {
       try {
         const revision = await this.#call(
-          this.#buckets!.shards.update(shardKey(l.shard), body, l.revision, this.#o.timeoutMs),
+          this.#buckets!.shards.update(shardKey(l.shard), body, l.revision, this.#options.timeoutMs),
           'renew',
         );
         if (this.#leases.get(l.shard) !== l) return;
         l.revision = revision;
         l.renewedAt = sent;
-        l.validUntil = sent + this.#o.ttlMs - this.#o.marginMs;
-        this.#expire(this.#o.clock.now()); // an answer that arrives after the deadline does not revive the lease
+        l.validUntil = sent + this.#options.ttlMs - this.#options.marginMs;
+        this.#expire(this.#options.clock.now()); // an answer that arrives after the deadline does not revive the lease
       } catch (err) {
         if (this.#leases.get(l.shard) !== l) return;
         this.#metrics.renewFailed();
-        this.#o.logger.warn({ err, shard: l.shard, epoch: l.epoch }, 'lease renewal failed');
+        this.#options.logger.warn({ err, shard: l.shard, epoch: l.epoch }, 'lease renewal failed');
         this.#lose(l, 'renewal failed');
       } finally {
         l.renewing = null;
@@ -196,7 +196,7 @@ export class NatsLeaseManager implements LeaseManager {
 
   async #heartbeat(): Promise<void> {
     this.#heartbeating = true;
-    const sent = this.#o.clock.now();
+    const sent = this.#options.clock.now();
     try {
       const body = JSON.stringify({ node: this.nodeId, at: sent, shards: this.#leases.size });
       await this.#call(this.#buckets!.nodes.put(nodeKey(this.nodeId), body), 'heartbeat');
@@ -209,7 +209,7 @@ export class NatsLeaseManager implements LeaseManager {
   async #rebalance(): Promise<void> {
     this.#rebalancing = true;
     try {
-      const now = this.#o.clock.now();
+      const now = this.#options.clock.now();
       this.#cleanOrphans(now);
       const owners = new Map<number, string>();
       for (const [shard, seen] of this.#shards)
@@ -222,7 +222,7 @@ export class NatsLeaseManager implements LeaseManager {
       this.#trackFree(now, owners);
       const live = this.#liveNodes(now).map((n) => n.node);
       const plan = planLeases({
-        ...this.#o,
+        ...this.#options,
         self: this.nodeId,
         live,
         mine,
@@ -230,7 +230,7 @@ export class NatsLeaseManager implements LeaseManager {
         busy,
         freeSince: this.#freeSince,
         now,
-        graceMs: this.#o.renewMs,
+        graceMs: this.#options.renewMs,
       });
       for (const shard of plan.release) {
         const l = this.#leases.get(shard);
@@ -238,7 +238,7 @@ export class NatsLeaseManager implements LeaseManager {
       }
       await Promise.all(plan.claim.map((shard) => this.#claim(shard)));
     } catch (err) {
-      this.#o.logger.warn({ err }, 'rebalance failed');
+      this.#options.logger.warn({ err }, 'rebalance failed');
     } finally {
       this.#rebalancing = false;
     }
@@ -246,12 +246,12 @@ export class NatsLeaseManager implements LeaseManager {
 
   async #claim(shard: number): Promise<void> {
     this.#claiming.add(shard);
-    const sent = this.#o.clock.now();
+    const sent = this.#options.clock.now();
     try {
       const body = JSON.stringify({ node: this.nodeId, at: sent });
       const epoch = await this.#call(this.#buckets!.shards.create(shardKey(shard), body), 'claim');
-      const validUntil = sent + this.#o.ttlMs - this.#o.marginMs;
-      if (this.#o.clock.now() > validUntil) return; // answered too late to serve; the orphan sweep deletes it
+      const validUntil = sent + this.#options.ttlMs - this.#options.marginMs;
+      if (this.#options.clock.now() > validUntil) return; // answered too late to serve; the orphan sweep deletes it
       const l: Lease = {
         shard,
         epoch,
@@ -266,7 +266,7 @@ export class NatsLeaseManager implements LeaseManager {
       this.#freeSince.delete(shard);
       this.#emit({ type: 'acquired', shard, epoch });
     } catch (err) {
-      if (!isWrongRevision(err)) this.#o.logger.debug({ err, shard }, 'claim failed');
+      if (!isWrongRevision(err)) this.#options.logger.debug({ err, shard }, 'claim failed');
     } finally {
       this.#claiming.delete(shard);
     }
@@ -278,7 +278,7 @@ export class NatsLeaseManager implements LeaseManager {
     try {
       await this.#drainer!.drain(l.shard);
     } catch (err) {
-      this.#o.logger.warn({ err, shard: l.shard }, 'drain failed');
+      this.#options.logger.warn({ err, shard: l.shard }, 'drain failed');
       if (!force) return void (l.handingOver = false);
     }
     if (this.#leases.get(l.shard) !== l) return; // lost while draining (already reported)
@@ -287,7 +287,8 @@ export class NatsLeaseManager implements LeaseManager {
     if (this.#leases.get(l.shard) !== l) return;
     this.#leases.delete(l.shard);
     await this.#call(this.#buckets!.shards.delete(shardKey(l.shard), { previousSeq: l.revision }), 'release').catch(
-      (err: unknown) => this.#o.logger.warn({ err, shard: l.shard }, 'lease delete failed; it expires with the TTL'),
+      (err: unknown) =>
+        this.#options.logger.warn({ err, shard: l.shard }, 'lease delete failed; it expires with the TTL'),
     );
     this.#emit({ type: 'released', shard: l.shard });
   }
@@ -317,7 +318,7 @@ export class NatsLeaseManager implements LeaseManager {
   #lose(l: Lease, why: string): void {
     if (this.#leases.get(l.shard) !== l) return;
     this.#leases.delete(l.shard);
-    this.#o.logger.warn({ shard: l.shard, epoch: l.epoch, why }, 'lease lost');
+    this.#options.logger.warn({ shard: l.shard, epoch: l.epoch, why }, 'lease lost');
     this.#emit({ type: 'lost', shard: l.shard });
   }
 
@@ -331,7 +332,7 @@ export class NatsLeaseManager implements LeaseManager {
       at: value.at,
       revision: e.revision,
       epoch: value.epoch ?? e.revision,
-      seenAt: this.#o.clock.now(),
+      seenAt: this.#options.clock.now(),
     };
     this.#shards.set(shard, seen);
     const l = this.#leases.get(shard);
@@ -346,7 +347,7 @@ export class NatsLeaseManager implements LeaseManager {
       at: value.at,
       revision: e.revision,
       epoch: 0,
-      seenAt: this.#o.clock.now(),
+      seenAt: this.#options.clock.now(),
     });
   }
 
@@ -358,7 +359,7 @@ export class NatsLeaseManager implements LeaseManager {
   }
 
   #fresh(seen: Seen | undefined, now: number): seen is Seen {
-    return seen !== undefined && now - seen.seenAt <= this.#o.ttlMs;
+    return seen !== undefined && now - seen.seenAt <= this.#options.ttlMs;
   }
 
   /** Follows a bucket for as long as the manager runs; a watch that ends (connection lost) is reopened with backoff. */
@@ -383,7 +384,7 @@ export class NatsLeaseManager implements LeaseManager {
           },
           () => undefined,
         );
-        this.#o.logger.debug({ err }, 'watch failed');
+        this.#options.logger.debug({ err }, 'watch failed');
       }
       await new Promise((r) => setTimeout(r, delay).unref());
       delay = Math.min(delay * 2, 5000);
@@ -401,13 +402,13 @@ export class NatsLeaseManager implements LeaseManager {
       try {
         listener(change);
       } catch (err) {
-        this.#o.logger.error({ err, change }, 'lease listener threw');
+        this.#options.logger.error({ err, change }, 'lease listener threw');
       }
     }
   }
 
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    return withTimeout(promise, this.#o.timeoutMs, `lease ${what}`);
+    return withTimeout(promise, this.#options.timeoutMs, `lease ${what}`);
   }
 
   #track(task: Promise<unknown>): void {

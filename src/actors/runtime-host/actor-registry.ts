@@ -17,7 +17,7 @@ export interface ActorRegistryOptions {
 export class ActorRegistry {
   private readonly actors = new Map<string, Actor>();
 
-  constructor(private readonly o: ActorRegistryOptions) {}
+  constructor(private readonly options: ActorRegistryOptions) {}
 
   get size(): number {
     return this.actors.size;
@@ -39,15 +39,15 @@ export class ActorRegistry {
   add(actor: Actor, now: number): void {
     actor.lastUsed = now;
     if (this.actors.has(actor.key)) this.actors.delete(actor.key);
-    else this.o.metrics.actorsLive.inc();
+    else this.options.metrics.actorsLive.inc();
     this.actors.set(actor.key, actor);
     this.evictOverflow();
   }
 
   drop(key: string, reason: PassivationReason): void {
     if (!this.actors.delete(key)) return;
-    this.o.metrics.actorsLive.dec();
-    this.o.metrics.passivations.inc({ reason });
+    this.options.metrics.actorsLive.dec();
+    this.options.metrics.passivations.inc({ reason });
   }
 
   /** Drops every actor of `shard` (lease lost, drained or moved to a new epoch). */
@@ -59,8 +59,8 @@ export class ActorRegistry {
   passivateIdle(now: number): number {
     let dropped = 0;
     for (const [key, actor] of this.actors) {
-      if (now - actor.lastUsed < this.o.idleMs) break;
-      if (this.o.busy(key)) continue;
+      if (now - actor.lastUsed < this.options.idleMs) break;
+      if (this.options.busy(key)) continue;
       this.drop(key, 'idle');
       dropped += 1;
     }
@@ -68,10 +68,10 @@ export class ActorRegistry {
   }
 
   private evictOverflow(): void {
-    if (this.actors.size <= this.o.maxLiveActors) return;
+    if (this.actors.size <= this.options.maxLiveActors) return;
     for (const key of this.actors.keys()) {
-      if (this.actors.size <= this.o.maxLiveActors) return;
-      if (!this.o.busy(key)) this.drop(key, 'capacity');
+      if (this.actors.size <= this.options.maxLiveActors) return;
+      if (!this.options.busy(key)) this.drop(key, 'capacity');
     }
   }
 }

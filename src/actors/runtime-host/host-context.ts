@@ -4,7 +4,7 @@ import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
 import type { HostMetrics } from './host-metrics.ts';
-import type { NormalisedHostDeps, NormalisedHostOptions } from './runtime-host-options.ts';
+import type { ResolvedHostDeps, ResolvedHostOptions } from './runtime-host-options.ts';
 
 /** Where a request is being handled: its shard and the lease epoch it was accepted under. */
 export interface Placement {
@@ -18,8 +18,8 @@ export class HostContext {
   private snapshots: { tenant: string; state: RuntimeState }[] = [];
 
   constructor(
-    readonly deps: NormalisedHostDeps,
-    readonly opts: NormalisedHostOptions,
+    readonly deps: ResolvedHostDeps,
+    readonly options: ResolvedHostOptions,
     readonly metrics: HostMetrics,
     readonly actors: ActorRegistry,
     readonly workflows: WorkflowCache,

@@ -53,7 +53,7 @@ export class RuntimeCommands {
     const reply = replayStored(stored, req.runtimeId);
     if (actor && reply.ok) {
       const { replayed: _, ...first } = reply;
-      remember(actor, req.idempotencyKey, first, this.ctx.opts.recentKeysPerActor);
+      remember(actor, req.idempotencyKey, first, this.ctx.options.recentKeysPerActor);
     }
     return reply;
   }
@@ -94,7 +94,7 @@ export class RuntimeCommands {
       response: storedResponse(reply),
     });
     if (outcome.ok) {
-      remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
+      remember(actor, req.idempotencyKey, reply, this.ctx.options.recentKeysPerActor);
       return reply;
     }
     return this.commitFailed(actor, req, at, retries, outcome);

@@ -1,6 +1,5 @@
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { z } from 'zod';
 import type { Effects, RuntimeState } from '../../engine/index.ts';
 import type {
   DirectoryStore,
@@ -10,6 +9,7 @@ import type {
   WorkflowStore,
 } from '../../store/ports.ts';
 import { systemClock, type Clock } from '../clock.ts';
+import { checkOptions, integer, resolveOptions, type OptionDefaults, type Resolved } from '../../shared/options.ts';
 
 /**
  * A runtime store that can also read past its cache. `CachedRuntimeStore` has
@@ -45,17 +45,6 @@ export interface RuntimeHostDeps {
   registry?: Registry;
 }
 
-const optionsSchema = z.object({
-  shardCount: z.number().int().min(1).max(4096).default(64),
-  idleMs: z.number().int().positive().default(60_000),
-  maxLiveActors: z.number().int().positive().default(50_000),
-  recentKeysPerActor: z.number().int().min(0).max(10_000).default(16),
-  directoryTtlMs: z.number().int().min(0).default(30_000),
-  startDefinitionTtlMs: z.number().int().min(0).default(30_000),
-  maxCompiledVersions: z.number().int().positive().default(1_000),
-  sweepIntervalMs: z.number().int().min(0).default(5_000),
-});
-
 /** Options of {@link RuntimeHost}; every field has a default. Validated once, in the constructor. */
 export interface RuntimeHostOptions {
   /** The cluster's fixed shard count; a runtime's shard is `shardOf(runtimeId, shardCount)`. @default 64 */
@@ -83,7 +72,7 @@ export interface RuntimeHostOptions {
    * version) are reused by starts: a config change or a publish takes up to this
    * long to reach a running node, unless `invalidateStartDefinitions(tenant)` is
    * called (a change notice). 0 = read per start.
-   * @default 5000
+   * @default 30000
    */
   startDefinitionTtlMs?: number;
   /** Compiled workflow versions kept (versions are immutable, so they never go stale). @default 1000 */
@@ -92,28 +81,43 @@ export interface RuntimeHostOptions {
   sweepIntervalMs?: number;
 }
 
-export type NormalisedHostOptions = Required<RuntimeHostOptions>;
+export const DEFAULT_RUNTIME_HOST_OPTIONS = Object.freeze({
+  shardCount: 64,
+  idleMs: 60_000,
+  maxLiveActors: 50_000,
+  recentKeysPerActor: 16,
+  directoryTtlMs: 30_000,
+  startDefinitionTtlMs: 30_000,
+  maxCompiledVersions: 1_000,
+  sweepIntervalMs: 5_000,
+} satisfies OptionDefaults<RuntimeHostOptions>);
 
-export interface NormalisedHostDeps extends Required<Omit<RuntimeHostDeps, 'onCommitted'>> {
-  onCommitted: RuntimeHostDeps['onCommitted'];
+export type ResolvedHostOptions = Resolved<RuntimeHostOptions, typeof DEFAULT_RUNTIME_HOST_OPTIONS>;
+
+/** The defaults of the host's optional dependencies (`registry` aside: a private one per host). */
+export const DEFAULT_RUNTIME_HOST_DEPS = Object.freeze({
+  clock: systemClock,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<RuntimeHostDeps>);
+
+export type ResolvedHostDeps = Resolved<RuntimeHostDeps, typeof DEFAULT_RUNTIME_HOST_DEPS> & { registry: Registry };
+
+/** Applies defaults and validates; throws InvalidOptionError naming the first bad option. */
+export function resolveHostOptions(given: RuntimeHostOptions): ResolvedHostOptions {
+  const options = resolveOptions(DEFAULT_RUNTIME_HOST_OPTIONS, given);
+  checkOptions('RuntimeHost', options, {
+    shardCount: integer(1, 4096),
+    idleMs: integer(1),
+    maxLiveActors: integer(1),
+    recentKeysPerActor: integer(0, 10_000),
+    directoryTtlMs: integer(0),
+    startDefinitionTtlMs: integer(0),
+    maxCompiledVersions: integer(1),
+    sweepIntervalMs: integer(0),
+  });
+  return options;
 }
 
-/** Applies defaults and validates; throws a RangeError naming every bad option. */
-export function normaliseHostOptions(options: RuntimeHostOptions): NormalisedHostOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new RangeError(`invalid RuntimeHostOptions: ${problems.join('; ')}`);
-  }
-  return parsed.data;
-}
-
-export function normaliseHostDeps(deps: RuntimeHostDeps): NormalisedHostDeps {
-  return {
-    ...deps,
-    onCommitted: deps.onCommitted,
-    clock: deps.clock ?? systemClock,
-    logger: deps.logger ?? pino({ level: 'silent' }),
-    registry: deps.registry ?? new Registry(),
-  };
+export function resolveHostDeps(given: RuntimeHostDeps): ResolvedHostDeps {
+  return { ...resolveOptions(DEFAULT_RUNTIME_HOST_DEPS, given), registry: given.registry ?? new Registry() };
 }

@@ -12,10 +12,10 @@ import type { ShardReply, ShardRequest } from '../bus/ports.ts';
 import { internal, shardMoved, storeUnavailable } from './problems.ts';
 import { RuntimeCommands, type TimerDelivery } from './runtime-commands.ts';
 import {
-  normaliseHostDeps,
-  normaliseHostOptions,
-  type NormalisedHostDeps,
-  type NormalisedHostOptions,
+  resolveHostDeps,
+  resolveHostOptions,
+  type ResolvedHostDeps,
+  type ResolvedHostOptions,
   type RuntimeHostDeps,
   type RuntimeHostOptions,
 } from './runtime-host-options.ts';
@@ -53,8 +53,8 @@ export interface TimerToDeliver {
  * await bus.serve(shard, (request) => host.handle(request));
  */
 export class RuntimeHost implements ShardDrainer {
-  readonly options: NormalisedHostOptions;
-  private readonly deps: NormalisedHostDeps;
+  readonly options: ResolvedHostOptions;
+  private readonly deps: ResolvedHostDeps;
   private readonly metrics: HostMetrics;
   private readonly mailboxes: Mailboxes;
   private readonly inFlight: InFlightRequests;
@@ -67,8 +67,8 @@ export class RuntimeHost implements ShardDrainer {
   private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(deps: RuntimeHostDeps, options: RuntimeHostOptions = {}) {
-    this.options = normaliseHostOptions(options);
-    this.deps = normaliseHostDeps(deps);
+    this.options = resolveHostOptions(options);
+    this.deps = resolveHostDeps(deps);
     this.metrics = registerHostMetrics(this.deps.registry);
     this.mailboxes = new Mailboxes(this.metrics.mailboxDepth);
     this.inFlight = new InFlightRequests(() => this.metrics.joinedRequests.inc());

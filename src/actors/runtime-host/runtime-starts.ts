@@ -49,7 +49,7 @@ export class RuntimeStarts {
     if (outcome.ok) {
       this.ctx.committed(req.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
       const actor = await this.ctx.actorFor(result.state, at, true);
-      remember(actor, req.idempotencyKey, reply, this.ctx.opts.recentKeysPerActor);
+      remember(actor, req.idempotencyKey, reply, this.ctx.options.recentKeysPerActor);
       return reply;
     }
     switch (outcome.code) {

@@ -3,7 +3,16 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { DueTimer, RuntimeStore } from '../../store/ports.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { TimerDelivery } from '../runtime-host/runtime-commands.ts';
-import { definedOnly, ShardLoops, type PassResult } from '../shard-loops.ts';
+import { ShardLoops, type PassResult } from '../shard-loops.ts';
+import {
+  atLeast,
+  checkOptions,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** What delivering a timer to its runtime did (RuntimeHost.deliverTimer). */
 export type { TimerDelivery };
@@ -56,9 +65,25 @@ export interface TimerServiceOptions {
   backoffMinMs?: number;
   /** @default 30000 */
   backoffMaxMs?: number;
+  /** @default none (no metrics) */
   metrics?: TimerMetrics;
+  /** @default a silent logger */
   logger?: Logger;
 }
+
+export const DEFAULT_TIMER_SERVICE_OPTIONS = Object.freeze({
+  clock: systemClock,
+  pollMs: 500,
+  batch: 100,
+  concurrency: 16,
+  backoffMinMs: 250,
+  backoffMaxMs: 30_000,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<TimerServiceOptions>);
+
+type ResolvedTimerServiceOptions = Resolved<TimerServiceOptions, typeof DEFAULT_TIMER_SERVICE_OPTIONS> & {
+  idlePollMs: number;
+};
 
 interface Retry {
   failures: number;
@@ -78,7 +103,7 @@ interface Retry {
  * leases.onChange((c) => (c.type === 'acquired' ? timers.openShard(c.shard) : void timers.closeShard(c.shard)));
  */
 export class TimerService {
-  private readonly o: Required<Omit<TimerServiceOptions, 'metrics'>> & { metrics: TimerMetrics | undefined };
+  private readonly options: ResolvedTimerServiceOptions;
   private readonly loops: ShardLoops;
   /** Per shard: timer key → retry state of a timer whose delivery failed. */
   private readonly retries = new Map<number, Map<string, Retry>>();
@@ -86,39 +111,23 @@ export class TimerService {
   private stopped = false;
 
   constructor(options: TimerServiceOptions) {
-    const pollMs = options.pollMs ?? 500;
-    this.o = {
-      clock: systemClock,
-      pollMs,
-      idlePollMs: 20 * pollMs,
-      batch: 100,
-      concurrency: 16,
-      backoffMinMs: 250,
-      backoffMaxMs: 30_000,
-      logger: pino({ level: 'silent' }),
-      ...definedOnly(options),
-      store: options.store,
-      deliver: options.deliver,
-      metrics: options.metrics,
-    };
-    if (
-      !(
-        this.o.pollMs > 0 &&
-        this.o.idlePollMs > 0 &&
-        this.o.batch >= 1 &&
-        this.o.concurrency >= 1 &&
-        this.o.backoffMinMs > 0
-      )
-    ) {
-      throw new RangeError('TimerService: pollMs, idlePollMs, batch, concurrency and backoffMinMs must be positive');
-    }
+    const resolved = resolveOptions(DEFAULT_TIMER_SERVICE_OPTIONS, options);
+    this.options = { ...resolved, idlePollMs: options.idlePollMs ?? 20 * resolved.pollMs };
+    checkOptions('TimerService', this.options, {
+      pollMs: positive,
+      idlePollMs: positive,
+      batch: atLeast(1),
+      concurrency: atLeast(1),
+      backoffMinMs: positive,
+      backoffMaxMs: nonNegative,
+    });
     const probing = options.store.shardsWithDueTimers !== undefined;
     this.loops = new ShardLoops({
       pass: (shard, open) => this.pass(shard, open),
-      pollMs: probing ? this.o.idlePollMs : this.o.pollMs,
-      backoffMinMs: this.o.backoffMinMs,
-      backoffMaxMs: this.o.backoffMaxMs,
-      onError: (shard, err) => this.o.logger.warn({ err, shard }, 'timer poll failed'),
+      pollMs: probing ? this.options.idlePollMs : this.options.pollMs,
+      backoffMinMs: this.options.backoffMinMs,
+      backoffMaxMs: this.options.backoffMaxMs,
+      onError: (shard, err) => this.options.logger.warn({ err, shard }, 'timer poll failed'),
     });
   }
 
@@ -154,25 +163,26 @@ export class TimerService {
 
   /** Every `pollMs` while shards are open: one query for the shards with due timers; wakes their loops. */
   private scheduleProbe(): void {
-    const probe = this.o.store.shardsWithDueTimers?.bind(this.o.store);
+    const probe = this.options.store.shardsWithDueTimers?.bind(this.options.store);
     if (!probe || this.probeTimer || this.stopped) return;
     this.probeTimer = setTimeout(async () => {
       const shards = this.loops.shards();
       try {
-        if (shards.length > 0) for (const shard of await probe(shards, this.o.clock.now())) this.loops.wake(shard);
+        if (shards.length > 0)
+          for (const shard of await probe(shards, this.options.clock.now())) this.loops.wake(shard);
       } catch (err) {
-        this.o.logger.debug({ err }, 'timer probe failed; shards are still polled every idlePollMs');
+        this.options.logger.debug({ err }, 'timer probe failed; shards are still polled every idlePollMs');
       }
       this.probeTimer = undefined;
       if (this.loops.shards().length > 0) this.scheduleProbe();
-    }, this.o.pollMs);
+    }, this.options.pollMs);
     this.probeTimer.unref();
   }
 
   private async pass(shard: number, open: () => boolean): Promise<PassResult> {
-    const due = await this.o.store.dueTimers(shard, this.o.clock.now(), this.o.batch);
+    const due = await this.options.store.dueTimers(shard, this.options.clock.now(), this.options.batch);
     const retries = this.retries.get(shard) ?? new Map<string, Retry>();
-    if (due.length < this.o.batch) forgetVanished(retries, due);
+    if (due.length < this.options.batch) forgetVanished(retries, due);
     const ready = due.filter((t) => (retries.get(timerKey(t))?.notBefore ?? 0) <= performance.now());
     let next = 0;
     let done = 0;
@@ -181,33 +191,34 @@ export class TimerService {
         if (await this.fire(ready[next++]!, retries)) done += 1;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, ready.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, ready.length) }, worker));
     // A full page with progress may hide more due timers; one without progress waits for the retries' backoff.
-    return due.length === this.o.batch && done > 0 ? 'more' : 'idle';
+    return due.length === this.options.batch && done > 0 ? 'more' : 'idle';
   }
 
   /** Delivers one timer; true when it is done with (and deleted). */
   private async fire(timer: DueTimer, retries: Map<string, Retry>): Promise<boolean> {
     const result = await this.deliver(timer);
-    this.o.metrics?.deliveries.inc({ result });
+    this.options.metrics?.deliveries.inc({ result });
     if (result === 'failed') {
       const failures = (retries.get(timerKey(timer))?.failures ?? 0) + 1;
-      const delay = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(failures - 1, 30));
+      const delay = Math.min(this.options.backoffMaxMs, this.options.backoffMinMs * 2 ** Math.min(failures - 1, 30));
       retries.set(timerKey(timer), { failures, notBefore: performance.now() + delay });
       return false;
     }
     retries.delete(timerKey(timer));
-    if (result === 'fired') this.o.metrics?.lag.observe(Math.max(0, this.o.clock.now() - timer.dueAt) / 1000);
+    if (result === 'fired')
+      this.options.metrics?.lag.observe(Math.max(0, this.options.clock.now() - timer.dueAt) / 1000);
     // Firing a reminder re-arms it under the same id in the same commit: delete only the occurrence that fired.
-    await this.o.store.deleteTimer(timer.tenant, timer.id, timer.dueAt);
+    await this.options.store.deleteTimer(timer.tenant, timer.id, timer.dueAt);
     return true;
   }
 
   private async deliver(timer: DueTimer): Promise<TimerDelivery> {
     try {
-      return await this.o.deliver(timer);
+      return await this.options.deliver(timer);
     } catch (err) {
-      this.o.logger.warn({ err, timer: timer.id, tenant: timer.tenant }, 'timer delivery threw');
+      this.options.logger.warn({ err, timer: timer.id, tenant: timer.tenant }, 'timer delivery threw');
       return 'failed';
     }
   }

@@ -16,6 +16,16 @@ import { parseWebhookQueueSubject, webhookQueueRoot } from '../events/event-subj
 import type { WebhookDeliverer } from './webhook-deliverer.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
 import { SendNextTurn } from '../nats/send-next-turn.ts';
+import {
+  atLeast,
+  checkOptions,
+  integer,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** Options of {@link JetStreamWebhookConsumer}; every field but `stream` has a default. */
 export interface JetStreamWebhookConsumerOptions {
@@ -33,14 +43,30 @@ export interface JetStreamWebhookConsumerOptions {
   maxDeliver?: number;
   /** Redelivery delay of an event whose webhooks could not be read (store down). @default 5_000 */
   retryDelayMs?: number;
-  /** How long one pull request stays open on the server (the client renews it). @default 2_000 */
+  /** How long one pull request stays open on the server (the client renews it); at least 1_000. @default 2_000 */
   pullExpiresMs?: number;
+  /** @default none (no metrics) */
   metrics?: WebhookMetrics;
   /** @default a silent logger */
   logger?: Logger;
 }
 
-type Resolved = Required<Omit<JetStreamWebhookConsumerOptions, 'metrics'>> & { metrics: WebhookMetrics | undefined };
+export const DEFAULT_JETSTREAM_WEBHOOK_CONSUMER_OPTIONS = Object.freeze({
+  prefix: 'bflow',
+  concurrency: 16,
+  ackWaitMs: 30_000,
+  maxDeliver: 20,
+  retryDelayMs: 5_000,
+  pullExpiresMs: 2_000,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<JetStreamWebhookConsumerOptions>);
+
+type ResolvedConsumerOptions = Resolved<
+  JetStreamWebhookConsumerOptions,
+  typeof DEFAULT_JETSTREAM_WEBHOOK_CONSUMER_OPTIONS
+> & {
+  durable: string;
+};
 
 /**
  * Feeds committed events from JetStream to the webhook deliverer: one durable
@@ -58,7 +84,7 @@ type Resolved = Required<Omit<JetStreamWebhookConsumerOptions, 'metrics'>> & { m
  * handled when the node stops comes back after the ack wait.
  */
 export class JetStreamWebhookConsumer {
-  readonly #o: Resolved;
+  readonly #options: ResolvedConsumerOptions;
   readonly #consumer: Consumer;
   readonly #deliverer: WebhookDeliverer;
   #runner: Promise<void> = Promise.resolve();
@@ -69,18 +95,18 @@ export class JetStreamWebhookConsumer {
   #stopping = false;
   readonly #acks: SendNextTurn;
 
-  private constructor(consumer: Consumer, deliverer: WebhookDeliverer, o: Resolved) {
+  private constructor(consumer: Consumer, deliverer: WebhookDeliverer, options: ResolvedConsumerOptions) {
     this.#consumer = consumer;
     this.#deliverer = deliverer;
-    this.#o = o;
+    this.#options = options;
     this.#acks = new SendNextTurn((err) =>
-      o.logger.warn({ err }, 'webhook consumer: ack failed; the event comes back'),
+      options.logger.warn({ err }, 'webhook consumer: ack failed; the event comes back'),
     );
     this.#keepAlive = setInterval(
       () => {
         for (const msg of this.#working) msg.working();
       },
-      Math.max(500, o.ackWaitMs / 3),
+      Math.max(500, options.ackWaitMs / 3),
     );
     this.#keepAlive.unref();
   }
@@ -89,24 +115,24 @@ export class JetStreamWebhookConsumer {
   static async start(
     nc: NatsConnection,
     deliverer: WebhookDeliverer,
-    options: JetStreamWebhookConsumerOptions,
+    given: JetStreamWebhookConsumerOptions,
   ): Promise<JetStreamWebhookConsumer> {
-    const prefix = options.prefix ?? 'bflow';
-    const o: Resolved = {
-      stream: options.stream,
-      prefix,
-      durable: options.durable ?? `${prefix}_webhooks`,
-      concurrency: options.concurrency ?? 16,
-      ackWaitMs: options.ackWaitMs ?? 30_000,
-      maxDeliver: options.maxDeliver ?? 20,
-      retryDelayMs: options.retryDelayMs ?? 5_000,
-      pullExpiresMs: Math.max(1_000, options.pullExpiresMs ?? 2_000),
-      logger: options.logger ?? pino({ level: 'silent' }),
-      metrics: options.metrics,
+    const resolved = resolveOptions(DEFAULT_JETSTREAM_WEBHOOK_CONSUMER_OPTIONS, given);
+    const options: ResolvedConsumerOptions = {
+      ...resolved,
+      durable: given.durable ?? `${resolved.prefix}_webhooks`,
+      // nats.js refuses pull expiries under 1 s.
+      pullExpiresMs: Math.max(1_000, resolved.pullExpiresMs),
     };
-    await ensureConsumer(nc, o);
-    const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
-    const started = new JetStreamWebhookConsumer(consumer, deliverer, o);
+    checkOptions('JetStreamWebhookConsumer', options, {
+      concurrency: atLeast(1),
+      ackWaitMs: positive,
+      maxDeliver: integer(1),
+      retryDelayMs: nonNegative,
+    });
+    await ensureConsumer(nc, options);
+    const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
+    const started = new JetStreamWebhookConsumer(consumer, deliverer, options);
     started.#runner = started.#run();
     return started;
   }
@@ -125,8 +151,8 @@ export class JetStreamWebhookConsumer {
     while (!this.#stopping) {
       try {
         this.#messages = await this.#consumer.consume({
-          max_messages: this.#o.concurrency * 2,
-          expires: this.#o.pullExpiresMs,
+          max_messages: this.#options.concurrency * 2,
+          expires: this.#options.pullExpiresMs,
         });
         if (this.#stopping) await this.#messages.close();
         await this.#handleAll(this.#messages);
@@ -136,7 +162,8 @@ export class JetStreamWebhookConsumer {
       } catch (err) {
         if (this.#stopping) return;
         // NATS away: say it once per outage, then back off (1 s doubling to 30 s).
-        if (failures++ === 0) this.#o.logger.warn({ err }, 'webhook consumer: pull failed; retrying with backoff');
+        if (failures++ === 0)
+          this.#options.logger.warn({ err }, 'webhook consumer: pull failed; retrying with backoff');
         await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1_000 * 2 ** Math.min(failures - 1, 5))));
       }
     }
@@ -148,7 +175,7 @@ export class JetStreamWebhookConsumer {
     for await (const msg of messages) {
       const handled: Promise<void> = this.#handle(msg).finally(() => inFlight.delete(handled));
       inFlight.add(handled);
-      if (inFlight.size >= this.#o.concurrency) await Promise.race(inFlight);
+      if (inFlight.size >= this.#options.concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   }
@@ -159,16 +186,16 @@ export class JetStreamWebhookConsumer {
     try {
       const reports = await this.#deliverer.deliver(
         msg.data,
-        parseWebhookQueueSubject(this.#o.prefix, msg.subject)?.tenant,
+        parseWebhookQueueSubject(this.#options.prefix, msg.subject)?.tenant,
       );
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
       else this.#settle(msg, 'done');
     } catch (err) {
-      this.#o.logger.warn(
+      this.#options.logger.warn(
         { err, seq: msg.seq },
         'webhook consumer: could not read the webhooks; the event comes back later',
       );
-      this.#settle(msg, 'retried', this.#o.retryDelayMs);
+      this.#settle(msg, 'retried', this.#options.retryDelayMs);
     } finally {
       this.#working.delete(msg);
     }
@@ -179,12 +206,12 @@ export class JetStreamWebhookConsumer {
     if (result === 'done') this.#acks.queue(() => msg.ack());
     else if (delayMs !== undefined && delayMs > 0) this.#acks.queue(() => msg.nak(delayMs));
     else this.#acks.queue(() => msg.nak());
-    this.#o.metrics?.events.inc({ result });
+    this.#options.metrics?.events.inc({ result });
   }
 }
 
 /** Creates the shared durable consumer; an existing one keeps its position, and gets the configured ack wait and delivery bound. */
-async function ensureConsumer(nc: NatsConnection, o: Resolved): Promise<void> {
+async function ensureConsumer(nc: NatsConnection, o: ResolvedConsumerOptions): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const wanted = { ack_wait: nanos(o.ackWaitMs), max_deliver: o.maxDeliver };
   try {

@@ -1,6 +1,14 @@
 import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
 import type { WebhookMetrics } from './webhook-metrics.ts';
+import {
+  atLeast,
+  checkOptions,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+} from '../../shared/options.ts';
 
 /** Options of the per-webhook circuit breakers; every field has a default. */
 export interface WebhookBreakerOptions {
@@ -16,6 +24,14 @@ export interface WebhookBreakerOptions {
   maxBreakers?: number;
 }
 
+export const DEFAULT_WEBHOOK_BREAKER_OPTIONS = Object.freeze({
+  resetTimeoutMs: 30_000,
+  errorThresholdPercentage: 50,
+  volumeThreshold: 5,
+  rollingWindowMs: 60_000,
+  maxBreakers: 10_000,
+} satisfies OptionDefaults<WebhookBreakerOptions>);
+
 type Action = () => Promise<unknown>;
 
 /**
@@ -24,7 +40,7 @@ type Action = () => Promise<unknown>;
  * deliverer's slots while other webhooks wait.
  */
 export class WebhookBreakers {
-  readonly #o: Required<WebhookBreakerOptions>;
+  readonly #options: Required<WebhookBreakerOptions>;
   readonly #breakers = new Map<string, CircuitBreaker<[Action], unknown>>();
   readonly #open = new Set<string>();
 
@@ -33,13 +49,14 @@ export class WebhookBreakers {
     private readonly metrics: WebhookMetrics | undefined,
     private readonly logger: Logger,
   ) {
-    this.#o = {
-      resetTimeoutMs: options.resetTimeoutMs ?? 30_000,
-      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
-      volumeThreshold: options.volumeThreshold ?? 5,
-      rollingWindowMs: options.rollingWindowMs ?? 60_000,
-      maxBreakers: options.maxBreakers ?? 10_000,
-    };
+    this.#options = resolveOptions(DEFAULT_WEBHOOK_BREAKER_OPTIONS, options);
+    checkOptions('WebhookBreakers', this.#options, {
+      resetTimeoutMs: nonNegative,
+      errorThresholdPercentage: nonNegative,
+      volumeThreshold: nonNegative,
+      rollingWindowMs: positive,
+      maxBreakers: atLeast(1),
+    });
   }
 
   /** Runs `action` through the webhook's breaker; rejects with code `EOPENBREAKER` while it is open. */
@@ -63,18 +80,18 @@ export class WebhookBreakers {
       this.#breakers.set(id, found);
       return found;
     }
-    if (this.#breakers.size >= this.#o.maxBreakers) this.#evictOldest();
+    if (this.#breakers.size >= this.#options.maxBreakers) this.#evictOldest();
     const breaker = new CircuitBreaker((action: Action) => action(), {
       timeout: false,
-      resetTimeout: this.#o.resetTimeoutMs,
-      errorThresholdPercentage: this.#o.errorThresholdPercentage,
-      volumeThreshold: this.#o.volumeThreshold,
-      rollingCountTimeout: this.#o.rollingWindowMs,
+      resetTimeout: this.#options.resetTimeoutMs,
+      errorThresholdPercentage: this.#options.errorThresholdPercentage,
+      volumeThreshold: this.#options.volumeThreshold,
+      rollingCountTimeout: this.#options.rollingWindowMs,
     });
     breaker.on('open', () => {
       this.#setOpen(id, true);
       this.logger.warn(
-        { webhook: id, resetTimeoutMs: this.#o.resetTimeoutMs },
+        { webhook: id, resetTimeoutMs: this.#options.resetTimeoutMs },
         'webhook breaker open: deliveries to it fail fast',
       );
     });

@@ -4,6 +4,16 @@ import { WebhookBreakers, type WebhookBreakerOptions } from './webhook-breakers.
 import type { DeliveryOutcome, WebhookMetrics } from './webhook-metrics.ts';
 import { postWebhook, webhookSignature, type AttemptResult, type WebhookRequest } from './webhook-sender.ts';
 import { WebhookDirectory } from './webhook-directory.ts';
+import {
+  atLeast,
+  checkOptions,
+  InvalidOptionError,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** Options of {@link WebhookDeliverer}; every field but `webhooks` has a default. */
 export interface WebhookDelivererOptions {
@@ -24,7 +34,9 @@ export interface WebhookDelivererOptions {
    * event waits for the read); `invalidateWebhooks` drops it at once. @default 30_000
    */
   webhookCacheMs?: number;
+  /** The per-webhook circuit breakers. @default DEFAULT_WEBHOOK_BREAKER_OPTIONS */
   breaker?: WebhookBreakerOptions;
+  /** @default none (no metrics) */
   metrics?: WebhookMetrics;
   /** @default a silent logger */
   logger?: Logger;
@@ -33,6 +45,19 @@ export interface WebhookDelivererOptions {
   /** One POST (a seam for tests). @default postWebhook */
   send?: (request: WebhookRequest) => Promise<AttemptResult>;
 }
+
+export const DEFAULT_WEBHOOK_DELIVERER_OPTIONS = Object.freeze({
+  timeoutMs: 5_000,
+  maxAttempts: 6,
+  backoffMinMs: 1_000,
+  backoffMaxMs: 60_000,
+  allowPrivate: true,
+  webhookCacheMs: 30_000,
+  breaker: {},
+  logger: pino({ level: 'silent' }),
+  random: Math.random,
+  send: postWebhook,
+} satisfies OptionDefaults<WebhookDelivererOptions>);
 
 /** The fields of a domain event the deliverer reads (the body is sent as it came). */
 export interface EventEnvelope {
@@ -70,38 +95,26 @@ class RetryableAttempt extends Error {
  * const reports = await deliverer.deliver(payloadBytes);
  */
 export class WebhookDeliverer {
-  readonly #o: Required<Omit<WebhookDelivererOptions, 'metrics' | 'breaker' | 'webhooks'>> & {
-    metrics: WebhookMetrics | undefined;
-  };
+  readonly #options: Resolved<WebhookDelivererOptions, typeof DEFAULT_WEBHOOK_DELIVERER_OPTIONS>;
   readonly #directory: WebhookDirectory;
   readonly #breakers: WebhookBreakers;
   readonly #stopping = new AbortController();
 
-  constructor(options: WebhookDelivererOptions) {
-    this.#o = {
-      timeoutMs: options.timeoutMs ?? 5_000,
-      maxAttempts: options.maxAttempts ?? 6,
-      backoffMinMs: options.backoffMinMs ?? 1_000,
-      backoffMaxMs: options.backoffMaxMs ?? 60_000,
-      allowPrivate: options.allowPrivate ?? true,
-      webhookCacheMs: options.webhookCacheMs ?? 30_000,
-      logger: options.logger ?? pino({ level: 'silent' }),
-      random: options.random ?? Math.random,
-      send: options.send ?? postWebhook,
-      metrics: options.metrics,
-    };
-    if (
-      !(
-        this.#o.timeoutMs > 0 &&
-        this.#o.maxAttempts >= 1 &&
-        this.#o.backoffMinMs >= 0 &&
-        this.#o.backoffMaxMs >= this.#o.backoffMinMs
-      )
-    ) {
-      throw new RangeError('WebhookDeliverer: timeoutMs > 0, maxAttempts >= 1 and 0 <= backoffMinMs <= backoffMaxMs');
+  constructor(given: WebhookDelivererOptions) {
+    const options = resolveOptions(DEFAULT_WEBHOOK_DELIVERER_OPTIONS, given);
+    this.#options = options;
+    checkOptions('WebhookDeliverer', options, {
+      timeoutMs: positive,
+      maxAttempts: atLeast(1),
+      backoffMinMs: nonNegative,
+      webhookCacheMs: nonNegative,
+    });
+    if (!(options.backoffMaxMs >= options.backoffMinMs)) {
+      const problem = `must be at least backoffMinMs (${options.backoffMinMs}), got ${options.backoffMaxMs}`;
+      throw new InvalidOptionError('WebhookDeliverer', 'backoffMaxMs', problem);
     }
-    this.#directory = new WebhookDirectory(options.webhooks, this.#o.webhookCacheMs);
-    this.#breakers = new WebhookBreakers(options.breaker ?? {}, this.#o.metrics, this.#o.logger);
+    this.#directory = new WebhookDirectory(options.webhooks, options.webhookCacheMs);
+    this.#breakers = new WebhookBreakers(options.breaker, options.metrics, options.logger);
   }
 
   /**
@@ -116,7 +129,7 @@ export class WebhookDeliverer {
     if (told?.length === 0) return [];
     const event = envelopeOf(body);
     if (event === undefined) {
-      this.#o.logger.warn({ bytes: body.byteLength }, 'webhook deliverer: not a domain event, skipped');
+      this.#options.logger.warn({ bytes: body.byteLength }, 'webhook deliverer: not a domain event, skipped');
       return [];
     }
     // The body's tenant decides; the list already read serves when it is the same tenant.
@@ -160,7 +173,7 @@ export class WebhookDeliverer {
       const result = await this.#attempt(webhook, event, body, attempts);
       last = result.attempt;
       if (result.verdict !== 'retry') outcome = result.verdict;
-      else if (attempts >= this.#o.maxAttempts) outcome = 'failed';
+      else if (attempts >= this.#options.maxAttempts) outcome = 'failed';
       else await this.#pause(attempts, last);
     }
     this.#report(webhook, event, outcome, attempts, last, started);
@@ -177,14 +190,14 @@ export class WebhookDeliverer {
       url: webhook.url,
       body,
       headers: headersFor(webhook, event, body, attempt),
-      timeoutMs: this.#o.timeoutMs,
-      allowPrivate: this.#o.allowPrivate,
+      timeoutMs: this.#options.timeoutMs,
+      allowPrivate: this.#options.allowPrivate,
     };
-    const timer = this.#o.metrics?.attemptDuration.startTimer();
+    const timer = this.#options.metrics?.attemptDuration.startTimer();
     try {
       const result = await this.#breakers.fire(webhook.id, async () => {
-        const r = await this.#o.send(request);
-        this.#o.metrics?.attempts.inc({ result: resultClass(r) });
+        const r = await this.#options.send(request);
+        this.#options.metrics?.attempts.inc({ result: resultClass(r) });
         if (isRetryable(r)) throw new RetryableAttempt(r);
         return r;
       });
@@ -206,10 +219,10 @@ export class WebhookDeliverer {
 
   /** Equal jitter over an exponential base; a longer Retry-After wins, both capped at backoffMaxMs. */
   #pause(attempts: number, last: AttemptResult | undefined): Promise<void> {
-    const base = Math.min(this.#o.backoffMaxMs, this.#o.backoffMinMs * 2 ** Math.min(attempts - 1, 30));
-    const jittered = base / 2 + this.#o.random() * (base / 2);
+    const base = Math.min(this.#options.backoffMaxMs, this.#options.backoffMinMs * 2 ** Math.min(attempts - 1, 30));
+    const jittered = base / 2 + this.#options.random() * (base / 2);
     const asked = last?.kind === 'response' ? (last.retryAfterMs ?? 0) : 0;
-    return sleep(Math.min(this.#o.backoffMaxMs, Math.max(jittered, asked)), this.#stopping.signal);
+    return sleep(Math.min(this.#options.backoffMaxMs, Math.max(jittered, asked)), this.#stopping.signal);
   }
 
   #report(
@@ -220,10 +233,10 @@ export class WebhookDeliverer {
     last: AttemptResult | undefined,
     started: number,
   ): void {
-    this.#o.metrics?.deliveries.inc({ outcome });
-    this.#o.metrics?.deliveryDuration.observe({ outcome }, (performance.now() - started) / 1000);
+    this.#options.metrics?.deliveries.inc({ outcome });
+    this.#options.metrics?.deliveryDuration.observe({ outcome }, (performance.now() - started) / 1000);
     if (outcome === 'delivered') {
-      if (event.at !== undefined) this.#o.metrics?.lag.observe(Math.max(0, Date.now() - event.at) / 1000);
+      if (event.at !== undefined) this.#options.metrics?.lag.observe(Math.max(0, Date.now() - event.at) / 1000);
       return;
     }
     const fields = {
@@ -234,8 +247,8 @@ export class WebhookDeliverer {
       attempts,
       last: last && describe(last),
     };
-    if (outcome === 'aborted') this.#o.logger.info(fields, 'webhook delivery aborted (stopping)');
-    else this.#o.logger.warn({ ...fields, outcome }, 'webhook delivery given up');
+    if (outcome === 'aborted') this.#options.logger.info(fields, 'webhook delivery aborted (stopping)');
+    else this.#options.logger.warn({ ...fields, outcome }, 'webhook delivery given up');
   }
 }
 

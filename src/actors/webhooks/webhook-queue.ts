@@ -1,6 +1,14 @@
 import { pino, type Logger } from 'pino';
 import type { WebhookDeliverer } from './webhook-deliverer.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
+import {
+  atLeast,
+  checkOptions,
+  nonNegative,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** Options of {@link WebhookQueue}; every field has a default. */
 export interface WebhookQueueOptions {
@@ -8,10 +16,17 @@ export interface WebhookQueueOptions {
   concurrency?: number;
   /** Events waiting; a full queue drops the newest (counted as `dropped`, logged). @default 10_000 */
   maxPending?: number;
+  /** @default none (no metrics) */
   metrics?: WebhookMetrics;
   /** @default a silent logger */
   logger?: Logger;
 }
+
+export const DEFAULT_WEBHOOK_QUEUE_OPTIONS = Object.freeze({
+  concurrency: 16,
+  maxPending: 10_000,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<WebhookQueueOptions>);
 
 /**
  * The embedded mode's feed of the webhook deliverer: the in-process event
@@ -21,7 +36,7 @@ export interface WebhookQueueOptions {
  */
 export class WebhookQueue {
   readonly #pending: Uint8Array[] = [];
-  readonly #o: Required<Omit<WebhookQueueOptions, 'metrics'>> & { metrics: WebhookMetrics | undefined };
+  readonly #options: Resolved<WebhookQueueOptions, typeof DEFAULT_WEBHOOK_QUEUE_OPTIONS>;
   #running = 0;
   #idle: (() => void)[] = [];
   #stopped = false;
@@ -30,19 +45,15 @@ export class WebhookQueue {
     private readonly deliverer: Pick<WebhookDeliverer, 'deliver' | 'stop'>,
     options: WebhookQueueOptions = {},
   ) {
-    this.#o = {
-      concurrency: options.concurrency ?? 16,
-      maxPending: options.maxPending ?? 10_000,
-      logger: options.logger ?? pino({ level: 'silent' }),
-      metrics: options.metrics,
-    };
+    this.#options = resolveOptions(DEFAULT_WEBHOOK_QUEUE_OPTIONS, options);
+    checkOptions('WebhookQueue', this.#options, { concurrency: atLeast(1), maxPending: nonNegative });
   }
 
   push(body: Uint8Array): void {
     if (this.#stopped) return;
-    if (this.#pending.length >= this.#o.maxPending) {
-      this.#o.metrics?.events.inc({ result: 'dropped' });
-      this.#o.logger.warn({ pending: this.#pending.length }, 'webhook queue full: event dropped');
+    if (this.#pending.length >= this.#options.maxPending) {
+      this.#options.metrics?.events.inc({ result: 'dropped' });
+      this.#options.logger.warn({ pending: this.#pending.length }, 'webhook queue full: event dropped');
       return;
     }
     this.#pending.push(body);
@@ -64,7 +75,7 @@ export class WebhookQueue {
   }
 
   #pump(): void {
-    while (this.#running < this.#o.concurrency && this.#pending.length > 0) {
+    while (this.#running < this.#options.concurrency && this.#pending.length > 0) {
       const body = this.#pending.shift()!;
       this.#running++;
       void this.#deliver(body).finally(() => {
@@ -78,11 +89,11 @@ export class WebhookQueue {
   async #deliver(body: Uint8Array): Promise<void> {
     try {
       await this.deliverer.deliver(body);
-      this.#o.metrics?.events.inc({ result: 'done' });
+      this.#options.metrics?.events.inc({ result: 'done' });
     } catch (err) {
       // The store is in process: a failed read is a bug, not an outage to wait out.
-      this.#o.metrics?.events.inc({ result: 'dropped' });
-      this.#o.logger.error({ err }, 'webhook queue: delivery failed');
+      this.#options.metrics?.events.inc({ result: 'dropped' });
+      this.#options.logger.error({ err }, 'webhook queue: delivery failed');
     }
   }
 }

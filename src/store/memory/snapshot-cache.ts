@@ -1,5 +1,6 @@
 import type { RuntimeState } from '../../engine/index.ts';
 import type { SnapshotCache } from '../ports.ts';
+import { atLeast, checkOptions, positive, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link MemorySnapshotCache}; every field has a default. */
 export interface MemorySnapshotCacheOptions {
@@ -10,6 +11,12 @@ export interface MemorySnapshotCacheOptions {
   /** Clock (epoch ms), injected so tests can move time. @default Date.now */
   now?: () => number;
 }
+
+export const DEFAULT_MEMORY_SNAPSHOT_CACHE_OPTIONS = Object.freeze({
+  ttlMs: 86_400_000,
+  maxEntries: 10_000,
+  now: Date.now,
+} satisfies OptionDefaults<MemorySnapshotCacheOptions>);
 
 interface Entry {
   revision: number;
@@ -26,10 +33,11 @@ export class MemorySnapshotCache implements SnapshotCache {
   private readonly now: () => number;
 
   constructor(options: MemorySnapshotCacheOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 86_400_000;
-    this.maxEntries = options.maxEntries ?? 10_000;
-    this.now = options.now ?? Date.now;
-    if (this.maxEntries < 1) throw new RangeError('maxEntries must be at least 1');
+    const resolved = resolveOptions(DEFAULT_MEMORY_SNAPSHOT_CACHE_OPTIONS, options);
+    checkOptions('MemorySnapshotCache', resolved, { ttlMs: positive, maxEntries: atLeast(1) });
+    this.ttlMs = resolved.ttlMs;
+    this.maxEntries = resolved.maxEntries;
+    this.now = resolved.now;
   }
 
   /** Number of live and not yet collected entries (for tests and gauges). */

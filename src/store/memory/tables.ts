@@ -9,12 +9,17 @@ import type {
   WorkflowVersion,
 } from '../ports.ts';
 import { compareStrings, SortedList } from './sorted-list.ts';
+import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
   /** Clock for the times the store sets itself (idempotency records, outbox rows). @default Date.now */
   now?: () => number;
 }
+
+export const DEFAULT_MEMORY_STORE_OPTIONS = Object.freeze({
+  now: Date.now,
+} satisfies OptionDefaults<MemoryStoreOptions>);
 
 /** A task row of the inbox, as the `tasks` table holds it. */
 export interface TaskRow extends TaskChange {
@@ -46,7 +51,7 @@ export interface OutboxRow {
 export const key = (...parts: (string | number)[]): string => parts.join('\u0000');
 
 /** Inbox order: `(assigned_at, runtime_id, stage)`, as the `tasks_inbox` index. */
-export const compareInbox = (a: TaskRow, b: TaskRow): number =>
+const compareInbox = (a: TaskRow, b: TaskRow): number =>
   a.assignedAt - b.assignedAt || compareStrings(a.runtimeId, b.runtimeId) || a.stage - b.stage;
 
 /**
@@ -87,7 +92,7 @@ export class MemoryTables {
   readonly appConfigs = new Map<string, AppConfig>();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.now = resolveOptions(DEFAULT_MEMORY_STORE_OPTIONS, options).now;
   }
 
   inbox(tenant: string, assignee: string, status: string): SortedList<TaskRow> {

@@ -27,12 +27,6 @@ export interface BatchSnapshot {
   idempotencyKeys: ReadonlySet<string>;
 }
 
-export const emptySnapshot = (): BatchSnapshot => ({
-  revisions: new Map(),
-  activeDocs: new Map(),
-  idempotencyKeys: new Set(),
-});
-
 type Row = unknown[];
 
 /** Rows to write, one array per statement; column order matches the SQL in batch-sql.ts. */
@@ -124,7 +118,7 @@ export function planBatch(records: readonly TransitionRecord[], snapshot: BatchS
   return { outcomes, rows: buildRows(winners, ps.created, now) };
 }
 
-export function currentNodeOf(state: RuntimeState): string {
+function currentNodeOf(state: RuntimeState): string {
   return state.stages[state.stages.length - 1]?.node ?? '';
 }
 
@@ -150,7 +144,7 @@ function runtimeRow(r: TransitionRecord): Row {
 }
 
 /** Rows of the winners: the last state per runtime, the last version of each task, the final state of each timer. */
-export function buildRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>, now: number): BatchRows {
+function buildRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>, now: number): BatchRows {
   const lastState = new Map<string, TransitionRecord>();
   const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();

@@ -131,7 +131,7 @@ async function readIdempotencyKeys(ctx: SqlContext, records: readonly Transition
 }
 
 /** Locks the batch's runtime rows and reads what decides each record's outcome. */
-export async function readSnapshot(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<BatchSnapshot> {
+async function readSnapshot(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<BatchSnapshot> {
   const revisions = await lockRevisions(ctx, records);
   const activeDocs = await readActiveDocs(ctx, records);
   const idempotencyKeys = await readIdempotencyKeys(ctx, records);

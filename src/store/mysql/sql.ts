@@ -1,6 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { StoreError } from '../errors.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
+import { checkOptions, positive, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options shared by the MySQL repositories. */
 export interface MySqlRepositoryOptions {
@@ -9,6 +10,11 @@ export interface MySqlRepositoryOptions {
   /** Clock for the times the store sets itself (e.g. `published_at`). @default Date.now */
   now?: () => number;
 }
+
+export const DEFAULT_MYSQL_REPOSITORY_OPTIONS = Object.freeze({
+  queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
+  now: Date.now,
+} satisfies OptionDefaults<MySqlRepositoryOptions>);
 
 /** A pool or one of its connections (inside a transaction). */
 export type Queryable = Pick<mysql.Pool, 'query'> | mysql.PoolConnection;
@@ -22,7 +28,9 @@ export interface SqlContext {
 }
 
 export function sqlContext(db: mysql.Pool, options: MySqlRepositoryOptions = {}): SqlContext {
-  return { db, timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, now: options.now ?? Date.now };
+  const { queryTimeoutMs, now } = resolveOptions(DEFAULT_MYSQL_REPOSITORY_OPTIONS, options);
+  checkOptions('MySqlRepository', { queryTimeoutMs }, { queryTimeoutMs: positive });
+  return { db, timeout: queryTimeoutMs, now };
 }
 
 /**
@@ -47,7 +55,7 @@ const UNAVAILABLE = new Set([
 ]);
 
 /** Connection loss, timeouts and lock waits become a retryable `store_unavailable`; other errors pass through. */
-export function toStoreError(err: unknown): unknown {
+function toStoreError(err: unknown): unknown {
   const e = err as { code?: string; fatal?: boolean; message?: string };
   if (e && (e.fatal === true || (e.code !== undefined && UNAVAILABLE.has(e.code)))) {
     return new StoreError('store_unavailable', `MySQL unavailable: ${e.message ?? e.code}`, { cause: err });

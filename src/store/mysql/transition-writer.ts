@@ -5,6 +5,15 @@ import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports
 import { commitFast, commitSlow, errnoOf, LostRaceError, type SqlContext } from './batch-sql.ts';
 import { allowsMultipleStatements, DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
 import type { TransitionWriterMetrics } from './writer-metrics.ts';
+import {
+  atLeast,
+  checkOptions,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 export interface TransitionWriterOptions {
   /** Flush as soon as this many records are queued. @default 256 */
@@ -21,26 +30,33 @@ export interface TransitionWriterOptions {
   breakerVolumeThreshold?: number;
   /** Clock for outbox and idempotency timestamps. @default Date.now */
   now?: () => number;
+  /** @default none (no metrics) */
   metrics?: TransitionWriterMetrics;
 }
 
-type Normalised = Required<Omit<TransitionWriterOptions, 'metrics'>> & { metrics: TransitionWriterMetrics | undefined };
+export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
+  maxBatch: 256,
+  maxDelayMs: 2,
+  queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
+  breakerErrorPercentage: 50,
+  breakerResetMs: 5000,
+  breakerVolumeThreshold: 3,
+  now: Date.now,
+} satisfies OptionDefaults<TransitionWriterOptions>);
 
-function normalise(o: TransitionWriterOptions): Normalised {
-  const n: Normalised = {
-    maxBatch: o.maxBatch ?? 256,
-    maxDelayMs: o.maxDelayMs ?? 2,
-    queryTimeoutMs: o.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
-    breakerErrorPercentage: o.breakerErrorPercentage ?? 50,
-    breakerResetMs: o.breakerResetMs ?? 5000,
-    breakerVolumeThreshold: o.breakerVolumeThreshold ?? 3,
-    now: o.now ?? Date.now,
-    metrics: o.metrics,
-  };
-  if (!(n.maxBatch >= 1) || !(n.maxDelayMs >= 0) || !(n.queryTimeoutMs > 0)) {
-    throw new StoreError('invalid_record', `invalid TransitionWriterOptions ${JSON.stringify(o)}`);
-  }
-  return n;
+type ResolvedWriterOptions = Resolved<TransitionWriterOptions, typeof DEFAULT_TRANSITION_WRITER_OPTIONS>;
+
+function resolveWriterOptions(given: TransitionWriterOptions): ResolvedWriterOptions {
+  const options = resolveOptions(DEFAULT_TRANSITION_WRITER_OPTIONS, given);
+  checkOptions('MySqlTransitionWriter', options, {
+    maxBatch: atLeast(1),
+    maxDelayMs: nonNegative,
+    queryTimeoutMs: positive,
+    breakerErrorPercentage: nonNegative,
+    breakerResetMs: nonNegative,
+    breakerVolumeThreshold: nonNegative,
+  });
+  return options;
 }
 
 interface Pending {
@@ -68,7 +84,7 @@ const ER_LOCK_DEADLOCK = 1213;
  */
 export class MySqlTransitionWriter implements TransitionWriter {
   readonly stats: TransitionWriterStats = { batches: 0, records: 0, transactions: 0, slowPaths: 0, deadlockRetries: 0 };
-  private readonly opts: Normalised;
+  private readonly options: ResolvedWriterOptions;
   private readonly breaker: CircuitBreaker<[readonly TransitionRecord[]], CommitOutcome[]>;
   /** Connections set up for the writer, with their auto-increment step (see SqlContext.autoIncrementStep). */
   private readonly prepared = new WeakMap<object, { autoIncrementStep: number | undefined }>();
@@ -83,14 +99,14 @@ export class MySqlTransitionWriter implements TransitionWriter {
     private readonly pool: mysql.Pool,
     options: TransitionWriterOptions = {},
   ) {
-    this.opts = normalise(options);
+    this.options = resolveWriterOptions(options);
     // timeout: false — a breaker timeout would answer callers while the transaction may still commit;
     // every statement has its own timeout instead.
     this.breaker = new CircuitBreaker((records: readonly TransitionRecord[]) => this.execute(records), {
       timeout: false,
-      errorThresholdPercentage: this.opts.breakerErrorPercentage,
-      resetTimeout: this.opts.breakerResetMs,
-      volumeThreshold: this.opts.breakerVolumeThreshold,
+      errorThresholdPercentage: this.options.breakerErrorPercentage,
+      resetTimeout: this.options.breakerResetMs,
+      volumeThreshold: this.options.breakerVolumeThreshold,
     });
   }
 
@@ -131,20 +147,20 @@ export class MySqlTransitionWriter implements TransitionWriter {
     const first = this.queue[0];
     if (this.inFlight || !first) return;
     const waited = performance.now() - first.queuedAt;
-    if (this.queue.length >= this.opts.maxBatch || waited >= this.opts.maxDelayMs) {
+    if (this.queue.length >= this.options.maxBatch || waited >= this.options.maxDelayMs) {
       this.startBatch();
     } else {
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
         this.schedule();
-      }, this.opts.maxDelayMs - waited);
+      }, this.options.maxDelayMs - waited);
     }
   }
 
   private startBatch(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue.splice(0, this.opts.maxBatch);
+    const batch = this.queue.splice(0, this.options.maxBatch);
     this.inFlight = this.runBatch(batch).finally(() => {
       this.inFlight = undefined;
       this.schedule();
@@ -168,7 +184,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
   }
 
   private observe(size: number, started: number, outcomes: CommitOutcome[]): void {
-    const m = this.opts.metrics;
+    const m = this.options.metrics;
     if (!m) return;
     m.batchSize.observe(size);
     m.commitDuration.observe((performance.now() - started) / 1000);
@@ -182,7 +198,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
     } catch (err) {
       if (errnoOf(err) !== ER_LOCK_DEADLOCK) throw err;
       this.stats.deadlockRetries += 1;
-      this.opts.metrics?.transactions.inc({ path: 'retry' });
+      this.options.metrics?.transactions.inc({ path: 'retry' });
       return this.transaction(records);
     }
   }
@@ -191,13 +207,13 @@ export class MySqlTransitionWriter implements TransitionWriter {
     const conn = await this.pool.getConnection();
     const ctx: SqlContext = {
       conn,
-      timeoutMs: this.opts.queryTimeoutMs,
+      timeoutMs: this.options.queryTimeoutMs,
       multipleStatements: allowsMultipleStatements(this.pool),
     };
     let clean = false;
     try {
       await this.begin(ctx, 'fast');
-      const now = this.opts.now();
+      const now = this.options.now();
       let outcomes: CommitOutcome[];
       try {
         outcomes = await commitFast(ctx, records, now);
@@ -233,7 +249,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
     if (ctx.multipleStatements) ctx.startPending = true;
     else await ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs });
     this.stats.transactions += 1;
-    this.opts.metrics?.transactions.inc({ path });
+    this.options.metrics?.transactions.inc({ path });
   }
 }
 

@@ -5,6 +5,14 @@ import { Registry } from 'prom-client';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { SnapshotCache } from '../ports.ts';
 import { BREAKER_STATE, snapshotCacheMetrics, type CacheOp, type SnapshotCacheMetrics } from './cache-metrics.ts';
+import {
+  checkOptions,
+  nonNegative,
+  positive,
+  resolveOptions,
+  type OptionDefaults,
+  type Resolved,
+} from '../../shared/options.ts';
 
 /** Options of {@link RedisSnapshotCache}; every field has a default. */
 export interface RedisSnapshotCacheOptions {
@@ -42,25 +50,44 @@ export interface RedisSnapshotCacheOptions {
   logger?: Logger;
 }
 
-type ResolvedOptions = Required<RedisSnapshotCacheOptions>;
+export const DEFAULT_REDIS_SNAPSHOT_CACHE_OPTIONS = Object.freeze({
+  url: 'redis://127.0.0.1:6379',
+  prefix: 'bflow',
+  ttlMs: 86_400_000,
+  commandTimeoutMs: 250,
+  connectTimeoutMs: 1_000,
+  maxReconnectDelayMs: 2_000,
+  callTimeoutMs: 500,
+  resetTimeoutMs: 5_000,
+  errorThresholdPercentage: 50,
+  volumeThreshold: 5,
+  rollingWindowMs: 10_000,
+  maxUnsyncedKeys: 100_000,
+  logger: pino({ level: 'silent' }),
+} satisfies OptionDefaults<RedisSnapshotCacheOptions>);
 
-function resolveOptions(o: RedisSnapshotCacheOptions): ResolvedOptions {
-  return {
-    url: o.url ?? 'redis://127.0.0.1:6379',
-    prefix: o.prefix ?? 'bflow',
-    ttlMs: o.ttlMs ?? 86_400_000,
-    commandTimeoutMs: o.commandTimeoutMs ?? 250,
-    connectTimeoutMs: o.connectTimeoutMs ?? 1_000,
-    maxReconnectDelayMs: o.maxReconnectDelayMs ?? 2_000,
-    callTimeoutMs: o.callTimeoutMs ?? 500,
-    resetTimeoutMs: o.resetTimeoutMs ?? 5_000,
-    errorThresholdPercentage: o.errorThresholdPercentage ?? 50,
-    volumeThreshold: o.volumeThreshold ?? 5,
-    rollingWindowMs: o.rollingWindowMs ?? 10_000,
-    maxUnsyncedKeys: o.maxUnsyncedKeys ?? 100_000,
-    registry: o.registry ?? new Registry(),
-    logger: o.logger ?? pino({ level: 'silent' }),
+type ResolvedCacheOptions = Resolved<RedisSnapshotCacheOptions, typeof DEFAULT_REDIS_SNAPSHOT_CACHE_OPTIONS> & {
+  registry: Registry;
+};
+
+function resolveCacheOptions(given: RedisSnapshotCacheOptions): ResolvedCacheOptions {
+  const options = {
+    ...resolveOptions(DEFAULT_REDIS_SNAPSHOT_CACHE_OPTIONS, given),
+    registry: given.registry ?? new Registry(),
   };
+  checkOptions('RedisSnapshotCache', options, {
+    ttlMs: positive,
+    commandTimeoutMs: positive,
+    connectTimeoutMs: positive,
+    maxReconnectDelayMs: nonNegative,
+    callTimeoutMs: positive,
+    resetTimeoutMs: nonNegative,
+    errorThresholdPercentage: nonNegative,
+    volumeThreshold: nonNegative,
+    rollingWindowMs: positive,
+    maxUnsyncedKeys: nonNegative,
+  });
+  return options;
 }
 
 /**
@@ -96,7 +123,7 @@ export class RedisSnapshotCache implements SnapshotCache {
 
   private constructor(
     private readonly client: Redis,
-    private readonly options: ResolvedOptions,
+    private readonly options: ResolvedCacheOptions,
   ) {
     this.metrics = snapshotCacheMetrics(options.registry);
     this.breaker = this.createBreaker();
@@ -105,19 +132,19 @@ export class RedisSnapshotCache implements SnapshotCache {
   }
 
   /** Connects (waiting at most `connectTimeoutMs`); never fails: an unreachable Redis only means misses. */
-  static async create(options: RedisSnapshotCacheOptions = {}): Promise<RedisSnapshotCache> {
-    const o = resolveOptions(options);
-    const client = new Redis(o.url, {
-      commandTimeout: o.commandTimeoutMs,
-      connectTimeout: o.connectTimeoutMs,
+  static async create(given: RedisSnapshotCacheOptions = {}): Promise<RedisSnapshotCache> {
+    const options = resolveCacheOptions(given);
+    const client = new Redis(options.url, {
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.connectTimeoutMs,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       // Commands issued in one turn of the event loop go out in one write (one syscall, not one per request).
       enableAutoPipelining: true,
       autoResendUnfulfilledCommands: false,
-      retryStrategy: (attempt) => Math.min(attempt * 100, o.maxReconnectDelayMs),
+      retryStrategy: (attempt) => Math.min(attempt * 100, options.maxReconnectDelayMs),
     });
-    const cache = new RedisSnapshotCache(client, o);
+    const cache = new RedisSnapshotCache(client, options);
     await cache.waitReady();
     return cache;
   }
@@ -214,24 +241,24 @@ export class RedisSnapshotCache implements SnapshotCache {
   }
 
   private createBreaker(): CircuitBreaker<[() => Promise<unknown>], unknown> {
-    const o = this.options;
+    const { options } = this;
     const breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
-      timeout: o.callTimeoutMs,
-      resetTimeout: o.resetTimeoutMs,
-      errorThresholdPercentage: o.errorThresholdPercentage,
-      volumeThreshold: o.volumeThreshold,
-      rollingCountTimeout: o.rollingWindowMs,
+      timeout: options.callTimeoutMs,
+      resetTimeout: options.resetTimeoutMs,
+      errorThresholdPercentage: options.errorThresholdPercentage,
+      volumeThreshold: options.volumeThreshold,
+      rollingCountTimeout: options.rollingWindowMs,
     });
     const gauge = this.metrics.breakerState;
     gauge.set(BREAKER_STATE.closed);
     breaker.on('open', () => {
       gauge.set(BREAKER_STATE.open);
-      o.logger.warn({ resetTimeoutMs: o.resetTimeoutMs }, 'snapshot cache: breaker open, skipping redis');
+      options.logger.warn({ resetTimeoutMs: options.resetTimeoutMs }, 'snapshot cache: breaker open, skipping redis');
     });
     breaker.on('halfOpen', () => gauge.set(BREAKER_STATE.halfOpen));
     breaker.on('close', () => {
       gauge.set(BREAKER_STATE.closed);
-      o.logger.info('snapshot cache: breaker closed, redis back');
+      options.logger.info('snapshot cache: breaker closed, redis back');
     });
     return breaker;
   }

@@ -5,7 +5,7 @@ import type { RuntimeHostOptions } from '../../../src/actors/runtime-host/runtim
 import { CachedRuntimeStore } from '../../../src/store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../../../src/store/memory/snapshot-cache.ts';
 import { MySqlDirectoryStore } from '../../../src/store/mysql/directory-store.ts';
-import { mysqlStatementCounts } from '../../../src/store/mysql/pool.ts';
+import { mysqlStatementCounts } from '../../../src/store/mysql/statement-metrics.ts';
 import { MySqlReadModel } from '../../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../../src/store/mysql/transition-writer.ts';
