@@ -10,12 +10,14 @@ import { fixedHeaders, SECURITY_HEADERS } from './middleware/fixed-headers.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
-import { errorHandler, notFoundHandler, validationHook } from './problem.ts';
+import { errorHandler, notFoundHandler } from './problems/error-handler.ts';
+import { validationHook } from './problems/request-validation.ts';
 import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
 import { registerApiRoutes } from './routes/index.ts';
 import { registerOperationRoutes } from './routes/operations.ts';
 
-export { problem, validationHook } from './problem.ts';
+export { problemResponse } from './problems/problem-body.ts';
+export { validationHook } from './problems/request-validation.ts';
 export { hasRole, principalFrom, requireRole } from './middleware/auth.ts';
 export type { GatewayOptions } from './gateway-options.ts';
 

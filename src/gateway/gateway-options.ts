@@ -4,7 +4,7 @@ import type { RateLimitStore } from './rate-limit/rate-limit-store.ts';
 export type JwksAlgorithm = 'RS256' | 'ES256';
 
 /**
- * Token verification (docs/api.md#authentication). Exactly one of `secret` and `jwksUrl`.
+ * How bearer tokens (JWT) are verified. Exactly one of `secret` and `jwksUrl`.
  * The algorithm is pinned by the mode, never taken from the token: HS256 with
  * `secret`; RS256/ES256 with keys from `jwksUrl`. `alg: none`, HS/RS confusion
  * and every other algorithm are refused.
@@ -12,7 +12,7 @@ export type JwksAlgorithm = 'RS256' | 'ES256';
 export interface AuthOptions {
   /** HS256 shared secret (`BFLOW_JWT_SECRET`), at least 32 characters. */
   secret?: string;
-  /** JWKS endpoint (`BFLOW_JWKS_URL`); tokens must carry the `kid` of one of its keys. */
+  /** JWKS endpoint, http(s) (`BFLOW_JWKS_URL`); tokens must carry the `kid` of one of its keys. */
   jwksUrl?: string;
   /** Algorithms accepted with JWKS keys. @default ['RS256', 'ES256'] */
   jwksAlgorithms?: readonly JwksAlgorithm[];
@@ -22,7 +22,10 @@ export interface AuthOptions {
   jwksTimeoutMs?: number;
   /** How long fetched JWKS keys are used before a refresh. @default 600_000 (10 min) */
   jwksCacheMs?: number;
-  /** Least time between two refetches caused by an unknown `kid` (key rotation), so bad tokens cannot hammer the IdP. @default 30_000 */
+  /**
+   * Least time between two refetches caused by an unknown `kid` (key rotation), so bad tokens cannot hammer the
+   * IdP; also between two tries while the endpoint fails (the keys fetched last keep serving meanwhile). @default 30_000
+   */
   jwksMinRefreshMs?: number;
 }
 
@@ -57,7 +60,7 @@ export interface GatewayOptions {
   cors?: CorsOptions;
   /** @default { perMinute: 600, burst: 100, store: in-process } */
   rateLimit?: RateLimitOptions;
-  /** Largest request body; bigger → 413 `payload_too_large`. @default 1_048_576 (1 MiB, docs/api.md#limits) */
+  /** Largest request body; bigger → 413 `payload_too_large`. @default 1_048_576 (1 MiB) */
   bodyLimitBytes?: number;
   /** `/ready` answers 503 when the checks take longer. @default 2_000 */
   readyTimeoutMs?: number;
@@ -88,6 +91,24 @@ export class GatewayOptionsError extends Error {
   readonly code = 'config_invalid';
 }
 
+const nonNegative = (name: string, value: number): number => {
+  if (!Number.isFinite(value) || value < 0)
+    throw new GatewayOptionsError(`gateway option ${name}=${value}: must be zero or a positive number`);
+  return value;
+};
+
+function httpUrl(name: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new GatewayOptionsError(`gateway option ${name}=${JSON.stringify(value)}: must be an http(s) URL`);
+  return value;
+}
+
 const positive = (name: string, value: number): number => {
   if (!Number.isFinite(value) || value <= 0)
     throw new GatewayOptionsError(`gateway option ${name}=${value}: must be a positive number`);
@@ -111,11 +132,11 @@ function resolveAuth(o: AuthOptions): ResolvedAuthOptions {
     mode:
       o.secret !== undefined
         ? { kind: 'secret', secret: o.secret }
-        : { kind: 'jwks', url: o.jwksUrl ?? '', algorithms },
+        : { kind: 'jwks', url: httpUrl('auth.jwksUrl', o.jwksUrl ?? ''), algorithms },
     clockToleranceSec: o.clockToleranceSec ?? 30,
     jwksTimeoutMs: positive('auth.jwksTimeoutMs', o.jwksTimeoutMs ?? 3_000),
     jwksCacheMs: positive('auth.jwksCacheMs', o.jwksCacheMs ?? 600_000),
-    jwksMinRefreshMs: o.jwksMinRefreshMs ?? 30_000,
+    jwksMinRefreshMs: nonNegative('auth.jwksMinRefreshMs', o.jwksMinRefreshMs ?? 30_000),
   };
 }
 

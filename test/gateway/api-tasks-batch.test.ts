@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/gateway/api-error.ts';
 import { act, admin, designer, member, startPo, TENANT_B, testGateway, type TestGateway } from './test-backend.ts';
 
 let gw: TestGateway;
@@ -80,6 +81,39 @@ describe('api batch', () => {
       body: { items: [{ runtimeId: a, action: 'approve' }] },
     });
     expect(res.body.results[0]).toMatchObject({ status: 404, problem: { code: 'not_found' } });
+  });
+  it('a batch item answered 400, 405, 415, 502 or 504 carries that status\'s title (was: "Error")', async () => {
+    const titles: Record<number, string> = {
+      400: 'Bad Request',
+      405: 'Method Not Allowed',
+      415: 'Unsupported Media Type',
+      502: 'Bad Gateway',
+      504: 'Gateway Timeout',
+    };
+    const statuses = Object.keys(titles).map(Number);
+    gw.deps.router = {
+      send: async (request) => {
+        const status = Number(request.runtimeId.slice('rt-'.length));
+        throw new ApiError(status, `status_${status}`, `answered ${status}`);
+      },
+    };
+    const res = await gw.call(manager, 'POST', '/api/v1/actions/batch', {
+      body: { items: statuses.map((status) => ({ runtimeId: `rt-${status}`, action: 'approve' })) },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual(
+      statuses.map((status) => ({
+        runtimeId: `rt-${status}`,
+        status,
+        problem: {
+          type: `urn:bflow:problem:status_${status}`,
+          title: titles[status],
+          status,
+          detail: `answered ${status}`,
+          code: `status_${status}`,
+        },
+      })),
+    );
   });
 });
 

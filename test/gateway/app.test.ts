@@ -223,14 +223,52 @@ describe('gateway app - operations routes', () => {
     expect(doc['paths']['/api/v1/__test/echo'].post.summary).toBe('echo a body');
   });
 
-  it('gateway app - /docs is a self-contained HTML page (no external URL) reading /openapi.json', async () => {
-    const res = await testApp().app.request('/docs');
+  it('gateway app - /docs is Swagger UI served from the package (no external URL), reading /openapi.json', async () => {
+    const app = testApp().app;
+    const res = await app.request('/docs');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
-    expect(res.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("script-src 'self';"); // no inline or remote script
+    expect(csp).not.toMatch(/https?:/);
     const html = await res.text();
-    expect(html).toContain("fetch('openapi.json')");
-    expect(html).not.toMatch(/(src|href)=["']?https?:/);
+    expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect(html).not.toContain('innerHTML');
+    expect(html).not.toMatch(/<script>/); // every script is a file
+    const assets = [...html.matchAll(/(?:src|href)="(docs\/assets\/[^"]+)"/g)].map((m) => `/${m[1]}`);
+    expect(assets.map((a) => a.replace(/\?.*/, '')).sort()).toEqual([
+      '/docs/assets/docs-init.js',
+      '/docs/assets/favicon-32x32.png',
+      '/docs/assets/swagger-ui-bundle.js',
+      '/docs/assets/swagger-ui.css',
+    ]);
+    const types: Record<string, RegExp> = { js: /^text\/javascript/, css: /^text\/css/, png: /^image\/png$/ };
+    for (const asset of assets) {
+      const served = await app.request(asset);
+      expect(served.status, asset).toBe(200);
+      expect(served.headers.get('content-type'), asset).toMatch(types[asset.replace(/\?.*/, '').split('.').pop()!]!);
+      expect((await served.arrayBuffer()).byteLength, asset).toBeGreaterThan(0);
+    }
+    const init = await (await app.request('/docs/assets/docs-init.js')).text();
+    expect(init).toContain("url: 'openapi.json'");
+    expect(init).toContain('SwaggerUIBundle(');
+    const bundle = await (await app.request('/docs/assets/swagger-ui-bundle.js')).text();
+    expect(bundle).toContain('SwaggerUIBundle');
+  });
+
+  it('gateway app - /docs/assets serves only its own files: anything else of the package, or a path, is a 404 problem', async () => {
+    const app = testApp().app;
+    for (const path of [
+      '/docs/assets/index.html',
+      '/docs/assets/package.json',
+      '/docs/assets/..%2Fpackage.json',
+      '/docs/assets/__proto__',
+      '/docs/assets/swagger-ui-bundle.js.map',
+    ]) {
+      const res = await app.request(path);
+      expect(res.status, path).toBe(404);
+      expect((await problemOf(res)).code, path).toBe('not_found');
+    }
   });
 });

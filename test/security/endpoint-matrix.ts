@@ -263,6 +263,13 @@ export const ENDPOINTS: readonly Endpoint[] = [
     call: () => ({ path: '/openapi.json' }),
   },
   { key: 'GET /docs', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/docs' }) },
+  {
+    key: 'GET /docs/assets/{file}',
+    access: 'public',
+    write: false,
+    foreign: 'unscoped',
+    call: () => ({ path: '/docs/assets/docs-init.js' }),
+  },
 ];
 
 export const methodOf = (e: Endpoint): string => e.key.slice(0, e.key.indexOf(' '));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_OF_CODE } from '../../src/gateway/api-error.ts';
+import { STATUS_OF_CODE } from '../../src/gateway/problems/problem-table.ts';
 import {
   badContentType,
   badIdempotencyKey,

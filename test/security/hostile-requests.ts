@@ -466,6 +466,7 @@ export const READS: Read[] = [
   { path: () => '/metrics' },
   { path: () => '/openapi.json' },
   { path: () => '/docs' },
+  { path: (id, _j, q) => `/docs/assets/${id}${q}` },
   { path: (id, _j, q) => `/api/v1/${id}${q}` },
   { path: (id, id2) => `/${id}/${id2}` },
 ];

@@ -1,25 +1,18 @@
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { decode, verify } from 'hono/jwt';
+import { decode } from 'hono/jwt';
 import { ApiError } from '../api-error.ts';
 import type { ResolvedAuthOptions } from '../gateway-options.ts';
 import { ROLES, type GatewayEnv, type Principal, type Role } from '../gateway-env.ts';
 import { isId, MAX_ID_LENGTH } from '../ids.ts';
-import { JwksKeys, JwksUnavailableError } from './jwks-keys.ts';
+import { hs256Verifier } from './hs256-verifier.ts';
+import { jwksVerifier } from './jwks-verifier.ts';
+import { type Claims, checkTimes, type TokenVerifier, unauthorized } from './token-claims.ts';
 import { VerifiedTokens } from './verified-tokens.ts';
-
-type Claims = Record<string, unknown>;
-type Verifier = (token: string, alg: string, kid: unknown) => Promise<Claims>;
-
-const unauthorized = (detail: string): ApiError => new ApiError(401, 'unauthorized', detail);
 
 /** Verified tokens remembered (see VerifiedTokens): how many, and for how long at most. */
 const VERIFIED_TOKENS_MAX = 10_000;
 const VERIFIED_TOKENS_TTL_MS = 60_000;
-
-// Times are checked here (with the tolerance and the injected clock), not by hono.
-const SKIP_TIMES = { exp: false, nbf: false, iat: false } as const;
 
 function bearerToken(header: string | undefined): string {
   const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header?.trim() ?? '');
@@ -39,60 +32,18 @@ function tokenHeader(token: string): { alg: unknown; kid: unknown } {
   }
 }
 
-/**
- * HS256 with node:crypto: one synchronous HMAC and a constant-time compare (WebCrypto, as hono's
- * `verify` uses it, imports the key and runs a job per token: 127 µs against 6 µs here). The caller has pinned
- * the algorithm and `bearerToken` the shape: three base64url parts.
- */
-function secretVerifier(secret: string): Verifier {
-  const key = createSecretKey(Buffer.from(secret, 'utf8'));
-  return async (token) => {
-    const [header = '', payload = '', signature = ''] = token.split('.');
-    const expected = createHmac('sha256', key).update(`${header}.${payload}`).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
-      throw unauthorized('the token signature is not valid');
-    let claims: unknown;
-    try {
-      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    } catch {
-      throw unauthorized('the token is not a well-formed JWT');
-    }
-    if (claims === null || typeof claims !== 'object' || Array.isArray(claims))
-      throw unauthorized('the token payload is not a JSON object');
-    return claims as Claims;
-  };
-}
-
-function jwksVerifier(keys: JwksKeys): Verifier {
-  return async (token, alg, kid) => {
-    if (typeof kid !== 'string' || kid === '') throw unauthorized('the token has no "kid" header naming a JWKS key');
-    let key;
-    try {
-      key = await keys.find(kid);
-    } catch (error) {
-      if (error instanceof JwksUnavailableError)
-        throw new ApiError(503, 'auth_unavailable', 'the token keys (JWKS) cannot be read right now; retry', [], 5);
-      throw error;
-    }
-    if (key === undefined) throw unauthorized(`no JWKS key has kid "${kid}"`);
-    if (key.alg !== undefined && key.alg !== alg) throw unauthorized(`JWKS key "${kid}" is for ${key.alg}, not ${alg}`);
-    try {
-      return await verify(token, key, { alg: alg as 'RS256', ...SKIP_TIMES });
-    } catch {
-      throw unauthorized('the token signature is not valid');
-    }
-  };
-}
-
-function checkTimes(claims: Claims, nowSec: number, toleranceSec: number): void {
-  const { exp, nbf, iat } = claims;
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw unauthorized('the token has no numeric "exp" claim');
-  if (exp + toleranceSec <= nowSec) throw unauthorized('the token has expired');
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf - toleranceSec > nowSec))
-    throw unauthorized('the token is not valid yet ("nbf")');
-  if (iat !== undefined && (typeof iat !== 'number' || iat - toleranceSec > nowSec))
-    throw unauthorized('the token was issued in the future ("iat")');
+function verifierOf(options: ResolvedAuthOptions, now: () => number): TokenVerifier {
+  const { mode } = options;
+  if (mode.kind === 'secret') return hs256Verifier(mode.secret);
+  return jwksVerifier({
+    url: mode.url,
+    algorithms: mode.algorithms,
+    timeoutMs: options.jwksTimeoutMs,
+    cacheMs: options.jwksCacheMs,
+    minRefreshMs: options.jwksMinRefreshMs,
+    clockToleranceSec: options.clockToleranceSec,
+    now,
+  });
 }
 
 /**
@@ -125,23 +76,13 @@ export function principalOf(claims: Claims): Principal {
 /**
  * Verifies `Authorization: Bearer <JWT>` and sets `principal`. The algorithm is
  * pinned by the mode (HS256 with a secret; RS256/ES256 with JWKS) before any key
- * is touched; `exp` is required. Any failure → 401 `unauthorized`.
+ * is touched; `exp` is required. Any failure → 401 `unauthorized`, but JWKS
+ * keys that cannot be read → 503 `auth_unavailable` with Retry-After.
  */
 export function auth(options: ResolvedAuthOptions, now: () => number = Date.now): MiddlewareHandler<GatewayEnv> {
   const { mode } = options;
   const allowed: readonly string[] = mode.kind === 'secret' ? ['HS256'] : mode.algorithms;
-  const verifyToken =
-    mode.kind === 'secret'
-      ? secretVerifier(mode.secret)
-      : jwksVerifier(
-          new JwksKeys({
-            url: mode.url,
-            timeoutMs: options.jwksTimeoutMs,
-            cacheMs: options.jwksCacheMs,
-            minRefreshMs: options.jwksMinRefreshMs,
-            now,
-          }),
-        );
+  const verifyToken = verifierOf(options, now);
   const verified = new VerifiedTokens<{ claims: Claims; principal: Principal }>(
     VERIFIED_TOKENS_MAX,
     VERIFIED_TOKENS_TTL_MS,

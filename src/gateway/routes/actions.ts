@@ -2,7 +2,6 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { ShardRequest } from '../../actors/bus/index.ts';
 import type { ActionCommand } from '../../engine/index.ts';
-import { ApiError } from '../api-error.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv, Principal } from '../gateway-env.ts';
 import { loggableError } from '../loggable-error.ts';
@@ -16,8 +15,9 @@ import {
   type BatchItem,
   type BatchResult,
 } from '../schemas/runtimes.ts';
-import { below, problemBody, stateOf, toApiError } from '../shard-problems.ts';
-import { idempotencyKeyOf, type ApiContext } from './route-kit.ts';
+import { problemBody } from '../problems/problem-body.ts';
+import { toProblem } from '../problems/to-problem.ts';
+import { idempotencyKeyOf, stateOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
 const middleware = [requireRole('member', 'integration', 'admin')];
@@ -74,7 +74,7 @@ function commandRequest(
 export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   /** Sends one command and answers the caller's view of the committed state. */
   const act = async (principal: Principal, runtimeId: string, body: ActionBody, key: string) => {
-    const reply = stateOf(await below(ctx.deps.router.send(commandRequest(principal, runtimeId, body, key))));
+    const reply = stateOf(await ctx.deps.router.send(commandRequest(principal, runtimeId, body, key)));
     return { view: await ctx.view(reply.state, principal), replayed: reply.replayed === true };
   };
 
@@ -100,13 +100,15 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
   });
 }
 
-/** A failed item's status and problem; anything but an ApiError is logged and reported as `internal`. */
+/** A failed item's status and problem (the app's error mapping); an unexpected error is logged and reported as `internal`. */
 function failed(logger: Logger, err: unknown): Pick<BatchResult, 'status' | 'problem'> {
-  const mapped = toApiError(err);
-  if (mapped instanceof ApiError) return { status: mapped.status, problem: problemBody(mapped) };
-  logger.error({ err: loggableError(err) }, 'batch item failed');
-  const internal = new ApiError(500, 'internal', 'internal error');
-  return { status: internal.status, problem: problemBody(internal) };
+  const problem = toProblem(err);
+  if (problem.unexpected) {
+    logger.error({ err: loggableError(err) }, 'batch item failed');
+    // The item says only "internal error": the batch answers 200, and the log line above has the cause.
+    return { status: 500, problem: problemBody({ status: 500, code: 'internal', detail: 'internal error' }) };
+  }
+  return { status: problem.status, problem: problemBody(problem) };
 }
 
 /**

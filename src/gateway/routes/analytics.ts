@@ -6,7 +6,6 @@ import type { GatewayEnv } from '../gateway-env.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
 import { analyticsQuery, workflowAnalyticsSchema } from '../schemas/analytics.ts';
 import { idParam, iso, json, problems } from '../schemas/common.ts';
-import { below } from '../shard-problems.ts';
 import { notFound, type ApiContext } from './route-kit.ts';
 
 const getWorkflowAnalytics = createRoute({
@@ -39,11 +38,11 @@ async function definitionFor(
   id: string,
   version: number | undefined,
 ): Promise<WorkflowDefinition> {
-  const workflow = await below(ctx.deps.workflows.getWorkflow(tenant, id));
+  const workflow = await ctx.deps.workflows.getWorkflow(tenant, id);
   if (!workflow) throw notFound('workflow', id);
   const wanted = version ?? workflow.latestVersion ?? undefined;
   if (wanted === undefined) return workflow.draft;
-  const stored = await below(ctx.deps.workflows.getVersion(tenant, id, wanted));
+  const stored = await ctx.deps.workflows.getVersion(tenant, id, wanted);
   if (!stored) throw notFound('version', `${id}@${wanted}`);
   return stored.definition;
 }
@@ -60,7 +59,7 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
       ...(version === undefined ? {} : { version }),
       ...(sinceMs === undefined ? {} : { since: sinceMs }),
     };
-    const samples = await below(reader.stageSamples(tenant, id, filter, limit));
+    const samples = await reader.stageSamples(tenant, id, filter, limit);
     const titles = new Map(definition.nodes.map((n) => [n.id, n.title]));
     const nodes = stageStatistics(
       samples.runtimes.map((r) => r.stages),

@@ -5,7 +5,6 @@ import { principalFrom, requireRole } from '../middleware/auth.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { json, jsonBody, problems } from '../schemas/common.ts';
 import { appConfigBody, appConfigSchema, appParams } from '../schemas/workflows.ts';
-import { below } from '../shard-problems.ts';
 import type { ApiContext } from './route-kit.ts';
 
 const putAppConfig = createRoute({
@@ -24,7 +23,7 @@ export function registerAppConfigRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
     const { app: appCode } = c.req.valid('param');
     const { workflowId, mode, companyId = '' } = c.req.valid('json');
     // Another tenant's workflow is as absent as one that never existed.
-    const workflow = await below(ctx.deps.workflows.getWorkflow(tenant, workflowId));
+    const workflow = await ctx.deps.workflows.getWorkflow(tenant, workflowId);
     if (!workflow)
       throw new ApiError(422, 'validation_failed', `workflow ${workflowId} not found`, [
         { path: 'workflowId', message: 'no such workflow' },
@@ -35,7 +34,7 @@ export function registerAppConfigRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
       ]);
     }
     const config: AppConfig = { tenant, companyId, app: appCode, mode, workflowId };
-    await below(ctx.deps.workflows.setAppConfig(config));
+    await ctx.deps.workflows.setAppConfig(config);
     return c.json({ app: appCode, companyId, workflowId, mode }, 200);
   });
 }

@@ -14,7 +14,6 @@ import {
   importResult,
   MAX_IMPORT_ITEMS,
 } from '../schemas/directory.ts';
-import { below } from '../shard-problems.ts';
 import type { ApiContext } from './route-kit.ts';
 
 const tags = ['Directory'];
@@ -73,20 +72,20 @@ export function registerDirectoryRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
   const directory = ctx.deps.directory;
   app.openapi(putEmployee, async (c) => {
     const employee: Employee = { ...c.req.valid('json'), id: c.req.valid('param').id };
-    await below(directory.upsertEmployees(principalFrom(c).tenant, [employee]));
+    await directory.upsertEmployees(principalFrom(c).tenant, [employee]);
     return c.json(employee, 200);
   });
   app.openapi(putGroup, async (c) => {
     const group: Group = { ...c.req.valid('json'), id: c.req.valid('param').id };
-    await below(directory.upsertGroups(principalFrom(c).tenant, [group]));
+    await directory.upsertGroups(principalFrom(c).tenant, [group]);
     return c.json(group, 200);
   });
   app.openapi(importDirectory, async (c) => {
     const { employees, groups } = c.req.valid('json');
     const tenant = principalFrom(c).tenant;
     // Groups first: employees reference them.
-    await below(directory.upsertGroups(tenant, groups));
-    await below(directory.upsertEmployees(tenant, employees));
+    await directory.upsertGroups(tenant, groups);
+    await directory.upsertEmployees(tenant, employees);
     return c.json({ employees: employees.length, groups: groups.length }, 200);
   });
 }

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../gateway-deps.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { loggableError } from '../loggable-error.ts';
-import { DOCS_CSP, DOCS_HTML } from './docs-page.ts';
+import { registerDocsRoutes } from './docs.ts';
 
 export interface OperationRoutesOptions {
   /** `/ready` answers 503 when the checks take longer. */
@@ -46,7 +46,7 @@ async function readiness(deps: GatewayDeps, timeoutMs: number): Promise<Readines
  * - `GET /metrics`: Prometheus text of `deps.registry`. Unauthenticated by
  *   design (scrapers hold no JWT): SREs restrict it at the network level
  *   (load balancer / ingress do not route it from outside).
- * - `GET /openapi.json` (OpenAPI 3.1, bearer scheme), `GET /docs` (HTML).
+ * - `GET /openapi.json` (OpenAPI 3.1, bearer scheme), `GET /docs` (Swagger UI, its files under `/docs/assets/`).
  */
 export function registerOperationRoutes(
   app: OpenAPIHono<GatewayEnv>,
@@ -82,5 +82,5 @@ export function registerOperationRoutes(
     security: [{ [BEARER_SCHEME]: [] }],
   });
 
-  app.get('/docs', (c) => c.html(DOCS_HTML, 200, { 'Content-Security-Policy': DOCS_CSP }));
+  registerDocsRoutes(app);
 }

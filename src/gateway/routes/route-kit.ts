@@ -1,12 +1,13 @@
+import type { ShardReply } from '../../actors/bus/index.ts';
 import { WorkflowCache } from '../../actors/runtime-host/index.ts';
 import type { CompiledWorkflow, RuntimeState, Viewer } from '../../engine/index.ts';
 import { StoreError } from '../../store/errors.ts';
 import { ApiError } from '../api-error.ts';
 import type { GatewayDeps } from '../gateway-deps.ts';
 import type { Principal } from '../gateway-env.ts';
+import { ShardProblemError } from '../problems/to-problem.ts';
 import { runtimeView } from '../runtime-view.ts';
 import type { RuntimeView } from '../schemas/runtimes.ts';
-import { below } from '../shard-problems.ts';
 
 /** Compiled workflow versions kept by the gateway (views, inbox titles). */
 const COMPILED_VERSIONS = 1_000;
@@ -25,7 +26,7 @@ export class ApiContext {
 
   /** The version a runtime is pinned to; its absence is a broken invariant (500). */
   async compiled(tenant: string, workflowId: string, version: number): Promise<CompiledWorkflow> {
-    const wf = await below(this.versions.get(tenant, workflowId, version));
+    const wf = await this.versions.get(tenant, workflowId, version);
     if (!wf) throw new Error(`workflow ${workflowId}@${version} of tenant ${tenant} is missing`);
     return wf;
   }
@@ -46,7 +47,7 @@ export const notFound = (what: string, id: string | number): ApiError =>
 /** A keyset page read; a cursor the store cannot decode → 422 `validation_failed` at `query.cursor`. */
 export async function paged<T>(call: Promise<T>): Promise<T> {
   try {
-    return await below(call);
+    return await call;
   } catch (err) {
     if (err instanceof StoreError && err.code === 'invalid_record') {
       throw new ApiError(422, 'validation_failed', 'the cursor is not one this list returned', [
@@ -60,4 +61,10 @@ export async function paged<T>(call: Promise<T>): Promise<T> {
 /** The request's Idempotency-Key, or a fresh one (a write without a key is not deduplicated). */
 export function idempotencyKeyOf(ctx: ApiContext, header: string | undefined): string {
   return header ?? ctx.newId();
+}
+
+/** The state of an ok reply, or the node's problem thrown (the error mapping answers it by its code). */
+export function stateOf(reply: ShardReply): Extract<ShardReply, { ok: true }> {
+  if (!reply.ok) throw new ShardProblemError(reply.problem);
+  return reply;
 }

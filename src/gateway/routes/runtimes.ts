@@ -12,8 +12,7 @@ import {
   runtimeViewSchema,
   startBody,
 } from '../schemas/runtimes.ts';
-import { below, stateOf } from '../shard-problems.ts';
-import { idempotencyKeyOf, notFound, paged, viewerOf, type ApiContext } from './route-kit.ts';
+import { idempotencyKeyOf, notFound, paged, stateOf, viewerOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
 const middleware = [requireRole('member', 'integration', 'admin')];
@@ -63,7 +62,7 @@ const getHistory = createRoute({
 export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   const read = ctx.deps.read;
   const load = async (principal: Principal, id: string): Promise<RuntimeState> =>
-    (await below(read.getRuntime(principal.tenant, id))) ??
+    (await read.getRuntime(principal.tenant, id)) ??
     (() => {
       throw notFound('runtime', id);
     })();
@@ -76,7 +75,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
       c.req.valid('json'),
       idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']),
     );
-    const reply = stateOf(await below(ctx.deps.router.send(request)));
+    const reply = stateOf(await ctx.deps.router.send(request));
     if (reply.replayed) c.header('Idempotency-Replayed', 'true');
     const view = await ctx.view(reply.state, principal);
     return reply.created === false ? c.json(view, 200) : c.json(view, 201);
@@ -100,7 +99,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
     const state = await load(principal, c.req.valid('param').id);
     const [wf, log] = await Promise.all([
       ctx.compiled(principal.tenant, state.runtime.workflowId, state.runtime.version),
-      below(read.runtimeLog(principal.tenant, state.runtime.id)),
+      read.runtimeLog(principal.tenant, state.runtime.id),
     ]);
     return c.json(historyView(wf, state, log, viewerOf(principal)), 200);
   });

@@ -13,7 +13,6 @@ import {
   webhookSchema,
   type WebhookBody,
 } from '../schemas/webhooks.ts';
-import { below } from '../shard-problems.ts';
 import { notFound, paged, type ApiContext } from './route-kit.ts';
 
 const tags = ['Webhooks'];
@@ -90,8 +89,8 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
       ]);
     const key = c.req.valid('header')['idempotency-key'];
     const id = webhookId(ctx, key);
-    const existing = key === undefined ? undefined : await below(store.get(tenant, id));
-    if (existing === undefined && (await below(store.forTenant(tenant))).length >= MAX_WEBHOOKS_PER_TENANT) {
+    const existing = key === undefined ? undefined : await store.get(tenant, id);
+    if (existing === undefined && (await store.forTenant(tenant)).length >= MAX_WEBHOOKS_PER_TENANT) {
       throw new ApiError(
         422,
         'webhook_limit_reached',
@@ -100,9 +99,14 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
     }
     const { record } = existing
       ? { record: existing }
-      : await below(
-          store.create({ id, tenant, url: body.url, events: body.events, secret: body.secret, createdAt: ctx.now() }),
-        );
+      : await store.create({
+          id,
+          tenant,
+          url: body.url,
+          events: body.events,
+          secret: body.secret,
+          createdAt: ctx.now(),
+        });
     if (key !== undefined && !sameRegistration(record, body)) {
       throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key registered a different webhook');
     }
@@ -118,14 +122,14 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
 
   app.openapi(getWebhook, async (c) => {
     const { id } = c.req.valid('param');
-    const record = await below(storeOf(ctx).get(principalFrom(c).tenant, id));
+    const record = await storeOf(ctx).get(principalFrom(c).tenant, id);
     if (!record) throw notFound('webhook', id);
     return c.json(view(record), 200);
   });
 
   app.openapi(deleteWebhook, async (c) => {
     const { id } = c.req.valid('param');
-    if (!(await below(storeOf(ctx).delete(principalFrom(c).tenant, id)))) throw notFound('webhook', id);
+    if (!(await storeOf(ctx).delete(principalFrom(c).tenant, id))) throw notFound('webhook', id);
     return c.body(null, 204);
   });
 }

@@ -15,7 +15,6 @@ import {
   workflowListSchema,
   workflowSchema,
 } from '../schemas/workflows.ts';
-import { below } from '../shard-problems.ts';
 import { notFound, type ApiContext } from './route-kit.ts';
 
 const tags = ['Workflows'];
@@ -130,20 +129,20 @@ function pageOf(records: WorkflowRecord[], limit: number, cursor: string | undef
 export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   const store = ctx.deps.workflows;
   const load = async (tenant: string, id: string): Promise<WorkflowRecord> =>
-    (await below(store.getWorkflow(tenant, id))) ??
+    (await store.getWorkflow(tenant, id)) ??
     (() => {
       throw notFound('workflow', id);
     })();
 
   app.openapi(createWorkflow, async (c) => {
     const definition = validDefinition(c.req.valid('json'));
-    const record = await below(store.createWorkflow(principalFrom(c).tenant, ctx.newId(), definition, ctx.now()));
+    const record = await store.createWorkflow(principalFrom(c).tenant, ctx.newId(), definition, ctx.now());
     return c.json(workflowBody(record), 201);
   });
 
   app.openapi(listWorkflows, async (c) => {
     const { app: appCode, limit, cursor } = c.req.valid('query');
-    const records = await below(store.listWorkflows(principalFrom(c).tenant, appCode));
+    const records = await store.listWorkflows(principalFrom(c).tenant, appCode);
     return c.json(pageOf(records, limit, cursor), 200);
   });
 
@@ -161,7 +160,7 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
         { path: 'app', message: `must stay ${current.app}` },
       ]);
     }
-    if (!(await below(store.updateDraft(tenant, id, definition, ctx.now())))) throw notFound('workflow', id);
+    if (!(await store.updateDraft(tenant, id, definition, ctx.now()))) throw notFound('workflow', id);
     return c.json(workflowBody(await load(tenant, id)), 200);
   });
 
@@ -176,7 +175,7 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
     const before = await load(tenant, id);
     // Re-checked: the draft was valid when saved, but the engine's rules may have grown since.
     validDefinition(before.draft);
-    const published = await below(store.publish(tenant, id, ctx.now()));
+    const published = await store.publish(tenant, id, ctx.now());
     if (!published) throw notFound('workflow', id);
     const body = { id, version: published.version };
     return published.version === before.latestVersion ? c.json(body, 200) : c.json(body, 201);
@@ -184,7 +183,7 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
 
   app.openapi(getVersion, async (c) => {
     const { id, version } = c.req.valid('param');
-    const stored = await below(store.getVersion(principalFrom(c).tenant, id, version));
+    const stored = await store.getVersion(principalFrom(c).tenant, id, version);
     if (!stored) throw notFound('version', `${id}@${version}`);
     return c.json(versionBody(stored), 200);
   });
