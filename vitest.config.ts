@@ -1,10 +1,76 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Four projects, by what a test file needs (test/README.md):
+ * - unit: nothing but Node (in-process twins, local HTTP servers, the CLI's offline verbs): `npm run test:unit`,
+ *   the fast loop. It runs with the services pointed nowhere and the harness refusing to reach for one.
+ * - integration: MariaDB/MySQL, Redis and/or NATS, in the test process (plus at most a child it crashes).
+ * - cluster: bflow processes (`bflow node`, `gateway`, `all`, lease nodes) spawned and talking to each other.
+ * - chaos: the short chaos scenarios on a private stack they break on purpose.
+ * Every src/ test is a unit test; a test/ file is an integration test unless listed below. `npm test` runs all
+ * four, one after the other (sequence.groupOrder), so the heavy ones never overlap.
+ */
+const UNIT = [
+  'src/**/*.test.ts',
+  'test/architecture/**/*.test.ts',
+  'test/actors/bus/shard-bus.memory.contract.test.ts',
+  'test/actors/events/outbox-relay.test.ts',
+  'test/actors/leases/lease-manager.memory.contract.test.ts',
+  'test/actors/runtime-host/runtime-host.test.ts',
+  'test/actors/runtime-host/start-definition-cache.test.ts',
+  'test/actors/timers/timer-service.test.ts',
+  'test/actors/webhooks/webhook-deliverer.test.ts',
+  'test/cli-token.test.ts',
+  'test/cli-validate.test.ts',
+  'test/e2e/webhooks-embedded.e2e.test.ts',
+  'test/gateway/app.test.ts',
+  'test/gateway/auth.test.ts',
+  'test/gateway/body-limit.test.ts',
+  'test/gateway/fixed-headers.test.ts',
+  'test/security/definition-escape.test.ts',
+  'test/security/raw-http.test.ts',
+  'test/security/secrets-in-errors.test.ts',
+  'test/security/security-checks.test.ts',
+  'test/store/snapshot-cache.memory.contract.test.ts',
+  'test/store/store.memory.contract.test.ts',
+];
+
+const CLUSTER = [
+  'test/cluster/**/*.test.ts',
+  'test/e2e/cluster.e2e.test.ts',
+  'test/e2e/embedded.e2e.test.ts',
+  'test/e2e/webhooks-cluster.e2e.test.ts',
+  'test/actors/leases/leases.process.test.ts',
+];
+
+const CHAOS = ['test/chaos/chaos.test.ts'];
+
+/** Nowhere: a unit test that opens a connection of its own fails instead of finding the shared server. */
+const NO_SERVICES = {
+  BFLOW_TEST_NO_SERVICES: '1',
+  BFLOW_TEST_MYSQL_URL: 'mysql://root@127.0.0.1:1',
+  BFLOW_TEST_REDIS_URL: 'redis://127.0.0.1:1',
+  BFLOW_TEST_NATS_URL: 'nats://127.0.0.1:1',
+};
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT, env: NO_SERVICES, sequence: { groupOrder: 0 } } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...UNIT, ...CLUSTER, ...CHAOS],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      { extends: true, test: { name: 'cluster', include: CLUSTER, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'chaos', include: CHAOS, sequence: { groupOrder: 3 } } },
+    ],
   },
 });

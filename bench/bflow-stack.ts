@@ -105,7 +105,8 @@ function spawnService(verb: 'node' | 'gateway', env: Record<string, string>, nod
   const args = [...nodeArgs, '--import', 'tsx', 'bin/bflow.js', verb];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // The sources, as every bench so far measured, even when a dist/ is built.
+    env: { PATH: process.env.PATH ?? '', BFLOW_FROM_SOURCE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return reaped(child);

@@ -90,7 +90,7 @@ describe('cli token - bad values exit 2 naming them', () => {
         execFile(
           process.execPath,
           ['bin/bflow.js', 'token', '--tenant', 't', '--sub', 'e', '--roles', 'member'],
-          { cwd: ROOT, timeout: 20_000, env: { PATH: process.env['PATH'] ?? '', ...env } },
+          { cwd: ROOT, timeout: 20_000, env: { PATH: process.env['PATH'] ?? '', BFLOW_FROM_SOURCE: '1', ...env } },
           (error, stdout, stderr) => {
             if (error === null) resolve({ code: 0, stdout, stderr });
             else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });

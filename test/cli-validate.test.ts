@@ -21,11 +21,18 @@ interface Run {
 /** Runs `node bin/bflow.js …` from the repository root; rejects on a timeout or a signal. */
 function bflow(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/bflow.js', ...args], { cwd: ROOT, timeout: 20_000 }, (error, stdout, stderr) => {
-      if (error === null) resolve({ code: 0, stdout, stderr });
-      else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
-      else reject(error);
-    });
+    // BFLOW_FROM_SOURCE: the sources under test, never a dist/ built from an older tree.
+    const env = { ...process.env, BFLOW_FROM_SOURCE: '1' };
+    execFile(
+      process.execPath,
+      ['bin/bflow.js', ...args],
+      { cwd: ROOT, timeout: 20_000, env },
+      (error, stdout, stderr) => {
+        if (error === null) resolve({ code: 0, stdout, stderr });
+        else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
+        else reject(error);
+      },
+    );
   });
 }
 

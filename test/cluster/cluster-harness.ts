@@ -110,6 +110,7 @@ export class ClusterHarness {
   startNode(id: string, extraEnv: Record<string, string> = {}): NodeProcess {
     const env = {
       PATH: process.env.PATH ?? '',
+      BFLOW_FROM_SOURCE: '1', // the sources under test, never a dist/ built from an older tree
       BFLOW_MYSQL_URL: this.db.url,
       BFLOW_NATS_URL: this.nats.url,
       BFLOW_CLUSTER: this.cluster,

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tenant, current, expectStatus } from './api-client.ts';
-import { runScenarios } from './scenarios.case.ts';
+import { scenariosContract } from './scenarios.contract.ts';
 import { CLUSTER_SHARDS, startClusterStack, type ClusterStack, type Stack } from './stack.ts';
 
 /** A `bflow gateway` and two `bflow node` processes on MariaDB, Redis and NATS, over real HTTP. */
@@ -52,7 +52,7 @@ describe('cluster - operations', () => {
   });
 });
 
-runScenarios('cluster', stackOf);
+scenariosContract('cluster', stackOf);
 
 describe('cluster - directory changes', () => {
   it('cluster - a manager changed through the gateway is used by the nodes at once (not after their directory cache TTL)', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Caller, current, expectStatus } from './api-client.ts';
-import { runScenarios } from './scenarios.case.ts';
+import { scenariosContract } from './scenarios.contract.ts';
 import { startEmbeddedStack, type BflowProcess, type Stack } from './stack.ts';
 
 /** `bflow all` with no service configured (what `npm start` runs), over real HTTP. */
@@ -47,4 +47,4 @@ describe('embedded - npm start', () => {
   });
 });
 
-runScenarios('embedded', stackOf);
+scenariosContract('embedded', stackOf);

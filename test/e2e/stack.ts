@@ -61,7 +61,8 @@ process.once('exit', () => {
 export function spawnBflow(verb: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['bin/bflow.js', verb], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // BFLOW_FROM_SOURCE: the sources under test, never a dist/ built from an older tree.
+    env: { PATH: process.env.PATH ?? '', BFLOW_FROM_SOURCE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   spawned.add(child);

@@ -4,6 +4,7 @@ import { runMigrations } from '../../src/store/migrate.ts';
 import { withDatabase } from '../../src/store/mysql/mysql-url.ts';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { startPrivateMariaDb, type PrivateMariaDb } from './mariadb-server.ts';
+import { assertServicesAllowed } from './no-services.ts';
 
 export { startPrivateMariaDb, type PrivateMariaDb } from './mariadb-server.ts';
 
@@ -31,6 +32,7 @@ async function reachable(url: string): Promise<boolean> {
 
 /** The server tests use: BFLOW_TEST_MYSQL_URL, else local 3306, else a private mariadbd (once per process). */
 export function testServerUrl(): Promise<string> {
+  assertServicesAllowed('MariaDB/MySQL');
   serverUrl ??= (async () => {
     const url = process.env.BFLOW_TEST_MYSQL_URL ?? DEFAULT_URL;
     if (await reachable(url)) return withDatabase(url, '');

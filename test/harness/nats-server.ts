@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { assertServicesAllowed } from './no-services.ts';
 import { startPrivateServer, type PrivateServer } from './private-server.ts';
 
 /** A private `nats-server -js`; see PrivateServer. */
@@ -40,6 +41,7 @@ let serverUrl: Promise<string> | undefined;
 
 /** The server tests use: BFLOW_TEST_NATS_URL, else 127.0.0.1:4222, else a private nats-server (once per process). */
 export function testNatsUrl(): Promise<string> {
+  assertServicesAllowed('NATS');
   serverUrl ??= (async () => {
     const url = process.env.BFLOW_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
     if (await natsAnswers(url)) return url;

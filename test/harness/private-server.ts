@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertServicesAllowed } from './no-services.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -55,6 +56,7 @@ const running = (c: ChildProcess | undefined): c is ChildProcess =>
 
 /** Starts a private server per `spec`; it is killed and its directory removed when the test process exits. */
 export async function startPrivateServer(spec: PrivateServerSpec): Promise<PrivateServer> {
+  assertServicesAllowed(`a private ${spec.binary}`);
   const dir = mkdtempSync(join(tmpdir(), spec.dirPrefix));
   const entry: Entry = { child: undefined, dir };
   live.add(entry);

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryShardBus } from '../../../src/actors/bus/memory-shard-bus.ts';
 import { NatsShardBus } from '../../../src/actors/bus/nats-shard-bus.ts';
 import { connectTestNats, uniquePrefix } from '../nats-fixture.ts';
 import { natsBusSubject, shardBusContract } from './shard-bus.contract.ts';
-
-shardBusContract('memory', async () => {
-  const bus = new MemoryShardBus();
-  return { server: bus, client: bus, cleanup: () => bus.close() };
-});
-
-shardBusContract('memory, 2 ms hop', async () => {
-  const bus = new MemoryShardBus({ hopMs: 2 });
-  return { server: bus, client: bus, cleanup: () => bus.close() };
-});
 
 // Server and client on separate connections, as node and gateway are.
 shardBusContract('nats', () => natsBusSubject('bus'));

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisSnapshotCache, type RedisSnapshotCacheOptions } from '../../src/store/redis/snapshot-cache.ts';
-import { snapshotCacheContract, snapshotState } from './contract/snapshot-cache.case.ts';
+import { snapshotCacheContract, snapshotState } from './contract/snapshot-cache.contract.ts';
 
 const URL = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 // The shared server: a unique prefix per run, and only our keys are deleted afterwards.

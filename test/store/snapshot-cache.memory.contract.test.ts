@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
-import { snapshotCacheContract, snapshotState } from './contract/snapshot-cache.case.ts';
+import { snapshotCacheContract, snapshotState } from './contract/snapshot-cache.contract.ts';
 
 let clock = 1_700_000_000_000;
 const now = (): number => clock;

@@ -6,11 +6,11 @@ import { Caller, current, expectStatus, Tenant, type RuntimeView } from './api-c
 import type { Stack } from './stack.ts';
 
 /**
- * The end-to-end scenarios, over real HTTP, shared by every way bflow runs
- * (hono's `common.case` pattern): a cluster (gateway + nodes on MySQL, Redis,
- * NATS) and `bflow all` embedded each call `runScenarios` with their stack.
+ * The end-to-end scenarios, over real HTTP: a contract suite shared by every
+ * way bflow runs. A cluster (gateway + nodes on MySQL, Redis, NATS) and
+ * `bflow all` embedded each call `scenariosContract` with their stack.
  */
-export function runScenarios(label: string, stackOf: () => Stack): void {
+export function scenariosContract(label: string, stackOf: () => Stack): void {
   const tenant = (name: string) => Tenant.create(stackOf(), name);
 
   let docs = 0;

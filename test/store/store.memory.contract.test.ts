@@ -1,0 +1,27 @@
+import { MemoryStore } from '../../src/store/memory/memory-store.ts';
+import { analyticsReaderContract } from './contract/analytics-reader.contract.ts';
+import { directoryStoreContract } from './contract/directory-store.contract.ts';
+import { readModelContract } from './contract/read-model.contract.ts';
+import { runtimeStoreContract } from './contract/runtime-store.contract.ts';
+import type { StoreSubject } from './contract/subject.ts';
+import { webhookStoreContract } from './contract/webhook-store.contract.ts';
+import { workflowStoreContract } from './contract/workflow-store.contract.ts';
+
+async function memorySubject(): Promise<StoreSubject> {
+  const store = new MemoryStore();
+  return { writer: store, store, read: store, directory: store, workflows: store, cleanup: () => store.close() };
+}
+
+runtimeStoreContract('memory', memorySubject);
+readModelContract('memory', memorySubject);
+directoryStoreContract('memory', memorySubject);
+workflowStoreContract('memory', memorySubject);
+
+webhookStoreContract('memory', async () => {
+  const store = new MemoryStore();
+  return { webhooks: store.webhooks, cleanup: () => store.close() };
+});
+analyticsReaderContract('memory', async () => {
+  const store = new MemoryStore();
+  return { writer: store.writer, analytics: store.analytics, cleanup: () => store.close() };
+});
