@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { withDatabase } from '../src/store/mysql/pool.ts';
+import { withDatabase } from '../src/store/mysql/mysql-url.ts';
 import { testServerUrl } from '../test/harness/mysql.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { waitFor } from '../test/harness/wait.ts';
