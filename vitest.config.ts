@@ -41,6 +41,8 @@ const CLUSTER = [
   'test/e2e/embedded.e2e.test.ts',
   'test/e2e/webhooks-cluster.e2e.test.ts',
   'test/actors/leases/leases.process.test.ts',
+  'test/app/roles-config.test.ts',
+  'test/app/failed-start.test.ts',
 ];
 
 const CHAOS = ['test/chaos/chaos.test.ts'];

@@ -1,15 +1,16 @@
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterStreams, JetStreamEventPublisher, OutboxRelay, registerOutboxMetrics } from '../actors/events/index.ts';
-import { connectNats, onTenantChange } from '../actors/nats/index.ts';
+import { connectNats, onTenantChange, type TenantChangeKind } from '../actors/nats/index.ts';
 import { NatsLeaseManager } from '../actors/leases/index.ts';
 import { NatsShardBus } from '../actors/bus/index.ts';
 import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } from '../actors/webhooks/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
-import type { BflowConfig } from './config.ts';
-import { startMetricsServer } from './metrics-server.ts';
+import { Closers } from './closers.ts';
+import type { ClusterConfig } from './config.ts';
 import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
 import { runMigrations } from '../store/migrate.ts';
@@ -29,136 +30,158 @@ export interface ClusterNode {
   node: ShardNode;
   host: RuntimeHost;
   registry: Registry;
-  /** Graceful stop: drain and hand over every shard, flush, close connections. */
+  /** Graceful stop: drain and hand over every shard, flush, close connections. Idempotent. */
   stop(): Promise<void>;
 }
 
 /**
  * `bflow node`: a shard host on MySQL (+ Redis) and NATS. Applies migrations
- * (under the named lock), then claims its share of the shards.
+ * (under the named lock), then claims its share of the shards. When a step
+ * fails (migrations, NATS, a shard count or lease TTL the cluster refuses),
+ * what the earlier steps opened is closed before the error is rethrown.
  */
-export async function startClusterNode(config: BflowConfig, logger: Logger): Promise<ClusterNode> {
-  if (config.mysqlUrl === undefined || config.natsUrl === undefined)
-    throw new Error('a cluster node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const countStatements = config.mysqlStatementMetrics;
-  if (countStatements) registerMySqlStatementMetrics(registry);
-  // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.
-  const pool = createMySqlPool(config.mysqlUrl, { connectionLimit: 16, countStatements });
-  // The writers' own connections take several statements per query: a group commit is two or three round trips.
-  const writerPool = createMySqlPool(config.mysqlUrl, {
-    connectionLimit: config.writers,
-    multipleStatements: true,
-    countStatements,
-  });
-  await runMigrations(pool, logger);
-  const cache: SnapshotCache = config.redisUrl
-    ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
-    : new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
-  const nc = await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger });
-  const writerMetrics = registerTransitionWriterMetrics(registry);
-  const mysqlWriter = shardedWriter(
-    Array.from({ length: config.writers }, () => createMySqlTransitionWriter(writerPool, { metrics: writerMetrics })),
-  );
-  const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
-  const wake: { relay?: OutboxRelay } = {};
-  const host = new RuntimeHost(
-    {
-      runtimes,
-      writer: mysqlWriter,
-      cache,
-      workflows: new MySqlWorkflowStore(pool),
-      directory: new MySqlDirectoryStore(pool),
+export async function startClusterNode(config: ClusterConfig, logger: Logger): Promise<ClusterNode> {
+  const closers = new Closers(logger);
+  return closers.starting(async () => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const countStatements = config.mysqlStatementMetrics;
+    if (countStatements) registerMySqlStatementMetrics(registry);
+    // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.
+    const pool = closers.add(
+      'mysql pool',
+      createMySqlPool(config.mysqlUrl, { connectionLimit: 16, countStatements }),
+      (p) => p.end(),
+    );
+    // The writers' own connections take several statements per query: a group commit is two or three round trips.
+    const writerPool = closers.add(
+      'mysql writer pool',
+      createMySqlPool(config.mysqlUrl, { connectionLimit: config.writers, multipleStatements: true, countStatements }),
+      (p) => p.end(),
+    );
+    await runMigrations(pool, logger);
+    const nc = closers.add(
+      'nats connection',
+      await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger }),
+      (c) => c.drain(),
+    );
+    const cache: SnapshotCache = closers.add(
+      'snapshot cache',
+      config.redisUrl
+        ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
+        : new MemorySnapshotCache({ maxEntries: config.maxLiveActors }),
+      (c) => c.close(),
+    );
+    const writerMetrics = registerTransitionWriterMetrics(registry);
+    const mysqlWriter = closers.add(
+      'transition writers',
+      shardedWriter(
+        Array.from({ length: config.writers }, () =>
+          createMySqlTransitionWriter(writerPool, { metrics: writerMetrics }),
+        ),
+      ),
+      (w) => w.close(),
+    );
+    const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
+    const wake: { relay?: OutboxRelay } = {};
+    const host = new RuntimeHost(
+      {
+        runtimes,
+        writer: mysqlWriter,
+        cache,
+        workflows: new MySqlWorkflowStore(pool),
+        directory: new MySqlDirectoryStore(pool),
+        logger,
+        registry,
+        // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
+        onCommitted: (shard, _state, effects, outboxPosition) =>
+          wake.relay?.committed(shard, effects.events, outboxPosition),
+      },
+      {
+        shardCount: config.shards,
+        maxLiveActors: config.maxLiveActors,
+        startDefinitionTtlMs: config.startDefinitionTtlMs,
+      },
+    );
+    closers.defer('runtime host', () => host.close());
+    const streams = clusterStreams(config.cluster);
+    const webhookMetrics = registerWebhookMetrics(registry);
+    const deliverer = new WebhookDeliverer({
+      webhooks: new MySqlWebhookStore(pool),
+      ...config.webhooks,
+      metrics: webhookMetrics,
       logger,
-      registry,
-      // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
-      onCommitted: (shard, _state, effects, outboxPosition) =>
-        wake.relay?.committed(shard, effects.events, outboxPosition),
-    },
-    {
+    });
+    // Events some webhook wants are queued for the webhook consumer too (the deliverer's cached lists decide).
+    const publisher = closers.add(
+      'event publisher',
+      await JetStreamEventPublisher.create(nc, {
+        prefix: config.cluster,
+        stream: streams.events,
+        registry,
+        webhookQueue: { stream: streams.webhookQueue, wanted: (tenant, type) => deliverer.wanted(tenant, type) },
+      }),
+      (p) => p.close(),
+    );
+    const relay = new OutboxRelay({
+      store: runtimes,
+      publisher,
+      prefix: config.cluster,
+      metrics: registerOutboxMetrics(registry),
+      logger,
+    });
+    wake.relay = relay;
+    const timers = new TimerService({
+      store: runtimes,
+      deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),
+      metrics: registerTimerMetrics(registry),
+      logger,
+    });
+    const leases = new NatsLeaseManager({
+      nc,
+      nodeId: config.nodeId,
       shardCount: config.shards,
-      maxLiveActors: config.maxLiveActors,
-      startDefinitionTtlMs: config.startDefinitionTtlMs,
-    },
+      cluster: config.cluster,
+      ttlMs: config.leaseTtlMs,
+      registry,
+      logger,
+    });
+    const bus = closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
+    const node = new ShardNode({ leases, bus, host, timers, relay, logger });
+    // Nodes drop their cached copies of a tenant's webhooks, directory and start definitions when a gateway changes them.
+    closers.defer(
+      'change notices',
+      noticesOf(nc, config.cluster, {
+        webhooks: (tenant) => deliverer.invalidateWebhooks(tenant),
+        directory: (tenant) => host.invalidateDirectory(tenant),
+        definitions: (tenant) => host.invalidateStartDefinitions(tenant),
+      }),
+    );
+    // Registered before it starts: a start that fails halfway (a refused shard count) still stops its loops.
+    closers.defer('shard node', () => node.stop());
+    await node.start();
+    // Every node pulls from one durable consumer: each queued event is delivered to its webhooks by one node.
+    const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, {
+      stream: streams.webhookQueue,
+      prefix: config.cluster,
+      metrics: webhookMetrics,
+      logger,
+    });
+    closers.defer('webhook consumer', () => webhooks.stop());
+    return { node, host, registry, stop: () => closers.close() };
+  });
+}
+
+/** Subscribes to the tenant change notices; returns how to unsubscribe from all of them. */
+function noticesOf(
+  nc: NatsConnection,
+  cluster: string,
+  handlers: Record<TenantChangeKind, (tenant: string) => void>,
+): () => void {
+  const stops = Object.entries(handlers).map(([kind, changed]) =>
+    onTenantChange(nc, cluster, kind as TenantChangeKind, changed),
   );
-  const streams = clusterStreams(config.cluster);
-  const webhookMetrics = registerWebhookMetrics(registry);
-  const deliverer = new WebhookDeliverer({
-    webhooks: new MySqlWebhookStore(pool),
-    ...config.webhooks,
-    metrics: webhookMetrics,
-    logger,
-  });
-  const stopWebhookNotices = onTenantChange(nc, config.cluster, 'webhooks', (tenant) =>
-    deliverer.invalidateWebhooks(tenant),
-  );
-  // Events some webhook wants are queued for the webhook consumer too (the deliverer's cached lists decide).
-  const publisher = await JetStreamEventPublisher.create(nc, {
-    prefix: config.cluster,
-    stream: streams.events,
-    registry,
-    webhookQueue: { stream: streams.webhookQueue, wanted: (tenant, type) => deliverer.wanted(tenant, type) },
-  });
-  const relay = new OutboxRelay({
-    store: runtimes,
-    publisher,
-    prefix: config.cluster,
-    metrics: registerOutboxMetrics(registry),
-    logger,
-  });
-  wake.relay = relay;
-  const timers = new TimerService({
-    store: runtimes,
-    deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),
-    metrics: registerTimerMetrics(registry),
-    logger,
-  });
-  const leases = new NatsLeaseManager({
-    nc,
-    nodeId: config.nodeId,
-    shardCount: config.shards,
-    cluster: config.cluster,
-    ttlMs: config.leaseTtlMs,
-    registry,
-    logger,
-  });
-  const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
-  const node = new ShardNode({ leases, bus, host, timers, relay, logger });
-  const stopDirectoryNotices = onTenantChange(nc, config.cluster, 'directory', (tenant) =>
-    host.invalidateDirectory(tenant),
-  );
-  const stopDefinitionNotices = onTenantChange(nc, config.cluster, 'definitions', (tenant) =>
-    host.invalidateStartDefinitions(tenant),
-  );
-  await node.start();
-  // Every node pulls from one durable consumer: each queued event is delivered to its webhooks by one node.
-  const webhooks = await JetStreamWebhookConsumer.start(nc, deliverer, {
-    stream: streams.webhookQueue,
-    prefix: config.cluster,
-    metrics: webhookMetrics,
-    logger,
-  });
-  const ops = config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsPort);
-  if (ops) logger.info({ port: ops.port }, 'metrics on /metrics');
-  return {
-    node,
-    host,
-    registry,
-    async stop() {
-      await ops?.close();
-      stopDirectoryNotices();
-      stopDefinitionNotices();
-      stopWebhookNotices();
-      await webhooks.stop();
-      await node.stop();
-      publisher.close();
-      await bus.close();
-      await mysqlWriter.close();
-      await cache.close();
-      await nc.drain();
-      await writerPool.end();
-      await pool.end();
-    },
+  return () => {
+    for (const stop of stops) stop();
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, loadServerConfig, variablesRead } from './config.ts';
 
 describe('config - environment', () => {
   it('defaults to the embedded mode', () => {
@@ -69,11 +69,117 @@ describe('config - environment', () => {
   });
 });
 
+const CLUSTER_ENV = {
+  BFLOW_MYSQL_URL: 'mysql://root@127.0.0.1:3306/bflow',
+  BFLOW_NATS_URL: 'nats://127.0.0.1:4222',
+};
+const SECRET = 'x'.repeat(32);
+
+function problemsOf(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('no ConfigError');
+}
+
+describe('config - per server role', () => {
+  it('config roles - embedded bflow all with no secret generates a dev secret, marked generated', () => {
+    const a = loadServerConfig({}, 'all');
+    const b = loadServerConfig({}, 'all');
+    expect(a).toMatchObject({ role: 'all', embedded: true, auth: { kind: 'secret', generated: true } });
+    expect(a.auth.kind === 'secret' && a.auth.secret.length).toBeGreaterThanOrEqual(32);
+    expect(a.auth).not.toEqual(b.auth);
+    expect(loadServerConfig({ BFLOW_JWT_SECRET: SECRET }, 'all').auth).toEqual({
+      kind: 'secret',
+      secret: SECRET,
+      generated: false,
+    });
+    expect(loadServerConfig({ BFLOW_JWKS_URL: 'https://idp.example.com/jwks' }, 'all').auth).toEqual({
+      kind: 'jwks',
+      url: 'https://idp.example.com/jwks',
+    });
+  });
+
+  it('config roles - a cluster gateway or bflow all without a secret or JWKS is refused, naming both variables', () => {
+    expect(problemsOf(() => loadServerConfig(CLUSTER_ENV, 'gateway'))).toEqual([
+      'bflow gateway needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens',
+    ]);
+    expect(problemsOf(() => loadServerConfig(CLUSTER_ENV, 'all'))).toEqual([
+      'bflow all on a cluster needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens',
+    ]);
+    // A node verifies no token.
+    expect(loadServerConfig(CLUSTER_ENV, 'node')).toMatchObject({ role: 'node', embedded: false });
+  });
+
+  it('config roles - bflow node and bflow gateway need a cluster; every problem is listed at once', () => {
+    expect(problemsOf(() => loadServerConfig({}, 'node'))).toEqual([
+      'bflow node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL (for one process with no services, run bflow all)',
+    ]);
+    expect(problemsOf(() => loadServerConfig({ BFLOW_SHARDS: '0' }, 'gateway'))).toEqual([
+      'BFLOW_SHARDS="0": Too small: expected number to be >=1',
+    ]);
+  });
+
+  it('config roles - the variables a role does not read are reported as unused', () => {
+    const everything = {
+      ...CLUSTER_ENV,
+      BFLOW_JWT_SECRET: SECRET,
+      BFLOW_MYSQL_READ_URL: 'mysql://ro@127.0.0.1:3306/bflow',
+      BFLOW_REDIS_URL: 'redis://127.0.0.1:6379',
+      BFLOW_PORT: '9000',
+      BFLOW_LEASE_TTL_MS: '5000',
+      BFLOW_WRITERS: '3',
+      BFLOW_MAX_LIVE_ACTORS: '10',
+      BFLOW_WEBHOOK_TIMEOUT_MS: '1000',
+    };
+    expect(loadServerConfig(everything, 'all').unused).toEqual([]);
+    expect(loadServerConfig(everything, 'node').unused).toEqual([
+      'BFLOW_PORT',
+      'BFLOW_JWT_SECRET',
+      'BFLOW_MYSQL_READ_URL',
+    ]);
+    expect(loadServerConfig(everything, 'gateway').unused).toEqual([
+      'BFLOW_LEASE_TTL_MS',
+      'BFLOW_MAX_LIVE_ACTORS',
+      'BFLOW_WRITERS',
+      'BFLOW_WEBHOOK_TIMEOUT_MS',
+    ]);
+    expect(
+      loadServerConfig({ BFLOW_REDIS_URL: 'redis://127.0.0.1:6379', BFLOW_WRITERS: '3', BFLOW_PORT: '9000' }, 'all')
+        .unused,
+    ).toEqual(['BFLOW_REDIS_URL', 'BFLOW_WRITERS']);
+  });
+
+  it('config roles - every variable is read by some role; bflow all on a cluster reads them all', () => {
+    const read = new Set(
+      (['all', 'node', 'gateway'] as const).flatMap((role) => [
+        ...variablesRead(role, true),
+        ...variablesRead(role, false),
+      ]),
+    );
+    expect(CONFIG_VARIABLES.filter((name) => !read.has(name))).toEqual([]);
+    expect(variablesRead('all', false)).toEqual(CONFIG_VARIABLES);
+  });
+});
+
 describe('config - reaches the gateway', () => {
   it("BFLOW_RATE_LIMIT_* become the gateway's rate limit (ERP integrations pushing bulk commands as one client raise it)", async () => {
     const { gatewayOptionsFor } = await import('./gateway-server.ts');
-    const config = loadConfig({ BFLOW_RATE_LIMIT_PER_MINUTE: '60000', BFLOW_RATE_LIMIT_BURST: '2000' });
-    const { options } = await gatewayOptionsFor(config, { secret: 'x'.repeat(32) });
+    const config = loadServerConfig({ BFLOW_RATE_LIMIT_PER_MINUTE: '60000', BFLOW_RATE_LIMIT_BURST: '2000' }, 'all');
+    const { options, rateLimitStore } = await gatewayOptionsFor(config);
     expect(options.rateLimit).toEqual({ perMinute: 60_000, burst: 2_000 });
+    expect(rateLimitStore).toBeUndefined();
+  });
+
+  it('config - the resolved auth becomes the gateway auth option: a secret or a JWKS URL', async () => {
+    const { gatewayOptionsFor } = await import('./gateway-server.ts');
+    expect((await gatewayOptionsFor(loadServerConfig({ BFLOW_JWT_SECRET: SECRET }, 'all'))).options.auth).toEqual({
+      secret: SECRET,
+    });
+    const jwks = loadServerConfig({ BFLOW_JWKS_URL: 'https://idp.example.com/jwks' }, 'all');
+    expect((await gatewayOptionsFor(jwks)).options.auth).toEqual({ jwksUrl: 'https://idp.example.com/jwks' });
   });
 });

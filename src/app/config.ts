@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { generateDevSecret } from './dev-token.ts';
 
 /**
- * bflow's configuration: the BFLOW_* environment variables (docs/operations.md#configuration),
- * parsed and validated once at start. Nothing else reads process.env.
+ * bflow's configuration: the BFLOW_* environment variables (docs/operations.md#configuration), parsed and validated once at start, and resolved per
+ * server role into the one object every composition root reads. Nothing else
+ * reads process.env.
  */
 const url = (schemes: readonly string[]) =>
   z
@@ -53,24 +55,35 @@ const envSchema = z.object({
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   BFLOW_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   BFLOW_WEBHOOK_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
-  // A bench/diagnostic setting, off in production: see BflowConfig.mysqlStatementMetrics.
+  // A bench/diagnostic setting, off in production: see CommonConfig.mysqlStatementMetrics.
   BFLOW_MYSQL_STATEMENT_METRICS: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
-export interface BflowConfig {
+/** The name of one configuration variable. */
+export type ConfigVariable = keyof z.infer<typeof envSchema>;
+
+/** Every configuration variable, in the README's order. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as readonly ConfigVariable[];
+
+/** How the gateway verifies tokens. */
+export type AuthConfig =
+  /** HS256 with `BFLOW_JWT_SECRET`; `generated`: made up at start (embedded `bflow all` with neither variable set), printed, gone at exit. */
+  | { kind: 'secret'; secret: string; generated: boolean }
+  /** RS256/ES256 with the keys of `BFLOW_JWKS_URL`. */
+  | { kind: 'jwks'; url: string };
+
+/** The settings every mode has. */
+interface CommonConfig {
+  /** The HTTP API's port (`bflow all`, `bflow gateway`). */
   port: number;
-  jwtSecret?: string;
-  jwksUrl?: string;
-  mysqlUrl?: string;
-  mysqlReadUrl?: string;
-  redisUrl?: string;
-  natsUrl?: string;
+  /** Token verification; unset when neither BFLOW_JWT_SECRET nor BFLOW_JWKS_URL is (see {@link loadServerConfig}). */
+  auth?: AuthConfig;
   shards: number;
   nodeId: string;
   logLevel: z.infer<typeof envSchema>['BFLOW_LOG_LEVEL'];
-  /** `bflow node` serves /metrics and /health here when set (0 = any free port). */
+  /** Every server process serves /metrics and /health here when set (0 = any free port). */
   metricsPort?: number;
-  /** Names the cluster's NATS KV buckets, subjects and Redis keys, so clusters can share servers. */
+  /** Names the cluster's NATS KV buckets, subjects, streams and Redis keys (and the embedded event subjects). */
   cluster: string;
   /** Shard lease TTL: a dead node's shards are taken over after at most this long. */
   leaseTtlMs: number;
@@ -78,14 +91,14 @@ export interface BflowConfig {
   maxLiveActors: number;
   /** How long a node reuses a tenant's app configs and workflow records for starts (a change notice drops them at once; 0 = read per start). */
   startDefinitionTtlMs: number;
-  /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
-  embedded: boolean;
   /** Group-commit writers per node, each with one transaction in flight. */
   writers: number;
   /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
-  /** Webhook deliveries: targets, per-POST timeout and attempts per event and webhook. */
-  /** Webhook delivery; `webhookCacheMs`: how long a node reuses a tenant's webhook list (a change notice drops it at once). */
+  /**
+   * Webhook delivery: private targets, per-POST timeout, attempts per event and webhook, and how long a node
+   * reuses a tenant's webhook list (a change notice drops it at once).
+   */
   webhooks: { allowPrivate: boolean; timeoutMs: number; maxAttempts: number; webhookCacheMs: number };
   /**
    * Bench/diagnostic: count and time every statement the MySQL pools send and serve them as the
@@ -94,6 +107,48 @@ export interface BflowConfig {
    */
   mysqlStatementMetrics: boolean;
 }
+
+/** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
+export interface EmbeddedConfig extends CommonConfig {
+  embedded: true;
+}
+
+/** A cluster: MySQL and NATS (and optionally Redis). */
+export interface ClusterConfig extends CommonConfig {
+  embedded: false;
+  mysqlUrl: string;
+  /** The gateway's read side; `BFLOW_MYSQL_URL` unless BFLOW_MYSQL_READ_URL is set. */
+  mysqlReadUrl: string;
+  natsUrl: string;
+  redisUrl?: string;
+}
+
+export type BflowConfig = EmbeddedConfig | ClusterConfig;
+
+/** A process that serves: `bflow all`, `bflow node` or `bflow gateway`. */
+export type ServerRole = 'all' | 'node' | 'gateway';
+
+/** What a server process also knows about its configuration. */
+interface RoleFields {
+  role: ServerRole;
+  /** The variables set that this role does not read (reported at start, so a misplaced setting is not silently lost). */
+  unused: readonly ConfigVariable[];
+}
+
+/**
+ * The one resolved object a `bflow all | node | gateway` process runs from:
+ * a role that serves the API always has `auth`; a cluster role always has
+ * its MySQL and NATS URLs.
+ */
+export type ServerConfig = ApiServerConfig | NodeServerConfig;
+
+/** `bflow all` (embedded or on a cluster) and `bflow gateway`: they serve the API. */
+export type ApiServerConfig =
+  | (EmbeddedConfig & RoleFields & { role: 'all'; auth: AuthConfig })
+  | (ClusterConfig & RoleFields & { role: 'all' | 'gateway'; auth: AuthConfig });
+
+/** `bflow node`: a shard host of a cluster. */
+export type NodeServerConfig = ClusterConfig & RoleFields & { role: 'node' };
 
 /** A configuration problem, naming each bad or missing variable. */
 export class ConfigError extends Error {
@@ -104,18 +159,123 @@ export class ConfigError extends Error {
   }
 }
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /** Parses the environment; throws ConfigError listing every problem. Empty strings count as unset. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): BflowConfig {
+export function loadConfig(env: Env): BflowConfig {
+  const { config, problems } = parse(env);
+  if (config === undefined || problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * The configuration of one server process, for its role. `bflow node` and
+ * `bflow gateway` need a cluster; a role serving the API needs a way to verify
+ * tokens: BFLOW_JWT_SECRET or BFLOW_JWKS_URL, or, embedded only, a dev secret
+ * generated here. Throws ConfigError listing every problem, the role's included.
+ *
+ * @example
+ * const config = loadServerConfig(process.env, 'gateway'); // config.auth, config.mysqlUrl: set
+ */
+export function loadServerConfig(env: Env, role: 'node'): NodeServerConfig;
+export function loadServerConfig(env: Env, role: 'all' | 'gateway'): ApiServerConfig;
+export function loadServerConfig(env: Env, role: ServerRole): ServerConfig;
+export function loadServerConfig(env: Env, role: ServerRole): ServerConfig {
+  const { config, problems, present } = parse(env);
+  if (config !== undefined) problems.push(...roleProblems(config, role));
+  if (config === undefined || problems.length > 0) throw new ConfigError(problems);
+  const unused = present.filter((name) => !variablesRead(role, config.embedded).includes(name));
+  if (config.embedded) {
+    const auth = config.auth ?? { kind: 'secret', secret: generateDevSecret(), generated: true };
+    return { ...config, role: 'all', auth, unused };
+  }
+  if (role === 'node') return { ...config, role, unused };
+  return { ...config, role, auth: config.auth!, unused }; // roleProblems refused a cluster API role without auth
+}
+
+function roleProblems(config: BflowConfig, role: ServerRole): string[] {
+  if (role !== 'all' && config.embedded)
+    return [`bflow ${role} needs BFLOW_MYSQL_URL and BFLOW_NATS_URL (for one process with no services, run bflow all)`];
+  if (role !== 'node' && !config.embedded && config.auth === undefined) {
+    const who = role === 'all' ? 'bflow all on a cluster' : 'bflow gateway';
+    return [`${who} needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens`];
+  }
+  return [];
+}
+
+/** Read by every server process. */
+const EVERY_ROLE: readonly ConfigVariable[] = [
+  'BFLOW_NODE_ID',
+  'BFLOW_LOG_LEVEL',
+  'BFLOW_METRICS_PORT',
+  'BFLOW_SHARDS',
+  'BFLOW_CLUSTER',
+];
+/** Read where the HTTP API is served (webhook registrations are checked against BFLOW_WEBHOOK_ALLOW_PRIVATE). */
+const API: readonly ConfigVariable[] = [
+  'BFLOW_PORT',
+  'BFLOW_JWT_SECRET',
+  'BFLOW_JWKS_URL',
+  'BFLOW_RATE_LIMIT_PER_MINUTE',
+  'BFLOW_RATE_LIMIT_BURST',
+  'BFLOW_WEBHOOK_ALLOW_PRIVATE',
+];
+/** Read where runtimes are hosted and events delivered to webhooks. */
+const HOST: readonly ConfigVariable[] = [
+  'BFLOW_MAX_LIVE_ACTORS',
+  'BFLOW_START_DEFINITION_TTL_MS',
+  'BFLOW_WEBHOOK_ALLOW_PRIVATE',
+  'BFLOW_WEBHOOK_TIMEOUT_MS',
+  'BFLOW_WEBHOOK_MAX_ATTEMPTS',
+  'BFLOW_WEBHOOK_CACHE_MS',
+];
+const CLUSTER_NODE: readonly ConfigVariable[] = [
+  'BFLOW_MYSQL_URL',
+  'BFLOW_NATS_URL',
+  'BFLOW_REDIS_URL',
+  'BFLOW_LEASE_TTL_MS',
+  'BFLOW_WRITERS',
+  'BFLOW_MYSQL_STATEMENT_METRICS',
+];
+const CLUSTER_GATEWAY: readonly ConfigVariable[] = [
+  'BFLOW_MYSQL_URL',
+  'BFLOW_MYSQL_READ_URL',
+  'BFLOW_NATS_URL',
+  'BFLOW_REDIS_URL',
+  'BFLOW_MYSQL_STATEMENT_METRICS',
+];
+
+/** The variables a server process of `role` reads (`embedded`: `bflow all` with no MySQL/NATS). */
+export function variablesRead(role: ServerRole, embedded: boolean): readonly ConfigVariable[] {
+  const parts =
+    role === 'node'
+      ? [EVERY_ROLE, HOST, CLUSTER_NODE]
+      : role === 'gateway'
+        ? [EVERY_ROLE, API, CLUSTER_GATEWAY]
+        : embedded
+          ? [EVERY_ROLE, API, HOST]
+          : [EVERY_ROLE, API, HOST, CLUSTER_NODE, CLUSTER_GATEWAY];
+  return CONFIG_VARIABLES.filter((name) => parts.some((part) => part.includes(name)));
+}
+
+interface Parsed {
+  config: BflowConfig | undefined;
+  problems: string[];
+  /** The variables set (non-empty). */
+  present: ConfigVariable[];
+}
+
+function parse(env: Env): Parsed {
   const present = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => k.startsWith('BFLOW_') && v !== undefined && v !== ''),
   );
+  const names = CONFIG_VARIABLES.filter((name) => present[name] !== undefined);
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map(
-        (i) => `${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])] ?? '')}: ${i.message}`,
-      ),
+    const problems = parsed.error.issues.map(
+      (i) => `${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])] ?? '')}: ${i.message}`,
     );
+    return { config: undefined, problems, present: names };
   }
   const e = parsed.data;
   const problems: string[] = [];
@@ -129,8 +289,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     );
   if (e.BFLOW_JWT_SECRET !== undefined && e.BFLOW_JWKS_URL !== undefined)
     problems.push('set only one of BFLOW_JWT_SECRET and BFLOW_JWKS_URL');
-  if (problems.length > 0) throw new ConfigError(problems);
-  const config: BflowConfig = {
+  return { config: problems.length > 0 ? undefined : toConfig(e), problems, present: names };
+}
+
+function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
+  const embedded = e.BFLOW_MYSQL_URL === undefined || e.BFLOW_NATS_URL === undefined;
+  const common: CommonConfig = {
     port: e.BFLOW_PORT,
     shards: e.BFLOW_SHARDS,
     nodeId: e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`,
@@ -139,14 +303,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
     maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
     startDefinitionTtlMs: e.BFLOW_START_DEFINITION_TTL_MS,
-    embedded: e.BFLOW_MYSQL_URL === undefined,
     writers: e.BFLOW_WRITERS,
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
     webhooks: {
       // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.
       allowPrivate:
         e.BFLOW_WEBHOOK_ALLOW_PRIVATE === undefined
-          ? e.BFLOW_MYSQL_URL === undefined
+          ? embedded
           : e.BFLOW_WEBHOOK_ALLOW_PRIVATE === 'true' || e.BFLOW_WEBHOOK_ALLOW_PRIVATE === '1',
       timeoutMs: e.BFLOW_WEBHOOK_TIMEOUT_MS,
       maxAttempts: e.BFLOW_WEBHOOK_MAX_ATTEMPTS,
@@ -154,13 +317,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): B
     },
     mysqlStatementMetrics: e.BFLOW_MYSQL_STATEMENT_METRICS === 'true' || e.BFLOW_MYSQL_STATEMENT_METRICS === '1',
   };
-  if (e.BFLOW_JWT_SECRET !== undefined) config.jwtSecret = e.BFLOW_JWT_SECRET;
-  if (e.BFLOW_JWKS_URL !== undefined) config.jwksUrl = e.BFLOW_JWKS_URL;
-  if (e.BFLOW_MYSQL_URL !== undefined) config.mysqlUrl = e.BFLOW_MYSQL_URL;
-  const readUrl = e.BFLOW_MYSQL_READ_URL ?? e.BFLOW_MYSQL_URL;
-  if (readUrl !== undefined) config.mysqlReadUrl = readUrl;
-  if (e.BFLOW_REDIS_URL !== undefined) config.redisUrl = e.BFLOW_REDIS_URL;
-  if (e.BFLOW_NATS_URL !== undefined) config.natsUrl = e.BFLOW_NATS_URL;
-  if (e.BFLOW_METRICS_PORT !== undefined) config.metricsPort = e.BFLOW_METRICS_PORT;
-  return config;
+  if (e.BFLOW_JWT_SECRET !== undefined) common.auth = { kind: 'secret', secret: e.BFLOW_JWT_SECRET, generated: false };
+  if (e.BFLOW_JWKS_URL !== undefined) common.auth = { kind: 'jwks', url: e.BFLOW_JWKS_URL };
+  if (e.BFLOW_METRICS_PORT !== undefined) common.metricsPort = e.BFLOW_METRICS_PORT;
+  if (e.BFLOW_MYSQL_URL === undefined || e.BFLOW_NATS_URL === undefined) return { ...common, embedded: true };
+  const cluster: ClusterConfig = {
+    ...common,
+    embedded: false,
+    mysqlUrl: e.BFLOW_MYSQL_URL,
+    mysqlReadUrl: e.BFLOW_MYSQL_READ_URL ?? e.BFLOW_MYSQL_URL,
+    natsUrl: e.BFLOW_NATS_URL,
+  };
+  if (e.BFLOW_REDIS_URL !== undefined) cluster.redisUrl = e.BFLOW_REDIS_URL;
+  return cluster;
 }

@@ -7,19 +7,15 @@ import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
 import { WebhookDeliverer, registerWebhookMetrics, WebhookQueue } from '../actors/webhooks/index.ts';
+import { Closers } from './closers.ts';
 import type { BflowConfig } from './config.ts';
+import type { GatewayBackend } from './gateway-backend.ts';
 import type { GatewayDeps } from '../gateway/gateway-deps.ts';
 import { MemoryStore } from '../store/memory/memory-store.ts';
 import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
 import { invalidatingDirectory } from '../store/invalidating-directory.ts';
+import { invalidatingWebhooks } from '../store/invalidating-webhooks.ts';
 import { invalidatingWorkflows } from '../store/invalidating-workflows.ts';
-
-/** What `bflow gateway` / `bflow all` serve HTTP from: the gateway's dependencies and how to release them. */
-export interface GatewayBackend {
-  deps: GatewayDeps;
-  /** Stops taking work, finishes what is in flight, closes every connection. Idempotent. */
-  stop(): Promise<void>;
-}
 
 /** The embedded backend also exposes its parts (the demo seed writes to the store; tests read events). */
 export interface EmbeddedBackend extends GatewayBackend {
@@ -42,92 +38,97 @@ export interface EmbeddedBackend extends GatewayBackend {
  * const app = createApp(backend.deps, options);
  */
 export async function startEmbedded(config: BflowConfig, logger: Logger): Promise<EmbeddedBackend> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const store = new MemoryStore();
-  const cache = new MemorySnapshotCache({ maxEntries: config.maxLiveActors });
-  const wake: { relay?: OutboxRelay } = {};
-  const host = new RuntimeHost(
-    {
-      runtimes: store.runtimes,
-      writer: store.writer,
-      cache,
-      workflows: store.workflows,
-      directory: store.directory,
+  const closers = new Closers(logger);
+  return closers.starting(async () => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const store = closers.add('store', new MemoryStore(), (s) => s.close());
+    const cache = closers.add('snapshot cache', new MemorySnapshotCache({ maxEntries: config.maxLiveActors }), (c) =>
+      c.close(),
+    );
+    const wake: { relay?: OutboxRelay } = {};
+    const host = new RuntimeHost(
+      {
+        runtimes: store.runtimes,
+        writer: store.writer,
+        cache,
+        workflows: store.workflows,
+        directory: store.directory,
+        logger,
+        registry,
+        onCommitted: (shard, _state, effects, outboxPosition) =>
+          wake.relay?.committed(shard, effects.events, outboxPosition),
+      },
+      {
+        shardCount: config.shards,
+        maxLiveActors: config.maxLiveActors,
+        startDefinitionTtlMs: config.startDefinitionTtlMs,
+      },
+    );
+    closers.defer('runtime host', () => host.close());
+    const events = new MemoryEventPublisher({ prefix: config.cluster });
+    const relay = new OutboxRelay({
+      store: store.runtimes,
+      publisher: events,
+      prefix: config.cluster,
+      metrics: registerOutboxMetrics(registry),
       logger,
+    });
+    wake.relay = relay;
+    const timers = new TimerService({
+      store: store.runtimes,
+      deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),
+      metrics: registerTimerMetrics(registry),
+      logger,
+    });
+    const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
+    const bus = closers.add('shard bus', new MemoryShardBus({ logger }), (b) => b.close());
+    const webhookMetrics = registerWebhookMetrics(registry);
+    const deliverer = new WebhookDeliverer({
+      webhooks: store.webhooks,
+      ...config.webhooks,
+      metrics: webhookMetrics,
+      logger,
+    });
+    const webhooks = closers.add(
+      'webhook queue',
+      new WebhookQueue(deliverer, { metrics: webhookMetrics, logger }),
+      (q) => q.stop(),
+    );
+    closers.defer(
+      'event subscription',
+      events.subscribe(eventFilter(config.cluster), (e) => webhooks.push(e.payload)),
+    );
+    // One node holds every shard for the process's life: 64 "shard acquired" lines at info would only bury the banner.
+    const shardLog =
+      logger.isLevelEnabled('info') && !logger.isLevelEnabled('debug') ? logger.child({}, { level: 'warn' }) : logger;
+    const node = new ShardNode({ leases, bus, host, timers, relay, logger: shardLog });
+    closers.defer('shard node', () => node.stop());
+    await node.start();
+    await whenSettled(() => node.served().length === config.shards);
+    const router = new RoutingClient(bus, { shardCount: config.shards, registry });
+    let stopping = false;
+    closers.defer('readiness', () => (stopping = true));
+    const deps: GatewayDeps = {
+      router,
+      read: store.read,
+      // One process: a config change, a publish, a directory or webhook change reaches the node at once, not after its cache TTL.
+      workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
+      directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
+      webhooks: invalidatingWebhooks(store.webhooks, (tenant) => deliverer.invalidateWebhooks(tenant)),
+      webhookAllowPrivate: config.webhooks.allowPrivate,
+      analytics: store.analytics,
+      cluster: () => leases.view(),
+      readiness: async () => ({
+        store: true,
+        bus: true,
+        shardMap: !stopping && node.served().length === config.shards,
+      }),
       registry,
-      onCommitted: (shard, _state, effects, outboxPosition) =>
-        wake.relay?.committed(shard, effects.events, outboxPosition),
-    },
-    {
-      shardCount: config.shards,
-      maxLiveActors: config.maxLiveActors,
-      startDefinitionTtlMs: config.startDefinitionTtlMs,
-    },
-  );
-  const events = new MemoryEventPublisher({ prefix: config.cluster });
-  const relay = new OutboxRelay({
-    store: store.runtimes,
-    publisher: events,
-    prefix: config.cluster,
-    metrics: registerOutboxMetrics(registry),
-    logger,
+      logger,
+    };
+    return { deps, stop: () => closers.close(), store, events, node, webhooks };
   });
-  wake.relay = relay;
-  const timers = new TimerService({
-    store: store.runtimes,
-    deliver: (t) => host.deliverTimer(t.tenant, t.runtimeId, t),
-    metrics: registerTimerMetrics(registry),
-    logger,
-  });
-  const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
-  const bus = new MemoryShardBus({ logger });
-  // One node holds every shard for the process's life: 64 "shard acquired" lines at info would only bury the banner.
-  const shardLog =
-    logger.isLevelEnabled('info') && !logger.isLevelEnabled('debug') ? logger.child({}, { level: 'warn' }) : logger;
-  const node = new ShardNode({ leases, bus, host, timers, relay, logger: shardLog });
-  await node.start();
-  await whenSettled(() => node.served().length === config.shards);
-  const webhookMetrics = registerWebhookMetrics(registry);
-  const deliverer = new WebhookDeliverer({
-    webhooks: store.webhooks,
-    ...config.webhooks,
-    webhookCacheMs: 0,
-    metrics: webhookMetrics,
-    logger,
-  });
-  const webhooks = new WebhookQueue(deliverer, { metrics: webhookMetrics, logger });
-  const unsubscribe = events.subscribe(eventFilter(config.cluster), (e) => webhooks.push(e.payload));
-  const router = new RoutingClient(bus, { shardCount: config.shards, registry });
-  let stopping: Promise<void> | undefined;
-  const deps: GatewayDeps = {
-    router,
-    read: store.read,
-    // One process: a config change, a publish or a directory change reaches the runtime host at once instead of after its cache TTL.
-    workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
-    directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
-    webhooks: store.webhooks,
-    webhookAllowPrivate: config.webhooks.allowPrivate,
-    analytics: store.analytics,
-    cluster: () => leases.view(),
-    readiness: async () => ({
-      store: true,
-      bus: true,
-      shardMap: stopping === undefined && node.served().length === config.shards,
-    }),
-    registry,
-    logger,
-  };
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      await node.stop();
-      unsubscribe();
-      await webhooks.stop();
-      await bus.close();
-      await store.close();
-      await cache.close();
-    })());
-  return { deps, stop, store, events, node, webhooks };
 }
 
 /** The memory lease manager opens its shards through the node's per-shard chains; wait for them to settle. */

@@ -5,8 +5,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LeaseBucketReader } from '../actors/leases/index.ts';
 import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
 import { NatsShardBus, RoutingClient } from '../actors/bus/index.ts';
-import type { BflowConfig } from './config.ts';
-import type { GatewayBackend } from './embedded.ts';
+import { Closers } from './closers.ts';
+import type { ClusterConfig } from './config.ts';
 import type { GatewayDeps } from '../gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { invalidatingDirectory } from '../store/invalidating-directory.ts';
@@ -18,6 +18,17 @@ import { MySqlAnalyticsReader } from '../store/mysql/analytics-reader.ts';
 import { MySqlReadModel } from '../store/mysql/read-model.ts';
 import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
+
+/**
+ * What `bflow gateway` / `bflow all` serve HTTP from: the gateway's
+ * dependencies and how to release them. Embedded (startEmbedded) or on a
+ * cluster ({@link connectGatewayBackend}).
+ */
+export interface GatewayBackend {
+  deps: GatewayDeps;
+  /** Stops taking work, finishes what is in flight, closes every connection. Idempotent. */
+  stop(): Promise<void>;
+}
 
 /** Options of {@link connectGatewayBackend}; every field has a default. */
 export interface GatewayBackendOptions {
@@ -40,64 +51,70 @@ export interface ClusterGatewayBackend extends GatewayBackend {
  * they have recorded the shard map, `/ready` says `shardMap: false`.
  */
 export async function connectGatewayBackend(
-  config: BflowConfig,
+  config: ClusterConfig,
   logger: Logger,
   options: GatewayBackendOptions = {},
 ): Promise<ClusterGatewayBackend> {
-  if (config.mysqlUrl === undefined || config.natsUrl === undefined)
-    throw new Error('a cluster gateway needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
-  const countStatements = config.mysqlStatementMetrics;
-  const registry = options.registry ?? defaultRegistry(countStatements);
-  const probeMs = options.probeTimeoutMs ?? 1000;
-  const writePool = createMySqlPool(config.mysqlUrl, { connectionLimit: 4, countStatements });
-  const readPool =
-    config.mysqlReadUrl === undefined || config.mysqlReadUrl === config.mysqlUrl
-      ? writePool
-      : createMySqlPool(config.mysqlReadUrl, { countStatements });
-  const redis = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
-  const nc = await connectNats({ url: config.natsUrl, name: `bflow-gateway-${config.nodeId}`, logger });
-  const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
-  const router = new RoutingClient(bus, { shardCount: config.shards, registry });
-  const leases = new LeaseBucketReader(nc, { cluster: config.cluster, timeoutMs: probeMs });
-  const shardMap = shardMapCheck(leases, config, logger);
-  const deps: GatewayDeps = {
-    router,
-    read: new MySqlReadModel(readPool),
-    // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
-    workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) =>
-      announceTenantChange(nc, config.cluster, 'definitions', tenant),
-    ),
-    directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) =>
-      announceTenantChange(nc, config.cluster, 'directory', tenant),
-    ),
-    // Registrations on the primary (a create is read back at once), announced to the nodes' deliverers; the analytics read on the replica.
-    webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) =>
-      announceTenantChange(nc, config.cluster, 'webhooks', tenant),
-    ),
-    webhookAllowPrivate: config.webhooks.allowPrivate,
-    analytics: new MySqlAnalyticsReader(readPool),
-    cluster: () => leases.view(config.shards),
-    readiness: async () => {
-      const checks: Record<string, Promise<unknown>> = {
-        mysql: Promise.all([ping(writePool, probeMs), readPool === writePool ? undefined : ping(readPool, probeMs)]),
-        nats: nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush(),
-        shardMap: shardMap().then((ok) => ok || Promise.reject(new Error('shard map unknown'))),
-      };
-      if (redis) checks.redis = redis.ping();
-      return settleWithin(checks, probeMs);
-    },
-    registry,
-    logger,
-  };
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      await bus.close();
-      await nc.drain().catch(() => undefined);
-      redis?.disconnect();
-      await Promise.all([writePool.end(), readPool === writePool ? undefined : readPool.end()]);
-    })());
-  return redis ? { deps, stop, redis } : { deps, stop };
+  const closers = new Closers(logger);
+  return closers.starting(async () => {
+    const countStatements = config.mysqlStatementMetrics;
+    const registry = options.registry ?? defaultRegistry(countStatements);
+    const probeMs = options.probeTimeoutMs ?? 1000;
+    const writePool = closers.add(
+      'mysql pool',
+      createMySqlPool(config.mysqlUrl, { connectionLimit: 4, countStatements }),
+      (p) => p.end(),
+    );
+    const readPool =
+      config.mysqlReadUrl === config.mysqlUrl
+        ? writePool
+        : closers.add('mysql read pool', createMySqlPool(config.mysqlReadUrl, { countStatements }), (p) => p.end());
+    const redis =
+      config.redisUrl === undefined
+        ? undefined
+        : closers.add('redis', connectRedis(config.redisUrl, logger), (r) => r.disconnect());
+    const nc = closers.add(
+      'nats connection',
+      await connectNats({ url: config.natsUrl, name: `bflow-gateway-${config.nodeId}`, logger }),
+      // A connection lost in an outage has nothing to drain.
+      (c) => c.drain().catch(() => undefined),
+    );
+    const bus = closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
+    const router = new RoutingClient(bus, { shardCount: config.shards, registry });
+    const leases = new LeaseBucketReader(nc, { cluster: config.cluster, timeoutMs: probeMs });
+    const shardMap = shardMapCheck(leases, config, logger);
+    const deps: GatewayDeps = {
+      router,
+      read: new MySqlReadModel(readPool),
+      // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
+      workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) =>
+        announceTenantChange(nc, config.cluster, 'definitions', tenant),
+      ),
+      directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) =>
+        announceTenantChange(nc, config.cluster, 'directory', tenant),
+      ),
+      // Registrations on the primary (a create is read back at once), announced to the nodes' deliverers; the analytics read on the replica.
+      webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) =>
+        announceTenantChange(nc, config.cluster, 'webhooks', tenant),
+      ),
+      webhookAllowPrivate: config.webhooks.allowPrivate,
+      analytics: new MySqlAnalyticsReader(readPool),
+      cluster: () => leases.view(config.shards),
+      readiness: async () => {
+        const checks: Record<string, Promise<unknown>> = {
+          mysql: Promise.all([ping(writePool, probeMs), readPool === writePool ? undefined : ping(readPool, probeMs)]),
+          nats: nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush(),
+          shardMap: shardMap().then((ok) => ok || Promise.reject(new Error('shard map unknown'))),
+        };
+        if (redis) checks.redis = redis.ping();
+        return settleWithin(checks, probeMs);
+      },
+      registry,
+      logger,
+    };
+    const stop = () => closers.close();
+    return redis ? { deps, stop, redis } : { deps, stop };
+  });
 }
 
 function defaultRegistry(withStatementMetrics: boolean): Registry {
@@ -130,7 +147,7 @@ function ping(pool: mysql.Pool, timeoutMs: number): Promise<unknown> {
  * and it matches ours (another count would route runtimes to the wrong shards).
  * Fixed for the cluster's life, so one successful read is kept.
  */
-function shardMapCheck(leases: LeaseBucketReader, config: BflowConfig, logger: Logger): () => Promise<boolean> {
+function shardMapCheck(leases: LeaseBucketReader, config: ClusterConfig, logger: Logger): () => Promise<boolean> {
   let known = false;
   let warned = false;
   return async () => {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { BflowConfig } from './config.ts';
+import type { AuthConfig, BflowConfig } from './config.ts';
 import type { GatewayOptions } from '../gateway/gateway-options.ts';
 import { RedisRateLimitStore } from '../gateway/rate-limit/redis-rate-limit-store.ts';
 import type { RateLimitStore } from '../gateway/rate-limit/rate-limit-store.ts';
@@ -59,12 +59,17 @@ function closingAfterRefusedBody(fetch: Fetch): Fetch {
   };
 }
 
-/** The gateway's options from the configuration: the given auth, the rate limit, its Redis store when Redis is configured. */
+/**
+ * The gateway's options from the configuration: how tokens are verified, the
+ * rate limit, and on a cluster with Redis the rate limit's shared store
+ * (`<cluster>:rl:*` keys; the caller closes it).
+ */
 export async function gatewayOptionsFor(
-  config: BflowConfig,
-  auth: GatewayOptions['auth'],
+  config: BflowConfig & { auth: AuthConfig },
 ): Promise<{ options: GatewayOptions; rateLimitStore?: RateLimitStore }> {
-  if (config.redisUrl === undefined) return { options: { auth, rateLimit: { ...config.rateLimit } } };
+  const auth = config.auth.kind === 'secret' ? { secret: config.auth.secret } : { jwksUrl: config.auth.url };
+  if (config.embedded || config.redisUrl === undefined)
+    return { options: { auth, rateLimit: { ...config.rateLimit } } };
   const store = await RedisRateLimitStore.create({ url: config.redisUrl, prefix: config.cluster });
   return { options: { auth, rateLimit: { ...config.rateLimit, store } }, rateLimitStore: store };
 }

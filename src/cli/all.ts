@@ -1,15 +1,10 @@
-import { startClusterNode } from '../app/cluster-node.ts';
-import { loadConfig, type BflowConfig } from '../app/config.ts';
-import { seedDemo, DEMO_TENANT } from '../app/demo/demo-seed.ts';
-import { generateDevSecret, signToken } from '../app/dev-token.ts';
-import { startEmbedded } from '../app/embedded.ts';
-import { createApp } from '../gateway/app.ts';
-import type { GatewayOptions } from '../gateway/gateway-options.ts';
-import { connectGatewayBackend } from '../app/gateway-backend.ts';
-import { gatewayOptionsFor, serveHttp } from '../app/gateway-server.ts';
-import { untilSignal } from '../app/signals.ts';
-import { createLogger } from '../app/logger.ts';
+import type { ServerConfig } from '../app/config.ts';
+import { DEMO_TENANT } from '../app/demo/demo-seed.ts';
+import { signToken } from '../app/dev-token.ts';
+import type { RunningRole } from '../app/roles.ts';
+import type { Logger } from 'pino';
 import type { CliIo } from './io.ts';
+import { serve } from './serve.ts';
 
 /** Dev tokens printed by the embedded mode live this long. */
 const DEV_TOKEN_TTL_SEC = 12 * 3600;
@@ -19,57 +14,19 @@ const DEV_TOKEN_TTL_SEC = 12 * 3600;
  * and BFLOW_NATS_URL (`npm start`) everything is in process and a demo tenant
  * is seeded; otherwise a cluster node plus a gateway on the same services.
  */
-export async function run(args: string[], io: CliIo): Promise<number> {
-  if (args.length > 0) {
-    io.err(`bflow all takes no arguments (got ${args.join(' ')}); it is configured by BFLOW_* variables`);
-    return 2;
-  }
-  const config = loadConfig(process.env);
-  return config.embedded ? runEmbedded(config, io) : runCluster(config, io);
+export function run(args: string[], io: CliIo): Promise<number> {
+  return serve({ role: 'all', started, stopping: 'stopping: finishing requests, handing shards over' }, args, io);
 }
 
-async function runEmbedded(config: BflowConfig, io: CliIo): Promise<number> {
-  const logger = createLogger(config.logLevel, { role: 'all', node: config.nodeId });
-  const secret = config.jwksUrl === undefined ? (config.jwtSecret ?? generateDevSecret()) : undefined;
-  const auth: GatewayOptions['auth'] = secret !== undefined ? { secret } : { jwksUrl: config.jwksUrl ?? '' };
-  const backend = await startEmbedded(config, logger);
-  await seedDemo(backend.deps);
-  const server = await serveHttp(createApp(backend.deps, { auth }).fetch, config.port, logger);
-  io.out(`bflow all (embedded: in-process store, bus and leases; data is lost at exit) listening on ${server.url}`);
-  if (secret !== undefined) await printDemo(io, server.url, secret, config.jwtSecret === undefined);
-  logger.info({ port: server.port, shards: config.shards }, 'embedded node and gateway started');
-  const signal = await untilSignal();
-  logger.info({ signal }, 'stopping');
-  await server.close();
-  await backend.stop();
-  logger.info('stopped');
-  return 0;
-}
-
-async function runCluster(config: BflowConfig, io: CliIo): Promise<number> {
-  const auth =
-    config.jwtSecret !== undefined
-      ? { secret: config.jwtSecret }
-      : config.jwksUrl !== undefined
-        ? { jwksUrl: config.jwksUrl }
-        : undefined;
-  if (auth === undefined) {
-    io.err('bflow all on a cluster needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens');
-    return 2;
+async function started(config: ServerConfig, running: RunningRole, io: CliIo, logger: Logger): Promise<void> {
+  const url = running.api?.url ?? '';
+  if (!config.embedded) {
+    io.out(`bflow all (node ${config.nodeId} + gateway, cluster ${config.cluster}) listening on ${url}`);
+    return;
   }
-  const logger = createLogger(config.logLevel, { role: 'all', node: config.nodeId });
-  const node = await startClusterNode(config, logger);
-  const backend = await connectGatewayBackend(config, logger, { registry: node.registry });
-  const { options, rateLimitStore } = await gatewayOptionsFor(config, auth);
-  const server = await serveHttp(createApp(backend.deps, options).fetch, config.port, logger);
-  io.out(`bflow all (node ${config.nodeId} + gateway, cluster ${config.cluster}) listening on ${server.url}`);
-  const signal = await untilSignal();
-  logger.info({ signal }, 'stopping: finishing requests, handing shards over');
-  await server.close();
-  await rateLimitStore?.close();
-  await backend.stop();
-  await node.stop();
-  return 0;
+  io.out(`bflow all (embedded: in-process store, bus and leases; data is lost at exit) listening on ${url}`);
+  if (config.auth.kind === 'secret') await printDemo(io, url, config.auth.secret, config.auth.generated);
+  logger.info({ port: running.api?.port, shards: config.shards }, 'embedded node and gateway started');
 }
 
 /** The dev secret (when generated), two tokens of the demo tenant and a first request to try. */

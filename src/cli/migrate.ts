@@ -14,7 +14,7 @@ export async function run(
     return 2;
   }
   const config = loadConfig(env);
-  if (config.mysqlUrl === undefined) {
+  if (config.embedded) {
     io.err(
       'bflow migrate: BFLOW_MYSQL_URL is not set (e.g. mysql://root@127.0.0.1:3306/bflow); the embedded mode needs no migration',
     );

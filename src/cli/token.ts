@@ -91,12 +91,12 @@ export async function mint(
 ): Promise<number> {
   try {
     const claims = tokenClaims(args, nowMs);
-    const secret = loadConfig(env).jwtSecret;
-    if (secret === undefined)
+    const { auth } = loadConfig(env);
+    if (auth?.kind !== 'secret')
       throw new UsageError(
         'BFLOW_JWT_SECRET is not set: bflow token signs with the HS256 secret the gateway verifies with (a JWKS deployment gets tokens from its identity provider)',
       );
-    io.out(await sign(claims, secret, 'HS256'));
+    io.out(await sign(claims, auth.secret, 'HS256'));
     return 0;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
