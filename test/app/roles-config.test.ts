@@ -237,7 +237,7 @@ function clusterChecks(index: number, label: string): void {
       expect(statuses.slice(0, BURST).every((s) => s === 200)).toBe(true);
       expect(statuses[BURST]).toBe(429);
       expect(retryAfter).toBeGreaterThan(1);
-      const [, keys] = await redis.scan('0', 'MATCH', `${c().cluster}:rl:*`, 'COUNT', 1000);
+      const keys = await redis.keys(`${c().cluster}:rl:*`);
       expect(keys.length).toBeGreaterThan(0);
     });
 

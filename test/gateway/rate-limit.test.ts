@@ -95,7 +95,7 @@ describe('rate limit - Redis store shared by gateway replicas', () => {
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await problemOf(res)).code).toBe('rate_limited');
     expect((await a.request(WHOAMI, who)).status).toBe(429);
-    const [, keys] = await admin.scan('0', 'MATCH', `${PREFIX}:rl:*`, 'COUNT', 1000);
+    const keys = await admin.keys(`${PREFIX}:rl:*`);
     expect(keys.length).toBeGreaterThan(0);
     expect(await admin.pttl(keys[0] ?? '')).toBeGreaterThan(0);
   });
