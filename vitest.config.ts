@@ -5,7 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - unit: nothing but Node (in-process twins, local HTTP servers, the CLI's offline verbs): `npm run test:unit`,
  *   the fast loop. It runs with the services pointed nowhere and the harness refusing to reach for one.
  * - integration: MariaDB/MySQL, Redis and/or NATS, in the test process (plus at most a child it crashes).
- * - cluster: bflow processes (`bflow node`, `gateway`, `all`, lease nodes) spawned and talking to each other.
+ * - cluster: bflow processes (`bflow node`, `gateway`, `all`, lease nodes) spawned and talking to each other;
+ *   the console's browser tests (chromium driving a spawned `bflow all` or cluster).
  * - chaos: the short chaos scenarios on a private stack they break on purpose.
  * Every src/ test is a unit test; a test/ file is an integration test unless listed below. `npm test` runs all
  * four, one after the other (sequence.groupOrder), so the heavy ones never overlap.
@@ -43,6 +44,8 @@ const CLUSTER = [
   'test/actors/leases/leases.process.test.ts',
   'test/app/roles-config.test.ts',
   'test/app/failed-start.test.ts',
+  // The web console in chromium, against `bflow all` (embedded) and a real cluster.
+  'test/console/**/*.test.ts',
 ];
 
 const CHAOS = ['test/chaos/chaos.test.ts'];
