@@ -56,7 +56,8 @@ export async function openBrowser(): Promise<ConsoleBrowser> {
     context,
     page,
     pageErrors,
-    screenshot: async (name) => void (await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })),
+    screenshot: async (name) =>
+      void (await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })),
     close: async () => {
       await context.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
@@ -67,9 +68,13 @@ export async function openBrowser(): Promise<ConsoleBrowser> {
 /** The console freshly loaded with `token` as the session's (none: signed out). */
 export async function loadWithSession(page: Page, baseUrl: string, token?: string, hash = '#/inbox'): Promise<void> {
   await page.goto(`${baseUrl}/console/${hash}`);
+  // Runs in the page (tsconfig has no DOM lib, hence the local type).
   await page.evaluate((t) => {
-    if (t === undefined) sessionStorage.clear();
-    else sessionStorage.setItem('bflow.console.token', t);
+    const { sessionStorage: store } = globalThis as unknown as {
+      sessionStorage: { clear(): void; setItem(key: string, value: string): void };
+    };
+    if (t === undefined) store.clear();
+    else store.setItem('bflow.console.token', t);
   }, token);
   await page.reload();
 }

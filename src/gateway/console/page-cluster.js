@@ -6,6 +6,17 @@ import { h, replace, when } from './dom.js';
 
 const POLL_MS = 2000;
 const PALETTE = 8;
+/** A shard that changed owner stays marked this long. */
+const MOVED_MARK_MS = 60_000;
+
+/** What the node ids share up to a separator (a cluster name, say), so the cells show what tells them apart. */
+function sharedPrefix(ids) {
+  if (ids.length < 2) return '';
+  let prefix = ids[0];
+  for (const id of ids) while (!id.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const cut = Math.max(prefix.lastIndexOf('-'), prefix.lastIndexOf('_'), prefix.lastIndexOf('.'));
+  return cut < 0 ? '' : prefix.slice(0, cut + 1);
+}
 
 export async function renderCluster(ctx) {
   const colors = new Map();
@@ -15,12 +26,16 @@ export async function renderCluster(ctx) {
     return String(colors.get(node));
   };
   let previous = new Map();
+  const movedAt = new Map();
   const nodesBox = h('div', { id: 'cluster-nodes' });
   const mapBox = h('div', { id: 'shard-map' });
   const stamp = h('p', { class: 'counts', 'aria-live': 'polite' });
 
   const draw = (cluster) => {
     const owners = new Map(cluster.shards.map((sh) => [sh.shard, sh.node]));
+    const now = Date.now();
+    for (const [shard, node] of owners) if (previous.size > 0 && previous.get(shard) !== node) movedAt.set(shard, now);
+    const prefix = sharedPrefix([...new Set([...cluster.nodes.map((n) => n.id), ...owners.values()].filter(Boolean))]);
     const unowned = cluster.shards.filter((sh) => sh.node === null).length;
     replace(
       stamp,
@@ -62,7 +77,7 @@ export async function renderCluster(ctx) {
         'ol',
         { class: 'shards', 'aria-label': 'Shard map' },
         cluster.shards.map((sh) => {
-          const moved = previous.size > 0 && previous.get(sh.shard) !== sh.node;
+          const moved = now - (movedAt.get(sh.shard) ?? Number.NEGATIVE_INFINITY) < MOVED_MARK_MS;
           return h(
             'li',
             {
@@ -71,10 +86,11 @@ export async function renderCluster(ctx) {
               'data-node': sh.node ?? '',
               'data-epoch': sh.epoch ?? '',
               tabindex: 0,
-              title: `shard ${sh.shard}: ${sh.node ?? 'unowned'}, epoch ${sh.epoch ?? '—'}`,
+              title: `shard ${sh.shard}: ${sh.node ?? 'unowned'}, epoch ${sh.epoch ?? '—'}${moved ? ', moved' : ''}`,
+              'aria-label': `shard ${sh.shard}: ${sh.node ?? 'unowned'}, epoch ${sh.epoch ?? 'none'}${moved ? ', moved' : ''}`,
             },
             h('span', { class: 'num' }, sh.shard),
-            h('span', { class: 'owner' }, sh.node ?? '—'),
+            h('span', { class: 'owner' }, sh.node === null ? '—' : sh.node.slice(prefix.length)),
             h('span', { class: 'epoch' }, `e${sh.epoch ?? '–'}`),
           );
         }),
