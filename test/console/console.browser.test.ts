@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/app/dev-token.ts';
 import { DEMO_EXAMPLES, DEMO_TENANT, loadExample } from '../../src/app/demo/demo-seed.ts';
 import { Caller, current } from '../e2e/api-client.ts';
@@ -42,6 +42,12 @@ beforeAll(async () => {
   purMgr = new Caller(stack.url, await token('pur-mgr'));
 }, 90_000);
 
+afterEach(() => {
+  // No uncaught error and no console.error on any page of any test.
+  const errors = browser ? browser.pageErrors.splice(0) : [];
+  expect(errors).toEqual([]);
+});
+
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
@@ -61,7 +67,9 @@ describe('console - approver', () => {
     expect(await page.locator('#inbox-counts').textContent()).toMatch(/open task/);
     await browser.screenshot('inbox');
 
-    await row.getByRole('button', { name: `Approve ${order.docId}` }).click();
+    // By keyboard: the row's button takes the focus and Enter presses it.
+    await row.getByRole('button', { name: `Approve ${order.docId}` }).focus();
+    await page.keyboard.press('Enter');
     await row.waitFor({ state: 'detached' });
     await page.getByText(`Approved ${order.docId}`).waitFor();
     expect((await purMgr.view(order.id)).status).toBe('approved');
@@ -72,7 +80,6 @@ describe('console - approver', () => {
     // The filter narrows the list to one document.
     await page.getByLabel('Search').fill(next.docId);
     expect(await page.locator('tr[data-runtime]').count()).toBe(1);
-    expect(browser.pageErrors).toEqual([]);
   });
 
   it('console - return a runtime to an earlier stage from its page', async () => {
@@ -165,6 +172,38 @@ describe('console - designer and analyst', () => {
     await page.goto(`${stack.url}/console/#/workflows`);
     await page.locator(`tr[data-workflow="${id}"]`).waitFor();
     await browser.screenshot('workflows');
+  });
+
+  it('console - validation errors of an edited draft are marked on the graph, and an invalid draft is not saved', async () => {
+    const id = 'wf-purchase-order';
+    const before = (await alice.get(`/api/v1/workflows/${id}`)).body.draft;
+    const broken = structuredClone(before);
+    broken.nodes[1].actions = ['approve', 'bogus'];
+    broken.associations[2].condition = { left: 'nofield', op: '>=', right: 1 };
+    const { page } = browser;
+    await signInWithToken(page, stack.url, await token('bob', ['designer', 'member']));
+    await page.goto(`${stack.url}/console/#/workflows/${id}`);
+    await page.locator('#graph svg.graph').waitFor();
+    await page.getByLabel('Draft definition (JSON)').fill(JSON.stringify(broken, null, 2));
+    await page.locator('#draft-check').click();
+    await page.locator(`#graph g.node.invalid[data-node="${broken.nodes[1].id}"]`).waitFor();
+    expect(await page.locator('#graph g.edge.invalid[data-edge="2"]').count()).toBe(1);
+    expect(await page.locator('#graph g.node.invalid').count()).toBe(1);
+    const listed = (await page.locator('#graph-errors').textContent()) ?? '';
+    expect(listed).toContain('2 validation error(s)');
+    expect(listed).toContain('nodes[1].actions[1]');
+    expect(listed).toContain('associations[2].condition.left');
+    await browser.screenshot('graph-errors');
+
+    await page.locator('#draft-save').click();
+    await page.getByText('it was not saved').waitFor();
+    expect((await alice.get(`/api/v1/workflows/${id}`)).body.draft).toEqual(before);
+
+    // JSON that does not parse is named as such, and nothing is sent.
+    await page.getByLabel('Draft definition (JSON)').fill('{"nodes": [');
+    await page.locator('#draft-save').click();
+    await page.getByText('The draft is not valid JSON').waitFor();
+    expect((await alice.get(`/api/v1/workflows/${id}`)).body.draft).toEqual(before);
   });
 
   it('console - analytics charts time in stage and SLA breaches per node', async () => {

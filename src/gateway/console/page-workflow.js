@@ -36,18 +36,15 @@ export async function renderWorkflow(ctx) {
   const graphBox = h('div', { class: 'graph-box', id: 'graph' });
   const errorBox = h('div', { id: 'graph-errors' });
   const shown = h('select', { id: 'graph-version' }, options(latest > 0 ? String(latest) : 'draft'));
-  const drawShown = async () => {
-    const definition = definitions.get(shown.value);
-    const errors = await validationErrors(definition);
-    replace(graphBox, drawGraph(definition, { errors }));
+  const showErrors = (what, errors) =>
     replace(
       errorBox,
       errors.length === 0
-        ? h('p', { class: 'ok' }, `${label(shown.value)} is valid.`)
+        ? h('p', { class: 'ok' }, `${what} is valid.`)
         : h(
             'div',
             { class: 'error', role: 'status' },
-            h('p', {}, `${label(shown.value)} has ${errors.length} validation error(s):`),
+            h('p', {}, `${what} has ${errors.length} validation error(s):`),
             h(
               'ul',
               {},
@@ -55,6 +52,11 @@ export async function renderWorkflow(ctx) {
             ),
           ),
     );
+  const drawShown = async () => {
+    const definition = definitions.get(shown.value);
+    const errors = await validationErrors(definition);
+    replace(graphBox, drawGraph(definition, { errors }));
+    showErrors(label(shown.value), errors);
   };
   shown.addEventListener('change', () => void drawShown().catch(ctx.showError));
 
@@ -99,6 +101,14 @@ export async function renderWorkflow(ctx) {
   };
   from.addEventListener('change', drawDiff);
   to.addEventListener('change', drawDiff);
+
+  const editor = draftEditor(ctx, base, wf.draft, async (definition) => {
+    const errors = await validationErrors(definition);
+    showErrors('The edited draft', errors);
+    replace(graphBox, drawGraph(definition, { errors }));
+    graphBox.scrollIntoView({ block: 'nearest' });
+    return errors;
+  });
 
   replace(
     ctx.main,
@@ -152,7 +162,65 @@ export async function renderWorkflow(ctx) {
       h('div', { class: 'inline' }, field('From', from), field('To', to)),
       diffBox,
     ),
+    editor,
   );
   drawDiff();
   await drawShown();
+}
+
+/**
+ * The draft as JSON, to edit: **Check** validates it and draws it with its errors on the graph above;
+ * **Save draft** replaces the draft (PUT, refused with the same errors when invalid); **Publish** publishes
+ * the saved draft. Nothing is saved until Save draft answers 200.
+ */
+function draftEditor(ctx, base, draft, check) {
+  const text = h('textarea', { id: 'draft-json', rows: 16, spellcheck: 'false' }, JSON.stringify(draft, null, 2));
+  const parsed = () => {
+    try {
+      return JSON.parse(text.value);
+    } catch (err) {
+      ctx.showMessage('error', `The draft is not valid JSON: ${err.message}`);
+      return undefined;
+    }
+  };
+  const run = (fn) => async () => {
+    try {
+      await fn();
+    } catch (err) {
+      ctx.showError(err);
+    }
+  };
+  const onCheck = run(async () => {
+    const definition = parsed();
+    if (definition !== undefined) await check(definition);
+  });
+  const onSave = run(async () => {
+    const definition = parsed();
+    if (definition === undefined) return;
+    if ((await check(definition)).length > 0) {
+      ctx.showMessage('error', 'The draft has validation errors (marked on the graph); it was not saved.');
+      return;
+    }
+    await api(base, { method: 'PUT', body: definition });
+    ctx.showMessage('notice', 'Draft saved.');
+  });
+  const onPublish = run(async () => {
+    const published = await api(`${base}/publish`, { method: 'POST' });
+    // The page is drawn again with the new version; the message comes after, or the redraw would clear it.
+    ctx.go(`#/workflows/${encodeURIComponent(published.id)}`);
+    ctx.showMessage('notice', `Published version ${published.version}.`);
+  });
+  return h(
+    'section',
+    { 'aria-labelledby': 'edit-h' },
+    h('h2', { id: 'edit-h' }, 'Edit the draft'),
+    field('Draft definition (JSON)', text, 'docs/definitions.md describes the format.'),
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'button', id: 'draft-check', onclick: () => void onCheck() }, 'Check'),
+      h('button', { type: 'button', id: 'draft-save', onclick: () => void onSave() }, 'Save draft'),
+      h('button', { type: 'button', id: 'draft-publish', onclick: () => void onPublish() }, 'Publish'),
+    ),
+  );
 }
