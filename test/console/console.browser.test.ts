@@ -260,5 +260,20 @@ describe('console - bad input', () => {
     await browser.screenshot('problem-message');
     // Nothing changed: the manager still holds the task.
     expect(current(await purMgr.view(order.id)).open).toEqual(['pur-mgr']);
+
+    // A filter the API refuses (422 on the query) is a message naming the parameter; the list stays as it was.
+    await page.getByRole('link', { name: 'Runtimes' }).click();
+    await page.locator(`tr[data-runtime="${order.id}"]`).waitFor();
+    await page.getByLabel('Document id').fill('not a valid id!');
+    await page.getByRole('button', { name: 'Find' }).click();
+    const refused = page.locator('#messages .message.problem', { hasText: 'validation_failed' });
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('query.docId');
+    expect(await page.locator(`tr[data-runtime="${order.id}"]`).count()).toBe(1);
+    // A valid one finds the document.
+    await page.getByLabel('Document id').fill(order.docId);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await waitFor(async () => (await page.locator('tr[data-runtime]').count()) === 1);
+    await browser.screenshot('runtimes');
   });
 });

@@ -7,6 +7,7 @@ import { renderAnalytics } from './page-analytics.js';
 import { renderCluster } from './page-cluster.js';
 import { renderInbox } from './page-inbox.js';
 import { renderRuntime } from './page-runtime.js';
+import { renderRuntimes } from './page-runtimes.js';
 import { renderSignIn } from './page-signin.js';
 import { renderWorkflow } from './page-workflow.js';
 import { renderWorkflows } from './page-workflows.js';
@@ -14,6 +15,7 @@ import { renderWorkflows } from './page-workflows.js';
 /** Routes: pattern → [page, title, role needed (undefined: any signed-in user)]. */
 const ROUTES = [
   [/^#\/inbox$/, renderInbox, 'Inbox'],
+  [/^#\/runtimes$/, renderRuntimes, 'Runtimes', 'member'],
   [/^#\/runtimes\/([^/]+)$/, renderRuntime, 'Runtime'],
   [/^#\/workflows$/, renderWorkflows, 'Workflows', 'designer'],
   [/^#\/workflows\/([^/]+)$/, renderWorkflow, 'Workflow', 'designer'],
@@ -23,6 +25,7 @@ const ROUTES = [
 
 const NAV = [
   ['#/inbox', 'Inbox'],
+  ['#/runtimes', 'Runtimes', 'member'],
   ['#/workflows', 'Workflows', 'designer'],
   ['#/cluster', 'Cluster', 'admin'],
 ];
