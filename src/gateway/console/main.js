@@ -12,10 +12,10 @@ import { renderSignIn } from './page-signin.js';
 import { renderWorkflow } from './page-workflow.js';
 import { renderWorkflows } from './page-workflows.js';
 
-/** Routes: pattern → [page, title, role needed (undefined: any signed-in user)]. */
+/** Routes: pattern → [page, title, roles of which one is needed (undefined: any signed-in user)]. */
 const ROUTES = [
   [/^#\/inbox$/, renderInbox, 'Inbox'],
-  [/^#\/runtimes$/, renderRuntimes, 'Runtimes', 'member'],
+  [/^#\/runtimes$/, renderRuntimes, 'Runtimes', ['member', 'integration']],
   [/^#\/runtimes\/([^/]+)$/, renderRuntime, 'Runtime'],
   [/^#\/workflows$/, renderWorkflows, 'Workflows', 'designer'],
   [/^#\/workflows\/([^/]+)$/, renderWorkflow, 'Workflow', 'designer'],
@@ -25,10 +25,13 @@ const ROUTES = [
 
 const NAV = [
   ['#/inbox', 'Inbox'],
-  ['#/runtimes', 'Runtimes', 'member'],
+  ['#/runtimes', 'Runtimes', ['member', 'integration']],
   ['#/workflows', 'Workflows', 'designer'],
   ['#/cluster', 'Cluster', 'admin'],
 ];
+
+/** Whether the signed-in user holds one of `roles` (a role or a list; undefined: anyone). */
+const allowed = (roles) => roles === undefined || [roles].flat().some((r) => session.has(r));
 
 const main = document.getElementById('main');
 const messages = document.getElementById('messages');
@@ -80,7 +83,7 @@ function renderNav() {
   }
   replace(
     nav,
-    NAV.filter(([, , role]) => role === undefined || session.has(role)).map(([href, label]) =>
+    NAV.filter(([, , roles]) => allowed(roles)).map(([href, label]) =>
       h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null }, label),
     ),
   );
@@ -120,8 +123,9 @@ async function route() {
   if (!found) return go('#/inbox');
   const [match, page, title, role] = found;
   document.title = `${title} · bflow console`;
-  if (role !== undefined && !session.has(role)) {
-    replace(main, h('h1', {}, title), h('p', {}, `This page needs the ${role} role; your token does not carry it.`));
+  if (!allowed(role)) {
+    const needed = [role].flat().join(' or ');
+    replace(main, h('h1', {}, title), h('p', {}, `This page needs the ${needed} role; your token does not carry it.`));
     return;
   }
   const ctx = {

@@ -34,7 +34,7 @@ export async function renderSignIn({ main, reason, done }) {
   const form = h(
     'form',
     { class: 'signin', 'aria-describedby': 'signin-error' },
-    field('Access token (JWT)', input, 'The bearer token your identity provider issued, or one from `bflow token`.'),
+    field('Access token (JWT)', input, 'The bearer token your identity provider issued, or one made with bflow token.'),
     h('button', { type: 'submit' }, 'Sign in'),
   );
   form.addEventListener('submit', (e) => {
