@@ -110,7 +110,7 @@ function actionsSection(view, send, docForm) {
         type: 'button',
         class: `action ${a}`,
         'data-action': a,
-        onclick: () => send(withComment(withPatch({ action: a }))),
+        onclick: () => void send(() => withComment(withPatch({ action: a }))),
       },
       LABELS[a],
     ),
@@ -132,7 +132,7 @@ function actionsSection(view, send, docForm) {
           {
             type: 'button',
             'data-action': 'return',
-            onclick: () => send(withComment({ action: 'return', toNode: target.value })),
+            onclick: () => void send(withComment({ action: 'return', toNode: target.value })),
           },
           LABELS.return,
         ),
@@ -151,7 +151,7 @@ function actionsSection(view, send, docForm) {
           {
             type: 'button',
             'data-action': 'reassign',
-            onclick: () => send(withComment({ action: 'reassign', toEmployee: to.value.trim() })),
+            onclick: () => void send(withComment({ action: 'reassign', toEmployee: to.value.trim() })),
           },
           LABELS.reassign,
         ),
@@ -171,7 +171,7 @@ function actionsSection(view, send, docForm) {
           {
             type: 'button',
             'data-action': 'comment',
-            onclick: () => send({ action: 'comment', comment: comment.value.trim() }),
+            onclick: () => void send({ action: 'comment', comment: comment.value.trim() }),
           },
           LABELS.comment,
         )
@@ -239,7 +239,15 @@ export async function renderRuntime(ctx) {
   const path = `/runtimes/${encodeURIComponent(id)}`;
   const draw = async () => {
     const [view, history] = await Promise.all([api(path), api(`${path}/history`)]);
-    const send = async (body) => {
+    /** Sends one action; `make` builds its body (a value that is not valid JSON is a message, nothing sent). */
+    const send = async (make) => {
+      let body;
+      try {
+        body = typeof make === 'function' ? make() : make;
+      } catch (err) {
+        ctx.showMessage('error', err.message);
+        return;
+      }
       for (const b of ctx.main.querySelectorAll('button')) b.disabled = true;
       try {
         await api(`${path}/actions`, {
