@@ -114,8 +114,14 @@ describe('console - approver', () => {
     await page.locator('[data-field="amount"]').waitFor();
     expect(await page.content()).not.toContain(secret);
     expect(await page.locator('[data-field="note"]').count()).toBe(0);
-    // Finance may edit the pricing zone: amount is a form field for fin-1.
-    expect(await page.locator('input[name="amount"]').count()).toBe(1);
+    // Finance may edit the pricing zone: amount is a form field for fin-1, and Save changes patches it.
+    await page.getByLabel('amount', { exact: true }).fill('30000001');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Save changes: done.').waitFor();
+    expect((await alice.view(order.id)).doc.amount).toBe(30_000_001);
+    // Fields outside fin-1's editable zones are text, not controls.
+    expect(await page.locator('input[name="supplier"]').count()).toBe(0);
+    expect(await page.locator('[data-field="supplier"]').textContent()).toContain('ACME');
     // The admin sees it.
     await signInWithToken(page, stack.url, await token('alice', ['admin', 'member']));
     await page.goto(`${stack.url}/console/#/runtimes/${order.id}`);
