@@ -5,8 +5,8 @@
 const TOKEN_KEY = 'bflow.console.token';
 const TIMEOUT_MS = 15_000;
 
-/** The API is ../api/v1 from /console/: relative, so a proxy may mount the gateway under a prefix. */
-const API_BASE = new URL('../api/v1', document.baseURI).pathname;
+/** The API, found from this module's own URL (/console/assets/api.js): a proxy may mount the gateway under a prefix. */
+const API_BASE = new URL('../../api/v1', import.meta.url).pathname;
 
 /** The user must sign in (again): no token, an expired one, or one the gateway refused. */
 export class SignInNeeded extends Error {

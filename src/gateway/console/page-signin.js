@@ -5,7 +5,7 @@ import { field, h, replace } from './dom.js';
 
 async function devUsers() {
   try {
-    const res = await fetch('dev-users', { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(new URL('../dev-users', import.meta.url), { signal: AbortSignal.timeout(5000) });
     if (!res.ok) return [];
     return (await res.json()).users ?? [];
   } catch {

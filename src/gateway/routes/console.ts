@@ -30,14 +30,19 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export const CONSOLE_HTML = `<!doctype html>
+/**
+ * The page, its files named relative to it: `assets` is `assets/` for `/console/` and `console/assets/` for
+ * `/console`. The modules find the API and the dev sign-in relative to their own URL, so the page works at
+ * either address and behind a proxy that mounts the gateway under a path prefix.
+ */
+export const consoleHtml = (assets: string): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>bflow console</title>
-<link rel="stylesheet" href="assets/console.css">
-<script type="module" src="assets/main.js"></script>
+<link rel="stylesheet" href="${assets}console.css">
+<script type="module" src="${assets}main.js"></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
@@ -61,16 +66,16 @@ function assetPath(file: string): { path: string; type: string } | undefined {
 }
 
 /**
- * `GET /console`, `GET /console/assets/{file}` and, when `options.devUsers` is set (the embedded mode),
+ * `GET /console` and `GET /console/` (the page), `GET /console/assets/{file}` and, when `options.devUsers` is set (the embedded mode),
  * `GET /console/dev-users`: the demo users with ready tokens, for the dev sign-in.
  */
 export function registerConsoleRoutes(app: OpenAPIHono<GatewayEnv>, options: ConsoleOptions): void {
   const loaded = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
-  // The page's URLs are relative to /console/… so that a proxy may mount the gateway under a prefix.
-  app.get('/console', (c) => c.redirect('console/', 302));
-  app.get('/console/', (c) =>
-    c.html(CONSOLE_HTML, 200, { 'Content-Security-Policy': CONSOLE_CSP, 'Cache-Control': 'no-cache' }),
-  );
+  const headers = { 'Content-Security-Policy': CONSOLE_CSP, 'Cache-Control': 'no-cache' };
+  const atConsole = consoleHtml('console/assets/');
+  const inConsole = consoleHtml('assets/');
+  app.get('/console', (c) => c.html(atConsole, 200, headers));
+  app.get('/console/', (c) => c.html(inConsole, 200, headers));
   app.get('/console/assets/:file', async (c) => {
     const file = c.req.param('file');
     const asset = assetPath(file);
@@ -87,9 +92,9 @@ export function registerConsoleRoutes(app: OpenAPIHono<GatewayEnv>, options: Con
     return c.body(bytes, 200, { 'Content-Type': asset.type, 'Cache-Control': 'no-cache' });
   });
   const devUsers = options.devUsers;
-  app.get('/console/dev-users', async (c) => {
-    if (devUsers === undefined)
-      throw new ApiError(404, 'not_found', 'the dev sign-in exists in the embedded mode only; paste a token');
-    return c.json({ users: await devUsers() }, 200, { 'Cache-Control': 'no-store' });
-  });
+  // Only the embedded mode has the route; elsewhere it is the app's plain 404 and the page offers no list.
+  if (devUsers !== undefined)
+    app.get('/console/dev-users', async (c) =>
+      c.json({ users: await devUsers() }, 200, { 'Cache-Control': 'no-store' }),
+    );
 }
