@@ -17,7 +17,7 @@
  * excluded from every figure except the warm-up itself.
  *
  *   node --import tsx bench/approve.ts [--seconds 15] [--warmup 8] [--concurrency 64] [--tenants 200]
- *     [--lag-observers 2] [--systems baseline,split,colocated] [--cpu-prof DIR]
+ *     [--lag-observers 4] [--systems baseline,split,colocated] [--cpu-prof DIR]
  */
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -177,10 +177,10 @@ function summaryLines(r: SystemRun): string[] {
   ];
 }
 
-/** `--lag-observers N`: 0 or more, 2 by default. */
+/** `--lag-observers N`: 0 or more, 4 by default (at 64 clients, 1 purchase order in 16). */
 function lagObserversArg(): number {
   const i = process.argv.indexOf('--lag-observers');
-  const value = i >= 0 ? Number(process.argv[i + 1]) : 2;
+  const value = i >= 0 ? Number(process.argv[i + 1]) : 4;
   if (!Number.isInteger(value) || value < 0)
     throw new Error(`--lag-observers must be a non-negative integer, got ${process.argv[i + 1]}`);
   return value;
