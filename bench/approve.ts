@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { testServerUrl, useTestDatabase } from '../test/harness/mysql.ts';
 import { testNatsUrl } from '../test/harness/nats-server.ts';
 import { type BenchMariaDb, perCommand, startBenchMariaDb } from './bench-mariadb.ts';
-import { BENCH_SHARDS, startBenchStack } from './bflow-stack.ts';
+import { BENCH_SHARDS, NO_RATE_LIMIT, startBenchStack } from './bflow-stack.ts';
 import { spawnHttpLoad } from './http-load.ts';
 import { codes, fixLoadRow, lat, ms, passFail, rate, sleep, usageLine } from './measure.ts';
 import { listenerPid, UsageWindow } from './process-stats.ts';
@@ -44,8 +44,6 @@ const LABEL: Record<SystemName, string> = {
 
 const BASELINE = fileURLToPath(new URL('./baseline/server.ts', import.meta.url));
 const TENANT_PREFIX = 't-b';
-/** The observers poll the approver's inbox every 20 ms: far above the default rate limit of one (tenant, user). */
-const NO_RATE_LIMIT = { BFLOW_RATE_LIMIT_PER_MINUTE: '10000000', BFLOW_RATE_LIMIT_BURST: '1000000' };
 
 interface Options {
   seconds: number;
@@ -139,6 +137,7 @@ async function runBflow(system: 'split' | 'colocated', mariadb: BenchMariaDb, o:
     mysqlServer: mariadb.url,
     // bflow as deployed: the client-side statement counters cost CPU; the server's own counters are read instead.
     statementMetrics: false,
+    // The observers read the approver's inbox every 20 ms, far above one (tenant, user)'s default limit.
     env: NO_RATE_LIMIT,
     nodeArgs: o.cpuProf,
     gatewayArgs: o.cpuProf,

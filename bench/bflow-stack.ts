@@ -33,6 +33,8 @@ import { cleanUpOnInterrupt, reaped } from './reaper.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const BENCH_SHARDS = 64;
+/** Rate limits no bench load meets: for loads that put one (tenant, user) far above a person's pace. */
+export const NO_RATE_LIMIT = { BFLOW_RATE_LIMIT_PER_MINUTE: '10000000', BFLOW_RATE_LIMIT_BURST: '1000000' } as const;
 
 export interface StackOptions {
   /** Names the database and cluster (letters, digits, _; short). */
@@ -44,6 +46,8 @@ export interface StackOptions {
   mysqlServer?: string;
   /** BFLOW_MYSQL_STATEMENT_METRICS of the processes (bench/measure.ts reads the counts). @default true */
   statementMetrics?: boolean;
+  /** false: no BFLOW_REDIS_URL (snapshots in each node's bounded in-process cache). @default true */
+  redis?: boolean;
   /** More variables for every bflow process (e.g. BFLOW_RATE_LIMIT_PER_MINUTE). */
   env?: Readonly<Record<string, string>>;
   /** Tenants `${tenantPrefix}-0` … seeded with the purchase-order workflow. */
@@ -139,7 +143,7 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   const env = {
     BFLOW_MYSQL_URL: db.url,
     BFLOW_NATS_URL: nats.url,
-    BFLOW_REDIS_URL: redisUrl,
+    ...(o.redis === false ? {} : { BFLOW_REDIS_URL: redisUrl }),
     BFLOW_CLUSTER: nats.prefix,
     BFLOW_SHARDS: String(BENCH_SHARDS),
     BFLOW_LEASE_TTL_MS: '5000',

@@ -21,6 +21,10 @@
  *   order, as an admin) again and again; throughput counts the items answered 200.
  * - `inbox`: GET /api/v1/tasks?status=open&limit=50 as random users of `--inbox-tenant`.
  * - `hello`: POST /hello with a command-sized body (bench/hello-server.ts): the HTTP ceiling.
+ * - `start`: `--total` purchase orders started (5 M VND: the manager's approval
+ *   only) and left open, tenants in turn; {"event":"progress","done":N} on
+ *   stdout every `--progress-every` starts answered (bench/memory). The window
+ *   does not end it: give it a long `--seconds`.
  *
  *   node --import tsx bench/http-load.ts --url URL --mode approve --secret S
  *     [--tenant-prefix t-b --tenants 200] [--concurrency 64] [--warmup 3] [--seconds 10]
@@ -41,12 +45,13 @@ import {
   spawnReporting,
   summarise,
   type LatencySummary,
+  type LoadEvent,
   type ReportingChild,
   type WindowReport,
 } from './load-process.ts';
 import { TIMELINE_BUCKET_MS } from './warm-up.ts';
 
-export type HttpMode = 'approve' | 'mixed' | 'batch' | 'inbox' | 'hello';
+export type HttpMode = 'approve' | 'mixed' | 'batch' | 'inbox' | 'hello' | 'start';
 
 export interface HttpLoadOptions {
   url: string;
@@ -64,6 +69,9 @@ export interface HttpLoadOptions {
   inboxUsers?: number;
   /** `approve` mode: how many of the workers measure the inbox's lag after each submit (0: none). */
   lagObservers?: number;
+  /** `start` mode: how many purchase orders to start, and how often to report progress. */
+  total?: number;
+  progressEvery?: number;
 }
 
 /** The read model's lag as the lag observers saw it. */
@@ -211,6 +219,8 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
   let windowEnd = Infinity;
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
   const timeline: number[] = [];
+  let startsSent = 0;
+  let startsAnswered = 0;
   const lags: number[] = [];
   const inboxLag = { timeouts: 0, reads: 0, failedReads: 0 };
 
@@ -355,6 +365,21 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
         }
         return;
       }
+      case 'start':
+        for (let n = startsSent++; n < (o.total ?? 0); n = startsSent++) {
+          const tenant = tenants[n % tenants.length]!;
+          const answer = await call(
+            'start',
+            'POST',
+            '/api/v1/runtimes',
+            await tokens.of(tenant, 'alice'),
+            { app: PO_APP, docId: `po-${run}-${n}`, doc: benchDoc(5_000_000, n) },
+            true,
+          );
+          if (answer && ++startsAnswered % (o.progressEvery ?? 10_000) === 0)
+            process.stdout.write(`${JSON.stringify({ event: 'progress', done: startsAnswered })}\n`);
+        }
+        return;
       case 'hello':
         while (running())
           await call(
@@ -454,8 +479,8 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
 export type HttpLoadProcess = ReportingChild<HttpLoadReport>;
 
 /** Starts the HTTP load generator as a child process. Kill `child` to stop it early. */
-export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
-  return spawnReporting<HttpLoadReport>(fileURLToPath(import.meta.url), [
+export function spawnHttpLoad(o: HttpLoadOptions, onEvent?: (event: LoadEvent) => void): HttpLoadProcess {
+  return spawnReporting<HttpLoadReport>(fileURLToPath(import.meta.url), onEvent, [
     '--url',
     o.url,
     '--mode',
@@ -474,6 +499,7 @@ export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
     String(o.seconds),
     ...(o.inboxTenant ? ['--inbox-tenant', o.inboxTenant, '--inbox-users', String(o.inboxUsers ?? 1)] : []),
     ...(o.lagObservers ? ['--lag-observers', String(o.lagObservers)] : []),
+    ...(o.total ? ['--total', String(o.total), '--progress-every', String(o.progressEvery ?? 10_000)] : []),
   ]);
 }
 
@@ -482,8 +508,8 @@ export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   exitWithParent();
   const mode = argOf('mode') as HttpMode;
-  if (!['approve', 'mixed', 'batch', 'inbox', 'hello'].includes(mode))
-    throw new Error(`--mode must be approve, mixed, batch, inbox or hello, got ${mode}`);
+  if (!['approve', 'mixed', 'batch', 'inbox', 'hello', 'start'].includes(mode))
+    throw new Error(`--mode must be approve, mixed, batch, inbox, hello or start, got ${mode}`);
   const options: HttpLoadOptions = {
     url: argOf('url'),
     mode,
@@ -494,6 +520,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     warmupSeconds: numberArg('warmup', 3),
     seconds: numberArg('seconds', 10),
     lagObservers: numberArg('lag-observers', 0),
+    total: numberArg('total', 0),
+    progressEvery: numberArg('progress-every', 10_000),
   };
   if (process.argv.includes('--inbox-tenant')) {
     options.inboxTenant = argOf('inbox-tenant');
