@@ -245,7 +245,7 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
     }
     const done = performance.now();
     if (code !== undefined) errorCodes[code] = (errorCodes[code] ?? 0) + 1;
-    if (code === undefined && isCommand) {
+    if (code === undefined && isCommand && done >= loadStart) {
       const bucket = Math.floor((done - loadStart) / TIMELINE_BUCKET_MS);
       while (timeline.length <= bucket) timeline.push(0);
       timeline[bucket]!++;

@@ -167,7 +167,9 @@ async function main(): Promise<void> {
           progressEvery: sampleEvery,
         },
         (event) => {
-          if (event.event === 'progress') sampling = sampling.then(() => sample(Number(event.done)));
+          if (event.event !== 'progress') return;
+          sampling = sampling.then(() => sample(Number(event.done)));
+          sampling.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
         },
       );
       reaped(load.child);
