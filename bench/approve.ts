@@ -28,7 +28,7 @@ import { type BenchMariaDb, perCommand, startBenchMariaDb } from './bench-mariad
 import { BENCH_SHARDS, NO_RATE_LIMIT, startBenchStack } from './bflow-stack.ts';
 import { spawnHttpLoad } from './http-load.ts';
 import { codes, fixLoadRow, lat, ms, passFail, rate, sleep, usageLine } from './measure.ts';
-import { listenerPid, UsageWindow } from './process-stats.ts';
+import { servicePids, UsageWindow } from './process-stats.ts';
 import { reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, secondsArg, stringArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
@@ -79,10 +79,13 @@ async function measure(
   const shared =
     system === 'baseline'
       ? []
-      : [
-          { name: 'redis-server (shared)', pid: listenerPid(6379) },
-          { name: 'nats-server (shared)', pid: listenerPid(Number(new URL(await testNatsUrl()).port || 4222)) },
-        ];
+      : servicePids({
+          mysql: mariadb.url,
+          redis: process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+          nats: await testNatsUrl(),
+        })
+          .filter((s) => s.name !== 'mariadbd')
+          .map((s) => ({ ...s, name: `${s.name} (shared)` }));
   const window = new UsageWindow(() => [
     ...target.processes,
     { name: 'load (HTTP client)', pid: p.child.pid },
