@@ -43,67 +43,86 @@ export interface Target {
   pass: boolean;
 }
 
+type Judged = Omit<Target, 'goal'>;
+type BflowSystem = 'split' | 'colocated';
+const NAME: Record<BflowSystem, string> = { split: 'split', colocated: 'co-located' };
+
+/** A target that needs the system's run and the baseline's: FAIL with the reason when one is missing. */
+function judge(
+  goal: string,
+  r: SystemRun | undefined,
+  base: SystemRun | undefined,
+  how: (r: SystemRun, base: SystemRun) => Judged,
+): Target {
+  if (!r) return { goal, value: 'not measured', pass: false };
+  if (!base) return { goal, value: 'no baseline', pass: false };
+  return { goal, ...how(r, base) };
+}
+
+const factorOf = (r: SystemRun, base: SystemRun) => r.load.commandsPerSecond / base.load.commandsPerSecond;
+
+function mariaDbCpu(system: BflowSystem, r?: SystemRun, base?: SystemRun): Target {
+  return judge(`${NAME[system]}: MariaDB CPU per command ≤ 1/3 of the baseline's`, r, base, (r, base) => {
+    const share = r.db.cpuMicros / base.db.cpuMicros;
+    return {
+      value: `${micros(r.db.cpuMicros)} vs ${micros(base.db.cpuMicros)}: ${fixed(share)}×`,
+      pass: share <= TARGETS.mariaDbCpuShare,
+    };
+  });
+}
+
+function throughput(system: BflowSystem, r?: SystemRun, base?: SystemRun): Target {
+  const factor = system === 'split' ? TARGETS.splitFactor : TARGETS.colocatedFactor;
+  const goal =
+    system === 'split'
+      ? `split: ≥ ${factor}× the baseline's commands/s`
+      : `co-located: ≥ ${factor}× the baseline's commands/s, p99 ≤ the baseline's`;
+  return judge(goal, r, base, (r, base) => {
+    const f = factorOf(r, base);
+    const p99ok = system === 'split' || r.load.latencyMs.p99 <= base.load.latencyMs.p99;
+    return {
+      value: `${fixed(f)}× (${rate(r.load.commandsPerSecond)} vs ${rate(base.load.commandsPerSecond)}; p99 ${ms(r.load.latencyMs.p99)} vs ${ms(base.load.latencyMs.p99)})`,
+      pass: f >= factor && p99ok,
+    };
+  });
+}
+
+function inboxLag(system: BflowSystem, r?: SystemRun): Target {
+  const goal = `${NAME[system]}: inbox lag p99 ≤ ${TARGETS.inboxLagP99Ms} ms`;
+  const lag = r?.load.inboxLag;
+  if (!lag || lag.lagMs.count === 0) return { goal, value: 'not measured', pass: false };
+  return {
+    goal,
+    value: `${ms(lag.lagMs.p99)} (${lag.lagMs.count} samples, ${lag.timeouts} not shown within 10 s)`,
+    pass: lag.lagMs.p99 <= TARGETS.inboxLagP99Ms && lag.timeouts === 0,
+  };
+}
+
+function warmUp(system: BflowSystem, r?: SystemRun): Target {
+  const goal = `${NAME[system]}: warm-up (to 90% of the steady rate) ≤ ${TARGETS.warmUpSeconds} s`;
+  if (!r) return { goal, value: 'not measured', pass: false };
+  return { goal, value: seconds(r.warmUpSeconds), pass: r.warmUpSeconds <= TARGETS.warmUpSeconds };
+}
+
+function longerTerm(co?: SystemRun, base?: SystemRun): Target {
+  const goal = `longer-term, co-located: ≥ ${TARGETS.goalFactor}× the baseline and ≥ ${rate(TARGETS.goalRate)} commands/s at p99 ≤ ${TARGETS.goalP99Ms} ms`;
+  return judge(goal, co, base, (co, base) => ({
+    value: `${fixed(factorOf(co, base))}×, ${rate(co.load.commandsPerSecond)}/s, p99 ${ms(co.load.latencyMs.p99)}`,
+    pass:
+      factorOf(co, base) >= TARGETS.goalFactor &&
+      co.load.commandsPerSecond >= TARGETS.goalRate &&
+      co.load.latencyMs.p99 <= TARGETS.goalP99Ms,
+  }));
+}
+
 /** The PASS/FAIL lines: each bflow system against the baseline of the same run. */
 export function approveTargets(runs: Partial<Record<SystemName, SystemRun>>): Target[] {
   const base = runs.baseline;
-  const out: Target[] = [];
-  const missing = (goal: string, why: string) => out.push({ goal, value: why, pass: false });
-  const factorOf = (r: SystemRun) => (base ? r.load.commandsPerSecond / base.load.commandsPerSecond : NaN);
-  for (const system of ['split', 'colocated'] as const) {
-    const r = runs[system];
-    const name = system === 'split' ? 'split' : 'co-located';
-    const cpuGoal = `${name}: MariaDB CPU per command ≤ 1/3 of the baseline's`;
-    if (!r) missing(cpuGoal, 'not measured');
-    else if (!base) missing(cpuGoal, 'no baseline');
-    else {
-      const share = r.db.cpuMicros / base.db.cpuMicros;
-      out.push({
-        goal: cpuGoal,
-        value: `${micros(r.db.cpuMicros)} vs ${micros(base.db.cpuMicros)}: ${fixed(share)}×`,
-        pass: share <= TARGETS.mariaDbCpuShare,
-      });
-    }
-    const factor = system === 'split' ? TARGETS.splitFactor : TARGETS.colocatedFactor;
-    const rateGoal =
-      system === 'split'
-        ? `split: ≥ ${factor}× the baseline's commands/s`
-        : `co-located: ≥ ${factor}× the baseline's commands/s, p99 ≤ the baseline's`;
-    if (!r) missing(rateGoal, 'not measured');
-    else if (!base) missing(rateGoal, 'no baseline');
-    else {
-      const f = factorOf(r);
-      const p99ok = system === 'split' || r.load.latencyMs.p99 <= base.load.latencyMs.p99;
-      out.push({
-        goal: rateGoal,
-        value: `${fixed(f)}× (${rate(r.load.commandsPerSecond)} vs ${rate(base.load.commandsPerSecond)}; p99 ${ms(r.load.latencyMs.p99)} vs ${ms(base.load.latencyMs.p99)})`,
-        pass: f >= factor && p99ok,
-      });
-    }
-    const lagGoal = `${name}: inbox lag p99 ≤ ${TARGETS.inboxLagP99Ms} ms`;
-    const lag = r?.load.inboxLag;
-    if (!r || !lag || lag.lagMs.count === 0) missing(lagGoal, 'not measured');
-    else
-      out.push({
-        goal: lagGoal,
-        value: `${ms(lag.lagMs.p99)} (${lag.lagMs.count} samples, ${lag.timeouts} not shown within 10 s)`,
-        pass: lag.lagMs.p99 <= TARGETS.inboxLagP99Ms && lag.timeouts === 0,
-      });
-    const warmGoal = `${name}: warm-up (to 90% of the steady rate) ≤ ${TARGETS.warmUpSeconds} s`;
-    if (!r) missing(warmGoal, 'not measured');
-    else out.push({ goal: warmGoal, value: seconds(r.warmUpSeconds), pass: r.warmUpSeconds <= TARGETS.warmUpSeconds });
-  }
-  const co = runs.colocated;
-  const longGoal = `longer-term, co-located: ≥ ${TARGETS.goalFactor}× the baseline and ≥ ${rate(TARGETS.goalRate)} commands/s at p99 ≤ ${TARGETS.goalP99Ms} ms`;
-  if (!co) missing(longGoal, 'not measured');
-  else if (!base) missing(longGoal, 'no baseline');
-  else
-    out.push({
-      goal: longGoal,
-      value: `${fixed(factorOf(co))}×, ${rate(co.load.commandsPerSecond)}/s, p99 ${ms(co.load.latencyMs.p99)}`,
-      pass:
-        factorOf(co) >= TARGETS.goalFactor &&
-        co.load.commandsPerSecond >= TARGETS.goalRate &&
-        co.load.latencyMs.p99 <= TARGETS.goalP99Ms,
-    });
-  return out;
+  return [
+    ...(['split', 'colocated'] as const).flatMap((system) => {
+      const r = runs[system];
+      return [mariaDbCpu(system, r, base), throughput(system, r, base), inboxLag(system, r), warmUp(system, r)];
+    }),
+    longerTerm(runs.colocated, base),
+  ];
 }
