@@ -195,9 +195,9 @@ function systemsArg(): SystemName[] {
   return SYSTEMS.filter((s) => list.includes(s));
 }
 
-async function main(): Promise<void> {
+function optionsArg(): Options {
   const profDir = stringArg('--cpu-prof');
-  const o: Options = {
+  return {
     seconds: secondsArg(15),
     warmupSeconds: intArg('--warmup', 8),
     concurrency: intArg('--concurrency', 64),
@@ -205,40 +205,26 @@ async function main(): Promise<void> {
     lagObservers: lagObserversArg(),
     cpuProf: profDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`] : [],
   };
-  const systems = systemsArg();
-  const started = performance.now();
-  const load0 = loadavg();
-  console.log(
-    `bench/approve: ${systems.join(', ')}; ${o.concurrency} clients (${o.lagObservers} of them watch the inbox), ${o.warmupSeconds} s warm-up + ${o.seconds} s measured each, ${o.tenants} tenants, ${BENCH_SHARDS} shards; ${cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')}`,
-  );
-  console.log('private MariaDB: mariadb-install-db into a temp dir…');
-  const mariadb = await startBenchMariaDb(await testServerUrl());
-  const outcomes: Outcome[] = [];
-  try {
-    console.log(
-      `  ${mariadb.url} (pid ${mariadb.pid}), settings of the shared server: ${
-        Object.entries(mariadb.settings)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ') || 'none (it did not answer): mariadbd defaults'
-      }`,
-    );
-    for (const system of systems) {
-      console.log(`${LABEL[system]}…`);
-      try {
-        const r = system === 'baseline' ? await runBaseline(mariadb, o) : await runBflow(system, mariadb, o);
-        for (const line of summaryLines(r)) console.log(line);
-        outcomes.push(r);
-      } catch (err) {
-        console.error(`  ${system} failed:`, err);
-        outcomes.push({ system, label: LABEL[system], failed: err instanceof Error ? err.message : String(err) });
-      }
-    }
-  } finally {
-    await mariadb.destroy();
-  }
+}
 
-  const runs: Partial<Record<SystemName, SystemRun>> = {};
-  for (const r of outcomes) if (!failed(r)) runs[r.system] = r;
+/** Runs each system in turn; one that fails is reported as failed and the others still run. */
+async function runAll(systems: readonly SystemName[], mariadb: BenchMariaDb, o: Options): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const system of systems) {
+    console.log(`${LABEL[system]}…`);
+    try {
+      const r = system === 'baseline' ? await runBaseline(mariadb, o) : await runBflow(system, mariadb, o);
+      for (const line of summaryLines(r)) console.log(line);
+      outcomes.push(r);
+    } catch (err) {
+      console.error(`  ${system} failed:`, err);
+      outcomes.push({ system, label: LABEL[system], failed: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return outcomes;
+}
+
+function resultRows(outcomes: readonly Outcome[]): string[][] {
   const rows: string[][] = [
     ['system', 'cmd/s', 'p50', 'p99', 'errors', 'MariaDB CPU/cmd', 'stmts/cmd', 'tx/cmd', 'inbox lag p99', 'warm-up'],
   ];
@@ -261,10 +247,48 @@ async function main(): Promise<void> {
       seconds(r.warmUpSeconds),
     ]);
   }
+  return rows;
+}
+
+/** The options, or exit 2 with a message naming the bad one. */
+function parseArgs(): { o: Options; systems: SystemName[] } {
+  try {
+    return { o: optionsArg(), systems: systemsArg() };
+  } catch (err) {
+    console.error(`bench/approve: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const { o, systems } = parseArgs();
+  const started = performance.now();
+  const load0 = loadavg();
+  console.log(
+    `bench/approve: ${systems.join(', ')}; ${o.concurrency} clients (${o.lagObservers} of them watch the inbox), ${o.warmupSeconds} s warm-up + ${o.seconds} s measured each, ${o.tenants} tenants, ${BENCH_SHARDS} shards; ${cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')}`,
+  );
+  console.log('private MariaDB: mariadb-install-db into a temp dir…');
+  const mariadb = await startBenchMariaDb(await testServerUrl());
+  let outcomes: Outcome[];
+  try {
+    console.log(
+      `  ${mariadb.url} (pid ${mariadb.pid}), settings of the shared server: ${
+        Object.entries(mariadb.settings)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'none (it did not answer): mariadbd defaults'
+      }`,
+    );
+    outcomes = await runAll(systems, mariadb, o);
+  } finally {
+    await mariadb.destroy();
+  }
+
+  const runs: Partial<Record<SystemName, SystemRun>> = {};
+  for (const r of outcomes) if (!failed(r)) runs[r.system] = r;
   const load1 = loadavg();
   printTable(
     `bench/approve (${o.concurrency} clients, ${o.seconds} s windows after ${o.warmupSeconds} s, load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)})`,
-    rows,
+    resultRows(outcomes),
   );
   const late = Object.values(runs).filter((r) => !(r.warmUpSeconds < o.warmupSeconds));
   console.log(
