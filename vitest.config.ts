@@ -21,6 +21,7 @@ const UNIT = [
   'test/actors/runtime-host/start-definition-cache.test.ts',
   'test/actors/timers/timer-service.test.ts',
   'test/actors/webhooks/webhook-deliverer.test.ts',
+  'test/bench/http-load.test.ts',
   'test/cli-token.test.ts',
   'test/cli-validate.test.ts',
   'test/e2e/webhooks-embedded.e2e.test.ts',

@@ -11,7 +11,7 @@ const scenarios: Record<string, string[]> = {
   store: ['bench/store.ts'],
   cluster: ['bench/cluster.ts'],
   memory: ['bench/memory.ts'],
-  approve: ['bench/http.ts', 'approve'],
+  approve: ['bench/approve.ts'],
   mixed: ['bench/http.ts', 'mixed'],
   batch: ['bench/http.ts', 'batch'],
   scale: ['bench/http.ts', 'scale'],
