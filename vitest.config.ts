@@ -13,6 +13,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const UNIT = [
   'src/**/*.test.ts',
   'test/architecture/**/*.test.ts',
+  'test/actors/bus/colocated-routing.test.ts',
   'test/actors/bus/shard-bus.memory.contract.test.ts',
   'test/actors/events/outbox-relay.test.ts',
   'test/actors/leases/lease-manager.memory.contract.test.ts',

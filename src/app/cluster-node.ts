@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterStreams, JetStreamEventPublisher, OutboxRelay, registerOutboxMetrics } from '../actors/events/index.ts';
 import { connectNats, onTenantChange, type TenantChangeKind } from '../actors/nats/index.ts';
 import { NatsLeaseManager } from '../actors/leases/index.ts';
-import { NatsShardBus } from '../actors/bus/index.ts';
+import { ColocatedShardBus, NatsShardBus, type ShardBus } from '../actors/bus/index.ts';
 import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } from '../actors/webhooks/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
@@ -29,6 +29,11 @@ import { shardedWriter } from '../store/sharded-writer.ts';
 export interface ClusterNode {
   node: ShardNode;
   host: RuntimeHost;
+  /**
+   * The node's shard bus: its own shards' requests are calls into `host`, the others go over NATS. `bflow all`
+   * routes its gateway's commands through it (in-process routing); it is closed by `stop`.
+   */
+  bus: ShardBus;
   registry: Registry;
   /** Graceful stop: drain and hand over every shard, flush, close connections. Idempotent. */
   stop(): Promise<void>;
@@ -146,7 +151,11 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       registry,
       logger,
     });
-    const bus = closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
+    const bus = closers.add(
+      'shard bus',
+      new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), { registry, logger }),
+      (b) => b.close(),
+    );
     const node = new ShardNode({ leases, bus, host, timers, relay, logger });
     // Nodes drop their cached copies of a tenant's webhooks, directory and start definitions when a gateway changes them.
     closers.defer(
@@ -168,7 +177,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       logger,
     });
     closers.defer('webhook consumer', () => webhooks.stop());
-    return { node, host, registry, stop: () => closers.close() };
+    return { node, host, bus, registry, stop: () => closers.close() };
   });
 }
 

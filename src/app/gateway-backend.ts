@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LeaseBucketReader } from '../actors/leases/index.ts';
 import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
-import { NatsShardBus, RoutingClient } from '../actors/bus/index.ts';
+import { NatsShardBus, RoutingClient, type ShardBus } from '../actors/bus/index.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
 import type { GatewayDeps } from '../gateway/gateway-deps.ts';
@@ -36,6 +36,11 @@ export interface GatewayBackendOptions {
   registry?: Registry;
   /** Budget of each readiness check (MySQL ping, NATS round trip, Redis ping, shard map read). @default 1000 */
   probeTimeoutMs?: number;
+  /**
+   * The shard bus commands are routed through. `bflow all` passes its node's, so that the node's own shards
+   * are called in process (its owner closes it). @default a NatsShardBus on the gateway's own connection
+   */
+  bus?: ShardBus;
 }
 
 /** The cluster gateway's backend; `redis` is the connection a Redis rate-limit store should use (when configured). */
@@ -79,7 +84,9 @@ export async function connectGatewayBackend(
       // A connection lost in an outage has nothing to drain.
       (c) => c.drain().catch(() => undefined),
     );
-    const bus = closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
+    const bus =
+      options.bus ??
+      closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
     const router = new RoutingClient(bus, { shardCount: config.shards, registry });
     const leases = new LeaseBucketReader(nc, { cluster: config.cluster, timeoutMs: probeMs });
     const shardMap = shardMapCheck(leases, config, logger);

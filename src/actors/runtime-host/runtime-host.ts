@@ -8,8 +8,8 @@ import { registerHostMetrics, type CommandOutcome, type HostMetrics } from './ho
 import { InFlightRequests } from './in-flight-requests.ts';
 import { Mailboxes } from './mailbox.ts';
 import type { ShardDrainer } from '../leases/ports.ts';
-import type { ShardReply, ShardRequest } from '../bus/ports.ts';
-import { internal, shardMoved, storeUnavailable } from './problems.ts';
+import type { ShardMessage, ShardRead, ShardReply, ShardRequest } from '../bus/ports.ts';
+import { internal, notLive, shardMoved, storeUnavailable } from './problems.ts';
 import { RuntimeCommands, type TimerDelivery } from './runtime-commands.ts';
 import {
   resolveHostDeps,
@@ -107,9 +107,10 @@ export class RuntimeHost implements ShardDrainer {
   /**
    * The shard bus handler. Never rejects: every failure is a Problem. A copy of
    * a request still in flight (a gateway retry) joins it: one step, one commit,
-   * the same reply (marked `replayed`).
+   * the same reply (marked `replayed`). A live read is answered at once ({@link readLive}).
    */
-  async handle(request: ShardRequest): Promise<ShardReply> {
+  async handle(request: ShardMessage): Promise<ShardReply> {
+    if (request.kind === 'read') return this.readLive(request);
     const started = performance.now();
     const reply = await this.inFlight.run(request, () => this.route(request));
     this.metrics.commandDuration.observe(
@@ -117,6 +118,20 @@ export class RuntimeHost implements ShardDrainer {
       (performance.now() - started) / 1000,
     );
     return reply;
+  }
+
+  /**
+   * A runtime's state from memory (`GET /runtimes/{id}`): the live actor's state when its shard is held here
+   * and its state is known to be the store's (`confirmed`), else `not_live` (or `shard_moved`), and the caller
+   * reads the read model. No store read, no activation, no wait behind the mailbox: the actor's state moves on
+   * before a command's reply is sent, so a read sent after the reply sees the command. The actor is not
+   * touched: reads do not keep it in memory.
+   */
+  readLive(request: ShardRead): ShardReply {
+    const shard = shardOf(request.runtimeId, this.options.shardCount);
+    if (!this.shards.has(shard)) return shardMoved(shard);
+    const actor = this.actors.get(actorKey(request.tenant, request.runtimeId));
+    return actor?.confirmed ? { ok: true, state: actor.state } : notLive(request.runtimeId);
   }
 
   /**

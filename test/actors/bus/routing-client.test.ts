@@ -2,13 +2,13 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorError } from '../../../src/actors/errors.ts';
 import { MemoryShardBus } from '../../../src/actors/bus/memory-shard-bus.ts';
-import type { ShardBus, ShardRequest } from '../../../src/actors/bus/ports.ts';
+import type { ShardBus, ShardMessage } from '../../../src/actors/bus/ports.ts';
 import { RoutingClient, type RoutingClientOptions } from '../../../src/actors/bus/routing-client.ts';
 import { commandRequest, echoReply, natsBusSubject, type ShardBusSubject } from './shard-bus.contract.ts';
 
 /** Records the request objects the client hands to the bus. */
 class SpyBus implements ShardBus {
-  readonly sent: ShardRequest[] = [];
+  readonly sent: ShardMessage[] = [];
   constructor(private readonly inner: ShardBus) {}
   serve: ShardBus['serve'] = (shard, handler) => this.inner.serve(shard, handler);
   request: ShardBus['request'] = (shard, request, timeoutMs) => {
@@ -113,7 +113,7 @@ describe.each(subjects)('routing client (%s)', (_name, makeSubject) => {
     const request = commandRequest('rt-slow', 'idem-slow');
     const keys: string[] = [];
     await s.server.serve(routing.shardFor(request.runtimeId), async (r) => {
-      keys.push(r.idempotencyKey);
+      keys.push(r.kind === 'read' ? 'read' : r.idempotencyKey);
       if (keys.length === 1) await new Promise((resolve) => setTimeout(resolve, 300));
       return echoReply(r);
     });
