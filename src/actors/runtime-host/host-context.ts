@@ -3,7 +3,7 @@ import type { Effects, RuntimeState } from '../../engine/index.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
-import type { HostMetrics } from './host-metrics.ts';
+import type { HostMetrics, PassivationReason } from './host-metrics.ts';
 import type { ResolvedHostDeps, ResolvedHostOptions } from './runtime-host-options.ts';
 
 /** Where a request is being handled: its shard and the lease epoch it was accepted under. */
@@ -77,14 +77,28 @@ export class HostContext {
    */
   committed(tenant: string, shard: number, state: RuntimeState, effects: Effects, outboxPosition?: number): void {
     const { logger, onCommitted } = this.deps;
-    this.snapshots.push({ tenant, state });
-    if (this.snapshots.length === 1) setImmediate(() => this.refreshSnapshots());
+    if (snapshotDue(state.revision, this.options.snapshotEveryRevisions)) this.snapshot(tenant, state);
     if (!onCommitted) return;
     try {
       onCommitted(shard, state, effects, outboxPosition);
     } catch (err) {
       logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
     }
+  }
+
+  /**
+   * An actor leaves memory (passivated, its shard drained or lost): its state goes to the snapshot cache
+   * unless `committed` wrote that revision already. Not after a failure: its state may not be the store's.
+   */
+  leaving(actor: Actor, reason: PassivationReason): void {
+    if (reason === 'failure' || snapshotDue(actor.state.revision, this.options.snapshotEveryRevisions)) return;
+    this.snapshot(actor.tenant, actor.state);
+  }
+
+  /** Queues a snapshot write; the writes of one turn of the event loop go out together (one pipeline). */
+  private snapshot(tenant: string, state: RuntimeState): void {
+    this.snapshots.push({ tenant, state });
+    if (this.snapshots.length === 1) setImmediate(() => this.refreshSnapshots());
   }
 
   private refreshSnapshots(): void {
@@ -99,4 +113,9 @@ export class HostContext {
   logFor(tenant: string, runtimeId: string, idempotencyKey?: string): Logger {
     return this.deps.logger.child({ tenant, runtimeId, ...(idempotencyKey !== undefined && { idempotencyKey }) });
   }
+}
+
+/** Whether `committed` writes the snapshot of `revision` (every `every`th revision; never when 0). */
+function snapshotDue(revision: number, every: number): boolean {
+  return every > 0 && revision % every === 0;
 }

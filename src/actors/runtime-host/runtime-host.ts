@@ -63,6 +63,7 @@ export class RuntimeHost implements ShardDrainer {
   private readonly startDefinitions: StartDefinitionCache;
   private readonly commands: RuntimeCommands;
   private readonly starts: RuntimeStarts;
+  private readonly context: HostContext;
   private readonly shards = new Map<number, ShardState>();
   private readonly sweeper: NodeJS.Timeout | undefined;
 
@@ -78,6 +79,7 @@ export class RuntimeHost implements ShardDrainer {
       maxLiveActors,
       busy: (key) => this.mailboxes.depth(key) > 0,
       metrics: this.metrics,
+      onLeave: (actor, reason) => this.context.leaving(actor, reason),
     });
     this.directories = new DirectoryCache(this.deps.directory, this.options.directoryTtlMs, () =>
       this.deps.clock.now(),
@@ -86,7 +88,7 @@ export class RuntimeHost implements ShardDrainer {
       this.deps.clock.now(),
     );
     const workflows = new WorkflowCache(this.deps.workflows, this.options.maxCompiledVersions);
-    const ctx = new HostContext(
+    const ctx = (this.context = new HostContext(
       this.deps,
       this.options,
       this.metrics,
@@ -95,7 +97,7 @@ export class RuntimeHost implements ShardDrainer {
       this.directories,
       this.startDefinitions,
       (at) => this.serving(at),
-    );
+    ));
     this.commands = new RuntimeCommands(ctx);
     this.starts = new RuntimeStarts(ctx);
     if (this.options.sweepIntervalMs > 0) {
