@@ -15,7 +15,7 @@ import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
 import { runMigrations } from '../store/migrate.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
-import { createMySqlPool } from '../store/mysql/pool.ts';
+import { createMySqlPool, prewarmPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from '../store/mysql/transition-writer.ts';
@@ -65,6 +65,8 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
+    // Full speed from the first request: the writers' connections, and a few for activations, open now.
+    await Promise.all([prewarmPool(writerPool, config.writers), prewarmPool(pool, 4)]);
     const nc = closers.add(
       'nats connection',
       await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger }),
