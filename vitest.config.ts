@@ -21,6 +21,7 @@ const UNIT = [
   'test/actors/runtime-host/runtime-host-reads.test.ts',
   'test/actors/runtime-host/runtime-host-snapshots.test.ts',
   'test/actors/runtime-host/start-definition-cache.test.ts',
+  'test/actors/runtime-host/workflow-cache.test.ts',
   'test/actors/timers/timer-service.test.ts',
   'test/actors/webhooks/webhook-deliverer.test.ts',
   'test/cli-token.test.ts',
