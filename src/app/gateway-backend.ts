@@ -151,8 +151,12 @@ function ping(pool: mysql.Pool, timeoutMs: number): Promise<unknown> {
 
 /**
  * The shard map is known once the nodes recorded the cluster's shard count
- * and it matches ours (another count would route runtimes to the wrong shards).
- * Fixed for the cluster's life, so one successful read is kept.
+ * and it matches ours (another count would route runtimes to the wrong shards),
+ * and every shard has had a holder: in a fresh cluster the nodes claim their
+ * shards a heartbeat after they start, and until then a command for an unheld
+ * shard would wait out its retries (a `bflow all` would be ready holding
+ * nothing). Checked until it first holds, then kept: a failover later must not
+ * take every gateway out of the load balancer.
  */
 function shardMapCheck(leases: LeaseBucketReader, config: ClusterConfig, logger: Logger): () => Promise<boolean> {
   let known = false;
@@ -167,7 +171,8 @@ function shardMapCheck(leases: LeaseBucketReader, config: ClusterConfig, logger:
         `cluster '${config.cluster}' has ${recorded} shards; start the gateway with BFLOW_SHARDS=${recorded}`,
       );
     }
-    known = recorded === config.shards;
+    if (recorded !== config.shards) return false;
+    known = (await leases.view(config.shards)).shards.every((s) => s.node !== null);
     return known;
   };
 }
