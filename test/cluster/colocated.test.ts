@@ -41,9 +41,10 @@ async function startAll(h: ClusterHarness, id: string): Promise<AllProcess> {
   return { node, api, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
-/** Sends `path` to `api` as alice; the parsed body and status. */
-async function call(api: string, method: string, path: string, body?: unknown, key?: string) {
-  const token = await signToken(SECRET, { sub: 'alice', tid: TENANT, roles: ['member'] }, 600);
+/** Sends `path` to `api` as alice (a member, or an admin with `admin`); the parsed body and status. */
+async function call(api: string, method: string, path: string, body?: unknown, key?: string, admin = false) {
+  const roles = admin ? ['admin'] : ['member'];
+  const token = await signToken(SECRET, { sub: 'alice', tid: TENANT, roles }, 600);
   const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (key !== undefined) headers['Idempotency-Key'] = key;
@@ -99,6 +100,9 @@ describe('cluster - two co-located bflow all processes', () => {
 
   it('colocated cluster - own shards in process, others over NATS; a second `all` takes half the shards while the first drains them with local commands queued: none failed, none lost, none doubled', async () => {
     const a1 = await startAll(h, 'a1');
+    // Ready means every shard has a holder: no first command waits for the claims.
+    const map = await call(a1.api, 'GET', '/api/v1/cluster', undefined, undefined, true);
+    expect(map.body.shards.filter((s: { node: string | null }) => s.node !== 'a1')).toEqual([]);
     await h.waitBalanced(45_000);
     const runtimes: string[] = [];
     for (let i = 0; i < 32; i++) {
