@@ -131,6 +131,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       }),
       registry,
       logger,
+      compiledVersions: host.compiledVersions,
     };
     return { deps, stop: () => closers.close(), store, events, node, webhooks };
   });

@@ -7,7 +7,7 @@ import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
 import { NatsShardBus, RoutingClient, type ShardBus } from '../actors/bus/index.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
-import type { GatewayDeps } from '../gateway/gateway-deps.ts';
+import type { CompiledVersions, GatewayDeps } from '../gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { invalidatingDirectory } from '../store/invalidating-directory.ts';
 import { invalidatingWebhooks } from '../store/invalidating-webhooks.ts';
@@ -41,6 +41,8 @@ export interface GatewayBackendOptions {
    * are called in process (its owner closes it). @default a NatsShardBus on the gateway's own connection
    */
   bus?: ShardBus;
+  /** Compiled workflow versions for views; `bflow all` passes its host's. @default the gateway's own cache */
+  compiledVersions?: CompiledVersions;
 }
 
 /** The cluster gateway's backend; `redis` is the connection a Redis rate-limit store should use (when configured). */
@@ -118,6 +120,7 @@ export async function connectGatewayBackend(
       },
       registry,
       logger,
+      ...(options.compiledVersions && { compiledVersions: options.compiledVersions }),
     };
     const stop = () => closers.close();
     return redis ? { deps, stop, redis } : { deps, stop };

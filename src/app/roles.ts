@@ -76,7 +76,11 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
   // node's own shards are calls into its host, with no NATS hop (docs/architecture.md#in-process-routing).
   const backend = closers.add(
     'gateway backend',
-    await connectGatewayBackend(config, logger, { registry: node.registry, bus: node.bus }),
+    await connectGatewayBackend(config, logger, {
+      registry: node.registry,
+      bus: node.bus,
+      compiledVersions: node.host.compiledVersions,
+    }),
     (b) => b.stop(),
   );
   return { registry: node.registry, deps: backend.deps };

@@ -64,6 +64,8 @@ export class RuntimeHost implements ShardDrainer {
   private readonly commands: RuntimeCommands;
   private readonly starts: RuntimeStarts;
   private readonly context: HostContext;
+  /** The compiled workflow versions of this host (immutable; `bflow all` renders its gateway's views from them). */
+  readonly compiledVersions: WorkflowCache;
   private readonly shards = new Map<number, ShardState>();
   private readonly sweeper: NodeJS.Timeout | undefined;
 
@@ -87,7 +89,10 @@ export class RuntimeHost implements ShardDrainer {
     this.startDefinitions = new StartDefinitionCache(this.deps.workflows, this.options.startDefinitionTtlMs, () =>
       this.deps.clock.now(),
     );
-    const workflows = new WorkflowCache(this.deps.workflows, this.options.maxCompiledVersions);
+    const workflows = (this.compiledVersions = new WorkflowCache(
+      this.deps.workflows,
+      this.options.maxCompiledVersions,
+    ));
     const ctx = (this.context = new HostContext(
       this.deps,
       this.options,
