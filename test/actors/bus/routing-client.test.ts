@@ -75,6 +75,30 @@ describe.each(subjects)('routing client (%s)', (_name, makeSubject) => {
     }
   });
 
+  it("routing client - readLive: the owner's state when live; undefined when not live, unserved or slow (one try each)", async () => {
+    const routing = client({ readTimeoutMs: 100 });
+    const [live, cold, slow] = ['rt-live', 'rt-cold', 'rt-slow'];
+    const shards = new Map<number, string[]>();
+    for (const id of [live, cold, slow])
+      shards.set(routing.shardFor(id), [...(shards.get(routing.shardFor(id)) ?? []), id]);
+    for (const shard of shards.keys())
+      await s.server.serve(shard, async (r) => {
+        if (r.runtimeId === slow) await new Promise((resolve) => setTimeout(resolve, 400));
+        if (r.runtimeId === cold)
+          return { ok: false, problem: { code: 'not_live', message: 'cold', retryable: false } };
+        return echoReply(r);
+      });
+    expect(await routing.readLive('acme', live)).toEqual({ id: live, echo: 'read' });
+    expect(await routing.readLive('acme', cold)).toBeUndefined();
+    expect(await routing.readLive('acme', slow)).toBeUndefined();
+    const unserved = Array.from({ length: 200 }, (_, i) => `rt-u${i}`).find((id) => !shards.has(routing.shardFor(id)))!;
+    expect(await routing.readLive('acme', unserved)).toBeUndefined();
+    expect(spy.sent.filter((m) => m.kind === 'read')).toHaveLength(4);
+    expect(await metricValue(registry, 'bflow_routing_live_reads_total', { outcome: 'live' })).toBe(1);
+    expect(await metricValue(registry, 'bflow_routing_live_reads_total', { outcome: 'not_live' })).toBe(1);
+    expect(await metricValue(registry, 'bflow_routing_live_reads_total', { outcome: 'unreachable' })).toBe(2);
+  });
+
   it('routing client - every try sends the same request object (same idempotency key)', async () => {
     const routing = client();
     const request = commandRequest('rt-same', 'idem-1');
