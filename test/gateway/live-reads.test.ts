@@ -97,17 +97,23 @@ describe('gateway - single-runtime reads from the owner', () => {
     expect(list.body.items.map((v: { revision: number }) => v.revision)).toEqual([2]);
   });
 
-  it('live reads - a runtime not live on its owner (passivated) is read from the read model; an unknown id is 404', async () => {
+  it('live reads - a runtime passivated right after its command (over capacity) still shows that command while the read model lags', async () => {
     const gw = await gateway({ BFLOW_MAX_LIVE_ACTORS: '1' });
     const first = await gw.start('PO-a');
+    await gw.lag.freeze([first]); // the read model stays at revision 1
+    const submitted = await gw.call('alice', 'POST', `/api/v1/runtimes/${first}/actions`, { action: 'submit' });
+    expect(submitted.body.revision).toBe(2);
     await gw.start('PO-b'); // the only live actor now: PO-a was passivated
-    await gw.lag.freeze([first]);
     const got = await gw.call('alice', 'GET', `/api/v1/runtimes/${first}`);
     expect(got.status).toBe(200);
-    expect(got.body.revision).toBe(1);
-    expect(await gw.liveReads('not_live')).toBe(1);
+    expect(got.body.revision).toBe(2);
+  });
+
+  it('live reads - a runtime not in memory is read from the read model: an unknown id is 404', async () => {
+    const gw = await gateway();
     const missing = await gw.call('alice', 'GET', '/api/v1/runtimes/no-such-runtime');
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('not_found');
+    expect(await gw.liveReads('not_live')).toBe(1);
   });
 });

@@ -89,6 +89,11 @@ export interface RuntimeHostOptions {
    * @default 0
    */
   snapshotEveryRevisions?: number;
+  /**
+   * How long the last state of an actor passivated here (idle, over capacity) still answers live reads, so
+   * that a caller reads its own write while the read model is behind. 0 = not kept. @default 10000
+   */
+  recentlyPassivatedMs?: number;
 }
 
 export const DEFAULT_RUNTIME_HOST_OPTIONS = Object.freeze({
@@ -101,6 +106,7 @@ export const DEFAULT_RUNTIME_HOST_OPTIONS = Object.freeze({
   maxCompiledVersions: 1_000,
   sweepIntervalMs: 5_000,
   snapshotEveryRevisions: 0,
+  recentlyPassivatedMs: 10_000,
 } satisfies OptionDefaults<RuntimeHostOptions>);
 
 export type ResolvedHostOptions = Resolved<RuntimeHostOptions, typeof DEFAULT_RUNTIME_HOST_OPTIONS>;
@@ -126,6 +132,7 @@ export function resolveHostOptions(given: RuntimeHostOptions): ResolvedHostOptio
     maxCompiledVersions: integer(1),
     sweepIntervalMs: integer(0),
     snapshotEveryRevisions: integer(0),
+    recentlyPassivatedMs: integer(0),
   });
   return options;
 }

@@ -129,16 +129,18 @@ export class RuntimeHost implements ShardDrainer {
 
   /**
    * A runtime's state from memory (`GET /runtimes/{id}`): the live actor's state when its shard is held here
-   * and its state is known to be the store's (`confirmed`), else `not_live` (or `shard_moved`), and the caller
-   * reads the read model. No store read, no activation, no wait behind the mailbox: the actor's state moves on
+   * and its state is known to be the store's (`confirmed`), or the state it had when it was passivated here a
+   * moment ago (`recentlyPassivatedMs`); else `not_live` (or `shard_moved`), and the caller reads the read model. No store read, no activation, no wait behind the mailbox: the actor's state moves on
    * before a command's reply is sent, so a read sent after the reply sees the command. The actor is not
    * touched: reads do not keep it in memory.
    */
   readLive(request: ShardRead): ShardReply {
     const shard = shardOf(request.runtimeId, this.options.shardCount);
     if (!this.shards.has(shard)) return shardMoved(shard);
-    const actor = this.actors.get(actorKey(request.tenant, request.runtimeId));
-    return actor?.confirmed ? { ok: true, state: actor.state } : notLive(request.runtimeId);
+    const key = actorKey(request.tenant, request.runtimeId);
+    const actor = this.actors.get(key);
+    const state = actor?.confirmed ? actor.state : this.context.recentlyPassivated.get(key);
+    return state ? { ok: true, state } : notLive(request.runtimeId);
   }
 
   /**
@@ -163,7 +165,7 @@ export class RuntimeHost implements ShardDrainer {
   /** Starts serving `shard` (lease acquired). A new epoch drops the shard's actors: another node may have moved them on. */
   openShard(shard: number, epoch: number): void {
     const current = this.shards.get(shard);
-    if (current && current.epoch !== epoch) this.actors.dropShard(shard);
+    if (current && current.epoch !== epoch) this.forgetShard(shard);
     this.shards.set(shard, { epoch, draining: false });
   }
 
@@ -174,7 +176,7 @@ export class RuntimeHost implements ShardDrainer {
    */
   closeShard(shard: number): void {
     this.shards.delete(shard);
-    this.actors.dropShard(shard);
+    this.forgetShard(shard);
   }
 
   /** Graceful hand-over: refuse new requests, finish the queued ones, flush the writer, drop the shard's actors. */
@@ -185,7 +187,13 @@ export class RuntimeHost implements ShardDrainer {
     await this.mailboxes.whenIdle(shard);
     await this.deps.writer.flush();
     if (this.shards.get(shard) === state) this.shards.delete(shard);
+    this.forgetShard(shard);
+  }
+
+  /** Drops the shard's actors, and the states of those passivated a moment ago: another node may move them on. */
+  private forgetShard(shard: number): void {
     this.actors.dropShard(shard);
+    this.context.recentlyPassivated.dropShard(shard);
   }
 
   /** Reloads the tenant's directory on its next command (instead of after `directoryTtlMs`). */

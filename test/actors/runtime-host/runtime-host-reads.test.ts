@@ -4,7 +4,7 @@ import { shardOf } from '../../../src/actors/shard-of.ts';
 import { CachedRuntimeStore } from '../../../src/store/cached-runtime-store.ts';
 import { MemoryStore } from '../../../src/store/memory/memory-store.ts';
 import { MemorySnapshotCache } from '../../../src/store/memory/snapshot-cache.ts';
-import { commandRequest as cmd, ok, problemOf, seedTenant, startRequest } from './runtime-host-fixture.ts';
+import { TestClock, commandRequest as cmd, ok, problemOf, seedTenant, startRequest } from './runtime-host-fixture.ts';
 
 const SHARDS = 4;
 const TENANT = 't-reads';
@@ -17,6 +17,7 @@ async function setup() {
   const store = new MemoryStore();
   const cache = new MemorySnapshotCache();
   await seedTenant(store, TENANT);
+  const clock = new TestClock();
   const make = () => {
     const host = new RuntimeHost(
       {
@@ -25,14 +26,15 @@ async function setup() {
         cache,
         workflows: store.workflows,
         directory: store.directory,
+        clock,
       },
-      { shardCount: SHARDS, sweepIntervalMs: 0 },
+      { shardCount: SHARDS, sweepIntervalMs: 0, idleMs: 1_000, recentlyPassivatedMs: 5_000 },
     );
     for (let s = 0; s < SHARDS; s++) host.openShard(s, 1);
     hosts.push(host);
     return host;
   };
-  return { store, make };
+  return { store, make, clock };
 }
 
 const read = (runtimeId: string) => ({ kind: 'read', tenant: TENANT, runtimeId }) as const;
@@ -53,10 +55,31 @@ describe('runtime host - live reads', () => {
     const first = make();
     ok(await first.handle(startRequest(TENANT, 'rt-2', 'doc-2')));
     expect(problemOf(await first.handle(read('rt-unknown')))).toMatchObject({ code: 'not_live', retryable: false });
-    first.passivateIdle(); // idleMs has not passed: still live
+    expect(first.passivateIdle()).toBe(0); // idleMs has not passed: still live
     expect(ok(await first.handle(read('rt-2'))).state.revision).toBe(1);
 
     first.closeShard(shardOf('rt-2', SHARDS));
     expect(problemOf(await first.handle(read('rt-2'))).code).toBe('shard_moved');
+  });
+
+  it('live read - an actor passivated a moment ago still answers with its last state, until recentlyPassivatedMs or its shard goes', async () => {
+    const { make, clock } = await setup();
+    const host = make();
+    ok(await host.handle(startRequest(TENANT, 'rt-3', 'doc-3')));
+    ok(await host.handle(cmd(TENANT, 'rt-3', 'alice', 'submit')));
+    clock.advance(1_000);
+    expect(host.passivateIdle()).toBe(1);
+    expect(host.liveActors).toBe(0);
+    expect(ok(await host.handle(read('rt-3'))).state.revision).toBe(2);
+    clock.advance(5_000);
+    expect(problemOf(await host.handle(read('rt-3'))).code).toBe('not_live');
+
+    ok(await host.handle(startRequest(TENANT, 'rt-4', 'doc-4')));
+    clock.advance(1_000);
+    host.passivateIdle();
+    const shard = shardOf('rt-4', SHARDS);
+    host.closeShard(shard);
+    host.openShard(shard, 2); // held again under a new epoch: another node may have moved rt-4 on meanwhile
+    expect(problemOf(await host.handle(read('rt-4'))).code).toBe('not_live');
   });
 });
