@@ -76,10 +76,15 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
   }
   const node = closers.add('cluster node', await startClusterNode(config, logger), (n) => n.stop());
   if (config.role === 'node') return { registry: node.registry };
-  // One registry: /metrics shows the node's and the gateway's metrics together.
+  // One registry: /metrics shows the node's and the gateway's metrics together. One bus: commands for the
+  // node's own shards are calls into its host, with no NATS hop (docs/architecture.md#in-process-routing).
   const backend = closers.add(
     'gateway backend',
-    await connectGatewayBackend(config, logger, { registry: node.registry }),
+    await connectGatewayBackend(config, logger, {
+      registry: node.registry,
+      bus: node.bus,
+      compiledVersions: node.host.compiledVersions,
+    }),
     (b) => b.stop(),
   );
   return { registry: node.registry, deps: backend.deps };

@@ -47,7 +47,8 @@ async function node(cache = new MemorySnapshotCache()): Promise<RuntimeHost> {
       clock: new TestClock(),
       registry: new Registry(),
     },
-    { shardCount: 1, sweepIntervalMs: 0 },
+    // A snapshot after every commit: the second scenario needs the one the old owner wrote before the submit.
+    { shardCount: 1, sweepIntervalMs: 0, snapshotEveryRevisions: 1 },
   );
   host.openShard(0, 1);
   closers.push(async () => {
