@@ -14,6 +14,8 @@
  * and drops the database unless it is kept.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
@@ -119,12 +121,16 @@ async function seedTenants(pool: mysql.Pool, prefix: string, count: number): Pro
     await Promise.all(missing.slice(i, i + 8).map((t) => seedTenant(stores, t)));
 }
 
+/**
+ * The bflow processes run the compiled build, as production does (`npm run bench` builds dist/ first), unless
+ * BFLOW_BENCH_FROM_SOURCE=1 asks for the sources through tsx (or there is no complete build).
+ */
 function spawnService(verb: 'node' | 'gateway' | 'all', env: Record<string, string>, nodeArgs: readonly string[]) {
-  const args = [...nodeArgs, '--import', 'tsx', 'bin/bflow.js', verb];
+  const fromSource = process.env.BFLOW_BENCH_FROM_SOURCE === '1' || !existsSync(join(ROOT, 'dist', 'build.json'));
+  const args = [...nodeArgs, ...(fromSource ? ['--import', 'tsx'] : []), 'bin/bflow.js', verb];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    // The sources, as every bench so far measured, even when a dist/ is built.
-    env: { PATH: process.env.PATH ?? '', BFLOW_FROM_SOURCE: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(fromSource && { BFLOW_FROM_SOURCE: '1' }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return reaped(child);
