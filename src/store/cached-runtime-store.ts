@@ -1,6 +1,6 @@
 import { Counter, Registry } from 'prom-client';
 import type { RuntimeState } from '../engine/index.ts';
-import type { DueTimer, OutboxEvent, RuntimeStore, SnapshotCache, StoredIdempotency } from './ports.ts';
+import type { DueTimer, OutboxEvent, PublishedMark, RuntimeStore, SnapshotCache, StoredIdempotency } from './ports.ts';
 
 /** Options of {@link CachedRuntimeStore}. */
 export interface CachedRuntimeStoreOptions {
@@ -74,8 +74,8 @@ export class CachedRuntimeStore implements RuntimeStore {
     return this.inner.unpublishedEvents(shard, limit);
   }
 
-  markPublished(positions: readonly number[]): Promise<void> {
-    return this.inner.markPublished(positions);
+  markPublished(marks: readonly PublishedMark[]): Promise<void> {
+    return this.inner.markPublished(marks);
   }
 }
 
