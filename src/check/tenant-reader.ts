@@ -3,12 +3,14 @@ import type { DomainEvent, RuntimeState, TaskChange } from '../engine/index.ts';
 import { toLogEntry } from '../store/mysql/read-model.ts';
 import { num, optNum, optStr, readJson, selectRows, str, type Row } from '../store/mysql/sql.ts';
 import type { StoredLogEntry } from '../store/ports.ts';
+import { stepEvents, type StepBody } from '../store/step-log.ts';
 
 /**
  * The checker's reads of one tenant, in pages so that a tenant of 10^5
  * runtimes is never loaded by one query: runtimes by id, each page's log and
  * task rows by the same id range (so rows of a runtime that does not exist
- * are seen too), the outbox by position. Every query has the given timeout.
+ * are seen too), the outbox (the steps with events, after what an upgrade left
+ * in the old outbox table) by position. Every query has the given timeout.
  */
 
 /** A task row as the tasks table holds it. */
@@ -69,7 +71,11 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
   }
 }
 
-/** The tenant's outbox rows in position order, a page at a time. */
+/**
+ * The tenant's outbox in position order, a page at a time: the rows an upgrade left in the old outbox table
+ * (published when marked), then its steps with events (published when at or below their shard's published
+ * watermark).
+ */
 export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: number }): AsyncGenerator<OutboxRow[]> {
   let after = 0;
   for (;;) {
@@ -85,25 +91,54 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
       events: readJson<DomainEvent[]>(r.events),
       published: r.published_at !== null && r.published_at !== undefined,
     }));
+    if (rows.length < o.outboxPageSize) break;
+    after = num(rows[rows.length - 1]!.position);
+  }
+  const marks = await select(o, 'SELECT shard, published_position FROM shard_watermarks', []);
+  const published = new Map(marks.map((m) => [num(m.shard), num(m.published_position)]));
+  after = 0;
+  for (;;) {
+    const rows = await select(
+      o,
+      'SELECT position, shard, runtime_id, body FROM runtime_steps WHERE tenant = ? AND events > 0 AND position > ? ORDER BY position LIMIT ?',
+      [o.tenant, after, o.outboxPageSize],
+    );
+    yield rows.map((r) => {
+      const body = readJson<StepBody>(r.body);
+      const position = num(r.position);
+      return {
+        position,
+        runtimeId: str(r.runtime_id),
+        seq: body.seq,
+        events: stepEvents(o.tenant, str(r.runtime_id), body),
+        published: position <= (published.get(num(r.shard)) ?? 0),
+      };
+    });
     if (rows.length < o.outboxPageSize) return;
     after = num(rows[rows.length - 1]!.position);
   }
 }
 
-/** The tenant's idempotency records (key, runtime), a page at a time in key order. */
+/**
+ * The tenant's idempotency keys (key, runtime), a page at a time in key order: those on its steps, then
+ * those committed before migration 004 (the idempotency_keys table).
+ */
 export async function* idempotencyPages(
   o: TenantReaderOptions & { keyPageSize: number },
 ): AsyncGenerator<{ key: string; runtimeId: string }[]> {
-  let after: string | undefined;
-  for (;;) {
-    const rows = await select(
-      o,
-      `SELECT idem_key, runtime_id FROM idempotency_keys WHERE tenant = ?${after === undefined ? '' : ' AND idem_key > ?'} ORDER BY idem_key LIMIT ?`,
-      after === undefined ? [o.tenant, o.keyPageSize] : [o.tenant, after, o.keyPageSize],
-    );
-    yield rows.map((r) => ({ key: str(r.idem_key), runtimeId: str(r.runtime_id) }));
-    if (rows.length < o.keyPageSize) return;
-    after = str(rows[rows.length - 1]!.idem_key);
+  for (const table of ['runtime_steps', 'idempotency_keys']) {
+    const notNull = table === 'runtime_steps' ? ' AND idem_key IS NOT NULL' : '';
+    let after: string | undefined;
+    for (;;) {
+      const rows = await select(
+        o,
+        `SELECT idem_key, runtime_id FROM ${table} WHERE tenant = ?${notNull}${after === undefined ? '' : ' AND idem_key > ?'} ORDER BY idem_key LIMIT ?`,
+        after === undefined ? [o.tenant, o.keyPageSize] : [o.tenant, after, o.keyPageSize],
+      );
+      yield rows.map((r) => ({ key: str(r.idem_key), runtimeId: str(r.runtime_id) }));
+      if (rows.length < o.keyPageSize) break;
+      after = str(rows[rows.length - 1]!.idem_key);
+    }
   }
 }
 

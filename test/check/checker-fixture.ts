@@ -124,7 +124,7 @@ export class CheckerStack {
     await this.store.deleteTimer(tenant, sla.id, sla.dueAt);
   }
 
-  /** Runs an outbox relay until every outbox row of the tenant is published. */
+  /** Runs an outbox relay until every step of the tenant with events is published (its shard's watermark past it). */
   async relayAll(tenant: string): Promise<void> {
     const relay = new OutboxRelay({ store: this.store, publisher: this.publisher, prefix: this.prefix, pollMs: 50 });
     try {
@@ -132,12 +132,13 @@ export class CheckerStack {
       await waitFor(
         async () => {
           const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
-            'SELECT COUNT(*) AS n FROM outbox WHERE tenant = ? AND published_at IS NULL',
+            'SELECT COUNT(*) AS n FROM runtime_steps s LEFT JOIN shard_watermarks w ON w.shard = s.shard ' +
+              'WHERE s.tenant = ? AND s.events > 0 AND s.position > COALESCE(w.published_position, 0)',
             [tenant],
           );
           return Number(rows[0]?.n) === 0;
         },
-        { deadlineMs: 30_000, what: `every outbox row of ${tenant} published` },
+        { deadlineMs: 30_000, what: `every event of ${tenant} published` },
       );
     } finally {
       await relay.stop();
