@@ -22,6 +22,7 @@ import {
   startRequest,
 } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { waitFor } from '../harness/wait.ts';
+import { countUnpublished } from '../fixtures/unpublished-steps.ts';
 import { uniqueTenant } from '../store/fixtures.ts';
 
 const SHARDS = 4;
@@ -130,14 +131,7 @@ export class CheckerStack {
     try {
       for (let s = 0; s < SHARDS; s++) relay.openShard(s);
       await waitFor(
-        async () => {
-          const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
-            'SELECT COUNT(*) AS n FROM runtime_steps s LEFT JOIN shard_watermarks w ON w.shard = s.shard ' +
-              'WHERE s.tenant = ? AND s.events > 0 AND s.position > COALESCE(w.published_position, 0)',
-            [tenant],
-          );
-          return Number(rows[0]?.n) === 0;
-        },
+        async () => (await countUnpublished(this.pool, { tenant })) === 0,
         { deadlineMs: 30_000, what: `every event of ${tenant} published` },
       );
     } finally {
