@@ -36,6 +36,10 @@ export class MemoryTransitionWriter implements TransitionWriter {
 
   private refusal(r: TransitionRecord): CommitOutcome | undefined {
     const { tenant, state } = r;
+    // The key first, as MySQL: a retry of a committed command is answered its first reply.
+    if (r.idempotency && this.t.idempotency.has(key(tenant, r.idempotency.key))) {
+      return refused('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was used already`);
+    }
     const stored = this.t.runtimes.get(key(tenant, state.runtime.id));
     const current = stored?.state.revision ?? 0;
     if ((r.baseRevision === 0 && stored) || (r.baseRevision !== 0 && current !== r.baseRevision)) {
@@ -47,9 +51,6 @@ export class MemoryTransitionWriter implements TransitionWriter {
         'duplicate_runtime',
         `document ${state.runtime.app}/${state.runtime.docId} already has active runtime ${active}`,
       );
-    }
-    if (r.idempotency && this.t.idempotency.has(key(tenant, r.idempotency.key))) {
-      return refused('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was used already`);
     }
     return this.duplicateRow(r);
   }

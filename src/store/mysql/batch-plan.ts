@@ -85,6 +85,10 @@ const fail = (
 });
 
 function judge(r: TransitionRecord, ps: PlanState): CommitOutcome {
+  // The key first: a retry of a committed command is answered its first reply, whatever else it would hit.
+  if (r.idempotency && ps.idem.has(idemKey(r.tenant, r.idempotency.key))) {
+    return fail('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was already committed`);
+  }
   const rt = r.state.runtime;
   const key = runtimeKey(r.tenant, rt.id);
   const current = ps.rev.get(key) ?? 0;
@@ -97,9 +101,6 @@ function judge(r: TransitionRecord, ps: PlanState): CommitOutcome {
     if (holder !== undefined && holder !== key && (ps.active.get(holder) ?? true)) {
       return fail('duplicate_runtime', `document ${rt.app}/${rt.docId} already has an active runtime`);
     }
-  }
-  if (r.idempotency && ps.idem.has(idemKey(r.tenant, r.idempotency.key))) {
-    return fail('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was already committed`);
   }
   return { ok: true };
 }
