@@ -22,6 +22,8 @@ export interface RuntimeRows {
   state: RuntimeState | undefined;
   log: StoredLogEntry[];
   tasks: StoredTask[];
+  /** Its runtime_steps rows (the log-first log), in revision order. */
+  steps: { revision: number; body: StepBody }[];
 }
 
 export interface OutboxRow {
@@ -55,7 +57,7 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
     const last = runtimes.length === o.pageSize ? str(runtimes[runtimes.length - 1]!.id) : undefined;
     // The id range of this page: (after, last]; the last page is open-ended, so rows past the last runtime are read too.
     const range = idRange(after, last);
-    const [log, tasks] = await Promise.all([
+    const [log, tasks, steps] = await Promise.all([
       select(o, `SELECT ${LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`, [
         o.tenant,
         ...range.values,
@@ -64,8 +66,13 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
         o.tenant,
         ...range.values,
       ]),
+      select(
+        o,
+        `SELECT runtime_id, revision, body FROM runtime_steps WHERE tenant = ?${range.sql} ORDER BY runtime_id, revision`,
+        [o.tenant, ...range.values],
+      ),
     ]);
-    yield assemble(runtimes, log, tasks);
+    yield assemble(runtimes, log, tasks, steps);
     if (last === undefined) return;
     after = last;
   }
@@ -166,17 +173,25 @@ function idRange(after: string | undefined, last: string | undefined): { sql: st
   return { sql: sql.join(''), values };
 }
 
-function assemble(runtimes: Row[], log: Row[], tasks: Row[]): RuntimeRows[] {
+function assemble(runtimes: Row[], log: Row[], tasks: Row[], steps: Row[]): RuntimeRows[] {
   const byId = new Map<string, RuntimeRows>();
   const rowsOf = (id: string): RuntimeRows => {
     let rows = byId.get(id);
-    if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [] }));
+    if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [], steps: [] }));
     return rows;
   };
   for (const r of runtimes) rowsOf(str(r.id)).state = readJson<RuntimeState>(r.state);
   for (const r of log) rowsOf(str(r.runtime_id)).log.push(toLogEntry(r));
   for (const r of tasks) rowsOf(str(r.runtime_id)).tasks.push(toTask(r));
+  for (const r of steps)
+    rowsOf(str(r.runtime_id)).steps.push({ revision: num(r.revision), body: readJson<StepBody>(r.body) });
   return [...byId.values()];
+}
+
+/** The tenant's document slots (active_documents): `app\u0000docId` → the runtime holding it. */
+export async function documentSlots(o: TenantReaderOptions): Promise<Map<string, string>> {
+  const rows = await select(o, 'SELECT app, doc_id, runtime_id FROM active_documents WHERE tenant = ?', [o.tenant]);
+  return new Map(rows.map((r) => [`${str(r.app)}\u0000${str(r.doc_id)}`, str(r.runtime_id)]));
 }
 
 function toTask(r: Row): StoredTask {

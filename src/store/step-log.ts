@@ -164,6 +164,9 @@ export function stateAtRevision(
     if ('init' in s.body.change) from = i;
   });
   if (from === -1) return undefined;
-  const state = replaySteps(undefined, upTo.slice(from).map((s) => s.body));
+  const state = replaySteps(
+    undefined,
+    upTo.slice(from).map((s) => s.body),
+  );
   return state?.revision === revision ? state : undefined;
 }

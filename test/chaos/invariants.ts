@@ -32,10 +32,11 @@ export async function checkInvariants(
 ): Promise<InvariantReport> {
   const pool = stack.pool();
   try {
-    await waitFor(
-      async () => (await countUnpublished(pool)) === 0,
-      { deadlineMs: 60_000, intervalMs: 200, what: 'the outbox relay caught up (every shard watermark past its events)' },
-    );
+    await waitFor(async () => (await countUnpublished(pool)) === 0, {
+      deadlineMs: 60_000,
+      intervalMs: 200,
+      what: 'the outbox relay caught up (every shard watermark past its events)',
+    });
     const report: InvariantReport = { tenants: tenants.length, lost: 0, duplicates: 0, problems: [], summaries: [] };
     for (const tenant of tenants) {
       const r = await checkTenant({

@@ -130,10 +130,10 @@ export class CheckerStack {
     const relay = new OutboxRelay({ store: this.store, publisher: this.publisher, prefix: this.prefix, pollMs: 50 });
     try {
       for (let s = 0; s < SHARDS; s++) relay.openShard(s);
-      await waitFor(
-        async () => (await countUnpublished(this.pool, { tenant })) === 0,
-        { deadlineMs: 30_000, what: `every event of ${tenant} published` },
-      );
+      await waitFor(async () => (await countUnpublished(this.pool, { tenant })) === 0, {
+        deadlineMs: 30_000,
+        what: `every event of ${tenant} published`,
+      });
     } finally {
       await relay.stop();
     }

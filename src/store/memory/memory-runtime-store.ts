@@ -34,7 +34,8 @@ export class MemoryRuntimeStore implements RuntimeStore {
     if (!ref) return undefined;
     const steps = structuredClone(this.t.steps.get(key(tenant, ref.runtimeId)) ?? []);
     const state = stateAtRevision(steps, ref.revision);
-    if (!state) throw new StoreError('log_incomplete', `runtime ${ref.runtimeId}: cannot rebuild revision ${ref.revision}`);
+    if (!state)
+      throw new StoreError('log_incomplete', `runtime ${ref.runtimeId}: cannot rebuild revision ${ref.revision}`);
     const body = steps.find((s) => s.revision === ref.revision)?.body;
     const isStart = body !== undefined && body.base !== true && 'init' in body.change;
     return {

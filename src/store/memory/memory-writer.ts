@@ -101,7 +101,11 @@ export class MemoryTransitionWriter implements TransitionWriter {
       ...(idemKey !== undefined && { idemKey }),
     });
     if (idemKey !== undefined) {
-      this.t.idempotency.set(key(tenant, idemKey), { runtimeId: state.runtime.id, revision: state.revision, createdAt });
+      this.t.idempotency.set(key(tenant, idemKey), {
+        runtimeId: state.runtime.id,
+        revision: state.revision,
+        createdAt,
+      });
     }
     return position;
   }

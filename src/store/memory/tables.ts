@@ -1,13 +1,7 @@
 import type { Employee, Group, RuntimeState, TaskChange } from '../../engine/index.ts';
 import type { DomainEvent } from '../../engine/index.ts';
 import type { StepBody } from '../step-log.ts';
-import type {
-  AppConfig,
-  DueTimer,
-  StoredLogEntry,
-  WorkflowRecord,
-  WorkflowVersion,
-} from '../ports.ts';
+import type { AppConfig, DueTimer, StoredLogEntry, WorkflowRecord, WorkflowVersion } from '../ports.ts';
 import { compareStrings, SortedList } from './sorted-list.ts';
 import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 

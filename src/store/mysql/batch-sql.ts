@@ -170,7 +170,11 @@ const STATEMENTS: {
     table: 'runtime_steps',
     sql: 'INSERT INTO runtime_steps (tenant, runtime_id, revision, shard, idem_key, events, body, created_at) VALUES ?',
   },
-  { key: 'claims', table: 'active_documents', sql: 'INSERT INTO active_documents (tenant, app, doc_id, runtime_id) VALUES ?' },
+  {
+    key: 'claims',
+    table: 'active_documents',
+    sql: 'INSERT INTO active_documents (tenant, app, doc_id, runtime_id) VALUES ?',
+  },
   {
     key: 'runtimeUpdates',
     table: 'runtimes',
@@ -309,11 +313,7 @@ async function sendOneByOne(ctx: SqlContext, statements: readonly Statement[]): 
  * one. Throws StaleRevisionError when a guarded update missed a row (after the round trip: the transaction
  * is rolled back). Returns the step positions it knows (see SqlContext.autoIncrementStep).
  */
-async function runWrites(
-  ctx: SqlContext,
-  statements: readonly Statement[],
-  together: boolean,
-): Promise<StepPositions> {
+async function runWrites(ctx: SqlContext, statements: readonly Statement[], together: boolean): Promise<StepPositions> {
   if (statements.length === 0) return new Map(); // every record refused by the plan: nothing to send
   const results =
     together && ctx.multipleStatements ? await sendTogether(ctx, statements) : await sendOneByOne(ctx, statements);

@@ -154,10 +154,10 @@ describe('outbox relay on MySQL and JetStream', () => {
     });
     try {
       relay.openShard(shard);
-      await waitFor(
-        async () => (await countUnpublished(pool, { shard })) === 0,
-        { deadlineMs: 30_000, what: "the shard's published watermark past its last step" },
-      );
+      await waitFor(async () => (await countUnpublished(pool, { shard })) === 0, {
+        deadlineMs: 30_000,
+        what: "the shard's published watermark past its last step",
+      });
     } finally {
       await relay.stop();
     }
@@ -184,7 +184,8 @@ describe('outbox relay on MySQL and JetStream', () => {
       Array.from({ length: 5 }, (_, i) => writer.commit(step({ tenant, id: `w${i}`, shard, events: 2 }))),
     );
     first.forEach((o, i) => {
-      if (o.ok) oldRelay.committed(shard, step({ tenant, id: `w${i}`, shard, events: 2 }).effects.events, o.outboxPosition);
+      if (o.ok)
+        oldRelay.committed(shard, step({ tenant, id: `w${i}`, shard, events: 2 }).effects.events, o.outboxPosition);
     });
     await waitFor(async () => (await countUnpublished(pool, { shard })) === 0, { what: 'the first commits published' });
     await oldRelay.stop();

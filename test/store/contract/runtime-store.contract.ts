@@ -262,7 +262,9 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1' } }));
       const theirs = step({ tenant: other, id: 'r1', docId: 'other-doc', idempotency: { key: 'k1' } });
       expect(await s.writer.commit(theirs)).toMatchObject({ ok: true });
-      expect((await s.store.findIdempotency(other, 'k1'))?.response).toMatchObject({ state: { runtime: { tenant: other } } });
+      expect((await s.store.findIdempotency(other, 'k1'))?.response).toMatchObject({
+        state: { runtime: { tenant: other } },
+      });
       expect((await s.store.findIdempotency(tenant, 'k1'))?.response).toMatchObject({ state: { runtime: { tenant } } });
     });
 
