@@ -80,6 +80,11 @@ export interface TransitionWriter {
   flush(): Promise<void>;
   /** Flushes, then refuses new records. */
   close(): Promise<void>;
+  /**
+   * Projects every committed step of `shard` not projected yet, a previous owner's included (a writer whose
+   * projections follow the commit). A new owner awaits it before firing the shard's timers.
+   */
+  catchUp?(shard: number): Promise<void>;
 }
 
 /**

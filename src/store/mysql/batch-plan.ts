@@ -132,8 +132,16 @@ function accept(r: TransitionRecord, ps: PlanState): void {
   }
 }
 
-/** Decides every record's outcome in order and builds the winners' rows. */
-export function planBatch(records: readonly TransitionRecord[], snapshot: BatchSnapshot, now: number): BatchPlan {
+/**
+ * Decides every record's outcome in order and builds the winners' rows: their steps and document slots,
+ * and with `project` their projections too (written in the same transaction).
+ */
+export function planBatch(
+  records: readonly TransitionRecord[],
+  snapshot: BatchSnapshot,
+  now: number,
+  project = true,
+): BatchPlan {
   const ps: PlanState = {
     rev: new Map(snapshot.revisions),
     created: new Set(),
@@ -151,7 +159,7 @@ export function planBatch(records: readonly TransitionRecord[], snapshot: BatchS
     }
     return outcome;
   });
-  const rows = buildRows(winners, ps.created, now);
+  const rows = buildRows(winners, ps.created, now, project);
   for (const slot of ps.slots.values()) {
     if (slot.released !== undefined) rows.releases.push({ ...slot, runtimeId: slot.released });
     if (slot.claimed !== undefined) rows.claims.push([slot.tenant, slot.app, slot.docId, slot.claimed]);
@@ -207,27 +215,45 @@ function runtimeRow(r: TransitionRecord): Row {
   ];
 }
 
-/** Rows of the winners: the last state per runtime, the last version of each task, the final state of each timer. */
-function buildRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>, now: number): BatchRows {
+/** The projection rows of committed steps: see {@link projectionRows}. */
+export type ProjectionRows = Pick<
+  BatchRows,
+  'runtimeUpdates' | 'runtimeInserts' | 'log' | 'tasks' | 'timersSet' | 'timersDeleted'
+>;
+
+/** The winners' log rows, and their projections when the batch writes them (`project`). */
+function buildRows(
+  winners: readonly TransitionRecord[],
+  created: ReadonlySet<string>,
+  now: number,
+  project: boolean,
+): BatchRows {
+  const rows: BatchRows = {
+    steps: winners.map((r) => stepRow(r, now)),
+    stepOwners: [...winners],
+    claims: [],
+    releases: [],
+    ...(project ? projectionRows(winners, created) : emptyProjection()),
+  };
+  return rows;
+}
+
+function emptyProjection(): ProjectionRows {
+  return { runtimeUpdates: [], runtimeInserts: [], log: [], tasks: [], timersSet: [], timersDeleted: [] };
+}
+
+/**
+ * The projections of committed steps (in commit order), coalesced: the last state per runtime (an insert
+ * for the runtimes in `created`, else an upsert), every log entry, the last version of each task, the final
+ * state of each timer.
+ */
+export function projectionRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>): ProjectionRows {
   const lastState = new Map<string, TransitionRecord>();
   const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
-  const rows: BatchRows = {
-    steps: [],
-    stepOwners: [],
-    claims: [],
-    releases: [],
-    runtimeUpdates: [],
-    runtimeInserts: [],
-    log: [],
-    tasks: [],
-    timersSet: [],
-    timersDeleted: [],
-  };
+  const rows = emptyProjection();
   for (const r of winners) {
     const rt = r.state.runtime;
-    rows.steps.push(stepRow(r, now));
-    rows.stepOwners.push(r);
     lastState.set(runtimeKey(r.tenant, rt.id), r);
     const command = loggedCommand(r);
     r.effects.log.forEach((l, i) => {

@@ -8,6 +8,7 @@ import {
   runtimeKey,
   type BatchRows,
   type BatchSnapshot,
+  type ProjectionRows,
 } from './batch-plan.ts';
 
 /** SQL of one group commit, run inside a transaction the writer opened. */
@@ -25,6 +26,8 @@ export interface SqlContext {
   multipleStatements?: boolean;
   /** `START TRANSACTION` is owed: sent with the next query (multipleStatements only), saving a round trip. */
   startPending?: boolean;
+  /** The batch writes the log and the document slots only; a projector writes the projections after it. */
+  projectLater?: boolean;
 }
 
 /** The log position of each record's step, when the context knows how ids are allocated. */
@@ -104,7 +107,25 @@ async function lockRevisions(ctx: SqlContext, records: readonly TransitionRecord
     'id',
   );
   const rows = await q(ctx, `SELECT tenant, id, revision FROM runtimes WHERE ${where} FOR UPDATE`, values);
-  return new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.id)), Number(r.revision)]));
+  const revisions = new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.id)), Number(r.revision)]));
+  if (ctx.projectLater) {
+    // The runtime rows may lag the log: the last step decides (a runtime older than the log has only its row).
+    const byRuntime = orGroups(
+      group(records.map((r) => ({ head: [r.tenant], id: r.state.runtime.id }))),
+      ['tenant'],
+      'runtime_id',
+    );
+    const logged = await q(
+      ctx,
+      `SELECT tenant, runtime_id AS id, MAX(revision) AS revision FROM runtime_steps WHERE ${byRuntime.where} GROUP BY tenant, runtime_id`,
+      byRuntime.values,
+    );
+    for (const r of logged) {
+      const key = runtimeKey(String(r.tenant), String(r.id));
+      revisions.set(key, Math.max(revisions.get(key) ?? 0, Number(r.revision)));
+    }
+  }
+  return revisions;
 }
 
 async function readActiveDocs(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Map<string, string>> {
@@ -355,7 +376,7 @@ export async function commitFast(
   now: number,
 ): Promise<CommitOutcome[]> {
   const assumed = await assumeSnapshot(ctx, records);
-  const plan = planBatch(records, assumed, now);
+  const plan = planBatch(records, assumed, now, !ctx.projectLater);
   return withPositions(
     plan.outcomes,
     records,
@@ -369,7 +390,7 @@ async function commitChecked(
   records: readonly TransitionRecord[],
   now: number,
 ): Promise<CommitOutcome[]> {
-  const plan = planBatch(records, await readSnapshot(ctx, records), now);
+  const plan = planBatch(records, await readSnapshot(ctx, records), now, !ctx.projectLater);
   return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows), false));
 }
 
@@ -406,3 +427,57 @@ export async function commitSlow(
   }
   return outcomes;
 }
+
+/**
+ * The positions of committed records' steps that the writes could not tell (innodb_autoinc_lock_mode 2), read
+ * back inside the transaction: the projector needs every step's position.
+ */
+export async function completePositions(
+  ctx: SqlContext,
+  records: readonly TransitionRecord[],
+  outcomes: CommitOutcome[],
+): Promise<CommitOutcome[]> {
+  const missing = records.filter((_, i) => {
+    const o = outcomes[i];
+    return o?.ok === true && o.outboxPosition === undefined;
+  });
+  if (missing.length === 0) return outcomes;
+  const rows = await q(
+    ctx,
+    `SELECT tenant, runtime_id, revision, position FROM runtime_steps WHERE ${missing.map(() => '(tenant = ? AND runtime_id = ? AND revision = ?)').join(' OR ')}`,
+    missing.flatMap((r) => [r.tenant, r.state.runtime.id, r.state.revision]),
+  );
+  const found = new Map(rows.map((r) => [`${r.tenant}\u0000${r.runtime_id}\u0000${r.revision}`, Number(r.position)]));
+  return outcomes.map((o, i) => {
+    const r = records[i]!;
+    if (!o.ok || o.outboxPosition !== undefined) return o;
+    const position = found.get(`${r.tenant}\u0000${r.state.runtime.id}\u0000${r.state.revision}`);
+    return position === undefined ? o : { ok: true, outboxPosition: position };
+  });
+}
+
+/**
+ * Writes projections of steps committed before (the projector's transaction): runtime rows as upserts that
+ * never move a row back to an older revision, log entries that may exist already, tasks and timers as the
+ * commit writes them. Multi-row statements; one round trip on a multipleStatements connection.
+ */
+export async function writeProjections(ctx: SqlContext, rows: ProjectionRows): Promise<void> {
+  const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [] }).map((st) => {
+    if (st.table === 'runtimes') return { ...st, sql: GUARDED_RUNTIME_UPSERT };
+    if (st.table === 'runtime_log') return { ...st, sql: `${st.sql} ON DUPLICATE KEY UPDATE seq = seq` };
+    return st;
+  });
+  await runWrites(ctx, statements, true);
+}
+
+const newer = (col: string): string => `${col} = IF(VALUES(revision) > revision, VALUES(${col}), ${col})`;
+
+/** An upsert of runtime rows that keeps a row at a newer revision (revision is assigned last: MySQL assigns in order). */
+const GUARDED_RUNTIME_UPSERT = `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ? ON DUPLICATE KEY UPDATE ${[
+  'state',
+  'status',
+  'current_node',
+  'updated_at',
+]
+  .map(newer)
+  .join(', ')}, revision = GREATEST(revision, VALUES(revision))`;
