@@ -93,7 +93,7 @@ export class MySqlProjector {
   }
 
   private arm(delayMs: number): void {
-    if (this.inFlight) return; // the run in flight re-arms when it ends
+    if (this.inFlight !== undefined) return; // the run in flight re-arms when it ends
     if (this.timer && delayMs > 0) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.run(), delayMs);
