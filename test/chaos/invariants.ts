@@ -1,6 +1,6 @@
 import { checkInvariants as checkTenant, violationLines } from '../../src/check/index.ts';
 import { waitFor } from '../harness/wait.ts';
-import { countUnpublished } from '../fixtures/unpublished-steps.ts';
+import { countUnprojected, countUnpublished } from '../fixtures/unpublished-steps.ts';
 import type { ChaosStack } from './chaos-stack.ts';
 import type { Ack } from './load-record.ts';
 
@@ -36,6 +36,11 @@ export async function checkInvariants(
       deadlineMs: 60_000,
       intervalMs: 200,
       what: 'the outbox relay caught up (every shard watermark past its events)',
+    });
+    await waitFor(async () => (await countUnprojected(pool)) === 0, {
+      deadlineMs: 60_000,
+      intervalMs: 200,
+      what: 'the projections caught up (every shard projected up to its last step)',
     });
     const report: InvariantReport = { tenants: tenants.length, lost: 0, duplicates: 0, problems: [], summaries: [] };
     for (const tenant of tenants) {

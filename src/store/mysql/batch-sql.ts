@@ -300,6 +300,27 @@ function writeStatements(rows: BatchRows, guard?: ReadonlyMap<string, number>): 
   return out;
 }
 
+/**
+ * A batch that writes its projections itself marks its shards projected up to their last step (one index
+ * dive per shard: one writer owns a shard, so its last step is this batch's), so a projector started later
+ * (projectionDelayMs raised) resumes after them instead of projecting them again.
+ */
+function markProjected(rows: BatchRows, now: number): Statement[] {
+  const shards = [...new Set(rows.stepOwners.map((r) => r.shard))];
+  if (shards.length === 0) return [];
+  return [
+    {
+      sql:
+        'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) ' +
+        'SELECT shard, 0, MAX(position), ? FROM runtime_steps WHERE shard IN (?) GROUP BY shard ' +
+        'ON DUPLICATE KEY UPDATE projected_position = GREATEST(projected_position, VALUES(projected_position)), ' +
+        'updated_at = VALUES(updated_at)',
+      values: [now, shards],
+      table: 'shard_watermarks',
+    },
+  ];
+}
+
 const asDuplicate = (table: string, err: unknown): unknown =>
   errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err;
 
@@ -353,6 +374,9 @@ async function runWrites(ctx: SqlContext, statements: readonly Statement[], toge
   return positions;
 }
 
+const projectedMark = (ctx: SqlContext, rows: BatchRows, now: number): Statement[] =>
+  ctx.projectLater ? [] : markProjected(rows, now);
+
 /** Each winner's outcome with its step's position, when known. */
 function withPositions(
   outcomes: readonly CommitOutcome[],
@@ -380,7 +404,11 @@ export async function commitFast(
   return withPositions(
     plan.outcomes,
     records,
-    await runWrites(ctx, writeStatements(plan.rows, assumed.revisions), true),
+    await runWrites(
+      ctx,
+      [...writeStatements(plan.rows, assumed.revisions), ...projectedMark(ctx, plan.rows, now)],
+      true,
+    ),
   );
 }
 
@@ -391,7 +419,11 @@ async function commitChecked(
   now: number,
 ): Promise<CommitOutcome[]> {
   const plan = planBatch(records, await readSnapshot(ctx, records), now, !ctx.projectLater);
-  return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows), false));
+  return withPositions(
+    plan.outcomes,
+    records,
+    await runWrites(ctx, [...writeStatements(plan.rows), ...projectedMark(ctx, plan.rows, now)], false),
+  );
 }
 
 function duplicateOutcome(err: DuplicateKeyError): CommitOutcome {

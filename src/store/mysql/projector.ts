@@ -130,7 +130,8 @@ export class MySqlProjector {
   }
 
   private async project(work: Work): Promise<void> {
-    const shards = new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp]);
+    // In shard order, as every writer of shard_watermarks locks its rows: no lock-order deadlock.
+    const shards = new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp].sort((a, b) => a - b));
     if (shards.size === 0) return;
     const conn = await this.pool.getConnection();
     const ctx: SqlContext = {
@@ -267,7 +268,7 @@ export class MySqlProjector {
       'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES ? ' +
         'ON DUPLICATE KEY UPDATE projected_position = GREATEST(projected_position, VALUES(projected_position)), ' +
         'updated_at = VALUES(updated_at)',
-      [[...last].map(([shard, position]) => [shard, 0, position, this.options.now()])],
+      [[...last].sort(([a], [b]) => a - b).map(([shard, position]) => [shard, 0, position, this.options.now()])],
     );
   }
 }

@@ -194,7 +194,8 @@ export class MySqlRuntimeStore implements RuntimeStore {
       'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES ? ' +
         'ON DUPLICATE KEY UPDATE published_position = GREATEST(published_position, VALUES(published_position)), ' +
         'updated_at = VALUES(updated_at)',
-      [[...highest].map(([shard, position]) => [shard, position, 0, now])],
+      // In shard order, as every writer of these rows locks them: no lock-order deadlock.
+      [[...highest].sort(([a], [b]) => a - b).map(([shard, position]) => [shard, position, 0, now])],
     );
   }
 
