@@ -128,7 +128,12 @@ export interface PublishedMark {
 
 /** The write side's reads: what an actor needs to activate and what the timer/outbox services poll. */
 export interface RuntimeStore {
-  loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
+  /**
+   * The runtime's latest committed state: the runtime row (a projection), then the log's steps after its
+   * revision replayed over it. With `from` (a state of the runtime known already, e.g. a Redis snapshot),
+   * only the steps after `from.revision` are read and replayed over it.
+   */
+  loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined>;
   findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined>;
   findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined>;
   /** Timers of a shard due at or before `now`, oldest first. */

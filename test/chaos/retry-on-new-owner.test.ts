@@ -124,4 +124,26 @@ describe('chaos - a command retried on a new shard owner', () => {
     );
     expect(Number(stored[0]?.n)).toBe(0); // no reply stored: the log is the reference
   });
+
+  // Log-first activation (issue 15): a snapshot older than the log is brought up to date by replaying the steps
+  // after its revision, so the new owner starts from MySQL's state, not the stale snapshot.
+  it('chaos - activation from a stale snapshot replays the log after it: the actor starts at the committed revision', async () => {
+    const redis = new MemorySnapshotCache();
+    const old = await node(redis);
+    const tenant = 'chaos-replay';
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) },
+      tenant,
+    );
+    ok(await old.handle(startRequest(tenant, 'rt-4', 'doc-4')));
+    await new Promise((r) => setImmediate(r));
+    const beforeSubmit = (await redis.get(tenant, 'rt-4'))!;
+    const submitted = ok(await old.handle(commandRequest(tenant, 'rt-4', 'alice', 'submit')));
+
+    const stale = new MemorySnapshotCache();
+    await stale.setMany([{ tenant, state: beforeSubmit }]);
+    const store = new CachedRuntimeStore(new MySqlRuntimeStore(db!.pool), stale, { registry: new Registry() });
+    expect(await store.loadRuntime(tenant, 'rt-4')).toEqual(submitted.state);
+    expect(await stale.get(tenant, 'rt-4')).toEqual(submitted.state); // the snapshot refreshed
+  });
 });

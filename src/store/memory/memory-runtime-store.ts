@@ -9,10 +9,10 @@ import { key, type MemoryTables } from './tables.ts';
 export class MemoryRuntimeStore implements RuntimeStore {
   constructor(private readonly t: MemoryTables) {}
 
-  /** The runtime row, then the steps after its revision replayed over it (as MySQL). */
-  async loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
+  /** The runtime row or `from`, then the steps after its revision replayed over it (as MySQL). */
+  async loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined> {
     const row = this.t.runtimes.get(key(tenant, runtimeId));
-    const projected = row && structuredClone(row.state);
+    const projected = from ?? (row && structuredClone(row.state));
     const after = (this.t.steps.get(key(tenant, runtimeId)) ?? []).filter(
       (s) => s.revision > (projected?.revision ?? 0),
     );

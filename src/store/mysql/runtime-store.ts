@@ -29,10 +29,13 @@ export class MySqlRuntimeStore implements RuntimeStore {
     this.ctx = sqlContext(pool, options);
   }
 
-  /** The runtime row (a projection), then the runtime's steps after its revision replayed over it. */
-  async loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
-    const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
-    const projected = rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+  /** The runtime row (a projection) or `from`, then the runtime's steps after its revision replayed over it. */
+  async loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined> {
+    let projected = from;
+    if (projected === undefined) {
+      const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
+      projected = rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+    }
     const steps = await this.select(
       'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ? ORDER BY revision',
       [tenant, runtimeId, projected?.revision ?? 0],

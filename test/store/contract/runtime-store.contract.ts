@@ -281,6 +281,16 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect(await s.store.loadRuntime(tenant, 'r1')).toEqual(next.state);
     });
 
+    it('activation - from a snapshot (Redis): only the log after its revision is replayed over it', async () => {
+      const start = step({ tenant, id: 'r1' });
+      await commitOk(s.writer, start);
+      const next = step({ tenant, id: 'r1', baseRevision: 1 });
+      next.change = diffState(start.state, next.state);
+      await commitOk(s.writer, next);
+      expect(await s.store.loadRuntime(tenant, 'r1', structuredClone(start.state))).toEqual(next.state);
+      expect(await s.store.loadRuntime(tenant, 'r1', structuredClone(next.state))).toEqual(next.state);
+    });
+
     it('copies - mutating a state read back or committed never changes the stored one', async () => {
       const record = step({ tenant, id: 'r1' });
       await s.writer.commit(record);
