@@ -1,7 +1,9 @@
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffState, type RuntimeState } from '../../src/engine/index.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
+import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import type { TransitionRecord } from '../../src/store/ports.ts';
@@ -47,6 +49,31 @@ async function commitAll(w: MySqlTransitionWriter, records: readonly TransitionR
 }
 
 describe('projector (log-first commit, projections after it)', () => {
+  it('projector - statements: each commit writes the log only; one window of 4 runtimes × 3 steps is one transaction of 5 writes', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const counting = createMySqlPool(db!.url, { connectionLimit: 2, multipleStatements: true, countStatements: true });
+    const w = new MySqlTransitionWriter(counting, { projectionDelayMs: 60_000 });
+    const c = mysqlStatementCounts;
+    try {
+      const chains = ['a', 'b', 'c', 'd'].map((id) => chain(tenant, id, shard, 3));
+      const [commits0, writes0] = [c.commits, c.writes];
+      for (let i = 0; i < 3; i++) await Promise.all(chains.map((steps) => w.commit(steps[i]!)));
+      const commits = c.commits - commits0;
+      // Per batch: the runtime_steps insert, plus the first batch's document slots (four starts).
+      expect(c.writes - writes0).toBe(commits + 1);
+      expect(await rows('SELECT * FROM runtimes WHERE tenant = ?', [tenant])).toHaveLength(0);
+      const [commits1, writes1] = [c.commits, c.writes];
+      await w.flush();
+      expect(c.commits - commits1).toBe(1);
+      // Watermark row ensured, runtimes (4 rows), runtime_log (12), tasks, watermark advanced: 12 steps, 5 writes.
+      expect(c.writes - writes1).toBe(5);
+      expect(w.projector!.stats).toMatchObject({ transactions: 1, steps: 12, runtimeRows: 4 });
+    } finally {
+      await w.close();
+      await counting.end();
+    }
+  });
+
   it('projector - a batch writes only the log; several steps of one runtime in a window are one runtime row write', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const w = writer(60_000); // nothing is projected until flush()
