@@ -24,6 +24,8 @@ export class MySqlRuntimeStore implements RuntimeStore {
   private readonly ctx: SqlContext;
   /** Shards whose pre-004 outbox rows this store handed out unpublished (marked with the watermark). */
   private readonly legacyOutbox = new Set<number>();
+  /** Shards whose pre-004 outbox has nothing left unpublished (nothing writes it any more: not read again). */
+  private readonly legacyDrained = new Set<number>();
 
   constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
     this.ctx = sqlContext(pool, options);
@@ -143,12 +145,15 @@ export class MySqlRuntimeStore implements RuntimeStore {
    */
   async unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
     checkLimit(limit, MAX_POLL_LIMIT);
-    const legacy = await this.select(
-      'SELECT position, shard, events, created_at FROM outbox ' +
-        'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
-      [shard, limit],
-    );
-    if (legacy.length > 0) {
+    const legacy = this.legacyDrained.has(shard)
+      ? []
+      : await this.select(
+          'SELECT position, shard, events, created_at FROM outbox ' +
+            'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
+          [shard, limit],
+        );
+    if (legacy.length === 0) this.legacyDrained.add(shard);
+    else {
       this.legacyOutbox.add(shard);
       return legacy.flatMap((r) =>
         readJson<DomainEvent[]>(r.events).map((event) => ({
