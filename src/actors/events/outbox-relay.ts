@@ -142,7 +142,7 @@ export class OutboxRelay {
   /** Commits told to `committed`, published together on the next turn of the event loop. */
   private pending: { shard: number; position: number; events: readonly DomainEvent[]; createdAt: number }[] = [];
   private publishing: Promise<void> | undefined;
-  /** Positions published by `committed`, to mark in one UPDATE (one in flight at a time). */
+  /** Steps published by `committed`, to advance their shards' watermarks in one upsert (one in flight at a time). */
   private toMark: PublishedMark[] = [];
   private marking: Promise<void> | undefined;
 
