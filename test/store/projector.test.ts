@@ -175,4 +175,24 @@ describe('projector (log-first commit, projections after it)', () => {
     expect((await read.getRuntime(tenant, 'a'))?.status).toBe('approved');
     expect((await read.getRuntime(tenant, 'b'))?.revision).toBe(1);
   });
+
+  it('projector - closing gives up a projection MySQL refuses (the next owner projects the log), never hangs', async () => {
+    const own = await useTestDatabase('projector_close');
+    const errors: unknown[] = [];
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 60_000,
+      onProjectionError: (e) => errors.push(e),
+    });
+    try {
+      await commitAll(w, chain('t-close', 'r1', 1, 2));
+      await own.pool.query('DROP TABLE runtime_log'); // every projection of these steps now fails
+      await w.close();
+      expect(errors.length).toBeGreaterThan(0);
+      expect(w.projector!.stats.transactions).toBe(0);
+      const [count] = await own.pool.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM runtime_steps');
+      expect(Number(count[0]?.n)).toBe(2); // the log keeps them for the next owner
+    } finally {
+      await own.drop();
+    }
+  });
 });

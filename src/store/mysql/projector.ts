@@ -60,6 +60,8 @@ export class MySqlProjector {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private failures = 0;
+  /** Closing: a failed projection is given up, not retried (the log keeps the steps; the next owner projects them). */
+  private closing = false;
 
   constructor(
     private readonly pool: mysql.Pool,
@@ -77,6 +79,15 @@ export class MySqlProjector {
   catchUp(shard: number): Promise<void> {
     this.catchUps.add(shard);
     return this.whenDone();
+  }
+
+  /**
+   * Projects what is queued now, once: on failure the rest is left to the shards' next owners (they project
+   * everything after the projected watermark), so closing never waits on a MySQL that is down.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.flush();
   }
 
   /** Projects what is queued now; resolves once it is projected. */
@@ -111,13 +122,20 @@ export class MySqlProjector {
         for (const done of work.done) done();
       })
       .catch((err: unknown) => {
-        // Nothing was written: back in front of the queue, retried after a backoff.
         this.stats.failures += 1;
+        this.options.onError?.(err);
+        if (this.closing) {
+          for (const done of [...work.done, ...this.waiters]) done();
+          this.queue = [];
+          this.catchUps.clear();
+          this.waiters = [];
+          return;
+        }
+        // Nothing was written: back in front of the queue, retried after a backoff.
         this.failures += 1;
         this.queue = [...work.queued, ...this.queue];
         for (const s of work.catchUp) this.catchUps.add(s);
         this.waiters = [...work.done, ...this.waiters];
-        this.options.onError?.(err);
       })
       .finally(() => {
         this.inFlight = undefined;

@@ -152,11 +152,15 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   /** Commits whatever is queued now, and projects it. */
   async flush(): Promise<void> {
+    await this.commitQueued();
+    await this.projector?.flush();
+  }
+
+  private async commitQueued(): Promise<void> {
     while (this.queue.length > 0 || this.inFlight !== undefined) {
       if (this.inFlight !== undefined) await this.inFlight;
       else this.startBatch();
     }
-    await this.projector?.flush();
   }
 
   /** Projects every step of `shard` after its projected watermark (see MySqlProjector.catchUp). */
@@ -166,7 +170,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.flush();
+    await this.commitQueued();
+    await this.projector?.close();
     this.breaker.shutdown();
   }
 
