@@ -61,7 +61,12 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     // The writers' own connections take several statements per query: a group commit is two or three round trips.
     const writerPool = closers.add(
       'mysql writer pool',
-      createMySqlPool(config.mysqlUrl, { connectionLimit: config.writers, multipleStatements: true, countStatements }),
+      // A writer whose projections follow the commit needs a second connection for its projector.
+      createMySqlPool(config.mysqlUrl, {
+        connectionLimit: config.projectionDelayMs > 0 ? 2 * config.writers : config.writers,
+        multipleStatements: true,
+        countStatements,
+      }),
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
@@ -84,7 +89,11 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       'transition writers',
       shardedWriter(
         Array.from({ length: config.writers }, () =>
-          createMySqlTransitionWriter(writerPool, { metrics: writerMetrics }),
+          createMySqlTransitionWriter(writerPool, {
+            metrics: writerMetrics,
+            projectionDelayMs: config.projectionDelayMs,
+            onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
+          }),
         ),
       ),
       (w) => w.close(),
@@ -158,7 +167,15 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), { registry, logger }),
       (b) => b.close(),
     );
-    const node = new ShardNode({ leases, bus, host, timers, relay, logger });
+    const node = new ShardNode({
+      leases,
+      bus,
+      host,
+      timers,
+      relay,
+      logger,
+      ...(config.projectionDelayMs > 0 && { projections: { catchUp: (shard) => mysqlWriter.catchUp!(shard) } }),
+    });
     // Nodes drop their cached copies of a tenant's webhooks, directory and start definitions when a gateway changes them.
     closers.defer(
       'change notices',
