@@ -122,6 +122,17 @@ async function seedTenants(pool: mysql.Pool, prefix: string, count: number): Pro
 }
 
 /**
+ * BFLOW_* settings from the bench's own environment (e.g. `BFLOW_PROJECTION_DELAY_MS=0 npm run bench -- approve`),
+ * so a run can measure a setting; the stack's own variables (services, cluster, secret) override them.
+ */
+function tuning(): Record<string, string> {
+  const passed = Object.entries(process.env).filter(
+    ([k]) => k.startsWith('BFLOW_') && !k.startsWith('BFLOW_BENCH_') && !k.startsWith('BFLOW_TEST_'),
+  );
+  return Object.fromEntries(passed.map(([k, v]) => [k, v ?? '']));
+}
+
+/**
  * The bflow processes run the compiled build, as production does (`npm run bench` builds dist/ first), unless
  * BFLOW_BENCH_FROM_SOURCE=1 asks for the sources through tsx (or there is no complete build).
  */
@@ -130,7 +141,7 @@ function spawnService(verb: 'node' | 'gateway' | 'all', env: Record<string, stri
   const args = [...nodeArgs, ...(fromSource ? ['--import', 'tsx'] : []), 'bin/bflow.js', verb];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...(fromSource && { BFLOW_FROM_SOURCE: '1' }), ...env },
+    env: { PATH: process.env.PATH ?? '', ...tuning(), ...(fromSource && { BFLOW_FROM_SOURCE: '1' }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return reaped(child);
