@@ -47,6 +47,8 @@ const CLUSTER = [
   'test/actors/leases/leases.process.test.ts',
   'test/app/roles-config.test.ts',
   'test/app/failed-start.test.ts',
+  'test/deploy/prometheus-live.test.ts',
+  'test/ops/**/*.test.ts',
 ];
 
 const CHAOS = ['test/chaos/chaos.test.ts'];
