@@ -54,7 +54,8 @@ describe('deploy - docker compose', () => {
     for (const [name, s] of Object.entries(services))
       for (const [dep, { condition }] of Object.entries<any>(s.depends_on ?? {})) {
         expect(services[dep], `${name} depends on ${dep}`).toBeDefined();
-        if (condition === 'service_healthy') expect(services[dep].healthcheck?.test, `${dep} healthcheck`).toBeDefined();
+        if (condition === 'service_healthy')
+          expect(services[dep].healthcheck?.test, `${dep} healthcheck`).toBeDefined();
       }
   });
 

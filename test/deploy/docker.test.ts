@@ -50,7 +50,13 @@ describe('deploy - Dockerfile', () => {
       .filter((s) => !s.startsWith('/src/'));
     for (const path of [...needed, 'src/cli/main.ts', 'scripts/build.mjs', 'examples/purchase-order.json'])
       expect(inBuildContext(path), path).toBe(true);
-    for (const path of ['node_modules/x/index.js', 'dist/cli/main.js', 'test/e2e/stack.ts', 'src/app/config.test.ts', '.git/HEAD'])
+    for (const path of [
+      'node_modules/x/index.js',
+      'dist/cli/main.js',
+      'test/e2e/stack.ts',
+      'src/app/config.test.ts',
+      '.git/HEAD',
+    ])
       expect(inBuildContext(path), path).toBe(false);
   });
 });

@@ -28,7 +28,8 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 function containerEnv(container: any): Record<string, string> {
   const env: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {
-    if (from.configMapRef) Object.assign(env, objects.find(({ o }) => o.metadata.name === from.configMapRef.name)?.o.data);
+    if (from.configMapRef)
+      Object.assign(env, objects.find(({ o }) => o.metadata.name === from.configMapRef.name)?.o.data);
     if (from.secretRef)
       Object.assign(env, objects.find(({ o }) => o.metadata.name === from.secretRef.name)?.o.stringData);
   }

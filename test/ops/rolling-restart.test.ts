@@ -14,10 +14,9 @@ import { describeWindow, windowStats, type Window } from './rollout-stats.ts';
  * and the invariant checker must find every acknowledged command exactly once. Then Redis is wiped under
  * load: it holds only snapshots and rate-limit buckets, so nothing is lost (docs/operations.md#backup-and-restore).
  *
- * The issue's latency goals for the rollout (no second without an acknowledgement, p99 ≤ 3× the steady
- * p99) are measured and printed every run; BFLOW_TEST_STRICT_HANDOVER=1 also asserts them. They are not
- * asserted by default: a SIGTERM hand-over today drains a shard before another node claims it, and the
- * test records how long that gap is (docs/operations.md#rolling-restart).
+ * Every second of the rollout must acknowledge commands. Its p99 against the steady p99 (the goal: ≤ 3×)
+ * is printed every run and asserted only with BFLOW_TEST_STRICT_HANDOVER=1: on this shared 2-core machine
+ * it measured 1.8× and 4.4× in two runs (docs/operations.md#rolling-restart).
  */
 const NODES = 3;
 const SHARDS = 16;
@@ -87,10 +86,8 @@ describe('ops - rolling restart under load', () => {
         .sort(),
     ).toEqual(original.map((n) => `${n}r`).sort());
     for (const node of stack.nodes.values()) expect(node.lost, `${node.id} lost no lease (handed over)`).toBe(0);
-    if (STRICT) {
-      expect(rollout.minPerSecond, 'a second of the rollout without an acknowledged command').toBeGreaterThan(0);
-      expect(rollout.p99).toBeLessThanOrEqual(3 * steady.p99);
-    }
+    expect(rollout.minPerSecond, 'a second of the rollout without an acknowledged command').toBeGreaterThan(0);
+    if (STRICT) expect(rollout.p99).toBeLessThanOrEqual(3 * steady.p99);
   }, 240_000);
 
   it('wiping Redis under load loses nothing; the invariant checker finds every acknowledged command once', async () => {
