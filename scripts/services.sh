@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the services the integration, cluster and chaos tests use are installed and running on
-# 127.0.0.1: MariaDB 3306 (root, no password), Redis 6379, NATS with JetStream 4222. Idempotent: what is
+# 127.0.0.1: MariaDB 3306 (root, no password), Redis 6379, NATS with JetStream 4222; and that Prometheus
+# (Debian's package: promtool and the server) is installed for test/deploy, which starts its own. Idempotent: what is
 # already listening is left alone. On a machine without them (Debian/Ubuntu: apt-get) it installs the
 # packages and starts the servers in the background. Needs root, or sudo.
 #
@@ -54,6 +55,8 @@ log "services"
 ensure_installed mariadbd mariadb-server
 ensure_installed redis-server redis-server
 ensure_installed nats-server nats-server
+# Not a service the tests share: test/deploy runs promtool and starts private prometheus servers.
+ensure_installed promtool prometheus
 
 # apt-get starts the servers where systemd runs; in a container nothing does, so start them here.
 if ! port_open 3306; then

@@ -161,7 +161,7 @@ describe('deploy - kubernetes manifests', () => {
     const files = ['bflow-recording.yml', 'bflow-alerts.yml'].flatMap(
       (f) => readYaml<any>(`prometheus/rules/${f}`).groups,
     );
-    expect(rule.spec.groups).toEqual(files);
+    expect(rule.spec.groups, 'run node scripts/prometheus-rule.mjs').toEqual(files);
   });
 
   it('the documented custom-metric HPA variant is a valid HorizontalPodAutoscaler', async () => {

@@ -183,7 +183,11 @@ async function driveEverything(): Promise<void> {
   );
   const member = await tenant.as('alice');
   for (let i = 0; i < 3; i++) {
-    const started = expectStatus(await member.post('/api/v1/runtimes', { app: 'test.sla', docId: `sla-${i}`, doc: { amount: 1 } }), 201, 'start').body;
+    const started = expectStatus(
+      await member.post('/api/v1/runtimes', { app: 'test.sla', docId: `sla-${i}`, doc: { amount: 1 } }),
+      201,
+      'start',
+    ).body;
     expectStatus(await member.post(`/api/v1/runtimes/${started.id}/actions`, { action: 'submit' }), 200, 'submit');
   }
   // A burst past BFLOW_RATE_LIMIT_BURST: some reads answer 429.
