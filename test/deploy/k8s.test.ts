@@ -63,10 +63,21 @@ describe('deploy - kubernetes manifests', () => {
 
   // kubectl carries kustomize; CI machines may not have it, the checks above do not need it.
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!kubectl)('kubectl kustomize renders the example overlay into valid objects', async () => {
-    const out = spawnSync('kubectl', ['kustomize', `${DEPLOY}k8s/overlays/example`], { encoding: 'utf8' });
+  /** What a pod of a rendered overlay gets: its ConfigMap and Secret (the generator's hash suffix included). */
+  const renderedEnv = (rendered: any[]): Record<string, string> => ({
+    ...rendered.find((o) => o.kind === 'ConfigMap').data,
+    ...rendered.find((o) => o.kind === 'Secret').stringData,
+    BFLOW_NODE_ID: 'bflow-node-7d9f-x2',
+  });
+
+  const render = (overlay: string): any[] => {
+    const out = spawnSync('kubectl', ['kustomize', `${DEPLOY}k8s/overlays/${overlay}`], { encoding: 'utf8' });
     expect(out.stderr).toBe('');
-    const rendered = parseAllDocuments(out.stdout).map((d) => d.toJS());
+    return parseAllDocuments(out.stdout).map((d) => d.toJS());
+  };
+
+  it.skipIf(!kubectl)('kubectl kustomize renders the example overlay into valid objects', async () => {
+    const rendered = render('example');
     expect(rendered.length).toBe(objects.length + 1); // + the Namespace
     for (const o of rendered) {
       await validateObject(o);
@@ -74,7 +85,22 @@ describe('deploy - kubernetes manifests', () => {
     }
     const node = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'bflow-node');
     expect(node.spec.replicas).toBe(4);
+    expect(loadServerConfig(renderedEnv(rendered), 'node').shards).toBe(256);
     expect(node.spec.template.spec.containers[0].image).toBe('registry.example.com/bflow:0.1.0');
+  });
+
+  it.skipIf(!kubectl)('the co-located component switches the topology: nodes serve the API, no gateway', async () => {
+    const rendered = render('colocated');
+    for (const o of rendered) await validateObject(o);
+    expect(rendered.filter((o) => o.metadata.name === 'bflow-gateway')).toEqual([]);
+    const node = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'bflow-node');
+    const container = node.spec.template.spec.containers[0];
+    expect(container.args).toEqual(['all']);
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
+    const config = loadServerConfig(renderedEnv(rendered), 'all');
+    expect(container.ports.find((p: any) => p.name === 'http').containerPort).toBe(config.port);
+    const api = rendered.find((o) => o.kind === 'Service' && o.metadata.name === 'bflow-api');
+    expect(matches(api.spec.selector, node.spec.template.metadata.labels)).toBe(true);
   });
 
   it('the gateway and the nodes each have probes, resources, a PodDisruptionBudget and an HPA', () => {
