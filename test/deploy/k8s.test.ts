@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadServerConfig, type ServerRole } from '../../src/app/config.ts';
-import { DEPLOY, readYaml, readYamlDocuments } from './deploy-files.ts';
+import { DEPLOY, ROOT, readYaml, readYamlDocuments } from './deploy-files.ts';
 import { validateObject } from './k8s-models.ts';
 
 /**
@@ -191,9 +191,7 @@ describe('deploy - kubernetes manifests', () => {
   });
 
   it('the documented custom-metric HPA variant is a valid HorizontalPodAutoscaler', async () => {
-    const doc = `${DEPLOY}../docs/operations.md`;
-    expect(existsSync(doc)).toBe(true);
-    const text = (await import('node:fs')).readFileSync(doc, 'utf8');
+    const text = readFileSync(`${ROOT}docs/operations.md`, 'utf8');
     const block = /<!-- hpa-custom-metric -->\s*```yaml\n([\s\S]*?)```/.exec(text)?.[1];
     expect(block, 'docs/operations.md has the custom-metric HPA').toBeDefined();
     const [hpa] = parseAllDocuments(block!).map((d) => d.toJS());

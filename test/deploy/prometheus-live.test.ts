@@ -203,7 +203,7 @@ async function driveEverything(): Promise<void> {
 }
 
 describe('deploy - dashboard and rules on a real Prometheus', () => {
-  it('every target of the shipped jobs is up', async () => {
+  it('with load, a webhook, SLA timers and a 429 driven, every target of the shipped jobs is up', async () => {
     await driveEverything();
     await waitFor(
       async () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEPLOY, readYaml } from './deploy-files.ts';
+import { DEPLOY, ROOT, readYaml } from './deploy-files.ts';
 
 /**
  * deploy/prometheus with Debian's promtool (package `prometheus`; .ci/run installs it): the scrape config
@@ -48,7 +48,7 @@ describe('deploy - prometheus rules', () => {
   });
 
   it("every alert's runbook link is a heading of docs/operations.md", () => {
-    const doc = readFileSync(`${DEPLOY}../docs/operations.md`, 'utf8');
+    const doc = readFileSync(`${ROOT}docs/operations.md`, 'utf8');
     const headings = new Set([...doc.matchAll(/^#{2,5} `?([a-z0-9_]+)`?\s*$/gm)].map((m) => m[1]));
     for (const group of readYaml<any>('prometheus/rules/bflow-alerts.yml').groups)
       for (const rule of group.rules) {
