@@ -142,7 +142,9 @@ describe('deploy - kubernetes manifests', () => {
   it('a node is given time to hand its shards over: grace period > preStop + twice the lease TTL', () => {
     const node = deployments.find((d) => d.metadata.name === 'bflow-node');
     const spec = node.spec.template.spec;
-    const preStop = spec.containers[0].lifecycle.preStop.sleep.seconds;
+    const [sleep, seconds] = spec.containers[0].lifecycle.preStop.exec.command;
+    expect(sleep).toBe('sleep');
+    const preStop = Number(seconds);
     const leaseTtl = Number(configMap.data.BFLOW_LEASE_TTL_MS) / 1000;
     expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + 2 * leaseTtl);
     // The replacement starts before the old node stops (a rolling update never leaves the cluster a node short).
