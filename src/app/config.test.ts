@@ -73,9 +73,9 @@ describe('config - environment', () => {
       embedded: false,
       natsUrl: 'nats://nats-0.nats:4222,nats://nats-1.nats:4222,tls://nats-2.nats:4222',
     });
-    expect(() =>
-      loadConfig({ BFLOW_MYSQL_URL: 'mysql://root@h/db', BFLOW_NATS_URL: 'nats://a:4222,b:4222' }),
-    ).toThrow(/BFLOW_NATS_URL=.*comma-separated.*'b:4222'/);
+    expect(() => loadConfig({ BFLOW_MYSQL_URL: 'mysql://root@h/db', BFLOW_NATS_URL: 'nats://a:4222,b:4222' })).toThrow(
+      /BFLOW_NATS_URL=.*comma-separated.*'b:4222'/,
+    );
     expect(() => loadConfig({ BFLOW_MYSQL_URL: 'mysql://root@h/db', BFLOW_NATS_URL: 'nats://a:4222,' })).toThrow(
       /BFLOW_NATS_URL/,
     );
