@@ -24,7 +24,7 @@ describe('deploy - grafana dashboard', () => {
       ['statements per command', /bflow_mysql_statements_total.*\/.*bflow_command_duration_seconds_count/],
       ['outbox lag', /bflow_outbox_lag_seconds_bucket/],
       ['webhook deliveries', /bflow_webhook_deliveries_total/],
-      ['SLA breaches', /bflow_timer_deliveries_total\{result="fired"\}/],
+      ['SLA breaches', /bflow_timer_deliveries_total\{result="fired",kind="sla_due"\}/],
       ['429s', /bflow_rate_limited_total/],
       ['event-loop lag', /nodejs_eventloop_lag_p99_seconds/],
       ['RSS', /process_resident_memory_bytes/],
