@@ -31,6 +31,7 @@ const UNIT = [
   'test/gateway/app.test.ts',
   'test/gateway/auth.test.ts',
   'test/gateway/body-limit.test.ts',
+  'test/gateway/command-log.test.ts',
   'test/gateway/fixed-headers.test.ts',
   'test/security/definition-escape.test.ts',
   'test/security/raw-http.test.ts',
