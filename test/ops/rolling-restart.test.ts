@@ -10,18 +10,19 @@ import { describeWindow, windowStats, type Window } from './rollout-stats.ts';
 /**
  * A rolling restart as Kubernetes does it (deploy/k8s: maxSurge 1, maxUnavailable 0), on bflow node
  * processes and real MariaDB, Redis and NATS (private instances): while clients keep sending commands,
- * each node in turn gets a replacement, then SIGTERM (drain → lease hand-over → exit). No request may fail,
+ * each node in turn gets a replacement, then SIGTERM (drain → hand-off to a live node → exit). No request may fail,
  * and the invariant checker must find every acknowledged command exactly once. Then Redis is wiped under
  * load: it holds only snapshots and rate-limit buckets, so nothing is lost (docs/operations.md#backup-and-restore).
  *
- * Every second of the rollout must acknowledge commands. Its p99 against the steady p99 (the goal: ≤ 3×)
- * is printed every run and asserted only with BFLOW_TEST_STRICT_HANDOVER=1: on this shared 2-core machine
- * it measured 1.8×, 0.9× and 4.4× in three runs (docs/operations.md#rolling-restart).
+ * Every second of the rollout must acknowledge commands, and its p99 stay within 3× the steady p99 (both
+ * measured in the same run; with the hand-off it measured 0.7-1.6× in four runs on this shared 2-core
+ * machine, docs/operations.md#rolling-restart). BFLOW_TEST_STRICT_HANDOVER=0 only prints the ratio, for a
+ * machine too loaded to measure.
  */
 const NODES = 3;
 const SHARDS = 16;
 const WORKERS = 8;
-const STRICT = process.env.BFLOW_TEST_STRICT_HANDOVER === '1';
+const STRICT = process.env.BFLOW_TEST_STRICT_HANDOVER !== '0';
 const label = `roll${Date.now().toString(36)}`;
 
 let stack: ChaosStack;
@@ -87,7 +88,7 @@ describe('ops - rolling restart under load', () => {
     ).toEqual(original.map((n) => `${n}r`).sort());
     for (const node of stack.nodes.values()) expect(node.lost, `${node.id} lost no lease (handed over)`).toBe(0);
     expect(rollout.minPerSecond, 'a second of the rollout without an acknowledged command').toBeGreaterThan(0);
-    if (STRICT) expect(rollout.p99).toBeLessThanOrEqual(3 * steady.p99);
+    if (STRICT) expect(rollout.p99, 'rollout p99 within 3× the steady p99').toBeLessThanOrEqual(3 * steady.p99);
   }, 240_000);
 
   it('wiping Redis under load loses nothing; the invariant checker finds every acknowledged command once', async () => {
