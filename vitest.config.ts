@@ -76,6 +76,8 @@ export default defineConfig({
       exclude: ['src/**/*.test.ts'],
       reporter: ['text-summary', 'html', 'json-summary'],
       thresholds: { lines: 80 },
+      // A failed test still fails the run, but the coverage it measured is reported (and kept in coverage/).
+      reportOnFailure: true,
     },
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT, env: NO_SERVICES, sequence: { groupOrder: 0 } } },
