@@ -5,7 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - unit: nothing but Node (in-process twins, local HTTP servers, the CLI's offline verbs): `npm run test:unit`,
  *   the fast loop. It runs with the services pointed nowhere and the harness refusing to reach for one.
  * - integration: MariaDB/MySQL, Redis and/or NATS, in the test process (plus at most a child it crashes).
- * - cluster: bflow processes (`bflow node`, `gateway`, `all`, lease nodes) spawned and talking to each other.
+ * - cluster: bflow processes (`bflow node`, `gateway`, `all`, lease nodes) spawned and talking to each other;
+ *   the console's browser tests (chromium driving a spawned `bflow all` or cluster).
  * - chaos: the short chaos scenarios on a private stack they break on purpose.
  * Every src/ test is a unit test; a test/ file is an integration test unless listed below. `npm test` runs all
  * four, one after the other (sequence.groupOrder), so the heavy ones never overlap.
@@ -13,13 +14,18 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const UNIT = [
   'src/**/*.test.ts',
   'test/architecture/**/*.test.ts',
+  'test/actors/bus/colocated-routing.test.ts',
   'test/actors/bus/shard-bus.memory.contract.test.ts',
   'test/actors/events/outbox-relay.test.ts',
   'test/actors/leases/lease-manager.memory.contract.test.ts',
   'test/actors/runtime-host/runtime-host.test.ts',
+  'test/actors/runtime-host/runtime-host-reads.test.ts',
+  'test/actors/runtime-host/runtime-host-snapshots.test.ts',
   'test/actors/runtime-host/start-definition-cache.test.ts',
+  'test/actors/runtime-host/workflow-cache.test.ts',
   'test/actors/timers/timer-service.test.ts',
   'test/actors/webhooks/webhook-deliverer.test.ts',
+  'test/bench/http-load.test.ts',
   'test/cli-token.test.ts',
   'test/cli-validate.test.ts',
   'test/deploy/audit.test.ts',
@@ -32,7 +38,9 @@ const UNIT = [
   'test/gateway/auth.test.ts',
   'test/gateway/body-limit.test.ts',
   'test/gateway/command-log.test.ts',
+  'test/gateway/console-routes.test.ts',
   'test/gateway/fixed-headers.test.ts',
+  'test/gateway/live-reads.test.ts',
   'test/security/definition-escape.test.ts',
   'test/security/raw-http.test.ts',
   'test/security/secrets-in-errors.test.ts',
@@ -51,6 +59,8 @@ const CLUSTER = [
   'test/app/failed-start.test.ts',
   'test/deploy/prometheus-live.test.ts',
   'test/ops/**/*.test.ts',
+  // The web console in chromium, against `bflow all` (embedded) and a real cluster.
+  'test/console/**/*.test.ts',
 ];
 
 const CHAOS = ['test/chaos/chaos.test.ts'];

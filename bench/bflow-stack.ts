@@ -1,16 +1,21 @@
 /**
  * bench/bflow-stack — a real bflow for the HTTP benchmarks: one `bflow gateway`
- * and N `bflow node` processes against the machine's MariaDB, Redis and NATS,
+ * and N `bflow node` processes (`split`), or one `bflow all` process on the
+ * cluster's services (`colocated`), against the machine's MariaDB (or the one
+ * at `mysqlServer`), Redis and NATS,
  * on a fresh database (or a kept one), a unique cluster name (KV buckets,
  * subjects, event stream, Redis keys), `tenants` tenants each seeded with the
  * purchase-order workflow and the demo org chart. Each bflow process serves its
- * MySQL statement counts (bflow_mysql_*) with its other metrics.
+ * MySQL statement counts (bflow_mysql_*) with its other metrics unless
+ * `statementMetrics` is false.
  *
  * `stop()` SIGTERMs every process (SIGKILL after 15 s; a --cpu-prof profile is
  * written on that graceful exit), deletes the stream, Redis keys and buckets,
  * and drops the database unless it is kept.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
@@ -30,11 +35,23 @@ import { cleanUpOnInterrupt, reaped } from './reaper.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const BENCH_SHARDS = 64;
+/** Rate limits no bench load meets: for loads that put one (tenant, user) far above a person's pace. */
+export const NO_RATE_LIMIT = { BFLOW_RATE_LIMIT_PER_MINUTE: '10000000', BFLOW_RATE_LIMIT_BURST: '1000000' } as const;
 
 export interface StackOptions {
   /** Names the database and cluster (letters, digits, _; short). */
   name: string;
+  /** `split`: a gateway and `nodes` node processes; `colocated`: one `bflow all` (`nodes` is ignored). @default split */
+  topology?: 'split' | 'colocated';
   nodes: number;
+  /** The MySQL server (URL naming no database) the fresh database is created on. @default the tests' server */
+  mysqlServer?: string;
+  /** BFLOW_MYSQL_STATEMENT_METRICS of the processes (bench/measure.ts reads the counts). @default true */
+  statementMetrics?: boolean;
+  /** false: no BFLOW_REDIS_URL (snapshots in each node's bounded in-process cache). @default true */
+  redis?: boolean;
+  /** More variables for every bflow process (e.g. BFLOW_RATE_LIMIT_PER_MINUTE). */
+  env?: Readonly<Record<string, string>>;
   /** Tenants `${tenantPrefix}-0` … seeded with the purchase-order workflow. */
   tenants: number;
   tenantPrefix?: string;
@@ -57,13 +74,16 @@ export interface BflowService {
 }
 
 export interface BenchStack {
+  topology: 'split' | 'colocated';
   url: string;
   secret: string;
   cluster: string;
   tenantPrefix: string;
   /** The database URL (with its name). */
   mysqlUrl: string;
+  /** The process serving HTTP: the gateway, or `bflow all`. */
   gateway: BflowProcess;
+  /** The shard hosts: the nodes, or `bflow all` (the same process as `gateway`). */
   nodes: NodeProcess[];
   services(): BflowService[];
   stop(): Promise<void>;
@@ -101,12 +121,16 @@ async function seedTenants(pool: mysql.Pool, prefix: string, count: number): Pro
     await Promise.all(missing.slice(i, i + 8).map((t) => seedTenant(stores, t)));
 }
 
-function spawnService(verb: 'node' | 'gateway', env: Record<string, string>, nodeArgs: readonly string[]) {
-  const args = [...nodeArgs, '--import', 'tsx', 'bin/bflow.js', verb];
+/**
+ * The bflow processes run the compiled build, as production does (`npm run bench` builds dist/ first), unless
+ * BFLOW_BENCH_FROM_SOURCE=1 asks for the sources through tsx (or there is no complete build).
+ */
+function spawnService(verb: 'node' | 'gateway' | 'all', env: Record<string, string>, nodeArgs: readonly string[]) {
+  const fromSource = process.env.BFLOW_BENCH_FROM_SOURCE === '1' || !existsSync(join(ROOT, 'dist', 'build.json'));
+  const args = [...nodeArgs, ...(fromSource ? ['--import', 'tsx'] : []), 'bin/bflow.js', verb];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    // The sources, as every bench so far measured, even when a dist/ is built.
-    env: { PATH: process.env.PATH ?? '', BFLOW_FROM_SOURCE: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(fromSource && { BFLOW_FROM_SOURCE: '1' }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return reaped(child);
@@ -115,7 +139,9 @@ function spawnService(verb: 'node' | 'gateway', env: Record<string, string>, nod
 export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   const tenantPrefix = o.tenantPrefix ?? 't-b';
   const [db, nats] = await Promise.all([
-    o.keepDatabase ? keptDatabase(o.name) : useTestDatabase(`bench_${o.name}`),
+    o.keepDatabase
+      ? keptDatabase(o.name)
+      : useTestDatabase(`bench_${o.name}`, o.mysqlServer === undefined ? {} : { server: o.mysqlServer }),
     useTestNats(o.name.slice(0, 16)),
   ]);
   const redisUrl = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -123,18 +149,20 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   const env = {
     BFLOW_MYSQL_URL: db.url,
     BFLOW_NATS_URL: nats.url,
-    BFLOW_REDIS_URL: redisUrl,
+    ...(o.redis === false ? {} : { BFLOW_REDIS_URL: redisUrl }),
     BFLOW_CLUSTER: nats.prefix,
     BFLOW_SHARDS: String(BENCH_SHARDS),
     BFLOW_LEASE_TTL_MS: '5000',
     BFLOW_JWT_SECRET: secret,
     // The bflow_mysql_* statement counts bench/measure.ts reads are opt-in.
-    BFLOW_MYSQL_STATEMENT_METRICS: 'true',
+    BFLOW_MYSQL_STATEMENT_METRICS: String(o.statementMetrics ?? true),
     // Tuning knobs of the processes under test, passed through when set (e.g. BFLOW_WRITERS=16 npm run bench -- approve).
     ...Object.fromEntries(
       ['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
     ),
+    ...o.env,
   };
+  const topology = o.topology ?? 'split';
   const nodes: NodeProcess[] = [];
   const metricsPorts = new Map<string, number>();
   let gateway: BflowProcess | undefined;
@@ -148,14 +176,32 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   };
   const unregister = cleanUpOnInterrupt(removeData);
   const stop = async (): Promise<void> => {
-    await Promise.all([gateway?.stop(15_000), ...nodes.map((n) => n.stop(15_000))]);
+    // Co-located, `bflow all` is both: one SIGTERM (a second one could cut its drain short).
+    await Promise.all([gateway?.stop(15_000), ...(topology === 'split' ? nodes.map((n) => n.stop(15_000)) : [])]);
     unregister();
     await removeData();
   };
   try {
     await seedTenants(db.pool, tenantPrefix, o.tenants);
     await o.prepare?.(db);
-    for (let i = 1; i <= o.nodes; i++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    if (topology === 'colocated') {
+      const child = spawnService(
+        'all',
+        {
+          ...env,
+          BFLOW_PORT: String(port),
+          BFLOW_NODE_ID: `${nats.prefix}-all`,
+          // info: its shard lines are read.
+          BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info',
+        },
+        [...new Set([...(o.nodeArgs ?? []), ...(o.gatewayArgs ?? [])])],
+      );
+      gateway = new BflowProcess(child);
+      nodes.push(new NodeProcess('all', child));
+    }
+    for (let i = 1; topology === 'split' && i <= o.nodes; i++) {
       const id = `n${i}`;
       const metricsPort = await freePort();
       metricsPorts.set(id, metricsPort);
@@ -172,15 +218,13 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
       child.stdout?.resume();
       nodes.push(new NodeProcess(id, child));
     }
-    const port = await freePort();
-    gateway = new BflowProcess(
+    gateway ??= new BflowProcess(
       spawnService(
         'gateway',
         { ...env, BFLOW_PORT: String(port), BFLOW_NODE_ID: `${nats.prefix}-gw`, BFLOW_LOG_LEVEL: 'warn' },
         o.gatewayArgs ?? [],
       ),
     );
-    const url = `http://127.0.0.1:${port}`;
     await waitFor(
       () => {
         const counts = nodes.map((n) => n.held.size);
@@ -188,11 +232,16 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
         if (nodes.some((n) => n.exited)) throw new Error('a node exited while starting');
         return counts.reduce((a, b) => a + b, 0) === BENCH_SHARDS && counts.every((c) => Math.abs(c - even) <= 1);
       },
-      { deadlineMs: 60_000, intervalMs: 100, what: `${o.nodes} nodes holding an even share of ${BENCH_SHARDS} shards` },
+      {
+        deadlineMs: 60_000,
+        intervalMs: 100,
+        what: `${nodes.length} shard host${nodes.length > 1 ? 's' : ''} holding an even share of ${BENCH_SHARDS} shards`,
+      },
     );
     await waitReady(url, gateway);
     const gw = gateway;
     return {
+      topology,
       url,
       secret,
       cluster: nats.prefix,
@@ -201,8 +250,8 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
       gateway: gw,
       nodes,
       services: () => [
-        { name: 'gateway', pid: gw.child.pid, metricsUrl: `${url}/metrics` },
-        ...nodes.map((n) => ({
+        { name: topology === 'split' ? 'gateway' : 'bflow all', pid: gw.child.pid, metricsUrl: `${url}/metrics` },
+        ...(topology === 'colocated' ? [] : nodes).map((n) => ({
           name: `node ${n.id}`,
           pid: n.child.pid,
           metricsUrl: `http://127.0.0.1:${metricsPorts.get(n.id)}/metrics`,

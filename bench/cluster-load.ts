@@ -203,7 +203,7 @@ export type LoadProcess = ReportingChild<LoadReport>;
 
 /** Starts the load generator as a child process (stderr passes through). Kill `child` to stop it early. */
 export function spawnLoad(o: LoadOptions): LoadProcess {
-  return spawnReporting<LoadReport>(fileURLToPath(import.meta.url), [
+  return spawnReporting<LoadReport>(fileURLToPath(import.meta.url), undefined, [
     '--nats',
     o.natsUrl,
     '--cluster',

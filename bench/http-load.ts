@@ -10,7 +10,10 @@
  *   approve (pur-mgr), approve, approve (two of fin-1, fin-2, fin-3, fin-head in
  *   turn) — five durable commands, each answered after its commit. Tenants are
  *   taken in turn so no (tenant, user) exceeds the gateway's rate limit. The
- *   plain baseline (bench/baseline) answers the same requests.
+ *   plain baseline (bench/baseline) answers the same requests. With
+ *   `--lag-observers K`, workers 0 … K-1 measure the read model's lag: after
+ *   each submit they read the manager's inbox every 20 ms until the task shows,
+ *   then approve (as a user who waits for the task to show up).
  * - `mixed`: per worker, 1 command (the next step of its purchase order) : 2
  *   runtime views : 3 inbox reads (of the order's next approver, or alice).
  * - `batch`: each worker starts 100 purchase orders in its own tenant before the
@@ -18,6 +21,10 @@
  *   order, as an admin) again and again; throughput counts the items answered 200.
  * - `inbox`: GET /api/v1/tasks?status=open&limit=50 as random users of `--inbox-tenant`.
  * - `hello`: POST /hello with a command-sized body (bench/hello-server.ts): the HTTP ceiling.
+ * - `start`: `--total` purchase orders started (5 M VND: the manager's approval
+ *   only) and left open, tenants in turn; {"event":"progress","done":N} on
+ *   stdout every `--progress-every` starts answered (bench/memory). The window
+ *   does not end it: give it a long `--seconds`.
  *
  *   node --import tsx bench/http-load.ts --url URL --mode approve --secret S
  *     [--tenant-prefix t-b --tenants 200] [--concurrency 64] [--warmup 3] [--seconds 10]
@@ -25,6 +32,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { signToken } from '../src/app/dev-token.ts';
 import { poDoc } from '../test/fixtures/purchase-order-doc.ts';
 import {
@@ -36,11 +44,14 @@ import {
   reportAndExit,
   spawnReporting,
   summarise,
+  type LatencySummary,
+  type LoadEvent,
   type ReportingChild,
   type WindowReport,
 } from './load-process.ts';
+import { TIMELINE_BUCKET_MS } from './warm-up.ts';
 
-export type HttpMode = 'approve' | 'mixed' | 'batch' | 'inbox' | 'hello';
+export type HttpMode = 'approve' | 'mixed' | 'batch' | 'inbox' | 'hello' | 'start';
 
 export interface HttpLoadOptions {
   url: string;
@@ -56,16 +67,38 @@ export interface HttpLoadOptions {
   /** `inbox` mode: the tenant and the number of users `u-0` … whose inboxes are read. */
   inboxTenant?: string;
   inboxUsers?: number;
+  /** `approve` mode: how many of the workers measure the inbox's lag after each submit (0: none). */
+  lagObservers?: number;
+  /** `start` mode: how many purchase orders to start, and how often to report progress. */
+  total?: number;
+  progressEvery?: number;
+}
+
+/** The read model's lag as the lag observers saw it. */
+export interface InboxLagReport {
+  /** Submit answered → the first inbox read (its answer) that lists the task, for submits answered in the window, ms. */
+  lagMs: LatencySummary;
+  /** Submits in the window whose task did not show within INBOX_DEADLINE_MS. */
+  timeouts: number;
+  /** Inbox reads the observers sent over the whole run, and those that did not answer 200. */
+  reads: number;
+  failedReads: number;
 }
 
 export interface HttpLoadReport extends WindowReport<HttpMode> {
   /** Requests answered 2xx per second of the window (`commandsPerSecond`: the durable commands among them; batch: items answered 200). */
   requestsPerSecond: number;
+  /** Commands answered 2xx per TIMELINE_BUCKET_MS from the first request on, warm-up included (bench/warm-up.ts). */
+  timeline: number[];
+  /** With lag observers. */
+  inboxLag?: InboxLagReport;
 }
 
 export const PO_APP = 'purchase.order';
 const FINANCE = ['fin-1', 'fin-2', 'fin-3', 'fin-head'] as const;
 const BATCH_SIZE = 100;
+const INBOX_POLL_MS = 20;
+const INBOX_DEADLINE_MS = 10_000;
 
 /** 20 M VND of office supplies: manager, then 2 of the finance committee, then approved. */
 export function approvalDoc(n: number): Record<string, unknown> {
@@ -181,9 +214,15 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
   let commands = 0;
   let seq = 0;
   let nextTenant = 0;
+  let loadStart = Infinity;
   let windowStart = Infinity;
   let windowEnd = Infinity;
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
+  const timeline: number[] = [];
+  let startsSent = 0;
+  let startsAnswered = 0;
+  const lags: number[] = [];
+  const inboxLag = { timeouts: 0, reads: 0, failedReads: 0 };
 
   /** One request, timed and counted; returns the answer when 2xx. */
   const call = async (
@@ -206,6 +245,11 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
     }
     const done = performance.now();
     if (code !== undefined) errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+    if (code === undefined && isCommand && done >= loadStart) {
+      const bucket = Math.floor((done - loadStart) / TIMELINE_BUCKET_MS);
+      while (timeline.length <= bucket) timeline.push(0);
+      timeline[bucket]!++;
+    }
     if (inWindow(done)) {
       if (code === undefined) {
         latencies.push(done - sentAt);
@@ -219,6 +263,36 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
   };
 
   const running = () => performance.now() < windowEnd;
+
+  /** Reads `approver`'s open tasks until `runtimeId`'s shows; records the lag from `since` (the submit's answer). */
+  const watchInbox = async (tenant: string, approver: string, runtimeId: string, since: number): Promise<void> => {
+    const token = await tokens.of(tenant, approver);
+    // Past the window's end too (up to the deadline): cutting the last submits' watch short would drop the longest lags.
+    for (;;) {
+      let shown = false;
+      inboxLag.reads++;
+      try {
+        const a = await http.send('GET', '/api/v1/tasks?status=open&limit=500', token);
+        if (a.status === 200)
+          shown = (JSON.parse(a.text) as { items: { runtimeId: string }[] }).items.some(
+            (t) => t.runtimeId === runtimeId,
+          );
+        else inboxLag.failedReads++;
+      } catch {
+        inboxLag.failedReads++;
+      }
+      const now = performance.now();
+      if (shown) {
+        if (inWindow(since)) lags.push(now - since);
+        return;
+      }
+      if (now - since > INBOX_DEADLINE_MS) {
+        if (inWindow(since)) inboxLag.timeouts++;
+        return;
+      }
+      await sleep(INBOX_POLL_MS);
+    }
+  };
 
   /** Drives one purchase order through `steps`; `between` runs after each command (mixed mode's reads). */
   const purchaseOrder = async (
@@ -252,6 +326,8 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
             );
       if (!answer) return; // state unknown: start another order
       if (step.kind === 'start') id = (JSON.parse(answer.text) as { id: string }).id;
+      if (step.kind === 'submit' && w < (o.lagObservers ?? 0))
+        await watchInbox(tenant, steps[i + 1]!.actor, id!, performance.now());
       if (between) await between(id!, steps[i + 1], tenant);
     }
   };
@@ -289,6 +365,21 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
         }
         return;
       }
+      case 'start':
+        for (let n = startsSent++; n < (o.total ?? 0); n = startsSent++) {
+          const tenant = tenants[n % tenants.length]!;
+          const answer = await call(
+            'start',
+            'POST',
+            '/api/v1/runtimes',
+            await tokens.of(tenant, 'alice'),
+            { app: PO_APP, docId: `po-${run}-${n}`, doc: benchDoc(5_000_000, n) },
+            true,
+          );
+          if (answer && ++startsAnswered % (o.progressEvery ?? 10_000) === 0)
+            process.stdout.write(`${JSON.stringify({ event: 'progress', done: startsAnswered })}\n`);
+        }
+        return;
       case 'hello':
         while (running())
           await call(
@@ -354,6 +445,7 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
   }
 
   const started = performance.now();
+  loadStart = started;
   windowStart = started + o.warmupSeconds * 1000;
   windowEnd = windowStart + o.seconds * 1000;
   let cpuAtStart = 0;
@@ -377,6 +469,8 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
     byKind: Object.fromEntries([...byKind].map(([k, l]) => [k, summarise(l)])),
     errorCodes,
     loadCpuSeconds: cpu,
+    timeline,
+    ...(o.lagObservers ? { inboxLag: { lagMs: summarise(lags), ...inboxLag } } : {}),
   };
 }
 
@@ -385,8 +479,8 @@ async function runLoad(o: HttpLoadOptions): Promise<HttpLoadReport> {
 export type HttpLoadProcess = ReportingChild<HttpLoadReport>;
 
 /** Starts the HTTP load generator as a child process. Kill `child` to stop it early. */
-export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
-  return spawnReporting<HttpLoadReport>(fileURLToPath(import.meta.url), [
+export function spawnHttpLoad(o: HttpLoadOptions, onEvent?: (event: LoadEvent) => void): HttpLoadProcess {
+  return spawnReporting<HttpLoadReport>(fileURLToPath(import.meta.url), onEvent, [
     '--url',
     o.url,
     '--mode',
@@ -404,6 +498,8 @@ export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
     '--seconds',
     String(o.seconds),
     ...(o.inboxTenant ? ['--inbox-tenant', o.inboxTenant, '--inbox-users', String(o.inboxUsers ?? 1)] : []),
+    ...(o.lagObservers ? ['--lag-observers', String(o.lagObservers)] : []),
+    ...(o.total ? ['--total', String(o.total), '--progress-every', String(o.progressEvery ?? 10_000)] : []),
   ]);
 }
 
@@ -412,8 +508,8 @@ export function spawnHttpLoad(o: HttpLoadOptions): HttpLoadProcess {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   exitWithParent();
   const mode = argOf('mode') as HttpMode;
-  if (!['approve', 'mixed', 'batch', 'inbox', 'hello'].includes(mode))
-    throw new Error(`--mode must be approve, mixed, batch, inbox or hello, got ${mode}`);
+  if (!['approve', 'mixed', 'batch', 'inbox', 'hello', 'start'].includes(mode))
+    throw new Error(`--mode must be approve, mixed, batch, inbox, hello or start, got ${mode}`);
   const options: HttpLoadOptions = {
     url: argOf('url'),
     mode,
@@ -423,6 +519,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     concurrency: numberArg('concurrency', 64),
     warmupSeconds: numberArg('warmup', 3),
     seconds: numberArg('seconds', 10),
+    lagObservers: numberArg('lag-observers', 0),
+    total: numberArg('total', 0),
+    progressEvery: numberArg('progress-every', 10_000),
   };
   if (process.argv.includes('--inbox-tenant')) {
     options.inboxTenant = argOf('inbox-tenant');

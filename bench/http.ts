@@ -1,20 +1,20 @@
 /**
  * bench/http — end-to-end benchmarks over HTTP (issue 6): a `bflow gateway` and
  * `--nodes` `bflow node` processes on this machine's MariaDB, Redis and NATS,
- * loaded from a separate process (bench/http-load.ts) over keep-alive HTTP,
- * beside the ceilings and the plain baseline measured in the same run.
+ * loaded from a separate process (bench/http-load.ts) over keep-alive HTTP.
+ * (`approve`, all three systems in one run on a private MariaDB, is bench/approve.ts.)
  *
- *   node --import tsx bench/http.ts <approve|mixed|batch|scale> [--seconds 10] [--warmup 10]
+ *   node --import tsx bench/http.ts <mixed|batch|scale> [--seconds 10] [--warmup 10]
  *     [--concurrency 64] [--nodes 1] [--tenants 200] [--no-ceilings] [--no-baseline] [--cpu-prof DIR]
  *
- * - approve: purchase orders started and driven to `approved` (5 durable commands each).
  * - mixed: 3 inbox reads : 2 runtime views : 1 command.
  * - batch: POST /api/v1/actions/batch, 100 comments per request (concurrency default 8).
- * - scale: approve with 1, 2 and 3 nodes.
- * Ceilings (approve, scale): Hono hello-world POST (bench/hello-server.ts), NATS
- * request/reply (bench/nats-echo.ts), MySQL single-row commits and multi-row
- * inserts (bench/store.ts), each at the same concurrency. Baseline (approve,
- * scale): bench/baseline/server.ts with the same load driver and flow.
+ * - scale: purchase orders started and driven to `approved` (5 durable commands
+ *   each) with 1, 2 and 3 nodes, beside the ceilings — Hono hello-world POST
+ *   (bench/hello-server.ts), NATS request/reply (bench/nats-echo.ts), MySQL
+ *   single-row commits and multi-row inserts (bench/store.ts), each at the same
+ *   concurrency — and the plain baseline (bench/baseline/server.ts) with the same
+ *   load driver and flow.
  *
  * `--cpu-prof DIR` runs the nodes and the gateway with --cpu-prof (profiles
  * written to DIR when they stop).
@@ -44,8 +44,8 @@ import { intArg, printTable, secondsArg, stringArg, writeResult } from './report
 import { startServerProcess } from './server-process.ts';
 import { measureMySqlCeilings, type MySqlCeilings } from './store.ts';
 
-type Scenario = 'approve' | 'mixed' | 'batch' | 'scale';
-const SCENARIOS: readonly Scenario[] = ['approve', 'mixed', 'batch', 'scale'];
+type Scenario = 'mixed' | 'batch' | 'scale';
+const SCENARIOS: readonly Scenario[] = ['mixed', 'batch', 'scale'];
 
 const TARGET_RATE = 5000;
 const TARGET_P99_MS = 50;
@@ -172,8 +172,8 @@ async function main(): Promise<void> {
   const concurrency = intArg('--concurrency', scenario === 'batch' ? 8 : 64);
   const tenants = intArg('--tenants', 200);
   const nodes = intArg('--nodes', 1);
-  const withCeilings = !process.argv.includes('--no-ceilings') && (scenario === 'approve' || scenario === 'scale');
-  const withBaseline = !process.argv.includes('--no-baseline') && (scenario === 'approve' || scenario === 'scale');
+  const withCeilings = !process.argv.includes('--no-ceilings') && scenario === 'scale';
+  const withBaseline = !process.argv.includes('--no-baseline') && scenario === 'scale';
   const started = performance.now();
   console.log(
     `bench/http ${scenario}: ${concurrency} in flight, ${warmupSeconds} s warm-up + ${seconds} s measured, ${tenants} tenants, ${BENCH_SHARDS} shards; ${cpus().length} cores, load average ${loadavg()
@@ -327,7 +327,7 @@ async function main(): Promise<void> {
     "  MySQL counts: statements each bflow process sent (bflow_mysql_* counters of src/store/mysql/statement-metrics.ts, on with BFLOW_MYSQL_STATEMENT_METRICS=true, on each process's /metrics), window deltas; transactions = START TRANSACTION + autocommit writes.",
   );
   console.log(`  whole run ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  writeResult(scenario === 'approve' && nodes !== 1 ? `${scenario}-${nodes}n` : scenario, {
+  writeResult(scenario, {
     scenario,
     seconds,
     warmupSeconds,

@@ -49,8 +49,18 @@ export interface ReportingChild<R> {
   result: Promise<R>;
 }
 
-/** Starts `node --import tsx <file> <args>` (stderr passes through). Kill `child` to stop it early. */
-export function spawnReporting<R>(file: string, args: readonly string[]): ReportingChild<R> {
+/** A JSON line of a load process other than `measuring` and `result` (e.g. `{"event":"progress","done":N}`). */
+export type LoadEvent = { event: string } & Record<string, unknown>;
+
+/**
+ * Starts `node --import tsx <file> <args>` (stderr passes through); `onEvent` gets its other JSON lines. Kill
+ * `child` to stop it early.
+ */
+export function spawnReporting<R>(
+  file: string,
+  onEvent: ((event: LoadEvent) => void) | undefined,
+  args: readonly string[],
+): ReportingChild<R> {
   // stdin stays open: the child exits when it closes, so a parent that dies leaves no load running.
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let onMeasuring!: (at: number) => void;
@@ -67,6 +77,7 @@ export function spawnReporting<R>(file: string, args: readonly string[]): Report
         const msg = JSON.parse(line) as { event: string; at?: number; report?: R };
         if (msg.event === 'measuring') onMeasuring(msg.at!);
         else if (msg.event === 'result') report = msg.report;
+        else onEvent?.(msg as LoadEvent);
       }
     });
     child.once('error', reject);

@@ -151,7 +151,7 @@ function mysqlDelta(before: Map<string, Samples>, after: Map<string, Samples>, c
 }
 
 /** The load process may exit before its row is read: its own CPU figure is exact. */
-function fixLoadRow(usage: ProcessUsage[], report: HttpLoadReport, seconds: number): void {
+export function fixLoadRow(usage: ProcessUsage[], report: HttpLoadReport, seconds: number): void {
   const row = usage.find((u) => u.name.startsWith('load'));
   if (row && !Number.isFinite(row.cores)) row.cores = report.loadCpuSeconds / seconds;
   if (row && !Number.isFinite(row.rssMiB)) row.rssMiB = row.peakRssMiB;

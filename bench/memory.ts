@@ -1,244 +1,301 @@
 /**
- * bench/memory — the memory of one node hosting many runtimes: `--runtimes N`
- * (default 1,000,000) purchase orders started through one RuntimeHost built
- * like `bflow node` builds it (MySQL group-commit writer and repositories, a
- * CachedRuntimeStore over a bounded MemorySnapshotCache, maxLiveActors 50,000),
- * in this process, on a fresh database, all 64 shards open. Start requests go
- * straight to `host.handle` (no NATS) with a fixed number in flight; every
- * 50,000 runtimes the RSS, heap and live actors are sampled.
+ * bench/memory — the memory of one `bflow node` hosting many runtimes, measured
+ * after a forced GC.
  *
- * Goals (set from a first measurement at 200k: peak RSS 623 MiB, samples
- * between 503 and 619 MiB as the GC cycles): peak RSS ≤ 1 GiB, the highest RSS
- * sample after 200k runtimes at most 15% above the highest up to 200k, live
- * actors never above maxLiveActors. At this rate (a few hundred starts/s) the
- * idle sweep (idleMs 60 s) keeps live actors well under the bound. A node's memory must be bounded by its live actors and caches,
- * not by the runtimes it has ever hosted.
+ * A `bflow gateway` and one `bflow node` run on a fresh database of the bench's
+ * private MariaDB (bench/bench-mariadb.ts) and the machine's NATS, without Redis
+ * (snapshots in the node's own cache, bounded like its live actors by
+ * BFLOW_MAX_LIVE_ACTORS, 50,000). A load process starts `--runtimes N` purchase
+ * orders over HTTP, `--concurrency` in flight. Every `--sample-every` starts the
+ * node is sampled: bench/gc-probe.mjs, preloaded into it with --expose-gc, runs
+ * two full GCs on SIGUSR2 and reports heapUsed and RSS; the live actors come
+ * from its /metrics. Between samples its RSS is polled for the peak.
  *
- *   node --import tsx bench/memory.ts [--runtimes 1000000] [--concurrency 256]
+ * Goals: heapUsed and RSS after GC at the end (the median of the last 3 samples)
+ * at most 15% above the sample at `--growth-from` runtimes (200,000); peak RSS
+ * ≤ 1 GiB; live actors never above the bound; no failed start. A node's memory
+ * must be bounded by its live actors and caches, not by the runtimes it has ever
+ * hosted.
+ *
+ *   node --import tsx bench/memory.ts [--runtimes 1000000] [--growth-from 200000] [--sample-every 50000]
+ *     [--concurrency 64]
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { Registry } from 'prom-client';
-import type { ShardRequest } from '../src/actors/bus/ports.ts';
-import { RuntimeHost } from '../src/actors/runtime-host/runtime-host.ts';
-import { CachedRuntimeStore } from '../src/store/cached-runtime-store.ts';
-import { MemorySnapshotCache } from '../src/store/memory/snapshot-cache.ts';
-import { MySqlDirectoryStore } from '../src/store/mysql/directory-store.ts';
-import { MySqlRuntimeStore } from '../src/store/mysql/runtime-store.ts';
-import { createMySqlTransitionWriter } from '../src/store/mysql/transition-writer.ts';
-import { registerTransitionWriterMetrics } from '../src/store/mysql/writer-metrics.ts';
-import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
-import { seedTenant } from '../test/actors/runtime-host/runtime-host-fixture.ts';
-import { useTestDatabase } from '../test/harness/mysql.ts';
+import { fileURLToPath } from 'node:url';
+import { testServerUrl } from '../test/harness/mysql.ts';
+import { startBenchMariaDb } from './bench-mariadb.ts';
+import { type BenchStack, NO_RATE_LIMIT, startBenchStack } from './bflow-stack.ts';
+import { type HttpLoadReport, spawnHttpLoad } from './http-load.ts';
+import { codes } from './measure.ts';
+import { growthOf, type MemorySample } from './memory-growth.ts';
+import { scrape, sumOf } from './metrics-scrape.ts';
+import { rssOf } from './process-stats.ts';
+import { reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, writeResult } from './report.ts';
-import { benchDoc } from './http-load.ts';
 
 const runtimes = intArg('--runtimes', 1_000_000);
-const concurrency = intArg('--concurrency', 256);
-const SAMPLE_EVERY = intArg('--sample-every', 50_000);
+const growthFrom = intArg('--growth-from', 200_000);
+const sampleEvery = intArg('--sample-every', 50_000);
+const concurrency = intArg('--concurrency', 64);
 const MAX_LIVE_ACTORS = 50_000;
-/** Snapshot cache entries (the node's default is maxLiveActors too). */
-const CACHE_ENTRIES = 50_000;
-const SHARDS = 64;
-const TENANT = 't-mem';
+const TENANTS = 8;
 const GiB = 1024 ** 3;
 const PEAK_RSS_GOAL = 1 * GiB;
 const GROWTH_GOAL = 0.15;
-const GROWTH_FROM = 200_000;
+const PROBE = fileURLToPath(new URL('./gc-probe.mjs', import.meta.url));
 
-interface Sample {
-  runtimes: number;
+interface Sample extends MemorySample {
   seconds: number;
-  rssMiB: number;
-  heapUsedMiB: number;
+  heapTotalMiB: number;
   liveActors: number;
-  cacheEntries: number;
+  gcMs: number;
   startsPerSecond: number;
+}
+
+interface ProbeLine {
+  event: 'memory';
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  gcMs: number;
+  error?: string;
 }
 
 const mib = (bytes: number) => bytes / 1024 / 1024;
 
+/** SIGUSR2 to the node, then its gc-probe line (two full GCs, then memoryUsage). */
+function probeOf(stack: BenchStack): () => Promise<ProbeLine> {
+  const child = stack.nodes[0]!.child;
+  let buffer = '';
+  const waiting: ((line: ProbeLine) => void)[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const l of lines) if (l.startsWith('{"event":"memory"')) waiting.shift()?.(JSON.parse(l) as ProbeLine);
+  });
+  return () =>
+    new Promise<ProbeLine>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the node did not answer its GC probe within 60 s')), 60_000);
+      waiting.push((line) => {
+        clearTimeout(timer);
+        if (line.error) reject(new Error(`GC probe: ${line.error}`));
+        else resolve(line);
+      });
+      child.kill('SIGUSR2');
+    });
+}
+
+/** One bflow node (and a gateway) on the private server, with the GC probe preloaded into the node. */
+function startNodeUnderTest(mysqlServer: string): Promise<BenchStack> {
+  return startBenchStack({
+    name: 'mem',
+    nodes: 1,
+    tenants: TENANTS,
+    tenantPrefix: 't-mem',
+    mysqlServer,
+    statementMetrics: false,
+    redis: false,
+    env: { ...NO_RATE_LIMIT, BFLOW_MAX_LIVE_ACTORS: String(MAX_LIVE_ACTORS) },
+    nodeArgs: ['--expose-gc', '--import', PROBE],
+    nodeLogLevel: 'info',
+  });
+}
+
+interface MemoryRun {
+  baseline: ProbeLine;
+  samples: Sample[];
+  load: HttpLoadReport;
+  peakRss: number;
+  maxLive: number;
+  seconds: number;
+}
+
+/** Starts `runtimes` purchase orders through `stack` and samples its node after a forced GC every `sampleEvery`. */
+async function loadAndSample(stack: BenchStack): Promise<MemoryRun> {
+  const node = stack.services().find((x) => x.name.startsWith('node'))!;
+  const probe = probeOf(stack);
+  const baseline = await probe();
+  console.log(
+    `node after start, shards open, forced GC: RSS ${mib(baseline.rss).toFixed(0)} MiB, heap ${mib(baseline.heapUsed).toFixed(0)} MiB`,
+  );
+  const samples: Sample[] = [];
+  let peakRss = baseline.rss;
+  let maxLive = 0;
+  const started = performance.now();
+  let last = { at: started, runtimes: 0 };
+
+  const sample = async (done: number): Promise<void> => {
+    const m = await probe();
+    const live = sumOf(await scrape(node.metricsUrl), 'bflow_actors_live');
+    maxLive = Math.max(maxLive, live);
+    const now = performance.now();
+    const x: Sample = {
+      runtimes: done,
+      seconds: (now - started) / 1000,
+      rssMiB: mib(m.rss),
+      heapUsedMiB: mib(m.heapUsed),
+      heapTotalMiB: mib(m.heapTotal),
+      liveActors: live,
+      gcMs: m.gcMs,
+      startsPerSecond: (done - last.runtimes) / ((now - last.at) / 1000),
+    };
+    last = { at: now, runtimes: done };
+    samples.push(x);
+    console.log(
+      `  ${x.runtimes.toLocaleString().padStart(9)} runtimes  ${x.seconds.toFixed(0).padStart(4)} s  after GC: RSS ${x.rssMiB.toFixed(0).padStart(5)} MiB  heap ${x.heapUsedMiB.toFixed(0).padStart(4)} MiB  (GC ${x.gcMs.toFixed(0)} ms)  live actors ${x.liveActors.toLocaleString().padStart(6)}  ${Math.round(x.startsPerSecond).toLocaleString()} starts/s`,
+    );
+  };
+
+  // Samples run one at a time, in the order the load reports its progress.
+  let sampling = Promise.resolve();
+  const poll = setInterval(() => {
+    const rss = rssOf(node.pid);
+    if (Number.isFinite(rss)) peakRss = Math.max(peakRss, rss);
+  }, 200);
+  try {
+    const p = spawnHttpLoad(
+      {
+        url: stack.url,
+        mode: 'start',
+        secret: stack.secret,
+        tenantPrefix: stack.tenantPrefix,
+        tenants: TENANTS,
+        concurrency,
+        warmupSeconds: 0,
+        // The load ends when `total` starts are answered, not with its window.
+        seconds: 1_000_000,
+        total: runtimes,
+        progressEvery: sampleEvery,
+      },
+      (event) => {
+        if (event.event !== 'progress') return;
+        sampling = sampling.then(() => sample(Number(event.done)));
+        sampling.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      },
+    );
+    reaped(p.child);
+    const load = await p.result;
+    await sampling;
+    if (samples.at(-1)?.runtimes !== load.ok) await sample(load.ok);
+    return { baseline, samples, load, peakRss, maxLive, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+function printSamples(run: MemoryRun): void {
+  const { load, seconds, samples } = run;
+  printTable(
+    `bench/memory (${load.ok.toLocaleString()} runtimes started, ${concurrency} in flight, ${seconds.toFixed(0)} s, ${Math.round(load.ok / seconds).toLocaleString()} starts/s)`,
+    [
+      ['runtimes', 'RSS MiB', 'heapUsed MiB', 'heapTotal MiB', 'GC ms', 'live actors', 'starts/s'],
+      ...samples.map((x) => [
+        x.runtimes.toLocaleString(),
+        x.rssMiB.toFixed(0),
+        x.heapUsedMiB.toFixed(0),
+        x.heapTotalMiB.toFixed(0),
+        x.gcMs.toFixed(0),
+        x.liveActors.toLocaleString(),
+        Math.round(x.startsPerSecond).toLocaleString(),
+      ]),
+    ],
+  );
+  // Live actors follow the start rate (an idle actor lives 60 s): growth between unequal populations is not a leak.
+  const reference = samples.find((x) => x.runtimes >= growthFrom);
+  const endLive = reference
+    ? samples
+        .slice(samples.indexOf(reference) + 1)
+        .slice(-3)
+        .map((x) => x.liveActors)
+    : [];
+  if (reference && endLive.some((n) => Math.abs(n / reference.liveActors - 1) > 0.2))
+    console.log(
+      `\nWARNING: live actors ${reference.liveActors.toLocaleString()} at ${reference.runtimes.toLocaleString()} runtimes, ${endLive.map((n) => n.toLocaleString()).join(', ')} at the end: more than 20% apart (the start rate changed), so the growth below mixes leak and population`,
+    );
+}
+
+/** Prints the goals with PASS/FAIL, writes the JSON; true when every goal passed. */
+function judgeRun(run: MemoryRun): boolean {
+  const { samples, load, peakRss, maxLive } = run;
+  const heap = growthOf(samples, growthFrom, 'heapUsedMiB');
+  const rss = growthOf(samples, growthFrom, 'rssMiB');
+  const judge = (g: number) =>
+    Number.isFinite(g)
+      ? g <= GROWTH_GOAL
+        ? 'PASS'
+        : 'FAIL'
+      : `not measured (needs samples after ${growthFrom.toLocaleString()} runtimes)`;
+  const pct = (g: number, from: number, to: number) =>
+    Number.isFinite(g) ? `${(g * 100).toFixed(1)}% (${from.toFixed(0)} → ${to.toFixed(0)} MiB)` : 'n/a';
+  const span = `${growthFrom.toLocaleString()} → ${(samples.at(-1)?.runtimes ?? 0).toLocaleString()} runtimes`;
+  const peakPass = peakRss <= PEAK_RSS_GOAL;
+  const livePass = maxLive <= MAX_LIVE_ACTORS;
+  printTable('goals (memory after two forced GCs; the end is the median of the last 3 samples)', [
+    [`heapUsed growth ${span}`, pct(heap.growth, heap.fromMiB, heap.toMiB), `≤ 15%: ${judge(heap.growth)}`],
+    [`RSS growth ${span}`, pct(rss.growth, rss.fromMiB, rss.toMiB), `≤ 15%: ${judge(rss.growth)}`],
+    [
+      'peak RSS (polled every 200 ms, GC cycles included)',
+      `${mib(peakRss).toFixed(0)} MiB`,
+      `≤ 1024 MiB: ${peakPass ? 'PASS' : 'FAIL'}`,
+    ],
+    [
+      'max live actors (at the samples)',
+      maxLive.toLocaleString(),
+      `≤ ${MAX_LIVE_ACTORS.toLocaleString()}: ${livePass ? 'PASS' : 'FAIL'}`,
+    ],
+    [
+      'failed starts',
+      String(load.errors),
+      `0: ${load.errors === 0 ? 'PASS' : 'FAIL'}${load.errors ? ` (${codes(load.errorCodes)})` : ''}`,
+    ],
+  ]);
+  writeResult('memory', {
+    runtimes,
+    started: load.ok,
+    concurrency,
+    maxLiveActors: MAX_LIVE_ACTORS,
+    seconds: run.seconds,
+    startsPerSecond: load.ok / run.seconds,
+    loadAverage: loadavg(),
+    baseline: { rssMiB: mib(run.baseline.rss), heapUsedMiB: mib(run.baseline.heapUsed) },
+    samples,
+    growthFrom,
+    growth: { heapUsed: heap, rss },
+    peakRssMiB: mib(peakRss),
+    maxLiveActorsObserved: maxLive,
+    errors: load.errorCodes,
+    goals: { growth: GROWTH_GOAL, peakRssMiB: mib(PEAK_RSS_GOAL), maxLiveActors: MAX_LIVE_ACTORS, errors: 0 },
+  });
+  return !([heap.growth, rss.growth].some((g) => g > GROWTH_GOAL) || !peakPass || !livePass || load.errors > 0);
+}
+
 async function main(): Promise<void> {
   console.log(
-    `bench/memory: ${runtimes.toLocaleString()} runtimes through one RuntimeHost, ${concurrency} starts in flight, maxLiveActors ${MAX_LIVE_ACTORS.toLocaleString()}, snapshot cache ${CACHE_ENTRIES.toLocaleString()} entries`,
+    `bench/memory: ${runtimes.toLocaleString()} runtimes started over HTTP through one bflow node, ${concurrency} in flight, BFLOW_MAX_LIVE_ACTORS ${MAX_LIVE_ACTORS.toLocaleString()}, sampled after a forced GC every ${sampleEvery.toLocaleString()}; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
   );
-  const db = await useTestDatabase('bench_mem');
-  let host: RuntimeHost | undefined;
-  let writer: ReturnType<typeof createMySqlTransitionWriter> | undefined;
+  const mariadb = await startBenchMariaDb(await testServerUrl());
+  let stack: BenchStack | undefined;
   try {
-    await seedTenant(
-      { workflows: new MySqlWorkflowStore(db.pool), directory: new MySqlDirectoryStore(db.pool) },
-      TENANT,
-    );
-    const registry = new Registry();
-    const cache = new MemorySnapshotCache({ maxEntries: CACHE_ENTRIES });
-    writer = createMySqlTransitionWriter(db.pool, { metrics: registerTransitionWriterMetrics(registry) });
-    host = new RuntimeHost(
-      {
-        runtimes: new CachedRuntimeStore(new MySqlRuntimeStore(db.pool), cache, { registry }),
-        writer,
-        cache,
-        workflows: new MySqlWorkflowStore(db.pool),
-        directory: new MySqlDirectoryStore(db.pool),
-        registry,
-      },
-      { shardCount: SHARDS, maxLiveActors: MAX_LIVE_ACTORS },
-    );
-    for (let s = 0; s < SHARDS; s++) host.openShard(s, 1);
-    const h = host;
-
-    const run = randomBytes(3).toString('hex');
-    const baseline = process.memoryUsage();
-    console.log(
-      `baseline (host built, shards open): RSS ${mib(baseline.rss).toFixed(0)} MiB, heap ${mib(baseline.heapUsed).toFixed(0)} MiB`,
-    );
-    const samples: Sample[] = [];
-    const errors: Record<string, number> = {};
-    let done = 0;
-    let next = 0;
-    let maxLive = 0;
-    let peakRss = baseline.rss;
-    const started = performance.now();
-    let lastSampleAt = started;
-    let lastSampleCount = 0;
-
-    const sample = () => {
-      const m = process.memoryUsage();
-      const now = performance.now();
-      const s: Sample = {
-        runtimes: done,
-        seconds: (now - started) / 1000,
-        rssMiB: mib(m.rss),
-        heapUsedMiB: mib(m.heapUsed),
-        liveActors: h.liveActors,
-        cacheEntries: cache.size,
-        startsPerSecond: (done - lastSampleCount) / ((now - lastSampleAt) / 1000),
-      };
-      lastSampleAt = now;
-      lastSampleCount = done;
-      samples.push(s);
-      const errs = Object.values(errors).reduce((a, b) => a + b, 0);
-      console.log(
-        `  ${String(s.runtimes.toLocaleString()).padStart(9)} runtimes  ${s.seconds.toFixed(0).padStart(4)} s  RSS ${s.rssMiB.toFixed(0).padStart(5)} MiB  heap ${s.heapUsedMiB.toFixed(0).padStart(4)} MiB  live actors ${s.liveActors.toLocaleString().padStart(6)}  cache ${s.cacheEntries.toLocaleString().padStart(6)}  ${Math.round(s.startsPerSecond).toLocaleString()} starts/s${errs ? `  errors ${errs}` : ''}`,
-      );
-    };
-
-    // RSS peaks between samples too: poll it (cheap) alongside the live-actor bound.
-    const poll = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      maxLive = Math.max(maxLive, h.liveActors);
-    }, 100);
-    try {
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          for (let i = next++; i < runtimes; i = next++) {
-            const runtimeId = `m-${run}-${i}`;
-            const request: ShardRequest = {
-              kind: 'start',
-              tenant: TENANT,
-              runtimeId,
-              app: 'purchase.order',
-              docId: `po-${run}-${i}`,
-              creator: 'alice',
-              doc: benchDoc(5_000_000, i),
-              idempotencyKey: `start-${run}-${i}`,
-            };
-            const reply = await h.handle(request);
-            if (!reply.ok) errors[reply.problem.code] = (errors[reply.problem.code] ?? 0) + 1;
-            maxLive = Math.max(maxLive, h.liveActors);
-            done++;
-            if (done % SAMPLE_EVERY === 0) sample();
-          }
-        }),
-      );
-    } finally {
-      clearInterval(poll);
-    }
-    if (done % SAMPLE_EVERY !== 0) sample();
-    peakRss = Math.max(peakRss, ...samples.map((s) => s.rssMiB * 1024 * 1024));
-    const seconds = (performance.now() - started) / 1000;
-
-    // RSS swings with the GC's cycles (±10% between samples): compare the highest sample after
-    // GROWTH_FROM runtimes with the highest one up to it, not two single samples.
-    const before = samples.filter((s) => s.runtimes <= GROWTH_FROM);
-    const after = samples.filter((s) => s.runtimes > GROWTH_FROM);
-    const peakBefore = Math.max(...before.map((s) => s.rssMiB));
-    const peakAfter = Math.max(...after.map((s) => s.rssMiB));
-    const last = samples[samples.length - 1]!;
-    const growth = before.length > 0 && after.length > 0 ? peakAfter / peakBefore - 1 : NaN;
-    const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
-    const peakPass = peakRss <= PEAK_RSS_GOAL;
-    const growthPass = Number.isFinite(growth) ? growth <= GROWTH_GOAL : undefined;
-    const livePass = maxLive <= MAX_LIVE_ACTORS;
-    printTable(
-      `bench/memory (${runtimes.toLocaleString()} runtimes, ${concurrency} in flight, one RuntimeHost on MySQL, ${seconds.toFixed(0)} s, ${Math.round(runtimes / seconds).toLocaleString()} starts/s)`,
-      [
-        ['runtimes', 'RSS MiB', 'heap MiB', 'live actors', 'cache entries', 'starts/s'],
-        ...samples.map((s) => [
-          s.runtimes.toLocaleString(),
-          s.rssMiB.toFixed(0),
-          s.heapUsedMiB.toFixed(0),
-          s.liveActors.toLocaleString(),
-          s.cacheEntries.toLocaleString(),
-          Math.round(s.startsPerSecond).toLocaleString(),
-        ]),
-      ],
-    );
-    printTable('goals', [
-      [
-        'peak RSS',
-        `${mib(peakRss).toFixed(0)} MiB`,
-        `goal ≤ ${mib(PEAK_RSS_GOAL).toFixed(0)} MiB: ${peakPass ? 'PASS' : 'FAIL'}`,
-      ],
-      [
-        `RSS growth ${GROWTH_FROM.toLocaleString()} → ${last.runtimes.toLocaleString()} runtimes (peak sample after vs up to)`,
-        Number.isFinite(growth)
-          ? `${(growth * 100).toFixed(1)}% (${peakBefore.toFixed(0)} → ${peakAfter.toFixed(0)} MiB)`
-          : 'n/a',
-        growthPass === undefined
-          ? `goal ≤ ${GROWTH_GOAL * 100}%: not measured (needs more than ${GROWTH_FROM.toLocaleString()} runtimes)`
-          : `goal ≤ ${GROWTH_GOAL * 100}%: ${growthPass ? 'PASS' : 'FAIL'}`,
-      ],
-      [
-        'max live actors',
-        maxLive.toLocaleString(),
-        `goal ≤ maxLiveActors ${MAX_LIVE_ACTORS.toLocaleString()}: ${livePass ? 'PASS' : 'FAIL'}`,
-      ],
-      [
-        'failed starts',
-        String(errorCount),
-        `goal 0: ${errorCount === 0 ? 'PASS' : 'FAIL'}${errorCount ? ` (${JSON.stringify(errors)})` : ''}`,
-      ],
-    ]);
-    writeResult('memory', {
-      runtimes,
-      concurrency,
-      maxLiveActors: MAX_LIVE_ACTORS,
-      cacheEntries: CACHE_ENTRIES,
-      seconds,
-      startsPerSecond: runtimes / seconds,
-      loadAverage: loadavg(),
-      baselineRssMiB: mib(baseline.rss),
-      samples,
-      peakRssMiB: mib(peakRss),
-      growthFrom: GROWTH_FROM,
-      growth,
-      maxLiveActors_observed: maxLive,
-      errors,
-      goals: { peakRssMiB: mib(PEAK_RSS_GOAL), growth: GROWTH_GOAL, maxLiveActors: MAX_LIVE_ACTORS, errors: 0 },
-      pass: { peakRss: peakPass, growth: growthPass ?? null, liveActors: livePass, errors: errorCount === 0 },
-    });
+    stack = await startNodeUnderTest(mariadb.url);
+    const run = await loadAndSample(stack);
+    printSamples(run);
+    if (!judgeRun(run)) process.exitCode = 1;
     console.log(
       `machine load average now ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')}`,
     );
-    if (!peakPass || growthPass === false || !livePass || errorCount > 0) process.exitCode = 1;
   } finally {
-    host?.close();
-    await writer?.close().catch(() => undefined);
-    await db.drop();
+    await stack?.stop().catch((err: unknown) => console.error('stopping the stack failed:', err));
+    await mariadb.destroy();
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  reapAll();
+}

@@ -11,7 +11,7 @@ const scenarios: Record<string, string[]> = {
   store: ['bench/store.ts'],
   cluster: ['bench/cluster.ts'],
   memory: ['bench/memory.ts'],
-  approve: ['bench/http.ts', 'approve'],
+  approve: ['bench/approve.ts'],
   mixed: ['bench/http.ts', 'mixed'],
   batch: ['bench/http.ts', 'batch'],
   scale: ['bench/http.ts', 'scale'],
@@ -30,6 +30,14 @@ const [file, ...fixed] = scenarios[name]!;
 if (!existsSync(file!)) {
   console.error(`bench file ${file} is missing`);
   process.exit(2);
+}
+// Scenarios that start bflow processes measure the compiled build, as production runs it: build it first
+// (BFLOW_BENCH_FROM_SOURCE=1 measures the sources through tsx instead, and skips the build).
+const SPAWNS_BFLOW = new Set(['approve', 'memory', 'mixed', 'batch', 'scale', 'inbox', 'soak']);
+if (SPAWNS_BFLOW.has(name) && process.env.BFLOW_BENCH_FROM_SOURCE !== '1') {
+  console.error('bench: npm run build (the bflow processes run dist/, as in production)');
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', file!, ...fixed, ...args], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: compiles src/ into dist/ (tsconfig.build.json) and copies what modules read at run time
-// relative to themselves: the SQL migrations (src/store/migrate.ts reads ./migrations/ beside itself).
+// relative to themselves: the SQL migrations (src/store/migrate.ts reads ./migrations/ beside itself) and the
+// web console's plain ES modules and stylesheet (src/gateway/console/, never compiled: browsers run them as they are).
 // examples/, which the demo seed reads as ../../../examples from src/app/demo/, resolves to the same
 // folder from dist/app/demo/, so it is not copied.
 //
@@ -15,7 +16,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
 
 /** Run-time assets: [source dir, destination dir, file suffix], relative to the repository root. */
-const ASSETS = [['src/store/migrations', 'dist/store/migrations', '.sql']];
+const ASSETS = [
+  ['src/store/migrations', 'dist/store/migrations', '.sql'],
+  // The web console's browser files (src/gateway/routes/console.ts serves ../console/ beside itself).
+  ['src/gateway/console', 'dist/gateway/console', '.js'],
+  ['src/gateway/console', 'dist/gateway/console', '.css'],
+];
 
 rmSync(dist, { recursive: true, force: true });
 

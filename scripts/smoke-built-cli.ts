@@ -9,7 +9,8 @@
  *   - `bflow migrate` creates and migrates a throw-away database on the test MariaDB/MySQL (the one the tests
  *     use: BFLOW_TEST_MYSQL_URL, else 127.0.0.1:3306, else a private mariadbd), again reports it up to date,
  *     and the database is dropped;
- *   - `bflow all` in embedded mode on a free port answers GET /ready (and /openapi.json, /docs) with 200,
+ *   - `bflow all` in embedded mode on a free port answers GET /ready (and /openapi.json, /docs, the console page
+ *     /console/ with its entry module and the dagre layout library, both copied into or resolved from dist/) with 200,
  *     and exits 0 on SIGTERM.
  * The children get only PATH and the BFLOW_* variables named here, as the e2e stacks do.
  */
@@ -153,7 +154,7 @@ async function smokeAll(dir: string): Promise<void> {
     ).catch((error: unknown) => {
       throw error instanceof Error && error.cause instanceof SmokeFailure ? error.cause : error;
     });
-    for (const path of ['/openapi.json', '/docs'])
+    for (const path of ['/openapi.json', '/docs', '/console/', '/console/assets/main.js', '/console/assets/dagre.js'])
       check((await status(path)) === 200, `GET ${path} did not answer 200`);
   } finally {
     if (done === undefined) child.kill('SIGTERM');
@@ -171,7 +172,7 @@ try {
   const installed = dir;
   await step('bflow validate examples/purchase-order.json', () => smokeValidate(installed));
   await step('bflow migrate on a throw-away database (twice), dropped after', () => smokeMigrate(installed));
-  await step('bflow all (embedded) answers /ready, /openapi.json, /docs; exits 0 on SIGTERM', () =>
+  await step('bflow all (embedded) answers /ready, /openapi.json, /docs, /console/; exits 0 on SIGTERM', () =>
     smokeAll(installed),
   );
   console.log('smoke: the built CLI works');

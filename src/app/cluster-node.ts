@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterStreams, JetStreamEventPublisher, OutboxRelay, registerOutboxMetrics } from '../actors/events/index.ts';
 import { connectNats, onTenantChange, type TenantChangeKind } from '../actors/nats/index.ts';
 import { NatsLeaseManager } from '../actors/leases/index.ts';
-import { NatsShardBus } from '../actors/bus/index.ts';
+import { ColocatedShardBus, NatsShardBus, type ShardBus } from '../actors/bus/index.ts';
 import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } from '../actors/webhooks/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
@@ -15,7 +15,7 @@ import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
 import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
 import { runMigrations } from '../store/migrate.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
-import { createMySqlPool } from '../store/mysql/pool.ts';
+import { createMySqlPool, prewarmPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from '../store/mysql/transition-writer.ts';
@@ -29,6 +29,11 @@ import { shardedWriter } from '../store/sharded-writer.ts';
 export interface ClusterNode {
   node: ShardNode;
   host: RuntimeHost;
+  /**
+   * The node's shard bus: its own shards' requests are calls into `host`, the others go over NATS. `bflow all`
+   * routes its gateway's commands through it (in-process routing); it is closed by `stop`.
+   */
+  bus: ShardBus;
   registry: Registry;
   /** Graceful stop: drain and hand over every shard, flush, close connections. Idempotent. */
   stop(): Promise<void>;
@@ -56,10 +61,17 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     // The writers' own connections take several statements per query: a group commit is two or three round trips.
     const writerPool = closers.add(
       'mysql writer pool',
-      createMySqlPool(config.mysqlUrl, { connectionLimit: config.writers, multipleStatements: true, countStatements }),
+      // A writer whose projections follow the commit needs a second connection for its projector.
+      createMySqlPool(config.mysqlUrl, {
+        connectionLimit: config.projectionDelayMs > 0 ? 2 * config.writers : config.writers,
+        multipleStatements: true,
+        countStatements,
+      }),
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
+    // Full speed from the first request: the writers' connections, and a few for activations, open now.
+    await Promise.all([prewarmPool(writerPool, config.writers), prewarmPool(pool, 4)]);
     const nc = closers.add(
       'nats connection',
       await connectNats({ url: config.natsUrl, name: `bflow-node-${config.nodeId}`, logger }),
@@ -77,7 +89,11 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       'transition writers',
       shardedWriter(
         Array.from({ length: config.writers }, () =>
-          createMySqlTransitionWriter(writerPool, { metrics: writerMetrics }),
+          createMySqlTransitionWriter(writerPool, {
+            metrics: writerMetrics,
+            projectionDelayMs: config.projectionDelayMs,
+            onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
+          }),
         ),
       ),
       (w) => w.close(),
@@ -146,8 +162,20 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       registry,
       logger,
     });
-    const bus = closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
-    const node = new ShardNode({ leases, bus, host, timers, relay, logger });
+    const bus = closers.add(
+      'shard bus',
+      new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), { registry, logger }),
+      (b) => b.close(),
+    );
+    const node = new ShardNode({
+      leases,
+      bus,
+      host,
+      timers,
+      relay,
+      logger,
+      ...(config.projectionDelayMs > 0 && { projections: { catchUp: (shard) => mysqlWriter.catchUp!(shard) } }),
+    });
     // Nodes drop their cached copies of a tenant's webhooks, directory and start definitions when a gateway changes them.
     closers.defer(
       'change notices',
@@ -168,7 +196,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       logger,
     });
     closers.defer('webhook consumer', () => webhooks.stop());
-    return { node, host, registry, stop: () => closers.close() };
+    return { node, host, bus, registry, stop: () => closers.close() };
   });
 }
 

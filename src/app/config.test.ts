@@ -17,6 +17,7 @@ describe('config - environment', () => {
       BFLOW_SHARDS: '32',
       BFLOW_NODE_ID: 'node-a',
       BFLOW_WRITERS: '8',
+      BFLOW_PROJECTION_DELAY_MS: '150',
       BFLOW_RATE_LIMIT_PER_MINUTE: '60000',
       BFLOW_RATE_LIMIT_BURST: '5000',
     });
@@ -27,7 +28,7 @@ describe('config - environment', () => {
       embedded: false,
       mysqlReadUrl: 'mysql://root@127.0.0.1:3306/bflow',
     });
-    expect(c).toMatchObject({ writers: 8, rateLimit: { perMinute: 60_000, burst: 5_000 } });
+    expect(c).toMatchObject({ writers: 8, projectionDelayMs: 150, rateLimit: { perMinute: 60_000, burst: 5_000 } });
     expect(loadConfig({})).toMatchObject({ writers: 2, rateLimit: { perMinute: 600, burst: 100 } });
   });
 

@@ -69,6 +69,7 @@ const envSchema = z.object({
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
   BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(2),
+  BFLOW_PROJECTION_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,6 +115,11 @@ interface CommonConfig {
   startDefinitionTtlMs: number;
   /** Group-commit writers per node, each with one transaction in flight. */
   writers: number;
+  /**
+   * 0: each group commit writes the projections (runtime rows, inbox, audit log, timers) too. Above 0: it
+   * writes only the log and the document slots; the projections follow this many ms later, coalesced.
+   */
+  projectionDelayMs: number;
   /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
   /**
@@ -256,6 +262,7 @@ const CLUSTER_NODE: readonly ConfigVariable[] = [
   'BFLOW_REDIS_URL',
   'BFLOW_LEASE_TTL_MS',
   'BFLOW_WRITERS',
+  'BFLOW_PROJECTION_DELAY_MS',
   'BFLOW_MYSQL_STATEMENT_METRICS',
 ];
 const CLUSTER_GATEWAY: readonly ConfigVariable[] = [
@@ -325,6 +332,7 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
     maxLiveActors: e.BFLOW_MAX_LIVE_ACTORS,
     startDefinitionTtlMs: e.BFLOW_START_DEFINITION_TTL_MS,
     writers: e.BFLOW_WRITERS,
+    projectionDelayMs: e.BFLOW_PROJECTION_DELAY_MS,
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
     webhooks: {
       // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { MemoryEventPublisher, OutboxRelay, registerOutboxMetrics, eventFilter } from '../actors/events/index.ts';
 import { MemoryLeaseManager } from '../actors/leases/index.ts';
-import { MemoryShardBus, RoutingClient } from '../actors/bus/index.ts';
+import { ColocatedShardBus, MemoryShardBus, RoutingClient } from '../actors/bus/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
@@ -82,7 +82,12 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       logger,
     });
     const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
-    const bus = closers.add('shard bus', new MemoryShardBus({ logger }), (b) => b.close());
+    // One process holds every shard: every command is a call into the host (no copy through JSON).
+    const bus = closers.add(
+      'shard bus',
+      new ColocatedShardBus(new MemoryShardBus({ logger }), { registry, logger }),
+      (b) => b.close(),
+    );
     const webhookMetrics = registerWebhookMetrics(registry);
     const deliverer = new WebhookDeliverer({
       webhooks: store.webhooks,
@@ -126,6 +131,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       }),
       registry,
       logger,
+      compiledVersions: host.compiledVersions,
     };
     return { deps, stop: () => closers.close(), store, events, node, webhooks };
   });

@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LeaseBucketReader } from '../actors/leases/index.ts';
 import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
-import { NatsShardBus, RoutingClient } from '../actors/bus/index.ts';
+import { NatsShardBus, RoutingClient, type ShardBus } from '../actors/bus/index.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
-import type { GatewayDeps } from '../gateway/gateway-deps.ts';
+import type { CompiledVersions, GatewayDeps } from '../gateway/gateway-deps.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { invalidatingDirectory } from '../store/invalidating-directory.ts';
 import { invalidatingWebhooks } from '../store/invalidating-webhooks.ts';
@@ -36,6 +36,13 @@ export interface GatewayBackendOptions {
   registry?: Registry;
   /** Budget of each readiness check (MySQL ping, NATS round trip, Redis ping, shard map read). @default 1000 */
   probeTimeoutMs?: number;
+  /**
+   * The shard bus commands are routed through. `bflow all` passes its node's, so that the node's own shards
+   * are called in process (its owner closes it). @default a NatsShardBus on the gateway's own connection
+   */
+  bus?: ShardBus;
+  /** Compiled workflow versions for views; `bflow all` passes its host's. @default the gateway's own cache */
+  compiledVersions?: CompiledVersions;
 }
 
 /** The cluster gateway's backend; `redis` is the connection a Redis rate-limit store should use (when configured). */
@@ -79,7 +86,9 @@ export async function connectGatewayBackend(
       // A connection lost in an outage has nothing to drain.
       (c) => c.drain().catch(() => undefined),
     );
-    const bus = closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
+    const bus =
+      options.bus ??
+      closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
     const router = new RoutingClient(bus, { shardCount: config.shards, registry });
     const leases = new LeaseBucketReader(nc, { cluster: config.cluster, timeoutMs: probeMs });
     const shardMap = shardMapCheck(leases, config, logger);
@@ -111,6 +120,7 @@ export async function connectGatewayBackend(
       },
       registry,
       logger,
+      ...(options.compiledVersions && { compiledVersions: options.compiledVersions }),
     };
     const stop = () => closers.close();
     return redis ? { deps, stop, redis } : { deps, stop };
@@ -144,8 +154,12 @@ function ping(pool: mysql.Pool, timeoutMs: number): Promise<unknown> {
 
 /**
  * The shard map is known once the nodes recorded the cluster's shard count
- * and it matches ours (another count would route runtimes to the wrong shards).
- * Fixed for the cluster's life, so one successful read is kept.
+ * and it matches ours (another count would route runtimes to the wrong shards),
+ * and every shard has had a holder: in a fresh cluster the nodes claim their
+ * shards a heartbeat after they start, and until then a command for an unheld
+ * shard would wait out its retries (a `bflow all` would be ready holding
+ * nothing). Checked until it first holds, then kept: a failover later must not
+ * take every gateway out of the load balancer.
  */
 function shardMapCheck(leases: LeaseBucketReader, config: ClusterConfig, logger: Logger): () => Promise<boolean> {
   let known = false;
@@ -160,7 +174,8 @@ function shardMapCheck(leases: LeaseBucketReader, config: ClusterConfig, logger:
         `cluster '${config.cluster}' has ${recorded} shards; start the gateway with BFLOW_SHARDS=${recorded}`,
       );
     }
-    known = recorded === config.shards;
+    if (recorded !== config.shards) return false;
+    known = (await leases.view(config.shards)).shards.every((s) => s.node !== null);
     return known;
   };
 }

@@ -6,6 +6,7 @@ import { Closers } from './closers.ts';
 import { startClusterNode } from './cluster-node.ts';
 import type { ServerConfig } from './config.ts';
 import { type DemoSeed, seedDemo } from './demo/demo-seed.ts';
+import { demoDevUsers } from './demo/dev-users.ts';
 import { startEmbedded } from './embedded.ts';
 import { connectGatewayBackend } from './gateway-backend.ts';
 import { gatewayOptionsFor, type RunningServer, serveHttp } from './gateway-server.ts';
@@ -48,6 +49,9 @@ export async function startRole(config: ServerConfig, logger: Logger): Promise<R
     if (backend.deps !== undefined && config.role !== 'node') {
       const { options, rateLimitStore } = await gatewayOptionsFor(config);
       if (rateLimitStore !== undefined) closers.add('rate limit store', rateLimitStore, (s) => s.close());
+      const auth = config.auth;
+      // The console's dev sign-in: only with the embedded demo tenant, whose tokens `bflow all` prints anyway.
+      if (config.embedded && auth.kind === 'secret') options.console = { devUsers: () => demoDevUsers(auth.secret) };
       const app = createApp(backend.deps, options);
       running.api = closers.add('http server', await serveHttp(app.fetch, config.port, logger), (s) => s.close());
     }
@@ -72,10 +76,15 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
   }
   const node = closers.add('cluster node', await startClusterNode(config, logger), (n) => n.stop());
   if (config.role === 'node') return { registry: node.registry };
-  // One registry: /metrics shows the node's and the gateway's metrics together.
+  // One registry: /metrics shows the node's and the gateway's metrics together. One bus: commands for the
+  // node's own shards are calls into its host, with no NATS hop (docs/architecture.md#in-process-routing).
   const backend = closers.add(
     'gateway backend',
-    await connectGatewayBackend(config, logger, { registry: node.registry }),
+    await connectGatewayBackend(config, logger, {
+      registry: node.registry,
+      bus: node.bus,
+      compiledVersions: node.host.compiledVersions,
+    }),
     (b) => b.stop(),
   );
   return { registry: node.registry, deps: backend.deps };

@@ -11,13 +11,14 @@ import { EventLedger } from './event-ledger.ts';
 import { KeyIndex, uniqueAcknowledged } from './key-index.ts';
 import { memoWorkflows, replayLog, type WorkflowSource } from './replay.ts';
 import { emptyReport, finishReport, type InvariantReport } from './report.ts';
-import { checkRuntime } from './runtime-checks.ts';
+import { checkRuntime, checkSlot, checkStepLog, straySlots } from './runtime-checks.ts';
 import { readTenantEvents } from './stream-reader.ts';
 import {
   directoryChangedAt,
   idempotencyPages,
   outboxPages,
   runtimePages,
+  documentSlots,
   type RuntimeRows,
   type TenantReaderOptions,
 } from './tenant-reader.ts';
@@ -51,6 +52,8 @@ export interface CheckInvariantsInput {
  *   (the report warns when an employee or group was updated after the first checked step);
  * - the tasks table holds exactly the task rows the replayed steps wrote, and no task was
  *   closed twice;
+ * - every runtime's runtime_steps replay (store `replaySteps`, the code activation runs) to its stored state;
+ * - each active runtime holds its document's slot (active_documents), and no other runtime holds one;
  * - the outbox holds exactly the replayed steps' events, every row is published, and each
  *   committed event is in the stream exactly once (with its tenant-qualified id as Nats-Msg-Id, see eventMsgId), nothing else.
  * Runtimes are read in pages by id; memory grows with the tenant's log keys and event ids.
@@ -102,14 +105,20 @@ async function checkRuntimes(
   events: EventLedger,
 ): Promise<void> {
   const workflows = compiledVersions(reader);
-  const [dir, changedAt] = await Promise.all([directoryOf(reader), directoryChangedAt(reader)]);
+  const [dir, changedAt, slots] = await Promise.all([
+    directoryOf(reader),
+    directoryChangedAt(reader),
+    documentSlots(reader),
+  ]);
   let firstStepAt = Infinity;
   for await (const page of runtimePages(reader)) {
     for (const rows of page) {
       for (const entry of rows.log) firstStepAt = Math.min(firstStepAt, entry.at);
       await checkOne(rows, workflows, dir, report, keys, events);
+      report.replayMismatches.push(...checkStepLog(rows), ...checkSlot(rows, slots));
     }
   }
+  report.replayMismatches.push(...straySlots(slots));
   if (changedAt !== undefined && changedAt > firstStepAt) {
     report.warnings.push(
       `the directory changed at ${iso(changedAt)}, after the first checked step (${iso(firstStepAt)}): the replay uses today's ` +

@@ -1,4 +1,5 @@
-import type { RuntimeState, TaskChange } from '../engine/index.ts';
+import { FINISHED_STATUSES, type RuntimeState, type TaskChange } from '../engine/index.ts';
+import { stateAtRevision } from '../store/step-log.ts';
 import { asStored, firstDifference } from './json-diff.ts';
 import type { ReplayMismatch, TaskClosedTwice, TaskMismatch } from './report.ts';
 import type { ReplayResult, ReplayedStep } from './replay.ts';
@@ -120,4 +121,74 @@ function votedTwice(runtimeId: string, state: RuntimeState): TaskClosedTwice[] {
     }
   });
   return out;
+}
+
+/**
+ * The runtime's runtime_steps replayed (the store's replay, as activation runs it) against its stored state.
+ * A runtime older than the log (no steps: finished before migration 004) is not checked here.
+ */
+export function checkStepLog(rows: RuntimeRows): ReplayMismatch[] {
+  const last = rows.steps[rows.steps.length - 1];
+  if (last === undefined || rows.state === undefined) return [];
+  const id = rows.runtimeId;
+  let replayed: RuntimeState | undefined;
+  try {
+    replayed = stateAtRevision(rows.steps, last.revision);
+  } catch (err) {
+    return [{ runtimeId: id, reason: `runtime_steps do not replay: ${(err as Error).message}`, path: 'runtime_steps' }];
+  }
+  if (!replayed) {
+    return [
+      {
+        runtimeId: id,
+        reason: 'runtime_steps cannot rebuild the last revision',
+        path: 'runtime_steps',
+        seq: last.revision,
+      },
+    ];
+  }
+  if (rows.state.revision !== last.revision) {
+    return [
+      {
+        runtimeId: id,
+        reason: 'the runtime row is not at the revision of its last step',
+        path: 'state.revision',
+        expected: last.revision,
+        actual: rows.state.revision,
+      },
+    ];
+  }
+  const diff = firstDifference(asStored(replayed), rows.state, 'state');
+  return diff ? [{ runtimeId: id, reason: 'runtime_steps replay differs', ...diff }] : [];
+}
+
+const slotKey = (state: RuntimeState): string => `${state.runtime.app}\u0000${state.runtime.docId}`;
+
+/** An active runtime holds its document's slot; `slots` loses each slot matched (what remains is checked last). */
+export function checkSlot(rows: RuntimeRows, slots: Map<string, string>): ReplayMismatch[] {
+  const state = rows.state;
+  if (state === undefined || FINISHED_STATUSES.has(state.status)) return [];
+  const holder = slots.get(slotKey(state));
+  if (holder === rows.runtimeId) {
+    slots.delete(slotKey(state));
+    return [];
+  }
+  return [
+    {
+      runtimeId: rows.runtimeId,
+      reason: 'active runtime without its document slot',
+      path: 'active_documents',
+      expected: rows.runtimeId,
+      actual: holder,
+    },
+  ];
+}
+
+/** Slots left after every runtime was checked: held by a runtime that is finished or does not exist. */
+export function straySlots(slots: ReadonlyMap<string, string>): ReplayMismatch[] {
+  return [...slots].map(([doc, runtimeId]) => ({
+    runtimeId,
+    reason: 'document slot held by a runtime that is not active',
+    path: `active_documents[${doc.replace('\u0000', '/')}]`,
+  }));
 }

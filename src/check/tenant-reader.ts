@@ -3,12 +3,14 @@ import type { DomainEvent, RuntimeState, TaskChange } from '../engine/index.ts';
 import { toLogEntry } from '../store/mysql/read-model.ts';
 import { num, optNum, optStr, readJson, selectRows, str, type Row } from '../store/mysql/sql.ts';
 import type { StoredLogEntry } from '../store/ports.ts';
+import { stepEvents, type StepBody } from '../store/step-log.ts';
 
 /**
  * The checker's reads of one tenant, in pages so that a tenant of 10^5
  * runtimes is never loaded by one query: runtimes by id, each page's log and
  * task rows by the same id range (so rows of a runtime that does not exist
- * are seen too), the outbox by position. Every query has the given timeout.
+ * are seen too), the outbox (the steps with events, after what an upgrade left
+ * in the old outbox table) by position. Every query has the given timeout.
  */
 
 /** A task row as the tasks table holds it. */
@@ -20,6 +22,8 @@ export interface RuntimeRows {
   state: RuntimeState | undefined;
   log: StoredLogEntry[];
   tasks: StoredTask[];
+  /** Its runtime_steps rows (the log-first log), in revision order. */
+  steps: { revision: number; body: StepBody }[];
 }
 
 export interface OutboxRow {
@@ -53,7 +57,7 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
     const last = runtimes.length === o.pageSize ? str(runtimes[runtimes.length - 1]!.id) : undefined;
     // The id range of this page: (after, last]; the last page is open-ended, so rows past the last runtime are read too.
     const range = idRange(after, last);
-    const [log, tasks] = await Promise.all([
+    const [log, tasks, steps] = await Promise.all([
       select(o, `SELECT ${LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`, [
         o.tenant,
         ...range.values,
@@ -62,14 +66,23 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
         o.tenant,
         ...range.values,
       ]),
+      select(
+        o,
+        `SELECT runtime_id, revision, body FROM runtime_steps WHERE tenant = ?${range.sql} ORDER BY runtime_id, revision`,
+        [o.tenant, ...range.values],
+      ),
     ]);
-    yield assemble(runtimes, log, tasks);
+    yield assemble(runtimes, log, tasks, steps);
     if (last === undefined) return;
     after = last;
   }
 }
 
-/** The tenant's outbox rows in position order, a page at a time. */
+/**
+ * The tenant's outbox in position order, a page at a time: the rows an upgrade left in the old outbox table
+ * (published when marked), then its steps with events (published when at or below their shard's published
+ * watermark).
+ */
 export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: number }): AsyncGenerator<OutboxRow[]> {
   let after = 0;
   for (;;) {
@@ -85,25 +98,54 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
       events: readJson<DomainEvent[]>(r.events),
       published: r.published_at !== null && r.published_at !== undefined,
     }));
+    if (rows.length < o.outboxPageSize) break;
+    after = num(rows[rows.length - 1]!.position);
+  }
+  const marks = await select(o, 'SELECT shard, published_position FROM shard_watermarks', []);
+  const published = new Map(marks.map((m) => [num(m.shard), num(m.published_position)]));
+  after = 0;
+  for (;;) {
+    const rows = await select(
+      o,
+      'SELECT position, shard, runtime_id, body FROM runtime_steps WHERE tenant = ? AND events > 0 AND position > ? ORDER BY position LIMIT ?',
+      [o.tenant, after, o.outboxPageSize],
+    );
+    yield rows.map((r) => {
+      const body = readJson<StepBody>(r.body);
+      const position = num(r.position);
+      return {
+        position,
+        runtimeId: str(r.runtime_id),
+        seq: body.seq,
+        events: stepEvents(o.tenant, str(r.runtime_id), body),
+        published: position <= (published.get(num(r.shard)) ?? 0),
+      };
+    });
     if (rows.length < o.outboxPageSize) return;
     after = num(rows[rows.length - 1]!.position);
   }
 }
 
-/** The tenant's idempotency records (key, runtime), a page at a time in key order. */
+/**
+ * The tenant's idempotency keys (key, runtime), a page at a time in key order: those on its steps, then
+ * those committed before migration 004 (the idempotency_keys table).
+ */
 export async function* idempotencyPages(
   o: TenantReaderOptions & { keyPageSize: number },
 ): AsyncGenerator<{ key: string; runtimeId: string }[]> {
-  let after: string | undefined;
-  for (;;) {
-    const rows = await select(
-      o,
-      `SELECT idem_key, runtime_id FROM idempotency_keys WHERE tenant = ?${after === undefined ? '' : ' AND idem_key > ?'} ORDER BY idem_key LIMIT ?`,
-      after === undefined ? [o.tenant, o.keyPageSize] : [o.tenant, after, o.keyPageSize],
-    );
-    yield rows.map((r) => ({ key: str(r.idem_key), runtimeId: str(r.runtime_id) }));
-    if (rows.length < o.keyPageSize) return;
-    after = str(rows[rows.length - 1]!.idem_key);
+  for (const table of ['runtime_steps', 'idempotency_keys']) {
+    const notNull = table === 'runtime_steps' ? ' AND idem_key IS NOT NULL' : '';
+    let after: string | undefined;
+    for (;;) {
+      const rows = await select(
+        o,
+        `SELECT idem_key, runtime_id FROM ${table} WHERE tenant = ?${notNull}${after === undefined ? '' : ' AND idem_key > ?'} ORDER BY idem_key LIMIT ?`,
+        after === undefined ? [o.tenant, o.keyPageSize] : [o.tenant, after, o.keyPageSize],
+      );
+      yield rows.map((r) => ({ key: str(r.idem_key), runtimeId: str(r.runtime_id) }));
+      if (rows.length < o.keyPageSize) break;
+      after = str(rows[rows.length - 1]!.idem_key);
+    }
   }
 }
 
@@ -131,17 +173,25 @@ function idRange(after: string | undefined, last: string | undefined): { sql: st
   return { sql: sql.join(''), values };
 }
 
-function assemble(runtimes: Row[], log: Row[], tasks: Row[]): RuntimeRows[] {
+function assemble(runtimes: Row[], log: Row[], tasks: Row[], steps: Row[]): RuntimeRows[] {
   const byId = new Map<string, RuntimeRows>();
   const rowsOf = (id: string): RuntimeRows => {
     let rows = byId.get(id);
-    if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [] }));
+    if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [], steps: [] }));
     return rows;
   };
   for (const r of runtimes) rowsOf(str(r.id)).state = readJson<RuntimeState>(r.state);
   for (const r of log) rowsOf(str(r.runtime_id)).log.push(toLogEntry(r));
   for (const r of tasks) rowsOf(str(r.runtime_id)).tasks.push(toTask(r));
+  for (const r of steps)
+    rowsOf(str(r.runtime_id)).steps.push({ revision: num(r.revision), body: readJson<StepBody>(r.body) });
   return [...byId.values()];
+}
+
+/** The tenant's document slots (active_documents): `app\u0000docId` → the runtime holding it. */
+export async function documentSlots(o: TenantReaderOptions): Promise<Map<string, string>> {
+  const rows = await select(o, 'SELECT app, doc_id, runtime_id FROM active_documents WHERE tenant = ?', [o.tenant]);
+  return new Map(rows.map((r) => [`${str(r.app)}\u0000${str(r.doc_id)}`, str(r.runtime_id)]));
 }
 
 function toTask(r: Row): StoredTask {

@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './problems/error-handler.ts';
 import { validationHook } from './problems/request-validation.ts';
 import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
 import { registerApiRoutes } from './routes/index.ts';
+import { registerConsoleRoutes } from './routes/console.ts';
 import { registerOperationRoutes } from './routes/operations.ts';
 
 export { problemResponse } from './problems/problem-body.ts';
@@ -31,7 +32,7 @@ const CORS_EXPOSE = ['X-Request-Id', 'Retry-After', 'Location'];
  * request id + logger → metrics (so 413s, 401s and 429s are timed too) →
  * secure headers → CORS (preflights answered before auth) → body limit →
  * on `/api/v1/*`: auth → rate limit; then the API routes, the operations
- * routes, and one error handler for everything.
+ * routes, the web console (`/console`), and one error handler for everything.
  * @throws GatewayOptionsError for a bad option (at start, never per request)
  */
 export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHono<GatewayEnv> {
@@ -70,6 +71,7 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
 
   registerApiRoutes(app, deps);
   registerOperationRoutes(app, deps, { readyTimeoutMs: o.readyTimeoutMs, version: o.version });
+  registerConsoleRoutes(app, o.console);
 
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ClusterView } from '../actors/leases/index.ts';
 import type { ShardReply, ShardRequest } from '../actors/bus/index.ts';
+import type { CompiledWorkflow, RuntimeState } from '../engine/index.ts';
 import type { AnalyticsReader } from '../store/analytics-ports.ts';
 import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts';
 import type { WebhookStore } from '../store/webhook-ports.ts';
@@ -9,6 +10,16 @@ import type { WebhookStore } from '../store/webhook-ports.ts';
 /** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
 export interface CommandRouter {
   send(request: ShardRequest, options?: { deadlineMs?: number }): Promise<ShardReply>;
+  /**
+   * The runtime's state from its owner's memory, when it is live there; undefined otherwise (the read model
+   * answers). Without it, single-runtime reads go to the read model only.
+   */
+  readLive?(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
+}
+
+/** A source of compiled workflow versions (the runtime host's `WorkflowCache`). */
+export interface CompiledVersions {
+  get(tenant: string, workflowId: string, version: number): Promise<CompiledWorkflow | undefined>;
 }
 
 /** What the gateway talks to; built by `bflow gateway` (cluster) or `bflow all` (embedded). */
@@ -31,6 +42,11 @@ export interface GatewayDeps {
   webhookAllowPrivate?: boolean;
   /** Stage statistics read side (`/api/v1/analytics`); without it those routes answer 503 `unavailable`. */
   analytics?: AnalyticsReader;
+  /**
+   * Compiled workflow versions for views (immutable, so any cache of them serves). `bflow all` passes its
+   * runtime host's, so a process loads and compiles a version once. @default a cache of 1,000 on `workflows`
+   */
+  compiledVersions?: CompiledVersions;
   /** @default Date.now */
   now?: () => number;
   /** A fresh id (runtime ids, idempotency keys the gateway assigns). @default crypto.randomUUID */

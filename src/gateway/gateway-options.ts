@@ -53,6 +53,24 @@ export interface RateLimitOptions {
   store?: RateLimitStore;
 }
 
+/** A demo user of the console's dev sign-in, with a ready token. */
+export interface DevUser {
+  sub: string;
+  roles: readonly string[];
+  /** Who the user is, for the sign-in list (e.g. "pur-mgr: approves alice's orders"). */
+  label: string;
+  token: string;
+}
+
+/** The web console at `/console` (docs/console.md). */
+export interface ConsoleOptions {
+  /**
+   * Lists the demo users with fresh tokens for the dev sign-in (`GET /console/dev-users`). Only the embedded
+   * mode sets it; elsewhere the route answers 404 and users paste a token. @default undefined
+   */
+  devUsers?: () => Promise<readonly DevUser[]>;
+}
+
 /** Options of {@link createApp}; only `auth` is required. */
 export interface GatewayOptions {
   auth: AuthOptions;
@@ -66,6 +84,8 @@ export interface GatewayOptions {
   readyTimeoutMs?: number;
   /** `info.version` of `/openapi.json`. @default '0.1.0' */
   version?: string;
+  /** @default { } (the console without the dev sign-in) */
+  console?: ConsoleOptions;
 }
 
 export interface ResolvedAuthOptions {
@@ -83,6 +103,7 @@ export interface ResolvedGatewayOptions {
   bodyLimitBytes: number;
   readyTimeoutMs: number;
   version: string;
+  console: ConsoleOptions;
 }
 
 /** A bad GatewayOptions value, named. */
@@ -153,5 +174,6 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     bodyLimitBytes: positive('bodyLimitBytes', o.bodyLimitBytes ?? 1_048_576),
     readyTimeoutMs: positive('readyTimeoutMs', o.readyTimeoutMs ?? 2_000),
     version: o.version ?? '0.1.0',
+    console: o.console ?? {},
   };
 }

@@ -1,6 +1,6 @@
 import { Counter, Registry } from 'prom-client';
 import type { RuntimeState } from '../engine/index.ts';
-import type { DueTimer, OutboxEvent, RuntimeStore, SnapshotCache, StoredIdempotency } from './ports.ts';
+import type { DueTimer, OutboxEvent, PublishedMark, RuntimeStore, SnapshotCache, StoredIdempotency } from './ports.ts';
 
 /** Options of {@link CachedRuntimeStore}. */
 export interface CachedRuntimeStoreOptions {
@@ -27,11 +27,18 @@ export class CachedRuntimeStore implements RuntimeStore {
     this.activations = activationCounter(options.registry ?? new Registry());
   }
 
+  /**
+   * The snapshot, brought up to date by replaying the log's steps after its revision (one read of the
+   * steps, usually none: a snapshot older than the log, e.g. its owner died before refreshing it, is caught
+   * here); without a snapshot, the durable store.
+   */
   async loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
     const cached = await this.cache.get(tenant, runtimeId);
     if (cached) {
       this.activations.inc({ source: 'redis' });
-      return cached;
+      const state = await this.inner.loadRuntime(tenant, runtimeId, cached);
+      if (state && state.revision > cached.revision) await this.cache.setMany([{ tenant, state }]);
+      return state;
     }
     return this.loadFromStore(tenant, runtimeId);
   }
@@ -74,8 +81,8 @@ export class CachedRuntimeStore implements RuntimeStore {
     return this.inner.unpublishedEvents(shard, limit);
   }
 
-  markPublished(positions: readonly number[]): Promise<void> {
-    return this.inner.markPublished(positions);
+  markPublished(marks: readonly PublishedMark[]): Promise<void> {
+    return this.inner.markPublished(marks);
   }
 }
 

@@ -4,7 +4,9 @@ export type StoreErrorCode =
   | 'migration_modified'
   | 'migration_failed'
   | 'writer_closed'
-  | 'invalid_record';
+  | 'invalid_record'
+  /** The runtime log cannot rebuild a state (no start or base step before it): restore the log, then retry. */
+  | 'log_incomplete';
 
 const RETRYABLE: Record<StoreErrorCode, boolean> = {
   store_unavailable: true,
@@ -12,6 +14,7 @@ const RETRYABLE: Record<StoreErrorCode, boolean> = {
   migration_failed: false,
   writer_closed: false,
   invalid_record: false,
+  log_incomplete: false,
 };
 
 /** A store failure with a stable `code`; `retryable` says whether trying again may help. */

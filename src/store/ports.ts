@@ -6,6 +6,7 @@ import type {
   Group,
   RuntimeState,
   StartInput,
+  StateChange,
   WorkflowDefinition,
 } from '../engine/index.ts';
 
@@ -25,8 +26,16 @@ export interface TransitionRecord {
   /** The state after the step; `state.revision === baseRevision + 1`. */
   state: RuntimeState;
   effects: Effects;
-  /** Stored in the same transaction so a retried command is answered with its first result. */
-  idempotency?: { key: string; response: unknown };
+  /**
+   * What the step changed (engine `diffState(before, state)`), stored on its log row so the log replays.
+   * Absent: the row stores the whole state as a base step (tests; a start is `{ init: state }` either way).
+   */
+  change?: StateChange;
+  /**
+   * The key is stored on the step's log row (idempotency by reference): a retry finds the step and its
+   * reply is rebuilt from the log. `response` is not stored (kept for callers that still pass it).
+   */
+  idempotency?: { key: string; response?: unknown };
   /** What produced the step, logged with its first log entry (with the idempotency key) so the log can be replayed. */
   cause?: StepCause;
 }
@@ -50,14 +59,15 @@ export type CommitFailureCode =
   | 'conflict'
   /** The document already has an active runtime (one per document, enforced by the database). */
   | 'duplicate_runtime'
-  /** The same idempotency key was committed already; read its stored response. */
+  /** The same idempotency key was committed already; read its reply with findIdempotency. */
   | 'duplicate_idempotency_key'
   /** MySQL is unreachable or timed out; nothing was written. */
   | 'store_unavailable';
 
 /**
- * A committed record may carry the position of its outbox row (when it has events and the store knows the
- * position without reading it back), so the outbox relay can publish the events at once and mark them by position.
+ * A committed record carries the position of its step in its shard's log when the store knows it without
+ * reading it back, so the outbox relay can publish the step's events at once and advance the shard's
+ * published watermark past it.
  */
 export type CommitOutcome =
   | { ok: true; outboxPosition?: number }
@@ -70,8 +80,18 @@ export interface TransitionWriter {
   flush(): Promise<void>;
   /** Flushes, then refuses new records. */
   close(): Promise<void>;
+  /**
+   * Projects every committed step of `shard` not projected yet, a previous owner's included (a writer whose
+   * projections follow the commit). A new owner awaits it before firing the shard's timers.
+   */
+  catchUp?(shard: number): Promise<void>;
 }
 
+/**
+ * A committed idempotency key and its first reply: `{ state, created? }`, the state at the revision the key
+ * committed (rebuilt from the log) and `created: true` for a start. Keys committed before migration 004
+ * answer the reply stored with them then.
+ */
 export interface StoredIdempotency {
   key: string;
   runtimeId: string;
@@ -89,20 +109,31 @@ export interface DueTimer {
 }
 
 /**
- * One event of the outbox. The events of one transition share a position (one
- * outbox row per commit); mark a position published once all its events are acknowledged.
+ * One event of the outbox (the events of the shard's committed steps). The events of one step share its
+ * position; mark a position published once all its events are acknowledged.
  */
 export interface OutboxEvent {
-  /** Monotonic outbox position (for ordering and lag), shared by the events of one transition. */
+  /** The step's position in its shard's log (ordering and the published watermark), shared by its events. */
   position: number;
   shard: number;
   event: DomainEvent;
   createdAt: number;
 }
 
+/** A shard's steps are published up to `position`. */
+export interface PublishedMark {
+  shard: number;
+  position: number;
+}
+
 /** The write side's reads: what an actor needs to activate and what the timer/outbox services poll. */
 export interface RuntimeStore {
-  loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined>;
+  /**
+   * The runtime's latest committed state: the runtime row (a projection), then the log's steps after its
+   * revision replayed over it. With `from` (a state of the runtime known already, e.g. a Redis snapshot),
+   * only the steps after `from.revision` are read and replayed over it.
+   */
+  loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined>;
   findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined>;
   findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined>;
   /** Timers of a shard due at or before `now`, oldest first. */
@@ -114,9 +145,16 @@ export interface RuntimeStore {
    * due then: a reminder re-armed under the same id by the step that fired it survives.
    */
   deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void>;
-  /** Events of up to `limit` unpublished transitions of a shard, in position order (whole transitions only). */
+  /**
+   * Events of up to `limit` steps of a shard after its published watermark, in position order (whole steps
+   * only, steps without events skipped).
+   */
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]>;
-  markPublished(positions: readonly number[]): Promise<void>;
+  /**
+   * Advances each shard's published watermark to the position given (never back). Mark a position only
+   * when every step of the shard before it with events is published too: the watermark covers them all.
+   */
+  markPublished(marks: readonly PublishedMark[]): Promise<void>;
 }
 
 export interface DirectoryStore {

@@ -17,5 +17,8 @@ export function shardedWriter(writers: readonly TransitionWriter[]): TransitionW
     close: async () => {
       await Promise.all(writers.map((w) => w.close()));
     },
+    catchUp: async (shard: number) => {
+      await writers[shard % writers.length]!.catchUp?.(shard);
+    },
   };
 }

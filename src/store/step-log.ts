@@ -1,12 +1,13 @@
-import type {
-  DomainEvent,
-  Effects,
-  EventType,
-  LogEntry,
-  RuntimeState,
-  StateChange,
-  TaskChange,
-  TimerSet,
+import {
+  applyStateChange,
+  type DomainEvent,
+  type Effects,
+  type EventType,
+  type LogEntry,
+  type RuntimeState,
+  type StateChange,
+  type TaskChange,
+  type TimerSet,
 } from '../engine/index.ts';
 import type { LoggedCommand } from './ports.ts';
 
@@ -55,6 +56,12 @@ interface CompactEvent {
 /** The JSON body of a runtime_steps row (format version 1). */
 export interface StepBody {
   v: 1;
+  /**
+   * A base step: `change` is `{ init: state }` holding the whole state at this revision, which replaces
+   * whatever came before (the baseline migration 004 wrote for each active runtime, or a record committed
+   * without its change). Replay may start from it.
+   */
+  base?: true;
   /** The step's time and actor (the log entry's), the defaults of its events. */
   at: number;
   actor: string;
@@ -71,12 +78,15 @@ export interface StepBody {
 }
 
 /** The body of a step's row. */
-export function encodeStep(step: Pick<CommittedStep, 'state' | 'effects' | 'change' | 'cause'>): StepBody {
+export function encodeStep(
+  step: Pick<CommittedStep, 'state' | 'effects' | 'change' | 'cause'> & { base?: boolean },
+): StepBody {
   const { state, effects } = step;
   const first = effects.log[0];
   const at = first?.at ?? state.updatedAt;
   const actor = first?.actor ?? effects.events[0]?.actor ?? '';
   const body: StepBody = { v: 1, at, actor, seq: state.seq, change: step.change };
+  if (step.base === true) body.base = true;
   if (step.cause !== undefined) body.cause = step.cause;
   if (effects.log.length > 0) body.log = effects.log;
   if (effects.events.length > 0) {
@@ -123,4 +133,40 @@ export function stepEffects(tenant: string, runtimeId: string, body: StepBody): 
     timersSet: body.timersSet ?? [],
     timersCancelled: body.timersCancelled ?? [],
   };
+}
+
+/**
+ * The state after `bodies` (one runtime's steps in revision order) applied from `from` (undefined: from
+ * the runtime's start). A base step replaces the state. The one replay of the log: activation, idempotent
+ * replies and the invariant checker all use it. Throws StateChangeError on a gap or reordering.
+ */
+export function replaySteps(from: RuntimeState | undefined, bodies: Iterable<StepBody>): RuntimeState | undefined {
+  let state = from;
+  for (const body of bodies) {
+    const { change } = body;
+    state = body.base === true && 'init' in change ? change.init : applyStateChange(state, change);
+  }
+  return state;
+}
+
+/**
+ * The state at `revision` from a runtime's steps at or below it (revision order): replay from the last
+ * step that can start one (its start or a base step). Undefined when no such step is there (a runtime
+ * older than the log: migration 004 gave a baseline to active runtimes only).
+ */
+export function stateAtRevision(
+  steps: readonly { revision: number; body: StepBody }[],
+  revision: number,
+): RuntimeState | undefined {
+  const upTo = steps.filter((s) => s.revision <= revision);
+  let from = -1;
+  upTo.forEach((s, i) => {
+    if ('init' in s.body.change) from = i;
+  });
+  if (from === -1) return undefined;
+  const state = replaySteps(
+    undefined,
+    upTo.slice(from).map((s) => s.body),
+  );
+  return state?.revision === revision ? state : undefined;
 }

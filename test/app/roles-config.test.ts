@@ -202,9 +202,11 @@ function clusterChecks(index: number, label: string): void {
       expect((await (await kvm.open(`${c().cluster}_meta`)).get('shard_count'))?.string()).toBe(String(c().shards));
     });
 
-    it(`roles config - ${label}: BFLOW_MYSQL_URL, BFLOW_REDIS_URL, BFLOW_CLUSTER: a start is in the database, its snapshot in Redis and its event in the cluster's stream`, async () => {
+    it(`roles config - ${label}: BFLOW_MYSQL_URL, BFLOW_REDIS_URL, BFLOW_CLUSTER: a start is in the database, its snapshot in Redis once passivated and its event in the cluster's stream`, async () => {
       const view = expectStatus(await startPo('STORE'), 201).body;
       expect((await new MySqlReadModel(c().db.pool).getRuntime(tenant.id, view.id))?.status).toBe(view.status);
+      // A live actor's state goes to Redis when it leaves memory: starts beyond BFLOW_MAX_LIVE_ACTORS passivate it.
+      for (let i = 0; i < MAX_LIVE_ACTORS; i++) expectStatus(await startPo(`STORE-${i}`), 201);
       await waitFor(async () => (await redis.exists(`${c().cluster}:rt:${tenant.id}:${view.id}`)) === 1, {
         what: 'the snapshot in Redis',
       });

@@ -1,6 +1,11 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveTargets, type SystemRun } from '../../bench/approve-targets.ts';
+import { perCommand, type ServerCounters, STATUS_COUNTERS } from '../../bench/bench-mariadb.ts';
+import type { HttpLoadReport } from '../../bench/http-load.ts';
 import { summarise } from '../../bench/load-process.ts';
+import { growthOf } from '../../bench/memory-growth.ts';
+import { warmUpSeconds } from '../../bench/warm-up.ts';
 import { readKindOf } from '../../bench/measure.ts';
 import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
 import { leastSquares, trendOf, type SoakReport } from '../../bench/soak.ts';
@@ -181,5 +186,103 @@ describe('bench arithmetic', () => {
     const s = summarise(Array.from({ length: 100 }, (_, i) => 100 - i));
     expect(s).toEqual({ count: 100, p50: 51, p95: 96, p99: 100, max: 100 });
     expect(summarise([]).count).toBe(0);
+  });
+
+  it('the warm-up is the start of the first 1 s at ≥ 90% of the steady rate', () => {
+    const steady = Array.from({ length: 50 }, () => 100); // 100 per 100 ms = 1,000/s
+    expect(warmUpSeconds(steady, 1000)).toBe(0);
+    // 3 s at half speed, then full: the first span with ≤ 2 slow buckets starts at 2.8 s.
+    const ramp = [...Array.from({ length: 30 }, () => 50), ...steady];
+    expect(warmUpSeconds(ramp, 1000)).toBeCloseTo(2.8);
+    expect(
+      warmUpSeconds(
+        Array.from({ length: 50 }, () => 50),
+        1000,
+      ),
+    ).toBeNaN();
+    expect(warmUpSeconds(steady, 0)).toBeNaN();
+    expect(warmUpSeconds([], 1000)).toBeNaN();
+  });
+
+  it('MariaDB figures per command are the status deltas over the commands acknowledged', () => {
+    const counters = (k: number, cpuSeconds: number, trx: number): ServerCounters => ({
+      ...(Object.fromEntries(STATUS_COUNTERS.map((name) => [name, k])) as Record<
+        (typeof STATUS_COUNTERS)[number],
+        number
+      >),
+      trx_rw_commits: trx,
+      cpuSeconds,
+    });
+    const d = perCommand(counters(100, 10, 50), counters(1100, 10.5, 150), 1000);
+    expect(d.cpuMicros).toBeCloseTo(500);
+    expect(d.statements).toBe(1);
+    expect(d.transactions).toBeCloseTo(0.1);
+    expect(d.handlerCommits).toBe(1);
+    expect(d.byVerb.insert).toBe(3); // insert + insert … select + replace
+    expect(d.byVerb.update).toBe(2); // update + multi-table update
+    expect(perCommand(counters(0, 0, 0), counters(5, 1, 5), 0).statements).toBeNaN();
+  });
+
+  it('memory growth compares the sample at --growth-from with the median of the last three after it', () => {
+    const samples = [100, 200, 300, 400, 500, 600, 700].map((k, i) => ({
+      runtimes: k * 1000,
+      heapUsedMiB: [50, 80, 100, 104, 150, 103, 105][i]!,
+      rssMiB: 300,
+    }));
+    const heap = growthOf(samples, 200_000, 'heapUsedMiB');
+    expect(heap).toEqual({ fromMiB: 80, toMiB: 105, growth: 105 / 80 - 1 });
+    expect(growthOf(samples, 200_000, 'rssMiB').growth).toBe(0);
+    expect(growthOf(samples, 700_000, 'rssMiB').growth).toBeNaN(); // nothing after the reference
+    expect(growthOf(samples, 800_000, 'rssMiB').growth).toBeNaN();
+  });
+
+  it('approve targets: each bflow system against the baseline of the same run', () => {
+    const run = (
+      system: SystemRun['system'],
+      cmdPerSec: number,
+      p99: number,
+      cpuMicros: number,
+      lag?: { p99: number; timeouts: number },
+    ): SystemRun => ({
+      system,
+      label: system,
+      usage: [],
+      warmUpSeconds: 1,
+      db: { cpuMicros, statements: 1, transactions: 0.1, handlerCommits: 1, byVerb: {} },
+      load: {
+        commandsPerSecond: cmdPerSec,
+        latencyMs: { count: 1, p50: p99 / 2, p95: p99, p99, max: p99 },
+        ...(lag && {
+          inboxLag: {
+            lagMs: { count: 100, p50: 1, p95: 1, p99: lag.p99, max: lag.p99 },
+            timeouts: lag.timeouts,
+            reads: 1,
+            failedReads: 0,
+          },
+        }),
+      } as HttpLoadReport,
+    });
+    const baseline = run('baseline', 1000, 60, 400);
+    const good = approveTargets({
+      baseline,
+      split: run('split', 1300, 100, 130, { p99: 400, timeouts: 0 }),
+      colocated: run('colocated', 2100, 55, 120, { p99: 100, timeouts: 0 }),
+    });
+    expect(good.map((t) => t.pass)).toEqual([true, true, true, true, true, true, true, true, false]);
+    // Co-located: 2.1× but a p99 above the baseline's; split: a lag timeout; MariaDB CPU just above 1/3.
+    const bad = approveTargets({
+      baseline,
+      split: run('split', 1300, 100, 134, { p99: 100, timeouts: 1 }),
+      colocated: run('colocated', 2100, 61, 120, { p99: 100, timeouts: 0 }),
+    });
+    expect(bad.filter((t) => !t.pass).map((t) => t.goal)).toEqual([
+      "split: MariaDB CPU per command ≤ 1/3 of the baseline's",
+      'split: inbox lag p99 ≤ 500 ms',
+      "co-located: ≥ 2× the baseline's commands/s, p99 ≤ the baseline's",
+      expect.stringContaining('longer-term'),
+    ]);
+    // A system that did not run fails its targets as "not measured".
+    const partial = approveTargets({ baseline });
+    expect(partial.every((t) => !t.pass && t.value.includes('not measured'))).toBe(true);
   });
 });

@@ -25,6 +25,8 @@ export interface ChaosStackOptions {
   leaseTtlMs?: number;
   /** Directory the processes' logs are written to (one file each); none when unset. */
   logDir?: string;
+  /** More environment for every bflow process (e.g. BFLOW_PROJECTION_DELAY_MS). @default none */
+  env?: Record<string, string>;
 }
 
 /** The three services a chaos scenario may break: private instances on free ports, never the machine's shared ones. */
@@ -73,6 +75,7 @@ export class ChaosStack implements Stack {
       shards: options.shards ?? 16,
       leaseTtlMs: options.leaseTtlMs ?? 3000,
       logDir: options.logDir,
+      env: options.env ?? {},
     };
     const stack = new ChaosStack(services, port, o);
     try {
@@ -108,6 +111,7 @@ export class ChaosStack implements Stack {
       BFLOW_LEASE_TTL_MS: String(this.options.leaseTtlMs),
       BFLOW_JWT_SECRET: this.secret,
       BFLOW_LOG_LEVEL: 'info',
+      ...this.options.env,
     };
   }
 

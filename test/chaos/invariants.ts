@@ -1,6 +1,6 @@
-import type { RowDataPacket } from 'mysql2/promise';
 import { checkInvariants as checkTenant, violationLines } from '../../src/check/index.ts';
 import { waitFor } from '../harness/wait.ts';
+import { countUnprojected, countUnpublished } from '../fixtures/unpublished-steps.ts';
 import type { ChaosStack } from './chaos-stack.ts';
 import type { Ack } from './load-record.ts';
 
@@ -32,13 +32,16 @@ export async function checkInvariants(
 ): Promise<InvariantReport> {
   const pool = stack.pool();
   try {
-    await waitFor(
-      async () => {
-        const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL');
-        return Number(rows[0]?.n) === 0;
-      },
-      { deadlineMs: 60_000, intervalMs: 200, what: 'the outbox relay caught up (no unpublished outbox row)' },
-    );
+    await waitFor(async () => (await countUnpublished(pool)) === 0, {
+      deadlineMs: 60_000,
+      intervalMs: 200,
+      what: 'the outbox relay caught up (every shard watermark past its events)',
+    });
+    await waitFor(async () => (await countUnprojected(pool)) === 0, {
+      deadlineMs: 60_000,
+      intervalMs: 200,
+      what: 'the projections caught up (every shard projected up to its last step)',
+    });
     const report: InvariantReport = { tenants: tenants.length, lost: 0, duplicates: 0, problems: [], summaries: [] };
     for (const tenant of tenants) {
       const r = await checkTenant({

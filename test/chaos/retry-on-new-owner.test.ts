@@ -47,7 +47,8 @@ async function node(cache = new MemorySnapshotCache()): Promise<RuntimeHost> {
       clock: new TestClock(),
       registry: new Registry(),
     },
-    { shardCount: 1, sweepIntervalMs: 0 },
+    // A snapshot after every commit: the second scenario needs the one the old owner wrote before the submit.
+    { shardCount: 1, sweepIntervalMs: 0, snapshotEveryRevisions: 1 },
   );
   host.openShard(0, 1);
   closers.push(async () => {
@@ -98,5 +99,52 @@ describe('chaos - a command retried on a new shard owner', () => {
     const owner = await node(stale);
     const approved = ok(await owner.handle(commandRequest(tenant, 'rt-2', 'pur-mgr', 'approve')));
     expect(approved.state.status).toBe('approved');
+  });
+
+  // Idempotency by reference (issue 15): the key is stored on its step's log row, never the reply; the new owner
+  // rebuilds the first reply from the log (the state at the key's revision), however far the runtime moved on since.
+  it('chaos - a retry after failover is answered with its first reply, rebuilt from the log at its revision', async () => {
+    const old = await node();
+    const tenant = 'chaos-by-ref';
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) },
+      tenant,
+    );
+    const start = startRequest(tenant, 'rt-3', 'doc-3');
+    const started = ok(await old.handle(start));
+    const submit = commandRequest(tenant, 'rt-3', 'alice', 'submit');
+    const submitted = ok(await old.handle(submit)); // its reply is lost with the node...
+    ok(await old.handle(commandRequest(tenant, 'rt-3', 'pur-mgr', 'approve'))); // ...which moved on before dying
+
+    const owner = await node();
+    expect(await owner.handle(submit)).toEqual({ ...submitted, replayed: true });
+    expect(await owner.handle(start)).toEqual({ ...started, replayed: true });
+    const [stored] = await db!.pool.query<import('mysql2/promise').RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM idempotency_keys WHERE tenant = ?',
+      [tenant],
+    );
+    expect(Number(stored[0]?.n)).toBe(0); // no reply stored: the log is the reference
+  });
+
+  // Log-first activation (issue 15): a snapshot older than the log is brought up to date by replaying the steps
+  // after its revision, so the new owner starts from MySQL's state, not the stale snapshot.
+  it('chaos - activation from a stale snapshot replays the log after it: the actor starts at the committed revision', async () => {
+    const redis = new MemorySnapshotCache();
+    const old = await node(redis);
+    const tenant = 'chaos-replay';
+    await seedTenant(
+      { workflows: new MySqlWorkflowStore(db!.pool), directory: new MySqlDirectoryStore(db!.pool) },
+      tenant,
+    );
+    ok(await old.handle(startRequest(tenant, 'rt-4', 'doc-4')));
+    await new Promise((r) => setImmediate(r));
+    const beforeSubmit = (await redis.get(tenant, 'rt-4'))!;
+    const submitted = ok(await old.handle(commandRequest(tenant, 'rt-4', 'alice', 'submit')));
+
+    const stale = new MemorySnapshotCache();
+    await stale.setMany([{ tenant, state: beforeSubmit }]);
+    const store = new CachedRuntimeStore(new MySqlRuntimeStore(db!.pool), stale, { registry: new Registry() });
+    expect(await store.loadRuntime(tenant, 'rt-4')).toEqual(submitted.state);
+    expect(await stale.get(tenant, 'rt-4')).toEqual(submitted.state); // the snapshot refreshed
   });
 });

@@ -39,7 +39,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const label = `${scenario.name.replace(/[^a-z0-9]/g, '')}${Date.now().toString(36)}${++runs}`;
   const stack =
     options.stack ??
-    (await ChaosStack.start({ nodes: scenario.nodes ?? 2, logDir: join(RESULTS_DIR, 'logs', scenario.name) }));
+    (await ChaosStack.start({
+      nodes: scenario.nodes ?? 2,
+      logDir: join(RESULTS_DIR, 'logs', scenario.name),
+      ...(scenario.env && { env: scenario.env }),
+    }));
   try {
     const workers = scenario.workers ?? (scenario.length === 'long' ? 16 : 8);
     const tenants: LoadTenant[] = await seedTenants(stack, workers, label);

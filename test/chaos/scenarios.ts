@@ -14,6 +14,8 @@ export interface Scenario {
   nodes?: number;
   /** Purchase orders in flight. @default 8 (short), 16 (long) */
   workers?: number;
+  /** More environment for its bflow processes (it then needs a stack of its own: a `long` scenario). */
+  env?: Record<string, string>;
   /** Injects the faults (after the warm-up) and returns what the summary should also show. */
   inject(stack: ChaosStack, record: LoadRecord): Promise<Record<string, unknown>>;
   /** Scenario-specific violations found in the record (empty = pass). */
@@ -100,6 +102,26 @@ const gatewayKill = (name: string, kills: number, length: Scenario['length']): S
     record.failedAttempts.some((a) => a.status === undefined) ? [] : ['no request was in flight when the gateway died'],
 });
 
+/**
+ * Log-first commit with projections after it (BFLOW_PROJECTION_DELAY_MS): a node SIGKILLed under load dies
+ * with steps committed to the log but not projected (the window is long, so every kill lands in one). The new
+ * owners project them before firing the shards' timers; the invariant check then finds every acknowledged
+ * command in the projections too.
+ */
+const nodeKillBeforeProjection = (name: string, delayMs: number): Scenario => ({
+  name,
+  summary: `With projections ${delayMs / 1000} s after the commit, SIGKILL a \`bflow node\` between the log commit and the projection write; the new owners project its steps before serving their timers.`,
+  length: 'long',
+  nodes: 3,
+  env: { BFLOW_PROJECTION_DELAY_MS: String(delayMs) },
+  async inject(stack, record) {
+    const victim = stack.live().sort((a, b) => b.held.size - a.held.size)[0]!;
+    await killNode(stack, record, victim);
+    await stack.waitAllShardsHeld();
+    return { kills: 1, projectionDelayMs: delayMs };
+  },
+});
+
 const nodeFreeze = (name: string, length: Scenario['length']): Scenario => ({
   name,
   summary:
@@ -150,6 +172,7 @@ export const SCENARIOS: Scenario[] = [
   serviceStop('mysql-stop-20s', 'mysql', 20_000, 'long'),
   gatewayKill('gateway-kill-3x', 3, 'long'),
   mysqlFreeze('mysql-freeze', 15_000, 'long'),
+  nodeKillBeforeProjection('node-kill-before-projection', 2_000),
 ];
 
 export function scenario(name: string): Scenario {

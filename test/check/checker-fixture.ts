@@ -22,6 +22,7 @@ import {
   startRequest,
 } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { waitFor } from '../harness/wait.ts';
+import { countUnpublished } from '../fixtures/unpublished-steps.ts';
 import { uniqueTenant } from '../store/fixtures.ts';
 
 const SHARDS = 4;
@@ -124,21 +125,15 @@ export class CheckerStack {
     await this.store.deleteTimer(tenant, sla.id, sla.dueAt);
   }
 
-  /** Runs an outbox relay until every outbox row of the tenant is published. */
+  /** Runs an outbox relay until every step of the tenant with events is published (its shard's watermark past it). */
   async relayAll(tenant: string): Promise<void> {
     const relay = new OutboxRelay({ store: this.store, publisher: this.publisher, prefix: this.prefix, pollMs: 50 });
     try {
       for (let s = 0; s < SHARDS; s++) relay.openShard(s);
-      await waitFor(
-        async () => {
-          const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
-            'SELECT COUNT(*) AS n FROM outbox WHERE tenant = ? AND published_at IS NULL',
-            [tenant],
-          );
-          return Number(rows[0]?.n) === 0;
-        },
-        { deadlineMs: 30_000, what: `every outbox row of ${tenant} published` },
-      );
+      await waitFor(async () => (await countUnpublished(this.pool, { tenant })) === 0, {
+        deadlineMs: 30_000,
+        what: `every event of ${tenant} published`,
+      });
     } finally {
       await relay.stop();
     }

@@ -13,6 +13,7 @@ import { main } from '../../src/cli/main.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { testNatsUrl } from '../harness/nats-server.ts';
 import { CheckerStack } from './checker-fixture.ts';
+import { stepEvents, type StepBody } from '../../src/store/step-log.ts';
 
 const PREFIX = uniquePrefix('check');
 const STREAM = `${PREFIX}_EVENTS`;
@@ -192,8 +193,16 @@ describe('invariant checker on MariaDB and JetStream', () => {
       (JSON.parse(String((await logRow(tenant, runtimeId, action)).command)) as { idempotencyKey: string })
         .idempotencyKey;
     const [gone, moved] = [await keyOf(ids.a, 'submit'), await keyOf(ids.b, 'submit')];
-    await run('DELETE FROM idempotency_keys WHERE tenant = ? AND idem_key = ?', [tenant, gone]);
-    await run('UPDATE idempotency_keys SET runtime_id = ? WHERE tenant = ? AND idem_key = ?', [ids.c, tenant, moved]);
+    // Keys live on their steps: one taken off its step; one moved to another runtime's record in the pre-004 table.
+    await run('UPDATE runtime_steps SET idem_key = NULL WHERE tenant = ? AND idem_key IN (?, ?)', [
+      tenant,
+      gone,
+      moved,
+    ]);
+    await run(
+      "INSERT INTO idempotency_keys (tenant, idem_key, runtime_id, response, created_at) VALUES (?, ?, ?, '{}', 0)",
+      [tenant, moved, ids.c],
+    );
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ idempotencyMismatches: 2 });
     expect(report.idempotencyMismatches).toEqual([
@@ -208,14 +217,17 @@ describe('invariant checker on MariaDB and JetStream', () => {
     state.doc['amount'] = 1;
     await run('UPDATE runtimes SET state = ? WHERE tenant = ? AND id = ?', [JSON.stringify(state), tenant, ids.d]);
     const report = await check(tenant, acknowledged);
-    expect(violations(report)).toEqual({ replayMismatches: 1 });
-    expect(report.replayMismatches[0]).toEqual({
-      runtimeId: ids.d,
-      reason: 'state differs',
-      path: 'state.doc.amount',
-      expected: 19_000_000,
-      actual: 1,
-    });
+    // Both replays see it: the commands through the engine, and runtime_steps through the store's replay.
+    expect(violations(report)).toEqual({ replayMismatches: 2 });
+    expect(report.replayMismatches).toEqual(
+      ['state differs', 'runtime_steps replay differs'].map((reason) => ({
+        runtimeId: ids.d,
+        reason,
+        path: 'state.doc.amount',
+        expected: 19_000_000,
+        actual: 1,
+      })),
+    );
   }, 60_000);
 
   it('check - a runtime row gone while its log, tasks and outbox remain (half-written) is reported with its stray tasks', async () => {
@@ -229,6 +241,25 @@ describe('invariant checker on MariaDB and JetStream', () => {
     ]);
     expect(report.taskMismatches.every((t) => t.runtimeId === ids.c && t.problem === 'stray')).toBe(true);
     expect(report.counts.runtimes).toBe(3);
+  }, 60_000);
+
+  it('check - a document slot held by a finished runtime, or an active runtime without its slot, is reported', async () => {
+    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const finished = await storedState(tenant, ids.a);
+    await run("INSERT INTO active_documents (tenant, app, doc_id, runtime_id) VALUES (?, 'purchase.order', ?, ?)", [
+      tenant,
+      finished.runtime.docId,
+      ids.a,
+    ]);
+    const report = await check(tenant, acknowledged);
+    expect(violations(report)).toEqual({ replayMismatches: 1 });
+    expect(report.replayMismatches).toEqual([
+      {
+        runtimeId: ids.a,
+        reason: 'document slot held by a runtime that is not active',
+        path: `active_documents[purchase.order/${finished.runtime.docId}]`,
+      },
+    ]);
   }, 60_000);
 
   it('check - a stream that does not exist is a CheckError stream_not_found', async () => {
@@ -259,7 +290,10 @@ describe('invariant checker on MariaDB and JetStream', () => {
     expect(report.tasksClosedTwice).toEqual([
       { runtimeId: ids.a, stage: 1, assignee: 'pur-mgr', source: 'state', detail: ['approve', 'approve'] },
     ]);
-    expect(report.replayMismatches.map((m) => [m.runtimeId, m.path])).toEqual([[ids.a, 'state.stages[1].tasks[1]']]);
+    expect(report.replayMismatches.map((m) => [m.runtimeId, m.path])).toEqual([
+      [ids.a, 'state.stages[1].tasks[1]'],
+      [ids.a, 'state.stages[1].tasks[1]'],
+    ]);
     expect(
       report.taskMismatches.map(({ runtimeId, stage, assignee, problem, field }) => ({
         runtimeId,
@@ -296,12 +330,18 @@ describe('invariant checker on MariaDB and JetStream', () => {
 
   it('check - an outbox row left unpublished is reported; an event in the stream that no outbox row holds is not committed', async () => {
     const { tenant, acknowledged, ids } = await stack!.scenario();
+    // The tenant's last step with events: its shard's published watermark set back to just before it.
     const [row] = await rows(
-      'SELECT position, seq, events FROM outbox WHERE tenant = ? AND runtime_id = ? ORDER BY position DESC LIMIT 1',
+      'SELECT position, shard, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND events > 0 ORDER BY position DESC LIMIT 1',
       [tenant, ids.c],
     );
-    await run('UPDATE outbox SET published_at = NULL WHERE position = ?', [row!.position]);
-    const stray = { ...(JSON.parse(String(row!.events)) as DomainEvent[])[0]!, id: `${ids.c}:999:0` };
+    await run('UPDATE shard_watermarks SET published_position = ? WHERE shard = ?', [
+      Number(row!.position) - 1,
+      row!.shard,
+    ]);
+    const body = JSON.parse(String(row!.body)) as StepBody;
+    row!.seq = body.seq;
+    const stray = { ...stepEvents(tenant, ids.c, body)[0]!, id: `${ids.c}:999:0` };
     const ack = await jetstream(nc!).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), {
       msgID: eventMsgId(stray),
     });

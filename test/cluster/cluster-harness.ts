@@ -107,7 +107,8 @@ export class ClusterHarness {
     return this.nats.prefix;
   }
 
-  startNode(id: string, extraEnv: Record<string, string> = {}): NodeProcess {
+  /** Starts `bflow node` (or `verb`: `all` hosts shards and serves the API, with BFLOW_PORT in `extraEnv`). */
+  startNode(id: string, extraEnv: Record<string, string> = {}, verb: 'node' | 'all' = 'node'): NodeProcess {
     const env = {
       PATH: process.env.PATH ?? '',
       BFLOW_FROM_SOURCE: '1', // the sources under test, never a dist/ built from an older tree
@@ -120,7 +121,7 @@ export class ClusterHarness {
       BFLOW_LOG_LEVEL: 'info',
       ...extraEnv,
     };
-    const child = spawn(process.execPath, ['bin/bflow.js', 'node'], {
+    const child = spawn(process.execPath, ['bin/bflow.js', verb], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -28,7 +28,7 @@ function userArgs(): string[] {
   return process.getuid?.() === 0 ? ['--user=root'] : [];
 }
 
-function serverArgs(dir: string, port: number): string[] {
+function serverArgs(dir: string, port: number, settings: Readonly<Record<string, string>>): string[] {
   return [
     '--no-defaults',
     `--datadir=${join(dir, 'data')}`,
@@ -42,6 +42,8 @@ function serverArgs(dir: string, port: number): string[] {
     '--innodb-buffer-pool-size=64M',
     '--max-connections=500',
     ...userArgs(),
+    // Later options win: these override the defaults above.
+    ...Object.entries(settings).map(([name, value]) => `--${name.replaceAll('_', '-')}=${value}`),
   ];
 }
 
@@ -55,18 +57,24 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-/** Starts a throwaway MariaDB in a temp dir on a free port (for crash/outage tests). Killed on process exit. */
-export function startPrivateMariaDb(options: { startDeadlineMs?: number } = {}): Promise<PrivateMariaDb> {
+/**
+ * Starts a throwaway MariaDB in a temp dir on a free port (for crash/outage tests, and the benchmarks' own
+ * server). Killed on process exit. `settings` are server variables (`innodb_buffer_pool_size` → `--innodb-buffer-pool-size=…`).
+ */
+export function startPrivateMariaDb(
+  options: { startDeadlineMs?: number; settings?: Readonly<Record<string, string>> } = {},
+): Promise<PrivateMariaDb> {
+  const { settings = {}, ...rest } = options;
   return startPrivateServer({
     binary: 'mariadbd',
     dirPrefix: 'bflow-mariadb-',
     installHint: INSTALL_HINT,
     url: (port) => `mysql://root@127.0.0.1:${port}`,
-    args: serverArgs,
+    args: (dir, port) => serverArgs(dir, port, settings),
     answers,
     prepare: installDataDir,
     startDeadlineMs: 30_000,
     intervalMs: 100,
-    ...options,
+    ...rest,
   });
 }

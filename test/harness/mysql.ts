@@ -42,9 +42,12 @@ export function testServerUrl(): Promise<string> {
   return serverUrl;
 }
 
-/** A fresh database `bflow_t_<prefix>_<random>` with all migrations applied. */
-export async function useTestDatabase(prefix: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const server = await testServerUrl();
+/** A fresh database `bflow_t_<prefix>_<random>` with all migrations applied, on `options.server` (a URL naming no database) or testServerUrl(). */
+export async function useTestDatabase(
+  prefix: string,
+  options: { migrate?: boolean; server?: string } = {},
+): Promise<TestDatabase> {
+  const server = options.server ?? (await testServerUrl());
   const clean = prefix
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '_')

@@ -270,6 +270,17 @@ export const ENDPOINTS: readonly Endpoint[] = [
     foreign: 'unscoped',
     call: () => ({ path: '/docs/assets/docs-init.js' }),
   },
+  // The web console's page and files (it calls /api/v1 with the user's token). `GET /console/dev-users` exists in
+  // the embedded mode only, so the matrix's gateway does not serve it.
+  { key: 'GET /console', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/console' }) },
+  { key: 'GET /console/', access: 'public', write: false, foreign: 'unscoped', call: () => ({ path: '/console/' }) },
+  {
+    key: 'GET /console/assets/{file}',
+    access: 'public',
+    write: false,
+    foreign: 'unscoped',
+    call: () => ({ path: '/console/assets/main.js' }),
+  },
 ];
 
 export const methodOf = (e: Endpoint): string => e.key.slice(0, e.key.indexOf(' '));

@@ -467,6 +467,9 @@ export const READS: Read[] = [
   { path: () => '/openapi.json' },
   { path: () => '/docs' },
   { path: (id, _j, q) => `/docs/assets/${id}${q}` },
+  { path: (_i, _j, q) => `/console${q}` },
+  { path: (_i, _j, q) => `/console/${q}` },
+  { path: (id, _j, q) => `/console/assets/${id}${q}` },
   { path: (id, _j, q) => `/api/v1/${id}${q}` },
   { path: (id, id2) => `/${id}/${id2}` },
 ];

@@ -44,7 +44,7 @@ export interface StepOptions {
   assignees?: string[];
   /** Extra task rows as they now stand (e.g. an earlier stage's task closed as done). */
   tasks?: TaskChange[];
-  idempotency?: { key: string; response: unknown };
+  idempotency?: { key: string; response?: unknown };
   /** How many domain events the step emits. @default 1 */
   events?: number;
   timersSet?: TimerSet[];
@@ -80,7 +80,7 @@ export function step(o: StepOptions): TransitionRecord {
       },
     ],
     tasks: [...assigned, ...(o.tasks ?? [])],
-    events: Array.from({ length: o.events ?? 1 }, (_, i) => event(state, `${o.tenant}:${o.id}:${revision}:${i}`, at)),
+    events: Array.from({ length: o.events ?? 1 }, (_, i) => event(state, `${o.id}:${state.seq}:${i}`, at)),
     timersSet: o.timersSet ?? [],
     timersCancelled: o.timersCancelled ?? [],
   };

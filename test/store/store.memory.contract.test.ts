@@ -1,4 +1,5 @@
 import { MemoryStore } from '../../src/store/memory/memory-store.ts';
+import { key } from '../../src/store/memory/tables.ts';
 import { analyticsReaderContract } from './contract/analytics-reader.contract.ts';
 import { directoryStoreContract } from './contract/directory-store.contract.ts';
 import { readModelContract } from './contract/read-model.contract.ts';
@@ -9,7 +10,18 @@ import { workflowStoreContract } from './contract/workflow-store.contract.ts';
 
 async function memorySubject(): Promise<StoreSubject> {
   const store = new MemoryStore();
-  return { writer: store, store, read: store, directory: store, workflows: store, cleanup: () => store.close() };
+  return {
+    writer: store,
+    store,
+    read: store,
+    directory: store,
+    workflows: store,
+    rewindProjection: async (tenant, runtimeId, state) => {
+      const row = store.tables.runtimes.get(key(tenant, runtimeId));
+      if (row) row.state = structuredClone(state);
+    },
+    cleanup: () => store.close(),
+  };
 }
 
 runtimeStoreContract('memory', memorySubject);

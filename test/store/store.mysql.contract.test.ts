@@ -32,6 +32,15 @@ async function mysqlSubject(): Promise<StoreSubject> {
     read: new MySqlReadModel(p),
     directory: new MySqlDirectoryStore(p),
     workflows: new MySqlWorkflowStore(p),
+    rewindProjection: async (tenant, runtimeId, state) => {
+      await p.query('UPDATE runtimes SET state = ?, revision = ?, status = ? WHERE tenant = ? AND id = ?', [
+        JSON.stringify(state),
+        state.revision,
+        state.status,
+        tenant,
+        runtimeId,
+      ]);
+    },
     cleanup: () => writer.close(),
   };
 }

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { reapChildren, spawnTsx } from '../harness/child.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { waitFor } from '../harness/wait.ts';
+import { stepEvents, type StepBody } from '../../src/store/step-log.ts';
 
 let db: TestDatabase | undefined;
 afterAll(async () => {
@@ -80,8 +81,9 @@ describe('transition writer crash', () => {
         ]),
       );
       const eventsPerMarker = new Map<string, number>();
-      for (const row of await q('SELECT events FROM outbox')) {
-        for (const e of JSON.parse(String(row.events)) as { data: { marker?: unknown } }[]) {
+      for (const row of await q('SELECT tenant, runtime_id, body FROM runtime_steps')) {
+        const body = JSON.parse(String(row.body)) as StepBody;
+        for (const e of stepEvents(String(row.tenant), String(row.runtime_id), body)) {
           const m = String(e.data.marker);
           eventsPerMarker.set(m, (eventsPerMarker.get(m) ?? 0) + 1);
         }

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { readJson } from '../../src/store/mysql/sql.ts';
+import { stepEvents, type StepBody } from '../../src/store/step-log.ts';
 import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
 import { MySqlTransitionWriter, type TransitionWriterOptions } from '../../src/store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../../src/store/mysql/writer-metrics.ts';
@@ -79,20 +80,23 @@ describe.each([
       expect(
         await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1']),
       ).toHaveLength(4);
-      const outbox = await rows(
-        'SELECT runtime_id, seq, shard, events FROM outbox WHERE tenant = ? ORDER BY position',
-        ['t1'],
+      // The log: one step row each, the events and the idempotency key on it; no outbox or idempotency_keys row.
+      const steps = await rows(
+        'SELECT runtime_id, revision, shard, idem_key, events, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? ORDER BY position',
+        ['t1', 'rb1'],
       );
-      expect(outbox.map((o) => [o.runtime_id, o.seq])).toEqual([
-        ['rb1', 1],
-        ['rb1', 2],
+      expect(steps.map((o) => [o.runtime_id, o.revision, o.shard, o.idem_key, o.events])).toEqual([
+        ['rb1', 1, 3, 'k-rb1', 2],
+        ['rb1', 2, 3, null, 2],
       ]);
-      const events = outbox.map((o) => readJson<{ id: string }[]>(o.events));
+      const events = steps.map((o) => stepEvents('t1', 'rb1', readJson<StepBody>(o.body)));
       expect(events.flat().map((e) => e.id)).toEqual(['rb1:1:0', 'rb1:1:1', 'rb1:2:0', 'rb1:2:1']);
       expect(events[1]?.[0]).toEqual(r2.effects.events[0]);
+      expect(await rows("SELECT * FROM outbox WHERE runtime_id = 'rb1'")).toHaveLength(0);
+      expect(await rows("SELECT * FROM idempotency_keys WHERE idem_key = 'k-rb1'")).toHaveLength(0);
+      // The start claimed the document's slot and the approval released it, in their own transactions.
+      expect(await rows("SELECT * FROM active_documents WHERE doc_id = 'doc-rb1'")).toHaveLength(0);
       expect(await rows('SELECT * FROM timers WHERE runtime_id = ?', ['rb1'])).toHaveLength(0);
-      const [idem] = await rows('SELECT runtime_id, response FROM idempotency_keys WHERE idem_key = ?', ['k-rb1']);
-      expect(readJson(idem?.response)).toEqual({ ok: true, id: 'rb1' });
     });
 
     it('transition writer - two writers on the same base revision: one wins, the loser fails alone', async () => {
@@ -264,7 +268,7 @@ describe.each([
       expect(text).toMatch(/bflow_store_writer_batch_size_count \d/);
     });
 
-    it('transition writer - each committed record is told its outbox row position, on the fast path and the slow path', async () => {
+    it('transition writer - each committed record is told its step position, on the fast path and the slow path', async () => {
       const w = writer({ maxDelayMs: 20 });
       const fast = await Promise.all(Array.from({ length: 30 }, (_, i) => w.commit(makeRecord({ id: `pos${i}` }))));
       await db.pool.query(
@@ -273,7 +277,7 @@ describe.each([
       const slow = await Promise.all(['posSlowA', 'posSlowB', 'posSlowC'].map((id) => w.commit(makeRecord({ id }))));
       expect(w.stats.slowPaths).toBe(1);
       const stored = new Map(
-        (await rows("SELECT runtime_id, position FROM outbox WHERE runtime_id LIKE 'pos%'")).map((r) => [
+        (await rows("SELECT runtime_id, position FROM runtime_steps WHERE runtime_id LIKE 'pos%'")).map((r) => [
           r.runtime_id,
           Number(r.position),
         ]),

@@ -1,10 +1,11 @@
 import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { wireCopy } from './json-codec.ts';
-import type { ShardBus, ShardReply, ShardRequest } from './ports.ts';
+import { replyWithin } from './reply-timeout.ts';
+import type { ShardBus, ShardMessage, ShardReply } from './ports.ts';
 import { checkOptions, nonNegative, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
-type Handler = (request: ShardRequest) => Promise<ShardReply>;
+type Handler = (request: ShardMessage) => Promise<ShardReply>;
 
 /** Options of {@link MemoryShardBus}. */
 export interface MemoryShardBusOptions {
@@ -58,14 +59,14 @@ export class MemoryShardBus implements ShardBus {
     };
   }
 
-  async request(shard: number, request: ShardRequest, timeoutMs: number): Promise<ShardReply> {
+  async request(shard: number, request: ShardMessage, timeoutMs: number): Promise<ShardReply> {
     this.#assertOpen();
     const payload = wireCopy(request);
     await this.#hop();
     const handlers = [...(this.#handlers.get(shard) ?? [])];
     if (handlers.length === 0) throw new BusError('no_responders', `no responders for shard ${shard}`);
     const replies = handlers.map((h) => this.#answer(h, wireCopy(payload), shard));
-    return withTimeout(Promise.race(replies), Math.max(1, Math.ceil(timeoutMs)), shard);
+    return replyWithin(Promise.race(replies), Math.max(1, Math.ceil(timeoutMs)), shard);
   }
 
   async close(): Promise<void> {
@@ -78,7 +79,7 @@ export class MemoryShardBus implements ShardBus {
     return [...this.#handlers.keys()].sort((a, b) => a - b);
   }
 
-  async #answer(handler: Handler, request: ShardRequest, shard: number): Promise<ShardReply> {
+  async #answer(handler: Handler, request: ShardMessage, shard: number): Promise<ShardReply> {
     let reply: ShardReply;
     try {
       reply = wireCopy(await handler(request));
@@ -97,23 +98,4 @@ export class MemoryShardBus implements ShardBus {
   #assertOpen(): void {
     if (this.#closed) throw new BusError('bus_unavailable', 'shard bus is closed');
   }
-}
-
-function withTimeout(reply: Promise<ShardReply>, timeoutMs: number, shard: number): Promise<ShardReply> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new BusError('timeout', `no reply for shard ${shard} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    reply.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }

@@ -35,6 +35,22 @@ export interface Problem {
   retryable: boolean;
 }
 
+/**
+ * A read of one runtime's live state from its owner (`GET /runtimes/{id}`): answered from the actor's memory
+ * when it is live there (`ok` with the state), else `not_live` (the caller reads the read model), or
+ * `shard_moved` when the shard is not held here. It never activates an actor, never reads a store, and
+ * never waits behind the runtime's mailbox: a command's reply is sent after the actor moved on, so a read
+ * sent after that reply sees the command's effect.
+ */
+export interface ShardRead {
+  kind: 'read';
+  tenant: string;
+  runtimeId: string;
+}
+
+/** What travels to a shard's owner: a command (start, action) or a live read. */
+export type ShardMessage = ShardRequest | ShardRead;
+
 /** The answer to a ShardRequest, sent only after the transition is committed. */
 export type ShardReply =
   | { ok: true; state: RuntimeState; created?: boolean; replayed?: boolean }
@@ -43,8 +59,8 @@ export type ShardReply =
 /** Request/reply to shards: NATS (a subject per shard) or the in-process twin. */
 export interface ShardBus {
   /** Answers requests for `shard` until the returned function is called. */
-  serve(shard: number, handler: (request: ShardRequest) => Promise<ShardReply>): Promise<() => Promise<void>>;
+  serve(shard: number, handler: (request: ShardMessage) => Promise<ShardReply>): Promise<() => Promise<void>>;
   /** Sends one request; rejects with BusError('no_responders' | 'timeout' | 'bus_unavailable'). */
-  request(shard: number, request: ShardRequest, timeoutMs: number): Promise<ShardReply>;
+  request(shard: number, request: ShardMessage, timeoutMs: number): Promise<ShardReply>;
   close(): Promise<void>;
 }

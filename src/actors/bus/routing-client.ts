@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { ActorError, BusError, isBusError } from '../errors.ts';
+import type { RuntimeState } from '../../engine/index.ts';
 import type { ShardBus, ShardReply, ShardRequest } from './ports.ts';
 import { shardOf } from '../shard-of.ts';
 import {
@@ -26,6 +27,8 @@ export interface RoutingClientOptions {
   deadlineMs?: number;
   /** Retry-After hint carried by `shard_unavailable`. @default 1_000 */
   retryAfterMs?: number;
+  /** Timeout of a live read (`readLive`, one try: the caller falls back to the read model). @default 500 */
+  readTimeoutMs?: number;
   /** Where the metrics are registered (shared by every client on it). @default a private registry */
   registry?: Registry;
   /** Source of jitter in [0, 1). @default Math.random */
@@ -38,6 +41,7 @@ export const DEFAULT_ROUTING_CLIENT_OPTIONS = Object.freeze({
   tryTimeoutMs: 2_000,
   deadlineMs: 5_000,
   retryAfterMs: 1_000,
+  readTimeoutMs: 500,
   random: Math.random,
 } satisfies OptionDefaults<RoutingClientOptions>);
 
@@ -46,12 +50,16 @@ export interface SendOptions {
   deadlineMs?: number;
 }
 
+/** Outcome of a live read: the owner's memory had the runtime, had not, or did not answer. */
+export type LiveReadOutcome = 'live' | 'not_live' | 'unreachable';
+
 /** Outcome label of the request duration histogram. */
 export type RoutingOutcome = 'ok' | 'problem' | 'shard_unavailable' | 'bus_unavailable' | 'error';
 
 interface RoutingMetrics {
   duration: Histogram<'outcome'>;
   retries: Counter<'reason'>;
+  liveReads: Counter<'outcome'>;
 }
 
 /**
@@ -84,6 +92,7 @@ export class RoutingClient {
       tryTimeoutMs: positive,
       deadlineMs: nonNegative,
       retryAfterMs: nonNegative,
+      readTimeoutMs: positive,
     });
     this.#metrics = routingMetrics(options.registry ?? new Registry());
   }
@@ -109,6 +118,28 @@ export class RoutingClient {
     } catch (err) {
       end({ outcome: outcomeOf(err) });
       throw err;
+    }
+  }
+
+  /**
+   * The runtime's state from its owner's memory when it is live there, else undefined: not live, the shard
+   * moving, the owner slow or unreachable (one try of `readTimeoutMs`). The caller then reads the read model.
+   */
+  async readLive(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
+    let outcome: LiveReadOutcome = 'unreachable';
+    try {
+      const reply = await this.#bus.request(
+        this.shardFor(runtimeId),
+        { kind: 'read', tenant, runtimeId },
+        this.#options.readTimeoutMs,
+      );
+      outcome = reply.ok ? 'live' : reply.problem.code === 'not_live' ? 'not_live' : 'unreachable';
+      return reply.ok ? reply.state : undefined;
+    } catch (err) {
+      if (!isBusError(err)) throw err;
+      return undefined;
+    } finally {
+      this.#metrics.liveReads.inc({ outcome });
     }
   }
 
@@ -183,5 +214,14 @@ function routingMetrics(registry: Registry): RoutingMetrics {
       labelNames: ['reason'],
       registers: [registry],
     });
-  return { duration, retries };
+  const liveReadsName = 'bflow_routing_live_reads_total';
+  const liveReads =
+    (registry.getSingleMetric(liveReadsName) as Counter<'outcome'> | undefined) ??
+    new Counter({
+      name: liveReadsName,
+      help: "Single-runtime reads asked of the owner's memory, by outcome (live, not_live, unreachable: the read model answered)",
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+  return { duration, retries, liveReads };
 }

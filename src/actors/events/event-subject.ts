@@ -35,10 +35,24 @@ const PLAIN_CHAR = /[\x21-\x24\x26-\x29\x2b-\x2d\x2f-\x3d\x3f-\x7e]/;
 const ENCODED = /^(?:[\x21-\x24\x26-\x29\x2b-\x2d\x2f-\x3d\x3f-\x7e]|%[0-9A-F]{2})+$/;
 const utf8 = new TextEncoder();
 
+/** Tokens already encoded: every event of a command encodes its tenant, app and type (`purchase.order` is not plain). */
+const encodedTokens = new Map<string, string>();
+const MAX_ENCODED_TOKENS = 10_000;
+
 /** One subject token for `value` (see the module comment for the scheme). */
 export function encodeToken(value: string): string {
   if (value.length === 0) throw new RangeError('an empty string cannot be a subject token');
   if (PLAIN.test(value)) return value;
+  let token = encodedTokens.get(value);
+  if (token === undefined) {
+    token = percentEncode(value);
+    if (encodedTokens.size >= MAX_ENCODED_TOKENS) encodedTokens.clear();
+    encodedTokens.set(value, token);
+  }
+  return token;
+}
+
+function percentEncode(value: string): string {
   let out = '';
   for (const ch of value) {
     if (PLAIN_CHAR.test(ch)) out += ch;

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DomainEvent } from '../../engine/index.ts';
-import type { OutboxEvent, RuntimeStore } from '../../store/ports.ts';
+import type { OutboxEvent, PublishedMark, RuntimeStore } from '../../store/ports.ts';
 import { eventMsgId, eventSubject } from './event-subject.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { EventPublisher } from './ports.ts';
@@ -109,17 +109,19 @@ type ResolvedOutboxRelayOptions = Resolved<OutboxRelayOptions, typeof DEFAULT_OU
 const encoder = new TextEncoder();
 
 /**
- * Moves committed domain events from the outbox of each shard this node holds
- * to the event stream, at least once (Nats-Msg-Id = event id, so the stream's
- * duplicate window keeps one copy of what is published twice).
+ * Moves committed domain events from the log of each shard this node holds
+ * (the events on its runtime_steps rows) to the event stream, at least once
+ * (Nats-Msg-Id = event id, so the stream's duplicate window keeps one copy of
+ * what is published twice). Progress is one watermark per shard: the position
+ * up to which its steps' events are published.
  *
  * Two ways, one order per shard:
  * - `committed(shard, events, position)`, told by the host after each commit,
  *   publishes the events it already holds in memory, pipelined with those of
- *   other commits, and marks their rows published in one coalesced UPDATE: no
- *   read. It does so only while the shard is *caught up*.
- * - A poll per open shard reads unpublished rows in position order, publishes
- *   them and marks them. A failed publish leaves its transition and every later
+ *   other commits, and advances the shard's watermark in one coalesced upsert:
+ *   no read. It does so only while the shard is *caught up*.
+ * - A poll per open shard reads the steps after the watermark in position
+ *   order, publishes their events and advances the watermark. A failed publish leaves its transition and every later
  *   one of the batch unmarked, to be retried in order after a backoff. A shard
  *   is opened not caught up (a previous owner may have left a backlog), falls
  *   behind on a failed publish, and is caught up again once a poll finds
@@ -140,8 +142,8 @@ export class OutboxRelay {
   /** Commits told to `committed`, published together on the next turn of the event loop. */
   private pending: { shard: number; position: number; events: readonly DomainEvent[]; createdAt: number }[] = [];
   private publishing: Promise<void> | undefined;
-  /** Positions published by `committed`, to mark in one UPDATE (one in flight at a time). */
-  private toMark: number[] = [];
+  /** Steps published by `committed`, to advance their shards' watermarks in one upsert (one in flight at a time). */
+  private toMark: PublishedMark[] = [];
   private marking: Promise<void> | undefined;
 
   constructor(options: OutboxRelayOptions) {
@@ -239,12 +241,12 @@ export class OutboxRelay {
     );
     const results = await this.publishEach(events);
     const failedShards = new Set<number>();
-    const positions: number[] = [];
+    const positions: PublishedMark[] = [];
     for (let i = 0, e = 0; i < batch.length; e += batch[i]!.events.length, i++) {
       const c = batch[i]!;
       const ok =
         !failedShards.has(c.shard) && results.slice(e, e + c.events.length).every((r) => r.status === 'fulfilled');
-      if (ok) positions.push(c.position);
+      if (ok) positions.push({ shard: c.shard, position: c.position });
       else failedShards.add(c.shard);
     }
     this.observePublished(events, results);
@@ -270,7 +272,7 @@ export class OutboxRelay {
    * flight). A failed mark, or a crash before it, leaves the rows to the poll, which publishes them again
    * (the stream keeps one copy).
    */
-  private mark(positions: readonly number[]): void {
+  private mark(positions: readonly PublishedMark[]): void {
     this.toMark.push(...positions);
     if (this.marking !== undefined) return;
     const run = async (): Promise<void> => {
@@ -304,7 +306,8 @@ export class OutboxRelay {
     }
     const acked = await this.publishAll(shard, events);
     const positions = completePositions(events, acked);
-    if (positions.length > 0) await this.options.store.markPublished(positions);
+    const last = positions[positions.length - 1];
+    if (last !== undefined) await this.options.store.markPublished([{ shard, position: last }]);
     this.setUnpublished(shard, events.length - acked);
     if (acked < events.length) {
       if (progress) progress.caughtUp = false;

@@ -7,6 +7,8 @@ export interface ActorRegistryOptions {
   /** True while the actor has requests queued or running: such an actor is never passivated. */
   busy(key: string): boolean;
   metrics: Pick<HostMetrics, 'actorsLive' | 'passivations'>;
+  /** Told when an actor leaves memory (its last state may go to the snapshot cache). @default nothing */
+  onLeave?: (actor: Actor, reason: PassivationReason) => void;
 }
 
 /**
@@ -45,7 +47,9 @@ export class ActorRegistry {
   }
 
   drop(key: string, reason: PassivationReason): void {
-    if (!this.actors.delete(key)) return;
+    const actor = this.actors.get(key);
+    if (!actor || !this.actors.delete(key)) return;
+    this.options.onLeave?.(actor, reason);
     this.options.metrics.actorsLive.dec();
     this.options.metrics.passivations.inc({ reason });
   }

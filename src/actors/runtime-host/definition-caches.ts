@@ -1,5 +1,5 @@
 import { compileWorkflow, inMemoryDirectory, type CompiledWorkflow, type DirectoryView } from '../../engine/index.ts';
-import type { AppConfig, DirectoryStore, WorkflowRecord, WorkflowStore } from '../../store/ports.ts';
+import type { AppConfig, DirectoryStore, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../../store/ports.ts';
 import { TenantTtlCache } from '../tenant-ttl-cache.ts';
 
 /**
@@ -36,7 +36,7 @@ export class WorkflowCache {
 
   private async load(tenant: string, workflowId: string, version: number): Promise<CompiledWorkflow | undefined> {
     const stored = await this.store.getVersion(tenant, workflowId, version);
-    return stored && compileWorkflow(stored.definition, workflowId, version);
+    return stored && compiledOnce(stored.definition, stored.contentHash, workflowId, version);
   }
 
   private evictOverflow(): void {
@@ -45,6 +45,30 @@ export class WorkflowCache {
       this.entries.delete(key);
     }
   }
+}
+
+/**
+ * Compiled versions by content: tenants publishing the same definition (a template, the examples) under the
+ * same workflow id and version share one compiled workflow, in this process (a node's host and, in `bflow
+ * all`, its gateway too). A compile costs milliseconds of CPU, paid per tenant on a fresh node otherwise.
+ * Compiled workflows are immutable and depend on nothing but (definition, id, version).
+ */
+const byContent = new Map<string, CompiledWorkflow>();
+const MAX_BY_CONTENT = 1_000;
+
+function compiledOnce(
+  definition: WorkflowVersion['definition'],
+  contentHash: string,
+  workflowId: string,
+  version: number,
+): CompiledWorkflow {
+  const key = `${contentHash}\u0000${workflowId}\u0000${version}`;
+  const hit = byContent.get(key);
+  if (hit) return hit;
+  const compiled = compileWorkflow(definition, workflowId, version);
+  if (byContent.size >= MAX_BY_CONTENT) byContent.delete(byContent.keys().next().value!);
+  byContent.set(key, compiled);
+  return compiled;
 }
 
 /**

@@ -3,8 +3,12 @@ import type { Effects, RuntimeState } from '../../engine/index.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
-import type { HostMetrics } from './host-metrics.ts';
+import type { HostMetrics, PassivationReason } from './host-metrics.ts';
+import { RecentlyPassivated } from './recently-passivated.ts';
 import type { ResolvedHostDeps, ResolvedHostOptions } from './runtime-host-options.ts';
+
+/** Bound on the states kept by RecentlyPassivated (a few seconds of passivations). */
+const RECENTLY_PASSIVATED_MAX = 10_000;
 
 /** Where a request is being handled: its shard and the lease epoch it was accepted under. */
 export interface Placement {
@@ -16,6 +20,8 @@ export interface Placement {
 export class HostContext {
   /** Snapshots committed this turn of the event loop, written to the cache together (one pipeline). */
   private snapshots: { tenant: string; state: RuntimeState }[] = [];
+  /** The last states of actors passivated a moment ago (live reads). */
+  readonly recentlyPassivated: RecentlyPassivated;
 
   constructor(
     readonly deps: ResolvedHostDeps,
@@ -27,7 +33,11 @@ export class HostContext {
     readonly startDefinitions: StartDefinitionCache,
     /** True while `at.shard` is still held at `at.epoch` (draining included). */
     readonly serving: (at: Placement) => boolean,
-  ) {}
+  ) {
+    this.recentlyPassivated = new RecentlyPassivated(options.recentlyPassivatedMs, RECENTLY_PASSIVATED_MAX, () =>
+      this.now(),
+    );
+  }
 
   now(): number {
     return this.deps.clock.now();
@@ -77,14 +87,30 @@ export class HostContext {
    */
   committed(tenant: string, shard: number, state: RuntimeState, effects: Effects, outboxPosition?: number): void {
     const { logger, onCommitted } = this.deps;
-    this.snapshots.push({ tenant, state });
-    if (this.snapshots.length === 1) setImmediate(() => this.refreshSnapshots());
+    if (snapshotDue(state.revision, this.options.snapshotEveryRevisions)) this.snapshot(tenant, state);
     if (!onCommitted) return;
     try {
       onCommitted(shard, state, effects, outboxPosition);
     } catch (err) {
       logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
     }
+  }
+
+  /**
+   * An actor leaves memory (passivated, its shard drained or lost): its state goes to the snapshot cache
+   * unless `committed` wrote that revision already. Not after a failure: its state may not be the store's.
+   */
+  leaving(actor: Actor, reason: PassivationReason): void {
+    if (reason === 'failure') return this.recentlyPassivated.forget(actor.key);
+    if ((reason === 'idle' || reason === 'capacity') && actor.confirmed) this.recentlyPassivated.add(actor);
+    if (!snapshotDue(actor.state.revision, this.options.snapshotEveryRevisions))
+      this.snapshot(actor.tenant, actor.state);
+  }
+
+  /** Queues a snapshot write; the writes of one turn of the event loop go out together (one pipeline). */
+  private snapshot(tenant: string, state: RuntimeState): void {
+    this.snapshots.push({ tenant, state });
+    if (this.snapshots.length === 1) setImmediate(() => this.refreshSnapshots());
   }
 
   private refreshSnapshots(): void {
@@ -99,4 +125,9 @@ export class HostContext {
   logFor(tenant: string, runtimeId: string, idempotencyKey?: string): Logger {
     return this.deps.logger.child({ tenant, runtimeId, ...(idempotencyKey !== undefined && { idempotencyKey }) });
   }
+}
+
+/** Whether `committed` writes the snapshot of `revision` (every `every`th revision; never when 0). */
+function snapshotDue(revision: number, every: number): boolean {
+  return every > 0 && revision % every === 0;
 }

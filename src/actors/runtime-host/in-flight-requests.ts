@@ -22,7 +22,8 @@ export class InFlightRequests {
   constructor(private readonly joined: () => void = () => undefined) {}
 
   run(request: ShardRequest, handle: () => Promise<ShardReply>): Promise<ShardReply> {
-    const key = JSON.stringify([request.tenant, request.idempotencyKey]);
+    // A tenant never holds U+0000, so the first one ends it: a plain join, not a JSON array per command.
+    const key = `${request.tenant}\u0000${request.idempotencyKey}`;
     const first = this.pending.get(key);
     if (first && first.request.kind === request.kind && first.request.runtimeId === request.runtimeId) {
       this.joined();

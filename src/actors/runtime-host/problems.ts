@@ -10,6 +10,7 @@ import type { Problem, ShardReply } from '../bus/ports.ts';
  * | code | status | retryable |
  * |---|---|---|
  * | shard_moved | 503 | yes: the routing client retries (the shard is moving or not held here) |
+ * | not_live | — | no: a live read's "not in memory here"; the gateway reads the read model instead |
  * | runtime_not_found | 404 | no |
  * | version_conflict | 409 | only after a lost race without `expectedRevision` |
  * | store_unavailable | 503 | yes |
@@ -22,6 +23,7 @@ import type { Problem, ShardReply } from '../bus/ports.ts';
  */
 export type HostProblemCode =
   | 'shard_moved'
+  | 'not_live'
   | 'runtime_not_found'
   | 'version_conflict'
   | 'store_unavailable'
@@ -49,6 +51,9 @@ export function refused(error: EngineError): ProblemReply {
 
 export const shardMoved = (shard: number): ProblemReply =>
   problem('shard_moved', `shard ${shard} is not served by this node (moving or not held); retry`, true);
+
+export const notLive = (runtimeId: string): ProblemReply =>
+  problem('not_live', `runtime ${runtimeId} is not live in this node's memory; read the read model`);
 
 export const runtimeNotFound = (runtimeId: string): ProblemReply =>
   problem('runtime_not_found', `runtime ${runtimeId} not found`);

@@ -1,4 +1,4 @@
-import { step, type Command, type StepResult, type TimerCommand } from '../../engine/index.ts';
+import { diffState, step, type Command, type StepResult, type TimerCommand } from '../../engine/index.ts';
 import type { CommitFailureCode, CommitOutcome, StoredIdempotency, TransitionRecord } from '../../store/ports.ts';
 import { actorKey, remember, type Actor, type OkReply } from './actor.ts';
 import type { HostContext, Placement } from './host-context.ts';
@@ -188,6 +188,7 @@ export class RuntimeCommands {
       baseRevision: actor.state.revision,
       state: result.state,
       effects: result.effects,
+      change: diffState(actor.state, result.state),
       cause: { command },
     };
     const outcome = await this.ctx.deps.writer.commit(idempotency ? { ...record, idempotency } : record);

@@ -79,6 +79,21 @@ export interface RuntimeHostOptions {
   maxCompiledVersions?: number;
   /** Period of the idle-passivation sweep; 0 = no timer (call `passivateIdle()` yourself). @default 5000 */
   sweepIntervalMs?: number;
+  /**
+   * Which committed states go to the snapshot cache. A state is written when its revision is a multiple of
+   * this (1: after every commit), and always when its actor leaves memory (passivation, a shard drained or
+   * lost) unless that revision was written already; 0: only when the actor leaves memory. The cache is never
+   * the truth: an activation from an older snapshot catches up from the store (a commit on it meets the
+   * revision check and reloads), so writing less only moves work from every command to the rarer activation
+   * after a crash. Writes are off the command path either way (batched per event-loop turn, never awaited).
+   * @default 0
+   */
+  snapshotEveryRevisions?: number;
+  /**
+   * How long the last state of an actor passivated here (idle, over capacity) still answers live reads, so
+   * that a caller reads its own write while the read model is behind. 0 = not kept. @default 10000
+   */
+  recentlyPassivatedMs?: number;
 }
 
 export const DEFAULT_RUNTIME_HOST_OPTIONS = Object.freeze({
@@ -90,6 +105,8 @@ export const DEFAULT_RUNTIME_HOST_OPTIONS = Object.freeze({
   startDefinitionTtlMs: 30_000,
   maxCompiledVersions: 1_000,
   sweepIntervalMs: 5_000,
+  snapshotEveryRevisions: 0,
+  recentlyPassivatedMs: 10_000,
 } satisfies OptionDefaults<RuntimeHostOptions>);
 
 export type ResolvedHostOptions = Resolved<RuntimeHostOptions, typeof DEFAULT_RUNTIME_HOST_OPTIONS>;
@@ -114,6 +131,8 @@ export function resolveHostOptions(given: RuntimeHostOptions): ResolvedHostOptio
     startDefinitionTtlMs: integer(0),
     maxCompiledVersions: integer(1),
     sweepIntervalMs: integer(0),
+    snapshotEveryRevisions: integer(0),
+    recentlyPassivatedMs: integer(0),
   });
   return options;
 }

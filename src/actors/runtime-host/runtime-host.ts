@@ -8,8 +8,8 @@ import { registerHostMetrics, type CommandOutcome, type HostMetrics } from './ho
 import { InFlightRequests } from './in-flight-requests.ts';
 import { Mailboxes } from './mailbox.ts';
 import type { ShardDrainer } from '../leases/ports.ts';
-import type { ShardReply, ShardRequest } from '../bus/ports.ts';
-import { internal, shardMoved, storeUnavailable } from './problems.ts';
+import type { ShardMessage, ShardRead, ShardReply, ShardRequest } from '../bus/ports.ts';
+import { internal, notLive, shardMoved, storeUnavailable } from './problems.ts';
 import { RuntimeCommands, type TimerDelivery } from './runtime-commands.ts';
 import {
   resolveHostDeps,
@@ -63,6 +63,9 @@ export class RuntimeHost implements ShardDrainer {
   private readonly startDefinitions: StartDefinitionCache;
   private readonly commands: RuntimeCommands;
   private readonly starts: RuntimeStarts;
+  private readonly context: HostContext;
+  /** The compiled workflow versions of this host (immutable; `bflow all` renders its gateway's views from them). */
+  readonly compiledVersions: WorkflowCache;
   private readonly shards = new Map<number, ShardState>();
   private readonly sweeper: NodeJS.Timeout | undefined;
 
@@ -78,6 +81,7 @@ export class RuntimeHost implements ShardDrainer {
       maxLiveActors,
       busy: (key) => this.mailboxes.depth(key) > 0,
       metrics: this.metrics,
+      onLeave: (actor, reason) => this.context.leaving(actor, reason),
     });
     this.directories = new DirectoryCache(this.deps.directory, this.options.directoryTtlMs, () =>
       this.deps.clock.now(),
@@ -85,8 +89,11 @@ export class RuntimeHost implements ShardDrainer {
     this.startDefinitions = new StartDefinitionCache(this.deps.workflows, this.options.startDefinitionTtlMs, () =>
       this.deps.clock.now(),
     );
-    const workflows = new WorkflowCache(this.deps.workflows, this.options.maxCompiledVersions);
-    const ctx = new HostContext(
+    const workflows = (this.compiledVersions = new WorkflowCache(
+      this.deps.workflows,
+      this.options.maxCompiledVersions,
+    ));
+    const ctx = (this.context = new HostContext(
       this.deps,
       this.options,
       this.metrics,
@@ -95,7 +102,7 @@ export class RuntimeHost implements ShardDrainer {
       this.directories,
       this.startDefinitions,
       (at) => this.serving(at),
-    );
+    ));
     this.commands = new RuntimeCommands(ctx);
     this.starts = new RuntimeStarts(ctx);
     if (this.options.sweepIntervalMs > 0) {
@@ -107,9 +114,10 @@ export class RuntimeHost implements ShardDrainer {
   /**
    * The shard bus handler. Never rejects: every failure is a Problem. A copy of
    * a request still in flight (a gateway retry) joins it: one step, one commit,
-   * the same reply (marked `replayed`).
+   * the same reply (marked `replayed`). A live read is answered at once ({@link readLive}).
    */
-  async handle(request: ShardRequest): Promise<ShardReply> {
+  async handle(request: ShardMessage): Promise<ShardReply> {
+    if (request.kind === 'read') return this.readLive(request);
     const started = performance.now();
     const reply = await this.inFlight.run(request, () => this.route(request));
     this.metrics.commandDuration.observe(
@@ -117,6 +125,22 @@ export class RuntimeHost implements ShardDrainer {
       (performance.now() - started) / 1000,
     );
     return reply;
+  }
+
+  /**
+   * A runtime's state from memory (`GET /runtimes/{id}`): the live actor's state when its shard is held here
+   * and its state is known to be the store's (`confirmed`), or the state it had when it was passivated here a
+   * moment ago (`recentlyPassivatedMs`); else `not_live` (or `shard_moved`), and the caller reads the read model. No store read, no activation, no wait behind the mailbox: the actor's state moves on
+   * before a command's reply is sent, so a read sent after the reply sees the command. The actor is not
+   * touched: reads do not keep it in memory.
+   */
+  readLive(request: ShardRead): ShardReply {
+    const shard = shardOf(request.runtimeId, this.options.shardCount);
+    if (!this.shards.has(shard)) return shardMoved(shard);
+    const key = actorKey(request.tenant, request.runtimeId);
+    const actor = this.actors.get(key);
+    const state = actor?.confirmed ? actor.state : this.context.recentlyPassivated.get(key);
+    return state ? { ok: true, state } : notLive(request.runtimeId);
   }
 
   /**
@@ -141,7 +165,7 @@ export class RuntimeHost implements ShardDrainer {
   /** Starts serving `shard` (lease acquired). A new epoch drops the shard's actors: another node may have moved them on. */
   openShard(shard: number, epoch: number): void {
     const current = this.shards.get(shard);
-    if (current && current.epoch !== epoch) this.actors.dropShard(shard);
+    if (current && current.epoch !== epoch) this.forgetShard(shard);
     this.shards.set(shard, { epoch, draining: false });
   }
 
@@ -152,7 +176,7 @@ export class RuntimeHost implements ShardDrainer {
    */
   closeShard(shard: number): void {
     this.shards.delete(shard);
-    this.actors.dropShard(shard);
+    this.forgetShard(shard);
   }
 
   /** Graceful hand-over: refuse new requests, finish the queued ones, flush the writer, drop the shard's actors. */
@@ -163,7 +187,13 @@ export class RuntimeHost implements ShardDrainer {
     await this.mailboxes.whenIdle(shard);
     await this.deps.writer.flush();
     if (this.shards.get(shard) === state) this.shards.delete(shard);
+    this.forgetShard(shard);
+  }
+
+  /** Drops the shard's actors, and the states of those passivated a moment ago: another node may move them on. */
+  private forgetShard(shard: number): void {
     this.actors.dropShard(shard);
+    this.context.recentlyPassivated.dropShard(shard);
   }
 
   /** Reloads the tenant's directory on its next command (instead of after `directoryTtlMs`). */

@@ -43,6 +43,7 @@ export class RuntimeStarts {
       baseRevision: 0,
       state: result.state,
       effects: result.effects,
+      change: { init: result.state },
       idempotency,
       cause: { start: input },
     });

@@ -12,6 +12,12 @@ export interface ShardNodeParts {
   timers: TimerService;
   relay: OutboxRelay;
   logger: Logger;
+  /**
+   * Projections that follow the commit (a writer with projectionDelayMs > 0): a shard's timers are served only
+   * after every step committed on it (by a previous owner too) is projected, so a timer set by a committed
+   * step fires even if its node died before projecting it.
+   */
+  projections?: { catchUp(shard: number): Promise<void> };
 }
 
 /**
@@ -72,8 +78,20 @@ export class ShardNode {
     const { host, bus, timers, relay } = this.parts;
     host.openShard(shard, epoch);
     if (!this.unserve.has(shard)) this.unserve.set(shard, await bus.serve(shard, (request) => host.handle(request)));
-    timers.openShard(shard);
     relay.openShard(shard);
+    const projections = this.parts.projections;
+    if (!projections) {
+      timers.openShard(shard);
+      return;
+    }
+    // Not awaited: the shard's lease changes must not wait on MySQL; its timers start once it is caught up.
+    void projections.catchUp(shard).then(
+      () => {
+        if (this.unserve.has(shard)) timers.openShard(shard);
+      },
+      (error: unknown) =>
+        this.parts.logger.error({ err: error, shard }, 'projection catch-up failed; timers not served'),
+    );
   }
 
   /** Stops at once: no draining (the lease is gone; the MySQL revision check fences anything in flight). */

@@ -2,7 +2,7 @@ import { WorkflowCache } from '../../actors/runtime-host/index.ts';
 import type { CompiledWorkflow, RuntimeState, Viewer } from '../../engine/index.ts';
 import { StoreError } from '../../store/errors.ts';
 import { ApiError } from '../api-error.ts';
-import type { GatewayDeps } from '../gateway-deps.ts';
+import type { CompiledVersions, GatewayDeps } from '../gateway-deps.ts';
 import type { Principal } from '../gateway-env.ts';
 import { runtimeView } from '../runtime-view.ts';
 import type { RuntimeView } from '../schemas/runtimes.ts';
@@ -14,12 +14,12 @@ const COMPILED_VERSIONS = 1_000;
 export class ApiContext {
   readonly now: () => number;
   readonly newId: () => string;
-  private readonly versions: WorkflowCache;
+  private readonly versions: CompiledVersions;
 
   constructor(readonly deps: GatewayDeps) {
     this.now = deps.now ?? Date.now;
     this.newId = deps.newId ?? (() => crypto.randomUUID());
-    this.versions = new WorkflowCache(deps.workflows, COMPILED_VERSIONS);
+    this.versions = deps.compiledVersions ?? new WorkflowCache(deps.workflows, COMPILED_VERSIONS);
   }
 
   /** The version a runtime is pinned to; its absence is a broken invariant (500). */

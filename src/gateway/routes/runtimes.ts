@@ -82,9 +82,13 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
     return reply.created === false ? c.json(view, 200) : c.json(view, 201);
   });
 
+  // The owner's memory first: it holds the latest committed state (a caller reads its own writes even while
+  // the read model lags); the read model when the runtime is not live or its owner does not answer in time.
   app.openapi(getRuntime, async (c) => {
     const principal = principalFrom(c);
-    return c.json(await ctx.view(await load(principal, c.req.valid('param').id), principal), 200);
+    const id = c.req.valid('param').id;
+    const state = (await ctx.deps.router.readLive?.(principal.tenant, id)) ?? (await load(principal, id));
+    return c.json(await ctx.view(state, principal), 200);
   });
 
   app.openapi(listRuntimes, async (c) => {

@@ -1,15 +1,26 @@
 import type { RuntimeState } from '../../engine/index.ts';
 import { checkLimit, MAX_POLL_LIMIT } from '../pagination.ts';
-import type { DueTimer, OutboxEvent, RuntimeStore, StoredIdempotency } from '../ports.ts';
+import type { DueTimer, OutboxEvent, PublishedMark, RuntimeStore, StoredIdempotency } from '../ports.ts';
+import { StoreError } from '../errors.ts';
+import { replaySteps, stateAtRevision } from '../step-log.ts';
 import { key, type MemoryTables } from './tables.ts';
 
 /** The twin of the MySQL runtime store. Everything handed out is a copy. */
 export class MemoryRuntimeStore implements RuntimeStore {
   constructor(private readonly t: MemoryTables) {}
 
-  async loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
+  /** The runtime row or `from`, then the steps after its revision replayed over it (as MySQL). */
+  async loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined> {
     const row = this.t.runtimes.get(key(tenant, runtimeId));
-    return row && structuredClone(row.state);
+    const projected = from ?? (row && structuredClone(row.state));
+    const after = (this.t.steps.get(key(tenant, runtimeId)) ?? []).filter(
+      (s) => s.revision > (projected?.revision ?? 0),
+    );
+    if (after.length === 0) return projected;
+    return replaySteps(
+      projected,
+      after.map((s) => structuredClone(s.body)),
+    );
   }
 
   async findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined> {
@@ -17,9 +28,22 @@ export class MemoryRuntimeStore implements RuntimeStore {
     return id === undefined ? undefined : this.loadRuntime(tenant, id);
   }
 
+  /** The key's step and its reply rebuilt from the log (as MySQL). */
   async findIdempotency(tenant: string, idemKey: string): Promise<StoredIdempotency | undefined> {
-    const stored = this.t.idempotency.get(key(tenant, idemKey));
-    return stored && structuredClone(stored);
+    const ref = this.t.idempotency.get(key(tenant, idemKey));
+    if (!ref) return undefined;
+    const steps = structuredClone(this.t.steps.get(key(tenant, ref.runtimeId)) ?? []);
+    const state = stateAtRevision(steps, ref.revision);
+    if (!state)
+      throw new StoreError('log_incomplete', `runtime ${ref.runtimeId}: cannot rebuild revision ${ref.revision}`);
+    const body = steps.find((s) => s.revision === ref.revision)?.body;
+    const isStart = body !== undefined && body.base !== true && 'init' in body.change;
+    return {
+      key: idemKey,
+      runtimeId: ref.runtimeId,
+      response: isStart ? { state, created: true } : { state },
+      createdAt: ref.createdAt,
+    };
   }
 
   async dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]> {
@@ -51,12 +75,12 @@ export class MemoryRuntimeStore implements RuntimeStore {
     return out;
   }
 
-  async markPublished(positions: readonly number[]): Promise<void> {
-    for (const position of positions) {
-      const row = this.t.outbox.get(position);
-      if (!row || row.published) continue;
-      row.published = true;
-      this.t.unpublished.get(row.shard)?.delete(position);
+  async markPublished(marks: readonly PublishedMark[]): Promise<void> {
+    for (const { shard, position } of marks) {
+      if (position <= (this.t.published.get(shard) ?? 0)) continue;
+      this.t.published.set(shard, position);
+      const pending = this.t.unpublished.get(shard);
+      for (const p of pending?.keys() ?? []) if (p <= position) pending?.delete(p);
     }
   }
 }

@@ -6,6 +6,7 @@ import type {
   DueTimer,
   InboxItem,
   OutboxEvent,
+  PublishedMark,
   Page,
   ReadModel,
   RuntimeListFilter,
@@ -47,9 +48,12 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   readonly webhooks = new MemoryWebhookStore();
   /** The analytics read over the runtimes (AnalyticsReader). */
   readonly analytics: MemoryAnalyticsReader;
+  /** The tables themselves: for tests that stage what MySQL could hold (a projection behind the log). */
+  readonly tables: MemoryTables;
 
   constructor(options: MemoryStoreOptions = {}) {
     const tables = new MemoryTables(options);
+    this.tables = tables;
     this.writer = new MemoryTransitionWriter(tables);
     this.runtimes = new MemoryRuntimeStore(tables);
     this.directory = new MemoryDirectoryStore(tables);
@@ -91,8 +95,8 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
     return this.runtimes.unpublishedEvents(shard, limit);
   }
-  markPublished(positions: readonly number[]): Promise<void> {
-    return this.runtimes.markPublished(positions);
+  markPublished(marks: readonly PublishedMark[]): Promise<void> {
+    return this.runtimes.markPublished(marks);
   }
 
   // DirectoryStore

@@ -1,6 +1,7 @@
 import { FINISHED_STATUSES, type RuntimeState, type TaskChange } from '../../engine/index.ts';
 import { StoreError } from '../errors.ts';
 import { loggedCommand } from '../logged-command.ts';
+import { encodeStep } from '../step-log.ts';
 import type { CommitOutcome, StoredLogEntry, TransitionRecord, TransitionWriter } from '../ports.ts';
 import { getOrCreate, key, type MemoryTables, type TaskRow } from './tables.ts';
 
@@ -11,6 +12,8 @@ const docKey = (tenant: string, s: RuntimeState): string => key(tenant, s.runtim
  * The twin of the group-commit writer: each record is checked, then applied
  * whole (no await in between, so it is atomic), with the MySQL writer's rules:
  * optimistic revision, one active runtime per document, unique idempotency key.
+ * As MySQL, it appends the step to the log (with its idempotency key) and
+ * writes the projections (runtime row, log entries, tasks, timers) at once.
  */
 export class MemoryTransitionWriter implements TransitionWriter {
   private closed = false;
@@ -22,8 +25,7 @@ export class MemoryTransitionWriter implements TransitionWriter {
     checkRecord(record);
     const refusal = this.refusal(record);
     if (refusal) return refusal;
-    const outboxPosition = this.apply(jsonCopy(record));
-    return outboxPosition === undefined ? { ok: true } : { ok: true, outboxPosition };
+    return { ok: true, outboxPosition: this.apply(jsonCopy(record)) };
   }
 
   async flush(): Promise<void> {}
@@ -34,6 +36,10 @@ export class MemoryTransitionWriter implements TransitionWriter {
 
   private refusal(r: TransitionRecord): CommitOutcome | undefined {
     const { tenant, state } = r;
+    // The key first, as MySQL: a retry of a committed command is answered its first reply.
+    if (r.idempotency && this.t.idempotency.has(key(tenant, r.idempotency.key))) {
+      return refused('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was used already`);
+    }
     const stored = this.t.runtimes.get(key(tenant, state.runtime.id));
     const current = stored?.state.revision ?? 0;
     if ((r.baseRevision === 0 && stored) || (r.baseRevision !== 0 && current !== r.baseRevision)) {
@@ -45,9 +51,6 @@ export class MemoryTransitionWriter implements TransitionWriter {
         'duplicate_runtime',
         `document ${state.runtime.app}/${state.runtime.docId} already has active runtime ${active}`,
       );
-    }
-    if (r.idempotency && this.t.idempotency.has(key(tenant, r.idempotency.key))) {
-      return refused('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was used already`);
     }
     return this.duplicateRow(r);
   }
@@ -62,20 +65,47 @@ export class MemoryTransitionWriter implements TransitionWriter {
     return undefined;
   }
 
-  /** Writes the record; returns its outbox row's position when it has events. */
-  private apply(r: TransitionRecord): number | undefined {
+  /** Writes the record; returns its step's position. */
+  private apply(r: TransitionRecord): number {
+    const position = this.appendStep(r);
     this.saveRuntime(r);
     const logKey = key(r.tenant, r.state.runtime.id);
     const log = getOrCreate(this.t.logs, logKey, () => []);
     const command = loggedCommand(r);
     log.push(...r.effects.log.map((entry, i): StoredLogEntry => (i === 0 && command ? { ...entry, command } : entry)));
     for (const change of r.effects.tasks) this.saveTask(r.tenant, r.state, change);
-    const position = this.saveEvents(r);
+    this.saveEvents(r, position);
     this.saveTimers(r);
-    if (r.idempotency) {
-      const { key: k, response } = r.idempotency;
-      const stored = { key: k, runtimeId: r.state.runtime.id, response: response ?? null, createdAt: this.t.now() };
-      this.t.idempotency.set(key(r.tenant, k), stored);
+    return position;
+  }
+
+  /** The runtime_steps row, and its idempotency key's reference to it. */
+  private appendStep(r: TransitionRecord): number {
+    const position = ++this.t.lastPosition;
+    const { tenant, state } = r;
+    const body = encodeStep({
+      state,
+      effects: r.effects,
+      change: r.change ?? { init: state },
+      cause: loggedCommand(r),
+      base: r.change === undefined && r.baseRevision > 0,
+    });
+    const createdAt = this.t.now();
+    const idemKey = r.idempotency?.key;
+    getOrCreate(this.t.steps, key(tenant, state.runtime.id), () => []).push({
+      revision: state.revision,
+      position,
+      shard: r.shard,
+      body,
+      createdAt,
+      ...(idemKey !== undefined && { idemKey }),
+    });
+    if (idemKey !== undefined) {
+      this.t.idempotency.set(key(tenant, idemKey), {
+        runtimeId: state.runtime.id,
+        revision: state.revision,
+        createdAt,
+      });
     }
     return position;
   }
@@ -100,20 +130,11 @@ export class MemoryTransitionWriter implements TransitionWriter {
     this.t.inbox(tenant, row.assignee, row.status).insert(row);
   }
 
-  /** One outbox row per transition, as in MySQL. */
-  private saveEvents({ shard, effects }: TransitionRecord): number | undefined {
-    if (effects.events.length === 0) return undefined;
+  /** A step with events waits for the relay until the shard's watermark passes it. */
+  private saveEvents({ shard, effects }: TransitionRecord, position: number): void {
+    if (effects.events.length === 0) return;
     const pending = getOrCreate(this.t.unpublished, shard, () => new Map());
-    const row = {
-      position: ++this.t.lastPosition,
-      shard,
-      events: effects.events,
-      createdAt: this.t.now(),
-      published: false,
-    };
-    this.t.outbox.set(row.position, row);
-    pending.set(row.position, row);
-    return row.position;
+    pending.set(position, { position, shard, events: effects.events, createdAt: this.t.now() });
   }
 
   private saveTimers({ tenant, shard, state, effects }: TransitionRecord): void {

@@ -1,13 +1,7 @@
 import type { Employee, Group, RuntimeState, TaskChange } from '../../engine/index.ts';
 import type { DomainEvent } from '../../engine/index.ts';
-import type {
-  AppConfig,
-  DueTimer,
-  StoredIdempotency,
-  StoredLogEntry,
-  WorkflowRecord,
-  WorkflowVersion,
-} from '../ports.ts';
+import type { StepBody } from '../step-log.ts';
+import type { AppConfig, DueTimer, StoredLogEntry, WorkflowRecord, WorkflowVersion } from '../ports.ts';
 import { compareStrings, SortedList } from './sorted-list.ts';
 import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
@@ -38,13 +32,29 @@ export interface TimerRow extends DueTimer {
   shard: number;
 }
 
-/** One committed transition's events. */
+/** One runtime_steps row: a committed step of the log. */
+export interface StepRow {
+  revision: number;
+  position: number;
+  shard: number;
+  idemKey?: string;
+  body: StepBody;
+  createdAt: number;
+}
+
+/** Where an idempotency key was committed: its step. */
+export interface IdempotencyRef {
+  runtimeId: string;
+  revision: number;
+  createdAt: number;
+}
+
+/** One committed step's events (the relay's view of a step with events). */
 export interface OutboxRow {
   position: number;
   shard: number;
   events: DomainEvent[];
   createdAt: number;
-  published: boolean;
 }
 
 /** A key out of parts; `\u0000` can't occur in the ids the API accepts. */
@@ -72,15 +82,19 @@ export class MemoryTables {
   readonly tasks = new Map<string, TaskRow>();
   /** key(tenant, assignee, status) → tasks in inbox order. */
   readonly inboxes = new Map<string, SortedList<TaskRow>>();
-  /** key(tenant, idempotency key) → record. */
-  readonly idempotency = new Map<string, StoredIdempotency>();
+  /** key(tenant, runtimeId) → its steps (the log) in revision order. */
+  readonly steps = new Map<string, StepRow[]>();
+  /** key(tenant, idempotency key) → the step that committed it. */
+  readonly idempotency = new Map<string, IdempotencyRef>();
   /** Per shard: key(tenant, timer id) → timer. */
   readonly timers = new Map<number, Map<string, TimerRow>>();
   /** key(tenant, timer id) → the shard holding it. */
   readonly timerShards = new Map<string, number>();
-  /** Every outbox row by position; `unpublished` holds each shard's pending rows in position order. */
-  readonly outbox = new Map<number, OutboxRow>();
+  /** Per shard: its steps with events after the published watermark, in position order. */
   readonly unpublished = new Map<number, Map<number, OutboxRow>>();
+  /** Per shard: the published watermark. */
+  readonly published = new Map<number, number>();
+  /** The last step position handed out (one sequence, as runtime_steps' auto-increment). */
   lastPosition = 0;
   /** Per tenant: id → employee / group. */
   readonly employees = new Map<string, Map<string, Employee>>();

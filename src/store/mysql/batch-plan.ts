@@ -1,6 +1,7 @@
 import type { RuntimeState, RuntimeStatus } from '../../engine/index.ts';
 import { loggedCommand } from '../logged-command.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
+import { encodeStep } from '../step-log.ts';
 
 /**
  * Pure part of a group commit: given a batch and what the database holds for its
@@ -8,7 +9,7 @@ import type { CommitOutcome, TransitionRecord } from '../ports.ts';
  * their predecessors) and build the rows of the winners.
  */
 
-/** Statuses that occupy the runtimes_one_active_per_doc key (the generated `active_doc` column). */
+/** Statuses that hold the document's slot (active_documents, and the runtimes_one_active_per_doc key). */
 const ACTIVE: ReadonlySet<RuntimeStatus> = new Set(['created', 'in_progress', 'failed']);
 export const isActiveStatus = (s: RuntimeStatus): boolean => ACTIVE.has(s);
 
@@ -21,9 +22,9 @@ export const idemKey = (tenant: string, key: string): string => `${tenant}${SEP}
 export interface BatchSnapshot {
   /** runtimeKey → committed revision (absent = no row). */
   revisions: ReadonlyMap<string, number>;
-  /** docKey → runtimeKey of the runtime that holds the document's active slot. */
+  /** docKey → runtimeKey of the runtime that holds the document's slot in active_documents. */
   activeDocs: ReadonlyMap<string, string>;
-  /** idemKey of the keys already stored. */
+  /** idemKey of the keys already committed (on a step, or in the pre-004 idempotency_keys table). */
   idempotencyKeys: ReadonlySet<string>;
 }
 
@@ -31,16 +32,21 @@ type Row = unknown[];
 
 /** Rows to write, one array per statement; column order matches the SQL in batch-sql.ts. */
 export interface BatchRows {
+  /** The log: one runtime_steps row per winner, in batch order. */
+  steps: Row[];
+  /** The record of each step row, same order (to tell each caller its step's position). */
+  stepOwners: TransitionRecord[];
+  /** Document slots claimed by starts (active_documents rows). */
+  claims: Row[];
+  /** Slots released by finishing steps: deleted before the claims, so a slot freed in the batch can be claimed. */
+  releases: { tenant: string; app: string; docId: string; runtimeId: string }[];
+  // Projections, written in the same transaction, coalesced per runtime over the batch.
   runtimeUpdates: Row[];
   runtimeInserts: Row[];
   log: Row[];
   tasks: Row[];
-  outbox: Row[];
-  /** The record of each outbox row, same order (to tell each caller its row's position). */
-  outboxOwners: TransitionRecord[];
   timersSet: Row[];
   timersDeleted: { tenant: string; id: string }[];
-  idempotency: Row[];
 }
 
 export interface BatchPlan {
@@ -55,6 +61,18 @@ interface PlanState {
   active: Map<string, boolean>;
   docs: Map<string, string>;
   idem: Set<string>;
+  /** docKey → the slot's change over the batch: the holder found in the store released, a claim made. */
+  slots: Map<string, SlotChange>;
+}
+
+interface SlotChange {
+  tenant: string;
+  app: string;
+  docId: string;
+  /** Runtime id of the stored holder this batch released. */
+  released?: string;
+  /** Runtime id of the holder this batch claimed for (undefined once released again in the batch). */
+  claimed?: string;
 }
 
 const fail = (
@@ -67,6 +85,10 @@ const fail = (
 });
 
 function judge(r: TransitionRecord, ps: PlanState): CommitOutcome {
+  // The key first: a retry of a committed command is answered its first reply, whatever else it would hit.
+  if (r.idempotency && ps.idem.has(idemKey(r.tenant, r.idempotency.key))) {
+    return fail('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was already committed`);
+  }
   const rt = r.state.runtime;
   const key = runtimeKey(r.tenant, rt.id);
   const current = ps.rev.get(key) ?? 0;
@@ -80,9 +102,6 @@ function judge(r: TransitionRecord, ps: PlanState): CommitOutcome {
       return fail('duplicate_runtime', `document ${rt.app}/${rt.docId} already has an active runtime`);
     }
   }
-  if (r.idempotency && ps.idem.has(idemKey(r.tenant, r.idempotency.key))) {
-    return fail('duplicate_idempotency_key', `idempotency key ${r.idempotency.key} was already committed`);
-  }
   return { ok: true };
 }
 
@@ -93,18 +112,43 @@ function accept(r: TransitionRecord, ps: PlanState): void {
   ps.rev.set(key, r.state.revision);
   ps.active.set(key, active);
   if (r.baseRevision === 0) ps.created.add(key);
-  if (r.baseRevision === 0 && active) ps.docs.set(docKey(r.tenant, rt.app, rt.docId), key);
   if (r.idempotency) ps.idem.add(idemKey(r.tenant, r.idempotency.key));
+  const doc = docKey(r.tenant, rt.app, rt.docId);
+  const slot = (): SlotChange => {
+    let change = ps.slots.get(doc);
+    if (!change) ps.slots.set(doc, (change = { tenant: r.tenant, app: rt.app, docId: rt.docId }));
+    return change;
+  };
+  if (r.baseRevision === 0 && active) {
+    ps.docs.set(doc, key);
+    slot().claimed = rt.id;
+  } else if (!active && r.baseRevision > 0) {
+    // Released whether or not the plan knows the holder (the fast path reads slots for starts only): the
+    // DELETE names this runtime, so it frees the slot only if this runtime holds it.
+    if (ps.docs.get(doc) === key) ps.docs.delete(doc);
+    const change = slot();
+    if (change.claimed === rt.id) change.claimed = undefined;
+    else change.released = rt.id;
+  }
 }
 
-/** Decides every record's outcome in order and builds the winners' rows. */
-export function planBatch(records: readonly TransitionRecord[], snapshot: BatchSnapshot, now: number): BatchPlan {
+/**
+ * Decides every record's outcome in order and builds the winners' rows: their steps and document slots,
+ * and with `project` their projections too (written in the same transaction).
+ */
+export function planBatch(
+  records: readonly TransitionRecord[],
+  snapshot: BatchSnapshot,
+  now: number,
+  project = true,
+): BatchPlan {
   const ps: PlanState = {
     rev: new Map(snapshot.revisions),
     created: new Set(),
     active: new Map(),
     docs: new Map(snapshot.activeDocs),
     idem: new Set(snapshot.idempotencyKeys),
+    slots: new Map(),
   };
   const winners: TransitionRecord[] = [];
   const outcomes = records.map((r) => {
@@ -115,7 +159,35 @@ export function planBatch(records: readonly TransitionRecord[], snapshot: BatchS
     }
     return outcome;
   });
-  return { outcomes, rows: buildRows(winners, ps.created, now) };
+  const rows = buildRows(winners, ps.created, now, project);
+  for (const slot of ps.slots.values()) {
+    if (slot.released !== undefined) rows.releases.push({ ...slot, runtimeId: slot.released });
+    if (slot.claimed !== undefined) rows.claims.push([slot.tenant, slot.app, slot.docId, slot.claimed]);
+  }
+  return { outcomes, rows };
+}
+
+/** A winner's runtime_steps row: its key, shard, idempotency key, event count and StepBody (step-log.ts). */
+function stepRow(r: TransitionRecord, now: number): Row {
+  const base = r.change === undefined && r.baseRevision > 0;
+  const body = encodeStep({
+    state: r.state,
+    effects: r.effects,
+    change: r.change ?? { init: r.state },
+    cause: loggedCommand(r),
+    base,
+  });
+  const rt = r.state.runtime;
+  return [
+    r.tenant,
+    rt.id,
+    r.state.revision,
+    r.shard,
+    r.idempotency?.key ?? null,
+    r.effects.events.length,
+    JSON.stringify(body),
+    now,
+  ];
 }
 
 function currentNodeOf(state: RuntimeState): string {
@@ -143,22 +215,43 @@ function runtimeRow(r: TransitionRecord): Row {
   ];
 }
 
-/** Rows of the winners: the last state per runtime, the last version of each task, the final state of each timer. */
-function buildRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>, now: number): BatchRows {
+/** The projection rows of committed steps: see {@link projectionRows}. */
+export type ProjectionRows = Pick<
+  BatchRows,
+  'runtimeUpdates' | 'runtimeInserts' | 'log' | 'tasks' | 'timersSet' | 'timersDeleted'
+>;
+
+/** The winners' log rows, and their projections when the batch writes them (`project`). */
+function buildRows(
+  winners: readonly TransitionRecord[],
+  created: ReadonlySet<string>,
+  now: number,
+  project: boolean,
+): BatchRows {
+  const rows: BatchRows = {
+    steps: winners.map((r) => stepRow(r, now)),
+    stepOwners: [...winners],
+    claims: [],
+    releases: [],
+    ...(project ? projectionRows(winners, created) : emptyProjection()),
+  };
+  return rows;
+}
+
+function emptyProjection(): ProjectionRows {
+  return { runtimeUpdates: [], runtimeInserts: [], log: [], tasks: [], timersSet: [], timersDeleted: [] };
+}
+
+/**
+ * The projections of committed steps (in commit order), coalesced: the last state per runtime (an insert
+ * for the runtimes in `created`, else an upsert), every log entry, the last version of each task, the final
+ * state of each timer.
+ */
+export function projectionRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>): ProjectionRows {
   const lastState = new Map<string, TransitionRecord>();
   const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
-  const rows: BatchRows = {
-    runtimeUpdates: [],
-    runtimeInserts: [],
-    log: [],
-    tasks: [],
-    outbox: [],
-    outboxOwners: [],
-    timersSet: [],
-    timersDeleted: [],
-    idempotency: [],
-  };
+  const rows = emptyProjection();
   for (const r of winners) {
     const rt = r.state.runtime;
     lastState.set(runtimeKey(r.tenant, rt.id), r);
@@ -194,10 +287,6 @@ function buildRows(winners: readonly TransitionRecord[], created: ReadonlySet<st
         t.dueAt ?? null,
       ]);
     }
-    if (r.effects.events.length > 0) {
-      rows.outbox.push([r.shard, r.tenant, rt.id, r.state.seq, JSON.stringify(r.effects.events), now]);
-      rows.outboxOwners.push(r);
-    }
     for (const id of r.effects.timersCancelled)
       timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {
@@ -206,9 +295,6 @@ function buildRows(winners: readonly TransitionRecord[], created: ReadonlySet<st
         id: t.id,
         row: [r.tenant, t.id, rt.id, t.kind, t.stage, r.shard, t.dueAt],
       });
-    }
-    if (r.idempotency) {
-      rows.idempotency.push([r.tenant, r.idempotency.key, rt.id, JSON.stringify(r.idempotency.response ?? null), now]);
     }
   }
   for (const [key, r] of lastState) (created.has(key) ? rows.runtimeInserts : rows.runtimeUpdates).push(runtimeRow(r));

@@ -8,6 +8,7 @@ import {
   runtimeKey,
   type BatchRows,
   type BatchSnapshot,
+  type ProjectionRows,
 } from './batch-plan.ts';
 
 /** SQL of one group commit, run inside a transaction the writer opened. */
@@ -18,17 +19,19 @@ export interface SqlContext {
   /**
    * The step between the auto-increment ids of one multi-row INSERT when the server allocates them
    * consecutively (innodb_autoinc_lock_mode 0 or 1: `auto_increment_increment`); undefined when it may
-   * interleave them (mode 2), and outbox positions are then not reported.
+   * interleave them (mode 2), and step positions are then not reported.
    */
   autoIncrementStep?: number;
   /** The connection takes several statements per query: the fast path's writes go in one round trip. */
   multipleStatements?: boolean;
   /** `START TRANSACTION` is owed: sent with the next query (multipleStatements only), saving a round trip. */
   startPending?: boolean;
+  /** The batch writes the log and the document slots only; a projector writes the projections after it. */
+  projectLater?: boolean;
 }
 
-/** The outbox position of each record written with events, when the context knows how ids are allocated. */
-export type OutboxPositions = Map<TransitionRecord, number>;
+/** The log position of each record's step, when the context knows how ids are allocated. */
+export type StepPositions = Map<TransitionRecord, number>;
 
 const ER_DUP_ENTRY = 1062;
 /** Rows per multi-row statement: stays well under 65535 placeholders and max_allowed_packet. */
@@ -104,20 +107,38 @@ async function lockRevisions(ctx: SqlContext, records: readonly TransitionRecord
     'id',
   );
   const rows = await q(ctx, `SELECT tenant, id, revision FROM runtimes WHERE ${where} FOR UPDATE`, values);
-  return new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.id)), Number(r.revision)]));
+  const revisions = new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.id)), Number(r.revision)]));
+  if (ctx.projectLater) {
+    // The runtime rows may lag the log: the last step decides (a runtime older than the log has only its row).
+    const byRuntime = orGroups(
+      group(records.map((r) => ({ head: [r.tenant], id: r.state.runtime.id }))),
+      ['tenant'],
+      'runtime_id',
+    );
+    const logged = await q(
+      ctx,
+      `SELECT tenant, runtime_id AS id, MAX(revision) AS revision FROM runtime_steps WHERE ${byRuntime.where} GROUP BY tenant, runtime_id`,
+      byRuntime.values,
+    );
+    for (const r of logged) {
+      const key = runtimeKey(String(r.tenant), String(r.id));
+      revisions.set(key, Math.max(revisions.get(key) ?? 0, Number(r.revision)));
+    }
+  }
+  return revisions;
 }
 
 async function readActiveDocs(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Map<string, string>> {
   const fresh = records.filter((r) => r.baseRevision === 0 && isActiveStatus(r.state.status));
   if (fresh.length === 0) return new Map();
   const items = fresh.map((r) => ({ head: [r.tenant, r.state.runtime.app], id: r.state.runtime.docId }));
-  const { where, values } = orGroups(group(items), ['tenant', 'app'], 'active_doc');
+  const { where, values } = orGroups(group(items), ['tenant', 'app'], 'doc_id');
   // A hint only: a runtime committed after this read makes the INSERT fail, and the slow path sorts it out.
-  const rows = await q(ctx, `SELECT tenant, app, active_doc, id FROM runtimes WHERE ${where}`, values);
+  const rows = await q(ctx, `SELECT tenant, app, doc_id, runtime_id FROM active_documents WHERE ${where}`, values);
   return new Map(
     rows.map((r) => [
-      docKey(String(r.tenant), String(r.app), String(r.active_doc)),
-      runtimeKey(String(r.tenant), String(r.id)),
+      docKey(String(r.tenant), String(r.app), String(r.doc_id)),
+      runtimeKey(String(r.tenant), String(r.runtime_id)),
     ]),
   );
 }
@@ -126,7 +147,12 @@ async function readIdempotencyKeys(ctx: SqlContext, records: readonly Transition
   const items = records.flatMap((r) => (r.idempotency ? [{ head: [r.tenant], id: r.idempotency.key }] : []));
   if (items.length === 0) return new Set();
   const { where, values } = orGroups(group(items), ['tenant'], 'idem_key');
-  const rows = await q(ctx, `SELECT tenant, idem_key FROM idempotency_keys WHERE ${where}`, values);
+  // Keys live on the steps; those committed before migration 004 in idempotency_keys.
+  const rows = await q(
+    ctx,
+    `SELECT tenant, idem_key FROM runtime_steps WHERE ${where} UNION ALL SELECT tenant, idem_key FROM idempotency_keys WHERE ${where}`,
+    [...values, ...values],
+  );
   return new Set(rows.map((r) => idemKey(String(r.tenant), String(r.idem_key))));
 }
 
@@ -155,7 +181,21 @@ async function assumeSnapshot(ctx: SqlContext, records: readonly TransitionRecor
 const RUNTIME_COLS =
   'tenant, id, app, doc_id, company_id, workflow_id, version, status, current_node, state, revision, shard, created_at, updated_at';
 
-const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted' | 'outboxOwners'>; table: string; sql: string }[] = [
+const STATEMENTS: {
+  key: Exclude<keyof BatchRows, 'timersDeleted' | 'stepOwners' | 'releases'>;
+  table: string;
+  sql: string;
+}[] = [
+  {
+    key: 'steps',
+    table: 'runtime_steps',
+    sql: 'INSERT INTO runtime_steps (tenant, runtime_id, revision, shard, idem_key, events, body, created_at) VALUES ?',
+  },
+  {
+    key: 'claims',
+    table: 'active_documents',
+    sql: 'INSERT INTO active_documents (tenant, app, doc_id, runtime_id) VALUES ?',
+  },
   {
     key: 'runtimeUpdates',
     table: 'runtimes',
@@ -177,20 +217,10 @@ const STATEMENTS: { key: Exclude<keyof BatchRows, 'timersDeleted' | 'outboxOwner
           assigned_at = VALUES(assigned_at), closed_at = VALUES(closed_at), due_at = VALUES(due_at)`,
   },
   {
-    key: 'outbox',
-    table: 'outbox',
-    sql: 'INSERT INTO outbox (shard, tenant, runtime_id, seq, events, created_at) VALUES ?',
-  },
-  {
     key: 'timersSet',
     table: 'timers',
     sql: `INSERT INTO timers (tenant, id, runtime_id, kind, stage, shard, due_at) VALUES ? ON DUPLICATE KEY UPDATE
           runtime_id = VALUES(runtime_id), kind = VALUES(kind), stage = VALUES(stage), shard = VALUES(shard), due_at = VALUES(due_at)`,
-  },
-  {
-    key: 'idempotency',
-    table: 'idempotency_keys',
-    sql: 'INSERT INTO idempotency_keys (tenant, idem_key, runtime_id, response, created_at) VALUES ?',
   },
 ];
 
@@ -202,8 +232,8 @@ interface Statement {
   table: string;
   /** Rows a guarded update must change; fewer means a runtime was not at the revision the batch built on. */
   mustAffect?: number;
-  /** The record of each outbox row this statement inserts, in order (their positions follow its insertId). */
-  outboxOwners?: readonly TransitionRecord[];
+  /** The record of each step row this statement inserts, in order (their positions follow its insertId). */
+  stepOwners?: readonly TransitionRecord[];
 }
 
 /**
@@ -231,12 +261,20 @@ function guardedRuntimeUpdate(chunk: readonly unknown[][], stored: ReadonlyMap<s
 }
 
 /**
- * The winners' writes in order: runtime updates before inserts, so a document freed in this batch can be
- * claimed; one multi-row statement per table (per CHUNK rows). With `guard` (the revisions the batch
- * assumed), runtime updates are guarded rather than upserted over rows locked by readSnapshot.
+ * The winners' writes in order: the log (steps), slot releases before claims and runtime updates before
+ * inserts, so a document freed in this batch can be claimed; one multi-row statement per table (per CHUNK
+ * rows). With `guard` (the revisions the batch assumed), runtime updates are guarded rather than upserted
+ * over rows locked by readSnapshot.
  */
 function writeStatements(rows: BatchRows, guard?: ReadonlyMap<string, number>): Statement[] {
   const out: Statement[] = [];
+  if (rows.releases.length > 0) {
+    out.push({
+      sql: `DELETE FROM active_documents WHERE ${rows.releases.map(() => '(tenant = ? AND app = ? AND doc_id = ? AND runtime_id = ?)').join(' OR ')}`,
+      values: rows.releases.flatMap((r) => [r.tenant, r.app, r.docId, r.runtimeId]),
+      table: 'active_documents',
+    });
+  }
   if (rows.timersDeleted.length > 0) {
     const { where, values } = orGroups(
       group(rows.timersDeleted.map((t) => ({ head: [t.tenant], id: t.id }))),
@@ -255,11 +293,32 @@ function writeStatements(rows: BatchRows, guard?: ReadonlyMap<string, number>): 
           sql: s.sql,
           values: [chunk],
           table: s.table,
-          ...(s.key === 'outbox' && { outboxOwners: rows.outboxOwners.slice(i, i + CHUNK) }),
+          ...(s.key === 'steps' && { stepOwners: rows.stepOwners.slice(i, i + CHUNK) }),
         });
     }
   }
   return out;
+}
+
+/**
+ * A batch that writes its projections itself marks its shards projected up to their last step (one index
+ * dive per shard: one writer owns a shard, so its last step is this batch's), so a projector started later
+ * (projectionDelayMs raised) resumes after them instead of projecting them again.
+ */
+function markProjected(rows: BatchRows, now: number): Statement[] {
+  const shards = [...new Set(rows.stepOwners.map((r) => r.shard))];
+  if (shards.length === 0) return [];
+  return [
+    {
+      sql:
+        'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) ' +
+        'SELECT shard, 0, MAX(position), ? FROM runtime_steps WHERE shard IN (?) GROUP BY shard ' +
+        'ON DUPLICATE KEY UPDATE projected_position = GREATEST(projected_position, VALUES(projected_position)), ' +
+        'updated_at = VALUES(updated_at)',
+      values: [now, shards],
+      table: 'shard_watermarks',
+    },
+  ];
 }
 
 const asDuplicate = (table: string, err: unknown): unknown =>
@@ -294,17 +353,13 @@ async function sendOneByOne(ctx: SqlContext, statements: readonly Statement[]): 
 /**
  * Runs the writes: in one round trip when the connection takes several statements and `together`, else one by
  * one. Throws StaleRevisionError when a guarded update missed a row (after the round trip: the transaction
- * is rolled back). Returns the outbox positions it knows (see SqlContext.autoIncrementStep).
+ * is rolled back). Returns the step positions it knows (see SqlContext.autoIncrementStep).
  */
-async function runWrites(
-  ctx: SqlContext,
-  statements: readonly Statement[],
-  together: boolean,
-): Promise<OutboxPositions> {
+async function runWrites(ctx: SqlContext, statements: readonly Statement[], together: boolean): Promise<StepPositions> {
   if (statements.length === 0) return new Map(); // every record refused by the plan: nothing to send
   const results =
     together && ctx.multipleStatements ? await sendTogether(ctx, statements) : await sendOneByOne(ctx, statements);
-  const positions: OutboxPositions = new Map();
+  const positions: StepPositions = new Map();
   statements.forEach((st, i) => {
     const res = results[i];
     if (st.mustAffect !== undefined && res?.affectedRows !== st.mustAffect) {
@@ -313,17 +368,20 @@ async function runWrites(
       );
     }
     const step = ctx.autoIncrementStep;
-    if (st.outboxOwners && step !== undefined && res)
-      st.outboxOwners.forEach((r, j) => positions.set(r, Number(res.insertId) + j * step));
+    if (st.stepOwners && step !== undefined && res)
+      st.stepOwners.forEach((r, j) => positions.set(r, Number(res.insertId) + j * step));
   });
   return positions;
 }
 
-/** Each winner's outcome with its outbox position, when known. */
+const projectedMark = (ctx: SqlContext, rows: BatchRows, now: number): Statement[] =>
+  ctx.projectLater ? [] : markProjected(rows, now);
+
+/** Each winner's outcome with its step's position, when known. */
 function withPositions(
   outcomes: readonly CommitOutcome[],
   records: readonly TransitionRecord[],
-  positions: OutboxPositions,
+  positions: StepPositions,
 ): CommitOutcome[] {
   return outcomes.map((o, i) => {
     const outboxPosition = o.ok ? positions.get(records[i]!) : undefined;
@@ -342,11 +400,15 @@ export async function commitFast(
   now: number,
 ): Promise<CommitOutcome[]> {
   const assumed = await assumeSnapshot(ctx, records);
-  const plan = planBatch(records, assumed, now);
+  const plan = planBatch(records, assumed, now, !ctx.projectLater);
   return withPositions(
     plan.outcomes,
     records,
-    await runWrites(ctx, writeStatements(plan.rows, assumed.revisions), true),
+    await runWrites(
+      ctx,
+      [...writeStatements(plan.rows, assumed.revisions), ...projectedMark(ctx, plan.rows, now)],
+      true,
+    ),
   );
 }
 
@@ -356,16 +418,23 @@ async function commitChecked(
   records: readonly TransitionRecord[],
   now: number,
 ): Promise<CommitOutcome[]> {
-  const plan = planBatch(records, await readSnapshot(ctx, records), now);
-  return withPositions(plan.outcomes, records, await runWrites(ctx, writeStatements(plan.rows), false));
+  const plan = planBatch(records, await readSnapshot(ctx, records), now, !ctx.projectLater);
+  return withPositions(
+    plan.outcomes,
+    records,
+    await runWrites(ctx, [...writeStatements(plan.rows), ...projectedMark(ctx, plan.rows, now)], false),
+  );
 }
 
 function duplicateOutcome(err: DuplicateKeyError): CommitOutcome {
   const message = (err.cause as Error).message;
-  if (err.table === 'runtimes' && message.includes('runtimes_one_active_per_doc')) {
+  if (
+    err.table === 'active_documents' ||
+    (err.table === 'runtimes' && message.includes('runtimes_one_active_per_doc'))
+  ) {
     return { ok: false, code: 'duplicate_runtime', message: 'the document already has an active runtime' };
   }
-  if (err.table === 'idempotency_keys')
+  if (err.table === 'runtime_steps' && message.includes('runtime_steps_idem'))
     return { ok: false, code: 'duplicate_idempotency_key', message: 'idempotency key already committed' };
   return { ok: false, code: 'conflict', message: `lost a race writing ${err.table}` };
 }
@@ -390,3 +459,57 @@ export async function commitSlow(
   }
   return outcomes;
 }
+
+/**
+ * The positions of committed records' steps that the writes could not tell (innodb_autoinc_lock_mode 2), read
+ * back inside the transaction: the projector needs every step's position.
+ */
+export async function completePositions(
+  ctx: SqlContext,
+  records: readonly TransitionRecord[],
+  outcomes: CommitOutcome[],
+): Promise<CommitOutcome[]> {
+  const missing = records.filter((_, i) => {
+    const o = outcomes[i];
+    return o?.ok === true && o.outboxPosition === undefined;
+  });
+  if (missing.length === 0) return outcomes;
+  const rows = await q(
+    ctx,
+    `SELECT tenant, runtime_id, revision, position FROM runtime_steps WHERE ${missing.map(() => '(tenant = ? AND runtime_id = ? AND revision = ?)').join(' OR ')}`,
+    missing.flatMap((r) => [r.tenant, r.state.runtime.id, r.state.revision]),
+  );
+  const found = new Map(rows.map((r) => [`${r.tenant}\u0000${r.runtime_id}\u0000${r.revision}`, Number(r.position)]));
+  return outcomes.map((o, i) => {
+    const r = records[i]!;
+    if (!o.ok || o.outboxPosition !== undefined) return o;
+    const position = found.get(`${r.tenant}\u0000${r.state.runtime.id}\u0000${r.state.revision}`);
+    return position === undefined ? o : { ok: true, outboxPosition: position };
+  });
+}
+
+/**
+ * Writes projections of steps committed before (the projector's transaction): runtime rows as upserts that
+ * never move a row back to an older revision, log entries that may exist already, tasks and timers as the
+ * commit writes them. Multi-row statements; one round trip on a multipleStatements connection.
+ */
+export async function writeProjections(ctx: SqlContext, rows: ProjectionRows): Promise<void> {
+  const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [] }).map((st) => {
+    if (st.table === 'runtimes') return { ...st, sql: GUARDED_RUNTIME_UPSERT };
+    if (st.table === 'runtime_log') return { ...st, sql: `${st.sql} ON DUPLICATE KEY UPDATE seq = seq` };
+    return st;
+  });
+  await runWrites(ctx, statements, true);
+}
+
+const newer = (col: string): string => `${col} = IF(VALUES(revision) > revision, VALUES(${col}), ${col})`;
+
+/** An upsert of runtime rows that keeps a row at a newer revision (revision is assigned last: MySQL assigns in order). */
+const GUARDED_RUNTIME_UPSERT = `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ? ON DUPLICATE KEY UPDATE ${[
+  'state',
+  'status',
+  'current_node',
+  'updated_at',
+]
+  .map(newer)
+  .join(', ')}, revision = GREATEST(revision, VALUES(revision))`;

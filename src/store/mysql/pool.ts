@@ -74,3 +74,14 @@ export function createMySqlPool(url: string, given: MySqlPoolOptions = {}): mysq
   if (options.multipleStatements) multiStatementPools.add(pool);
   return pool;
 }
+
+/**
+ * Opens `count` connections of `pool` now (and returns them to it), so that the first seconds of load do not
+ * pay a connection handshake per new connection as the pool grows. A failure is only a cold pool: the
+ * connections are opened on demand as before, so it resolves either way (with how many opened).
+ */
+export async function prewarmPool(pool: mysql.Pool, count: number): Promise<number> {
+  const opened = await Promise.allSettled(Array.from({ length: count }, () => pool.getConnection()));
+  for (const c of opened) if (c.status === 'fulfilled') c.value.release();
+  return opened.filter((c) => c.status === 'fulfilled').length;
+}

@@ -1,7 +1,9 @@
 import type mysql from 'mysql2/promise';
 import type { DomainEvent, RuntimeState } from '../../engine/index.ts';
-import type { DueTimer, OutboxEvent, RuntimeStore, StoredIdempotency } from '../ports.ts';
+import type { DueTimer, OutboxEvent, PublishedMark, RuntimeStore, StoredIdempotency } from '../ports.ts';
 import { checkLimit, MAX_POLL_LIMIT } from '../pagination.ts';
+import { replaySteps, stateAtRevision, stepEvents, type StepBody } from '../step-log.ts';
+import { StoreError } from '../errors.ts';
 import {
   execute,
   num,
@@ -14,30 +16,84 @@ import {
   type SqlContext,
 } from './sql.ts';
 
-/** The write side's reads over MySQL: activation, idempotency, timers and outbox polling. */
+/**
+ * The write side's reads over MySQL: activation (the runtime row, then the log after it), idempotency by
+ * reference to the log, timers, and the outbox read from the log behind each shard's published watermark.
+ */
 export class MySqlRuntimeStore implements RuntimeStore {
   private readonly ctx: SqlContext;
+  /** Shards whose pre-004 outbox rows this store handed out unpublished (marked with the watermark). */
+  private readonly legacyOutbox = new Set<number>();
+  /** Shards whose pre-004 outbox has nothing left unpublished (nothing writes it any more: not read again). */
+  private readonly legacyDrained = new Set<number>();
 
   constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
     this.ctx = sqlContext(pool, options);
   }
 
-  async loadRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
-    const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
-    return rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+  /** The runtime row (a projection) or `from`, then the runtime's steps after its revision replayed over it. */
+  async loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined> {
+    let projected = from;
+    if (projected === undefined) {
+      const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
+      projected = rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+    }
+    const steps = await this.select(
+      'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ? ORDER BY revision',
+      [tenant, runtimeId, projected?.revision ?? 0],
+    );
+    if (steps.length === 0) return projected;
+    return replaySteps(
+      projected,
+      steps.map((r) => readJson<StepBody>(r.body)),
+    );
   }
 
   async findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined> {
-    // Served by the unique key: active_doc is the doc id only while the runtime is active.
-    const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND app = ? AND active_doc = ?', [
-      tenant,
-      app,
-      docId,
-    ]);
-    return rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+    const rows = await this.select(
+      'SELECT runtime_id FROM active_documents WHERE tenant = ? AND app = ? AND doc_id = ?',
+      [tenant, app, docId],
+    );
+    return rows[0] ? this.loadRuntime(tenant, str(rows[0].runtime_id)) : undefined;
   }
 
+  /**
+   * The key's step, and the first reply rebuilt from the log: the state at the step's revision (replayed
+   * from the runtime's start or base step), `created` for a start. Keys from before migration 004 answer
+   * their stored reply.
+   */
   async findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined> {
+    const rows = await this.select(
+      'SELECT runtime_id, revision, created_at FROM runtime_steps WHERE tenant = ? AND idem_key = ?',
+      [tenant, key],
+    );
+    const row = rows[0];
+    if (!row) return this.findLegacyIdempotency(tenant, key);
+    const runtimeId = str(row.runtime_id);
+    const revision = num(row.revision);
+    const steps = await this.select(
+      'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision <= ? ORDER BY revision',
+      [tenant, runtimeId, revision],
+    );
+    const bodies = steps.map((r) => ({ revision: num(r.revision), body: readJson<StepBody>(r.body) }));
+    const state = stateAtRevision(bodies, revision);
+    if (!state) {
+      throw new StoreError(
+        'log_incomplete',
+        `runtime ${runtimeId}: its log cannot rebuild revision ${revision} (no start or base step before it)`,
+      );
+    }
+    const step = bodies[bodies.length - 1]?.body;
+    const isStart = step !== undefined && step.base !== true && 'init' in step.change;
+    return {
+      key,
+      runtimeId,
+      response: isStart ? { state, created: true } : { state },
+      createdAt: num(row.created_at),
+    };
+  }
+
+  private async findLegacyIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined> {
     const rows = await this.select(
       'SELECT idem_key, runtime_id, response, created_at FROM idempotency_keys WHERE tenant = ? AND idem_key = ?',
       [tenant, key],
@@ -83,33 +139,72 @@ export class MySqlRuntimeStore implements RuntimeStore {
     }
   }
 
+  /**
+   * The old outbox's unpublished rows of the shard first (an upgraded cluster's backlog: their positions
+   * precede every step's), then the steps with events after the shard's published watermark.
+   */
   async unpublishedEvents(shard: number, limit: number): Promise<OutboxEvent[]> {
+    checkLimit(limit, MAX_POLL_LIMIT);
+    const legacy = this.legacyDrained.has(shard)
+      ? []
+      : await this.select(
+          'SELECT position, shard, events, created_at FROM outbox ' +
+            'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
+          [shard, limit],
+        );
+    if (legacy.length === 0) this.legacyDrained.add(shard);
+    else {
+      this.legacyOutbox.add(shard);
+      return legacy.flatMap((r) =>
+        readJson<DomainEvent[]>(r.events).map((event) => ({
+          position: num(r.position),
+          shard: num(r.shard),
+          event,
+          createdAt: num(r.created_at),
+        })),
+      );
+    }
     const rows = await this.select(
-      'SELECT position, shard, events, created_at FROM outbox ' +
-        'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
-      [shard, checkLimit(limit, MAX_POLL_LIMIT)],
+      'SELECT s.tenant, s.runtime_id, s.position, s.body, s.created_at FROM runtime_steps s ' +
+        'WHERE s.shard = ? AND s.events > 0 AND s.position > ' +
+        '(SELECT COALESCE(MAX(w.published_position), 0) FROM shard_watermarks w WHERE w.shard = ?) ' +
+        'ORDER BY s.position LIMIT ?',
+      [shard, shard, limit],
     );
     return rows.flatMap((r) =>
-      readJson<DomainEvent[]>(r.events).map((event) => ({
+      stepEvents(str(r.tenant), str(r.runtime_id), readJson<StepBody>(r.body)).map((event) => ({
         position: num(r.position),
-        shard: num(r.shard),
+        shard,
         event,
         createdAt: num(r.created_at),
       })),
     );
   }
 
-  async markPublished(positions: readonly number[]): Promise<void> {
-    if (positions.length === 0) return;
-    for (let i = 0; i < positions.length; i += MAX_POLL_LIMIT) {
-      const chunk = positions.slice(i, i + MAX_POLL_LIMIT);
+  /** One upsert per call: each shard's watermark moves to the highest position given, never back. */
+  async markPublished(marks: readonly PublishedMark[]): Promise<void> {
+    const highest = new Map<number, number>();
+    for (const m of marks) highest.set(m.shard, Math.max(m.position, highest.get(m.shard) ?? 0));
+    if (highest.size === 0) return;
+    const now = this.ctx.now();
+    for (const [shard, position] of highest) {
+      if (!this.legacyOutbox.has(shard)) continue;
       await execute(
         this.ctx.db,
         this.ctx.timeout,
-        'UPDATE outbox SET published_at = ? WHERE position IN (?) AND published_at IS NULL',
-        [this.ctx.now(), chunk],
+        'UPDATE outbox SET published_at = ? WHERE shard = ? AND position <= ? AND published_at IS NULL',
+        [now, shard, position],
       );
     }
+    await execute(
+      this.ctx.db,
+      this.ctx.timeout,
+      'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES ? ' +
+        'ON DUPLICATE KEY UPDATE published_position = GREATEST(published_position, VALUES(published_position)), ' +
+        'updated_at = VALUES(updated_at)',
+      // In shard order, as every writer of these rows locks them: no lock-order deadlock.
+      [[...highest].sort(([a], [b]) => a - b).map(([shard, position]) => [shard, position, 0, now])],
+    );
   }
 
   private select(sql: string, values: unknown[]): Promise<Row[]> {

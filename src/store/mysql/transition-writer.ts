@@ -2,7 +2,8 @@ import CircuitBreaker from 'opossum';
 import type mysql from 'mysql2/promise';
 import { StoreError } from '../errors.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
-import { commitFast, commitSlow, errnoOf, LostRaceError, type SqlContext } from './batch-sql.ts';
+import { commitFast, commitSlow, completePositions, errnoOf, LostRaceError, type SqlContext } from './batch-sql.ts';
+import { MySqlProjector, type CommittedRecord } from './projector.ts';
 import { allowsMultipleStatements, DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
 import type { TransitionWriterMetrics } from './writer-metrics.ts';
 import {
@@ -32,6 +33,14 @@ export interface TransitionWriterOptions {
   now?: () => number;
   /** @default none (no metrics) */
   metrics?: TransitionWriterMetrics;
+  /**
+   * 0: a batch writes the projections (runtime rows, log entries, tasks, timers) in its own transaction.
+   * Above 0: a batch writes only the log (runtime_steps) and the document slots, and a projector writes the
+   * projections this many ms later, coalesced per runtime. @default 0
+   */
+  projectionDelayMs?: number;
+  /** Told when a projection transaction failed (it is retried). @default none */
+  onProjectionError?: (err: unknown) => void;
 }
 
 export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
@@ -42,6 +51,7 @@ export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
   breakerResetMs: 5000,
   breakerVolumeThreshold: 3,
   now: Date.now,
+  projectionDelayMs: 0,
 } satisfies OptionDefaults<TransitionWriterOptions>);
 
 type ResolvedWriterOptions = Resolved<TransitionWriterOptions, typeof DEFAULT_TRANSITION_WRITER_OPTIONS>;
@@ -55,6 +65,7 @@ function resolveWriterOptions(given: TransitionWriterOptions): ResolvedWriterOpt
     breakerErrorPercentage: nonNegative,
     breakerResetMs: nonNegative,
     breakerVolumeThreshold: nonNegative,
+    projectionDelayMs: nonNegative,
   });
   return options;
 }
@@ -85,6 +96,8 @@ const ER_LOCK_DEADLOCK = 1213;
 export class MySqlTransitionWriter implements TransitionWriter {
   readonly stats: TransitionWriterStats = { batches: 0, records: 0, transactions: 0, slowPaths: 0, deadlockRetries: 0 };
   private readonly options: ResolvedWriterOptions;
+  /** Writes the projections after the commit (projectionDelayMs > 0), else undefined. */
+  readonly projector: MySqlProjector | undefined;
   private readonly breaker: CircuitBreaker<[readonly TransitionRecord[]], CommitOutcome[]>;
   /** Connections set up for the writer, with their auto-increment step (see SqlContext.autoIncrementStep). */
   private readonly prepared = new WeakMap<object, { autoIncrementStep: number | undefined }>();
@@ -100,6 +113,14 @@ export class MySqlTransitionWriter implements TransitionWriter {
     options: TransitionWriterOptions = {},
   ) {
     this.options = resolveWriterOptions(options);
+    if (this.options.projectionDelayMs > 0) {
+      this.projector = new MySqlProjector(pool, {
+        delayMs: this.options.projectionDelayMs,
+        queryTimeoutMs: this.options.queryTimeoutMs,
+        now: this.options.now,
+        ...(options.onProjectionError && { onError: options.onProjectionError }),
+      });
+    }
     // timeout: false — a breaker timeout would answer callers while the transaction may still commit;
     // every statement has its own timeout instead.
     this.breaker = new CircuitBreaker((records: readonly TransitionRecord[]) => this.execute(records), {
@@ -129,16 +150,28 @@ export class MySqlTransitionWriter implements TransitionWriter {
     });
   }
 
+  /** Commits whatever is queued now, and projects it. */
   async flush(): Promise<void> {
+    await this.commitQueued();
+    await this.projector?.flush();
+  }
+
+  private async commitQueued(): Promise<void> {
     while (this.queue.length > 0 || this.inFlight !== undefined) {
       if (this.inFlight !== undefined) await this.inFlight;
       else this.startBatch();
     }
   }
 
+  /** Projects every step of `shard` after its projected watermark (see MySqlProjector.catchUp). */
+  async catchUp(shard: number): Promise<void> {
+    await this.projector?.catchUp(shard);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await this.flush();
+    await this.commitQueued();
+    await this.projector?.close();
     this.breaker.shutdown();
   }
 
@@ -180,6 +213,13 @@ export class MySqlTransitionWriter implements TransitionWriter {
     this.stats.batches += 1;
     this.stats.records += batch.length;
     this.observe(batch.length, started, outcomes);
+    if (this.projector) {
+      const committed: CommittedRecord[] = [];
+      outcomes.forEach((o, i) => {
+        if (o.ok && o.outboxPosition !== undefined) committed.push({ record: records[i]!, position: o.outboxPosition });
+      });
+      this.projector.enqueue(committed);
+    }
     batch.forEach((p, i) => p.resolve(outcomes[i] ?? { ok: false, code: 'store_unavailable', message: 'no outcome' }));
   }
 
@@ -209,6 +249,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
       conn,
       timeoutMs: this.options.queryTimeoutMs,
       multipleStatements: allowsMultipleStatements(this.pool),
+      projectLater: this.projector !== undefined,
     };
     let clean = false;
     try {
@@ -225,6 +266,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
         await this.begin(ctx, 'slow');
         outcomes = await commitSlow(ctx, records, now);
       }
+      // The projector needs every step's position.
+      if (ctx.projectLater) outcomes = await completePositions(ctx, records, outcomes);
       await conn.query({ sql: 'COMMIT', timeout: ctx.timeoutMs });
       clean = true;
       return outcomes;

@@ -2,13 +2,13 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorError } from '../../../src/actors/errors.ts';
 import { MemoryShardBus } from '../../../src/actors/bus/memory-shard-bus.ts';
-import type { ShardBus, ShardRequest } from '../../../src/actors/bus/ports.ts';
+import type { ShardBus, ShardMessage } from '../../../src/actors/bus/ports.ts';
 import { RoutingClient, type RoutingClientOptions } from '../../../src/actors/bus/routing-client.ts';
 import { commandRequest, echoReply, natsBusSubject, type ShardBusSubject } from './shard-bus.contract.ts';
 
 /** Records the request objects the client hands to the bus. */
 class SpyBus implements ShardBus {
-  readonly sent: ShardRequest[] = [];
+  readonly sent: ShardMessage[] = [];
   constructor(private readonly inner: ShardBus) {}
   serve: ShardBus['serve'] = (shard, handler) => this.inner.serve(shard, handler);
   request: ShardBus['request'] = (shard, request, timeoutMs) => {
@@ -75,6 +75,30 @@ describe.each(subjects)('routing client (%s)', (_name, makeSubject) => {
     }
   });
 
+  it("routing client - readLive: the owner's state when live; undefined when not live, unserved or slow (one try each)", async () => {
+    const routing = client({ readTimeoutMs: 100 });
+    const [live, cold, slow] = ['rt-live', 'rt-cold', 'rt-slow'];
+    const shards = new Map<number, string[]>();
+    for (const id of [live, cold, slow])
+      shards.set(routing.shardFor(id), [...(shards.get(routing.shardFor(id)) ?? []), id]);
+    for (const shard of shards.keys())
+      await s.server.serve(shard, async (r) => {
+        if (r.runtimeId === slow) await new Promise((resolve) => setTimeout(resolve, 400));
+        if (r.runtimeId === cold)
+          return { ok: false, problem: { code: 'not_live', message: 'cold', retryable: false } };
+        return echoReply(r);
+      });
+    expect(await routing.readLive('acme', live)).toEqual({ id: live, echo: 'read' });
+    expect(await routing.readLive('acme', cold)).toBeUndefined();
+    expect(await routing.readLive('acme', slow)).toBeUndefined();
+    const unserved = Array.from({ length: 200 }, (_, i) => `rt-u${i}`).find((id) => !shards.has(routing.shardFor(id)))!;
+    expect(await routing.readLive('acme', unserved)).toBeUndefined();
+    expect(spy.sent.filter((m) => m.kind === 'read')).toHaveLength(4);
+    expect(await metricValue(registry, 'bflow_routing_live_reads_total', { outcome: 'live' })).toBe(1);
+    expect(await metricValue(registry, 'bflow_routing_live_reads_total', { outcome: 'not_live' })).toBe(1);
+    expect(await metricValue(registry, 'bflow_routing_live_reads_total', { outcome: 'unreachable' })).toBe(2);
+  });
+
   it('routing client - every try sends the same request object (same idempotency key)', async () => {
     const routing = client();
     const request = commandRequest('rt-same', 'idem-1');
@@ -113,7 +137,7 @@ describe.each(subjects)('routing client (%s)', (_name, makeSubject) => {
     const request = commandRequest('rt-slow', 'idem-slow');
     const keys: string[] = [];
     await s.server.serve(routing.shardFor(request.runtimeId), async (r) => {
-      keys.push(r.idempotencyKey);
+      keys.push(r.kind === 'read' ? 'read' : r.idempotencyKey);
       if (keys.length === 1) await new Promise((resolve) => setTimeout(resolve, 300));
       return echoReply(r);
     });

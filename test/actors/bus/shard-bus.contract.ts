@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BusError } from '../../../src/actors/errors.ts';
 import { NatsShardBus } from '../../../src/actors/bus/nats-shard-bus.ts';
-import type { ShardBus, ShardReply, ShardRequest } from '../../../src/actors/bus/ports.ts';
+import type { ShardBus, ShardMessage, ShardReply, ShardRequest } from '../../../src/actors/bus/ports.ts';
 import { connectTestNats, uniquePrefix } from '../nats-fixture.ts';
 import type { RuntimeState } from '../../../src/engine/index.ts';
 
@@ -43,8 +43,9 @@ export function commandRequest(runtimeId: string, key = `key-${runtimeId}`): Sha
 }
 
 /** A reply echoing the request (the state's contents do not matter to the bus). */
-export function echoReply(request: ShardRequest): ShardReply {
-  return { ok: true, state: { id: request.runtimeId, echo: request.idempotencyKey } as unknown as RuntimeState };
+export function echoReply(request: ShardMessage): ShardReply {
+  const echo = request.kind === 'read' ? 'read' : request.idempotencyKey;
+  return { ok: true, state: { id: request.runtimeId, echo } as unknown as RuntimeState };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -68,7 +69,7 @@ export function shardBusContract(name: string, makeSubject: () => Promise<ShardB
     });
 
     it('shard bus - serve and request round trip the request and the reply', async () => {
-      const seen: ShardRequest[] = [];
+      const seen: ShardMessage[] = [];
       await s.server.serve(3, async (request) => {
         seen.push(request);
         return echoReply(request);

@@ -10,11 +10,13 @@ import { eventMsgId } from '../../../src/actors/events/event-subject.ts';
 import { OutboxRelay } from '../../../src/actors/events/outbox-relay.ts';
 import type { DomainEvent } from '../../../src/engine/index.ts';
 import { MySqlRuntimeStore } from '../../../src/store/mysql/runtime-store.ts';
+import { stepEvents, type StepBody } from '../../../src/store/step-log.ts';
 import { MySqlTransitionWriter } from '../../../src/store/mysql/transition-writer.ts';
 import { reapChildren, spawnTsx } from '../../harness/child.ts';
 import { useTestDatabase, type TestDatabase } from '../../harness/mysql.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { step, uniqueShard, uniqueTenant } from '../../store/fixtures.ts';
+import { countUnpublished } from '../../fixtures/unpublished-steps.ts';
 
 const NATS_URL = process.env.BFLOW_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const suffix = randomBytes(4).toString('hex');
@@ -104,8 +106,12 @@ describe('outbox relay on MySQL and JetStream', () => {
     );
     await writer.close();
     expect(outcomes.every((o) => o.ok)).toBe(true);
-    const rows = await query(pool, 'SELECT events FROM outbox WHERE shard = ? ORDER BY position', [shard]);
-    const expected = rows.flatMap((r) => (JSON.parse(String(r.events)) as DomainEvent[]).map((e) => e.id));
+    const rows = await query(pool, 'SELECT runtime_id, body FROM runtime_steps WHERE shard = ? ORDER BY position', [
+      shard,
+    ]);
+    const expected = rows.flatMap((r) =>
+      stepEvents(tenant, String(r.runtime_id), JSON.parse(String(r.body)) as StepBody).map((e) => e.id),
+    );
     expect(expected).toHaveLength(300);
 
     // 1st relay: marks two batches, publishes the third, and dies before marking it.
@@ -148,23 +154,58 @@ describe('outbox relay on MySQL and JetStream', () => {
     });
     try {
       relay.openShard(shard);
-      await waitFor(
-        async () =>
-          Number(
-            (await query(pool, 'SELECT COUNT(*) AS n FROM outbox WHERE shard = ? AND published_at IS NULL', [shard]))[0]
-              ?.n,
-          ) === 0,
-        {
-          deadlineMs: 30_000,
-          what: 'every outbox row marked published',
-        },
-      );
+      await waitFor(async () => (await countUnpublished(pool, { shard })) === 0, {
+        deadlineMs: 30_000,
+        what: "the shard's published watermark past its last step",
+      });
     } finally {
       await relay.stop();
     }
 
     const contents = await streamContents(nc!);
-    expect(contents.map((c) => c.eventId)).toEqual(expected); // each once, in outbox order
+    expect(contents.map((c) => c.eventId)).toEqual(expected); // each once, in log order
+    const [mark] = await query(pool, 'SELECT published_position FROM shard_watermarks WHERE shard = ?', [shard]);
+    const [last] = await query(pool, 'SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
+    expect(Number(mark?.published_position)).toBe(Number(last?.p));
     expect(contents.every((c) => c.msgId === eventMsgId({ tenant, id: c.eventId }))).toBe(true);
   }, 120_000);
+
+  it('outbox relay - a node dead between the log commit and the publish: the next owner resumes from the watermark, each event once', async () => {
+    const { pool } = db!;
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const store = new MySqlRuntimeStore(pool);
+    const publisher = await JetStreamEventPublisher.create(nc!, { prefix: PREFIX, stream: STREAM });
+    const writer = new MySqlTransitionWriter(pool);
+    // The old owner: its relay publishes the first commits from memory and advances the watermark...
+    const oldRelay = new OutboxRelay({ store, publisher, prefix: PREFIX, pollMs: 50, markDelayMs: 0 });
+    oldRelay.openShard(shard);
+    await waitFor(async () => (await countUnpublished(pool, { shard })) === 0, { what: 'the old relay caught up' });
+    const first = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => writer.commit(step({ tenant, id: `w${i}`, shard, events: 2 }))),
+    );
+    first.forEach((o, i) => {
+      if (o.ok)
+        oldRelay.committed(shard, step({ tenant, id: `w${i}`, shard, events: 2 }).effects.events, o.outboxPosition);
+    });
+    await waitFor(async () => (await countUnpublished(pool, { shard })) === 0, { what: 'the first commits published' });
+    await oldRelay.stop();
+    // ...then it commits more and dies before its relay hears of them: nothing published, the watermark behind.
+    const unheard = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => writer.commit(step({ tenant, id: `u${i}`, shard, events: 2 }))),
+    );
+    await writer.close();
+    expect(unheard.every((o) => o.ok)).toBe(true);
+    expect(await countUnpublished(pool, { shard })).toBe(5);
+    // The new owner reads the log after the watermark and publishes what was left, once.
+    const newRelay = new OutboxRelay({ store, publisher, prefix: PREFIX, pollMs: 50 });
+    try {
+      newRelay.openShard(shard);
+      await waitFor(async () => (await countUnpublished(pool, { shard })) === 0, { what: 'the new owner caught up' });
+    } finally {
+      await newRelay.stop();
+    }
+    const mine = (await streamContents(nc!)).filter((c) => c.eventId.startsWith('w') || c.eventId.startsWith('u'));
+    const ids = [...Array.from({ length: 5 }, (_, i) => `w${i}`), ...Array.from({ length: 5 }, (_, i) => `u${i}`)];
+    expect(mine.map((c) => c.eventId).sort()).toEqual(ids.flatMap((id) => [`${id}:1:0`, `${id}:1:1`]).sort());
+  }, 60_000);
 });

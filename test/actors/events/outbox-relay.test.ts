@@ -8,6 +8,7 @@ import {
   type OutboxRelayOptions,
 } from '../../../src/actors/events/outbox-relay.ts';
 import type { EventPublisher } from '../../../src/actors/events/ports.ts';
+import type { PublishedMark } from '../../../src/store/ports.ts';
 import type { DomainEvent } from '../../../src/engine/index.ts';
 import { MemoryStore } from '../../../src/store/memory/memory-store.ts';
 import { waitFor } from '../../harness/wait.ts';
@@ -94,7 +95,7 @@ describe('outbox relay', () => {
     let polls = 0;
     const counted = {
       unpublishedEvents: (sh: number, n: number) => (polls++, store.unpublishedEvents(sh, n)),
-      markPublished: (positions: readonly number[]) => store.markPublished(positions),
+      markPublished: (marks: readonly PublishedMark[]) => store.markPublished(marks),
     };
     const r = relay({ store: counted, publisher: twin, pollMs: 600_000 });
     r.openShard(shard);
@@ -185,7 +186,7 @@ describe('outbox relay', () => {
       const counts = { polls: 0, marks: 0 };
       const wrapped = {
         unpublishedEvents: (sh: number, n: number) => (counts.polls++, store.unpublishedEvents(sh, n)),
-        markPublished: (positions: readonly number[]) => (counts.marks++, store.markPublished(positions)),
+        markPublished: (marks: readonly PublishedMark[]) => (counts.marks++, store.markPublished(marks)),
       };
       return { counts, wrapped };
     }

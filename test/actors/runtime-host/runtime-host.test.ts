@@ -485,6 +485,7 @@ describe('runtime host - passivation', () => {
     clock.advance(30_000);
     expect(host.passivateIdle()).toBe(1);
     expect(host.liveActors).toBe(1);
+    await new Promise((r) => setImmediate(r)); // the passivated actor's snapshot is written at the end of this turn
     const reply = ok(await host.handle(cmd(TENANT, 'rt-1', 'pur-mgr', 'approve')));
     expect(reply.state.status).toBe('approved');
     expect(await metricValue(registry, 'bflow_runtime_activations_total', { source: 'redis' })).toBeGreaterThan(0);

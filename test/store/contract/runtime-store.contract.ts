@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { diffState } from '../../../src/engine/index.ts';
 import { commitOk, step, T0, uniqueShard, uniqueTenant } from '../fixtures.ts';
 import type { MakeSubject, StoreSubject } from './subject.ts';
 
@@ -224,29 +225,70 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       await expect(s.writer.commit(bad)).rejects.toMatchObject({ name: 'StoreError', code: 'invalid_record' });
     });
 
-    it('idempotency - a repeated key is duplicate_idempotency_key; the lookup returns the first response', async () => {
-      const response = { status: 201, body: { id: 'r1', note: 'ünï' } };
-      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1', response } }));
-      const again = step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k1', response: { other: true } } });
+    it('idempotency - a repeated key is duplicate_idempotency_key; the lookup rebuilds the first reply from the log', async () => {
+      const first = step({ tenant, id: 'r1', idempotency: { key: 'k1' } });
+      await commitOk(s.writer, first);
+      const again = step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k1' } });
       expect(await s.writer.commit(again)).toMatchObject({ ok: false, code: 'duplicate_idempotency_key' });
       expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(1);
-      expect(await s.store.findIdempotency(tenant, 'k1')).toMatchObject({ key: 'k1', runtimeId: 'r1', response });
+      // A start's reply: its state and `created`.
+      expect(await s.store.findIdempotency(tenant, 'k1')).toMatchObject({
+        key: 'k1',
+        runtimeId: 'r1',
+        response: { state: first.state, created: true },
+      });
       expect(await s.store.findIdempotency(tenant, 'k-unknown')).toBeUndefined();
     });
 
-    it('idempotency - a stored response may be any JSON value, a string included', async () => {
-      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k-str', response: 'accepted' } }));
-      expect((await s.store.findIdempotency(tenant, 'k-str'))?.response).toBe('accepted');
+    it('idempotency - by reference: a retry gets the state at the revision its key committed, not the current one', async () => {
+      const start = step({ tenant, id: 'r1', idempotency: { key: 'k-start' } });
+      await commitOk(s.writer, start);
+      const second = { ...step({ tenant, id: 'r1', baseRevision: 1, idempotency: { key: 'k-2' } }) };
+      second.change = diffState(start.state, second.state);
+      await commitOk(s.writer, second);
+      const third = step({ tenant, id: 'r1', baseRevision: 2, idempotency: { key: 'k-3' } });
+      third.change = diffState(second.state, third.state);
+      await commitOk(s.writer, third);
+      expect((await s.store.findIdempotency(tenant, 'k-2'))?.response).toEqual({ state: second.state });
+      expect((await s.store.findIdempotency(tenant, 'k-3'))?.response).toEqual({ state: third.state });
+      expect((await s.store.findIdempotency(tenant, 'k-start'))?.response).toEqual({
+        state: start.state,
+        created: true,
+      });
     });
 
     it('idempotency - keys are per tenant', async () => {
       const other = uniqueTenant('b');
-      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1', response: 'a' } }));
-      expect(
-        await s.writer.commit(step({ tenant: other, id: 'r1', idempotency: { key: 'k1', response: 'b' } })),
-      ).toMatchObject({ ok: true });
-      expect((await s.store.findIdempotency(other, 'k1'))?.response).toBe('b');
-      expect((await s.store.findIdempotency(tenant, 'k1'))?.response).toBe('a');
+      await s.writer.commit(step({ tenant, id: 'r1', idempotency: { key: 'k1' } }));
+      const theirs = step({ tenant: other, id: 'r1', docId: 'other-doc', idempotency: { key: 'k1' } });
+      expect(await s.writer.commit(theirs)).toMatchObject({ ok: true });
+      expect((await s.store.findIdempotency(other, 'k1'))?.response).toMatchObject({
+        state: { runtime: { tenant: other } },
+      });
+      expect((await s.store.findIdempotency(tenant, 'k1'))?.response).toMatchObject({ state: { runtime: { tenant } } });
+    });
+
+    it('activation - the runtime row, then the log replayed after it: a step without a projected row is still loaded', async () => {
+      const start = step({ tenant, id: 'r1' });
+      await commitOk(s.writer, start);
+      const next = step({ tenant, id: 'r1', baseRevision: 1 });
+      next.change = diffState(start.state, next.state);
+      await commitOk(s.writer, next);
+      expect(await s.store.loadRuntime(tenant, 'r1')).toEqual(next.state);
+      // The projection lags the log (the runtime row is back at revision 1): loading replays step 2 over it.
+      await s.rewindProjection(tenant, 'r1', start.state);
+      expect(await s.read.getRuntime(tenant, 'r1')).toEqual(start.state);
+      expect(await s.store.loadRuntime(tenant, 'r1')).toEqual(next.state);
+    });
+
+    it('activation - from a snapshot (Redis): only the log after its revision is replayed over it', async () => {
+      const start = step({ tenant, id: 'r1' });
+      await commitOk(s.writer, start);
+      const next = step({ tenant, id: 'r1', baseRevision: 1 });
+      next.change = diffState(start.state, next.state);
+      await commitOk(s.writer, next);
+      expect(await s.store.loadRuntime(tenant, 'r1', structuredClone(start.state))).toEqual(next.state);
+      expect(await s.store.loadRuntime(tenant, 'r1', structuredClone(next.state))).toEqual(next.state);
     });
 
     it('copies - mutating a state read back or committed never changes the stored one', async () => {
@@ -329,8 +371,8 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       await s.writer.commit(step({ tenant, id: 'r3', shard, events: 1 }));
       const pending = await s.store.unpublishedEvents(shard, 100);
       expect(pending.map((e) => e.event.id)).toEqual([
-        ...['1:0', '1:1', '2:0', '2:1', '2:2'].map((n) => `${tenant}:r1:${n}`),
-        `${tenant}:r3:1:0`,
+        ...['1:0', '1:1', '2:0', '2:1', '2:2'].map((n) => `r1:${n}`),
+        'r3:1:0',
       ]);
       const positions = [...new Set(pending.map((e) => e.position))];
       expect(positions).toHaveLength(3);
@@ -348,8 +390,9 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect((await s.store.unpublishedEvents(shard, 2)).map((e) => e.position)).toEqual(
         pending.slice(0, 5).map((e) => e.position),
       );
-      await s.store.markPublished(positions.slice(0, 2));
-      await s.store.markPublished(positions.slice(0, 1));
+      // One watermark per shard: it moves to the highest position marked, never back.
+      await s.store.markPublished([{ shard, position: positions[1]! }]);
+      await s.store.markPublished([{ shard, position: positions[0]! }]);
       expect((await s.store.unpublishedEvents(shard, 100)).map((e) => e.position)).toEqual([positions[2]]);
       await s.store.markPublished([]);
       expect(await s.store.unpublishedEvents(shard + 1, 100)).toHaveLength(1);

@@ -1,3 +1,4 @@
+import type { RuntimeState } from '../../../src/engine/index.ts';
 import type {
   DirectoryStore,
   ReadModel,
@@ -13,6 +14,8 @@ export interface StoreSubject {
   read: ReadModel;
   directory: DirectoryStore;
   workflows: WorkflowStore;
+  /** Sets the runtime's projected row back to `state`, as a projection lagging the log leaves it. */
+  rewindProjection(tenant: string, runtimeId: string, state: RuntimeState): Promise<void>;
   /** Releases what `makeSubject` opened for one test (not the shared database). */
   cleanup(): Promise<void>;
 }

@@ -1,0 +1,292 @@
+import type mysql from 'mysql2/promise';
+import type { RuntimeState } from '../../engine/index.ts';
+import type { TransitionRecord } from '../ports.ts';
+import { replaySteps, stepEffects, type StepBody } from '../step-log.ts';
+import { projectionRows, runtimeKey } from './batch-plan.ts';
+import { writeProjections, type SqlContext } from './batch-sql.ts';
+import { allowsMultipleStatements } from './pool.ts';
+
+/**
+ * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows, log
+ * entries, task rows and timers of committed steps, written after their commit, every `delayMs`, in one
+ * transaction, coalesced: several steps of one runtime within the window are one runtime row write.
+ *
+ * Each shard's `projected_position` (shard_watermarks) says up to where its steps are projected; the
+ * transaction locks it, skips what is projected already, first projects steps of the shard it did not commit
+ * itself (a previous owner's, committed before it died and never projected: read from runtime_steps), then
+ * advances it. So every step is projected exactly once, whoever committed it and whichever node projects it.
+ */
+
+export interface ProjectorOptions {
+  /** How long committed steps wait to be projected together. */
+  delayMs: number;
+  queryTimeoutMs: number;
+  now: () => number;
+  /** Longest wait before retrying a failed projection. @default 5000 */
+  maxBackoffMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** A committed step and its position in its shard's log. */
+export interface CommittedRecord {
+  record: TransitionRecord;
+  position: number;
+}
+
+export interface ProjectorStats {
+  /** Projection transactions committed. */
+  transactions: number;
+  /** Steps projected (own and caught up). */
+  steps: number;
+  /** Runtime rows written (one per runtime per transaction). */
+  runtimeRows: number;
+  /** Steps of other owners projected from the log. */
+  caughtUp: number;
+  failures: number;
+}
+
+interface Work {
+  queued: CommittedRecord[];
+  /** Shards to project completely (everything after their watermark), e.g. on acquiring them. */
+  catchUp: Set<number>;
+  done: (() => void)[];
+}
+
+export class MySqlProjector {
+  readonly stats: ProjectorStats = { transactions: 0, steps: 0, runtimeRows: 0, caughtUp: 0, failures: 0 };
+  private queue: CommittedRecord[] = [];
+  private catchUps = new Set<number>();
+  private waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private failures = 0;
+  /** Closing: a failed projection is given up, not retried (the log keeps the steps; the next owner projects them). */
+  private closing = false;
+
+  constructor(
+    private readonly pool: mysql.Pool,
+    private readonly options: ProjectorOptions,
+  ) {}
+
+  /** Committed steps to project within `delayMs`. */
+  enqueue(committed: readonly CommittedRecord[]): void {
+    if (committed.length === 0) return;
+    this.queue.push(...committed);
+    this.arm(this.options.delayMs);
+  }
+
+  /** Projects every step of `shard` after its projected watermark (a new owner, before it fires its timers). */
+  catchUp(shard: number): Promise<void> {
+    this.catchUps.add(shard);
+    return this.whenDone();
+  }
+
+  /**
+   * Projects what is queued now, once: on failure the rest is left to the shards' next owners (they project
+   * everything after the projected watermark), so closing never waits on a MySQL that is down.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.flush();
+  }
+
+  /** Projects what is queued now; resolves once it is projected. */
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && this.catchUps.size === 0 && this.inFlight === undefined) return Promise.resolve();
+    return this.whenDone();
+  }
+
+  private whenDone(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.arm(0);
+    });
+  }
+
+  private arm(delayMs: number): void {
+    if (this.inFlight !== undefined) return; // the run in flight re-arms when it ends
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), delayMs);
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    const work: Work = { queued: this.queue, catchUp: this.catchUps, done: this.waiters };
+    this.queue = [];
+    this.catchUps = new Set();
+    this.waiters = [];
+    this.inFlight = this.project(work)
+      .then(() => {
+        this.failures = 0;
+        for (const done of work.done) done();
+      })
+      .catch((err: unknown) => {
+        this.stats.failures += 1;
+        this.options.onError?.(err);
+        if (this.closing) {
+          for (const done of [...work.done, ...this.waiters]) done();
+          this.queue = [];
+          this.catchUps.clear();
+          this.waiters = [];
+          return;
+        }
+        // Nothing was written: back in front of the queue, retried after a backoff.
+        this.failures += 1;
+        this.queue = [...work.queued, ...this.queue];
+        for (const s of work.catchUp) this.catchUps.add(s);
+        this.waiters = [...work.done, ...this.waiters];
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+        if (this.queue.length > 0 || this.catchUps.size > 0 || this.waiters.length > 0) {
+          const backoff =
+            this.failures === 0 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, 50 * 2 ** this.failures);
+          this.arm(this.failures === 0 && this.waiters.length === 0 ? this.options.delayMs : backoff);
+        }
+      });
+  }
+
+  private async project(work: Work): Promise<void> {
+    // In shard order, as every writer of shard_watermarks locks its rows: no lock-order deadlock.
+    const shards = new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp].sort((a, b) => a - b));
+    if (shards.size === 0) return;
+    const conn = await this.pool.getConnection();
+    const ctx: SqlContext = {
+      conn,
+      timeoutMs: this.options.queryTimeoutMs,
+      multipleStatements: allowsMultipleStatements(this.pool),
+    };
+    let clean = false;
+    try {
+      await this.query(ctx, 'START TRANSACTION');
+      const projected = await this.lockWatermarks(ctx, [...shards]);
+      const own = work.queued.filter((c) => c.position > (projected.get(c.record.shard) ?? 0));
+      const others = await this.unprojectedOfOthers(ctx, projected, own, work.catchUp);
+      const all = [...others, ...own].sort((a, b) => a.position - b.position);
+      if (all.length > 0) {
+        const rows = projectionRows(
+          all.map((c) => c.record),
+          new Set(),
+        );
+        await writeProjections(ctx, rows);
+        await this.advance(ctx, all);
+        this.stats.steps += all.length;
+        this.stats.caughtUp += others.length;
+        this.stats.runtimeRows += rows.runtimeUpdates.length;
+      }
+      await this.query(ctx, 'COMMIT');
+      this.stats.transactions += 1;
+      clean = true;
+    } finally {
+      if (clean) conn.release();
+      else conn.destroy();
+    }
+  }
+
+  private async query(ctx: SqlContext, sql: string, values?: unknown[]): Promise<mysql.RowDataPacket[]> {
+    const [rows] = await ctx.conn.query<mysql.RowDataPacket[]>({ sql, values, timeout: ctx.timeoutMs });
+    return rows;
+  }
+
+  /** Each shard's projected position, its row locked (created when missing) until the transaction ends. */
+  private async lockWatermarks(ctx: SqlContext, shards: number[]): Promise<Map<number, number>> {
+    const now = this.options.now();
+    await this.query(
+      ctx,
+      'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES ?',
+      [shards.map((s) => [s, 0, 0, now])],
+    );
+    const rows = await this.query(
+      ctx,
+      'SELECT shard, projected_position FROM shard_watermarks WHERE shard IN (?) FOR UPDATE',
+      [shards],
+    );
+    return new Map(rows.map((r) => [Number(r.shard), Number(r.projected_position)]));
+  }
+
+  /**
+   * Steps after a shard's watermark that this projector was not handed: before its first own step, or all
+   * of them for a shard to catch up. Their states are rebuilt from the runtime row and the log.
+   */
+  private async unprojectedOfOthers(
+    ctx: SqlContext,
+    projected: ReadonlyMap<number, number>,
+    own: readonly CommittedRecord[],
+    catchUp: ReadonlySet<number>,
+  ): Promise<CommittedRecord[]> {
+    const firstOwn = new Map<number, number>();
+    for (const c of own) firstOwn.set(c.record.shard, Math.min(c.position, firstOwn.get(c.record.shard) ?? Infinity));
+    const ownPositions = new Set(own.map((c) => c.position));
+    const clauses: string[] = [];
+    const values: unknown[] = [];
+    for (const [shard, from] of projected) {
+      const upTo = catchUp.has(shard) ? undefined : firstOwn.get(shard);
+      if (upTo === undefined && !catchUp.has(shard)) continue;
+      clauses.push(
+        upTo === undefined ? '(shard = ? AND position > ?)' : '(shard = ? AND position > ? AND position < ?)',
+      );
+      values.push(shard, from, ...(upTo === undefined ? [] : [upTo]));
+    }
+    if (clauses.length === 0) return [];
+    const rows = (
+      await this.query(
+        ctx,
+        `SELECT tenant, runtime_id, revision, position, shard, idem_key, body FROM runtime_steps WHERE ${clauses.join(' OR ')} ORDER BY position`,
+        values,
+      )
+    ).filter((r) => !ownPositions.has(Number(r.position)));
+    if (rows.length === 0) return [];
+    return this.rebuild(ctx, rows);
+  }
+
+  /** Committed records of log rows, each with its state after the step (the runtime row, then the log replayed). */
+  private async rebuild(ctx: SqlContext, rows: mysql.RowDataPacket[]): Promise<CommittedRecord[]> {
+    const ids = [...new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.runtime_id)), r])).values()];
+    const stored = await this.query(
+      ctx,
+      `SELECT tenant, id, state FROM runtimes WHERE ${ids.map(() => '(tenant = ? AND id = ?)').join(' OR ')}`,
+      ids.flatMap((r) => [r.tenant, r.runtime_id]),
+    );
+    const states = new Map<string, RuntimeState | undefined>(
+      stored.map((r) => [runtimeKey(String(r.tenant), String(r.id)), JSON.parse(String(r.state)) as RuntimeState]),
+    );
+    const byRevision = [...rows].sort((a, b) => Number(a.revision) - Number(b.revision));
+    const out: CommittedRecord[] = [];
+    for (const r of byRevision) {
+      const tenant = String(r.tenant);
+      const runtimeId = String(r.runtime_id);
+      const key = runtimeKey(tenant, runtimeId);
+      const body = JSON.parse(String(r.body)) as StepBody;
+      const before = states.get(key);
+      if (before !== undefined && before.revision >= Number(r.revision)) continue; // its row is newer already
+      const state = replaySteps(before, [body])!;
+      states.set(key, state);
+      const record: TransitionRecord = {
+        tenant,
+        shard: Number(r.shard),
+        baseRevision: Number(r.revision) - 1,
+        state,
+        effects: stepEffects(tenant, runtimeId, body),
+      };
+      const cause = body.cause;
+      if (cause?.start !== undefined) record.cause = { start: cause.start };
+      else if (cause?.command !== undefined) record.cause = { command: cause.command };
+      if (r.idem_key !== null && r.idem_key !== undefined) record.idempotency = { key: String(r.idem_key) };
+      out.push({ record, position: Number(r.position) });
+    }
+    return out;
+  }
+
+  private async advance(ctx: SqlContext, projected: readonly CommittedRecord[]): Promise<void> {
+    const last = new Map<number, number>();
+    for (const c of projected) last.set(c.record.shard, Math.max(c.position, last.get(c.record.shard) ?? 0));
+    await this.query(
+      ctx,
+      'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES ? ' +
+        'ON DUPLICATE KEY UPDATE projected_position = GREATEST(projected_position, VALUES(projected_position)), ' +
+        'updated_at = VALUES(updated_at)',
+      [[...last].sort(([a], [b]) => a - b).map(([shard, position]) => [shard, 0, position, this.options.now()])],
+    );
+  }
+}

@@ -1,0 +1,198 @@
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diffState, type RuntimeState } from '../../src/engine/index.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
+import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
+import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
+import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
+import type { TransitionRecord } from '../../src/store/ports.ts';
+import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
+import { step, T0, uniqueShard, uniqueTenant } from './fixtures.ts';
+
+// The log-first commit with projections after it (projectionDelayMs > 0): what a batch writes, what the
+// projector writes later, coalesced, and a new owner projecting what a dead one committed but never projected.
+
+let db: TestDatabase | undefined;
+const writers: MySqlTransitionWriter[] = [];
+beforeAll(async () => {
+  db = await useTestDatabase('projector');
+});
+afterAll(async () => {
+  await Promise.all(writers.map((w) => w.close()));
+  await db?.drop();
+});
+
+const pool = (): mysql.Pool => db!.pool;
+const rows = async (sql: string, values: unknown[] = []) => (await pool().query<mysql.RowDataPacket[]>(sql, values))[0];
+const writer = (projectionDelayMs: number): MySqlTransitionWriter => {
+  const w = new MySqlTransitionWriter(pool(), { projectionDelayMs });
+  writers.push(w);
+  return w;
+};
+
+/** A runtime's steps 1..n, each record carrying its change from the one before. */
+function chain(tenant: string, id: string, shard: number, n: number, extra: Partial<TransitionRecord> = {}) {
+  const records: TransitionRecord[] = [];
+  let prev: RuntimeState | undefined;
+  for (let i = 0; i < n; i++) {
+    const r = step({ tenant, id, shard, baseRevision: i, assignees: [`emp-${i}`] });
+    r.change = prev === undefined ? { init: r.state } : diffState(prev, r.state);
+    records.push({ ...r, ...extra });
+    prev = r.state;
+  }
+  return records;
+}
+
+async function commitAll(w: MySqlTransitionWriter, records: readonly TransitionRecord[]): Promise<void> {
+  for (const r of records) expect(await w.commit(r)).toMatchObject({ ok: true });
+}
+
+describe('projector (log-first commit, projections after it)', () => {
+  it('projector - statements: each commit writes the log only; one window of 4 runtimes × 3 steps is one transaction of 5 writes', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const counting = createMySqlPool(db!.url, { connectionLimit: 2, multipleStatements: true, countStatements: true });
+    const w = new MySqlTransitionWriter(counting, { projectionDelayMs: 60_000 });
+    const c = mysqlStatementCounts;
+    try {
+      const chains = ['a', 'b', 'c', 'd'].map((id) => chain(tenant, id, shard, 3));
+      const [commits0, writes0] = [c.commits, c.writes];
+      for (let i = 0; i < 3; i++) await Promise.all(chains.map((steps) => w.commit(steps[i]!)));
+      const commits = c.commits - commits0;
+      // Per batch: the runtime_steps insert, plus the first batch's document slots (four starts).
+      expect(c.writes - writes0).toBe(commits + 1);
+      expect(await rows('SELECT * FROM runtimes WHERE tenant = ?', [tenant])).toHaveLength(0);
+      const [commits1, writes1] = [c.commits, c.writes];
+      await w.flush();
+      expect(c.commits - commits1).toBe(1);
+      // Watermark row ensured, runtimes (4 rows), runtime_log (12), tasks, watermark advanced: 12 steps, 5 writes.
+      expect(c.writes - writes1).toBe(5);
+      expect(w.projector!.stats).toMatchObject({ transactions: 1, steps: 12, runtimeRows: 4 });
+    } finally {
+      await w.close();
+      await counting.end();
+    }
+  });
+
+  it('projector - a batch writes only the log; several steps of one runtime in a window are one runtime row write', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const w = writer(60_000); // nothing is projected until flush()
+    const records = chain(tenant, 'r1', shard, 5);
+    await commitAll(w, records);
+    const last = records[4]!.state;
+
+    // Committed: in the log, not yet in the projections. The write side reads it anyway (row + log replay).
+    expect(await rows('SELECT revision FROM runtime_steps WHERE tenant = ? ORDER BY revision', [tenant])).toHaveLength(
+      5,
+    );
+    expect(await rows('SELECT * FROM runtimes WHERE tenant = ?', [tenant])).toHaveLength(0);
+    expect(await rows('SELECT * FROM runtime_log WHERE tenant = ?', [tenant])).toHaveLength(0);
+    const store = new MySqlRuntimeStore(pool());
+    expect(await store.loadRuntime(tenant, 'r1')).toEqual(last);
+    expect((await store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1'))?.revision).toBe(5);
+
+    const before = { ...w.projector!.stats };
+    await w.flush();
+    const stats = w.projector!.stats;
+    expect(stats.transactions - before.transactions).toBe(1);
+    expect(stats.steps - before.steps).toBe(5);
+    expect(stats.runtimeRows - before.runtimeRows).toBe(1); // five steps, one runtime row write
+
+    const read = new MySqlReadModel(pool());
+    expect(await read.getRuntime(tenant, 'r1')).toEqual(last);
+    expect((await read.runtimeLog(tenant, 'r1')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect((await read.inbox(tenant, 'emp-4', 'open', 10)).items.map((i) => i.runtimeId)).toEqual(['r1']);
+    const [mark] = await rows('SELECT projected_position FROM shard_watermarks WHERE shard = ?', [shard]);
+    const [top] = await rows('SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
+    expect(Number(mark?.projected_position)).toBe(Number(top?.p));
+  });
+
+  it('projector - a node killed between the log commit and the projection: the next owner projects its steps, timers included', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const dead = writer(3_600_000); // commits, and dies before its projector ran
+    const due = T0 + 3_600_000;
+    const timed = chain(tenant, 'dead-1', shard, 2).map((r, i) =>
+      i === 1
+        ? {
+            ...r,
+            effects: {
+              ...r.effects,
+              timersSet: [{ id: 'dead-1:sla', kind: 'sla_due' as const, stage: 1, dueAt: due }],
+            },
+          }
+        : r,
+    );
+    await commitAll(dead, timed);
+    await commitAll(dead, chain(tenant, 'dead-2', shard, 1));
+    const store = new MySqlRuntimeStore(pool());
+    expect(await store.dueTimers(shard, due, 10)).toEqual([]); // the SLA timer is not projected yet
+
+    // The new owner catches the shard up before serving its timers.
+    const owner = writer(60_000);
+    await owner.catchUp(shard);
+    expect(owner.projector!.stats.caughtUp).toBe(3);
+    expect((await store.dueTimers(shard, due, 10)).map((t) => [t.runtimeId, t.id])).toEqual([['dead-1', 'dead-1:sla']]);
+    const read = new MySqlReadModel(pool());
+    expect(await read.getRuntime(tenant, 'dead-1')).toEqual(timed[1]!.state);
+    expect((await read.runtimeLog(tenant, 'dead-1')).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await read.getRuntime(tenant, 'dead-2'))?.revision).toBe(1);
+
+    // Its own next step projects after them; nothing is projected twice.
+    const next = step({ tenant, id: 'dead-1', shard, baseRevision: 2 });
+    next.change = diffState(timed[1]!.state, next.state);
+    await commitAll(owner, [next]);
+    await owner.flush();
+    expect(owner.projector!.stats.steps).toBe(4);
+    expect((await read.runtimeLog(tenant, 'dead-1')).map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("projector - without a catch-up, a new owner's first projection of a shard projects the steps before its own first", async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const dead = writer(3_600_000);
+    await commitAll(dead, chain(tenant, 'left', shard, 2));
+    const owner = writer(60_000);
+    await commitAll(owner, chain(tenant, 'mine', shard, 1));
+    await owner.flush();
+    expect(owner.projector!.stats).toMatchObject({ steps: 3, caughtUp: 2, runtimeRows: 2 });
+    const read = new MySqlReadModel(pool());
+    expect((await read.getRuntime(tenant, 'left'))?.revision).toBe(2);
+    expect((await read.getRuntime(tenant, 'mine'))?.revision).toBe(1);
+  });
+
+  it('projector - the document slot is claimed and released in the commit, ahead of the projections', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const w = writer(60_000);
+    await commitAll(w, chain(tenant, 'a', shard, 1));
+    expect(await w.commit(step({ tenant, id: 'b', docId: 'doc-a', shard }))).toMatchObject({
+      ok: false,
+      code: 'duplicate_runtime',
+    });
+    const done = step({ tenant, id: 'a', docId: 'doc-a', shard, baseRevision: 1, status: 'approved' });
+    await commitAll(w, [done]);
+    await commitAll(w, [step({ tenant, id: 'b', docId: 'doc-a', shard })]);
+    await w.flush();
+    const read = new MySqlReadModel(pool());
+    expect((await read.getRuntime(tenant, 'a'))?.status).toBe('approved');
+    expect((await read.getRuntime(tenant, 'b'))?.revision).toBe(1);
+  });
+
+  it('projector - closing gives up a projection MySQL refuses (the next owner projects the log), never hangs', async () => {
+    const own = await useTestDatabase('projector_close');
+    const errors: unknown[] = [];
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 60_000,
+      onProjectionError: (e) => errors.push(e),
+    });
+    try {
+      await commitAll(w, chain('t-close', 'r1', 1, 2));
+      await own.pool.query('DROP TABLE runtime_log'); // every projection of these steps now fails
+      await w.close();
+      expect(errors.length).toBeGreaterThan(0);
+      expect(w.projector!.stats.transactions).toBe(0);
+      const [count] = await own.pool.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM runtime_steps');
+      expect(Number(count[0]?.n)).toBe(2); // the log keeps them for the next owner
+    } finally {
+      await own.drop();
+    }
+  });
+});
