@@ -15,7 +15,7 @@ import { describeWindow, windowStats, type Window } from './rollout-stats.ts';
  * load: it holds only snapshots and rate-limit buckets, so nothing is lost (docs/operations.md#backup-and-restore).
  *
  * Every second of the rollout must acknowledge commands, and its p99 stay within 3× the steady p99 (both
- * measured in the same run; with the hand-off it measured 0.7-1.6× in five runs on this shared 2-core
+ * measured in the same run; with the hand-off it measured 0.7-1.6× in six runs on this shared 2-core
  * machine, docs/operations.md#rolling-restart). BFLOW_TEST_STRICT_HANDOVER=0 only prints the ratio, for a
  * machine too loaded to measure.
  */
