@@ -28,10 +28,16 @@ const UNIT = [
   'test/bench/http-load.test.ts',
   'test/cli-token.test.ts',
   'test/cli-validate.test.ts',
+  'test/deploy/audit.test.ts',
+  'test/deploy/compose.test.ts',
+  'test/deploy/dashboard.test.ts',
+  'test/deploy/docker.test.ts',
+  'test/deploy/k8s.test.ts',
   'test/e2e/webhooks-embedded.e2e.test.ts',
   'test/gateway/app.test.ts',
   'test/gateway/auth.test.ts',
   'test/gateway/body-limit.test.ts',
+  'test/gateway/command-log.test.ts',
   'test/gateway/console-routes.test.ts',
   'test/gateway/fixed-headers.test.ts',
   'test/gateway/live-reads.test.ts',
@@ -51,6 +57,8 @@ const CLUSTER = [
   'test/actors/leases/leases.process.test.ts',
   'test/app/roles-config.test.ts',
   'test/app/failed-start.test.ts',
+  'test/deploy/prometheus-live.test.ts',
+  'test/ops/**/*.test.ts',
   // The web console in chromium, against `bflow all` (embedded) and a real cluster.
   'test/console/**/*.test.ts',
 ];
@@ -70,6 +78,17 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // `npm run coverage`: V8 coverage of src/ over the whole suite, failing under 80% of lines. Processes the
+    // tests spawn (bflow node, gateway) are not measured: only what runs in the test processes counts.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/**/*.test.ts'],
+      reporter: ['text-summary', 'html', 'json-summary'],
+      thresholds: { lines: 80 },
+      // A failed test still fails the run, but the coverage it measured is reported (and kept in coverage/).
+      reportOnFailure: true,
+    },
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT, env: NO_SERVICES, sequence: { groupOrder: 0 } } },
       {

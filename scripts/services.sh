@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the services the integration, cluster and chaos tests use are installed and running on
-# 127.0.0.1: MariaDB 3306 (root, no password), Redis 6379, NATS with JetStream 4222; and that Debian's
+# 127.0.0.1: MariaDB 3306 (root, no password), Redis 6379, NATS with JetStream 4222; that Prometheus
+# (Debian's package: promtool and the server) is installed for test/deploy, which starts its own; and that Debian's
 # chromium is installed (/usr/bin/chromium) for the console's browser tests (test/console). Idempotent: what is
 # already listening is left alone. On a machine without them (Debian/Ubuntu: apt-get) it installs the
 # packages and starts the servers in the background. Needs root, or sudo.
@@ -55,6 +56,8 @@ log "services"
 ensure_installed mariadbd mariadb-server
 ensure_installed redis-server redis-server
 ensure_installed nats-server nats-server
+# Not a service the tests share: test/deploy runs promtool and starts private prometheus servers.
+ensure_installed promtool prometheus
 # The console's browser tests drive the system chromium through playwright-core (no browser download).
 ensure_installed chromium chromium
 

@@ -65,6 +65,23 @@ describe('config - environment', () => {
     expect(() => loadConfig({ BFLOW_NATS_URL: 'nats://h:4222' })).toThrow(/BFLOW_MYSQL_URL is missing/);
   });
 
+  it('BFLOW_NATS_URL takes a comma-separated list of servers (a NATS cluster) and names a bad entry', () => {
+    const c = loadConfig({
+      BFLOW_MYSQL_URL: 'mysql://root@h/db',
+      BFLOW_NATS_URL: 'nats://nats-0.nats:4222, nats://nats-1.nats:4222,tls://nats-2.nats:4222',
+    });
+    expect(c).toMatchObject({
+      embedded: false,
+      natsUrl: 'nats://nats-0.nats:4222,nats://nats-1.nats:4222,tls://nats-2.nats:4222',
+    });
+    expect(() => loadConfig({ BFLOW_MYSQL_URL: 'mysql://root@h/db', BFLOW_NATS_URL: 'nats://a:4222,b:4222' })).toThrow(
+      /BFLOW_NATS_URL=.*comma-separated.*'b:4222'/,
+    );
+    expect(() => loadConfig({ BFLOW_MYSQL_URL: 'mysql://root@h/db', BFLOW_NATS_URL: 'nats://a:4222,' })).toThrow(
+      /BFLOW_NATS_URL/,
+    );
+  });
+
   it('a short JWT secret is refused', () => {
     expect(() => loadConfig({ BFLOW_JWT_SECRET: 'short' })).toThrow(/BFLOW_JWT_SECRET.*at least 32/);
   });

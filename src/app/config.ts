@@ -22,6 +22,27 @@ const url = (schemes: readonly string[]) =>
       `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
     );
 
+/** One URL or several, comma-separated (a NATS cluster's seed servers); each must be a URL of `schemes`. */
+const urlList = (schemes: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      const parts = v.split(',').map((s) => s.trim());
+      const bad = parts.find((part) => url(schemes).safeParse(part).success === false);
+      if (bad !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be one URL or comma-separated URLs starting with ${schemes.map((s) => `${s}://`).join(' or ')} (not '${bad}')`,
+        });
+    })
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .join(','),
+    );
+
 const envSchema = z.object({
   BFLOW_PORT: z.coerce.number().int().min(1).max(65_535).default(8080),
   BFLOW_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -29,7 +50,7 @@ const envSchema = z.object({
   BFLOW_MYSQL_URL: url(['mysql']).optional(),
   BFLOW_MYSQL_READ_URL: url(['mysql']).optional(),
   BFLOW_REDIS_URL: url(['redis', 'rediss']).optional(),
-  BFLOW_NATS_URL: url(['nats', 'tls']).optional(),
+  BFLOW_NATS_URL: urlList(['nats', 'tls']).optional(),
   BFLOW_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
   BFLOW_NODE_ID: z
     .string()

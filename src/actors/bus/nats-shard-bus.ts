@@ -89,8 +89,10 @@ export class NatsShardBus implements ShardBus {
     }
     return async () => {
       if (!this.#subs.delete(sub)) return;
-      sub.unsubscribe();
-      await this.#flushQuietly();
+      // Drain, not unsubscribe: a request the server already sent us is answered (shard_moved, the host has
+      // let the shard go) instead of dropped, which would leave its sender waiting out its try timeout.
+      if (this.#nc.isClosed() || this.#nc.isDraining()) return sub.unsubscribe();
+      await this.#capped(sub.drain());
     };
   }
 
@@ -169,10 +171,15 @@ export class NatsShardBus implements ShardBus {
    */
   async #flushQuietly(): Promise<void> {
     if (this.#nc.isClosed() || this.#nc.isDraining()) return;
+    await this.#capped(this.#nc.flush());
+  }
+
+  /** Waits for `work`, at most FLUSH_CAP_MS and no longer than the connection lives; never rejects. */
+  async #capped(work: Promise<unknown>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_CAP_MS)));
     try {
-      await Promise.race([this.#nc.flush(), this.#nc.closed(), cap]);
+      await Promise.race([work, this.#nc.closed(), cap]);
     } catch {
       /* losing the connection unsubscribes too */
     } finally {

@@ -5,9 +5,13 @@ import { LeaseError, withTimeout } from './lease-errors.ts';
 
 /** The three KV buckets of a cluster's shard ownership. */
 export interface LeaseBuckets {
-  /** `<cluster>_shards`: key `shard.<n>` = {node, at, epoch?}, history 1, bucket TTL = lease TTL. */
+  /**
+   * `<cluster>_shards`: key `shard.<n>` = {node, at, epoch?, handoff?}, history 1, bucket TTL = lease TTL.
+   * `handoff` names the live node a draining holder passes the shard to: that node claims it at once by
+   * compare-and-set on this revision.
+   */
   shards: KV;
-  /** `<cluster>_nodes`: key `node.<id>` = {node, at, shards}, heartbeats, bucket TTL = lease TTL. */
+  /** `<cluster>_nodes`: key `node.<id>` = {node, at, shards, draining?}, heartbeats, bucket TTL = lease TTL. */
   nodes: KV;
   /** `<cluster>_meta`: `shard_count`, recorded at the cluster's first start. */
   meta: KV;
@@ -98,15 +102,30 @@ export function nodeKey(nodeId: string): string {
   return `node.${nodeId.replace(/[^-\w=/]/g, '_')}`;
 }
 
-/** A lease key's value `{node, at, epoch?}`; undefined for a delete/purge marker or a value that isn't one. */
-export function parseLease(
-  e: Pick<KvEntry, 'json'> & { operation?: string },
-): { node: string; at: number; epoch?: number } | undefined {
+/** A lease key's or heartbeat's value. */
+export interface LeaseValue {
+  node: string;
+  at: number;
+  epoch?: number;
+  /** On a shard key: the node the holder hands the shard to. */
+  handoff?: string;
+  /** On a heartbeat: the node is draining (stopping); it is given no shard. */
+  draining?: boolean;
+}
+
+/** A lease key's value `{node, at, epoch?, handoff?}` (or a heartbeat's); undefined for a delete/purge marker or a value that isn't one. */
+export function parseLease(e: Pick<KvEntry, 'json'> & { operation?: string }): LeaseValue | undefined {
   if (e.operation !== undefined && e.operation !== 'PUT') return undefined;
   try {
-    const v = e.json<{ node?: unknown; at?: unknown; epoch?: unknown }>();
+    const v = e.json<{ node?: unknown; at?: unknown; epoch?: unknown; handoff?: unknown; draining?: unknown }>();
     if (typeof v.node !== 'string') return undefined;
-    return { node: v.node, at: Number(v.at) || 0, ...(typeof v.epoch === 'number' ? { epoch: v.epoch } : {}) };
+    return {
+      node: v.node,
+      at: Number(v.at) || 0,
+      ...(typeof v.epoch === 'number' ? { epoch: v.epoch } : {}),
+      ...(typeof v.handoff === 'string' ? { handoff: v.handoff } : {}),
+      ...(v.draining === true ? { draining: true } : {}),
+    };
   } catch {
     return undefined;
   }

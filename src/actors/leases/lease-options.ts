@@ -32,6 +32,11 @@ export interface NatsLeaseManagerOptions {
   timeoutMs?: number;
   /** Pause between registering and the first claim, so nodes starting together see each other. @default heartbeatMs */
   settleMs?: number;
+  /**
+   * How long a draining node waits for the live node it hands a shard to to claim it, before it
+   * deletes the key instead (the shard is then claimed as any free one). @default renewMs
+   */
+  handoffWaitMs?: number;
   /** @default systemClock */
   clock?: Clock;
   /** Receives bflow_shards_held, bflow_lease_renew_failures_total, bflow_lease_changes_total{type}. @default none (no metrics) */
@@ -56,6 +61,7 @@ export type ResolvedLeaseOptions = Resolved<NatsLeaseManagerOptions, typeof DEFA
   heartbeatMs: number;
   timeoutMs: number;
   settleMs: number;
+  handoffWaitMs: number;
   /** Held leases count as lost this long before their TTL runs out. */
   marginMs: number;
   /** Period of the reconcile loop. */
@@ -74,6 +80,7 @@ export function resolveLeaseOptions(given: NatsLeaseManagerOptions): ResolvedLea
     heartbeatMs,
     timeoutMs,
     settleMs: given.settleMs ?? heartbeatMs,
+    handoffWaitMs: given.handoffWaitMs ?? renewMs,
     // Held leases count as lost a tenth of the TTL early: the server expires them at (write time + TTL) at the soonest.
     marginMs: Math.floor(options.ttlMs / 10),
     tickMs: Math.max(20, Math.floor(Math.min(renewMs, heartbeatMs) / 4)),
@@ -85,6 +92,7 @@ export function resolveLeaseOptions(given: NatsLeaseManagerOptions): ResolvedLea
     heartbeatMs: positive,
     timeoutMs: positive,
     settleMs: nonNegative,
+    handoffWaitMs: nonNegative,
   });
   if (renewMs + timeoutMs > options.ttlMs - resolved.marginMs) {
     throw new InvalidOptionError(

@@ -29,6 +29,8 @@ interface Lease {
   handingOver: boolean;
   /** Set once the hand-over is past its drain: no more renewals. */
   final: boolean;
+  /** The live node the shard is being passed to, and what to call when it has claimed it. */
+  handoff?: { to: string; claimed: () => void };
 }
 
 interface Seen {
@@ -38,6 +40,10 @@ interface Seen {
   /** Local time this value arrived; stale after ttlMs (the server drops expired keys silently). */
   seenAt: number;
   at: number;
+  /** A shard key's hand-off target. */
+  handoff?: string;
+  /** A heartbeat's draining flag. */
+  draining?: boolean;
 }
 
 /**
@@ -45,6 +51,13 @@ interface Seen {
  * loop: count overdue leases as lost, renew, heartbeat, then claim or hand over
  * toward the fair share. Claims and renewals are compare-and-set, so two nodes
  * never hold one revision; a lease counts as lost the moment a renewal fails.
+ *
+ * A hand-over (surplus or stop) passes the shard to a live node: after the drain the
+ * holder rewrites its key with `handoff: <node>` (the serving node with the fewest
+ * shards; a draining node's heartbeat says `draining` and it is never chosen); that
+ * node claims it at once by compare-and-set on that revision, and the holder
+ * reports `released` once it sees the claim. Nobody claiming within `handoffWaitMs`
+ * (or no live peer) falls back to deleting the key.
  */
 export class NatsLeaseManager implements LeaseManager {
   readonly nodeId: string;
@@ -58,6 +71,8 @@ export class NatsLeaseManager implements LeaseManager {
   readonly #freeSince = new Map<number, number>();
   readonly #claiming = new Set<number>();
   readonly #orphansTried = new Map<number, number>();
+  /** Shards being passed to each node right now (spreads one drain's shards over the live nodes). */
+  readonly #passing = new Map<string, number>();
   readonly #listeners = new Set<(change: LeaseChange) => void>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #watchers = new Set<{ stop(): void }>();
@@ -67,7 +82,7 @@ export class NatsLeaseManager implements LeaseManager {
   #timer: NodeJS.Timeout | undefined;
   #settleUntil = 0;
   #lastHeartbeat = -Infinity;
-  #heartbeating = false;
+  #heartbeating: Promise<void> | undefined;
   #rebalancing = false;
 
   constructor(options: NatsLeaseManagerOptions) {
@@ -102,12 +117,15 @@ export class NatsLeaseManager implements LeaseManager {
       return;
     }
     this.#state = 'stopping'; // renewals and heartbeats go on while shards drain; no more claims
+    // The heartbeat now says `draining`: peers neither plan shards for this node nor pass it any.
+    await this.#heartbeat().catch((err: unknown) => this.#options.logger.warn({ err }, 'heartbeat failed'));
     await this.#settle();
     for (let round = 0; round < 3 && this.#leases.size > 0; round++) {
       await Promise.all([...this.#leases.values()].map((l) => (l.handingOver ? undefined : this.#handOver(l, true))));
       await this.#settle();
     }
     clearInterval(this.#timer);
+    await this.#heartbeating?.catch(() => undefined); // one still in flight would write the key again after the delete
     this.#state = 'stopped';
     for (const w of this.#watchers) w.stop();
     await this.#call(this.#buckets!.nodes.delete(nodeKey(this.nodeId)), 'deregister node').catch((err: unknown) =>
@@ -194,16 +212,20 @@ export class NatsLeaseManager implements LeaseManager {
     this.#track(l.renewing);
   }
 
-  async #heartbeat(): Promise<void> {
-    this.#heartbeating = true;
-    const sent = this.#options.clock.now();
-    try {
-      const body = JSON.stringify({ node: this.nodeId, at: sent, shards: this.#leases.size });
-      await this.#call(this.#buckets!.nodes.put(nodeKey(this.nodeId), body), 'heartbeat');
-      this.#lastHeartbeat = sent;
-    } finally {
-      this.#heartbeating = false;
-    }
+  /** Writes the heartbeat (one at a time: a call while one is in flight joins it). */
+  #heartbeat(): Promise<void> {
+    this.#heartbeating ??= (async () => {
+      const sent = this.#options.clock.now();
+      try {
+        const draining = this.#state === 'stopping' ? { draining: true } : {};
+        const body = JSON.stringify({ node: this.nodeId, at: sent, shards: this.#leases.size, ...draining });
+        await this.#call(this.#buckets!.nodes.put(nodeKey(this.nodeId), body), 'heartbeat');
+        this.#lastHeartbeat = sent;
+      } finally {
+        this.#heartbeating = undefined;
+      }
+    })();
+    return this.#heartbeating;
   }
 
   async #rebalance(): Promise<void> {
@@ -220,7 +242,9 @@ export class NatsLeaseManager implements LeaseManager {
         ...[...this.#leases.values()].filter((l) => l.handingOver).map((l) => l.shard),
       ]);
       this.#trackFree(now, owners);
-      const live = this.#liveNodes(now).map((n) => n.node);
+      const live = this.#liveNodes(now)
+        .filter((n) => !n.draining)
+        .map((n) => n.node);
       const plan = planLeases({
         ...this.#options,
         self: this.nodeId,
@@ -244,12 +268,19 @@ export class NatsLeaseManager implements LeaseManager {
     }
   }
 
-  async #claim(shard: number): Promise<void> {
+  /** Claims a free shard (create), or one handed to this node (compare-and-set on the hand-off's revision). */
+  async #claim(shard: number, handoffRevision?: number): Promise<void> {
     this.#claiming.add(shard);
     const sent = this.#options.clock.now();
     try {
       const body = JSON.stringify({ node: this.nodeId, at: sent });
-      const epoch = await this.#call(this.#buckets!.shards.create(shardKey(shard), body), 'claim');
+      const { shards } = this.#buckets!;
+      const epoch = await this.#call(
+        handoffRevision === undefined
+          ? shards.create(shardKey(shard), body)
+          : shards.update(shardKey(shard), body, handoffRevision, this.#options.timeoutMs),
+        'claim',
+      );
       const validUntil = sent + this.#options.ttlMs - this.#options.marginMs;
       if (this.#options.clock.now() > validUntil) return; // answered too late to serve; the orphan sweep deletes it
       const l: Lease = {
@@ -272,7 +303,10 @@ export class NatsLeaseManager implements LeaseManager {
     }
   }
 
-  /** Drain, then delete the key at the held revision. A failed drain keeps the shard unless the node is stopping. */
+  /**
+   * Drain, then pass the shard to a live node (or, failing that, delete the key at the held revision).
+   * A failed drain keeps the shard unless the node is stopping.
+   */
   async #handOver(l: Lease, force: boolean): Promise<void> {
     l.handingOver = true;
     try {
@@ -285,12 +319,68 @@ export class NatsLeaseManager implements LeaseManager {
     l.final = true;
     await l.renewing; // a renewal in flight changes the revision the delete must name
     if (this.#leases.get(l.shard) !== l) return;
+    const to = this.#pickTarget();
+    if (to !== undefined && (await this.#passTo(l, to))) {
+      if (this.#leases.get(l.shard) !== l) return; // counted as lost meanwhile (already reported)
+      this.#leases.delete(l.shard);
+      return void this.#emit({ type: 'released', shard: l.shard });
+    }
+    if (this.#leases.get(l.shard) !== l) return;
     this.#leases.delete(l.shard);
     await this.#call(this.#buckets!.shards.delete(shardKey(l.shard), { previousSeq: l.revision }), 'release').catch(
       (err: unknown) =>
         this.#options.logger.warn({ err, shard: l.shard }, 'lease delete failed; it expires with the TTL'),
     );
     this.#emit({ type: 'released', shard: l.shard });
+  }
+
+  /** The serving peer (fresh heartbeat, not draining) with the fewest shards, counting those being passed to it. */
+  #pickTarget(): string | undefined {
+    const now = this.#options.clock.now();
+    const load = new Map<string, number>();
+    for (const n of this.#liveNodes(now))
+      if (n.node !== this.nodeId && !n.draining) load.set(n.node, this.#passing.get(n.node) ?? 0);
+    for (const seen of this.#shards.values()) {
+      const count = load.get(seen.node);
+      if (count !== undefined && this.#fresh(seen, now)) load.set(seen.node, count + 1);
+    }
+    let best: [string, number] | undefined;
+    for (const [node, count] of load)
+      if (!best || count < best[1] || (count === best[1] && node < best[0])) best = [node, count];
+    return best?.[0];
+  }
+
+  /** Names `to` in the shard's key and waits (at most handoffWaitMs) for it to claim; false if it did not. */
+  async #passTo(l: Lease, to: string): Promise<boolean> {
+    const o = this.#options;
+    const sent = o.clock.now();
+    let timer: NodeJS.Timeout | undefined;
+    const claimed = new Promise<boolean>((resolve) => {
+      l.handoff = { to, claimed: () => resolve(true) };
+      timer = setTimeout(() => resolve(false), o.handoffWaitMs);
+    });
+    this.#passing.set(to, (this.#passing.get(to) ?? 0) + 1);
+    try {
+      const body = JSON.stringify({ node: this.nodeId, at: sent, epoch: l.epoch, handoff: to });
+      l.revision = await this.#call(
+        this.#buckets!.shards.update(shardKey(l.shard), body, l.revision, o.timeoutMs),
+        'hand off',
+      );
+      l.validUntil = sent + o.ttlMs - o.marginMs;
+      const ok = await claimed;
+      if (ok) o.logger.info({ shard: l.shard, to, ms: o.clock.now() - sent }, 'shard handed over');
+      else o.logger.warn({ shard: l.shard, to, waitMs: o.handoffWaitMs }, 'hand-off not claimed in time; releasing');
+      return ok;
+    } catch (err) {
+      o.logger.warn({ err, shard: l.shard, to }, 'hand-off not written; releasing');
+      return false;
+    } finally {
+      clearTimeout(timer);
+      l.handoff = undefined;
+      const left = (this.#passing.get(to) ?? 1) - 1;
+      if (left > 0) this.#passing.set(to, left);
+      else this.#passing.delete(to);
+    }
   }
 
   /** Keys naming this node that it does not hold (a claim or renewal answered too late) are freed at once. */
@@ -327,16 +417,22 @@ export class NatsLeaseManager implements LeaseManager {
     if (shard === undefined || shard >= this.shardCount) return;
     const value = e.operation === 'PUT' ? parseLease(e) : undefined;
     if (!value) return void this.#shards.delete(shard);
-    const seen = {
+    const seen: Seen = {
       node: value.node,
       at: value.at,
       revision: e.revision,
       epoch: value.epoch ?? e.revision,
       seenAt: this.#options.clock.now(),
+      ...(value.handoff === undefined ? {} : { handoff: value.handoff }),
     };
     this.#shards.set(shard, seen);
     const l = this.#leases.get(shard);
-    if (l && seen.node !== this.nodeId) this.#lose(l, `taken by ${seen.node}`);
+    if (l && seen.node !== this.nodeId) {
+      if (l.handoff?.to === seen.node) l.handoff.claimed();
+      else this.#lose(l, `taken by ${seen.node}`);
+    } else if (!l && seen.handoff === this.nodeId && this.#state === 'running' && !this.#claiming.has(shard)) {
+      this.#track(this.#claim(shard, e.revision));
+    }
   }
 
   #applyNode(e: KvWatchEntry): void {
@@ -348,6 +444,7 @@ export class NatsLeaseManager implements LeaseManager {
       revision: e.revision,
       epoch: 0,
       seenAt: this.#options.clock.now(),
+      ...(value.draining ? { draining: true } : {}),
     });
   }
 

@@ -20,8 +20,8 @@ export type { TimerDelivery };
 export interface TimerMetrics {
   /** Seconds from a timer's due time to its firing. */
   lag: Histogram;
-  /** Deliveries by result: fired, stale, failed. */
-  deliveries: Counter<'result'>;
+  /** Deliveries by result (fired, stale, failed) and timer kind (sla_due, reminder): a fired `sla_due` is an SLA breach. */
+  deliveries: Counter<'result' | 'kind'>;
 }
 
 /** Creates the timer service's metrics on `registry` (once per registry; share among services). */
@@ -36,8 +36,8 @@ export function registerTimerMetrics(registry: Registry): TimerMetrics {
     }),
     deliveries: new Counter({
       name: 'bflow_timer_deliveries_total',
-      help: 'Timer deliveries by result',
-      labelNames: ['result'],
+      help: 'Timer deliveries by result (fired, stale, failed) and kind (sla_due, reminder)',
+      labelNames: ['result', 'kind'],
       registers,
     }),
   };
@@ -199,7 +199,7 @@ export class TimerService {
   /** Delivers one timer; true when it is done with (and deleted). */
   private async fire(timer: DueTimer, retries: Map<string, Retry>): Promise<boolean> {
     const result = await this.deliver(timer);
-    this.options.metrics?.deliveries.inc({ result });
+    this.options.metrics?.deliveries.inc({ result, kind: timer.kind });
     if (result === 'failed') {
       const failures = (retries.get(timerKey(timer))?.failures ?? 0) + 1;
       const delay = Math.min(this.options.backoffMaxMs, this.options.backoffMinMs * 2 ** Math.min(failures - 1, 30));

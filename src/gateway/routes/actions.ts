@@ -17,7 +17,8 @@ import {
 } from '../schemas/runtimes.ts';
 import { problemBody } from '../problems/problem-body.ts';
 import { toProblem } from '../problems/to-problem.ts';
-import { idempotencyKeyOf, stateOf, type ApiContext } from './route-kit.ts';
+import { sendCommand } from '../command-log.ts';
+import { idempotencyKeyOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
 const middleware = [requireRole('member', 'integration', 'admin')];
@@ -72,15 +73,26 @@ function commandRequest(
 }
 
 export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
-  /** Sends one command and answers the caller's view of the committed state. */
-  const act = async (principal: Principal, runtimeId: string, body: ActionBody, key: string) => {
-    const reply = stateOf(await ctx.deps.router.send(commandRequest(principal, runtimeId, body, key)));
+  /** Sends one command (its log line written) and answers the caller's view of the committed state. */
+  const act = async (logger: Logger, principal: Principal, runtimeId: string, body: ActionBody, key: string) => {
+    const reply = await sendCommand(
+      ctx.deps.router,
+      logger,
+      principal,
+      commandRequest(principal, runtimeId, body, key),
+    );
     return { view: await ctx.view(reply.state, principal), replayed: reply.replayed === true };
   };
 
   app.openapi(postAction, async (c) => {
     const key = idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']);
-    const { view, replayed } = await act(principalFrom(c), c.req.valid('param').id, c.req.valid('json'), key);
+    const { view, replayed } = await act(
+      c.get('logger'),
+      principalFrom(c),
+      c.req.valid('param').id,
+      c.req.valid('json'),
+      key,
+    );
     if (replayed) c.header('Idempotency-Replayed', 'true');
     return c.json(view, 200);
   });
@@ -91,7 +103,8 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
     const runOne = async (item: BatchItem, index: number): Promise<BatchResult> => {
       const { runtimeId, idempotencyKey = `${base}:${index}`, ...body } = item;
       try {
-        return { runtimeId, status: 200, runtime: (await act(principal, runtimeId, body, idempotencyKey)).view };
+        const { view } = await act(c.get('logger'), principal, runtimeId, body, idempotencyKey);
+        return { runtimeId, status: 200, runtime: view };
       } catch (err) {
         return { runtimeId, ...failed(c.get('logger') ?? ctx.deps.logger, err) };
       }

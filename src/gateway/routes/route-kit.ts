@@ -1,11 +1,9 @@
-import type { ShardReply } from '../../actors/bus/index.ts';
 import { WorkflowCache } from '../../actors/runtime-host/index.ts';
 import type { CompiledWorkflow, RuntimeState, Viewer } from '../../engine/index.ts';
 import { StoreError } from '../../store/errors.ts';
 import { ApiError } from '../api-error.ts';
 import type { CompiledVersions, GatewayDeps } from '../gateway-deps.ts';
 import type { Principal } from '../gateway-env.ts';
-import { ShardProblemError } from '../problems/to-problem.ts';
 import { runtimeView } from '../runtime-view.ts';
 import type { RuntimeView } from '../schemas/runtimes.ts';
 
@@ -61,10 +59,4 @@ export async function paged<T>(call: Promise<T>): Promise<T> {
 /** The request's Idempotency-Key, or a fresh one (a write without a key is not deduplicated). */
 export function idempotencyKeyOf(ctx: ApiContext, header: string | undefined): string {
   return header ?? ctx.newId();
-}
-
-/** The state of an ok reply, or the node's problem thrown (the error mapping answers it by its code). */
-export function stateOf(reply: ShardReply): Extract<ShardReply, { ok: true }> {
-  if (!reply.ok) throw new ShardProblemError(reply.problem);
-  return reply;
 }

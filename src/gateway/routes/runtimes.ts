@@ -12,7 +12,8 @@ import {
   runtimeViewSchema,
   startBody,
 } from '../schemas/runtimes.ts';
-import { idempotencyKeyOf, notFound, paged, stateOf, viewerOf, type ApiContext } from './route-kit.ts';
+import { sendCommand } from '../command-log.ts';
+import { idempotencyKeyOf, notFound, paged, viewerOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
 const middleware = [requireRole('member', 'integration', 'admin')];
@@ -75,7 +76,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
       c.req.valid('json'),
       idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']),
     );
-    const reply = stateOf(await ctx.deps.router.send(request));
+    const reply = await sendCommand(ctx.deps.router, c.get('logger'), principal, request);
     if (reply.replayed) c.header('Idempotency-Replayed', 'true');
     const view = await ctx.view(reply.state, principal);
     return reply.created === false ? c.json(view, 200) : c.json(view, 201);

@@ -6,6 +6,8 @@ import { waitFor } from '../../harness/wait.ts';
 export interface LeaseHarness {
   /** A manager of a fresh cluster of its own (nothing else holds its shards). */
   create(options: { nodeId: string; shardCount: number }): Promise<LeaseManager>;
+  /** Managers that share one fresh cluster. */
+  createPeers(options: { nodeIds: string[]; shardCount: number }): Promise<LeaseManager[]>;
   /** Releases what the harness opened (connections, buckets). */
   cleanup(): Promise<void>;
   /** How long a lone node may take to hold every shard. */
@@ -31,6 +33,22 @@ export function recorder(
     },
   };
   return { changes, log, drainer };
+}
+
+/** The changes and drains of several managers, in one order: `<node> <what>:<shard>`. */
+function sharedLog(managers: LeaseManager[]): { log: string[]; drainers: ShardDrainer[] } {
+  const log: string[] = [];
+  const drainers = managers.map((m) => {
+    m.onChange((c) => log.push(`${m.nodeId} ${c.type}:${c.shard}`));
+    return {
+      drain: async (shard: number) => {
+        log.push(`${m.nodeId} drain:${shard}`);
+        await new Promise((r) => setTimeout(r, 5));
+        log.push(`${m.nodeId} drained:${shard}`);
+      },
+    };
+  });
+  return { log, drainers };
 }
 
 /** One contract suite for every LeaseManager adapter. */
@@ -91,6 +109,63 @@ export function leaseManagerContract(name: string, h: LeaseHarness): void {
       expect(released.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       for (let s = 0; s < 8; s++) expect(log.indexOf(`drained:${s}`)).toBeLessThan(log.indexOf(`released:${s}`));
       expect(changes.some((c) => c.type === 'lost')).toBe(false);
+    });
+
+    it(`${name} - stop hands each shard to a live peer: drained here, claimed there, then released here`, async () => {
+      const [a, b] = await h.createPeers({ nodeIds: ['pass-a', 'pass-b'], shardCount: 8 });
+      running.push(a!, b!);
+      const { log, drainers } = sharedLog([a!, b!]);
+      await a!.start(drainers[0]!);
+      await waitFor(() => a!.held().length === 8, { deadlineMs: h.acquireDeadlineMs, what: 'pass-a holds all 8' });
+      await b!.start(drainers[1]!);
+      await waitFor(async () => (await a!.view()).nodes.some((n) => n.id === 'pass-b'), {
+        deadlineMs: h.acquireDeadlineMs,
+        what: 'pass-a sees pass-b',
+      });
+      await waitFor(() => a!.held().length + b!.held().length === 8, {
+        deadlineMs: h.acquireDeadlineMs,
+        what: 'every shard held once',
+      });
+      const passed = a!.held().map((s) => s.shard);
+      const epochs = new Map(a!.held().map((s) => [s.shard, s.epoch]));
+      await a!.stop();
+      // Handed over, not released to be claimed later: the stopped node already saw the peer own every shard.
+      expect((await a!.view()).shards.map((s) => s.node)).toEqual(Array(8).fill('pass-b'));
+      expect(a!.held()).toEqual([]);
+      // (Over NATS the peer hears its claim's answer on its own connection, possibly a moment after.)
+      await waitFor(() => b!.held().length === 8, { deadlineMs: 1000, what: 'pass-b holds all 8' });
+      for (const shard of passed) {
+        const drained = log.indexOf(`pass-a drained:${shard}`);
+        const acquired = log.lastIndexOf(`pass-b acquired:${shard}`);
+        const released = log.lastIndexOf(`pass-a released:${shard}`);
+        expect(drained, `shard ${shard}: ${log.join(', ')}`).toBeGreaterThanOrEqual(0);
+        expect(acquired, `shard ${shard} acquired by the peer after the drain`).toBeGreaterThan(drained);
+        expect(released, `shard ${shard} released after the drain`).toBeGreaterThan(drained);
+        const epoch = b!.held().find((s) => s.shard === shard)!.epoch;
+        expect(epoch, 'the new tenure fences the old one').toBeGreaterThan(epochs.get(shard)!);
+      }
+      expect(log.filter((line) => line.includes(' lost:'))).toEqual([]);
+      await b!.stop();
+    });
+
+    it(`${name} - peers stopping together hand nothing to each other for good: every shard released, none lost`, async () => {
+      const [a, b] = await h.createPeers({ nodeIds: ['last-a', 'last-b'], shardCount: 8 });
+      running.push(a!, b!);
+      const { log, drainers } = sharedLog([a!, b!]);
+      await a!.start(drainers[0]!);
+      await waitFor(() => a!.held().length === 8, { deadlineMs: h.acquireDeadlineMs, what: 'last-a holds all 8' });
+      await b!.start(drainers[1]!);
+      await waitFor(async () => (await a!.view()).nodes.some((n) => n.id === 'last-b'), {
+        deadlineMs: h.acquireDeadlineMs,
+        what: 'last-a sees last-b',
+      });
+      await Promise.all([a!.stop(), b!.stop()]);
+      expect([...a!.held(), ...b!.held()]).toEqual([]);
+      expect(log.filter((line) => line.includes(' lost:'))).toEqual([]);
+      for (let s = 0; s < 8; s++) {
+        const acquired = log.filter((line) => line.endsWith(` acquired:${s}`)).length;
+        expect(log.filter((line) => line.endsWith(` released:${s}`)).length, `shard ${s}`).toBe(acquired);
+      }
     });
 
     it(`${name} - an unsubscribed listener hears nothing more`, async () => {

@@ -17,6 +17,23 @@ leaseManagerContract('nats', {
       settleMs: 100,
     });
   },
+  createPeers: async ({ nodeIds, shardCount }) => {
+    nats ??= await useTestNats('lease_contract');
+    const cluster = `${nats.prefix}_${nodeIds.join('_').replace(/\W/g, '_')}`;
+    return Promise.all(
+      nodeIds.map(
+        async (nodeId) =>
+          new NatsLeaseManager({
+            nc: await nats!.connect(nodeId),
+            nodeId,
+            shardCount,
+            cluster,
+            ttlMs: 3000,
+            settleMs: 100,
+          }),
+      ),
+    );
+  },
   cleanup: async () => nats?.cleanup(),
   acquireDeadlineMs: 5000,
 });

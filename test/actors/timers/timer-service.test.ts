@@ -123,30 +123,33 @@ describe('timer service', () => {
     });
   });
 
-  it('timer service - a failed (or throwing) delivery stays and is retried; a stale one is deleted', async () => {
+  it('timer service - a failed (or throwing) delivery stays and is retried; a stale one is deleted; counted by result and kind', async () => {
     const store = new MemoryStore();
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     clock.t = T0 + 100_000;
     await setTimers(store, tenant, shard, 'r1', [timer('r1:0:sla', T0)]);
     await setTimers(store, tenant, shard, 'r2', [timer('r2:0:sla', T0)]);
+    await setTimers(store, tenant, shard, 'r3', [timer('r3:0:reminder', T0, 'reminder')]);
     const attempts = new Map<string, number>();
     const deliver = async (t: DueTimer): Promise<TimerDelivery> => {
       const n = (attempts.get(t.id) ?? 0) + 1;
       attempts.set(t.id, n);
       if (t.id === 'r2:0:sla') return 'stale';
+      if (t.id === 'r3:0:reminder') return 'fired';
       if (n === 1) return 'failed';
       if (n === 2) throw new Error('host exploded');
       return 'fired';
     };
     const registry = new Registry();
     service({ store, deliver, metrics: registerTimerMetrics(registry) }).openShard(shard);
-    await waitFor(async () => (await remaining(store, shard)).length === 0, { what: 'both timers deleted' });
-    expect(Object.fromEntries(attempts)).toEqual({ 'r1:0:sla': 3, 'r2:0:sla': 1 });
+    await waitFor(async () => (await remaining(store, shard)).length === 0, { what: 'every timer deleted' });
+    expect(Object.fromEntries(attempts)).toEqual({ 'r1:0:sla': 3, 'r2:0:sla': 1, 'r3:0:reminder': 1 });
     const counts = (await registry.getSingleMetric('bflow_timer_deliveries_total')!.get()).values;
-    expect(Object.fromEntries(counts.map((v) => [v.labels.result, v.value]))).toEqual({
-      failed: 2,
-      fired: 1,
-      stale: 1,
+    expect(Object.fromEntries(counts.map((v) => [`${v.labels.result}/${v.labels.kind}`, v.value]))).toEqual({
+      'failed/sla_due': 2,
+      'fired/sla_due': 1,
+      'stale/sla_due': 1,
+      'fired/reminder': 1,
     });
   });
 
