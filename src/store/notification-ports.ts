@@ -62,12 +62,21 @@ export interface DeliveryClaim {
   now: number;
 }
 
-/** How one claimed delivery ended: `sent`, or `dead` (given up: a dead letter). */
+export interface ClaimResult {
+  held: Map<string, number>;
+  busy: Set<string>;
+}
+
+/**
+ * How one claimed delivery ended: `sent`; `dead` (given up: a dead letter); or `retry` (not yet: the claim is
+ * released, the attempts so far kept, and the event comes back).
+ */
 export interface DeliveryOutcome {
   tenant: string;
   dedupeKey: string;
   owner: string;
-  status: 'sent' | 'dead';
+  status: 'sent' | 'dead' | 'retry';
+  /** Provider attempts so far, this one included. */
   attempts: number;
   error?: string;
   now: number;
@@ -129,8 +138,11 @@ export interface NotificationStore {
   /** Marks every unread one read; returns how many. */
   markAllRead(tenant: string, recipient: string, now: number): Promise<number>;
 
-  /** Claims deliveries in one batch; returns the dedupe keys this owner now holds (not sent, not held by another live claim). */
-  claim(claims: readonly DeliveryClaim[]): Promise<Set<string>>;
+  /**
+   * Claims deliveries in one batch. `held`: the dedupe keys this owner now holds, each with the provider attempts
+   * made so far; `busy`: those another owner's live claim holds (it may still send them); the rest are finished.
+   */
+  claim(claims: readonly DeliveryClaim[]): Promise<ClaimResult>;
   /** Records how claimed deliveries ended (only rows the owner still holds change). */
   finish(outcomes: readonly DeliveryOutcome[]): Promise<void>;
   /** The tenant's dead letters, newest first. */

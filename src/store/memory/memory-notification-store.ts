@@ -1,6 +1,7 @@
 import { checkLimit, decodeCursor, encodeCursor, toPage } from '../pagination.ts';
 import type { Page } from '../ports.ts';
 import type {
+  ClaimResult,
   DeadLetter,
   DeliveryClaim,
   DeliveryOutcome,
@@ -83,28 +84,30 @@ export class MemoryNotificationStore implements NotificationStore {
     return marked;
   }
 
-  async claim(claims: readonly DeliveryClaim[]): Promise<Set<string>> {
-    const held = new Set<string>();
+  async claim(claims: readonly DeliveryClaim[]): Promise<ClaimResult> {
+    const held = new Map<string, number>();
+    const busy = new Set<string>();
     for (const { now, ...claim } of claims) {
       const key = `${claim.tenant}|${claim.dedupeKey}`;
       const row = this.#deliveries.get(key);
       if (row === undefined) {
         this.#deliveries.set(key, { ...claim, status: 'pending', attempts: 0, updatedAt: now });
-        held.add(claim.dedupeKey);
+        held.set(claim.dedupeKey, 0);
       } else if (row.status === 'pending' && (row.owner === claim.owner || row.claimedUntil < now)) {
         row.owner = claim.owner;
         row.claimedUntil = claim.claimedUntil;
-        held.add(claim.dedupeKey);
-      }
+        held.set(claim.dedupeKey, row.attempts);
+      } else if (row.status === 'pending') busy.add(claim.dedupeKey);
     }
-    return held;
+    return { held, busy };
   }
 
   async finish(outcomes: readonly DeliveryOutcome[]): Promise<void> {
     for (const o of outcomes) {
       const row = this.#deliveries.get(`${o.tenant}|${o.dedupeKey}`);
       if (row === undefined || row.owner !== o.owner || row.status !== 'pending') continue;
-      row.status = o.status;
+      row.status = o.status === 'retry' ? 'pending' : o.status;
+      if (o.status === 'retry') row.claimedUntil = 0;
       row.attempts = o.attempts;
       row.updatedAt = o.now;
       if (o.error !== undefined) row.error = o.error;

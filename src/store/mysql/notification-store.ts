@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import { checkLimit, decodeCursor, encodeCursor, toPage } from '../pagination.ts';
 import type { Page } from '../ports.ts';
 import type {
+  ClaimResult,
   DeadLetter,
   DeliveryClaim,
   DeliveryOutcome,
@@ -114,8 +115,9 @@ export class MySqlNotificationStore implements NotificationStore {
     return result.affectedRows;
   }
 
-  async claim(claims: readonly DeliveryClaim[]): Promise<Set<string>> {
-    const held = new Set<string>();
+  async claim(claims: readonly DeliveryClaim[]): Promise<ClaimResult> {
+    const held = new Map<string, number>();
+    const busy = new Set<string>();
     for (const [, group] of groupBy(claims, (c) => `${c.tenant}\n${c.owner}`)) {
       const first = group[0]!;
       const values: unknown[] = [];
@@ -143,12 +145,15 @@ export class MySqlNotificationStore implements NotificationStore {
         values,
       );
       const found = await this.select(
-        `SELECT dedupe_key FROM notification_deliveries WHERE tenant = ? AND owner = ? AND status = 'pending' AND dedupe_key IN (${marks(group.length)})`,
-        [first.tenant, first.owner, ...group.map((c) => c.dedupeKey)],
+        `SELECT dedupe_key, attempts, owner FROM notification_deliveries WHERE tenant = ? AND status = 'pending' AND dedupe_key IN (${marks(group.length)})`,
+        [first.tenant, ...group.map((c) => c.dedupeKey)],
       );
-      for (const r of found) held.add(str(r.dedupe_key));
+      for (const r of found) {
+        if (str(r.owner) === first.owner) held.set(str(r.dedupe_key), num(r.attempts));
+        else busy.add(str(r.dedupe_key));
+      }
     }
-    return held;
+    return { held, busy };
   }
 
   async finish(outcomes: readonly DeliveryOutcome[]): Promise<void> {
@@ -158,11 +163,12 @@ export class MySqlNotificationStore implements NotificationStore {
         sql: `CASE dedupe_key ${group.map(() => 'WHEN ? THEN ?').join(' ')} END`,
         values: group.flatMap((o) => [o.dedupeKey, pick(o)]),
       });
-      const status = cases((o) => o.status);
+      const status = cases((o) => (o.status === 'retry' ? 'pending' : o.status));
       const attempts = cases((o) => o.attempts);
       const error = cases((o) => o.error?.slice(0, 1000) ?? null);
       await this.exec(
-        `UPDATE notification_deliveries SET status = ${status.sql}, attempts = ${attempts.sql}, last_error = ${error.sql}, updated_at = ?
+        `UPDATE notification_deliveries SET status = ${status.sql}, attempts = ${attempts.sql}, last_error = ${error.sql}, updated_at = ?,
+           claimed_until = IF(status = 'pending', 0, claimed_until)
          WHERE tenant = ? AND owner = ? AND status = 'pending' AND dedupe_key IN (${marks(group.length)})`,
         [
           ...status.values,

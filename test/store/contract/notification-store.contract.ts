@@ -82,10 +82,13 @@ export function notificationStoreContract(name: string, makeSubject: () => Promi
 
     it('deliveries - a claim is held by one owner until it lapses; sent is final; dead shows as a dead letter', async () => {
       const a = await s.notifications.claim([claim(tenant, 'k1', 'a', T0), claim(tenant, 'k2', 'a', T0)]);
-      expect([...a].sort()).toEqual(['k1', 'k2']);
-      expect(await s.notifications.claim([claim(tenant, 'k1', 'b', T0 + 10)])).toEqual(new Set());
+      expect(a).toEqual({ held: new Map([['k1', 0], ['k2', 0]]), busy: new Set() });
+      expect(await s.notifications.claim([claim(tenant, 'k1', 'b', T0 + 10)])).toEqual({
+        held: new Map(),
+        busy: new Set(['k1']),
+      });
       // The same owner again (its redelivery) still holds it.
-      expect(await s.notifications.claim([claim(tenant, 'k1', 'a', T0 + 10)])).toEqual(new Set(['k1']));
+      expect((await s.notifications.claim([claim(tenant, 'k1', 'a', T0 + 10)])).held).toEqual(new Map([['k1', 0]]));
       await s.notifications.finish([
         { tenant, dedupeKey: 'k1', owner: 'a', status: 'sent', attempts: 1, now: T0 + 20 },
         { tenant, dedupeKey: 'k2', owner: 'b', status: 'sent', attempts: 1, now: T0 + 20 }, // not b's: ignored
@@ -95,7 +98,7 @@ export function notificationStoreContract(name: string, makeSubject: () => Promi
         claim(tenant, 'k1', 'b', T0 + 5000),
         claim(tenant, 'k2', 'b', T0 + 5000),
       ]);
-      expect(later).toEqual(new Set(['k2']));
+      expect(later).toEqual({ held: new Map([['k2', 0]]), busy: new Set() });
       await s.notifications.finish([
         { tenant, dedupeKey: 'k2', owner: 'b', status: 'dead', attempts: 5, error: 'HTTP 400', now: T0 + 6000 },
       ]);
@@ -113,8 +116,20 @@ export function notificationStoreContract(name: string, makeSubject: () => Promi
           at: T0 + 6000,
         },
       ]);
-      expect(await s.notifications.claim([claim(tenant, 'k2', 'c', T0 + 99_000)])).toEqual(new Set());
+      expect(await s.notifications.claim([claim(tenant, 'k2', 'c', T0 + 99_000)])).toEqual({
+        held: new Map(),
+        busy: new Set(),
+      });
       expect((await s.notifications.deadLetters(uniqueTenant('other'), 10)).items).toEqual([]);
+    });
+
+    it('deliveries - a retry releases the claim at once and keeps the attempts made', async () => {
+      await s.notifications.claim([claim(tenant, 'r1', 'a', T0, 60_000)]);
+      await s.notifications.finish([
+        { tenant, dedupeKey: 'r1', owner: 'a', status: 'retry', attempts: 2, error: 'timeout', now: T0 + 1 },
+      ]);
+      expect((await s.notifications.claim([claim(tenant, 'r1', 'b', T0 + 2)])).held).toEqual(new Map([['r1', 2]]));
+      expect((await s.notifications.deadLetters(tenant, 10)).items).toEqual([]);
     });
 
     it('dead letters - newest first with a cursor', async () => {
