@@ -4,6 +4,7 @@ import { createApp } from '../gateway/app.ts';
 import type { GatewayDeps } from '../gateway/gateway-deps.ts';
 import { Closers } from './closers.ts';
 import { startClusterNode } from './cluster-node.ts';
+import { startClusterNotifier } from './notifier.ts';
 import type { ServerConfig } from './config.ts';
 import { type DemoSeed, seedDemo } from './demo/demo-seed.ts';
 import { startEmbedded } from './embedded.ts';
@@ -11,7 +12,7 @@ import { connectGatewayBackend } from './gateway-backend.ts';
 import { gatewayOptionsFor, type RunningServer, serveHttp } from './gateway-server.ts';
 import { startMetricsServer } from './metrics-server.ts';
 
-/** A running `bflow all | node | gateway` process. */
+/** A running `bflow all | node | gateway | notifier` process. */
 export interface RunningRole {
   /** The HTTP API (`bflow all`, `bflow gateway`). */
   api?: RunningServer;
@@ -45,7 +46,7 @@ export async function startRole(config: ServerConfig, logger: Logger): Promise<R
     const backend = await startBackend(config, logger, closers);
     const running: RunningRole = { stop: () => closers.close() };
     if (backend.demo !== undefined) running.demo = backend.demo;
-    if (backend.deps !== undefined && config.role !== 'node') {
+    if (backend.deps !== undefined && config.role !== 'node' && config.role !== 'notifier') {
       const { options, rateLimitStore } = await gatewayOptionsFor(config);
       if (rateLimitStore !== undefined) closers.add('rate limit store', rateLimitStore, (s) => s.close());
       const app = createApp(backend.deps, options);
@@ -66,17 +67,23 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
     const backend = closers.add('embedded backend', await startEmbedded(config, logger), (b) => b.stop());
     return { registry: backend.deps.registry, deps: backend.deps, demo: await seedDemo(backend.deps) };
   }
+  if (config.role === 'notifier') {
+    const notifier = closers.add('notifier', await startClusterNotifier(config, logger), (n) => n.stop());
+    return { registry: notifier.registry };
+  }
   if (config.role === 'gateway') {
     const backend = closers.add('gateway backend', await connectGatewayBackend(config, logger), (b) => b.stop());
     return { registry: backend.deps.registry, deps: backend.deps };
   }
   const node = closers.add('cluster node', await startClusterNode(config, logger), (n) => n.stop());
   if (config.role === 'node') return { registry: node.registry };
-  // One registry: /metrics shows the node's and the gateway's metrics together.
+  // One registry: /metrics shows the node's, the gateway's and the notifier's metrics together.
   const backend = closers.add(
     'gateway backend',
     await connectGatewayBackend(config, logger, { registry: node.registry }),
     (b) => b.stop(),
   );
+  if (config.notifications.enabled)
+    closers.add('notifier', await startClusterNotifier(config, logger, { registry: node.registry }), (n) => n.stop());
   return { registry: node.registry, deps: backend.deps };
 }

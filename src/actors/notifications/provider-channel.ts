@@ -120,12 +120,14 @@ export class ProviderChannel {
     const base = Math.min(this.#options.backoffMaxMs, this.#options.backoffMinMs * 2 ** (round - 1));
     const ms = base / 2 + Math.random() * (base / 2);
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      const cut = (): void => {
+      const signal = this.#stopping.signal;
+      const done = (): void => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         resolve();
       };
-      this.#stopping.signal.addEventListener('abort', cut, { once: true });
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }
