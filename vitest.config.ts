@@ -22,6 +22,7 @@ const UNIT = [
   'test/actors/webhooks/webhook-deliverer.test.ts',
   'test/cli-token.test.ts',
   'test/cli-validate.test.ts',
+  'test/e2e/notifications-embedded.e2e.test.ts',
   'test/e2e/webhooks-embedded.e2e.test.ts',
   'test/gateway/app.test.ts',
   'test/gateway/auth.test.ts',

@@ -128,7 +128,10 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       read: store.read,
       // One process: a config change, a publish, a directory or webhook change reaches the node at once, not after its cache TTL.
       workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
-      directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
+      directory: invalidatingDirectory(store.directory, (tenant) => {
+        host.invalidateDirectory(tenant);
+        notifications?.notifier.invalidate(tenant);
+      }),
       webhooks: invalidatingWebhooks(store.webhooks, (tenant) => deliverer.invalidateWebhooks(tenant)),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: store.analytics,

@@ -142,6 +142,9 @@ export interface RenderedNotification {
 }
 
 const asIs = (value: unknown): string => String(value);
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+/** What HTML needs escaped (text and quoted attributes); unlike Mustache's default, `/` and `=` stay readable. */
+const escapeHtml = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
 /** Renders every part of `view.kind` with the tenant's templates over the defaults. */
 export function renderNotification(view: TemplateView, settings: NotificationSettings): RenderedNotification {
@@ -156,7 +159,7 @@ export function renderNotification(view: TemplateView, settings: NotificationSet
   return {
     subject,
     text: Mustache.render(source('text'), withTitle, partial, { escape: asIs }),
-    html: Mustache.render(source('html'), withTitle, partial),
+    html: Mustache.render(source('html'), withTitle, partial, { escape: escapeHtml }),
     sms: Mustache.render(source('sms'), withTitle, partial, { escape: asIs }).trim(),
     push: Mustache.render(source('push'), withTitle, partial, { escape: asIs }).trim(),
   };

@@ -48,6 +48,8 @@ export interface NotifierOptions {
   claimMs?: number;
   /** How long a tenant's directory and settings are reused. @default 30_000 */
   cacheMs?: number;
+  /** An event with a delivery left to retry comes back after this, doubled per attempt made (max 60 s). @default 2_000 */
+  retryBaseMs?: number;
   /** Deliveries sent at once. @default 16 */
   concurrency?: number;
   metrics?: NotificationMetrics;
@@ -97,6 +99,7 @@ export class Notifier {
       claimMs: 60_000,
       cacheMs: 30_000,
       concurrency: 16,
+      retryBaseMs: 2_000,
       logger: pino({ level: 'silent' }),
       now: Date.now,
       ...options,
@@ -315,7 +318,7 @@ export class Notifier {
       const outcome = await this.#channels[x.claim.channel]!.deliver(x.message, held.get(x.claim.dedupeKey) ?? 0);
       outcomes.push(this.#outcome(x, outcome));
       if (outcome.status === 'retry') {
-        const delay = Math.min(60_000, 2_000 * 2 ** Math.min(outcome.attempts, 5));
+        const delay = Math.min(60_000, this.#o.retryBaseMs * 2 ** Math.min(outcome.attempts, 5));
         retry.set(x.claim.eventId, Math.max(retry.get(x.claim.eventId) ?? 0, delay));
       }
     });

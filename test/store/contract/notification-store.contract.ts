@@ -82,7 +82,13 @@ export function notificationStoreContract(name: string, makeSubject: () => Promi
 
     it('deliveries - a claim is held by one owner until it lapses; sent is final; dead shows as a dead letter', async () => {
       const a = await s.notifications.claim([claim(tenant, 'k1', 'a', T0), claim(tenant, 'k2', 'a', T0)]);
-      expect(a).toEqual({ held: new Map([['k1', 0], ['k2', 0]]), busy: new Set() });
+      expect(a).toEqual({
+        held: new Map([
+          ['k1', 0],
+          ['k2', 0],
+        ]),
+        busy: new Set(),
+      });
       expect(await s.notifications.claim([claim(tenant, 'k1', 'b', T0 + 10)])).toEqual({
         held: new Map(),
         busy: new Set(['k1']),

@@ -1,0 +1,77 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+/** One message the sink accepted (answered 250 on a connection still open). */
+export interface ReceivedMail {
+  to: string[];
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  dedupeKey: string;
+}
+
+/**
+ * A real SMTP server in process (npm smtp-server), parsing each message with
+ * mailparser. `acceptDelayMs` holds each message before its 250 (a slow relay,
+ * to kill a sender mid-delivery); a message whose connection closed before
+ * the 250 is not counted as received, as its sender never learnt it was.
+ */
+export class SmtpSink {
+  readonly received: ReceivedMail[] = [];
+  /** Set while the sink answers 451 to every message (a relay outage). */
+  failing = false;
+
+  private constructor(
+    private readonly server: SMTPServer,
+    readonly port: number,
+  ) {}
+
+  static async start(options: { acceptDelayMs?: number } = {}): Promise<SmtpSink> {
+    const closed = new Set<string>();
+    let sink: SmtpSink | undefined;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onClose: (session) => closed.add(session.id),
+      onData: (stream, session, callback) => {
+        simpleParser(stream)
+          .then(async (mail) => {
+            if (sink?.failing) {
+              const err = Object.assign(new Error('try again later'), { responseCode: 451 });
+              return callback(err);
+            }
+            if (options.acceptDelayMs) await new Promise((r) => setTimeout(r, options.acceptDelayMs));
+            if (closed.has(session.id)) return callback(new Error('gone'));
+            const header = mail.headers.get('x-bflow-dedupe-key');
+            sink?.received.push({
+              to: session.envelope.rcptTo.map((r) => r.address),
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              subject: mail.subject ?? '',
+              text: mail.text ?? '',
+              html: typeof mail.html === 'string' ? mail.html : '',
+              messageId: mail.messageId ?? '',
+              dedupeKey: typeof header === 'string' ? header : '',
+            });
+            callback();
+          })
+          .catch((err: Error) => callback(err));
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
+    sink = new SmtpSink(server, port);
+    return sink;
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
