@@ -19,6 +19,7 @@ const UNIT = [
   'test/actors/runtime-host/runtime-host.test.ts',
   'test/actors/runtime-host/start-definition-cache.test.ts',
   'test/actors/timers/timer-service.test.ts',
+  'test/actors/notifications/providers.test.ts',
   'test/actors/webhooks/webhook-deliverer.test.ts',
   'test/cli-token.test.ts',
   'test/cli-validate.test.ts',

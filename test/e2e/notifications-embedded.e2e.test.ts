@@ -210,7 +210,10 @@ describe('embedded - notifications end to end', () => {
     expect(bad.status).toBe(422);
     expect(bad.body.code).toBe('template_invalid');
     expect(bad.body.errors).toEqual([
-      { path: 'templates.task_assigned.text', message: expect.stringMatching(/line 3, column 1/) },
+      {
+        path: 'templates.task_assigned.text',
+        message: expect.stringMatching(/Unclosed section "fields" at line 2, column 1/),
+      },
     ]);
     const unchanged = await call('alice', 'GET', '/api/v1/notifications/settings', undefined, ['admin']);
     expect(unchanged.body.templates).toEqual({});

@@ -110,13 +110,28 @@ export function templateProblem(template: string): Omit<TemplateProblem, 'path'>
     return undefined;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const at = /\bat (\d+)$/.exec(message);
-    const offset = at ? Number(at[1]) : 0;
+    const offset = errorOffset(template, message);
     const before = template.slice(0, offset).split('\n');
     const line = before.length;
     const column = (before[before.length - 1]?.length ?? 0) + 1;
     return { message: `${message.replace(/ at \d+$/, '')} at line ${line}, column ${column}`, line, column };
   }
+}
+
+/**
+ * Where the error is: Mustache reports an unclosed tag or section at the template's end; the tag or section that
+ * was left open is the useful position.
+ */
+function errorOffset(template: string, message: string): number {
+  const reported = Number(/\bat (\d+)$/.exec(message)?.[1] ?? 0);
+  if (message.startsWith('Unclosed tag')) return Math.max(0, template.lastIndexOf('{{'));
+  const section = /^Unclosed section "(.*)"/.exec(message)?.[1];
+  if (section !== undefined) {
+    const escaped = section.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const opens = [...template.matchAll(new RegExp(`\\{\\{\\s*[#^]\\s*${escaped}\\s*\\}\\}`, 'g'))];
+    return opens.at(-1)?.index ?? reported;
+  }
+  return reported;
 }
 
 /** Every template problem of a settings document (an empty list: all parse). */

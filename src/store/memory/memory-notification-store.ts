@@ -138,7 +138,12 @@ export class MemoryNotificationStore implements NotificationStore {
     return found;
   }
 
-  async setPreferences(tenant: string, employee: string, preferences: NotificationPreferences): Promise<void> {
+  async setPreferences(
+    tenant: string,
+    employee: string,
+    preferences: NotificationPreferences,
+    _now?: number,
+  ): Promise<void> {
     this.#preferences.set(`${tenant}|${employee}`, structuredClone(preferences));
   }
 
@@ -147,7 +152,7 @@ export class MemoryNotificationStore implements NotificationStore {
     return s && structuredClone(s);
   }
 
-  async setSettings(tenant: string, settings: NotificationSettings): Promise<void> {
+  async setSettings(tenant: string, settings: NotificationSettings, _now?: number): Promise<void> {
     this.#settings.set(tenant, structuredClone(settings));
   }
 
