@@ -58,6 +58,7 @@ const envSchema = z.object({
   BFLOW_WEBHOOK_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   BFLOW_NOTIFIER: z.enum(['true', 'false', '1', '0']).default('true'),
   BFLOW_NOTIFY_LINK_BASE: url(['https', 'http']).optional(),
+  BFLOW_NOTIFY_ACK_WAIT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   BFLOW_SMTP_URL: url(['smtp', 'smtps']).optional(),
   BFLOW_SMTP_FROM: z.string().trim().min(3).max(320).default('bflow <no-reply@localhost>'),
   BFLOW_SMS_URL: url(['https', 'http']).optional(),
@@ -128,6 +129,11 @@ export interface NotificationsConfig {
   enabled: boolean;
   /** Links in notifications point at `<linkBase>/runtimes/<id>` (BFLOW_NOTIFY_LINK_BASE). */
   linkBase: string;
+  /**
+   * A replica that dies mid-batch gives its events back after this (the consumer's ack wait), and its claims on
+   * deliveries lapse after twice this (BFLOW_NOTIFY_ACK_WAIT_MS).
+   */
+  ackWaitMs: number;
   smtp?: SmtpOptions;
   sms?: SmsOptions;
   push?: PushOptions;
@@ -269,6 +275,7 @@ const CLUSTER_NODE: readonly ConfigVariable[] = [
 /** Read where the notifier runs. */
 const NOTIFY: readonly ConfigVariable[] = [
   'BFLOW_NOTIFY_LINK_BASE',
+  'BFLOW_NOTIFY_ACK_WAIT_MS',
   'BFLOW_SMTP_URL',
   'BFLOW_SMTP_FROM',
   'BFLOW_SMS_URL',
@@ -345,10 +352,11 @@ function parse(env: Env): Parsed {
 
 function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
   const embedded = e.BFLOW_MYSQL_URL === undefined || e.BFLOW_NATS_URL === undefined;
+  const nodeId = e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`;
   const common: CommonConfig = {
     port: e.BFLOW_PORT,
     shards: e.BFLOW_SHARDS,
-    nodeId: e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`,
+    nodeId,
     logLevel: e.BFLOW_LOG_LEVEL,
     cluster: e.BFLOW_CLUSTER,
     leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
@@ -367,7 +375,7 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
       webhookCacheMs: e.BFLOW_WEBHOOK_CACHE_MS,
     },
     mysqlStatementMetrics: e.BFLOW_MYSQL_STATEMENT_METRICS === 'true' || e.BFLOW_MYSQL_STATEMENT_METRICS === '1',
-    notifications: notificationsConfig(e),
+    notifications: notificationsConfig(e, nodeId),
   };
   if (e.BFLOW_JWT_SECRET !== undefined) common.auth = { kind: 'secret', secret: e.BFLOW_JWT_SECRET, generated: false };
   if (e.BFLOW_JWKS_URL !== undefined) common.auth = { kind: 'jwks', url: e.BFLOW_JWKS_URL };
@@ -397,12 +405,14 @@ function providerProblems(e: z.infer<typeof envSchema>): string[] {
   return problems;
 }
 
-function notificationsConfig(e: z.infer<typeof envSchema>): NotificationsConfig {
+function notificationsConfig(e: z.infer<typeof envSchema>, nodeId: string): NotificationsConfig {
   const config: NotificationsConfig = {
     enabled: e.BFLOW_NOTIFIER === 'true' || e.BFLOW_NOTIFIER === '1',
+    ackWaitMs: e.BFLOW_NOTIFY_ACK_WAIT_MS,
     linkBase: (e.BFLOW_NOTIFY_LINK_BASE ?? `http://localhost:${e.BFLOW_PORT}/api/v1`).replace(/\/$/, ''),
   };
-  if (e.BFLOW_SMTP_URL !== undefined) config.smtp = { url: e.BFLOW_SMTP_URL, from: e.BFLOW_SMTP_FROM };
+  if (e.BFLOW_SMTP_URL !== undefined)
+    config.smtp = { url: e.BFLOW_SMTP_URL, from: e.BFLOW_SMTP_FROM, clientName: `bflow-${nodeId}` };
   if (e.BFLOW_SMS_URL !== undefined)
     config.sms = {
       baseUrl: e.BFLOW_SMS_URL,

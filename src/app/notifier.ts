@@ -94,6 +94,7 @@ export async function startClusterNotifier(
       signal,
       owner: config.nodeId,
       linkBase: config.notifications.linkBase,
+      claimMs: 2 * config.notifications.ackWaitMs,
       metrics,
       logger,
       ...options.overrides,
@@ -107,6 +108,7 @@ export async function startClusterNotifier(
     const consumer = await JetStreamNotificationConsumer.start(nc, batcher, {
       stream: streams.events,
       prefix: config.cluster,
+      ackWaitMs: config.notifications.ackWaitMs,
       logger,
     });
     closers.defer('notification consumer', () => consumer.stop());

@@ -92,6 +92,7 @@ export class Notifier {
   readonly #directories: TenantTtlCache<Map<string, Employee>>;
   readonly #settings: TenantTtlCache<NotificationSettings>;
   readonly #versions: TenantTtlCache<CompiledWorkflow | undefined>;
+  readonly #outcomes: OutcomeWriter;
 
   constructor(options: NotifierOptions) {
     this.#o = {
@@ -108,6 +109,7 @@ export class Notifier {
     this.#directories = new TenantTtlCache(this.#o.cacheMs, this.#o.now, 10_000, true);
     this.#settings = new TenantTtlCache(this.#o.cacheMs, this.#o.now, 10_000, true);
     this.#versions = new TenantTtlCache(24 * 3600_000, this.#o.now, 10_000);
+    this.#outcomes = new OutcomeWriter(this.#o.store);
   }
 
   /** The tenant's settings changed: its next batch reads them afresh. */
@@ -313,16 +315,17 @@ export class Notifier {
     // Another notifier holds these (or held them and died): look again once its claim may have lapsed.
     for (const x of external) if (busy.has(x.claim.dedupeKey)) retry.set(x.claim.eventId, this.#o.claimMs);
     const mine = external.filter((x) => held.has(x.claim.dedupeKey));
-    const outcomes: DeliveryOutcome[] = [];
+    const recorded: Promise<void>[] = [];
     await forEachLimited(mine, this.#o.concurrency, async (x) => {
       const outcome = await this.#channels[x.claim.channel]!.deliver(x.message, held.get(x.claim.dedupeKey) ?? 0);
-      outcomes.push(this.#outcome(x, outcome));
+      // Recorded as soon as it is known (not at the batch's end): a crash after a send repeats as little as possible.
+      recorded.push(this.#outcomes.record(this.#outcome(x, outcome)));
       if (outcome.status === 'retry') {
         const delay = Math.min(60_000, this.#o.retryBaseMs * 2 ** Math.min(outcome.attempts, 5));
         retry.set(x.claim.eventId, Math.max(retry.get(x.claim.eventId) ?? 0, delay));
       }
     });
-    await this.#o.store.finish(outcomes);
+    await Promise.all(recorded);
     return retry;
   }
 
@@ -355,6 +358,39 @@ export class Notifier {
     };
     if (outcome.status !== 'sent') result.error = outcome.error;
     return result;
+  }
+}
+
+/**
+ * Writes delivery outcomes as they come: one statement when idle, and while
+ * one is in flight the next ones gather for the following statement.
+ */
+class OutcomeWriter {
+  #pending: { outcome: DeliveryOutcome; done: () => void; failed: (err: unknown) => void }[] = [];
+  #writing = false;
+
+  constructor(private readonly store: Pick<NotificationStore, 'finish'>) {}
+
+  record(outcome: DeliveryOutcome): Promise<void> {
+    return new Promise((done, failed) => {
+      this.#pending.push({ outcome, done, failed });
+      if (!this.#writing) void this.#write();
+    });
+  }
+
+  async #write(): Promise<void> {
+    this.#writing = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        await this.store.finish(batch.map((p) => p.outcome));
+        for (const p of batch) p.done();
+      } catch (err) {
+        for (const p of batch) p.failed(err);
+      }
+    }
+    this.#writing = false;
   }
 }
 

@@ -32,6 +32,8 @@ export interface SmtpOptions {
   from: string;
   /** Connect, greeting and socket timeouts. @default 10_000 */
   timeoutMs?: number;
+  /** The name this client gives in EHLO. @default the machine's hostname */
+  clientName?: string;
 }
 
 /** Opens a pooled SMTP transport; `send` is one message, `close` ends the pool. */
@@ -49,6 +51,7 @@ export function smtpSender(options: SmtpOptions): { send: ProviderSend; close():
       : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
     // A local relay (the tests' sink, a dev server) may have no certificate: STARTTLS is used when offered.
     ignoreTLS: url.searchParams.get('tls') === 'off',
+    ...(options.clientName === undefined ? {} : { name: options.clientName }),
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,

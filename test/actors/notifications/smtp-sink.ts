@@ -11,6 +11,8 @@ export interface ReceivedMail {
   html: string;
   messageId: string;
   dedupeKey: string;
+  /** The name the client gave in EHLO (bflow sends `bflow-<node id>`). */
+  client: string;
 }
 
 /**
@@ -23,6 +25,25 @@ export class SmtpSink {
   readonly received: ReceivedMail[] = [];
   /** Set while the sink answers 451 to every message (a relay outage). */
   failing = false;
+  /** Messages waiting for their 250 while the sink holds (see `hold`), by EHLO name. */
+  readonly held: string[] = [];
+  #release: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+
+  /** From now on each message waits before its 250 until `release()`. */
+  hold(): void {
+    this.#release ??= new Promise((resolve) => (this.#open = resolve));
+  }
+
+  release(): void {
+    this.#open?.();
+    this.#release = undefined;
+  }
+
+  /** What a message waits for before its 250 (resolved when not holding). */
+  get gate(): Promise<void> {
+    return this.#release ?? Promise.resolve();
+  }
 
   private constructor(
     private readonly server: SMTPServer,
@@ -45,6 +66,12 @@ export class SmtpSink {
               return callback(err);
             }
             if (options.acceptDelayMs) await new Promise((r) => setTimeout(r, options.acceptDelayMs));
+            const client = session.hostNameAppearsAs;
+            if (sink) {
+              sink.held.push(client);
+              await sink.gate;
+              sink.held.splice(sink.held.indexOf(client), 1);
+            }
             if (closed.has(session.id)) return callback(new Error('gone'));
             const header = mail.headers.get('x-bflow-dedupe-key');
             sink?.received.push({
@@ -55,6 +82,7 @@ export class SmtpSink {
               html: typeof mail.html === 'string' ? mail.html : '',
               messageId: mail.messageId ?? '',
               dedupeKey: typeof header === 'string' ? header : '',
+              client,
             });
             callback();
           })
