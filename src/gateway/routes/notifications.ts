@@ -113,6 +113,8 @@ function storeOf(ctx: ApiContext): NotificationStore {
 
 /** How often an idle stream re-reads the store (a lost wake-up costs at most this) and sends a keep-alive. */
 const STREAM_POLL_MS = 15_000;
+/** A stream ends after this (or `?wait=` seconds); the client reconnects with Last-Event-ID. */
+const MAX_STREAM_SECONDS = 3600;
 /** Notifications one stream read sends at most. */
 const STREAM_BATCH = 100;
 
@@ -187,12 +189,19 @@ export function registerNotificationRoutes(app: OpenAPIHono<GatewayEnv>, ctx: Ap
       throw new ApiError(422, 'validation_failed', 'Last-Event-ID must be an event id this stream sent', [
         { path: 'header.last-event-id', message: 'a notification id' },
       ]);
+    const wait = c.req.query('wait');
+    if (wait !== undefined && !/^(0|[1-9][0-9]{0,3})$/.test(wait))
+      throw new ApiError(422, 'validation_failed', 'wait must be whole seconds from 0 to 3600', [
+        { path: 'query.wait', message: 'whole seconds, 0 to 3600' },
+      ]);
+    const endAt =
+      Date.now() + Math.min(MAX_STREAM_SECONDS, wait === undefined ? MAX_STREAM_SECONDS : Number(wait)) * 1000;
     // Without Last-Event-ID the stream starts now: the list endpoint serves what came before.
     const after =
       resumeFrom === undefined
         ? ((await store.list(principal.tenant, principal.employee, 1)).items[0]?.seq ?? 0)
         : Number(resumeFrom);
-    return streamSSE(c, (stream) => followNotifications(stream, store, ctx, principal, after));
+    return streamSSE(c, (stream) => followNotifications(stream, store, ctx, principal, after, endAt));
   });
 }
 
@@ -203,6 +212,7 @@ async function followNotifications(
   ctx: ApiContext,
   principal: Principal,
   after: number,
+  endAt: number,
 ): Promise<void> {
   let last = after;
   let told = true;
@@ -222,8 +232,10 @@ async function followNotifications(
         last = n.seq;
       }
       if (items.length === STREAM_BATCH || told) continue;
+      const left = endAt - Date.now();
+      if (left <= 0) return;
       const woken = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), STREAM_POLL_MS);
+        const timer = setTimeout(() => resolve(false), Math.min(STREAM_POLL_MS, left));
         wake = () => {
           clearTimeout(timer);
           resolve(true);
