@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     await waitFor(
       () => {
         if (!started.running) throw new Error(`the notifier exited:\n${started.stderr}\n${started.stdout.slice(-3000)}`);
-        return started.stdout.includes('"msg":"notifier started"');
+        return started.stderr.includes('"msg":"notifier started"');
       },
       { deadlineMs: 60_000, what: 'the notifier consuming' },
     );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import {
@@ -132,8 +133,9 @@ export class Notifier {
       this.#build(p, ctx, preferences.get(`${p.event.tenant}\n${p.recipient}`), inApp, external);
     }
     if (inApp.length > 0) {
-      await this.#o.store.addInApp(inApp);
-      this.#o.metrics?.notifications.inc({ channel: 'in_app', result: 'sent' }, inApp.length);
+      // A redelivered event's rows are already there: only the new ones count.
+      const added = await this.#o.store.addInApp(inApp);
+      this.#o.metrics?.notifications.inc({ channel: 'in_app', result: 'sent' }, added);
       for (const n of inApp)
         this.#o.metrics?.lag.observe({ channel: 'in_app' }, lagSeconds(this.#o.now(), n.createdAt));
       for (const [tenant, recipients] of byTenant(inApp)) this.#o.signal?.notify(tenant, recipients);
@@ -229,11 +231,14 @@ export class Notifier {
         this.#o.metrics?.notifications.inc({ channel, result: 'skipped' });
         continue;
       }
-      for (const [index, to] of addressesOf(channel, employee, prefs).entries()) {
-        const key = channel === 'push' ? `${dedupeKey}|${index}` : dedupeKey;
+      const addresses = addressesOf(channel, employee, prefs);
+      for (const to of addresses) {
+        // One push per device: each token has its own key.
+        const key =
+          channel === 'push' ? `${dedupeKey}|${createHash('sha256').update(to).digest('hex').slice(0, 16)}` : dedupeKey;
         external.push(this.#external(e, recipient, kind, channel, key, to, rendered, link));
       }
-      if (addressesOf(channel, employee, prefs).length === 0) {
+      if (addresses.length === 0) {
         // No address in the directory: counted and skipped, never retried.
         this.#o.metrics?.notifications.inc({ channel, result: 'skipped' });
         this.#o.logger.info(
