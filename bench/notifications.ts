@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const warmupSeconds = intArg('warmup', 3);
   const concurrency = intArg('concurrency', 32);
   const tenants = intArg('tenants', 20);
-  const smtp = await SmtpSink.start();
+  const smtp = await SmtpSink.start({ countOnly: true });
   const stack = await startBenchStack({
     name: 'notify',
     nodes: 1,

@@ -50,7 +50,11 @@ export class SmtpSink {
     readonly port: number,
   ) {}
 
-  static async start(options: { acceptDelayMs?: number } = {}): Promise<SmtpSink> {
+  /**
+   * `countOnly`: keep the envelope and the X-Bflow-Dedupe-Key header only, without parsing the MIME body (the
+   * benchmark's sink: parsing would take CPU from the processes measured).
+   */
+  static async start(options: { acceptDelayMs?: number; countOnly?: boolean } = {}): Promise<SmtpSink> {
     const closed = new Set<string>();
     let sink: SmtpSink | undefined;
     const server = new SMTPServer({
@@ -59,6 +63,26 @@ export class SmtpSink {
       logger: false,
       onClose: (session) => closed.add(session.id),
       onData: (stream, session, callback) => {
+        if (options.countOnly) {
+          let head = '';
+          stream.on('data', (d: Buffer) => {
+            if (head.length < 8192) head += d.toString('latin1');
+          });
+          stream.on('end', () => {
+            sink?.received.push({
+              to: session.envelope.rcptTo.map((r) => r.address),
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              subject: '',
+              text: '',
+              html: '',
+              messageId: '',
+              dedupeKey: /^X-Bflow-Dedupe-Key: (.*)$/im.exec(head)?.[1]?.trim() ?? '',
+              client: session.hostNameAppearsAs,
+            });
+            callback();
+          });
+          return;
+        }
         simpleParser(stream)
           .then(async (mail) => {
             if (sink?.failing) {
