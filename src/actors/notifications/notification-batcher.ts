@@ -13,6 +13,11 @@ export interface FeedItem {
 export interface NotificationBatcherOptions {
   /** Events handed to the notifier at once, at most. @default 100 */
   maxBatch?: number;
+  /**
+   * How long a batch gathers before it is handled, unless it is full: a few events written together cost the
+   * store a few statements, not a few per event. @default 5
+   */
+  lingerMs?: number;
   /** Redelivery delay after the store failed a batch. @default 5_000 */
   retryDelayMs?: number;
   metrics?: NotificationMetrics;
@@ -29,6 +34,7 @@ export class NotificationBatcher {
   #running: Promise<void> | undefined;
   readonly #maxBatch: number;
   readonly #retryDelayMs: number;
+  readonly #lingerMs: number;
   readonly #logger: Logger;
 
   constructor(
@@ -37,6 +43,7 @@ export class NotificationBatcher {
   ) {
     this.#maxBatch = options.maxBatch ?? 100;
     this.#retryDelayMs = options.retryDelayMs ?? 5_000;
+    this.#lingerMs = options.lingerMs ?? 5;
     this.#logger = options.logger ?? pino({ level: 'silent' });
   }
 
@@ -58,7 +65,11 @@ export class NotificationBatcher {
   }
 
   async #drain(): Promise<void> {
-    while (this.#buffer.length > 0) await this.#handle(this.#buffer.splice(0, this.#maxBatch));
+    while (this.#buffer.length > 0) {
+      if (this.#lingerMs > 0 && this.#buffer.length < this.#maxBatch)
+        await new Promise((resolve) => setTimeout(resolve, this.#lingerMs));
+      await this.#handle(this.#buffer.splice(0, this.#maxBatch));
+    }
   }
 
   async #handle(batch: FeedItem[]): Promise<void> {

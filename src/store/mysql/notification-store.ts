@@ -118,8 +118,8 @@ export class MySqlNotificationStore implements NotificationStore {
   async claim(claims: readonly DeliveryClaim[]): Promise<ClaimResult> {
     const held = new Map<string, number>();
     const busy = new Set<string>();
-    for (const [, group] of groupBy(claims, (c) => `${c.tenant}\n${c.owner}`)) {
-      const first = group[0]!;
+    // One INSERT and one SELECT per owner (a notifier claims as one owner), whatever the tenants.
+    for (const [owner, group] of groupBy(claims, (c) => c.owner)) {
       const values: unknown[] = [];
       for (const c of group)
         values.push(
@@ -145,11 +145,13 @@ export class MySqlNotificationStore implements NotificationStore {
         values,
       );
       const found = await this.select(
-        `SELECT dedupe_key, attempts, owner FROM notification_deliveries WHERE tenant = ? AND status = 'pending' AND dedupe_key IN (${marks(group.length)})`,
-        [first.tenant, ...group.map((c) => c.dedupeKey)],
+        `SELECT tenant, dedupe_key, attempts, owner FROM notification_deliveries WHERE status = 'pending' AND (tenant, dedupe_key) IN (${pairs(group.length)})`,
+        group.flatMap((c) => [c.tenant, c.dedupeKey]),
       );
+      const asked = new Set(group.map((c) => `${c.tenant}\n${c.dedupeKey}`));
       for (const r of found) {
-        if (str(r.owner) === first.owner) held.set(str(r.dedupe_key), num(r.attempts));
+        if (!asked.has(`${str(r.tenant)}\n${str(r.dedupe_key)}`)) continue;
+        if (str(r.owner) === owner) held.set(str(r.dedupe_key), num(r.attempts));
         else busy.add(str(r.dedupe_key));
       }
     }
@@ -157,11 +159,11 @@ export class MySqlNotificationStore implements NotificationStore {
   }
 
   async finish(outcomes: readonly DeliveryOutcome[]): Promise<void> {
-    for (const [, group] of groupBy(outcomes, (o) => `${o.tenant}\n${o.owner}`)) {
-      const first = group[0]!;
+    // One UPDATE per owner, whatever the tenants.
+    for (const [owner, group] of groupBy(outcomes, (o) => o.owner)) {
       const cases = (pick: (o: DeliveryOutcome) => unknown): { sql: string; values: unknown[] } => ({
-        sql: `CASE dedupe_key ${group.map(() => 'WHEN ? THEN ?').join(' ')} END`,
-        values: group.flatMap((o) => [o.dedupeKey, pick(o)]),
+        sql: `CASE ${group.map(() => 'WHEN tenant = ? AND dedupe_key = ? THEN ?').join(' ')} END`,
+        values: group.flatMap((o) => [o.tenant, o.dedupeKey, pick(o)]),
       });
       const status = cases((o) => (o.status === 'retry' ? 'pending' : o.status));
       const attempts = cases((o) => o.attempts);
@@ -169,15 +171,14 @@ export class MySqlNotificationStore implements NotificationStore {
       await this.exec(
         `UPDATE notification_deliveries SET status = ${status.sql}, attempts = ${attempts.sql}, last_error = ${error.sql}, updated_at = ?,
            claimed_until = IF(status = 'pending', 0, claimed_until)
-         WHERE tenant = ? AND owner = ? AND status = 'pending' AND dedupe_key IN (${marks(group.length)})`,
+         WHERE owner = ? AND status = 'pending' AND (tenant, dedupe_key) IN (${pairs(group.length)})`,
         [
           ...status.values,
           ...attempts.values,
           ...error.values,
-          first.now,
-          first.tenant,
-          first.owner,
-          ...group.map((o) => o.dedupeKey),
+          group[0]!.now,
+          owner,
+          ...group.flatMap((o) => [o.tenant, o.dedupeKey]),
         ],
       );
     }
@@ -242,6 +243,7 @@ export class MySqlNotificationStore implements NotificationStore {
 }
 
 const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+const pairs = (n: number): string => Array.from({ length: n }, () => '(?, ?)').join(', ');
 
 /** `n` value tuples of `width` placeholders; `literalAt` inserts `'pending'` as the tuple's item at that index. */
 function rows(n: number, width: number, literalAt?: number): string {

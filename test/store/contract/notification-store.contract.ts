@@ -138,6 +138,24 @@ export function notificationStoreContract(name: string, makeSubject: () => Promi
       expect((await s.notifications.deadLetters(tenant, 10)).items).toEqual([]);
     });
 
+    it('deliveries - one claim batch may span tenants; each tenant keeps its own rows', async () => {
+      const other = uniqueTenant('nt2');
+      const got = await s.notifications.claim([claim(tenant, 'm1', 'a', T0), claim(other, 'm2', 'a', T0)]);
+      expect(got).toEqual({
+        held: new Map([
+          ['m1', 0],
+          ['m2', 0],
+        ]),
+        busy: new Set(),
+      });
+      await s.notifications.finish([
+        { tenant, dedupeKey: 'm1', owner: 'a', status: 'dead', attempts: 1, error: 'x', now: T0 + 1 },
+        { tenant: other, dedupeKey: 'm2', owner: 'a', status: 'sent', attempts: 1, now: T0 + 1 },
+      ]);
+      expect((await s.notifications.deadLetters(tenant, 10)).items.map((d) => d.dedupeKey)).toEqual(['m1']);
+      expect((await s.notifications.deadLetters(other, 10)).items).toEqual([]);
+    });
+
     it('dead letters - newest first with a cursor', async () => {
       for (let i = 0; i < 3; i++) {
         await s.notifications.claim([claim(tenant, `d${i}`, 'a', T0)]);
