@@ -16,6 +16,7 @@ const scenarios: Record<string, string[]> = {
   batch: ['bench/http.ts', 'batch'],
   scale: ['bench/http.ts', 'scale'],
   inbox: ['bench/inbox.ts'],
+  notifications: ['bench/notifications.ts'],
   soak: ['bench/soak.ts'],
 };
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { generateDevSecret } from './dev-token.ts';
+import type { PushOptions, SmsOptions, SmtpOptions } from '../actors/notifications/index.ts';
 
 /**
  * bflow's configuration: the BFLOW_* environment variables (docs/operations.md#configuration), parsed and validated once at start, and resolved per
@@ -77,6 +78,18 @@ const envSchema = z.object({
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   BFLOW_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   BFLOW_WEBHOOK_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  BFLOW_NOTIFIER: z.enum(['true', 'false', '1', '0']).default('true'),
+  BFLOW_NOTIFY_LINK_BASE: url(['https', 'http']).optional(),
+  BFLOW_NOTIFY_ACK_WAIT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  BFLOW_SMTP_URL: url(['smtp', 'smtps']).optional(),
+  BFLOW_SMTP_FROM: z.string().trim().min(3).max(320).default('bflow <no-reply@localhost>'),
+  BFLOW_SMS_URL: url(['https', 'http']).optional(),
+  BFLOW_SMS_ACCOUNT_SID: z.string().trim().min(1).max(200).optional(),
+  BFLOW_SMS_AUTH_TOKEN: z.string().min(1).max(500).optional(),
+  BFLOW_SMS_FROM: z.string().trim().min(1).max(50).optional(),
+  BFLOW_PUSH_URL: url(['https', 'http']).optional(),
+  BFLOW_PUSH_PROJECT: z.string().trim().min(1).max(200).optional(),
+  BFLOW_PUSH_TOKEN: z.string().min(1).max(4096).optional(),
   // A bench/diagnostic setting, off in production: see CommonConfig.mysqlStatementMetrics.
   BFLOW_MYSQL_STATEMENT_METRICS: z.enum(['true', 'false', '1', '0']).default('false'),
 });
@@ -133,6 +146,24 @@ interface CommonConfig {
    * timer per query, so it is off unless BFLOW_MYSQL_STATEMENT_METRICS=true.
    */
   mysqlStatementMetrics: boolean;
+  /** The notifier (docs/operations.md#notifications): whether `bflow all` runs one, the links, the providers. */
+  notifications: NotificationsConfig;
+}
+
+/** The notifier's settings; a provider left unset is a channel skipped. */
+export interface NotificationsConfig {
+  /** `bflow all` runs the notifier in process (BFLOW_NOTIFIER). */
+  enabled: boolean;
+  /** Links in notifications point at `<linkBase>/runtimes/<id>` (BFLOW_NOTIFY_LINK_BASE). */
+  linkBase: string;
+  /**
+   * A replica that dies mid-batch gives its events back after this (the consumer's ack wait), and its claims on
+   * deliveries lapse after twice this (BFLOW_NOTIFY_ACK_WAIT_MS).
+   */
+  ackWaitMs: number;
+  smtp?: SmtpOptions;
+  sms?: SmsOptions;
+  push?: PushOptions;
 }
 
 /** No MySQL and no NATS: in-process store, bus and leases (`npm start`). */
@@ -152,8 +183,8 @@ export interface ClusterConfig extends CommonConfig {
 
 export type BflowConfig = EmbeddedConfig | ClusterConfig;
 
-/** A process that serves: `bflow all`, `bflow node` or `bflow gateway`. */
-export type ServerRole = 'all' | 'node' | 'gateway';
+/** A process that serves: `bflow all`, `bflow node`, `bflow gateway` or `bflow notifier`. */
+export type ServerRole = 'all' | 'node' | 'gateway' | 'notifier';
 
 /** What a server process also knows about its configuration. */
 interface RoleFields {
@@ -167,7 +198,7 @@ interface RoleFields {
  * a role that serves the API always has `auth`; a cluster role always has
  * its MySQL and NATS URLs.
  */
-export type ServerConfig = ApiServerConfig | NodeServerConfig;
+export type ServerConfig = ApiServerConfig | NodeServerConfig | NotifierServerConfig;
 
 /** `bflow all` (embedded or on a cluster) and `bflow gateway`: they serve the API. */
 export type ApiServerConfig =
@@ -176,6 +207,9 @@ export type ApiServerConfig =
 
 /** `bflow node`: a shard host of a cluster. */
 export type NodeServerConfig = ClusterConfig & RoleFields & { role: 'node' };
+
+/** `bflow notifier`: a notifier replica of a cluster. */
+export type NotifierServerConfig = ClusterConfig & RoleFields & { role: 'notifier' };
 
 /** A configuration problem, naming each bad or missing variable. */
 export class ConfigError extends Error {
@@ -205,6 +239,7 @@ export function loadConfig(env: Env): BflowConfig {
  * const config = loadServerConfig(process.env, 'gateway'); // config.auth, config.mysqlUrl: set
  */
 export function loadServerConfig(env: Env, role: 'node'): NodeServerConfig;
+export function loadServerConfig(env: Env, role: 'notifier'): NotifierServerConfig;
 export function loadServerConfig(env: Env, role: 'all' | 'gateway'): ApiServerConfig;
 export function loadServerConfig(env: Env, role: ServerRole): ServerConfig;
 export function loadServerConfig(env: Env, role: ServerRole): ServerConfig {
@@ -216,14 +251,14 @@ export function loadServerConfig(env: Env, role: ServerRole): ServerConfig {
     const auth = config.auth ?? { kind: 'secret', secret: generateDevSecret(), generated: true };
     return { ...config, role: 'all', auth, unused };
   }
-  if (role === 'node') return { ...config, role, unused };
+  if (role === 'node' || role === 'notifier') return { ...config, role, unused };
   return { ...config, role, auth: config.auth!, unused }; // roleProblems refused a cluster API role without auth
 }
 
 function roleProblems(config: BflowConfig, role: ServerRole): string[] {
   if (role !== 'all' && config.embedded)
     return [`bflow ${role} needs BFLOW_MYSQL_URL and BFLOW_NATS_URL (for one process with no services, run bflow all)`];
-  if (role !== 'node' && !config.embedded && config.auth === undefined) {
+  if (role !== 'node' && role !== 'notifier' && !config.embedded && config.auth === undefined) {
     const who = role === 'all' ? 'bflow all on a cluster' : 'bflow gateway';
     return [`${who} needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens`];
   }
@@ -265,6 +300,25 @@ const CLUSTER_NODE: readonly ConfigVariable[] = [
   'BFLOW_PROJECTION_DELAY_MS',
   'BFLOW_MYSQL_STATEMENT_METRICS',
 ];
+/** Read where the notifier runs. */
+const NOTIFY: readonly ConfigVariable[] = [
+  'BFLOW_NOTIFY_LINK_BASE',
+  'BFLOW_NOTIFY_ACK_WAIT_MS',
+  'BFLOW_SMTP_URL',
+  'BFLOW_SMTP_FROM',
+  'BFLOW_SMS_URL',
+  'BFLOW_SMS_ACCOUNT_SID',
+  'BFLOW_SMS_AUTH_TOKEN',
+  'BFLOW_SMS_FROM',
+  'BFLOW_PUSH_URL',
+  'BFLOW_PUSH_PROJECT',
+  'BFLOW_PUSH_TOKEN',
+];
+const CLUSTER_NOTIFIER: readonly ConfigVariable[] = [
+  'BFLOW_MYSQL_URL',
+  'BFLOW_NATS_URL',
+  'BFLOW_MYSQL_STATEMENT_METRICS',
+];
 const CLUSTER_GATEWAY: readonly ConfigVariable[] = [
   'BFLOW_MYSQL_URL',
   'BFLOW_MYSQL_READ_URL',
@@ -275,14 +329,17 @@ const CLUSTER_GATEWAY: readonly ConfigVariable[] = [
 
 /** The variables a server process of `role` reads (`embedded`: `bflow all` with no MySQL/NATS). */
 export function variablesRead(role: ServerRole, embedded: boolean): readonly ConfigVariable[] {
+  const all: readonly ConfigVariable[] = ['BFLOW_NOTIFIER', ...NOTIFY];
   const parts =
     role === 'node'
       ? [EVERY_ROLE, HOST, CLUSTER_NODE]
       : role === 'gateway'
         ? [EVERY_ROLE, API, CLUSTER_GATEWAY]
-        : embedded
-          ? [EVERY_ROLE, API, HOST]
-          : [EVERY_ROLE, API, HOST, CLUSTER_NODE, CLUSTER_GATEWAY];
+        : role === 'notifier'
+          ? [EVERY_ROLE, NOTIFY, CLUSTER_NOTIFIER]
+          : embedded
+            ? [EVERY_ROLE, API, HOST, all]
+            : [EVERY_ROLE, API, HOST, CLUSTER_NODE, CLUSTER_GATEWAY, all];
   return CONFIG_VARIABLES.filter((name) => parts.some((part) => part.includes(name)));
 }
 
@@ -317,15 +374,17 @@ function parse(env: Env): Parsed {
     );
   if (e.BFLOW_JWT_SECRET !== undefined && e.BFLOW_JWKS_URL !== undefined)
     problems.push('set only one of BFLOW_JWT_SECRET and BFLOW_JWKS_URL');
+  problems.push(...providerProblems(e));
   return { config: problems.length > 0 ? undefined : toConfig(e), problems, present: names };
 }
 
 function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
   const embedded = e.BFLOW_MYSQL_URL === undefined || e.BFLOW_NATS_URL === undefined;
+  const nodeId = e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`;
   const common: CommonConfig = {
     port: e.BFLOW_PORT,
     shards: e.BFLOW_SHARDS,
-    nodeId: e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`,
+    nodeId,
     logLevel: e.BFLOW_LOG_LEVEL,
     cluster: e.BFLOW_CLUSTER,
     leaseTtlMs: e.BFLOW_LEASE_TTL_MS,
@@ -345,6 +404,7 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
       webhookCacheMs: e.BFLOW_WEBHOOK_CACHE_MS,
     },
     mysqlStatementMetrics: e.BFLOW_MYSQL_STATEMENT_METRICS === 'true' || e.BFLOW_MYSQL_STATEMENT_METRICS === '1',
+    notifications: notificationsConfig(e, nodeId),
   };
   if (e.BFLOW_JWT_SECRET !== undefined) common.auth = { kind: 'secret', secret: e.BFLOW_JWT_SECRET, generated: false };
   if (e.BFLOW_JWKS_URL !== undefined) common.auth = { kind: 'jwks', url: e.BFLOW_JWKS_URL };
@@ -359,4 +419,41 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
   };
   if (e.BFLOW_REDIS_URL !== undefined) cluster.redisUrl = e.BFLOW_REDIS_URL;
   return cluster;
+}
+
+/** A provider's URL needs its credentials, and credentials without the URL are a misplaced setting. */
+function providerProblems(e: z.infer<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  const needs = (given: string, names: readonly (keyof typeof e)[]) => {
+    const missing = names.filter((n) => e[n] === undefined);
+    if (missing.length > 0) problems.push(`${given} is set: also set ${missing.join(', ')}`);
+  };
+  if (e.BFLOW_SMS_URL !== undefined)
+    needs('BFLOW_SMS_URL', ['BFLOW_SMS_ACCOUNT_SID', 'BFLOW_SMS_AUTH_TOKEN', 'BFLOW_SMS_FROM']);
+  if (e.BFLOW_PUSH_URL !== undefined) needs('BFLOW_PUSH_URL', ['BFLOW_PUSH_PROJECT', 'BFLOW_PUSH_TOKEN']);
+  return problems;
+}
+
+function notificationsConfig(e: z.infer<typeof envSchema>, nodeId: string): NotificationsConfig {
+  const config: NotificationsConfig = {
+    enabled: e.BFLOW_NOTIFIER === 'true' || e.BFLOW_NOTIFIER === '1',
+    ackWaitMs: e.BFLOW_NOTIFY_ACK_WAIT_MS,
+    linkBase: (e.BFLOW_NOTIFY_LINK_BASE ?? `http://localhost:${e.BFLOW_PORT}/api/v1`).replace(/\/$/, ''),
+  };
+  if (e.BFLOW_SMTP_URL !== undefined)
+    config.smtp = { url: e.BFLOW_SMTP_URL, from: e.BFLOW_SMTP_FROM, clientName: `bflow-${nodeId}` };
+  if (e.BFLOW_SMS_URL !== undefined)
+    config.sms = {
+      baseUrl: e.BFLOW_SMS_URL,
+      accountSid: e.BFLOW_SMS_ACCOUNT_SID ?? '',
+      authToken: e.BFLOW_SMS_AUTH_TOKEN ?? '',
+      from: e.BFLOW_SMS_FROM ?? '',
+    };
+  if (e.BFLOW_PUSH_URL !== undefined)
+    config.push = {
+      baseUrl: e.BFLOW_PUSH_URL,
+      project: e.BFLOW_PUSH_PROJECT ?? '',
+      accessToken: e.BFLOW_PUSH_TOKEN ?? '',
+    };
+  return config;
 }

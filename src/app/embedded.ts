@@ -1,5 +1,13 @@
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  MemoryNotificationFeed,
+  MemoryNotificationSignal,
+  NotificationBatcher,
+  Notifier,
+  registerNotificationMetrics,
+} from '../actors/notifications/index.ts';
+import { providerChannels } from './notifier.ts';
 import { MemoryEventPublisher, OutboxRelay, registerOutboxMetrics, eventFilter } from '../actors/events/index.ts';
 import { MemoryLeaseManager } from '../actors/leases/index.ts';
 import { ColocatedShardBus, MemoryShardBus, RoutingClient } from '../actors/bus/index.ts';
@@ -24,6 +32,8 @@ export interface EmbeddedBackend extends GatewayBackend {
   node: ShardNode;
   /** Feeds the stored events to the webhook deliverer (`idle()` in tests). */
   webhooks: WebhookQueue;
+  /** Feeds the stored events to the notifier (`idle()` in tests); absent with BFLOW_NOTIFIER=false. */
+  notifications?: MemoryNotificationFeed;
 }
 
 /**
@@ -111,6 +121,10 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
     closers.defer('shard node', () => node.stop());
     await node.start();
     await whenSettled(() => node.served().length === config.shards);
+    const notifications = config.notifications.enabled
+      ? startEmbeddedNotifier(config, store, events, registry, logger, closers)
+      : undefined;
+    const signal = notifications?.signal ?? new MemoryNotificationSignal();
     const router = new RoutingClient(bus, { shardCount: config.shards, registry });
     let stopping = false;
     closers.defer('readiness', () => (stopping = true));
@@ -119,10 +133,16 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       read: store.read,
       // One process: a config change, a publish, a directory or webhook change reaches the node at once, not after its cache TTL.
       workflows: invalidatingWorkflows(store.workflows, (tenant) => host.invalidateStartDefinitions(tenant)),
-      directory: invalidatingDirectory(store.directory, (tenant) => host.invalidateDirectory(tenant)),
+      directory: invalidatingDirectory(store.directory, (tenant) => {
+        host.invalidateDirectory(tenant);
+        notifications?.notifier.invalidate(tenant);
+      }),
       webhooks: invalidatingWebhooks(store.webhooks, (tenant) => deliverer.invalidateWebhooks(tenant)),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: store.analytics,
+      notifications: store.notifications,
+      notificationSignal: signal,
+      onNotificationSettingsChanged: (tenant) => notifications?.notifier.invalidate(tenant),
       cluster: () => leases.view(),
       readiness: async () => ({
         store: true,
@@ -133,8 +153,48 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       logger,
       compiledVersions: host.compiledVersions,
     };
-    return { deps, stop: () => closers.close(), store, events, node, webhooks };
+    const backend: EmbeddedBackend = { deps, stop: () => closers.close(), store, events, node, webhooks };
+    if (notifications) backend.notifications = notifications.feed;
+    return backend;
   });
+}
+
+/** The in-process notifier: the embedded event stream feeds it; the providers are those configured. */
+function startEmbeddedNotifier(
+  config: BflowConfig,
+  store: MemoryStore,
+  events: MemoryEventPublisher,
+  registry: Registry,
+  logger: Logger,
+  closers: Closers,
+): { feed: MemoryNotificationFeed; notifier: Notifier; signal: MemoryNotificationSignal } {
+  const metrics = registerNotificationMetrics(registry);
+  const providers = providerChannels(config.notifications, metrics, logger);
+  closers.defer('smtp pool', () => providers.close());
+  const signal = new MemoryNotificationSignal();
+  const notifier = new Notifier({
+    store: store.notifications,
+    runtimes: store.read,
+    workflows: store.workflows,
+    directory: store.directory,
+    channels: providers.channels,
+    signal,
+    owner: config.nodeId,
+    linkBase: config.notifications.linkBase,
+    metrics,
+    logger,
+  });
+  closers.defer('notifier', () => notifier.stop());
+  const feed = closers.add(
+    'notification feed',
+    new MemoryNotificationFeed(new NotificationBatcher(notifier, { metrics, logger }), 50, logger),
+    (f) => f.stop(),
+  );
+  closers.defer(
+    'notification subscription',
+    events.subscribe(eventFilter(config.cluster), (e) => feed.push(e.payload)),
+  );
+  return { feed, notifier, signal };
 }
 
 /** The memory lease manager opens its shards through the node's per-shard chains; wait for them to settle. */

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { NatsNotificationSignal } from '../actors/notifications/index.ts';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LeaseBucketReader } from '../actors/leases/index.ts';
 import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
@@ -16,6 +17,7 @@ import { createMySqlPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlAnalyticsReader } from '../store/mysql/analytics-reader.ts';
 import { MySqlReadModel } from '../store/mysql/read-model.ts';
+import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 
@@ -108,6 +110,9 @@ export async function connectGatewayBackend(
       ),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: new MySqlAnalyticsReader(readPool),
+      // The inbox is read on the primary: a notification the SSE stream was woken for is there at once.
+      notifications: new MySqlNotificationStore(writePool),
+      notificationSignal: new NatsNotificationSignal(nc, config.cluster),
       cluster: () => leases.view(config.shards),
       readiness: async () => {
         const checks: Record<string, Promise<unknown>> = {

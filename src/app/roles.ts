@@ -4,6 +4,7 @@ import { createApp } from '../gateway/app.ts';
 import type { GatewayDeps } from '../gateway/gateway-deps.ts';
 import { Closers } from './closers.ts';
 import { startClusterNode } from './cluster-node.ts';
+import { startClusterNotifier } from './notifier.ts';
 import type { ServerConfig } from './config.ts';
 import { type DemoSeed, seedDemo } from './demo/demo-seed.ts';
 import { demoDevUsers } from './demo/dev-users.ts';
@@ -12,7 +13,7 @@ import { connectGatewayBackend } from './gateway-backend.ts';
 import { gatewayOptionsFor, type RunningServer, serveHttp } from './gateway-server.ts';
 import { startMetricsServer } from './metrics-server.ts';
 
-/** A running `bflow all | node | gateway` process. */
+/** A running `bflow all | node | gateway | notifier` process. */
 export interface RunningRole {
   /** The HTTP API (`bflow all`, `bflow gateway`). */
   api?: RunningServer;
@@ -46,7 +47,7 @@ export async function startRole(config: ServerConfig, logger: Logger): Promise<R
     const backend = await startBackend(config, logger, closers);
     const running: RunningRole = { stop: () => closers.close() };
     if (backend.demo !== undefined) running.demo = backend.demo;
-    if (backend.deps !== undefined && config.role !== 'node') {
+    if (backend.deps !== undefined && config.role !== 'node' && config.role !== 'notifier') {
       const { options, rateLimitStore } = await gatewayOptionsFor(config);
       if (rateLimitStore !== undefined) closers.add('rate limit store', rateLimitStore, (s) => s.close());
       const auth = config.auth;
@@ -70,14 +71,18 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
     const backend = closers.add('embedded backend', await startEmbedded(config, logger), (b) => b.stop());
     return { registry: backend.deps.registry, deps: backend.deps, demo: await seedDemo(backend.deps) };
   }
+  if (config.role === 'notifier') {
+    const notifier = closers.add('notifier', await startClusterNotifier(config, logger), (n) => n.stop());
+    return { registry: notifier.registry };
+  }
   if (config.role === 'gateway') {
     const backend = closers.add('gateway backend', await connectGatewayBackend(config, logger), (b) => b.stop());
     return { registry: backend.deps.registry, deps: backend.deps };
   }
   const node = closers.add('cluster node', await startClusterNode(config, logger), (n) => n.stop());
   if (config.role === 'node') return { registry: node.registry };
-  // One registry: /metrics shows the node's and the gateway's metrics together. One bus: commands for the
-  // node's own shards are calls into its host, with no NATS hop (docs/architecture.md#in-process-routing).
+  // One registry: /metrics shows the node's, the gateway's and the notifier's metrics together. One bus: commands
+  // for the node's own shards are calls into its host, with no NATS hop (docs/architecture.md#in-process-routing).
   const backend = closers.add(
     'gateway backend',
     await connectGatewayBackend(config, logger, {
@@ -87,5 +92,7 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
     }),
     (b) => b.stop(),
   );
+  if (config.notifications.enabled)
+    closers.add('notifier', await startClusterNotifier(config, logger, { registry: node.registry }), (n) => n.stop());
   return { registry: node.registry, deps: backend.deps };
 }

@@ -30,6 +30,12 @@ const verbs: Record<string, Verb> = {
     summary: 'serve the HTTP API of a cluster on BFLOW_PORT (BFLOW_MYSQL_URL, BFLOW_NATS_URL, BFLOW_JWT_SECRET)',
     load: () => import('./gateway.ts'),
   },
+  notifier: {
+    usage: 'notifier',
+    summary:
+      'run a notifier replica: in-app, email, SMS and push from the event stream (BFLOW_MYSQL_URL, BFLOW_NATS_URL)',
+    load: () => import('./notifier.ts'),
+  },
   all: {
     usage: 'all',
     summary: 'node + gateway in one process; with no BFLOW_MYSQL_URL/BFLOW_NATS_URL all in process, with a demo tenant',

@@ -6,6 +6,8 @@ import type { CompiledWorkflow, RuntimeState } from '../engine/index.ts';
 import type { AnalyticsReader } from '../store/analytics-ports.ts';
 import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts';
 import type { WebhookStore } from '../store/webhook-ports.ts';
+import type { NotificationStore } from '../store/notification-ports.ts';
+import type { NotificationSignal } from '../actors/notifications/index.ts';
 
 /** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
 export interface CommandRouter {
@@ -40,6 +42,12 @@ export interface GatewayDeps {
   webhooks?: WebhookStore;
   /** Whether a webhook may target a loopback, private or link-local address (BFLOW_WEBHOOK_ALLOW_PRIVATE). @default true */
   webhookAllowPrivate?: boolean;
+  /** Notifications (`/api/v1/notifications`); without it those routes answer 503 `unavailable`. */
+  notifications?: NotificationStore;
+  /** Wakes the SSE streams when the notifier stored something (without it they poll every 15 s). */
+  notificationSignal?: NotificationSignal;
+  /** A tenant's notification settings were saved (the embedded notifier drops its copy). */
+  onNotificationSettingsChanged?(tenant: string): void;
   /** Stage statistics read side (`/api/v1/analytics`); without it those routes answer 503 `unavailable`. */
   analytics?: AnalyticsReader;
   /**

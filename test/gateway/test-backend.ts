@@ -14,6 +14,8 @@ import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { MySqlAnalyticsReader } from '../../src/store/mysql/analytics-reader.ts';
+import type { NotificationStore } from '../../src/store/notification-ports.ts';
+import { MySqlNotificationStore } from '../../src/store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../../src/store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import type { AnalyticsReader } from '../../src/store/analytics-ports.ts';
@@ -40,6 +42,7 @@ interface Stores {
   read: ReadModel;
   webhooks: WebhookStore;
   analytics: AnalyticsReader;
+  notifications: NotificationStore;
 }
 
 function memoryStores(): Stores {
@@ -52,6 +55,7 @@ function memoryStores(): Stores {
     read: store.read,
     webhooks: store.webhooks,
     analytics: store.analytics,
+    notifications: store.notifications,
   };
 }
 
@@ -65,6 +69,7 @@ function mysqlStores(pool: TestDatabase['pool']): Stores {
     read: new MySqlReadModel(pool),
     webhooks: new MySqlWebhookStore(pool),
     analytics: new MySqlAnalyticsReader(pool),
+    notifications: new MySqlNotificationStore(pool),
   };
 }
 
@@ -140,6 +145,7 @@ export async function testGateway(options: TestGatewayOptions = {}) {
     directory: store.directory,
     webhooks: store.webhooks,
     analytics: store.analytics,
+    notifications: store.notifications,
     cluster: async (): Promise<ClusterView> => ({
       shardCount: SHARDS,
       nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }],

@@ -37,6 +37,8 @@ export interface Endpoint {
   /** A request that is valid for tenant A's caller and names A's objects (`a`); `missing` swaps in ids that exist nowhere. */
   call(a: TenantAObjects, missing?: boolean): Call;
   foreign: Foreign;
+  /** A long-lived response (Server-Sent Events): called with `?wait=0` so it ends; the fuzz leaves it out. */
+  streams?: true;
 }
 
 const RUNTIME_ROLES: readonly Role[] = ['member', 'integration', 'admin'];
@@ -228,6 +230,71 @@ export const ENDPOINTS: readonly Endpoint[] = [
     write: true,
     foreign: 'not_found',
     call: (a, m) => ({ path: `/api/v1/webhooks/${m ? NOWHERE : a.webhookId}` }),
+  },
+  // notifications
+  {
+    key: 'GET /api/v1/notifications',
+    access: 'any',
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications?limit=500' }),
+  },
+  {
+    key: 'POST /api/v1/notifications/{id}/read',
+    access: 'any',
+    write: true,
+    foreign: 'not_found',
+    call: (_a, m) => ({ path: `/api/v1/notifications/${m ? 987654321 : 1}/read` }),
+  },
+  {
+    key: 'POST /api/v1/notifications/read-all',
+    access: 'any',
+    write: true,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications/read-all' }),
+  },
+  {
+    key: 'GET /api/v1/notifications/stream',
+    access: 'any',
+    write: false,
+    foreign: 'own_tenant',
+    streams: true,
+    call: () => ({ path: '/api/v1/notifications/stream?wait=0' }),
+  },
+  {
+    key: 'GET /api/v1/notifications/preferences',
+    access: 'any',
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications/preferences' }),
+  },
+  {
+    key: 'PUT /api/v1/notifications/preferences',
+    access: 'any',
+    write: true,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications/preferences', body: { channels: { task_assigned: ['in_app'] } } }),
+  },
+  {
+    key: 'GET /api/v1/notifications/settings',
+    access: { roles: ['admin'] },
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications/settings' }),
+  },
+  {
+    key: 'PUT /api/v1/notifications/settings',
+    access: { roles: ['admin'] },
+    write: true,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications/settings', body: {} }),
+  },
+  {
+    key: 'GET /api/v1/notifications/dead-letters',
+    access: { roles: INTEGRATION_ROLES },
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/notifications/dead-letters?limit=500' }),
   },
   // analytics
   {

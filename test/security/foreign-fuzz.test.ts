@@ -211,7 +211,8 @@ describe.each<Backend>(['mysql', 'memory'])('foreign fuzz (%s)', (backend) => {
     await t?.close();
   });
 
-  const guarded = ENDPOINTS.filter((e) => e.access !== 'public');
+  // A stream never ends when its `?wait=0` is fuzzed away; the matrix covers it.
+  const guarded = ENDPOINTS.filter((e) => e.access !== 'public' && e.streams !== true);
 
   it(
     "foreign fuzz - mutated requests naming tenant A's objects: never a 5xx, security headers, none of A's data",

@@ -5,6 +5,7 @@ import { directoryStoreContract } from './contract/directory-store.contract.ts';
 import { readModelContract } from './contract/read-model.contract.ts';
 import { runtimeStoreContract } from './contract/runtime-store.contract.ts';
 import type { StoreSubject } from './contract/subject.ts';
+import { notificationStoreContract } from './contract/notification-store.contract.ts';
 import { webhookStoreContract } from './contract/webhook-store.contract.ts';
 import { workflowStoreContract } from './contract/workflow-store.contract.ts';
 
@@ -36,4 +37,8 @@ webhookStoreContract('memory', async () => {
 analyticsReaderContract('memory', async () => {
   const store = new MemoryStore();
   return { writer: store.writer, analytics: store.analytics, cleanup: () => store.close() };
+});
+notificationStoreContract('memory', async () => {
+  const store = new MemoryStore();
+  return { notifications: store.notifications, cleanup: () => store.close() };
 });

@@ -5,6 +5,7 @@ import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
+import { MySqlNotificationStore } from '../../src/store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../../src/store/mysql/webhook-store.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { analyticsReaderContract } from './contract/analytics-reader.contract.ts';
@@ -12,6 +13,7 @@ import { directoryStoreContract } from './contract/directory-store.contract.ts';
 import { readModelContract } from './contract/read-model.contract.ts';
 import { runtimeStoreContract } from './contract/runtime-store.contract.ts';
 import type { StoreSubject } from './contract/subject.ts';
+import { notificationStoreContract } from './contract/notification-store.contract.ts';
 import { webhookStoreContract } from './contract/webhook-store.contract.ts';
 import { workflowStoreContract } from './contract/workflow-store.contract.ts';
 
@@ -58,3 +60,7 @@ analyticsReaderContract('mysql', async () => {
   const writer = new MySqlTransitionWriter(p);
   return { writer, analytics: new MySqlAnalyticsReader(p), cleanup: () => writer.close() };
 });
+notificationStoreContract('mysql', async () => ({
+  notifications: new MySqlNotificationStore(await pool()),
+  cleanup: async () => undefined,
+}));

@@ -5,6 +5,7 @@ import { registerActionRoutes } from './actions.ts';
 import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerAppConfigRoutes } from './app-config.ts';
 import { registerDirectoryRoutes } from './directory.ts';
+import { registerNotificationRoutes } from './notifications.ts';
 import { ApiContext } from './route-kit.ts';
 import { registerRuntimeRoutes } from './runtimes.ts';
 import { registerTaskRoutes } from './tasks.ts';
@@ -27,5 +28,6 @@ export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
   registerActionRoutes(app, ctx);
   registerTaskRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerNotificationRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
 }

@@ -25,6 +25,7 @@ import { MemoryReadModel } from './memory-read-model.ts';
 import { MemoryRuntimeStore } from './memory-runtime-store.ts';
 import { MemoryWorkflowStore } from './memory-workflow-store.ts';
 import { MemoryWebhookStore } from './memory-webhook-store.ts';
+import { MemoryNotificationStore } from './memory-notification-store.ts';
 import { MemoryTransitionWriter } from './memory-writer.ts';
 import { MemoryTables, type MemoryStoreOptions } from './tables.ts';
 
@@ -46,6 +47,7 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   readonly read: MemoryReadModel;
   /** Webhook registrations (WebhookStore). */
   readonly webhooks = new MemoryWebhookStore();
+  readonly notifications = new MemoryNotificationStore();
   /** The analytics read over the runtimes (AnalyticsReader). */
   readonly analytics: MemoryAnalyticsReader;
   /** The tables themselves: for tests that stage what MySQL could hold (a projection behind the log). */
