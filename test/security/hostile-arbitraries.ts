@@ -300,6 +300,20 @@ export const BODY_POISONS = {
       fc.oneof(nonString, fc.constant(''), fc.constant('short'), fc.constant('s'.repeat(257))),
     ),
   ),
+  preferences: fc.oneof(
+    fc.tuple(fc.constant('channels'), nonObject),
+    fc.tuple(fc.constant('channels'), fc.constant({ task_assigned: ['carrier-pigeon'] })),
+    fc.tuple(fc.constant('channels'), fc.constant({ no_such_kind: ['in_app'] })),
+    fc.tuple(fc.constant('pushTokens'), fc.oneof(nonArray, fc.constant(['']), fc.constant(Array(11).fill('t')))),
+  ),
+  settings: fc.oneof(
+    fc.tuple(
+      fc.constantFrom('defaultChannels', 'disabledChannels'),
+      fc.oneof(nonArray, fc.constant(['in_app', 'in_app'])),
+    ),
+    fc.tuple(fc.constant('defaultChannels'), fc.constant(['fax'])),
+    fc.tuple(fc.constant('templates'), nonObject),
+  ),
 } satisfies Record<string, fc.Arbitrary<[string, unknown]>>;
 
 export type BodyKind = keyof typeof BODY_POISONS | 'batch';

@@ -461,5 +461,6 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     });
     const { code } = (await refused.json()) as { code: string };
     expect([refused.status, code]).toEqual([422, 'action_not_allowed']);
+    expect((await gw.call(demoMember('alice'), 'POST', '/api/v1/notifications/read-all')).status).toBe(200);
   });
 });

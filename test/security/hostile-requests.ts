@@ -144,8 +144,8 @@ export interface Sent {
 
 // ---------------------------------------------------------------- endpoints
 
-export type RoleGroup = 'runtime' | 'workflow' | 'directory';
-export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook';
+export type RoleGroup = 'runtime' | 'workflow' | 'directory' | 'admin' | 'self';
+export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook' | 'notification';
 
 export interface Write {
   name: string;
@@ -227,6 +227,37 @@ export const WRITES: Write[] = [
     id: 'webhook',
     canMiss: true,
   },
+  {
+    name: 'notification preferences',
+    method: 'PUT',
+    path: () => '/api/v1/notifications/preferences',
+    body: 'preferences',
+    roles: 'self',
+  },
+  {
+    name: 'notification settings',
+    method: 'PUT',
+    path: () => '/api/v1/notifications/settings',
+    body: 'settings',
+    roles: 'admin',
+  },
+  {
+    name: 'read notification',
+    method: 'POST',
+    path: (id) => `/api/v1/notifications/${id}/read`,
+    body: null,
+    roles: 'self',
+    id: 'notification',
+    canMiss: true,
+  },
+  // Nothing can poison it (any caller, no body, no id): the bad-token fuzz and the closing round trip reach it.
+  {
+    name: 'read all notifications',
+    method: 'POST',
+    path: () => '/api/v1/notifications/read-all',
+    body: null,
+    roles: 'self',
+  },
 ];
 
 /** Callers a route group admits, and callers it refuses (403). */
@@ -234,11 +265,15 @@ export const ALLOWED: Record<RoleGroup, string[]> = {
   runtime: ['admin', 'alice', 'bob', 'integration', 'tenant0', 'tenant3', 'tenant5', 'sub0', 'sub1'],
   workflow: ['admin', 'designer', 'tenant1', 'tenant4', 'sub2'],
   directory: ['admin', 'integration', 'tenant2', 'tenant6'],
+  admin: ['admin'],
+  self: ['admin', 'alice', 'bob', 'designer', 'integration'],
 };
 export const REFUSED: Record<RoleGroup, string[]> = {
   runtime: ['designer', 'noRoles', 'unknownRole'],
   workflow: ['alice', 'integration', 'noRoles', 'unknownRole'],
   directory: ['alice', 'designer', 'noRoles', 'unknownRole'],
+  admin: ['alice', 'designer', 'integration', 'noRoles', 'unknownRole'],
+  self: [],
 };
 
 export const realId = (kind: IdKind): fc.Arbitrary<string> => once(`id:${kind}`, () => buildRealId(kind));
@@ -257,6 +292,8 @@ function buildRealId(kind: IdKind): fc.Arbitrary<string> {
       return fc.constantFrom('purchase.order', 'hr.leave');
     case 'webhook':
       return fc.constantFrom(...surface.webhookIds);
+    case 'notification':
+      return fc.constant('1');
   }
 }
 
@@ -337,6 +374,10 @@ function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
         workflowId: fc.constantFrom(...WORKFLOW_IDS),
         mode: fc.constantFrom('apply', 'unapply', 'pending'),
       });
+    case 'preferences':
+      return fc.constant({ channels: { task_assigned: ['in_app', 'email'] }, pushTokens: [] });
+    case 'settings':
+      return fc.constant({ defaultChannels: ['in_app'], disabledChannels: ['sms'] });
   }
 }
 
@@ -391,8 +432,8 @@ export function bodyText(
 
 export type Poison = 'body' | 'universal' | 'contentType' | 'idem' | 'id' | 'missing' | 'role';
 
-function poisonsOf(w: Write): Poison[] {
-  const out: Poison[] = ['role'];
+export function poisonsOf(w: Write): Poison[] {
+  const out: Poison[] = REFUSED[w.roles].length > 0 ? ['role'] : [];
   if (w.body !== null) out.push('body', 'universal', 'contentType');
   if (w.idem) out.push('idem');
   if (w.id) out.push('id');
@@ -414,7 +455,7 @@ export const EXPECTED: Record<Poison, number[]> = {
 /** A fuzzed write: one route, one poison that must refuse it, everything else random or valid. */
 export const poisonedWrite = (): fc.Arbitrary<{ w: Write; poison: Poison; sent: Sent }> =>
   fc
-    .constantFrom(...WRITES)
+    .constantFrom(...WRITES.filter((w) => poisonsOf(w).length > 0))
     .chain((w) => fc.constantFrom(...poisonsOf(w)).map((poison) => ({ w, poison })))
     .chain(({ w, poison }) =>
       fc
@@ -461,6 +502,12 @@ export const READS: Read[] = [
   { path: (_i, _j, q) => `/api/v1/webhooks${q}` },
   { path: (id) => `/api/v1/webhooks/${id}` },
   { path: (id, _j, q) => `/api/v1/analytics/workflows/${id}${q}` },
+  { path: (_i, _j, q) => `/api/v1/notifications${q}` },
+  // wait=0 first: the stream answers what it has and ends (a hostile query cannot make it wait).
+  { path: (_i, _j, q) => `/api/v1/notifications/stream?wait=0${q.replace(/^\?/, '&')}` },
+  { path: () => '/api/v1/notifications/preferences' },
+  { path: () => '/api/v1/notifications/settings' },
+  { path: (_i, _j, q) => `/api/v1/notifications/dead-letters${q}` },
   { path: () => '/health' },
   { path: () => '/ready' },
   { path: () => '/metrics' },
