@@ -129,6 +129,11 @@ describe('cluster - notifier replicas', () => {
     const victim = processes[1]!;
     victim.child.kill('SIGKILL');
     await victim.exited;
+    // Release only once the sink has seen the victim's connections close: a 250 must never reach a dead sender.
+    await waitFor(() => !smtp.connected('bflow-na'), {
+      deadlineMs: 10_000,
+      what: "the victim's SMTP connections closed",
+    });
     smtp.release();
 
     await waitFor(() => new Set(smtp.received.map((m) => m.dedupeKey)).size === RUNTIMES, {

@@ -27,6 +27,8 @@ export class SmtpSink {
   failing = false;
   /** Messages waiting for their 250 while the sink holds (see `hold`), by EHLO name. */
   readonly held: string[] = [];
+  /** EHLO names of the connections that sent a message and are still open, by session id. */
+  private readonly openConnections = new Map<string, string>();
   #release: Promise<void> | undefined;
   #open: (() => void) | undefined;
 
@@ -38,6 +40,11 @@ export class SmtpSink {
   release(): void {
     this.#open?.();
     this.#release = undefined;
+  }
+
+  /** Whether a connection of this EHLO name that sent a message is still open (a killed sender's socket closes late). */
+  connected(client: string): boolean {
+    return [...this.openConnections.values()].includes(client);
   }
 
   /** What a message waits for before its 250 (resolved when not holding). */
@@ -61,8 +68,12 @@ export class SmtpSink {
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
-      onClose: (session) => closed.add(session.id),
+      onClose: (session) => {
+        closed.add(session.id);
+        sink?.openConnections.delete(session.id);
+      },
       onData: (stream, session, callback) => {
+        if (!closed.has(session.id)) sink?.openConnections.set(session.id, session.hostNameAppearsAs);
         if (options.countOnly) {
           let head = '';
           stream.on('data', (d: Buffer) => {
