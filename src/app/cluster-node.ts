@@ -112,6 +112,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
         // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),
+        onCommitUncertain: (shard) => wake.relay?.fallBehind(shard),
       },
       {
         shardCount: config.shards,

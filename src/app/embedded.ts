@@ -68,6 +68,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
         registry,
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),
+        onCommitUncertain: (shard) => wake.relay?.fallBehind(shard),
       },
       {
         shardCount: config.shards,

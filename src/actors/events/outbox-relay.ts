@@ -200,6 +200,19 @@ export class OutboxRelay {
     if (this.pending.length === 1 && !this.publishing) setImmediate(() => this.publishPending());
   }
 
+  /**
+   * A commit on `shard` may have been written without its events reaching `committed` (its outcome was lost):
+   * from now on the shard's events go out through the poll, which reads the log after the watermark, until it
+   * is caught up again. Without this a later commit published from memory would move the watermark past it.
+   */
+  fallBehind(shard: number): void {
+    const progress = this.progress.get(shard);
+    if (!progress) return;
+    progress.caughtUp = false;
+    progress.passedOver = true;
+    this.wake(shard);
+  }
+
   openShards(): number[] {
     return this.loops.shards();
   }

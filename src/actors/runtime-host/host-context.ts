@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Effects, RuntimeState } from '../../engine/index.ts';
+import type { CommitFailureCode } from '../../store/ports.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
@@ -94,6 +95,11 @@ export class HostContext {
     } catch (err) {
       logger.error({ err, tenant, runtimeId: state.runtime.id }, 'onCommitted hook threw');
     }
+  }
+
+  /** After a failed commit: one that may have been written anyway (`store_unavailable`) is told to `onCommitUncertain`. */
+  commitFailed(shard: number, code: CommitFailureCode): void {
+    if (code === 'store_unavailable') this.deps.onCommitUncertain?.(shard);
   }
 
   /**

@@ -196,7 +196,7 @@ export class RuntimeCommands {
       actor.state = result.state;
       actor.confirmed = true;
       this.ctx.committed(actor.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
-    }
+    } else this.ctx.commitFailed(at.shard, outcome.code);
     return outcome;
   }
 }

@@ -37,6 +37,12 @@ export interface RuntimeHostDeps {
    * ignored). @default nothing
    */
   onCommitted?: (shard: number, state: RuntimeState, effects: Effects, outboxPosition: number | undefined) => void;
+  /**
+   * Told when a commit on `shard` failed with `store_unavailable`: the store may have made it durable anyway
+   * (a COMMIT whose reply was lost), so its events are only in the log now. Wire the outbox relay's
+   * `fallBehind` here, so later commits are not published from memory past it. @default nothing
+   */
+  onCommitUncertain?: (shard: number) => void;
   /** @default systemClock */
   clock?: Clock;
   /** @default a silent logger */

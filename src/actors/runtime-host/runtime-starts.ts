@@ -53,6 +53,7 @@ export class RuntimeStarts {
       remember(actor, req.idempotencyKey, reply, this.ctx.options.recentKeysPerActor);
       return reply;
     }
+    this.ctx.commitFailed(at.shard, outcome.code);
     switch (outcome.code) {
       case 'duplicate_runtime':
         return this.concurrentStart(req);

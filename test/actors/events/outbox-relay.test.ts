@@ -315,5 +315,23 @@ describe('outbox relay', () => {
       r.committed(uniqueShard(), record.effects.events, 1); // not open: nothing happens
       expect(twin.messages()).toHaveLength(1);
     });
+
+    it('outbox relay - after an uncertain commit (written, but its outcome lost) a later commit is not published past it: the poll publishes both, in order', async () => {
+      const store = new MemoryStore();
+      const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+      const twin = new MemoryEventPublisher({ prefix: PREFIX, duplicateWindowMs: 0 });
+      const { counts, wrapped } = counted(store);
+      const r = relay({ store: wrapped, publisher: twin, pollMs: 600_000 });
+      r.openShard(shard);
+      await waitFor(() => counts.polls === 1, { what: 'the first (empty) poll: the shard is caught up' });
+      // The store wrote it, but the host saw store_unavailable (a COMMIT whose reply was lost): no committed().
+      const lost = step({ tenant, id: 'lost', shard, events: 2 });
+      await commitOk(store, lost);
+      r.fallBehind(shard);
+      const later = await commitAndTell(r, store, tenant, shard, ['after']);
+      await waitFor(async () => (await pending(store, shard)) === 0, { what: 'the outbox drained' });
+      expect(storedIds(twin)).toEqual([...lost.effects.events, ...later].map((e) => e.id));
+      expect(counts.polls).toBeGreaterThan(1);
+    });
   });
 });
