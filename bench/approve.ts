@@ -170,7 +170,9 @@ function summaryLines(r: SystemRun): string[] {
       r.db.byVerb,
     )
       .map(([k, v]) => `${k} ${fixed(v)}`)
-      .join(', ')}), ${fixed(r.db.transactions, 3)} transactions, ${fixed(r.db.handlerCommits)} Handler_commit`,
+      .join(
+        ', ',
+      )}), ${fixed(r.db.transactions, 3)} transactions, ${fixed(r.db.handlerCommits)} Handler_commit, ${Math.round(r.db.bytesIn)} bytes in / ${Math.round(r.db.bytesOut)} out`,
     lag
       ? `  inbox lag: p50 ${ms(lag.lagMs.p50)}, p99 ${ms(lag.lagMs.p99)}, max ${ms(lag.lagMs.max)} over ${lag.lagMs.count} submits; ${lag.timeouts} not shown within 10 s; ${lag.reads} inbox reads (${lag.failedReads} failed)`
       : '  inbox lag: not measured (no inbox)',

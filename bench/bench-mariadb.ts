@@ -48,6 +48,8 @@ export const STATUS_COUNTERS = [
   'Com_commit',
   'Com_rollback',
   'Handler_commit',
+  'Bytes_received',
+  'Bytes_sent',
 ] as const;
 
 export type ServerCounters = Record<(typeof STATUS_COUNTERS)[number] | 'trx_rw_commits', number> & {
@@ -65,6 +67,9 @@ export interface DbPerCommand {
   transactions: number;
   /** Handler_commit per command (statement-level commits, reads included). */
   handlerCommits: number;
+  /** Bytes the server received from and sent to its clients per command. */
+  bytesIn: number;
+  bytesOut: number;
   /** Per command, by verb: select, insert (insert, insert … select, replace), update, delete, begin, commit. */
   byVerb: Record<string, number>;
 }
@@ -78,6 +83,8 @@ export function perCommand(before: ServerCounters, after: ServerCounters, comman
     statements: per(d('Questions')),
     transactions: per(d('trx_rw_commits')),
     handlerCommits: per(d('Handler_commit')),
+    bytesIn: per(d('Bytes_received')),
+    bytesOut: per(d('Bytes_sent')),
     byVerb: {
       select: per(d('Com_select')),
       insert: per(d('Com_insert') + d('Com_insert_select') + d('Com_replace')),

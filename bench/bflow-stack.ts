@@ -204,6 +204,8 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
           ...env,
           BFLOW_PORT: String(port),
           BFLOW_NODE_ID: `${nats.prefix}-all`,
+          // The command path alone, like split (no notifier there): the notifier's cost is bench notifications'.
+          BFLOW_NOTIFIER: process.env.BFLOW_NOTIFIER ?? 'false',
           // info: its shard lines are read.
           BFLOW_LOG_LEVEL: o.nodeLogLevel ?? 'info',
         },

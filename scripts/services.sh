@@ -95,3 +95,9 @@ if [ -n "$FRESH_MARIADB" ]; then
     CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
     GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
 fi
+
+# Every bflow process the suite starts holds its writers' connections (BFLOW_WRITERS, 8) and a pool beside
+# them; parallel cluster tests can pass MariaDB's default of 151. Raised for the running server only.
+mariadb -h 127.0.0.1 -uroot -e "SET GLOBAL max_connections = GREATEST(@@max_connections, 500)" 2>/dev/null ||
+  $SUDO mariadb -uroot -e "SET GLOBAL max_connections = GREATEST(@@max_connections, 500)" ||
+  log "MariaDB: could not raise max_connections (the suite may run out of connections)"

@@ -248,7 +248,7 @@ describe('bench arithmetic', () => {
       label: system,
       usage: [],
       warmUpSeconds: 1,
-      db: { cpuMicros, statements: 1, transactions: 0.1, handlerCommits: 1, byVerb: {} },
+      db: { cpuMicros, statements: 1, transactions: 0.1, handlerCommits: 1, bytesIn: 1000, bytesOut: 100, byVerb: {} },
       load: {
         commandsPerSecond: cmdPerSec,
         latencyMs: { count: 1, p50: p99 / 2, p95: p99, p99, max: p99 },
