@@ -77,9 +77,13 @@ export class LeaseBucketReader {
   }
 
   async #values(kv: KV): Promise<KvEntry[]> {
-    const keys: string[] = [];
-    const iter = await this.#call(kv.keys(), 'list keys');
-    for await (const k of iter) keys.push(k);
+    // The whole listing is bounded, not only its start: the key iterator ends only when its consumer says so.
+    const list = async (): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      return keys;
+    };
+    const keys = await this.#call(list(), 'list keys').catch(() => this.#call(list(), 'list keys (again)'));
     const entries = await Promise.all(keys.map((k) => this.#call(kv.get(k), `read ${k}`)));
     return entries.filter((e): e is KvEntry => e !== null);
   }
