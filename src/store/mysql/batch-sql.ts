@@ -166,16 +166,18 @@ async function readSnapshot(ctx: SqlContext, records: readonly TransitionRecord[
 
 /**
  * What the fast path assumes instead of reading: each runtime is stored at the base revision of its first
- * record in the batch, and no idempotency key is stored yet. The writes check both (the guarded update, the
- * unique key); only a batch with starts reads which documents are taken (a re-sent start is common).
+ * record in the batch, no idempotency key is stored yet, and no document a start claims is taken. The writes
+ * check all three (the guarded update, the unique keys of runtime_steps and active_documents), so a batch
+ * costs no read: a wrong assumption (a start of a document with an active runtime) sends that batch alone
+ * down the slow path, which reads and refuses the start alone.
  */
-async function assumeSnapshot(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<BatchSnapshot> {
+function assumeSnapshot(records: readonly TransitionRecord[]): BatchSnapshot {
   const revisions = new Map<string, number>();
   for (const r of records) {
     const key = runtimeKey(r.tenant, r.state.runtime.id);
     if (r.baseRevision > 0 && !revisions.has(key)) revisions.set(key, r.baseRevision);
   }
-  return { revisions, activeDocs: await readActiveDocs(ctx, records), idempotencyKeys: new Set() };
+  return { revisions, activeDocs: new Map(), idempotencyKeys: new Set() };
 }
 
 const RUNTIME_COLS =
@@ -399,7 +401,7 @@ export async function commitFast(
   records: readonly TransitionRecord[],
   now: number,
 ): Promise<CommitOutcome[]> {
-  const assumed = await assumeSnapshot(ctx, records);
+  const assumed = assumeSnapshot(records);
   const plan = planBatch(records, assumed, now, !ctx.projectLater);
   return withPositions(
     plan.outcomes,
