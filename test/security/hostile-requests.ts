@@ -145,7 +145,7 @@ export interface Sent {
 // ---------------------------------------------------------------- endpoints
 
 export type RoleGroup = 'runtime' | 'workflow' | 'directory';
-export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook';
+export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook' | 'migration';
 
 export interface Write {
   name: string;
@@ -190,6 +190,24 @@ export const WRITES: Write[] = [
     body: null,
     roles: 'workflow',
     id: 'workflow',
+    canMiss: true,
+  },
+  {
+    name: 'migration plan',
+    method: 'POST',
+    path: (id) => `/api/v1/workflows/${id}/migrations`,
+    body: 'migration',
+    roles: 'workflow',
+    id: 'workflow',
+    canMiss: true,
+  },
+  {
+    name: 'cancel migration plan',
+    method: 'POST',
+    path: (id) => `/api/v1/workflows/wf-purchase-order/migrations/${id}/cancel`,
+    body: null,
+    roles: 'workflow',
+    id: 'migration',
     canMiss: true,
   },
   {
@@ -257,6 +275,9 @@ function buildRealId(kind: IdKind): fc.Arbitrary<string> {
       return fc.constantFrom('purchase.order', 'hr.leave');
     case 'webhook':
       return fc.constantFrom(...surface.webhookIds);
+    case 'migration':
+      // No plan exists in the fuzzed tenants: a well-formed plan id is one of nothing (404).
+      return fc.constantFrom('plan-1', 'fz-plan');
   }
 }
 
@@ -336,6 +357,14 @@ function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
       return fc.record({
         workflowId: fc.constantFrom(...WORKFLOW_IDS),
         mode: fc.constantFrom('apply', 'unapply', 'pending'),
+      });
+    case 'migration':
+      // A dry run: valid or nearly, and never a plan stored.
+      return fc.record({
+        fromVersion: fc.constant(1),
+        toVersion: fc.constantFrom(1, 2),
+        nodeMap: fc.constantFrom({}, { manager: 'manager' }),
+        dryRun: fc.constant(true),
       });
   }
 }
@@ -457,6 +486,10 @@ export const READS: Read[] = [
   { path: (_i, _j, q) => `/api/v1/workflows${q}` },
   { path: (id) => `/api/v1/workflows/${id}` },
   { path: (id, v) => `/api/v1/workflows/${id}/versions/${v}` },
+  { path: (id) => `/api/v1/workflows/${id}/versions` },
+  { path: (id, v) => `/api/v1/workflows/${id}/versions/${v}/diff/${v}` },
+  { path: (id) => `/api/v1/workflows/${id}/migrations` },
+  { path: (id, v) => `/api/v1/workflows/${id}/migrations/${v}` },
   { path: () => '/api/v1/cluster' },
   { path: (_i, _j, q) => `/api/v1/webhooks${q}` },
   { path: (id) => `/api/v1/webhooks/${id}` },
