@@ -39,9 +39,9 @@ export interface MigrationExecutorOptions {
   pollMs?: number;
   /** How long a claim (or a save) holds a plan; another executor takes it over after. @default 15000 */
   leaseMs?: number;
-  /** Candidates read per page (progress is saved after each). @default 200 */
+  /** Candidates read per page (progress is saved after each). @default 500 */
   pageSize?: number;
-  /** Runtimes migrated at once. @default 32 */
+  /** Runtimes migrated at once. @default 64 */
   concurrency?: number;
   /** Budget of one runtime's request (the router retries a moving shard within it). @default 10000 */
   requestDeadlineMs?: number;
@@ -53,8 +53,8 @@ export const DEFAULT_MIGRATION_EXECUTOR_OPTIONS = Object.freeze({
   clock: systemClock,
   pollMs: 1000,
   leaseMs: 15_000,
-  pageSize: 200,
-  concurrency: 32,
+  pageSize: 500,
+  concurrency: 64,
   requestDeadlineMs: 10_000,
   attempts: 3,
 } satisfies OptionDefaults<MigrationExecutorOptions>);
@@ -171,11 +171,15 @@ export class MigrationExecutor {
       );
     }, leaseMs / 3);
     heartbeat.unref();
+    // The next page is read while this one migrates (its ids follow this page's last).
+    const read = (after: string) => plans.candidates(claimed.tenant, claimed, after, pageSize);
+    let next = read(saved.cursor);
     try {
       for (;;) {
         if (this.stopped) return;
-        const page = await plans.candidates(claimed.tenant, claimed, saved.cursor, pageSize);
+        const page = await next;
         if (page.length === 0) break;
+        next = page.length < pageSize ? Promise.resolve([]) : read(page[page.length - 1]!.runtimeId);
         const outcomes = await this.migratePage(claimed, page);
         const progress = tally(saved.progress, outcomes);
         progress.migrated = await plans.countMigrated(claimed.tenant, claimed.id);
@@ -192,6 +196,7 @@ export class MigrationExecutor {
       this.metrics.plans.inc({ outcome: 'failed' });
     } finally {
       clearInterval(heartbeat);
+      next.catch(() => undefined);
       await saving;
     }
   }

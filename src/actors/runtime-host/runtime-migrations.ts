@@ -20,13 +20,15 @@ export class RuntimeMigrations {
   async migrate(req: MigrateRequest, at: Placement): Promise<ShardReply> {
     const live = this.ctx.actors.get(actorKey(req.tenant, req.runtimeId));
     if (live) {
+      // As for commands: a live actor asks the store about the key only when the engine refuses (below) or the
+      // writer's unique key catches a copy; a runtime migrated by this plan is refused `not_on_version` first.
       this.ctx.actors.touch(live, this.ctx.now());
       const remembered = live.recent.get(req.idempotencyKey);
-      if (remembered) return replayed(remembered);
+      return remembered ? replayed(remembered) : this.attempt(live, req, at, 1);
     }
     const [stored, actor] = await Promise.all([
       this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey),
-      live ?? this.ctx.activate(req.tenant, req.runtimeId, at),
+      this.ctx.activate(req.tenant, req.runtimeId, at),
     ]);
     if (stored) return replayStored(stored, req.runtimeId);
     if (!actor) return runtimeNotFound(req.runtimeId);
@@ -44,6 +46,9 @@ export class RuntimeMigrations {
     const dir = await this.ctx.directories.get(req.tenant);
     const result = migrate(actor.wf, to, actor.state, cmd, dir, this.ctx.now());
     if (!result.ok) {
+      // Migrated by this plan before (a resumed plan resends its page): the first reply, from the log.
+      const stored = await this.ctx.deps.runtimes.findIdempotency(req.tenant, req.idempotencyKey);
+      if (stored) return replayStored(stored, req.runtimeId);
       // The state may come from a snapshot older than MySQL's: refuse only what MySQL's state refuses too.
       if (!actor.confirmed && retries > 0) return this.retry(actor, req, at, retries);
       return blocked(result.block, result.message);
