@@ -2,7 +2,13 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShardRequest } from '../../../src/actors/bus/ports.ts';
 import { RuntimeHost } from '../../../src/actors/runtime-host/runtime-host.ts';
-import type { MigrateCommand, WorkflowDefinition } from '../../../src/engine/index.ts';
+import { replayLog } from '../../../src/check/replay.ts';
+import {
+  compileWorkflow,
+  inMemoryDirectory,
+  type MigrateCommand,
+  type WorkflowDefinition,
+} from '../../../src/engine/index.ts';
 import { CachedRuntimeStore } from '../../../src/store/cached-runtime-store.ts';
 import { migrationKey } from '../../../src/store/migration-ports.ts';
 import { MemoryStore } from '../../../src/store/memory/memory-store.ts';
@@ -137,5 +143,37 @@ describe('runtime host - migrating a runtime inside its actor', () => {
     const moved = ok(await host.handle(migrateRequest('rt-2', { planId: 'p4', nodeMap: { manager: 'line-manager' } })));
     expect(moved.state.stages.at(-1)!.node).toBe('line-manager');
     expect(problemOf(await host.handle(migrateRequest('missing')))).toMatchObject({ code: 'runtime_not_found' });
+  });
+
+  it("the invariant checker's replay switches definitions at the migrate entry: the replayed state and log equal the stored ones", async () => {
+    const { store, host, publishV2 } = await setup((def) => {
+      def.nodes.find((n) => n.id === 'manager')!.collaborators = {
+        type: 'in_workflow',
+        members: [{ employee: 'bob' }],
+      };
+      // Version 2 sends everything from the manager to the CEO.
+      def.associations = def.associations.filter((a) => a.from !== 'manager');
+      def.associations.push({ from: 'manager', to: 'ceo' });
+    });
+    ok(await host.handle(startRequest(TENANT, 'rt-3', 'doc-3')));
+    ok(await host.handle(cmd(TENANT, 'rt-3', 'alice', 'submit')));
+    await publishV2();
+    ok(await host.handle(migrateRequest('rt-3')));
+    const after = ok(await host.handle(cmd(TENANT, 'rt-3', 'bob', 'approve')));
+    expect(after.state.stages.at(-1)!.node).toBe('ceo');
+    const log = await store.read.runtimeLog(TENANT, 'rt-3');
+    const { employees, groups } = await store.directory.loadDirectory(TENANT);
+    const replay = await replayLog(
+      log,
+      async (id, version) => {
+        const v = await store.workflows.getVersion(TENANT, id, version);
+        return v && compileWorkflow(v.definition, id, version);
+      },
+      inMemoryDirectory(employees, groups),
+    );
+    expect(replay.ok).toBe(true);
+    if (!replay.ok) return;
+    expect(JSON.parse(JSON.stringify(replay.state))).toEqual(await store.read.getRuntime(TENANT, 'rt-3'));
+    expect(replay.log.map((e) => e.action)).toEqual(['start', 'submit', 'migrate', 'approve']);
   });
 });
