@@ -21,11 +21,10 @@ import { NatsShardBus } from '../src/actors/bus/nats-shard-bus.ts';
 import { RoutingClient } from '../src/actors/bus/routing-client.ts';
 import type { ShardRequest } from '../src/actors/bus/ports.ts';
 import { signToken } from '../src/app/dev-token.ts';
-import type { WorkflowDefinition } from '../src/engine/index.ts';
 import { createMySqlPool } from '../src/store/mysql/pool.ts';
 import { MySqlWorkflowStore } from '../src/store/mysql/workflow-store.ts';
 import { PO_WORKFLOW, commandRequest, startRequest } from '../test/actors/runtime-host/runtime-host-fixture.ts';
-import { loadExample } from '../test/fixtures/engine-driver.ts';
+import { purchaseOrderV2 } from '../test/fixtures/purchase-order-v2.ts';
 import { testNatsUrl } from '../test/harness/nats-server.ts';
 import { waitFor } from '../test/harness/wait.ts';
 import { BENCH_SHARDS, startBenchStack } from './bflow-stack.ts';
@@ -51,19 +50,6 @@ async function drive(router: RoutingClient, requests: readonly ShardRequest[], c
     }),
   );
   return (performance.now() - started) / 1000;
-}
-
-function versionTwo(): WorkflowDefinition {
-  const def = loadExample('purchase-order');
-  const manager = def.nodes.find((n) => n.id === 'manager')!;
-  manager.id = 'line-manager';
-  manager.collaborators = { type: 'in_workflow', members: [{ position: 'manager_1' }, { employee: 'bob' }] };
-  manager.sla = { due: 'PT48H' };
-  for (const a of def.associations) {
-    if (a.from === 'manager') a.from = 'line-manager';
-    if (a.to === 'manager') a.to = 'line-manager';
-  }
-  return def;
 }
 
 async function main(): Promise<void> {
@@ -98,7 +84,7 @@ async function main(): Promise<void> {
       concurrency,
     );
     const workflows = new MySqlWorkflowStore(pool);
-    await workflows.updateDraft(tenant, PO_WORKFLOW, versionTwo(), Date.now());
+    await workflows.updateDraft(tenant, PO_WORKFLOW, purchaseOrderV2(), Date.now());
     await workflows.publish(tenant, PO_WORKFLOW, Date.now(), { publishedBy: 'bench', changeLog: 'line manager' });
     const token = await signToken(stack.secret, { sub: 'bench', tid: tenant, roles: ['designer'] }, 3600);
     const api = async (method: string, path: string, body?: unknown) => {

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStreams } from '../../src/actors/events/cluster-streams.ts';
 import { checkInvariants, violationLines, type AcknowledgedCommand } from '../../src/check/index.ts';
-import type { WorkflowDefinition } from '../../src/engine/index.ts';
 import type { MigrationPlan } from '../../src/store/migration-ports.ts';
 import { MySqlMigrationPlanStore } from '../../src/store/mysql/migration-plan-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import { PO_WORKFLOW, commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
-import { loadExample } from '../fixtures/engine-driver.ts';
+import { purchaseOrderV2 } from '../fixtures/purchase-order-v2.ts';
 import { countUnpublished } from '../fixtures/unpublished-steps.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterHarness, TENANT } from './cluster-harness.ts';
@@ -37,25 +36,16 @@ async function createRuntimes(h: ClusterHarness, count: number, label: string, c
   return { ids, acked };
 }
 
-/** Version 2 of the purchase order: the manager's step is renamed, assigned to manager_1 or bob, with a 48 h SLA. */
+/** Publishes version 2 of the purchase order (test/fixtures/purchase-order-v2.ts). */
 async function publishV2(h: ClusterHarness): Promise<void> {
-  const def: WorkflowDefinition = loadExample('purchase-order');
-  const manager = def.nodes.find((n) => n.id === 'manager')!;
-  manager.id = 'line-manager';
-  manager.collaborators = { type: 'in_workflow', members: [{ position: 'manager_1' }, { employee: 'bob' }] };
-  manager.sla = { due: 'PT48H' };
-  for (const a of def.associations) {
-    if (a.from === 'manager') a.from = 'line-manager';
-    if (a.to === 'manager') a.to = 'line-manager';
-  }
   const workflows = new MySqlWorkflowStore(h.db.pool);
-  await workflows.updateDraft(TENANT, PO_WORKFLOW, def, Date.now());
+  await workflows.updateDraft(TENANT, PO_WORKFLOW, purchaseOrderV2(), Date.now());
   expect(await workflows.publish(TENANT, PO_WORKFLOW, Date.now(), { publishedBy: 'dee' })).toMatchObject({
     version: 2,
   });
 }
 
-async function createPlan(h: ClusterHarness, id: string): Promise<MigrationPlanStore> {
+async function createPlan(h: ClusterHarness, id: string): Promise<MySqlMigrationPlanStore> {
   const plans = new MySqlMigrationPlanStore(h.db.pool);
   await plans.createPlan({
     id,
@@ -70,9 +60,8 @@ async function createPlan(h: ClusterHarness, id: string): Promise<MigrationPlanS
   });
   return plans;
 }
-type MigrationPlanStore = MySqlMigrationPlanStore;
 
-async function planOf(plans: MigrationPlanStore, id: string): Promise<MigrationPlan> {
+async function planOf(plans: MySqlMigrationPlanStore, id: string): Promise<MigrationPlan> {
   const plan = await plans.getPlan(TENANT, id);
   if (!plan) throw new Error(`plan ${id} is gone`);
   return plan;

@@ -183,13 +183,13 @@ export class MigrationExecutor {
         const outcomes = await this.migratePage(claimed, page);
         const progress = tally(saved.progress, outcomes);
         progress.migrated = await plans.countMigrated(claimed.tenant, claimed.id);
-        if (!(await save(page[page.length - 1]!.runtimeId, progress))) return this.ended(log, claimed, 'lost');
+        if (!(await save(page[page.length - 1]!.runtimeId, progress))) return this.ended(log, 'lost');
       }
       await saving;
-      if (!held) return this.ended(log, claimed, 'lost');
+      if (!held) return this.ended(log, 'lost');
       const progress = { ...saved.progress, migrated: await plans.countMigrated(claimed.tenant, claimed.id) };
       const finished = await plans.finishPlan(claimed, owner, progress, clock.now());
-      this.ended(log, claimed, finished ? 'completed' : 'lost', progress);
+      this.ended(log, finished ? 'completed' : 'lost', progress);
     } catch (err) {
       if (!(err instanceof RunInterrupted)) throw err;
       log.warn({ reason: err.message }, 'migration plan: interrupted; resuming later');
@@ -202,11 +202,10 @@ export class MigrationExecutor {
   }
 
   /** Why the run ended: `lost` covers a cancelled plan too (the store does not say which). */
-  private ended(log: Logger, plan: MigrationPlan, outcome: 'completed' | 'lost', progress?: MigrationProgress): void {
+  private ended(log: Logger, outcome: 'completed' | 'lost', progress?: MigrationProgress): void {
     this.metrics.plans.inc({ outcome });
     if (outcome === 'completed') log.info({ progress }, 'migration plan: completed');
     else log.info('migration plan: no longer held here (cancelled, or taken over)');
-    void plan;
   }
 
   /** Migrates a page, `concurrency` runtimes at a time; each outcome in page order. */
