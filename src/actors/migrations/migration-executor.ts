@@ -109,7 +109,7 @@ export class MigrationExecutor {
     this.schedule(0);
   }
 
-  /** Stops looking; waits for the plan run in progress to end its page (its lease then runs out, or it resumes here). */
+  /** Stops looking; waits for the plan run in progress to end its page, then gives its lease up (another node resumes it). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -176,7 +176,12 @@ export class MigrationExecutor {
     let next = read(saved.cursor);
     try {
       for (;;) {
-        if (this.stopped) return;
+        if (this.stopped) {
+          // The node shuts down: the lease ends now, so another node resumes the plan at once, not after the lease.
+          await saving;
+          if (held) await plans.saveProgress(claimed, owner, saved.cursor, saved.progress, clock.now(), 0);
+          return;
+        }
         const page = await next;
         if (page.length === 0) break;
         next = page.length < pageSize ? Promise.resolve([]) : read(page[page.length - 1]!.runtimeId);

@@ -115,4 +115,27 @@ describe('migration executor', () => {
     expect(plan?.progress.samples.migrated?.map((s) => s.node)).toEqual(['start', 'start', 'start']);
     expect((await versions(ids)).filter((v) => v === 2)).toHaveLength(3);
   });
+
+  it('an executor stopping mid-plan gives its lease up after the page: another takes the plan over at once and completes it', async () => {
+    const ids = await sixRuntimes();
+    let stopping: Promise<void> | undefined;
+    const a = executor({
+      send: async (request) => {
+        stopping ??= a.stop();
+        return gw.deps.router.send(request);
+      },
+    });
+    expect(await a.runOnce()).toBe(true);
+    await stopping;
+    expect(await plans.getPlan(TENANT_A, 'plan-1')).toMatchObject({
+      status: 'running',
+      owner: 'node-a',
+      cursor: ids[1],
+      leaseUntil: gw.clock.now(),
+    });
+    gw.clock.advance(1);
+    expect(await executor(gw.deps.router, 'node-b').runOnce()).toBe(true);
+    expect(await plans.getPlan(TENANT_A, 'plan-1')).toMatchObject({ status: 'completed', owner: 'node-b' });
+    expect(await versions(ids)).toEqual([2, 2, 2, 2, 2, 2]);
+  });
 });
