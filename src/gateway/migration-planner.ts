@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   currentNode,
   inMemoryDirectory,
@@ -123,8 +124,35 @@ export class MigrationPlanner {
     }
   }
 
-  /** Stores the plan as running: an executor picks it up within a second or so. */
-  create(tenant: string, spec: MigrationSpec, createdBy: string, auto: boolean): Promise<MigrationPlan> {
-    return this.plans.createPlan({ ...spec, id: this.ctx.newId(), tenant, auto, createdBy, createdAt: this.ctx.now() });
+  /**
+   * Stores the plan as running: an executor picks it up within a second or so. `id` (derived from an
+   * Idempotency-Key) names a plan that may exist already: then that plan is returned, `created: false`.
+   */
+  create(
+    tenant: string,
+    spec: MigrationSpec,
+    createdBy: string,
+    auto: boolean,
+    id = this.ctx.newId(),
+  ): Promise<{ created: boolean; plan: MigrationPlan }> {
+    return this.plans.createPlan({ ...spec, id, tenant, auto, createdBy, createdAt: this.ctx.now() });
   }
+}
+
+/** With an Idempotency-Key the plan id is derived from it, so a repeat finds the first plan. */
+export function planIdOf(key: string): string {
+  return `mp_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/** Whether a stored plan is the one `body` asks for (a repeat with the same Idempotency-Key). */
+export function samePlan(plan: MigrationPlan, body: MigrationBody): boolean {
+  const canonical = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => x ?? undefined);
+  return (
+    plan.fromVersion === body.fromVersion &&
+    plan.toVersion === body.toVersion &&
+    (body.toWorkflowId === undefined || body.toWorkflowId === plan.workflowId) &&
+    canonical(Object.entries(plan.nodeMap).sort()) === canonical(Object.entries(body.nodeMap).sort()) &&
+    (plan.allowEndNodes ?? false) === (body.allowEndNodes ?? false) &&
+    canonical(plan.filter ?? {}) === canonical(body.filter ?? {})
+  );
 }

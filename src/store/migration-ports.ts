@@ -80,7 +80,8 @@ export const emptyProgress = (): MigrationProgress => ({ migrated: 0, blocked: {
 export const migrationKey = (planId: string, runtimeId: string): string => `migrate:${planId}:${runtimeId}`;
 
 export interface MigrationPlanStore {
-  createPlan(plan: NewMigrationPlan): Promise<MigrationPlan>;
+  /** Stores a new running plan; a plan of that id stored already is returned as it stands (`created: false`). */
+  createPlan(plan: NewMigrationPlan): Promise<{ created: boolean; plan: MigrationPlan }>;
   getPlan(tenant: string, id: string): Promise<MigrationPlan | undefined>;
   /** The workflow's plans, newest first. */
   listPlans(tenant: string, workflowId: string): Promise<MigrationPlan[]>;

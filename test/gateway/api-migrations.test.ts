@@ -217,4 +217,25 @@ describe('api - migration plans', () => {
     expect(await versionOf(ids[2]!)).toBe(2);
     expect(await versionOf(ids[0]!)).toBe(1);
   });
+
+  it('Idempotency-Key: a repeat answers the first plan (replayed) and creates nothing; the key with another plan is 422', async () => {
+    await threeRuntimes();
+    await publish(renameManager);
+    const body = { fromVersion: 1, toVersion: 2, nodeMap: { manager: 'line-manager' } };
+    const headers = { 'Idempotency-Key': 'plan-key-1' };
+    const first = await gw.call(designer(), 'POST', `${base}/migrations`, { body, headers });
+    expect(first.status).toBe(202);
+    await runPlans();
+    // After the plan ran (its runtimes left version 1), the repeat still answers it.
+    const again = await gw.call(designer(), 'POST', `${base}/migrations`, { body, headers });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotency-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    const other = await gw.call(designer(), 'POST', `${base}/migrations`, {
+      body: { ...body, allowEndNodes: true },
+      headers,
+    });
+    expect(other).toMatchObject({ status: 422, body: { code: 'idempotency_key_reused' } });
+    expect((await gw.call(designer(), 'GET', `${base}/migrations`)).body.items).toHaveLength(1);
+  });
 });

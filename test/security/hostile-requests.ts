@@ -198,6 +198,7 @@ export const WRITES: Write[] = [
     path: (id) => `/api/v1/workflows/${id}/migrations`,
     body: 'migration',
     roles: 'workflow',
+    idem: true,
     id: 'workflow',
     canMiss: true,
   },

@@ -1,16 +1,18 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { MigrationPlan, MigrationPlanStore } from '../../store/migration-ports.ts';
 import { ApiError } from '../api-error.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
-import { MigrationPlanner } from '../migration-planner.ts';
-import { idParam, iso, json, jsonBody, problems } from '../schemas/common.ts';
+import { MigrationPlanner, planIdOf, samePlan } from '../migration-planner.ts';
+import { idempotencyHeaders, idParam, iso, json, jsonBody, problems } from '../schemas/common.ts';
 import {
   dryRunSchema,
   migrationBody,
   migrationListSchema,
   migrationParams,
   migrationPlanSchema,
+  type MigrationBody,
 } from '../schemas/migrations.ts';
 import { notFound, type ApiContext } from './route-kit.ts';
 
@@ -25,7 +27,7 @@ const createPlan = createRoute({
   middleware,
   summary:
     'Migrate running runtimes from one version of the workflow to another (or, with dryRun, count what would happen)',
-  request: { params: idParams, body: jsonBody(migrationBody) },
+  request: { params: idParams, headers: idempotencyHeaders, body: jsonBody(migrationBody) },
   responses: {
     202: json(migrationPlanSchema, 'The plan, running: GET it for its progress'),
     200: json(dryRunSchema, 'The dry run: counts and samples per outcome; nothing changed'),
@@ -84,6 +86,14 @@ export function planView(p: MigrationPlan) {
   };
 }
 
+/** The first answer to a repeated Idempotency-Key: the plan it created, or 422 when the key created another plan. */
+function replayedPlan(c: Context<GatewayEnv>, plan: MigrationPlan, body: MigrationBody, workflowId: string) {
+  if (plan.workflowId !== workflowId || !samePlan(plan, body))
+    throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key created a different migration plan');
+  c.header('Idempotency-Replayed', 'true');
+  return c.json(planView(plan), 202);
+}
+
 /** The plan store, or 503 when this gateway has none (the migration routes need the cluster's MySQL). */
 export function planStore(ctx: ApiContext): MigrationPlanStore {
   const store = ctx.deps.migrations;
@@ -110,9 +120,15 @@ export function registerMigrationRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
     const plans = planStore(ctx);
     await workflowOf(principal.tenant, id);
     const planner = new MigrationPlanner(ctx, plans);
+    const key = c.req.valid('header')['idempotency-key'];
+    // A repeat of a created plan answers that plan, whatever its runtimes have done since.
+    const planId = key === undefined || body.dryRun === true ? undefined : planIdOf(key);
+    const first = planId === undefined ? undefined : await plans.getPlan(principal.tenant, planId);
+    if (first !== undefined) return replayedPlan(c, first, body, id);
     const checked = await planner.check(principal.tenant, id, body);
     if (body.dryRun === true) return c.json(await planner.dryRun(principal.tenant, checked, principal.employee), 200);
-    const plan = await planner.create(principal.tenant, checked.spec, principal.employee, false);
+    const { created, plan } = await planner.create(principal.tenant, checked.spec, principal.employee, false, planId);
+    if (!created) return replayedPlan(c, plan, body, id);
     c.get('logger').info(
       { planId: plan.id, workflowId: id, from: plan.fromVersion, to: plan.toVersion },
       'migration plan created',

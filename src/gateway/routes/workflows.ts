@@ -251,6 +251,6 @@ async function autoMigrate(
   const configs = await ctx.deps.workflows.appConfigsOf(tenant, workflowId);
   if (!configs.some((config) => config.autoMigrate === true)) return undefined;
   const spec = { workflowId, fromVersion: previous, toVersion: version, nodeMap: {} };
-  const plan = await new MigrationPlanner(ctx, plans).create(tenant, spec, 'system', true);
+  const { plan } = await new MigrationPlanner(ctx, plans).create(tenant, spec, 'system', true);
   return plan.id;
 }

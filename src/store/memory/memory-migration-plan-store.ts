@@ -19,7 +19,9 @@ export class MemoryMigrationPlanStore implements MigrationPlanStore {
 
   constructor(private readonly t: MemoryTables) {}
 
-  async createPlan(plan: NewMigrationPlan): Promise<MigrationPlan> {
+  async createPlan(plan: NewMigrationPlan): Promise<{ created: boolean; plan: MigrationPlan }> {
+    const existing = this.plans.get(key(plan.tenant, plan.id));
+    if (existing) return { created: false, plan: structuredClone(existing) };
     const stored: MigrationPlan = {
       ...structuredClone(plan),
       status: 'running',
@@ -29,7 +31,7 @@ export class MemoryMigrationPlanStore implements MigrationPlanStore {
       updatedAt: plan.createdAt,
     };
     this.plans.set(key(plan.tenant, plan.id), stored);
-    return structuredClone(stored);
+    return { created: true, plan: structuredClone(stored) };
   }
 
   async getPlan(tenant: string, id: string): Promise<MigrationPlan | undefined> {

@@ -39,13 +39,13 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
     this.ctx = sqlContext(pool, options);
   }
 
-  async createPlan(plan: NewMigrationPlan): Promise<MigrationPlan> {
+  async createPlan(plan: NewMigrationPlan): Promise<{ created: boolean; plan: MigrationPlan }> {
     const spec: StoredSpec = { nodeMap: plan.nodeMap };
     if (plan.allowEndNodes !== undefined) spec.allowEndNodes = plan.allowEndNodes;
     if (plan.filter !== undefined) spec.filter = plan.filter;
     const progress = emptyProgress();
-    await this.exec(
-      `INSERT INTO migration_plans (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, '', ?, NULL, 0, ?, ?, NULL)`,
+    const result = await this.exec(
+      `INSERT IGNORE INTO migration_plans (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, '', ?, NULL, 0, ?, ?, NULL)`,
       [
         plan.tenant,
         plan.id,
@@ -60,7 +60,19 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
         plan.createdAt,
       ],
     );
-    return { ...plan, status: 'running', cursor: '', progress, leaseUntil: 0, updatedAt: plan.createdAt };
+    if (result.affectedRows === 0) {
+      const existing = await this.getPlan(plan.tenant, plan.id);
+      if (existing) return { created: false, plan: existing };
+    }
+    const created: MigrationPlan = {
+      ...plan,
+      status: 'running',
+      cursor: '',
+      progress,
+      leaseUntil: 0,
+      updatedAt: plan.createdAt,
+    };
+    return { created: true, plan: created };
   }
 
   async getPlan(tenant: string, id: string): Promise<MigrationPlan | undefined> {

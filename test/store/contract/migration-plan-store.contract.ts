@@ -37,7 +37,7 @@ export function migrationPlanStoreContract(name: string, makeSubject: () => Prom
     });
 
     it('plans - created running with empty progress, read back, listed newest first per workflow', async () => {
-      const created = await s.plans.createPlan(
+      const { created: isNew, plan: created } = await s.plans.createPlan(
         plan('p1', { filter: { status: 'in_progress', node: 'n1' }, allowEndNodes: true }),
       );
       expect(created).toMatchObject({
@@ -45,7 +45,10 @@ export function migrationPlanStoreContract(name: string, makeSubject: () => Prom
         cursor: '',
         progress: { migrated: 0, blocked: {}, samples: {} },
       });
+      expect(isNew).toBe(true);
       expect(await s.plans.getPlan(tenant, 'p1')).toEqual(created);
+      // The same id again (a retried request with its Idempotency-Key): the stored plan, unchanged.
+      expect(await s.plans.createPlan(plan('p1', { toVersion: 9 }))).toEqual({ created: false, plan: created });
       await s.plans.createPlan(plan('p2', { createdAt: T0 + 1, auto: true, createdBy: 'system' }));
       await s.plans.createPlan(plan('p3', { workflowId: 'wf-other' }));
       expect((await s.plans.listPlans(tenant, 'wf-po')).map((p) => [p.id, p.auto])).toEqual([
