@@ -9,7 +9,7 @@ import {
   type MigrationBlock,
 } from '../engine/index.ts';
 import {
-  SAMPLES_PER_OUTCOME,
+  recordOutcome,
   type MigrationPlan,
   type MigrationPlanStore,
   type MigrationSample,
@@ -99,10 +99,6 @@ export class MigrationPlanner {
     const { employees, groups } = await this.ctx.deps.directory.loadDirectory(tenant);
     const dir = inMemoryDirectory(employees, groups);
     const out: DryRun = { dryRun: true, candidates: 0, migratable: 0, blocked: {}, samples: {} };
-    const sample = (key: MigrationBlock | 'migrated', s: MigrationSample) => {
-      const list = (out.samples[key] ??= []);
-      if (list.length < SAMPLES_PER_OUTCOME) list.push(s);
-    };
     const cmd = { type: 'migrate' as const, planId: 'dry-run', actor, ...plan.spec };
     const now = this.ctx.now();
     for (let cursor = ''; ; ) {
@@ -113,10 +109,9 @@ export class MigrationPlanner {
         const result = migrate(plan.from, plan.to, state, cmd, dir, now);
         if (result.ok) {
           out.migratable++;
-          sample('migrated', { runtimeId, node });
+          recordOutcome(out, undefined, { runtimeId, node });
         } else {
-          out.blocked[result.block] = (out.blocked[result.block] ?? 0) + 1;
-          sample(result.block, { runtimeId, node, message: result.message });
+          recordOutcome(out, result.block, { runtimeId, node, message: result.message });
         }
       }
       if (page.length < DRY_RUN_PAGE) return out;

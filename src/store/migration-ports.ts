@@ -76,6 +76,17 @@ export const SAMPLES_PER_OUTCOME = 5;
 
 export const emptyProgress = (): MigrationProgress => ({ migrated: 0, blocked: {}, samples: {} });
 
+/** Counts one blocked runtime (no reason: one migrated, counted elsewhere) and keeps it as a sample while there is room. */
+export function recordOutcome(
+  into: Pick<MigrationProgress, 'blocked' | 'samples'>,
+  reason: MigrationBlock | undefined,
+  sample: MigrationSample,
+): void {
+  if (reason !== undefined) into.blocked[reason] = (into.blocked[reason] ?? 0) + 1;
+  const list = (into.samples[reason ?? 'migrated'] ??= []);
+  if (list.length < SAMPLES_PER_OUTCOME) list.push(sample);
+}
+
 /** The idempotency key of a runtime's `migrate` entry under a plan (a runtime is migrated once per plan). */
 export const migrationKey = (planId: string, runtimeId: string): string => `migrate:${planId}:${runtimeId}`;
 

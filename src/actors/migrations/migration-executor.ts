@@ -3,12 +3,11 @@ import { Registry } from 'prom-client';
 import type { MigrateCommand, MigrationBlock } from '../../engine/index.ts';
 import {
   migrationKey,
-  SAMPLES_PER_OUTCOME,
+  recordOutcome,
   type MigrationCandidate,
   type MigrationPlan,
   type MigrationPlanStore,
   type MigrationProgress,
-  type MigrationSample,
 } from '../../store/migration-ports.ts';
 import {
   checkOptions,
@@ -282,15 +281,10 @@ function blockOf(code: string): MigrationBlock {
 /** The progress after a page: blocked counts and samples added (`migrated` is counted from the log by the caller). */
 function tally(before: MigrationProgress, outcomes: readonly Outcome[]): MigrationProgress {
   const progress: MigrationProgress = structuredClone(before);
-  const sample = (key: MigrationBlock | 'migrated', s: MigrationSample) => {
-    const list = (progress.samples[key] ??= []);
-    if (list.length < SAMPLES_PER_OUTCOME) list.push(s);
-  };
   for (const o of outcomes) {
-    if (o.kind === 'blocked') {
-      progress.blocked[o.reason] = (progress.blocked[o.reason] ?? 0) + 1;
-      sample(o.reason, { runtimeId: o.runtimeId, node: o.node, message: o.message });
-    } else sample('migrated', { runtimeId: o.runtimeId, node: o.node });
+    if (o.kind === 'blocked')
+      recordOutcome(progress, o.reason, { runtimeId: o.runtimeId, node: o.node, message: o.message });
+    else recordOutcome(progress, undefined, { runtimeId: o.runtimeId, node: o.node });
   }
   return progress;
 }
