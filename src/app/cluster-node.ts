@@ -4,7 +4,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterStreams, JetStreamEventPublisher, OutboxRelay, registerOutboxMetrics } from '../actors/events/index.ts';
 import { connectNats, onTenantChange, type TenantChangeKind } from '../actors/nats/index.ts';
 import { NatsLeaseManager } from '../actors/leases/index.ts';
-import { ColocatedShardBus, NatsShardBus, type ShardBus } from '../actors/bus/index.ts';
+import { ColocatedShardBus, NatsShardBus, RoutingClient, type ShardBus } from '../actors/bus/index.ts';
+import { MigrationExecutor, registerMigrationMetrics } from '../actors/migrations/index.ts';
+import { MySqlMigrationPlanStore } from '../store/mysql/migration-plan-store.ts';
 import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } from '../actors/webhooks/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
@@ -197,6 +199,18 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       logger,
     });
     closers.defer('webhook consumer', () => webhooks.stop());
+    // Every node runs migration plans: one node holds a plan under a lease (as long as a shard's), sending each
+    // runtime's migration to the node owning it; a dead node's plan is resumed by another after the lease.
+    const migrations = new MigrationExecutor({
+      plans: new MySqlMigrationPlanStore(pool),
+      router: new RoutingClient(bus, { shardCount: config.shards, registry }),
+      owner: config.nodeId,
+      leaseMs: config.leaseTtlMs,
+      metrics: registerMigrationMetrics(registry),
+      logger,
+    });
+    migrations.start();
+    closers.defer('migration executor', () => migrations.stop());
     return { node, host, bus, registry, stop: () => closers.close() };
   });
 }

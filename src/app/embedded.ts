@@ -11,6 +11,7 @@ import { providerChannels } from './notifier.ts';
 import { MemoryEventPublisher, OutboxRelay, registerOutboxMetrics, eventFilter } from '../actors/events/index.ts';
 import { MemoryLeaseManager } from '../actors/leases/index.ts';
 import { ColocatedShardBus, MemoryShardBus, RoutingClient } from '../actors/bus/index.ts';
+import { MigrationExecutor, registerMigrationMetrics } from '../actors/migrations/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
@@ -127,6 +128,16 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       : undefined;
     const signal = notifications?.signal ?? new MemoryNotificationSignal();
     const router = new RoutingClient(bus, { shardCount: config.shards, registry });
+    const migrations = new MigrationExecutor({
+      plans: store.migrations,
+      router,
+      owner: config.nodeId,
+      leaseMs: config.leaseTtlMs,
+      metrics: registerMigrationMetrics(registry),
+      logger,
+    });
+    migrations.start();
+    closers.defer('migration executor', () => migrations.stop());
     let stopping = false;
     closers.defer('readiness', () => (stopping = true));
     const deps: GatewayDeps = {
@@ -141,6 +152,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       webhooks: invalidatingWebhooks(store.webhooks, (tenant) => deliverer.invalidateWebhooks(tenant)),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: store.analytics,
+      migrations: store.migrations,
       notifications: store.notifications,
       notificationSignal: signal,
       onNotificationSettingsChanged: (tenant) => notifications?.notifier.invalidate(tenant),

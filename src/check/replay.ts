@@ -1,4 +1,5 @@
 import {
+  migrate,
   start,
   step,
   type CompiledWorkflow,
@@ -32,8 +33,8 @@ type Failure = Extract<ReplayResult, { ok: false }>;
 
 /**
  * Rebuilds a runtime from its log: the engine's `start` for the first entry,
- * then `step` for each entry that carries a command, each with the entry's `at`
- * as `now`. Entries without a command are the later entries of the step before.
+ * then `step` for each entry that carries a command (`migrate` for a migration, after which the
+ * target version's definition replays the rest), each with the entry's `at` as `now`. Entries without a command are the later entries of the step before.
  * Stops at the first step that cannot be replayed.
  */
 export async function replayLog(
@@ -69,6 +70,26 @@ export async function replayLog(
       if (state === undefined || wf === undefined)
         return fail(entry.seq, 'the first logged step is not a start', `log[seq ${entry.seq}].command`);
       result = step(wf, state, cmd.command, dir, entry.at);
+    } else if (cmd.migrate !== undefined) {
+      // A migration switches the definition: the steps after it replay on the target version.
+      if (state === undefined || wf === undefined)
+        return fail(entry.seq, 'the first logged step is not a start', `log[seq ${entry.seq}].command`);
+      const to = await workflows(state.runtime.workflowId, cmd.migrate.toVersion);
+      if (!to)
+        return fail(
+          entry.seq,
+          `workflow ${state.runtime.workflowId} version ${cmd.migrate.toVersion} does not exist`,
+          `log[seq ${entry.seq}].command.migrate.toVersion`,
+        );
+      const migrated = migrate(wf, to, state, cmd.migrate, dir, entry.at);
+      if (!migrated.ok)
+        return fail(
+          entry.seq,
+          `engine refused the migration (${migrated.block}: ${migrated.message})`,
+          `log[seq ${entry.seq}]`,
+        );
+      result = { ok: true, state: migrated.state, effects: migrated.effects, changed: true };
+      wf = to;
     } else {
       return fail(entry.seq, 'the logged command has no start input or command', `log[seq ${entry.seq}].command`);
     }

@@ -39,6 +39,7 @@ export const EVENT_TYPES = [
   'sla.reminder',
   'runtime.finished',
   'runtime.failed',
+  'runtime.migrated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

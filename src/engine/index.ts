@@ -23,3 +23,12 @@ export {
   type StateChange,
   type StateDiff,
 } from './state-change.ts';
+export { migrate, type MigrateCommand, type MigrationResult } from './migrate.ts';
+export {
+  MIGRATION_BLOCKS,
+  targetNode,
+  validateMigration,
+  type MigrationBlock,
+  type MigrationMapping,
+} from './migration-rules.ts';
+export { diffVersions, type DiffEntry, type VersionDiff } from './version-diff.ts';

@@ -172,6 +172,11 @@ export function patchDocument(
  * the document took.
  */
 function returnTargetStages(b: StepBuilder, index: number, target: NodeId): Stage[] {
+  // A stage of an earlier version (before a migration) may name a node this version does not have.
+  if (!b.wf.nodes.has(target))
+    throw new EngineError('validation_failed', `toNode "${target}" is not a node of version ${b.wf.version}`, [
+      { path: 'toNode', message: 'not a node of this version' },
+    ]);
   const stages = b.state.stages;
   let roundStart = index;
   while (roundStart > 0 && stages[roundStart]!.node !== b.wf.initial.id) roundStart--;

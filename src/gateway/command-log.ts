@@ -43,7 +43,7 @@ export async function sendCommand(
         ...(workflow === undefined ? {} : { workflow }),
         ...(request.kind === 'start' ? { app: request.app } : {}),
         runtime: request.runtimeId,
-        action: request.kind === 'start' ? 'start' : request.command.type,
+        action: request.kind === 'command' ? request.command.type : request.kind,
         outcome,
         status,
         ms: Math.round(performance.now() - started),

@@ -11,12 +11,14 @@ export function invalidatingWorkflows(inner: WorkflowStore, changed: (tenant: st
     updateDraft: (tenant, id, definition, now) => inner.updateDraft(tenant, id, definition, now),
     getWorkflow: (tenant, id) => inner.getWorkflow(tenant, id),
     listWorkflows: (tenant, app) => inner.listWorkflows(tenant, app),
-    async publish(tenant: string, id: string, now: number) {
-      const published = await inner.publish(tenant, id, now);
+    async publish(tenant, id, now, meta) {
+      const published = await inner.publish(tenant, id, now, meta);
       if (published) changed(tenant);
       return published;
     },
     getVersion: (tenant, id, version) => inner.getVersion(tenant, id, version),
+    listVersions: (tenant, id) => inner.listVersions(tenant, id),
+    appConfigsOf: (tenant, workflowId) => inner.appConfigsOf(tenant, workflowId),
     async setAppConfig(config: AppConfig) {
       await inner.setAppConfig(config);
       changed(config.tenant);

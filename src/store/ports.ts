@@ -1,6 +1,7 @@
 import type {
   Command,
   DomainEvent,
+  MigrateCommand,
   Effects,
   Employee,
   Group,
@@ -45,13 +46,15 @@ export interface TransitionRecord {
  * command given to `step`. With the step's first log entry's `at` as `now`, the
  * engine reproduces the step from it.
  */
-export type StepCause = { start: StartInput } | { command: Command };
+export type StepCause = { start: StartInput } | { command: Command } | { migrate: MigrateCommand };
 
 /** A step's cause as the log stores it (JSON on the step's first log row), with the idempotency key it was committed under. */
 export interface LoggedCommand {
   idempotencyKey?: string;
   start?: StartInput;
   command?: Command;
+  /** A migration to another version of the workflow: replay switches the runtime's definition here. */
+  migrate?: MigrateCommand;
 }
 
 export type CommitFailureCode =
@@ -184,6 +187,16 @@ export interface WorkflowVersion {
   /** sha256 of the canonical definition JSON. */
   contentHash: string;
   publishedAt: number;
+  /** Who published it (absent on versions published before migration 007). */
+  publishedBy?: string;
+  /** The publisher's change-log message. */
+  changeLog?: string;
+}
+
+/** What publishing records besides the definition. */
+export interface PublishMetadata {
+  publishedBy?: string;
+  changeLog?: string;
 }
 
 export interface AppConfig {
@@ -192,6 +205,8 @@ export interface AppConfig {
   app: string;
   mode: AppMode;
   workflowId: string;
+  /** Publishing a new version of the workflow migrates the previous version's running runtimes to it. */
+  autoMigrate?: boolean;
 }
 
 export interface WorkflowStore {
@@ -201,8 +216,12 @@ export interface WorkflowStore {
   getWorkflow(tenant: string, id: string): Promise<WorkflowRecord | undefined>;
   listWorkflows(tenant: string, app?: string): Promise<WorkflowRecord[]>;
   /** Freezes the draft as the next immutable version (publishing an unchanged draft returns the latest version). */
-  publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined>;
+  publish(tenant: string, id: string, now: number, meta?: PublishMetadata): Promise<WorkflowVersion | undefined>;
   getVersion(tenant: string, id: string, version: number): Promise<WorkflowVersion | undefined>;
+  /** Every published version of the workflow, oldest first, without their definitions' text. */
+  listVersions(tenant: string, id: string): Promise<Omit<WorkflowVersion, 'definition'>[]>;
+  /** The app configs bound to the workflow (every company's). */
+  appConfigsOf(tenant: string, workflowId: string): Promise<AppConfig[]>;
   setAppConfig(config: AppConfig): Promise<void>;
   /** The config for (tenant, company, app); companyId '' is the tenant-wide default. */
   getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined>;

@@ -8,6 +8,8 @@ import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
 import type { Role } from '../../src/gateway/gateway-env.ts';
 import { invalidatingWorkflows } from '../../src/store/invalidating-workflows.ts';
 import { MemoryStore } from '../../src/store/memory/memory-store.ts';
+import type { MigrationPlanStore } from '../../src/store/migration-ports.ts';
+import { MySqlMigrationPlanStore } from '../../src/store/mysql/migration-plan-store.ts';
 import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
 import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
@@ -43,6 +45,7 @@ interface Stores {
   webhooks: WebhookStore;
   analytics: AnalyticsReader;
   notifications: NotificationStore;
+  migrations: MigrationPlanStore;
 }
 
 function memoryStores(): Stores {
@@ -56,6 +59,7 @@ function memoryStores(): Stores {
     webhooks: store.webhooks,
     analytics: store.analytics,
     notifications: store.notifications,
+    migrations: store.migrations,
   };
 }
 
@@ -70,6 +74,7 @@ function mysqlStores(pool: TestDatabase['pool']): Stores {
     webhooks: new MySqlWebhookStore(pool),
     analytics: new MySqlAnalyticsReader(pool),
     notifications: new MySqlNotificationStore(pool),
+    migrations: new MySqlMigrationPlanStore(pool),
   };
 }
 
@@ -146,6 +151,7 @@ export async function testGateway(options: TestGatewayOptions = {}) {
     webhooks: store.webhooks,
     analytics: store.analytics,
     notifications: store.notifications,
+    migrations: store.migrations,
     cluster: async (): Promise<ClusterView> => ({
       shardCount: SHARDS,
       nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }],

@@ -139,6 +139,53 @@ export const ENDPOINTS: readonly Endpoint[] = [
     call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/versions/1` }),
   },
   {
+    key: 'GET /api/v1/workflows/{id}/versions',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/versions` }),
+  },
+  {
+    key: 'GET /api/v1/workflows/{id}/versions/{a}/diff/{b}',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/versions/1/diff/1` }),
+  },
+  // migration plans
+  {
+    key: 'POST /api/v1/workflows/{id}/migrations',
+    access: { roles: DESIGN_ROLES },
+    // A dry run of version 1 onto itself: refused (422), nothing stored.
+    write: true,
+    foreign: 'not_found',
+    call: (a, m) => ({
+      path: `/api/v1/workflows/${wf(a, m)}/migrations`,
+      body: { fromVersion: 1, toVersion: 1, dryRun: true },
+    }),
+  },
+  {
+    key: 'GET /api/v1/workflows/{id}/migrations',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/migrations` }),
+  },
+  {
+    key: 'GET /api/v1/workflows/{id}/migrations/{planId}',
+    access: { roles: DESIGN_ROLES },
+    write: false,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/migrations/${a.planId}` }),
+  },
+  {
+    key: 'POST /api/v1/workflows/{id}/migrations/{planId}/cancel',
+    access: { roles: DESIGN_ROLES },
+    write: true,
+    foreign: 'not_found',
+    call: (a, m) => ({ path: `/api/v1/workflows/${wf(a, m)}/migrations/${a.planId}/cancel` }),
+  },
+  {
     key: 'PUT /api/v1/apps/{app}/config',
     access: { roles: DESIGN_ROLES },
     write: true,

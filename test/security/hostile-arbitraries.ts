@@ -262,6 +262,17 @@ export const BODY_POISONS = {
   appConfig: fc.oneof(
     fc.tuple(fc.constant('mode'), notOneOf(['apply', 'unapply', 'pending'])),
     fc.tuple(fc.constant('workflowId'), badIdValue),
+    fc.tuple(fc.constant('autoMigrate'), fc.constantFrom<unknown>('true', 1, null, [], {})),
+  ),
+  migration: fc.oneof(
+    fc.tuple(
+      fc.constantFrom('fromVersion', 'toVersion'),
+      fc.constantFrom<unknown>(0, -1, 1.5, '1', null, true, [], {}, 1_000_001),
+    ),
+    fc.tuple(fc.constant('nodeMap'), fc.oneof(nonObject, fc.constant({ manager: 'a b' }), fc.constant({ 'a/b': 'x' }))),
+    fc.tuple(fc.constant('filter'), fc.constantFrom<unknown>({ status: 'approved' }, { node: '' }, 'x', [])),
+    fc.tuple(fc.constantFrom('dryRun', 'allowEndNodes'), fc.constantFrom<unknown>('yes', 1, null)),
+    fc.tuple(fc.constant('toWorkflowId'), badIdValue),
   ),
   webhook: fc.oneof(
     fc.tuple(

@@ -16,6 +16,7 @@ import {
   HOSTILE_TENANTS,
   INVALID_TENANTS,
   PO_DEFINITION,
+  poisonsOf,
   READS,
   WRITES,
   anyId,
@@ -407,6 +408,9 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
   });
 
   it('hostile input - every route of the app (OpenAPI document and router) was fuzzed: each has request lines in the log', async () => {
+    // A route nothing can poison (any caller, no body, no id) is reached by the bad-token fuzz only by chance: once for sure.
+    for (const w of WRITES.filter((x) => poisonsOf(x).length === 0))
+      expect((await gw.call(demoMember('alice'), w.method, w.path(''))).status, w.name).toBeLessThan(300);
     const openapi = (await (await gw.app.request('/openapi.json')).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
@@ -431,7 +435,9 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     const labels = [...text.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] ?? '');
     const routes = new Set(labels.flatMap((l) => [...l.matchAll(/route="([^"]*)"/g)].map((m) => m[1] ?? '')));
     for (const route of routes) expect(route, route).toMatch(/^(unmatched|\/[A-Za-z0-9/_.:{}-]*)$/);
-    expect(routes.size).toBeLessThan(40);
+    // Bounded by the app's route templates (and `unmatched`), never by what the fuzz sent.
+    const templates = new Set(gw.app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path));
+    expect(routes.size).toBeLessThanOrEqual(templates.size + 1);
     for (const needle of [
       ...surface.runtimeIds,
       ...surface.webhookIds,
@@ -461,6 +467,5 @@ describe('hostile input', { timeout: TIMEOUT }, () => {
     });
     const { code } = (await refused.json()) as { code: string };
     expect([refused.status, code]).toEqual([422, 'action_not_allowed']);
-    expect((await gw.call(demoMember('alice'), 'POST', '/api/v1/notifications/read-all')).status).toBe(200);
   });
 });

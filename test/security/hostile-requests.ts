@@ -145,7 +145,7 @@ export interface Sent {
 // ---------------------------------------------------------------- endpoints
 
 export type RoleGroup = 'runtime' | 'workflow' | 'directory' | 'admin' | 'self';
-export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook' | 'notification';
+export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook' | 'notification' | 'migration';
 
 export interface Write {
   name: string;
@@ -190,6 +190,25 @@ export const WRITES: Write[] = [
     body: null,
     roles: 'workflow',
     id: 'workflow',
+    canMiss: true,
+  },
+  {
+    name: 'migration plan',
+    method: 'POST',
+    path: (id) => `/api/v1/workflows/${id}/migrations`,
+    body: 'migration',
+    roles: 'workflow',
+    idem: true,
+    id: 'workflow',
+    canMiss: true,
+  },
+  {
+    name: 'cancel migration plan',
+    method: 'POST',
+    path: (id) => `/api/v1/workflows/wf-purchase-order/migrations/${id}/cancel`,
+    body: null,
+    roles: 'workflow',
+    id: 'migration',
     canMiss: true,
   },
   {
@@ -294,6 +313,9 @@ function buildRealId(kind: IdKind): fc.Arbitrary<string> {
       return fc.constantFrom(...surface.webhookIds);
     case 'notification':
       return fc.constant('1');
+    case 'migration':
+      // No plan exists in the fuzzed tenants: a well-formed plan id is one of nothing (404).
+      return fc.constantFrom('plan-1', 'fz-plan');
   }
 }
 
@@ -378,6 +400,14 @@ function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
       return fc.constant({ channels: { task_assigned: ['in_app', 'email'] }, pushTokens: [] });
     case 'settings':
       return fc.constant({ defaultChannels: ['in_app'], disabledChannels: ['sms'] });
+    case 'migration':
+      // A dry run: valid or nearly, and never a plan stored.
+      return fc.record({
+        fromVersion: fc.constant(1),
+        toVersion: fc.constantFrom(1, 2),
+        nodeMap: fc.constantFrom({}, { manager: 'manager' }),
+        dryRun: fc.constant(true),
+      });
   }
 }
 
@@ -498,6 +528,10 @@ export const READS: Read[] = [
   { path: (_i, _j, q) => `/api/v1/workflows${q}` },
   { path: (id) => `/api/v1/workflows/${id}` },
   { path: (id, v) => `/api/v1/workflows/${id}/versions/${v}` },
+  { path: (id) => `/api/v1/workflows/${id}/versions` },
+  { path: (id, v) => `/api/v1/workflows/${id}/versions/${v}/diff/${v}` },
+  { path: (id) => `/api/v1/workflows/${id}/migrations` },
+  { path: (id, v) => `/api/v1/workflows/${id}/migrations/${v}` },
   { path: () => '/api/v1/cluster' },
   { path: (_i, _j, q) => `/api/v1/webhooks${q}` },
   { path: (id) => `/api/v1/webhooks/${id}` },

@@ -6,12 +6,12 @@ import type { GatewayDeps } from '../../src/gateway/gateway-deps.ts';
  */
 
 /** The stores {@link tenantState} reads (the gateway's own dependencies). */
-export type StateStores = Pick<GatewayDeps, 'read' | 'workflows' | 'directory' | 'webhooks'>;
+export type StateStores = Pick<GatewayDeps, 'read' | 'workflows' | 'directory' | 'webhooks' | 'migrations'>;
 
 /**
  * Everything a client could observe of `tenant`, as one JSON string: its
  * runtimes with their logs, the open and done inboxes of `users`, workflows
- * with every version, the app configs of `apps`, webhooks and directory.
+ * with every version and migration plan, the app configs of `apps`, webhooks and directory.
  * Two equal strings: nothing changed.
  */
 export async function tenantState(
@@ -34,7 +34,9 @@ export async function tenantState(
   );
   const configs = await Promise.all(apps.map((app) => workflows.getAppConfig(tenant, app, '')));
   const hooks = await webhooks?.forTenant(tenant);
+  const plans = await Promise.all(wfs.map((w) => stores.migrations?.listPlans(tenant, w.id)));
   return JSON.stringify({
+    plans,
     runtimes,
     logs,
     inbox,

@@ -45,6 +45,8 @@ export interface TenantAObjects {
   employeeId: string;
   groupId: string;
   webhookId: string;
+  /** A running migration plan of A's workflow (no executor runs it here). */
+  planId: string;
 }
 
 export const A_ONLY = {
@@ -53,6 +55,7 @@ export const A_ONLY = {
   employeeId: 'only-a-emp',
   groupId: 'only-a-group',
   webhookId: 'wh-only-a',
+  planId: 'plan-only-a',
 } as const;
 
 /** Employees whose inboxes the digest reads (the org chart's approvers and the A-only employee). */
@@ -101,6 +104,17 @@ export async function twoTenants(backend: Backend, label: string, logger?: Logge
     createdAt: T0,
   });
 
+  await gw.store.migrations.createPlan({
+    id: A_ONLY.planId,
+    tenant: TENANT_A,
+    workflowId: A_ONLY.workflowId,
+    fromVersion: 1,
+    toVersion: 1,
+    nodeMap: {},
+    auto: false,
+    createdBy: 'dee',
+    createdAt: T0,
+  });
   const docIds = ['A-PO-1', 'A-PO-2', 'A-PO-3'];
   const runtimeIds: string[] = [];
   for (const docId of docIds) runtimeIds.push((await startPo(gw, docId)).id as string);

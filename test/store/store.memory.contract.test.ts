@@ -8,6 +8,7 @@ import type { StoreSubject } from './contract/subject.ts';
 import { notificationStoreContract } from './contract/notification-store.contract.ts';
 import { webhookStoreContract } from './contract/webhook-store.contract.ts';
 import { workflowStoreContract } from './contract/workflow-store.contract.ts';
+import { migrationPlanStoreContract } from './contract/migration-plan-store.contract.ts';
 
 async function memorySubject(): Promise<StoreSubject> {
   const store = new MemoryStore();
@@ -41,4 +42,8 @@ analyticsReaderContract('memory', async () => {
 notificationStoreContract('memory', async () => {
   const store = new MemoryStore();
   return { notifications: store.notifications, cleanup: () => store.close() };
+});
+migrationPlanStoreContract('memory', async () => {
+  const store = new MemoryStore();
+  return { plans: store.migrations, writer: store.writer, cleanup: () => store.close() };
 });

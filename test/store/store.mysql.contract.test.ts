@@ -16,6 +16,8 @@ import type { StoreSubject } from './contract/subject.ts';
 import { notificationStoreContract } from './contract/notification-store.contract.ts';
 import { webhookStoreContract } from './contract/webhook-store.contract.ts';
 import { workflowStoreContract } from './contract/workflow-store.contract.ts';
+import { migrationPlanStoreContract } from './contract/migration-plan-store.contract.ts';
+import { MySqlMigrationPlanStore } from '../../src/store/mysql/migration-plan-store.ts';
 
 // One database for the file; every test works in its own tenant (and shard), so tests don't see each other.
 let db: Promise<TestDatabase> | undefined;
@@ -64,3 +66,8 @@ notificationStoreContract('mysql', async () => ({
   notifications: new MySqlNotificationStore(await pool()),
   cleanup: async () => undefined,
 }));
+migrationPlanStoreContract('mysql', async () => {
+  const p = await pool();
+  const writer = new MySqlTransitionWriter(p);
+  return { plans: new MySqlMigrationPlanStore(p), writer, cleanup: () => writer.close() };
+});

@@ -1,4 +1,4 @@
-import type { ActionCommand, EngineErrorDetail, RuntimeState } from '../../engine/index.ts';
+import type { ActionCommand, EngineErrorDetail, MigrateCommand, RuntimeState } from '../../engine/index.ts';
 
 /**
  * Ports of the shard bus: NATS request/reply (a subject per shard) and its in-process twin implement them;
@@ -25,6 +25,15 @@ export type ShardRequest =
       command: ActionCommand;
       idempotencyKey: string;
       expectedRevision?: number;
+    }
+  | {
+      /** Moves the runtime to another version of its workflow (a migration plan's executor sends it). */
+      kind: 'migrate';
+      tenant: string;
+      runtimeId: string;
+      migration: MigrateCommand;
+      /** migrationKey(plan, runtime): a runtime is migrated once per plan. */
+      idempotencyKey: string;
     };
 
 export interface Problem {
@@ -33,6 +42,8 @@ export interface Problem {
   message: string;
   errors?: readonly EngineErrorDetail[];
   retryable: boolean;
+  /** `migration_blocked`: why the runtime cannot migrate (a MigrationBlock). */
+  reason?: string;
 }
 
 /**

@@ -15,7 +15,8 @@ export interface Actor {
   readonly runtimeId: string;
   readonly shard: number;
   state: RuntimeState;
-  readonly wf: CompiledWorkflow;
+  /** The version the runtime runs; a committed migration switches it. */
+  wf: CompiledWorkflow;
   /** Idempotency key → reply, oldest first (bounded by recentKeysPerActor). */
   readonly recent: Map<string, OkReply>;
   /** Clock time of the last request handled (for idle passivation). */

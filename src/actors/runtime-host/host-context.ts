@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Effects, RuntimeState } from '../../engine/index.ts';
-import type { CommitFailureCode } from '../../store/ports.ts';
+import { diffState, type CompiledWorkflow, type Effects, type RuntimeState } from '../../engine/index.ts';
+import type { CommitFailureCode, CommitOutcome, StepCause, TransitionRecord } from '../../store/ports.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import type { DirectoryCache, StartDefinitionCache, WorkflowCache } from './definition-caches.ts';
@@ -80,6 +80,37 @@ export class HostContext {
     };
     if (this.serving(at)) this.actors.add(actor, actor.lastUsed);
     return actor;
+  }
+
+  /**
+   * Appends a step to the group commit, with what produced it (logged, for replay); on success the actor
+   * moves on (to `wf` too, when the step migrated it to another version) and the snapshot is refreshed.
+   */
+  async commitStep(
+    actor: Actor,
+    result: { state: RuntimeState; effects: Effects },
+    cause: StepCause,
+    at: Placement,
+    idempotency: { key: string; response?: unknown } | undefined,
+    wf?: CompiledWorkflow,
+  ): Promise<CommitOutcome> {
+    const record: TransitionRecord = {
+      tenant: actor.tenant,
+      shard: at.shard,
+      baseRevision: actor.state.revision,
+      state: result.state,
+      effects: result.effects,
+      change: diffState(actor.state, result.state),
+      cause,
+    };
+    const outcome = await this.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
+    if (outcome.ok) {
+      actor.state = result.state;
+      if (wf !== undefined) actor.wf = wf;
+      actor.confirmed = true;
+      this.committed(actor.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
+    } else this.commitFailed(at.shard, outcome.code);
+    return outcome;
   }
 
   /**

@@ -19,6 +19,8 @@ import type { Problem, ShardReply } from '../bus/ports.ts';
  * | idempotency_key_reused | 422 | no: the key belongs to another runtime |
  * | document_has_active_runtime | 409 | no |
  * | runtime_exists | 409 | no: the runtime id is taken by another document |
+ * | migration_blocked | 422 | no: the runtime cannot move to the plan's version (`reason`: a MigrationBlock) |
+ * | workflow_version_not_found | 422 | no: a migration's target version does not exist |
  * | internal | 500 | no |
  */
 export type HostProblemCode =
@@ -34,6 +36,8 @@ export type HostProblemCode =
   | 'idempotency_key_reused'
   | 'document_has_active_runtime'
   | 'runtime_exists'
+  | 'migration_blocked'
+  | 'workflow_version_not_found'
   | 'internal';
 
 export type ProblemReply = Extract<ShardReply, { ok: false }>;

@@ -1,5 +1,5 @@
-import { diffState, step, type Command, type StepResult, type TimerCommand } from '../../engine/index.ts';
-import type { CommitFailureCode, CommitOutcome, StoredIdempotency, TransitionRecord } from '../../store/ports.ts';
+import { step, type Command, type StepResult, type TimerCommand } from '../../engine/index.ts';
+import type { CommitFailureCode, CommitOutcome, StoredIdempotency } from '../../store/ports.ts';
 import { actorKey, remember, type Actor, type OkReply } from './actor.ts';
 import type { HostContext, Placement } from './host-context.ts';
 import type { ShardReply, ShardRequest } from '../bus/ports.ts';
@@ -171,33 +171,14 @@ export class RuntimeCommands {
     return step(actor.wf, actor.state, command, dir, this.ctx.now());
   }
 
-  /**
-   * Appends the step to the group commit, with the command that produced it (logged, for replay); on
-   * success the actor moves on and the snapshot is refreshed.
-   */
-  private async commit(
+  private commit(
     actor: Actor,
     result: Stepped,
     command: Command,
     at: Placement,
     idempotency: { key: string; response: unknown } | undefined,
   ): Promise<CommitOutcome> {
-    const record: TransitionRecord = {
-      tenant: actor.tenant,
-      shard: at.shard,
-      baseRevision: actor.state.revision,
-      state: result.state,
-      effects: result.effects,
-      change: diffState(actor.state, result.state),
-      cause: { command },
-    };
-    const outcome = await this.ctx.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
-    if (outcome.ok) {
-      actor.state = result.state;
-      actor.confirmed = true;
-      this.ctx.committed(actor.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
-    } else this.ctx.commitFailed(at.shard, outcome.code);
-    return outcome;
+    return this.ctx.commitStep(actor, result, { command }, at, idempotency);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   type RuntimeHostOptions,
 } from './runtime-host-options.ts';
 import { RuntimeStarts } from './runtime-starts.ts';
+import { RuntimeMigrations } from './runtime-migrations.ts';
 import { shardOf } from '../shard-of.ts';
 
 interface ShardState {
@@ -63,6 +64,7 @@ export class RuntimeHost implements ShardDrainer {
   private readonly startDefinitions: StartDefinitionCache;
   private readonly commands: RuntimeCommands;
   private readonly starts: RuntimeStarts;
+  private readonly migrations: RuntimeMigrations;
   private readonly context: HostContext;
   /** The compiled workflow versions of this host (immutable; `bflow all` renders its gateway's views from them). */
   readonly compiledVersions: WorkflowCache;
@@ -105,6 +107,7 @@ export class RuntimeHost implements ShardDrainer {
     ));
     this.commands = new RuntimeCommands(ctx);
     this.starts = new RuntimeStarts(ctx);
+    this.migrations = new RuntimeMigrations(ctx);
     if (this.options.sweepIntervalMs > 0) {
       this.sweeper = setInterval(() => this.passivateIdle(), this.options.sweepIntervalMs);
       this.sweeper.unref();
@@ -235,7 +238,9 @@ export class RuntimeHost implements ShardDrainer {
   private async dispatch(request: ShardRequest, at: Placement): Promise<ShardReply> {
     if (!this.serving(at)) return shardMoved(at.shard);
     try {
-      return request.kind === 'start' ? await this.starts.start(request, at) : await this.commands.command(request, at);
+      if (request.kind === 'start') return await this.starts.start(request, at);
+      if (request.kind === 'migrate') return await this.migrations.migrate(request, at);
+      return await this.commands.command(request, at);
     } catch (err) {
       return this.failure(err, request.tenant, request.runtimeId, request.idempotencyKey, at);
     }

@@ -21,7 +21,7 @@ export function registerAppConfigRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
   app.openapi(putAppConfig, async (c) => {
     const { tenant } = principalFrom(c);
     const { app: appCode } = c.req.valid('param');
-    const { workflowId, mode, companyId = '' } = c.req.valid('json');
+    const { workflowId, mode, companyId = '', autoMigrate = false } = c.req.valid('json');
     // Another tenant's workflow is as absent as one that never existed.
     const workflow = await ctx.deps.workflows.getWorkflow(tenant, workflowId);
     if (!workflow)
@@ -33,8 +33,8 @@ export function registerAppConfigRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCo
         { path: 'workflowId', message: `is a workflow of ${workflow.app}, not ${appCode}` },
       ]);
     }
-    const config: AppConfig = { tenant, companyId, app: appCode, mode, workflowId };
+    const config: AppConfig = { tenant, companyId, app: appCode, mode, workflowId, autoMigrate };
     await ctx.deps.workflows.setAppConfig(config);
-    return c.json({ app: appCode, companyId, workflowId, mode }, 200);
+    return c.json({ app: appCode, companyId, workflowId, mode, autoMigrate }, 200);
   });
 }

@@ -5,6 +5,7 @@ import { registerActionRoutes } from './actions.ts';
 import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerAppConfigRoutes } from './app-config.ts';
 import { registerDirectoryRoutes } from './directory.ts';
+import { registerMigrationRoutes } from './migrations.ts';
 import { registerNotificationRoutes } from './notifications.ts';
 import { ApiContext } from './route-kit.ts';
 import { registerRuntimeRoutes } from './runtimes.ts';
@@ -24,6 +25,7 @@ export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
   registerDirectoryRoutes(app, ctx);
   registerWorkflowRoutes(app, ctx);
   registerAppConfigRoutes(app, ctx);
+  registerMigrationRoutes(app, ctx);
   registerRuntimeRoutes(app, ctx);
   registerActionRoutes(app, ctx);
   registerTaskRoutes(app, ctx);

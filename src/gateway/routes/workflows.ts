@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { validateDefinition, type WorkflowDefinition } from '../../engine/index.ts';
+import { diffVersions, validateDefinition, type WorkflowDefinition } from '../../engine/index.ts';
 import type { WorkflowRecord, WorkflowVersion } from '../../store/ports.ts';
 import { ApiError } from '../api-error.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
@@ -15,6 +15,8 @@ import {
   workflowListSchema,
   workflowSchema,
 } from '../schemas/workflows.ts';
+import { diffParams, publishBody, versionDiffSchema, versionListSchema } from '../schemas/migrations.ts';
+import { MigrationPlanner } from '../migration-planner.ts';
 import { notFound, type ApiContext } from './route-kit.ts';
 
 const tags = ['Workflows'];
@@ -73,13 +75,32 @@ const publishWorkflow = createRoute({
   path: '/api/v1/workflows/{id}/publish',
   tags,
   middleware,
-  summary: 'Freeze the draft as the next immutable version (200 with the latest version when the draft is unchanged)',
-  request: { params: idParams },
+  summary:
+    'Freeze the draft as the next immutable version (200 with the latest version when the draft is unchanged); with autoMigrate on an app config of the workflow, running runtimes of the previous version migrate to it',
+  request: { params: idParams, body: { required: false, content: { 'application/json': { schema: publishBody } } } },
   responses: {
     201: json(publishedSchema, 'A new version'),
     200: json(publishedSchema, 'The draft equals the latest version'),
     ...problems(404, 422),
   },
+});
+const listVersions = createRoute({
+  method: 'get',
+  path: '/api/v1/workflows/{id}/versions',
+  tags,
+  middleware,
+  summary: 'The published versions, oldest first, with who published each and its change log',
+  request: { params: idParams },
+  responses: { 200: json(versionListSchema, 'The versions'), ...problems(404, 422) },
+});
+const diffVersionsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/workflows/{id}/versions/{a}/diff/{b}',
+  tags,
+  middleware,
+  summary: 'What changed from version a to version b: nodes, associations, conditions, fields, zones, collaborators',
+  request: { params: diffParams },
+  responses: { 200: json(versionDiffSchema, 'The structural diff'), ...problems(404, 422) },
 });
 const getVersion = createRoute({
   method: 'get',
@@ -114,6 +135,10 @@ const workflowBody = (r: WorkflowRecord) => ({ ...workflowSummary(r), draft: r.d
 function versionBody(v: WorkflowVersion) {
   const { publishedAt, definition, ...rest } = v;
   return { ...rest, definition: definition as Record<string, unknown>, publishedAt: iso(publishedAt) };
+}
+
+function versionSummary(v: Omit<WorkflowVersion, 'definition'>) {
+  return { ...v, publishedAt: iso(v.publishedAt) };
 }
 
 /** Keyset page over the (id-sorted) list: the cursor is the last id served, base64url. */
@@ -175,10 +200,30 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
     const before = await load(tenant, id);
     // Re-checked: the draft was valid when saved, but the engine's rules may have grown since.
     validDefinition(before.draft);
-    const published = await store.publish(tenant, id, ctx.now());
+    const { changeLog } = c.req.valid('json');
+    const meta = { publishedBy: principalFrom(c).employee, ...(changeLog !== undefined && { changeLog }) };
+    const published = await store.publish(tenant, id, ctx.now(), meta);
     if (!published) throw notFound('workflow', id);
-    const body = { id, version: published.version };
-    return published.version === before.latestVersion ? c.json(body, 200) : c.json(body, 201);
+    if (published.version === before.latestVersion) return c.json({ id, version: published.version }, 200);
+    const planId = await autoMigrate(ctx, tenant, id, before.latestVersion, published.version);
+    if (planId !== undefined) c.get('logger').info({ planId, workflowId: id }, 'autoMigrate: migration plan created');
+    return c.json({ id, version: published.version, ...(planId !== undefined && { migrationPlanId: planId }) }, 201);
+  });
+
+  app.openapi(listVersions, async (c) => {
+    const { tenant } = principalFrom(c);
+    const { id } = c.req.valid('param');
+    await load(tenant, id);
+    return c.json({ items: (await store.listVersions(tenant, id)).map(versionSummary) }, 200);
+  });
+
+  app.openapi(diffVersionsRoute, async (c) => {
+    const { tenant } = principalFrom(c);
+    const { id, a, b } = c.req.valid('param');
+    const [from, to] = await Promise.all([store.getVersion(tenant, id, a), store.getVersion(tenant, id, b)]);
+    if (!from) throw notFound('version', `${id}@${a}`);
+    if (!to) throw notFound('version', `${id}@${b}`);
+    return c.json({ workflowId: id, from: a, to: b, ...diffVersions(from.definition, to.definition) }, 200);
   });
 
   app.openapi(getVersion, async (c) => {
@@ -187,4 +232,25 @@ export function registerWorkflowRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCon
     if (!stored) throw notFound('version', `${id}@${version}`);
     return c.json(versionBody(stored), 200);
   });
+}
+
+/**
+ * autoMigrate: when an app config bound to the workflow asks for it, the previous version's running runtimes
+ * migrate to the new one under the identity mapping (a plan created by `system`; runtimes that cannot move are
+ * reported as blocked on the plan). Returns the plan's id, if one was created.
+ */
+async function autoMigrate(
+  ctx: ApiContext,
+  tenant: string,
+  workflowId: string,
+  previous: number | null,
+  version: number,
+): Promise<string | undefined> {
+  const plans = ctx.deps.migrations;
+  if (previous === null || plans === undefined) return undefined;
+  const configs = await ctx.deps.workflows.appConfigsOf(tenant, workflowId);
+  if (!configs.some((config) => config.autoMigrate === true)) return undefined;
+  const spec = { workflowId, fromVersion: previous, toVersion: version, nodeMap: {} };
+  const { plan } = await new MigrationPlanner(ctx, plans).create(tenant, spec, 'system', true);
+  return plan.id;
 }

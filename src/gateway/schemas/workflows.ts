@@ -48,10 +48,21 @@ export const versionSchema = z
     definition: definitionSchema,
     contentHash: z.string(),
     publishedAt: instant,
+    publishedBy: z.string().optional(),
+    changeLog: z.string().optional(),
   })
   .openapi('WorkflowVersion');
 
-export const publishedSchema = z.object({ id: z.string(), version: z.number().int() }).openapi('Published');
+export const publishedSchema = z
+  .object({
+    id: z.string(),
+    version: z.number().int(),
+    migrationPlanId: z
+      .string()
+      .optional()
+      .openapi({ description: 'The plan autoMigrate created to move the previous version’s runtimes.' }),
+  })
+  .openapi('Published');
 
 export const validSchema = z.object({ valid: z.literal(true) }).openapi('Valid');
 
@@ -79,6 +90,10 @@ export const appConfigBody = z
     workflowId: idSchema,
     mode: z.enum(['apply', 'unapply', 'pending']),
     companyId: companyIdSchema.optional().openapi({ description: 'Omitted: the tenant-wide default.' }),
+    autoMigrate: z.boolean().optional().openapi({
+      description:
+        'When a new version of the workflow is published, migrate the previous version’s running runtimes to it (identity mapping). @default false',
+    }),
   })
   .openapi('AppConfigInput');
 
@@ -88,5 +103,6 @@ export const appConfigSchema = z
     companyId: z.string(),
     workflowId: z.string(),
     mode: z.enum(['apply', 'unapply', 'pending']),
+    autoMigrate: z.boolean(),
   })
   .openapi('AppConfig');

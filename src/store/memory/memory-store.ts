@@ -7,6 +7,7 @@ import type {
   InboxItem,
   OutboxEvent,
   PublishedMark,
+  PublishMetadata,
   Page,
   ReadModel,
   RuntimeListFilter,
@@ -21,6 +22,7 @@ import type {
 } from '../ports.ts';
 import { MemoryAnalyticsReader } from './memory-analytics-reader.ts';
 import { MemoryDirectoryStore } from './memory-directory-store.ts';
+import { MemoryMigrationPlanStore } from './memory-migration-plan-store.ts';
 import { MemoryReadModel } from './memory-read-model.ts';
 import { MemoryRuntimeStore } from './memory-runtime-store.ts';
 import { MemoryWorkflowStore } from './memory-workflow-store.ts';
@@ -48,6 +50,8 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   /** Webhook registrations (WebhookStore). */
   readonly webhooks = new MemoryWebhookStore();
   readonly notifications = new MemoryNotificationStore();
+  /** Migration plans (MigrationPlanStore). */
+  readonly migrations: MemoryMigrationPlanStore;
   /** The analytics read over the runtimes (AnalyticsReader). */
   readonly analytics: MemoryAnalyticsReader;
   /** The tables themselves: for tests that stage what MySQL could hold (a projection behind the log). */
@@ -62,6 +66,7 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
     this.workflows = new MemoryWorkflowStore(tables);
     this.read = new MemoryReadModel(tables);
     this.analytics = new MemoryAnalyticsReader(tables);
+    this.migrations = new MemoryMigrationPlanStore(tables);
   }
 
   // TransitionWriter
@@ -125,8 +130,14 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   listWorkflows(tenant: string, app?: string): Promise<WorkflowRecord[]> {
     return this.workflows.listWorkflows(tenant, app);
   }
-  publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined> {
-    return this.workflows.publish(tenant, id, now);
+  publish(tenant: string, id: string, now: number, meta?: PublishMetadata): Promise<WorkflowVersion | undefined> {
+    return this.workflows.publish(tenant, id, now, meta);
+  }
+  listVersions(tenant: string, id: string): Promise<Omit<WorkflowVersion, 'definition'>[]> {
+    return this.workflows.listVersions(tenant, id);
+  }
+  appConfigsOf(tenant: string, workflowId: string): Promise<AppConfig[]> {
+    return this.workflows.appConfigsOf(tenant, workflowId);
   }
   getVersion(tenant: string, id: string, version: number): Promise<WorkflowVersion | undefined> {
     return this.workflows.getVersion(tenant, id, version);

@@ -1,7 +1,7 @@
 import type { WorkflowDefinition } from '../../engine/index.ts';
 import { contentHash } from '../content-hash.ts';
 import { StoreError } from '../errors.ts';
-import type { AppConfig, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../ports.ts';
+import type { AppConfig, PublishMetadata, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../ports.ts';
 import { compareStrings } from './sorted-list.ts';
 import { key, type MemoryTables } from './tables.ts';
 
@@ -52,7 +52,12 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return out.sort((a, b) => compareStrings(a.id, b.id));
   }
 
-  async publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined> {
+  async publish(
+    tenant: string,
+    id: string,
+    now: number,
+    meta: PublishMetadata = {},
+  ): Promise<WorkflowVersion | undefined> {
     const record = this.t.workflows.get(key(tenant, id));
     if (!record) return undefined;
     const hash = contentHash(record.draft);
@@ -65,6 +70,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
       definition: copy(record.draft),
       contentHash: hash,
       publishedAt: now,
+      ...(meta.publishedBy !== undefined && { publishedBy: meta.publishedBy }),
+      ...(meta.changeLog !== undefined && { changeLog: meta.changeLog }),
     };
     this.t.versions.set(key(tenant, id, version.version), version);
     record.latestVersion = version.version;
@@ -76,9 +83,28 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return stored && structuredClone(stored);
   }
 
+  async listVersions(tenant: string, id: string): Promise<Omit<WorkflowVersion, 'definition'>[]> {
+    const latest = this.t.workflows.get(key(tenant, id))?.latestVersion ?? 0;
+    const out: Omit<WorkflowVersion, 'definition'>[] = [];
+    for (let v = 1; v <= latest; v++) {
+      const stored = this.t.versions.get(key(tenant, id, v));
+      if (stored) {
+        const { definition: _d, ...rest } = stored;
+        out.push({ ...rest });
+      }
+    }
+    return out;
+  }
+
   async setAppConfig(config: AppConfig): Promise<void> {
-    const { tenant, companyId, app, mode, workflowId } = config;
-    this.t.appConfigs.set(key(tenant, companyId, app), { tenant, companyId, app, mode, workflowId });
+    const { tenant, companyId, app, mode, workflowId, autoMigrate = false } = config;
+    this.t.appConfigs.set(key(tenant, companyId, app), { tenant, companyId, app, mode, workflowId, autoMigrate });
+  }
+
+  async appConfigsOf(tenant: string, workflowId: string): Promise<AppConfig[]> {
+    return [...this.t.appConfigs.values()]
+      .filter((c) => c.tenant === tenant && c.workflowId === workflowId)
+      .map((c) => ({ ...c }));
   }
 
   async getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {

@@ -202,7 +202,7 @@ const STATEMENTS: {
     key: 'runtimeUpdates',
     table: 'runtimes',
     // Safe as an upsert: every row exists and is locked by readSnapshot's FOR UPDATE.
-    sql: `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ? ON DUPLICATE KEY UPDATE state = VALUES(state),
+    sql: `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ? ON DUPLICATE KEY UPDATE state = VALUES(state), version = VALUES(version),
           status = VALUES(status), current_node = VALUES(current_node), revision = VALUES(revision), updated_at = VALUES(updated_at)`,
   },
   { key: 'runtimeInserts', table: 'runtimes', sql: `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ?` },
@@ -246,15 +246,15 @@ function guardedRuntimeUpdate(chunk: readonly unknown[][], stored: ReadonlyMap<s
   const values: unknown[] = [];
   const selects = chunk.map((row, j) => {
     const [tenant, id] = row as [string, string];
-    // Column order of runtimeRow: … 7 status, 8 current_node, 9 state, 10 revision, 11 shard, 12 created_at, 13 updated_at.
-    values.push(tenant, id, stored.get(runtimeKey(tenant, id)) ?? -1, row[7], row[8], row[9], row[10], row[13]);
+    // Column order of runtimeRow: … 6 version, 7 status, 8 current_node, 9 state, 10 revision, 11 shard, 12 created_at, 13 updated_at.
+    values.push(tenant, id, stored.get(runtimeKey(tenant, id)) ?? -1, row[6], row[7], row[8], row[9], row[10], row[13]);
     return j === 0
-      ? 'SELECT ? AS tenant, ? AS id, ? AS base, ? AS status, ? AS current_node, ? AS state, ? AS revision, ? AS updated_at'
-      : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?';
+      ? 'SELECT ? AS tenant, ? AS id, ? AS base, ? AS version, ? AS status, ? AS current_node, ? AS state, ? AS revision, ? AS updated_at'
+      : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?';
   });
   return {
     sql: `UPDATE runtimes r JOIN (${selects.join(' UNION ALL ')}) v ON r.tenant = v.tenant AND r.id = v.id AND r.revision = v.base
-          SET r.status = v.status, r.current_node = v.current_node, r.state = v.state, r.revision = v.revision, r.updated_at = v.updated_at`,
+          SET r.version = v.version, r.status = v.status, r.current_node = v.current_node, r.state = v.state, r.revision = v.revision, r.updated_at = v.updated_at`,
     values,
     // A duplicate key here: a finished runtime made active again while another holds its document.
     table: 'runtimes',
@@ -509,6 +509,7 @@ const newer = (col: string): string => `${col} = IF(VALUES(revision) > revision,
 /** An upsert of runtime rows that keeps a row at a newer revision (revision is assigned last: MySQL assigns in order). */
 const GUARDED_RUNTIME_UPSERT = `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ? ON DUPLICATE KEY UPDATE ${[
   'state',
+  'version',
   'status',
   'current_node',
   'updated_at',

@@ -272,6 +272,7 @@ export class MySqlProjector {
       const cause = body.cause;
       if (cause?.start !== undefined) record.cause = { start: cause.start };
       else if (cause?.command !== undefined) record.cause = { command: cause.command };
+      else if (cause?.migrate !== undefined) record.cause = { migrate: cause.migrate };
       if (r.idem_key !== null && r.idem_key !== undefined) record.idempotency = { key: String(r.idem_key) };
       out.push({ record, position: Number(r.position) });
     }

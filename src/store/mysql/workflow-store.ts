@@ -2,12 +2,13 @@ import type mysql from 'mysql2/promise';
 import type { WorkflowDefinition } from '../../engine/index.ts';
 import { contentHash } from '../content-hash.ts';
 import { StoreError } from '../errors.ts';
-import type { AppConfig, AppMode, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../ports.ts';
+import type { AppConfig, AppMode, PublishMetadata, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../ports.ts';
 import {
   execute,
   inTransaction,
   num,
   optNum,
+  optStr,
   readJson,
   selectRows,
   sqlContext,
@@ -19,7 +20,8 @@ import {
 } from './sql.ts';
 
 const WORKFLOW_COLUMNS = 'tenant, id, app, name, draft, latest_version, created_at, updated_at';
-const VERSION_COLUMNS = 'workflow_id, version, definition, content_hash, published_at';
+const VERSION_COLUMNS = 'workflow_id, version, definition, content_hash, published_at, published_by, change_log';
+const APP_CONFIG_COLUMNS = 'tenant, company_id, app, mode, workflow_id, auto_migrate';
 
 /** Workflow drafts, immutable published versions and app configs over MySQL. */
 export class MySqlWorkflowStore implements WorkflowStore {
@@ -90,7 +92,12 @@ export class MySqlWorkflowStore implements WorkflowStore {
   }
 
   /** Locks the workflow row so concurrent publishes of one workflow serialise and never reuse a version number. */
-  async publish(tenant: string, id: string, now: number): Promise<WorkflowVersion | undefined> {
+  async publish(
+    tenant: string,
+    id: string,
+    now: number,
+    meta: PublishMetadata = {},
+  ): Promise<WorkflowVersion | undefined> {
     return inTransaction(this.ctx, async (conn) => {
       const rows = await this.select(
         conn,
@@ -113,11 +120,22 @@ export class MySqlWorkflowStore implements WorkflowStore {
         contentHash: hash,
         publishedAt: now,
       };
+      if (meta.publishedBy !== undefined) version.publishedBy = meta.publishedBy;
+      if (meta.changeLog !== undefined) version.changeLog = meta.changeLog;
       await execute(
         conn,
         this.ctx.timeout,
-        'INSERT INTO workflow_versions (tenant, workflow_id, version, definition, content_hash, published_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [tenant, id, version.version, JSON.stringify(definition), hash, now],
+        'INSERT INTO workflow_versions (tenant, workflow_id, version, definition, content_hash, published_at, published_by, change_log) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+          tenant,
+          id,
+          version.version,
+          JSON.stringify(definition),
+          hash,
+          now,
+          meta.publishedBy ?? null,
+          meta.changeLog ?? null,
+        ],
       );
       await execute(conn, this.ctx.timeout, 'UPDATE workflows SET latest_version = ? WHERE tenant = ? AND id = ?', [
         version.version,
@@ -132,24 +150,47 @@ export class MySqlWorkflowStore implements WorkflowStore {
     return this.versionRow(this.ctx.db, tenant, id, version);
   }
 
+  async listVersions(tenant: string, id: string): Promise<Omit<WorkflowVersion, 'definition'>[]> {
+    const rows = await this.select(
+      this.ctx.db,
+      'SELECT workflow_id, version, content_hash, published_at, published_by, change_log FROM workflow_versions WHERE tenant = ? AND workflow_id = ? ORDER BY version',
+      [tenant, id],
+    );
+    return rows.map(versionMeta);
+  }
+
   async setAppConfig(config: AppConfig): Promise<void> {
     await this.exec(
-      'INSERT INTO app_configs (tenant, company_id, app, mode, workflow_id, updated_at) VALUES (?, ?, ?, ?, ?, ?) ' +
-        'ON DUPLICATE KEY UPDATE mode = VALUES(mode), workflow_id = VALUES(workflow_id), updated_at = VALUES(updated_at)',
-      [config.tenant, config.companyId, config.app, config.mode, config.workflowId, this.ctx.now()],
+      'INSERT INTO app_configs (tenant, company_id, app, mode, workflow_id, auto_migrate, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON DUPLICATE KEY UPDATE mode = VALUES(mode), workflow_id = VALUES(workflow_id), auto_migrate = VALUES(auto_migrate), updated_at = VALUES(updated_at)',
+      [
+        config.tenant,
+        config.companyId,
+        config.app,
+        config.mode,
+        config.workflowId,
+        config.autoMigrate === true ? 1 : 0,
+        this.ctx.now(),
+      ],
     );
   }
 
   async getAppConfig(tenant: string, app: string, companyId: string): Promise<AppConfig | undefined> {
     const rows = await this.select(
       this.ctx.db,
-      'SELECT mode, workflow_id FROM app_configs WHERE tenant = ? AND company_id = ? AND app = ?',
+      `SELECT ${APP_CONFIG_COLUMNS} FROM app_configs WHERE tenant = ? AND company_id = ? AND app = ?`,
       [tenant, companyId, app],
     );
-    const row = rows[0];
-    return row
-      ? { tenant, companyId, app, mode: str(row.mode) as AppMode, workflowId: str(row.workflow_id) }
-      : undefined;
+    return rows[0] ? toAppConfig(rows[0]) : undefined;
+  }
+
+  async appConfigsOf(tenant: string, workflowId: string): Promise<AppConfig[]> {
+    const rows = await this.select(
+      this.ctx.db,
+      `SELECT ${APP_CONFIG_COLUMNS} FROM app_configs WHERE tenant = ? AND workflow_id = ? ORDER BY company_id, app`,
+      [tenant, workflowId],
+    );
+    return rows.map(toAppConfig);
   }
 
   private async versionRow(
@@ -188,12 +229,31 @@ function toWorkflow(r: Row): WorkflowRecord {
   };
 }
 
-function toVersion(r: Row): WorkflowVersion {
-  return {
+function versionMeta(r: Row): Omit<WorkflowVersion, 'definition'> {
+  const v: Omit<WorkflowVersion, 'definition'> = {
     workflowId: str(r.workflow_id),
     version: num(r.version),
-    definition: readJson<WorkflowDefinition>(r.definition),
     contentHash: str(r.content_hash),
     publishedAt: num(r.published_at),
+  };
+  const by = optStr(r.published_by);
+  if (by !== undefined) v.publishedBy = by;
+  const changeLog = optStr(r.change_log);
+  if (changeLog !== undefined) v.changeLog = changeLog;
+  return v;
+}
+
+function toVersion(r: Row): WorkflowVersion {
+  return { ...versionMeta(r), definition: readJson<WorkflowDefinition>(r.definition) };
+}
+
+function toAppConfig(r: Row): AppConfig {
+  return {
+    tenant: str(r.tenant),
+    companyId: str(r.company_id),
+    app: str(r.app),
+    mode: str(r.mode) as AppMode,
+    workflowId: str(r.workflow_id),
+    autoMigrate: num(r.auto_migrate) === 1,
   };
 }

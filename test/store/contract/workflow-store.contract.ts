@@ -135,6 +135,35 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
       );
     });
 
+    it('publish - records who published and the change log; versions are listed oldest first without their definitions', async () => {
+      await s.workflows.createWorkflow(tenant, 'wf1', definition(), T0);
+      const v1 = await s.workflows.publish(tenant, 'wf1', T0 + 1);
+      await s.workflows.updateDraft(tenant, 'wf1', definition('PO v2'), T0 + 2);
+      const v2 = await s.workflows.publish(tenant, 'wf1', T0 + 3, {
+        publishedBy: 'designer-1',
+        changeLog: 'CFO approves',
+      });
+      expect(v2).toMatchObject({
+        version: 2,
+        publishedBy: 'designer-1',
+        changeLog: 'CFO approves',
+        publishedAt: T0 + 3,
+      });
+      expect(await s.workflows.getVersion(tenant, 'wf1', 2)).toEqual(v2);
+      expect(await s.workflows.listVersions(tenant, 'wf1')).toEqual([
+        { workflowId: 'wf1', version: 1, contentHash: v1!.contentHash, publishedAt: T0 + 1 },
+        {
+          workflowId: 'wf1',
+          version: 2,
+          contentHash: v2!.contentHash,
+          publishedAt: T0 + 3,
+          publishedBy: 'designer-1',
+          changeLog: 'CFO approves',
+        },
+      ]);
+      expect(await s.workflows.listVersions(uniqueTenant('b'), 'wf1')).toEqual([]);
+    });
+
     it('publish - concurrent publishes of one draft make one version', async () => {
       await s.workflows.createWorkflow(tenant, 'wf1', definition(), T0);
       const versions = await Promise.all(
@@ -148,19 +177,35 @@ export function workflowStoreContract(name: string, makeSubject: MakeSubject): v
       const base = { tenant, app: 'purchase.order', mode: 'apply' as const, workflowId: 'wf1' };
       await s.workflows.setAppConfig({ ...base, companyId: '' });
       await s.workflows.setAppConfig({ ...base, companyId: 'c1', mode: 'pending' });
-      expect(await s.workflows.getAppConfig(tenant, 'purchase.order', '')).toEqual({ ...base, companyId: '' });
+      expect(await s.workflows.getAppConfig(tenant, 'purchase.order', '')).toEqual({
+        ...base,
+        companyId: '',
+        autoMigrate: false,
+      });
       expect(await s.workflows.getAppConfig(tenant, 'purchase.order', 'c1')).toEqual({
         ...base,
         companyId: 'c1',
         mode: 'pending',
+        autoMigrate: false,
       });
-      await s.workflows.setAppConfig({ ...base, companyId: 'c1', mode: 'unapply', workflowId: 'wf2' });
+      await s.workflows.setAppConfig({
+        ...base,
+        companyId: 'c1',
+        mode: 'unapply',
+        workflowId: 'wf2',
+        autoMigrate: true,
+      });
       expect(await s.workflows.getAppConfig(tenant, 'purchase.order', 'c1')).toEqual({
         ...base,
         companyId: 'c1',
         mode: 'unapply',
         workflowId: 'wf2',
+        autoMigrate: true,
       });
+      expect(await s.workflows.appConfigsOf(tenant, 'wf1')).toEqual([{ ...base, companyId: '', autoMigrate: false }]);
+      expect(await s.workflows.appConfigsOf(tenant, 'wf2')).toEqual([
+        { ...base, companyId: 'c1', mode: 'unapply', workflowId: 'wf2', autoMigrate: true },
+      ]);
       expect(await s.workflows.getAppConfig(tenant, 'leave.request', '')).toBeUndefined();
     });
 
