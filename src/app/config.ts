@@ -73,6 +73,9 @@ const envSchema = z.object({
   BFLOW_PROJECTION_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  BFLOW_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  BFLOW_AUTH_FAILURES_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  BFLOW_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
@@ -135,6 +138,11 @@ interface CommonConfig {
   projectionDelayMs: number;
   /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
+  /**
+   * Failed authentications per client IP: `burst` at once, refilled at `perMinute`, then 429 before the
+   * token is verified; the client IP is `trustedProxyHops` from the right of X-Forwarded-For (0: the peer).
+   */
+  failedAuth: { perMinute: number; burst: number; trustedProxyHops: number };
   /**
    * Webhook delivery: private targets, per-POST timeout, attempts per event and webhook, and how long a node
    * reuses a tenant's webhook list (a change notice drops it at once).
@@ -280,6 +288,9 @@ const API: readonly ConfigVariable[] = [
   'BFLOW_JWKS_URL',
   'BFLOW_RATE_LIMIT_PER_MINUTE',
   'BFLOW_RATE_LIMIT_BURST',
+  'BFLOW_AUTH_FAILURES_PER_MINUTE',
+  'BFLOW_AUTH_FAILURES_BURST',
+  'BFLOW_TRUSTED_PROXY_HOPS',
   'BFLOW_WEBHOOK_ALLOW_PRIVATE',
 ];
 /** Read where runtimes are hosted and events delivered to webhooks. */
@@ -393,6 +404,11 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
     writers: e.BFLOW_WRITERS,
     projectionDelayMs: e.BFLOW_PROJECTION_DELAY_MS,
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
+    failedAuth: {
+      perMinute: e.BFLOW_AUTH_FAILURES_PER_MINUTE,
+      burst: e.BFLOW_AUTH_FAILURES_BURST,
+      trustedProxyHops: e.BFLOW_TRUSTED_PROXY_HOPS,
+    },
     webhooks: {
       // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.
       allowPrivate:
