@@ -5,7 +5,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serveHttp } from '../../src/app/gateway-server.ts';
 import { RedisRateLimitStore } from '../../src/gateway/rate-limit/redis-rate-limit-store.ts';
 import type { RateLimitStore } from '../../src/gateway/rate-limit/rate-limit-store.ts';
-import { bearer, claims, hmacToken, problemOf, SECRET, testApp } from './gateway-fixture.ts';
+import { claims, hmacToken, problemOf, SECRET, testApp } from './gateway-fixture.ts';
 
 vi.mock('../../src/gateway/routes/index.ts', () => ({ registerApiRoutes: () => undefined }));
 
