@@ -26,6 +26,7 @@ import { MemoryRuntimeStore } from './memory-runtime-store.ts';
 import { MemoryWorkflowStore } from './memory-workflow-store.ts';
 import { MemoryWebhookStore } from './memory-webhook-store.ts';
 import { MemoryNotificationStore } from './memory-notification-store.ts';
+import { MemoryRetentionStore } from './memory-retention-store.ts';
 import { MemoryTransitionWriter } from './memory-writer.ts';
 import { MemoryTables, type MemoryStoreOptions } from './tables.ts';
 
@@ -48,6 +49,8 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   /** Webhook registrations (WebhookStore). */
   readonly webhooks = new MemoryWebhookStore();
   readonly notifications = new MemoryNotificationStore();
+  /** Retention's batches and the tenants' policies (RetentionStore). */
+  readonly retention: MemoryRetentionStore;
   /** The analytics read over the runtimes (AnalyticsReader). */
   readonly analytics: MemoryAnalyticsReader;
   /** The tables themselves: for tests that stage what MySQL could hold (a projection behind the log). */
@@ -62,6 +65,7 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
     this.workflows = new MemoryWorkflowStore(tables);
     this.read = new MemoryReadModel(tables);
     this.analytics = new MemoryAnalyticsReader(tables);
+    this.retention = new MemoryRetentionStore(tables);
   }
 
   // TransitionWriter
