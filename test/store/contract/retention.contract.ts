@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffState } from '../../../src/engine/index.ts';
 import type { ReadModel, RuntimeStore, TransitionRecord, TransitionWriter } from '../../../src/store/ports.ts';
 import { DAY_MS, type RetentionBatch, type RetentionStore } from '../../../src/store/retention-ports.ts';
-import { commitOk, step, T0, uniqueShard, uniqueTenant } from '../fixtures.ts';
+import { commitOk, step, uniqueShard, uniqueTenant } from '../fixtures.ts';
 
 /** One store with retention, over a backing store of its own (retention's scans are not per tenant). */
 export interface RetentionSubject {
