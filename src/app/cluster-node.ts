@@ -6,6 +6,7 @@ import { connectNats, onTenantChange, type TenantChangeKind } from '../actors/na
 import { NatsLeaseManager } from '../actors/leases/index.ts';
 import { ColocatedShardBus, NatsShardBus, type ShardBus } from '../actors/bus/index.ts';
 import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } from '../actors/webhooks/index.ts';
+import { RetentionJob, registerRetentionMetrics } from '../actors/retention/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
@@ -17,6 +18,7 @@ import { runMigrations } from '../store/migrate.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { createMySqlPool, prewarmPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
+import { MySqlRetentionStore } from '../store/mysql/retention-store.ts';
 import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from '../store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../store/mysql/writer-metrics.ts';
@@ -196,6 +198,16 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       logger,
     });
     closers.defer('webhook consumer', () => webhooks.stop());
+    // The holder of shard 0's lease prunes what retention allows (docs/operations.md#retention).
+    const retention = new RetentionJob({
+      ...config.retention,
+      store: new MySqlRetentionStore(pool),
+      leases,
+      metrics: registerRetentionMetrics(registry),
+      logger,
+    });
+    retention.start();
+    closers.defer('retention job', () => retention.stop());
     return { node, host, bus, registry, stop: () => closers.close() };
   });
 }

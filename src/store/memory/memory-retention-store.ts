@@ -38,11 +38,9 @@ export class MemoryRetentionStore implements RetentionStore {
   }
 
   async compactSteps(before: number, limit: number, mode: RetentionMode): Promise<RetentionBatch> {
-    let looked = 0;
     let removed = 0;
     for (const [k, steps] of this.t.steps) {
-      if (looked >= limit) break;
-      looked += steps.length;
+      if (removed >= limit) break;
       const old = leading(steps, (s) => s.createdAt < before && this.published(s));
       const newest = old[old.length - 1];
       if (newest === undefined || old.length < 2) continue;
@@ -56,7 +54,7 @@ export class MemoryRetentionStore implements RetentionStore {
       getOrCreate<string, RetentionLedgerRow>(this.t.retentionLedger, k, () => ({})).stepsThroughRevision =
         newest.revision;
     }
-    return { rows: { runtime_steps: removed }, more: looked >= limit };
+    return { rows: { runtime_steps: removed }, more: removed >= limit };
   }
 
   async removeFinishedRuntimes(
@@ -70,7 +68,7 @@ export class MemoryRetentionStore implements RetentionStore {
     for (const [k, row] of this.t.runtimes) {
       const { state } = row;
       if (!FINISHED_STATUSES.has(state.status) || state.updatedAt >= finishedBefore) continue;
-      if (candidates++ >= limit) break;
+      if (++candidates > limit) break;
       const steps = this.t.steps.get(k) ?? [];
       if (!steps.every((s) => this.published(s))) continue;
       const tenant = k.slice(0, k.indexOf('\u0000'));
@@ -99,7 +97,8 @@ export class MemoryRetentionStore implements RetentionStore {
       rows.runtime_steps += steps.length;
       rows.tasks += tasks.length;
     }
-    return { rows, more: candidates > limit };
+    // As MySQL: a batch that removed nothing ends the run (what it found waits for its events to be published).
+    return { rows, more: rows.runtimes > 0 && candidates > limit };
   }
 
   async pruneAuditLogs(now: number, limit: number): Promise<RetentionBatch> {

@@ -184,7 +184,9 @@ export class MySqlRetentionStore implements RetentionStore {
       rows.runtime_steps += r.runtime_steps;
       rows.tasks += r.tasks;
     }
-    return { rows, more: candidates.length === limit };
+    // A batch that removed nothing ends the run: what it found waits for its events to be published (the next
+    // run looks again), and must not be read again and again now.
+    return { rows, more: rows.runtimes > 0 && candidates.length === limit };
   }
 
   /** Archives or deletes one finished runtime's hot rows; undefined when it is not (or no longer) removable. */
