@@ -164,10 +164,11 @@ async function checkOne(
   }
   const replay = rows.state === undefined ? undefined : await replayLog(rows.log, workflows, dir);
   // Steps retention compacted have no outbox rows any more.
-  if (replay?.ok)
-    for (const s of replay.steps)
+  if (replay?.ok) {
+    for (const s of replay.steps) {
       if (s.stateSeq > prunedThroughSeq) events.expectStep(id, s.stateSeq, s.eventIds);
-      else events.skipRuntime(id);
+    }
+  } else events.skipRuntime(id);
   const v = checkRuntime(rows, replay);
   report.replayMismatches.push(...v.replay);
   report.tasksClosedTwice.push(...v.closedTwice);
