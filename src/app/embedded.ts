@@ -153,6 +153,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       webhooks: invalidatingWebhooks(store.webhooks, (tenant) => deliverer.invalidateWebhooks(tenant)),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: store.analytics,
+      retention: store.retention,
       notifications: store.notifications,
       notificationSignal: signal,
       onNotificationSettingsChanged: (tenant) => notifications?.notifier.invalidate(tenant),

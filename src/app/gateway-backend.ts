@@ -16,6 +16,7 @@ import { invalidatingWorkflows } from '../store/invalidating-workflows.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlAnalyticsReader } from '../store/mysql/analytics-reader.ts';
+import { MySqlRetentionStore } from '../store/mysql/retention-store.ts';
 import { MySqlReadModel } from '../store/mysql/read-model.ts';
 import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
@@ -110,6 +111,7 @@ export async function connectGatewayBackend(
       ),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: new MySqlAnalyticsReader(readPool),
+      retention: new MySqlRetentionStore(writePool),
       // The inbox is read on the primary: a notification the SSE stream was woken for is there at once.
       notifications: new MySqlNotificationStore(writePool),
       notificationSignal: new NatsNotificationSignal(nc, config.cluster),

@@ -7,6 +7,7 @@ import type { AnalyticsReader } from '../store/analytics-ports.ts';
 import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts';
 import type { WebhookStore } from '../store/webhook-ports.ts';
 import type { NotificationStore } from '../store/notification-ports.ts';
+import type { RetentionStore } from '../store/retention-ports.ts';
 import type { NotificationSignal } from '../actors/notifications/index.ts';
 
 /** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
@@ -48,6 +49,8 @@ export interface GatewayDeps {
   notificationSignal?: NotificationSignal;
   /** A tenant's notification settings were saved (the embedded notifier drops its copy). */
   onNotificationSettingsChanged?(tenant: string): void;
+  /** Tenants' retention policies (`/api/v1/retention-policy`); without it those routes answer 503 `unavailable`. */
+  retention?: RetentionStore;
   /** Stage statistics read side (`/api/v1/analytics`); without it those routes answer 503 `unavailable`. */
   analytics?: AnalyticsReader;
   /**

@@ -1,3 +1,5 @@
+import type { RetentionStore } from '../../src/store/retention-ports.ts';
+import { MySqlRetentionStore } from '../../src/store/mysql/retention-store.ts';
 import { sign } from 'hono/jwt';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -43,6 +45,7 @@ interface Stores {
   webhooks: WebhookStore;
   analytics: AnalyticsReader;
   notifications: NotificationStore;
+  retention: RetentionStore;
 }
 
 function memoryStores(): Stores {
@@ -56,6 +59,7 @@ function memoryStores(): Stores {
     webhooks: store.webhooks,
     analytics: store.analytics,
     notifications: store.notifications,
+    retention: store.retention,
   };
 }
 
@@ -70,6 +74,7 @@ function mysqlStores(pool: TestDatabase['pool']): Stores {
     webhooks: new MySqlWebhookStore(pool),
     analytics: new MySqlAnalyticsReader(pool),
     notifications: new MySqlNotificationStore(pool),
+    retention: new MySqlRetentionStore(pool),
   };
 }
 
@@ -146,6 +151,7 @@ export async function testGateway(options: TestGatewayOptions = {}) {
     webhooks: store.webhooks,
     analytics: store.analytics,
     notifications: store.notifications,
+    retention: store.retention,
     cluster: async (): Promise<ClusterView> => ({
       shardCount: SHARDS,
       nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }],

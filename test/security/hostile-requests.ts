@@ -144,7 +144,7 @@ export interface Sent {
 
 // ---------------------------------------------------------------- endpoints
 
-export type RoleGroup = 'runtime' | 'workflow' | 'directory';
+export type RoleGroup = 'runtime' | 'workflow' | 'directory' | 'admin';
 export type IdKind = 'runtime' | 'workflow' | 'employee' | 'group' | 'app' | 'webhook';
 
 export interface Write {
@@ -219,6 +219,13 @@ export const WRITES: Write[] = [
   },
   { name: 'webhook', method: 'POST', path: () => '/api/v1/webhooks', body: 'webhook', roles: 'directory', idem: true },
   {
+    name: 'retention policy',
+    method: 'PUT',
+    path: () => '/api/v1/retention-policy',
+    body: 'retentionPolicy',
+    roles: 'admin',
+  },
+  {
     name: 'delete webhook',
     method: 'DELETE',
     path: (id) => `/api/v1/webhooks/${id}`,
@@ -234,11 +241,13 @@ export const ALLOWED: Record<RoleGroup, string[]> = {
   runtime: ['admin', 'alice', 'bob', 'integration', 'tenant0', 'tenant3', 'tenant5', 'sub0', 'sub1'],
   workflow: ['admin', 'designer', 'tenant1', 'tenant4', 'sub2'],
   directory: ['admin', 'integration', 'tenant2', 'tenant6'],
+  admin: ['admin', 'tenant0', 'tenant7'],
 };
 export const REFUSED: Record<RoleGroup, string[]> = {
   runtime: ['designer', 'noRoles', 'unknownRole'],
   workflow: ['alice', 'integration', 'noRoles', 'unknownRole'],
   directory: ['alice', 'designer', 'noRoles', 'unknownRole'],
+  admin: ['alice', 'designer', 'integration', 'noRoles', 'unknownRole'],
 };
 
 export const realId = (kind: IdKind): fc.Arbitrary<string> => once(`id:${kind}`, () => buildRealId(kind));
@@ -337,6 +346,8 @@ function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
         workflowId: fc.constantFrom(...WORKFLOW_IDS),
         mode: fc.constantFrom('apply', 'unapply', 'pending'),
       });
+    case 'retentionPolicy':
+      return fc.record({ auditLogDays: fc.constantFrom(30, 3650, null) });
   }
 }
 
@@ -461,6 +472,7 @@ export const READS: Read[] = [
   { path: (_i, _j, q) => `/api/v1/webhooks${q}` },
   { path: (id) => `/api/v1/webhooks/${id}` },
   { path: (id, _j, q) => `/api/v1/analytics/workflows/${id}${q}` },
+  { path: (_i, _j, q) => `/api/v1/retention-policy${q}` },
   { path: () => '/health' },
   { path: () => '/ready' },
   { path: () => '/metrics' },

@@ -7,6 +7,7 @@ import { registerAppConfigRoutes } from './app-config.ts';
 import { registerDirectoryRoutes } from './directory.ts';
 import { registerNotificationRoutes } from './notifications.ts';
 import { ApiContext } from './route-kit.ts';
+import { registerRetentionRoutes } from './retention.ts';
 import { registerRuntimeRoutes } from './runtimes.ts';
 import { registerTaskRoutes } from './tasks.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
@@ -30,4 +31,5 @@ export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
   registerWebhookRoutes(app, ctx);
   registerNotificationRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
+  registerRetentionRoutes(app, ctx);
 }
