@@ -7,8 +7,18 @@
 /** What happens to a finished runtime's hot rows (and to compacted steps): moved to the archive tables, or deleted. */
 export type RetentionMode = 'archive' | 'delete';
 
-/** The tables retention removes rows from (or changes, for forgotten idempotency keys). */
-export type RetentionTable = 'idempotency_keys' | 'outbox' | 'runtime_steps' | 'runtimes' | 'tasks' | 'runtime_log';
+/**
+ * The tables retention removes rows from; `runtime_steps.idem_key` counts the steps whose idempotency key it
+ * forgot (the row stays).
+ */
+export type RetentionTable =
+  | 'idempotency_keys'
+  | 'outbox'
+  | 'runtime_steps'
+  | 'runtime_steps.idem_key'
+  | 'runtimes'
+  | 'tasks'
+  | 'runtime_log';
 
 /** One batch: rows removed (or keys forgotten) per table, and whether the same call would find more now. */
 export interface RetentionBatch {

@@ -89,6 +89,7 @@ describe('invariant checker after retention', () => {
     const stepsBefore = await count('SELECT COUNT(*) AS n FROM runtime_steps WHERE tenant = ?', [a.tenant]);
     const rows = await retain({ idempotencyDays: 1, eventsDays: 1, finishedDays: 0, mode: 'delete' });
     expect(rows.runtime_steps).toBeGreaterThan(0);
+    expect(rows['runtime_steps.idem_key']).toBeGreaterThan(0);
     const stepsAfter = await count('SELECT COUNT(*) AS n FROM runtime_steps WHERE tenant = ?', [a.tenant]);
     expect(stepsAfter).toBeLessThan(stepsBefore);
     expect(

@@ -29,7 +29,7 @@ export class MemoryRetentionStore implements RetentionStore {
       if (step) delete step.idemKey;
       forgotten += 1;
     }
-    return { rows: { runtime_steps: forgotten }, more: forgotten >= limit };
+    return { rows: { 'runtime_steps.idem_key': forgotten }, more: forgotten >= limit };
   }
 
   /** The twin has no pre-004 outbox table. */

@@ -70,7 +70,7 @@ export class MySqlRetentionStore implements RetentionStore {
       await this.setMark('idempotency', upTo);
     }
     return {
-      rows: { idempotency_keys: legacy, runtime_steps: cleared },
+      rows: { idempotency_keys: legacy, 'runtime_steps.idem_key': cleared },
       more: legacy === limit || (old.length === steps.length && steps.length === limit),
     };
   }

@@ -76,7 +76,7 @@ describe('retention job', () => {
     });
     expect(await job.runOnce()).toEqual({ result: 'done', rows: {} }); // nothing is old yet
     clock.advance(8 * DAY_MS);
-    expect(await job.runOnce()).toEqual({ result: 'done', rows: { runtime_steps: 12 } }); // 12 keys forgotten
+    expect(await job.runOnce()).toEqual({ result: 'done', rows: { 'runtime_steps.idem_key': 12 } });
     expect(await store.findIdempotency('t1', 'r3-k2')).toBeUndefined();
     clock.advance(30 * DAY_MS);
     const compacted = await job.runOnce();
@@ -87,7 +87,8 @@ describe('retention job', () => {
     expect(await store.loadRuntime('t1', 'r0')).toBeUndefined();
     expect((await store.loadRuntime('t1', 'r3'))?.revision).toBe(3);
     const metrics = await registry.metrics();
-    expect(metrics).toMatch(/bflow_retention_rows_total\{table="runtime_steps"\} 22/);
+    expect(metrics).toMatch(/bflow_retention_rows_total\{table="runtime_steps"\} 10/);
+    expect(metrics).toMatch(/bflow_retention_rows_total\{table="runtime_steps.idem_key"\} 12/);
     expect(metrics).toMatch(/bflow_retention_rows_total\{table="runtimes"\} 2/);
     expect(metrics).toMatch(/bflow_retention_runs_total\{result="done"\} 4/);
     expect(metrics).toMatch(new RegExp(`bflow_retention_last_success_timestamp_seconds ${clock.now() / 1000}`));
@@ -138,7 +139,7 @@ describe('retention job', () => {
     }).runOnce();
     expect(run.result).toBe('partial');
     expect(batches).toBe(3);
-    expect(run.rows).toEqual({ runtime_steps: 3 });
+    expect(run.rows).toEqual({ 'runtime_steps.idem_key': 3 });
 
     const slow = patched(store.retention, {
       forgetIdempotencyKeys: async (before, limit) => {
@@ -157,7 +158,7 @@ describe('retention job', () => {
     });
     const partial = await timed.runOnce();
     expect(partial.result).toBe('partial');
-    expect(partial.rows.runtime_steps).toBeLessThanOrEqual(3);
+    expect(partial.rows['runtime_steps.idem_key']).toBeLessThanOrEqual(3);
     expect(await registry.metrics()).toMatch(/bflow_retention_runs_total\{result="partial"\} 2/);
     expect(await registry.metrics()).not.toMatch(/bflow_retention_last_success_timestamp_seconds [1-9]/);
   });

@@ -120,7 +120,7 @@ export function retentionContract(name: string, make: () => Promise<RetentionSub
       // k1 and k2 are older than the cut, k3 is not.
       const cut = records[2]!.state.updatedAt;
       const forgotten = await drain(() => s.retention.forgetIdempotencyKeys(cut, 2));
-      expect(forgotten.runtime_steps).toBeGreaterThanOrEqual(2);
+      expect(forgotten['runtime_steps.idem_key']).toBeGreaterThanOrEqual(2);
       expect(await s.store.findIdempotency(tenant, 'r1-k1')).toBeUndefined();
       expect(await s.store.findIdempotency(tenant, 'r1-k2')).toBeUndefined();
       expect(await s.store.findIdempotency(tenant, 'r1-k3')).toMatchObject({ response: { state: records[2]!.state } });
