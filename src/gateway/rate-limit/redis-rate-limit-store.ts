@@ -19,12 +19,11 @@ export interface RedisRateLimitStoreOptions {
 }
 
 /**
- * One atomic refill-and-take. The clock is Redis's own (TIME), so replicas with
- * skewed clocks share one bucket consistently. Tokens are kept fractional.
+ * The bucket refilled up to now, in `tokens` (and `now`, `rate`, `burst`). The clock is Redis's own (TIME), so
+ * replicas with skewed clocks share one bucket consistently. Tokens are kept fractional.
  * KEYS[1] bucket; ARGV[1] tokens per ms; ARGV[2] burst.
- * Returns {allowed 0|1, whole tokens left, ms until one token}.
  */
-const TAKE = `
+const REFILL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
@@ -33,7 +32,10 @@ local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(s[1])
 local at = tonumber(s[2])
 if tokens == nil or at == nil then tokens = burst; at = now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)`;
+
+/** One atomic refill-and-take. Returns {allowed 0|1, whole tokens left, ms until one token}. */
+const TAKE = `${REFILL}
 local allowed = 0
 local wait = 0
 if tokens >= 1 then
@@ -46,17 +48,8 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return {allowed, math.floor(tokens), wait}`;
 
-/** TAKE without the take: the bucket as it would be now, nothing written. Same KEYS, ARGV and reply. */
-const PEEK = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(s[1])
-local at = tonumber(s[2])
-if tokens == nil or at == nil then tokens = burst; at = now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+/** TAKE without the take: the bucket as it would be now, nothing written. The same reply. */
+const PEEK = `${REFILL}
 if tokens >= 1 then return {1, math.floor(tokens), 0} end
 return {0, math.floor(tokens), math.ceil((1 - tokens) / rate)}`;
 
