@@ -62,7 +62,10 @@ export interface RetentionSettings {
   finishedDays?: number;
   /** Removed rows are moved to the archive tables, or deleted (BFLOW_RETENTION_MODE). @default 'archive' */
   mode?: RetentionMode;
-  /** Between runs (BFLOW_RETENTION_INTERVAL_MS); 0: no run on a timer (`runOnce` only). @default 3_600_000 */
+  /**
+   * Between runs (BFLOW_RETENTION_INTERVAL_MS), the first one at most a minute after `start`; 0: no run on a
+   * timer (`runOnce` only). @default 3_600_000
+   */
   intervalMs?: number;
   /** Rows per batch: each batch is a short transaction or a bounded statement (BFLOW_RETENTION_BATCH). @default 500 */
   batchSize?: number;
@@ -93,6 +96,9 @@ export const DEFAULT_RETENTION_OPTIONS = Object.freeze({
   clock: systemClock,
   logger: pino({ level: 'silent' }),
 } satisfies OptionDefaults<RetentionJobOptions>);
+
+/** The first run after a start comes this soon at the latest. */
+const FIRST_RUN_AFTER_MS = 60_000;
 
 /** What one run did. */
 export interface RetentionRun {
@@ -127,19 +133,26 @@ export class RetentionJob {
     });
   }
 
-  /** Runs every `intervalMs` (the first run one interval after the start). */
+  /**
+   * Runs every `intervalMs`, the first time after at most a minute (a node restarted more often than the
+   * interval still runs it).
+   */
   start(): void {
-    if (this.#o.intervalMs === 0 || this.#timer !== undefined) return;
-    this.#timer = setInterval(() => {
-      if (this.#running === undefined) void this.runOnce().catch(() => undefined); // logged and counted there
-    }, this.#o.intervalMs);
-    this.#timer.unref();
+    if (this.#o.intervalMs === 0 || this.#timer !== undefined || this.#stopped) return;
+    const tick = (delay: number): void => {
+      this.#timer = setTimeout(() => {
+        if (this.#running === undefined) void this.runOnce().catch(() => undefined); // logged and counted there
+        tick(this.#o.intervalMs);
+      }, delay);
+      this.#timer.unref();
+    };
+    tick(Math.min(this.#o.intervalMs, FIRST_RUN_AFTER_MS));
   }
 
   /** No new run; waits for the one in flight (it stops at its next batch). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running?.catch(() => undefined);
   }

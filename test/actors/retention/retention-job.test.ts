@@ -8,6 +8,7 @@ import { DAY_MS, type RetentionStore } from '../../../src/store/retention-ports.
 import type { TransitionRecord } from '../../../src/store/ports.ts';
 import { step, T0 } from '../../store/fixtures.ts';
 import { TestClock } from '../runtime-host/runtime-host-fixture.ts';
+import { waitFor } from '../../harness/wait.ts';
 
 const SHARD = 5;
 
@@ -192,5 +193,27 @@ describe('retention job', () => {
     fail = false;
     expect((await job.runOnce()).result).toBe('done');
     expect(await registry.metrics()).toMatch(/bflow_retention_runs_total\{result="failed"\} 1/);
+  });
+});
+
+describe('retention job - timer', () => {
+  it('retention job - start runs it every interval until stop', async () => {
+    const clock = new TestClock(T0);
+    const store = await seeded(clock, 1);
+    let runs = 0;
+    const counting = patched(store.retention, {
+      pruneAuditLogs: async (now, limit) => {
+        runs += 1;
+        return store.retention.pruneAuditLogs(now, limit);
+      },
+    });
+    const job = new RetentionJob({ store: counting, leases: { holds: () => true }, clock, intervalMs: 20 });
+    job.start();
+    job.start(); // once
+    await waitFor(() => runs >= 3, { what: 'three runs' });
+    await job.stop();
+    const stopped = runs;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(runs).toBe(stopped);
   });
 });
