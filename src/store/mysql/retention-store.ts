@@ -49,10 +49,9 @@ export class MySqlRetentionStore implements RetentionStore {
   }
 
   async forgetIdempotencyKeys(before: number, limit: number): Promise<RetentionBatch> {
-    const legacy = await this.run(this.ctx.db, 'DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?', [
-      before,
-      limit,
-    ]);
+    const legacy = await this.transaction((conn) =>
+      this.run(conn, 'DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?', [before, limit]),
+    );
     const after = await this.mark('idempotency');
     const steps = await this.select(
       'SELECT position, created_at FROM runtime_steps WHERE position > ? ORDER BY position LIMIT ?',
@@ -62,10 +61,12 @@ export class MySqlRetentionStore implements RetentionStore {
     let cleared = 0;
     if (old.length > 0) {
       const upTo = num(old[old.length - 1]!.position);
-      cleared = await this.run(
-        this.ctx.db,
-        'UPDATE runtime_steps SET idem_key = NULL WHERE position > ? AND position <= ? AND idem_key IS NOT NULL',
-        [after, upTo],
+      cleared = await this.transaction((conn) =>
+        this.run(
+          conn,
+          'UPDATE runtime_steps SET idem_key = NULL WHERE position > ? AND position <= ? AND idem_key IS NOT NULL',
+          [after, upTo],
+        ),
       );
       await this.setMark('idempotency', upTo);
     }
@@ -76,10 +77,8 @@ export class MySqlRetentionStore implements RetentionStore {
   }
 
   async prunePublishedOutbox(before: number, limit: number): Promise<RetentionBatch> {
-    const deleted = await this.run(
-      this.ctx.db,
-      'DELETE FROM outbox WHERE published_at IS NOT NULL AND created_at < ? LIMIT ?',
-      [before, limit],
+    const deleted = await this.transaction((conn) =>
+      this.run(conn, 'DELETE FROM outbox WHERE published_at IS NOT NULL AND created_at < ? LIMIT ?', [before, limit]),
     );
     return { rows: { outbox: deleted }, more: deleted === limit };
   }
@@ -341,7 +340,10 @@ export class MySqlRetentionStore implements RetentionStore {
     );
   }
 
-  /** One short transaction at READ COMMITTED: row locks only, no gap locks in front of the writers' inserts. */
+  /**
+   * One short transaction at READ COMMITTED: row locks only, no gap locks in front of the writers' inserts
+   * (under REPEATABLE READ, clearing keys locked the gaps of runtime_steps_idem that new steps insert into).
+   */
   private transaction<T>(body: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
     return inTransaction(this.ctx, body, 'READ COMMITTED');
   }
