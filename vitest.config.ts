@@ -18,6 +18,7 @@ const UNIT = [
   'test/actors/bus/shard-bus.memory.contract.test.ts',
   'test/actors/events/outbox-relay.test.ts',
   'test/actors/leases/lease-manager.memory.contract.test.ts',
+  'test/actors/retention/retention-job.test.ts',
   'test/actors/runtime-host/runtime-host.test.ts',
   'test/actors/runtime-host/runtime-host-reads.test.ts',
   'test/actors/runtime-host/runtime-host-snapshots.test.ts',
@@ -48,6 +49,7 @@ const UNIT = [
   'test/security/secrets-in-errors.test.ts',
   'test/security/security-checks.test.ts',
   'test/store/snapshot-cache.memory.contract.test.ts',
+  'test/store/retention.memory.contract.test.ts',
   'test/store/store.memory.contract.test.ts',
 ];
 

@@ -8,6 +8,7 @@ import { ColocatedShardBus, NatsShardBus, RoutingClient, type ShardBus } from '.
 import { MigrationExecutor, registerMigrationMetrics } from '../actors/migrations/index.ts';
 import { MySqlMigrationPlanStore } from '../store/mysql/migration-plan-store.ts';
 import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } from '../actors/webhooks/index.ts';
+import { RetentionJob, registerRetentionMetrics } from '../actors/retention/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
@@ -19,6 +20,7 @@ import { runMigrations } from '../store/migrate.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { createMySqlPool, prewarmPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
+import { MySqlRetentionStore } from '../store/mysql/retention-store.ts';
 import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { createMySqlTransitionWriter } from '../store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../store/mysql/writer-metrics.ts';
@@ -211,6 +213,16 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     });
     migrations.start();
     closers.defer('migration executor', () => migrations.stop());
+    // The holder of shard 0's lease prunes what retention allows (docs/operations.md#retention).
+    const retention = new RetentionJob({
+      ...config.retention,
+      store: new MySqlRetentionStore(pool),
+      leases,
+      metrics: registerRetentionMetrics(registry),
+      logger,
+    });
+    retention.start();
+    closers.defer('retention job', () => retention.stop());
     return { node, host, bus, registry, stop: () => closers.close() };
   });
 }

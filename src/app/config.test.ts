@@ -32,6 +32,72 @@ describe('config - environment', () => {
     expect(loadConfig({})).toMatchObject({ writers: 8, rateLimit: { perMinute: 600, burst: 100 } });
   });
 
+  it('retention and the failed-authentication limit: their defaults, values, and bad values named', () => {
+    expect(loadConfig({})).toMatchObject({
+      retention: {
+        intervalMs: 3_600_000,
+        idempotencyDays: 30,
+        eventsDays: 30,
+        finishedDays: 365,
+        mode: 'archive',
+        batchSize: 500,
+        runTimeoutMs: 300_000,
+      },
+      failedAuth: { perMinute: 30, burst: 20, trustedProxyHops: 0 },
+    });
+    const c = loadConfig({
+      BFLOW_RETENTION_INTERVAL_MS: '0',
+      BFLOW_RETENTION_IDEMPOTENCY_DAYS: '1',
+      BFLOW_RETENTION_EVENTS_DAYS: '0',
+      BFLOW_RETENTION_FINISHED_DAYS: '90',
+      BFLOW_RETENTION_MODE: 'delete',
+      BFLOW_RETENTION_BATCH: '100',
+      BFLOW_RETENTION_RUN_TIMEOUT_MS: '60000',
+      BFLOW_AUTH_FAILURES_PER_MINUTE: '5',
+      BFLOW_AUTH_FAILURES_BURST: '3',
+      BFLOW_TRUSTED_PROXY_HOPS: '2',
+    });
+    expect(c.retention).toEqual({
+      intervalMs: 0,
+      idempotencyDays: 1,
+      eventsDays: 0,
+      finishedDays: 90,
+      mode: 'delete',
+      batchSize: 100,
+      runTimeoutMs: 60_000,
+    });
+    expect(c.failedAuth).toEqual({ perMinute: 5, burst: 3, trustedProxyHops: 2 });
+    const bad = () =>
+      loadConfig({
+        BFLOW_RETENTION_MODE: 'shred',
+        BFLOW_RETENTION_FINISHED_DAYS: '-1',
+        BFLOW_RETENTION_BATCH: '0',
+        BFLOW_AUTH_FAILURES_BURST: '0',
+        BFLOW_TRUSTED_PROXY_HOPS: 'one',
+      });
+    expect(bad).toThrow(ConfigError);
+    const problems = (() => {
+      try {
+        bad();
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    })();
+    for (const name of [
+      'BFLOW_RETENTION_MODE',
+      'BFLOW_RETENTION_FINISHED_DAYS',
+      'BFLOW_RETENTION_BATCH',
+      'BFLOW_AUTH_FAILURES_BURST',
+      'BFLOW_TRUSTED_PROXY_HOPS',
+    ]) {
+      expect(
+        problems.some((p) => p.startsWith(`${name}=`)),
+        name,
+      ).toBe(true);
+    }
+  });
+
   it('names each bad value', () => {
     let error: unknown;
     try {

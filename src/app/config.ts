@@ -73,6 +73,16 @@ const envSchema = z.object({
   BFLOW_PROJECTION_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  BFLOW_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  BFLOW_AUTH_FAILURES_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  BFLOW_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  BFLOW_RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).max(604_800_000).default(3_600_000),
+  BFLOW_RETENTION_IDEMPOTENCY_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  BFLOW_RETENTION_EVENTS_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  BFLOW_RETENTION_FINISHED_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
+  BFLOW_RETENTION_MODE: z.enum(['archive', 'delete']).default('archive'),
+  BFLOW_RETENTION_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  BFLOW_RETENTION_RUN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
   BFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BFLOW_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
   BFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
@@ -135,6 +145,24 @@ interface CommonConfig {
   projectionDelayMs: number;
   /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
+  /**
+   * Failed authentications per client IP: `burst` at once, refilled at `perMinute`, then 429 before the
+   * token is verified; the client IP is `trustedProxyHops` from the right of X-Forwarded-For (0: the peer).
+   */
+  failedAuth: { perMinute: number; burst: number; trustedProxyHops: number };
+  /**
+   * Retention (docs/operations.md#retention): days each kind of row is kept (0: for ever), what happens to
+   * removed hot rows, and the job's interval (0: off), batch size and time budget per run.
+   */
+  retention: {
+    intervalMs: number;
+    idempotencyDays: number;
+    eventsDays: number;
+    finishedDays: number;
+    mode: 'archive' | 'delete';
+    batchSize: number;
+    runTimeoutMs: number;
+  };
   /**
    * Webhook delivery: private targets, per-POST timeout, attempts per event and webhook, and how long a node
    * reuses a tenant's webhook list (a change notice drops it at once).
@@ -280,6 +308,9 @@ const API: readonly ConfigVariable[] = [
   'BFLOW_JWKS_URL',
   'BFLOW_RATE_LIMIT_PER_MINUTE',
   'BFLOW_RATE_LIMIT_BURST',
+  'BFLOW_AUTH_FAILURES_PER_MINUTE',
+  'BFLOW_AUTH_FAILURES_BURST',
+  'BFLOW_TRUSTED_PROXY_HOPS',
   'BFLOW_WEBHOOK_ALLOW_PRIVATE',
 ];
 /** Read where runtimes are hosted and events delivered to webhooks. */
@@ -290,6 +321,13 @@ const HOST: readonly ConfigVariable[] = [
   'BFLOW_WEBHOOK_TIMEOUT_MS',
   'BFLOW_WEBHOOK_MAX_ATTEMPTS',
   'BFLOW_WEBHOOK_CACHE_MS',
+  'BFLOW_RETENTION_INTERVAL_MS',
+  'BFLOW_RETENTION_IDEMPOTENCY_DAYS',
+  'BFLOW_RETENTION_EVENTS_DAYS',
+  'BFLOW_RETENTION_FINISHED_DAYS',
+  'BFLOW_RETENTION_MODE',
+  'BFLOW_RETENTION_BATCH',
+  'BFLOW_RETENTION_RUN_TIMEOUT_MS',
 ];
 const CLUSTER_NODE: readonly ConfigVariable[] = [
   'BFLOW_MYSQL_URL',
@@ -393,6 +431,20 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
     writers: e.BFLOW_WRITERS,
     projectionDelayMs: e.BFLOW_PROJECTION_DELAY_MS,
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
+    failedAuth: {
+      perMinute: e.BFLOW_AUTH_FAILURES_PER_MINUTE,
+      burst: e.BFLOW_AUTH_FAILURES_BURST,
+      trustedProxyHops: e.BFLOW_TRUSTED_PROXY_HOPS,
+    },
+    retention: {
+      intervalMs: e.BFLOW_RETENTION_INTERVAL_MS,
+      idempotencyDays: e.BFLOW_RETENTION_IDEMPOTENCY_DAYS,
+      eventsDays: e.BFLOW_RETENTION_EVENTS_DAYS,
+      finishedDays: e.BFLOW_RETENTION_FINISHED_DAYS,
+      mode: e.BFLOW_RETENTION_MODE,
+      batchSize: e.BFLOW_RETENTION_BATCH,
+      runTimeoutMs: e.BFLOW_RETENTION_RUN_TIMEOUT_MS,
+    },
     webhooks: {
       // Refused by default in a cluster (no webhook may reach into the network bflow runs in); allowed embedded, for dev.
       allowPrivate:

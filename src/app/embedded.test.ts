@@ -29,6 +29,17 @@ describe('embedded backend', () => {
     await backend.stop(); // idempotent
   });
 
+  it('embedded - the retention job runs in process (the one node holds shard 0) with the BFLOW_RETENTION_* settings', async () => {
+    backend = await startEmbedded(
+      loadConfig({ BFLOW_SHARDS: '2', BFLOW_RETENTION_MODE: 'delete', BFLOW_RETENTION_INTERVAL_MS: '0' }),
+      logger,
+    );
+    await backend.store.retention.setPolicy('t1', { auditLogDays: 5 }, Date.now());
+    expect(await backend.retention.runOnce()).toEqual({ result: 'done', rows: {} });
+    expect(await backend.deps.retention?.getPolicy('t1')).toMatchObject({ auditLogDays: 5 });
+    expect(await backend.deps.registry.metrics()).toMatch(/bflow_retention_runs_total\{result="done"\} 1/);
+  });
+
   it('embedded - the demo seed lets a purchase order go start → manager → approved through the router', async () => {
     backend = await startEmbedded(loadConfig({}), logger);
     const seeded = await seedDemo(backend.deps);

@@ -12,6 +12,7 @@ import { MemoryEventPublisher, OutboxRelay, registerOutboxMetrics, eventFilter }
 import { MemoryLeaseManager } from '../actors/leases/index.ts';
 import { ColocatedShardBus, MemoryShardBus, RoutingClient } from '../actors/bus/index.ts';
 import { MigrationExecutor, registerMigrationMetrics } from '../actors/migrations/index.ts';
+import { RetentionJob, registerRetentionMetrics } from '../actors/retention/index.ts';
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
@@ -31,6 +32,8 @@ export interface EmbeddedBackend extends GatewayBackend {
   store: MemoryStore;
   events: MemoryEventPublisher;
   node: ShardNode;
+  /** Retention's job (tests run it with `runOnce`). */
+  retention: RetentionJob;
   /** Feeds the stored events to the webhook deliverer (`idle()` in tests). */
   webhooks: WebhookQueue;
   /** Feeds the stored events to the notifier (`idle()` in tests); absent with BFLOW_NOTIFIER=false. */
@@ -123,6 +126,16 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
     closers.defer('shard node', () => node.stop());
     await node.start();
     await whenSettled(() => node.served().length === config.shards);
+    // The one node holds every shard's lease: retention runs in process, over the in-process store.
+    const retention = new RetentionJob({
+      ...config.retention,
+      store: store.retention,
+      leases,
+      metrics: registerRetentionMetrics(registry),
+      logger,
+    });
+    retention.start();
+    closers.defer('retention job', () => retention.stop());
     const notifications = config.notifications.enabled
       ? startEmbeddedNotifier(config, store, events, registry, logger, closers)
       : undefined;
@@ -153,6 +166,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       webhookAllowPrivate: config.webhooks.allowPrivate,
       analytics: store.analytics,
       migrations: store.migrations,
+      retention: store.retention,
       notifications: store.notifications,
       notificationSignal: signal,
       onNotificationSettingsChanged: (tenant) => notifications?.notifier.invalidate(tenant),
@@ -166,7 +180,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       logger,
       compiledVersions: host.compiledVersions,
     };
-    const backend: EmbeddedBackend = { deps, stop: () => closers.close(), store, events, node, webhooks };
+    const backend: EmbeddedBackend = { deps, stop: () => closers.close(), store, events, node, webhooks, retention };
     if (notifications) backend.notifications = notifications.feed;
     return backend;
   });

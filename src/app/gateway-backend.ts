@@ -17,6 +17,7 @@ import { createMySqlPool } from '../store/mysql/pool.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlAnalyticsReader } from '../store/mysql/analytics-reader.ts';
 import { MySqlMigrationPlanStore } from '../store/mysql/migration-plan-store.ts';
+import { MySqlRetentionStore } from '../store/mysql/retention-store.ts';
 import { MySqlReadModel } from '../store/mysql/read-model.ts';
 import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
@@ -113,6 +114,7 @@ export async function connectGatewayBackend(
       analytics: new MySqlAnalyticsReader(readPool),
       // Plans on the primary: a created plan is read back at once, and its counts come from the log.
       migrations: new MySqlMigrationPlanStore(writePool),
+      retention: new MySqlRetentionStore(writePool),
       // The inbox is read on the primary: a notification the SSE stream was woken for is there at once.
       notifications: new MySqlNotificationStore(writePool),
       notificationSignal: new NatsNotificationSignal(nc, config.cluster),

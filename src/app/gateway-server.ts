@@ -68,8 +68,9 @@ export async function gatewayOptionsFor(
   config: BflowConfig & { auth: AuthConfig },
 ): Promise<{ options: GatewayOptions; rateLimitStore?: RateLimitStore }> {
   const auth = config.auth.kind === 'secret' ? { secret: config.auth.secret } : { jwksUrl: config.auth.url };
+  const failedAuth = { ...config.failedAuth };
   if (config.embedded || config.redisUrl === undefined)
-    return { options: { auth, rateLimit: { ...config.rateLimit } } };
+    return { options: { auth, rateLimit: { ...config.rateLimit }, failedAuth } };
   const store = await RedisRateLimitStore.create({ url: config.redisUrl, prefix: config.cluster });
-  return { options: { auth, rateLimit: { ...config.rateLimit, store } }, rateLimitStore: store };
+  return { options: { auth, rateLimit: { ...config.rateLimit, store }, failedAuth }, rateLimitStore: store };
 }

@@ -19,6 +19,8 @@ import {
   outboxPages,
   runtimePages,
   documentSlots,
+  retentionRecord,
+  type RetentionRecord,
   type RuntimeRows,
   type TenantReaderOptions,
 } from './tenant-reader.ts';
@@ -55,7 +57,10 @@ export interface CheckInvariantsInput {
  * - every runtime's runtime_steps replay (store `replaySteps`, the code activation runs) to its stored state;
  * - each active runtime holds its document's slot (active_documents), and no other runtime holds one;
  * - the outbox holds exactly the replayed steps' events, every row is published, and each
- *   committed event is in the stream exactly once (with its tenant-qualified id as Nats-Msg-Id, see eventMsgId), nothing else.
+ *   committed event is in the stream exactly once (with its tenant-qualified id as Nats-Msg-Id, see eventMsgId), nothing else;
+ * - what retention removed (retention_ledger, and the idempotency cursor in retention_marks) is not a loss: a
+ *   removed runtime's rows, a compacted step's outbox row and key, a forgotten key. Anything missing that the
+ *   ledger does not account for is still reported.
  * Runtimes are read in pages by id; memory grows with the tenant's log keys and event ids.
  */
 export async function checkInvariants(input: CheckInvariantsInput): Promise<InvariantReport> {
@@ -73,7 +78,8 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
     report.counts.acknowledged = acknowledged.length;
     const keys = new KeyIndex();
     const events = new EventLedger(input.tenant);
-    await checkRuntimes(reader, report, keys, events);
+    const retention = await retentionRecord(reader);
+    await checkRuntimes(reader, report, keys, events, retention);
     await checkOutbox(reader, events);
     for await (const page of idempotencyPages({ ...reader, keyPageSize: reader.pageSize * 4 })) {
       for (const record of page) keys.addRecord(record.key, record.runtimeId);
@@ -86,7 +92,8 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
       );
       events.endStream();
     }
-    report.lost = keys.lost(acknowledged);
+    // A runtime whose audit log a tenant's policy removed has no log left to find its commands in.
+    report.lost = keys.lost(acknowledged.filter((a) => retention.runtimes.get(a.runtimeId)?.auditRemoved !== true));
     report.duplicated = keys.duplicated(acknowledged);
     report.idempotencyMismatches = keys.idempotencyMismatches();
     report.events = events.violations;
@@ -103,6 +110,7 @@ async function checkRuntimes(
   report: InvariantReport,
   keys: KeyIndex,
   events: EventLedger,
+  retention: RetentionRecord,
 ): Promise<void> {
   const workflows = compiledVersions(reader);
   const [dir, changedAt, slots] = await Promise.all([
@@ -110,11 +118,19 @@ async function checkRuntimes(
     directoryChangedAt(reader),
     documentSlots(reader),
   ]);
+  // Steps retention removed have no outbox rows, whether or not anything of their runtime is left to read.
+  for (const [runtimeId, r] of retention.runtimes) events.prunedThrough(runtimeId, r.throughSeq);
   let firstStepAt = Infinity;
   for await (const page of runtimePages(reader)) {
     for (const rows of page) {
       for (const entry of rows.log) firstStepAt = Math.min(firstStepAt, entry.at);
-      await checkOne(rows, workflows, dir, report, keys, events);
+      const pruned = retention.runtimes.get(rows.runtimeId)?.throughSeq ?? 0;
+      if (pruned === Infinity && rows.state === undefined) {
+        removedByRetention(rows, report, keys);
+        continue;
+      }
+      forgiveRetainedKeys(rows, pruned, retention.idempotencyPosition, keys);
+      await checkOne(rows, workflows, dir, report, keys, events, pruned);
       report.replayMismatches.push(...checkStepLog(rows), ...checkSlot(rows, slots));
     }
   }
@@ -136,6 +152,7 @@ async function checkOne(
   report: InvariantReport,
   keys: KeyIndex,
   events: EventLedger,
+  prunedThroughSeq: number,
 ): Promise<void> {
   const id = rows.runtimeId;
   if (rows.state !== undefined) report.counts.runtimes += 1;
@@ -146,12 +163,54 @@ async function checkOne(
     if (key !== undefined) keys.add(key, { runtimeId: id, seq: entry.seq });
   }
   const replay = rows.state === undefined ? undefined : await replayLog(rows.log, workflows, dir);
-  if (replay?.ok) for (const s of replay.steps) events.expectStep(id, s.stateSeq, s.eventIds);
-  else events.skipRuntime(id);
+  // Steps retention compacted have no outbox rows any more.
+  if (replay?.ok) {
+    for (const s of replay.steps) {
+      if (s.stateSeq > prunedThroughSeq) events.expectStep(id, s.stateSeq, s.eventIds);
+    }
+  } else events.skipRuntime(id);
   const v = checkRuntime(rows, replay);
   report.replayMismatches.push(...v.replay);
   report.tasksClosedTwice.push(...v.closedTwice);
   report.taskMismatches.push(...v.tasks);
+}
+
+/**
+ * A runtime whose hot rows retention removed (the ledger says so): only its audit log is left, if its tenant's
+ * policy kept it. Its logged keys have no record and its events no outbox row, by design; nothing else to check.
+ */
+function removedByRetention(rows: RuntimeRows, report: InvariantReport, keys: KeyIndex): void {
+  report.counts.removedByRetention += 1;
+  report.counts.logEntries += rows.log.length;
+  for (const entry of rows.log) {
+    const key = entry.command?.idempotencyKey;
+    if (key === undefined) continue;
+    keys.add(key, { runtimeId: rows.runtimeId, seq: entry.seq });
+    keys.forgive(key);
+  }
+}
+
+/**
+ * Keys whose record retention removed: those of steps it compacted (log seq at or below `prunedThroughSeq`), and
+ * those it forgot (a step at or below the job's idempotency cursor whose key column it cleared). A key cleared
+ * anywhere else is still a violation.
+ */
+function forgiveRetainedKeys(
+  rows: RuntimeRows,
+  prunedThroughSeq: number,
+  idempotencyPosition: number,
+  keys: KeyIndex,
+): void {
+  if (prunedThroughSeq > 0) {
+    for (const entry of rows.log) {
+      const key = entry.command?.idempotencyKey;
+      if (key !== undefined && entry.seq <= prunedThroughSeq) keys.forgive(key);
+    }
+  }
+  for (const step of rows.steps) {
+    const key = step.body.cause?.idempotencyKey;
+    if (key !== undefined && step.keyCleared && step.position <= idempotencyPosition) keys.forgive(key);
+  }
 }
 
 async function checkOutbox(reader: TenantReaderOptions, events: EventLedger): Promise<void> {

@@ -35,6 +35,8 @@ export class EventLedger {
   private readonly unreplayed = new Set<string>();
   /** Event id → outbox position, negative while the row is unpublished. */
   private readonly committed = new Map<string, number>();
+  /** Runtime → the log seq through which retention removed its steps' outbox rows (Infinity: all of them). */
+  private readonly pruned = new Map<string, number>();
   /** Event id → stream seq of its first message; seqs of every message only for ids seen more than once. */
   private readonly inStream = new Map<string, number>();
   private readonly repeats = new Map<string, number[]>();
@@ -47,6 +49,14 @@ export class EventLedger {
   /** A runtime that could not be replayed: its outbox rows are not compared (its replay mismatch is reported). */
   skipRuntime(runtimeId: string): void {
     this.unreplayed.add(runtimeId);
+  }
+
+  /**
+   * Retention removed the runtime's steps through log seq `throughSeq` (Infinity: the whole runtime): their
+   * events are in no outbox row any more, so their messages in the stream are not "not committed".
+   */
+  prunedThrough(runtimeId: string, throughSeq: number): void {
+    this.pruned.set(runtimeId, throughSeq);
   }
 
   get eventsCommitted(): number {
@@ -99,7 +109,17 @@ export class EventLedger {
     else this.repeats.set(m.eventId, [...(this.repeats.get(m.eventId) ?? [first]), m.streamSeq]);
     if (m.msgId !== eventMsgId({ tenant: this.tenant, id: m.eventId }))
       v.msgIdMismatches.push({ streamSeq: m.streamSeq, msgId: m.msgId, eventId: m.eventId });
-    if (!this.committed.has(m.eventId)) v.notCommitted.push({ eventId: m.eventId, streamSeq: m.streamSeq });
+    if (!this.committed.has(m.eventId) && !this.removedByRetention(m.eventId))
+      v.notCommitted.push({ eventId: m.eventId, streamSeq: m.streamSeq });
+  }
+
+  /** `<runtime>:<seq>:<index>` of a step retention removed. */
+  private removedByRetention(eventId: string): boolean {
+    const runtimeId = runtimeOf(eventId);
+    const through = this.pruned.get(runtimeId);
+    if (through === undefined) return false;
+    const seq = Number(eventId.slice(runtimeId.length + 1, eventId.lastIndexOf(':')));
+    return seq <= through;
   }
 
   /** After the last message: committed events absent from the stream, events stored more than once. */

@@ -40,6 +40,11 @@ export class KeyIndex {
     }
   }
 
+  /** A logged key whose record retention removed (its step compacted or removed, or the key forgotten): not a mismatch. */
+  forgive(key: string): void {
+    this.recorded.add(key);
+  }
+
   /** After every record was added: the records' mismatches, and logged keys without a record. */
   idempotencyMismatches(): IdempotencyMismatch[] {
     const out = [...this.records];

@@ -34,6 +34,8 @@ export interface InvariantCounts {
   eventsCommitted: number;
   /** The tenant's messages in the stream (undefined when the stream was not checked). */
   eventsInStream: number | undefined;
+  /** Runtimes whose hot rows retention removed (the ledger says so): only their audit log is checked for keys. */
+  removedByRetention: number;
 }
 
 /** Where a step is logged: its runtime and the seq of its first log entry. */
@@ -136,6 +138,7 @@ export function emptyReport(tenant: string): InvariantReport {
       outboxRows: 0,
       eventsCommitted: 0,
       eventsInStream: undefined,
+      removedByRetention: 0,
     },
     lost: [],
     duplicated: [],

@@ -22,8 +22,8 @@ export interface RuntimeRows {
   state: RuntimeState | undefined;
   log: StoredLogEntry[];
   tasks: StoredTask[];
-  /** Its runtime_steps rows (the log-first log), in revision order. */
-  steps: { revision: number; body: StepBody }[];
+  /** Its runtime_steps rows (the log-first log), in revision order; `keyCleared`: the row's idempotency key is NULL. */
+  steps: { revision: number; position: number; keyCleared: boolean; body: StepBody }[];
 }
 
 export interface OutboxRow {
@@ -68,7 +68,8 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
       ]),
       select(
         o,
-        `SELECT runtime_id, revision, body FROM runtime_steps WHERE tenant = ?${range.sql} ORDER BY runtime_id, revision`,
+        'SELECT runtime_id, revision, position, idem_key IS NULL AS key_cleared, body FROM runtime_steps ' +
+          `WHERE tenant = ?${range.sql} ORDER BY runtime_id, revision`,
         [o.tenant, ...range.values],
       ),
     ]);
@@ -184,8 +185,47 @@ function assemble(runtimes: Row[], log: Row[], tasks: Row[], steps: Row[]): Runt
   for (const r of log) rowsOf(str(r.runtime_id)).log.push(toLogEntry(r));
   for (const r of tasks) rowsOf(str(r.runtime_id)).tasks.push(toTask(r));
   for (const r of steps)
-    rowsOf(str(r.runtime_id)).steps.push({ revision: num(r.revision), body: readJson<StepBody>(r.body) });
+    rowsOf(str(r.runtime_id)).steps.push({
+      revision: num(r.revision),
+      position: num(r.position),
+      keyCleared: num(r.key_cleared) === 1,
+      body: readJson<StepBody>(r.body),
+    });
   return [...byId.values()];
+}
+
+/** What retention removed for the tenant (docs/operations.md#retention), for the checks to tell from a loss. */
+export interface RetentionRecord {
+  /**
+   * Per runtime it touched: the log seq through which its steps were compacted (their events left the outbox,
+   * their idempotency keys went with them), or Infinity when its hot rows were removed; `auditRemoved`: its
+   * audit log too.
+   */
+  runtimes: Map<string, { throughSeq: number; auditRemoved: boolean }>;
+  /** Steps at or below this position had their idempotency keys forgotten once old enough (0: none). */
+  idempotencyPosition: number;
+}
+
+/** The retention ledger's rows of the tenant and the job's idempotency cursor. */
+export async function retentionRecord(o: TenantReaderOptions): Promise<RetentionRecord> {
+  const [ledger, marks] = await Promise.all([
+    select(
+      o,
+      'SELECT runtime_id, steps_through_seq, removed_at, audit_removed_at FROM retention_ledger WHERE tenant = ?',
+      [o.tenant],
+    ),
+    select(o, "SELECT value FROM retention_marks WHERE name = 'idempotency'", []),
+  ]);
+  const runtimes = new Map(
+    ledger.map((r) => [
+      str(r.runtime_id),
+      {
+        throughSeq: r.removed_at !== null ? Infinity : (optNum(r.steps_through_seq) ?? 0),
+        auditRemoved: r.audit_removed_at !== null,
+      },
+    ]),
+  );
+  return { runtimes, idempotencyPosition: optNum(marks[0]?.value) ?? 0 };
 }
 
 /** The tenant's document slots (active_documents): `app\u0000docId` → the runtime holding it. */

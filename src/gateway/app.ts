@@ -6,6 +6,7 @@ import type { GatewayEnv } from './gateway-env.ts';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { auth } from './middleware/auth.ts';
+import { FailedAuthLimiter } from './middleware/failed-auth.ts';
 import { fixedHeaders, SECURITY_HEADERS } from './middleware/fixed-headers.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
@@ -31,7 +32,7 @@ const CORS_EXPOSE = ['X-Request-Id', 'Retry-After', 'Location'];
  * `app.request()` in tests). Middleware, outermost first:
  * request id + logger → metrics (so 413s, 401s and 429s are timed too) →
  * secure headers → CORS (preflights answered before auth) → body limit →
- * on `/api/v1/*`: auth → rate limit; then the API routes, the operations
+ * on `/api/v1/*`: auth (with the failed-authentication limit per client IP) → rate limit; then the API routes, the operations
  * routes, the web console (`/console`), and one error handler for everything.
  * @throws GatewayOptionsError for a bad option (at start, never per request)
  */
@@ -59,15 +60,10 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
       throw new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
     }),
   );
-  app.use('/api/v1/*', auth(o.auth, now));
-  app.use(
-    '/api/v1/*',
-    rateLimit({
-      ...o.rateLimit,
-      store: o.rateLimit.store ?? new MemoryRateLimitStore({ now }),
-      registry: deps.registry,
-    }),
-  );
+  const rateLimitStore = o.rateLimit.store ?? new MemoryRateLimitStore({ now });
+  const limiter = new FailedAuthLimiter({ ...o.failedAuth, store: rateLimitStore, registry: deps.registry, now });
+  app.use('/api/v1/*', auth(o.auth, now, { limiter, trustedProxyHops: o.failedAuth.trustedProxyHops }));
+  app.use('/api/v1/*', rateLimit({ ...o.rateLimit, store: rateLimitStore, registry: deps.registry }));
 
   registerApiRoutes(app, deps);
   registerOperationRoutes(app, deps, { readyTimeoutMs: o.readyTimeoutMs, version: o.version });

@@ -8,6 +8,7 @@ import type { DirectoryStore, ReadModel, WorkflowStore } from '../store/ports.ts
 import type { WebhookStore } from '../store/webhook-ports.ts';
 import type { NotificationStore } from '../store/notification-ports.ts';
 import type { MigrationPlanStore } from '../store/migration-ports.ts';
+import type { RetentionStore } from '../store/retention-ports.ts';
 import type { NotificationSignal } from '../actors/notifications/index.ts';
 
 /** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
@@ -51,6 +52,8 @@ export interface GatewayDeps {
   onNotificationSettingsChanged?(tenant: string): void;
   /** Migration plans (`/api/v1/workflows/{id}/migrations`, autoMigrate); without it those routes answer 503 `unavailable`. */
   migrations?: MigrationPlanStore;
+  /** Tenants' retention policies (`/api/v1/retention-policy`); without it those routes answer 503 `unavailable`. */
+  retention?: RetentionStore;
   /** Stage statistics read side (`/api/v1/analytics`); without it those routes answer 503 `unavailable`. */
   analytics?: AnalyticsReader;
   /**

@@ -53,6 +53,24 @@ export interface RateLimitOptions {
   store?: RateLimitStore;
 }
 
+/**
+ * Failed authentications per client IP (a missing, malformed, forged or expired token): `burst` at once,
+ * refilled at `perMinute`; past that the IP's requests with a token not verified before answer 429
+ * `auth_rate_limited` before the token is decoded or its signature checked. The buckets live in the
+ * rate limit's store (`RateLimitOptions.store`), and fail open like it.
+ */
+export interface FailedAuthOptions {
+  /** @default 30 */
+  perMinute?: number;
+  /** @default 20 */
+  burst?: number;
+  /**
+   * Proxies (load balancers) in front of the gateway that each append the address they received from to
+   * `X-Forwarded-For`: the client IP is the entry that many from the right. @default 0 (the socket's peer)
+   */
+  trustedProxyHops?: number;
+}
+
 /** A demo user of the console's dev sign-in, with a ready token. */
 export interface DevUser {
   sub: string;
@@ -78,6 +96,8 @@ export interface GatewayOptions {
   cors?: CorsOptions;
   /** @default { perMinute: 600, burst: 100, store: in-process } */
   rateLimit?: RateLimitOptions;
+  /** @default { perMinute: 30, burst: 20, trustedProxyHops: 0 } */
+  failedAuth?: FailedAuthOptions;
   /** Largest request body; bigger → 413 `payload_too_large`. @default 1_048_576 (1 MiB) */
   bodyLimitBytes?: number;
   /** `/ready` answers 503 when the checks take longer. @default 2_000 */
@@ -100,6 +120,7 @@ export interface ResolvedGatewayOptions {
   auth: ResolvedAuthOptions;
   corsOrigins: readonly string[];
   rateLimit: { perMinute: number; burst: number; store: RateLimitStore | undefined };
+  failedAuth: { perMinute: number; burst: number; trustedProxyHops: number };
   bodyLimitBytes: number;
   readyTimeoutMs: number;
   version: string;
@@ -170,6 +191,11 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       perMinute: positive('rateLimit.perMinute', o.rateLimit?.perMinute ?? 600),
       burst: positive('rateLimit.burst', o.rateLimit?.burst ?? 100),
       store: o.rateLimit?.store,
+    },
+    failedAuth: {
+      perMinute: positive('failedAuth.perMinute', o.failedAuth?.perMinute ?? 30),
+      burst: positive('failedAuth.burst', o.failedAuth?.burst ?? 20),
+      trustedProxyHops: nonNegative('failedAuth.trustedProxyHops', o.failedAuth?.trustedProxyHops ?? 0),
     },
     bodyLimitBytes: positive('bodyLimitBytes', o.bodyLimitBytes ?? 1_048_576),
     readyTimeoutMs: positive('readyTimeoutMs', o.readyTimeoutMs ?? 2_000),

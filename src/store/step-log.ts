@@ -170,3 +170,14 @@ export function stateAtRevision(
   );
   return state?.revision === revision ? state : undefined;
 }
+
+/**
+ * The body of a base step holding `state` whole (`{ init: state }`), with no effects: what retention leaves of a
+ * runtime's compacted log (the steps before it removed; their effects are published and projected). `cause`
+ * keeps the command the original step logged.
+ */
+export function baseStepBody(state: RuntimeState, cause?: LoggedCommand): StepBody {
+  const body: StepBody = { v: 1, base: true, at: state.updatedAt, actor: '', seq: state.seq, change: { init: state } };
+  if (cause !== undefined) body.cause = cause;
+  return body;
+}

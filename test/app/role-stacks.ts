@@ -13,6 +13,8 @@ import { BflowProcess, type JwksServer, spawnBflow, waitReady } from './roles-fi
 export const REDIS_URL = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Requests per caller before a 429; perMinute 1 refills none while the file runs (every other caller stays below). */
 export const BURST = 20;
+/** Failed authentications per client IP before a 429 (the roles' other tests fail a token or two from 127.0.0.1). */
+export const AUTH_FAILURES_BURST = 5;
 export const MAX_LIVE_ACTORS = 2;
 
 export interface EmbeddedRole {
@@ -69,6 +71,16 @@ export async function startEmbeddedAll(jwks: JwksServer): Promise<EmbeddedRole> 
       BFLOW_WEBHOOK_TIMEOUT_MS: '300',
       BFLOW_WEBHOOK_MAX_ATTEMPTS: '2',
       BFLOW_WEBHOOK_CACHE_MS: '0',
+      BFLOW_RETENTION_INTERVAL_MS: '300',
+      BFLOW_RETENTION_IDEMPOTENCY_DAYS: '7',
+      BFLOW_RETENTION_EVENTS_DAYS: '10',
+      BFLOW_RETENTION_FINISHED_DAYS: '20',
+      BFLOW_RETENTION_MODE: 'delete',
+      BFLOW_RETENTION_BATCH: '50',
+      BFLOW_RETENTION_RUN_TIMEOUT_MS: '5000',
+      BFLOW_AUTH_FAILURES_PER_MINUTE: '1',
+      BFLOW_AUTH_FAILURES_BURST: String(AUTH_FAILURES_BURST),
+      BFLOW_TRUSTED_PROXY_HOPS: '1',
       // Not read embedded: reported as unused.
       BFLOW_WRITERS: '3',
       BFLOW_LEASE_TTL_MS: '4000',
@@ -102,6 +114,13 @@ function nodeEnv(
     BFLOW_WEBHOOK_TIMEOUT_MS: '300',
     BFLOW_WEBHOOK_MAX_ATTEMPTS: '2',
     BFLOW_WEBHOOK_CACHE_MS: '0',
+    BFLOW_RETENTION_INTERVAL_MS: '300',
+    BFLOW_RETENTION_IDEMPOTENCY_DAYS: '7',
+    BFLOW_RETENTION_EVENTS_DAYS: '10',
+    BFLOW_RETENTION_FINISHED_DAYS: '20',
+    BFLOW_RETENTION_MODE: 'delete',
+    BFLOW_RETENTION_BATCH: '50',
+    BFLOW_RETENTION_RUN_TIMEOUT_MS: '5000',
   };
 }
 
@@ -125,6 +144,9 @@ function gatewayEnv(
     BFLOW_RATE_LIMIT_PER_MINUTE: '1',
     BFLOW_RATE_LIMIT_BURST: String(BURST),
     BFLOW_WEBHOOK_ALLOW_PRIVATE: 'true',
+    BFLOW_AUTH_FAILURES_PER_MINUTE: '1',
+    BFLOW_AUTH_FAILURES_BURST: String(AUTH_FAILURES_BURST),
+    BFLOW_TRUSTED_PROXY_HOPS: '1',
   };
 }
 

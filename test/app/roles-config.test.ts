@@ -16,6 +16,7 @@ import { poDoc } from '../fixtures/purchase-order-doc.ts';
 import { type TestNats, useTestNats } from '../harness/nats-server.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
+  AUTH_FAILURES_BURST,
   BURST,
   type ClusterRoles,
   type EmbeddedRole,
@@ -140,6 +141,19 @@ describe('roles config - bflow all embedded', () => {
     expect(m.text).toContain('bflow_http_request_duration_seconds');
   });
 
+  it('roles config - embedded: BFLOW_RETENTION_*: the retention job runs in process on its interval', async () => {
+    const { metrics } = embeddedRole();
+    await waitFor(async () => (await metricsAt(metrics)).value('bflow_retention_runs_total', 'result="done"') >= 2, {
+      deadlineMs: 15_000,
+      what: 'two retention runs',
+    });
+  });
+
+  it('roles config - embedded: BFLOW_AUTH_FAILURES_* and BFLOW_TRUSTED_PROXY_HOPS: a client IP failing too often gets 429', async () => {
+    const forged = await signToken('z'.repeat(32), { sub: 'alice', tid: 'demo', roles: ['member'] }, 600);
+    await checkFailedAuthLimit(embeddedRole().api, '198.51.100.7', forged, member('alice'));
+  });
+
   it('roles config - embedded: BFLOW_WEBHOOK_ALLOW_PRIVATE=false: a loopback webhook URL is refused', async () => {
     const res = await post(
       embeddedRole().api,
@@ -160,6 +174,26 @@ describe('roles config - bflow all embedded', () => {
     expect(lines.find((l) => Array.isArray(l.unused))?.unused).toEqual(['BFLOW_LEASE_TTL_MS', 'BFLOW_WRITERS']);
   });
 });
+
+/** `GET /api/v1/tasks` with `token` through one trusted proxy from `ip` (a spoofed entry left of it). */
+const tasksFrom = (api: string, ip: string, token: string): Promise<Response> =>
+  fetch(`${api}/api/v1/tasks`, {
+    headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': `10.9.9.9, ${ip}` },
+    signal: AbortSignal.timeout(5000),
+  });
+
+/** BFLOW_AUTH_FAILURES_BURST failures from `ip` are 401, the next is 429 auth_rate_limited; `good` from another IP passes. */
+async function checkFailedAuthLimit(api: string, ip: string, forged: string, good: string): Promise<void> {
+  const statuses: number[] = [];
+  for (let i = 0; i < AUTH_FAILURES_BURST; i++) statuses.push((await tasksFrom(api, ip, forged)).status);
+  expect(statuses).toEqual(Array(AUTH_FAILURES_BURST).fill(401));
+  const refused = await tasksFrom(api, ip, forged);
+  expect(refused.status).toBe(429);
+  expect(((await refused.json()) as { code: string }).code).toBe('auth_rate_limited');
+  // One failure a minute: the default 30 would say 2 s.
+  expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(2);
+  expect((await tasksFrom(api, `${ip}0`, good)).status).toBe(200);
+}
 
 /** The checks of one cluster's roles (bflow all; bflow node + bflow gateway). */
 function clusterChecks(index: number, label: string): void {
@@ -231,6 +265,19 @@ function clusterChecks(index: number, label: string): void {
       expect(node.value('bflow_actor_passivations_total', 'reason="capacity"')).toBeGreaterThanOrEqual(2);
       expect(node.value('bflow_actors_live')).toBeLessThanOrEqual(MAX_LIVE_ACTORS);
       expect((await metricsAt(c().gateway.metrics)).text).toContain('bflow_http_request_duration_seconds');
+    });
+
+    it(`roles config - ${label}: BFLOW_RETENTION_*: the node holding shard 0 runs retention on its interval`, async () => {
+      await waitFor(
+        async () => (await metricsAt(c().node.metrics)).value('bflow_retention_runs_total', 'result="done"') >= 2,
+        { deadlineMs: 15_000, what: 'two retention runs on the node' },
+      );
+    });
+
+    it(`roles config - ${label}: BFLOW_AUTH_FAILURES_* and BFLOW_TRUSTED_PROXY_HOPS: a client IP failing too often gets 429`, async () => {
+      const claims = { sub: 'alice', tid: tenant.id, roles: ['member'] };
+      const forged = await signToken('z'.repeat(32), claims, 600);
+      await checkFailedAuthLimit(c().api, `198.51.100.${20 + index}`, forged, await signToken(c().secret, claims, 600));
     });
 
     it(`roles config - ${label}: BFLOW_RATE_LIMIT_*: the burst + 1st request is a 429; the buckets are in Redis under the cluster's name`, async () => {

@@ -111,6 +111,10 @@ export class ChaosStack implements Stack {
       BFLOW_LEASE_TTL_MS: String(this.options.leaseTtlMs),
       BFLOW_JWT_SECRET: this.secret,
       BFLOW_LOG_LEVEL: 'info',
+      // Every client of the stack is 127.0.0.1: the per-IP failed-authentication limit would answer the load's
+      // good tokens 429 once the bad inputs (no token, forged ones) emptied the address's bucket.
+      BFLOW_AUTH_FAILURES_BURST: '1000000',
+      BFLOW_AUTH_FAILURES_PER_MINUTE: '1000000',
       ...this.options.env,
     };
   }

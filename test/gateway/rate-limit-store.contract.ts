@@ -61,6 +61,23 @@ export function rateLimitStoreContract(name: string, h: RateLimitStoreHarness): 
       }
     });
 
+    it(`${name} - peek says what take would, and takes nothing`, async () => {
+      const store = await open();
+      const k = key('peek');
+      const rule = NO_REFILL(2);
+      expect(await store.peek(k, rule)).toEqual({ allowed: true, remaining: 2, retryAfterSec: 0 });
+      expect(await store.peek(k, rule)).toEqual({ allowed: true, remaining: 2, retryAfterSec: 0 });
+      await store.take(k, rule);
+      expect(await store.peek(k, rule)).toMatchObject({ allowed: true, remaining: 1 });
+      await store.take(k, rule);
+      const empty = await store.peek(k, rule);
+      expect(empty.allowed).toBe(false);
+      expect(empty.remaining).toBe(0);
+      expect(empty.retryAfterSec).toBeGreaterThanOrEqual(1);
+      expect(empty.retryAfterSec).toBeLessThanOrEqual(60);
+      expect((await store.take(k, rule)).allowed).toBe(false);
+    });
+
     it(`${name} - keys are independent: an empty bucket limits no other key`, async () => {
       const store = await open();
       const [a, b] = [key('a'), key('b')];

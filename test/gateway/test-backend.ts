@@ -1,3 +1,5 @@
+import type { RetentionStore } from '../../src/store/retention-ports.ts';
+import { MySqlRetentionStore } from '../../src/store/mysql/retention-store.ts';
 import { sign } from 'hono/jwt';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -46,6 +48,7 @@ interface Stores {
   analytics: AnalyticsReader;
   notifications: NotificationStore;
   migrations: MigrationPlanStore;
+  retention: RetentionStore;
 }
 
 function memoryStores(): Stores {
@@ -60,6 +63,7 @@ function memoryStores(): Stores {
     analytics: store.analytics,
     notifications: store.notifications,
     migrations: store.migrations,
+    retention: store.retention,
   };
 }
 
@@ -75,6 +79,7 @@ function mysqlStores(pool: TestDatabase['pool']): Stores {
     analytics: new MySqlAnalyticsReader(pool),
     notifications: new MySqlNotificationStore(pool),
     migrations: new MySqlMigrationPlanStore(pool),
+    retention: new MySqlRetentionStore(pool),
   };
 }
 
@@ -152,6 +157,7 @@ export async function testGateway(options: TestGatewayOptions = {}) {
     analytics: store.analytics,
     notifications: store.notifications,
     migrations: store.migrations,
+    retention: store.retention,
     cluster: async (): Promise<ClusterView> => ({
       shardCount: SHARDS,
       nodes: [{ id: 'node-1', lastSeen: clock.now(), shards: SHARDS }],

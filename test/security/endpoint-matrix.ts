@@ -351,6 +351,21 @@ export const ENDPOINTS: readonly Endpoint[] = [
     foreign: 'not_found',
     call: (a, m) => ({ path: `/api/v1/analytics/workflows/${wf(a, m)}` }),
   },
+  // retention
+  {
+    key: 'GET /api/v1/retention-policy',
+    access: { roles: ['admin'] },
+    write: false,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/retention-policy' }),
+  },
+  {
+    key: 'PUT /api/v1/retention-policy',
+    access: { roles: ['admin'] },
+    write: true,
+    foreign: 'own_tenant',
+    call: () => ({ path: '/api/v1/retention-policy', body: { auditLogDays: 3650 } }),
+  },
   // tasks and operations
   {
     key: 'GET /api/v1/tasks',

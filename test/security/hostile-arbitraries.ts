@@ -259,6 +259,17 @@ export const BODY_POISONS = {
     ),
     fc.tuple(fc.constant('employees'), fc.constant([{ id: 'fz-e', name: '' }])),
   ),
+  retentionPolicy: fc.tuple(
+    fc.constant('auditLogDays'),
+    // Anything but null or a whole number of days from 1 to 36,500.
+    fc.oneof(
+      fc.constantFrom(0, -1, 1.5, 36_501, 1e308, '30', true, [], {}),
+      fc.integer({ max: 0 }),
+      fc.integer({ min: 36_501 }),
+      fc.string(),
+      hostileObject,
+    ),
+  ),
   appConfig: fc.oneof(
     fc.tuple(fc.constant('mode'), notOneOf(['apply', 'unapply', 'pending'])),
     fc.tuple(fc.constant('workflowId'), badIdValue),

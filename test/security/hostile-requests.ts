@@ -238,6 +238,13 @@ export const WRITES: Write[] = [
   },
   { name: 'webhook', method: 'POST', path: () => '/api/v1/webhooks', body: 'webhook', roles: 'directory', idem: true },
   {
+    name: 'retention policy',
+    method: 'PUT',
+    path: () => '/api/v1/retention-policy',
+    body: 'retentionPolicy',
+    roles: 'admin',
+  },
+  {
     name: 'delete webhook',
     method: 'DELETE',
     path: (id) => `/api/v1/webhooks/${id}`,
@@ -284,7 +291,7 @@ export const ALLOWED: Record<RoleGroup, string[]> = {
   runtime: ['admin', 'alice', 'bob', 'integration', 'tenant0', 'tenant3', 'tenant5', 'sub0', 'sub1'],
   workflow: ['admin', 'designer', 'tenant1', 'tenant4', 'sub2'],
   directory: ['admin', 'integration', 'tenant2', 'tenant6'],
-  admin: ['admin'],
+  admin: ['admin', 'tenant0', 'tenant7'],
   self: ['admin', 'alice', 'bob', 'designer', 'integration'],
 };
 export const REFUSED: Record<RoleGroup, string[]> = {
@@ -408,6 +415,8 @@ function buildTemplate(kind: BodyKind): fc.Arbitrary<Record<string, unknown>> {
         nodeMap: fc.constantFrom({}, { manager: 'manager' }),
         dryRun: fc.constant(true),
       });
+    case 'retentionPolicy':
+      return fc.record({ auditLogDays: fc.constantFrom(30, 3650, null) });
   }
 }
 
@@ -542,6 +551,7 @@ export const READS: Read[] = [
   { path: () => '/api/v1/notifications/preferences' },
   { path: () => '/api/v1/notifications/settings' },
   { path: (_i, _j, q) => `/api/v1/notifications/dead-letters${q}` },
+  { path: (_i, _j, q) => `/api/v1/retention-policy${q}` },
   { path: () => '/health' },
   { path: () => '/ready' },
   { path: () => '/metrics' },

@@ -5,6 +5,8 @@ import { ApiError } from '../api-error.ts';
 import type { ResolvedAuthOptions } from '../gateway-options.ts';
 import { ROLES, type GatewayEnv, type Principal, type Role } from '../gateway-env.ts';
 import { isId, MAX_ID_LENGTH } from '../ids.ts';
+import { clientIp } from './client-ip.ts';
+import type { FailedAuthLimiter } from './failed-auth.ts';
 import { hs256Verifier } from './hs256-verifier.ts';
 import { jwksVerifier } from './jwks-verifier.ts';
 import { type Claims, checkTimes, type TokenVerifier, unauthorized } from './token-claims.ts';
@@ -14,13 +16,18 @@ import { VerifiedTokens } from './verified-tokens.ts';
 const VERIFIED_TOKENS_MAX = 10_000;
 const VERIFIED_TOKENS_TTL_MS = 60_000;
 
+/** The JWT of an `Authorization: Bearer <JWT>` header, or undefined when the header is not one. */
+function bearerOf(header: string | undefined): string | undefined {
+  return /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header?.trim() ?? '')?.[1];
+}
+
 function bearerToken(header: string | undefined): string {
-  const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header?.trim() ?? '');
-  if (match?.[1] === undefined)
+  const token = bearerOf(header);
+  if (token === undefined)
     throw unauthorized(
       header === undefined ? 'missing Authorization: Bearer token' : 'the Authorization header is not "Bearer <JWT>"',
     );
-  return match[1];
+  return token;
 }
 
 function tokenHeader(token: string): { alg: unknown; kid: unknown } {
@@ -73,13 +80,34 @@ export function principalOf(claims: Claims): Principal {
   return principal;
 }
 
+/** What a refused token failed (the audit log's `reason`). */
+export type AuthFailureReason =
+  | 'missing_token'
+  | 'malformed_token'
+  | 'algorithm_refused'
+  | 'signature_refused'
+  | 'claims_refused'
+  | 'expired_or_not_yet_valid';
+
+/** The failed-authentication limit of {@link auth}: the limiter, and how to find a request's client IP. */
+export interface AuthFailureLimit {
+  limiter: FailedAuthLimiter;
+  trustedProxyHops: number;
+}
+
 /**
  * Verifies `Authorization: Bearer <JWT>` and sets `principal`. The algorithm is
  * pinned by the mode (HS256 with a secret; RS256/ES256 with JWKS) before any key
  * is touched; `exp` is required. Any failure → 401 `unauthorized`, but JWKS
  * keys that cannot be read → 503 `auth_unavailable` with Retry-After.
+ * With `failures`, a token not verified before is looked at only while its IP has failures left
+ * (else 429 `auth_rate_limited`), and every 401 counts against the IP (see FailedAuthLimiter).
  */
-export function auth(options: ResolvedAuthOptions, now: () => number = Date.now): MiddlewareHandler<GatewayEnv> {
+export function auth(
+  options: ResolvedAuthOptions,
+  now: () => number = Date.now,
+  failures?: AuthFailureLimit,
+): MiddlewareHandler<GatewayEnv> {
   const { mode } = options;
   const allowed: readonly string[] = mode.kind === 'secret' ? ['HS256'] : mode.algorithms;
   const verifyToken = verifierOf(options, now);
@@ -88,23 +116,52 @@ export function auth(options: ResolvedAuthOptions, now: () => number = Date.now)
     VERIFIED_TOKENS_TTL_MS,
     now,
   );
-  return createMiddleware<GatewayEnv>(async (c, next) => {
-    const token = bearerToken(c.req.header('Authorization'));
-    let known = verified.get(token);
+  /**
+   * `ip`: the client's, when the failed-authentication limit applies (a limit and a known address).
+   * `step` says what was being checked when a failure was thrown (the audit log's reason: never the token).
+   */
+  const authenticate = async (
+    c: Context<GatewayEnv>,
+    ip: string | undefined,
+    step: { reason: AuthFailureReason },
+  ): Promise<Principal> => {
+    const header = c.req.header('Authorization');
+    const bearer = bearerOf(header);
+    let known = bearer === undefined ? undefined : verified.get(bearer);
     if (known === undefined) {
+      if (ip !== undefined) await failures?.limiter.refuseIfBlocked(ip, c.get('logger'));
+      step.reason = header === undefined ? 'missing_token' : 'malformed_token';
+      const token = bearerToken(header);
       const { alg, kid } = tokenHeader(token);
+      step.reason = 'algorithm_refused';
       if (typeof alg !== 'string' || !allowed.includes(alg)) {
         throw unauthorized(
           `the token algorithm ${JSON.stringify(alg)} is not accepted (expected ${allowed.join(' or ')})`,
         );
       }
+      step.reason = 'signature_refused';
       const claims = await verifyToken(token, alg, kid);
+      step.reason = 'claims_refused';
       known = { claims, principal: principalOf(claims) };
       // Remembered only once valid in every way but time, which is checked on every request below.
       verified.set(token, known);
     }
+    step.reason = 'expired_or_not_yet_valid';
     checkTimes(known.claims, Math.floor(now() / 1000), options.clockToleranceSec);
-    c.set('principal', known.principal);
+    return known.principal;
+  };
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const ip = failures === undefined ? undefined : clientIp(c, failures.trustedProxyHops);
+    const step = { reason: 'missing_token' as AuthFailureReason };
+    let principal: Principal;
+    try {
+      principal = await authenticate(c, ip, step);
+    } catch (err) {
+      if (ip !== undefined && err instanceof ApiError && err.status === 401)
+        await failures?.limiter.failed(ip, step.reason, c.get('logger'));
+      throw err;
+    }
+    c.set('principal', principal);
     await next();
   });
 }

@@ -51,6 +51,7 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  auth_rate_limited: 429,
   shard_unavailable: 503,
   shard_moved: 503,
   store_unavailable: 503,

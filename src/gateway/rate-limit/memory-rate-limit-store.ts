@@ -36,6 +36,17 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return { allowed, remaining: Math.floor(tokens), retryAfterSec: allowed ? 0 : retryAfterSec(1 - tokens, rule) };
   }
 
+  async peek(key: string, rule: BucketRule): Promise<TakeResult> {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return { allowed: true, remaining: rule.burst, retryAfterSec: 0 };
+    const tokens = Math.min(
+      rule.burst,
+      bucket.tokens + (Math.max(0, this.now() - bucket.at) * rule.perMinute) / 60_000,
+    );
+    const allowed = tokens >= 1;
+    return { allowed, remaining: Math.floor(tokens), retryAfterSec: allowed ? 0 : retryAfterSec(1 - tokens, rule) };
+  }
+
   async close(): Promise<void> {
     this.buckets.clear();
   }

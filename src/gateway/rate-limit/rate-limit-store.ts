@@ -21,6 +21,12 @@ export interface TakeResult {
  */
 export interface RateLimitStore {
   take(key: string, rule: BucketRule): Promise<TakeResult>;
+  /**
+   * Whether `take` would allow a request now, without taking a token (`remaining` whole tokens there,
+   * `retryAfterSec` until one is back when none is). Checks a bucket before work it guards is done
+   * (the failed-authentication limit: before a token's signature is verified).
+   */
+  peek(key: string, rule: BucketRule): Promise<TakeResult>;
   close(): Promise<void>;
 }
 

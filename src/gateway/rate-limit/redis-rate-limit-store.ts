@@ -19,12 +19,11 @@ export interface RedisRateLimitStoreOptions {
 }
 
 /**
- * One atomic refill-and-take. The clock is Redis's own (TIME), so replicas with
- * skewed clocks share one bucket consistently. Tokens are kept fractional.
+ * The bucket refilled up to now, in `tokens` (and `now`, `rate`, `burst`). The clock is Redis's own (TIME), so
+ * replicas with skewed clocks share one bucket consistently. Tokens are kept fractional.
  * KEYS[1] bucket; ARGV[1] tokens per ms; ARGV[2] burst.
- * Returns {allowed 0|1, whole tokens left, ms until one token}.
  */
-const TAKE = `
+const REFILL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
@@ -33,7 +32,10 @@ local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(s[1])
 local at = tonumber(s[2])
 if tokens == nil or at == nil then tokens = burst; at = now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)`;
+
+/** One atomic refill-and-take. Returns {allowed 0|1, whole tokens left, ms until one token}. */
+const TAKE = `${REFILL}
 local allowed = 0
 local wait = 0
 if tokens >= 1 then
@@ -46,22 +48,30 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return {allowed, math.floor(tokens), wait}`;
 
+/** TAKE without the take: the bucket as it would be now, nothing written. The same reply. */
+const PEEK = `${REFILL}
+if tokens >= 1 then return {1, math.floor(tokens), 0} end
+return {0, math.floor(tokens), math.ceil((1 - tokens) / rate)}`;
+
 type TakeReply = [number, number, number];
-type ScriptedRedis = Redis & { bflowRateLimitTake(key: string, ratePerMs: string, burst: string): Promise<TakeReply> };
+type ScriptedRedis = Redis & {
+  bflowRateLimitTake(key: string, ratePerMs: string, burst: string): Promise<TakeReply>;
+  bflowRateLimitPeek(key: string, ratePerMs: string, burst: string): Promise<TakeReply>;
+};
 
 /**
  * Token buckets in Redis, shared by every gateway replica. Failures (down,
  * slow, breaker open) reject; the rate-limit middleware then fails open.
  */
 export class RedisRateLimitStore implements RateLimitStore {
-  private readonly breaker: CircuitBreaker<[string, BucketRule], TakeResult>;
+  private readonly breaker: CircuitBreaker<[string, BucketRule, boolean], TakeResult>;
 
   private constructor(
     private readonly redis: ScriptedRedis,
     private readonly prefix: string,
     options: RedisRateLimitStoreOptions,
   ) {
-    this.breaker = new CircuitBreaker((key: string, rule: BucketRule) => this.call(key, rule), {
+    this.breaker = new CircuitBreaker((key: string, rule: BucketRule, take: boolean) => this.call(key, rule, take), {
       timeout: options.callTimeoutMs ?? 200,
       resetTimeout: options.resetTimeoutMs ?? 5_000,
       errorThresholdPercentage: 50,
@@ -87,12 +97,17 @@ export class RedisRateLimitStore implements RateLimitStore {
     });
     redis.on('error', () => undefined); // counted by the middleware when a take fails
     redis.defineCommand('bflowRateLimitTake', { numberOfKeys: 1, lua: TAKE });
+    redis.defineCommand('bflowRateLimitPeek', { numberOfKeys: 1, lua: PEEK });
     await redis.connect().catch(() => undefined);
     return new RedisRateLimitStore(redis as ScriptedRedis, options.prefix ?? 'bflow', options);
   }
 
   take(key: string, rule: BucketRule): Promise<TakeResult> {
-    return this.breaker.fire(key, rule);
+    return this.breaker.fire(key, rule, true);
+  }
+
+  peek(key: string, rule: BucketRule): Promise<TakeResult> {
+    return this.breaker.fire(key, rule, false);
   }
 
   async close(): Promise<void> {
@@ -100,13 +115,12 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.redis.disconnect();
   }
 
-  private async call(key: string, rule: BucketRule): Promise<TakeResult> {
+  private async call(key: string, rule: BucketRule, take: boolean): Promise<TakeResult> {
     const ratePerMs = rule.perMinute / 60_000;
-    const [allowed, remaining, waitMs] = await this.redis.bflowRateLimitTake(
-      `${this.prefix}:rl:${key}`,
-      String(ratePerMs),
-      String(rule.burst),
-    );
+    const args = [`${this.prefix}:rl:${key}`, String(ratePerMs), String(rule.burst)] as const;
+    const [allowed, remaining, waitMs] = await (take
+      ? this.redis.bflowRateLimitTake(...args)
+      : this.redis.bflowRateLimitPeek(...args));
     return {
       allowed: allowed === 1,
       remaining,

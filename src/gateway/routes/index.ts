@@ -8,6 +8,7 @@ import { registerDirectoryRoutes } from './directory.ts';
 import { registerMigrationRoutes } from './migrations.ts';
 import { registerNotificationRoutes } from './notifications.ts';
 import { ApiContext } from './route-kit.ts';
+import { registerRetentionRoutes } from './retention.ts';
 import { registerRuntimeRoutes } from './runtimes.ts';
 import { registerTaskRoutes } from './tasks.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
@@ -32,4 +33,5 @@ export function registerApiRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
   registerWebhookRoutes(app, ctx);
   registerNotificationRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
+  registerRetentionRoutes(app, ctx);
 }

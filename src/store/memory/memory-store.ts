@@ -28,6 +28,7 @@ import { MemoryRuntimeStore } from './memory-runtime-store.ts';
 import { MemoryWorkflowStore } from './memory-workflow-store.ts';
 import { MemoryWebhookStore } from './memory-webhook-store.ts';
 import { MemoryNotificationStore } from './memory-notification-store.ts';
+import { MemoryRetentionStore } from './memory-retention-store.ts';
 import { MemoryTransitionWriter } from './memory-writer.ts';
 import { MemoryTables, type MemoryStoreOptions } from './tables.ts';
 
@@ -52,6 +53,8 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
   readonly notifications = new MemoryNotificationStore();
   /** Migration plans (MigrationPlanStore). */
   readonly migrations: MemoryMigrationPlanStore;
+  /** Retention's batches and the tenants' policies (RetentionStore). */
+  readonly retention: MemoryRetentionStore;
   /** The analytics read over the runtimes (AnalyticsReader). */
   readonly analytics: MemoryAnalyticsReader;
   /** The tables themselves: for tests that stage what MySQL could hold (a projection behind the log). */
@@ -67,6 +70,7 @@ export class MemoryStore implements TransitionWriter, RuntimeStore, DirectorySto
     this.read = new MemoryReadModel(tables);
     this.analytics = new MemoryAnalyticsReader(tables);
     this.migrations = new MemoryMigrationPlanStore(tables);
+    this.retention = new MemoryRetentionStore(tables);
   }
 
   // TransitionWriter

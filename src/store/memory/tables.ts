@@ -57,6 +57,14 @@ export interface OutboxRow {
   createdAt: number;
 }
 
+/** What retention did to one runtime (the twin of a retention_ledger row). */
+export interface RetentionLedgerRow {
+  stepsThroughRevision?: number;
+  finishedAt?: number;
+  removedAt?: number;
+  auditRemovedAt?: number;
+}
+
 /** A key out of parts; `\u0000` can't occur in the ids the API accepts. */
 export const key = (...parts: (string | number)[]): string => parts.join('\u0000');
 
@@ -104,6 +112,15 @@ export class MemoryTables {
   readonly versions = new Map<string, WorkflowVersion>();
   /** key(tenant, companyId, app) → config. */
   readonly appConfigs = new Map<string, AppConfig>();
+  /** Retention: tenant → audit_log_days (null: kept) and when set; key(tenant, runtimeId) → what was removed. */
+  readonly retentionPolicies = new Map<string, { auditLogDays: number | null; updatedAt: number }>();
+  readonly retentionLedger = new Map<string, RetentionLedgerRow>();
+  /** Archived hot rows, by key(tenant, runtimeId) (the twin of the *_archive tables). */
+  readonly archive = {
+    runtimes: new Map<string, RuntimeRow>(),
+    steps: new Map<string, StepRow[]>(),
+    tasks: new Map<string, TaskRow[]>(),
+  };
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = resolveOptions(DEFAULT_MEMORY_STORE_OPTIONS, options).now;

@@ -88,8 +88,15 @@ export async function execute(
   }
 }
 
-/** Runs `body` in a transaction on one connection: commit on success, rollback on any error. */
-export async function inTransaction<T>(ctx: SqlContext, body: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` in a transaction on one connection: commit on success, rollback on any error. `isolation` sets
+ * the level of this transaction only (the server's default otherwise).
+ */
+export async function inTransaction<T>(
+  ctx: SqlContext,
+  body: (conn: mysql.PoolConnection) => Promise<T>,
+  isolation?: 'READ COMMITTED',
+): Promise<T> {
   let conn: mysql.PoolConnection;
   try {
     conn = await ctx.db.getConnection();
@@ -97,6 +104,7 @@ export async function inTransaction<T>(ctx: SqlContext, body: (conn: mysql.PoolC
     throw toStoreError(err);
   }
   try {
+    if (isolation !== undefined) await execute(conn, ctx.timeout, `SET TRANSACTION ISOLATION LEVEL ${isolation}`);
     await execute(conn, ctx.timeout, 'START TRANSACTION');
     const result = await body(conn);
     await execute(conn, ctx.timeout, 'COMMIT');
