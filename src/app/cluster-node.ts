@@ -9,6 +9,7 @@ import { JetStreamWebhookConsumer, WebhookDeliverer, registerWebhookMetrics } fr
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
+import { startCipher } from './cipher.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
 import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
@@ -70,6 +71,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
+    const cipher = await startCipher(config.encryption, pool, logger);
     // Full speed from the first request: the writers' connections, and a few for activations, open now.
     await Promise.all([prewarmPool(writerPool, config.writers), prewarmPool(pool, 4)]);
     const nc = closers.add(
@@ -80,7 +82,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     const cache: SnapshotCache = closers.add(
       'snapshot cache',
       config.redisUrl
-        ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
+        ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger, cipher })
         : new MemorySnapshotCache({ maxEntries: config.maxLiveActors }),
       (c) => c.close(),
     );
@@ -92,20 +94,21 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
           createMySqlTransitionWriter(writerPool, {
             metrics: writerMetrics,
             projectionDelayMs: config.projectionDelayMs,
+            cipher,
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
           }),
         ),
       ),
       (w) => w.close(),
     );
-    const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
+    const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool, { cipher }), cache, { registry });
     const wake: { relay?: OutboxRelay } = {};
     const host = new RuntimeHost(
       {
         runtimes,
         writer: mysqlWriter,
         cache,
-        workflows: new MySqlWorkflowStore(pool),
+        workflows: new MySqlWorkflowStore(pool, { cipher }),
         directory: new MySqlDirectoryStore(pool),
         logger,
         registry,
@@ -123,7 +126,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     const streams = clusterStreams(config.cluster);
     const webhookMetrics = registerWebhookMetrics(registry);
     const deliverer = new WebhookDeliverer({
-      webhooks: new MySqlWebhookStore(pool),
+      webhooks: new MySqlWebhookStore(pool, { cipher }),
       ...config.webhooks,
       metrics: webhookMetrics,
       logger,
