@@ -11,6 +11,7 @@ import { type TestNats, useTestNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
 import { BflowProcess, exitOf, spawnBflow } from './roles-fixture.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 /**
  * A start that fails part way closes what it had opened: the MySQL pools
@@ -71,6 +72,7 @@ async function connectionsToDb(): Promise<number> {
 
 const clusterEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
   BFLOW_MYSQL_URL: db.url,
+  BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
   BFLOW_NATS_URL: nats.url,
   BFLOW_CLUSTER: nats.prefix,
   BFLOW_SHARDS: String(RECORDED_SHARDS),

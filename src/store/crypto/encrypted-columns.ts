@@ -8,6 +8,7 @@ export const ENCRYPTED = {
   stepBody: 'runtime_steps.body',
   logChanges: 'runtime_log.changes',
   logCommand: 'runtime_log.command',
+  logComment: 'runtime_log.comment',
   idempotencyResponse: 'idempotency_keys.response',
   outboxEvents: 'outbox.events',
   webhookSecret: 'webhooks.secret',

@@ -92,7 +92,11 @@ export class EnvelopeCipher implements FieldCipher {
     for (const tenant of tenants) {
       const cached = this.tenants.get(tenant);
       if (cached === undefined) (waits ??= []).push(this.load(tenant));
-      else if (now - cached.loadedAt > this.options.refreshMs) this.load(tenant).catch(() => undefined); // refreshed behind
+      else if (now - cached.loadedAt > this.options.refreshMs) {
+        // Re-read behind the caller, once per refreshMs even when it fails (the cached keys stay usable).
+        cached.loadedAt = now;
+        this.load(tenant).catch(() => undefined);
+      }
     }
     return waits === undefined ? Promise.resolve() : Promise.all(waits).then(() => undefined);
   }

@@ -276,7 +276,7 @@ export function projectionRows(
         l.action,
         l.fromNode,
         l.toNode ?? null,
-        l.comment ?? null,
+        l.comment === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logComment, rowId, l.comment),
         l.changes === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logChanges, rowId, JSON.stringify(l.changes)),
         i === 0 && command ? cipher.seal(r.tenant, ENCRYPTED.logCommand, rowId, JSON.stringify(command)) : null,
       ]);

@@ -145,8 +145,8 @@ export async function toLogEntry(
   const toNode = optStr(r.to_node);
   const comment = optStr(r.comment);
   if (toNode !== undefined) entry.toNode = toNode;
-  if (comment !== undefined) entry.comment = comment;
   const rowId = pairId(runtimeId, entry.seq);
+  if (comment !== undefined) entry.comment = await cipher.open(tenant, ENCRYPTED.logComment, rowId, comment);
   if (r.changes !== null && r.changes !== undefined)
     entry.changes = await openJson<Record<string, [unknown, unknown]>>(
       cipher,
