@@ -6,7 +6,7 @@ import { CipherError } from '../store/crypto/crypto-errors.ts';
 import { verifyKeyRing } from '../store/crypto/data-keys.ts';
 import { EnvelopeCipher } from '../store/crypto/field-cipher.ts';
 import { parseKeyRing } from '../store/crypto/key-ring.ts';
-import { rotateMasterKey } from '../store/crypto/key-rotation.ts';
+import { type RotationReport, rotateMasterKey } from '../store/crypto/key-rotation.ts';
 import { MySqlDataKeyStore } from '../store/mysql/data-key-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
 import { rewrapTenantData } from '../store/mysql/rewrap-data.ts';
@@ -69,10 +69,18 @@ export async function keys(args: string[], io: CliIo, env: Env): Promise<number>
         io.err(`bflow keys rotate: ${error.message}`);
         return 2;
       }
-      const report = await rotateMasterKey(store, ring, target, {
-        onProgress: (r) =>
-          io.out(`rotate: ${r.rewrapped} data keys re-wrapped with "${target.id}", ${r.unchanged} already`),
-      });
+      let report: RotationReport;
+      try {
+        report = await rotateMasterKey(store, ring, target, {
+          onProgress: (r) =>
+            io.out(`rotate: ${r.rewrapped} data keys re-wrapped with "${target.id}", ${r.unchanged} already`),
+        });
+      } catch (error) {
+        // The ring or the new key is wrong (named in the message); the keys re-wrapped before it stay valid.
+        if (!(error instanceof CipherError)) throw error;
+        io.err(`bflow keys rotate: ${error.message}`);
+        return 2;
+      }
       io.out(`rotated: every data key is wrapped with master key "${target.id}" (${report.rewrapped} re-wrapped)`);
       const others = ring.ids.filter((id) => id !== target.id);
       io.out(
