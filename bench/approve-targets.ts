@@ -8,7 +8,7 @@ import type { HttpLoadReport } from './http-load.ts';
 import { ms, rate } from './measure.ts';
 import type { ProcessUsage } from './process-stats.ts';
 
-export type SystemName = 'baseline' | 'split' | 'colocated';
+export type SystemName = 'baseline' | 'split' | 'colocated' | 'colocated-plain';
 
 /** Issue 15's targets. */
 export const TARGETS = {
@@ -21,6 +21,8 @@ export const TARGETS = {
   goalFactor: 3,
   goalRate: 5000,
   goalP99Ms: 50,
+  /** Issue 19: encryption at rest costs at most this share of the co-located throughput. */
+  encryptionCost: 0.1,
 } as const;
 
 export interface SystemRun {
@@ -115,6 +117,18 @@ function longerTerm(co?: SystemRun, base?: SystemRun): Target {
   }));
 }
 
+/** Issue 19: co-located with encryption at rest against the same with BFLOW_ENCRYPTION=off, in the same run. */
+function encryptionCost(on?: SystemRun, off?: SystemRun): Target {
+  const goal = `encryption at rest: co-located commands/s ≥ ${fixed(1 - TARGETS.encryptionCost)}× the same with encryption off`;
+  if (!on || !off) return { goal, value: 'not measured (systems colocated and colocated-plain)', pass: false };
+  const f = on.load.commandsPerSecond / off.load.commandsPerSecond;
+  return {
+    goal,
+    value: `${fixed(f)}× (on ${rate(on.load.commandsPerSecond)}/s p99 ${ms(on.load.latencyMs.p99)}; off ${rate(off.load.commandsPerSecond)}/s p99 ${ms(off.load.latencyMs.p99)})`,
+    pass: f >= 1 - TARGETS.encryptionCost,
+  };
+}
+
 /** The PASS/FAIL lines: each bflow system against the baseline of the same run. */
 export function approveTargets(runs: Partial<Record<SystemName, SystemRun>>): Target[] {
   const base = runs.baseline;
@@ -124,5 +138,6 @@ export function approveTargets(runs: Partial<Record<SystemName, SystemRun>>): Ta
       return [mariaDbCpu(system, r, base), throughput(system, r, base), inboxLag(system, r), warmUp(system, r)];
     }),
     longerTerm(runs.colocated, base),
+    ...(runs['colocated-plain'] || runs.colocated ? [encryptionCost(runs.colocated, runs['colocated-plain'])] : []),
   ];
 }

@@ -6,7 +6,9 @@
  * - the CRUD baseline (bench/baseline/server.ts: SELECT … FOR UPDATE, UPDATE,
  *   INSERT per command);
  * - bflow split: one `bflow gateway` and one `bflow node` process;
- * - bflow co-located: one `bflow all` process on the same cluster services.
+ * - bflow co-located: one `bflow all` process on the same cluster services;
+ * - bflow co-located with encryption at rest off (BFLOW_ENCRYPTION=off), run just before the co-located one:
+ *   the cost of encryption (docs/security.md) is the co-located run's against it.
  *
  * Each is started fresh and loaded by bench/http-load.ts: `--concurrency`
  * clients driving purchase orders start → submit → approve ×3 (five commands,
@@ -35,10 +37,11 @@ import { startServerProcess } from './server-process.ts';
 import { approveTargets, type SystemName, type SystemRun, fixed, micros, seconds } from './approve-targets.ts';
 import { TIMELINE_BUCKET_MS, warmUpSeconds } from './warm-up.ts';
 
-const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated'];
+const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated-plain', 'colocated'];
 const LABEL: Record<SystemName, string> = {
   baseline: 'CRUD baseline (FOR UPDATE transaction)',
   split: 'bflow split (1 gateway + 1 node)',
+  'colocated-plain': 'bflow co-located, encryption off',
   colocated: 'bflow co-located (bflow all)',
 };
 
@@ -130,10 +133,15 @@ async function runBaseline(mariadb: BenchMariaDb, o: Options): Promise<SystemRun
   }
 }
 
-async function runBflow(system: 'split' | 'colocated', mariadb: BenchMariaDb, o: Options): Promise<SystemRun> {
+async function runBflow(
+  system: 'split' | 'colocated' | 'colocated-plain',
+  mariadb: BenchMariaDb,
+  o: Options,
+): Promise<SystemRun> {
+  const plain = system === 'colocated-plain';
   const stack = await startBenchStack({
-    name: `appr_${system.slice(0, 5)}`,
-    topology: system,
+    name: `appr_${plain ? 'plain' : system.slice(0, 5)}`,
+    topology: system === 'split' ? 'split' : 'colocated',
     nodes: 1,
     tenants: o.tenants,
     tenantPrefix: TENANT_PREFIX,
@@ -141,7 +149,7 @@ async function runBflow(system: 'split' | 'colocated', mariadb: BenchMariaDb, o:
     // bflow as deployed: the client-side statement counters cost CPU; the server's own counters are read instead.
     statementMetrics: false,
     // The observers read the approver's inbox every 20 ms, far above one (tenant, user)'s default limit.
-    env: NO_RATE_LIMIT,
+    env: { ...NO_RATE_LIMIT, ...(plain && { BFLOW_ENCRYPTION: 'off' }) },
     nodeArgs: o.cpuProf,
     gatewayArgs: o.cpuProf,
   });
