@@ -270,7 +270,7 @@ describe('bench arithmetic', () => {
       'colocated-plain': run('colocated-plain', 2200, 50, 120, { p99: 100, timeouts: 0 }),
     });
     expect(good.map((t) => t.pass)).toEqual([true, true, true, true, true, true, true, true, false, true]);
-    expect(good.at(-1)?.value).toBe('0.95× (on 2,100/s p99 55 ms; off 2,200/s p99 50 ms)');
+    expect(good.at(-1)?.value).toBe('0.95× (on 2,100/s p99 55 ms 0 µs bflow CPU/cmd; off 2,200/s p99 50 ms 0 µs)');
     // Co-located: 2.1× but a p99 above the baseline's; split: a lag timeout; MariaDB CPU just above 1/3.
     const bad = approveTargets({
       baseline,
