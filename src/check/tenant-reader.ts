@@ -2,10 +2,11 @@ import type mysql from 'mysql2/promise';
 import type { DomainEvent, RuntimeState, TaskChange } from '../engine/index.ts';
 import { toLogEntry } from '../store/mysql/read-model.ts';
 import { num, openJson, optNum, optStr, selectRows, str, type Row } from '../store/mysql/sql.ts';
-import { ENCRYPTED, pairId } from '../store/crypto/encrypted-columns.ts';
+import { ENCRYPTED } from '../store/crypto/encrypted-columns.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../store/crypto/field-cipher.ts';
 import type { StoredLogEntry } from '../store/ports.ts';
 import { stepEvents, type StepBody } from '../store/step-log.ts';
+import { openState, openStepBody } from '../store/mysql/sealed-columns.ts';
 
 /**
  * The checker's reads of one tenant, in pages so that a tenant of 10^5
@@ -184,7 +185,7 @@ const cipherOf = (o: TenantReaderOptions): FieldCipher => o.cipher ?? PLAINTEXT_
 
 /** A runtime_steps row's body (columns `runtime_id`, `revision`, `body`), opened. */
 const stepBody = (cipher: FieldCipher, tenant: string, r: Row): Promise<StepBody> =>
-  openJson<StepBody>(cipher, tenant, ENCRYPTED.stepBody, pairId(str(r.runtime_id), num(r.revision)), r.body);
+  openStepBody(cipher, tenant, str(r.runtime_id), num(r.revision), r.body);
 
 async function assemble(
   tenant: string,
@@ -200,8 +201,7 @@ async function assemble(
     if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [], steps: [] }));
     return rows;
   };
-  for (const r of runtimes)
-    rowsOf(str(r.id)).state = await openJson<RuntimeState>(cipher, tenant, ENCRYPTED.runtimeState, str(r.id), r.state);
+  for (const r of runtimes) rowsOf(str(r.id)).state = await openState(cipher, tenant, str(r.id), r.state);
   for (const r of log) rowsOf(str(r.runtime_id)).log.push(await toLogEntry(cipher, tenant, str(r.runtime_id), r));
   for (const r of tasks) rowsOf(str(r.runtime_id)).tasks.push(toTask(r));
   for (const r of steps)

@@ -1,13 +1,13 @@
 import type mysql from 'mysql2/promise';
-import type { RuntimeState, Stage } from '../../engine/index.ts';
+import type { Stage } from '../../engine/index.ts';
 import {
   checkSampleLimit,
   type AnalyticsReader,
   type StageSampleFilter,
   type StageSamples,
 } from '../analytics-ports.ts';
-import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
-import { num, openJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
+import { num, selectRows, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
+import { openState } from './sealed-columns.ts';
 
 /**
  * The analytics read over MySQL (a read replica is fine): the newest runtimes
@@ -47,7 +47,7 @@ export class MySqlAnalyticsReader implements AnalyticsReader {
     );
     const runtimes = await Promise.all(
       rows.slice(0, limit).map(async (r) => {
-        const state = await openJson<RuntimeState>(this.ctx.cipher, tenant, ENCRYPTED.runtimeState, str(r.id), r.state);
+        const state = await openState(this.ctx.cipher, tenant, str(r.id), r.state);
         return {
           runtimeId: str(r.id),
           version: num(r.version),

@@ -1,12 +1,11 @@
 import type mysql from 'mysql2/promise';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { TransitionRecord } from '../ports.ts';
-import { replaySteps, stepEffects, type StepBody } from '../step-log.ts';
+import { replaySteps, stepEffects } from '../step-log.ts';
 import { projectionRows, runtimeKey } from './batch-plan.ts';
 import { writeProjections, type SqlContext } from './batch-sql.ts';
 import { allowsMultipleStatements } from './pool.ts';
-import { openJson } from './sql.ts';
-import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
+import { openState, openStepBody } from './sealed-columns.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
 /**
@@ -265,13 +264,7 @@ export class MySqlProjector {
           async (r) =>
             [
               runtimeKey(String(r.tenant), String(r.id)),
-              await openJson<RuntimeState>(
-                this.cipher,
-                String(r.tenant),
-                ENCRYPTED.runtimeState,
-                String(r.id),
-                r.state,
-              ),
+              await openState(this.cipher, String(r.tenant), String(r.id), r.state),
             ] as const,
         ),
       ),
@@ -282,13 +275,7 @@ export class MySqlProjector {
       const tenant = String(r.tenant);
       const runtimeId = String(r.runtime_id);
       const key = runtimeKey(tenant, runtimeId);
-      const body = await openJson<StepBody>(
-        this.cipher,
-        tenant,
-        ENCRYPTED.stepBody,
-        pairId(runtimeId, Number(r.revision)),
-        String(r.body),
-      );
+      const body = await openStepBody(this.cipher, tenant, runtimeId, Number(r.revision), r.body);
       const before = states.get(key);
       if (before !== undefined && before.revision >= Number(r.revision)) continue; // its row is newer already
       const state = replaySteps(before, [body])!;

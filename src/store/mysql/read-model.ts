@@ -17,6 +17,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
+import { openState } from './sealed-columns.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
@@ -111,7 +112,7 @@ export class MySqlReadModel implements ReadModel {
   }
 
   private state(tenant: string, runtimeId: string, stored: unknown): Promise<RuntimeState> {
-    return openJson<RuntimeState>(this.ctx.cipher, tenant, ENCRYPTED.runtimeState, runtimeId, stored);
+    return openState(this.ctx.cipher, tenant, runtimeId, stored);
   }
 
   private select(sql: string, values: unknown[]): Promise<Row[]> {

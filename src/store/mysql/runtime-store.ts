@@ -4,7 +4,7 @@ import type { DueTimer, OutboxEvent, PublishedMark, RuntimeStore, StoredIdempote
 import { checkLimit, MAX_POLL_LIMIT } from '../pagination.ts';
 import { replaySteps, stateAtRevision, stepEvents, type StepBody } from '../step-log.ts';
 import { StoreError } from '../errors.ts';
-import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
+import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
 import {
   execute,
   num,
@@ -16,6 +16,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
+import { openState, openStepBody } from './sealed-columns.ts';
 
 /**
  * The write side's reads over MySQL: activation (the runtime row, then the log after it), idempotency by
@@ -37,9 +38,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
     let projected = from;
     if (projected === undefined) {
       const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
-      projected = rows[0]
-        ? await openJson<RuntimeState>(this.ctx.cipher, tenant, ENCRYPTED.runtimeState, runtimeId, rows[0].state)
-        : undefined;
+      projected = rows[0] ? await openState(this.ctx.cipher, tenant, runtimeId, rows[0].state) : undefined;
     }
     const steps = await this.select(
       'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ? ORDER BY revision',
@@ -217,7 +216,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
 
   /** A runtime_steps row's body (columns `revision`, `body`), opened. */
   private stepBody(tenant: string, runtimeId: string, r: Row): Promise<StepBody> {
-    return openJson<StepBody>(this.ctx.cipher, tenant, ENCRYPTED.stepBody, pairId(runtimeId, num(r.revision)), r.body);
+    return openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body);
   }
 
   private select(sql: string, values: unknown[]): Promise<Row[]> {
