@@ -11,9 +11,8 @@ import { type TestNats, useTestNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
 import { BflowProcess, exitOf, spawnBflow } from './roles-fixture.ts';
-import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
+import { TEST_MASTER_KEYS, testKeyRing } from '../harness/master-keys.ts';
 import { newDataKey } from '../../src/store/crypto/data-keys.ts';
-import { parseKeyRing } from '../../src/store/crypto/key-ring.ts';
 import { runMigrations } from '../../src/store/migrate.ts';
 import { MySqlDataKeyStore } from '../../src/store/mysql/data-key-store.ts';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
@@ -162,7 +161,7 @@ describe('failed start - bflow processes exit instead of hanging', () => {
     // The cluster's data: one data key wrapped with the ring the stack runs with (TEST_MASTER_KEYS).
     // Its own pool, ended at once: the connections other tests count are the code under test's.
     const pool = createMySqlPool(db.url, { connectionLimit: 1 });
-    const ring = parseKeyRing(TEST_MASTER_KEYS, 'TEST_MASTER_KEYS');
+    const ring = testKeyRing();
     try {
       await runMigrations(pool);
       await new MySqlDataKeyStore(pool).insert(newDataKey(ring.active, 'failed-start', 1, 1).stored);
