@@ -8,6 +8,7 @@ import { RuntimeHost } from '../../src/actors/runtime-host/runtime-host.ts';
 import { startCipher } from '../../src/app/cipher.ts';
 import type { WorkflowDefinition } from '../../src/engine/index.ts';
 import { CachedRuntimeStore } from '../../src/store/cached-runtime-store.ts';
+import { MemorySnapshotCache } from '../../src/store/memory/snapshot-cache.ts';
 import { CipherError } from '../../src/store/crypto/crypto-errors.ts';
 import { verifyKeyRing } from '../../src/store/crypto/data-keys.ts';
 import { EnvelopeCipher } from '../../src/store/crypto/field-cipher.ts';
@@ -309,6 +310,54 @@ describe('encryption at rest', () => {
     ok(await fresh.host.handle(cmd(tenant, 'rt-after', 'pur-mgr', 'approve')));
     const database = await rawDatabase();
     for (const sentinel of SENTINELS) expect(database, sentinel).not.toContain(sentinel);
+  });
+
+  it('encryption - data written before encryption (plaintext) reads back; rewrap-data then seals it', async () => {
+    current = 'legacy';
+    const p = await pool();
+    const tenant = uniqueTenant('enc-legacy');
+    // An older bflow: no cipher at all.
+    const writer = new MySqlTransitionWriter(p);
+    const legacy = { workflows: new MySqlWorkflowStore(p), directory: new MySqlDirectoryStore(p) };
+    await legacy.directory.upsertGroups(tenant, groups);
+    await legacy.directory.upsertEmployees(tenant, employees);
+    await legacy.workflows.createWorkflow(tenant, 'wf-po', sentinelWorkflow(), 1);
+    await legacy.workflows.publish(tenant, 'wf-po', 2);
+    await legacy.workflows.setAppConfig({
+      tenant,
+      companyId: '',
+      app: 'purchase.order',
+      mode: 'apply',
+      workflowId: 'wf-po',
+    });
+    const host = new RuntimeHost(
+      {
+        runtimes: new MySqlRuntimeStore(p),
+        writer,
+        cache: new MemorySnapshotCache(),
+        ...legacy,
+        clock: new TestClock(),
+        registry: new Registry(),
+      },
+      { shardCount: 1, sweepIntervalMs: 0 },
+    );
+    host.openShard(0, 1);
+    ok(await host.handle(startRequest(tenant, 'rt-old', 'doc-old', { doc: poDoc(5_000_000, { note: DOC_SENTINEL }) })));
+    host.close();
+    await writer.close();
+    expect(await rawDatabase()).toContain(DOC_SENTINEL);
+
+    // The upgraded node reads it as it is and moves it on (new rows sealed).
+    const n = await node([generateMasterKey('k1')]);
+    expect((await n.read.getRuntime(tenant, 'rt-old'))?.doc.note).toBe(DOC_SENTINEL);
+    ok(await n.host.handle(cmd(tenant, 'rt-old', 'alice', 'submit', { comment: COMMENT_SENTINEL })));
+    expect((await n.store.loadRuntime(tenant, 'rt-old'))?.status).toBe('in_progress');
+    const rewrap = await rewrapTenantData({ pool: p, cipher: n.cipher, tenant, waitMs: 0 });
+    expect(rewrap.left).toBe(0);
+    const database = await rawDatabase();
+    for (const sentinel of SENTINELS) expect(database, sentinel).not.toContain(sentinel);
+    expect((await n.read.runtimeLog(tenant, 'rt-old')).map((l) => l.action)).toEqual(['start', 'submit']);
+    expect(JSON.stringify((await n.workflows.getVersion(tenant, 'wf-po', 1))?.definition)).toContain(ZONE_SENTINEL);
   });
 
   it('encryption - a restart with the wrong key ring is refused with an error naming the key id, never garbage', async () => {
