@@ -36,6 +36,7 @@ import { intArg, printTable, secondsArg, stringArg, writeResult } from './report
 import { startServerProcess } from './server-process.ts';
 import { approveTargets, type SystemName, type SystemRun, fixed, micros, seconds } from './approve-targets.ts';
 import { TIMELINE_BUCKET_MS, warmUpSeconds } from './warm-up.ts';
+import { measureEncryptionCost } from './encryption-cost.ts';
 
 const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated-plain', 'colocated'];
 const LABEL: Record<SystemName, string> = {
@@ -314,6 +315,12 @@ async function main(): Promise<void> {
   console.log(
     `  inbox lag: ${o.lagObservers} of the clients, after each submit, read the manager's inbox every 20 ms until the task shows; lag = submit answered → that read answered.`,
   );
+  // The writer's encryption CPU, measured in process (a loaded machine moves the rates above far more than it).
+  const encryption = systems.includes('colocated') ? await measureEncryptionCost() : undefined;
+  if (encryption)
+    console.log(
+      `  encryption at rest in the writer (bench/encryption-cost.ts, in process): ${encryption.plainMicros.toFixed(1)} µs per command to build its rows plain, ${encryption.sealedMicros.toFixed(1)} µs sealed: +${encryption.addedMicros.toFixed(1)} µs; encrypted columns ${encryption.plainBytes.toFixed(0)} → ${encryption.sealedBytes.toFixed(0)} bytes per command`,
+    );
   const targets = approveTargets(runs);
   printTable('targets', [['target', 'value', ''], ...targets.map((t) => [t.goal, t.value, passFail(t.pass)])]);
   console.log(`\n  whole run ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -324,6 +331,7 @@ async function main(): Promise<void> {
     loadAverage: { before: load0, after: load1 },
     mariadbSettings: mariadb.settings,
     systems: outcomes,
+    ...(encryption && { encryption }),
     targets,
   });
 }

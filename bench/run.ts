@@ -17,6 +17,7 @@ const scenarios: Record<string, string[]> = {
   scale: ['bench/http.ts', 'scale'],
   inbox: ['bench/inbox.ts'],
   notifications: ['bench/notifications.ts'],
+  encryption: ['bench/encryption-cost.ts'],
   soak: ['bench/soak.ts'],
 };
 
