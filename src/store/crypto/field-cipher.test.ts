@@ -117,6 +117,29 @@ describe('field cipher', () => {
   });
 });
 
+describe('field cipher - reads', () => {
+  it('cipher - a page of sealed values of an uncached tenant reads its keys once; reading never creates a key', async () => {
+    const store = new MemoryDataKeyStore();
+    const writer = new EnvelopeCipher(keyRing([k1]), store);
+    await writer.ready(['t1']);
+    const sealed = Array.from({ length: 20 }, (_, i) => writer.seal('t1', 'c', `r${i}`, SECRET));
+    let loads = 0;
+    const counting = Object.assign(Object.create(store) as MemoryDataKeyStore, {
+      load: (tenants: readonly string[]) => {
+        loads += 1;
+        return store.load(tenants);
+      },
+    });
+    const reader = new EnvelopeCipher(keyRing([k1]), counting, { encrypt: false });
+    const opened = await Promise.all(sealed.map((v, i) => reader.open('t1', 'c', `r${i}`, v)));
+    expect(opened.every((p) => p === SECRET)).toBe(true);
+    expect(loads).toBe(1);
+    const other = sealed[0]!;
+    await expect(reader.open('t9', 'c', 'r0', other)).rejects.toMatchObject({ code: 'data_key_missing' });
+    expect(await store.load(['t9'])).toEqual([]);
+  });
+});
+
 describe('key ring', () => {
   it('key ring - parses <id>:<base64>[,…], the first key active; round-trips through formatKeyRing', () => {
     const ring = parseKeyRing(formatKeyRing([k2, k1]), 'BFLOW_MASTER_KEYS');

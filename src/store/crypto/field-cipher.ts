@@ -74,7 +74,7 @@ export class EnvelopeCipher implements FieldCipher {
   readonly encrypts: boolean;
   private readonly options;
   private readonly tenants = new Map<string, TenantKeys>();
-  private readonly loading = new Map<string, Promise<TenantKeys>>();
+  private readonly reading = new Map<string, Promise<TenantKeys | undefined>>();
 
   constructor(
     readonly ring: MasterKeyRing,
@@ -116,10 +116,11 @@ export class EnvelopeCipher implements FieldCipher {
     const where = `${column} of tenant ${tenant} row ${rowId}`;
     if (dot < 0 || !Number.isInteger(version))
       throw new CipherError('ciphertext_mismatch', `${where}: not a bflow ciphertext`);
-    let keys = this.tenants.get(tenant) ?? (await this.load(tenant));
-    // A version made after this process read the tenant's keys (rewrap-data on another process).
-    if (!keys.byVersion.has(version)) keys = await this.load(tenant);
-    const key = keys.byVersion.get(version);
+    let keys = this.tenants.get(tenant);
+    // Not read yet, or a version made after this process read them (rewrap-data elsewhere): read them now.
+    // Reading never creates a key: a sealed value without its tenant's keys is data_key_missing.
+    if (!keys?.byVersion.has(version)) keys = await this.read(tenant);
+    const key = keys?.byVersion.get(version);
     if (key === undefined)
       throw new CipherError(
         'data_key_missing',
@@ -142,19 +143,22 @@ export class EnvelopeCipher implements FieldCipher {
     return created.active.version;
   }
 
-  /** Reads the tenant's keys (one read at a time per tenant), creating version 1 for a tenant with none. */
-  private load(tenant: string): Promise<TenantKeys> {
-    let pending = this.loading.get(tenant);
+  /** The tenant's keys, creating version 1 for a tenant with none. */
+  private async load(tenant: string): Promise<TenantKeys> {
+    return (await this.read(tenant)) ?? this.create(tenant, 1);
+  }
+
+  /** Reads the tenant's keys into the cache: one read at a time per tenant (a page of rows opens together). */
+  private read(tenant: string): Promise<TenantKeys | undefined> {
+    let pending = this.reading.get(tenant);
     if (pending === undefined) {
-      pending = this.read(tenant)
-        .then((keys) => keys ?? this.create(tenant, 1))
-        .finally(() => this.loading.delete(tenant));
-      this.loading.set(tenant, pending);
+      pending = this.readNow(tenant).finally(() => this.reading.delete(tenant));
+      this.reading.set(tenant, pending);
     }
     return pending;
   }
 
-  private async read(tenant: string): Promise<TenantKeys | undefined> {
+  private async readNow(tenant: string): Promise<TenantKeys | undefined> {
     const stored = await this.store.load([tenant]);
     if (stored.length === 0) return undefined;
     const byVersion = new Map(stored.map((s) => [s.version, unwrapDataKey(this.ring, s)]));
@@ -171,7 +175,8 @@ export class EnvelopeCipher implements FieldCipher {
   private async create(tenant: string, version: number): Promise<TenantKeys> {
     await this.store.insert(newDataKey(this.ring.active, tenant, version, this.options.now()).stored);
     // Inserted, or another process's key of that version won the race: either way the stored one is used.
-    const keys = await this.read(tenant);
+    // Read afresh, not joined to a read begun before the insert.
+    const keys = await this.readNow(tenant);
     if (keys === undefined) throw new Error(`EnvelopeCipher: data key ${version} of tenant ${tenant} was not stored`);
     return keys;
   }
