@@ -152,6 +152,11 @@ describe('config - per server role', () => {
     expect(problemsOf(() => loadServerConfig({ ...noKeys, BFLOW_JWT_SECRET: SECRET }, 'gateway'))[0]).toMatch(
       /^bflow gateway needs BFLOW_MASTER_KEYS/,
     );
+    // Every problem at once: no token verifier and no keys.
+    expect(problemsOf(() => loadServerConfig(noKeys, 'all'))).toEqual([
+      'bflow all on a cluster needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens',
+      expect.stringMatching(/^bflow all on a cluster needs BFLOW_MASTER_KEYS/),
+    ]);
     // Off (benchmarks): no keys needed, values written as plaintext.
     expect(loadServerConfig({ ...noKeys, BFLOW_ENCRYPTION: 'off' }, 'node').encryption).toEqual({
       source: 'none',

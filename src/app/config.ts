@@ -265,13 +265,13 @@ export function loadServerConfig(env: Env, role: ServerRole): ServerConfig {
 function roleProblems(config: BflowConfig, role: ServerRole): string[] {
   if (role !== 'all' && config.embedded)
     return [`bflow ${role} needs BFLOW_MYSQL_URL and BFLOW_NATS_URL (for one process with no services, run bflow all)`];
+  const problems: string[] = [];
+  const who = role === 'all' ? 'bflow all on a cluster' : `bflow ${role}`;
+  if (role !== 'node' && role !== 'notifier' && !config.embedded && config.auth === undefined)
+    problems.push(`${who} needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens`);
   if (!config.embedded && config.encryption.encrypt && config.encryption.keys === undefined)
-    return [`bflow ${role === 'all' ? 'all on a cluster' : role} ${MISSING_KEYS}`];
-  if (role !== 'node' && role !== 'notifier' && !config.embedded && config.auth === undefined) {
-    const who = role === 'all' ? 'bflow all on a cluster' : 'bflow gateway';
-    return [`${who} needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens`];
-  }
-  return [];
+    problems.push(`${who} ${MISSING_KEYS}`);
+  return problems;
 }
 
 /** Read by every server process. */
