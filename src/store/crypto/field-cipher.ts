@@ -105,7 +105,7 @@ export class EnvelopeCipher implements FieldCipher {
     if (!this.encrypts) return plaintext;
     const keys = this.tenants.get(tenant);
     if (keys === undefined) throw new Error(`EnvelopeCipher: seal for tenant ${tenant} before ready()`);
-    const sealed = sealBytes(keys.active.key, Buffer.from(plaintext), aadOf(tenant, column, rowId));
+    const sealed = sealBytes(keys.active.key, plaintext, aadOf(tenant, column, rowId));
     return `${PREFIX}${keys.active.version}.${sealed.toString('base64')}`;
   }
 
