@@ -8,7 +8,7 @@ import type { HttpLoadReport } from './http-load.ts';
 import { ms, rate } from './measure.ts';
 import type { ProcessUsage } from './process-stats.ts';
 
-export type SystemName = 'baseline' | 'split' | 'colocated' | 'colocated-plain';
+export type SystemName = 'baseline' | 'split' | 'colocated' | 'colocated-plain' | 'colocated-plain-after';
 
 /** Issue 15's targets. */
 export const TARGETS = {
@@ -117,20 +117,26 @@ function longerTerm(co?: SystemRun, base?: SystemRun): Target {
   }));
 }
 
-/** Issue 19: co-located with encryption at rest against the same with BFLOW_ENCRYPTION=off, in the same run. */
-function encryptionCost(on?: SystemRun, off?: SystemRun): Target {
+/**
+ * Issue 19: co-located with encryption at rest against the same with BFLOW_ENCRYPTION=off, in the same run: the
+ * mean of an off run before it and one after when both ran (a system run later on the same private MariaDB
+ * meets a fuller buffer pool and more flushing; the machine's load drifts too).
+ */
+function encryptionCost(on: SystemRun | undefined, offs: readonly SystemRun[]): Target {
   const goal = `encryption at rest: co-located commands/s ≥ ${fixed(1 - TARGETS.encryptionCost)}× the same with encryption off`;
-  if (!on || !off) return { goal, value: 'not measured (systems colocated and colocated-plain)', pass: false };
-  const f = on.load.commandsPerSecond / off.load.commandsPerSecond;
+  if (!on || offs.length === 0)
+    return { goal, value: 'not measured (systems colocated and colocated-plain)', pass: false };
+  const mean = (f: (r: SystemRun) => number) => offs.reduce((sum, r) => sum + f(r), 0) / offs.length;
   // CPU per command of the bflow process: less at the mercy of a loaded machine than the rate.
-  const cpu = (r: SystemRun) =>
-    micros(
-      (r.usage.filter((u) => u.name.startsWith('bflow')).reduce((sum, u) => sum + u.cores, 0) * 1e6) /
-        r.load.commandsPerSecond,
-    );
+  const cpuOf = (r: SystemRun) =>
+    (r.usage.filter((u) => u.name.startsWith('bflow')).reduce((sum, u) => sum + u.cores, 0) * 1e6) /
+    r.load.commandsPerSecond;
+  const offRate = mean((r) => r.load.commandsPerSecond);
+  const f = on.load.commandsPerSecond / offRate;
+  const off = offs.length === 1 ? 'off' : `off (mean of ${offs.length} runs)`;
   return {
     goal,
-    value: `${fixed(f)}× (on ${rate(on.load.commandsPerSecond)}/s p99 ${ms(on.load.latencyMs.p99)} ${cpu(on)} bflow CPU/cmd; off ${rate(off.load.commandsPerSecond)}/s p99 ${ms(off.load.latencyMs.p99)} ${cpu(off)})`,
+    value: `${fixed(f)}× (on ${rate(on.load.commandsPerSecond)}/s p99 ${ms(on.load.latencyMs.p99)} ${micros(cpuOf(on))} bflow CPU/cmd; ${off} ${rate(offRate)}/s p99 ${ms(mean((r) => r.load.latencyMs.p99))} ${micros(mean(cpuOf))})`,
     pass: f >= 1 - TARGETS.encryptionCost,
   };
 }
@@ -144,6 +150,13 @@ export function approveTargets(runs: Partial<Record<SystemName, SystemRun>>): Ta
       return [mariaDbCpu(system, r, base), throughput(system, r, base), inboxLag(system, r), warmUp(system, r)];
     }),
     longerTerm(runs.colocated, base),
-    ...(runs['colocated-plain'] || runs.colocated ? [encryptionCost(runs.colocated, runs['colocated-plain'])] : []),
+    ...(runs['colocated-plain'] || runs.colocated
+      ? [
+          encryptionCost(
+            runs.colocated,
+            [runs['colocated-plain'], runs['colocated-plain-after']].filter((r) => r !== undefined),
+          ),
+        ]
+      : []),
   ];
 }

@@ -7,8 +7,8 @@
  *   INSERT per command);
  * - bflow split: one `bflow gateway` and one `bflow node` process;
  * - bflow co-located: one `bflow all` process on the same cluster services;
- * - bflow co-located with encryption at rest off (BFLOW_ENCRYPTION=off), run just before the co-located one:
- *   the cost of encryption (docs/security.md) is the co-located run's against it.
+ * - bflow co-located with encryption at rest off (BFLOW_ENCRYPTION=off), run just before the co-located one and
+ *   again just after it: the cost of encryption (docs/security.md) is the co-located run's against their mean.
  *
  * Each is started fresh and loaded by bench/http-load.ts: `--concurrency`
  * clients driving purchase orders start → submit → approve ×3 (five commands,
@@ -38,11 +38,12 @@ import { approveTargets, type SystemName, type SystemRun, fixed, micros, seconds
 import { TIMELINE_BUCKET_MS, warmUpSeconds } from './warm-up.ts';
 import { measureEncryptionCost } from './encryption-cost.ts';
 
-const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated-plain', 'colocated'];
+const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated-plain', 'colocated', 'colocated-plain-after'];
 const LABEL: Record<SystemName, string> = {
   baseline: 'CRUD baseline (FOR UPDATE transaction)',
   split: 'bflow split (1 gateway + 1 node)',
   'colocated-plain': 'bflow co-located, encryption off',
+  'colocated-plain-after': 'bflow co-located, encryption off (again)',
   colocated: 'bflow co-located (bflow all)',
 };
 
@@ -135,13 +136,13 @@ async function runBaseline(mariadb: BenchMariaDb, o: Options): Promise<SystemRun
 }
 
 async function runBflow(
-  system: 'split' | 'colocated' | 'colocated-plain',
+  system: Exclude<SystemName, 'baseline'>,
   mariadb: BenchMariaDb,
   o: Options,
 ): Promise<SystemRun> {
-  const plain = system === 'colocated-plain';
+  const plain = system === 'colocated-plain' || system === 'colocated-plain-after';
   const stack = await startBenchStack({
-    name: `appr_${plain ? 'plain' : system.slice(0, 5)}`,
+    name: `appr_${system === 'colocated-plain-after' ? 'plain2' : plain ? 'plain' : system.slice(0, 5)}`,
     topology: system === 'split' ? 'split' : 'colocated',
     nodes: 1,
     tenants: o.tenants,

@@ -271,6 +271,16 @@ describe('bench arithmetic', () => {
     });
     expect(good.map((t) => t.pass)).toEqual([true, true, true, true, true, true, true, true, false, true]);
     expect(good.at(-1)?.value).toBe('0.95× (on 2,100/s p99 55 ms 0 µs bflow CPU/cmd; off 2,200/s p99 50 ms 0 µs)');
+    // With an off run before and one after, on is judged against their mean.
+    const twice = approveTargets({
+      colocated: run('colocated', 2100, 55, 120),
+      'colocated-plain': run('colocated-plain', 2600, 50, 120),
+      'colocated-plain-after': run('colocated-plain-after', 2000, 60, 120),
+    });
+    expect(twice.at(-1)).toMatchObject({
+      value: '0.91× (on 2,100/s p99 55 ms 0 µs bflow CPU/cmd; off (mean of 2 runs) 2,300/s p99 55 ms 0 µs)',
+      pass: true,
+    });
     // Co-located: 2.1× but a p99 above the baseline's; split: a lag timeout; MariaDB CPU just above 1/3.
     const bad = approveTargets({
       baseline,
