@@ -8,7 +8,7 @@ import type { HttpLoadReport } from './http-load.ts';
 import { ms, rate } from './measure.ts';
 import type { ProcessUsage } from './process-stats.ts';
 
-export type SystemName = 'baseline' | 'split' | 'colocated';
+export type SystemName = 'baseline' | 'split' | 'colocated' | 'colocated-plain' | 'colocated-plain-after';
 
 /** Issue 15's targets. */
 export const TARGETS = {
@@ -21,6 +21,8 @@ export const TARGETS = {
   goalFactor: 3,
   goalRate: 5000,
   goalP99Ms: 50,
+  /** Issue 19: encryption at rest costs at most this share of the co-located throughput. */
+  encryptionCost: 0.1,
 } as const;
 
 export interface SystemRun {
@@ -115,6 +117,30 @@ function longerTerm(co?: SystemRun, base?: SystemRun): Target {
   }));
 }
 
+/**
+ * Issue 19: co-located with encryption at rest against the same with BFLOW_ENCRYPTION=off, in the same run: the
+ * mean of an off run before it and one after when both ran (a system run later on the same private MariaDB
+ * meets a fuller buffer pool and more flushing; the machine's load drifts too).
+ */
+function encryptionCost(on: SystemRun | undefined, offs: readonly SystemRun[]): Target {
+  const goal = `encryption at rest: co-located commands/s ≥ ${fixed(1 - TARGETS.encryptionCost)}× the same with encryption off`;
+  if (!on || offs.length === 0)
+    return { goal, value: 'not measured (systems colocated and colocated-plain)', pass: false };
+  const mean = (f: (r: SystemRun) => number) => offs.reduce((sum, r) => sum + f(r), 0) / offs.length;
+  // CPU per command of the bflow process: less at the mercy of a loaded machine than the rate.
+  const cpuOf = (r: SystemRun) =>
+    (r.usage.filter((u) => u.name.startsWith('bflow')).reduce((sum, u) => sum + u.cores, 0) * 1e6) /
+    r.load.commandsPerSecond;
+  const offRate = mean((r) => r.load.commandsPerSecond);
+  const f = on.load.commandsPerSecond / offRate;
+  const off = offs.length === 1 ? 'off' : `off (mean of ${offs.length} runs)`;
+  return {
+    goal,
+    value: `${fixed(f)}× (on ${rate(on.load.commandsPerSecond)}/s p99 ${ms(on.load.latencyMs.p99)} ${micros(cpuOf(on))} bflow CPU/cmd; ${off} ${rate(offRate)}/s p99 ${ms(mean((r) => r.load.latencyMs.p99))} ${micros(mean(cpuOf))})`,
+    pass: f >= 1 - TARGETS.encryptionCost,
+  };
+}
+
 /** The PASS/FAIL lines: each bflow system against the baseline of the same run. */
 export function approveTargets(runs: Partial<Record<SystemName, SystemRun>>): Target[] {
   const base = runs.baseline;
@@ -124,5 +150,13 @@ export function approveTargets(runs: Partial<Record<SystemName, SystemRun>>): Ta
       return [mariaDbCpu(system, r, base), throughput(system, r, base), inboxLag(system, r), warmUp(system, r)];
     }),
     longerTerm(runs.colocated, base),
+    ...(runs['colocated-plain'] || runs.colocated
+      ? [
+          encryptionCost(
+            runs.colocated,
+            [runs['colocated-plain'], runs['colocated-plain-after']].filter((r) => r !== undefined),
+          ),
+        ]
+      : []),
   ];
 }

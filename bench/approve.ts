@@ -6,7 +6,9 @@
  * - the CRUD baseline (bench/baseline/server.ts: SELECT … FOR UPDATE, UPDATE,
  *   INSERT per command);
  * - bflow split: one `bflow gateway` and one `bflow node` process;
- * - bflow co-located: one `bflow all` process on the same cluster services.
+ * - bflow co-located: one `bflow all` process on the same cluster services;
+ * - bflow co-located with encryption at rest off (BFLOW_ENCRYPTION=off), run just before the co-located one and
+ *   again just after it: the cost of encryption (docs/security.md) is the co-located run's against their mean.
  *
  * Each is started fresh and loaded by bench/http-load.ts: `--concurrency`
  * clients driving purchase orders start → submit → approve ×3 (five commands,
@@ -34,11 +36,14 @@ import { intArg, printTable, secondsArg, stringArg, writeResult } from './report
 import { startServerProcess } from './server-process.ts';
 import { approveTargets, type SystemName, type SystemRun, fixed, micros, seconds } from './approve-targets.ts';
 import { TIMELINE_BUCKET_MS, warmUpSeconds } from './warm-up.ts';
+import { measureEncryptionCost } from './encryption-cost.ts';
 
-const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated'];
+const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated-plain', 'colocated', 'colocated-plain-after'];
 const LABEL: Record<SystemName, string> = {
   baseline: 'CRUD baseline (FOR UPDATE transaction)',
   split: 'bflow split (1 gateway + 1 node)',
+  'colocated-plain': 'bflow co-located, encryption off',
+  'colocated-plain-after': 'bflow co-located, encryption off (again)',
   colocated: 'bflow co-located (bflow all)',
 };
 
@@ -130,10 +135,15 @@ async function runBaseline(mariadb: BenchMariaDb, o: Options): Promise<SystemRun
   }
 }
 
-async function runBflow(system: 'split' | 'colocated', mariadb: BenchMariaDb, o: Options): Promise<SystemRun> {
+async function runBflow(
+  system: Exclude<SystemName, 'baseline'>,
+  mariadb: BenchMariaDb,
+  o: Options,
+): Promise<SystemRun> {
+  const plain = system === 'colocated-plain' || system === 'colocated-plain-after';
   const stack = await startBenchStack({
-    name: `appr_${system.slice(0, 5)}`,
-    topology: system,
+    name: `appr_${system === 'colocated-plain-after' ? 'plain2' : plain ? 'plain' : system.slice(0, 5)}`,
+    topology: system === 'split' ? 'split' : 'colocated',
     nodes: 1,
     tenants: o.tenants,
     tenantPrefix: TENANT_PREFIX,
@@ -141,7 +151,7 @@ async function runBflow(system: 'split' | 'colocated', mariadb: BenchMariaDb, o:
     // bflow as deployed: the client-side statement counters cost CPU; the server's own counters are read instead.
     statementMetrics: false,
     // The observers read the approver's inbox every 20 ms, far above one (tenant, user)'s default limit.
-    env: NO_RATE_LIMIT,
+    env: { ...NO_RATE_LIMIT, ...(plain && { BFLOW_ENCRYPTION: 'off' }) },
     nodeArgs: o.cpuProf,
     gatewayArgs: o.cpuProf,
   });
@@ -308,6 +318,12 @@ async function main(): Promise<void> {
   console.log(
     `  inbox lag: ${o.lagObservers} of the clients, after each submit, read the manager's inbox every 20 ms until the task shows; lag = submit answered → that read answered.`,
   );
+  // The writer's encryption CPU, measured in process (a loaded machine moves the rates above far more than it).
+  const encryption = systems.includes('colocated') ? await measureEncryptionCost() : undefined;
+  if (encryption)
+    console.log(
+      `  encryption at rest in the writer (bench/encryption-cost.ts, in process): ${encryption.plainMicros.toFixed(1)} µs per command to build its rows plain, ${encryption.sealedMicros.toFixed(1)} µs sealed: +${encryption.addedMicros.toFixed(1)} µs; encrypted columns ${encryption.plainBytes.toFixed(0)} → ${encryption.sealedBytes.toFixed(0)} bytes per command`,
+    );
   const targets = approveTargets(runs);
   printTable('targets', [['target', 'value', ''], ...targets.map((t) => [t.goal, t.value, passFail(t.pass)])]);
   console.log(`\n  whole run ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -318,6 +334,7 @@ async function main(): Promise<void> {
     loadAverage: { before: load0, after: load1 },
     mariadbSettings: mariadb.settings,
     systems: outcomes,
+    ...(encryption && { encryption }),
     targets,
   });
 }

@@ -32,6 +32,7 @@ import { useTestNats } from '../test/harness/nats-server.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { waitFor } from '../test/harness/wait.ts';
 import { cleanUpOnInterrupt, reaped } from './reaper.ts';
+import { TEST_MASTER_KEYS } from '../test/harness/master-keys.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const BENCH_SHARDS = 64;
@@ -159,6 +160,7 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
   const secret = randomBytes(32).toString('hex');
   const env = {
     BFLOW_MYSQL_URL: db.url,
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_NATS_URL: nats.url,
     ...(o.redis === false ? {} : { BFLOW_REDIS_URL: redisUrl }),
     BFLOW_CLUSTER: nats.prefix,

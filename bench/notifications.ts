@@ -25,6 +25,7 @@ import { intArg, printTable, secondsArg, writeResult } from './report.ts';
 import { SmtpSink } from '../test/actors/notifications/smtp-sink.ts';
 import { BflowProcess } from '../test/e2e/stack.ts';
 import { waitFor } from '../test/harness/wait.ts';
+import { TEST_MASTER_KEYS } from '../test/harness/master-keys.ts';
 
 const TARGET_ADDED_COST = 0.1;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -136,6 +137,7 @@ async function startNotifier(stack: Parameters<typeof measureStack>[0], smtp: Sm
           PATH: process.env.PATH ?? '',
           BFLOW_FROM_SOURCE: '1',
           BFLOW_MYSQL_URL: stack.mysqlUrl,
+          BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
           BFLOW_NATS_URL: 'nats://127.0.0.1:4222',
           BFLOW_CLUSTER: stack.cluster,
           BFLOW_SHARDS: '64',

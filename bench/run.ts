@@ -18,6 +18,7 @@ const scenarios: Record<string, string[]> = {
   inbox: ['bench/inbox.ts'],
   notifications: ['bench/notifications.ts'],
   retention: ['bench/retention.ts'],
+  encryption: ['bench/encryption-cost.ts'],
   soak: ['bench/soak.ts'],
   migration: ['bench/migration.ts'],
 };

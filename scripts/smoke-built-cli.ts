@@ -25,6 +25,7 @@ import { withDatabase } from '../src/store/mysql/mysql-url.ts';
 import { testServerUrl } from '../test/harness/mysql.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { waitFor } from '../test/harness/wait.ts';
+import { TEST_MASTER_KEYS } from '../test/harness/master-keys.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What a production install holds besides node_modules. */
@@ -117,6 +118,7 @@ async function smokeMigrate(dir: string): Promise<void> {
   // migrate never connects to NATS, but the configuration of a cluster (MySQL set) requires its URL.
   const env = {
     BFLOW_MYSQL_URL: withDatabase(server, database),
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_NATS_URL: 'nats://127.0.0.1:4222',
     BFLOW_LOG_LEVEL: 'warn',
   };

@@ -12,6 +12,7 @@ import { RetentionJob, registerRetentionMetrics } from '../actors/retention/inde
 import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
+import { startCipher } from './cipher.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
 import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
@@ -74,6 +75,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
+    const cipher = await startCipher(config.encryption, pool, logger);
     // Full speed from the first request: the writers' connections, and a few for activations, open now.
     await Promise.all([prewarmPool(writerPool, config.writers), prewarmPool(pool, 4)]);
     const nc = closers.add(
@@ -84,7 +86,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     const cache: SnapshotCache = closers.add(
       'snapshot cache',
       config.redisUrl
-        ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger })
+        ? await RedisSnapshotCache.create({ url: config.redisUrl, prefix: config.cluster, registry, logger, cipher })
         : new MemorySnapshotCache({ maxEntries: config.maxLiveActors }),
       (c) => c.close(),
     );
@@ -96,20 +98,21 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
           createMySqlTransitionWriter(writerPool, {
             metrics: writerMetrics,
             projectionDelayMs: config.projectionDelayMs,
+            cipher,
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
           }),
         ),
       ),
       (w) => w.close(),
     );
-    const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool), cache, { registry });
+    const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool, { cipher }), cache, { registry });
     const wake: { relay?: OutboxRelay } = {};
     const host = new RuntimeHost(
       {
         runtimes,
         writer: mysqlWriter,
         cache,
-        workflows: new MySqlWorkflowStore(pool),
+        workflows: new MySqlWorkflowStore(pool, { cipher }),
         directory: new MySqlDirectoryStore(pool),
         logger,
         registry,
@@ -128,7 +131,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     const streams = clusterStreams(config.cluster);
     const webhookMetrics = registerWebhookMetrics(registry);
     const deliverer = new WebhookDeliverer({
-      webhooks: new MySqlWebhookStore(pool),
+      webhooks: new MySqlWebhookStore(pool, { cipher }),
       ...config.webhooks,
       metrics: webhookMetrics,
       logger,
@@ -204,7 +207,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     // Every node runs migration plans: one node holds a plan under a lease (as long as a shard's), sending each
     // runtime's migration to the node owning it; a dead node's plan is resumed by another after the lease.
     const migrations = new MigrationExecutor({
-      plans: new MySqlMigrationPlanStore(pool),
+      plans: new MySqlMigrationPlanStore(pool, { cipher }),
       router: new RoutingClient(bus, { shardCount: config.shards, registry }),
       owner: config.nodeId,
       leaseMs: config.leaseTtlMs,
@@ -216,7 +219,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     // The holder of shard 0's lease prunes what retention allows (docs/operations.md#retention).
     const retention = new RetentionJob({
       ...config.retention,
-      store: new MySqlRetentionStore(pool),
+      store: new MySqlRetentionStore(pool, { cipher }),
       leases,
       metrics: registerRetentionMetrics(registry),
       logger,

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, loadServerConfig, variablesRead } from './conf
 const cluster = {
   BFLOW_MYSQL_URL: 'mysql://root@127.0.0.1:3306/x',
   BFLOW_NATS_URL: 'nats://127.0.0.1:4222',
+  BFLOW_MASTER_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
 };
 
 describe('config - notifications', () => {

@@ -153,9 +153,11 @@ describe('config - environment', () => {
   });
 });
 
+const KEY = Buffer.alloc(32, 7).toString('base64');
 const CLUSTER_ENV = {
   BFLOW_MYSQL_URL: 'mysql://root@127.0.0.1:3306/bflow',
   BFLOW_NATS_URL: 'nats://127.0.0.1:4222',
+  BFLOW_MASTER_KEYS: `k1:${KEY}`,
 };
 const SECRET = 'x'.repeat(32);
 
@@ -205,6 +207,52 @@ describe('config - per server role', () => {
     expect(problemsOf(() => loadServerConfig({ BFLOW_SHARDS: '0' }, 'gateway'))).toEqual([
       'BFLOW_SHARDS="0": Too small: expected number to be >=1',
     ]);
+  });
+
+  it('config roles - a cluster role without master keys refuses to start, naming the variables; embedded generates one', () => {
+    const { BFLOW_MASTER_KEYS: _, ...noKeys } = CLUSTER_ENV;
+    for (const role of ['node', 'notifier'] as const)
+      expect(problemsOf(() => loadServerConfig(noKeys, role))).toEqual([
+        expect.stringMatching(new RegExp(`^bflow ${role} needs BFLOW_MASTER_KEYS or BFLOW_MASTER_KEY_FILE`)),
+      ]);
+    expect(problemsOf(() => loadServerConfig({ ...noKeys, BFLOW_JWT_SECRET: SECRET }, 'gateway'))[0]).toMatch(
+      /^bflow gateway needs BFLOW_MASTER_KEYS/,
+    );
+    // Every problem at once: no token verifier and no keys.
+    expect(problemsOf(() => loadServerConfig(noKeys, 'all'))).toEqual([
+      'bflow all on a cluster needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens',
+      expect.stringMatching(/^bflow all on a cluster needs BFLOW_MASTER_KEYS/),
+    ]);
+    // Off (benchmarks): no keys needed, values written as plaintext.
+    expect(loadServerConfig({ ...noKeys, BFLOW_ENCRYPTION: 'off' }, 'node').encryption).toEqual({
+      source: 'none',
+      encrypt: false,
+    });
+    const embedded = loadServerConfig({}, 'all').encryption;
+    expect(embedded).toMatchObject({ source: 'generated', encrypt: true });
+    expect(embedded.keys?.active.key).toHaveLength(32);
+    const ring = loadServerConfig(CLUSTER_ENV, 'node').encryption;
+    expect(ring).toMatchObject({ source: 'BFLOW_MASTER_KEYS', encrypt: true });
+    expect(ring.keys?.ids).toEqual(['k1']);
+  });
+
+  it('config roles - a bad key ring is refused naming the variable and the entry, never the key', () => {
+    const bad = (keys: string) =>
+      problemsOf(() => loadServerConfig({ ...CLUSTER_ENV, BFLOW_MASTER_KEYS: keys }, 'node'));
+    expect(bad('k1')).toEqual(['BFLOW_MASTER_KEYS entry 1: expected <id>:<base64 key>']);
+    expect(bad(`k1:${KEY},k2:c2hvcnQ=`)[0]).toMatch(
+      /^BFLOW_MASTER_KEYS entry 2: key "k2" must be 32 bytes in base64 \(got 5 bytes\)/,
+    );
+    expect(bad(`k1:${KEY},k1:${KEY}`)).toEqual(['BFLOW_MASTER_KEYS entry 2: key id "k1" is repeated']);
+    expect(bad(`bad id:${KEY}`)[0]).toMatch(/key id "bad id" must be/);
+    expect(bad('k2:c2hvcnQ=').join()).not.toContain('c2hvcnQ');
+    const file = problemsOf(() =>
+      loadServerConfig({ ...CLUSTER_ENV, BFLOW_MASTER_KEYS: '', BFLOW_MASTER_KEY_FILE: '/nonexistent/keys' }, 'node'),
+    );
+    expect(file).toEqual(['BFLOW_MASTER_KEY_FILE="/nonexistent/keys": cannot read it (ENOENT)']);
+    expect(
+      problemsOf(() => loadServerConfig({ ...CLUSTER_ENV, BFLOW_MASTER_KEY_FILE: '/etc/hostname' }, 'node')),
+    ).toEqual(['set only one of BFLOW_MASTER_KEYS and BFLOW_MASTER_KEY_FILE']);
   });
 
   it('config roles - the variables a role does not read are reported as unused', () => {

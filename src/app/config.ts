@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { generateDevSecret } from './dev-token.ts';
+import { type EncryptionConfig, generatedKeyRing, keyRingFromEnv, MISSING_KEYS } from './master-keys.ts';
 import type { PushOptions, SmsOptions, SmtpOptions } from '../actors/notifications/index.ts';
 
 /**
@@ -61,6 +62,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -')
     .optional(),
   BFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  // Checked outside the schema (src/app/master-keys.ts), so that no error repeats a key.
+  BFLOW_MASTER_KEYS: z.string().optional(),
+  BFLOW_MASTER_KEY_FILE: z.string().trim().optional(),
+  BFLOW_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   BFLOW_CLUSTER: z
     .string()
     .trim()
@@ -176,6 +181,8 @@ interface CommonConfig {
   mysqlStatementMetrics: boolean;
   /** The notifier (docs/operations.md#notifications): whether `bflow all` runs one, the links, the providers. */
   notifications: NotificationsConfig;
+  /** Encryption at rest (docs/security.md): the master keys, generated per process when embedded and unset. */
+  encryption: EncryptionConfig;
 }
 
 /** The notifier's settings; a provider left unset is a channel skipped. */
@@ -286,15 +293,20 @@ export function loadServerConfig(env: Env, role: ServerRole): ServerConfig {
 function roleProblems(config: BflowConfig, role: ServerRole): string[] {
   if (role !== 'all' && config.embedded)
     return [`bflow ${role} needs BFLOW_MYSQL_URL and BFLOW_NATS_URL (for one process with no services, run bflow all)`];
-  if (role !== 'node' && role !== 'notifier' && !config.embedded && config.auth === undefined) {
-    const who = role === 'all' ? 'bflow all on a cluster' : 'bflow gateway';
-    return [`${who} needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens`];
-  }
-  return [];
+  const problems: string[] = [];
+  const who = role === 'all' ? 'bflow all on a cluster' : `bflow ${role}`;
+  if (role !== 'node' && role !== 'notifier' && !config.embedded && config.auth === undefined)
+    problems.push(`${who} needs BFLOW_JWT_SECRET or BFLOW_JWKS_URL to verify tokens`);
+  if (!config.embedded && config.encryption.encrypt && config.encryption.keys === undefined)
+    problems.push(`${who} ${MISSING_KEYS}`);
+  return problems;
 }
 
 /** Read by every server process. */
 const EVERY_ROLE: readonly ConfigVariable[] = [
+  'BFLOW_MASTER_KEYS',
+  'BFLOW_MASTER_KEY_FILE',
+  'BFLOW_ENCRYPTION',
   'BFLOW_NODE_ID',
   'BFLOW_LOG_LEVEL',
   'BFLOW_METRICS_PORT',
@@ -413,10 +425,29 @@ function parse(env: Env): Parsed {
   if (e.BFLOW_JWT_SECRET !== undefined && e.BFLOW_JWKS_URL !== undefined)
     problems.push('set only one of BFLOW_JWT_SECRET and BFLOW_JWKS_URL');
   problems.push(...providerProblems(e));
-  return { config: problems.length > 0 ? undefined : toConfig(e), problems, present: names };
+  const embedded = e.BFLOW_MYSQL_URL === undefined || e.BFLOW_NATS_URL === undefined;
+  let encryption: EncryptionConfig | undefined;
+  try {
+    encryption = encryptionConfig(e, embedded);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  return {
+    config: problems.length > 0 || encryption === undefined ? undefined : toConfig(e, encryption),
+    problems,
+    present: names,
+  };
 }
 
-function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
+function encryptionConfig(e: z.infer<typeof envSchema>, embedded: boolean): EncryptionConfig {
+  const encrypt = e.BFLOW_ENCRYPTION === 'on';
+  const given = keyRingFromEnv(e);
+  if (given !== undefined) return { keys: given.ring, source: given.source, encrypt };
+  // Embedded: like the dev JWT secret, a key for this process (its data lives in memory and ends with it).
+  return embedded ? { keys: generatedKeyRing(), source: 'generated', encrypt } : { source: 'none', encrypt };
+}
+
+function toConfig(e: z.infer<typeof envSchema>, encryption: EncryptionConfig): BflowConfig {
   const embedded = e.BFLOW_MYSQL_URL === undefined || e.BFLOW_NATS_URL === undefined;
   const nodeId = e.BFLOW_NODE_ID ?? `${hostname()}-${process.pid}`;
   const common: CommonConfig = {
@@ -457,6 +488,7 @@ function toConfig(e: z.infer<typeof envSchema>): BflowConfig {
     },
     mysqlStatementMetrics: e.BFLOW_MYSQL_STATEMENT_METRICS === 'true' || e.BFLOW_MYSQL_STATEMENT_METRICS === '1',
     notifications: notificationsConfig(e, nodeId),
+    encryption,
   };
   if (e.BFLOW_JWT_SECRET !== undefined) common.auth = { kind: 'secret', secret: e.BFLOW_JWT_SECRET, generated: false };
   if (e.BFLOW_JWKS_URL !== undefined) common.auth = { kind: 'jwks', url: e.BFLOW_JWKS_URL };

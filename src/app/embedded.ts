@@ -56,6 +56,11 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
   return closers.starting(async () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    if (config.encryption.source === 'generated')
+      logger.info(
+        { activeKey: config.encryption.keys?.active.id },
+        'encryption at rest: generated a master key for this process (set BFLOW_MASTER_KEYS to keep one); the embedded store holds its data in memory only',
+      );
     const store = closers.add('store', new MemoryStore(), (s) => s.close());
     const cache = closers.add('snapshot cache', new MemorySnapshotCache({ maxEntries: config.maxLiveActors }), (c) =>
       c.close(),

@@ -6,6 +6,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LeaseBucketReader } from '../actors/leases/index.ts';
 import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
 import { NatsShardBus, RoutingClient, type ShardBus } from '../actors/bus/index.ts';
+import { startCipher } from './cipher.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
 import type { CompiledVersions, GatewayDeps } from '../gateway/gateway-deps.ts';
@@ -80,6 +81,8 @@ export async function connectGatewayBackend(
       config.mysqlReadUrl === config.mysqlUrl
         ? writePool
         : closers.add('mysql read pool', createMySqlPool(config.mysqlReadUrl, { countStatements }), (p) => p.end());
+    // The data keys on the primary: a tenant's first key is created there.
+    const cipher = await startCipher(config.encryption, writePool, logger);
     const redis =
       config.redisUrl === undefined
         ? undefined
@@ -98,25 +101,25 @@ export async function connectGatewayBackend(
     const shardMap = shardMapCheck(leases, config, logger);
     const deps: GatewayDeps = {
       router,
-      read: new MySqlReadModel(readPool),
+      read: new MySqlReadModel(readPool, { cipher }),
       // Nodes drop their cached copy of a tenant's app configs and workflows, and of its directory, as soon as they change.
-      workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool), (tenant) =>
+      workflows: invalidatingWorkflows(new MySqlWorkflowStore(writePool, { cipher }), (tenant) =>
         announceTenantChange(nc, config.cluster, 'definitions', tenant),
       ),
       directory: invalidatingDirectory(new MySqlDirectoryStore(writePool), (tenant) =>
         announceTenantChange(nc, config.cluster, 'directory', tenant),
       ),
       // Registrations on the primary (a create is read back at once), announced to the nodes' deliverers; the analytics read on the replica.
-      webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool), (tenant) =>
+      webhooks: invalidatingWebhooks(new MySqlWebhookStore(writePool, { cipher }), (tenant) =>
         announceTenantChange(nc, config.cluster, 'webhooks', tenant),
       ),
       webhookAllowPrivate: config.webhooks.allowPrivate,
-      analytics: new MySqlAnalyticsReader(readPool),
+      analytics: new MySqlAnalyticsReader(readPool, { cipher }),
       // Plans on the primary: a created plan is read back at once, and its counts come from the log.
-      migrations: new MySqlMigrationPlanStore(writePool),
-      retention: new MySqlRetentionStore(writePool),
+      migrations: new MySqlMigrationPlanStore(writePool, { cipher }),
+      retention: new MySqlRetentionStore(writePool, { cipher }),
       // The inbox is read on the primary: a notification the SSE stream was woken for is there at once.
-      notifications: new MySqlNotificationStore(writePool),
+      notifications: new MySqlNotificationStore(writePool, { cipher }),
       notificationSignal: new NatsNotificationSignal(nc, config.cluster),
       cluster: () => leases.view(config.shards),
       readiness: async () => {

@@ -20,6 +20,7 @@ import { runMigrations } from '../store/migrate.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
+import { startCipher } from './cipher.ts';
 import { MySqlReadModel } from '../store/mysql/read-model.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
@@ -73,6 +74,7 @@ export async function startClusterNotifier(
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
+    const cipher = await startCipher(config.encryption, pool, logger);
     const nc = closers.add(
       'nats connection',
       await connectNats({ url: config.natsUrl, name: `bflow-notifier-${config.nodeId}`, logger }),
@@ -86,9 +88,9 @@ export async function startClusterNotifier(
     closers.defer('smtp pool', () => providers.close());
     const signal = new NatsNotificationSignal(nc, config.cluster);
     const notifier = new Notifier({
-      store: new MySqlNotificationStore(pool),
-      runtimes: new MySqlReadModel(pool),
-      workflows: new MySqlWorkflowStore(pool),
+      store: new MySqlNotificationStore(pool, { cipher }),
+      runtimes: new MySqlReadModel(pool, { cipher }),
+      workflows: new MySqlWorkflowStore(pool, { cipher }),
       directory: new MySqlDirectoryStore(pool),
       channels: providers.channels,
       signal,

@@ -4,6 +4,9 @@ import { connectNats } from '../actors/nats/index.ts';
 import { compileWorkflow, inMemoryDirectory, type DirectoryView } from '../engine/index.ts';
 import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
+import { MySqlDataKeyStore } from '../store/mysql/data-key-store.ts';
+import { EnvelopeCipher, PLAINTEXT_CIPHER } from '../store/crypto/field-cipher.ts';
+import type { MasterKeyRing } from '../store/crypto/key-ring.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import type { AcknowledgedCommand } from './acknowledged.ts';
 import { CheckError } from './errors.ts';
@@ -40,6 +43,8 @@ export interface CheckInvariantsInput {
   streamTimeoutMs?: number;
   /** Runtimes read per page. @default 500 */
   pageSize?: number;
+  /** The master keys, to open the encrypted columns (docs/security.md). @default none: plaintext only */
+  keyRing?: MasterKeyRing;
 }
 
 /**
@@ -72,6 +77,10 @@ export async function checkInvariants(input: CheckInvariantsInput): Promise<Inva
       tenant: input.tenant,
       timeoutMs: input.queryTimeoutMs ?? 30_000,
       pageSize: positive('pageSize', input.pageSize ?? 500),
+      // Reads only: a tenant's data key is read where a sealed value needs it, never created here.
+      cipher: input.keyRing
+        ? new EnvelopeCipher(input.keyRing, new MySqlDataKeyStore(pool), { encrypt: false })
+        : PLAINTEXT_CIPHER,
     };
     const report = emptyReport(input.tenant);
     const acknowledged = uniqueAcknowledged(input.acknowledged.filter((a) => a.tenant === input.tenant));
@@ -221,7 +230,10 @@ async function checkOutbox(reader: TenantReaderOptions, events: EventLedger): Pr
 }
 
 function compiledVersions(reader: TenantReaderOptions): WorkflowSource {
-  const store = new MySqlWorkflowStore(reader.pool, { queryTimeoutMs: reader.timeoutMs });
+  const store = new MySqlWorkflowStore(reader.pool, {
+    queryTimeoutMs: reader.timeoutMs,
+    ...(reader.cipher && { cipher: reader.cipher }),
+  });
   return memoWorkflows(async (workflowId, version) => {
     const stored = await store.getVersion(reader.tenant, workflowId, version);
     return stored && compileWorkflow(stored.definition, workflowId, version);

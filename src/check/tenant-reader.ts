@@ -1,9 +1,12 @@
 import type mysql from 'mysql2/promise';
 import type { DomainEvent, RuntimeState, TaskChange } from '../engine/index.ts';
 import { toLogEntry } from '../store/mysql/read-model.ts';
-import { num, optNum, optStr, readJson, selectRows, str, type Row } from '../store/mysql/sql.ts';
+import { num, openJson, optNum, optStr, selectRows, str, type Row } from '../store/mysql/sql.ts';
+import { ENCRYPTED } from '../store/crypto/encrypted-columns.ts';
+import { type FieldCipher, PLAINTEXT_CIPHER } from '../store/crypto/field-cipher.ts';
 import type { StoredLogEntry } from '../store/ports.ts';
 import { stepEvents, type StepBody } from '../store/step-log.ts';
+import { openState, openStepBody } from '../store/mysql/sealed-columns.ts';
 
 /**
  * The checker's reads of one tenant, in pages so that a tenant of 10^5
@@ -37,6 +40,8 @@ export interface OutboxRow {
 export interface TenantReaderOptions {
   pool: mysql.Pool;
   tenant: string;
+  /** Opens the encrypted columns (docs/security.md). @default PLAINTEXT_CIPHER */
+  cipher?: FieldCipher;
   timeoutMs: number;
   /** Runtimes per page. */
   pageSize: number;
@@ -73,7 +78,7 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
         [o.tenant, ...range.values],
       ),
     ]);
-    yield assemble(runtimes, log, tasks, steps);
+    yield await assemble(o.tenant, o.cipher ?? PLAINTEXT_CIPHER, runtimes, log, tasks, steps);
     if (last === undefined) return;
     after = last;
   }
@@ -92,13 +97,15 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
       'SELECT position, runtime_id, seq, events, published_at FROM outbox WHERE tenant = ? AND position > ? ORDER BY position LIMIT ?',
       [o.tenant, after, o.outboxPageSize],
     );
-    yield rows.map((r) => ({
-      position: num(r.position),
-      runtimeId: str(r.runtime_id),
-      seq: num(r.seq),
-      events: readJson<DomainEvent[]>(r.events),
-      published: r.published_at !== null && r.published_at !== undefined,
-    }));
+    yield await Promise.all(
+      rows.map(async (r) => ({
+        position: num(r.position),
+        runtimeId: str(r.runtime_id),
+        seq: num(r.seq),
+        events: await openJson<DomainEvent[]>(cipherOf(o), o.tenant, ENCRYPTED.outboxEvents, str(r.position), r.events),
+        published: r.published_at !== null && r.published_at !== undefined,
+      })),
+    );
     if (rows.length < o.outboxPageSize) break;
     after = num(rows[rows.length - 1]!.position);
   }
@@ -108,11 +115,12 @@ export async function* outboxPages(o: TenantReaderOptions & { outboxPageSize: nu
   for (;;) {
     const rows = await select(
       o,
-      'SELECT position, shard, runtime_id, body FROM runtime_steps WHERE tenant = ? AND events > 0 AND position > ? ORDER BY position LIMIT ?',
+      'SELECT position, shard, runtime_id, revision, body FROM runtime_steps WHERE tenant = ? AND events > 0 AND position > ? ORDER BY position LIMIT ?',
       [o.tenant, after, o.outboxPageSize],
     );
-    yield rows.map((r) => {
-      const body = readJson<StepBody>(r.body);
+    const bodies = await Promise.all(rows.map((r) => stepBody(cipherOf(o), o.tenant, r)));
+    yield rows.map((r, i) => {
+      const body = bodies[i]!;
       const position = num(r.position);
       return {
         position,
@@ -174,22 +182,35 @@ function idRange(after: string | undefined, last: string | undefined): { sql: st
   return { sql: sql.join(''), values };
 }
 
-function assemble(runtimes: Row[], log: Row[], tasks: Row[], steps: Row[]): RuntimeRows[] {
+const cipherOf = (o: TenantReaderOptions): FieldCipher => o.cipher ?? PLAINTEXT_CIPHER;
+
+/** A runtime_steps row's body (columns `runtime_id`, `revision`, `body`), opened. */
+const stepBody = (cipher: FieldCipher, tenant: string, r: Row): Promise<StepBody> =>
+  openStepBody(cipher, tenant, str(r.runtime_id), num(r.revision), r.body);
+
+async function assemble(
+  tenant: string,
+  cipher: FieldCipher,
+  runtimes: Row[],
+  log: Row[],
+  tasks: Row[],
+  steps: Row[],
+): Promise<RuntimeRows[]> {
   const byId = new Map<string, RuntimeRows>();
   const rowsOf = (id: string): RuntimeRows => {
     let rows = byId.get(id);
     if (!rows) byId.set(id, (rows = { runtimeId: id, state: undefined, log: [], tasks: [], steps: [] }));
     return rows;
   };
-  for (const r of runtimes) rowsOf(str(r.id)).state = readJson<RuntimeState>(r.state);
-  for (const r of log) rowsOf(str(r.runtime_id)).log.push(toLogEntry(r));
+  for (const r of runtimes) rowsOf(str(r.id)).state = await openState(cipher, tenant, str(r.id), r.state);
+  for (const r of log) rowsOf(str(r.runtime_id)).log.push(await toLogEntry(cipher, tenant, str(r.runtime_id), r));
   for (const r of tasks) rowsOf(str(r.runtime_id)).tasks.push(toTask(r));
   for (const r of steps)
     rowsOf(str(r.runtime_id)).steps.push({
       revision: num(r.revision),
       position: num(r.position),
       keyCleared: num(r.key_cleared) === 1,
-      body: readJson<StepBody>(r.body),
+      body: await stepBody(cipher, tenant, r),
     });
   return [...byId.values()];
 }

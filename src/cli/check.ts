@@ -6,6 +6,7 @@ import { parseAcknowledged, type AcknowledgedCommand } from '../check/acknowledg
 import { CheckError } from '../check/errors.ts';
 import { violationLines } from '../check/report.ts';
 import type { CliIo } from './io.ts';
+import { keyRingFromEnv } from '../app/master-keys.ts';
 
 const USAGE =
   'usage: bflow check --tenant T [--mysql-url URL] [--nats-url URL] [--stream NAME] [--acknowledged FILE.jsonl] ' +
@@ -71,6 +72,9 @@ async function parseCheckArgs(args: string[], env: Env): Promise<{ input: CheckI
     streamTimeoutMs: integer('--stream-timeout-ms', values['stream-timeout-ms'], 60_000),
   };
   if (natsUrl !== undefined) input.nats = { url: natsUrl, stream };
+  // Encrypted columns open with the cluster's master keys (docs/security.md).
+  const keys = keyRingFromEnv(env);
+  if (keys !== undefined) input.keyRing = keys.ring;
   return { input, json: values.json === true };
 }
 

@@ -52,6 +52,12 @@ const verbs: Record<string, Verb> = {
       "verify a tenant's invariants: acknowledged commands logged once, state = replay of the log, tasks, outbox and events",
     load: () => import('./check.ts'),
   },
+  keys: {
+    usage: 'keys rotate [--new-key ID:KEY] | keys rewrap-data --tenant T',
+    summary:
+      "encryption at rest: re-wrap the data keys with a new master key; re-encrypt a tenant's rows with a new data key",
+    load: () => import('./keys.ts'),
+  },
   help: { usage: 'help', summary: 'show this help', load: async () => ({ run: async (_args, io) => help(io) }) },
 };
 

@@ -11,6 +11,11 @@ import { type TestNats, useTestNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
 import { BflowProcess, exitOf, spawnBflow } from './roles-fixture.ts';
+import { TEST_MASTER_KEYS, testKeyRing } from '../harness/master-keys.ts';
+import { newDataKey } from '../../src/store/crypto/data-keys.ts';
+import { runMigrations } from '../../src/store/migrate.ts';
+import { MySqlDataKeyStore } from '../../src/store/mysql/data-key-store.ts';
+import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 
 /**
  * A start that fails part way closes what it had opened: the MySQL pools
@@ -71,6 +76,7 @@ async function connectionsToDb(): Promise<number> {
 
 const clusterEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
   BFLOW_MYSQL_URL: db.url,
+  BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
   BFLOW_NATS_URL: nats.url,
   BFLOW_CLUSTER: nats.prefix,
   BFLOW_SHARDS: String(RECORDED_SHARDS),
@@ -141,5 +147,37 @@ describe('failed start - bflow processes exit instead of hanging', () => {
     const node = run('node', { BFLOW_LOG_LEVEL: 'error' });
     expect(await exitOf(node)).toBe(2);
     expect(node.stderr).toContain('bflow node needs BFLOW_MYSQL_URL and BFLOW_NATS_URL');
+  });
+
+  it('failed start - a cluster role without master keys is refused before it opens anything: exit 2, naming the variables', async () => {
+    for (const verb of ['node', 'notifier']) {
+      const refused = run(verb, clusterEnv({ BFLOW_MASTER_KEYS: '' }));
+      expect(await exitOf(refused)).toBe(2);
+      expect(refused.stderr).toContain(`bflow ${verb} needs BFLOW_MASTER_KEYS or BFLOW_MASTER_KEY_FILE`);
+    }
+  });
+
+  it('failed start - bflow node restarted with the wrong key ring: the error names the key id, exit 70', async () => {
+    // The cluster's data: one data key wrapped with the ring the stack runs with (TEST_MASTER_KEYS).
+    // Its own pool, ended at once: the connections other tests count are the code under test's.
+    const pool = createMySqlPool(db.url, { connectionLimit: 1 });
+    const ring = testKeyRing();
+    try {
+      await runMigrations(pool);
+      await new MySqlDataKeyStore(pool).insert(newDataKey(ring.active, 'failed-start', 1, 1).stored);
+    } finally {
+      await pool.end();
+    }
+    const wrong = run(
+      'node',
+      clusterEnv({ BFLOW_MASTER_KEYS: `${ring.active.id}:${Buffer.alloc(32, 9).toString('base64')}` }),
+    );
+    expect(await exitOf(wrong)).toBe(70);
+    expect(wrong.stderr).toContain(`master key "${ring.active.id}" does not unwrap data key 1 of tenant failed-start`);
+    const missing = run('node', clusterEnv({ BFLOW_MASTER_KEYS: `other:${Buffer.alloc(32, 9).toString('base64')}` }));
+    expect(await exitOf(missing)).toBe(70);
+    expect(missing.stderr).toContain(
+      `wrapped with master key "${ring.active.id}", which the key ring (other) does not hold`,
+    );
   });
 });

@@ -3,6 +3,7 @@ import { type TestDatabase, useTestDatabase } from '../harness/mysql.ts';
 import type { TestNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { BflowProcess, type JwksServer, spawnBflow, waitReady } from './roles-fixture.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 /**
  * The processes of test/app/roles-config.test.ts, each started through
@@ -101,6 +102,7 @@ function nodeEnv(
 ): Record<string, string> {
   return {
     BFLOW_MYSQL_URL: db.url,
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_NATS_URL: nats.url,
     BFLOW_REDIS_URL: REDIS_URL,
     BFLOW_CLUSTER: cluster,
@@ -135,6 +137,7 @@ function gatewayEnv(
 ) {
   return {
     BFLOW_MYSQL_URL: db.url,
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_MYSQL_READ_URL: readUrl,
     BFLOW_NATS_URL: nats.url,
     BFLOW_REDIS_URL: REDIS_URL,

@@ -27,6 +27,7 @@ import {
   startNodeAndGateway,
 } from './role-stacks.ts';
 import { type BflowProcess, burst, type JwksServer, logLines, metricsAt, startJwksServer } from './roles-fixture.ts';
+import { testCipher } from '../harness/master-keys.ts';
 
 /**
  * Every documented variable takes effect in every role that reads it
@@ -238,7 +239,9 @@ function clusterChecks(index: number, label: string): void {
 
     it(`roles config - ${label}: BFLOW_MYSQL_URL, BFLOW_REDIS_URL, BFLOW_CLUSTER: a start is in the database, its snapshot in Redis once passivated and its event in the cluster's stream`, async () => {
       const view = expectStatus(await startPo('STORE'), 201).body;
-      expect((await new MySqlReadModel(c().db.pool).getRuntime(tenant.id, view.id))?.status).toBe(view.status);
+      expect(
+        (await new MySqlReadModel(c().db.pool, testCipher(c().db.pool)).getRuntime(tenant.id, view.id))?.status,
+      ).toBe(view.status);
       // A live actor's state goes to Redis when it leaves memory: starts beyond BFLOW_MAX_LIVE_ACTORS passivate it.
       for (let i = 0; i < MAX_LIVE_ACTORS; i++) expectStatus(await startPo(`STORE-${i}`), 201);
       await waitFor(async () => (await redis.exists(`${c().cluster}:rt:${tenant.id}:${view.id}`)) === 1, {

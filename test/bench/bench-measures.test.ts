@@ -267,19 +267,33 @@ describe('bench arithmetic', () => {
       baseline,
       split: run('split', 1300, 100, 130, { p99: 400, timeouts: 0 }),
       colocated: run('colocated', 2100, 55, 120, { p99: 100, timeouts: 0 }),
+      'colocated-plain': run('colocated-plain', 2200, 50, 120, { p99: 100, timeouts: 0 }),
     });
-    expect(good.map((t) => t.pass)).toEqual([true, true, true, true, true, true, true, true, false]);
+    expect(good.map((t) => t.pass)).toEqual([true, true, true, true, true, true, true, true, false, true]);
+    expect(good.at(-1)?.value).toBe('0.95× (on 2,100/s p99 55 ms 0 µs bflow CPU/cmd; off 2,200/s p99 50 ms 0 µs)');
+    // With an off run before and one after, on is judged against their mean.
+    const twice = approveTargets({
+      colocated: run('colocated', 2100, 55, 120),
+      'colocated-plain': run('colocated-plain', 2600, 50, 120),
+      'colocated-plain-after': run('colocated-plain-after', 2000, 60, 120),
+    });
+    expect(twice.at(-1)).toMatchObject({
+      value: '0.91× (on 2,100/s p99 55 ms 0 µs bflow CPU/cmd; off (mean of 2 runs) 2,300/s p99 55 ms 0 µs)',
+      pass: true,
+    });
     // Co-located: 2.1× but a p99 above the baseline's; split: a lag timeout; MariaDB CPU just above 1/3.
     const bad = approveTargets({
       baseline,
       split: run('split', 1300, 100, 134, { p99: 100, timeouts: 1 }),
       colocated: run('colocated', 2100, 61, 120, { p99: 100, timeouts: 0 }),
+      'colocated-plain': run('colocated-plain', 2400, 50, 120, { p99: 100, timeouts: 0 }),
     });
     expect(bad.filter((t) => !t.pass).map((t) => t.goal)).toEqual([
       "split: MariaDB CPU per command ≤ 1/3 of the baseline's",
       'split: inbox lag p99 ≤ 500 ms',
       "co-located: ≥ 2× the baseline's commands/s, p99 ≤ the baseline's",
       expect.stringContaining('longer-term'),
+      'encryption at rest: co-located commands/s ≥ 0.90× the same with encryption off',
     ]);
     // A system that did not run fails its targets as "not measured".
     const partial = approveTargets({ baseline });

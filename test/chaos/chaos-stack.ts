@@ -14,6 +14,7 @@ import { freePort } from '../harness/ports.ts';
 import type { PrivateServer } from '../harness/private-server.ts';
 import { startPrivateRedis, type PrivateRedis } from '../harness/redis-server.ts';
 import { waitFor } from '../harness/wait.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 /** Options of {@link ChaosStack.start}; every field has a default. */
 export interface ChaosStackOptions {
@@ -104,6 +105,7 @@ export class ChaosStack implements Stack {
   env(): Record<string, string> {
     return {
       BFLOW_MYSQL_URL: this.mysqlUrl,
+      BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
       BFLOW_NATS_URL: this.services.nats.url,
       BFLOW_REDIS_URL: this.services.redis.url,
       BFLOW_CLUSTER: CLUSTER,

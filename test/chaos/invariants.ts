@@ -3,6 +3,7 @@ import { waitFor } from '../harness/wait.ts';
 import { countUnprojected, countUnpublished } from '../fixtures/unpublished-steps.ts';
 import type { ChaosStack } from './chaos-stack.ts';
 import type { Ack } from './load-record.ts';
+import { testKeyRing } from '../harness/master-keys.ts';
 
 /** What the invariant checker found over every tenant of a run. */
 export interface InvariantReport {
@@ -49,6 +50,7 @@ export async function checkInvariants(
         tenant,
         nats: { url: stack.services.nats.url, stream: stack.eventStream },
         acknowledged: acks.filter((a) => a.tenant === tenant),
+        keyRing: testKeyRing(),
       });
       report.lost += r.lost.length;
       report.duplicates += r.duplicated.length;

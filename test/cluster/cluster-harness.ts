@@ -14,6 +14,7 @@ import { seedTenant } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { useTestNats, type TestNats } from '../harness/nats-server.ts';
 import { waitFor } from '../harness/wait.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SHARDS = 64;
@@ -113,6 +114,7 @@ export class ClusterHarness {
       PATH: process.env.PATH ?? '',
       BFLOW_FROM_SOURCE: '1', // the sources under test, never a dist/ built from an older tree
       BFLOW_MYSQL_URL: this.db.url,
+      BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
       BFLOW_NATS_URL: this.nats.url,
       BFLOW_CLUSTER: this.cluster,
       BFLOW_SHARDS: String(SHARDS),

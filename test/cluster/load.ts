@@ -2,6 +2,8 @@ import type { ClusterHarness } from './cluster-harness.ts';
 import { TENANT } from './cluster-harness.ts';
 import { commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { expect } from 'vitest';
+import { ENCRYPTED, pairId } from '../../src/store/crypto/encrypted-columns.ts';
+import { testCipher } from '../harness/master-keys.ts';
 
 /** Starts `count` purchase-order runtimes and returns their ids. */
 export async function createRuntimes(h: ClusterHarness, count: number, label: string): Promise<string[]> {
@@ -58,11 +60,22 @@ export function startLoad(h: ClusterHarness, runtimes: readonly string[], worker
 
 /** Every acknowledged command is in its runtime's log exactly once, and no command is there twice. */
 export async function expectExactlyOnce(h: ClusterHarness, load: LoadResult): Promise<void> {
+  // Comments are encrypted at rest (docs/security.md): each row's is opened, then counted.
   const rows = await h.query(
-    "SELECT comment, COUNT(*) AS n FROM runtime_log WHERE tenant = ? AND action = 'comment' GROUP BY comment",
+    "SELECT runtime_id, seq, comment FROM runtime_log WHERE tenant = ? AND action = 'comment'",
     [TENANT],
   );
-  const counts = new Map(rows.map((r) => [String(r.comment), Number(r.n)]));
+  const { cipher } = testCipher(h.db.pool);
+  const counts = new Map<string, number>();
+  for (const r of rows) {
+    const comment = await cipher.open(
+      TENANT,
+      ENCRYPTED.logComment,
+      pairId(String(r.runtime_id), Number(r.seq)),
+      String(r.comment),
+    );
+    counts.set(comment, (counts.get(comment) ?? 0) + 1);
+  }
   const missing = load.acked.filter((a) => counts.get(a.comment) !== 1);
   const duplicated = [...counts].filter(([, n]) => n > 1);
   expect(missing, 'acknowledged commands not logged exactly once').toEqual([]);

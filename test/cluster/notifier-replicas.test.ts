@@ -13,6 +13,7 @@ import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { useTestNats, type TestNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 /**
  * Two `bflow notifier` replicas share the durable consumer of BFLOW_EVENTS
@@ -37,6 +38,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   const env = {
     BFLOW_MYSQL_URL: db.url,
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_NATS_URL: nats.url,
     BFLOW_CLUSTER: nats.prefix,
     BFLOW_SHARDS: '4',

@@ -14,6 +14,7 @@ import { startPrivateServer, type PrivateServer } from '../harness/private-serve
 import { waitFor } from '../harness/wait.ts';
 import { DEPLOY, readYaml } from './deploy-files.ts';
 import { metricNames } from './promql.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 /**
  * The dashboard and the rules against a real Prometheus (Debian's `prometheus`, on a private port and temp
@@ -56,6 +57,7 @@ beforeAll(async () => {
   const [port, gatewayMetrics, ...nodeMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const env = {
     BFLOW_MYSQL_URL: db.url,
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_NATS_URL: nats.url,
     BFLOW_REDIS_URL: redisUrl,
     BFLOW_CLUSTER: nats.prefix,

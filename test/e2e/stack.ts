@@ -9,6 +9,7 @@ import { useTestDatabase } from '../harness/mysql.ts';
 import { useTestNats } from '../harness/nats-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
+import { TEST_MASTER_KEYS } from '../harness/master-keys.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -134,6 +135,7 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
   const secret = randomBytes(32).toString('hex');
   const env = {
     BFLOW_MYSQL_URL: db.url,
+    BFLOW_MASTER_KEYS: TEST_MASTER_KEYS,
     BFLOW_NATS_URL: nats.url,
     BFLOW_REDIS_URL: redisUrl,
     BFLOW_CLUSTER: nats.prefix,

@@ -3,6 +3,9 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisSnapshotCache, type RedisSnapshotCacheOptions } from '../../src/store/redis/snapshot-cache.ts';
+import { EnvelopeCipher } from '../../src/store/crypto/field-cipher.ts';
+import { generateMasterKey, keyRing } from '../../src/store/crypto/key-ring.ts';
+import { MemoryDataKeyStore } from '../../src/store/memory/memory-data-key-store.ts';
 import { snapshotCacheContract, snapshotState } from './contract/snapshot-cache.contract.ts';
 
 const URL = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,6 +26,15 @@ afterAll(async () => {
 
 snapshotCacheContract('redis cache', {
   create: ({ ttlMs }) => create({ ttlMs }),
+  ttlMs: 300,
+  elapse: () => undefined,
+});
+
+// Sealed snapshots (docs/security.md), as a cluster writes them: the same contract holds.
+const cipher = new EnvelopeCipher(keyRing([generateMasterKey('k1')]), new MemoryDataKeyStore());
+snapshotCacheContract('redis cache (encrypted)', {
+  // Keys of its own (`<PREFIX>:enc:rt:…`, still deleted at the end): the suites reuse runtime ids.
+  create: ({ ttlMs }) => create({ ttlMs, cipher, prefix: `${PREFIX}:enc` }),
   ttlMs: 300,
   elapse: () => undefined,
 });

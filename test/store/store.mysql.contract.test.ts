@@ -8,6 +8,9 @@ import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.t
 import { MySqlNotificationStore } from '../../src/store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../../src/store/mysql/webhook-store.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
+import { EnvelopeCipher } from '../../src/store/crypto/field-cipher.ts';
+import { generateMasterKey, keyRing } from '../../src/store/crypto/key-ring.ts';
+import { MySqlDataKeyStore } from '../../src/store/mysql/data-key-store.ts';
 import { analyticsReaderContract } from './contract/analytics-reader.contract.ts';
 import { directoryStoreContract } from './contract/directory-store.contract.ts';
 import { readModelContract } from './contract/read-model.contract.ts';
@@ -27,15 +30,23 @@ afterAll(async () => {
 
 const pool = async () => (await (db ??= useTestDatabase('store_contract'))).pool;
 
+// Encrypted at rest, as a cluster runs (docs/security.md): one cipher per file, its data keys in the test database.
+const ring = keyRing([generateMasterKey('contract')]);
+let cipher: Promise<EnvelopeCipher> | undefined;
+const options = async () => ({
+  cipher: await (cipher ??= pool().then((p) => new EnvelopeCipher(ring, new MySqlDataKeyStore(p)))),
+});
+
 async function mysqlSubject(): Promise<StoreSubject> {
   const p = await pool();
-  const writer = new MySqlTransitionWriter(p);
+  const o = await options();
+  const writer = new MySqlTransitionWriter(p, o);
   return {
     writer,
-    store: new MySqlRuntimeStore(p),
-    read: new MySqlReadModel(p),
+    store: new MySqlRuntimeStore(p, o),
+    read: new MySqlReadModel(p, o),
     directory: new MySqlDirectoryStore(p),
-    workflows: new MySqlWorkflowStore(p),
+    workflows: new MySqlWorkflowStore(p, o),
     rewindProjection: async (tenant, runtimeId, state) => {
       await p.query('UPDATE runtimes SET state = ?, revision = ?, status = ? WHERE tenant = ? AND id = ?', [
         JSON.stringify(state),
@@ -54,20 +65,22 @@ readModelContract('mysql', mysqlSubject);
 directoryStoreContract('mysql', mysqlSubject);
 workflowStoreContract('mysql', mysqlSubject);
 webhookStoreContract('mysql', async () => ({
-  webhooks: new MySqlWebhookStore(await pool()),
+  webhooks: new MySqlWebhookStore(await pool(), await options()),
   cleanup: async () => undefined,
 }));
 analyticsReaderContract('mysql', async () => {
   const p = await pool();
-  const writer = new MySqlTransitionWriter(p);
-  return { writer, analytics: new MySqlAnalyticsReader(p), cleanup: () => writer.close() };
+  const o = await options();
+  const writer = new MySqlTransitionWriter(p, o);
+  return { writer, analytics: new MySqlAnalyticsReader(p, o), cleanup: () => writer.close() };
 });
 notificationStoreContract('mysql', async () => ({
-  notifications: new MySqlNotificationStore(await pool()),
+  notifications: new MySqlNotificationStore(await pool(), await options()),
   cleanup: async () => undefined,
 }));
 migrationPlanStoreContract('mysql', async () => {
   const p = await pool();
-  const writer = new MySqlTransitionWriter(p);
-  return { plans: new MySqlMigrationPlanStore(p), writer, cleanup: () => writer.close() };
+  const o = await options();
+  const writer = new MySqlTransitionWriter(p, o);
+  return { plans: new MySqlMigrationPlanStore(p, o), writer, cleanup: () => writer.close() };
 });

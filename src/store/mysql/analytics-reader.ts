@@ -6,7 +6,8 @@ import {
   type StageSampleFilter,
   type StageSamples,
 } from '../analytics-ports.ts';
-import { num, readJson, selectRows, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
+import { num, selectRows, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
+import { openState } from './sealed-columns.ts';
 
 /**
  * The analytics read over MySQL (a read replica is fine): the newest runtimes
@@ -40,18 +41,21 @@ export class MySqlAnalyticsReader implements AnalyticsReader {
     const rows = await selectRows(
       this.ctx.db,
       this.ctx.timeout,
-      `SELECT id, version, created_at, JSON_EXTRACT(state, '$.stages') AS stages FROM runtimes WHERE ${where.join(' AND ')} ` +
+      `SELECT id, version, created_at, state FROM runtimes WHERE ${where.join(' AND ')} ` +
         'ORDER BY created_at DESC, id DESC LIMIT ?',
       [...values, limit + 1],
     );
-    return {
-      runtimes: rows.slice(0, limit).map((r) => ({
-        runtimeId: str(r.id),
-        version: num(r.version),
-        createdAt: num(r.created_at),
-        stages: readJson<Stage[]>(r.stages) ?? [],
-      })),
-      truncated: rows.length > limit,
-    };
+    const runtimes = await Promise.all(
+      rows.slice(0, limit).map(async (r) => {
+        const state = await openState(this.ctx.cipher, tenant, str(r.id), r.state);
+        return {
+          runtimeId: str(r.id),
+          version: num(r.version),
+          createdAt: num(r.created_at),
+          stages: (state.stages ?? []) as Stage[],
+        };
+      }),
+    );
+    return { runtimes, truncated: rows.length > limit };
   }
 }

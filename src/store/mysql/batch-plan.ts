@@ -2,6 +2,8 @@ import type { RuntimeState, RuntimeStatus } from '../../engine/index.ts';
 import { loggedCommand } from '../logged-command.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import { encodeStep } from '../step-log.ts';
+import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
+import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
 /**
  * Pure part of a group commit: given a batch and what the database holds for its
@@ -134,13 +136,15 @@ function accept(r: TransitionRecord, ps: PlanState): void {
 
 /**
  * Decides every record's outcome in order and builds the winners' rows: their steps and document slots,
- * and with `project` their projections too (written in the same transaction).
+ * and with `project` their projections too (written in the same transaction). The encrypted columns are
+ * sealed with `cipher` (its tenants ready).
  */
 export function planBatch(
   records: readonly TransitionRecord[],
   snapshot: BatchSnapshot,
   now: number,
   project = true,
+  cipher: FieldCipher = PLAINTEXT_CIPHER,
 ): BatchPlan {
   const ps: PlanState = {
     rev: new Map(snapshot.revisions),
@@ -159,7 +163,7 @@ export function planBatch(
     }
     return outcome;
   });
-  const rows = buildRows(winners, ps.created, now, project);
+  const rows = buildRows(winners, ps.created, now, project, cipher);
   for (const slot of ps.slots.values()) {
     if (slot.released !== undefined) rows.releases.push({ ...slot, runtimeId: slot.released });
     if (slot.claimed !== undefined) rows.claims.push([slot.tenant, slot.app, slot.docId, slot.claimed]);
@@ -168,7 +172,7 @@ export function planBatch(
 }
 
 /** A winner's runtime_steps row: its key, shard, idempotency key, event count and StepBody (step-log.ts). */
-function stepRow(r: TransitionRecord, now: number): Row {
+function stepRow(r: TransitionRecord, now: number, cipher: FieldCipher): Row {
   const base = r.change === undefined && r.baseRevision > 0;
   const body = encodeStep({
     state: r.state,
@@ -185,7 +189,7 @@ function stepRow(r: TransitionRecord, now: number): Row {
     r.shard,
     r.idempotency?.key ?? null,
     r.effects.events.length,
-    JSON.stringify(body),
+    cipher.seal(r.tenant, ENCRYPTED.stepBody, pairId(rt.id, r.state.revision), JSON.stringify(body)),
     now,
   ];
 }
@@ -194,7 +198,7 @@ function currentNodeOf(state: RuntimeState): string {
   return state.stages[state.stages.length - 1]?.node ?? '';
 }
 
-function runtimeRow(r: TransitionRecord): Row {
+function runtimeRow(r: TransitionRecord, cipher: FieldCipher): Row {
   const s = r.state;
   const rt = s.runtime;
   return [
@@ -207,7 +211,7 @@ function runtimeRow(r: TransitionRecord): Row {
     rt.version,
     s.status,
     currentNodeOf(s),
-    JSON.stringify(s),
+    cipher.seal(r.tenant, ENCRYPTED.runtimeState, rt.id, JSON.stringify(s)),
     s.revision,
     r.shard,
     rt.createdAt,
@@ -227,13 +231,14 @@ function buildRows(
   created: ReadonlySet<string>,
   now: number,
   project: boolean,
+  cipher: FieldCipher,
 ): BatchRows {
   const rows: BatchRows = {
-    steps: winners.map((r) => stepRow(r, now)),
+    steps: winners.map((r) => stepRow(r, now, cipher)),
     stepOwners: [...winners],
     claims: [],
     releases: [],
-    ...(project ? projectionRows(winners, created) : emptyProjection()),
+    ...(project ? projectionRows(winners, created, cipher) : emptyProjection()),
   };
   return rows;
 }
@@ -247,7 +252,11 @@ function emptyProjection(): ProjectionRows {
  * for the runtimes in `created`, else an upsert), every log entry, the last version of each task, the final
  * state of each timer.
  */
-export function projectionRows(winners: readonly TransitionRecord[], created: ReadonlySet<string>): ProjectionRows {
+export function projectionRows(
+  winners: readonly TransitionRecord[],
+  created: ReadonlySet<string>,
+  cipher: FieldCipher = PLAINTEXT_CIPHER,
+): ProjectionRows {
   const lastState = new Map<string, TransitionRecord>();
   const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
@@ -257,6 +266,7 @@ export function projectionRows(winners: readonly TransitionRecord[], created: Re
     lastState.set(runtimeKey(r.tenant, rt.id), r);
     const command = loggedCommand(r);
     r.effects.log.forEach((l, i) => {
+      const rowId = pairId(rt.id, l.seq);
       rows.log.push([
         r.tenant,
         rt.id,
@@ -266,9 +276,9 @@ export function projectionRows(winners: readonly TransitionRecord[], created: Re
         l.action,
         l.fromNode,
         l.toNode ?? null,
-        l.comment ?? null,
-        l.changes === undefined ? null : JSON.stringify(l.changes),
-        i === 0 && command ? JSON.stringify(command) : null,
+        l.comment === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logComment, rowId, l.comment),
+        l.changes === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logChanges, rowId, JSON.stringify(l.changes)),
+        i === 0 && command ? cipher.seal(r.tenant, ENCRYPTED.logCommand, rowId, JSON.stringify(command)) : null,
       ]);
     });
     for (const t of r.effects.tasks) {
@@ -297,7 +307,8 @@ export function projectionRows(winners: readonly TransitionRecord[], created: Re
       });
     }
   }
-  for (const [key, r] of lastState) (created.has(key) ? rows.runtimeInserts : rows.runtimeUpdates).push(runtimeRow(r));
+  for (const [key, r] of lastState)
+    (created.has(key) ? rows.runtimeInserts : rows.runtimeUpdates).push(runtimeRow(r, cipher));
   rows.tasks = [...tasks.values()];
   for (const t of timers.values()) {
     if (t.row) rows.timersSet.push(t.row);

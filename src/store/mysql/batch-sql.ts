@@ -1,4 +1,5 @@
 import type mysql from 'mysql2/promise';
+import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import {
   docKey,
@@ -28,6 +29,8 @@ export interface SqlContext {
   startPending?: boolean;
   /** The batch writes the log and the document slots only; a projector writes the projections after it. */
   projectLater?: boolean;
+  /** Seals the encrypted columns; the batch's tenants are ready. @default PLAINTEXT_CIPHER */
+  cipher?: FieldCipher;
 }
 
 /** The log position of each record's step, when the context knows how ids are allocated. */
@@ -402,7 +405,7 @@ export async function commitFast(
   now: number,
 ): Promise<CommitOutcome[]> {
   const assumed = assumeSnapshot(records);
-  const plan = planBatch(records, assumed, now, !ctx.projectLater);
+  const plan = planBatch(records, assumed, now, !ctx.projectLater, ctx.cipher);
   return withPositions(
     plan.outcomes,
     records,
@@ -420,7 +423,7 @@ async function commitChecked(
   records: readonly TransitionRecord[],
   now: number,
 ): Promise<CommitOutcome[]> {
-  const plan = planBatch(records, await readSnapshot(ctx, records), now, !ctx.projectLater);
+  const plan = planBatch(records, await readSnapshot(ctx, records), now, !ctx.projectLater, ctx.cipher);
   return withPositions(
     plan.outcomes,
     records,

@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import type { NodeId, RuntimeState } from '../../engine/index.ts';
+import type { NodeId } from '../../engine/index.ts';
 import {
   emptyProgress,
   migrationKey,
@@ -24,6 +24,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
+import { openState } from './sealed-columns.ts';
 
 const COLUMNS =
   'tenant, id, workflow_id, from_version, to_version, spec, status, auto, created_by, cursor_id, progress, owner, lease_until, created_at, updated_at, finished_at';
@@ -165,7 +166,12 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
       ...values,
       limit,
     ]);
-    return rows.map((r) => ({ runtimeId: str(r.id), state: readJson<RuntimeState>(r.state) }));
+    return Promise.all(
+      rows.map(async (r) => ({
+        runtimeId: str(r.id),
+        state: await openState(this.ctx.cipher, tenant, str(r.id), r.state),
+      })),
+    );
   }
 
   async occupiedNodes(tenant: string, workflowId: string, version: number): Promise<Map<NodeId, number>> {

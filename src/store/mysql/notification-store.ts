@@ -26,6 +26,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
+import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
 
 const INBOX_COLUMNS =
   'seq, tenant, recipient, dedupe_key, kind, event_id, runtime_id, app, doc_id, title, body, link, created_at, read_at';
@@ -46,6 +47,8 @@ export class MySqlNotificationStore implements NotificationStore {
 
   async addInApp(items: readonly NewNotification[]): Promise<number> {
     if (items.length === 0) return 0;
+    const cipher = this.ctx.cipher;
+    await cipher.ready(new Set(items.map((n) => n.tenant)));
     const values: unknown[] = [];
     for (const n of items)
       values.push(
@@ -57,8 +60,8 @@ export class MySqlNotificationStore implements NotificationStore {
         n.runtimeId,
         n.app,
         n.docId,
-        n.title,
-        n.body,
+        cipher.seal(n.tenant, ENCRYPTED.notificationTitle, n.dedupeKey, n.title),
+        cipher.seal(n.tenant, ENCRYPTED.notificationBody, n.dedupeKey, n.body),
         n.link,
         n.createdAt,
       );
@@ -87,7 +90,7 @@ export class MySqlNotificationStore implements NotificationStore {
         recipient,
       ]),
     ]);
-    const page = toPage(found.map(toNotification), limit, (last) => encodeCursor([last.seq]));
+    const page = toPage(await this.opened(found), limit, (last) => encodeCursor([last.seq]));
     return { ...page, unread: num(counted[0]?.n ?? 0) };
   }
 
@@ -96,7 +99,20 @@ export class MySqlNotificationStore implements NotificationStore {
       `SELECT ${INBOX_COLUMNS} FROM notifications WHERE tenant = ? AND recipient = ? AND seq > ? ORDER BY seq LIMIT ?`,
       [tenant, recipient, seq, limit],
     );
-    return found.map(toNotification);
+    return this.opened(found);
+  }
+
+  /** Notification rows with their title and body opened. */
+  private opened(rows: Row[]): Promise<StoredNotification[]> {
+    const cipher = this.ctx.cipher;
+    return Promise.all(
+      rows.map(async (r) => {
+        const n = toNotification(r);
+        n.title = await cipher.open(n.tenant, ENCRYPTED.notificationTitle, n.dedupeKey, n.title);
+        n.body = await cipher.open(n.tenant, ENCRYPTED.notificationBody, n.dedupeKey, n.body);
+        return n;
+      }),
+    );
   }
 
   async markRead(tenant: string, recipient: string, seq: number, now: number): Promise<boolean> {

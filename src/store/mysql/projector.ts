@@ -1,10 +1,12 @@
 import type mysql from 'mysql2/promise';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { TransitionRecord } from '../ports.ts';
-import { replaySteps, stepEffects, type StepBody } from '../step-log.ts';
+import { replaySteps, stepEffects } from '../step-log.ts';
 import { projectionRows, runtimeKey } from './batch-plan.ts';
 import { writeProjections, type SqlContext } from './batch-sql.ts';
 import { allowsMultipleStatements } from './pool.ts';
+import { openState, openStepBody } from './sealed-columns.ts';
+import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
 /**
  * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows, log
@@ -25,6 +27,8 @@ export interface ProjectorOptions {
   /** Longest wait before retrying a failed projection. @default 5000 */
   maxBackoffMs?: number;
   onError?: (err: unknown) => void;
+  /** Opens the log's rows and seals the projections. @default PLAINTEXT_CIPHER */
+  cipher?: FieldCipher;
 }
 
 /** A committed step and its position in its shard's log. */
@@ -66,7 +70,11 @@ export class MySqlProjector {
   constructor(
     private readonly pool: mysql.Pool,
     private readonly options: ProjectorOptions,
-  ) {}
+  ) {
+    this.cipher = options.cipher ?? PLAINTEXT_CIPHER;
+  }
+
+  private readonly cipher: FieldCipher;
 
   /** Committed steps to project within `delayMs`. */
   enqueue(committed: readonly CommittedRecord[]): void {
@@ -165,9 +173,11 @@ export class MySqlProjector {
       const others = await this.unprojectedOfOthers(ctx, projected, own, work.catchUp);
       const all = [...others, ...own].sort((a, b) => a.position - b.position);
       if (all.length > 0) {
+        await this.cipher.ready(new Set(all.map((c) => c.record.tenant)));
         const rows = projectionRows(
           all.map((c) => c.record),
           new Set(),
+          this.cipher,
         );
         await writeProjections(ctx, rows);
         await this.advance(ctx, all);
@@ -249,7 +259,15 @@ export class MySqlProjector {
       ids.flatMap((r) => [r.tenant, r.runtime_id]),
     );
     const states = new Map<string, RuntimeState | undefined>(
-      stored.map((r) => [runtimeKey(String(r.tenant), String(r.id)), JSON.parse(String(r.state)) as RuntimeState]),
+      await Promise.all(
+        stored.map(
+          async (r) =>
+            [
+              runtimeKey(String(r.tenant), String(r.id)),
+              await openState(this.cipher, String(r.tenant), String(r.id), r.state),
+            ] as const,
+        ),
+      ),
     );
     const byRevision = [...rows].sort((a, b) => Number(a.revision) - Number(b.revision));
     const out: CommittedRecord[] = [];
@@ -257,7 +275,7 @@ export class MySqlProjector {
       const tenant = String(r.tenant);
       const runtimeId = String(r.runtime_id);
       const key = runtimeKey(tenant, runtimeId);
-      const body = JSON.parse(String(r.body)) as StepBody;
+      const body = await openStepBody(this.cipher, tenant, runtimeId, Number(r.revision), r.body);
       const before = states.get(key);
       if (before !== undefined && before.revision >= Number(r.revision)) continue; // its row is newer already
       const state = replaySteps(before, [body])!;

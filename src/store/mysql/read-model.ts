@@ -3,11 +3,13 @@ import type { RuntimeState } from '../../engine/index.ts';
 import type { InboxItem, LoggedCommand, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
 import { checkLimit, decodeInboxCursor, decodeRuntimeCursor, encodeCursor, toPage } from '../pagination.ts';
 import { CoalescedReads } from './coalesced-reads.ts';
+import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
+import type { FieldCipher } from '../crypto/field-cipher.ts';
 import {
   num,
+  openJson,
   optNum,
   optStr,
-  readJson,
   selectRows,
   sqlContext,
   str,
@@ -15,6 +17,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
+import { openState } from './sealed-columns.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
@@ -34,7 +37,7 @@ export class MySqlReadModel implements ReadModel {
       tenant,
       runtimeId,
     ]);
-    return rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+    return rows[0] ? this.state(tenant, runtimeId, rows[0].state) : undefined;
   }
 
   /** Ordered by id; each filter narrows to an index prefix (`runtimes_by_app_status`, `runtimes_by_status`, `runtimes_by_doc`). */
@@ -65,7 +68,8 @@ export class MySqlReadModel implements ReadModel {
       limit + 1,
     ]);
     const page = toPage(rows, limit, (last) => encodeCursor([str(last.id)]));
-    return { items: page.items.map((r) => readJson<RuntimeState>(r.state)), nextCursor: page.nextCursor };
+    const items = await Promise.all(page.items.map((r) => this.state(tenant, str(r.id), r.state)));
+    return { items, nextCursor: page.nextCursor };
   }
 
   async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
@@ -73,7 +77,7 @@ export class MySqlReadModel implements ReadModel {
       'SELECT seq, at, actor, action, from_node, to_node, comment, changes, command FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
       [tenant, runtimeId],
     );
-    return rows.map(toLogEntry);
+    return Promise.all(rows.map((r) => toLogEntry(this.ctx.cipher, tenant, runtimeId, r)));
   }
 
   /**
@@ -107,6 +111,10 @@ export class MySqlReadModel implements ReadModel {
     return toPage(rows.map(toInboxItem), limit, (last) => encodeCursor([last.assignedAt, last.runtimeId, last.stage]));
   }
 
+  private state(tenant: string, runtimeId: string, stored: unknown): Promise<RuntimeState> {
+    return openState(this.ctx.cipher, tenant, runtimeId, stored);
+  }
+
   private select(sql: string, values: unknown[]): Promise<Row[]> {
     return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
@@ -121,8 +129,13 @@ function byInboxOrder(a: Row, b: Row): number {
   return ida < idb ? -1 : ida > idb ? 1 : num(a.stage) - num(b.stage);
 }
 
-/** A runtime_log row (its columns as selected by `runtimeLog`) as a StoredLogEntry. */
-export function toLogEntry(r: Row): StoredLogEntry {
+/** A runtime_log row of `runtimeId` (its columns as selected by `runtimeLog`) as a StoredLogEntry, opened. */
+export async function toLogEntry(
+  cipher: FieldCipher,
+  tenant: string,
+  runtimeId: string,
+  r: Row,
+): Promise<StoredLogEntry> {
   const entry: StoredLogEntry = {
     seq: num(r.seq),
     at: num(r.at),
@@ -133,10 +146,18 @@ export function toLogEntry(r: Row): StoredLogEntry {
   const toNode = optStr(r.to_node);
   const comment = optStr(r.comment);
   if (toNode !== undefined) entry.toNode = toNode;
-  if (comment !== undefined) entry.comment = comment;
+  const rowId = pairId(runtimeId, entry.seq);
+  if (comment !== undefined) entry.comment = await cipher.open(tenant, ENCRYPTED.logComment, rowId, comment);
   if (r.changes !== null && r.changes !== undefined)
-    entry.changes = readJson<Record<string, [unknown, unknown]>>(r.changes);
-  if (r.command !== null && r.command !== undefined) entry.command = readJson<LoggedCommand>(r.command);
+    entry.changes = await openJson<Record<string, [unknown, unknown]>>(
+      cipher,
+      tenant,
+      ENCRYPTED.logChanges,
+      rowId,
+      r.changes,
+    );
+  if (r.command !== null && r.command !== undefined)
+    entry.command = await openJson<LoggedCommand>(cipher, tenant, ENCRYPTED.logCommand, rowId, r.command);
   return entry;
 }
 

@@ -7,13 +7,14 @@ import type {
   StoredRetentionPolicy,
 } from '../retention-ports.ts';
 import { DAY_MS } from '../retention-ports.ts';
-import { baseStepBody, stateAtRevision, type StepBody } from '../step-log.ts';
+import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
+import { baseStepBody, stateAtRevision } from '../step-log.ts';
+import { openStepBody } from './sealed-columns.ts';
 import {
   execute,
   inTransaction,
   num,
   optNum,
-  readJson,
   selectRows,
   sqlContext,
   str,
@@ -137,7 +138,12 @@ export class MySqlRetentionStore implements RetentionStore {
       [tenant, runtimeId, revision],
     );
     if (rows.length < 2) return 0; // nothing below it (its only step, or compacted before)
-    const steps = rows.map((r) => ({ revision: num(r.revision), body: readJson<StepBody>(r.body) }));
+    const steps = await Promise.all(
+      rows.map(async (r) => ({
+        revision: num(r.revision),
+        body: await openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body),
+      })),
+    );
     const state = stateAtRevision(steps, revision);
     if (state === undefined) return 0; // a log older than migration 004 without a base: left as it is
     const key = [tenant, runtimeId];
@@ -148,10 +154,12 @@ export class MySqlRetentionStore implements RetentionStore {
       [...key, revision],
     );
     const last = steps[steps.length - 1]!.body;
+    await this.ctx.cipher.ready([tenant]);
+    const base = JSON.stringify(baseStepBody(state, last.cause));
     await this.run(
       conn,
       'UPDATE runtime_steps SET body = ?, events = 0 WHERE tenant = ? AND runtime_id = ? AND revision = ?',
-      [JSON.stringify(baseStepBody(state, last.cause)), ...key, revision],
+      [this.ctx.cipher.seal(tenant, ENCRYPTED.stepBody, pairId(runtimeId, revision), base), ...key, revision],
     );
     await this.run(
       conn,

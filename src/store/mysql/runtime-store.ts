@@ -4,10 +4,11 @@ import type { DueTimer, OutboxEvent, PublishedMark, RuntimeStore, StoredIdempote
 import { checkLimit, MAX_POLL_LIMIT } from '../pagination.ts';
 import { replaySteps, stateAtRevision, stepEvents, type StepBody } from '../step-log.ts';
 import { StoreError } from '../errors.ts';
+import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
 import {
   execute,
   num,
-  readJson,
+  openJson,
   selectRows,
   sqlContext,
   str,
@@ -15,6 +16,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
+import { openState, openStepBody } from './sealed-columns.ts';
 
 /**
  * The write side's reads over MySQL: activation (the runtime row, then the log after it), idempotency by
@@ -36,17 +38,14 @@ export class MySqlRuntimeStore implements RuntimeStore {
     let projected = from;
     if (projected === undefined) {
       const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
-      projected = rows[0] ? readJson<RuntimeState>(rows[0].state) : undefined;
+      projected = rows[0] ? await openState(this.ctx.cipher, tenant, runtimeId, rows[0].state) : undefined;
     }
     const steps = await this.select(
       'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ? ORDER BY revision',
       [tenant, runtimeId, projected?.revision ?? 0],
     );
     if (steps.length === 0) return projected;
-    return replaySteps(
-      projected,
-      steps.map((r) => readJson<StepBody>(r.body)),
-    );
+    return replaySteps(projected, await Promise.all(steps.map((r) => this.stepBody(tenant, runtimeId, r))));
   }
 
   async findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined> {
@@ -75,7 +74,9 @@ export class MySqlRuntimeStore implements RuntimeStore {
       'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision <= ? ORDER BY revision',
       [tenant, runtimeId, revision],
     );
-    const bodies = steps.map((r) => ({ revision: num(r.revision), body: readJson<StepBody>(r.body) }));
+    const bodies = await Promise.all(
+      steps.map(async (r) => ({ revision: num(r.revision), body: await this.stepBody(tenant, runtimeId, r) })),
+    );
     const state = stateAtRevision(bodies, revision);
     if (!state) {
       throw new StoreError(
@@ -103,7 +104,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
     return {
       key: str(row.idem_key),
       runtimeId: str(row.runtime_id),
-      response: readJson(row.response),
+      response: await openJson(this.ctx.cipher, tenant, ENCRYPTED.idempotencyResponse, key, row.response),
       createdAt: num(row.created_at),
     };
   }
@@ -148,15 +149,20 @@ export class MySqlRuntimeStore implements RuntimeStore {
     const legacy = this.legacyDrained.has(shard)
       ? []
       : await this.select(
-          'SELECT position, shard, events, created_at FROM outbox ' +
+          'SELECT position, shard, tenant, events, created_at FROM outbox ' +
             'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
           [shard, limit],
         );
     if (legacy.length === 0) this.legacyDrained.add(shard);
     else {
       this.legacyOutbox.add(shard);
-      return legacy.flatMap((r) =>
-        readJson<DomainEvent[]>(r.events).map((event) => ({
+      const events = await Promise.all(
+        legacy.map((r) =>
+          openJson<DomainEvent[]>(this.ctx.cipher, str(r.tenant), ENCRYPTED.outboxEvents, str(r.position), r.events),
+        ),
+      );
+      return legacy.flatMap((r, i) =>
+        events[i]!.map((event) => ({
           position: num(r.position),
           shard: num(r.shard),
           event,
@@ -165,14 +171,15 @@ export class MySqlRuntimeStore implements RuntimeStore {
       );
     }
     const rows = await this.select(
-      'SELECT s.tenant, s.runtime_id, s.position, s.body, s.created_at FROM runtime_steps s ' +
+      'SELECT s.tenant, s.runtime_id, s.revision, s.position, s.body, s.created_at FROM runtime_steps s ' +
         'WHERE s.shard = ? AND s.events > 0 AND s.position > ' +
         '(SELECT COALESCE(MAX(w.published_position), 0) FROM shard_watermarks w WHERE w.shard = ?) ' +
         'ORDER BY s.position LIMIT ?',
       [shard, shard, limit],
     );
-    return rows.flatMap((r) =>
-      stepEvents(str(r.tenant), str(r.runtime_id), readJson<StepBody>(r.body)).map((event) => ({
+    const bodies = await Promise.all(rows.map((r) => this.stepBody(str(r.tenant), str(r.runtime_id), r)));
+    return rows.flatMap((r, i) =>
+      stepEvents(str(r.tenant), str(r.runtime_id), bodies[i]!).map((event) => ({
         position: num(r.position),
         shard,
         event,
@@ -205,6 +212,11 @@ export class MySqlRuntimeStore implements RuntimeStore {
       // In shard order, as every writer of these rows locks them: no lock-order deadlock.
       [[...highest].sort(([a], [b]) => a - b).map(([shard, position]) => [shard, position, 0, now])],
     );
+  }
+
+  /** A runtime_steps row's body (columns `revision`, `body`), opened. */
+  private stepBody(tenant: string, runtimeId: string, r: Row): Promise<StepBody> {
+    return openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body);
   }
 
   private select(sql: string, values: unknown[]): Promise<Row[]> {

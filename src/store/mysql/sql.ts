@@ -1,5 +1,6 @@
 import type mysql from 'mysql2/promise';
 import { StoreError } from '../errors.ts';
+import { type FieldCipher, isSealed, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS } from './pool.ts';
 import { checkOptions, positive, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
@@ -9,11 +10,14 @@ export interface MySqlRepositoryOptions {
   queryTimeoutMs?: number;
   /** Clock for the times the store sets itself (e.g. `published_at`). @default Date.now */
   now?: () => number;
+  /** Seals the encrypted columns (docs/security.md) on write and opens them on read. @default PLAINTEXT_CIPHER (no keys) */
+  cipher?: FieldCipher;
 }
 
 export const DEFAULT_MYSQL_REPOSITORY_OPTIONS = Object.freeze({
   queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
   now: Date.now,
+  cipher: PLAINTEXT_CIPHER,
 } satisfies OptionDefaults<MySqlRepositoryOptions>);
 
 /** A pool or one of its connections (inside a transaction). */
@@ -25,12 +29,13 @@ export interface SqlContext {
   db: mysql.Pool;
   timeout: number;
   now: () => number;
+  cipher: FieldCipher;
 }
 
 export function sqlContext(db: mysql.Pool, options: MySqlRepositoryOptions = {}): SqlContext {
-  const { queryTimeoutMs, now } = resolveOptions(DEFAULT_MYSQL_REPOSITORY_OPTIONS, options);
+  const { queryTimeoutMs, now, cipher } = resolveOptions(DEFAULT_MYSQL_REPOSITORY_OPTIONS, options);
   checkOptions('MySqlRepository', { queryTimeoutMs }, { queryTimeoutMs: positive });
-  return { db, timeout: queryTimeoutMs, now };
+  return { db, timeout: queryTimeoutMs, now, cipher };
 }
 
 /**
@@ -122,6 +127,54 @@ export function readJson<T>(value: unknown): T {
   if (typeof value === 'string') return JSON.parse(value) as T;
   if (Buffer.isBuffer(value)) return JSON.parse(value.toString('utf8')) as T;
   return value as T;
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+
+/** The JSON text of `value` as an encrypted text column stores it (sealed for its tenant, column and row). */
+export function sealJson(cipher: FieldCipher, tenant: string, column: string, rowId: string, value: unknown): string {
+  return cipher.seal(tenant, column, rowId, JSON.stringify(value));
+}
+
+/** Parses an encrypted text column: opened first when sealed; a value written before encryption parses as it is. */
+export async function openJson<T>(
+  cipher: FieldCipher,
+  tenant: string,
+  column: string,
+  rowId: string,
+  value: unknown,
+): Promise<T> {
+  const stored = text(value);
+  if (stored === undefined) return value as T;
+  return JSON.parse(await cipher.open(tenant, column, rowId, stored)) as T;
+}
+
+/**
+ * A column of the JSON type (which must hold valid JSON) stores its sealed text as a JSON string; a value
+ * written before encryption is the JSON itself.
+ */
+export function sealJsonColumn(
+  cipher: FieldCipher,
+  tenant: string,
+  column: string,
+  rowId: string,
+  value: unknown,
+): string {
+  const json = JSON.stringify(value);
+  return cipher.encrypts ? JSON.stringify(cipher.seal(tenant, column, rowId, json)) : json;
+}
+
+export async function openJsonColumn<T>(
+  cipher: FieldCipher,
+  tenant: string,
+  column: string,
+  rowId: string,
+  value: unknown,
+): Promise<T> {
+  const parsed = readJson<unknown>(value);
+  if (typeof parsed !== 'string' || !isSealed(parsed)) return parsed as T;
+  return JSON.parse(await cipher.open(tenant, column, rowId, parsed)) as T;
 }
 
 export const str = (value: unknown): string => String(value);

@@ -1,6 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type mysql from 'mysql2/promise';
 import { StoreError } from '../errors.ts';
+import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
 import { commitFast, commitSlow, completePositions, errnoOf, LostRaceError, type SqlContext } from './batch-sql.ts';
 import { MySqlProjector, type CommittedRecord } from './projector.ts';
@@ -41,6 +42,8 @@ export interface TransitionWriterOptions {
   projectionDelayMs?: number;
   /** Told when a projection transaction failed (it is retried). @default none */
   onProjectionError?: (err: unknown) => void;
+  /** Seals the encrypted columns of the log and the projections (docs/security.md). @default PLAINTEXT_CIPHER */
+  cipher?: FieldCipher;
 }
 
 export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
@@ -52,6 +55,7 @@ export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
   breakerVolumeThreshold: 3,
   now: Date.now,
   projectionDelayMs: 0,
+  cipher: PLAINTEXT_CIPHER,
 } satisfies OptionDefaults<TransitionWriterOptions>);
 
 type ResolvedWriterOptions = Resolved<TransitionWriterOptions, typeof DEFAULT_TRANSITION_WRITER_OPTIONS>;
@@ -118,6 +122,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
         delayMs: this.options.projectionDelayMs,
         queryTimeoutMs: this.options.queryTimeoutMs,
         now: this.options.now,
+        cipher: this.options.cipher,
         ...(options.onProjectionError && { onError: options.onProjectionError }),
       });
     }
@@ -233,6 +238,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   /** The breaker's action: one transaction, retried once after a deadlock. Throws only when nothing was written. */
   private async execute(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
+    // The batch's data keys (cached after a tenant's first batch: no round trip), before the transaction.
+    await this.options.cipher.ready(new Set(records.map((r) => r.tenant)));
     try {
       return await this.transaction(records);
     } catch (err) {
@@ -250,6 +257,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
       timeoutMs: this.options.queryTimeoutMs,
       multipleStatements: allowsMultipleStatements(this.pool),
       projectLater: this.projector !== undefined,
+      cipher: this.options.cipher,
     };
     let clean = false;
     try {

@@ -1,6 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { checkLimit, decodeCursor, encodeCursor, toPage } from '../pagination.ts';
 import type { Page } from '../ports.ts';
+import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
 import { MAX_WEBHOOKS_PER_TENANT, type WebhookRecord, type WebhookStore } from '../webhook-ports.ts';
 import {
   execute,
@@ -26,11 +27,13 @@ export class MySqlWebhookStore implements WebhookStore {
 
   async create(record: WebhookRecord): Promise<{ created: boolean; record: WebhookRecord }> {
     const r = record;
+    await this.ctx.cipher.ready([r.tenant]);
+    const secret = this.ctx.cipher.seal(r.tenant, ENCRYPTED.webhookSecret, r.id, r.secret);
     const result = await execute(
       this.ctx.db,
       this.ctx.timeout,
       `INSERT IGNORE INTO webhooks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
-      [r.tenant, r.id, r.url, JSON.stringify(r.events), r.secret, r.createdAt],
+      [r.tenant, r.id, r.url, JSON.stringify(r.events), secret, r.createdAt],
     );
     if (result.affectedRows === 1) return { created: true, record: structuredClone(r) };
     const existing = await this.get(r.tenant, r.id);
@@ -40,7 +43,7 @@ export class MySqlWebhookStore implements WebhookStore {
 
   async get(tenant: string, id: string): Promise<WebhookRecord | undefined> {
     const rows = await this.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? AND id = ?`, [tenant, id]);
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && this.toRecord(rows[0]);
   }
 
   async list(tenant: string, limit: number, cursor?: string): Promise<Page<WebhookRecord>> {
@@ -50,7 +53,7 @@ export class MySqlWebhookStore implements WebhookStore {
       `SELECT ${COLUMNS} FROM webhooks WHERE tenant = ?${after === undefined ? '' : ' AND id > ?'} ORDER BY id LIMIT ?`,
       after === undefined ? [tenant, limit + 1] : [tenant, after, limit + 1],
     );
-    return toPage(rows.map(toRecord), limit, (last) => encodeCursor([last.id]));
+    return toPage(await Promise.all(rows.map((r) => this.toRecord(r))), limit, (last) => encodeCursor([last.id]));
   }
 
   async forTenant(tenant: string): Promise<WebhookRecord[]> {
@@ -58,7 +61,7 @@ export class MySqlWebhookStore implements WebhookStore {
       tenant,
       MAX_WEBHOOKS_PER_TENANT + 1,
     ]);
-    return rows.map(toRecord);
+    return Promise.all(rows.map((r) => this.toRecord(r)));
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
@@ -69,18 +72,20 @@ export class MySqlWebhookStore implements WebhookStore {
     return result.affectedRows > 0;
   }
 
+  private async toRecord(r: Row): Promise<WebhookRecord> {
+    const tenant = str(r.tenant);
+    const id = str(r.id);
+    return {
+      tenant,
+      id,
+      url: str(r.url),
+      events: readJson<string[]>(r.events),
+      secret: await this.ctx.cipher.open(tenant, ENCRYPTED.webhookSecret, id, str(r.secret)),
+      createdAt: num(r.created_at),
+    };
+  }
+
   private select(sql: string, values: unknown[]): Promise<Row[]> {
     return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
-}
-
-function toRecord(r: Row): WebhookRecord {
-  return {
-    tenant: str(r.tenant),
-    id: str(r.id),
-    url: str(r.url),
-    events: readJson<string[]>(r.events),
-    secret: str(r.secret),
-    createdAt: num(r.created_at),
-  };
 }

@@ -3,13 +3,15 @@ import type { WorkflowDefinition } from '../../engine/index.ts';
 import { contentHash } from '../content-hash.ts';
 import { StoreError } from '../errors.ts';
 import type { AppConfig, AppMode, PublishMetadata, WorkflowRecord, WorkflowStore, WorkflowVersion } from '../ports.ts';
+import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
 import {
   execute,
   inTransaction,
   num,
+  openJsonColumn,
   optNum,
   optStr,
-  readJson,
+  sealJsonColumn,
   selectRows,
   sqlContext,
   str,
@@ -37,10 +39,11 @@ export class MySqlWorkflowStore implements WorkflowStore {
     definition: WorkflowDefinition,
     now: number,
   ): Promise<WorkflowRecord> {
+    const draft = await this.seal(tenant, ENCRYPTED.workflowDraft, id, definition);
     try {
       await this.exec(
         'INSERT INTO workflows (tenant, id, app, name, draft, latest_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)',
-        [tenant, id, definition.app, definition.name, JSON.stringify(definition), now, now],
+        [tenant, id, definition.app, definition.name, draft, now, now],
       );
     } catch (err) {
       if ((err as { code?: string }).code === 'ER_DUP_ENTRY') {
@@ -61,9 +64,10 @@ export class MySqlWorkflowStore implements WorkflowStore {
   }
 
   async updateDraft(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<boolean> {
+    const draft = await this.seal(tenant, ENCRYPTED.workflowDraft, id, definition);
     const result = await this.exec(
       'UPDATE workflows SET app = ?, name = ?, draft = ?, updated_at = ? WHERE tenant = ? AND id = ?',
-      [definition.app, definition.name, JSON.stringify(definition), now, tenant, id],
+      [definition.app, definition.name, draft, now, tenant, id],
     );
     return result.affectedRows > 0;
   }
@@ -74,7 +78,7 @@ export class MySqlWorkflowStore implements WorkflowStore {
       `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND id = ?`,
       [tenant, id],
     );
-    return rows[0] ? toWorkflow(rows[0]) : undefined;
+    return rows[0] ? this.toWorkflow(rows[0]) : undefined;
   }
 
   async listWorkflows(tenant: string, app?: string): Promise<WorkflowRecord[]> {
@@ -88,7 +92,7 @@ export class MySqlWorkflowStore implements WorkflowStore {
             `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND app = ? ORDER BY id`,
             [tenant, app],
           );
-    return rows.map(toWorkflow);
+    return Promise.all(rows.map((r) => this.toWorkflow(r)));
   }
 
   /** Locks the workflow row so concurrent publishes of one workflow serialise and never reuse a version number. */
@@ -106,7 +110,13 @@ export class MySqlWorkflowStore implements WorkflowStore {
       );
       const row = rows[0];
       if (!row) return undefined;
-      const definition = readJson<WorkflowDefinition>(row.draft);
+      const definition = await openJsonColumn<WorkflowDefinition>(
+        this.ctx.cipher,
+        tenant,
+        ENCRYPTED.workflowDraft,
+        id,
+        row.draft,
+      );
       const hash = contentHash(definition);
       const latest = optNum(row.latest_version);
       if (latest !== undefined) {
@@ -130,7 +140,7 @@ export class MySqlWorkflowStore implements WorkflowStore {
           tenant,
           id,
           version.version,
-          JSON.stringify(definition),
+          await this.seal(tenant, ENCRYPTED.versionDefinition, pairId(id, version.version), definition),
           hash,
           now,
           meta.publishedBy ?? null,
@@ -204,7 +214,43 @@ export class MySqlWorkflowStore implements WorkflowStore {
       `SELECT ${VERSION_COLUMNS} FROM workflow_versions WHERE tenant = ? AND workflow_id = ? AND version = ?`,
       [tenant, id, version],
     );
-    return rows[0] ? toVersion(rows[0]) : undefined;
+    return rows[0] ? this.toVersion(tenant, rows[0]) : undefined;
+  }
+
+  /** The JSON column's stored form of `value` (sealed: docs/security.md). */
+  private async seal(tenant: string, column: string, rowId: string, value: unknown): Promise<string> {
+    await this.ctx.cipher.ready([tenant]);
+    return sealJsonColumn(this.ctx.cipher, tenant, column, rowId, value);
+  }
+
+  private async toWorkflow(r: Row): Promise<WorkflowRecord> {
+    const tenant = str(r.tenant);
+    const id = str(r.id);
+    return {
+      id,
+      tenant,
+      app: str(r.app),
+      name: str(r.name),
+      draft: await openJsonColumn<WorkflowDefinition>(this.ctx.cipher, tenant, ENCRYPTED.workflowDraft, id, r.draft),
+      latestVersion: optNum(r.latest_version) ?? null,
+      createdAt: num(r.created_at),
+      updatedAt: num(r.updated_at),
+    };
+  }
+
+  private async toVersion(tenant: string, r: Row): Promise<WorkflowVersion> {
+    const workflowId = str(r.workflow_id);
+    const version = num(r.version);
+    return {
+      ...versionMeta(r),
+      definition: await openJsonColumn<WorkflowDefinition>(
+        this.ctx.cipher,
+        tenant,
+        ENCRYPTED.versionDefinition,
+        pairId(workflowId, version),
+        r.definition,
+      ),
+    };
   }
 
   private select(db: Queryable, sql: string, values: unknown[]): Promise<Row[]> {
@@ -214,19 +260,6 @@ export class MySqlWorkflowStore implements WorkflowStore {
   private exec(sql: string, values: unknown[]): Promise<mysql.ResultSetHeader> {
     return execute(this.ctx.db, this.ctx.timeout, sql, values);
   }
-}
-
-function toWorkflow(r: Row): WorkflowRecord {
-  return {
-    id: str(r.id),
-    tenant: str(r.tenant),
-    app: str(r.app),
-    name: str(r.name),
-    draft: readJson<WorkflowDefinition>(r.draft),
-    latestVersion: optNum(r.latest_version) ?? null,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
 }
 
 function versionMeta(r: Row): Omit<WorkflowVersion, 'definition'> {
@@ -241,10 +274,6 @@ function versionMeta(r: Row): Omit<WorkflowVersion, 'definition'> {
   const changeLog = optStr(r.change_log);
   if (changeLog !== undefined) v.changeLog = changeLog;
   return v;
-}
-
-function toVersion(r: Row): WorkflowVersion {
-  return { ...versionMeta(r), definition: readJson<WorkflowDefinition>(r.definition) };
 }
 
 function toAppConfig(r: Row): AppConfig {

@@ -4,6 +4,8 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { SnapshotCache } from '../ports.ts';
+import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
+import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 import { BREAKER_STATE, snapshotCacheMetrics, type CacheOp, type SnapshotCacheMetrics } from './cache-metrics.ts';
 import {
   checkOptions,
@@ -48,6 +50,8 @@ export interface RedisSnapshotCacheOptions {
   registry?: Registry;
   /** @default a silent logger */
   logger?: Logger;
+  /** Seals each snapshot (docs/security.md); the revision before it stays plaintext. @default PLAINTEXT_CIPHER */
+  cipher?: FieldCipher;
 }
 
 export const DEFAULT_REDIS_SNAPSHOT_CACHE_OPTIONS = Object.freeze({
@@ -64,6 +68,7 @@ export const DEFAULT_REDIS_SNAPSHOT_CACHE_OPTIONS = Object.freeze({
   rollingWindowMs: 10_000,
   maxUnsyncedKeys: 100_000,
   logger: pino({ level: 'silent' }),
+  cipher: PLAINTEXT_CIPHER,
 } satisfies OptionDefaults<RedisSnapshotCacheOptions>);
 
 type ResolvedCacheOptions = Resolved<RedisSnapshotCacheOptions, typeof DEFAULT_REDIS_SNAPSHOT_CACHE_OPTIONS> & {
@@ -163,14 +168,17 @@ export class RedisSnapshotCache implements SnapshotCache {
     }
     const raw = await this.guard('get', () => this.client.get(key));
     if (!raw.ok) return undefined;
-    const state = raw.value === null ? undefined : this.decode(raw.value, runtimeId);
+    const state = raw.value === null ? undefined : await this.decode(raw.value, tenant, runtimeId);
     (state ? this.metrics.hits : this.metrics.misses).inc();
     return state;
   }
 
   async setMany(entries: readonly { tenant: string; state: RuntimeState }[]): Promise<void> {
     if (entries.length === 0) return;
-    const written = await this.guard('set', () => this.writeAll(entries));
+    const written = await this.guard('set', async () => {
+      await this.options.cipher.ready(new Set(entries.map((e) => e.tenant)));
+      return this.writeAll(entries);
+    });
     for (const { tenant, state } of entries) this.track(this.key(tenant, state.runtime.id), written.ok);
   }
 
@@ -207,7 +215,8 @@ export class RedisSnapshotCache implements SnapshotCache {
   private async writeAll(entries: readonly { tenant: string; state: RuntimeState }[]): Promise<void> {
     const pipe = this.client.pipeline() as ScriptedPipeline;
     for (const { tenant, state } of entries) {
-      const value = `${state.revision}|${JSON.stringify(state)}`;
+      const sealed = this.options.cipher.seal(tenant, ENCRYPTED.snapshot, state.runtime.id, JSON.stringify(state));
+      const value = `${state.revision}|${sealed}`;
       pipe.bflowSetIfNewer(this.key(tenant, state.runtime.id), state.revision, value, this.options.ttlMs);
     }
     const results = (await pipe.exec()) ?? [];
@@ -217,13 +226,26 @@ export class RedisSnapshotCache implements SnapshotCache {
     }
   }
 
-  /** A value that does not parse, or belongs to another runtime, is treated as a miss. */
-  private decode(raw: string, runtimeId: string): RuntimeState | undefined {
+  /**
+   * A value that does not open or parse, or belongs to another runtime, is treated as a miss (and logged:
+   * a snapshot copied under another runtime's key does not open).
+   */
+  private async decode(raw: string, tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
     try {
-      const state = JSON.parse(raw.slice(raw.indexOf('|') + 1)) as RuntimeState;
+      const text = await this.options.cipher.open(
+        tenant,
+        ENCRYPTED.snapshot,
+        runtimeId,
+        raw.slice(raw.indexOf('|') + 1),
+      );
+      const state = JSON.parse(text) as RuntimeState;
       return state.runtime?.id === runtimeId ? state : undefined;
-    } catch {
+    } catch (err) {
       this.metrics.errors.inc({ op: 'get' });
+      this.options.logger.warn(
+        { err, tenant, runtimeId },
+        'snapshot cache: a snapshot does not decode; read from MySQL',
+      );
       return undefined;
     }
   }
