@@ -7,6 +7,7 @@ import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import { PO_WORKFLOW, commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { purchaseOrderV2 } from '../fixtures/purchase-order-v2.ts';
 import { countUnpublished } from '../fixtures/unpublished-steps.ts';
+import { testCipher, testKeyRing } from '../harness/master-keys.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterHarness, TENANT } from './cluster-harness.ts';
 import { expectExactlyOnce, startLoad, type LoadResult } from './load.ts';
@@ -38,7 +39,7 @@ async function createRuntimes(h: ClusterHarness, count: number, label: string, c
 
 /** Publishes version 2 of the purchase order (test/fixtures/purchase-order-v2.ts). */
 async function publishV2(h: ClusterHarness): Promise<void> {
-  const workflows = new MySqlWorkflowStore(h.db.pool);
+  const workflows = new MySqlWorkflowStore(h.db.pool, testCipher(h.db.pool));
   await workflows.updateDraft(TENANT, PO_WORKFLOW, purchaseOrderV2(), Date.now());
   expect(await workflows.publish(TENANT, PO_WORKFLOW, Date.now(), { publishedBy: 'dee' })).toMatchObject({
     version: 2,
@@ -46,7 +47,7 @@ async function publishV2(h: ClusterHarness): Promise<void> {
 }
 
 async function createPlan(h: ClusterHarness, id: string): Promise<MySqlMigrationPlanStore> {
-  const plans = new MySqlMigrationPlanStore(h.db.pool);
+  const plans = new MySqlMigrationPlanStore(h.db.pool, testCipher(h.db.pool));
   await plans.createPlan({
     id,
     tenant: TENANT,
@@ -103,6 +104,7 @@ async function expectInvariants(h: ClusterHarness, acked: AcknowledgedCommand[],
   ];
   const report = await checkInvariants({
     pool: h.db.pool,
+    keyRing: testKeyRing(),
     tenant: TENANT,
     nats: { url: h.nats.url, stream: clusterStreams(h.cluster).events },
     acknowledged,

@@ -25,7 +25,7 @@ export interface RetentionMetrics {
 
 export function registerRetentionMetrics(registry: Registry): RetentionMetrics {
   const registers = [registry];
-  return {
+  const metrics: RetentionMetrics = {
     rows: new Counter({
       name: 'bflow_retention_rows_total',
       help: 'Rows retention removed (or idempotency keys it forgot), by table',
@@ -50,6 +50,9 @@ export function registerRetentionMetrics(registry: Registry): RetentionMetrics {
       registers,
     }),
   };
+  // Every result has a series from the start, so rates and alerts (retention_stalled) see 0 before the first run.
+  for (const result of ['done', 'partial', 'failed']) metrics.runs.inc({ result }, 0);
+  return metrics;
 }
 
 /** How long each kind of row is kept; 0 keeps it for ever. */
