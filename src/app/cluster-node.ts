@@ -25,6 +25,7 @@ import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import type { SnapshotCache } from '../store/ports.ts';
 import { RedisSnapshotCache } from '../store/redis/snapshot-cache.ts';
 import { shardedWriter } from '../store/sharded-writer.ts';
+import { loadTracing } from './tracing.ts';
 
 export interface ClusterNode {
   node: ShardNode;
@@ -50,6 +51,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
   return closers.starting(async () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    const tracing = await loadTracing(config.nodeId);
     const countStatements = config.mysqlStatementMetrics;
     if (countStatements) registerMySqlStatementMetrics(registry);
     // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.
@@ -93,6 +95,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
             metrics: writerMetrics,
             projectionDelayMs: config.projectionDelayMs,
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
+            ...(tracing && { aroundBatch: tracing.aroundBatch }),
           }),
         ),
       ),
@@ -103,12 +106,13 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     const host = new RuntimeHost(
       {
         runtimes,
-        writer: mysqlWriter,
+        writer: tracing ? tracing.writer(mysqlWriter) : mysqlWriter,
         cache,
         workflows: new MySqlWorkflowStore(pool),
         directory: new MySqlDirectoryStore(pool),
         logger,
         registry,
+        ...(tracing && { traceStep: tracing.traceStep }),
         // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),
@@ -141,7 +145,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     );
     const relay = new OutboxRelay({
       store: runtimes,
-      publisher,
+      publisher: tracing ? tracing.eventPublisher(publisher) : publisher,
       prefix: config.cluster,
       metrics: registerOutboxMetrics(registry),
       logger,
@@ -162,11 +166,12 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       registry,
       logger,
     });
-    const bus = closers.add(
-      'shard bus',
-      new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), { registry, logger }),
-      (b) => b.close(),
-    );
+    const colocated = new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), {
+      registry,
+      logger,
+    });
+    // Traced outside the colocated bus: a command for one of this node's own shards keeps its trace as well.
+    const bus = closers.add('shard bus', tracing ? tracing.shardBus(colocated) : colocated, (b) => b.close());
     const node = new ShardNode({
       leases,
       bus,
@@ -194,6 +199,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       prefix: config.cluster,
       metrics: webhookMetrics,
       logger,
+      ...(tracing && { traceConsume: tracing.traceConsume }),
     });
     closers.defer('webhook consumer', () => webhooks.stop());
     return { node, host, bus, registry, stop: () => closers.close() };

@@ -25,6 +25,7 @@ import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig, NotificationsConfig } from './config.ts';
+import { loadTracing } from './tracing.ts';
 
 /** The providers configured, each behind its breaker; `close` ends the SMTP pool. */
 export function providerChannels(
@@ -105,11 +106,13 @@ export async function startClusterNotifier(
       onTenantChange(nc, config.cluster, 'directory', (tenant) => notifier.invalidate(tenant)),
     );
     const batcher = new NotificationBatcher(notifier, { metrics, logger });
+    const tracing = await loadTracing(config.nodeId);
     const consumer = await JetStreamNotificationConsumer.start(nc, batcher, {
       stream: streams.events,
       prefix: config.cluster,
       ackWaitMs: config.notifications.ackWaitMs,
       logger,
+      ...(tracing && { traceConsume: tracing.traceConsume }),
     });
     closers.defer('notification consumer', () => consumer.stop());
     logger.info({ channels: ['in_app', ...Object.keys(providers.channels)] }, 'notifier started');

@@ -1,7 +1,8 @@
 import { pino, type Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { BusError } from '../errors.ts';
-import type { BusHeaders, ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
 import { replyWithin } from './reply-timeout.ts';
 import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
@@ -62,7 +63,7 @@ export class ColocatedShardBus implements ShardBus {
     };
   }
 
-  request(shard: number, request: ShardMessage, timeoutMs: number, headers?: BusHeaders): Promise<ShardReply> {
+  request(shard: number, request: ShardMessage, timeoutMs: number, headers?: MessageHeaders): Promise<ShardReply> {
     if (this.#closed) return Promise.reject(new BusError('bus_unavailable', 'shard bus is closed'));
     const handler = this.#local.get(shard);
     this.#requests.inc({ path: handler ? 'local' : 'remote' });
@@ -83,7 +84,7 @@ export class ColocatedShardBus implements ShardBus {
     await this.#remote.close();
   }
 
-  async #call(handler: Handler, request: ShardMessage, shard: number, headers?: BusHeaders): Promise<ShardReply> {
+  async #call(handler: Handler, request: ShardMessage, shard: number, headers?: MessageHeaders): Promise<ShardReply> {
     try {
       return await handler(request, headers);
     } catch (err) {

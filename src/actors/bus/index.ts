@@ -1,6 +1,5 @@
 /** The shard bus: commands to the node that holds a runtime's shard (NATS request/reply, or in process). */
 export type {
-  BusHeaders,
   Problem,
   ShardBus,
   ShardHandler,

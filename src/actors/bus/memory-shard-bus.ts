@@ -2,7 +2,8 @@ import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { wireCopy } from './json-codec.ts';
 import { replyWithin } from './reply-timeout.ts';
-import type { BusHeaders, ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
 import { checkOptions, nonNegative, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 type Handler = ShardHandler;
@@ -59,7 +60,12 @@ export class MemoryShardBus implements ShardBus {
     };
   }
 
-  async request(shard: number, request: ShardMessage, timeoutMs: number, headers?: BusHeaders): Promise<ShardReply> {
+  async request(
+    shard: number,
+    request: ShardMessage,
+    timeoutMs: number,
+    headers?: MessageHeaders,
+  ): Promise<ShardReply> {
     this.#assertOpen();
     const payload = wireCopy(request);
     await this.#hop();
@@ -79,7 +85,7 @@ export class MemoryShardBus implements ShardBus {
     return [...this.#handlers.keys()].sort((a, b) => a - b);
   }
 
-  async #answer(handler: Handler, request: ShardMessage, shard: number, headers?: BusHeaders): Promise<ShardReply> {
+  async #answer(handler: Handler, request: ShardMessage, shard: number, headers?: MessageHeaders): Promise<ShardReply> {
     let reply: ShardReply;
     try {
       reply = wireCopy(await handler(request, headers));

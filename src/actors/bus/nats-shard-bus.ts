@@ -1,16 +1,11 @@
-import {
-  headers as natsHeaders,
-  RequestError,
-  TimeoutError,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import { RequestError, TimeoutError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
-import type { BusHeaders, Problem, ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { Problem, ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
 import { SendNextTurn } from '../nats/send-next-turn.ts';
+import { fromNatsHeaders, toNatsHeaders } from '../nats/message-headers.ts';
 import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link NatsShardBus}. */
@@ -103,7 +98,12 @@ export class NatsShardBus implements ShardBus {
     };
   }
 
-  async request(shard: number, request: ShardMessage, timeoutMs: number, headers?: BusHeaders): Promise<ShardReply> {
+  async request(
+    shard: number,
+    request: ShardMessage,
+    timeoutMs: number,
+    headers?: MessageHeaders,
+  ): Promise<ShardReply> {
     this.#assertOpen();
     const subject = shardSubject(this.#prefix, shard);
     // While reconnecting, nats.js would buffer the request and let it time out: the caller answers 503 now instead.
@@ -204,20 +204,4 @@ function toBusError(err: unknown, subject: string, timeoutMs: number): BusError 
   }
   const reason = err instanceof Error ? err.message : String(err);
   return new BusError('bus_unavailable', `request on ${subject} failed: ${reason}`, { cause: err });
-}
-
-/** NATS headers from plain ones (an empty record sends none). */
-function toNatsHeaders(given: BusHeaders): ReturnType<typeof natsHeaders> | undefined {
-  const keys = Object.keys(given);
-  if (keys.length === 0) return undefined;
-  const h = natsHeaders();
-  for (const key of keys) h.set(key, given[key]!);
-  return h;
-}
-
-/** A message's NATS headers as plain ones (the first value of each). */
-export function fromNatsHeaders(h: NonNullable<Msg['headers']>): BusHeaders {
-  const out: Record<string, string> = {};
-  for (const key of h.keys()) out[key] = h.get(key);
-  return out;
 }

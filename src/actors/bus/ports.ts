@@ -1,3 +1,4 @@
+import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { ActionCommand, EngineErrorDetail, RuntimeState } from '../../engine/index.ts';
 
 /**
@@ -56,24 +57,17 @@ export type ShardReply =
   | { ok: true; state: RuntimeState; created?: boolean; replayed?: boolean }
   | { ok: false; problem: Problem };
 
-/**
- * Headers that travel with a request, beside its message: NATS message headers on the wire, passed along as
- * they are by the in-process buses. The bus does not read them; the tracing layer carries the W3C trace
- * context (`traceparent`, `tracestate`) in them (docs/architecture.md#tracing).
- */
-export type BusHeaders = Readonly<Record<string, string>>;
-
 /** What serves a shard: a message (with the headers it came with, if any) to its reply. */
-export type ShardHandler = (request: ShardMessage, headers?: BusHeaders) => Promise<ShardReply>;
+export type ShardHandler = (request: ShardMessage, headers?: MessageHeaders) => Promise<ShardReply>;
 
 /** Request/reply to shards: NATS (a subject per shard) or the in-process twin. */
 export interface ShardBus {
   /** Answers requests for `shard` until the returned function is called. */
   serve(shard: number, handler: ShardHandler): Promise<() => Promise<void>>;
   /**
-   * Sends one request, with `headers` when given; rejects with BusError('no_responders' | 'timeout' |
+   * Sends one request, with `headers` (as NATS message headers) when given; rejects with BusError('no_responders' | 'timeout' |
    * 'bus_unavailable').
    */
-  request(shard: number, request: ShardMessage, timeoutMs: number, headers?: BusHeaders): Promise<ShardReply>;
+  request(shard: number, request: ShardMessage, timeoutMs: number, headers?: MessageHeaders): Promise<ShardReply>;
   close(): Promise<void>;
 }

@@ -1,0 +1,229 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  TraceFlags,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { DomainEvent } from '../../engine/index.ts';
+import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../../store/ports.ts';
+import type { AroundBatch } from '../../store/mysql/transition-writer.ts';
+import type { ShardBus } from '../bus/ports.ts';
+import type { EventPublisher, TraceConsume } from '../events/ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { StepTrace, TraceStep } from '../runtime-host/runtime-host-options.ts';
+import { ATTR } from './attributes.ts';
+import { recordError, TracedShardBus } from './traced-shard-bus.ts';
+
+/** The instrumentation scope of bflow's own spans. */
+export const TRACER_NAME = 'bflow';
+
+const sampled = (sc: SpanContext): boolean => (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+
+/**
+ * bflow's own spans, as decorators and hooks the composition roots wire around the ports, so that the core
+ * (engine, host, bus, writer, relay, consumers) makes no OpenTelemetry call (docs/architecture.md#tracing):
+ *
+ * - `shardBus`: the gateway → node hop (client and server spans, W3C context in the NATS headers);
+ * - `traceStep`: the engine step (`bflow.engine.step`, naming the workflow);
+ * - `writer` + `aroundBatch`: each command's wait for the group commit (`bflow.commit`), and the batch's one
+ *   transaction (`bflow.group_commit`, with its size and links to the traced commands it carried), under
+ *   which the MySQL instrumentation records the batch's statements;
+ * - `eventPublisher`: a committed event's publish (`bflow.event.publish`, in its command's trace), whose
+ *   context rides on the JetStream message;
+ * - `traceConsume`: a webhook delivery or a notification (`bflow.webhook.deliver`,
+ *   `bflow.notification.handle`): a trace of its own, linked to the publish.
+ *
+ * With the SDK not started (OTEL_EXPORTER_OTLP_ENDPOINT unset) every span is the API's no-op.
+ */
+export class Tracing {
+  readonly #tracer: Tracer;
+  /** The `bflow.commit` span of each record handed to the writer, for the batch's parent and links. */
+  readonly #commits = new WeakMap<TransitionRecord, SpanContext>();
+  /** The context of the committed step whose events these are (traced steps only), for their publish spans. */
+  readonly #events = new WeakMap<object, Context>();
+
+  constructor(
+    /** This process's node id (`bflow.node`). */
+    readonly node: string,
+    tracer: Tracer = trace.getTracer(TRACER_NAME),
+  ) {
+    this.#tracer = tracer;
+  }
+
+  shardBus(bus: ShardBus): ShardBus {
+    return new TracedShardBus(bus, this.#tracer, this.node);
+  }
+
+  /** Runs the engine step in `bflow.engine.step`; names the workflow on the request's span too. */
+  readonly traceStep: TraceStep = <T>(step: StepTrace, run: () => T): T => {
+    const attributes = {
+      [ATTR.tenant]: step.tenant,
+      [ATTR.runtimeId]: step.runtimeId,
+      [ATTR.workflow]: step.workflowId,
+      [ATTR.workflowVersion]: step.version,
+      [ATTR.action]: step.action,
+      [ATTR.shard]: step.shard,
+      [ATTR.node]: this.node,
+    };
+    const parent = trace.getActiveSpan();
+    if (parent?.isRecording()) parent.setAttributes(attributes);
+    return this.#tracer.startActiveSpan('bflow.engine.step', { attributes }, (span) => {
+      try {
+        return run();
+      } catch (err) {
+        recordError(span, err);
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  };
+
+  /** The writer, with each commit in a `bflow.commit` span (from the hand-over to the outcome). */
+  writer(inner: TransitionWriter): TransitionWriter {
+    return {
+      commit: (record) => this.#commit(inner, record),
+      flush: () => inner.flush(),
+      close: () => inner.close(),
+      ...(inner.catchUp && { catchUp: (shard: number) => inner.catchUp!(shard) }),
+    };
+  }
+
+  async #commit(inner: TransitionWriter, record: TransitionRecord): Promise<CommitOutcome> {
+    const span = this.#tracer.startSpan('bflow.commit', {
+      attributes: {
+        [ATTR.tenant]: record.tenant,
+        [ATTR.runtimeId]: record.state.runtime.id,
+        [ATTR.workflow]: record.state.runtime.workflowId,
+        [ATTR.shard]: record.shard,
+        [ATTR.revision]: record.state.revision,
+        [ATTR.node]: this.node,
+      },
+    });
+    this.#commits.set(record, span.spanContext());
+    try {
+      const outcome = await context.with(trace.setSpan(context.active(), span), () => inner.commit(record));
+      span.setAttribute(ATTR.outcome, outcome.ok ? 'ok' : outcome.code);
+      if (outcome.ok && span.isRecording()) this.#tagEvents(record.effects.events, span);
+      return outcome;
+    } catch (err) {
+      recordError(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  #tagEvents(events: readonly DomainEvent[], span: Span): void {
+    if (events.length === 0) return;
+    const committed = trace.setSpan(ROOT_CONTEXT, span);
+    for (const event of events) this.#events.set(event, committed);
+  }
+
+  /**
+   * The writer's batch hook: the batch's transaction in `bflow.group_commit`, a child of the first traced
+   * command it carries (so that command's trace shows the SQL), linked to every traced command it carries.
+   * A batch of untraced commands runs under an untraced parent: its statements are not recorded.
+   */
+  readonly aroundBatch: AroundBatch = (records, commit) => {
+    const carried: SpanContext[] = [];
+    for (const r of records) {
+      const sc = this.#commits.get(r);
+      if (sc) carried.push(sc);
+    }
+    const traced = carried.filter(sampled);
+    const parentOf = traced[0] ?? carried[0];
+    const parent = parentOf ? trace.setSpanContext(ROOT_CONTEXT, parentOf) : ROOT_CONTEXT;
+    const links: Link[] = traced.map((sc) => ({ context: sc }));
+    const span = this.#tracer.startSpan(
+      'bflow.group_commit',
+      {
+        attributes: { [ATTR.batchSize]: records.length, [ATTR.batchTraced]: traced.length, [ATTR.node]: this.node },
+        links,
+      },
+      parent,
+    );
+    return endWith(span, context.with(trace.setSpan(parent, span), commit), (outcomes) =>
+      span.setAttribute(ATTR.outcome, outcomes.every((o) => o.ok) ? 'ok' : 'partial'),
+    );
+  };
+
+  /** The publisher, with a traced step's events published in `bflow.event.publish`, its context in the headers. */
+  eventPublisher(inner: EventPublisher): EventPublisher {
+    return {
+      publish: (subject, msgId, payload, fields, headers) => {
+        const parent = fields && this.#events.get(fields);
+        if (!parent) return inner.publish(subject, msgId, payload, fields, headers);
+        const event = fields as Partial<DomainEvent>;
+        const span = this.#tracer.startSpan(
+          'bflow.event.publish',
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              [ATTR.tenant]: fields.tenant,
+              [ATTR.app]: fields.app,
+              [ATTR.eventType]: fields.type,
+              ...(event.runtimeId !== undefined && { [ATTR.runtimeId]: event.runtimeId }),
+              [ATTR.node]: this.node,
+              'messaging.system': 'nats',
+              'messaging.destination.name': subject,
+              'messaging.message.id': msgId,
+            },
+          },
+          parent,
+        );
+        const carrier: Record<string, string> = { ...headers };
+        propagation.inject(trace.setSpan(parent, span), carrier);
+        return endWith(span, inner.publish(subject, msgId, payload, fields, carrier));
+      },
+    };
+  }
+
+  /** A consumed event's handling in a span of its own trace, linked to the publish its headers name. */
+  readonly traceConsume: TraceConsume = <T>(
+    name: string,
+    headers: MessageHeaders | undefined,
+    attributes: Readonly<Record<string, string>>,
+    handle: () => Promise<T>,
+  ): Promise<T> => {
+    const published = headers && trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+    const span = this.#tracer.startSpan(
+      name,
+      {
+        kind: SpanKind.CONSUMER,
+        root: true,
+        links: published ? [{ context: published }] : [],
+        attributes: {
+          ...(attributes.tenant !== undefined && { [ATTR.tenant]: attributes.tenant }),
+          ...(attributes.app !== undefined && { [ATTR.app]: attributes.app }),
+          ...(attributes.type !== undefined && { [ATTR.eventType]: attributes.type }),
+          [ATTR.node]: this.node,
+          'messaging.system': 'nats',
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    return endWith(span, context.with(trace.setSpan(ROOT_CONTEXT, span), handle));
+  };
+}
+
+/** Ends `span` once `work` settles (recording its error); `done` sees the result first. */
+async function endWith<T>(span: Span, work: Promise<T>, done?: (result: T) => void): Promise<T> {
+  try {
+    const result = await work;
+    done?.(result);
+    return result;
+  } catch (err) {
+    recordError(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
