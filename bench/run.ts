@@ -18,6 +18,7 @@ const scenarios: Record<string, string[]> = {
   inbox: ['bench/inbox.ts'],
   notifications: ['bench/notifications.ts'],
   soak: ['bench/soak.ts'],
+  tracing: ['bench/tracing.ts'],
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -34,7 +35,7 @@ if (!existsSync(file!)) {
 }
 // Scenarios that start bflow processes measure the compiled build, as production runs it: build it first
 // (BFLOW_BENCH_FROM_SOURCE=1 measures the sources through tsx instead, and skips the build).
-const SPAWNS_BFLOW = new Set(['approve', 'memory', 'mixed', 'batch', 'scale', 'inbox', 'soak']);
+const SPAWNS_BFLOW = new Set(['approve', 'memory', 'mixed', 'batch', 'scale', 'inbox', 'soak', 'tracing']);
 if (SPAWNS_BFLOW.has(name) && process.env.BFLOW_BENCH_FROM_SOURCE !== '1') {
   console.error('bench: npm run build (the bflow processes run dist/, as in production)');
   const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });

@@ -45,14 +45,18 @@ interface OtlpExport {
 }
 
 /**
- * A small OTLP/HTTP trace receiver (JSON encoding, `POST /v1/traces`) on a free loopback port: what an
- * OpenTelemetry collector would receive from bflow processes started with
- * `OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint` and `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`.
- * Anything else (another path, protobuf) is answered 415 and counted in `refused`.
+ * A small OTLP/HTTP trace receiver (`POST /v1/traces`) on a free loopback port: what an OpenTelemetry
+ * collector would receive from bflow processes started with `OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint`.
+ * JSON exports (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) are parsed into `spans`; protobuf ones (the default
+ * protocol) are accepted and counted only (the benchmark's receiver). Anything else is answered 415 and
+ * counted in `refused`.
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   refused = 0;
+  /** Export requests accepted, and their bytes. */
+  exports = 0;
+  bytes = 0;
   readonly #server: Server;
 
   private constructor(server: Server) {
@@ -66,14 +70,20 @@ export class OtlpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const json = (req.headers['content-type'] ?? '').startsWith('application/json');
-        if (req.method !== 'POST' || req.url !== '/v1/traces' || !json) {
+        const type = req.headers['content-type'] ?? '';
+        const json = type.startsWith('application/json');
+        if (req.method !== 'POST' || req.url !== '/v1/traces' || !(json || type.startsWith('application/x-protobuf'))) {
           receiver.refused += 1;
           res.writeHead(415).end();
           return;
         }
+        const body = Buffer.concat(chunks);
+        receiver.exports += 1;
+        receiver.bytes += body.length;
+        // An empty ExportTraceServiceResponse: no bytes.
+        if (!json) return void res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         try {
-          receiver.#take(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
+          receiver.#take(JSON.parse(body.toString('utf8')) as OtlpExport);
           res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         } catch {
           receiver.refused += 1;
