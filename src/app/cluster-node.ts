@@ -25,7 +25,7 @@ import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import type { SnapshotCache } from '../store/ports.ts';
 import { RedisSnapshotCache } from '../store/redis/snapshot-cache.ts';
 import { shardedWriter } from '../store/sharded-writer.ts';
-import { loadTracing } from './tracing.ts';
+import { loadTracing, type Tracing } from './tracing.ts';
 
 export interface ClusterNode {
   node: ShardNode;
@@ -47,11 +47,16 @@ export interface ClusterNode {
  * what the earlier steps opened is closed before the error is rethrown.
  */
 export async function startClusterNode(config: ClusterConfig, logger: Logger): Promise<ClusterNode> {
+  const tracing = await loadTracing(config.nodeId);
+  // The node's own loops run outside traces: only the commands the gateway traced are (docs/architecture.md#tracing).
+  return tracing ? tracing.outsideTraces(() => startNode(config, logger, tracing)) : startNode(config, logger);
+}
+
+async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracing): Promise<ClusterNode> {
   const closers = new Closers(logger);
   return closers.starting(async () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    const tracing = await loadTracing(config.nodeId);
     const countStatements = config.mysqlStatementMetrics;
     if (countStatements) registerMySqlStatementMetrics(registry);
     // Each writer holds a connection for its batch in flight; the rest serve activations, timers, the outbox and webhooks.

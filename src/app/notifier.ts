@@ -25,7 +25,7 @@ import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig, NotificationsConfig } from './config.ts';
-import { loadTracing } from './tracing.ts';
+import { loadTracing, type Tracing } from './tracing.ts';
 
 /** The providers configured, each behind its breaker; `close` ends the SMTP pool. */
 export function providerChannels(
@@ -59,7 +59,25 @@ export interface ClusterNotifier {
 export async function startClusterNotifier(
   config: ClusterConfig,
   logger: Logger,
-  options: { registry?: Registry; overrides?: Partial<NotifierOptions> } = {},
+  options: NotifierStartOptions = {},
+): Promise<ClusterNotifier> {
+  const tracing = await loadTracing(config.nodeId);
+  // Outside traces, but for each event's handling (linked to the command that caused it).
+  const start = () => startNotifier(config, logger, options, tracing);
+  return tracing ? tracing.outsideTraces(start) : start();
+}
+
+/** Options of startClusterNotifier. */
+export interface NotifierStartOptions {
+  registry?: Registry;
+  overrides?: Partial<NotifierOptions>;
+}
+
+async function startNotifier(
+  config: ClusterConfig,
+  logger: Logger,
+  options: NotifierStartOptions,
+  tracing: Tracing | undefined,
 ): Promise<ClusterNotifier> {
   const closers = new Closers(logger);
   return closers.starting(async () => {
@@ -106,7 +124,6 @@ export async function startClusterNotifier(
       onTenantChange(nc, config.cluster, 'directory', (tenant) => notifier.invalidate(tenant)),
     );
     const batcher = new NotificationBatcher(notifier, { metrics, logger });
-    const tracing = await loadTracing(config.nodeId);
     const consumer = await JetStreamNotificationConsumer.start(nc, batcher, {
       stream: streams.events,
       prefix: config.cluster,

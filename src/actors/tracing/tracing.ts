@@ -3,7 +3,6 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
-  TraceFlags,
   trace,
   type Context,
   type Link,
@@ -19,12 +18,11 @@ import type { EventPublisher, TraceConsume } from '../events/ports.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { StepTrace, TraceStep } from '../runtime-host/runtime-host-options.ts';
 import { ATTR } from './attributes.ts';
-import { recordError, TracedShardBus } from './traced-shard-bus.ts';
+import { suppressTracing } from '@opentelemetry/core';
+import { recordError, sampled as tracedContext, TracedShardBus, untraced } from './traced-shard-bus.ts';
 
 /** The instrumentation scope of bflow's own spans. */
 export const TRACER_NAME = 'bflow';
-
-const sampled = (sc: SpanContext): boolean => (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
 
 /**
  * bflow's own spans, as decorators and hooks the composition roots wire around the ports, so that the core
@@ -35,18 +33,19 @@ const sampled = (sc: SpanContext): boolean => (sc.traceFlags & TraceFlags.SAMPLE
  * - `writer` + `aroundBatch`: each command's wait for the group commit (`bflow.commit`), and the batch's one
  *   transaction (`bflow.group_commit`, with its size and links to the traced commands it carried), under
  *   which the MySQL instrumentation records the batch's statements;
- * - `eventPublisher`: a committed event's publish (`bflow.event.publish`, in its command's trace), whose
- *   context rides on the JetStream message;
+ * - `eventPublisher`: a traced step's events carry its `bflow.commit` context on their JetStream messages;
  * - `traceConsume`: a webhook delivery or a notification (`bflow.webhook.deliver`,
- *   `bflow.notification.handle`): a trace of its own, linked to the publish.
+ *   `bflow.notification.handle`): a trace of its own, linked to the command's commit.
  *
- * With the SDK not started (OTEL_EXPORTER_OTLP_ENDPOINT unset) every span is the API's no-op.
+ * Only traced (sampled) commands pay: in an untraced context each decorator calls through without a span, so
+ * at 0.1 sampling nine commands in ten cost a context check per port (bench/tracing.ts measures the rest).
+ * With the SDK not started every span is the API's no-op.
  */
 export class Tracing {
   readonly #tracer: Tracer;
   /** The `bflow.commit` span of each record handed to the writer, for the batch's parent and links. */
   readonly #commits = new WeakMap<TransitionRecord, SpanContext>();
-  /** The context of the committed step whose events these are (traced steps only), for their publish spans. */
+  /** The context of the committed step whose events these are (traced steps only), for their headers. */
   readonly #events = new WeakMap<object, Context>();
 
   constructor(
@@ -61,8 +60,28 @@ export class Tracing {
     return new TracedShardBus(bus, this.#tracer, this.node);
   }
 
+  /**
+   * Runs `start` (a node's or a notifier's start) outside any trace: the loops it starts (leases, timers, the
+   * outbox relay's polls and marks, snapshot writes) and the requests its subscriptions receive start no span
+   * of the drivers' instrumentations. Traced work sets its own context: a sampled request from the shard bus,
+   * a batch carrying a traced command, a consumed event.
+   */
+  outsideTraces<T>(start: () => T): T {
+    return context.with(suppressTracing(ROOT_CONTEXT), start);
+  }
+
+  /**
+   * The gateway's HTTP handler, run with tracing suppressed for a request whose HTTP span (the http
+   * instrumentation's, active when the handler is called) was not sampled: the rate limiter's Redis calls and
+   * the reads then start no span of their own.
+   */
+  httpHandler<A extends unknown[], R>(handler: (...args: A) => R): (...args: A) => R {
+    return (...args) => untraced(() => handler(...args));
+  }
+
   /** Runs the engine step in `bflow.engine.step`; names the workflow on the request's span too. */
   readonly traceStep: TraceStep = <T>(step: StepTrace, run: () => T): T => {
+    if (!tracedContext(context.active())) return run();
     const attributes = {
       [ATTR.tenant]: step.tenant,
       [ATTR.runtimeId]: step.runtimeId,
@@ -72,8 +91,7 @@ export class Tracing {
       [ATTR.shard]: step.shard,
       [ATTR.node]: this.node,
     };
-    const parent = trace.getActiveSpan();
-    if (parent?.isRecording()) parent.setAttributes(attributes);
+    trace.getActiveSpan()?.setAttributes(attributes);
     return this.#tracer.startActiveSpan('bflow.engine.step', { attributes }, (span) => {
       try {
         return run();
@@ -97,6 +115,7 @@ export class Tracing {
   }
 
   async #commit(inner: TransitionWriter, record: TransitionRecord): Promise<CommitOutcome> {
+    if (!tracedContext(context.active())) return inner.commit(record);
     const span = this.#tracer.startSpan('bflow.commit', {
       attributes: {
         [ATTR.tenant]: record.tenant,
@@ -111,7 +130,7 @@ export class Tracing {
     try {
       const outcome = await context.with(trace.setSpan(context.active(), span), () => inner.commit(record));
       span.setAttribute(ATTR.outcome, outcome.ok ? 'ok' : outcome.code);
-      if (outcome.ok && span.isRecording()) this.#tagEvents(record.effects.events, span);
+      if (outcome.ok) this.#tagEvents(record.effects.events, span);
       return outcome;
     } catch (err) {
       recordError(span, err);
@@ -130,17 +149,17 @@ export class Tracing {
   /**
    * The writer's batch hook: the batch's transaction in `bflow.group_commit`, a child of the first traced
    * command it carries (so that command's trace shows the SQL), linked to every traced command it carries.
-   * A batch of untraced commands runs under an untraced parent: its statements are not recorded.
+   * A batch of untraced commands runs outside any trace (not in whichever context started it): its
+   * statements are not recorded.
    */
   readonly aroundBatch: AroundBatch = (records, commit) => {
-    const carried: SpanContext[] = [];
+    const traced: SpanContext[] = [];
     for (const r of records) {
       const sc = this.#commits.get(r);
-      if (sc) carried.push(sc);
+      if (sc) traced.push(sc);
     }
-    const traced = carried.filter(sampled);
-    const parentOf = traced[0] ?? carried[0];
-    const parent = parentOf ? trace.setSpanContext(ROOT_CONTEXT, parentOf) : ROOT_CONTEXT;
+    if (traced.length === 0) return context.with(suppressTracing(ROOT_CONTEXT), commit);
+    const parent = trace.setSpanContext(ROOT_CONTEXT, traced[0]!);
     const links: Link[] = traced.map((sc) => ({ context: sc }));
     const span = this.#tracer.startSpan(
       'bflow.group_commit',
@@ -155,33 +174,19 @@ export class Tracing {
     );
   };
 
-  /** The publisher, with a traced step's events published in `bflow.event.publish`, its context in the headers. */
+  /**
+   * The publisher, with a traced step's events carrying its `bflow.commit` span's context in their headers:
+   * their consumers link to it. (No span per publish: a step has several events, and the relay publishes them
+   * together with other steps' at the next turn.)
+   */
   eventPublisher(inner: EventPublisher): EventPublisher {
     return {
       publish: (subject, msgId, payload, fields, headers) => {
-        const parent = fields && this.#events.get(fields);
-        if (!parent) return inner.publish(subject, msgId, payload, fields, headers);
-        const event = fields as Partial<DomainEvent>;
-        const span = this.#tracer.startSpan(
-          'bflow.event.publish',
-          {
-            kind: SpanKind.PRODUCER,
-            attributes: {
-              [ATTR.tenant]: fields.tenant,
-              [ATTR.app]: fields.app,
-              [ATTR.eventType]: fields.type,
-              ...(event.runtimeId !== undefined && { [ATTR.runtimeId]: event.runtimeId }),
-              [ATTR.node]: this.node,
-              'messaging.system': 'nats',
-              'messaging.destination.name': subject,
-              'messaging.message.id': msgId,
-            },
-          },
-          parent,
-        );
+        const committed = fields && this.#events.get(fields);
+        if (!committed) return inner.publish(subject, msgId, payload, fields, headers);
         const carrier: Record<string, string> = { ...headers };
-        propagation.inject(trace.setSpan(parent, span), carrier);
-        return endWith(span, inner.publish(subject, msgId, payload, fields, carrier));
+        propagation.inject(committed, carrier);
+        return inner.publish(subject, msgId, payload, fields, carrier);
       },
     };
   }
