@@ -9,8 +9,9 @@ export type { Tracing };
  */
 export async function loadTracing(node: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
   if (!tracingEnabled(env)) return undefined;
-  const { Tracing } = await import('../actors/tracing/index.ts');
-  return new Tracing(node);
+  const { Tracing, samplingRatio } = await import('../actors/tracing/index.ts');
+  // With OTEL_TRACES_SAMPLER the SDK's sampler decides every request; else bflow's gateway draws the ratio.
+  return new Tracing(node, env.OTEL_TRACES_SAMPLER ? undefined : samplingRatio(env.OTEL_TRACES_SAMPLER_ARG));
 }
 
 /**

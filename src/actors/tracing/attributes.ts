@@ -17,6 +17,8 @@ export const ATTR = Object.freeze({
   revision: 'bflow.revision',
   app: 'bflow.app',
   eventType: 'bflow.event_type',
+  /** `gateway`: the gateway drew the sampling ratio for this request already (the sampler then records it). */
+  sampling: 'bflow.sampling',
 });
 
 /** The attributes of a shard message: its tenant, runtime and action (`start`, `read`, or the command's type). */

@@ -1,5 +1,6 @@
 import { SpanKind, type Attributes, type Context, type Link } from '@opentelemetry/api';
 import { tracing } from '@opentelemetry/sdk-node';
+import { ATTR } from './attributes.ts';
 
 const { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler } = tracing;
 type Sampler = tracing.Sampler;
@@ -7,6 +8,8 @@ type SamplingResult = tracing.SamplingResult;
 
 /**
  * The decision for a span with no parent (a trace's first span):
+ * - the gateway's HTTP span of a request for which the gateway drew the ratio already (`bflow.sampling`):
+ *   sampled;
  * - linked to a sampled span (a webhook delivery or a notification linked to the command that caused it):
  *   sampled, so a traced command's later deliveries are traced too;
  * - a client span (a MySQL query, a Redis command, an outgoing HTTP call) outside any trace: dropped, so
@@ -28,7 +31,8 @@ export class RootSampler implements Sampler {
     attributes: Attributes,
     links: Link[],
   ): SamplingResult {
-    if (links.some((l) => (l.context.traceFlags & 1) === 1)) return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    if (attributes[ATTR.sampling] === 'gateway' || links.some((l) => (l.context.traceFlags & 1) === 1))
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
     if (spanKind === SpanKind.CLIENT) return { decision: SamplingDecision.NOT_RECORD };
     return this.#ratio.shouldSample(context, traceId, spanName, spanKind, attributes, links);
   }

@@ -7,9 +7,6 @@ import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { bflowSampler, samplingRatio } from './sampler.ts';
 
-/** Probes and scrapes: not traced (an orchestrator calls them every few seconds). */
-const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
-
 /** What startTracing started. */
 export interface StartedTracing {
   /** Exports the spans still buffered and stops the SDK (bounded by OTEL_BSP_EXPORT_TIMEOUT). */
@@ -38,9 +35,9 @@ export function startTracing(role: string, env: NodeJS.ProcessEnv = process.env)
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: `bflow-${role}` }),
     ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: bflowSampler(samplingRatio(env.OTEL_TRACES_SAMPLER_ARG)) }),
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0]!),
-      }),
+      // Outgoing calls only (webhook deliveries): the gateway's server spans are bflow's own
+      // (Tracing.httpHandler), where a command's trace is decided before any span is built.
+      new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
       // The statement as bflow wrote it, placeholders unfilled: no tenant data in a span, and no second
       // formatting of every query (the instrumentation would run mysql2's own, slower, format on each).
       new MySQL2Instrumentation({ maskStatement: true, maskStatementHook: statementTemplate }),

@@ -10,7 +10,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import type { ShardBus, ShardHandler, ShardMessage, ShardReply } from '../bus/ports.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import { ATTR, messageAttributes } from './attributes.ts';
@@ -84,7 +84,7 @@ export function sampled(ctx: Context): boolean {
  */
 export function untraced<T>(work: () => T): T {
   const active = context.active();
-  return sampled(active) ? work() : context.with(suppressTracing(active), work);
+  return sampled(active) || isTracingSuppressed(active) ? work() : context.with(suppressTracing(active), work);
 }
 
 /** Ends `span` when `reply` settles, with the problem's code, or the error, recorded. */

@@ -51,7 +51,7 @@ function unsampled() {
 
 describe('tracing - shard bus', () => {
   it('tracing - a command for a shard of this process (bflow all) keeps its trace across the colocated call: client span, then server span as its child', async () => {
-    const t = new Tracing('n1', tracer);
+    const t = new Tracing('n1', undefined, tracer);
     const bus = t.shardBus(new ColocatedShardBus(new MemoryShardBus()));
     let seen: MessageHeaders | undefined;
     await bus.serve(3, async (_request, headers) => {
@@ -86,7 +86,7 @@ describe('tracing - shard bus', () => {
   });
 
   it('tracing - an untraced command sends no header and starts no span', async () => {
-    const t = new Tracing('n1', tracer);
+    const t = new Tracing('n1', undefined, tracer);
     const bus = t.shardBus(new MemoryShardBus());
     let seen: MessageHeaders | undefined = { x: 'y' };
     await bus.serve(1, async (_request, headers) => {
@@ -103,7 +103,7 @@ describe('tracing - shard bus', () => {
   });
 
   it('tracing - a problem answered is recorded on both spans', async () => {
-    const t = new Tracing('n1', tracer);
+    const t = new Tracing('n1', undefined, tracer);
     const bus = t.shardBus(new MemoryShardBus());
     await bus.serve(1, async () => ({ ok: false, problem: { code: 'internal', message: 'boom', retryable: false } }));
     await tracer.startActiveSpan('http', async (http) => {
@@ -114,6 +114,44 @@ describe('tracing - shard bus', () => {
       expect(named(name).attributes['bflow.problem']).toBe('internal');
       expect(named(name).status.code).toBe(2);
     }
+  });
+});
+
+describe('tracing - gateway', () => {
+  const env = (url: string, headers: Record<string, string> = {}) => ({ incoming: { method: 'POST', url, headers } });
+  const request = new Request('http://gw/api/v1/runtimes/rt-9/actions', { method: 'POST' });
+
+  it('tracing - a request the gateway draws out of the ratio builds no span and sets no context', async () => {
+    const t = new Tracing('gw', 0, tracer);
+    let traced: boolean | undefined;
+    const handler = t.httpHandler(async () => {
+      traced = trace.getActiveSpan() !== undefined;
+      return new Response(null, { status: 204 });
+    });
+    await handler(request, env('/api/v1/runtimes/rt-9/actions'));
+    expect(traced).toBe(false);
+    expect(spans()).toEqual([]);
+  });
+
+  it("tracing - a traced request is a server span around the handler; a caller's traceparent is continued; probes are never traced", async () => {
+    const t = new Tracing('gw', 1, tracer);
+    const handler = t.httpHandler(async () => {
+      tracer.startSpan('inside').end();
+      return new Response(null, { status: 201 });
+    });
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await handler(request, env('/api/v1/runtimes/rt-9/actions?x=1', { traceparent }));
+    await handler(request, env('/health'));
+    const http = named('POST');
+    expect(http.kind).toBe(SpanKind.SERVER);
+    expect(http.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(http.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(http.attributes).toMatchObject({
+      'url.path': '/api/v1/runtimes/rt-9/actions',
+      'http.response.status_code': 201,
+    });
+    expect(named('inside').parentSpanContext?.spanId).toBe(http.spanContext().spanId);
+    expect(spans().filter((s) => s.name === 'POST')).toHaveLength(1);
   });
 });
 
@@ -148,7 +186,7 @@ describe('tracing - group commit', () => {
   });
 
   it('tracing - a batch is a child of its first traced command, links every traced one, records its size; its SQL is its child', async () => {
-    const t = new Tracing('n1', tracer);
+    const t = new Tracing('n1', undefined, tracer);
     const writer = batchingWriter(t);
     const commits = [
       tracer.startActiveSpan('cmd-a', (s) => writer.commit(record('rt-a')).finally(() => s.end())),
@@ -167,7 +205,7 @@ describe('tracing - group commit', () => {
   });
 
   it('tracing - a batch of untraced commands records nothing, its SQL included', async () => {
-    const t = new Tracing('n1', tracer);
+    const t = new Tracing('n1', undefined, tracer);
     const writer = batchingWriter(t);
     const done = context.with(unsampled(), () => writer.commit(record('rt-u')));
     await writer.flush();
@@ -178,7 +216,7 @@ describe('tracing - group commit', () => {
 
 describe('tracing - consumed events', () => {
   it("tracing - a delivery is a trace of its own, linked to the context in the event's headers", async () => {
-    const t = new Tracing('n1', tracer);
+    const t = new Tracing('n1', undefined, tracer);
     const headers: Record<string, string> = {};
     await tracer.startActiveSpan('commit', async (s) => {
       propagation.inject(context.active(), headers);
@@ -201,6 +239,20 @@ describe('tracing - sampler', () => {
 
   it('tracing - a root linked to a sampled span is sampled, whatever the ratio', () => {
     expect(decide(SpanKind.CONSUMER, [{ context: sampled }])).toBe(tracing.SamplingDecision.RECORD_AND_SAMPLED);
+  });
+
+  it('tracing - the HTTP span of a request the gateway drew is sampled', () => {
+    const drawn = new RootSampler(0).shouldSample(
+      ROOT_CONTEXT,
+      sampled.traceId,
+      'POST',
+      SpanKind.SERVER,
+      {
+        'bflow.sampling': 'gateway',
+      },
+      [],
+    );
+    expect(drawn.decision).toBe(tracing.SamplingDecision.RECORD_AND_SAMPLED);
   });
 
   it('tracing - a client span outside any trace is dropped; other roots follow the ratio', () => {

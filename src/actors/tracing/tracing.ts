@@ -3,6 +3,7 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
+  SpanStatusCode,
   trace,
   type Context,
   type Link,
@@ -10,6 +11,7 @@ import {
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
 import type { DomainEvent } from '../../engine/index.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../../store/ports.ts';
 import type { AroundBatch } from '../../store/mysql/transition-writer.ts';
@@ -19,7 +21,10 @@ import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { StepTrace, TraceStep } from '../runtime-host/runtime-host-options.ts';
 import { ATTR } from './attributes.ts';
 import { suppressTracing } from '@opentelemetry/core';
-import { recordError, sampled as tracedContext, TracedShardBus, untraced } from './traced-shard-bus.ts';
+import { recordError, sampled as tracedContext, TracedShardBus } from './traced-shard-bus.ts';
+
+/** Probes and scrapes: never traced (an orchestrator calls them every few seconds). */
+const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The instrumentation scope of bflow's own spans. */
 export const TRACER_NAME = 'bflow';
@@ -51,6 +56,11 @@ export class Tracing {
   constructor(
     /** This process's node id (`bflow.node`). */
     readonly node: string,
+    /**
+     * The share of HTTP requests traced, drawn by `httpHandler` before any span is built (bflow's sampler then
+     * records what it drew); undefined: every request gets a span and the SDK's sampler decides.
+     */
+    private readonly ratio?: number,
     tracer: Tracer = trace.getTracer(TRACER_NAME),
   ) {
     this.#tracer = tracer;
@@ -71,12 +81,42 @@ export class Tracing {
   }
 
   /**
-   * The gateway's HTTP handler, run with tracing suppressed for a request whose HTTP span (the http
-   * instrumentation's, active when the handler is called) was not sampled: the rate limiter's Redis calls and
-   * the reads then start no span of their own.
+   * The gateway's HTTP handler (`fetch` of @hono/node-server, whose `env.incoming` is the Node request), each
+   * request in a server span, the root of its command's trace (or a child of the caller's W3C context): where
+   * a command's trace is decided. An unsampled request runs as it is, with no context set: nothing after it
+   * traces (the shard bus sends no header). In place of the http instrumentation's server side, which builds a
+   * span and its attributes for every request before the sampler is asked.
    */
-  httpHandler<A extends unknown[], R>(handler: (...args: A) => R): (...args: A) => R {
-    return (...args) => untraced(() => handler(...args));
+  httpHandler<R>(handler: (request: Request, env?: unknown) => R): (request: Request, env?: unknown) => R {
+    return (request, env) => {
+      const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      if (incoming?.url !== undefined && UNTRACED_PATHS.has(incoming.url)) return handler(request, env);
+      const headers = incoming?.headers;
+      const continued = headers?.traceparent !== undefined;
+      // A new trace: nine requests in ten (at 0.1) stop here, with no span built.
+      if (!continued && this.ratio !== undefined && !(Math.random() < this.ratio)) return handler(request, env);
+      const parent = continued ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
+      const method = incoming?.method ?? request.method;
+      const drawn = continued || this.ratio === undefined ? {} : { [ATTR.sampling]: 'gateway' };
+      const span = this.#tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: drawn }, parent);
+      if (!span.isRecording()) return handler(request, env);
+      const path = incoming?.url ?? new URL(request.url).pathname;
+      span.setAttributes({ 'http.request.method': method, 'url.path': path.split('?')[0]!, [ATTR.node]: this.node });
+      const answer = context.with(trace.setSpan(parent, span), () => handler(request, env));
+      void Promise.resolve(answer).then(
+        (res) => {
+          const status = (res as { status?: number }).status;
+          if (status !== undefined) span.setAttribute('http.response.status_code', status);
+          if (status !== undefined && status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+        },
+        (err: unknown) => {
+          recordError(span, err);
+          span.end();
+        },
+      );
+      return answer;
+    };
   }
 
   /** Runs the engine step in `bflow.engine.step`; names the workflow on the request's span too. */
