@@ -11,7 +11,9 @@
  * alike. For each it prints durable commands/s over its windows, latency, the CPU its processes used per
  * command, and the ratio on/off with PASS when tracing costs at most 5%.
  *
- *   node --import tsx bench/tracing.ts [--rounds 4] [--seconds 8] [--warmup 3] [--concurrency 64]
+ * Each stack first gets `--prime` seconds of the load, unmeasured, so that neither's first window is cold.
+ *
+ *   node --import tsx bench/tracing.ts [--rounds 4] [--seconds 8] [--warmup 3] [--prime 10] [--concurrency 64]
  *     [--tenants 200] [--ratio 0.1]
  */
 import { cpus, loadavg } from 'node:os';
@@ -33,6 +35,8 @@ type Mode = 'off' | 'on';
 
 interface Options {
   rounds: number;
+  /** Seconds of load each stack gets before the first window, unmeasured (JIT, pools, caches). */
+  primeSeconds: number;
   seconds: number;
   warmupSeconds: number;
   concurrency: number;
@@ -66,6 +70,7 @@ function optionsArg(): Options {
   if (!(ratio >= 0 && ratio <= 1)) throw new Error(`--ratio must be within [0, 1], got ${stringArg('--ratio')}`);
   return {
     rounds: intArg('--rounds', 4),
+    primeSeconds: intArg('--prime', 10),
     seconds: secondsArg(8),
     warmupSeconds: intArg('--warmup', 3),
     concurrency: intArg('--concurrency', 64),
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const load0 = loadavg();
   console.log(
-    `bench/tracing: the approve path untraced vs traced at ${o.ratio} sampling; ${o.rounds} rounds of two ${o.warmupSeconds} s + ${o.seconds} s windows, ${o.concurrency} clients, ${o.tenants} tenants; ${cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')}`,
+    `bench/tracing (Node ${process.version}): the approve path untraced vs traced at ${o.ratio} sampling; ${o.primeSeconds} s of load to warm each stack, then ${o.rounds} rounds of two ${o.warmupSeconds} s + ${o.seconds} s windows, ${o.concurrency} clients, ${o.tenants} tenants; ${cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')}`,
   );
   const receiver = await OtlpReceiver.start();
   const mariadb = await startBenchMariaDb(await testServerUrl());
@@ -162,6 +167,10 @@ async function main(): Promise<void> {
         OTEL_TRACES_SAMPLER_ARG: String(o.ratio),
       },
     });
+    // Both stacks warm before the first window: a cold process's first seconds would count against whichever
+    // went first.
+    for (const mode of ['off', 'on'] as const)
+      await measureWindow(mode, stacks[mode]!, { ...o, seconds: o.primeSeconds, warmupSeconds: 0 });
     for (const [i, mode] of windowOrder(o.rounds).entries()) {
       const w = await measureWindow(mode, stacks[mode]!, o);
       windows.push(w);
@@ -214,6 +223,7 @@ async function main(): Promise<void> {
     scenario: 'tracing',
     ...o,
     cores: cpus().length,
+    node: process.version,
     loadAverage: { before: load0, after: load1 },
     windows,
     off,
