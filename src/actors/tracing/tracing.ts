@@ -12,6 +12,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
+import { suppressTracing } from '@opentelemetry/core';
 import type { DomainEvent } from '../../engine/index.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../../store/ports.ts';
 import type { AroundBatch } from '../../store/mysql/transition-writer.ts';
@@ -20,7 +21,6 @@ import type { EventPublisher, TraceConsume } from '../events/ports.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { StepTrace, TraceStep } from '../runtime-host/runtime-host-options.ts';
 import { ATTR } from './attributes.ts';
-import { suppressTracing } from '@opentelemetry/core';
 import { recordError, sampled as tracedContext, TracedShardBus } from './traced-shard-bus.ts';
 
 /** Probes and scrapes: never traced (an orchestrator calls them every few seconds). */
@@ -42,9 +42,10 @@ export const TRACER_NAME = 'bflow';
  * - `traceConsume`: a webhook delivery or a notification (`bflow.webhook.deliver`,
  *   `bflow.notification.handle`): a trace of its own, linked to the command's commit.
  *
- * Only traced (sampled) commands pay: in an untraced context each decorator calls through without a span, so
- * at 0.1 sampling nine commands in ten cost a context check per port (bench/tracing.ts measures the rest).
- * With the SDK not started every span is the API's no-op.
+ * Only traced (sampled) commands pay for spans: in an untraced context each decorator calls through without
+ * one, so at 0.1 sampling nine commands in ten cost a context check per port. What every command pays is the
+ * context manager's (AsyncLocalStorage: on Node 20 a hook on every promise); bench/tracing.ts measures it
+ * (docs/benchmarks.md#tracing). With the SDK not started every span is the API's no-op.
  */
 export class Tracing {
   readonly #tracer: Tracer;
