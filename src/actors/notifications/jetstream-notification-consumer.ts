@@ -31,7 +31,7 @@ export interface JetStreamNotificationConsumerOptions {
   ackWaitMs?: number;
   /** Deliveries of one event before the stream stops offering it. @default 50 */
   maxDeliver?: number;
-  /** Wraps each event from its take to its settling (tracing: a span linked to the command's trace). @default none */
+  /** Wraps each event from its take to its settling (tracing: a span linked to the command's trace). @default runs it */
   traceConsume?: TraceConsume;
   logger?: Logger;
 }

@@ -43,9 +43,9 @@ export const TRACER_NAME = 'bflow';
  *   `bflow.notification.handle`): a trace of its own, linked to the command's commit.
  *
  * Only traced (sampled) commands pay for spans: in an untraced context each decorator calls through without
- * one, so at 0.1 sampling nine commands in ten cost a context check per port. What every command pays is the
- * context manager's (AsyncLocalStorage: on Node 20 a hook on every promise); bench/tracing.ts measures it
- * (docs/benchmarks.md#tracing). With the SDK not started every span is the API's no-op.
+ * one, so at 0.1 sampling nine commands in ten cost a context check per port. What every command pays besides
+ * is the context manager's (AsyncLocalStorage hooks every promise) and the drivers' instrumentations';
+ * bench/tracing.ts measures it (docs/benchmarks.md#tracing). With the SDK not started every span is a no-op.
  */
 export class Tracing {
   readonly #tracer: Tracer;
