@@ -21,6 +21,7 @@ const scenarios: Record<string, string[]> = {
   encryption: ['bench/encryption-cost.ts'],
   soak: ['bench/soak.ts'],
   migration: ['bench/migration.ts'],
+  tracing: ['bench/tracing.ts'],
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -37,7 +38,7 @@ if (!existsSync(file!)) {
 }
 // Scenarios that start bflow processes measure the compiled build, as production runs it: build it first
 // (BFLOW_BENCH_FROM_SOURCE=1 measures the sources through tsx instead, and skips the build).
-const SPAWNS_BFLOW = new Set(['approve', 'memory', 'mixed', 'batch', 'scale', 'inbox', 'soak', 'migration']);
+const SPAWNS_BFLOW = new Set(['approve', 'memory', 'mixed', 'batch', 'scale', 'inbox', 'soak', 'migration', 'tracing']);
 if (SPAWNS_BFLOW.has(name) && process.env.BFLOW_BENCH_FROM_SOURCE !== '1') {
   console.error('bench: npm run build (the bflow processes run dist/, as in production)');
   const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });

@@ -30,6 +30,7 @@ import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import type { SnapshotCache } from '../store/ports.ts';
 import { RedisSnapshotCache } from '../store/redis/snapshot-cache.ts';
 import { shardedWriter } from '../store/sharded-writer.ts';
+import { loadTracing, type Tracing } from './tracing.ts';
 
 export interface ClusterNode {
   node: ShardNode;
@@ -51,6 +52,12 @@ export interface ClusterNode {
  * what the earlier steps opened is closed before the error is rethrown.
  */
 export async function startClusterNode(config: ClusterConfig, logger: Logger): Promise<ClusterNode> {
+  const tracing = await loadTracing(config.nodeId);
+  // The node's own loops run outside traces: only the commands the gateway traced are (docs/architecture.md#tracing).
+  return tracing ? tracing.outsideTraces(() => startNode(config, logger, tracing)) : startNode(config, logger);
+}
+
+async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracing): Promise<ClusterNode> {
   const closers = new Closers(logger);
   return closers.starting(async () => {
     const registry = new Registry();
@@ -100,6 +107,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
             projectionDelayMs: config.projectionDelayMs,
             cipher,
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
+            ...(tracing && { aroundBatch: tracing.aroundBatch }),
           }),
         ),
       ),
@@ -110,12 +118,13 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     const host = new RuntimeHost(
       {
         runtimes,
-        writer: mysqlWriter,
+        writer: tracing ? tracing.writer(mysqlWriter) : mysqlWriter,
         cache,
         workflows: new MySqlWorkflowStore(pool, { cipher }),
         directory: new MySqlDirectoryStore(pool),
         logger,
         registry,
+        ...(tracing && { traceStep: tracing.traceStep }),
         // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),
@@ -149,7 +158,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     );
     const relay = new OutboxRelay({
       store: runtimes,
-      publisher,
+      publisher: tracing ? tracing.eventPublisher(publisher) : publisher,
       prefix: config.cluster,
       metrics: registerOutboxMetrics(registry),
       logger,
@@ -170,11 +179,12 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       registry,
       logger,
     });
-    const bus = closers.add(
-      'shard bus',
-      new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), { registry, logger }),
-      (b) => b.close(),
-    );
+    const colocated = new ColocatedShardBus(new NatsShardBus(nc, { prefix: config.cluster, logger }), {
+      registry,
+      logger,
+    });
+    // Traced outside the colocated bus: a command for one of this node's own shards keeps its trace as well.
+    const bus = closers.add('shard bus', tracing ? tracing.shardBus(colocated) : colocated, (b) => b.close());
     const node = new ShardNode({
       leases,
       bus,
@@ -202,6 +212,7 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       prefix: config.cluster,
       metrics: webhookMetrics,
       logger,
+      ...(tracing && { traceConsume: tracing.traceConsume }),
     });
     closers.defer('webhook consumer', () => webhooks.stop());
     // Every node runs migration plans: one node holds a plan under a lease (as long as a shard's), sending each

@@ -26,6 +26,7 @@ import { MemorySnapshotCache } from '../store/memory/snapshot-cache.ts';
 import { invalidatingDirectory } from '../store/invalidating-directory.ts';
 import { invalidatingWebhooks } from '../store/invalidating-webhooks.ts';
 import { invalidatingWorkflows } from '../store/invalidating-workflows.ts';
+import { loadTracing } from './tracing.ts';
 
 /** The embedded backend also exposes its parts (the demo seed writes to the store; tests read events). */
 export interface EmbeddedBackend extends GatewayBackend {
@@ -66,15 +67,18 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
       c.close(),
     );
     const wake: { relay?: OutboxRelay } = {};
+    // Traced like a cluster: the gateway → host hop, the engine step, the commit (no SQL: the store is in process).
+    const tracing = await loadTracing(config.nodeId);
     const host = new RuntimeHost(
       {
         runtimes: store.runtimes,
-        writer: store.writer,
+        writer: tracing ? tracing.writer(store.writer) : store.writer,
         cache,
         workflows: store.workflows,
         directory: store.directory,
         logger,
         registry,
+        ...(tracing && { traceStep: tracing.traceStep }),
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),
         onCommitUncertain: (shard) => wake.relay?.fallBehind(shard),
@@ -103,11 +107,8 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
     });
     const leases = new MemoryLeaseManager({ nodeId: config.nodeId, shardCount: config.shards, registry });
     // One process holds every shard: every command is a call into the host (no copy through JSON).
-    const bus = closers.add(
-      'shard bus',
-      new ColocatedShardBus(new MemoryShardBus({ logger }), { registry, logger }),
-      (b) => b.close(),
-    );
+    const colocated = new ColocatedShardBus(new MemoryShardBus({ logger }), { registry, logger });
+    const bus = closers.add('shard bus', tracing ? tracing.shardBus(colocated) : colocated, (b) => b.close());
     const webhookMetrics = registerWebhookMetrics(registry);
     const deliverer = new WebhookDeliverer({
       webhooks: store.webhooks,

@@ -23,6 +23,7 @@ import { MySqlReadModel } from '../store/mysql/read-model.ts';
 import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { MySqlWebhookStore } from '../store/mysql/webhook-store.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
+import { loadTracing } from './tracing.ts';
 
 /**
  * What `bflow gateway` / `bflow all` serve HTTP from: the gateway's
@@ -93,9 +94,13 @@ export async function connectGatewayBackend(
       // A connection lost in an outage has nothing to drain.
       (c) => c.drain().catch(() => undefined),
     );
-    const bus =
-      options.bus ??
-      closers.add('shard bus', new NatsShardBus(nc, { prefix: config.cluster, logger }), (b) => b.close());
+    // `bflow all` passes its node's bus, traced already.
+    const tracing = options.bus ? undefined : await loadTracing(config.nodeId);
+    const natsBus = (): ShardBus => {
+      const bus = new NatsShardBus(nc, { prefix: config.cluster, logger });
+      return tracing ? tracing.shardBus(bus) : bus;
+    };
+    const bus = options.bus ?? closers.add('shard bus', natsBus(), (b) => b.close());
     const router = new RoutingClient(bus, { shardCount: config.shards, registry });
     const leases = new LeaseBucketReader(nc, { cluster: config.cluster, timeoutMs: probeMs });
     const shardMap = shardMapCheck(leases, config, logger);

@@ -26,6 +26,7 @@ import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig, NotificationsConfig } from './config.ts';
+import { loadTracing, type Tracing } from './tracing.ts';
 
 /** The providers configured, each behind its breaker; `close` ends the SMTP pool. */
 export function providerChannels(
@@ -59,7 +60,25 @@ export interface ClusterNotifier {
 export async function startClusterNotifier(
   config: ClusterConfig,
   logger: Logger,
-  options: { registry?: Registry; overrides?: Partial<NotifierOptions> } = {},
+  options: NotifierStartOptions = {},
+): Promise<ClusterNotifier> {
+  const tracing = await loadTracing(config.nodeId);
+  // Outside traces, but for each event's handling (linked to the command that caused it).
+  const start = () => startNotifier(config, logger, options, tracing);
+  return tracing ? tracing.outsideTraces(start) : start();
+}
+
+/** Options of startClusterNotifier. */
+export interface NotifierStartOptions {
+  registry?: Registry;
+  overrides?: Partial<NotifierOptions>;
+}
+
+async function startNotifier(
+  config: ClusterConfig,
+  logger: Logger,
+  options: NotifierStartOptions,
+  tracing: Tracing | undefined,
 ): Promise<ClusterNotifier> {
   const closers = new Closers(logger);
   return closers.starting(async () => {
@@ -112,6 +131,7 @@ export async function startClusterNotifier(
       prefix: config.cluster,
       ackWaitMs: config.notifications.ackWaitMs,
       logger,
+      ...(tracing && { traceConsume: tracing.traceConsume }),
     });
     closers.defer('notification consumer', () => consumer.stop());
     logger.info({ channels: ['in_app', ...Object.keys(providers.channels)] }, 'notifier started');

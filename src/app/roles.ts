@@ -12,6 +12,7 @@ import { startEmbedded } from './embedded.ts';
 import { connectGatewayBackend } from './gateway-backend.ts';
 import { gatewayOptionsFor, type RunningServer, serveHttp } from './gateway-server.ts';
 import { startMetricsServer } from './metrics-server.ts';
+import { loadTracing } from './tracing.ts';
 
 /** A running `bflow all | node | gateway | notifier` process. */
 export interface RunningRole {
@@ -54,7 +55,9 @@ export async function startRole(config: ServerConfig, logger: Logger): Promise<R
       // The console's dev sign-in: only with the embedded demo tenant, whose tokens `bflow all` prints anyway.
       if (config.embedded && auth.kind === 'secret') options.console = { devUsers: () => demoDevUsers(auth.secret) };
       const app = createApp(backend.deps, options);
-      running.api = closers.add('http server', await serveHttp(app.fetch, config.port, logger), (s) => s.close());
+      const tracing = await loadTracing(config.nodeId);
+      const fetch = tracing ? tracing.httpHandler(app.fetch) : app.fetch;
+      running.api = closers.add('http server', await serveHttp(fetch, config.port, logger), (s) => s.close());
     }
     if (config.metricsPort !== undefined) {
       const ops = await startMetricsServer(backend.registry, config.metricsPort);

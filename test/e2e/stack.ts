@@ -124,12 +124,18 @@ export interface ClusterStack extends Stack {
   readyBeforeNodes: { status: number; body: unknown };
 }
 
+/** More variables for the processes of a cluster stack: every process's (`env`), the gateway's (`gateway`). */
+export interface ClusterStackEnv {
+  env?: Record<string, string>;
+  gateway?: Record<string, string>;
+}
+
 /**
  * A real stack: a fresh database, unique cluster name (KV buckets, subjects,
  * stream, Redis keys), two `bflow node` processes and one `bflow gateway` on a
  * free port. Ready once the gateway's /ready is 200 and the nodes hold every shard.
  */
-export async function startClusterStack(name: string): Promise<ClusterStack> {
+export async function startClusterStack(name: string, more: ClusterStackEnv = {}): Promise<ClusterStack> {
   const [db, nats, port] = await Promise.all([useTestDatabase(name), useTestNats(name), freePort()]);
   const redisUrl = process.env.BFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const secret = randomBytes(32).toString('hex');
@@ -148,6 +154,7 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
     // The e2e receivers listen on 127.0.0.1, which a cluster refuses by default.
     BFLOW_WEBHOOK_ALLOW_PRIVATE: 'true',
     BFLOW_LOG_LEVEL: 'info',
+    ...more.env,
   };
   // The gateway first: it must start (and say it is not ready) before any node has created the lease buckets.
   const gateway = new BflowProcess(
@@ -156,6 +163,7 @@ export async function startClusterStack(name: string): Promise<ClusterStack> {
       BFLOW_PORT: String(port),
       BFLOW_NODE_ID: `${nats.prefix}-gw`,
       BFLOW_LOG_LEVEL: 'warn',
+      ...more.gateway,
     }),
   );
   const nodes: NodeProcess[] = [];

@@ -1,11 +1,12 @@
 import { pino, type Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { BusError } from '../errors.ts';
-import type { ShardBus, ShardMessage, ShardReply } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
 import { replyWithin } from './reply-timeout.ts';
 import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
-type Handler = (request: ShardMessage) => Promise<ShardReply>;
+type Handler = ShardHandler;
 
 /** Options of {@link ColocatedShardBus}. */
 export interface ColocatedShardBusOptions {
@@ -27,7 +28,8 @@ const INTERNAL: ShardReply = { ok: false, problem: { code: 'internal', message: 
 /**
  * The bus of a process that both hosts shards and routes commands (`bflow all`, embedded or in a cluster).
  * `serve` registers the handler here and on the wrapped bus (other gateways still reach this node over NATS);
- * `request` for a shard this process serves calls its handler directly, in this turn: no NATS hop, no JSON.
+ * `request` for a shard this process serves calls its handler directly, in this turn: no NATS hop, no JSON (the
+ * headers are handed over as they are, so a trace continues across the local call as it does across NATS).
  * Every other shard goes through the wrapped bus.
  *
  * The handler is the same `RuntimeHost.handle` a NATS subscription calls, so the rules are the same: a request
@@ -61,12 +63,12 @@ export class ColocatedShardBus implements ShardBus {
     };
   }
 
-  request(shard: number, request: ShardMessage, timeoutMs: number): Promise<ShardReply> {
+  request(shard: number, request: ShardMessage, timeoutMs: number, headers?: MessageHeaders): Promise<ShardReply> {
     if (this.#closed) return Promise.reject(new BusError('bus_unavailable', 'shard bus is closed'));
     const handler = this.#local.get(shard);
     this.#requests.inc({ path: handler ? 'local' : 'remote' });
-    if (!handler) return this.#remote.request(shard, request, timeoutMs);
-    return replyWithin(this.#call(handler, request, shard), Math.max(1, Math.ceil(timeoutMs)), shard);
+    if (!handler) return this.#remote.request(shard, request, timeoutMs, headers);
+    return replyWithin(this.#call(handler, request, shard, headers), Math.max(1, Math.ceil(timeoutMs)), shard);
   }
 
   /** Shards whose requests are answered in process. */
@@ -82,9 +84,9 @@ export class ColocatedShardBus implements ShardBus {
     await this.#remote.close();
   }
 
-  async #call(handler: Handler, request: ShardMessage, shard: number): Promise<ShardReply> {
+  async #call(handler: Handler, request: ShardMessage, shard: number, headers?: MessageHeaders): Promise<ShardReply> {
     try {
-      return await handler(request);
+      return await handler(request, headers);
     } catch (err) {
       this.#log.error({ err, shard }, 'shard handler failed');
       return INTERNAL;

@@ -2,10 +2,11 @@ import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { wireCopy } from './json-codec.ts';
 import { replyWithin } from './reply-timeout.ts';
-import type { ShardBus, ShardMessage, ShardReply } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
 import { checkOptions, nonNegative, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
-type Handler = (request: ShardMessage) => Promise<ShardReply>;
+type Handler = ShardHandler;
 
 /** Options of {@link MemoryShardBus}. */
 export interface MemoryShardBusOptions {
@@ -49,7 +50,7 @@ export class MemoryShardBus implements ShardBus {
   async serve(shard: number, handler: Handler): Promise<() => Promise<void>> {
     this.#assertOpen();
     // A distinct function per serve() call, so serving the same handler twice unsubscribes independently.
-    const entry: Handler = (request) => handler(request);
+    const entry: Handler = (request, headers) => handler(request, headers);
     let set = this.#handlers.get(shard);
     if (!set) this.#handlers.set(shard, (set = new Set()));
     set.add(entry);
@@ -59,13 +60,18 @@ export class MemoryShardBus implements ShardBus {
     };
   }
 
-  async request(shard: number, request: ShardMessage, timeoutMs: number): Promise<ShardReply> {
+  async request(
+    shard: number,
+    request: ShardMessage,
+    timeoutMs: number,
+    headers?: MessageHeaders,
+  ): Promise<ShardReply> {
     this.#assertOpen();
     const payload = wireCopy(request);
     await this.#hop();
     const handlers = [...(this.#handlers.get(shard) ?? [])];
     if (handlers.length === 0) throw new BusError('no_responders', `no responders for shard ${shard}`);
-    const replies = handlers.map((h) => this.#answer(h, wireCopy(payload), shard));
+    const replies = handlers.map((h) => this.#answer(h, wireCopy(payload), shard, headers && { ...headers }));
     return replyWithin(Promise.race(replies), Math.max(1, Math.ceil(timeoutMs)), shard);
   }
 
@@ -79,10 +85,10 @@ export class MemoryShardBus implements ShardBus {
     return [...this.#handlers.keys()].sort((a, b) => a - b);
   }
 
-  async #answer(handler: Handler, request: ShardMessage, shard: number): Promise<ShardReply> {
+  async #answer(handler: Handler, request: ShardMessage, shard: number, headers?: MessageHeaders): Promise<ShardReply> {
     let reply: ShardReply;
     try {
-      reply = wireCopy(await handler(request));
+      reply = wireCopy(await handler(request, headers));
     } catch (err) {
       this.#log.error({ err, shard }, 'shard handler failed');
       reply = INTERNAL;

@@ -2,8 +2,10 @@ import { RequestError, TimeoutError, type Msg, type NatsConnection, type Subscri
 import { pino, type Logger } from 'pino';
 import { BusError } from '../errors.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
-import type { Problem, ShardBus, ShardMessage, ShardReply } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { Problem, ShardBus, ShardHandler, ShardMessage, ShardReply } from './ports.ts';
 import { SendNextTurn } from '../nats/send-next-turn.ts';
+import { fromNatsHeaders, toNatsHeaders } from '../nats/message-headers.ts';
 import { resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link NatsShardBus}. */
@@ -71,7 +73,7 @@ export class NatsShardBus implements ShardBus {
     void this.#followConnection();
   }
 
-  async serve(shard: number, handler: (request: ShardMessage) => Promise<ShardReply>): Promise<() => Promise<void>> {
+  async serve(shard: number, handler: ShardHandler): Promise<() => Promise<void>> {
     this.#assertOpen();
     const sub = this.#nc.subscribe(shardSubject(this.#prefix, shard), {
       callback: (err, msg) => {
@@ -96,7 +98,12 @@ export class NatsShardBus implements ShardBus {
     };
   }
 
-  async request(shard: number, request: ShardMessage, timeoutMs: number): Promise<ShardReply> {
+  async request(
+    shard: number,
+    request: ShardMessage,
+    timeoutMs: number,
+    headers?: MessageHeaders,
+  ): Promise<ShardReply> {
     this.#assertOpen();
     const subject = shardSubject(this.#prefix, shard);
     // While reconnecting, nats.js would buffer the request and let it time out: the caller answers 503 now instead.
@@ -107,7 +114,7 @@ export class NatsShardBus implements ShardBus {
     const payload = encodeJson(request);
     await this.#sends.turn();
     try {
-      msg = await this.#nc.request(subject, payload, { timeout });
+      msg = await this.#nc.request(subject, payload, { timeout, ...(headers && { headers: toNatsHeaders(headers) }) });
     } catch (err) {
       throw toBusError(err, subject, timeout);
     }
@@ -123,14 +130,14 @@ export class NatsShardBus implements ShardBus {
     await this.#flushQuietly();
   }
 
-  async #answer(msg: Msg, handler: (request: ShardMessage) => Promise<ShardReply>, shard: number): Promise<void> {
+  async #answer(msg: Msg, handler: ShardHandler, shard: number): Promise<void> {
     if (!msg.reply) {
       this.#log.warn({ shard }, 'shard message without a reply subject ignored');
       return;
     }
     let reply: ShardReply;
     try {
-      reply = await handler(decodeJson<ShardMessage>(msg.data));
+      reply = await handler(decodeJson<ShardMessage>(msg.data), msg.headers && fromNatsHeaders(msg.headers));
     } catch (err) {
       this.#log.error({ err, shard }, 'shard handler failed');
       reply = INTERNAL;

@@ -1,3 +1,4 @@
+import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { ActionCommand, EngineErrorDetail, MigrateCommand, RuntimeState } from '../../engine/index.ts';
 
 /**
@@ -67,11 +68,17 @@ export type ShardReply =
   | { ok: true; state: RuntimeState; created?: boolean; replayed?: boolean }
   | { ok: false; problem: Problem };
 
+/** What serves a shard: a message (with the headers it came with, if any) to its reply. */
+export type ShardHandler = (request: ShardMessage, headers?: MessageHeaders) => Promise<ShardReply>;
+
 /** Request/reply to shards: NATS (a subject per shard) or the in-process twin. */
 export interface ShardBus {
   /** Answers requests for `shard` until the returned function is called. */
-  serve(shard: number, handler: (request: ShardMessage) => Promise<ShardReply>): Promise<() => Promise<void>>;
-  /** Sends one request; rejects with BusError('no_responders' | 'timeout' | 'bus_unavailable'). */
-  request(shard: number, request: ShardMessage, timeoutMs: number): Promise<ShardReply>;
+  serve(shard: number, handler: ShardHandler): Promise<() => Promise<void>>;
+  /**
+   * Sends one request, with `headers` (as NATS message headers) when given; rejects with BusError('no_responders' | 'timeout' |
+   * 'bus_unavailable').
+   */
+  request(shard: number, request: ShardMessage, timeoutMs: number, headers?: MessageHeaders): Promise<ShardReply>;
   close(): Promise<void>;
 }

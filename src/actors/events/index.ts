@@ -1,5 +1,5 @@
 /** Domain events after commit: the outbox relay and the event stream (JetStream BFLOW_EVENTS, or in process). */
-export type { EventPublisher } from './ports.ts';
+export { type EventPublisher, type TraceConsume, untracedConsume } from './ports.ts';
 export { type ClusterStreams, clusterStreams } from './cluster-streams.ts';
 export {
   encodeToken,

@@ -17,6 +17,7 @@ import {
   type EventSubjectFields,
 } from './event-subject.ts';
 import type { EventPublisher } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
 import { PubAckInbox } from './pub-ack-inbox.ts';
 import {
   checkOptions,
@@ -134,25 +135,43 @@ export class JetStreamEventPublisher implements EventPublisher {
   }
 
   /** `fields` (the event's, when the caller has them) spare parsing the subject to decide whether a webhook wants it. */
-  async publish(subject: string, msgId: string, payload: Uint8Array, fields?: EventSubjectFields): Promise<void> {
+  async publish(
+    subject: string,
+    msgId: string,
+    payload: Uint8Array,
+    fields?: EventSubjectFields,
+    headers?: MessageHeaders,
+  ): Promise<void> {
     if (!subject.startsWith(this.#root)) {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
-    const published = this.#publishTo(this.#published, subject, msgId, payload);
+    const published = this.#publishTo(this.#published, subject, msgId, payload, headers);
     if (this.#wanted === undefined) return published;
-    await Promise.all([published, this.#queue(fields ?? parseEventSubject(this.#prefix, subject), msgId, payload)]);
+    const queued = this.#queue(fields ?? parseEventSubject(this.#prefix, subject), msgId, payload, headers);
+    await Promise.all([published, queued]);
   }
 
-  async #queue(fields: EventSubjectFields | undefined, msgId: string, payload: Uint8Array): Promise<void> {
+  async #queue(
+    fields: EventSubjectFields | undefined,
+    msgId: string,
+    payload: Uint8Array,
+    headers: MessageHeaders | undefined,
+  ): Promise<void> {
     if (fields === undefined) return;
     // Unknown (the webhook list could not be read): queued, and the consumer reads the list again.
     const wanted = await this.#wanted!(fields.tenant, fields.type).catch(() => true);
-    if (wanted) await this.#publishTo(this.#queued, webhookQueueSubject(this.#prefix, fields), msgId, payload);
+    if (wanted) await this.#publishTo(this.#queued, webhookQueueSubject(this.#prefix, fields), msgId, payload, headers);
   }
 
-  async #publishTo(count: Counter<'result'>, subject: string, msgId: string, payload: Uint8Array): Promise<void> {
+  async #publishTo(
+    count: Counter<'result'>,
+    subject: string,
+    msgId: string,
+    payload: Uint8Array,
+    headers: MessageHeaders | undefined,
+  ): Promise<void> {
     try {
-      const ack = await this.#acks.publish(subject, payload, msgId);
+      const ack = await this.#acks.publish(subject, payload, msgId, headers);
       count.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
     } catch (err) {
       count.inc({ result: 'failed' });

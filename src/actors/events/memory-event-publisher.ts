@@ -2,6 +2,8 @@ import { ActorError } from '../errors.ts';
 import { eventRoot, subjectMatches } from './event-subject.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { EventPublisher } from './ports.ts';
+import type { MessageHeaders } from '../nats/message-headers.ts';
+import type { EventSubjectFields } from './event-subject.ts';
 import { checkOptions, integer, nonNegative, resolveOptions, type OptionDefaults } from '../../shared/options.ts';
 
 /** Options of {@link MemoryEventPublisher}. */
@@ -34,6 +36,8 @@ export interface StoredEvent {
   msgId: string;
   payload: Uint8Array;
   at: number;
+  /** The headers it was published with, if any. */
+  headers?: MessageHeaders;
 }
 
 /**
@@ -62,7 +66,13 @@ export class MemoryEventPublisher implements EventPublisher {
     this.#maxRetained = resolved.maxRetained;
   }
 
-  async publish(subject: string, msgId: string, payload: Uint8Array): Promise<void> {
+  async publish(
+    subject: string,
+    msgId: string,
+    payload: Uint8Array,
+    _fields?: EventSubjectFields,
+    headers?: MessageHeaders,
+  ): Promise<void> {
     if (!subject.startsWith(this.#root)) {
       throw new RangeError(`event subject ${subject} is outside the stream's ${this.#root}>`);
     }
@@ -76,6 +86,7 @@ export class MemoryEventPublisher implements EventPublisher {
     if (this.#seen.has(msgId)) return;
     this.#seen.set(msgId, now);
     const event: StoredEvent = { seq: ++this.#seq, subject, msgId, payload: payload.slice(), at: now };
+    if (headers) event.headers = { ...headers };
     this.#events.push(event);
     // Dropped in chunks, so a full buffer costs one splice per 1,024 events rather than a shift per event.
     if (this.#events.length > this.#maxRetained + 1024) this.#events.splice(0, this.#events.length - this.#maxRetained);

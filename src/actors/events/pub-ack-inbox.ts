@@ -1,4 +1,5 @@
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { toNatsHeaders, type MessageHeaders } from '../nats/message-headers.ts';
 
 /** What the stream answered to one publish. */
 export interface PubAck {
@@ -50,11 +51,15 @@ export class PubAckInbox {
     this.#sweep.unref();
   }
 
-  /** Publishes `payload` on `subject` with `msgId`; resolves with the PubAck, rejects on an error answer, no stream, or the timeout. */
-  publish(subject: string, payload: Uint8Array, msgId: string): Promise<PubAck> {
+  /**
+   * Publishes `payload` on `subject` with `msgId` (and `extra` headers); resolves with the PubAck, rejects on an
+   * error answer, no stream, or the timeout.
+   */
+  publish(subject: string, payload: Uint8Array, msgId: string, extra?: MessageHeaders): Promise<PubAck> {
     const token = (this.#next++).toString(36);
     const h = headers();
     h.set('Nats-Msg-Id', msgId);
+    if (extra) toNatsHeaders(extra, h);
     return new Promise<PubAck>((resolve, reject) => {
       this.#pending.set(token, { resolve, reject, deadline: performance.now() + this.timeoutMs });
       try {

@@ -6,3 +6,4 @@ export {
   type TenantChangeKind,
   tenantChangesSubject,
 } from './tenant-change-notices.ts';
+export { fromNatsHeaders, type MessageHeaders, toNatsHeaders } from './message-headers.ts';

@@ -12,7 +12,9 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
-import { eventRoot } from '../events/event-subject.ts';
+import { eventRoot, parseEventSubject } from '../events/event-subject.ts';
+import { type TraceConsume, untracedConsume } from '../events/ports.ts';
+import { fromNatsHeaders } from '../nats/message-headers.ts';
 import { SendNextTurn } from '../nats/send-next-turn.ts';
 import { parseEvent, type NotificationBatcher } from './notification-batcher.ts';
 
@@ -29,6 +31,8 @@ export interface JetStreamNotificationConsumerOptions {
   ackWaitMs?: number;
   /** Deliveries of one event before the stream stops offering it. @default 50 */
   maxDeliver?: number;
+  /** Wraps each event from its take to its settling (tracing: a span linked to the command's trace). @default runs it */
+  traceConsume?: TraceConsume;
   logger?: Logger;
 }
 
@@ -54,6 +58,8 @@ export class JetStreamNotificationConsumer {
     private readonly pullAhead: number,
     private readonly logger: Logger,
     ackWaitMs: number,
+    private readonly prefix: string,
+    private readonly traceConsume: TraceConsume,
   ) {
     this.#acks = new SendNextTurn((err) => logger.warn({ err }, 'notifier: ack failed; the event comes back'));
     this.#keepAlive = setInterval(
@@ -82,6 +88,8 @@ export class JetStreamNotificationConsumer {
       options.pullAhead ?? 200,
       options.logger ?? pino({ level: 'silent' }),
       ackWaitMs,
+      prefix,
+      options.traceConsume ?? untracedConsume,
     );
     started.#runner = started.#run();
     return started;
@@ -120,14 +128,24 @@ export class JetStreamNotificationConsumer {
 
   #take(msg: JsMsg): void {
     this.#inHand.add(msg);
-    this.batcher.push({
-      event: parseEvent(msg.data),
-      settle: (result, delayMs) => {
-        this.#inHand.delete(msg);
-        if (this.#stopping && result === 'retry') return; // comes back after the ack wait
-        if (result === 'done') this.#acks.queue(() => msg.ack());
-        else this.#acks.queue(() => msg.nak(delayMs));
-      },
+    const headers = msg.headers && fromNatsHeaders(msg.headers);
+    const fields = { ...parseEventSubject(this.prefix, msg.subject) };
+    void this.traceConsume('bflow.notification.handle', headers, fields, () => this.#handOver(msg));
+  }
+
+  /** Hands the event to the batcher; settles once the batcher has settled it. */
+  #handOver(msg: JsMsg): Promise<void> {
+    return new Promise((handled) => {
+      this.batcher.push({
+        event: parseEvent(msg.data),
+        settle: (result, delayMs) => {
+          this.#inHand.delete(msg);
+          handled();
+          if (this.#stopping && result === 'retry') return; // comes back after the ack wait
+          if (result === 'done') this.#acks.queue(() => msg.ack());
+          else this.#acks.queue(() => msg.nak(delayMs));
+        },
+      });
     });
   }
 }

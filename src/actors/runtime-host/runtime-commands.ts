@@ -168,7 +168,9 @@ export class RuntimeCommands {
 
   private async step(actor: Actor, command: Command): Promise<StepResult> {
     const dir = await this.ctx.directories.get(actor.tenant);
-    return step(actor.wf, actor.state, command, dir, this.ctx.now());
+    const { tenant, runtimeId, wf, shard } = actor;
+    const traced = { tenant, runtimeId, workflowId: wf.workflowId, version: wf.version, action: command.type, shard };
+    return this.ctx.deps.traceStep(traced, () => step(wf, actor.state, command, dir, this.ctx.now()));
   }
 
   private commit(

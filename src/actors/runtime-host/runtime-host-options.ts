@@ -20,6 +20,20 @@ export type HostRuntimeStore = RuntimeStore & {
   loadFromStore?: RuntimeStore['loadRuntime'];
 };
 
+/** The engine step about to run, as a trace records it (docs/architecture.md#tracing). */
+export interface StepTrace {
+  tenant: string;
+  runtimeId: string;
+  workflowId: string;
+  version: number;
+  /** The command's type (`approve`, `timer`, …), or `start`. */
+  action: string;
+  shard: number;
+}
+
+/** Runs one engine step (`run`, pure and synchronous); the tracing layer wraps it in a span. */
+export type TraceStep = <T>(step: StepTrace, run: () => T) => T;
+
 /** What the host talks to; every dependency is injected. */
 export interface RuntimeHostDeps {
   /** Activation reads and idempotency look-ups. In production a `CachedRuntimeStore` (Redis first, else MySQL). */
@@ -43,6 +57,8 @@ export interface RuntimeHostDeps {
    * `fallBehind` here, so later commits are not published from memory past it. @default nothing
    */
   onCommitUncertain?: (shard: number) => void;
+  /** Wraps every engine step (tracing). @default runs the step */
+  traceStep?: TraceStep;
   /** @default systemClock */
   clock?: Clock;
   /** @default a silent logger */
@@ -119,6 +135,7 @@ export type ResolvedHostOptions = Resolved<RuntimeHostOptions, typeof DEFAULT_RU
 
 /** The defaults of the host's optional dependencies (`registry` aside: a private one per host). */
 export const DEFAULT_RUNTIME_HOST_DEPS = Object.freeze({
+  traceStep: (_step, run) => run(),
   clock: systemClock,
   logger: pino({ level: 'silent' }),
 } satisfies OptionDefaults<RuntimeHostDeps>);

@@ -33,7 +33,16 @@ export class RuntimeStarts {
     if ('ok' in wf) return wf;
     const dir = await this.ctx.directories.get(req.tenant);
     const input = startInput(req, wf);
-    const result = start(wf, input, dir, this.ctx.now());
+    const { tenant, runtimeId } = req;
+    const traced = {
+      tenant,
+      runtimeId,
+      workflowId: wf.workflowId,
+      version: wf.version,
+      action: 'start',
+      shard: at.shard,
+    };
+    const result = this.ctx.deps.traceStep(traced, () => start(wf, input, dir, this.ctx.now()));
     if (!result.ok) return refused(result.error);
     const reply: OkReply = { ok: true, state: result.state, created: true };
     const idempotency = { key: req.idempotencyKey, response: storedResponse(reply) };

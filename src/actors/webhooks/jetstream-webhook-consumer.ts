@@ -13,6 +13,8 @@ import {
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { parseWebhookQueueSubject, webhookQueueRoot } from '../events/event-subject.ts';
+import { type TraceConsume, untracedConsume } from '../events/ports.ts';
+import { fromNatsHeaders } from '../nats/message-headers.ts';
 import type { WebhookDeliverer } from './webhook-deliverer.ts';
 import type { WebhookMetrics } from './webhook-metrics.ts';
 import { SendNextTurn } from '../nats/send-next-turn.ts';
@@ -47,11 +49,14 @@ export interface JetStreamWebhookConsumerOptions {
   pullExpiresMs?: number;
   /** @default none (no metrics) */
   metrics?: WebhookMetrics;
+  /** Wraps each event's delivery (tracing: a span linked to the command's trace). @default runs it */
+  traceConsume?: TraceConsume;
   /** @default a silent logger */
   logger?: Logger;
 }
 
 export const DEFAULT_JETSTREAM_WEBHOOK_CONSUMER_OPTIONS = Object.freeze({
+  traceConsume: untracedConsume,
   prefix: 'bflow',
   concurrency: 16,
   ackWaitMs: 30_000,
@@ -184,9 +189,10 @@ export class JetStreamWebhookConsumer {
     if (this.#stopping) return this.#settle(msg, 'retried', 0);
     this.#working.add(msg);
     try {
-      const reports = await this.#deliverer.deliver(
-        msg.data,
-        parseWebhookQueueSubject(this.#options.prefix, msg.subject)?.tenant,
+      const fields = parseWebhookQueueSubject(this.#options.prefix, msg.subject);
+      const headers = msg.headers && fromNatsHeaders(msg.headers);
+      const reports = await this.#options.traceConsume('bflow.webhook.deliver', headers, { ...fields }, () =>
+        this.#deliverer.deliver(msg.data, fields?.tenant),
       );
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
       else this.#settle(msg, 'done');

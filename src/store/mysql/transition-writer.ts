@@ -44,7 +44,19 @@ export interface TransitionWriterOptions {
   onProjectionError?: (err: unknown) => void;
   /** Seals the encrypted columns of the log and the projections (docs/security.md). @default PLAINTEXT_CIPHER */
   cipher?: FieldCipher;
+  /**
+   * Runs around each batch's commit (`commit`: its transaction, retries included; it rejects when nothing was
+   * written): the tracing layer opens the group-commit span there, with the batch's size and links to the
+   * commands it carries, and the batch's SQL runs in that span. @default runs the commit
+   */
+  aroundBatch?: AroundBatch;
 }
+
+/** See TransitionWriterOptions.aroundBatch. */
+export type AroundBatch = (
+  records: readonly TransitionRecord[],
+  commit: () => Promise<CommitOutcome[]>,
+) => Promise<CommitOutcome[]>;
 
 export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
   maxBatch: 256,
@@ -56,6 +68,7 @@ export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
   now: Date.now,
   projectionDelayMs: 0,
   cipher: PLAINTEXT_CIPHER,
+  aroundBatch: (_records, commit) => commit(),
 } satisfies OptionDefaults<TransitionWriterOptions>);
 
 type ResolvedWriterOptions = Resolved<TransitionWriterOptions, typeof DEFAULT_TRANSITION_WRITER_OPTIONS>;
@@ -210,7 +223,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
     const records = batch.map((p) => p.record);
     let outcomes: CommitOutcome[];
     try {
-      outcomes = await this.breaker.fire(records);
+      outcomes = await this.options.aroundBatch(records, () => this.breaker.fire(records));
     } catch (err) {
       const message = `store unavailable: ${(err as Error).message}`;
       outcomes = records.map(() => ({ ok: false, code: 'store_unavailable', message }));

@@ -46,6 +46,19 @@ describe('colocated shard bus', () => {
     return { here, there, registry };
   }
 
+  it('colocated bus - headers reach the handler on the local call and over the wrapped bus alike', async () => {
+    const { here, there } = pair();
+    const seen: unknown[] = [];
+    await here.serve(1, async (r, headers) => {
+      seen.push(headers);
+      return echoReply(r);
+    });
+    const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    await here.request(1, commandRequest('rt-1'), 1_000, headers);
+    await there.request(1, commandRequest('rt-2'), 1_000, headers);
+    expect(seen).toEqual([headers, headers]);
+  });
+
   it('colocated bus - a shard served here is a direct call: the same request and reply objects, no copy', async () => {
     const { here, registry } = pair();
     const request = commandRequest('rt-1');

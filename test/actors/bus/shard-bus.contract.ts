@@ -80,6 +80,19 @@ export function shardBusContract(name: string, makeSubject: () => Promise<ShardB
       expect(seen).toEqual([request]);
     });
 
+    it('shard bus - headers sent with a request reach the handler; a request without headers brings none', async () => {
+      const seen: (Record<string, string> | undefined)[] = [];
+      await s.server.serve(4, async (request, headers) => {
+        seen.push(headers && { ...headers });
+        return echoReply(request);
+      });
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      await s.client.request(4, commandRequest('rt-h'), 2_000, { traceparent, tracestate: 'k=v' });
+      await s.client.request(4, commandRequest('rt-h2'), 2_000);
+      expect(seen[0]).toEqual({ traceparent, tracestate: 'k=v' });
+      expect(seen[1] === undefined || Object.keys(seen[1]).length === 0).toBe(true);
+    });
+
     it('shard bus - a shard nobody serves fails fast with no_responders', async () => {
       await s.server.serve(1, async (r) => echoReply(r));
       const started = performance.now();

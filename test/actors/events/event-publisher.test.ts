@@ -11,12 +11,19 @@ import { connectTestNats, uniquePrefix } from '../nats-fixture.ts';
 const body = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
+/** One stored event as the cases compare it (`traceparent`: the header, when it has one). */
+interface StoredMessage {
+  subject: string;
+  payload: string;
+  traceparent?: string;
+}
+
 /** What the shared cases need from a publisher and the stream behind it. */
 interface PublisherSubject {
   prefix: string;
   publisher: EventPublisher;
   /** Stored events matching `filter` (a NATS subject filter), oldest first. */
-  stored(filter: string): Promise<{ subject: string; payload: string }[]>;
+  stored(filter: string): Promise<StoredMessage[]>;
 }
 
 const events = [
@@ -59,6 +66,17 @@ function publisherCases(name: string, make: () => Promise<PublisherSubject>): vo
       expect(await payloads(eventFilter(s.prefix, { tenant: 'globex' }))).toEqual(['e3']);
     });
 
+    it('event publisher - headers given with an event are stored with it (the trace context its consumers read)', async () => {
+      const subject = eventSubject(s.prefix, events[0]!);
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      await s.publisher.publish(subject, 'h-1', body('traced'), events[0], { traceparent });
+      await s.publisher.publish(subject, 'h-2', body('plain'));
+      expect(await s.stored(`${s.prefix}.events.>`)).toEqual([
+        { subject, payload: 'traced', traceparent },
+        { subject, payload: 'plain' },
+      ]);
+    });
+
     it('event publisher - a subject outside the event stream is refused', async () => {
       await expect(s.publisher.publish(`${s.prefix}.other.x`, 'ev-x', body('x'))).rejects.toThrow(RangeError);
     });
@@ -99,9 +117,12 @@ describe('event publisher on JetStream', () => {
         // Fetch exactly what matches, so the fetch need not wait for its expiry.
         const pending = (await consumer.info()).num_pending;
         if (pending === 0) return [];
-        const out: { subject: string; payload: string }[] = [];
+        const out: StoredMessage[] = [];
         const batch = await consumer.fetch({ max_messages: pending, expires: 2_000 });
-        for await (const m of batch) out.push({ subject: m.subject, payload: text(m.data) });
+        for await (const m of batch) {
+          const traceparent = m.headers?.get('traceparent');
+          out.push({ subject: m.subject, payload: text(m.data), ...(traceparent && { traceparent }) });
+        }
         return out;
       },
     };
@@ -163,7 +184,11 @@ describe('event publisher in process', () => {
       prefix,
       publisher,
       stored: async (filter) =>
-        publisher.messages(filter).map((m) => ({ subject: m.subject, payload: text(m.payload) })),
+        publisher.messages(filter).map((m) => ({
+          subject: m.subject,
+          payload: text(m.payload),
+          ...(m.headers?.traceparent && { traceparent: m.headers.traceparent }),
+        })),
     };
   });
 
