@@ -1,6 +1,8 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type mysql from 'mysql2/promise';
 import { Registry } from 'prom-client';
+import { afterAll, beforeAll } from 'vitest';
 import { JetStreamEventPublisher } from '../../src/actors/events/jetstream-event-publisher.ts';
 import { OutboxRelay } from '../../src/actors/events/outbox-relay.ts';
 import type { ShardRequest } from '../../src/actors/bus/ports.ts';
@@ -21,11 +23,43 @@ import {
   seedTenant,
   startRequest,
 } from '../actors/runtime-host/runtime-host-fixture.ts';
+import { connectTestNats } from '../actors/nats-fixture.ts';
+import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { waitFor } from '../harness/wait.ts';
 import { countUnpublished } from '../fixtures/unpublished-steps.ts';
 import { uniqueTenant } from '../store/fixtures.ts';
 
 const SHARDS = 4;
+
+/**
+ * A test file's checker world, made before its tests and removed after them: a database of its own (`database`),
+ * a NATS connection named `client`, and a CheckerStack relaying to the stream `<prefix>_EVENTS`.
+ */
+export function useCheckerStack(database: string, client: string, prefix: string) {
+  const stream = `${prefix}_EVENTS`;
+  let db: TestDatabase | undefined;
+  let nc: NatsConnection | undefined;
+  let stack: CheckerStack | undefined;
+  beforeAll(async () => {
+    db = await useTestDatabase(database);
+    nc = await connectTestNats(client);
+    stack = await CheckerStack.create(db.pool, nc, prefix, stream);
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    if (nc) {
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+    await db?.drop();
+  });
+  return {
+    stream,
+    db: (): TestDatabase => db!,
+    nc: (): NatsConnection => nc!,
+    stack: (): CheckerStack => stack!,
+  };
+}
 
 /** A driven tenant: what was acknowledged, and its runtimes' ids. */
 export interface Scenario {

@@ -1,43 +1,23 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventMsgId, eventSubject } from '../../src/actors/events/event-subject.ts';
 import { checkInvariants, type AcknowledgedCommand, type InvariantReport } from '../../src/check/index.ts';
 import type { DomainEvent, RuntimeState } from '../../src/engine/index.ts';
-import { connectTestNats, uniquePrefix } from '../actors/nats-fixture.ts';
+import { uniquePrefix } from '../actors/nats-fixture.ts';
 import { main } from '../../src/cli/main.ts';
-import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { testNatsUrl } from '../harness/nats-server.ts';
-import { CheckerStack } from './checker-fixture.ts';
+import { useCheckerStack } from './checker-fixture.ts';
 import { stepEvents, type StepBody } from '../../src/store/step-log.ts';
 
 const PREFIX = uniquePrefix('check');
-const STREAM = `${PREFIX}_EVENTS`;
+const checker = useCheckerStack('checker', 'bflow-test-checker', PREFIX);
+const STREAM = checker.stream;
 
-let db: TestDatabase | undefined;
-let nc: NatsConnection | undefined;
-let stack: CheckerStack | undefined;
-
-beforeAll(async () => {
-  db = await useTestDatabase('checker');
-  nc = await connectTestNats('bflow-test-checker');
-  stack = await CheckerStack.create(db.pool, nc, PREFIX, STREAM);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.close();
-  if (nc) {
-    await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => undefined);
-    await nc.close();
-  }
-  await db?.drop();
-});
-
-const pool = (): mysql.Pool => db!.pool;
+const pool = (): mysql.Pool => checker.db().pool;
 const rows = async (sql: string, values: unknown[]): Promise<mysql.RowDataPacket[]> =>
   (await pool().query<mysql.RowDataPacket[]>(sql, values))[0];
 const run = (sql: string, values: unknown[]): Promise<unknown> => pool().query(sql, values);
@@ -46,7 +26,7 @@ function check(tenant: string, acknowledged: readonly AcknowledgedCommand[]): Pr
   return checkInvariants({
     pool: pool(),
     tenant,
-    nats: { connection: nc!, stream: STREAM },
+    nats: { connection: checker.nc(), stream: STREAM },
     acknowledged,
     pageSize: 2,
   });
@@ -88,7 +68,7 @@ async function storedState(tenant: string, runtimeId: string): Promise<RuntimeSt
 
 /** The tenant's messages in the stream: stream seq and event. */
 async function streamEvents(tenant: string): Promise<{ seq: number; event: DomainEvent }[]> {
-  const jsm = await jetstreamManager(nc!);
+  const jsm = await jetstreamManager(checker.nc());
   const last = (await jsm.streams.info(STREAM)).state.last_seq;
   const out: { seq: number; event: DomainEvent }[] = [];
   for (let seq = 1; seq <= last; seq++) {
@@ -101,7 +81,7 @@ async function streamEvents(tenant: string): Promise<{ seq: number; event: Domai
 
 describe('invariant checker on MariaDB and JetStream', () => {
   it('check - a clean run is ok: every runtime replays, every acknowledged command logged once, every event in the stream once', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const report = await check(tenant, acknowledged);
     expect(violations(report), report.summary).toEqual({});
     expect(report.ok).toBe(true);
@@ -131,7 +111,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - a deleted log row of an acknowledged command is reported lost, and its runtime no longer replays to its state', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const row = await logRow(tenant, ids.a, 'approve');
     await run('DELETE FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND seq = ?', [tenant, ids.a, row.seq]);
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
@@ -144,7 +124,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - an acknowledged key logged by a second step is reported duplicated with both positions', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const row = await logRow(tenant, ids.b, 'comment');
     const [max] = await rows('SELECT MAX(seq) AS seq FROM runtime_log WHERE tenant = ? AND runtime_id = ?', [
       tenant,
@@ -188,7 +168,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it("check - a logged key without its idempotency record (a retry would run again) or with another runtime's record is an idempotency mismatch", async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const keyOf = async (runtimeId: string, action: string): Promise<string> =>
       (JSON.parse(String((await logRow(tenant, runtimeId, action)).command)) as { idempotencyKey: string })
         .idempotencyKey;
@@ -212,7 +192,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - a changed stored state is a replay mismatch naming the first differing path', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const state = await storedState(tenant, ids.d);
     state.doc['amount'] = 1;
     await run('UPDATE runtimes SET state = ? WHERE tenant = ? AND id = ?', [JSON.stringify(state), tenant, ids.d]);
@@ -231,7 +211,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - a runtime row gone while its log, tasks and outbox remain (half-written) is reported with its stray tasks', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const [tasks] = await rows('SELECT COUNT(*) AS n FROM tasks WHERE tenant = ? AND runtime_id = ?', [tenant, ids.c]);
     await run('DELETE FROM runtimes WHERE tenant = ? AND id = ?', [tenant, ids.c]);
     const report = await check(tenant, acknowledged);
@@ -244,7 +224,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - a document slot held by a finished runtime, or an active runtime without its slot, is reported', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const finished = await storedState(tenant, ids.a);
     await run("INSERT INTO active_documents (tenant, app, doc_id, runtime_id) VALUES (?, 'purchase.order', ?, ?)", [
       tenant,
@@ -263,9 +243,14 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - a stream that does not exist is a CheckError stream_not_found', async () => {
-    const { tenant, acknowledged } = await stack!.scenario();
+    const { tenant, acknowledged } = await checker.stack().scenario();
     await expect(
-      checkInvariants({ pool: pool(), tenant, nats: { connection: nc!, stream: `${STREAM}_NONE` }, acknowledged }),
+      checkInvariants({
+        pool: pool(),
+        tenant,
+        nats: { connection: checker.nc(), stream: `${STREAM}_NONE` },
+        acknowledged,
+      }),
     ).rejects.toMatchObject({
       name: 'CheckError',
       code: 'stream_not_found',
@@ -273,7 +258,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - a task voted twice in the stored state is reported closed twice; a stray closed task row and a changed row are task mismatches', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const state = await storedState(tenant, ids.a);
     const stage = state.stages[1]!;
     stage.tasks.push({ ...stage.tasks.find((t) => t.assignee === 'pur-mgr')! });
@@ -309,12 +294,16 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - an event deleted from the stream is missing; one published again under another msg id is duplicated and its msg id named', async () => {
-    const { tenant, acknowledged } = await stack!.scenario();
+    const { tenant, acknowledged } = await checker.stack().scenario();
     const [first, second] = await streamEvents(tenant);
-    await (await jetstreamManager(nc!)).streams.deleteMessage(STREAM, first!.seq);
-    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, second!.event), JSON.stringify(second!.event), {
-      msgID: 'not-the-event-id',
-    });
+    await (await jetstreamManager(checker.nc())).streams.deleteMessage(STREAM, first!.seq);
+    const ack = await jetstream(checker.nc()).publish(
+      eventSubject(PREFIX, second!.event),
+      JSON.stringify(second!.event),
+      {
+        msgID: 'not-the-event-id',
+      },
+    );
     const report = await check(tenant, acknowledged);
     expect(violations(report)).toEqual({ missing: 1, streamDuplicated: 1, msgIdMismatches: 1 });
     expect(report.events.missing).toEqual([
@@ -329,7 +318,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   }, 60_000);
 
   it('check - an outbox row left unpublished is reported; an event in the stream that no outbox row holds is not committed', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     // The tenant's last step with events: its shard's published watermark set back to just before it.
     const [row] = await rows(
       'SELECT position, shard, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND events > 0 ORDER BY position DESC LIMIT 1',
@@ -342,7 +331,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
     const body = JSON.parse(String(row!.body)) as StepBody;
     row!.seq = body.seq;
     const stray = { ...stepEvents(tenant, ids.c, body)[0]!, id: `${ids.c}:999:0` };
-    const ack = await jetstream(nc!).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), {
+    const ack = await jetstream(checker.nc()).publish(eventSubject(PREFIX, stray), JSON.stringify(stray), {
       msgID: eventMsgId(stray),
     });
     const report = await check(tenant, acknowledged);
@@ -372,7 +361,7 @@ describe('bflow check', () => {
   }
 
   it('bflow check - bad arguments exit 2 with a message naming the bad value', async () => {
-    const url = db!.url;
+    const url = checker.db().url;
     const cases: [string[], string][] = [
       [['--mysql-url', url], '--tenant is required'],
       [['--tenant', 't', '--mysql-url', 'http://127.0.0.1/x'], '--mysql-url "http://127.0.0.1/x"'],
@@ -408,7 +397,7 @@ describe('bflow check', () => {
   });
 
   it('bflow check - a clean tenant exits 0 with its summary; a lost command exits 1 and names it', async () => {
-    const { tenant, acknowledged, ids } = await stack!.scenario();
+    const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const file = jsonl(
       `${tenant}.jsonl`,
       acknowledged.map(({ runtimeId, idempotencyKey }) => ({ runtimeId, idempotencyKey })),
@@ -417,7 +406,7 @@ describe('bflow check', () => {
       '--tenant',
       tenant,
       '--mysql-url',
-      db!.url,
+      checker.db().url,
       '--nats-url',
       await testNatsUrl(),
       '--stream',

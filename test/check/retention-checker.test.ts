@@ -1,40 +1,19 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RetentionJob, type RetentionSettings } from '../../src/actors/retention/index.ts';
 import { checkInvariants, type InvariantReport } from '../../src/check/index.ts';
 import { MySqlRetentionStore } from '../../src/store/mysql/retention-store.ts';
 import { DAY_MS } from '../../src/store/retention-ports.ts';
-import { connectTestNats, uniquePrefix } from '../actors/nats-fixture.ts';
+import { uniquePrefix } from '../actors/nats-fixture.ts';
 import { commandRequest as cmd, ok } from '../actors/runtime-host/runtime-host-fixture.ts';
-import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
-import { CheckerStack, type Scenario } from './checker-fixture.ts';
+import { useCheckerStack, type Scenario } from './checker-fixture.ts';
 
 const PREFIX = uniquePrefix('retcheck');
-const STREAM = `${PREFIX}_EVENTS`;
-
-let db: TestDatabase | undefined;
-let nc: NatsConnection | undefined;
-let stack: CheckerStack | undefined;
-
 // A database of its own: retention works across every tenant of it.
-beforeAll(async () => {
-  db = await useTestDatabase('retention_checker');
-  nc = await connectTestNats('bflow-test-retention-checker');
-  stack = await CheckerStack.create(db.pool, nc, PREFIX, STREAM);
-}, 60_000);
+const checker = useCheckerStack('retention_checker', 'bflow-test-retention-checker', PREFIX);
+const STREAM = checker.stream;
 
-afterAll(async () => {
-  await stack?.close();
-  if (nc) {
-    await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => undefined);
-    await nc.close();
-  }
-  await db?.drop();
-});
-
-const pool = (): mysql.Pool => db!.pool;
+const pool = (): mysql.Pool => checker.db().pool;
 const count = async (sql: string, values: unknown[]): Promise<number> =>
   Number((await pool().query<mysql.RowDataPacket[]>(sql, values))[0][0]?.n);
 
@@ -42,7 +21,7 @@ function check(s: Scenario): Promise<InvariantReport> {
   return checkInvariants({
     pool: pool(),
     tenant: s.tenant,
-    nats: { connection: nc!, stream: STREAM },
+    nats: { connection: checker.nc(), stream: STREAM },
     acknowledged: s.acknowledged,
     pageSize: 2,
   });
@@ -83,8 +62,8 @@ describe('invariant checker after retention', () => {
   let b: Scenario;
 
   it('retention checker - after keys are forgotten and logs compacted the checker passes, and the rows are really gone', async () => {
-    a = await stack!.scenario();
-    b = await stack!.scenario();
+    a = await checker.stack().scenario();
+    b = await checker.stack().scenario();
     expect((await check(a)).ok).toBe(true);
     const stepsBefore = await count('SELECT COUNT(*) AS n FROM runtime_steps WHERE tenant = ?', [a.tenant]);
     const rows = await retain({ idempotencyDays: 1, eventsDays: 1, finishedDays: 0, mode: 'delete' });
@@ -102,7 +81,7 @@ describe('invariant checker after retention', () => {
   });
 
   it('retention checker - after finished runtimes are archived and a tenant policy removed their audit log, the checker still passes', async () => {
-    await stack!.scenario(); // more to prune alongside
+    await checker.stack().scenario(); // more to prune alongside
     await new MySqlRetentionStore(pool()).setPolicy(b.tenant, { auditLogDays: 1 }, Date.now());
     const rows = await retain({ idempotencyDays: 1, eventsDays: 1, finishedDays: 1, mode: 'archive' });
     expect(rows.runtimes).toBeGreaterThan(0);
@@ -131,15 +110,15 @@ describe('invariant checker after retention', () => {
   });
 
   it('retention checker - a real loss is still caught: a key cleared past the cursor, a runtime deleted by hand, a logged command removed', async () => {
-    const c = await stack!.scenario();
+    const c = await checker.stack().scenario();
     await retain({ idempotencyDays: 1, eventsDays: 1, finishedDays: 1, mode: 'delete' });
     expect((await check(c)).ok).toBe(true);
     // A command after the run: its step is past the idempotency cursor, so clearing its key is a loss.
     const active = await activeRuntime(c);
     const comment = cmd(c.tenant, active.id, 'alice', 'comment', { comment: 'after retention' });
-    ok(await stack!.host.handle(comment));
+    ok(await checker.stack().host.handle(comment));
     c.acknowledged.push({ tenant: c.tenant, runtimeId: active.id, idempotencyKey: comment.idempotencyKey });
-    await stack!.relayAll(c.tenant);
+    await checker.stack().relayAll(c.tenant);
     expect((await check(c)).ok).toBe(true);
     await pool().query('UPDATE runtime_steps SET idem_key = NULL WHERE tenant = ? AND idem_key = ?', [
       c.tenant,
