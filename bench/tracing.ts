@@ -14,9 +14,10 @@
  * Each stack first gets `--prime` seconds of the load, unmeasured, so that neither's first window is cold.
  *
  *   node --import tsx bench/tracing.ts [--rounds 4] [--seconds 8] [--warmup 3] [--prime 10] [--concurrency 64]
- *     [--tenants 200] [--ratio 0.1]
+ *     [--tenants 200] [--ratio 0.1] [--cpu-prof DIR]   (V8 CPU profiles of each stack's processes, in DIR/off, DIR/on)
  */
 import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { testServerUrl } from '../test/harness/mysql.ts';
 import { OtlpReceiver } from '../test/harness/otlp-receiver.ts';
 import { startBenchMariaDb } from './bench-mariadb.ts';
@@ -42,6 +43,8 @@ interface Options {
   concurrency: number;
   tenants: number;
   ratio: number;
+  /** --cpu-prof: where each stack's processes write their V8 CPU profiles (a directory per mode). */
+  profDir?: string;
 }
 
 /** One measured window of one stack. */
@@ -66,6 +69,7 @@ interface Totals {
 }
 
 function optionsArg(): Options {
+  const profDir = stringArg('--cpu-prof');
   const ratio = Number(stringArg('--ratio') ?? '0.1');
   if (!(ratio >= 0 && ratio <= 1)) throw new Error(`--ratio must be within [0, 1], got ${stringArg('--ratio')}`);
   return {
@@ -76,7 +80,15 @@ function optionsArg(): Options {
     concurrency: intArg('--concurrency', 64),
     tenants: intArg('--tenants', 200),
     ratio,
+    ...(profDir !== undefined && { profDir: resolve(profDir) }),
   };
+}
+
+/** The node options that profile `mode`'s processes into `profDir`/`mode` (none without --cpu-prof). */
+function profiled(o: Options, mode: Mode): { nodeArgs?: string[]; gatewayArgs?: string[] } {
+  if (o.profDir === undefined) return {};
+  const args = ['--cpu-prof', `--cpu-prof-dir=${join(o.profDir, mode)}`];
+  return { nodeArgs: args, gatewayArgs: args };
 }
 
 /** off, on | on, off | off, on | …: each mode goes first in half of the rounds. */
@@ -157,9 +169,10 @@ async function main(): Promise<void> {
       mysqlServer: mariadb.url,
       statementMetrics: false,
     };
-    stacks.off = await startBenchStack({ ...common, name: 'trace_off', env: NO_RATE_LIMIT });
+    stacks.off = await startBenchStack({ ...common, ...profiled(o, 'off'), name: 'trace_off', env: NO_RATE_LIMIT });
     stacks.on = await startBenchStack({
       ...common,
+      ...profiled(o, 'on'),
       name: 'trace_on',
       env: {
         ...NO_RATE_LIMIT,

@@ -52,9 +52,8 @@ export interface ClusterNode {
  * what the earlier steps opened is closed before the error is rethrown.
  */
 export async function startClusterNode(config: ClusterConfig, logger: Logger): Promise<ClusterNode> {
-  const tracing = await loadTracing(config.nodeId);
   // The node's own loops run outside traces: only the commands the gateway traced are (docs/architecture.md#tracing).
-  return tracing ? tracing.outsideTraces(() => startNode(config, logger, tracing)) : startNode(config, logger);
+  return startNode(config, logger, await loadTracing(config.nodeId));
 }
 
 async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracing): Promise<ClusterNode> {
@@ -124,7 +123,7 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
         directory: new MySqlDirectoryStore(pool),
         logger,
         registry,
-        ...(tracing && { traceStep: tracing.traceStep }),
+        ...(tracing && { traceStep: tracing.traceStep, traceScope: tracing.traceScope }),
         // After each commit (docs/architecture.md#8-after-the-commit): publish its events now, not at the next poll.
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),

@@ -78,7 +78,7 @@ export async function startEmbedded(config: BflowConfig, logger: Logger): Promis
         directory: store.directory,
         logger,
         registry,
-        ...(tracing && { traceStep: tracing.traceStep }),
+        ...(tracing && { traceStep: tracing.traceStep, traceScope: tracing.traceScope }),
         onCommitted: (shard, _state, effects, outboxPosition) =>
           wake.relay?.committed(shard, effects.events, outboxPosition),
         onCommitUncertain: (shard) => wake.relay?.fallBehind(shard),

@@ -62,10 +62,8 @@ export async function startClusterNotifier(
   logger: Logger,
   options: NotifierStartOptions = {},
 ): Promise<ClusterNotifier> {
-  const tracing = await loadTracing(config.nodeId);
   // Outside traces, but for each event's handling (linked to the command that caused it).
-  const start = () => startNotifier(config, logger, options, tracing);
-  return tracing ? tracing.outsideTraces(start) : start();
+  return startNotifier(config, logger, options, await loadTracing(config.nodeId));
 }
 
 /** Options of startClusterNotifier. */

@@ -54,8 +54,8 @@ export async function startRole(config: ServerConfig, logger: Logger): Promise<R
       const auth = config.auth;
       // The console's dev sign-in: only with the embedded demo tenant, whose tokens `bflow all` prints anyway.
       if (config.embedded && auth.kind === 'secret') options.console = { devUsers: () => demoDevUsers(auth.secret) };
-      const app = createApp(backend.deps, options);
       const tracing = await loadTracing(config.nodeId);
+      const app = createApp(tracing ? { ...backend.deps, traceOf: tracing.requestTrace } : backend.deps, options);
       const fetch = tracing ? tracing.httpHandler(app.fetch) : app.fetch;
       running.api = closers.add('http server', await serveHttp(fetch, config.port, logger), (s) => s.close());
     }

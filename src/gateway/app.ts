@@ -41,7 +41,7 @@ export function createApp(deps: GatewayDeps, options: GatewayOptions): OpenAPIHo
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<GatewayEnv>({ defaultHook: validationHook });
 
-  app.use(requestContext({ logger: deps.logger, ...(deps.newId === undefined ? {} : { newId: deps.newId }) }));
+  app.use(requestContext({ logger: deps.logger, traceOf: deps.traceOf, ...(deps.newId && { newId: deps.newId }) }));
   app.use(httpMetrics(deps.registry));
   app.use(fixedHeaders(SECURITY_HEADERS));
   if (o.corsOrigins.length > 0) {

@@ -1,8 +1,10 @@
-import type { Logger } from 'pino';
 import type { ShardReply, ShardRequest } from '../actors/bus/index.ts';
 import type { GatewayDeps } from './gateway-deps.ts';
-import type { Principal } from './gateway-env.ts';
+import type { GatewayEnv, Principal } from './gateway-env.ts';
 import { ShardProblemError, toProblem } from './problems/to-problem.ts';
+
+/** What sendCommand takes of the request's context variables (`c.var`). */
+export type RequestVars = Pick<GatewayEnv['Variables'], 'logger' | 'inTrace'>;
 
 /** What a routed command came to, as its log line names it. */
 export type CommandOutcome = 'ok' | 'replayed' | 'existing' | (string & {});
@@ -12,12 +14,13 @@ export type CommandOutcome = 'ok' | 'replayed' | 'existing' | (string & {});
  * `command` {requestId (the request logger's), user, tenant, workflow, app (starts), runtime, action,
  * outcome, status, ms}. `outcome` is `ok`, `replayed` (the idempotency key's first answer), `existing`
  * (a start that found the document's active runtime), or the problem code the client gets.
- * `workflow` is known once the node answered with the runtime. Returns the ok reply; a problem
+ * `workflow` is known once the node answered with the runtime. The request goes out in `inTrace`, the
+ * HTTP request's trace (both from the request's context variables). Returns the ok reply; a problem
  * reply is thrown as ShardProblemError (the error mapping answers it by its code).
  */
 export async function sendCommand(
   router: GatewayDeps['router'],
-  logger: Logger,
+  { logger, inTrace }: RequestVars,
   principal: Principal,
   request: ShardRequest,
 ): Promise<Extract<ShardReply, { ok: true }>> {
@@ -26,7 +29,7 @@ export async function sendCommand(
   let status = 500;
   let workflow: string | undefined;
   try {
-    const reply = await router.send(request);
+    const reply = await inTrace(() => router.send(request));
     if (!reply.ok) throw new ShardProblemError(reply.problem);
     workflow = reply.state.runtime.workflowId;
     outcome = reply.replayed ? 'replayed' : reply.created === false ? 'existing' : 'ok';

@@ -9,6 +9,7 @@ import type { WebhookStore } from '../store/webhook-ports.ts';
 import type { NotificationStore } from '../store/notification-ports.ts';
 import type { MigrationPlanStore } from '../store/migration-ports.ts';
 import type { RetentionStore } from '../store/retention-ports.ts';
+import type { RequestTrace } from '../shared/trace-scope.ts';
 import type { NotificationSignal } from '../actors/notifications/index.ts';
 
 /** Sends a command to the node that owns its runtime's shard (the RoutingClient, or the embedded twin's). */
@@ -65,4 +66,6 @@ export interface GatewayDeps {
   now?: () => number;
   /** A fresh id (runtime ids, idempotency keys the gateway assigns). @default crypto.randomUUID */
   newId?: () => string;
+  /** The trace of a request (tracing on, the request sampled), else undefined. @default none traced */
+  traceOf?: (request: Request) => RequestTrace | undefined;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TraceScope } from '../shared/trace-scope.ts';
 
 /** The authenticated caller, from the verified JWT (docs/api.md#authentication). */
 export interface Principal {
@@ -19,6 +20,8 @@ export interface GatewayEnv {
   Variables: {
     requestId: string;
     logger: Logger;
+    /** The request's trace scope: calls made in it are recorded in its trace (outsideTrace when untraced). */
+    inTrace: TraceScope;
     principal: Principal;
   };
 }

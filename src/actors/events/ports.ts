@@ -1,3 +1,4 @@
+import { outsideTrace, type TraceScope } from '../../shared/trace-scope.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { EventSubjectFields } from './event-subject.ts';
 
@@ -20,14 +21,15 @@ export interface EventPublisher {
 /**
  * Wraps the handling of one event taken from a stream (`handle` settles once the consumer is done with it):
  * the tracing layer runs it in a span linked to the trace that published the event, read from the message's
- * `headers`. `attributes` name the event (tenant, app, type). Consumers default to running `handle` as it is.
+ * `headers`, and hands `handle` that span's scope (its outgoing calls run in it). `attributes` name the event
+ * (tenant, app, type). Consumers default to running `handle` outside any trace.
  */
 export type TraceConsume = <T>(
   name: string,
   headers: MessageHeaders | undefined,
   attributes: Readonly<Record<string, string>>,
-  handle: () => Promise<T>,
+  handle: (inTrace: TraceScope) => Promise<T>,
 ) => Promise<T>;
 
 /** The TraceConsume of a consumer not traced. */
-export const untracedConsume: TraceConsume = (_name, _headers, _attributes, handle) => handle();
+export const untracedConsume: TraceConsume = (_name, _headers, _attributes, handle) => handle(outsideTrace);

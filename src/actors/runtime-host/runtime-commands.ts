@@ -1,4 +1,5 @@
 import { step, type Command, type StepResult, type TimerCommand } from '../../engine/index.ts';
+import { outsideTrace, type TraceScope } from '../../shared/trace-scope.ts';
 import type { CommitFailureCode, CommitOutcome, StoredIdempotency } from '../../store/ports.ts';
 import { actorKey, remember, type Actor, type OkReply } from './actor.ts';
 import type { HostContext, Placement } from './host-context.ts';
@@ -77,7 +78,8 @@ export class RuntimeCommands {
         `expected revision ${expected}, the runtime is at revision ${actor.state.revision}`,
       );
     }
-    const result = await this.step(actor, req.command);
+    const inTrace = this.ctx.deps.traceScope(req);
+    const result = await this.step(actor, req.command, inTrace);
     if (!result.ok) {
       // A refusal may be a retry of a key this actor never saw committed (a previous owner's, or one older than
       // the remembered keys): refusals are rare, so one read here answers those with their first reply.
@@ -89,10 +91,9 @@ export class RuntimeCommands {
     if (!result.changed)
       return !actor.confirmed && retries > 0 ? this.retry(actor, req, at, retries) : { ok: true, state: actor.state };
     const reply: OkReply = { ok: true, state: result.state };
-    const outcome = await this.commit(actor, result, req.command, at, {
-      key: req.idempotencyKey,
-      response: storedResponse(reply),
-    });
+    const outcome = await inTrace(() =>
+      this.commit(actor, result, req.command, at, { key: req.idempotencyKey, response: storedResponse(reply) }),
+    );
     if (outcome.ok) {
       remember(actor, req.idempotencyKey, reply, this.ctx.options.recentKeysPerActor);
       return reply;
@@ -166,11 +167,11 @@ export class RuntimeCommands {
     return 'failed';
   }
 
-  private async step(actor: Actor, command: Command): Promise<StepResult> {
+  private async step(actor: Actor, command: Command, inTrace: TraceScope = outsideTrace): Promise<StepResult> {
     const dir = await this.ctx.directories.get(actor.tenant);
     const { tenant, runtimeId, wf, shard } = actor;
     const traced = { tenant, runtimeId, workflowId: wf.workflowId, version: wf.version, action: command.type, shard };
-    return this.ctx.deps.traceStep(traced, () => step(wf, actor.state, command, dir, this.ctx.now()));
+    return inTrace(() => this.ctx.deps.traceStep(traced, () => step(wf, actor.state, command, dir, this.ctx.now())));
   }
 
   private commit(

@@ -9,6 +9,8 @@ import type {
   WorkflowStore,
 } from '../../store/ports.ts';
 import { systemClock, type Clock } from '../clock.ts';
+import { outsideTrace, type TraceScope } from '../../shared/trace-scope.ts';
+import type { ShardRequest } from '../bus/ports.ts';
 import { checkOptions, integer, resolveOptions, type OptionDefaults, type Resolved } from '../../shared/options.ts';
 
 /**
@@ -59,6 +61,11 @@ export interface RuntimeHostDeps {
   onCommitUncertain?: (shard: number) => void;
   /** Wraps every engine step (tracing). @default runs the step */
   traceStep?: TraceStep;
+  /**
+   * The trace a request came in (tracing): its engine step and its hand-over to the writer run in that scope,
+   * which a trace's context does not reach across the mailbox's awaits on its own. @default outside any trace
+   */
+  traceScope?: (request: ShardRequest) => TraceScope;
   /** @default systemClock */
   clock?: Clock;
   /** @default a silent logger */
@@ -136,6 +143,7 @@ export type ResolvedHostOptions = Resolved<RuntimeHostOptions, typeof DEFAULT_RU
 /** The defaults of the host's optional dependencies (`registry` aside: a private one per host). */
 export const DEFAULT_RUNTIME_HOST_DEPS = Object.freeze({
   traceStep: (_step, run) => run(),
+  traceScope: () => outsideTrace,
   clock: systemClock,
   logger: pino({ level: 'silent' }),
 } satisfies OptionDefaults<RuntimeHostDeps>);

@@ -42,20 +42,23 @@ export class RuntimeStarts {
       action: 'start',
       shard: at.shard,
     };
-    const result = this.ctx.deps.traceStep(traced, () => start(wf, input, dir, this.ctx.now()));
+    const inTrace = this.ctx.deps.traceScope(req);
+    const result = inTrace(() => this.ctx.deps.traceStep(traced, () => start(wf, input, dir, this.ctx.now())));
     if (!result.ok) return refused(result.error);
     const reply: OkReply = { ok: true, state: result.state, created: true };
     const idempotency = { key: req.idempotencyKey, response: storedResponse(reply) };
-    const outcome = await this.ctx.deps.writer.commit({
-      tenant: req.tenant,
-      shard: at.shard,
-      baseRevision: 0,
-      state: result.state,
-      effects: result.effects,
-      change: { init: result.state },
-      idempotency,
-      cause: { start: input },
-    });
+    const outcome = await inTrace(() =>
+      this.ctx.deps.writer.commit({
+        tenant: req.tenant,
+        shard: at.shard,
+        baseRevision: 0,
+        state: result.state,
+        effects: result.effects,
+        change: { init: result.state },
+        idempotency,
+        cause: { start: input },
+      }),
+    );
     if (outcome.ok) {
       this.ctx.committed(req.tenant, at.shard, result.state, result.effects, outcome.outboxPosition);
       const actor = await this.ctx.actorFor(result.state, at, true);

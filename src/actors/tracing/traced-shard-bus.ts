@@ -10,7 +10,6 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import type { ShardBus, ShardHandler, ShardMessage, ShardReply } from '../bus/ports.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import { ATTR, messageAttributes } from './attributes.ts';
@@ -20,45 +19,59 @@ const FAILURES = new Set(['internal', 'store_unavailable']);
 
 /**
  * A ShardBus that continues the caller's trace on the node: `request`, in a traced (sampled) context, sends in
- * a client span and carries its context in the W3C `traceparent`/`tracestate` headers; `serve` answers each
- * request that brings a sampled context in a server span, its child. An untraced request costs nothing: no
- * span, no header, and the node does not trace it either (the gateway's HTTP span is where a command's trace
- * is decided). Wrap the outermost bus (the ColocatedShardBus of `bflow all` included: its local calls hand
- * the headers over as NATS does).
+ * a client span and carries its context in the W3C `traceparent`/`tracestate` headers (a retry of the same
+ * message, sent after a backoff, continues the trace its first try was sent in); `serve` answers each
+ * request that brings a sampled context in a server span, its child, and remembers that span's context in
+ * `carried` by the message (the host's steps and hand-overs run in it: Tracing.traceScope). An untraced
+ * request costs nothing: no span, no header, and the node does not trace it either (the gateway's HTTP span
+ * is where a command's trace is decided). Wrap the outermost bus (the ColocatedShardBus of `bflow all`
+ * included: its local calls hand the headers over as NATS does).
  */
 export class TracedShardBus implements ShardBus {
+  /** The context each traced message was first sent in, for its retries. */
+  readonly #sentIn = new WeakMap<ShardMessage, Context>();
+
   constructor(
     private readonly inner: ShardBus,
     private readonly tracer: Tracer,
     private readonly node: string,
+    private readonly carried: WeakMap<object, Context> = new WeakMap(),
   ) {}
 
   serve(shard: number, handler: ShardHandler): Promise<() => Promise<void>> {
     return this.inner.serve(shard, (request, headers) => {
       const parent = headers?.traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, headers);
-      // A caller that did not trace the command: nothing is traced on its way here either (no spans of the
-      // drivers' instrumentations, nor of the work it starts).
-      if (!sampled(parent)) return untraced(() => handler(request, headers));
+      // A caller that did not trace the command: nothing is traced on its way here either.
+      if (!sampled(parent)) return handler(request, headers);
       const span = this.tracer.startSpan(
         'bflow.shard.handle',
         { kind: SpanKind.SERVER, attributes: { ...messageAttributes(request, shard), [ATTR.node]: this.node } },
         parent,
       );
+      const handled = trace.setSpan(parent, span);
+      this.carried.set(request, handled);
       return settle(
         span,
-        context.with(trace.setSpan(parent, span), () => handler(request, headers)),
+        context.with(handled, () => handler(request, headers)),
       );
     });
   }
 
   request(shard: number, request: ShardMessage, timeoutMs: number, headers?: MessageHeaders): Promise<ShardReply> {
-    if (!sampled(context.active())) return this.inner.request(shard, request, timeoutMs, headers);
-    const span = this.tracer.startSpan('bflow.shard.request', {
-      kind: SpanKind.CLIENT,
-      attributes: { ...messageAttributes(request, shard), [ATTR.node]: this.node, 'messaging.system': 'nats' },
-    });
+    const active = context.active();
+    const parent = sampled(active) ? active : this.#sentIn.get(request);
+    if (!parent) return this.inner.request(shard, request, timeoutMs, headers);
+    this.#sentIn.set(request, parent);
+    const span = this.tracer.startSpan(
+      'bflow.shard.request',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { ...messageAttributes(request, shard), [ATTR.node]: this.node, 'messaging.system': 'nats' },
+      },
+      parent,
+    );
     const carrier: Record<string, string> = { ...headers };
-    const sent = trace.setSpan(context.active(), span);
+    const sent = trace.setSpan(parent, span);
     propagation.inject(sent, carrier);
     return settle(
       span,
@@ -75,16 +88,6 @@ export class TracedShardBus implements ShardBus {
 export function sampled(ctx: Context): boolean {
   const sc = trace.getSpanContext(ctx);
   return sc !== undefined && (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-}
-
-/**
- * Runs `work` with tracing suppressed when the active context is not sampled: the instrumented drivers (MySQL,
- * Redis, HTTP) then start no span for it, not even an unsampled one, nor does the work it leaves behind
- * (timers, the next turn's batches). In a sampled context it runs as it is.
- */
-export function untraced<T>(work: () => T): T {
-  const active = context.active();
-  return sampled(active) || isTracingSuppressed(active) ? work() : context.with(suppressTracing(active), work);
 }
 
 /** Ends `span` when `reply` settles, with the problem's code, or the error, recorded. */

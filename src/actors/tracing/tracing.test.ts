@@ -1,4 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Tracer } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { node, tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ColocatedShardBus } from '../bus/colocated-shard-bus.ts';
@@ -7,9 +8,11 @@ import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../../store/ports.ts';
 import { RootSampler, bflowSampler, samplingRatio } from './sampler.ts';
+import { CarriedContextManager } from './carried-context.ts';
 import { Tracing } from './tracing.ts';
 
-// bflow's decorators on an in-process tracer provider (always sampling new traces unless a test says otherwise).
+// bflow's decorators on an in-process tracer provider (always sampling new traces unless a test says otherwise),
+// with the context manager bflow's processes run: the context is carried by hand across awaits.
 const exporter = new tracing.InMemorySpanExporter();
 const provider = new node.NodeTracerProvider({
   sampler: new tracing.AlwaysOnSampler(),
@@ -18,7 +21,8 @@ const provider = new node.NodeTracerProvider({
 let tracer: Tracer;
 
 beforeAll(() => {
-  provider.register();
+  // The base context of bflow's processes (sdk.ts): tracing suppressed wherever no trace was re-entered.
+  provider.register({ contextManager: new CarriedContextManager(suppressTracing(ROOT_CONTEXT)) });
   tracer = provider.getTracer('test');
 });
 afterAll(async () => {
@@ -62,7 +66,7 @@ describe('tracing - shard bus', () => {
       );
       return okReply;
     });
-    await tracer.startActiveSpan('http', async (http) => {
+    await tracer.startActiveSpan('http', {}, ROOT_CONTEXT, async (http) => {
       await bus.request(3, command('rt-1'), 1_000);
       http.end();
     });
@@ -83,6 +87,41 @@ describe('tracing - shard bus', () => {
       'bflow.node': 'n1',
       'bflow.workflow': 'wf-po',
     });
+  });
+
+  it("tracing - the node's scope of a traced message carries its context past the host's awaits; a retry of the same message continues its trace", async () => {
+    const t = new Tracing('n1', undefined, tracer);
+    const bus = t.shardBus(new MemoryShardBus());
+    await bus.serve(2, async (request) => {
+      await Promise.resolve();
+      // Past an await: no context is active any more, but the message's scope has it.
+      expect(trace.getActiveSpan()).toBeUndefined();
+      t.traceScope(request as ReturnType<typeof command>)(() =>
+        t.traceStep(
+          { tenant: 'acme', runtimeId: 'rt-4', workflowId: 'w', version: 1, action: 'approve', shard: 2 },
+          () => 1,
+        ),
+      );
+      return okReply;
+    });
+    const message = command('rt-4');
+    await tracer.startActiveSpan('http', {}, ROOT_CONTEXT, async (http) => {
+      await bus.request(2, message, 1_000);
+      // A retry after a backoff: sent outside any context, the same message object.
+      await Promise.resolve();
+      await bus.request(2, message, 1_000);
+      http.end();
+    });
+    const http = named('http');
+    const requests = spans().filter((s) => s.name === 'bflow.shard.request');
+    expect(requests.map((r) => r.parentSpanContext?.spanId)).toEqual([
+      http.spanContext().spanId,
+      http.spanContext().spanId,
+    ]);
+    const steps = spans().filter((s) => s.name === 'bflow.engine.step');
+    const handles = spans().filter((s) => s.name === 'bflow.shard.handle');
+    expect(steps.map((s) => s.parentSpanContext?.spanId)).toEqual(handles.map((h) => h.spanContext().spanId));
+    expect(t.traceScope(command('rt-other'))(() => trace.getActiveSpan())).toBeUndefined();
   });
 
   it('tracing - an untraced command sends no header and starts no span', async () => {
@@ -106,7 +145,7 @@ describe('tracing - shard bus', () => {
     const t = new Tracing('n1', undefined, tracer);
     const bus = t.shardBus(new MemoryShardBus());
     await bus.serve(1, async () => ({ ok: false, problem: { code: 'internal', message: 'boom', retryable: false } }));
-    await tracer.startActiveSpan('http', async (http) => {
+    await tracer.startActiveSpan('http', {}, ROOT_CONTEXT, async (http) => {
       await bus.request(1, command('rt-3'), 1_000);
       http.end();
     });
@@ -131,6 +170,28 @@ describe('tracing - gateway', () => {
     await handler(request, env('/api/v1/runtimes/rt-9/actions'));
     expect(traced).toBe(false);
     expect(spans()).toEqual([]);
+  });
+
+  it("tracing - a traced request's trace reaches the gateway by its Request: its scope past awaits, its log lines' ids", async () => {
+    const t = new Tracing('gw', 1, tracer);
+    const traced = new Request('http://gw/api/v1/runtimes', { method: 'POST' });
+    let fields: Readonly<Record<string, string>> | undefined;
+    const handler = t.httpHandler(async (req) => {
+      await Promise.resolve();
+      const requestTrace = t.requestTrace(req);
+      fields = requestTrace?.logFields;
+      requestTrace?.inTrace(() => tracer.startSpan('bflow.shard.request').end());
+      return new Response(null, { status: 201 });
+    });
+    await handler(traced, env('/api/v1/runtimes'));
+    const http = named('POST');
+    expect(named('bflow.shard.request').parentSpanContext?.spanId).toBe(http.spanContext().spanId);
+    expect(fields).toEqual({
+      trace_id: http.spanContext().traceId,
+      span_id: http.spanContext().spanId,
+      trace_flags: '01',
+    });
+    expect(t.requestTrace(new Request('http://gw/other'))).toBeUndefined();
   });
 
   it("tracing - a traced request is a server span around the handler; a caller's traceparent is continued; probes are never traced", async () => {
@@ -165,8 +226,9 @@ describe('tracing - group commit', () => {
         const batch = queued.splice(0);
         const outcomes = await t.aroundBatch(
           batch.map((q) => q.record),
-          async () => {
-            await tracer.startActiveSpan('COMMIT', { kind: SpanKind.CLIENT }, async (sql) => sql.end());
+          async (inBatch) => {
+            await Promise.resolve();
+            inBatch(() => tracer.startSpan('COMMIT', { kind: SpanKind.CLIENT }).end());
             return batch.map((): CommitOutcome => ({ ok: true }));
           },
         );
@@ -189,9 +251,9 @@ describe('tracing - group commit', () => {
     const t = new Tracing('n1', undefined, tracer);
     const writer = batchingWriter(t);
     const commits = [
-      tracer.startActiveSpan('cmd-a', (s) => writer.commit(record('rt-a')).finally(() => s.end())),
+      tracer.startActiveSpan('cmd-a', {}, ROOT_CONTEXT, (s) => writer.commit(record('rt-a')).finally(() => s.end())),
       context.with(unsampled(), () => writer.commit(record('rt-u'))),
-      tracer.startActiveSpan('cmd-b', (s) => writer.commit(record('rt-b')).finally(() => s.end())),
+      tracer.startActiveSpan('cmd-b', {}, ROOT_CONTEXT, (s) => writer.commit(record('rt-b')).finally(() => s.end())),
     ];
     await writer.flush();
     await Promise.all(commits);
@@ -208,6 +270,7 @@ describe('tracing - group commit', () => {
     const t = new Tracing('n1', undefined, tracer);
     const writer = batchingWriter(t);
     const done = context.with(unsampled(), () => writer.commit(record('rt-u')));
+    // The batch re-enters no trace: its SQL runs in the process's base context, tracing suppressed.
     await writer.flush();
     await done;
     expect(spans()).toEqual([]);
@@ -218,13 +281,22 @@ describe('tracing - consumed events', () => {
   it("tracing - a delivery is a trace of its own, linked to the context in the event's headers", async () => {
     const t = new Tracing('n1', undefined, tracer);
     const headers: Record<string, string> = {};
-    await tracer.startActiveSpan('commit', async (s) => {
+    await tracer.startActiveSpan('commit', {}, ROOT_CONTEXT, async (s) => {
       propagation.inject(context.active(), headers);
       s.end();
     });
     const commit = named('commit');
-    await t.traceConsume('bflow.webhook.deliver', headers, { tenant: 'acme', type: 'stage.exited' }, async () => 1);
+    await t.traceConsume(
+      'bflow.webhook.deliver',
+      headers,
+      { tenant: 'acme', type: 'stage.exited' },
+      async (inTrace) => {
+        await Promise.resolve();
+        inTrace(() => tracer.startSpan('POST', { kind: SpanKind.CLIENT }).end());
+      },
+    );
     const delivery = named('bflow.webhook.deliver');
+    expect(named('POST').parentSpanContext?.spanId).toBe(delivery.spanContext().spanId);
     expect(delivery.parentSpanContext).toBeUndefined();
     expect(delivery.spanContext().traceId).not.toBe(commit.spanContext().traceId);
     expect(delivery.links.map((l) => l.context.spanId)).toEqual([commit.spanContext().spanId]);

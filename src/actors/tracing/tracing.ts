@@ -12,11 +12,11 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
-import { suppressTracing } from '@opentelemetry/core';
 import type { DomainEvent } from '../../engine/index.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../../store/ports.ts';
 import type { AroundBatch } from '../../store/mysql/transition-writer.ts';
-import type { ShardBus } from '../bus/ports.ts';
+import { outsideTrace, type RequestTrace, type TraceScope } from '../../shared/trace-scope.ts';
+import type { ShardBus, ShardRequest } from '../bus/ports.ts';
 import type { EventPublisher, TraceConsume } from '../events/ports.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { StepTrace, TraceStep } from '../runtime-host/runtime-host-options.ts';
@@ -33,7 +33,10 @@ export const TRACER_NAME = 'bflow';
  * bflow's own spans, as decorators and hooks the composition roots wire around the ports, so that the core
  * (engine, host, bus, writer, relay, consumers) makes no OpenTelemetry call (docs/architecture.md#tracing):
  *
+ * - `httpHandler` + `requestTrace`: the gateway's HTTP span, where a command's trace is decided, and the
+ *   request's trace for the gateway (its scope, its log lines' ids);
  * - `shardBus`: the gateway → node hop (client and server spans, W3C context in the NATS headers);
+ * - `traceScope`: the node's scope of a request that came traced, for the host's step and hand-over;
  * - `traceStep`: the engine step (`bflow.engine.step`, naming the workflow);
  * - `writer` + `aroundBatch`: each command's wait for the group commit (`bflow.commit`), and the batch's one
  *   transaction (`bflow.group_commit`, with its size and links to the traced commands it carried), under
@@ -42,10 +45,12 @@ export const TRACER_NAME = 'bflow';
  * - `traceConsume`: a webhook delivery or a notification (`bflow.webhook.deliver`,
  *   `bflow.notification.handle`): a trace of its own, linked to the command's commit.
  *
- * Only traced (sampled) commands pay for spans: in an untraced context each decorator calls through without
- * one, so at 0.1 sampling nine commands in ten cost a context check per port. What every command pays besides
- * is the context manager's (AsyncLocalStorage hooks every promise) and the drivers' instrumentations';
- * bench/tracing.ts measures it (docs/benchmarks.md#tracing). With the SDK not started every span is a no-op.
+ * The context is carried by hand: the SDK runs with the CarriedContextManager (no async hook, no cost per
+ * promise), a traced request's context is remembered by the object it came as (the HTTP Request, the shard
+ * message), and each port call that must be recorded is made in that context's TraceScope. Only traced
+ * (sampled) commands pay for spans: in an untraced context each decorator calls through without one, so at
+ * 0.1 sampling nine commands in ten cost a look-up per port. bench/tracing.ts measures what tracing costs
+ * (docs/benchmarks.md#tracing). With the SDK not started every span is a no-op.
  */
 export class Tracing {
   readonly #tracer: Tracer;
@@ -53,6 +58,8 @@ export class Tracing {
   readonly #commits = new WeakMap<TransitionRecord, SpanContext>();
   /** The context of the committed step whose events these are (traced steps only), for their headers. */
   readonly #events = new WeakMap<object, Context>();
+  /** The context a traced request runs in, by the object it came as (the HTTP Request, the shard message). */
+  readonly #carried = new WeakMap<object, Context>();
 
   constructor(
     /** This process's node id (`bflow.node`). */
@@ -68,17 +75,27 @@ export class Tracing {
   }
 
   shardBus(bus: ShardBus): ShardBus {
-    return new TracedShardBus(bus, this.#tracer, this.node);
+    return new TracedShardBus(bus, this.#tracer, this.node, this.#carried);
   }
 
-  /**
-   * Runs `start` (a node's or a notifier's start) outside any trace: the loops it starts (leases, timers, the
-   * outbox relay's polls and marks, snapshot writes) and the requests its subscriptions receive start no span
-   * of the drivers' instrumentations. Traced work sets its own context: a sampled request from the shard bus,
-   * a batch carrying a traced command, a consumed event.
-   */
-  outsideTraces<T>(start: () => T): T {
-    return context.with(suppressTracing(ROOT_CONTEXT), start);
+  /** The node's scope of `request`: its trace when it came traced over the shard bus, else outsideTrace. */
+  readonly traceScope = (request: ShardRequest): TraceScope => this.#scopeOf(request);
+
+  /** The gateway's view of a traced HTTP request (its scope, its log lines' ids), else undefined. */
+  readonly requestTrace = (request: Request): RequestTrace | undefined => {
+    const traced = this.#carried.get(request);
+    const sc = traced && trace.getSpanContext(traced);
+    if (!traced || !sc) return undefined;
+    return {
+      inTrace: scopeIn(traced),
+      // The fields the pino instrumentation writes, on every line of the request (its awaits included).
+      logFields: { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: `0${sc.traceFlags.toString(16)}` },
+    };
+  };
+
+  #scopeOf(origin: object): TraceScope {
+    const traced = this.#carried.get(origin);
+    return traced ? scopeIn(traced) : outsideTrace;
   }
 
   /**
@@ -103,7 +120,9 @@ export class Tracing {
       if (!span.isRecording()) return handler(request, env);
       const path = incoming?.url ?? new URL(request.url).pathname;
       span.setAttributes({ 'http.request.method': method, 'url.path': path.split('?')[0]!, [ATTR.node]: this.node });
-      const answer = context.with(trace.setSpan(parent, span), () => handler(request, env));
+      const traced = trace.setSpan(parent, span);
+      this.#carried.set(request, traced);
+      const answer = context.with(traced, () => handler(request, env));
       void Promise.resolve(answer).then(
         (res) => {
           const status = (res as { status?: number }).status;
@@ -199,7 +218,7 @@ export class Tracing {
       const sc = this.#commits.get(r);
       if (sc) traced.push(sc);
     }
-    if (traced.length === 0) return context.with(suppressTracing(ROOT_CONTEXT), commit);
+    if (traced.length === 0) return commit(outsideTrace);
     const parent = trace.setSpanContext(ROOT_CONTEXT, traced[0]!);
     const links: Link[] = traced.map((sc) => ({ context: sc }));
     const span = this.#tracer.startSpan(
@@ -210,7 +229,7 @@ export class Tracing {
       },
       parent,
     );
-    return endWith(span, context.with(trace.setSpan(parent, span), commit), (outcomes) =>
+    return endWith(span, commit(scopeIn(trace.setSpan(parent, span))), (outcomes) =>
       span.setAttribute(ATTR.outcome, outcomes.every((o) => o.ok) ? 'ok' : 'partial'),
     );
   };
@@ -237,7 +256,7 @@ export class Tracing {
     name: string,
     headers: MessageHeaders | undefined,
     attributes: Readonly<Record<string, string>>,
-    handle: () => Promise<T>,
+    handle: (inTrace: TraceScope) => Promise<T>,
   ): Promise<T> => {
     const published = headers && trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
     const span = this.#tracer.startSpan(
@@ -256,8 +275,13 @@ export class Tracing {
       },
       ROOT_CONTEXT,
     );
-    return endWith(span, context.with(trace.setSpan(ROOT_CONTEXT, span), handle));
+    return endWith(span, handle(scopeIn(trace.setSpan(ROOT_CONTEXT, span))));
   };
+}
+
+/** The scope that runs work in `traced`. */
+function scopeIn(traced: Context): TraceScope {
+  return (work) => context.with(traced, work);
 }
 
 /** Ends `span` once `work` settles (recording its error); `done` sees the result first. */

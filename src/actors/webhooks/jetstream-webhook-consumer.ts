@@ -191,8 +191,8 @@ export class JetStreamWebhookConsumer {
     try {
       const fields = parseWebhookQueueSubject(this.#options.prefix, msg.subject);
       const headers = msg.headers && fromNatsHeaders(msg.headers);
-      const reports = await this.#options.traceConsume('bflow.webhook.deliver', headers, { ...fields }, () =>
-        this.#deliverer.deliver(msg.data, fields?.tenant),
+      const reports = await this.#options.traceConsume('bflow.webhook.deliver', headers, { ...fields }, (inTrace) =>
+        this.#deliverer.deliver(msg.data, fields?.tenant, inTrace),
       );
       if (reports.some((r) => r.outcome === 'aborted')) this.#settle(msg, 'retried', 0);
       else this.#settle(msg, 'done');

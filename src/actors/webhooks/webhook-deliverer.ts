@@ -1,3 +1,4 @@
+import { outsideTrace, type TraceScope } from '../../shared/trace-scope.ts';
 import { pino, type Logger } from 'pino';
 import type { WebhookRecord, WebhookStore } from '../../store/webhook-ports.ts';
 import { WebhookBreakers, type WebhookBreakerOptions } from './webhook-breakers.ts';
@@ -122,9 +123,10 @@ export class WebhookDeliverer {
    * unreadable body is logged and delivered nowhere. Rejects only when the
    * tenant's webhooks cannot be read (retry the event later). `tenant`, when
    * the caller knows it (from the event's subject), lets an event of a tenant
-   * without webhooks be passed over without parsing its body.
+   * without webhooks be passed over without parsing its body. Each POST runs in `inTrace` (the delivery's
+   * trace, when the event's command was traced).
    */
-  async deliver(body: Uint8Array, tenant?: string): Promise<DeliveryReport[]> {
+  async deliver(body: Uint8Array, tenant?: string, inTrace: TraceScope = outsideTrace): Promise<DeliveryReport[]> {
     const told = tenant === undefined ? undefined : await this.#directory.forTenant(tenant);
     if (told?.length === 0) return [];
     const event = envelopeOf(body);
@@ -136,7 +138,7 @@ export class WebhookDeliverer {
     const webhooks =
       told !== undefined && event.tenant === tenant ? told : await this.#directory.forTenant(event.tenant);
     const targets = webhooks.filter((w) => subscribes(w, event.type));
-    return Promise.all(targets.map((w) => this.#deliverTo(w, event, body)));
+    return Promise.all(targets.map((w) => this.#deliverTo(w, event, body, inTrace)));
   }
 
   /** Whether some webhook of `tenant` subscribes to events of `type` (from the cached list; rejects when it cannot be read). */
@@ -159,7 +161,12 @@ export class WebhookDeliverer {
     return this.#stopping.signal.aborted;
   }
 
-  async #deliverTo(webhook: WebhookRecord, event: EventEnvelope, body: Uint8Array): Promise<DeliveryReport> {
+  async #deliverTo(
+    webhook: WebhookRecord,
+    event: EventEnvelope,
+    body: Uint8Array,
+    inTrace: TraceScope,
+  ): Promise<DeliveryReport> {
     const started = performance.now();
     let attempts = 0;
     let outcome: DeliveryOutcome | undefined;
@@ -170,7 +177,7 @@ export class WebhookDeliverer {
         break;
       }
       attempts++;
-      const result = await this.#attempt(webhook, event, body, attempts);
+      const result = await this.#attempt(webhook, event, body, attempts, inTrace);
       last = result.attempt;
       if (result.verdict !== 'retry') outcome = result.verdict;
       else if (attempts >= this.#options.maxAttempts) outcome = 'failed';
@@ -185,6 +192,7 @@ export class WebhookDeliverer {
     event: EventEnvelope,
     body: Uint8Array,
     attempt: number,
+    inTrace: TraceScope,
   ): Promise<{ verdict: DeliveryOutcome | 'retry'; attempt?: AttemptResult }> {
     const request: WebhookRequest = {
       url: webhook.url,
@@ -196,7 +204,7 @@ export class WebhookDeliverer {
     const timer = this.#options.metrics?.attemptDuration.startTimer();
     try {
       const result = await this.#breakers.fire(webhook.id, async () => {
-        const r = await this.#options.send(request);
+        const r = await inTrace(() => this.#options.send(request));
         this.#options.metrics?.attempts.inc({ result: resultClass(r) });
         if (isRetryable(r)) throw new RetryableAttempt(r);
         return r;

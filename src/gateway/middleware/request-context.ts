@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
+import { outsideTrace, type RequestTrace } from '../../shared/trace-scope.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { nodeResponse } from '../node-bindings.ts';
 import { routeTemplate } from './http-metrics.ts';
@@ -12,6 +13,8 @@ export interface RequestContextOptions {
   logger: Logger;
   /** @default crypto.randomUUID */
   newId?: () => string;
+  /** The request's trace, when it is traced (GatewayDeps.traceOf). */
+  traceOf?: ((request: Request) => RequestTrace | undefined) | undefined;
 }
 
 /**
@@ -20,6 +23,7 @@ export interface RequestContextOptions {
  * logger bound to it (handlers add tenant and runtime id). Each request ends
  * with one debug line `request` {method, route, status, ms}: the route
  * template, never the raw path or query (they may carry ids or a token).
+ * A traced request's logger carries its trace and span ids, and `inTrace` its trace's scope.
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<GatewayEnv> {
   const newId = options.newId ?? (() => crypto.randomUUID());
@@ -27,9 +31,11 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     const started = performance.now();
     const sent = c.req.header('X-Request-Id');
     const id = sent !== undefined && SANE_ID.test(sent) ? sent : newId();
-    const logger = options.logger.child({ requestId: id });
+    const trace = options.traceOf?.(c.req.raw);
+    const logger = options.logger.child(trace ? { requestId: id, ...trace.logFields } : { requestId: id });
     c.set('requestId', id);
     c.set('logger', logger);
+    c.set('inTrace', trace?.inTrace ?? outsideTrace);
     // On Node, on the ServerResponse: on every response, errors included, without a WHATWG Headers (see fixedHeaders).
     const outgoing = nodeResponse(c);
     outgoing?.setHeader('X-Request-Id', id);

@@ -17,7 +17,7 @@ import {
 } from '../schemas/runtimes.ts';
 import { problemBody } from '../problems/problem-body.ts';
 import { toProblem } from '../problems/to-problem.ts';
-import { sendCommand } from '../command-log.ts';
+import { sendCommand, type RequestVars } from '../command-log.ts';
 import { idempotencyKeyOf, type ApiContext } from './route-kit.ts';
 
 const tags = ['Runtimes'];
@@ -74,10 +74,10 @@ function commandRequest(
 
 export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiContext): void {
   /** Sends one command (its log line written) and answers the caller's view of the committed state. */
-  const act = async (logger: Logger, principal: Principal, runtimeId: string, body: ActionBody, key: string) => {
+  const act = async (request: RequestVars, principal: Principal, runtimeId: string, body: ActionBody, key: string) => {
     const reply = await sendCommand(
       ctx.deps.router,
-      logger,
+      request,
       principal,
       commandRequest(principal, runtimeId, body, key),
     );
@@ -86,13 +86,7 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
 
   app.openapi(postAction, async (c) => {
     const key = idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']);
-    const { view, replayed } = await act(
-      c.get('logger'),
-      principalFrom(c),
-      c.req.valid('param').id,
-      c.req.valid('json'),
-      key,
-    );
+    const { view, replayed } = await act(c.var, principalFrom(c), c.req.valid('param').id, c.req.valid('json'), key);
     if (replayed) c.header('Idempotency-Replayed', 'true');
     return c.json(view, 200);
   });
@@ -103,7 +97,7 @@ export function registerActionRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiConte
     const runOne = async (item: BatchItem, index: number): Promise<BatchResult> => {
       const { runtimeId, idempotencyKey = `${base}:${index}`, ...body } = item;
       try {
-        const { view } = await act(c.get('logger'), principal, runtimeId, body, idempotencyKey);
+        const { view } = await act(c.var, principal, runtimeId, body, idempotencyKey);
         return { runtimeId, status: 200, runtime: view };
       } catch (err) {
         return { runtimeId, ...failed(c.get('logger') ?? ctx.deps.logger, err) };

@@ -76,7 +76,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
       c.req.valid('json'),
       idempotencyKeyOf(ctx, c.req.valid('header')['idempotency-key']),
     );
-    const reply = await sendCommand(ctx.deps.router, c.get('logger'), principal, request);
+    const reply = await sendCommand(ctx.deps.router, c.var, principal, request);
     if (reply.replayed) c.header('Idempotency-Replayed', 'true');
     const view = await ctx.view(reply.state, principal);
     return reply.created === false ? c.json(view, 200) : c.json(view, 201);
@@ -87,7 +87,9 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
   app.openapi(getRuntime, async (c) => {
     const principal = principalFrom(c);
     const id = c.req.valid('param').id;
-    const state = (await ctx.deps.router.readLive?.(principal.tenant, id)) ?? (await load(principal, id));
+    const readLive = ctx.deps.router.readLive?.bind(ctx.deps.router);
+    const state =
+      (readLive && (await c.var.inTrace(() => readLive(principal.tenant, id)))) ?? (await load(principal, id));
     return c.json(await ctx.view(state, principal), 200);
   });
 

@@ -1,4 +1,5 @@
 import type mysql from 'mysql2/promise';
+import type { TraceScope } from '../../shared/trace-scope.ts';
 import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import {
@@ -16,6 +17,8 @@ import {
 
 export interface SqlContext {
   conn: mysql.PoolConnection;
+  /** The batch's trace, if it carries a traced command: its statements run in it (see AroundBatch). */
+  scope: TraceScope;
   timeoutMs: number;
   /**
    * The step between the auto-increment ids of one multi-row INSERT when the server allocates them
@@ -68,7 +71,9 @@ export function errnoOf(err: unknown): number | undefined {
 async function queryAfterStart(ctx: SqlContext, sqls: readonly string[], values?: unknown[]): Promise<unknown[]> {
   const all = ctx.startPending ? ['START TRANSACTION', ...sqls] : sqls;
   ctx.startPending = false;
-  const [res] = await ctx.conn.query<mysql.QueryResult>({ sql: all.join(';\n'), values, timeout: ctx.timeoutMs });
+  const [res] = await ctx.scope(() =>
+    ctx.conn.query<mysql.QueryResult>({ sql: all.join(';\n'), values, timeout: ctx.timeoutMs }),
+  );
   // Several statements answer an array of results; one answers its own result (rows are an array too).
   return all.length > 1 ? (res as unknown[]).slice(all.length - sqls.length) : [res];
 }

@@ -3,6 +3,7 @@ import type { RuntimeState } from '../../engine/index.ts';
 import type { TransitionRecord } from '../ports.ts';
 import { replaySteps, stepEffects } from '../step-log.ts';
 import { projectionRows, runtimeKey } from './batch-plan.ts';
+import { outsideTrace } from '../../shared/trace-scope.ts';
 import { writeProjections, type SqlContext } from './batch-sql.ts';
 import { allowsMultipleStatements } from './pool.ts';
 import { openState, openStepBody } from './sealed-columns.ts';
@@ -160,8 +161,10 @@ export class MySqlProjector {
     const shards = new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp].sort((a, b) => a - b));
     if (shards.size === 0) return;
     const conn = await this.pool.getConnection();
+    // Projections run after their commands were answered: outside their traces.
     const ctx: SqlContext = {
       conn,
+      scope: outsideTrace,
       timeoutMs: this.options.queryTimeoutMs,
       multipleStatements: allowsMultipleStatements(this.pool),
     };

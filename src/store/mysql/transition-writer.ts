@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
 import type mysql from 'mysql2/promise';
+import { outsideTrace, type TraceScope } from '../../shared/trace-scope.ts';
 import { StoreError } from '../errors.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
@@ -47,7 +48,8 @@ export interface TransitionWriterOptions {
   /**
    * Runs around each batch's commit (`commit`: its transaction, retries included; it rejects when nothing was
    * written): the tracing layer opens the group-commit span there, with the batch's size and links to the
-   * commands it carries, and the batch's SQL runs in that span. @default runs the commit
+   * commands it carries, and hands `commit` that span's scope: the batch's SQL runs in it. @default runs the
+   * commit outside any trace
    */
   aroundBatch?: AroundBatch;
 }
@@ -55,7 +57,7 @@ export interface TransitionWriterOptions {
 /** See TransitionWriterOptions.aroundBatch. */
 export type AroundBatch = (
   records: readonly TransitionRecord[],
-  commit: () => Promise<CommitOutcome[]>,
+  commit: (scope: TraceScope) => Promise<CommitOutcome[]>,
 ) => Promise<CommitOutcome[]>;
 
 export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
@@ -68,7 +70,7 @@ export const DEFAULT_TRANSITION_WRITER_OPTIONS = Object.freeze({
   now: Date.now,
   projectionDelayMs: 0,
   cipher: PLAINTEXT_CIPHER,
-  aroundBatch: (_records, commit) => commit(),
+  aroundBatch: (_records, commit) => commit(outsideTrace),
 } satisfies OptionDefaults<TransitionWriterOptions>);
 
 type ResolvedWriterOptions = Resolved<TransitionWriterOptions, typeof DEFAULT_TRANSITION_WRITER_OPTIONS>;
@@ -115,7 +117,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
   private readonly options: ResolvedWriterOptions;
   /** Writes the projections after the commit (projectionDelayMs > 0), else undefined. */
   readonly projector: MySqlProjector | undefined;
-  private readonly breaker: CircuitBreaker<[readonly TransitionRecord[]], CommitOutcome[]>;
+  private readonly breaker: CircuitBreaker<[readonly TransitionRecord[], TraceScope], CommitOutcome[]>;
   /** Connections set up for the writer, with their auto-increment step (see SqlContext.autoIncrementStep). */
   private readonly prepared = new WeakMap<object, { autoIncrementStep: number | undefined }>();
   private queue: Pending[] = [];
@@ -141,12 +143,15 @@ export class MySqlTransitionWriter implements TransitionWriter {
     }
     // timeout: false — a breaker timeout would answer callers while the transaction may still commit;
     // every statement has its own timeout instead.
-    this.breaker = new CircuitBreaker((records: readonly TransitionRecord[]) => this.execute(records), {
-      timeout: false,
-      errorThresholdPercentage: this.options.breakerErrorPercentage,
-      resetTimeout: this.options.breakerResetMs,
-      volumeThreshold: this.options.breakerVolumeThreshold,
-    });
+    this.breaker = new CircuitBreaker(
+      (records: readonly TransitionRecord[], scope: TraceScope) => this.execute(records, scope),
+      {
+        timeout: false,
+        errorThresholdPercentage: this.options.breakerErrorPercentage,
+        resetTimeout: this.options.breakerResetMs,
+        volumeThreshold: this.options.breakerVolumeThreshold,
+      },
+    );
   }
 
   commit(record: TransitionRecord): Promise<CommitOutcome> {
@@ -223,7 +228,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
     const records = batch.map((p) => p.record);
     let outcomes: CommitOutcome[];
     try {
-      outcomes = await this.options.aroundBatch(records, () => this.breaker.fire(records));
+      outcomes = await this.options.aroundBatch(records, (scope) => this.breaker.fire(records, scope));
     } catch (err) {
       const message = `store unavailable: ${(err as Error).message}`;
       outcomes = records.map(() => ({ ok: false, code: 'store_unavailable', message }));
@@ -250,23 +255,24 @@ export class MySqlTransitionWriter implements TransitionWriter {
   }
 
   /** The breaker's action: one transaction, retried once after a deadlock. Throws only when nothing was written. */
-  private async execute(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
+  private async execute(records: readonly TransitionRecord[], scope: TraceScope): Promise<CommitOutcome[]> {
     // The batch's data keys (cached after a tenant's first batch: no round trip), before the transaction.
     await this.options.cipher.ready(new Set(records.map((r) => r.tenant)));
     try {
-      return await this.transaction(records);
+      return await this.transaction(records, scope);
     } catch (err) {
       if (errnoOf(err) !== ER_LOCK_DEADLOCK) throw err;
       this.stats.deadlockRetries += 1;
       this.options.metrics?.transactions.inc({ path: 'retry' });
-      return this.transaction(records);
+      return this.transaction(records, scope);
     }
   }
 
-  private async transaction(records: readonly TransitionRecord[]): Promise<CommitOutcome[]> {
+  private async transaction(records: readonly TransitionRecord[], scope: TraceScope): Promise<CommitOutcome[]> {
     const conn = await this.pool.getConnection();
     const ctx: SqlContext = {
       conn,
+      scope,
       timeoutMs: this.options.queryTimeoutMs,
       multipleStatements: allowsMultipleStatements(this.pool),
       projectLater: this.projector !== undefined,
@@ -282,14 +288,14 @@ export class MySqlTransitionWriter implements TransitionWriter {
       } catch (err) {
         if (!(err instanceof LostRaceError)) throw err;
         ctx.startPending = false;
-        await conn.query({ sql: 'ROLLBACK', timeout: ctx.timeoutMs });
+        await scope(() => conn.query({ sql: 'ROLLBACK', timeout: ctx.timeoutMs }));
         this.stats.slowPaths += 1;
         await this.begin(ctx, 'slow');
         outcomes = await commitSlow(ctx, records, now);
       }
       // The projector needs every step's position.
       if (ctx.projectLater) outcomes = await completePositions(ctx, records, outcomes);
-      await conn.query({ sql: 'COMMIT', timeout: ctx.timeoutMs });
+      await scope(() => conn.query({ sql: 'COMMIT', timeout: ctx.timeoutMs }));
       clean = true;
       return outcomes;
     } finally {
@@ -311,7 +317,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
     ctx.autoIncrementStep = prepared.autoIncrementStep;
     // On a multipleStatements pool START TRANSACTION rides on the transaction's first query.
     if (ctx.multipleStatements) ctx.startPending = true;
-    else await ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs });
+    else await ctx.scope(() => ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs }));
     this.stats.transactions += 1;
     this.options.metrics?.transactions.inc({ path });
   }
