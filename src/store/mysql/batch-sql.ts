@@ -32,6 +32,14 @@ export interface SqlContext {
   startPending?: boolean;
   /** The batch writes the log and the document slots only; a projector writes the projections after it. */
   projectLater?: boolean;
+  /**
+   * The fast path may end its round trip with `COMMIT` (multipleStatements, and every step position known
+   * from the insert ids when a projector needs them): the revision guards then fail inside SQL, so no
+   * statement after a failed guard runs. Set by the writer for its transaction.
+   */
+  commitWithWrites?: boolean;
+  /** Set once the fast path sent `COMMIT` with its writes: the transaction is over. */
+  committed?: boolean;
   /** Seals the encrypted columns; the batch's tenants are ready. @default PLAINTEXT_CIPHER */
   cipher?: FieldCipher;
 }
@@ -40,6 +48,8 @@ export interface SqlContext {
 export type StepPositions = Map<TransitionRecord, number>;
 
 const ER_DUP_ENTRY = 1062;
+/** The error a revision guard signals inside SQL (a user-defined error number, above MariaDB's own). */
+const ER_STALE_REVISION = 30001;
 /** Rows per multi-row statement: stays well under 65535 placeholders and max_allowed_packet. */
 const CHUNK = 500;
 
@@ -334,6 +344,27 @@ function markProjected(rows: BatchRows, now: number): Statement[] {
 const asDuplicate = (table: string, err: unknown): unknown =>
   errnoOf(err) === ER_DUP_ENTRY ? new DuplicateKeyError(table, err) : err;
 
+/**
+ * A guarded update's check done by the server, right after it: fewer rows than `mustAffect` signals
+ * ER_STALE_REVISION, which stops a multi-statement query there (nothing after it runs, `COMMIT` included).
+ */
+function revisionGuard(mustAffect: number): Statement {
+  return {
+    sql: `BEGIN NOT ATOMIC IF ROW_COUNT() <> ${mustAffect} THEN SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = ${ER_STALE_REVISION}, MESSAGE_TEXT = 'a runtime was not at the revision the batch built on'; END IF; END`,
+    values: [],
+    table: 'runtimes',
+  };
+}
+
+/** `statements` checked by the server and committed in the same query (see SqlContext.commitWithWrites). */
+function committedTogether(statements: readonly Statement[]): Statement[] {
+  const out = statements.flatMap(({ mustAffect, ...st }) =>
+    mustAffect === undefined ? [st] : [st, revisionGuard(mustAffect)],
+  );
+  out.push({ sql: 'COMMIT', values: [], table: 'transaction' });
+  return out;
+}
+
 /** Sends `statements` as one query (one round trip; a pending START TRANSACTION first); returns each result. */
 async function sendTogether(ctx: SqlContext, statements: readonly Statement[]): Promise<mysql.ResultSetHeader[]> {
   try {
@@ -343,6 +374,7 @@ async function sendTogether(ctx: SqlContext, statements: readonly Statement[]): 
       statements.flatMap((st) => st.values),
     )) as mysql.ResultSetHeader[];
   } catch (err) {
+    if (errnoOf(err) === ER_STALE_REVISION) throw new StaleRevisionError((err as Error).message, { cause: err });
     // The server stopped at the failing statement; which one is not reported (the slow path, one by one, tells).
     throw asDuplicate(statements.map((st) => st.table).join(','), err);
   }
@@ -401,8 +433,10 @@ function withPositions(
 
 /**
  * Common case, no reads for commands: plan on the assumed snapshot, write with guarded updates, one
- * multi-row statement per table. Throws LostRaceError (stale revision, duplicate key) when an assumption
- * was wrong; the writer then rolls back and takes commitSlow.
+ * multi-row statement per table, and `COMMIT` in the same round trip where the context allows it
+ * (SqlContext.commitWithWrites; `ctx.committed` then says it was sent). Throws LostRaceError (stale
+ * revision, duplicate key) when an assumption was wrong, with nothing committed; the writer then rolls back
+ * and takes commitSlow.
  */
 export async function commitFast(
   ctx: SqlContext,
@@ -411,15 +445,12 @@ export async function commitFast(
 ): Promise<CommitOutcome[]> {
   const assumed = assumeSnapshot(records);
   const plan = planBatch(records, assumed, now, !ctx.projectLater, ctx.cipher);
-  return withPositions(
-    plan.outcomes,
-    records,
-    await runWrites(
-      ctx,
-      [...writeStatements(plan.rows, assumed.revisions), ...projectedMark(ctx, plan.rows, now)],
-      true,
-    ),
-  );
+  const writes = [...writeStatements(plan.rows, assumed.revisions), ...projectedMark(ctx, plan.rows, now)];
+  // With something to write, the writes and COMMIT go in one round trip when the context allows it.
+  const inline = ctx.commitWithWrites === true && ctx.multipleStatements === true && writes.length > 0;
+  const positions = await runWrites(ctx, inline ? committedTogether(writes) : writes, true);
+  if (inline) ctx.committed = true;
+  return withPositions(plan.outcomes, records, positions);
 }
 
 /** One snapshot read under locks, one plan, one multi-row statement per table. Throws DuplicateKeyError on a lost race. */

@@ -63,6 +63,8 @@ export function countStatements(pool: mysql.Pool): void {
 
 /** The statement's first word; a UNION of parenthesised SELECTs (CoalescedReads) counts as its SELECT. */
 const FIRST_WORD = /^[\s(]*(\w+)/;
+/** A compound statement (the group commit's revision guards), not a transaction's start. */
+const COMPOUND = /^\s*BEGIN\s+NOT\s+ATOMIC\b/i;
 const FROM_TABLE = /\bFROM\s+`?(\w+)/i;
 const WRITTEN_TABLE = /^\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+`?(\w+)/i;
 
@@ -80,7 +82,7 @@ function countStatementsOf(conn: CountedConnection): void {
     const c = mysqlStatementCounts;
     c.statements++;
     const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase() ?? '?';
-    if (word === 'START' || word === 'BEGIN') {
+    if (word === 'START' || (word === 'BEGIN' && !COMPOUND.test(sql))) {
       inTransaction = true;
       c.transactions++;
     } else if (word === 'COMMIT' || word === 'ROLLBACK') {
@@ -110,10 +112,14 @@ function countStatementsOf(conn: CountedConnection): void {
     });
     return command;
   };
-  /** Counts each statement of a query (several, `;`-separated, on a multipleStatements pool; placeholders keep values out of the text). */
+  /**
+   * Counts each statement of a query (several on a multipleStatements pool, joined by `;` and a line break as
+   * batch-sql.ts sends them, so that a compound statement's inner `;` do not count; placeholders keep values
+   * out of the text).
+   */
   const countAll = (sql: string): string => {
     mysqlStatementCounts.queries++;
-    const parts = sql.includes(';') ? sql.split(';').filter((part) => part.trim() !== '') : [sql];
+    const parts = sql.includes(';\n') ? sql.split(';\n').filter((part) => part.trim() !== '') : [sql];
     const keys = parts.map(count);
     return keys.length > 1 ? `MULTI ${keys[0]}` : (keys[0] ?? '?');
   };

@@ -293,9 +293,11 @@ export class MySqlTransitionWriter implements TransitionWriter {
         await this.begin(ctx, 'slow');
         outcomes = await commitSlow(ctx, records, now);
       }
-      // The projector needs every step's position.
-      if (ctx.projectLater) outcomes = await completePositions(ctx, records, outcomes);
-      await scope(() => conn.query({ sql: 'COMMIT', timeout: ctx.timeoutMs }));
+      if (!ctx.committed) {
+        // The projector needs every step's position.
+        if (ctx.projectLater) outcomes = await completePositions(ctx, records, outcomes);
+        await scope(() => conn.query({ sql: 'COMMIT', timeout: ctx.timeoutMs }));
+      }
       clean = true;
       return outcomes;
     } finally {
@@ -315,6 +317,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
       this.prepared.set(raw, prepared);
     }
     ctx.autoIncrementStep = prepared.autoIncrementStep;
+    // The fast path's COMMIT rides on its writes when no position is left to read before it.
+    ctx.commitWithWrites = path === 'fast' && (!ctx.projectLater || ctx.autoIncrementStep !== undefined);
     // On a multipleStatements pool START TRANSACTION rides on the transaction's first query.
     if (ctx.multipleStatements) ctx.startPending = true;
     else await ctx.scope(() => ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs }));
