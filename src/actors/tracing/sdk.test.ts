@@ -48,4 +48,12 @@ describe('tracing - sdk', () => {
     expect(commit?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
     expect(received).toEqual([connection, 'SELECT 1', connection, 'COMMIT']);
   });
+
+  it("tracing - a statement's text is kept up to 1,000 characters; a cut group commit keeps its COMMIT", () => {
+    expect(statementTemplate('SELECT 1')).toBe('SELECT 1');
+    const writes = `INSERT INTO runtime_steps VALUES ${'(?, ?), '.repeat(300)}(?, ?)`;
+    const batch = statementTemplate(['START TRANSACTION', writes, 'COMMIT'].join(';\n'));
+    expect(batch).toBe(`${['START TRANSACTION', writes].join(';\n').slice(0, 1_000)}…;\nCOMMIT`);
+    expect(statementTemplate(writes)).toBe(`${writes.slice(0, 1_000)}…`);
+  });
 });

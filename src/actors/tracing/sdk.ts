@@ -84,9 +84,21 @@ export function tracedOnly(instrumentation: MySQL2Instrumentation): MySQL2Instru
 /** Longest statement text a span keeps (a group commit's multi-statement text is longer). */
 const STATEMENT_MAX = 1_000;
 
-/** A statement's text for its span: the SQL with its `?` placeholders, cut at STATEMENT_MAX characters. */
+/** Separates the statements of one query (batch-sql.ts joins them so). */
+const STATEMENT_SEPARATOR = ';\n';
+/** A longer last statement is not kept after a cut (it is not a transaction's end). */
+const LAST_STATEMENT_MAX = 40;
+
+/**
+ * A statement's text for its span: the SQL with its `?` placeholders, cut at STATEMENT_MAX characters. A cut
+ * query of several statements keeps its short last one: a group commit's query ends with its `COMMIT`.
+ */
 export function statementTemplate(sql: string): string {
-  return sql.length > STATEMENT_MAX ? `${sql.slice(0, STATEMENT_MAX)}…` : sql;
+  if (sql.length <= STATEMENT_MAX) return sql;
+  const lastAt = sql.lastIndexOf(STATEMENT_SEPARATOR);
+  const last = lastAt < 0 ? '' : sql.slice(lastAt + STATEMENT_SEPARATOR.length);
+  const kept = last !== '' && last.length <= LAST_STATEMENT_MAX ? `${STATEMENT_SEPARATOR}${last}` : '';
+  return `${sql.slice(0, STATEMENT_MAX)}…${kept}`;
 }
 
 /** The SDK's own warnings and errors, as one line on stderr each. */
