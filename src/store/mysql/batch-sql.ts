@@ -33,8 +33,8 @@ export interface SqlContext {
   /** The batch writes the log and the document slots only; a projector writes the projections after it. */
   projectLater?: boolean;
   /**
-   * The fast path may end its round trip with `COMMIT` (multipleStatements, and every step position known
-   * from the insert ids when a projector needs them): the revision guards then fail inside SQL, so no
+   * The fast path may end its round trip with `COMMIT` (MariaDB, multipleStatements, and every step position
+   * known from the insert ids when a projector needs them): the revision guards then fail inside SQL, so no
    * statement after a failed guard runs. Set by the writer for its transaction.
    */
   commitWithWrites?: boolean;

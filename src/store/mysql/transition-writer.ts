@@ -118,8 +118,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
   /** Writes the projections after the commit (projectionDelayMs > 0), else undefined. */
   readonly projector: MySqlProjector | undefined;
   private readonly breaker: CircuitBreaker<[readonly TransitionRecord[], TraceScope], CommitOutcome[]>;
-  /** Connections set up for the writer, with their auto-increment step (see SqlContext.autoIncrementStep). */
-  private readonly prepared = new WeakMap<object, { autoIncrementStep: number | undefined }>();
+  /** Connections set up for the writer, with what their server allows (see SessionTraits). */
+  private readonly prepared = new WeakMap<object, SessionTraits>();
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -313,12 +313,14 @@ export class MySqlTransitionWriter implements TransitionWriter {
     if (!prepared) {
       // Read committed: locking reads of missing keys take no gap locks, so concurrent writers don't deadlock on inserts.
       await ctx.conn.query({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', timeout: ctx.timeoutMs });
-      prepared = { autoIncrementStep: await autoIncrementStep(ctx) };
+      prepared = await sessionTraits(ctx);
       this.prepared.set(raw, prepared);
     }
     ctx.autoIncrementStep = prepared.autoIncrementStep;
-    // The fast path's COMMIT rides on its writes when no position is left to read before it.
-    ctx.commitWithWrites = path === 'fast' && (!ctx.projectLater || ctx.autoIncrementStep !== undefined);
+    // The fast path's COMMIT rides on its writes when the server checks the revision guards (MariaDB) and no
+    // position is left to read before it.
+    ctx.commitWithWrites =
+      path === 'fast' && prepared.compoundStatements && (!ctx.projectLater || ctx.autoIncrementStep !== undefined);
     // On a multipleStatements pool START TRANSACTION rides on the transaction's first query.
     if (ctx.multipleStatements) ctx.startPending = true;
     else await ctx.scope(() => ctx.conn.query({ sql: 'START TRANSACTION', timeout: ctx.timeoutMs }));
@@ -327,18 +329,28 @@ export class MySqlTransitionWriter implements TransitionWriter {
   }
 }
 
-/**
- * The id step of a multi-row INSERT on this session when the server allocates its ids consecutively:
- * innodb_autoinc_lock_mode 0 or 1 ("simple inserts" take their ids at once); mode 2 may interleave them.
- */
-async function autoIncrementStep(ctx: SqlContext): Promise<number | undefined> {
+/** What a writer's session may rely on, read once per connection. */
+interface SessionTraits {
+  /**
+   * The id step of a multi-row INSERT when the server allocates its ids consecutively:
+   * innodb_autoinc_lock_mode 0 or 1 ("simple inserts" take their ids at once); mode 2 may interleave them.
+   */
+  autoIncrementStep: number | undefined;
+  /** The server runs a compound statement outside a stored program (`BEGIN NOT ATOMIC`): MariaDB, not MySQL. */
+  compoundStatements: boolean;
+}
+
+async function sessionTraits(ctx: SqlContext): Promise<SessionTraits> {
   const [rows] = await ctx.conn.query<mysql.RowDataPacket[]>({
-    sql: 'SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step',
+    sql: 'SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step, VERSION() AS version',
     timeout: ctx.timeoutMs,
   });
   const mode = Number(rows[0]?.mode);
   const step = Number(rows[0]?.step);
-  return (mode === 0 || mode === 1) && step >= 1 ? step : undefined;
+  return {
+    autoIncrementStep: (mode === 0 || mode === 1) && step >= 1 ? step : undefined,
+    compoundStatements: /mariadb/i.test(String(rows[0]?.version ?? '')),
+  };
 }
 
 /** Creates the MySQL group-commit writer (see TransitionWriterOptions for defaults). */
