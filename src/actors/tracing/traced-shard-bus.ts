@@ -91,15 +91,21 @@ export function sampled(ctx: Context): boolean {
 }
 
 /** Ends `span` when `reply` settles, with the problem's code, or the error, recorded. */
-async function settle(span: Span, reply: Promise<ShardReply>): Promise<ShardReply> {
+function settle(span: Span, reply: Promise<ShardReply>): Promise<ShardReply> {
+  return endWith(span, reply, (answer) => {
+    if (answer.ok) return;
+    span.setAttribute(ATTR.problem, answer.problem.code);
+    if (FAILURES.has(answer.problem.code))
+      span.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.message });
+  });
+}
+
+/** Ends `span` once `work` settles (recording its error); `done` sees the result first. */
+export async function endWith<T>(span: Span, work: Promise<T>, done?: (result: T) => void): Promise<T> {
   try {
-    const answer = await reply;
-    if (!answer.ok) {
-      span.setAttribute(ATTR.problem, answer.problem.code);
-      if (FAILURES.has(answer.problem.code))
-        span.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.message });
-    }
-    return answer;
+    const result = await work;
+    done?.(result);
+    return result;
   } catch (err) {
     recordError(span, err);
     throw err;

@@ -21,7 +21,7 @@ import type { EventPublisher, TraceConsume } from '../events/ports.ts';
 import type { MessageHeaders } from '../nats/message-headers.ts';
 import type { StepTrace, TraceStep } from '../runtime-host/runtime-host-options.ts';
 import { ATTR } from './attributes.ts';
-import { recordError, sampled as tracedContext, TracedShardBus } from './traced-shard-bus.ts';
+import { endWith, recordError, sampled as tracedContext, TracedShardBus } from './traced-shard-bus.ts';
 
 /** Probes and scrapes: never traced (an orchestrator calls them every few seconds). */
 const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
@@ -282,18 +282,4 @@ export class Tracing {
 /** The scope that runs work in `traced`. */
 function scopeIn(traced: Context): TraceScope {
   return (work) => context.with(traced, work);
-}
-
-/** Ends `span` once `work` settles (recording its error); `done` sees the result first. */
-async function endWith<T>(span: Span, work: Promise<T>, done?: (result: T) => void): Promise<T> {
-  try {
-    const result = await work;
-    done?.(result);
-    return result;
-  } catch (err) {
-    recordError(span, err);
-    throw err;
-  } finally {
-    span.end();
-  }
 }
