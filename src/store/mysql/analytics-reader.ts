@@ -6,7 +6,7 @@ import {
   type StageSampleFilter,
   type StageSamples,
 } from '../analytics-ports.ts';
-import { num, selectRows, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
+import { num, sqlContext, str, type MySqlRepositoryOptions, type SqlContext } from './sql.ts';
 import { openState } from './sealed-columns.ts';
 
 /**
@@ -38,9 +38,7 @@ export class MySqlAnalyticsReader implements AnalyticsReader {
       where.push('version = ?');
       values.push(filter.version);
     }
-    const rows = await selectRows(
-      this.ctx.db,
-      this.ctx.timeout,
+    const rows = await this.ctx.select(
       `SELECT id, version, created_at, state FROM runtimes WHERE ${where.join(' AND ')} ` +
         'ORDER BY created_at DESC, id DESC LIMIT ?',
       [...values, limit + 1],

@@ -1,15 +1,6 @@
 import type mysql from 'mysql2/promise';
 import type { DataKeyStore, WrappedDataKey } from '../crypto/data-keys.ts';
-import {
-  execute,
-  num,
-  selectRows,
-  sqlContext,
-  str,
-  type MySqlRepositoryOptions,
-  type Row,
-  type SqlContext,
-} from './sql.ts';
+import { num, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 
 const COLUMNS = 'tenant, version, master_key_id, wrapped_key, created_at';
 
@@ -23,25 +14,26 @@ export class MySqlDataKeyStore implements DataKeyStore {
 
   async load(tenants: readonly string[]): Promise<WrappedDataKey[]> {
     if (tenants.length === 0) return [];
-    const rows = await this.select(`SELECT ${COLUMNS} FROM tenant_data_keys WHERE tenant IN (?)`, [[...tenants]]);
+    const rows = await this.ctx.select(`SELECT ${COLUMNS} FROM tenant_data_keys WHERE tenant IN (?)`, [[...tenants]]);
     return rows.map(toKey);
   }
 
   async insert(key: WrappedDataKey): Promise<boolean> {
-    const result = await execute(
-      this.ctx.db,
-      this.ctx.timeout,
-      `INSERT IGNORE INTO tenant_data_keys (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
-      [key.tenant, key.version, key.masterKeyId, key.wrapped, key.createdAt],
-    );
+    const result = await this.ctx.exec(`INSERT IGNORE INTO tenant_data_keys (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`, [
+      key.tenant,
+      key.version,
+      key.masterKeyId,
+      key.wrapped,
+      key.createdAt,
+    ]);
     return result.affectedRows === 1;
   }
 
   async page(after: { tenant: string; version: number } | undefined, limit: number): Promise<WrappedDataKey[]> {
     const rows =
       after === undefined
-        ? await this.select(`SELECT ${COLUMNS} FROM tenant_data_keys ORDER BY tenant, version LIMIT ?`, [limit])
-        : await this.select(
+        ? await this.ctx.select(`SELECT ${COLUMNS} FROM tenant_data_keys ORDER BY tenant, version LIMIT ?`, [limit])
+        : await this.ctx.select(
             `SELECT ${COLUMNS} FROM tenant_data_keys WHERE tenant > ? OR (tenant = ? AND version > ?) ORDER BY tenant, version LIMIT ?`,
             [after.tenant, after.tenant, after.version, limit],
           );
@@ -49,9 +41,7 @@ export class MySqlDataKeyStore implements DataKeyStore {
   }
 
   async rewrap(key: WrappedDataKey, previous: WrappedDataKey): Promise<boolean> {
-    const result = await execute(
-      this.ctx.db,
-      this.ctx.timeout,
+    const result = await this.ctx.exec(
       'UPDATE tenant_data_keys SET master_key_id = ?, wrapped_key = ? WHERE tenant = ? AND version = ? AND master_key_id = ? AND wrapped_key = ?',
       [key.masterKeyId, key.wrapped, key.tenant, key.version, previous.masterKeyId, previous.wrapped],
     );
@@ -60,17 +50,13 @@ export class MySqlDataKeyStore implements DataKeyStore {
 
   async samplePerMasterKey(): Promise<WrappedDataKey[]> {
     // One index dive per master key id (tenant_data_keys_by_master), then its first row.
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       `SELECT ${COLUMNS} FROM tenant_data_keys k JOIN (SELECT master_key_id AS id, MIN(tenant) AS t FROM tenant_data_keys GROUP BY master_key_id) m
        ON k.master_key_id = m.id AND k.tenant = m.t ORDER BY k.master_key_id`,
       [],
     );
     const seen = new Set<string>();
     return rows.map(toKey).filter((k) => !seen.has(k.masterKeyId) && seen.add(k.masterKeyId));
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 

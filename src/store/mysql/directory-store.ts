@@ -1,18 +1,7 @@
 import type mysql from 'mysql2/promise';
 import type { Employee, Group } from '../../engine/index.ts';
 import type { DirectoryStore } from '../ports.ts';
-import {
-  execute,
-  num,
-  optNum,
-  optStr,
-  selectRows,
-  sqlContext,
-  str,
-  type MySqlRepositoryOptions,
-  type Row,
-  type SqlContext,
-} from './sql.ts';
+import { num, optNum, optStr, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 
 /** Rows per multi-row upsert (docs/api.md#directory: an import carries up to 10,000 items). */
 export const DIRECTORY_CHUNK = 10_000;
@@ -60,18 +49,10 @@ export class MySqlDirectoryStore implements DirectoryStore {
 
   async loadDirectory(tenant: string): Promise<{ employees: Employee[]; groups: Group[] }> {
     const [employees, groups] = await Promise.all([
-      selectRows(
-        this.ctx.db,
-        this.ctx.timeout,
-        `SELECT ${EMPLOYEE_COLUMNS.join(', ')} FROM employees WHERE tenant = ? ORDER BY id`,
-        [tenant],
-      ),
-      selectRows(
-        this.ctx.db,
-        this.ctx.timeout,
-        `SELECT ${GROUP_COLUMNS.join(', ')} FROM directory_groups WHERE tenant = ? ORDER BY id`,
-        [tenant],
-      ),
+      this.ctx.select(`SELECT ${EMPLOYEE_COLUMNS.join(', ')} FROM employees WHERE tenant = ? ORDER BY id`, [tenant]),
+      this.ctx.select(`SELECT ${GROUP_COLUMNS.join(', ')} FROM directory_groups WHERE tenant = ? ORDER BY id`, [
+        tenant,
+      ]),
     ]);
     return { employees: employees.map(toEmployee), groups: groups.map(toGroup) };
   }
@@ -84,7 +65,7 @@ export class MySqlDirectoryStore implements DirectoryStore {
       .join(', ');
     const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ? ON DUPLICATE KEY UPDATE ${updates}`;
     for (let i = 0; i < rows.length; i += DIRECTORY_CHUNK) {
-      await execute(this.ctx.db, this.ctx.timeout, sql, [rows.slice(i, i + DIRECTORY_CHUNK)]);
+      await this.ctx.exec(sql, [rows.slice(i, i + DIRECTORY_CHUNK)]);
     }
   }
 }

@@ -12,12 +12,10 @@ import {
   type NewMigrationPlan,
 } from '../migration-ports.ts';
 import {
-  execute,
   num,
   optNum,
   optStr,
   readJson,
-  selectRows,
   sqlContext,
   str,
   type MySqlRepositoryOptions,
@@ -45,7 +43,7 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
     if (plan.allowEndNodes !== undefined) spec.allowEndNodes = plan.allowEndNodes;
     if (plan.filter !== undefined) spec.filter = plan.filter;
     const progress = emptyProgress();
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       `INSERT IGNORE INTO migration_plans (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, '', ?, NULL, 0, ?, ?, NULL)`,
       [
         plan.tenant,
@@ -77,12 +75,15 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
   }
 
   async getPlan(tenant: string, id: string): Promise<MigrationPlan | undefined> {
-    const rows = await this.select(`SELECT ${COLUMNS} FROM migration_plans WHERE tenant = ? AND id = ?`, [tenant, id]);
+    const rows = await this.ctx.select(`SELECT ${COLUMNS} FROM migration_plans WHERE tenant = ? AND id = ?`, [
+      tenant,
+      id,
+    ]);
     return rows[0] ? toPlan(rows[0]) : undefined;
   }
 
   async listPlans(tenant: string, workflowId: string): Promise<MigrationPlan[]> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       `SELECT ${COLUMNS} FROM migration_plans WHERE tenant = ? AND workflow_id = ? ORDER BY created_at DESC, id DESC`,
       [tenant, workflowId],
     );
@@ -90,14 +91,14 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
   }
 
   async claimPlan(owner: string, now: number, leaseMs: number): Promise<MigrationPlan | undefined> {
-    const free = await this.select(
+    const free = await this.ctx.select(
       `SELECT tenant, id FROM migration_plans WHERE status = 'running' AND (lease_until < ? OR owner = ?)
        ORDER BY created_at, tenant, id LIMIT 5`,
       [now, owner],
     );
     for (const row of free) {
       // The conditional update is the claim: of two executors reading the same free plan, one changes the row.
-      const result = await this.exec(
+      const result = await this.ctx.exec(
         `UPDATE migration_plans SET owner = ?, lease_until = ?, updated_at = ?
          WHERE tenant = ? AND id = ? AND status = 'running' AND (lease_until < ? OR owner = ?)`,
         [owner, now + leaseMs, now, row.tenant, row.id, now, owner],
@@ -115,7 +116,7 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
     now: number,
     leaseMs: number,
   ): Promise<boolean> {
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       `UPDATE migration_plans SET cursor_id = ?, progress = ?, lease_until = ?, updated_at = ?
        WHERE tenant = ? AND id = ? AND status = 'running' AND owner = ?`,
       [cursor, JSON.stringify(progress), now + leaseMs, now, plan.tenant, plan.id, owner],
@@ -129,7 +130,7 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
     progress: MigrationProgress,
     now: number,
   ): Promise<boolean> {
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       `UPDATE migration_plans SET status = 'completed', progress = ?, lease_until = 0, updated_at = ?, finished_at = ?
        WHERE tenant = ? AND id = ? AND status = 'running' AND owner = ?`,
       [JSON.stringify(progress), now, now, plan.tenant, plan.id, owner],
@@ -138,7 +139,7 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
   }
 
   async cancelPlan(tenant: string, id: string, now: number): Promise<MigrationPlan | undefined> {
-    await this.exec(
+    await this.ctx.exec(
       `UPDATE migration_plans SET status = 'cancelled', lease_until = 0, updated_at = ?, finished_at = ?
        WHERE tenant = ? AND id = ? AND status = 'running'`,
       [now, now, tenant, id],
@@ -162,10 +163,10 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
       where.push('current_node = ?');
       values.push(spec.filter.node);
     }
-    const rows = await this.select(`SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, [
-      ...values,
-      limit,
-    ]);
+    const rows = await this.ctx.select(
+      `SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`,
+      [...values, limit],
+    );
     return Promise.all(
       rows.map(async (r) => ({
         runtimeId: str(r.id),
@@ -175,7 +176,7 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
   }
 
   async occupiedNodes(tenant: string, workflowId: string, version: number): Promise<Map<NodeId, number>> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       `SELECT current_node, COUNT(*) AS n FROM runtimes
        WHERE tenant = ? AND workflow_id = ? AND version = ? AND status IN ('created', 'in_progress') GROUP BY current_node`,
       [tenant, workflowId, version],
@@ -185,19 +186,11 @@ export class MySqlMigrationPlanStore implements MigrationPlanStore {
 
   async countMigrated(tenant: string, planId: string): Promise<number> {
     const prefix = migrationKey(planId, '');
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT COUNT(*) AS n FROM runtime_steps WHERE tenant = ? AND idem_key >= ? AND idem_key < ?',
       [tenant, prefix, `${prefix}\u{10FFFF}`],
     );
     return num(rows[0]?.n ?? 0);
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
-  }
-
-  private exec(sql: string, values: unknown[]): Promise<mysql.ResultSetHeader> {
-    return execute(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 

@@ -15,11 +15,9 @@ import type {
   StoredNotification,
 } from '../notification-ports.ts';
 import {
-  execute,
   num,
   optNum,
   readJson,
-  selectRows,
   sqlContext,
   str,
   type MySqlRepositoryOptions,
@@ -65,7 +63,7 @@ export class MySqlNotificationStore implements NotificationStore {
         n.link,
         n.createdAt,
       );
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       `INSERT IGNORE INTO notifications (tenant, recipient, dedupe_key, kind, event_id, runtime_id, app, doc_id, title, body, link, created_at) VALUES ${rows(items.length, 12)}`,
       values,
     );
@@ -81,21 +79,21 @@ export class MySqlNotificationStore implements NotificationStore {
     checkLimit(limit);
     const before = cursor === undefined ? undefined : decodeCursor<[number]>(cursor, ['number'])[0];
     const [found, counted] = await Promise.all([
-      this.select(
+      this.ctx.select(
         `SELECT ${INBOX_COLUMNS} FROM notifications WHERE tenant = ? AND recipient = ?${before === undefined ? '' : ' AND seq < ?'} ORDER BY seq DESC LIMIT ?`,
         before === undefined ? [tenant, recipient, limit + 1] : [tenant, recipient, before, limit + 1],
       ),
-      this.select('SELECT COUNT(*) AS n FROM notifications WHERE tenant = ? AND recipient = ? AND read_at IS NULL', [
-        tenant,
-        recipient,
-      ]),
+      this.ctx.select(
+        'SELECT COUNT(*) AS n FROM notifications WHERE tenant = ? AND recipient = ? AND read_at IS NULL',
+        [tenant, recipient],
+      ),
     ]);
     const page = toPage(await this.opened(found), limit, (last) => encodeCursor([last.seq]));
     return { ...page, unread: num(counted[0]?.n ?? 0) };
   }
 
   async after(tenant: string, recipient: string, seq: number, limit: number): Promise<StoredNotification[]> {
-    const found = await this.select(
+    const found = await this.ctx.select(
       `SELECT ${INBOX_COLUMNS} FROM notifications WHERE tenant = ? AND recipient = ? AND seq > ? ORDER BY seq LIMIT ?`,
       [tenant, recipient, seq, limit],
     );
@@ -116,7 +114,7 @@ export class MySqlNotificationStore implements NotificationStore {
   }
 
   async markRead(tenant: string, recipient: string, seq: number, now: number): Promise<boolean> {
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       'UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE seq = ? AND tenant = ? AND recipient = ?',
       [now, seq, tenant, recipient],
     );
@@ -124,7 +122,7 @@ export class MySqlNotificationStore implements NotificationStore {
   }
 
   async markAllRead(tenant: string, recipient: string, now: number): Promise<number> {
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       'UPDATE notifications SET read_at = ? WHERE tenant = ? AND recipient = ? AND read_at IS NULL',
       [now, tenant, recipient],
     );
@@ -152,7 +150,7 @@ export class MySqlNotificationStore implements NotificationStore {
         );
       // Taken over only while pending and either ours already or lapsed. `owner` is assigned first, so the second
       // IF sees the new owner: it moves claimed_until exactly when the first moved the owner (or it was ours).
-      await this.exec(
+      await this.ctx.exec(
         `INSERT INTO notification_deliveries (tenant, dedupe_key, channel, recipient, status, owner, claimed_until, event_id, kind, created_at, updated_at)
          VALUES ${rows(group.length, 10, 4)}
          ON DUPLICATE KEY UPDATE
@@ -160,7 +158,7 @@ export class MySqlNotificationStore implements NotificationStore {
            claimed_until = IF(status = 'pending' AND owner = VALUES(owner), VALUES(claimed_until), claimed_until)`,
         values,
       );
-      const found = await this.select(
+      const found = await this.ctx.select(
         `SELECT tenant, dedupe_key, attempts, owner FROM notification_deliveries WHERE status = 'pending' AND (tenant, dedupe_key) IN (${pairs(group.length)})`,
         group.flatMap((c) => [c.tenant, c.dedupeKey]),
       );
@@ -184,7 +182,7 @@ export class MySqlNotificationStore implements NotificationStore {
       const status = cases((o) => (o.status === 'retry' ? 'pending' : o.status));
       const attempts = cases((o) => o.attempts);
       const error = cases((o) => o.error?.slice(0, 1000) ?? null);
-      await this.exec(
+      await this.ctx.exec(
         `UPDATE notification_deliveries SET status = ${status.sql}, attempts = ${attempts.sql}, last_error = ${error.sql}, updated_at = ?,
            claimed_until = IF(status = 'pending', 0, claimed_until)
          WHERE owner = ? AND status = 'pending' AND (tenant, dedupe_key) IN (${pairs(group.length)})`,
@@ -203,7 +201,7 @@ export class MySqlNotificationStore implements NotificationStore {
   async deadLetters(tenant: string, limit: number, cursor?: string): Promise<Page<DeadLetter>> {
     checkLimit(limit);
     const before = cursor === undefined ? undefined : decodeCursor<[number, string]>(cursor, ['number', 'string']);
-    const found = await this.select(
+    const found = await this.ctx.select(
       `SELECT ${DEAD_COLUMNS} FROM notification_deliveries WHERE tenant = ? AND status = 'dead'${
         before === undefined ? '' : ' AND (updated_at < ? OR (updated_at = ? AND dedupe_key < ?))'
       } ORDER BY updated_at DESC, dedupe_key DESC LIMIT ?`,
@@ -215,7 +213,7 @@ export class MySqlNotificationStore implements NotificationStore {
   async preferences(tenant: string, employees: readonly string[]): Promise<Map<string, NotificationPreferences>> {
     const found = new Map<string, NotificationPreferences>();
     if (employees.length === 0) return found;
-    const rowsRead = await this.select(
+    const rowsRead = await this.ctx.select(
       `SELECT employee_id, preferences FROM notification_preferences WHERE tenant = ? AND employee_id IN (${marks(employees.length)})`,
       [tenant, ...employees],
     );
@@ -229,7 +227,7 @@ export class MySqlNotificationStore implements NotificationStore {
     preferences: NotificationPreferences,
     now: number,
   ): Promise<void> {
-    await this.exec(
+    await this.ctx.exec(
       `INSERT INTO notification_preferences (tenant, employee_id, preferences, updated_at) VALUES (?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE preferences = VALUES(preferences), updated_at = VALUES(updated_at)`,
       [tenant, employee, JSON.stringify(preferences), now],
@@ -237,24 +235,16 @@ export class MySqlNotificationStore implements NotificationStore {
   }
 
   async settings(tenant: string): Promise<NotificationSettings | undefined> {
-    const found = await this.select('SELECT settings FROM notification_settings WHERE tenant = ?', [tenant]);
+    const found = await this.ctx.select('SELECT settings FROM notification_settings WHERE tenant = ?', [tenant]);
     return found[0] && readJson<NotificationSettings>(found[0].settings);
   }
 
   async setSettings(tenant: string, settings: NotificationSettings, now: number): Promise<void> {
-    await this.exec(
+    await this.ctx.exec(
       `INSERT INTO notification_settings (tenant, settings, updated_at) VALUES (?, ?, ?)
        ON DUPLICATE KEY UPDATE settings = VALUES(settings), updated_at = VALUES(updated_at)`,
       [tenant, JSON.stringify(settings), now],
     );
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
-  }
-
-  private exec(sql: string, values: unknown[]): Promise<mysql.ResultSetHeader> {
-    return execute(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 

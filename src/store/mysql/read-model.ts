@@ -10,7 +10,6 @@ import {
   openJson,
   optNum,
   optStr,
-  selectRows,
   sqlContext,
   str,
   type MySqlRepositoryOptions,
@@ -28,8 +27,8 @@ export class MySqlReadModel implements ReadModel {
 
   constructor(pool: mysql.Pool, options: MySqlRepositoryOptions = {}) {
     this.ctx = sqlContext(pool, options);
-    this.inboxReads = new CoalescedReads((sql, values) => this.select(sql, values), byInboxOrder);
-    this.runtimeReads = new CoalescedReads((sql, values) => this.select(sql, values), undefined);
+    this.inboxReads = new CoalescedReads((sql, values) => this.ctx.select(sql, values), byInboxOrder);
+    this.runtimeReads = new CoalescedReads((sql, values) => this.ctx.select(sql, values), undefined);
   }
 
   async getRuntime(tenant: string, runtimeId: string): Promise<RuntimeState | undefined> {
@@ -63,17 +62,17 @@ export class MySqlReadModel implements ReadModel {
       where.push('id > ?');
       values.push(decodeRuntimeCursor(cursor)[0]);
     }
-    const rows = await this.select(`SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, [
-      ...values,
-      limit + 1,
-    ]);
+    const rows = await this.ctx.select(
+      `SELECT id, state FROM runtimes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`,
+      [...values, limit + 1],
+    );
     const page = toPage(rows, limit, (last) => encodeCursor([str(last.id)]));
     const items = await Promise.all(page.items.map((r) => this.state(tenant, str(r.id), r.state)));
     return { items, nextCursor: page.nextCursor };
   }
 
   async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT seq, at, actor, action, from_node, to_node, comment, changes, command FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
       [tenant, runtimeId],
     );
@@ -113,10 +112,6 @@ export class MySqlReadModel implements ReadModel {
 
   private state(tenant: string, runtimeId: string, stored: unknown): Promise<RuntimeState> {
     return openState(this.ctx.cipher, tenant, runtimeId, stored);
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 

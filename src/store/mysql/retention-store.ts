@@ -54,7 +54,7 @@ export class MySqlRetentionStore implements RetentionStore {
       this.run(conn, 'DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?', [before, limit]),
     );
     const after = await this.mark('idempotency');
-    const steps = await this.select(
+    const steps = await this.ctx.select(
       'SELECT position, created_at FROM runtime_steps WHERE position > ? ORDER BY position LIMIT ?',
       [after, limit],
     );
@@ -87,7 +87,7 @@ export class MySqlRetentionStore implements RetentionStore {
   async compactSteps(before: number, limit: number, mode: RetentionMode, now: number): Promise<RetentionBatch> {
     const after = await this.mark('steps');
     const [steps, marks] = await Promise.all([
-      this.select(
+      this.ctx.select(
         'SELECT tenant, runtime_id, revision, position, shard, events, created_at FROM runtime_steps ' +
           'WHERE position > ? ORDER BY position LIMIT ?',
         [after, limit],
@@ -177,7 +177,7 @@ export class MySqlRetentionStore implements RetentionStore {
     mode: RetentionMode,
     now: number,
   ): Promise<RetentionBatch> {
-    const candidates = await this.select(
+    const candidates = await this.ctx.select(
       'SELECT tenant, id FROM runtimes WHERE finished_at < ? ORDER BY finished_at LIMIT ?',
       [finishedBefore, limit],
     );
@@ -274,7 +274,7 @@ export class MySqlRetentionStore implements RetentionStore {
   }
 
   async pruneAuditLogs(now: number, limit: number): Promise<RetentionBatch> {
-    const policies = await this.select(
+    const policies = await this.ctx.select(
       'SELECT tenant, audit_log_days FROM retention_policies WHERE audit_log_days IS NOT NULL ORDER BY tenant',
       [],
     );
@@ -283,7 +283,7 @@ export class MySqlRetentionStore implements RetentionStore {
     for (const p of policies) {
       if (runtimes >= limit) break;
       const tenant = str(p.tenant);
-      const due = await this.select(
+      const due = await this.ctx.select(
         'SELECT runtime_id FROM retention_ledger WHERE tenant = ? AND audit_removed_at IS NULL ' +
           'AND finished_at < ? AND removed_at IS NOT NULL LIMIT ?',
         [tenant, now - num(p.audit_log_days) * DAY_MS, limit - runtimes],
@@ -306,7 +306,7 @@ export class MySqlRetentionStore implements RetentionStore {
   }
 
   async getPolicy(tenant: string): Promise<StoredRetentionPolicy | undefined> {
-    const [row] = await this.select(
+    const [row] = await this.ctx.select(
       'SELECT tenant, audit_log_days, updated_at FROM retention_policies WHERE tenant = ?',
       [tenant],
     );
@@ -335,7 +335,7 @@ export class MySqlRetentionStore implements RetentionStore {
   }
 
   private async mark(name: string): Promise<number> {
-    const [row] = await this.select('SELECT value FROM retention_marks WHERE name = ?', [name]);
+    const [row] = await this.ctx.select('SELECT value FROM retention_marks WHERE name = ?', [name]);
     return num(row?.value ?? 0);
   }
 
@@ -358,10 +358,6 @@ export class MySqlRetentionStore implements RetentionStore {
 
   private async run(db: Queryable, sql: string, values: unknown[]): Promise<number> {
     return (await execute(db, this.ctx.timeout, sql, values)).affectedRows;
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 

@@ -5,17 +5,7 @@ import { checkLimit, MAX_POLL_LIMIT } from '../pagination.ts';
 import { replaySteps, stateAtRevision, stepEvents, type StepBody } from '../step-log.ts';
 import { StoreError } from '../errors.ts';
 import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
-import {
-  execute,
-  num,
-  openJson,
-  selectRows,
-  sqlContext,
-  str,
-  type MySqlRepositoryOptions,
-  type Row,
-  type SqlContext,
-} from './sql.ts';
+import { num, openJson, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 import { openState, openStepBody } from './sealed-columns.ts';
 
 /**
@@ -37,10 +27,10 @@ export class MySqlRuntimeStore implements RuntimeStore {
   async loadRuntime(tenant: string, runtimeId: string, from?: RuntimeState): Promise<RuntimeState | undefined> {
     let projected = from;
     if (projected === undefined) {
-      const rows = await this.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
+      const rows = await this.ctx.select('SELECT state FROM runtimes WHERE tenant = ? AND id = ?', [tenant, runtimeId]);
       projected = rows[0] ? await openState(this.ctx.cipher, tenant, runtimeId, rows[0].state) : undefined;
     }
-    const steps = await this.select(
+    const steps = await this.ctx.select(
       'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ? ORDER BY revision',
       [tenant, runtimeId, projected?.revision ?? 0],
     );
@@ -49,7 +39,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
   }
 
   async findActiveRuntime(tenant: string, app: string, docId: string): Promise<RuntimeState | undefined> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT runtime_id FROM active_documents WHERE tenant = ? AND app = ? AND doc_id = ?',
       [tenant, app, docId],
     );
@@ -62,7 +52,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
    * their stored reply.
    */
   async findIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT runtime_id, revision, created_at FROM runtime_steps WHERE tenant = ? AND idem_key = ?',
       [tenant, key],
     );
@@ -70,7 +60,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
     if (!row) return this.findLegacyIdempotency(tenant, key);
     const runtimeId = str(row.runtime_id);
     const revision = num(row.revision);
-    const steps = await this.select(
+    const steps = await this.ctx.select(
       'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision <= ? ORDER BY revision',
       [tenant, runtimeId, revision],
     );
@@ -95,7 +85,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
   }
 
   private async findLegacyIdempotency(tenant: string, key: string): Promise<StoredIdempotency | undefined> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT idem_key, runtime_id, response, created_at FROM idempotency_keys WHERE tenant = ? AND idem_key = ?',
       [tenant, key],
     );
@@ -110,7 +100,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
   }
 
   async dueTimers(shard: number, now: number, limit: number): Promise<DueTimer[]> {
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT tenant, id, runtime_id, kind, stage, due_at FROM timers ' +
         'WHERE shard = ? AND due_at <= ? ORDER BY due_at LIMIT ?',
       [shard, now, checkLimit(limit, MAX_POLL_LIMIT)],
@@ -121,7 +111,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
   async shardsWithDueTimers(shards: readonly number[], now: number): Promise<number[]> {
     if (shards.length === 0) return [];
     // One index dive per shard on timers_due (shard, due_at): its earliest timer.
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT shard, MIN(due_at) AS first_due FROM timers WHERE shard IN (?) GROUP BY shard',
       [[...shards]],
     );
@@ -130,13 +120,9 @@ export class MySqlRuntimeStore implements RuntimeStore {
 
   async deleteTimer(tenant: string, timerId: string, dueAt?: number): Promise<void> {
     if (dueAt === undefined) {
-      await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ?', [tenant, timerId]);
+      await this.ctx.exec('DELETE FROM timers WHERE tenant = ? AND id = ?', [tenant, timerId]);
     } else {
-      await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM timers WHERE tenant = ? AND id = ? AND due_at = ?', [
-        tenant,
-        timerId,
-        dueAt,
-      ]);
+      await this.ctx.exec('DELETE FROM timers WHERE tenant = ? AND id = ? AND due_at = ?', [tenant, timerId, dueAt]);
     }
   }
 
@@ -148,7 +134,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
     checkLimit(limit, MAX_POLL_LIMIT);
     const legacy = this.legacyDrained.has(shard)
       ? []
-      : await this.select(
+      : await this.ctx.select(
           'SELECT position, shard, tenant, events, created_at FROM outbox ' +
             'WHERE shard = ? AND published_at IS NULL ORDER BY position LIMIT ?',
           [shard, limit],
@@ -170,7 +156,7 @@ export class MySqlRuntimeStore implements RuntimeStore {
         })),
       );
     }
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       'SELECT s.tenant, s.runtime_id, s.revision, s.position, s.body, s.created_at FROM runtime_steps s ' +
         'WHERE s.shard = ? AND s.events > 0 AND s.position > ' +
         '(SELECT COALESCE(MAX(w.published_position), 0) FROM shard_watermarks w WHERE w.shard = ?) ' +
@@ -196,16 +182,12 @@ export class MySqlRuntimeStore implements RuntimeStore {
     const now = this.ctx.now();
     for (const [shard, position] of highest) {
       if (!this.legacyOutbox.has(shard)) continue;
-      await execute(
-        this.ctx.db,
-        this.ctx.timeout,
+      await this.ctx.exec(
         'UPDATE outbox SET published_at = ? WHERE shard = ? AND position <= ? AND published_at IS NULL',
         [now, shard, position],
       );
     }
-    await execute(
-      this.ctx.db,
-      this.ctx.timeout,
+    await this.ctx.exec(
       'INSERT INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES ? ' +
         'ON DUPLICATE KEY UPDATE published_position = GREATEST(published_position, VALUES(published_position)), ' +
         'updated_at = VALUES(updated_at)',
@@ -217,10 +199,6 @@ export class MySqlRuntimeStore implements RuntimeStore {
   /** A runtime_steps row's body (columns `revision`, `body`), opened. */
   private stepBody(tenant: string, runtimeId: string, r: Row): Promise<StepBody> {
     return openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body);
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 

@@ -30,12 +30,23 @@ export interface SqlContext {
   timeout: number;
   now: () => number;
   cipher: FieldCipher;
+  /** selectRows on the pool, with the context's timeout. */
+  select(sql: string, values?: unknown[]): Promise<Row[]>;
+  /** execute on the pool, with the context's timeout. */
+  exec(sql: string, values?: unknown[]): Promise<mysql.ResultSetHeader>;
 }
 
 export function sqlContext(db: mysql.Pool, options: MySqlRepositoryOptions = {}): SqlContext {
   const { queryTimeoutMs, now, cipher } = resolveOptions(DEFAULT_MYSQL_REPOSITORY_OPTIONS, options);
   checkOptions('MySqlRepository', { queryTimeoutMs }, { queryTimeoutMs: positive });
-  return { db, timeout: queryTimeoutMs, now, cipher };
+  return {
+    db,
+    timeout: queryTimeoutMs,
+    now,
+    cipher,
+    select: (sql, values) => selectRows(db, queryTimeoutMs, sql, values),
+    exec: (sql, values) => execute(db, queryTimeoutMs, sql, values),
+  };
 }
 
 /**

@@ -3,17 +3,7 @@ import { checkLimit, decodeCursor, encodeCursor, toPage } from '../pagination.ts
 import type { Page } from '../ports.ts';
 import { ENCRYPTED } from '../crypto/encrypted-columns.ts';
 import { MAX_WEBHOOKS_PER_TENANT, type WebhookRecord, type WebhookStore } from '../webhook-ports.ts';
-import {
-  execute,
-  num,
-  readJson,
-  selectRows,
-  sqlContext,
-  str,
-  type MySqlRepositoryOptions,
-  type Row,
-  type SqlContext,
-} from './sql.ts';
+import { num, readJson, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 
 const COLUMNS = 'tenant, id, url, events, secret, created_at';
 
@@ -29,12 +19,14 @@ export class MySqlWebhookStore implements WebhookStore {
     const r = record;
     await this.ctx.cipher.ready([r.tenant]);
     const secret = this.ctx.cipher.seal(r.tenant, ENCRYPTED.webhookSecret, r.id, r.secret);
-    const result = await execute(
-      this.ctx.db,
-      this.ctx.timeout,
-      `INSERT IGNORE INTO webhooks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
-      [r.tenant, r.id, r.url, JSON.stringify(r.events), secret, r.createdAt],
-    );
+    const result = await this.ctx.exec(`INSERT IGNORE INTO webhooks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`, [
+      r.tenant,
+      r.id,
+      r.url,
+      JSON.stringify(r.events),
+      secret,
+      r.createdAt,
+    ]);
     if (result.affectedRows === 1) return { created: true, record: structuredClone(r) };
     const existing = await this.get(r.tenant, r.id);
     // Deleted between the two statements: the caller's create simply lost a race with a delete.
@@ -42,14 +34,14 @@ export class MySqlWebhookStore implements WebhookStore {
   }
 
   async get(tenant: string, id: string): Promise<WebhookRecord | undefined> {
-    const rows = await this.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? AND id = ?`, [tenant, id]);
+    const rows = await this.ctx.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? AND id = ?`, [tenant, id]);
     return rows[0] && this.toRecord(rows[0]);
   }
 
   async list(tenant: string, limit: number, cursor?: string): Promise<Page<WebhookRecord>> {
     checkLimit(limit);
     const after = cursor === undefined ? undefined : decodeCursor<[string]>(cursor, ['string'])[0];
-    const rows = await this.select(
+    const rows = await this.ctx.select(
       `SELECT ${COLUMNS} FROM webhooks WHERE tenant = ?${after === undefined ? '' : ' AND id > ?'} ORDER BY id LIMIT ?`,
       after === undefined ? [tenant, limit + 1] : [tenant, after, limit + 1],
     );
@@ -57,7 +49,7 @@ export class MySqlWebhookStore implements WebhookStore {
   }
 
   async forTenant(tenant: string): Promise<WebhookRecord[]> {
-    const rows = await this.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? ORDER BY id LIMIT ?`, [
+    const rows = await this.ctx.select(`SELECT ${COLUMNS} FROM webhooks WHERE tenant = ? ORDER BY id LIMIT ?`, [
       tenant,
       MAX_WEBHOOKS_PER_TENANT + 1,
     ]);
@@ -65,10 +57,7 @@ export class MySqlWebhookStore implements WebhookStore {
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    const result = await execute(this.ctx.db, this.ctx.timeout, 'DELETE FROM webhooks WHERE tenant = ? AND id = ?', [
-      tenant,
-      id,
-    ]);
+    const result = await this.ctx.exec('DELETE FROM webhooks WHERE tenant = ? AND id = ?', [tenant, id]);
     return result.affectedRows > 0;
   }
 
@@ -83,9 +72,5 @@ export class MySqlWebhookStore implements WebhookStore {
       secret: await this.ctx.cipher.open(tenant, ENCRYPTED.webhookSecret, id, str(r.secret)),
       createdAt: num(r.created_at),
     };
-  }
-
-  private select(sql: string, values: unknown[]): Promise<Row[]> {
-    return selectRows(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }

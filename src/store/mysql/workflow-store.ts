@@ -41,7 +41,7 @@ export class MySqlWorkflowStore implements WorkflowStore {
   ): Promise<WorkflowRecord> {
     const draft = await this.seal(tenant, ENCRYPTED.workflowDraft, id, definition);
     try {
-      await this.exec(
+      await this.ctx.exec(
         'INSERT INTO workflows (tenant, id, app, name, draft, latest_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)',
         [tenant, id, definition.app, definition.name, draft, now, now],
       );
@@ -65,7 +65,7 @@ export class MySqlWorkflowStore implements WorkflowStore {
 
   async updateDraft(tenant: string, id: string, definition: WorkflowDefinition, now: number): Promise<boolean> {
     const draft = await this.seal(tenant, ENCRYPTED.workflowDraft, id, definition);
-    const result = await this.exec(
+    const result = await this.ctx.exec(
       'UPDATE workflows SET app = ?, name = ?, draft = ?, updated_at = ? WHERE tenant = ? AND id = ?',
       [definition.app, definition.name, draft, now, tenant, id],
     );
@@ -170,7 +170,7 @@ export class MySqlWorkflowStore implements WorkflowStore {
   }
 
   async setAppConfig(config: AppConfig): Promise<void> {
-    await this.exec(
+    await this.ctx.exec(
       'INSERT INTO app_configs (tenant, company_id, app, mode, workflow_id, auto_migrate, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON DUPLICATE KEY UPDATE mode = VALUES(mode), workflow_id = VALUES(workflow_id), auto_migrate = VALUES(auto_migrate), updated_at = VALUES(updated_at)',
       [
@@ -255,10 +255,6 @@ export class MySqlWorkflowStore implements WorkflowStore {
 
   private select(db: Queryable, sql: string, values: unknown[]): Promise<Row[]> {
     return selectRows(db, this.ctx.timeout, sql, values);
-  }
-
-  private exec(sql: string, values: unknown[]): Promise<mysql.ResultSetHeader> {
-    return execute(this.ctx.db, this.ctx.timeout, sql, values);
   }
 }
 
