@@ -1,19 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { clusterStreams } from '../actors/events/index.ts';
 import { checkInvariants, type CheckInvariantsInput } from '../check/check-invariants.ts';
 import { parseAcknowledged, type AcknowledgedCommand } from '../check/acknowledged.ts';
 import { CheckError } from '../check/errors.ts';
 import { violationLines } from '../check/report.ts';
 import type { CliIo } from './io.ts';
+import { parseOptions, UsageError } from './usage.ts';
 import { keyRingFromEnv } from '../app/master-keys.ts';
 
 const USAGE =
   'usage: bflow check --tenant T [--mysql-url URL] [--nats-url URL] [--stream NAME] [--acknowledged FILE.jsonl] ' +
   '[--page-size N] [--query-timeout-ms MS] [--stream-timeout-ms MS] [--json]';
-
-/** A bad argument, named; exit code 2. */
-class UsageError extends Error {}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -80,26 +77,17 @@ async function parseCheckArgs(args: string[], env: Env): Promise<{ input: CheckI
 
 function parsed(args: string[]) {
   const s = { type: 'string' } as const;
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        tenant: s,
-        'mysql-url': s,
-        'nats-url': s,
-        stream: s,
-        acknowledged: s,
-        'page-size': s,
-        'query-timeout-ms': s,
-        'stream-timeout-ms': s,
-        json: { type: 'boolean' },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseOptions(args, {
+    tenant: s,
+    'mysql-url': s,
+    'nats-url': s,
+    stream: s,
+    acknowledged: s,
+    'page-size': s,
+    'query-timeout-ms': s,
+    'stream-timeout-ms': s,
+    json: { type: 'boolean' },
+  });
 }
 
 /** Each comma-separated URL must parse with one of `protocols`. */

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../app/config.ts';
 import { MISSING_KEYS } from '../app/master-keys.ts';
 import { CipherError } from '../store/crypto/crypto-errors.ts';
@@ -11,15 +10,13 @@ import { MySqlDataKeyStore } from '../store/mysql/data-key-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
 import { rewrapTenantData } from '../store/mysql/rewrap-data.ts';
 import type { CliIo } from './io.ts';
+import { parseOptions, UsageError } from './usage.ts';
 
 const USAGE = [
   'usage: bflow keys rotate [--new-key ID:BASE64 | --new-key-file FILE]',
   '       bflow keys rewrap-data --tenant T [--passes N] [--wait-ms MS]',
   '(BFLOW_MYSQL_URL, and BFLOW_MASTER_KEYS or BFLOW_MASTER_KEY_FILE holding every master key in use)',
 ].join('\n');
-
-/** A bad argument, named; exit code 2. */
-class UsageError extends Error {}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -126,16 +123,7 @@ export async function keys(args: string[], io: CliIo, env: Env): Promise<number>
 
 function parsed(args: string[]) {
   const s = { type: 'string' } as const;
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: { 'new-key': s, 'new-key-file': s, tenant: s, passes: s, 'wait-ms': s },
-    }).values;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseOptions(args, { 'new-key': s, 'new-key-file': s, tenant: s, passes: s, 'wait-ms': s });
 }
 
 /** The one key `--new-key` or `--new-key-file` gives (errors name the option, never the key's bytes). */

@@ -1,16 +1,13 @@
-import { parseArgs } from 'node:util';
 import { sign } from 'hono/jwt';
 import { loadConfig } from '../app/config.ts';
 import { ROLES, type Role } from '../gateway/gateway-env.ts';
 import { ID_CHARS_MESSAGE, MAX_ID_LENGTH, isId } from '../gateway/ids.ts';
 import type { CliIo } from './io.ts';
+import { parseOptions, UsageError } from './usage.ts';
 
 const USAGE = 'usage: bflow token --tenant T --sub EMPLOYEE --roles ROLE[,ROLE…] [--ttl 1h] [--company C]';
 const UNIT_SEC: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
 const MAX_TTL_SEC = 365 * 86_400;
-
-/** A bad argument or setting, named; exit code 2. */
-class UsageError extends Error {}
 
 /** `30s`, `15m`, `1h`, `7d` → seconds (1 s … 365 d). */
 export function parseTtl(text: string): number {
@@ -49,23 +46,13 @@ function idArg(name: string, value: string | undefined, max: number): string {
 
 /** The claims the gateway's auth middleware expects (docs/api.md#authentication). */
 export function tokenClaims(args: string[], nowMs: number): Record<string, unknown> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        tenant: { type: 'string' },
-        sub: { type: 'string' },
-        roles: { type: 'string' },
-        ttl: { type: 'string', default: '1h' },
-        company: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values = parseOptions(args, {
+    tenant: { type: 'string' },
+    sub: { type: 'string' },
+    roles: { type: 'string' },
+    ttl: { type: 'string', default: '1h' },
+    company: { type: 'string' },
+  });
   const iat = Math.floor(nowMs / 1000);
   const claims: Record<string, unknown> = {
     sub: idArg('sub', values.sub, MAX_ID_LENGTH.id),
