@@ -52,6 +52,20 @@ async function readOnlyUrl(db: TestDatabase): Promise<{ user: string; url: strin
   return { user, url: url.toString() };
 }
 
+/** The webhook and retention settings every role stack runs with: short timeouts, a retention job every 300 ms. */
+const WEBHOOK_AND_RETENTION_ENV = {
+  BFLOW_WEBHOOK_TIMEOUT_MS: '300',
+  BFLOW_WEBHOOK_MAX_ATTEMPTS: '2',
+  BFLOW_WEBHOOK_CACHE_MS: '0',
+  BFLOW_RETENTION_INTERVAL_MS: '300',
+  BFLOW_RETENTION_IDEMPOTENCY_DAYS: '7',
+  BFLOW_RETENTION_EVENTS_DAYS: '10',
+  BFLOW_RETENTION_FINISHED_DAYS: '20',
+  BFLOW_RETENTION_MODE: 'delete',
+  BFLOW_RETENTION_BATCH: '50',
+  BFLOW_RETENTION_RUN_TIMEOUT_MS: '5000',
+} as const;
+
 export async function startEmbeddedAll(jwks: JwksServer): Promise<EmbeddedRole> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const id = `emb-${randomBytes(3).toString('hex')}`;
@@ -69,16 +83,7 @@ export async function startEmbeddedAll(jwks: JwksServer): Promise<EmbeddedRole> 
       BFLOW_RATE_LIMIT_PER_MINUTE: '1',
       BFLOW_RATE_LIMIT_BURST: String(BURST),
       BFLOW_WEBHOOK_ALLOW_PRIVATE: 'false',
-      BFLOW_WEBHOOK_TIMEOUT_MS: '300',
-      BFLOW_WEBHOOK_MAX_ATTEMPTS: '2',
-      BFLOW_WEBHOOK_CACHE_MS: '0',
-      BFLOW_RETENTION_INTERVAL_MS: '300',
-      BFLOW_RETENTION_IDEMPOTENCY_DAYS: '7',
-      BFLOW_RETENTION_EVENTS_DAYS: '10',
-      BFLOW_RETENTION_FINISHED_DAYS: '20',
-      BFLOW_RETENTION_MODE: 'delete',
-      BFLOW_RETENTION_BATCH: '50',
-      BFLOW_RETENTION_RUN_TIMEOUT_MS: '5000',
+      ...WEBHOOK_AND_RETENTION_ENV,
       BFLOW_AUTH_FAILURES_PER_MINUTE: '1',
       BFLOW_AUTH_FAILURES_BURST: String(AUTH_FAILURES_BURST),
       BFLOW_TRUSTED_PROXY_HOPS: '1',
@@ -113,16 +118,7 @@ function nodeEnv(
     BFLOW_WRITERS: '3',
     // 127.0.0.1 receivers, which a cluster refuses by default.
     BFLOW_WEBHOOK_ALLOW_PRIVATE: 'true',
-    BFLOW_WEBHOOK_TIMEOUT_MS: '300',
-    BFLOW_WEBHOOK_MAX_ATTEMPTS: '2',
-    BFLOW_WEBHOOK_CACHE_MS: '0',
-    BFLOW_RETENTION_INTERVAL_MS: '300',
-    BFLOW_RETENTION_IDEMPOTENCY_DAYS: '7',
-    BFLOW_RETENTION_EVENTS_DAYS: '10',
-    BFLOW_RETENTION_FINISHED_DAYS: '20',
-    BFLOW_RETENTION_MODE: 'delete',
-    BFLOW_RETENTION_BATCH: '50',
-    BFLOW_RETENTION_RUN_TIMEOUT_MS: '5000',
+    ...WEBHOOK_AND_RETENTION_ENV,
   };
 }
 
