@@ -87,9 +87,8 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
   app.openapi(getRuntime, async (c) => {
     const principal = principalFrom(c);
     const id = c.req.valid('param').id;
-    const readLive = ctx.deps.router.readLive?.bind(ctx.deps.router);
-    const state =
-      (readLive && (await c.var.inTrace(() => readLive(principal.tenant, id)))) ?? (await load(principal, id));
+    const live = await c.var.inTrace(() => ctx.deps.router.readLive?.(principal.tenant, id));
+    const state = live ?? (await load(principal, id));
     return c.json(await ctx.view(state, principal), 200);
   });
 
