@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { clusterStreams } from '../actors/events/index.ts';
 import { checkInvariants, type CheckInvariantsInput } from '../check/check-invariants.ts';
@@ -77,17 +78,24 @@ async function parseCheckArgs(args: string[], env: Env): Promise<{ input: CheckI
 
 function parsed(args: string[]) {
   const s = { type: 'string' } as const;
-  return parseOptions(args, {
-    tenant: s,
-    'mysql-url': s,
-    'nats-url': s,
-    stream: s,
-    acknowledged: s,
-    'page-size': s,
-    'query-timeout-ms': s,
-    'stream-timeout-ms': s,
-    json: { type: 'boolean' },
-  });
+  return parseOptions(
+    args,
+    (strict) =>
+      parseArgs({
+        ...strict,
+        options: {
+          tenant: s,
+          'mysql-url': s,
+          'nats-url': s,
+          stream: s,
+          acknowledged: s,
+          'page-size': s,
+          'query-timeout-ms': s,
+          'stream-timeout-ms': s,
+          json: { type: 'boolean' },
+        },
+      }).values,
+  );
 }
 
 /** Each comma-separated URL must parse with one of `protocols`. */

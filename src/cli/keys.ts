@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../app/config.ts';
 import { MISSING_KEYS } from '../app/master-keys.ts';
@@ -123,7 +124,11 @@ export async function keys(args: string[], io: CliIo, env: Env): Promise<number>
 
 function parsed(args: string[]) {
   const s = { type: 'string' } as const;
-  return parseOptions(args, { 'new-key': s, 'new-key-file': s, tenant: s, passes: s, 'wait-ms': s });
+  return parseOptions(
+    args,
+    (strict) =>
+      parseArgs({ ...strict, options: { 'new-key': s, 'new-key-file': s, tenant: s, passes: s, 'wait-ms': s } }).values,
+  );
 }
 
 /** The one key `--new-key` or `--new-key-file` gives (errors name the option, never the key's bytes). */

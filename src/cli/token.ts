@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { sign } from 'hono/jwt';
 import { loadConfig } from '../app/config.ts';
 import { ROLES, type Role } from '../gateway/gateway-env.ts';
@@ -46,13 +47,20 @@ function idArg(name: string, value: string | undefined, max: number): string {
 
 /** The claims the gateway's auth middleware expects (docs/api.md#authentication). */
 export function tokenClaims(args: string[], nowMs: number): Record<string, unknown> {
-  const values = parseOptions(args, {
-    tenant: { type: 'string' },
-    sub: { type: 'string' },
-    roles: { type: 'string' },
-    ttl: { type: 'string', default: '1h' },
-    company: { type: 'string' },
-  });
+  const values = parseOptions(
+    args,
+    (strict) =>
+      parseArgs({
+        ...strict,
+        options: {
+          tenant: { type: 'string' },
+          sub: { type: 'string' },
+          roles: { type: 'string' },
+          ttl: { type: 'string', default: '1h' },
+          company: { type: 'string' },
+        },
+      }).values,
+  );
   const iat = Math.floor(nowMs / 1000);
   const claims: Record<string, unknown> = {
     sub: idArg('sub', values.sub, MAX_ID_LENGTH.id),
