@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { verifyKeyRing } from '../store/crypto/data-keys.ts';
-import { EnvelopeCipher, type FieldCipher, PLAINTEXT_CIPHER } from '../store/crypto/field-cipher.ts';
+import { EnvelopeCipher, type FieldCipher, PlaintextCipher } from '../store/crypto/field-cipher.ts';
 import { MySqlDataKeyStore } from '../store/mysql/data-key-store.ts';
 import type { EncryptionConfig } from './master-keys.ts';
 
@@ -17,10 +17,10 @@ export async function startCipher(
   pool: mysql.Pool,
   logger: Logger,
 ): Promise<FieldCipher> {
-  const { keys, encrypt, source } = encryption;
+  const { keys, encrypt, compress, source } = encryption;
   if (keys === undefined) {
     logger.warn('encryption at rest is off (BFLOW_ENCRYPTION=off, no master keys): values are written as plaintext');
-    return PLAINTEXT_CIPHER;
+    return new PlaintextCipher(compress);
   }
   const store = new MySqlDataKeyStore(pool);
   try {
@@ -31,5 +31,5 @@ export async function startCipher(
   }
   if (!encrypt) logger.warn('BFLOW_ENCRYPTION=off: new values are written as plaintext (encrypted ones still read)');
   logger.info({ source, activeKey: keys.active.id, keys: keys.ids }, 'encryption at rest: master keys checked');
-  return new EnvelopeCipher(keys, store, { encrypt });
+  return new EnvelopeCipher(keys, store, { encrypt, compress });
 }

@@ -227,7 +227,15 @@ describe('config - per server role', () => {
     expect(loadServerConfig({ ...noKeys, BFLOW_ENCRYPTION: 'off' }, 'node').encryption).toEqual({
       source: 'none',
       encrypt: false,
+      compress: true,
     });
+    // Compression is its own switch; a bad value is named.
+    expect(
+      loadServerConfig({ ...noKeys, BFLOW_ENCRYPTION: 'off', BFLOW_COMPRESSION: 'off' }, 'node').encryption,
+    ).toMatchObject({ encrypt: false, compress: false });
+    expect(problemsOf(() => loadServerConfig({ ...CLUSTER_ENV, BFLOW_COMPRESSION: 'gzip' }, 'node'))).toEqual([
+      expect.stringMatching(/^BFLOW_COMPRESSION/),
+    ]);
     const embedded = loadServerConfig({}, 'all').encryption;
     expect(embedded).toMatchObject({ source: 'generated', encrypt: true });
     expect(embedded.keys?.active.key).toHaveLength(32);

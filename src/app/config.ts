@@ -66,6 +66,7 @@ const envSchema = z.object({
   BFLOW_MASTER_KEYS: z.string().optional(),
   BFLOW_MASTER_KEY_FILE: z.string().trim().optional(),
   BFLOW_ENCRYPTION: z.enum(['on', 'off']).default('on'),
+  BFLOW_COMPRESSION: z.enum(['on', 'off']).default('on'),
   BFLOW_CLUSTER: z
     .string()
     .trim()
@@ -307,6 +308,7 @@ const EVERY_ROLE: readonly ConfigVariable[] = [
   'BFLOW_MASTER_KEYS',
   'BFLOW_MASTER_KEY_FILE',
   'BFLOW_ENCRYPTION',
+  'BFLOW_COMPRESSION',
   'BFLOW_NODE_ID',
   'BFLOW_LOG_LEVEL',
   'BFLOW_METRICS_PORT',
@@ -441,10 +443,13 @@ function parse(env: Env): Parsed {
 
 function encryptionConfig(e: z.infer<typeof envSchema>, embedded: boolean): EncryptionConfig {
   const encrypt = e.BFLOW_ENCRYPTION === 'on';
+  const compress = e.BFLOW_COMPRESSION === 'on';
   const given = keyRingFromEnv(e);
-  if (given !== undefined) return { keys: given.ring, source: given.source, encrypt };
+  if (given !== undefined) return { keys: given.ring, source: given.source, encrypt, compress };
   // Embedded: like the dev JWT secret, a key for this process (its data lives in memory and ends with it).
-  return embedded ? { keys: generatedKeyRing(), source: 'generated', encrypt } : { source: 'none', encrypt };
+  return embedded
+    ? { keys: generatedKeyRing(), source: 'generated', encrypt, compress }
+    : { source: 'none', encrypt, compress };
 }
 
 function toConfig(e: z.infer<typeof envSchema>, encryption: EncryptionConfig): BflowConfig {

@@ -10,6 +10,8 @@ export interface EncryptionConfig {
   source: 'BFLOW_MASTER_KEYS' | 'BFLOW_MASTER_KEY_FILE' | 'generated' | 'none';
   /** BFLOW_ENCRYPTION=on (default): new values are sealed. Off: written as plaintext (benchmarks); reads still open. */
   encrypt: boolean;
+  /** BFLOW_COMPRESSION=on (default): the large JSON columns are deflated before they are sealed; reads open both. */
+  compress: boolean;
 }
 
 /** The variables that name the master keys, as the process's environment gives them (non-empty). */

@@ -371,14 +371,20 @@ describe('encryption at rest', () => {
       keys: keyRing([{ id: 'k1', key: generateMasterKey('x').key }]),
       source: 'BFLOW_MASTER_KEYS',
       encrypt: true,
+      compress: true,
     } as const;
     await expect(startCipher(wrong, p, logger)).rejects.toThrow(
       /master key "k1" does not unwrap data key 1 of tenant .*: the key given under id "k1" is not the one that wrapped it/,
     );
-    const missing = { keys: keyRing([generateMasterKey('k9')]), source: 'BFLOW_MASTER_KEYS', encrypt: true } as const;
+    const missing = {
+      keys: keyRing([generateMasterKey('k9')]),
+      source: 'BFLOW_MASTER_KEYS',
+      encrypt: true,
+      compress: true,
+    } as const;
     await expect(startCipher(missing, p, logger)).rejects.toMatchObject({ code: 'master_key_missing' });
     await expect(
-      startCipher({ keys: keyRing([k1]), source: 'BFLOW_MASTER_KEYS', encrypt: true }, p, logger),
+      startCipher({ keys: keyRing([k1]), source: 'BFLOW_MASTER_KEYS', encrypt: true, compress: true }, p, logger),
     ).resolves.toBeDefined();
   });
 });

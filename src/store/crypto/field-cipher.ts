@@ -1,4 +1,13 @@
 import { openBytes, sealBytes } from './aes-gcm.ts';
+import {
+  COMPRESSED_COLUMNS,
+  compressText,
+  decompressText,
+  isCompressed,
+  isPlainCompressed,
+  openPlainCompressed,
+  plainCompressed,
+} from './column-compression.ts';
 import { CipherError } from './crypto-errors.ts';
 import { type DataKeyStore, newDataKey, unwrapDataKey } from './data-keys.ts';
 import type { MasterKeyRing } from './key-ring.ts';
@@ -29,23 +38,43 @@ export const isSealed = (stored: string): boolean => stored.startsWith(PREFIX);
 const aadOf = (tenant: string, column: string, rowId: string): Buffer =>
   Buffer.from(`bflow\u0000${tenant}\u0000${column}\u0000${rowId}`);
 
-/** No keys configured: writes plaintext; refuses to read ciphertext, with what to set. */
-export const PLAINTEXT_CIPHER: FieldCipher = {
-  encrypts: false,
-  ready: async () => undefined,
-  seal: (_tenant, _column, _rowId, plaintext) => plaintext,
-  open: async (tenant, column, rowId, stored) => {
+const whereOf = (tenant: string, column: string, rowId: string): string => `${column} of tenant ${tenant} row ${rowId}`;
+
+/**
+ * No keys configured: writes plaintext (with `compress`, the large JSON columns deflated: column-compression.ts);
+ * reads plaintext and compressed values, and refuses ciphertext, with what to set.
+ */
+export class PlaintextCipher implements FieldCipher {
+  readonly encrypts = false;
+  constructor(private readonly compress = false) {}
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  seal(_tenant: string, column: string, _rowId: string, plaintext: string): string {
+    const compressed = this.compress && COMPRESSED_COLUMNS.has(column) ? compressText(plaintext) : undefined;
+    return compressed === undefined ? plaintext : plainCompressed(compressed);
+  }
+
+  async open(tenant: string, column: string, rowId: string, stored: string): Promise<string> {
+    if (isPlainCompressed(stored)) return openPlainCompressed(stored, whereOf(tenant, column, rowId));
     if (!isSealed(stored)) return stored;
     throw new CipherError(
       'key_ring_invalid',
       `${column} of tenant ${tenant} row ${rowId} is encrypted, but no master keys are configured: set BFLOW_MASTER_KEYS or BFLOW_MASTER_KEY_FILE`,
     );
-  },
-};
+  }
+}
+
+/** Plaintext, uncompressed: the default of the adapters (tests, tools); the processes use startCipher's. */
+export const PLAINTEXT_CIPHER: FieldCipher = new PlaintextCipher();
 
 export interface EnvelopeCipherOptions {
   /** Seal what is written (false: BFLOW_ENCRYPTION=off; reads still open ciphertext). @default true */
   encrypt?: boolean;
+  /** Deflate the large JSON columns before sealing them (BFLOW_COMPRESSION; column-compression.ts). @default true */
+  compress?: boolean;
   /** How long a tenant's keys are used before they are read again (a new version from rewrap-data is seen then). @default 60000 */
   refreshMs?: number;
   /** @default Date.now */
@@ -54,6 +83,7 @@ export interface EnvelopeCipherOptions {
 
 export const DEFAULT_ENVELOPE_CIPHER_OPTIONS = Object.freeze({
   encrypt: true,
+  compress: true,
   refreshMs: 60_000,
   now: Date.now,
 } satisfies OptionDefaults<EnvelopeCipherOptions>);
@@ -102,18 +132,20 @@ export class EnvelopeCipher implements FieldCipher {
   }
 
   seal(tenant: string, column: string, rowId: string, plaintext: string): string {
-    if (!this.encrypts) return plaintext;
+    const compressed = this.options.compress && COMPRESSED_COLUMNS.has(column) ? compressText(plaintext) : undefined;
+    if (!this.encrypts) return compressed === undefined ? plaintext : plainCompressed(compressed);
     const keys = this.tenants.get(tenant);
     if (keys === undefined) throw new Error(`EnvelopeCipher: seal for tenant ${tenant} before ready()`);
-    const sealed = sealBytes(keys.active.key, plaintext, aadOf(tenant, column, rowId));
+    const sealed = sealBytes(keys.active.key, compressed ?? plaintext, aadOf(tenant, column, rowId));
     return `${PREFIX}${keys.active.version}.${sealed.toString('base64')}`;
   }
 
   async open(tenant: string, column: string, rowId: string, stored: string): Promise<string> {
+    const where = whereOf(tenant, column, rowId);
+    if (isPlainCompressed(stored)) return openPlainCompressed(stored, where);
     if (!isSealed(stored)) return stored;
     const dot = stored.indexOf('.', PREFIX.length);
     const version = Number(stored.slice(PREFIX.length, dot));
-    const where = `${column} of tenant ${tenant} row ${rowId}`;
     if (dot < 0 || !Number.isInteger(version))
       throw new CipherError('ciphertext_mismatch', `${where}: not a bflow ciphertext`);
     let keys = this.tenants.get(tenant);
@@ -133,7 +165,7 @@ export class EnvelopeCipher implements FieldCipher {
         `${where} does not decrypt: it was altered, or copied from another tenant, table or row`,
       );
     }
-    return plain.toString();
+    return COMPRESSED_COLUMNS.has(column) && isCompressed(plain) ? decompressText(plain, where) : plain.toString();
   }
 
   /** Makes a new data key version the tenant's active one (`bflow keys rewrap-data`); returns it. */
