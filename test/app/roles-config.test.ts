@@ -239,9 +239,11 @@ function clusterChecks(index: number, label: string): void {
 
     it(`roles config - ${label}: BFLOW_MYSQL_URL, BFLOW_REDIS_URL, BFLOW_CLUSTER: a start is in the database, its snapshot in Redis once passivated and its event in the cluster's stream`, async () => {
       const view = expectStatus(await startPo('STORE'), 201).body;
-      expect(
-        (await new MySqlReadModel(c().db.pool, testCipher(c().db.pool)).getRuntime(tenant.id, view.id))?.status,
-      ).toBe(view.status);
+      // In the log at once; in the runtimes projection within BFLOW_PROJECTION_DELAY_MS.
+      const read = new MySqlReadModel(c().db.pool, testCipher(c().db.pool));
+      await waitFor(async () => (await read.getRuntime(tenant.id, view.id))?.status === view.status, {
+        what: 'the runtime row',
+      });
       // A live actor's state goes to Redis when it leaves memory: starts beyond BFLOW_MAX_LIVE_ACTORS passivate it.
       for (let i = 0; i < MAX_LIVE_ACTORS; i++) expectStatus(await startPo(`STORE-${i}`), 201);
       await waitFor(async () => (await redis.exists(`${c().cluster}:rt:${tenant.id}:${view.id}`)) === 1, {

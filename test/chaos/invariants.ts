@@ -1,6 +1,6 @@
 import { checkInvariants as checkTenant, violationLines } from '../../src/check/index.ts';
 import { waitFor } from '../harness/wait.ts';
-import { countUnprojected, countUnpublished } from '../fixtures/unpublished-steps.ts';
+import { countUnpublished, untilProjected } from '../fixtures/unpublished-steps.ts';
 import type { ChaosStack } from './chaos-stack.ts';
 import type { Ack } from './load-record.ts';
 import { testKeyRing } from '../harness/master-keys.ts';
@@ -38,11 +38,7 @@ export async function checkInvariants(
       intervalMs: 200,
       what: 'the outbox relay caught up (every shard watermark past its events)',
     });
-    await waitFor(async () => (await countUnprojected(pool)) === 0, {
-      deadlineMs: 60_000,
-      intervalMs: 200,
-      what: 'the projections caught up (every shard projected up to its last step)',
-    });
+    await untilProjected(pool);
     const report: InvariantReport = { tenants: tenants.length, lost: 0, duplicates: 0, problems: [], summaries: [] };
     for (const tenant of tenants) {
       const r = await checkTenant({

@@ -4,6 +4,7 @@ import { commandRequest, startRequest } from '../actors/runtime-host/runtime-hos
 import { expect } from 'vitest';
 import { ENCRYPTED, pairId } from '../../src/store/crypto/encrypted-columns.ts';
 import { testCipher } from '../harness/master-keys.ts';
+import { untilProjected } from '../fixtures/unpublished-steps.ts';
 
 /** Starts `count` purchase-order runtimes and returns their ids. */
 export async function createRuntimes(h: ClusterHarness, count: number, label: string): Promise<string[]> {
@@ -60,6 +61,7 @@ export function startLoad(h: ClusterHarness, runtimes: readonly string[], worker
 
 /** Every acknowledged command is in its runtime's log exactly once, and no command is there twice. */
 export async function expectExactlyOnce(h: ClusterHarness, load: LoadResult): Promise<void> {
+  await untilProjected(h.db.pool);
   // Comments are encrypted at rest (docs/security.md): each row's is opened, then counted.
   const rows = await h.query(
     "SELECT runtime_id, seq, comment FROM runtime_log WHERE tenant = ? AND action = 'comment'",

@@ -11,6 +11,7 @@ import { testCipher, testKeyRing } from '../harness/master-keys.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterHarness, TENANT } from './cluster-harness.ts';
 import { expectExactlyOnce, startLoad, type LoadResult } from './load.ts';
+import { untilProjected } from '../fixtures/unpublished-steps.ts';
 
 // Migration plans on a real cluster: `bflow node` processes on MariaDB and NATS, the plan run by the nodes'
 // executors (one at a time under a lease), each runtime migrated inside its actor on the node owning it.
@@ -34,6 +35,8 @@ async function createRuntimes(h: ClusterHarness, count: number, label: string, c
       }),
     );
   }
+  // A plan selects its runtimes from the runtimes projection: all of them are there once projected.
+  await untilProjected(h.db.pool);
   return { ids, acked };
 }
 
@@ -70,6 +73,7 @@ async function planOf(plans: MySqlMigrationPlanStore, id: string): Promise<Migra
 
 /** Every runtime is on version 2, with exactly one migrate entry in its log (none migrated twice). */
 async function expectMigratedOnce(h: ClusterHarness, ids: readonly string[], planId: string): Promise<void> {
+  await untilProjected(h.db.pool);
   const versions = await h.query('SELECT version, COUNT(*) AS n FROM runtimes WHERE tenant = ? GROUP BY version', [
     TENANT,
   ]);

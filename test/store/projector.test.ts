@@ -49,7 +49,7 @@ async function commitAll(w: MySqlTransitionWriter, records: readonly TransitionR
 }
 
 describe('projector (log-first commit, projections after it)', () => {
-  it('projector - statements: each commit writes the log only; one window of 4 runtimes × 3 steps is one transaction of 5 writes', async () => {
+  it('projector - statements: each commit writes the log and the inbox only; one window of 4 runtimes × 3 steps is one transaction of 4 writes', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const counting = createMySqlPool(db!.url, { connectionLimit: 2, multipleStatements: true, countStatements: true });
     const w = new MySqlTransitionWriter(counting, { projectionDelayMs: 60_000 });
@@ -59,14 +59,14 @@ describe('projector (log-first commit, projections after it)', () => {
       const [commits0, writes0] = [c.commits, c.writes];
       for (let i = 0; i < 3; i++) await Promise.all(chains.map((steps) => w.commit(steps[i]!)));
       const commits = c.commits - commits0;
-      // Per batch: the runtime_steps insert, plus the first batch's document slots (four starts).
-      expect(c.writes - writes0).toBe(commits + 1);
+      // Per batch: the runtime_steps insert and the tasks upsert, plus the first batch's document slots (four starts).
+      expect(c.writes - writes0).toBe(2 * commits + 1);
       expect(await rows('SELECT * FROM runtimes WHERE tenant = ?', [tenant])).toHaveLength(0);
       const [commits1, writes1] = [c.commits, c.writes];
       await w.flush();
       expect(c.commits - commits1).toBe(1);
-      // Watermark row ensured, runtimes (4 rows), runtime_log (12), tasks, watermark advanced: 12 steps, 5 writes.
-      expect(c.writes - writes1).toBe(5);
+      // Watermark row ensured, runtimes (4 rows), runtime_log (12), watermark advanced: 12 steps, 4 writes.
+      expect(c.writes - writes1).toBe(4);
       expect(w.projector!.stats).toMatchObject({ transactions: 1, steps: 12, runtimeRows: 4 });
     } finally {
       await w.close();
@@ -74,7 +74,7 @@ describe('projector (log-first commit, projections after it)', () => {
     }
   });
 
-  it('projector - a batch writes only the log; several steps of one runtime in a window are one runtime row write', async () => {
+  it('projector - a batch writes the log and the inbox; the inbox and the history show a step at once; several steps of one runtime in a window are one runtime row write', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const w = writer(60_000); // nothing is projected until flush()
     const records = chain(tenant, 'r1', shard, 5);
@@ -90,6 +90,13 @@ describe('projector (log-first commit, projections after it)', () => {
     const store = new MySqlRuntimeStore(pool());
     expect(await store.loadRuntime(tenant, 'r1')).toEqual(last);
     expect((await store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1'))?.revision).toBe(5);
+    // The inbox rows are the commit's, named without the runtime row; the history reads the log's entries.
+    const read = new MySqlReadModel(pool());
+    expect((await read.inbox(tenant, 'emp-4', 'open', 10)).items).toMatchObject([
+      { runtimeId: 'r1', workflowId: last.runtime.workflowId, version: last.runtime.version, node: 'n5' },
+    ]);
+    const pending = await read.runtimeLog(tenant, 'r1');
+    expect(pending.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
 
     const before = { ...w.projector!.stats };
     await w.flush();
@@ -98,9 +105,8 @@ describe('projector (log-first commit, projections after it)', () => {
     expect(stats.steps - before.steps).toBe(5);
     expect(stats.runtimeRows - before.runtimeRows).toBe(1); // five steps, one runtime row write
 
-    const read = new MySqlReadModel(pool());
     expect(await read.getRuntime(tenant, 'r1')).toEqual(last);
-    expect((await read.runtimeLog(tenant, 'r1')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await read.runtimeLog(tenant, 'r1')).toEqual(pending); // the projection holds what the log showed
     expect((await read.inbox(tenant, 'emp-4', 'open', 10)).items.map((i) => i.runtimeId)).toEqual(['r1']);
     const [mark] = await rows('SELECT projected_position FROM shard_watermarks WHERE shard = ?', [shard]);
     const [top] = await rows('SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
@@ -157,6 +163,26 @@ describe('projector (log-first commit, projections after it)', () => {
     const read = new MySqlReadModel(pool());
     expect((await read.getRuntime(tenant, 'left'))?.revision).toBe(2);
     expect((await read.getRuntime(tenant, 'mine'))?.revision).toBe(1);
+  });
+
+  it('projector - a step committed between two of its own but never handed to it (its answer lost, e.g. MySQL stopped at COMMIT) is projected with them, over the own state before it', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const owner = writer(60_000);
+    // `lost` stands for the owner's commit whose answer never came back: committed, never queued for projection.
+    const lost = writer(3_600_000);
+    const [s1, s2, s3] = chain(tenant, 'gap', shard, 3) as [TransitionRecord, TransitionRecord, TransitionRecord];
+    await commitAll(owner, [s1]);
+    await commitAll(lost, [s2, ...chain(tenant, 'gap-other', shard, 1)]);
+    await commitAll(owner, [s3]);
+    await owner.flush();
+    expect(owner.projector!.stats).toMatchObject({ steps: 4, caughtUp: 2 });
+    const read = new MySqlReadModel(pool());
+    expect(await read.getRuntime(tenant, 'gap')).toEqual(s3.state);
+    expect((await read.runtimeLog(tenant, 'gap')).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await read.getRuntime(tenant, 'gap-other'))?.revision).toBe(1);
+    const [mark] = await rows('SELECT projected_position FROM shard_watermarks WHERE shard = ?', [shard]);
+    const [top] = await rows('SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
+    expect(Number(mark?.projected_position)).toBe(Number(top?.p));
   });
 
   it('projector - the document slot is claimed and released in the commit, ahead of the projections', async () => {

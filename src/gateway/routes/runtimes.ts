@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { ShardRequest } from '../../actors/bus/index.ts';
 import type { RuntimeState } from '../../engine/index.ts';
 import { principalFrom, requireRole } from '../middleware/auth.ts';
@@ -84,11 +85,12 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
 
   // The owner's memory first: it holds the latest committed state (a caller reads its own writes even while
   // the read model lags); the read model when the runtime is not live or its owner does not answer in time.
+  const current = async (c: Context<GatewayEnv>, principal: Principal, id: string): Promise<RuntimeState> =>
+    (await c.var.inTrace(() => ctx.deps.router.readLive?.(principal.tenant, id))) ?? (await load(principal, id));
+
   app.openapi(getRuntime, async (c) => {
     const principal = principalFrom(c);
-    const id = c.req.valid('param').id;
-    const live = await c.var.inTrace(() => ctx.deps.router.readLive?.(principal.tenant, id));
-    const state = live ?? (await load(principal, id));
+    const state = await current(c, principal, c.req.valid('param').id);
     return c.json(await ctx.view(state, principal), 200);
   });
 
@@ -102,7 +104,7 @@ export function registerRuntimeRoutes(app: OpenAPIHono<GatewayEnv>, ctx: ApiCont
 
   app.openapi(getHistory, async (c) => {
     const principal = principalFrom(c);
-    const state = await load(principal, c.req.valid('param').id);
+    const state = await current(c, principal, c.req.valid('param').id);
     const [wf, log] = await Promise.all([
       ctx.compiled(principal.tenant, state.runtime.workflowId, state.runtime.version),
       read.runtimeLog(principal.tenant, state.runtime.id),

@@ -42,11 +42,12 @@ export interface BatchRows {
   claims: Row[];
   /** Slots released by finishing steps: deleted before the claims, so a slot freed in the batch can be claimed. */
   releases: { tenant: string; app: string; docId: string; runtimeId: string }[];
-  // Projections, written in the same transaction, coalesced per runtime over the batch.
+  /** The inbox rows (last version of each task over the batch): always written in the commit. */
+  tasks: Row[];
+  // Projections, written in the same transaction or by the projector after it, coalesced per runtime.
   runtimeUpdates: Row[];
   runtimeInserts: Row[];
   log: Row[];
-  tasks: Row[];
   timersSet: Row[];
   timersDeleted: { tenant: string; id: string }[];
 }
@@ -135,8 +136,8 @@ function accept(r: TransitionRecord, ps: PlanState): void {
 }
 
 /**
- * Decides every record's outcome in order and builds the winners' rows: their steps and document slots,
- * and with `project` their projections too (written in the same transaction). The encrypted columns are
+ * Decides every record's outcome in order and builds the winners' rows: their steps, document slots and
+ * inbox rows, and with `project` their other projections too (written in the same transaction). The encrypted columns are
  * sealed with `cipher` (its tenants ready).
  */
 export function planBatch(
@@ -222,10 +223,10 @@ function runtimeRow(r: TransitionRecord, cipher: FieldCipher): Row {
 /** The projection rows of committed steps: see {@link projectionRows}. */
 export type ProjectionRows = Pick<
   BatchRows,
-  'runtimeUpdates' | 'runtimeInserts' | 'log' | 'tasks' | 'timersSet' | 'timersDeleted'
+  'runtimeUpdates' | 'runtimeInserts' | 'log' | 'timersSet' | 'timersDeleted'
 >;
 
-/** The winners' log rows, and their projections when the batch writes them (`project`). */
+/** The winners' log rows and inbox rows, and their other projections when the batch writes them (`project`). */
 function buildRows(
   winners: readonly TransitionRecord[],
   created: ReadonlySet<string>,
@@ -238,19 +239,51 @@ function buildRows(
     stepOwners: [...winners],
     claims: [],
     releases: [],
+    tasks: taskRows(winners),
     ...(project ? projectionRows(winners, created, cipher) : emptyProjection()),
   };
   return rows;
 }
 
 function emptyProjection(): ProjectionRows {
-  return { runtimeUpdates: [], runtimeInserts: [], log: [], tasks: [], timersSet: [], timersDeleted: [] };
+  return { runtimeUpdates: [], runtimeInserts: [], log: [], timersSet: [], timersDeleted: [] };
 }
 
 /**
- * The projections of committed steps (in commit order), coalesced: the last state per runtime (an insert
- * for the runtimes in `created`, else an upsert), every log entry, the last version of each task, the final
- * state of each timer.
+ * The inbox rows of committed steps (in commit order): the last version of each task. Written in the
+ * commit itself, never by the projector, so the inbox shows a task once its step is answered, and a
+ * projection that runs later cannot put back an older version of a task.
+ */
+export function taskRows(winners: readonly TransitionRecord[]): Row[] {
+  const tasks = new Map<string, Row>();
+  for (const r of winners) {
+    const rt = r.state.runtime;
+    for (const t of r.effects.tasks) {
+      tasks.set(`${runtimeKey(r.tenant, rt.id)}\u0000${t.stage}\u0000${t.assignee}`, [
+        r.tenant,
+        rt.id,
+        t.stage,
+        t.assignee,
+        t.node,
+        rt.app,
+        rt.docId,
+        t.status,
+        t.action ?? null,
+        t.assignedAt,
+        t.closedAt ?? null,
+        t.dueAt ?? null,
+        rt.workflowId,
+        rt.version,
+      ]);
+    }
+  }
+  return [...tasks.values()];
+}
+
+/**
+ * The projections of committed steps (in commit order) other than the inbox, coalesced: the last state per
+ * runtime (an insert for the runtimes in `created`, else an upsert), every log entry, the final state of
+ * each timer.
  */
 export function projectionRows(
   winners: readonly TransitionRecord[],
@@ -258,7 +291,6 @@ export function projectionRows(
   cipher: FieldCipher = PLAINTEXT_CIPHER,
 ): ProjectionRows {
   const lastState = new Map<string, TransitionRecord>();
-  const tasks = new Map<string, Row>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
   const rows = emptyProjection();
   for (const r of winners) {
@@ -281,22 +313,6 @@ export function projectionRows(
         i === 0 && command ? cipher.seal(r.tenant, ENCRYPTED.logCommand, rowId, JSON.stringify(command)) : null,
       ]);
     });
-    for (const t of r.effects.tasks) {
-      tasks.set(`${runtimeKey(r.tenant, rt.id)}\u0000${t.stage}\u0000${t.assignee}`, [
-        r.tenant,
-        rt.id,
-        t.stage,
-        t.assignee,
-        t.node,
-        rt.app,
-        rt.docId,
-        t.status,
-        t.action ?? null,
-        t.assignedAt,
-        t.closedAt ?? null,
-        t.dueAt ?? null,
-      ]);
-    }
     for (const id of r.effects.timersCancelled)
       timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {
@@ -309,7 +325,6 @@ export function projectionRows(
   }
   for (const [key, r] of lastState)
     (created.has(key) ? rows.runtimeInserts : rows.runtimeUpdates).push(runtimeRow(r, cipher));
-  rows.tasks = [...tasks.values()];
   for (const t of timers.values()) {
     if (t.row) rows.timersSet.push(t.row);
     else rows.timersDeleted.push({ tenant: t.tenant, id: t.id });

@@ -30,7 +30,7 @@ export interface SqlContext {
   multipleStatements?: boolean;
   /** `START TRANSACTION` is owed: sent with the next query (multipleStatements only), saving a round trip. */
   startPending?: boolean;
-  /** The batch writes the log and the document slots only; a projector writes the projections after it. */
+  /** The batch writes the log, the document slots and the inbox only; a projector writes the other projections after it. */
   projectLater?: boolean;
   /**
    * The fast path may end its round trip with `COMMIT` (MariaDB, multipleStatements, and every step position
@@ -232,9 +232,10 @@ const STATEMENTS: {
   {
     key: 'tasks',
     table: 'tasks',
-    sql: `INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, action, assigned_at, closed_at, due_at)
-          VALUES ? ON DUPLICATE KEY UPDATE node = VALUES(node), status = VALUES(status), action = VALUES(action),
-          assigned_at = VALUES(assigned_at), closed_at = VALUES(closed_at), due_at = VALUES(due_at)`,
+    sql: `INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, action, assigned_at, closed_at, due_at,
+          workflow_id, version) VALUES ? ON DUPLICATE KEY UPDATE node = VALUES(node), status = VALUES(status), action = VALUES(action),
+          assigned_at = VALUES(assigned_at), closed_at = VALUES(closed_at), due_at = VALUES(due_at),
+          workflow_id = VALUES(workflow_id), version = VALUES(version)`,
   },
   {
     key: 'timersSet',
@@ -531,15 +532,17 @@ export async function completePositions(
 
 /**
  * Writes projections of steps committed before (the projector's transaction): runtime rows as upserts that
- * never move a row back to an older revision, log entries that may exist already, tasks and timers as the
- * commit writes them. Multi-row statements; one round trip on a multipleStatements connection.
+ * never move a row back to an older revision, log entries that may exist already, timers as the commit
+ * writes them (the inbox rows were written by the commit). Multi-row statements; one round trip on a multipleStatements connection.
  */
 export async function writeProjections(ctx: SqlContext, rows: ProjectionRows): Promise<void> {
-  const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [] }).map((st) => {
-    if (st.table === 'runtimes') return { ...st, sql: GUARDED_RUNTIME_UPSERT };
-    if (st.table === 'runtime_log') return { ...st, sql: `${st.sql} ON DUPLICATE KEY UPDATE seq = seq` };
-    return st;
-  });
+  const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [], tasks: [] }).map(
+    (st) => {
+      if (st.table === 'runtimes') return { ...st, sql: GUARDED_RUNTIME_UPSERT };
+      if (st.table === 'runtime_log') return { ...st, sql: `${st.sql} ON DUPLICATE KEY UPDATE seq = seq` };
+      return st;
+    },
+  );
   await runWrites(ctx, statements, true);
 }
 

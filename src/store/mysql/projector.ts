@@ -11,8 +11,9 @@ import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
 /**
  * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows, log
- * entries, task rows and timers of committed steps, written after their commit, every `delayMs`, in one
- * transaction, coalesced: several steps of one runtime within the window are one runtime row write.
+ * entries and timers of committed steps, written after their commit, every `delayMs`, in one transaction,
+ * coalesced: several steps of one runtime within the window are one runtime row write. (The inbox rows are
+ * not its: each commit writes its steps' tasks, so the inbox never waits for the window.)
  *
  * Each shard's `projected_position` (shard_watermarks) says up to where its steps are projected; the
  * transaction locks it, skips what is projected already, first projects steps of the shard it did not commit
@@ -219,8 +220,11 @@ export class MySqlProjector {
   }
 
   /**
-   * Steps after a shard's watermark that this projector was not handed: before its first own step, or all
-   * of them for a shard to catch up. Their states are rebuilt from the runtime row and the log.
+   * Steps after a shard's watermark that this projector was not handed: all of them for a shard to catch up,
+   * else those before its last own step (a previous owner's, before its first; or one committed whose answer
+   * was lost, so never handed over, between two of its own). Their positions come from the index first
+   * (runtime_steps_by_shard), so the bodies read are the missing steps' only. Their states are rebuilt from
+   * the runtime row and the log.
    */
   private async unprojectedOfOthers(
     ctx: SqlContext,
@@ -228,33 +232,62 @@ export class MySqlProjector {
     own: readonly CommittedRecord[],
     catchUp: ReadonlySet<number>,
   ): Promise<CommittedRecord[]> {
-    const firstOwn = new Map<number, number>();
-    for (const c of own) firstOwn.set(c.record.shard, Math.min(c.position, firstOwn.get(c.record.shard) ?? Infinity));
+    const lastOwn = new Map<number, number>();
+    for (const c of own) lastOwn.set(c.record.shard, Math.max(c.position, lastOwn.get(c.record.shard) ?? 0));
     const ownPositions = new Set(own.map((c) => c.position));
-    const clauses: string[] = [];
-    const values: unknown[] = [];
+    const whole: string[] = [];
+    const wholeValues: unknown[] = [];
+    const below: string[] = [];
+    const belowValues: unknown[] = [];
     for (const [shard, from] of projected) {
-      const upTo = catchUp.has(shard) ? undefined : firstOwn.get(shard);
-      if (upTo === undefined && !catchUp.has(shard)) continue;
-      clauses.push(
-        upTo === undefined ? '(shard = ? AND position > ?)' : '(shard = ? AND position > ? AND position < ?)',
-      );
-      values.push(shard, from, ...(upTo === undefined ? [] : [upTo]));
+      if (catchUp.has(shard)) {
+        whole.push('(shard = ? AND position > ?)');
+        wholeValues.push(shard, from);
+        continue;
+      }
+      const upTo = lastOwn.get(shard);
+      if (upTo === undefined || upTo <= from + 1) continue;
+      below.push('(shard = ? AND position > ? AND position < ?)');
+      belowValues.push(shard, from, upTo);
     }
-    if (clauses.length === 0) return [];
+    const missing: number[] = [];
+    if (below.length > 0) {
+      const positions = await this.query(
+        ctx,
+        `SELECT position FROM runtime_steps WHERE ${below.join(' OR ')}`,
+        belowValues,
+      );
+      for (const r of positions) if (!ownPositions.has(Number(r.position))) missing.push(Number(r.position));
+    }
+    if (missing.length > 0) {
+      whole.push('position IN (?)');
+      wholeValues.push(missing);
+    }
+    if (whole.length === 0) return [];
     const rows = (
       await this.query(
         ctx,
-        `SELECT tenant, runtime_id, revision, position, shard, idem_key, body FROM runtime_steps WHERE ${clauses.join(' OR ')} ORDER BY position`,
-        values,
+        `SELECT tenant, runtime_id, revision, position, shard, idem_key, body FROM runtime_steps WHERE ${whole.join(' OR ')} ORDER BY position`,
+        wholeValues,
       )
     ).filter((r) => !ownPositions.has(Number(r.position)));
     if (rows.length === 0) return [];
-    return this.rebuild(ctx, rows);
+    return this.rebuild(ctx, rows, own);
   }
 
   /** Committed records of log rows, each with its state after the step (the runtime row, then the log replayed). */
-  private async rebuild(ctx: SqlContext, rows: mysql.RowDataPacket[]): Promise<CommittedRecord[]> {
+  private async rebuild(
+    ctx: SqlContext,
+    rows: mysql.RowDataPacket[],
+    own: readonly CommittedRecord[],
+  ): Promise<CommittedRecord[]> {
+    // A missing step may follow an own step of its runtime (not projected yet): it replays over that state.
+    const ownStates = new Map(
+      own.map((c) => [
+        `${runtimeKey(c.record.tenant, c.record.state.runtime.id)}\u0000${c.record.state.revision}`,
+        c.record.state,
+      ]),
+    );
     const ids = [...new Map(rows.map((r) => [runtimeKey(String(r.tenant), String(r.runtime_id)), r])).values()];
     const stored = await this.query(
       ctx,
@@ -279,7 +312,11 @@ export class MySqlProjector {
       const runtimeId = String(r.runtime_id);
       const key = runtimeKey(tenant, runtimeId);
       const body = await openStepBody(this.cipher, tenant, runtimeId, Number(r.revision), r.body);
-      const before = states.get(key);
+      const stored = states.get(key);
+      const before =
+        stored?.revision === Number(r.revision) - 1
+          ? stored
+          : (ownStates.get(`${key}\u0000${Number(r.revision) - 1}`) ?? stored);
       if (before !== undefined && before.revision >= Number(r.revision)) continue; // its row is newer already
       const state = replaySteps(before, [body])!;
       states.set(key, state);

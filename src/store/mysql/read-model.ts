@@ -16,7 +16,7 @@ import {
   type Row,
   type SqlContext,
 } from './sql.ts';
-import { openState } from './sealed-columns.ts';
+import { openState, openStepBody } from './sealed-columns.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
@@ -71,19 +71,41 @@ export class MySqlReadModel implements ReadModel {
     return { items, nextCursor: page.nextCursor };
   }
 
+  /**
+   * The audit log: its projection (runtime_log), completed with the entries of the steps not projected yet
+   * (BFLOW_PROJECTION_DELAY_MS), read from the log after the runtime row's revision (the projector writes
+   * both in one transaction). The steps are read first: a projection committed between the two reads then
+   * shows in both, never in neither.
+   */
   async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
+    const steps = await this.ctx.select(
+      'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ' +
+        'COALESCE((SELECT revision FROM runtimes WHERE tenant = ? AND id = ?), 0) ORDER BY revision',
+      [tenant, runtimeId, tenant, runtimeId],
+    );
     const rows = await this.ctx.select(
       'SELECT seq, at, actor, action, from_node, to_node, comment, changes, command FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
       [tenant, runtimeId],
     );
-    return Promise.all(rows.map((r) => toLogEntry(this.ctx.cipher, tenant, runtimeId, r)));
+    const projected = await Promise.all(rows.map((r) => toLogEntry(this.ctx.cipher, tenant, runtimeId, r)));
+    const last = projected[projected.length - 1]?.seq ?? 0;
+    const pending: StoredLogEntry[] = [];
+    for (const r of steps) {
+      const body = await openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body);
+      (body.log ?? []).forEach((entry, i) => {
+        if (entry.seq <= last) return;
+        pending.push(i === 0 && body.cause !== undefined ? { ...entry, command: body.cause } : { ...entry });
+      });
+    }
+    return pending.length === 0 ? projected : [...projected, ...pending];
   }
 
   /**
    * Keyset over `(assigned_at, runtime_id, stage)`, the tail of `tasks_inbox`. The
    * leading `assigned_at >= ?` keeps the scan a range on that index on both servers.
    * Each task is joined to its runtime by primary key for the pinned workflow version
-   * (STRAIGHT_JOIN: the tasks index drives, so the order needs no sort). Pages asked for
+   * (a LEFT JOIN: the tasks index drives, so the order needs no sort; a task whose runtime row is
+   * not projected yet names the version it was written under). Pages asked for
    * in the same turn share one statement (CoalescedReads).
    */
   async inbox(
@@ -95,8 +117,9 @@ export class MySqlReadModel implements ReadModel {
   ): Promise<Page<InboxItem>> {
     checkLimit(limit);
     let sql =
-      'SELECT t.runtime_id, t.app, t.doc_id, r.workflow_id, r.version, t.node, t.stage, t.status, t.assigned_at, t.due_at ' +
-      'FROM tasks t STRAIGHT_JOIN runtimes r ON r.tenant = t.tenant AND r.id = t.runtime_id ' +
+      'SELECT t.runtime_id, t.app, t.doc_id, COALESCE(r.workflow_id, t.workflow_id) AS workflow_id, ' +
+      'COALESCE(r.version, t.version) AS version, t.node, t.stage, t.status, t.assigned_at, t.due_at ' +
+      'FROM tasks t LEFT JOIN runtimes r ON r.tenant = t.tenant AND r.id = t.runtime_id ' +
       'WHERE t.tenant = ? AND t.assignee = ? AND t.status = ?';
     const values: unknown[] = [tenant, assignee, status];
     if (cursor !== undefined) {
