@@ -312,11 +312,11 @@ export class MySqlProjector {
       const runtimeId = String(r.runtime_id);
       const key = runtimeKey(tenant, runtimeId);
       const body = await openStepBody(this.cipher, tenant, runtimeId, Number(r.revision), r.body);
-      const stored = states.get(key);
+      const known = states.get(key);
       const before =
-        stored?.revision === Number(r.revision) - 1
-          ? stored
-          : (ownStates.get(`${key}\u0000${Number(r.revision) - 1}`) ?? stored);
+        known?.revision === Number(r.revision) - 1
+          ? known
+          : (ownStates.get(`${key}\u0000${Number(r.revision) - 1}`) ?? known);
       if (before !== undefined && before.revision >= Number(r.revision)) continue; // its row is newer already
       const state = replaySteps(before, [body])!;
       states.set(key, state);
