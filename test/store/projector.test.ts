@@ -8,6 +8,8 @@ import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import type { TransitionRecord } from '../../src/store/ports.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
+import { waitFor } from '../harness/wait.ts';
+import { outsideTrace } from '../../src/shared/trace-scope.ts';
 import { step, T0, uniqueShard, uniqueTenant } from './fixtures.ts';
 
 // The log-first commit with projections after it (projectionDelayMs > 0): what a batch writes, what the
@@ -200,6 +202,33 @@ describe('projector (log-first commit, projections after it)', () => {
     const read = new MySqlReadModel(pool());
     expect((await read.getRuntime(tenant, 'a'))?.status).toBe('approved');
     expect((await read.getRuntime(tenant, 'b'))?.revision).toBe(1);
+  });
+
+  it('projector - the last step of a shard committed with its answer lost is projected anyway, with no later step to carry it', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    let loseAnswers = true;
+    const w = new MySqlTransitionWriter(pool(), {
+      projectionDelayMs: 50,
+      // Commits, then fails as a connection lost at COMMIT would: the caller is told store_unavailable.
+      aroundBatch: async (_records, commit) => {
+        const outcomes = await commit(outsideTrace);
+        if (loseAnswers) throw new Error('connection lost after COMMIT');
+        return outcomes;
+      },
+    });
+    writers.push(w);
+    const [s1] = chain(tenant, 'tail', shard, 1) as [TransitionRecord];
+    expect(await w.commit(s1)).toMatchObject({ ok: false, code: 'store_unavailable' });
+    loseAnswers = false;
+    const read = new MySqlReadModel(pool());
+    await waitFor(async () => (await read.getRuntime(tenant, 'tail'))?.revision === 1, {
+      deadlineMs: 10_000,
+      what: 'the runtime row of the step whose answer was lost',
+    });
+    expect((await read.runtimeLog(tenant, 'tail')).map((e) => e.seq)).toEqual([1]);
+    const [mark] = await rows('SELECT projected_position FROM shard_watermarks WHERE shard = ?', [shard]);
+    const [top] = await rows('SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
+    expect(Number(mark?.projected_position)).toBe(Number(top?.p));
   });
 
   it('projector - closing gives up a projection MySQL refuses (the next owner projects the log), never hangs', async () => {

@@ -92,6 +92,16 @@ export class MySqlProjector {
   }
 
   /**
+   * Projects every step of `shards` after their projected watermark with the next projection (within
+   * `delayMs`, or after the backoff while MySQL fails), without waiting for it: for steps that may have been
+   * committed without being handed over (a batch whose answer was lost).
+   */
+  catchUpLater(shards: Iterable<number>): void {
+    for (const shard of shards) this.catchUps.add(shard);
+    if (this.catchUps.size > 0) this.arm(this.options.delayMs);
+  }
+
+  /**
    * Projects what is queued now, once: on failure the rest is left to the shards' next owners (they project
    * everything after the projected watermark), so closing never waits on a MySQL that is down.
    */

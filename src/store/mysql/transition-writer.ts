@@ -232,6 +232,10 @@ export class MySqlTransitionWriter implements TransitionWriter {
     } catch (err) {
       const message = `store unavailable: ${(err as Error).message}`;
       outcomes = records.map(() => ({ ok: false, code: 'store_unavailable', message }));
+      // The transaction may have committed with its answer lost (MySQL gone at COMMIT): its steps are in the
+      // log but were never handed to the projector, and no later step of the shard may come to carry them.
+      // The projector catches those shards up once MySQL answers again.
+      this.projector?.catchUpLater(records.map((r) => r.shard));
     }
     this.stats.batches += 1;
     this.stats.records += batch.length;
