@@ -97,6 +97,7 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
       (c) => c.close(),
     );
     const writerMetrics = registerTransitionWriterMetrics(registry);
+    const wake: { relay?: OutboxRelay } = {};
     const mysqlWriter = closers.add(
       'transition writers',
       shardedWriter(
@@ -106,6 +107,10 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
             projectionDelayMs: config.projectionDelayMs,
             cipher,
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
+            // A failed batch that may have committed after all: its shards' events are read from the log.
+            onUncertainSettled: (shards) => {
+              for (const shard of shards) wake.relay?.fallBehind(shard);
+            },
             ...(tracing && { aroundBatch: tracing.aroundBatch }),
           }),
         ),
@@ -113,7 +118,6 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
       (w) => w.close(),
     );
     const runtimes = new CachedRuntimeStore(new MySqlRuntimeStore(pool, { cipher }), cache, { registry });
-    const wake: { relay?: OutboxRelay } = {};
     const host = new RuntimeHost(
       {
         runtimes,

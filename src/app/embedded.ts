@@ -207,7 +207,7 @@ function startEmbeddedNotifier(
   const signal = new MemoryNotificationSignal();
   const notifier = new Notifier({
     store: store.notifications,
-    runtimes: store.read,
+    runtimes: store.runtimes,
     workflows: store.workflows,
     directory: store.directory,
     channels: providers.channels,

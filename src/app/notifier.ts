@@ -21,7 +21,7 @@ import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
 import { startCipher } from './cipher.ts';
-import { MySqlReadModel } from '../store/mysql/read-model.ts';
+import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
 import { Closers } from './closers.ts';
@@ -106,7 +106,7 @@ async function startNotifier(
     const signal = new NatsNotificationSignal(nc, config.cluster);
     const notifier = new Notifier({
       store: new MySqlNotificationStore(pool, { cipher }),
-      runtimes: new MySqlReadModel(pool, { cipher }),
+      runtimes: new MySqlRuntimeStore(pool, { cipher }),
       workflows: new MySqlWorkflowStore(pool, { cipher }),
       directory: new MySqlDirectoryStore(pool),
       channels: providers.channels,

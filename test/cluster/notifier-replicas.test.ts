@@ -51,6 +51,8 @@ beforeAll(async () => {
       BFLOW_JWT_SECRET: secret,
       BFLOW_NOTIFIER: 'false',
       BFLOW_NODE_ID: 'app',
+      // The runtime rows are not projected while the emails go out: the notifier reads the log.
+      BFLOW_PROJECTION_DELAY_MS: '10000',
     }),
   );
   processes.push(all);
@@ -146,6 +148,8 @@ describe('cluster - notifier replicas', () => {
     for (const m of smtp.received) byKey.set(m.dedupeKey, (byKey.get(m.dedupeKey) ?? 0) + 1);
     expect([...byKey.values()].every((n) => n === 1)).toBe(true);
     expect(smtp.received.every((m) => m.to.join() === 'pur-mgr@example.com')).toBe(true);
+    // The document as the step left it, read from the log before its runtime row was projected.
+    expect(smtp.received.every((m) => m.text.includes('supplier: ACME'))).toBe(true);
     const ids24 = new Set(smtp.received.map((m) => m.dedupeKey.split(':')[0]));
     expect(ids24).toEqual(new Set(ids));
     // The victim's messages never got their 250, so the survivor sent them after its claims lapsed.

@@ -9,7 +9,6 @@ import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.t
 import type { TransitionRecord } from '../../src/store/ports.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { waitFor } from '../harness/wait.ts';
-import { outsideTrace } from '../../src/shared/trace-scope.ts';
 import { step, T0, uniqueShard, uniqueTenant } from './fixtures.ts';
 
 // The log-first commit with projections after it (projectionDelayMs > 0): what a batch writes, what the
@@ -204,31 +203,48 @@ describe('projector (log-first commit, projections after it)', () => {
     expect((await read.getRuntime(tenant, 'b'))?.revision).toBe(1);
   });
 
-  it('projector - the last step of a shard committed with its answer lost is projected anyway, with no later step to carry it', async () => {
+  it('projector - a batch that timed out inside the server (held by a lock) is settled, its connection gone, before the next batch; the shard is projected up to its last step', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
-    let loseAnswers = true;
+    const settled: number[][] = [];
     const w = new MySqlTransitionWriter(pool(), {
       projectionDelayMs: 50,
-      // Commits, then fails as a connection lost at COMMIT would: the caller is told store_unavailable.
-      aroundBatch: async (_records, commit) => {
-        const outcomes = await commit(outsideTrace);
-        if (loseAnswers) throw new Error('connection lost after COMMIT');
-        return outcomes;
-      },
+      queryTimeoutMs: 400,
+      onUncertainSettled: (shards) => settled.push([...shards]),
     });
     writers.push(w);
-    const [s1] = chain(tenant, 'tail', shard, 1) as [TransitionRecord];
-    expect(await w.commit(s1)).toMatchObject({ ok: false, code: 'store_unavailable' });
-    loseAnswers = false;
+    const [s1] = chain(tenant, 'late', shard, 1) as [TransitionRecord];
+    // Another transaction holds the task row s1 upserts: the batch's query waits inside the server, before its COMMIT.
+    const locker = await pool().getConnection();
+    try {
+      await locker.query('START TRANSACTION');
+      await locker.query(
+        "INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, assigned_at) VALUES (?, 'late', 0, 'emp-0', 'n1', 'purchase.order', 'doc-late', 'open', 0)",
+        [tenant],
+      );
+      expect(await w.commit(s1)).toMatchObject({ ok: false, code: 'store_unavailable' });
+      // Let go: the server may run the rest of the query, COMMIT included, for a client that gave up on it (a
+      // frozen server does: chaos mysql-freeze), or notice the client is gone and roll back (MariaDB, here).
+      await locker.query('COMMIT');
+    } finally {
+      locker.release();
+    }
+    await waitFor(() => settled.length > 0, { what: 'the uncertain batch settled' });
+    expect(settled).toEqual([[shard]]);
+    // Whether it committed or was killed first, the log and the projections agree once the projector ran.
+    await waitFor(
+      async () => {
+        const [mark] = await rows('SELECT projected_position FROM shard_watermarks WHERE shard = ?', [shard]);
+        const [top] = await rows('SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
+        return top?.p === null || Number(mark?.projected_position) === Number(top?.p);
+      },
+      { what: 'the shard projected up to its last step' },
+    );
+    const steps = await rows('SELECT revision FROM runtime_steps WHERE tenant = ?', [tenant]);
     const read = new MySqlReadModel(pool());
-    await waitFor(async () => (await read.getRuntime(tenant, 'tail'))?.revision === 1, {
-      deadlineMs: 10_000,
-      what: 'the runtime row of the step whose answer was lost',
-    });
-    expect((await read.runtimeLog(tenant, 'tail')).map((e) => e.seq)).toEqual([1]);
-    const [mark] = await rows('SELECT projected_position FROM shard_watermarks WHERE shard = ?', [shard]);
-    const [top] = await rows('SELECT MAX(position) AS p FROM runtime_steps WHERE shard = ?', [shard]);
-    expect(Number(mark?.projected_position)).toBe(Number(top?.p));
+    expect((await read.getRuntime(tenant, 'late'))?.revision).toBe(steps.length === 1 ? 1 : undefined);
+    // The next batch on the shard commits after the settle, with a higher position.
+    const next = chain(tenant, 'after', shard, 1);
+    await commitAll(w, next);
   });
 
   it('projector - closing gives up a projection MySQL refuses (the next owner projects the log), never hangs', async () => {

@@ -9,7 +9,7 @@ import {
   type Employee,
   type RuntimeState,
 } from '../../engine/index.ts';
-import type { DirectoryStore, ReadModel, WorkflowStore } from '../../store/ports.ts';
+import type { DirectoryStore, RuntimeStore, WorkflowStore } from '../../store/ports.ts';
 import {
   DEFAULT_NOTIFICATION_SETTINGS,
   type DeliveryClaim,
@@ -31,8 +31,11 @@ import type { OutgoingMessage } from './provider-senders.ts';
 /** Options of {@link Notifier}. */
 export interface NotifierOptions {
   store: NotificationStore;
-  /** The runtime as it stands (creator, document, stages): read once per runtime and batch. */
-  runtimes: Pick<ReadModel, 'getRuntime'>;
+  /**
+   * The runtime as it stands (creator, document, stages): read once per runtime and batch, from the write
+   * side's store (the runtime row and the log after it), since the runtime row may not be projected yet.
+   */
+  runtimes: Pick<RuntimeStore, 'loadRuntime'>;
   /** A runtime's pinned version, for its hidden zones (cached: versions never change). */
   workflows: Pick<WorkflowStore, 'getVersion'>;
   /** Names, email addresses and phone numbers (cached per tenant). */
@@ -157,7 +160,7 @@ export class Notifier {
 
   async #context(e: DomainEvent): Promise<Context> {
     const [state, employees, settings, workflow] = await Promise.all([
-      this.#o.runtimes.getRuntime(e.tenant, e.runtimeId),
+      this.#o.runtimes.loadRuntime(e.tenant, e.runtimeId),
       this.#directories.get(e.tenant, 'directory', async () => {
         const dir = await this.#o.directory.loadDirectory(e.tenant);
         return new Map(dir.employees.map((x) => [x.id, x]));

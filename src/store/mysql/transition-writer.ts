@@ -43,6 +43,13 @@ export interface TransitionWriterOptions {
   projectionDelayMs?: number;
   /** Told when a projection transaction failed (it is retried). @default none */
   onProjectionError?: (err: unknown) => void;
+  /**
+   * Told once the fate of a failed batch is settled (see MySqlTransitionWriter "uncertain"), with its shards:
+   * their steps may have been committed although the batch answered store_unavailable, and no later step of
+   * those shards was committed before this call. Wire the outbox relay's `fallBehind` here, so it reads them
+   * from the log. @default none
+   */
+  onUncertainSettled?: (shards: ReadonlySet<number>) => void;
   /** Seals the encrypted columns of the log and the projections (docs/security.md). @default PLAINTEXT_CIPHER */
   cipher?: FieldCipher;
   /**
@@ -106,6 +113,8 @@ export interface TransitionWriterStats {
 }
 
 const ER_LOCK_DEADLOCK = 1213;
+/** KILL of a connection already gone. */
+const ER_NO_SUCH_THREAD = 1094;
 
 /**
  * Group-commit TransitionWriter on MySQL: queued records are committed in one
@@ -126,6 +135,15 @@ export class MySqlTransitionWriter implements TransitionWriter {
   /** A schedule() is due after the code that is queueing records now (see commit). */
   private scheduling = false;
   private closed = false;
+  /**
+   * A batch whose transaction failed after its writes or COMMIT were sent, on a connection since dropped: the
+   * server may still commit it (a frozen server commits what it received once it resumes), after later
+   * batches took higher positions. The next transaction waits until that connection is gone from the server
+   * (`settleUncertain`), so a shard's steps stay committed in position order.
+   */
+  private uncertain: { threadId: number; shards: Set<number> } | undefined;
+  private settling: Promise<void> | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: mysql.Pool,
@@ -193,6 +211,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.settleTimer);
     await this.commitQueued();
     await this.projector?.close();
     this.breaker.shutdown();
@@ -232,10 +251,6 @@ export class MySqlTransitionWriter implements TransitionWriter {
     } catch (err) {
       const message = `store unavailable: ${(err as Error).message}`;
       outcomes = records.map(() => ({ ok: false, code: 'store_unavailable', message }));
-      // The transaction may have committed with its answer lost (MySQL gone at COMMIT): its steps are in the
-      // log but were never handed to the projector, and no later step of the shard may come to carry them.
-      // The projector catches those shards up once MySQL answers again.
-      this.projector?.catchUpLater(records.map((r) => r.shard));
     }
     this.stats.batches += 1;
     this.stats.records += batch.length;
@@ -260,6 +275,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   /** The breaker's action: one transaction, retried once after a deadlock. Throws only when nothing was written. */
   private async execute(records: readonly TransitionRecord[], scope: TraceScope): Promise<CommitOutcome[]> {
+    await this.settleUncertain();
     // The batch's data keys (cached after a tenant's first batch: no round trip), before the transaction.
     await this.options.cipher.ready(new Set(records.map((r) => r.tenant)));
     try {
@@ -283,8 +299,10 @@ export class MySqlTransitionWriter implements TransitionWriter {
       cipher: this.options.cipher,
     };
     let clean = false;
+    let sent = false;
     try {
       await this.begin(ctx, 'fast');
+      sent = true;
       const now = this.options.now();
       let outcomes: CommitOutcome[];
       try {
@@ -305,10 +323,74 @@ export class MySqlTransitionWriter implements TransitionWriter {
       clean = true;
       return outcomes;
     } finally {
-      // A failed connection may sit mid-transaction: drop it, the server rolls back on disconnect.
+      // A failed connection may sit mid-transaction: drop it, the server rolls back on disconnect, unless it
+      // had received the COMMIT: the batch is uncertain until that connection is gone.
       if (clean) conn.release();
-      else conn.destroy();
+      else {
+        if (sent) this.markUncertain(conn.threadId, records);
+        conn.destroy();
+      }
     }
+  }
+
+  private markUncertain(threadId: number | null, records: readonly TransitionRecord[]): void {
+    if (threadId === null) return;
+    const shards = new Set([...(this.uncertain?.shards ?? []), ...records.map((r) => r.shard)]);
+    // A later failure's connection is the one to wait for: the earlier one failed before it was used.
+    this.uncertain = { threadId, shards };
+    this.scheduleSettle(250);
+  }
+
+  /** Settles the uncertain batch soon even if no batch comes to do it (a quiet shard's last step). */
+  private scheduleSettle(delayMs: number): void {
+    if (this.closed || this.settleTimer !== undefined) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      this.settleUncertain().catch(() => this.scheduleSettle(Math.min(2 * Math.max(delayMs, 250), 5000)));
+    }, delayMs);
+  }
+
+  /**
+   * Waits until the uncertain batch's connection is gone from the server (killed first: a COMMIT under way
+   * completes, anything else rolls back), so its fate is decided before any later transaction; then tells
+   * `onUncertainSettled` and has the projector catch its shards up. Throws while MySQL does not answer.
+   */
+  private settleUncertain(): Promise<void> {
+    const uncertain = this.uncertain;
+    if (uncertain === undefined) return Promise.resolve();
+    this.settling ??= this.settle(uncertain).finally(() => {
+      this.settling = undefined;
+    });
+    return this.settling;
+  }
+
+  private async settle(uncertain: { threadId: number; shards: Set<number> }): Promise<void> {
+    const conn = await this.pool.getConnection();
+    const timeout = this.options.queryTimeoutMs;
+    try {
+      await conn.query({ sql: 'KILL CONNECTION ?', values: [uncertain.threadId], timeout }).catch((err: unknown) => {
+        if (errnoOf(err) !== ER_NO_SUCH_THREAD) throw err;
+      });
+      const deadline = performance.now() + timeout;
+      for (;;) {
+        const [rows] = await conn.query<mysql.RowDataPacket[]>({
+          sql: 'SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?',
+          values: [uncertain.threadId],
+          timeout,
+        });
+        if (rows.length === 0) break;
+        if (performance.now() > deadline)
+          throw new StoreError('store_unavailable', 'an uncertain commit is still running');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      conn.release();
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+    if (this.uncertain === uncertain) this.uncertain = undefined;
+    this.projector?.catchUpLater(uncertain.shards);
+    this.options.onUncertainSettled?.(uncertain.shards);
   }
 
   private async begin(ctx: SqlContext, path: 'fast' | 'slow'): Promise<void> {

@@ -98,7 +98,7 @@ beforeEach(async () => {
   );
   const notifier = new Notifier({
     store,
-    runtimes: { getRuntime: async (_t, id) => state(id) },
+    runtimes: { loadRuntime: async (_t, id) => state(id) },
     workflows: { getVersion: async () => undefined },
     directory: { loadDirectory: async () => ({ employees, groups: [] }) },
     channels: { sms: channels[0]!, push: channels[1]! },
