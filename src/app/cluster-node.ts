@@ -109,6 +109,10 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
             // A failed batch that may have committed after all: its shards' events are read from the log.
             onUncertainSettled: (shards) => {
+              logger.warn(
+                { shards: [...shards] },
+                'a failed group commit is settled: its shards are read from the log',
+              );
               for (const shard of shards) wake.relay?.fallBehind(shard);
             },
             ...(tracing && { aroundBatch: tracing.aroundBatch }),

@@ -254,7 +254,7 @@ function emptyProjection(): ProjectionRows {
  * commit itself, never by the projector, so the inbox shows a task once its step is answered, and a
  * projection that runs later cannot put back an older version of a task.
  */
-export function taskRows(winners: readonly TransitionRecord[]): Row[] {
+function taskRows(winners: readonly TransitionRecord[]): Row[] {
   const tasks = new Map<string, Row>();
   for (const r of winners) {
     const rt = r.state.runtime;

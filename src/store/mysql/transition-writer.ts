@@ -116,6 +116,12 @@ const ER_LOCK_DEADLOCK = 1213;
 /** KILL of a connection already gone. */
 const ER_NO_SUCH_THREAD = 1094;
 
+/** Failed batches whose fate is not known yet: the server connections they ran on, and their shards. */
+interface Uncertain {
+  threadIds: number[];
+  shards: Set<number>;
+}
+
 /**
  * Group-commit TransitionWriter on MySQL: queued records are committed in one
  * transaction per batch, one batch in flight at a time; each caller's promise
@@ -141,7 +147,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
    * batches took higher positions. The next transaction waits until that connection is gone from the server
    * (`settleUncertain`), so a shard's steps stay committed in position order.
    */
-  private uncertain: { threadId: number; shards: Set<number> } | undefined;
+  private uncertain: Uncertain | undefined;
   private settling: Promise<void> | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
 
@@ -335,9 +341,10 @@ export class MySqlTransitionWriter implements TransitionWriter {
 
   private markUncertain(threadId: number | null, records: readonly TransitionRecord[]): void {
     if (threadId === null) return;
-    const shards = new Set([...(this.uncertain?.shards ?? []), ...records.map((r) => r.shard)]);
-    // A later failure's connection is the one to wait for: the earlier one failed before it was used.
-    this.uncertain = { threadId, shards };
+    this.uncertain = {
+      threadIds: [...(this.uncertain?.threadIds ?? []), threadId],
+      shards: new Set([...(this.uncertain?.shards ?? []), ...records.map((r) => r.shard)]),
+    };
     this.scheduleSettle(250);
   }
 
@@ -364,18 +371,20 @@ export class MySqlTransitionWriter implements TransitionWriter {
     return this.settling;
   }
 
-  private async settle(uncertain: { threadId: number; shards: Set<number> }): Promise<void> {
+  private async settle(uncertain: Uncertain): Promise<void> {
     const conn = await this.pool.getConnection();
     const timeout = this.options.queryTimeoutMs;
     try {
-      await conn.query({ sql: 'KILL CONNECTION ?', values: [uncertain.threadId], timeout }).catch((err: unknown) => {
-        if (errnoOf(err) !== ER_NO_SUCH_THREAD) throw err;
-      });
+      for (const id of uncertain.threadIds) {
+        await conn.query({ sql: 'KILL CONNECTION ?', values: [id], timeout }).catch((err: unknown) => {
+          if (errnoOf(err) !== ER_NO_SUCH_THREAD) throw err;
+        });
+      }
       const deadline = performance.now() + timeout;
       for (;;) {
         const [rows] = await conn.query<mysql.RowDataPacket[]>({
-          sql: 'SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?',
-          values: [uncertain.threadId],
+          sql: 'SELECT 1 FROM information_schema.PROCESSLIST WHERE ID IN (?)',
+          values: [uncertain.threadIds],
           timeout,
         });
         if (rows.length === 0) break;
