@@ -190,7 +190,11 @@ export class OutboxRelay {
    */
   committed(shard: number, events: readonly DomainEvent[], position: number | undefined): void {
     const progress = this.progress.get(shard);
-    if (!progress || events.length === 0) return;
+    if (events.length === 0) return;
+    if (!progress) {
+      this.publishUnheld(shard, events, position ?? 0, this.options.clock.now());
+      return;
+    }
     if (position === undefined || !progress.caughtUp) {
       progress.passedOver = true;
       this.wake(shard);
@@ -246,6 +250,7 @@ export class OutboxRelay {
       const progress = this.progress.get(c.shard);
       if (progress?.caughtUp) return true;
       if (progress) progress.passedOver = true;
+      else this.publishUnheld(c.shard, c.events, c.position, c.createdAt);
       this.wake(c.shard);
       return false;
     });
@@ -278,6 +283,23 @@ export class OutboxRelay {
       this.wake(shard);
     }
     if (positions.length > 0) this.mark(positions);
+  }
+
+  /**
+   * Events of a commit on a shard this node no longer holds (committed under a lease lost meanwhile, e.g. by
+   * a node frozen past it): published now, not marked, since the watermark is the new owner's. A new owner
+   * already caught up when that commit landed would never read it from the log; when it does, the stream's
+   * msg-id window keeps one copy.
+   */
+  private publishUnheld(shard: number, events: readonly DomainEvent[], position: number, createdAt: number): void {
+    const outbox = events.map((event) => ({ position, shard, event, createdAt }));
+    void this.publishEach(outbox).then((results) => {
+      this.observePublished(outbox, results);
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      const log = { shard, position, events: events.length, failed };
+      if (failed > 0) this.options.logger.warn(log, 'events of a commit on a shard no longer held: not all published');
+      else this.options.logger.info(log, 'events of a commit on a shard no longer held: published');
+    });
   }
 
   /**
