@@ -1,4 +1,5 @@
-import type { LoggedCommand, TransitionRecord } from './ports.ts';
+import type { LogEntry } from '../engine/index.ts';
+import type { LoggedCommand, StoredLogEntry, TransitionRecord } from './ports.ts';
 
 /**
  * What a record's first log entry stores about its step: the cause (start input
@@ -8,4 +9,9 @@ export function loggedCommand(record: TransitionRecord): LoggedCommand | undefin
   const key = record.idempotency?.key;
   if (record.cause === undefined && key === undefined) return undefined;
   return key === undefined ? { ...record.cause } : { idempotencyKey: key, ...record.cause };
+}
+
+/** A step's log entries as the audit log stores them: the first one carries what produced the step. */
+export function storedLogEntries(log: readonly LogEntry[], command: LoggedCommand | undefined): StoredLogEntry[] {
+  return log.map((entry, i) => (i === 0 && command !== undefined ? { ...entry, command } : entry));
 }

@@ -1,8 +1,8 @@
 import { FINISHED_STATUSES, type RuntimeState, type TaskChange } from '../../engine/index.ts';
 import { StoreError } from '../errors.ts';
-import { loggedCommand } from '../logged-command.ts';
+import { loggedCommand, storedLogEntries } from '../logged-command.ts';
 import { encodeStep } from '../step-log.ts';
-import type { CommitOutcome, StoredLogEntry, TransitionRecord, TransitionWriter } from '../ports.ts';
+import type { CommitOutcome, TransitionRecord, TransitionWriter } from '../ports.ts';
 import { getOrCreate, key, type MemoryTables, type TaskRow } from './tables.ts';
 
 const isActive = (state: RuntimeState): boolean => !FINISHED_STATUSES.has(state.status);
@@ -71,8 +71,7 @@ export class MemoryTransitionWriter implements TransitionWriter {
     this.saveRuntime(r);
     const logKey = key(r.tenant, r.state.runtime.id);
     const log = getOrCreate(this.t.logs, logKey, () => []);
-    const command = loggedCommand(r);
-    log.push(...r.effects.log.map((entry, i): StoredLogEntry => (i === 0 && command ? { ...entry, command } : entry)));
+    log.push(...storedLogEntries(r.effects.log, loggedCommand(r)));
     for (const change of r.effects.tasks) this.saveTask(r.tenant, r.state, change);
     this.saveEvents(r, position);
     this.saveTimers(r);

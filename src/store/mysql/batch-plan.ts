@@ -1,5 +1,5 @@
 import type { RuntimeState, RuntimeStatus } from '../../engine/index.ts';
-import { loggedCommand } from '../logged-command.ts';
+import { loggedCommand, storedLogEntries } from '../logged-command.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import { encodeStep } from '../step-log.ts';
 import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
@@ -296,8 +296,7 @@ export function projectionRows(
   for (const r of winners) {
     const rt = r.state.runtime;
     lastState.set(runtimeKey(r.tenant, rt.id), r);
-    const command = loggedCommand(r);
-    r.effects.log.forEach((l, i) => {
+    for (const l of storedLogEntries(r.effects.log, loggedCommand(r))) {
       const rowId = pairId(rt.id, l.seq);
       rows.log.push([
         r.tenant,
@@ -310,9 +309,9 @@ export function projectionRows(
         l.toNode ?? null,
         l.comment === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logComment, rowId, l.comment),
         l.changes === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logChanges, rowId, JSON.stringify(l.changes)),
-        i === 0 && command ? cipher.seal(r.tenant, ENCRYPTED.logCommand, rowId, JSON.stringify(command)) : null,
+        l.command === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logCommand, rowId, JSON.stringify(l.command)),
       ]);
-    });
+    }
     for (const id of r.effects.timersCancelled)
       timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {

@@ -17,6 +17,7 @@ import {
   type SqlContext,
 } from './sql.ts';
 import { openState, openStepBody } from './sealed-columns.ts';
+import { storedLogEntries } from '../logged-command.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
@@ -92,10 +93,7 @@ export class MySqlReadModel implements ReadModel {
     const pending: StoredLogEntry[] = [];
     for (const r of steps) {
       const body = await openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body);
-      (body.log ?? []).forEach((entry, i) => {
-        if (entry.seq <= last) return;
-        pending.push(i === 0 && body.cause !== undefined ? { ...entry, command: body.cause } : { ...entry });
-      });
+      pending.push(...storedLogEntries(body.log ?? [], body.cause).filter((entry) => entry.seq > last));
     }
     return pending.length === 0 ? projected : [...projected, ...pending];
   }
