@@ -86,6 +86,10 @@ export function compressText(text: string): Buffer | undefined {
   return out;
 }
 
+/** `text` of `column` deflated, when the column is one of {@link COMPRESSED_COLUMNS} and it pays (see compressText). */
+export const compressColumn = (column: string, text: string): Buffer | undefined =>
+  COMPRESSED_COLUMNS.has(column) ? compressText(text) : undefined;
+
 /** Whether opened bytes are a compressed value (else UTF-8 text). */
 export const isCompressed = (bytes: Buffer): boolean => bytes.length > 0 && bytes[0] === MARK_1;
 

@@ -1,7 +1,7 @@
 import { openBytes, sealBytes } from './aes-gcm.ts';
 import {
   COMPRESSED_COLUMNS,
-  compressText,
+  compressColumn,
   decompressText,
   isCompressed,
   isPlainCompressed,
@@ -53,7 +53,7 @@ export class PlaintextCipher implements FieldCipher {
   }
 
   seal(_tenant: string, column: string, _rowId: string, plaintext: string): string {
-    const compressed = this.compress && COMPRESSED_COLUMNS.has(column) ? compressText(plaintext) : undefined;
+    const compressed = this.compress ? compressColumn(column, plaintext) : undefined;
     return compressed === undefined ? plaintext : plainCompressed(compressed);
   }
 
@@ -103,6 +103,8 @@ interface TenantKeys {
 export class EnvelopeCipher implements FieldCipher {
   readonly encrypts: boolean;
   private readonly options;
+  /** The plaintext forms: what `seal` writes with encryption off, and what `open` reads unsealed. */
+  private readonly plain: PlaintextCipher;
   private readonly tenants = new Map<string, TenantKeys>();
   private readonly reading = new Map<string, Promise<TenantKeys | undefined>>();
 
@@ -114,6 +116,7 @@ export class EnvelopeCipher implements FieldCipher {
     this.options = resolveOptions(DEFAULT_ENVELOPE_CIPHER_OPTIONS, given);
     checkOptions('EnvelopeCipher', this.options, { refreshMs: nonNegative });
     this.encrypts = this.options.encrypt;
+    this.plain = new PlaintextCipher(this.options.compress);
   }
 
   ready(tenants: Iterable<string>): Promise<void> {
@@ -132,8 +135,8 @@ export class EnvelopeCipher implements FieldCipher {
   }
 
   seal(tenant: string, column: string, rowId: string, plaintext: string): string {
-    const compressed = this.options.compress && COMPRESSED_COLUMNS.has(column) ? compressText(plaintext) : undefined;
-    if (!this.encrypts) return compressed === undefined ? plaintext : plainCompressed(compressed);
+    if (!this.encrypts) return this.plain.seal(tenant, column, rowId, plaintext);
+    const compressed = this.options.compress ? compressColumn(column, plaintext) : undefined;
     const keys = this.tenants.get(tenant);
     if (keys === undefined) throw new Error(`EnvelopeCipher: seal for tenant ${tenant} before ready()`);
     const sealed = sealBytes(keys.active.key, compressed ?? plaintext, aadOf(tenant, column, rowId));
@@ -141,9 +144,9 @@ export class EnvelopeCipher implements FieldCipher {
   }
 
   async open(tenant: string, column: string, rowId: string, stored: string): Promise<string> {
+    // Plaintext, compressed or not (written before encryption, or with BFLOW_ENCRYPTION=off).
+    if (!isSealed(stored)) return this.plain.open(tenant, column, rowId, stored);
     const where = whereOf(tenant, column, rowId);
-    if (isPlainCompressed(stored)) return openPlainCompressed(stored, where);
-    if (!isSealed(stored)) return stored;
     const dot = stored.indexOf('.', PREFIX.length);
     const version = Number(stored.slice(PREFIX.length, dot));
     if (dot < 0 || !Number.isInteger(version))
