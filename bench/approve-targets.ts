@@ -33,6 +33,17 @@ export interface SystemRun {
   db: DbPerCommand;
   /** Seconds from the first request to 90% of the window's rate. */
   warmUpSeconds: number;
+  /** The nodes' group commits over the window, from their /metrics (bflow only). */
+  writer?: WriterWindow;
+}
+
+/** Group commits over a window: how many, their mean size and duration, and the node's mean command time. */
+export interface WriterWindow {
+  batchesPerSecond: number;
+  meanBatch: number;
+  meanCommitMs: number;
+  /** bflow_command_duration_seconds: mailbox wait + step + commit, as the node sees a command. */
+  meanCommandMs: number;
 }
 
 export const micros = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)} µs` : 'n/a');

@@ -30,11 +30,20 @@ import { type BenchMariaDb, perCommand, startBenchMariaDb } from './bench-mariad
 import { BENCH_SHARDS, NO_RATE_LIMIT, startBenchStack } from './bflow-stack.ts';
 import { spawnHttpLoad } from './http-load.ts';
 import { codes, fixLoadRow, lat, ms, passFail, rate, sleep, usageLine } from './measure.ts';
+import { type Samples, scrape, sumOf } from './metrics-scrape.ts';
 import { servicePids, UsageWindow } from './process-stats.ts';
 import { reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, secondsArg, stringArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
-import { approveTargets, type SystemName, type SystemRun, fixed, micros, seconds } from './approve-targets.ts';
+import {
+  approveTargets,
+  type SystemName,
+  type SystemRun,
+  type WriterWindow,
+  fixed,
+  micros,
+  seconds,
+} from './approve-targets.ts';
 import { TIMELINE_BUCKET_MS, warmUpSeconds } from './warm-up.ts';
 import { measureEncryptionCost } from './encryption-cost.ts';
 
@@ -65,7 +74,7 @@ const failed = (o: Outcome): o is Extract<Outcome, { failed: string }> => 'faile
 /** Loads the system at `url` and measures the window: the load's report, CPU/RSS of `processes`, the private server's counters. */
 async function measure(
   system: SystemName,
-  target: { url: string; secret: string; processes: { name: string; pid: number | undefined }[] },
+  target: { url: string; secret: string; processes: { name: string; pid: number | undefined; metricsUrl?: string }[] },
   mariadb: BenchMariaDb,
   o: Options,
 ): Promise<SystemRun> {
@@ -98,11 +107,12 @@ async function measure(
     ...shared,
   ]);
   await p.measuring;
-  const before = await mariadb.counters();
+  const metricsUrls = target.processes.flatMap((t) => (t.metricsUrl === undefined ? [] : [t.metricsUrl]));
+  const [before, metricsBefore] = await Promise.all([mariadb.counters(), scrapeAll(metricsUrls)]);
   window.start();
   await sleep(o.seconds * 1000);
   const usage = window.stop();
-  const after = await mariadb.counters();
+  const [after, metricsAfter] = await Promise.all([mariadb.counters(), scrapeAll(metricsUrls)]);
   const load = await p.result;
   fixLoadRow(usage, load, o.seconds);
   return {
@@ -112,6 +122,26 @@ async function measure(
     usage,
     db: perCommand(before, after, load.commandsPerSecond * o.seconds),
     warmUpSeconds: warmUpSeconds(load.timeline, load.commandsPerSecond),
+    ...(metricsUrls.length > 0 && { writer: writerWindow(metricsBefore, metricsAfter, o.seconds) }),
+  };
+}
+
+/** Every endpoint's samples; an endpoint that does not answer counts as empty. */
+async function scrapeAll(urls: readonly string[]): Promise<Samples[]> {
+  return Promise.all(urls.map((u) => scrape(u).catch(() => new Map() as Samples)));
+}
+
+/** The group commits and node-side command time between two scrapes of the same endpoints. */
+function writerWindow(before: readonly Samples[], after: readonly Samples[], seconds: number): WriterWindow {
+  const delta = (name: string) =>
+    after.reduce((sum, s, i) => sum + sumOf(s, name) - sumOf(before[i] ?? new Map(), name), 0);
+  const batches = delta('bflow_store_writer_batch_size_count');
+  const commands = delta('bflow_command_duration_seconds_count');
+  return {
+    batchesPerSecond: batches / seconds,
+    meanBatch: delta('bflow_store_writer_batch_size_sum') / batches,
+    meanCommitMs: (1000 * delta('bflow_store_writer_commit_duration_seconds_sum')) / batches,
+    meanCommandMs: (1000 * delta('bflow_command_duration_seconds_sum')) / commands,
   };
 }
 
@@ -156,7 +186,7 @@ async function runBflow(
     gatewayArgs: o.cpuProf,
   });
   try {
-    const processes = stack.services().map((s) => ({ name: s.name, pid: s.pid }));
+    const processes = stack.services().map((s) => ({ name: s.name, pid: s.pid, metricsUrl: s.metricsUrl }));
     return await measure(system, { url: stack.url, secret: stack.secret, processes }, mariadb, o);
   } finally {
     await stack.stop().catch((err: unknown) => console.error(`stopping the ${system} stack failed:`, err));
@@ -186,6 +216,11 @@ function summaryLines(r: SystemRun): string[] {
     lag
       ? `  inbox lag: p50 ${ms(lag.lagMs.p50)}, p99 ${ms(lag.lagMs.p99)}, max ${ms(lag.lagMs.max)} over ${lag.lagMs.count} submits; ${lag.timeouts} not shown within 10 s; ${lag.reads} inbox reads (${lag.failedReads} failed)`
       : '  inbox lag: not measured (no inbox)',
+    ...(r.writer
+      ? [
+          `  group commits: ${fixed(r.writer.batchesPerSecond, 0)}/s of ${fixed(r.writer.meanBatch, 1)} commands, ${fixed(r.writer.meanCommitMs, 1)} ms each (mean); a command takes ${fixed(r.writer.meanCommandMs, 1)} ms in the node (mailbox, step, commit), of ${ms(l.latencyMs.p50)} p50 at the client`,
+        ]
+      : []),
     `  warm-up ${seconds(r.warmUpSeconds)}; commands per second over the first 10 s: ${perSecond(l.timeline, 10)}`,
     `  ${usageLine(r.usage)}`,
   ];

@@ -134,12 +134,24 @@ function tuning(): Record<string, string> {
 }
 
 /**
+ * Node's flags in every deployment (deploy/docker/Dockerfile, deploy/systemd, `npm start`): a larger young
+ * generation, so the objects of the commands in flight die there instead of being promoted (docs/operations.md).
+ */
+const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/**
  * The bflow processes run the compiled build, as production does (`npm run bench` builds dist/ first), unless
  * BFLOW_BENCH_FROM_SOURCE=1 asks for the sources through tsx (or there is no complete build).
  */
 function spawnService(verb: 'node' | 'gateway' | 'all', env: Record<string, string>, nodeArgs: readonly string[]) {
   const fromSource = process.env.BFLOW_BENCH_FROM_SOURCE === '1' || !existsSync(join(ROOT, 'dist', 'build.json'));
-  const args = [...nodeArgs, ...(fromSource ? ['--import', 'tsx'] : []), 'bin/bflow.js', verb];
+  const args = [
+    ...PRODUCTION_NODE_FLAGS,
+    ...nodeArgs,
+    ...(fromSource ? ['--import', 'tsx'] : []),
+    'bin/bflow.js',
+    verb,
+  ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...tuning(), ...(fromSource && { BFLOW_FROM_SOURCE: '1' }), ...env },

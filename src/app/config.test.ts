@@ -29,7 +29,7 @@ describe('config - environment', () => {
       mysqlReadUrl: 'mysql://root@127.0.0.1:3306/bflow',
     });
     expect(c).toMatchObject({ writers: 8, projectionDelayMs: 150, rateLimit: { perMinute: 60_000, burst: 5_000 } });
-    expect(loadConfig({})).toMatchObject({ writers: 8, rateLimit: { perMinute: 600, burst: 100 } });
+    expect(loadConfig({})).toMatchObject({ writers: 1, rateLimit: { perMinute: 600, burst: 100 } });
   });
 
   it('retention and the failed-authentication limit: their defaults, values, and bad values named', () => {

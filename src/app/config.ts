@@ -75,7 +75,7 @@ const envSchema = z.object({
   BFLOW_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   BFLOW_MAX_LIVE_ACTORS: z.coerce.number().int().min(1).default(50_000),
   BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
-  BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(8),
+  BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(1),
   BFLOW_PROJECTION_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(200),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),

@@ -37,7 +37,9 @@ describe('deploy - Dockerfile', () => {
   it('runs as a non-root user under tini, with a HEALTHCHECK on /health and SIGTERM to stop', () => {
     const op = (name: string) => runtime!.instructions.filter((i) => i.op === name).map((i) => i.args);
     expect(op('USER')).toEqual(['node']);
-    expect(op('ENTRYPOINT')[0]).toMatch(/^\["\/usr\/bin\/tini", "--", "node", "bin\/bflow.js"\]$/);
+    expect(op('ENTRYPOINT')[0]).toMatch(
+      /^\["\/usr\/bin\/tini", "--", "node", "--max-semi-space-size=64", "bin\/bflow.js"\]$/,
+    );
     expect(op('HEALTHCHECK')[0]).toMatch(/CMD .*\/health/);
     expect(op('STOPSIGNAL')).toEqual(['SIGTERM']);
     expect(op('ENV').join(' ')).toMatch(/BFLOW_METRICS_PORT=9464/);

@@ -1,4 +1,4 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { CipherError } from './crypto-errors.ts';
 import { ENCRYPTED } from './encrypted-columns.ts';
 
@@ -78,7 +78,9 @@ const DICTIONARY_1 = Buffer.from(
 /** `text` deflated (format 1), or undefined when it is short or would not shrink. */
 export function compressText(text: string): Buffer | undefined {
   if (text.length < COMPRESS_FROM_LENGTH) return undefined;
-  const deflated = deflateRawSync(text, { dictionary: DICTIONARY_1 });
+  // The fastest level: on a state of ~1.3 KB it takes ~60% of the default level's time for ~6% more bytes.
+  // Any level inflates alike, so the stored format does not depend on it.
+  const deflated = deflateRawSync(text, { dictionary: DICTIONARY_1, level: constants.Z_BEST_SPEED });
   if (deflated.length + 1 >= Buffer.byteLength(text)) return undefined;
   const out = Buffer.allocUnsafe(deflated.length + 1);
   out[0] = MARK_1;
