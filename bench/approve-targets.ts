@@ -8,7 +8,13 @@ import type { HttpLoadReport } from './http-load.ts';
 import { ms, rate } from './measure.ts';
 import type { ProcessUsage } from './process-stats.ts';
 
-export type SystemName = 'baseline' | 'split' | 'colocated' | 'colocated-plain' | 'colocated-plain-after';
+export type SystemName =
+  | 'baseline'
+  | 'split'
+  | 'colocated'
+  | 'colocated-plain'
+  | 'colocated-plain-after'
+  | 'colocated-2';
 
 /** Issue 15's targets. */
 export const TARGETS = {
@@ -33,6 +39,8 @@ export interface SystemRun {
   db: DbPerCommand;
   /** Seconds from the first request to 90% of the window's rate. */
   warmUpSeconds: number;
+  /** CPU of the system's own processes (baseline server; gateway + nodes; bflow all) per command, µs. */
+  serverCpuMicros: number;
   /** The nodes' group commits over the window, from their /metrics (bflow only). */
   writer?: WriterWindow;
 }
@@ -139,9 +147,7 @@ function encryptionCost(on: SystemRun | undefined, offs: readonly SystemRun[]): 
     return { goal, value: 'not measured (systems colocated and colocated-plain)', pass: false };
   const mean = (f: (r: SystemRun) => number) => offs.reduce((sum, r) => sum + f(r), 0) / offs.length;
   // CPU per command of the bflow process: less at the mercy of a loaded machine than the rate.
-  const cpuOf = (r: SystemRun) =>
-    (r.usage.filter((u) => u.name.startsWith('bflow')).reduce((sum, u) => sum + u.cores, 0) * 1e6) /
-    r.load.commandsPerSecond;
+  const cpuOf = (r: SystemRun) => r.serverCpuMicros;
   const offRate = mean((r) => r.load.commandsPerSecond);
   const f = on.load.commandsPerSecond / offRate;
   const off = offs.length === 1 ? 'off' : `off (mean of ${offs.length} runs)`;

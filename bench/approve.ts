@@ -31,7 +31,7 @@ import { BENCH_SHARDS, NO_RATE_LIMIT, startBenchStack } from './bflow-stack.ts';
 import { spawnHttpLoad } from './http-load.ts';
 import { codes, fixLoadRow, lat, ms, passFail, rate, sleep, usageLine } from './measure.ts';
 import { type Samples, scrape, sumOf } from './metrics-scrape.ts';
-import { servicePids, UsageWindow } from './process-stats.ts';
+import { type ProcessUsage, servicePids, UsageWindow } from './process-stats.ts';
 import { reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, secondsArg, stringArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
@@ -47,13 +47,23 @@ import {
 import { TIMELINE_BUCKET_MS, warmUpSeconds } from './warm-up.ts';
 import { measureEncryptionCost } from './encryption-cost.ts';
 
-const SYSTEMS: readonly SystemName[] = ['baseline', 'split', 'colocated-plain', 'colocated', 'colocated-plain-after'];
+const SYSTEMS: readonly SystemName[] = [
+  'baseline',
+  'split',
+  'colocated-plain',
+  'colocated',
+  'colocated-plain-after',
+  'colocated-2',
+];
+/** Run when --systems does not say: colocated-2 only on request (it adds a minute). */
+const DEFAULT_SYSTEMS = SYSTEMS.filter((s) => s !== 'colocated-2');
 const LABEL: Record<SystemName, string> = {
   baseline: 'CRUD baseline (FOR UPDATE transaction)',
   split: 'bflow split (1 gateway + 1 node)',
   'colocated-plain': 'bflow co-located, encryption off',
   'colocated-plain-after': 'bflow co-located, encryption off (again)',
   colocated: 'bflow co-located (bflow all)',
+  'colocated-2': 'bflow co-located, 2 processes (requests spread)',
 };
 
 const BASELINE = fileURLToPath(new URL('./baseline/server.ts', import.meta.url));
@@ -122,8 +132,15 @@ async function measure(
     usage,
     db: perCommand(before, after, load.commandsPerSecond * o.seconds),
     warmUpSeconds: warmUpSeconds(load.timeline, load.commandsPerSecond),
+    serverCpuMicros: (1e6 * coresOf(usage, target.processes)) / load.commandsPerSecond,
     ...(metricsUrls.length > 0 && { writer: writerWindow(metricsBefore, metricsAfter, o.seconds) }),
   };
+}
+
+/** The cores `processes` (by name) used over the window. */
+function coresOf(usage: readonly ProcessUsage[], processes: readonly { name: string }[]): number {
+  const names = new Set(processes.map((p) => p.name));
+  return usage.filter((u) => names.has(u.name)).reduce((sum, u) => sum + u.cores, 0);
 }
 
 /** Every endpoint's samples; an endpoint that does not answer counts as empty. */
@@ -172,9 +189,9 @@ async function runBflow(
 ): Promise<SystemRun> {
   const plain = system === 'colocated-plain' || system === 'colocated-plain-after';
   const stack = await startBenchStack({
-    name: `appr_${system === 'colocated-plain-after' ? 'plain2' : plain ? 'plain' : system.slice(0, 5)}`,
+    name: `appr_${system === 'colocated-plain-after' ? 'plain2' : plain ? 'plain' : system === 'colocated-2' ? 'colo2' : system.slice(0, 5)}`,
     topology: system === 'split' ? 'split' : 'colocated',
-    nodes: 1,
+    nodes: system === 'colocated-2' ? 2 : 1,
     tenants: o.tenants,
     tenantPrefix: TENANT_PREFIX,
     mysqlServer: mariadb.url,
@@ -187,7 +204,9 @@ async function runBflow(
   });
   try {
     const processes = stack.services().map((s) => ({ name: s.name, pid: s.pid, metricsUrl: s.metricsUrl }));
-    return await measure(system, { url: stack.url, secret: stack.secret, processes }, mariadb, o);
+    // Requests go to each process in turn, as a load balancer would spread them; a process forwards a command
+    // for a shard it does not hold to its holder over NATS.
+    return await measure(system, { url: stack.urls.join(','), secret: stack.secret, processes }, mariadb, o);
   } finally {
     await stack.stop().catch((err: unknown) => console.error(`stopping the ${system} stack failed:`, err));
   }
@@ -236,7 +255,7 @@ function lagObserversArg(): number {
 }
 
 function systemsArg(): SystemName[] {
-  const list = (stringArg('--systems') ?? SYSTEMS.join(',')).split(',');
+  const list = (stringArg('--systems') ?? DEFAULT_SYSTEMS.join(',')).split(',');
   const bad = list.filter((s) => !SYSTEMS.includes(s as SystemName));
   if (bad.length > 0) throw new Error(`--systems takes ${SYSTEMS.join(', ')}; got ${bad.join(', ')}`);
   return SYSTEMS.filter((s) => list.includes(s));
@@ -273,11 +292,23 @@ async function runAll(systems: readonly SystemName[], mariadb: BenchMariaDb, o: 
 
 function resultRows(outcomes: readonly Outcome[]): string[][] {
   const rows: string[][] = [
-    ['system', 'cmd/s', 'p50', 'p99', 'errors', 'MariaDB CPU/cmd', 'stmts/cmd', 'tx/cmd', 'inbox lag p99', 'warm-up'],
+    [
+      'system',
+      'cmd/s',
+      'p50',
+      'p99',
+      'errors',
+      'server CPU/cmd',
+      'MariaDB CPU/cmd',
+      'stmts/cmd',
+      'tx/cmd',
+      'inbox lag p99',
+      'warm-up',
+    ],
   ];
   for (const r of outcomes) {
     if (failed(r)) {
-      rows.push([r.label, 'failed', '', '', '', '', '', '', '', '']);
+      rows.push([r.label, 'failed', '', '', '', '', '', '', '', '', '']);
       continue;
     }
     const l = r.load;
@@ -287,6 +318,7 @@ function resultRows(outcomes: readonly Outcome[]): string[][] {
       ms(l.latencyMs.p50),
       ms(l.latencyMs.p99),
       String(l.errors),
+      micros(r.serverCpuMicros),
       micros(r.db.cpuMicros),
       fixed(r.db.statements),
       fixed(r.db.transactions, 3),

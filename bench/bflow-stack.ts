@@ -76,13 +76,16 @@ export interface BflowService {
 
 export interface BenchStack {
   topology: 'split' | 'colocated';
+  /** The HTTP API: the gateway's, or the first `bflow all`'s. */
   url: string;
+  /** Every process's HTTP API: the gateway's, or each `bflow all`'s. */
+  urls: string[];
   secret: string;
   cluster: string;
   tenantPrefix: string;
   /** The database URL (with its name). */
   mysqlUrl: string;
-  /** The process serving HTTP: the gateway, or `bflow all`. */
+  /** The process serving HTTP: the gateway, or the first `bflow all`. */
   gateway: BflowProcess;
   /** The shard hosts: the nodes, or `bflow all` (the same process as `gateway`). */
   nodes: NodeProcess[];
@@ -200,9 +203,15 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     }
   };
   const unregister = cleanUpOnInterrupt(removeData);
+  /** Co-located, every `bflow all` but the first (which is `gateway`). */
+  const moreColocated: BflowProcess[] = [];
   const stop = async (): Promise<void> => {
     // Co-located, `bflow all` is both: one SIGTERM (a second one could cut its drain short).
-    await Promise.all([gateway?.stop(15_000), ...(topology === 'split' ? nodes.map((n) => n.stop(15_000)) : [])]);
+    await Promise.all([
+      gateway?.stop(15_000),
+      ...moreColocated.map((p) => p.stop(15_000)),
+      ...(topology === 'split' ? nodes.map((n) => n.stop(15_000)) : []),
+    ]);
     unregister();
     await removeData();
   };
@@ -211,13 +220,18 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     await o.prepare?.(db);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    if (topology === 'colocated') {
+    const urls = [url];
+    // Co-located: `o.nodes` processes of `bflow all`, each serving HTTP on its own port and holding its share.
+    for (let i = 1; topology === 'colocated' && i <= o.nodes; i++) {
+      const id = o.nodes === 1 ? 'all' : `all${i}`;
+      const ownPort = i === 1 ? port : await freePort();
+      if (i > 1) urls.push(`http://127.0.0.1:${ownPort}`);
       const child = spawnService(
         'all',
         {
           ...env,
-          BFLOW_PORT: String(port),
-          BFLOW_NODE_ID: `${nats.prefix}-all`,
+          BFLOW_PORT: String(ownPort),
+          BFLOW_NODE_ID: `${nats.prefix}-${id}`,
           // The command path alone, like split (no notifier there): the notifier's cost is bench notifications'.
           BFLOW_NOTIFIER: process.env.BFLOW_NOTIFIER ?? 'false',
           // info: its shard lines are read.
@@ -225,8 +239,10 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
         },
         [...new Set([...(o.nodeArgs ?? []), ...(o.gatewayArgs ?? [])])],
       );
-      gateway = new BflowProcess(child);
-      nodes.push(new NodeProcess('all', child));
+      const process_ = new BflowProcess(child);
+      if (i === 1) gateway = process_;
+      else moreColocated.push(process_);
+      nodes.push(new NodeProcess(id, child));
     }
     for (let i = 1; topology === 'split' && i <= o.nodes; i++) {
       const id = `n${i}`;
@@ -266,10 +282,12 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
       },
     );
     await waitReady(url, gateway);
+    for (const [i, more] of moreColocated.entries()) await waitReady(urls[i + 1]!, more);
     const gw = gateway;
     return {
       topology,
       url,
+      urls,
       secret,
       cluster: nats.prefix,
       tenantPrefix,
@@ -277,7 +295,13 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
       gateway: gw,
       nodes,
       services: () => [
-        { name: topology === 'split' ? 'gateway' : 'bflow all', pid: gw.child.pid, metricsUrl: `${url}/metrics` },
+        ...(topology === 'colocated'
+          ? nodes.map((n, i) => ({
+              name: nodes.length === 1 ? 'bflow all' : `bflow all ${i + 1}`,
+              pid: n.child.pid,
+              metricsUrl: `${urls[i]}/metrics`,
+            }))
+          : [{ name: 'gateway', pid: gw.child.pid, metricsUrl: `${url}/metrics` }]),
         ...(topology === 'colocated' ? [] : nodes).map((n) => ({
           name: `node ${n.id}`,
           pid: n.child.pid,

@@ -54,6 +54,7 @@ import { TIMELINE_BUCKET_MS } from './warm-up.ts';
 export type HttpMode = 'approve' | 'mixed' | 'batch' | 'inbox' | 'hello' | 'start';
 
 export interface HttpLoadOptions {
+  /** The server, or several separated by commas (requests go to each in turn). */
   url: string;
   mode: HttpMode;
   /** HS256 secret of the gateway (tokens are minted with it; the baseline and hello ignore them). */
@@ -115,13 +116,21 @@ interface Answer {
   text: string;
 }
 
+/**
+ * Keep-alive HTTP to one server, or to several (`url` a comma-separated list): then each request goes to the
+ * next one in turn, as a load balancer in front of co-located processes would spread them.
+ */
 class HttpClient {
-  private readonly agent: Agent;
-  private readonly base: URL;
+  private readonly servers: { base: URL; agent: Agent }[];
+  private next = 0;
 
   constructor(url: string, sockets: number) {
-    this.base = new URL(url);
-    this.agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+    const urls = url.split(',');
+    const each = Math.max(1, Math.ceil(sockets / urls.length));
+    this.servers = urls.map((u) => ({
+      base: new URL(u),
+      agent: new Agent({ keepAlive: true, maxSockets: each, maxFreeSockets: each }),
+    }));
   }
 
   send(
@@ -139,9 +148,10 @@ class HttpClient {
       headers['content-length'] = Buffer.byteLength(payload);
     }
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+    const server = this.servers[this.next++ % this.servers.length]!;
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: this.base.hostname, port: this.base.port, method, path, headers, agent: this.agent },
+        { host: server.base.hostname, port: server.base.port, method, path, headers, agent: server.agent },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -156,7 +166,7 @@ class HttpClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const server of this.servers) server.agent.destroy();
   }
 }
 

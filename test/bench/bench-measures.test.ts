@@ -248,6 +248,7 @@ describe('bench arithmetic', () => {
       label: system,
       usage: [],
       warmUpSeconds: 1,
+      serverCpuMicros: 0,
       db: { cpuMicros, statements: 1, transactions: 0.1, handlerCommits: 1, bytesIn: 1000, bytesOut: 100, byVerb: {} },
       load: {
         commandsPerSecond: cmdPerSec,
