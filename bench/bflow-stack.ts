@@ -42,7 +42,7 @@ export const NO_RATE_LIMIT = { BFLOW_RATE_LIMIT_PER_MINUTE: '10000000', BFLOW_RA
 export interface StackOptions {
   /** Names the database and cluster (letters, digits, _; short). */
   name: string;
-  /** `split`: a gateway and `nodes` node processes; `colocated`: one `bflow all` (`nodes` is ignored). @default split */
+  /** `split`: a gateway and `nodes` node processes; `colocated`: `nodes` processes of `bflow all`. @default split */
   topology?: 'split' | 'colocated';
   nodes: number;
   /** The MySQL server (URL naming no database) the fresh database is created on. @default the tests' server */
@@ -87,7 +87,7 @@ export interface BenchStack {
   mysqlUrl: string;
   /** The process serving HTTP: the gateway, or the first `bflow all`. */
   gateway: BflowProcess;
-  /** The shard hosts: the nodes, or `bflow all` (the same process as `gateway`). */
+  /** The shard hosts: the nodes, or each `bflow all` (the first is `gateway`). */
   nodes: NodeProcess[];
   services(): BflowService[];
   stop(): Promise<void>;
