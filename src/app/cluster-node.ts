@@ -105,6 +105,7 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
           createMySqlTransitionWriter(writerPool, {
             metrics: writerMetrics,
             projectionDelayMs: config.projectionDelayMs,
+            projectionBacklog: config.projectionBacklog,
             cipher,
             onProjectionError: (err) => logger.warn({ err }, 'projection failed; retrying'),
             // A failed batch that may have committed after all: its shards' events are read from the log.

@@ -77,6 +77,7 @@ const envSchema = z.object({
   BFLOW_START_DEFINITION_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   BFLOW_WRITERS: z.coerce.number().int().min(1).max(64).default(1),
   BFLOW_PROJECTION_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(200),
+  BFLOW_PROJECTION_BACKLOG: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   BFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   BFLOW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
   BFLOW_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
@@ -149,6 +150,8 @@ interface CommonConfig {
    * writes only the log and the document slots; the projections follow this many ms later, coalesced.
    */
   projectionDelayMs: number;
+  /** Committed steps waiting for the projector beyond which a node's next group commit waits for it. */
+  projectionBacklog: number;
   /** Requests per (tenant, caller): `burst` at once, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
   /**
@@ -350,6 +353,7 @@ const CLUSTER_NODE: readonly ConfigVariable[] = [
   'BFLOW_LEASE_TTL_MS',
   'BFLOW_WRITERS',
   'BFLOW_PROJECTION_DELAY_MS',
+  'BFLOW_PROJECTION_BACKLOG',
   'BFLOW_MYSQL_STATEMENT_METRICS',
 ];
 /** Read where the notifier runs. */
@@ -466,6 +470,7 @@ function toConfig(e: z.infer<typeof envSchema>, encryption: EncryptionConfig): B
     startDefinitionTtlMs: e.BFLOW_START_DEFINITION_TTL_MS,
     writers: e.BFLOW_WRITERS,
     projectionDelayMs: e.BFLOW_PROJECTION_DELAY_MS,
+    projectionBacklog: e.BFLOW_PROJECTION_BACKLOG,
     rateLimit: { perMinute: e.BFLOW_RATE_LIMIT_PER_MINUTE, burst: e.BFLOW_RATE_LIMIT_BURST },
     failedAuth: {
       perMinute: e.BFLOW_AUTH_FAILURES_PER_MINUTE,

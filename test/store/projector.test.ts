@@ -186,6 +186,24 @@ describe('projector (log-first commit, projections after it)', () => {
     expect(Number(mark?.projected_position)).toBe(Number(top?.p));
   });
 
+  it('projector - a backlog beyond projectionBacklog makes the next batch wait for the projection, which runs at once (memory and lag stay bounded)', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const w = new MySqlTransitionWriter(pool(), { projectionDelayMs: 60_000, projectionBacklog: 3 });
+    writers.push(w);
+    const records = chain(tenant, 'bk', shard, 6);
+    await commitAll(w, records.slice(0, 4)); // 4 steps waiting: one above the bound
+    expect(w.projector!.stats.steps).toBe(0);
+    expect(await rows('SELECT * FROM runtimes WHERE tenant = ?', [tenant])).toHaveLength(0);
+    // The fifth commit waits for them to be projected, 60 s before their window ends.
+    expect(await w.commit(records[4]!)).toMatchObject({ ok: true });
+    expect(w.projector!.stats.steps).toBe(4);
+    expect(await rows('SELECT revision FROM runtimes WHERE tenant = ?', [tenant])).toEqual([{ revision: 4 }]);
+    expect(await w.commit(records[5]!)).toMatchObject({ ok: true }); // 2 waiting: no wait
+    expect(w.projector!.stats.steps).toBe(4);
+    await w.flush();
+    expect(await rows('SELECT revision FROM runtimes WHERE tenant = ?', [tenant])).toEqual([{ revision: 6 }]);
+  });
+
   it('projector - the document slot is claimed and released in the commit, ahead of the projections', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const w = writer(60_000);

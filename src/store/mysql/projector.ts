@@ -1,4 +1,5 @@
 import type mysql from 'mysql2/promise';
+import type { Gauge } from 'prom-client';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { TransitionRecord } from '../ports.ts';
 import { replaySteps, stepEffects } from '../step-log.ts';
@@ -31,7 +32,16 @@ export interface ProjectorOptions {
   onError?: (err: unknown) => void;
   /** Opens the log's rows and seals the projections. @default PLAINTEXT_CIPHER */
   cipher?: FieldCipher;
+  /**
+   * Steps queued or being projected beyond which `room()` makes the writer wait, and the projection runs at
+   * once instead of at the end of its window. @default 10000
+   */
+  maxBacklog?: number;
+  /** Counts the steps queued or being projected (inc on enqueue, dec once projected or given up). @default none */
+  backlogGauge?: Pick<Gauge, 'inc' | 'dec'>;
 }
+
+const DEFAULT_MAX_BACKLOG = 10_000;
 
 /** A committed step and its position in its shard's log. */
 export interface CommittedRecord {
@@ -66,6 +76,10 @@ export class MySqlProjector {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private failures = 0;
+  /** Steps of the projection in flight (see maxBacklog). */
+  private inFlightSteps = 0;
+  /** Writers waiting for the backlog to fall to maxBacklog (see room). */
+  private roomWaiters: (() => void)[] = [];
   /** Closing: a failed projection is given up, not retried (the log keeps the steps; the next owner projects them). */
   private closing = false;
 
@@ -78,10 +92,37 @@ export class MySqlProjector {
 
   private readonly cipher: FieldCipher;
 
+  /**
+   * Undefined while the steps queued or being projected are at most `maxBacklog`; else a promise that settles
+   * once they are, with the projection started at once. The writer waits on it before its next batch, so a
+   * MySQL slower at the projections than at the commits slows the commits down instead of letting the queue
+   * (memory) and the lag grow without bound. Not while projections fail (then they are retried with a backoff,
+   * and commits go on: the log holds the steps) or while closing.
+   */
+  room(): Promise<void> | undefined {
+    if (!this.backlogged()) return undefined;
+    this.arm(0);
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private backlogged(): boolean {
+    const max = this.options.maxBacklog ?? DEFAULT_MAX_BACKLOG;
+    return this.failures === 0 && !this.closing && this.queue.length + this.inFlightSteps > max;
+  }
+
+  /** Lets waiting writers go once the backlog allows. */
+  private releaseRoom(): void {
+    if (this.roomWaiters.length === 0 || this.backlogged()) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** Committed steps to project within `delayMs`. */
   enqueue(committed: readonly CommittedRecord[]): void {
     if (committed.length === 0) return;
     this.queue.push(...committed);
+    this.options.backlogGauge?.inc(committed.length);
     this.arm(this.options.delayMs);
   }
 
@@ -107,6 +148,7 @@ export class MySqlProjector {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.releaseRoom();
     await this.flush();
   }
 
@@ -136,8 +178,10 @@ export class MySqlProjector {
     this.queue = [];
     this.catchUps = new Set();
     this.waiters = [];
+    this.inFlightSteps = work.queued.length;
     this.inFlight = this.project(work)
       .then(() => {
+        this.options.backlogGauge?.dec(work.queued.length);
         this.failures = 0;
         for (const done of work.done) done();
       })
@@ -145,6 +189,7 @@ export class MySqlProjector {
         this.stats.failures += 1;
         this.options.onError?.(err);
         if (this.closing) {
+          this.options.backlogGauge?.dec(work.queued.length + this.queue.length);
           for (const done of [...work.done, ...this.waiters]) done();
           this.queue = [];
           this.catchUps.clear();
@@ -159,11 +204,14 @@ export class MySqlProjector {
       })
       .finally(() => {
         this.inFlight = undefined;
+        this.inFlightSteps = 0;
         if (this.queue.length > 0 || this.catchUps.size > 0 || this.waiters.length > 0) {
           const backoff =
             this.failures === 0 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, 50 * 2 ** this.failures);
-          this.arm(this.failures === 0 && this.waiters.length === 0 ? this.options.delayMs : backoff);
+          const waited = this.waiters.length > 0 || this.backlogged();
+          this.arm(this.failures === 0 && !waited ? this.options.delayMs : backoff);
         }
+        this.releaseRoom();
       });
   }
 

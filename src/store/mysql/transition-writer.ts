@@ -41,6 +41,11 @@ export interface TransitionWriterOptions {
    * projections this many ms later, coalesced per runtime. @default 0
    */
   projectionDelayMs?: number;
+  /**
+   * Steps waiting to be projected beyond which the next batch waits for the projector (see
+   * MySqlProjector.room). @default 10000
+   */
+  projectionBacklog?: number;
   /** Told when a projection transaction failed (it is retried). @default none */
   onProjectionError?: (err: unknown) => void;
   /**
@@ -162,6 +167,8 @@ export class MySqlTransitionWriter implements TransitionWriter {
         queryTimeoutMs: this.options.queryTimeoutMs,
         now: this.options.now,
         cipher: this.options.cipher,
+        ...(options.projectionBacklog !== undefined && { maxBacklog: options.projectionBacklog }),
+        ...(this.options.metrics && { backlogGauge: this.options.metrics.projectionBacklog }),
         ...(options.onProjectionError && { onError: options.onProjectionError }),
       });
     }
@@ -241,6 +248,15 @@ export class MySqlTransitionWriter implements TransitionWriter {
   private startBatch(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const room = this.projector?.room();
+    if (room !== undefined) {
+      // The projections are behind: the records queued meanwhile go in the next batch, once they catch up.
+      this.inFlight = room.finally(() => {
+        this.inFlight = undefined;
+        this.schedule();
+      });
+      return;
+    }
     const batch = this.queue.splice(0, this.options.maxBatch);
     this.inFlight = this.runBatch(batch).finally(() => {
       this.inFlight = undefined;

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface TransitionWriterMetrics {
   /** Records per flushed batch. */
@@ -9,6 +9,8 @@ export interface TransitionWriterMetrics {
   outcomes: Counter<'outcome'>;
   /** Transactions attempted, by path: fast, slow (after a lost race), retry (after a deadlock). */
   transactions: Counter<'path'>;
+  /** Committed steps handed to the projectors and not projected yet (BFLOW_PROJECTION_DELAY_MS > 0). */
+  projectionBacklog: Gauge;
 }
 
 /** Creates the group-commit writer's metrics on `registry` (call once per registry; share among writers). */
@@ -40,6 +42,11 @@ export function registerTransitionWriterMetrics(
       name: `${prefix}transactions_total`,
       help: 'Transactions by path',
       labelNames: ['path'],
+      registers,
+    }),
+    projectionBacklog: new Gauge({
+      name: `${prefix}projection_backlog_steps`,
+      help: 'Committed steps waiting to be projected (runtime rows, audit log, timers); commits wait above BFLOW_PROJECTION_BACKLOG',
       registers,
     }),
   };
