@@ -141,6 +141,8 @@ function tuning(): Record<string, string> {
  * generation, so the objects of the commands in flight die there instead of being promoted (docs/operations.md).
  */
 const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** The environment every deployment sets for glibc's malloc (docs/operations.md, Node's flags). */
+const PRODUCTION_ENV = { MALLOC_ARENA_MAX: '2' };
 
 /**
  * The bflow processes run the compiled build, as production does (`npm run bench` builds dist/ first), unless
@@ -157,7 +159,13 @@ function spawnService(verb: 'node' | 'gateway' | 'all', env: Record<string, stri
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...tuning(), ...(fromSource && { BFLOW_FROM_SOURCE: '1' }), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...PRODUCTION_ENV,
+      ...tuning(),
+      ...(fromSource && { BFLOW_FROM_SOURCE: '1' }),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return reaped(child);
