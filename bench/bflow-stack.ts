@@ -192,10 +192,6 @@ export async function startBenchStack(o: StackOptions): Promise<BenchStack> {
     BFLOW_JWT_SECRET: secret,
     // The bflow_mysql_* statement counts bench/measure.ts reads are opt-in.
     BFLOW_MYSQL_STATEMENT_METRICS: String(o.statementMetrics ?? true),
-    // Tuning knobs of the processes under test, passed through when set (e.g. BFLOW_WRITERS=16 npm run bench -- approve).
-    ...Object.fromEntries(
-      ['BFLOW_WRITERS', 'BFLOW_START_DEFINITION_TTL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
-    ),
     ...o.env,
   };
   const topology = o.topology ?? 'split';

@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   try {
     await pool.query(LOG_LIKE);
     const server = await serverInfo(pool);
-    const writers = Number(process.env.BENCH_WRITERS ?? 2); // a node's default (BFLOW_WRITERS)
+    const writers = Number(process.env.BENCH_WRITERS ?? 2); // sharded writers side by side (a node's: BFLOW_WRITERS)
     const singles = [];
     const writerRuns = [];
     for (let round = 0; round < ROUNDS; round++) {
