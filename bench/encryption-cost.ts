@@ -106,11 +106,7 @@ export async function measureEncryptionCost(roundMs = 300, rounds = 7): Promise<
       true,
       c,
     ).rows;
-    const text = [
-      ...rows.steps.map((s) => s[6]),
-      ...rows.runtimeInserts.map((s) => s[9]),
-      ...rows.log.flatMap((l) => [l[8], l[9], l[10]]),
-    ];
+    const text = [...rows.steps.map((s) => s[6]), ...rows.runtimeInserts.map((s) => s[9])];
     return text.reduce((sum: number, v) => sum + (typeof v === 'string' ? v.length : 0), 0) / records.length;
   };
   rowsPerSecond(records, cipher, roundMs); // warm-up

@@ -1,6 +1,6 @@
 import type mysql from 'mysql2/promise';
 import type { DomainEvent, RuntimeState, TaskChange } from '../engine/index.ts';
-import { toLogEntry } from '../store/mysql/read-model.ts';
+import { AUDIT_LOG_COLUMNS, mergeAuditLog, stepLogEntries, toLogEntry } from '../store/mysql/audit-log.ts';
 import { num, openJson, optNum, optStr, selectRows, str, type Row } from '../store/mysql/sql.ts';
 import { ENCRYPTED } from '../store/crypto/encrypted-columns.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../store/crypto/field-cipher.ts';
@@ -47,7 +47,6 @@ export interface TenantReaderOptions {
   pageSize: number;
 }
 
-const LOG_COLUMNS = 'runtime_id, seq, at, actor, action, from_node, to_node, comment, changes, command';
 const TASK_COLUMNS = 'runtime_id, stage, assignee, node, status, action, assigned_at, closed_at, due_at';
 
 /** Every runtime id of the tenant with its state, log and tasks, a page at a time, in id order. */
@@ -63,10 +62,11 @@ export async function* runtimePages(o: TenantReaderOptions): AsyncGenerator<Runt
     // The id range of this page: (after, last]; the last page is open-ended, so rows past the last runtime are read too.
     const range = idRange(after, last);
     const [log, tasks, steps] = await Promise.all([
-      select(o, `SELECT ${LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`, [
-        o.tenant,
-        ...range.values,
-      ]),
+      select(
+        o,
+        `SELECT runtime_id, ${AUDIT_LOG_COLUMNS} FROM runtime_log WHERE tenant = ?${range.sql} ORDER BY runtime_id, seq`,
+        [o.tenant, ...range.values],
+      ),
       select(o, `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ?${range.sql} ORDER BY runtime_id, stage, assignee`, [
         o.tenant,
         ...range.values,
@@ -212,6 +212,12 @@ async function assemble(
       keyCleared: num(r.key_cleared) === 1,
       body: await stepBody(cipher, tenant, r),
     });
+  // The history (audit-log.ts) as of the runtime row: the steps it holds, not those committed after it, so the
+  // row is checked against a replay of exactly its own steps. Without a row, the whole log (it names the runtime).
+  for (const rows of byId.values()) {
+    const upTo = rows.state?.revision ?? Number.POSITIVE_INFINITY;
+    rows.log = mergeAuditLog(rows.log, stepLogEntries(rows.steps.filter((s) => s.revision <= upTo).map((s) => s.body)));
+  }
   return [...byId.values()];
 }
 

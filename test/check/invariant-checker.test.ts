@@ -9,6 +9,7 @@ import { checkInvariants, type AcknowledgedCommand, type InvariantReport } from 
 import type { DomainEvent, RuntimeState } from '../../src/engine/index.ts';
 import { uniquePrefix } from '../actors/nats-fixture.ts';
 import { main } from '../../src/cli/main.ts';
+import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { testNatsUrl } from '../harness/nats-server.ts';
 import { useCheckerStack } from './checker-fixture.ts';
 import { stepEvents, type StepBody } from '../../src/store/step-log.ts';
@@ -52,13 +53,54 @@ function violations(r: InvariantReport): Record<string, number> {
   return Object.fromEntries(Object.entries(all).filter(([, n]) => n > 0));
 }
 
+/** The last log entry with `action` in a runtime's history (its step's body: audit-log.ts), as runtime_log columns. */
 async function logRow(tenant: string, runtimeId: string, action: string): Promise<mysql.RowDataPacket> {
-  const [row] = await rows(
-    'SELECT * FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = ? ORDER BY seq DESC LIMIT 1',
-    [tenant, runtimeId, action],
+  const steps = await rows(
+    'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? ORDER BY revision DESC',
+    [tenant, runtimeId],
   );
-  if (!row) throw new Error(`no ${action} in the log of ${runtimeId}`);
-  return row;
+  for (const step of steps) {
+    const body = JSON.parse(String(step.body)) as StepBody;
+    const entries = body.log ?? [];
+    const i = entries.map((e) => e.action).lastIndexOf(action);
+    if (i === -1) continue;
+    const e = entries[i]!;
+    const command = i === 0 ? body.cause : undefined;
+    return {
+      seq: e.seq,
+      at: e.at,
+      actor: e.actor,
+      action: e.action,
+      from_node: e.fromNode,
+      to_node: e.toNode ?? null,
+      comment: e.comment ?? null,
+      changes: e.changes === undefined ? null : JSON.stringify(e.changes),
+      command: command === undefined ? null : JSON.stringify(command),
+    } as unknown as mysql.RowDataPacket;
+  }
+  throw new Error(`no ${action} in the log of ${runtimeId}`);
+}
+
+/** Loses a history entry: takes it out of its step's body (with the step's cause when it carried it). */
+async function dropLogEntry(tenant: string, runtimeId: string, seq: number): Promise<void> {
+  for (const step of await rows('SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ?', [
+    tenant,
+    runtimeId,
+  ])) {
+    const body = JSON.parse(String(step.body)) as StepBody;
+    const i = (body.log ?? []).findIndex((e) => e.seq === seq);
+    if (i === -1) continue;
+    body.log!.splice(i, 1);
+    if (i === 0) delete body.cause;
+    await run('UPDATE runtime_steps SET body = ? WHERE tenant = ? AND runtime_id = ? AND revision = ?', [
+      JSON.stringify(body),
+      tenant,
+      runtimeId,
+      step.revision,
+    ]);
+    return;
+  }
+  throw new Error(`no entry ${seq} in the log of ${runtimeId}`);
 }
 
 async function storedState(tenant: string, runtimeId: string): Promise<RuntimeState> {
@@ -98,22 +140,16 @@ describe('invariant checker on MariaDB and JetStream', () => {
     expect(report.warnings).toEqual([
       expect.stringMatching(/^the directory changed at .*, after the first checked step \(2026-01-05T09:00:00.000Z\)/),
     ]);
-    const timer = (
-      await rows('SELECT command FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND actor = ?', [
-        tenant,
-        ids.c,
-        'system',
-      ])
-    )[0];
-    expect(JSON.parse(String(timer!.command))).toEqual({
+    const timer = (await new MySqlReadModel(pool()).runtimeLog(tenant, ids.c)).find((e) => e.actor === 'system');
+    expect(timer?.command).toEqual({
       command: { type: 'timer', timerId: expect.any(String), kind: 'sla_due', stage: 1 },
     });
   }, 60_000);
 
-  it('check - a deleted log row of an acknowledged command is reported lost, and its runtime no longer replays to its state', async () => {
+  it('check - a lost log entry of an acknowledged command is reported lost, and its runtime no longer replays to its state', async () => {
     const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const row = await logRow(tenant, ids.a, 'approve');
-    await run('DELETE FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND seq = ?', [tenant, ids.a, row.seq]);
+    await dropLogEntry(tenant, ids.a, Number(row.seq));
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
     const report = await check(tenant, acknowledged);
     expect(report.ok).toBe(false);
@@ -126,11 +162,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   it('check - an acknowledged key logged by a second step is reported duplicated with both positions', async () => {
     const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const row = await logRow(tenant, ids.b, 'comment');
-    const [max] = await rows('SELECT MAX(seq) AS seq FROM runtime_log WHERE tenant = ? AND runtime_id = ?', [
-      tenant,
-      ids.b,
-    ]);
-    const seq = Number(max!.seq) + 1;
+    const seq = Math.max(...(await new MySqlReadModel(pool()).runtimeLog(tenant, ids.b)).map((e) => e.seq)) + 1;
     await run(
       'INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node, to_node, comment, changes, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
@@ -427,7 +459,7 @@ describe('bflow check', () => {
     ]);
 
     const row = await logRow(tenant, ids.d, 'update');
-    await run('DELETE FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND seq = ?', [tenant, ids.d, row.seq]);
+    await dropLogEntry(tenant, ids.d, Number(row.seq));
     const broken = await bflowCheck(...args);
     expect(broken.code).toBe(1);
     expect(broken.out[0]).toMatch(

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/actors/shard-of.ts';
 import { commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { loadExample } from '../fixtures/engine-driver.ts';
+import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
+import { testCipher } from '../harness/master-keys.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterHarness, LEASE_TTL_MS, SHARDS, TENANT } from './cluster-harness.ts';
 import { createRuntimes, expectExactlyOnce, startLoad } from './load.ts';
@@ -114,13 +116,16 @@ describe('cluster - fencing', () => {
     // The old owner's stale writes could not land over the new owners' revisions.
     const rows = await h.query('SELECT id, revision FROM runtimes WHERE tenant = ?', [TENANT]);
     const logs = await h.query(
-      'SELECT runtime_id, MAX(seq) AS seq, COUNT(*) AS n FROM runtime_log WHERE tenant = ? GROUP BY runtime_id',
+      'SELECT runtime_id, MAX(revision) AS revision, COUNT(*) AS n FROM runtime_steps WHERE tenant = ? GROUP BY runtime_id',
       [TENANT],
     );
     const byId = new Map(logs.map((l) => [String(l.runtime_id), l]));
     for (const r of rows) {
       const log = byId.get(String(r.id))!;
-      expect(Number(log.n), `log of ${String(r.id)} has no gap or duplicate`).toBe(Number(log.seq));
+      expect(Number(log.n), `log of ${String(r.id)} has no gap or duplicate`).toBe(Number(log.revision));
+      expect(Number(log.revision), `log of ${String(r.id)} holds its row's revision`).toBeGreaterThanOrEqual(
+        Number(r.revision),
+      );
     }
   }, 180_000);
 });
@@ -147,14 +152,9 @@ describe('cluster - durable timers', () => {
     expect(started.ok).toBe(true);
     expect((await h.send(commandRequest(TENANT, runtimeId, 'alice', 'submit'))).ok).toBe(true);
     doomed.signal('SIGKILL');
+    const history = new MySqlReadModel(h.db.pool, testCipher(h.db.pool));
     const breach = await waitFor(
-      async () =>
-        (
-          await h.query("SELECT at FROM runtime_log WHERE tenant = ? AND runtime_id = ? AND action = 'sla_breach'", [
-            TENANT,
-            runtimeId,
-          ])
-        )[0],
+      async () => (await history.runtimeLog(TENANT, runtimeId)).find((e) => e.action === 'sla_breach'),
       { deadlineMs: LEASE_TTL_MS + 15_000, what: 'the SLA breach logged by the new owner' },
     );
     expect(Number(breach.at)).toBeGreaterThan(0);

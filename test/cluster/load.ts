@@ -2,7 +2,7 @@ import type { ClusterHarness } from './cluster-harness.ts';
 import { TENANT } from './cluster-harness.ts';
 import { commandRequest, startRequest } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { expect } from 'vitest';
-import { ENCRYPTED, pairId } from '../../src/store/crypto/encrypted-columns.ts';
+import { openStepBody } from '../../src/store/mysql/sealed-columns.ts';
 import { testCipher } from '../harness/master-keys.ts';
 import { untilProjected } from '../fixtures/unpublished-steps.ts';
 
@@ -62,21 +62,16 @@ export function startLoad(h: ClusterHarness, runtimes: readonly string[], worker
 /** Every acknowledged command is in its runtime's log exactly once, and no command is there twice. */
 export async function expectExactlyOnce(h: ClusterHarness, load: LoadResult): Promise<void> {
   await untilProjected(h.db.pool);
-  // Comments are encrypted at rest (docs/security.md): each row's is opened, then counted.
-  const rows = await h.query(
-    "SELECT runtime_id, seq, comment FROM runtime_log WHERE tenant = ? AND action = 'comment'",
-    [TENANT],
-  );
+  // The history is the log's (audit-log.ts), encrypted at rest (docs/security.md): each step's body is opened.
+  const steps = await h.query('SELECT runtime_id, revision, body FROM runtime_steps WHERE tenant = ?', [TENANT]);
   const { cipher } = testCipher(h.db.pool);
+  await cipher.ready([TENANT]);
   const counts = new Map<string, number>();
-  for (const r of rows) {
-    const comment = await cipher.open(
-      TENANT,
-      ENCRYPTED.logComment,
-      pairId(String(r.runtime_id), Number(r.seq)),
-      String(r.comment),
-    );
-    counts.set(comment, (counts.get(comment) ?? 0) + 1);
+  for (const r of steps) {
+    const body = await openStepBody(cipher, TENANT, String(r.runtime_id), Number(r.revision), r.body);
+    for (const e of body.log ?? []) {
+      if (e.action === 'comment' && e.comment !== undefined) counts.set(e.comment, (counts.get(e.comment) ?? 0) + 1);
+    }
   }
   const missing = load.acked.filter((a) => counts.get(a.comment) !== 1);
   const duplicated = [...counts].filter(([, n]) => n > 1);

@@ -79,12 +79,12 @@ async function expectMigratedOnce(h: ClusterHarness, ids: readonly string[], pla
   ]);
   expect(Object.fromEntries(versions.map((r) => [r.version, Number(r.n)]))).toEqual({ 2: ids.length });
   const twice = await h.query(
-    "SELECT runtime_id, COUNT(*) AS n FROM runtime_log WHERE tenant = ? AND action = 'migrate' GROUP BY runtime_id HAVING COUNT(*) <> 1",
+    "SELECT runtime_id, COUNT(*) AS n FROM runtime_steps WHERE tenant = ? AND idem_key LIKE 'migrate:%' GROUP BY runtime_id HAVING COUNT(*) <> 1",
     [TENANT],
   );
   expect(twice, 'runtimes migrated twice').toEqual([]);
   const [logged] = await h.query(
-    "SELECT COUNT(DISTINCT runtime_id) AS n FROM runtime_log WHERE tenant = ? AND action = 'migrate'",
+    "SELECT COUNT(DISTINCT runtime_id) AS n FROM runtime_steps WHERE tenant = ? AND idem_key LIKE 'migrate:%'",
     [TENANT],
   );
   expect(Number(logged?.n)).toBe(ids.length);
@@ -181,9 +181,10 @@ describe('cluster - a node SIGKILLed mid-plan', () => {
     const running = await waitFor(
       async () => {
         const plan = await planOf(plans, 'plan-kill');
-        const [row] = await h.query("SELECT COUNT(*) AS n FROM runtime_log WHERE tenant = ? AND action = 'migrate'", [
-          TENANT,
-        ]);
+        const [row] = await h.query(
+          "SELECT COUNT(*) AS n FROM runtime_steps WHERE tenant = ? AND idem_key LIKE 'migrate:%'",
+          [TENANT],
+        );
         return plan.owner !== undefined && Number(row?.n) >= 300 ? plan : undefined;
       },
       { deadlineMs: 120_000, intervalMs: 50, what: 'the plan under way' },
@@ -192,9 +193,10 @@ describe('cluster - a node SIGKILLed mid-plan', () => {
     const victim = h.nodes.get(running.owner!)!;
     victim.signal('SIGKILL');
     await waitFor(() => victim.exited, { deadlineMs: 5000, what: `${victim.id} exits` });
-    const [atKill] = await h.query("SELECT COUNT(*) AS n FROM runtime_log WHERE tenant = ? AND action = 'migrate'", [
-      TENANT,
-    ]);
+    const [atKill] = await h.query(
+      "SELECT COUNT(*) AS n FROM runtime_steps WHERE tenant = ? AND idem_key LIKE 'migrate:%'",
+      [TENANT],
+    );
     console.log(
       `killed ${victim.id} (the plan's executor) with ${String(atKill?.n)} of ${ids.length} runtimes migrated`,
     );

@@ -179,6 +179,13 @@ describe('migration 004 - a cluster upgraded in place keeps its runtimes, histor
 
       // A key committed after the upgrade: its reply is rebuilt from the baseline and the step's change.
       expect((await store.findIdempotency(TENANT, 'new-key'))?.response).toEqual({ state: next.state });
+      // Its history: the rows written before the upgrade, then the new step's entry, read from the log (the
+      // baseline step holds no entry of its own); each entry once.
+      expect((await read.runtimeLog(TENANT, 'old-active')).map((e) => [e.seq, e.command?.idempotencyKey])).toEqual([
+        [1, undefined],
+        [2, undefined],
+        [3, 'new-key'],
+      ]);
       // The slot still guards the document; the finished runtime's document is free.
       expect(await writer.commit(step({ tenant: TENANT, id: 'another', docId: 'po-1', shard: SHARD }))).toMatchObject({
         ok: false,

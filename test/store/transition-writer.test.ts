@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
+import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { readJson } from '../../src/store/mysql/sql.ts';
 import { stepEvents, type StepBody } from '../../src/store/step-log.ts';
 import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
@@ -49,6 +50,9 @@ describe.each([
     return r;
   }
 
+  /** A runtime's history as the API reads it (audit-log.ts). */
+  const history = (id: string) => new MySqlReadModel(db.pool).runtimeLog('t1', id);
+
   const revisionOf = async (id: string) =>
     Number((await rows('SELECT revision FROM runtimes WHERE id = ?', [id]))[0]?.revision ?? 0);
 
@@ -71,12 +75,12 @@ describe.each([
       });
       expect(rt?.active_doc).toBeNull();
       expect(readJson(rt?.state)).toEqual(r2.state);
-      const log = await rows('SELECT * FROM runtime_log WHERE runtime_id = ? ORDER BY seq', ['rb1']);
-      expect(log.map((l) => [l.seq, l.action, l.to_node])).toEqual([
+      const log = await history('rb1');
+      expect(log.map((l) => [l.seq, l.action, l.toNode])).toEqual([
         [1, 'approve', 'n1'],
         [2, 'approve', 'n2'],
       ]);
-      expect(readJson(log[0]?.changes)).toEqual({ amount: [0, 100] });
+      expect(log[0]?.changes).toEqual({ amount: [0, 100] });
       expect(
         await rows('SELECT stage, assignee FROM tasks WHERE runtime_id = ? ORDER BY stage, assignee', ['rb1']),
       ).toHaveLength(4);
@@ -117,8 +121,7 @@ describe.each([
       expect(raceOutcomes.find((o) => !o?.ok)).toMatchObject({ ok: false, code: 'conflict' });
       for (const o of [...outA.slice(1), ...outB.slice(1)]) expect(o).toMatchObject({ ok: true });
       const winner = outA[0]?.ok ? 'a' : 'b';
-      const [log] = await rows('SELECT comment FROM runtime_log WHERE runtime_id = ? AND seq = 2', ['race']);
-      expect(log?.comment).toBe(winner);
+      expect((await history('race')).find((l) => l.seq === 2)?.comment).toBe(winner);
       expect(await revisionOf('race')).toBe(2);
       expect(await rows("SELECT id FROM runtimes WHERE id LIKE 'race-%'")).toHaveLength(6);
     });
@@ -176,8 +179,7 @@ describe.each([
       expect(stale).toMatchObject({ ok: false, code: 'conflict' });
       expect(fresh).toMatchObject({ ok: true });
       expect(w.stats.slowPaths).toBe(slowBefore + 1);
-      const [log] = await rows('SELECT comment FROM runtime_log WHERE runtime_id = ? AND seq = 2', ['st1']);
-      expect(log?.comment).toBe('other owner');
+      expect((await history('st1')).find((l) => l.seq === 2)?.comment).toBe('other owner');
       expect([await revisionOf('st1'), await revisionOf('st2')]).toEqual([2, 2]);
     });
 
@@ -196,7 +198,7 @@ describe.each([
         'dupC',
         'dupE',
       ]);
-      expect(await rows("SELECT * FROM runtime_log WHERE runtime_id IN ('dupB', 'dupD')")).toHaveLength(0);
+      expect(await rows("SELECT * FROM runtime_steps WHERE runtime_id IN ('dupB', 'dupD')")).toHaveLength(0);
     });
 
     it('transition writer - a finished runtime frees its document for a new one in the same batch', async () => {
@@ -221,7 +223,7 @@ describe.each([
       expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'ok', 'ok', 'conflict', 'conflict']);
       expect(w.stats.batches).toBe(1);
       expect(await revisionOf('chain')).toBe(3);
-      expect(await rows('SELECT seq FROM runtime_log WHERE runtime_id = ?', ['chain'])).toHaveLength(3);
+      expect((await history('chain')).map((l) => l.seq)).toEqual([1, 2, 3]);
       expect(await rows('SELECT stage FROM tasks WHERE runtime_id = ?', ['chain'])).toHaveLength(6);
     });
 
@@ -240,10 +242,10 @@ describe.each([
       ]);
     });
 
-    it('transition writer - a lost race found only by a write (duplicate log row) fails alone via the slow path', async () => {
+    it('transition writer - a lost race found only by a write (a step another writer logged) fails alone via the slow path', async () => {
       const w = writer({ maxDelayMs: 20 });
       await db.pool.query(
-        "INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node) VALUES ('t1', 'slowB', 1, 1, 'x', 'start', 'start')",
+        "INSERT INTO runtime_steps (tenant, runtime_id, revision, shard, events, body, created_at) VALUES ('t1', 'slowB', 1, 3, 0, '{}', 1)",
       );
       const out = await Promise.all(['slowA', 'slowB', 'slowC'].map((id) => w.commit(makeRecord({ id }))));
       expect(out.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'conflict', 'ok']);
@@ -272,7 +274,7 @@ describe.each([
       const w = writer({ maxDelayMs: 20 });
       const fast = await Promise.all(Array.from({ length: 30 }, (_, i) => w.commit(makeRecord({ id: `pos${i}` }))));
       await db.pool.query(
-        "INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node) VALUES ('t1', 'posSlowB', 1, 1, 'x', 'start', 'start')",
+        "INSERT INTO runtime_steps (tenant, runtime_id, revision, shard, events, body, created_at) VALUES ('t1', 'posSlowB', 1, 3, 0, '{}', 1)",
       );
       const slow = await Promise.all(['posSlowA', 'posSlowB', 'posSlowC'].map((id) => w.commit(makeRecord({ id }))));
       expect(w.stats.slowPaths).toBe(1);
@@ -284,7 +286,8 @@ describe.each([
       );
       const ids = [...Array.from({ length: 30 }, (_, i) => `pos${i}`), 'posSlowA', 'posSlowB', 'posSlowC'];
       const told = [...fast, ...slow].map((o) => (o.ok ? o.outboxPosition : o.code));
-      expect(told).toEqual(ids.map((id) => stored.get(id) ?? 'conflict'));
+      // posSlowB lost to the step inserted above (its row is that step's).
+      expect(told).toEqual(ids.map((id) => (id === 'posSlowB' ? 'conflict' : stored.get(id))));
     });
 
     it('transition writer - a batch whose every record the plan refuses writes nothing and answers each', async () => {

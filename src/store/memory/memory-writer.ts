@@ -52,16 +52,6 @@ export class MemoryTransitionWriter implements TransitionWriter {
         `document ${state.runtime.app}/${state.runtime.docId} already has active runtime ${active}`,
       );
     }
-    return this.duplicateRow(r);
-  }
-
-  /** A log seq that exists already fails the record as MySQL's primary key does (a replayed step). */
-  private duplicateRow({ tenant, state, effects }: TransitionRecord): CommitOutcome | undefined {
-    const log = this.t.logs.get(key(tenant, state.runtime.id)) ?? [];
-    const seqs = effects.log.map((e) => e.seq);
-    if (new Set(seqs).size < seqs.length || log.some((e) => seqs.includes(e.seq))) {
-      return refused('conflict', `runtime ${state.runtime.id}: log seq ${seqs.join(',')} written already`);
-    }
     return undefined;
   }
 

@@ -1,5 +1,5 @@
 import type { RuntimeState, RuntimeStatus } from '../../engine/index.ts';
-import { loggedCommand, storedLogEntries } from '../logged-command.ts';
+import { loggedCommand } from '../logged-command.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import { encodeStep } from '../step-log.ts';
 import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
@@ -47,7 +47,6 @@ export interface BatchRows {
   // Projections, written in the same transaction or by the projector after it, coalesced per runtime.
   runtimeUpdates: Row[];
   runtimeInserts: Row[];
-  log: Row[];
   timersSet: Row[];
   timersDeleted: { tenant: string; id: string }[];
 }
@@ -221,10 +220,7 @@ function runtimeRow(r: TransitionRecord, cipher: FieldCipher): Row {
 }
 
 /** The projection rows of committed steps: see {@link projectionRows}. */
-export type ProjectionRows = Pick<
-  BatchRows,
-  'runtimeUpdates' | 'runtimeInserts' | 'log' | 'timersSet' | 'timersDeleted'
->;
+export type ProjectionRows = Pick<BatchRows, 'runtimeUpdates' | 'runtimeInserts' | 'timersSet' | 'timersDeleted'>;
 
 /** The winners' log rows and inbox rows, and their other projections when the batch writes them (`project`). */
 function buildRows(
@@ -246,7 +242,7 @@ function buildRows(
 }
 
 function emptyProjection(): ProjectionRows {
-  return { runtimeUpdates: [], runtimeInserts: [], log: [], timersSet: [], timersDeleted: [] };
+  return { runtimeUpdates: [], runtimeInserts: [], timersSet: [], timersDeleted: [] };
 }
 
 /**
@@ -282,8 +278,8 @@ function taskRows(winners: readonly TransitionRecord[]): Row[] {
 
 /**
  * The projections of committed steps (in commit order) other than the inbox, coalesced: the last state per
- * runtime (an insert for the runtimes in `created`, else an upsert), every log entry, the final state of
- * each timer.
+ * runtime (an insert for the runtimes in `created`, else an upsert) and the final state of each timer. (The
+ * history is read from the log itself: audit-log.ts.)
  */
 export function projectionRows(
   winners: readonly TransitionRecord[],
@@ -296,22 +292,6 @@ export function projectionRows(
   for (const r of winners) {
     const rt = r.state.runtime;
     lastState.set(runtimeKey(r.tenant, rt.id), r);
-    for (const l of storedLogEntries(r.effects.log, loggedCommand(r))) {
-      const rowId = pairId(rt.id, l.seq);
-      rows.log.push([
-        r.tenant,
-        rt.id,
-        l.seq,
-        l.at,
-        l.actor,
-        l.action,
-        l.fromNode,
-        l.toNode ?? null,
-        l.comment === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logComment, rowId, l.comment),
-        l.changes === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logChanges, rowId, JSON.stringify(l.changes)),
-        l.command === undefined ? null : cipher.seal(r.tenant, ENCRYPTED.logCommand, rowId, JSON.stringify(l.command)),
-      ]);
-    }
     for (const id of r.effects.timersCancelled)
       timers.set(runtimeKey(r.tenant, id), { tenant: r.tenant, id, row: undefined });
     for (const t of r.effects.timersSet) {

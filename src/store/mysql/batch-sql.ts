@@ -225,11 +225,6 @@ const STATEMENTS: {
   },
   { key: 'runtimeInserts', table: 'runtimes', sql: `INSERT INTO runtimes (${RUNTIME_COLS}) VALUES ?` },
   {
-    key: 'log',
-    table: 'runtime_log',
-    sql: 'INSERT INTO runtime_log (tenant, runtime_id, seq, at, actor, action, from_node, to_node, comment, changes, command) VALUES ?',
-  },
-  {
     key: 'tasks',
     table: 'tasks',
     sql: `INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, action, assigned_at, closed_at, due_at,
@@ -532,16 +527,11 @@ export async function completePositions(
 
 /**
  * Writes projections of steps committed before (the projector's transaction): runtime rows as upserts that
- * never move a row back to an older revision, log entries that may exist already, timers as the commit
- * writes them (the inbox rows were written by the commit). Multi-row statements; one round trip on a multipleStatements connection.
+ * never move a row back to an older revision, timers as the commit writes them (the inbox rows were written by the commit). Multi-row statements; one round trip on a multipleStatements connection.
  */
 export async function writeProjections(ctx: SqlContext, rows: ProjectionRows): Promise<void> {
   const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [], tasks: [] }).map(
-    (st) => {
-      if (st.table === 'runtimes') return { ...st, sql: GUARDED_RUNTIME_UPSERT };
-      if (st.table === 'runtime_log') return { ...st, sql: `${st.sql} ON DUPLICATE KEY UPDATE seq = seq` };
-      return st;
-    },
+    (st) => (st.table === 'runtimes' ? { ...st, sql: GUARDED_RUNTIME_UPSERT } : st),
   );
   await runWrites(ctx, statements, true);
 }

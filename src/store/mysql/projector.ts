@@ -11,8 +11,8 @@ import { openState, openStepBody } from './sealed-columns.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
 /**
- * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows, log
- * entries and timers of committed steps, written after their commit, every `delayMs`, in one transaction,
+ * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows and
+ * timers of committed steps, written after their commit, every `delayMs`, in one transaction,
  * coalesced: several steps of one runtime within the window are one runtime row write. (The inbox rows are
  * not its: each commit writes its steps' tasks, so the inbox never waits for the window.)
  *

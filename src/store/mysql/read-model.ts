@@ -1,23 +1,11 @@
 import type mysql from 'mysql2/promise';
 import type { RuntimeState } from '../../engine/index.ts';
-import type { InboxItem, LoggedCommand, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
+import type { InboxItem, Page, ReadModel, RuntimeListFilter, StoredLogEntry } from '../ports.ts';
 import { checkLimit, decodeInboxCursor, decodeRuntimeCursor, encodeCursor, toPage } from '../pagination.ts';
 import { CoalescedReads } from './coalesced-reads.ts';
-import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
-import type { FieldCipher } from '../crypto/field-cipher.ts';
-import {
-  num,
-  openJson,
-  optNum,
-  optStr,
-  sqlContext,
-  str,
-  type MySqlRepositoryOptions,
-  type Row,
-  type SqlContext,
-} from './sql.ts';
+import { num, optNum, sqlContext, str, type MySqlRepositoryOptions, type Row, type SqlContext } from './sql.ts';
 import { openState, openStepBody } from './sealed-columns.ts';
-import { storedLogEntries } from '../logged-command.ts';
+import { AUDIT_LOG_COLUMNS, mergeAuditLog, stepLogEntries, toLogEntry } from './audit-log.ts';
 
 /** The CQRS read side over MySQL (a read replica is fine). Keyset pagination with opaque cursors. */
 export class MySqlReadModel implements ReadModel {
@@ -73,29 +61,25 @@ export class MySqlReadModel implements ReadModel {
   }
 
   /**
-   * The audit log: its projection (runtime_log), completed with the entries of the steps not projected yet
-   * (BFLOW_PROJECTION_DELAY_MS), read from the log after the runtime row's revision (the projector writes
-   * both in one transaction). The steps are read first: a projection committed between the two reads then
-   * shows in both, never in neither.
+   * The audit log (audit-log.ts): the runtime_log rows (of steps retention removed, or committed before the log
+   * held the history), then the entries of the steps in the log. The steps are read first: a retention run
+   * between the two reads writes the rows of the steps it removes before it removes them, so an entry shows
+   * in both reads, never in neither.
    */
   async runtimeLog(tenant: string, runtimeId: string): Promise<StoredLogEntry[]> {
     const steps = await this.ctx.select(
-      'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? AND revision > ' +
-        'COALESCE((SELECT revision FROM runtimes WHERE tenant = ? AND id = ?), 0) ORDER BY revision',
-      [tenant, runtimeId, tenant, runtimeId],
-    );
-    const rows = await this.ctx.select(
-      'SELECT seq, at, actor, action, from_node, to_node, comment, changes, command FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq',
+      'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? ORDER BY revision',
       [tenant, runtimeId],
     );
-    const projected = await Promise.all(rows.map((r) => toLogEntry(this.ctx.cipher, tenant, runtimeId, r)));
-    const last = projected[projected.length - 1]?.seq ?? 0;
-    const pending: StoredLogEntry[] = [];
-    for (const r of steps) {
-      const body = await openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body);
-      pending.push(...storedLogEntries(body.log ?? [], body.cause).filter((entry) => entry.seq > last));
-    }
-    return pending.length === 0 ? projected : [...projected, ...pending];
+    const rows = await this.ctx.select(
+      `SELECT ${AUDIT_LOG_COLUMNS} FROM runtime_log WHERE tenant = ? AND runtime_id = ? ORDER BY seq`,
+      [tenant, runtimeId],
+    );
+    const stored = await Promise.all(rows.map((r) => toLogEntry(this.ctx.cipher, tenant, runtimeId, r)));
+    const bodies = await Promise.all(
+      steps.map((r) => openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body)),
+    );
+    return mergeAuditLog(stored, stepLogEntries(bodies));
   }
 
   /**
@@ -143,38 +127,6 @@ function byInboxOrder(a: Row, b: Row): number {
   const ida = str(a.runtime_id);
   const idb = str(b.runtime_id);
   return ida < idb ? -1 : ida > idb ? 1 : num(a.stage) - num(b.stage);
-}
-
-/** A runtime_log row of `runtimeId` (its columns as selected by `runtimeLog`) as a StoredLogEntry, opened. */
-export async function toLogEntry(
-  cipher: FieldCipher,
-  tenant: string,
-  runtimeId: string,
-  r: Row,
-): Promise<StoredLogEntry> {
-  const entry: StoredLogEntry = {
-    seq: num(r.seq),
-    at: num(r.at),
-    actor: str(r.actor),
-    action: str(r.action),
-    fromNode: str(r.from_node),
-  };
-  const toNode = optStr(r.to_node);
-  const comment = optStr(r.comment);
-  if (toNode !== undefined) entry.toNode = toNode;
-  const rowId = pairId(runtimeId, entry.seq);
-  if (comment !== undefined) entry.comment = await cipher.open(tenant, ENCRYPTED.logComment, rowId, comment);
-  if (r.changes !== null && r.changes !== undefined)
-    entry.changes = await openJson<Record<string, [unknown, unknown]>>(
-      cipher,
-      tenant,
-      ENCRYPTED.logChanges,
-      rowId,
-      r.changes,
-    );
-  if (r.command !== null && r.command !== undefined)
-    entry.command = await openJson<LoggedCommand>(cipher, tenant, ENCRYPTED.logCommand, rowId, r.command);
-  return entry;
 }
 
 function toInboxItem(r: Row): InboxItem {

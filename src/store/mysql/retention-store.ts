@@ -8,7 +8,8 @@ import type {
 } from '../retention-ports.ts';
 import { DAY_MS } from '../retention-ports.ts';
 import { ENCRYPTED, pairId } from '../crypto/encrypted-columns.ts';
-import { baseStepBody, stateAtRevision } from '../step-log.ts';
+import { baseStepBody, stateAtRevision, type StepBody } from '../step-log.ts';
+import { auditLogRows, INSERT_AUDIT_LOG, stepLogEntries } from './audit-log.ts';
 import { openStepBody } from './sealed-columns.ts';
 import {
   execute,
@@ -147,6 +148,14 @@ export class MySqlRetentionStore implements RetentionStore {
     const state = stateAtRevision(steps, revision);
     if (state === undefined) return 0; // a log older than migration 004 without a base: left as it is
     const key = [tenant, runtimeId];
+    await this.ctx.cipher.ready([tenant]);
+    // Their history stays: the audit rows of every step whose body goes (the one at revision becomes a base).
+    await this.keepHistory(
+      conn,
+      tenant,
+      runtimeId,
+      steps.map((s) => s.body),
+    );
     if (mode === 'archive') await this.archiveSteps(conn, tenant, runtimeId, revision, now);
     const removed = await this.run(
       conn,
@@ -154,7 +163,6 @@ export class MySqlRetentionStore implements RetentionStore {
       [...key, revision],
     );
     const last = steps[steps.length - 1]!.body;
-    await this.ctx.cipher.ready([tenant]);
     const base = JSON.stringify(baseStepBody(state, last.cause));
     await this.run(
       conn,
@@ -226,6 +234,20 @@ export class MySqlRetentionStore implements RetentionStore {
     const lastRevision = optNum(last?.revision);
     if (lastRevision !== undefined && lastRevision !== num(runtime.revision)) return undefined;
     if (num(last?.evented ?? 0) > (marks?.published ?? 0)) return undefined;
+    // The audit log outlives the hot rows (pruneAuditLogs): the steps' history is written out first.
+    const steps = await selectRows(
+      conn,
+      this.ctx.timeout,
+      'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ?',
+      key,
+    );
+    await this.ctx.cipher.ready([tenant]);
+    await this.keepHistory(
+      conn,
+      tenant,
+      runtimeId,
+      await Promise.all(steps.map((r) => openStepBody(this.ctx.cipher, tenant, runtimeId, num(r.revision), r.body))),
+    );
     if (mode === 'archive') {
       await this.archiveSteps(conn, tenant, runtimeId, Number.MAX_SAFE_INTEGER, now);
       await this.run(
@@ -254,6 +276,15 @@ export class MySqlRetentionStore implements RetentionStore {
       [...key, finishedAt, now, mode, now],
     );
     return removed;
+  }
+
+  /**
+   * Writes the audit rows (runtime_log) of steps about to be removed or made a base step: the history is read
+   * from the log (audit-log.ts), so the entries of steps that leave it are kept as rows. The cipher is ready.
+   */
+  private async keepHistory(conn: Queryable, tenant: string, runtimeId: string, bodies: StepBody[]): Promise<void> {
+    const rows = auditLogRows(tenant, runtimeId, stepLogEntries(bodies), this.ctx.cipher);
+    if (rows.length > 0) await this.run(conn, INSERT_AUDIT_LOG, [rows]);
   }
 
   /** Copies the runtime's steps at or below `revision` to the archive (a step archived before keeps its first copy). */

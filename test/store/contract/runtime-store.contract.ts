@@ -211,14 +211,6 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       expect((await s.store.loadRuntime(tenant, 'r1'))?.status).toBe('approved');
     });
 
-    it('commit - a replayed log seq fails the record as a conflict', async () => {
-      await commitOk(s.writer, step({ tenant, id: 'r1' }));
-      const replayedSeq = step({ tenant, id: 'r1', baseRevision: 1 });
-      replayedSeq.effects.log[0]!.seq = 1;
-      expect(await s.writer.commit(replayedSeq)).toMatchObject({ ok: false, code: 'conflict' });
-      expect((await s.store.loadRuntime(tenant, 'r1'))?.revision).toBe(1);
-    });
-
     it('commit - a state whose revision does not follow the base is refused', async () => {
       const bad = step({ tenant, id: 'r1' });
       bad.state.revision = 5;
