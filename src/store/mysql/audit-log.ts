@@ -6,7 +6,7 @@ import type { StepBody } from '../step-log.ts';
 import { num, openJson, optStr, str, type Row } from './sql.ts';
 
 /**
- * A runtime's audit log (its history, `GET /runtimes/{id}/log`): the log entries of its steps, read from the
+ * A runtime's audit log (its history, `GET /runtimes/{id}/history`): the log entries of its steps, read from the
  * log itself (runtime_steps), after the runtime_log rows of the steps that are no longer there: those
  * retention compacted or removed (it writes their rows first), and those committed before this release, when
  * the projector still wrote a row per entry. The commit and the projector write no runtime_log row.
