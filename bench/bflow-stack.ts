@@ -147,11 +147,14 @@ const PRODUCTION_ENV = { MALLOC_ARENA_MAX: '2' };
 /**
  * The bflow processes run the compiled build, as production does (`npm run bench` builds dist/ first), unless
  * BFLOW_BENCH_FROM_SOURCE=1 asks for the sources through tsx (or there is no complete build).
+ * BFLOW_BENCH_NODE_FLAGS (space-separated) adds Node or V8 flags after the production ones, to measure one.
  */
 function spawnService(verb: 'node' | 'gateway' | 'all', env: Record<string, string>, nodeArgs: readonly string[]) {
   const fromSource = process.env.BFLOW_BENCH_FROM_SOURCE === '1' || !existsSync(join(ROOT, 'dist', 'build.json'));
+  const extraFlags = (process.env.BFLOW_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const args = [
     ...PRODUCTION_NODE_FLAGS,
+    ...extraFlags,
     ...nodeArgs,
     ...(fromSource ? ['--import', 'tsx'] : []),
     'bin/bflow.js',
