@@ -53,8 +53,22 @@ function violations(r: InvariantReport): Record<string, number> {
   return Object.fromEntries(Object.entries(all).filter(([, n]) => n > 0));
 }
 
+/** A log entry as runtime_log holds it (what the duplicate test copies into a row of its own). */
+interface LogRow {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  from_node: string;
+  to_node: string | null;
+  comment: string | null;
+  changes: string | null;
+  /** The step's cause, JSON, on its first entry. */
+  command: string | null;
+}
+
 /** The last log entry with `action` in a runtime's history (its step's body: audit-log.ts), as runtime_log columns. */
-async function logRow(tenant: string, runtimeId: string, action: string): Promise<mysql.RowDataPacket> {
+async function logRow(tenant: string, runtimeId: string, action: string): Promise<LogRow> {
   const steps = await rows(
     'SELECT revision, body FROM runtime_steps WHERE tenant = ? AND runtime_id = ? ORDER BY revision DESC',
     [tenant, runtimeId],
@@ -76,7 +90,7 @@ async function logRow(tenant: string, runtimeId: string, action: string): Promis
       comment: e.comment ?? null,
       changes: e.changes === undefined ? null : JSON.stringify(e.changes),
       command: command === undefined ? null : JSON.stringify(command),
-    } as unknown as mysql.RowDataPacket;
+    };
   }
   throw new Error(`no ${action} in the log of ${runtimeId}`);
 }
@@ -149,7 +163,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
   it('check - a lost log entry of an acknowledged command is reported lost, and its runtime no longer replays to its state', async () => {
     const { tenant, acknowledged, ids } = await checker.stack().scenario();
     const row = await logRow(tenant, ids.a, 'approve');
-    await dropLogEntry(tenant, ids.a, Number(row.seq));
+    await dropLogEntry(tenant, ids.a, row.seq);
     const key = (JSON.parse(String(row.command)) as { idempotencyKey: string }).idempotencyKey;
     const report = await check(tenant, acknowledged);
     expect(report.ok).toBe(false);
@@ -185,7 +199,7 @@ describe('invariant checker on MariaDB and JetStream', () => {
       {
         idempotencyKey: key,
         occurrences: [
-          { runtimeId: ids.b, seq: Number(row.seq) },
+          { runtimeId: ids.b, seq: row.seq },
           { runtimeId: ids.b, seq },
         ],
         acknowledged: true,
@@ -459,7 +473,7 @@ describe('bflow check', () => {
     ]);
 
     const row = await logRow(tenant, ids.d, 'update');
-    await dropLogEntry(tenant, ids.d, Number(row.seq));
+    await dropLogEntry(tenant, ids.d, row.seq);
     const broken = await bflowCheck(...args);
     expect(broken.code).toBe(1);
     expect(broken.out[0]).toMatch(
