@@ -66,6 +66,15 @@ const LABEL: Record<SystemName, string> = {
   'colocated-2': 'bflow co-located, 2 processes (requests spread)',
 };
 
+/** Each bflow system's database and cluster name (`appr_<name>`). */
+const DB_NAME: Record<Exclude<SystemName, 'baseline'>, string> = {
+  split: 'split',
+  colocated: 'coloc',
+  'colocated-plain': 'plain',
+  'colocated-plain-after': 'plain2',
+  'colocated-2': 'colo2',
+};
+
 const BASELINE = fileURLToPath(new URL('./baseline/server.ts', import.meta.url));
 const TENANT_PREFIX = 't-b';
 
@@ -189,7 +198,7 @@ async function runBflow(
 ): Promise<SystemRun> {
   const plain = system === 'colocated-plain' || system === 'colocated-plain-after';
   const stack = await startBenchStack({
-    name: `appr_${system === 'colocated-plain-after' ? 'plain2' : plain ? 'plain' : system === 'colocated-2' ? 'colo2' : system.slice(0, 5)}`,
+    name: `appr_${DB_NAME[system]}`,
     topology: system === 'split' ? 'split' : 'colocated',
     nodes: system === 'colocated-2' ? 2 : 1,
     tenants: o.tenants,
