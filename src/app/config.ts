@@ -146,8 +146,8 @@ interface CommonConfig {
   /** Group-commit writers per node, each with one transaction in flight. */
   writers: number;
   /**
-   * 0: each group commit writes the projections (runtime rows, timers) too. Above 0: it writes the log, the
-   * document slots and the inbox rows; the projections follow this many ms later, coalesced.
+   * 0: each group commit writes the projections (runtime rows, inbox rows, timers) too. Above 0: it writes
+   * the log and the document slots; the projections follow at most this many ms later, coalesced.
    */
   projectionDelayMs: number;
   /** Committed steps waiting for the projector beyond which a node's next group commit waits for it. */

@@ -4,6 +4,7 @@ import { signToken } from '../../src/app/dev-token.ts';
 import { poDoc } from '../actors/runtime-host/runtime-host-fixture.ts';
 import { Caller, current, expectStatus, Tenant, type RuntimeView } from './api-client.ts';
 import type { Stack } from './stack.ts';
+import { waitFor } from '../harness/wait.ts';
 
 /**
  * The end-to-end scenarios, over real HTTP: a contract suite shared by every
@@ -15,6 +16,12 @@ export function scenariosContract(label: string, stackOf: () => Stack): void {
 
   let docs = 0;
   const docId = (prefix = 'PO') => `${prefix}-${++docs}-${Date.now().toString(36)}`;
+
+  /** The runtime ids of `caller`'s open tasks (GET /api/v1/tasks). */
+  async function openTaskIds(caller: Caller): Promise<string[]> {
+    const inbox = expectStatus(await caller.get('/api/v1/tasks?status=open'), 200).body;
+    return inbox.items.map((i: { runtimeId: string }) => i.runtimeId);
+  }
 
   /** alice starts a purchase order of `amount` and submits it; returns her caller and the runtime id. */
   async function submittedPo(
@@ -61,8 +68,10 @@ export function scenariosContract(label: string, stackOf: () => Stack): void {
       expect(submitted.status).toBe('in_progress');
       expect(current(submitted)).toEqual({ node: 'manager', open: ['pur-mgr'] });
       const mgr = await t.as('pur-mgr');
-      const inbox = expectStatus(await mgr.get('/api/v1/tasks?status=open'), 200).body;
-      expect(inbox.items.map((i: { runtimeId: string }) => i.runtimeId)).toContain(started.id);
+      // The inbox is a read model: it shows the task within the projection window (BFLOW_PROJECTION_DELAY_MS).
+      await waitFor(async () => (await openTaskIds(mgr)).includes(started.id), {
+        what: "the task in the manager's inbox",
+      });
       const approved = await mgr.do(started.id, 'approve', { comment: 'ok' });
       expect(approved.status).toBe('approved');
       expect(approved.stages.map((s) => s.node)).toEqual(['start', 'manager', 'approved']);
@@ -435,8 +444,10 @@ export function scenariosContract(label: string, stackOf: () => Stack): void {
       expect((await intruder.get(`/api/v1/runtimes/${id}/history`)).status).toBe(404);
       expect((await intruder.act(id, 'approve')).status).toBe(404);
       expect((await intruder.get(`/api/v1/workflows/${a.workflows.get('purchase.order')}`)).status).toBe(404);
-      const inbox = expectStatus(await intruder.get('/api/v1/tasks?status=open'), 200).body;
-      expect(inbox.items.map((i: { runtimeId: string }) => i.runtimeId)).not.toContain(id);
+      // Once the task is in its own tenant's inbox, another tenant's same user still does not see it.
+      const owner = await a.as('pur-mgr');
+      await waitFor(async () => (await openTaskIds(owner)).includes(id), { what: "the task in the manager's inbox" });
+      expect(await openTaskIds(intruder)).not.toContain(id);
       expect((await (await a.admin()).view(id)).revision).toBe(before.revision);
     });
   });

@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { diffState, type RuntimeState } from '../../src/engine/index.ts';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
@@ -50,7 +50,7 @@ async function commitAll(w: MySqlTransitionWriter, records: readonly TransitionR
 }
 
 describe('projector (log-first commit, projections after it)', () => {
-  it('projector - statements: each commit writes the log and the inbox only; one window of 4 runtimes × 3 steps is one transaction of 4 writes', async () => {
+  it('projector - statements: each commit writes the log only; one window of 4 runtimes × 3 steps is one transaction of 4 writes', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const counting = createMySqlPool(db!.url, { connectionLimit: 2, multipleStatements: true, countStatements: true });
     const w = new MySqlTransitionWriter(counting, { projectionDelayMs: 60_000 });
@@ -60,14 +60,17 @@ describe('projector (log-first commit, projections after it)', () => {
       const [commits0, writes0] = [c.commits, c.writes];
       for (let i = 0; i < 3; i++) await Promise.all(chains.map((steps) => w.commit(steps[i]!)));
       const commits = c.commits - commits0;
-      // Per batch: the runtime_steps insert and the tasks upsert, plus the first batch's document slots (four starts).
-      expect(c.writes - writes0).toBe(2 * commits + 1);
+      // Per batch: the runtime_steps insert, plus the first batch's document slots (four starts).
+      expect(c.writes - writes0).toBe(commits + 1);
+      expect(await rows('SELECT * FROM tasks WHERE tenant = ?', [tenant])).toHaveLength(0);
       expect(await rows('SELECT * FROM runtimes WHERE tenant = ?', [tenant])).toHaveLength(0);
       const [commits1, writes1] = [c.commits, c.writes];
       await w.flush();
       expect(c.commits - commits1).toBe(1);
-      // Watermark row ensured, runtimes (4 rows), watermark advanced: 12 steps, 3 writes (the history is the log's).
-      expect(c.writes - writes1).toBe(3);
+      // Watermark row ensured, runtimes (4 rows), tasks (the last version of each), watermark advanced: 12 steps,
+      // 4 writes (the history is the log's).
+      expect(c.writes - writes1).toBe(4);
+      expect(await rows('SELECT * FROM tasks WHERE tenant = ?', [tenant])).toHaveLength(12);
       expect(w.projector!.stats).toMatchObject({ transactions: 1, steps: 12, runtimeRows: 4 });
     } finally {
       await w.close();
@@ -75,7 +78,7 @@ describe('projector (log-first commit, projections after it)', () => {
     }
   });
 
-  it('projector - a batch writes the log and the inbox; the inbox and the history show a step at once; several steps of one runtime in a window are one runtime row write', async () => {
+  it('projector - a batch writes the log; the history shows a step at once, the inbox once projected; several steps of one runtime in a window are one runtime row write, one write per task', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const w = writer(60_000); // nothing is projected until flush()
     const records = chain(tenant, 'r1', shard, 5);
@@ -91,11 +94,9 @@ describe('projector (log-first commit, projections after it)', () => {
     const store = new MySqlRuntimeStore(pool());
     expect(await store.loadRuntime(tenant, 'r1')).toEqual(last);
     expect((await store.findActiveRuntime(tenant, 'purchase.order', 'doc-r1'))?.revision).toBe(5);
-    // The inbox rows are the commit's, named without the runtime row; the history reads the log's entries.
+    // The inbox rows are projections too; the history reads the log's entries.
     const read = new MySqlReadModel(pool());
-    expect((await read.inbox(tenant, 'emp-4', 'open', 10)).items).toMatchObject([
-      { runtimeId: 'r1', workflowId: last.runtime.workflowId, version: last.runtime.version, node: 'n5' },
-    ]);
+    expect((await read.inbox(tenant, 'emp-4', 'open', 10)).items).toEqual([]);
     const pending = await read.runtimeLog(tenant, 'r1');
     expect(pending.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
 
@@ -105,6 +106,10 @@ describe('projector (log-first commit, projections after it)', () => {
     expect(stats.transactions - before.transactions).toBe(1);
     expect(stats.steps - before.steps).toBe(5);
     expect(stats.runtimeRows - before.runtimeRows).toBe(1); // five steps, one runtime row write
+    // Each task's last version, named by its step (the runtime row is written in the same transaction).
+    expect((await read.inbox(tenant, 'emp-4', 'open', 10)).items).toMatchObject([
+      { runtimeId: 'r1', workflowId: last.runtime.workflowId, version: last.runtime.version, node: 'n5' },
+    ]);
 
     expect(await read.getRuntime(tenant, 'r1')).toEqual(last);
     expect(await read.runtimeLog(tenant, 'r1')).toEqual(pending); // the projection holds what the log showed
@@ -221,6 +226,67 @@ describe('projector (log-first commit, projections after it)', () => {
     expect((await read.getRuntime(tenant, 'b'))?.revision).toBe(1);
   });
 
+  it('projector - a task opened and closed within one window is one write of its last version; the inbox shows it once projected', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const w = writer(60_000);
+    const [opened, closing] = chain(tenant, 'r1', shard, 2);
+    // The second step closes the first one's task (emp-0) and opens its own (emp-1).
+    closing!.effects.tasks.push({
+      stage: 0,
+      node: 'n1',
+      assignee: 'emp-0',
+      status: 'done',
+      action: 'approve',
+      assignedAt: T0,
+      closedAt: T0 + 2000,
+    });
+    await commitAll(w, [opened!, closing!]);
+    const read = new MySqlReadModel(pool());
+    expect((await read.inbox(tenant, 'emp-0', 'open', 10)).items).toEqual([]);
+    await w.flush();
+    expect(
+      await rows('SELECT assignee, status, action FROM tasks WHERE tenant = ? ORDER BY assignee', [tenant]),
+    ).toEqual([
+      { assignee: 'emp-0', status: 'done', action: 'approve' },
+      { assignee: 'emp-1', status: 'open', action: null },
+    ]);
+    expect((await read.inbox(tenant, 'emp-0', 'done', 10)).items).toMatchObject([{ runtimeId: 'r1', stage: 0 }]);
+    expect((await read.inbox(tenant, 'emp-1', 'open', 10)).items).toMatchObject([{ runtimeId: 'r1', stage: 1 }]);
+  });
+
+  it('projector - a step queued while a projection runs waits out the rest of its own window, not a new one', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const w = writer(60_000);
+    await commitAll(w, chain(tenant, 'first', shard, 1));
+    // The projection of the first step waits on the shard's watermark row, held here.
+    const locker = await pool().getConnection();
+    try {
+      await locker.query('START TRANSACTION');
+      await locker.query(
+        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
+        [shard],
+      );
+      await locker.query('SELECT * FROM shard_watermarks WHERE shard = ? FOR UPDATE', [shard]);
+      const flushed = w.flush();
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        await commitAll(w, chain(tenant, 'second', shard, 1)); // queued behind the projection in flight
+        vi.setSystemTime(Date.now() + 61_000); // its 60 s window is over while the projection still waits
+        await locker.query('COMMIT');
+        await flushed;
+        await new Promise((resolve) => setImmediate(resolve)); // the run's end has armed the next one
+      } finally {
+        vi.useRealTimers();
+      }
+    } finally {
+      locker.release();
+    }
+    // Projected right after the first projection, not 60 s later.
+    await waitFor(async () => (await rows('SELECT id FROM runtimes WHERE tenant = ?', [tenant])).length === 2, {
+      what: 'the second step projected',
+    });
+  });
+
   it('projector - a batch that timed out inside the server (held by a lock) is settled, its connection gone, before the next batch; the shard is projected up to its last step', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const settled: number[][] = [];
@@ -231,18 +297,18 @@ describe('projector (log-first commit, projections after it)', () => {
     });
     writers.push(w);
     const [s1] = chain(tenant, 'late', shard, 1) as [TransitionRecord];
-    // Another transaction holds the task row s1 upserts: the batch's query waits inside the server, before its COMMIT.
+    // Another transaction holds the document slot s1 claims: the batch's query waits inside the server, before its COMMIT.
     const locker = await pool().getConnection();
     try {
       await locker.query('START TRANSACTION');
       await locker.query(
-        "INSERT INTO tasks (tenant, runtime_id, stage, assignee, node, app, doc_id, status, assigned_at) VALUES (?, 'late', 0, 'emp-0', 'n1', 'purchase.order', 'doc-late', 'open', 0)",
+        "INSERT INTO active_documents (tenant, app, doc_id, runtime_id) VALUES (?, 'purchase.order', 'doc-late', 'late')",
         [tenant],
       );
       expect(await w.commit(s1)).toMatchObject({ ok: false, code: 'store_unavailable' });
       // Let go: the server may run the rest of the query, COMMIT included, for a client that gave up on it (a
       // frozen server does: chaos mysql-freeze), or notice the client is gone and roll back (MariaDB, here).
-      await locker.query('COMMIT');
+      await locker.query('ROLLBACK');
     } finally {
       locker.release();
     }

@@ -42,9 +42,9 @@ export interface BatchRows {
   claims: Row[];
   /** Slots released by finishing steps: deleted before the claims, so a slot freed in the batch can be claimed. */
   releases: { tenant: string; app: string; docId: string; runtimeId: string }[];
-  /** The inbox rows (last version of each task over the batch): always written in the commit. */
-  tasks: Row[];
   // Projections, written in the same transaction or by the projector after it, coalesced per runtime.
+  /** The inbox rows: the last version of each task over the batch (or the projector's window). */
+  tasks: Row[];
   runtimeUpdates: Row[];
   runtimeInserts: Row[];
   timersSet: Row[];
@@ -135,8 +135,8 @@ function accept(r: TransitionRecord, ps: PlanState): void {
 }
 
 /**
- * Decides every record's outcome in order and builds the winners' rows: their steps, document slots and
- * inbox rows, and with `project` their other projections too (written in the same transaction). The encrypted columns are
+ * Decides every record's outcome in order and builds the winners' rows: their steps and document slots, and
+ * with `project` their projections too (written in the same transaction). The encrypted columns are
  * sealed with `cipher` (its tenants ready).
  */
 export function planBatch(
@@ -220,9 +220,12 @@ function runtimeRow(r: TransitionRecord, cipher: FieldCipher): Row {
 }
 
 /** The projection rows of committed steps: see {@link projectionRows}. */
-export type ProjectionRows = Pick<BatchRows, 'runtimeUpdates' | 'runtimeInserts' | 'timersSet' | 'timersDeleted'>;
+export type ProjectionRows = Pick<
+  BatchRows,
+  'runtimeUpdates' | 'runtimeInserts' | 'timersSet' | 'timersDeleted' | 'tasks'
+>;
 
-/** The winners' log rows and inbox rows, and their other projections when the batch writes them (`project`). */
+/** The winners' log rows and document slots, and their projections when the batch writes them (`project`). */
 function buildRows(
   winners: readonly TransitionRecord[],
   created: ReadonlySet<string>,
@@ -235,20 +238,20 @@ function buildRows(
     stepOwners: [...winners],
     claims: [],
     releases: [],
-    tasks: taskRows(winners),
     ...(project ? projectionRows(winners, created, cipher) : emptyProjection()),
   };
   return rows;
 }
 
 function emptyProjection(): ProjectionRows {
-  return { runtimeUpdates: [], runtimeInserts: [], timersSet: [], timersDeleted: [] };
+  return { runtimeUpdates: [], runtimeInserts: [], timersSet: [], timersDeleted: [], tasks: [] };
 }
 
 /**
- * The inbox rows of committed steps (in commit order): the last version of each task. Written in the
- * commit itself, never by the projector, so the inbox shows a task once its step is answered, and a
- * projection that runs later cannot put back an older version of a task.
+ * The inbox rows of committed steps (in commit order): the last version of each task, so a task opened and
+ * closed within one window is one write. Written with the other projections: in the commit, or by the projector
+ * (which projects a shard's steps in log order under its watermark's lock, so an older version never lands
+ * after a newer one).
  */
 function taskRows(winners: readonly TransitionRecord[]): Row[] {
   const tasks = new Map<string, Row>();
@@ -277,8 +280,8 @@ function taskRows(winners: readonly TransitionRecord[]): Row[] {
 }
 
 /**
- * The projections of committed steps (in commit order) other than the inbox, coalesced: the last state per
- * runtime (an insert for the runtimes in `created`, else an upsert) and the final state of each timer. (The
+ * The projections of committed steps (in commit order), coalesced: the last state per runtime (an insert for
+ * the runtimes in `created`, else an upsert), the last version of each task and the final state of each timer. (The
  * history is read from the log itself: audit-log.ts.)
  */
 export function projectionRows(
@@ -289,6 +292,7 @@ export function projectionRows(
   const lastState = new Map<string, TransitionRecord>();
   const timers = new Map<string, { tenant: string; id: string; row: Row | undefined }>();
   const rows = emptyProjection();
+  rows.tasks = taskRows(winners);
   for (const r of winners) {
     const rt = r.state.runtime;
     lastState.set(runtimeKey(r.tenant, rt.id), r);

@@ -30,7 +30,7 @@ export interface SqlContext {
   multipleStatements?: boolean;
   /** `START TRANSACTION` is owed: sent with the next query (multipleStatements only), saving a round trip. */
   startPending?: boolean;
-  /** The batch writes the log, the document slots and the inbox only; a projector writes the other projections after it. */
+  /** The batch writes the log and the document slots only; a projector writes the projections after it. */
   projectLater?: boolean;
   /**
    * The fast path may end its round trip with `COMMIT` (MariaDB, multipleStatements, and every step position
@@ -527,11 +527,11 @@ export async function completePositions(
 
 /**
  * Writes projections of steps committed before (the projector's transaction): runtime rows as upserts that
- * never move a row back to an older revision, timers as the commit writes them (the inbox rows were written by the commit). Multi-row statements; one round trip on a multipleStatements connection.
+ * never move a row back to an older revision, inbox rows and timers as the commit writes them. Multi-row statements; one round trip on a multipleStatements connection.
  */
 export async function writeProjections(ctx: SqlContext, rows: ProjectionRows): Promise<void> {
-  const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [], tasks: [] }).map(
-    (st) => (st.table === 'runtimes' ? { ...st, sql: GUARDED_RUNTIME_UPSERT } : st),
+  const statements = writeStatements({ ...rows, steps: [], stepOwners: [], claims: [], releases: [] }).map((st) =>
+    st.table === 'runtimes' ? { ...st, sql: GUARDED_RUNTIME_UPSERT } : st,
   );
   await runWrites(ctx, statements, true);
 }

@@ -13,8 +13,8 @@ import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 /**
  * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows and
  * timers of committed steps, written after their commit, every `delayMs`, in one transaction,
- * coalesced: several steps of one runtime within the window are one runtime row write. (The inbox rows are
- * not its: each commit writes its steps' tasks, so the inbox never waits for the window.)
+ * coalesced: several steps of one runtime within the window are one runtime row write, and a task opened and
+ * closed within it one inbox row write. So the inbox lags the commit by up to `delayMs` and a projection.
  *
  * Each shard's `projected_position` (shard_watermarks) says up to where its steps are projected; the
  * transaction locks it, skips what is projected already, first projects steps of the shard it did not commit
@@ -63,6 +63,8 @@ export interface ProjectorStats {
 
 interface Work {
   queued: CommittedRecord[];
+  /** When the first of `queued` was enqueued (Date.now()). */
+  queuedSince: number | undefined;
   /** Shards to project completely (everything after their watermark), e.g. on acquiring them. */
   catchUp: Set<number>;
   done: (() => void)[];
@@ -71,6 +73,8 @@ interface Work {
 export class MySqlProjector {
   readonly stats: ProjectorStats = { transactions: 0, steps: 0, runtimeRows: 0, caughtUp: 0, failures: 0 };
   private queue: CommittedRecord[] = [];
+  /** When the first step of `queue` was enqueued (Date.now()): no step waits longer than delayMs for its turn. */
+  private queuedSince: number | undefined;
   private catchUps = new Set<number>();
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -121,6 +125,7 @@ export class MySqlProjector {
   /** Committed steps to project within `delayMs`. */
   enqueue(committed: readonly CommittedRecord[]): void {
     if (committed.length === 0) return;
+    if (this.queue.length === 0) this.queuedSince = Date.now();
     this.queue.push(...committed);
     this.options.backlogGauge?.inc(committed.length);
     this.arm(this.options.delayMs);
@@ -165,6 +170,12 @@ export class MySqlProjector {
     });
   }
 
+  /** What is left of the window of the oldest queued step (steps queued while a projection ran waited for it). */
+  private remainingDelay(): number {
+    if (this.queuedSince === undefined) return this.options.delayMs;
+    return Math.max(0, this.options.delayMs - (Date.now() - this.queuedSince));
+  }
+
   private arm(delayMs: number): void {
     if (this.inFlight !== undefined) return; // the run in flight re-arms when it ends
     if (this.timer && delayMs > 0) return;
@@ -174,8 +185,14 @@ export class MySqlProjector {
 
   private run(): void {
     this.timer = undefined;
-    const work: Work = { queued: this.queue, catchUp: this.catchUps, done: this.waiters };
+    const work: Work = {
+      queued: this.queue,
+      queuedSince: this.queuedSince,
+      catchUp: this.catchUps,
+      done: this.waiters,
+    };
     this.queue = [];
+    this.queuedSince = undefined;
     this.catchUps = new Set();
     this.waiters = [];
     this.inFlightSteps = work.queued.length;
@@ -198,6 +215,7 @@ export class MySqlProjector {
         }
         // Nothing was written: back in front of the queue, retried after a backoff.
         this.failures += 1;
+        if (work.queued.length > 0) this.queuedSince = work.queuedSince;
         this.queue = [...work.queued, ...this.queue];
         for (const s of work.catchUp) this.catchUps.add(s);
         this.waiters = [...work.done, ...this.waiters];
@@ -209,7 +227,7 @@ export class MySqlProjector {
           const backoff =
             this.failures === 0 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, 50 * 2 ** this.failures);
           const waited = this.waiters.length > 0 || this.backlogged();
-          this.arm(this.failures === 0 && !waited ? this.options.delayMs : backoff);
+          this.arm(this.failures === 0 && !waited ? this.remainingDelay() : backoff);
         }
         this.releaseRoom();
       });

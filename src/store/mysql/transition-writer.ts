@@ -36,9 +36,9 @@ export interface TransitionWriterOptions {
   /** @default none (no metrics) */
   metrics?: TransitionWriterMetrics;
   /**
-   * 0: a batch writes the projections (runtime rows, timers) in its own transaction. Above 0: a batch writes
-   * the log (runtime_steps), the document slots and the inbox rows, and a projector writes the projections
-   * this many ms later, coalesced per runtime. (The history is read from the log: audit-log.ts.) @default 0
+   * 0: a batch writes the projections (runtime rows, inbox rows, timers) in its own transaction. Above 0: a
+   * batch writes the log (runtime_steps) and the document slots, and a projector writes the projections at
+   * most this many ms later, coalesced per runtime and per task. (The history is read from the log: audit-log.ts.) @default 0
    */
   projectionDelayMs?: number;
   /**
