@@ -158,11 +158,16 @@ describe('cluster - durable timers', () => {
       { deadlineMs: LEASE_TTL_MS + 15_000, what: 'the SLA breach logged by the new owner' },
     );
     expect(Number(breach.at)).toBeGreaterThan(0);
-    const tasks = await h.query(
-      'SELECT assignee, status FROM tasks WHERE tenant = ? AND runtime_id = ? AND stage = 1 ORDER BY assignee',
-      [TENANT, runtimeId],
-    );
-    expect(tasks.map((t) => [t.assignee, t.status])).toEqual([
+    // The escalation's task reaches the inbox with the breach step's projection.
+    const openTasks = async () =>
+      (
+        await h.query(
+          'SELECT assignee, status FROM tasks WHERE tenant = ? AND runtime_id = ? AND stage = 1 ORDER BY assignee',
+          [TENANT, runtimeId],
+        )
+      ).map((t) => [t.assignee, t.status]);
+    await waitFor(async () => (await openTasks()).length === 2, { what: 'the escalation projected' });
+    expect(await openTasks()).toEqual([
       ['ops-head', 'open'],
       ['pur-mgr', 'open'],
     ]);

@@ -11,8 +11,8 @@ import { openState, openStepBody } from './sealed-columns.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
 /**
- * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows and
- * timers of committed steps, written after their commit, every `delayMs`, in one transaction,
+ * The projector of the log-first commit (docs/architecture.md "A command's path"): the runtime rows, inbox
+ * rows and timers of committed steps, written at most `delayMs` after their commit, in one transaction,
  * coalesced: several steps of one runtime within the window are one runtime row write, and a task opened and
  * closed within it one inbox row write. So the inbox lags the commit by up to `delayMs` and a projection.
  *
