@@ -13,6 +13,7 @@ import { RuntimeHost } from '../actors/runtime-host/index.ts';
 import { ShardNode } from '../actors/shard-node/index.ts';
 import { TimerService, registerTimerMetrics } from '../actors/timers/index.ts';
 import { startCipher } from './cipher.ts';
+import type { FieldCipher } from '../store/crypto/field-cipher.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
 import { CachedRuntimeStore } from '../store/cached-runtime-store.ts';
@@ -41,6 +42,8 @@ export interface ClusterNode {
    */
   bus: ShardBus;
   registry: Registry;
+  /** The node's cipher and its data-key cache; `bflow all` shares it with its gateway and notifier. */
+  cipher: FieldCipher;
   /** Graceful stop: drain and hand over every shard, flush, close connections. Idempotent. */
   stop(): Promise<void>;
 }
@@ -245,7 +248,7 @@ async function startNode(config: ClusterConfig, logger: Logger, tracing?: Tracin
     });
     retention.start();
     closers.defer('retention job', () => retention.stop());
-    return { node, host, bus, registry, stop: () => closers.close() };
+    return { node, host, bus, registry, cipher, stop: () => closers.close() };
   });
 }
 

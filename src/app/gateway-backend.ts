@@ -7,6 +7,7 @@ import { LeaseBucketReader } from '../actors/leases/index.ts';
 import { connectNats, announceTenantChange } from '../actors/nats/index.ts';
 import { NatsShardBus, RoutingClient, type ShardBus } from '../actors/bus/index.ts';
 import { startCipher } from './cipher.ts';
+import type { FieldCipher } from '../store/crypto/field-cipher.ts';
 import { Closers } from './closers.ts';
 import type { ClusterConfig } from './config.ts';
 import type { CompiledVersions, GatewayDeps } from '../gateway/gateway-deps.ts';
@@ -49,6 +50,8 @@ export interface GatewayBackendOptions {
   bus?: ShardBus;
   /** Compiled workflow versions for views; `bflow all` passes its host's. @default the gateway's own cache */
   compiledVersions?: CompiledVersions;
+  /** `bflow all` passes its node's, so a tenant's data keys are read and cached once per process. @default its own */
+  cipher?: FieldCipher;
 }
 
 /** The cluster gateway's backend; `redis` is the connection a Redis rate-limit store should use (when configured). */
@@ -83,7 +86,7 @@ export async function connectGatewayBackend(
         ? writePool
         : closers.add('mysql read pool', createMySqlPool(config.mysqlReadUrl, { countStatements }), (p) => p.end());
     // The data keys on the primary: a tenant's first key is created there.
-    const cipher = await startCipher(config.encryption, writePool, logger);
+    const cipher = options.cipher ?? (await startCipher(config.encryption, writePool, logger));
     const redis =
       config.redisUrl === undefined
         ? undefined

@@ -21,6 +21,7 @@ import { MySqlDirectoryStore } from '../store/mysql/directory-store.ts';
 import { MySqlNotificationStore } from '../store/mysql/notification-store.ts';
 import { createMySqlPool } from '../store/mysql/pool.ts';
 import { startCipher } from './cipher.ts';
+import type { FieldCipher } from '../store/crypto/field-cipher.ts';
 import { MySqlRuntimeStore } from '../store/mysql/runtime-store.ts';
 import { registerMySqlStatementMetrics } from '../store/mysql/statement-metrics.ts';
 import { MySqlWorkflowStore } from '../store/mysql/workflow-store.ts';
@@ -69,6 +70,8 @@ export async function startClusterNotifier(
 /** Options of startClusterNotifier. */
 export interface NotifierStartOptions {
   registry?: Registry;
+  /** `bflow all` passes its node's, so a tenant's data keys are read and cached once per process. @default its own */
+  cipher?: FieldCipher;
   overrides?: Partial<NotifierOptions>;
 }
 
@@ -91,7 +94,7 @@ async function startNotifier(
       (p) => p.end(),
     );
     await runMigrations(pool, logger);
-    const cipher = await startCipher(config.encryption, pool, logger);
+    const cipher = options.cipher ?? (await startCipher(config.encryption, pool, logger));
     const nc = closers.add(
       'nats connection',
       await connectNats({ url: config.natsUrl, name: `bflow-notifier-${config.nodeId}`, logger }),

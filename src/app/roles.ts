@@ -92,10 +92,15 @@ async function startBackend(config: ServerConfig, logger: Logger, closers: Close
       registry: node.registry,
       bus: node.bus,
       compiledVersions: node.host.compiledVersions,
+      cipher: node.cipher,
     }),
     (b) => b.stop(),
   );
   if (config.notifications.enabled)
-    closers.add('notifier', await startClusterNotifier(config, logger, { registry: node.registry }), (n) => n.stop());
+    closers.add(
+      'notifier',
+      await startClusterNotifier(config, logger, { registry: node.registry, cipher: node.cipher }),
+      (n) => n.stop(),
+    );
   return { registry: node.registry, deps: backend.deps };
 }
