@@ -46,7 +46,7 @@ export function registerTransitionWriterMetrics(
     }),
     projectionBacklog: new Gauge({
       name: `${prefix}projection_backlog_steps`,
-      help: 'Committed steps waiting to be projected (runtime rows, timers); commits wait above BFLOW_PROJECTION_BACKLOG',
+      help: 'Committed steps waiting to be projected (runtime rows, inbox rows, timers); commits wait above BFLOW_PROJECTION_BACKLOG',
       registers,
     }),
   };
