@@ -24,6 +24,12 @@ export interface TransitionRecord {
   shard: number;
   /** Revision the step started from; 0 = the runtime is new (insert). */
   baseRevision: number;
+  /**
+   * The step makes a finished runtime active again (`change_request`): like a start, it claims its document's
+   * slot, and is refused `duplicate_runtime` while another runtime holds it. The caller knows the state before
+   * the step; a writer that commits without reading cannot tell it from the state after.
+   */
+  reopens?: boolean;
   /** The state after the step; `state.revision === baseRevision + 1`. */
   state: RuntimeState;
   effects: Effects;

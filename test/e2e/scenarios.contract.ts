@@ -245,6 +245,24 @@ export function scenariosContract(label: string, stackOf: () => Stack): void {
       expect((await alice.act(id, 'submit')).body.code).toBe('action_not_allowed');
     });
 
+    it(`${label} - change_request is refused while the document has another active runtime, allowed once it ends`, async () => {
+      const t = await tenant('reopen');
+      const alice = await t.as('alice');
+      const mgr = await t.as('pur-mgr');
+      const doc = docId();
+      const first = await alice.start('purchase.order', doc, poDoc(5_000_000));
+      await alice.do(first.id, 'submit');
+      await mgr.do(first.id, 'approve');
+      const second = await alice.start('purchase.order', doc, poDoc(6_000_000));
+      const refused = await alice.act(first.id, 'change_request', { comment: 'wrong supplier' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('document_has_active_runtime');
+      expect((await alice.view(first.id)).status).toBe('approved');
+      await alice.do(second.id, 'cancel');
+      expect((await alice.do(first.id, 'change_request', { comment: 'wrong supplier' })).status).toBe('created');
+      expect((await alice.act(second.id, 'change_request')).status).toBe(422); // cancelled: nothing reopens it
+    });
+
     it(`${label} - no assignee can be resolved → failed naming the node; an admin reassigns`, async () => {
       const t = await tenant('failed');
       const mgr = await t.as('pur-mgr');

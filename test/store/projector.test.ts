@@ -226,6 +226,42 @@ describe('projector (log-first commit, projections after it)', () => {
     expect((await read.getRuntime(tenant, 'b'))?.revision).toBe(1);
   });
 
+  it("projector - a document's next runtime, on another shard, is projected even before its previous runtime's finish is", async () => {
+    const tenant = uniqueTenant();
+    const [s1, s2] = [uniqueShard(), uniqueShard()];
+    // Two nodes: each writer owns one of the shards and projects it on its own.
+    const [w1, w2] = [writer(60_000), writer(60_000)];
+    await commitAll(w1, chain(tenant, 'a', s1, 1));
+    await w1.flush();
+    await commitAll(w1, [step({ tenant, id: 'a', docId: 'doc-a', shard: s1, baseRevision: 1, status: 'approved' })]);
+    await commitAll(w2, [step({ tenant, id: 'b', docId: 'doc-a', shard: s2 })]);
+    await w2.flush();
+    const read = new MySqlReadModel(pool());
+    expect((await read.getRuntime(tenant, 'b'))?.status).toBe('in_progress');
+    expect((await read.getRuntime(tenant, 'a'))?.status).toBe('in_progress'); // its finish not projected yet
+    await w1.flush();
+    expect((await read.getRuntime(tenant, 'a'))?.status).toBe('approved');
+  });
+
+  it('projector - a step that reopens a finished runtime claims its document in the commit, before any projection', async () => {
+    const [tenant, shard] = [uniqueTenant(), uniqueShard()];
+    const w = writer(60_000);
+    await commitAll(w, chain(tenant, 'a', shard, 1));
+    await commitAll(w, [step({ tenant, id: 'a', docId: 'doc-a', shard, baseRevision: 1, status: 'approved' })]);
+    await commitAll(w, [step({ tenant, id: 'b', docId: 'doc-a', shard })]);
+    const reopen = { ...step({ tenant, id: 'a', docId: 'doc-a', shard, baseRevision: 2 }), reopens: true };
+    expect(await w.commit(reopen)).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+    await commitAll(w, [step({ tenant, id: 'b', docId: 'doc-a', shard, baseRevision: 1, status: 'rejected' })]);
+    expect(await w.commit(reopen)).toMatchObject({ ok: true });
+    expect(await rows('SELECT runtime_id FROM active_documents WHERE tenant = ?', [tenant])).toEqual([
+      { runtime_id: 'a' },
+    ]);
+    await w.flush();
+    const read = new MySqlReadModel(pool());
+    expect((await read.getRuntime(tenant, 'a'))?.status).toBe('in_progress');
+    expect((await read.getRuntime(tenant, 'b'))?.status).toBe('rejected');
+  });
+
   it('projector - a task opened and closed within one window is one write of its last version; the inbox shows it once projected', async () => {
     const [tenant, shard] = [uniqueTenant(), uniqueShard()];
     const w = writer(60_000);

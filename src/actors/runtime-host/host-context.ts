@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { diffState, type CompiledWorkflow, type Effects, type RuntimeState } from '../../engine/index.ts';
+import {
+  diffState,
+  FINISHED_STATUSES,
+  type CompiledWorkflow,
+  type Effects,
+  type RuntimeState,
+} from '../../engine/index.ts';
 import type { CommitFailureCode, CommitOutcome, StepCause, TransitionRecord } from '../../store/ports.ts';
 import { actorKey, type Actor } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
@@ -102,6 +108,8 @@ export class HostContext {
       effects: result.effects,
       change: diffState(actor.state, result.state),
       cause,
+      ...(FINISHED_STATUSES.has(actor.state.status) &&
+        !FINISHED_STATUSES.has(result.state.status) && { reopens: true }),
     };
     const outcome = await this.deps.writer.commit(idempotency ? { ...record, idempotency } : record);
     if (outcome.ok) {

@@ -11,9 +11,13 @@ import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
  * their predecessors) and build the rows of the winners.
  */
 
-/** Statuses that hold the document's slot (active_documents, and the runtimes_one_active_per_doc key). */
+/** Statuses that hold the document's slot (active_documents). */
 const ACTIVE: ReadonlySet<RuntimeStatus> = new Set(['created', 'in_progress', 'failed']);
 export const isActiveStatus = (s: RuntimeStatus): boolean => ACTIVE.has(s);
+
+/** Whether `r` claims its document's slot: a start of an active runtime, or a step that reopens a finished one. */
+export const claimsSlot = (r: TransitionRecord): boolean =>
+  isActiveStatus(r.state.status) && (r.baseRevision === 0 || r.reopens === true);
 
 const SEP = '\u0000';
 export const runtimeKey = (tenant: string, id: string): string => `${tenant}${SEP}${id}`;
@@ -98,7 +102,7 @@ function judge(r: TransitionRecord, ps: PlanState): CommitOutcome {
   if (r.baseRevision !== 0 && current !== r.baseRevision) {
     return fail('conflict', `runtime ${rt.id}: expected revision ${r.baseRevision}, found ${current}`);
   }
-  if (r.baseRevision === 0 && isActiveStatus(r.state.status)) {
+  if (claimsSlot(r)) {
     const holder = ps.docs.get(docKey(r.tenant, rt.app, rt.docId));
     if (holder !== undefined && holder !== key && (ps.active.get(holder) ?? true)) {
       return fail('duplicate_runtime', `document ${rt.app}/${rt.docId} already has an active runtime`);
@@ -121,7 +125,7 @@ function accept(r: TransitionRecord, ps: PlanState): void {
     if (!change) ps.slots.set(doc, (change = { tenant: r.tenant, app: rt.app, docId: rt.docId }));
     return change;
   };
-  if (r.baseRevision === 0 && active) {
+  if (claimsSlot(r)) {
     ps.docs.set(doc, key);
     slot().claimed = rt.id;
   } else if (!active && r.baseRevision > 0) {

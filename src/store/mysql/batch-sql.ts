@@ -3,9 +3,9 @@ import type { TraceScope } from '../../shared/trace-scope.ts';
 import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { CommitOutcome, TransitionRecord } from '../ports.ts';
 import {
+  claimsSlot,
   docKey,
   idemKey,
-  isActiveStatus,
   planBatch,
   runtimeKey,
   type BatchRows,
@@ -147,7 +147,7 @@ async function lockRevisions(ctx: SqlContext, records: readonly TransitionRecord
 }
 
 async function readActiveDocs(ctx: SqlContext, records: readonly TransitionRecord[]): Promise<Map<string, string>> {
-  const fresh = records.filter((r) => r.baseRevision === 0 && isActiveStatus(r.state.status));
+  const fresh = records.filter(claimsSlot);
   if (fresh.length === 0) return new Map();
   const items = fresh.map((r) => ({ head: [r.tenant, r.state.runtime.app], id: r.state.runtime.docId }));
   const { where, values } = orGroups(group(items), ['tenant', 'app'], 'doc_id');
@@ -465,10 +465,7 @@ async function commitChecked(
 
 function duplicateOutcome(err: DuplicateKeyError): CommitOutcome {
   const message = (err.cause as Error).message;
-  if (
-    err.table === 'active_documents' ||
-    (err.table === 'runtimes' && message.includes('runtimes_one_active_per_doc'))
-  ) {
+  if (err.table === 'active_documents') {
     return { ok: false, code: 'duplicate_runtime', message: 'the document already has an active runtime' };
   }
   if (err.table === 'runtime_steps' && message.includes('runtime_steps_idem'))

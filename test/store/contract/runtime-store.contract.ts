@@ -204,11 +204,20 @@ export function runtimeStoreContract(name: string, makeSubject: MakeSubject): vo
       await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1' }));
       await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' }));
       await commitOk(s.writer, step({ tenant, id: 'r2', docId: 'po-1' }));
-      expect(await s.writer.commit(step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 2 }))).toMatchObject({
+      const reopen = { ...step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 2 }), reopens: true };
+      expect(await s.writer.commit(reopen)).toMatchObject({ ok: false, code: 'duplicate_runtime' });
+      expect((await s.store.loadRuntime(tenant, 'r1'))?.status).toBe('approved');
+    });
+
+    it('commit - reopening a finished runtime claims its document again: a start of the document is then duplicate_runtime', async () => {
+      await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1' }));
+      await commitOk(s.writer, step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 1, status: 'approved' }));
+      await commitOk(s.writer, { ...step({ tenant, id: 'r1', docId: 'po-1', baseRevision: 2 }), reopens: true });
+      expect(await s.writer.commit(step({ tenant, id: 'r2', docId: 'po-1' }))).toMatchObject({
         ok: false,
         code: 'duplicate_runtime',
       });
-      expect((await s.store.loadRuntime(tenant, 'r1'))?.status).toBe('approved');
+      expect((await s.store.findActiveRuntime(tenant, 'purchase.order', 'po-1'))?.runtime.id).toBe('r1');
     });
 
     it('commit - a state whose revision does not follow the base is refused', async () => {
