@@ -4,6 +4,7 @@
  * the CRUD baseline measured in the same run.
  */
 import type { DbPerCommand } from './bench-mariadb.ts';
+import type { CpuBudget } from './cpu-budget.ts';
 import type { HttpLoadReport } from './http-load.ts';
 import { ms, rate } from './measure.ts';
 import type { ProcessUsage } from './process-stats.ts';
@@ -43,6 +44,8 @@ export interface SystemRun {
   serverCpuMicros: number;
   /** The nodes' group commits over the window, from their /metrics (bflow only). */
   writer?: WriterWindow;
+  /** The CPU every process on the machine spent per command, and the rate that allows (bench/cpu-budget.ts). */
+  budget: CpuBudget;
 }
 
 /** Group commits over a window: how many, their mean size and duration, and the node's mean command time. */

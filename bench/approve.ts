@@ -15,7 +15,9 @@
  * each answered once durable). For each it prints durable commands/s, p50/p99,
  * MariaDB CPU µs, statements and transactions per command, the read model's
  * (inbox) lag p99, and the warm-up (time to 90% of the steady rate, from the
- * first request); then PASS/FAIL per target. The first `--warmup` seconds are
+ * first request); the CPU every process on the machine spent per command, and
+ * the rate that allows on its cores (bench/cpu-budget.ts: what bounds the
+ * throughput targets); then PASS/FAIL per target. The first `--warmup` seconds are
  * excluded from every figure except the warm-up itself.
  *
  *   node --import tsx bench/approve.ts [--seconds 15] [--warmup 8] [--concurrency 64] [--tenants 200]
@@ -31,11 +33,13 @@ import { BENCH_SHARDS, NO_RATE_LIMIT, startBenchStack } from './bflow-stack.ts';
 import { spawnHttpLoad } from './http-load.ts';
 import { codes, fixLoadRow, lat, ms, passFail, rate, sleep, usageLine } from './measure.ts';
 import { type Samples, scrape, sumOf } from './metrics-scrape.ts';
-import { type ProcessUsage, servicePids, UsageWindow } from './process-stats.ts';
+import { machineBusySeconds, type ProcessUsage, servicePids, UsageWindow } from './process-stats.ts';
+import { allowedMicros, BUDGET_PARTS, cpuBudget } from './cpu-budget.ts';
 import { reapAll, reaped } from './reaper.ts';
 import { intArg, printTable, secondsArg, stringArg, writeResult } from './report.ts';
 import { startServerProcess } from './server-process.ts';
 import {
+  TARGETS,
   approveTargets,
   type SystemName,
   type SystemRun,
@@ -129,8 +133,11 @@ async function measure(
   const metricsUrls = target.processes.flatMap((t) => (t.metricsUrl === undefined ? [] : [t.metricsUrl]));
   const [before, metricsBefore] = await Promise.all([mariadb.counters(), scrapeAll(metricsUrls)]);
   window.start();
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
   await sleep(o.seconds * 1000);
   const usage = window.stop();
+  const machineBusyCores = (machineBusySeconds() - busy0) / ((performance.now() - t0) / 1000);
   const [after, metricsAfter] = await Promise.all([mariadb.counters(), scrapeAll(metricsUrls)]);
   const load = await p.result;
   fixLoadRow(usage, load, o.seconds);
@@ -142,6 +149,7 @@ async function measure(
     db: perCommand(before, after, load.commandsPerSecond * o.seconds),
     warmUpSeconds: warmUpSeconds(load.timeline, load.commandsPerSecond),
     serverCpuMicros: (1e6 * coresOf(usage, target.processes)) / load.commandsPerSecond,
+    budget: cpuBudget(usage, load.commandsPerSecond, cpus().length, machineBusyCores),
     ...(metricsUrls.length > 0 && { writer: writerWindow(metricsBefore, metricsAfter, o.seconds) }),
   };
 }
@@ -338,6 +346,34 @@ function resultRows(outcomes: readonly Outcome[]): string[][] {
   return rows;
 }
 
+/** Each system's CPU per command by process, their sum, and the rate it allows on this machine's cores. */
+function budgetRows(runs: readonly SystemRun[]): string[][] {
+  return [
+    ['system', ...BUDGET_PARTS.map((p) => p.part), 'total', `ceiling on ${cpus().length} cores`, 'machine busy'],
+    ...runs.map((r) => [
+      r.label,
+      ...r.budget.parts.map((x) => (x > 0 ? micros(x) : '—')),
+      micros(r.budget.totalMicros),
+      `${rate(r.budget.ceiling)}/s`,
+      `${fixed(r.budget.machineBusyCores)} cores`,
+    ]),
+  ];
+}
+
+/** What the throughput targets leave per command on this machine, beside what the co-located system spent. */
+function budgetNote(runs: Partial<Record<SystemName, SystemRun>>): string | undefined {
+  const base = runs.baseline;
+  const co = runs.colocated;
+  if (!base || !co) return undefined;
+  const cores = cpus().length;
+  const need = (factor: number) => {
+    const target = factor * base.load.commandsPerSecond;
+    return `${factor}× (${rate(target)}/s) allows ${micros(allowedMicros(target, cores))}`;
+  };
+  const [system, loadPart, mariadb] = co.budget.parts;
+  return `  the targets on ${cores} cores, every process included: ${need(TARGETS.splitFactor)}, ${need(TARGETS.colocatedFactor)}, ${need(TARGETS.goalFactor)} per command; co-located spent ${micros(co.budget.totalMicros)}, of which the load ${micros(loadPart!)} and MariaDB ${micros(mariadb!)} alone, bflow ${micros(system!)}`;
+}
+
 /** The options, or exit 2 with a message naming the bad one. */
 function parseArgs(): { o: Options; systems: SystemName[] } {
   try {
@@ -394,6 +430,15 @@ async function main(): Promise<void> {
   console.log(
     `  inbox lag: ${o.lagObservers} of the clients, after each submit, read the manager's inbox every 20 ms until the task shows; lag = submit answered → that read answered.`,
   );
+  const measured = Object.values(runs);
+  if (measured.length > 0) {
+    printTable(
+      'CPU per command, every process on the machine (its cores over the window ÷ commands/s; machine busy: /proc/stat, other work included)',
+      budgetRows(measured),
+    );
+    const note = budgetNote(runs);
+    if (note) console.log(note);
+  }
   // The writer's encryption CPU, measured in process (a loaded machine moves the rates above far more than it).
   const encryption = systems.includes('colocated') ? await measureEncryptionCost() : undefined;
   if (encryption)

@@ -15,6 +15,24 @@ export function cpuOf(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds the whole machine has been busy since boot: every core's user, nice, system and interrupt
+ * time (/proc/stat's first line: idle, iowait and a hypervisor's steal left out; USER_HZ is 100 on Linux), NaN where there is no /proc/stat.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size of a process in bytes (VmRSS), NaN when gone. */
 export function rssOf(pid: number | undefined): number {
   try {

@@ -5,6 +5,8 @@ import { perCommand, type ServerCounters, STATUS_COUNTERS } from '../../bench/be
 import type { HttpLoadReport } from '../../bench/http-load.ts';
 import { summarise } from '../../bench/load-process.ts';
 import { growthOf } from '../../bench/memory-growth.ts';
+import { allowedMicros, BUDGET_PARTS, cpuBudget } from '../../bench/cpu-budget.ts';
+import { machineBusySeconds } from '../../bench/process-stats.ts';
 import { warmUpSeconds } from '../../bench/warm-up.ts';
 import { readKindOf } from '../../bench/measure.ts';
 import { scrape, sumOf } from '../../bench/metrics-scrape.ts';
@@ -236,6 +238,27 @@ describe('bench arithmetic', () => {
     expect(growthOf(samples, 800_000, 'rssMiB').growth).toBeNaN();
   });
 
+  it('the CPU budget sums each process of the machine per command, and the rate that sum allows', () => {
+    const usage = [
+      { name: 'bflow all', cores: 0.9 },
+      { name: 'load (HTTP client)', cores: 0.2 },
+      { name: 'mariadbd (private)', cores: 0.2 },
+      { name: 'nats-server (shared)', cores: 0.16 },
+      { name: 'redis-server (shared)', cores: 0.04 },
+      { name: 'gone', cores: Number.NaN },
+    ].map((u) => ({ ...u, pid: 1, rssMiB: 1, peakRssMiB: 1 }));
+    const b = cpuBudget(usage, 2000, 2, 1.7);
+    expect(BUDGET_PARTS.map((p) => p.part)).toEqual(['system', 'load', 'MariaDB', 'NATS', 'Redis']);
+    expect(b.parts.map((x) => Math.round(x))).toEqual([450, 100, 100, 80, 20]);
+    expect(Math.round(b.totalMicros)).toBe(750);
+    expect(Math.round(b.ceiling)).toBe(2667); // 2 cores ÷ 750 µs
+    expect(b.machineBusyCores).toBe(1.7);
+    expect(allowedMicros(4000, 2)).toBe(500);
+    const busy = machineBusySeconds();
+    expect(busy).toBeGreaterThan(0);
+    expect(machineBusySeconds()).toBeGreaterThanOrEqual(busy);
+  });
+
   it('approve targets: each bflow system against the baseline of the same run', () => {
     const run = (
       system: SystemRun['system'],
@@ -249,6 +272,7 @@ describe('bench arithmetic', () => {
       usage: [],
       warmUpSeconds: 1,
       serverCpuMicros: 0,
+      budget: cpuBudget([], cmdPerSec, 2, 1),
       db: { cpuMicros, statements: 1, transactions: 0.1, handlerCommits: 1, bytesIn: 1000, bytesOut: 100, byVerb: {} },
       load: {
         commandsPerSecond: cmdPerSec,
