@@ -77,6 +77,13 @@ export async function startPrivateServer(spec: PrivateServerSpec): Promise<Priva
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.on('error', (err) => (output += `\nspawn error: ${err.message}; ${spec.installHint}`));
+    // Not signalled by a test: it crashed or was killed from outside. Its last output says why.
+    child.once('exit', (code, signal) => {
+      if (!child.killed)
+        process.stderr.write(
+          `private ${spec.binary} on port ${port} exited (${signal ?? `code ${code}`}):\n${output}\n`,
+        );
+    });
     await waitFor(
       () => {
         if (!running(child)) throw new Error(`${spec.binary} exited:\n${output}`);
