@@ -23,6 +23,7 @@ describe('deploy - grafana dashboard', () => {
       ['commit batch size', /bflow_store_writer_batch_size_sum/],
       ['statements per command', /bflow_mysql_statements_total.*\/.*bflow_command_duration_seconds_count/],
       ['outbox lag', /bflow_outbox_lag_seconds_bucket/],
+      ['projection lag', /bflow_store_writer_projection_lag_seconds_bucket/],
       ['webhook deliveries', /bflow_webhook_deliveries_total/],
       ['SLA breaches', /bflow_timer_deliveries_total\{result="fired",kind="sla_due"\}/],
       ['429s', /bflow_rate_limited_total/],

@@ -30,6 +30,7 @@ describe('deploy - prometheus rules', () => {
         'shard_without_owner',
         'lease_churn',
         'outbox_lag',
+        'projection_lag',
         'webhook_deliveries_failing',
         'node_down',
         'high_p99_latency',

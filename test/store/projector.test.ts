@@ -1,4 +1,5 @@
 import type mysql from 'mysql2/promise';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { diffState, type RuntimeState } from '../../src/engine/index.ts';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
@@ -6,6 +7,7 @@ import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
+import { registerTransitionWriterMetrics } from '../../src/store/mysql/writer-metrics.ts';
 import type { TransitionRecord } from '../../src/store/ports.ts';
 import { useTestDatabase, type TestDatabase } from '../harness/mysql.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -365,6 +367,40 @@ describe('projector (log-first commit, projections after it)', () => {
     // The next batch on the shard commits after the settle, with a higher position.
     const next = chain(tenant, 'after', shard, 1);
     await commitAll(w, next);
+  });
+
+  it("projector - metrics: projections by result, the oldest step's wait from its commit, the backlog back to 0 once projected", async () => {
+    const own = await useTestDatabase('projector_metrics');
+    const registry = new Registry();
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 60_000,
+      metrics: registerTransitionWriterMetrics(registry),
+      onProjectionError: () => undefined,
+    });
+    const text = () => registry.metrics();
+    try {
+      await commitAll(w, chain('t-metrics', 'r1', 1, 2));
+      expect(await text()).toContain('bflow_store_writer_projection_backlog_steps 2');
+      expect(await text()).toContain('bflow_store_writer_projections_total{result="failed"} 0');
+      await w.flush();
+      expect(await text()).toContain('bflow_store_writer_projections_total{result="ok"} 1');
+      expect(await text()).toContain('bflow_store_writer_projection_lag_seconds_count 1');
+      expect(await text()).toContain('bflow_store_writer_projection_backlog_steps 0');
+      await own.pool.query('RENAME TABLE runtimes TO runtimes_away'); // the next projection fails, and is retried
+      await commitAll(w, chain('t-metrics', 'r2', 1, 1));
+      const flushed = w.flush();
+      await waitFor(async () => (await text()).includes('bflow_store_writer_projections_total{result="failed"} 1'), {
+        what: 'a failed projection counted',
+      });
+      expect(await text()).toContain('bflow_store_writer_projection_backlog_steps 1');
+      await own.pool.query('RENAME TABLE runtimes_away TO runtimes');
+      await flushed;
+      expect(await text()).toContain('bflow_store_writer_projections_total{result="ok"} 2');
+      expect(await text()).toContain('bflow_store_writer_projection_backlog_steps 0');
+    } finally {
+      await w.close();
+      await own.drop();
+    }
   });
 
   it('projector - closing gives up a projection MySQL refuses (the next owner projects the log), never hangs', async () => {

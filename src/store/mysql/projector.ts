@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import type { Gauge } from 'prom-client';
+import type { TransitionWriterMetrics } from './writer-metrics.ts';
 import type { RuntimeState } from '../../engine/index.ts';
 import type { TransitionRecord } from '../ports.ts';
 import { replaySteps, stepEffects } from '../step-log.ts';
@@ -37,8 +37,12 @@ export interface ProjectorOptions {
    * once instead of at the end of its window. @default 10000
    */
   maxBacklog?: number;
-  /** Counts the steps queued or being projected (inc on enqueue, dec once projected or given up). @default none */
-  backlogGauge?: Pick<Gauge, 'inc' | 'dec'>;
+  /**
+   * `projectionBacklog` counts the steps queued or being projected (inc on enqueue, dec once projected or given
+   * up); `projections` counts projections by result; `projectionLag` observes each projection's oldest step's
+   * wait from its commit. @default none
+   */
+  metrics?: Pick<TransitionWriterMetrics, 'projectionBacklog' | 'projections' | 'projectionLag'>;
 }
 
 const DEFAULT_MAX_BACKLOG = 10_000;
@@ -127,7 +131,7 @@ export class MySqlProjector {
     if (committed.length === 0) return;
     if (this.queue.length === 0) this.queuedSince = Date.now();
     this.queue.push(...committed);
-    this.options.backlogGauge?.inc(committed.length);
+    this.options.metrics?.projectionBacklog.inc(committed.length);
     this.arm(this.options.delayMs);
   }
 
@@ -198,15 +202,20 @@ export class MySqlProjector {
     this.inFlightSteps = work.queued.length;
     this.inFlight = this.project(work)
       .then(() => {
-        this.options.backlogGauge?.dec(work.queued.length);
+        const metrics = this.options.metrics;
+        metrics?.projectionBacklog.dec(work.queued.length);
+        metrics?.projections.inc({ result: 'ok' });
+        if (metrics && work.queuedSince !== undefined)
+          metrics.projectionLag.observe((Date.now() - work.queuedSince) / 1000);
         this.failures = 0;
         for (const done of work.done) done();
       })
       .catch((err: unknown) => {
         this.stats.failures += 1;
+        this.options.metrics?.projections.inc({ result: 'failed' });
         this.options.onError?.(err);
         if (this.closing) {
-          this.options.backlogGauge?.dec(work.queued.length + this.queue.length);
+          this.options.metrics?.projectionBacklog.dec(work.queued.length + this.queue.length);
           for (const done of [...work.done, ...this.waiters]) done();
           this.queue = [];
           this.catchUps.clear();

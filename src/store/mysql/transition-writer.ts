@@ -168,7 +168,7 @@ export class MySqlTransitionWriter implements TransitionWriter {
         now: this.options.now,
         cipher: this.options.cipher,
         ...(options.projectionBacklog !== undefined && { maxBacklog: options.projectionBacklog }),
-        ...(this.options.metrics && { backlogGauge: this.options.metrics.projectionBacklog }),
+        ...(this.options.metrics && { metrics: this.options.metrics }),
         ...(options.onProjectionError && { onError: options.onProjectionError }),
       });
     }

@@ -11,6 +11,10 @@ export interface TransitionWriterMetrics {
   transactions: Counter<'path'>;
   /** Committed steps handed to the projectors and not projected yet (BFLOW_PROJECTION_DELAY_MS > 0). */
   projectionBacklog: Gauge;
+  /** Projection transactions by result: ok, failed (retried with a backoff). */
+  projections: Counter<'result'>;
+  /** Seconds from the commit of the oldest step a projection wrote to the projection's commit. */
+  projectionLag: Histogram;
 }
 
 /** Creates the group-commit writer's metrics on `registry` (call once per registry; share among writers). */
@@ -49,5 +53,25 @@ export function registerTransitionWriterMetrics(
       help: 'Committed steps waiting to be projected (runtime rows, inbox rows, timers); commits wait above BFLOW_PROJECTION_BACKLOG',
       registers,
     }),
+    projections: initialised(
+      new Counter({
+        name: `${prefix}projections_total`,
+        help: 'Projection transactions (runtime rows, inbox rows, timers of committed steps) by result: ok, failed (retried)',
+        labelNames: ['result'],
+        registers,
+      }),
+    ),
+    projectionLag: new Histogram({
+      name: `${prefix}projection_lag_seconds`,
+      help: "Seconds from the commit of the oldest step a projection wrote to the projection's commit: how stale the inbox got",
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    }),
   };
+}
+
+/** Both results at 0 from the start, so a rate over them is 0 rather than no data until the first failure. */
+function initialised(counter: Counter<'result'>): Counter<'result'> {
+  for (const result of ['ok', 'failed']) counter.inc({ result }, 0);
+  return counter;
 }
