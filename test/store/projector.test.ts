@@ -403,6 +403,37 @@ describe('projector (log-first commit, projections after it)', () => {
     }
   });
 
+  it('projector - a shard whose rows MySQL keeps refusing holds back only its own steps: after two refusals each shard is projected on its own', async () => {
+    const own = await useTestDatabase('projector_isolate');
+    const errors: unknown[] = [];
+    const w = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 50, onProjectionError: (e) => errors.push(e) });
+    const read = new MySqlReadModel(own.pool);
+    const [bad, good] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b); // the refused shard goes first
+    try {
+      await own.pool.query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
+      );
+      await commitAll(w, [...chain('t-iso', 'poison', bad!, 1), ...chain('t-iso', 'fine', good!, 2)]);
+      await waitFor(async () => (await read.getRuntime('t-iso', 'fine'))?.revision === 2, {
+        what: "the other shard's runtime projected",
+      });
+      expect(await read.getRuntime('t-iso', 'poison')).toBeUndefined();
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+      expect(String((errors[0] as Error).message)).toContain('refused for the test');
+      await commitAll(w, chain('t-iso', 'later', good!, 1)); // the good shard keeps moving while the bad one fails
+      await waitFor(async () => (await read.getRuntime('t-iso', 'later')) !== undefined, {
+        what: 'a later step projected',
+      });
+      await own.pool.query('DROP TRIGGER refuse_poison');
+      await w.flush();
+      expect((await read.getRuntime('t-iso', 'poison'))?.revision).toBe(1);
+      expect(w.projector!.stats.steps).toBe(4);
+    } finally {
+      await w.close();
+      await own.drop();
+    }
+  });
+
   it('projector - closing gives up a projection MySQL refuses (the next owner projects the log), never hangs', async () => {
     const own = await useTestDatabase('projector_close');
     const errors: unknown[] = [];

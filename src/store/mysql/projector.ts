@@ -7,6 +7,7 @@ import { projectionRows, runtimeKey } from './batch-plan.ts';
 import { outsideTrace } from '../../shared/trace-scope.ts';
 import { writeProjections, type SqlContext } from './batch-sql.ts';
 import { allowsMultipleStatements } from './pool.ts';
+import { isUnavailable } from './sql.ts';
 import { openState, openStepBody } from './sealed-columns.ts';
 import { type FieldCipher, PLAINTEXT_CIPHER } from '../crypto/field-cipher.ts';
 
@@ -47,6 +48,20 @@ export interface ProjectorOptions {
 
 const DEFAULT_MAX_BACKLOG = 10_000;
 
+/** Refused projections in a row after which the shards are projected one transaction each (see projectEach). */
+const ISOLATE_AFTER_REFUSALS = 2;
+
+/** Some shards of a projection failed, the others committed: what is left to project, and the first error. */
+class PartlyProjected extends Error {
+  constructor(
+    readonly left: CommittedRecord[],
+    readonly leftCatchUp: Set<number>,
+    options: { cause: unknown },
+  ) {
+    super(`projection of ${left.length} steps failed`, options);
+  }
+}
+
 /** A committed step and its position in its shard's log. */
 export interface CommittedRecord {
   record: TransitionRecord;
@@ -84,6 +99,8 @@ export class MySqlProjector {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private failures = 0;
+  /** Projections in a row that MySQL refused (a statement error, not an outage): see projectEach. */
+  private refusals = 0;
   /** Steps of the projection in flight (see maxBacklog). */
   private inFlightSteps = 0;
   /** Writers waiting for the backlog to fall to maxBacklog (see room). */
@@ -200,33 +217,36 @@ export class MySqlProjector {
     this.catchUps = new Set();
     this.waiters = [];
     this.inFlightSteps = work.queued.length;
-    this.inFlight = this.project(work)
+    this.inFlight = (this.refusals >= ISOLATE_AFTER_REFUSALS ? this.projectEach(work) : this.project(work))
       .then(() => {
-        const metrics = this.options.metrics;
-        metrics?.projectionBacklog.dec(work.queued.length);
-        metrics?.projections.inc({ result: 'ok' });
-        if (metrics && work.queuedSince !== undefined)
-          metrics.projectionLag.observe((Date.now() - work.queuedSince) / 1000);
+        this.options.metrics?.projectionBacklog.dec(work.queued.length);
         this.failures = 0;
+        this.refusals = 0;
         for (const done of work.done) done();
       })
-      .catch((err: unknown) => {
+      .catch((thrown: unknown) => {
+        const partly = thrown instanceof PartlyProjected ? thrown : undefined;
+        const err = partly ? partly.cause : thrown;
+        const left = partly ? partly.left : work.queued;
+        const leftCatchUp = partly ? partly.leftCatchUp : work.catchUp;
+        this.options.metrics?.projectionBacklog.dec(work.queued.length - left.length);
         this.stats.failures += 1;
         this.options.metrics?.projections.inc({ result: 'failed' });
         this.options.onError?.(err);
         if (this.closing) {
-          this.options.metrics?.projectionBacklog.dec(work.queued.length + this.queue.length);
+          this.options.metrics?.projectionBacklog.dec(left.length + this.queue.length);
           for (const done of [...work.done, ...this.waiters]) done();
           this.queue = [];
           this.catchUps.clear();
           this.waiters = [];
           return;
         }
-        // Nothing was written: back in front of the queue, retried after a backoff.
+        // What was not written goes back in front of the queue, retried after a backoff.
         this.failures += 1;
-        if (work.queued.length > 0) this.queuedSince = work.queuedSince;
-        this.queue = [...work.queued, ...this.queue];
-        for (const s of work.catchUp) this.catchUps.add(s);
+        this.refusals = isUnavailable(err) ? 0 : this.refusals + 1;
+        if (left.length > 0) this.queuedSince = work.queuedSince;
+        this.queue = [...left, ...this.queue];
+        for (const s of leftCatchUp) this.catchUps.add(s);
         this.waiters = [...work.done, ...this.waiters];
       })
       .finally(() => {
@@ -240,6 +260,41 @@ export class MySqlProjector {
         }
         this.releaseRoom();
       });
+  }
+
+  /**
+   * After projections MySQL refused (not an outage: a row one shard's steps write that the server will not take),
+   * one transaction per shard, so that the others' inboxes and lists move on while that shard's steps are
+   * retried. Stops at an outage: what is left waits for the next run. Back to one transaction once all succeed.
+   */
+  private async projectEach(work: Work): Promise<void> {
+    const shards = [...new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp])].sort((a, b) => a - b);
+    const left: CommittedRecord[] = [];
+    const leftCatchUp = new Set<number>();
+    let first: unknown;
+    let outage = false;
+    for (const shard of shards) {
+      const part: Work = {
+        queued: work.queued.filter((c) => c.record.shard === shard),
+        queuedSince: work.queuedSince,
+        catchUp: work.catchUp.has(shard) ? new Set([shard]) : new Set(),
+        done: [],
+      };
+      if (outage) {
+        left.push(...part.queued);
+        for (const s of part.catchUp) leftCatchUp.add(s);
+        continue;
+      }
+      try {
+        await this.project(part);
+      } catch (err) {
+        first ??= err;
+        outage = isUnavailable(err);
+        left.push(...part.queued);
+        for (const s of part.catchUp) leftCatchUp.add(s);
+      }
+    }
+    if (first !== undefined) throw new PartlyProjected(left, leftCatchUp, { cause: first });
   }
 
   private async project(work: Work): Promise<void> {
@@ -277,6 +332,10 @@ export class MySqlProjector {
       await this.query(ctx, 'COMMIT');
       this.stats.transactions += 1;
       clean = true;
+      const metrics = this.options.metrics;
+      metrics?.projections.inc({ result: 'ok' });
+      if (metrics && work.queued.length > 0 && work.queuedSince !== undefined)
+        metrics.projectionLag.observe((Date.now() - work.queuedSince) / 1000);
     } finally {
       if (clean) conn.release();
       else conn.destroy();

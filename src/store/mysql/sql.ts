@@ -70,10 +70,20 @@ const UNAVAILABLE = new Set([
   'ER_CON_COUNT_ERROR',
 ]);
 
+/**
+ * Whether `err` is MySQL being unavailable (connection loss, a timeout, a lock wait), as opposed to a statement
+ * the server refused for what it holds (a constraint, a value, a trigger): the first passes, the second repeats.
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof StoreError) return err.code === 'store_unavailable';
+  const e = err as { code?: string; fatal?: boolean } | null;
+  return !!e && (e.fatal === true || (e.code !== undefined && UNAVAILABLE.has(e.code)));
+}
+
 /** Connection loss, timeouts and lock waits become a retryable `store_unavailable`; other errors pass through. */
 function toStoreError(err: unknown): unknown {
-  const e = err as { code?: string; fatal?: boolean; message?: string };
-  if (e && (e.fatal === true || (e.code !== undefined && UNAVAILABLE.has(e.code)))) {
+  const e = err as { message?: string; code?: string };
+  if (!(err instanceof StoreError) && isUnavailable(err)) {
     return new StoreError('store_unavailable', `MySQL unavailable: ${e.message ?? e.code}`, { cause: err });
   }
   return err;
