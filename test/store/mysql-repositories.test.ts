@@ -3,6 +3,7 @@ import { MySqlDirectoryStore } from '../../src/store/mysql/directory-store.ts';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
+import { isUnavailable } from '../../src/store/mysql/sql.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlWorkflowStore } from '../../src/store/mysql/workflow-store.ts';
 import { useTestDatabase } from '../harness/mysql.ts';
@@ -24,6 +25,30 @@ describe('mysql repositories - failures', () => {
       unavailable,
     );
     await expect(new MySqlWorkflowStore(pool).publish('t', 'wf', 0)).rejects.toMatchObject(unavailable);
+  });
+
+  it('repositories - isUnavailable tells an outage (no server, a timeout) from a statement the server refused', async () => {
+    const down = createMySqlPool(`mysql://root@127.0.0.1:${await freePort()}/none`, { connectTimeoutMs: 1000 });
+    pools.push(down);
+    const db = await useTestDatabase('unavailable_kinds');
+    try {
+      const errorOf = (p: Promise<unknown>) =>
+        p.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(isUnavailable(await errorOf(down.query('SELECT 1')))).toBe(true);
+      expect(isUnavailable(await errorOf(db.pool.query({ sql: 'SELECT SLEEP(2)', timeout: 50 })))).toBe(true);
+      expect(isUnavailable(await errorOf(new MySqlRuntimeStore(down).loadRuntime('t', 'r')))).toBe(true);
+      const refused = await errorOf(db.pool.query('INSERT INTO no_such_table VALUES (1)'));
+      expect(refused).toMatchObject({ code: 'ER_NO_SUCH_TABLE' });
+      expect(isUnavailable(refused)).toBe(false);
+      expect(isUnavailable(await errorOf(db.pool.query("SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no'")))).toBe(
+        false,
+      );
+    } finally {
+      await db.drop();
+    }
   });
 });
 
