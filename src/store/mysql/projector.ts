@@ -62,6 +62,10 @@ class PartlyProjected extends Error {
   }
 }
 
+/** The shards `work` projects, in ascending order. */
+const shardsOf = (work: Work): number[] =>
+  [...new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp])].sort((a, b) => a - b);
+
 /** A committed step and its position in its shard's log. */
 export interface CommittedRecord {
   record: TransitionRecord;
@@ -268,39 +272,36 @@ export class MySqlProjector {
    * retried. Stops at an outage: what is left waits for the next run. Back to one transaction once all succeed.
    */
   private async projectEach(work: Work): Promise<void> {
-    const shards = [...new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp])].sort((a, b) => a - b);
     const left: CommittedRecord[] = [];
     const leftCatchUp = new Set<number>();
     let first: unknown;
     let outage = false;
-    for (const shard of shards) {
+    for (const shard of shardsOf(work)) {
       const part: Work = {
         queued: work.queued.filter((c) => c.record.shard === shard),
         queuedSince: work.queuedSince,
         catchUp: work.catchUp.has(shard) ? new Set([shard]) : new Set(),
         done: [],
       };
-      if (outage) {
-        left.push(...part.queued);
-        for (const s of part.catchUp) leftCatchUp.add(s);
-        continue;
+      if (!outage) {
+        try {
+          await this.project(part);
+          continue;
+        } catch (err) {
+          first ??= err;
+          outage = isUnavailable(err);
+        }
       }
-      try {
-        await this.project(part);
-      } catch (err) {
-        first ??= err;
-        outage = isUnavailable(err);
-        left.push(...part.queued);
-        for (const s of part.catchUp) leftCatchUp.add(s);
-      }
+      left.push(...part.queued);
+      for (const s of part.catchUp) leftCatchUp.add(s);
     }
     if (first !== undefined) throw new PartlyProjected(left, leftCatchUp, { cause: first });
   }
 
   private async project(work: Work): Promise<void> {
     // In shard order, as every writer of shard_watermarks locks its rows: no lock-order deadlock.
-    const shards = new Set([...work.queued.map((c) => c.record.shard), ...work.catchUp].sort((a, b) => a - b));
-    if (shards.size === 0) return;
+    const shards = shardsOf(work);
+    if (shards.length === 0) return;
     const conn = await this.pool.getConnection();
     // Projections run after their commands were answered: outside their traces.
     const ctx: SqlContext = {
@@ -312,7 +313,7 @@ export class MySqlProjector {
     let clean = false;
     try {
       await this.query(ctx, 'START TRANSACTION');
-      const projected = await this.lockWatermarks(ctx, [...shards]);
+      const projected = await this.lockWatermarks(ctx, shards);
       const own = work.queued.filter((c) => c.position > (projected.get(c.record.shard) ?? 0));
       const others = await this.unprojectedOfOthers(ctx, projected, own, work.catchUp);
       const all = [...others, ...own].sort((a, b) => a.position - b.position);
