@@ -5,6 +5,7 @@ import { diffState, type RuntimeState } from '../../src/engine/index.ts';
 import { createMySqlPool } from '../../src/store/mysql/pool.ts';
 import { MySqlReadModel } from '../../src/store/mysql/read-model.ts';
 import { mysqlStatementCounts } from '../../src/store/mysql/statement-metrics.ts';
+import { isUnavailable } from '../../src/store/mysql/sql.ts';
 import { MySqlRuntimeStore } from '../../src/store/mysql/runtime-store.ts';
 import { MySqlTransitionWriter } from '../../src/store/mysql/transition-writer.ts';
 import { registerTransitionWriterMetrics } from '../../src/store/mysql/writer-metrics.ts';
@@ -406,7 +407,12 @@ describe('projector (log-first commit, projections after it)', () => {
   it('projector - a shard whose rows MySQL keeps refusing holds back only its own steps: after two refusals each shard is projected on its own', async () => {
     const own = await useTestDatabase('projector_isolate');
     const errors: unknown[] = [];
-    const w = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 50, onProjectionError: (e) => errors.push(e) });
+    const registry = new Registry();
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 50,
+      onProjectionError: (e) => errors.push(e),
+      metrics: registerTransitionWriterMetrics(registry),
+    });
     const read = new MySqlReadModel(own.pool);
     const [bad, good] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b); // the refused shard goes first
     try {
@@ -420,15 +426,82 @@ describe('projector (log-first commit, projections after it)', () => {
       expect(await read.getRuntime('t-iso', 'poison')).toBeUndefined();
       expect(errors.length).toBeGreaterThanOrEqual(2);
       expect(String((errors[0] as Error).message)).toContain('refused for the test');
-      await commitAll(w, chain('t-iso', 'later', good!, 1)); // the good shard keeps moving while the bad one fails
-      await waitFor(async () => (await read.getRuntime('t-iso', 'later')) !== undefined, {
-        what: 'a later step projected',
-      });
+      // The good shard keeps moving while the bad one fails, at its own pace: the bad shard's retries back off on
+      // their own (100 ms doubling), so ten projections of the good shard in a row see few of them (one each
+      // with a backoff shared by all shards).
+      const refusedBefore = errors.length;
+      for (let i = 0; i < 10; i++) {
+        await commitAll(w, chain('t-iso', `later-${i}`, good!, 1));
+        await waitFor(async () => (await read.getRuntime('t-iso', `later-${i}`)) !== undefined, {
+          what: `later step ${i} projected`,
+        });
+      }
+      expect(errors.length - refusedBefore).toBeLessThanOrEqual(6);
+      expect(await read.getRuntime('t-iso', 'poison')).toBeUndefined();
       await own.pool.query('DROP TRIGGER refuse_poison');
       await w.flush();
       expect((await read.getRuntime('t-iso', 'poison'))?.revision).toBe(1);
-      expect(w.projector!.stats.steps).toBe(4);
+      expect(w.projector!.stats.steps).toBe(13);
+      expect(await registry.metrics()).toContain('bflow_store_writer_projection_backlog_steps 0');
     } finally {
+      await w.close();
+      await own.drop();
+    }
+  });
+
+  it('projector - an outage in the middle of a round of one transaction per shard: the shards before it stay projected, the rest wait for it to end; every step is projected once', async () => {
+    const own = await useTestDatabase('projector_isolate_outage');
+    const errors: unknown[] = [];
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 50,
+      queryTimeoutMs: 300,
+      onProjectionError: (e) => errors.push(e),
+    });
+    const read = new MySqlReadModel(own.pool);
+    const projected = async (id: string) => (await read.getRuntime('t-out', id)) !== undefined;
+    // In shard order: the refused shard, a healthy one, the one an outage hits, one after it.
+    const [bad, good, held, after] = [uniqueShard(), uniqueShard(), uniqueShard(), uniqueShard()].sort((a, b) => a - b);
+    const locker = await own.pool.getConnection();
+    try {
+      await own.pool.query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
+      );
+      await commitAll(w, [...chain('t-out', 'poison', bad!, 1), ...chain('t-out', 'fine', good!, 1)]);
+      await waitFor(() => projected('fine'), { what: 'one transaction per shard, after two refusals' });
+      // The outage: the held shard's watermark row is locked, so its transaction times out (as a frozen server's would).
+      await own.pool.query(
+        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
+        [held],
+      );
+      await locker.query('START TRANSACTION');
+      await locker.query('SELECT shard FROM shard_watermarks WHERE shard = ? FOR UPDATE', [held]);
+      await commitAll(w, [
+        ...chain('t-out', 'fine-2', good!, 1),
+        ...chain('t-out', 'held', held!, 2),
+        ...chain('t-out', 'after', after!, 1),
+      ]);
+      await waitFor(() => errors.some((e) => isUnavailable(e)), { what: 'the outage reported' });
+      await waitFor(() => projected('fine-2'), { what: 'the shard before the outage projected' });
+      expect(await projected('held')).toBe(false);
+      expect(await projected('after')).toBe(false); // not tried: the round stopped at the outage
+      await locker.query('ROLLBACK');
+      // Still one transaction per shard (the bad shard still refuses): the held and the later shard move on.
+      await waitFor(async () => (await projected('held')) && (await projected('after')), {
+        what: 'the shards after the outage projected once it ended',
+      });
+      expect(await projected('poison')).toBe(false);
+      await own.pool.query('DROP TRIGGER refuse_poison');
+      await w.flush();
+      expect((await read.getRuntime('t-out', 'held'))?.revision).toBe(2);
+      expect(await projected('poison')).toBe(true);
+      expect(w.projector!.stats.steps).toBe(6); // each step once
+      const marks = await own.pool.query<mysql.RowDataPacket[]>(
+        'SELECT w.shard, w.projected_position AS projected, MAX(s.position) AS top FROM shard_watermarks w JOIN runtime_steps s ON s.shard = w.shard GROUP BY w.shard',
+      );
+      for (const m of marks[0]) expect(Number(m.projected)).toBe(Number(m.top));
+      expect(marks[0]).toHaveLength(4);
+    } finally {
+      locker.release();
       await w.close();
       await own.drop();
     }

@@ -51,11 +51,21 @@ const DEFAULT_MAX_BACKLOG = 10_000;
 /** Refused projections in a row after which the shards are projected one transaction each (see projectEach). */
 const ISOLATE_AFTER_REFUSALS = 2;
 
-/** Some shards of a projection failed, the others committed: what is left to project, and the first error. */
+/** The wait before retrying after `failures` failed tries in a row: 100 ms, doubling, at most `maxMs`. */
+const backoffMs = (failures: number, maxMs: number): number => Math.min(maxMs, 50 * 2 ** failures);
+
+/**
+ * Some shards of a projection failed, the others committed: what is left to project; the error, the outage's
+ * when one stopped the round (else the first refusal); and whether MySQL refused a shard's rows.
+ */
 class PartlyProjected extends Error {
   constructor(
     readonly left: CommittedRecord[],
     readonly leftCatchUp: Set<number>,
+    readonly refused: boolean,
+    readonly outage: boolean,
+    /** Steps held with their refused shard (see projectEach), not in `left`. */
+    readonly held: number,
     options: { cause: unknown },
   ) {
     super(`projection of ${left.length} steps failed`, options);
@@ -105,6 +115,11 @@ export class MySqlProjector {
   private failures = 0;
   /** Projections in a row that MySQL refused (a statement error, not an outage): see projectEach. */
   private refusals = 0;
+  /** Per shard, its refused tries in a row, while projected on its own (see projectEach). */
+  private readonly shardRefusals = new Map<number, number>();
+  /** Steps of refused shards, held out of the queue until their retry (see projectEach). */
+  private readonly held = new Map<number, { queued: CommittedRecord[]; catchUp: boolean; until: number }>();
+  private holdTimer: NodeJS.Timeout | undefined;
   /** Steps of the projection in flight (see maxBacklog). */
   private inFlightSteps = 0;
   /** Writers waiting for the backlog to fall to maxBacklog (see room). */
@@ -182,10 +197,31 @@ export class MySqlProjector {
     await this.flush();
   }
 
-  /** Projects what is queued now; resolves once it is projected. */
+  /** Projects what is queued now, held steps included; resolves once it is projected. */
   flush(): Promise<void> {
+    this.releaseHeld(Number.POSITIVE_INFINITY);
     if (this.queue.length === 0 && this.catchUps.size === 0 && this.inFlight === undefined) return Promise.resolve();
     return this.whenDone();
+  }
+
+  /** Puts the held steps due by `now` back in front of the queue, and re-arms the hold timer for the others. */
+  private releaseHeld(now: number): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [shard, hold] of this.held) {
+      if (hold.until > now) {
+        next = Math.min(next, hold.until);
+        continue;
+      }
+      this.held.delete(shard);
+      if (hold.queued.length > 0 && this.queue.length === 0) this.queuedSince = Date.now();
+      this.queue.unshift(...hold.queued);
+      if (hold.catchUp) this.catchUps.add(shard);
+      this.arm(0);
+    }
+    if (next !== Number.POSITIVE_INFINITY)
+      this.holdTimer = setTimeout(() => this.releaseHeld(Date.now()), Math.max(0, next - Date.now()));
   }
 
   private whenDone(): Promise<void> {
@@ -221,33 +257,43 @@ export class MySqlProjector {
     this.catchUps = new Set();
     this.waiters = [];
     this.inFlightSteps = work.queued.length;
-    this.inFlight = (this.refusals >= ISOLATE_AFTER_REFUSALS ? this.projectEach(work) : this.project(work))
-      .then(() => {
-        this.options.metrics?.projectionBacklog.dec(work.queued.length);
+    const isolated = this.refusals >= ISOLATE_AFTER_REFUSALS || this.shardRefusals.size > 0;
+    this.inFlight = (isolated ? this.projectEach(work) : this.project(work).then(() => 0))
+      .then((held) => {
+        this.options.metrics?.projectionBacklog.dec(work.queued.length - held);
         this.failures = 0;
         this.refusals = 0;
-        for (const done of work.done) done();
+        // Waiting for every step: with steps held, the waiters wait for them too.
+        if (this.held.size > 0) this.waiters = [...work.done, ...this.waiters];
+        else for (const done of work.done) done();
       })
       .catch((thrown: unknown) => {
         const partly = thrown instanceof PartlyProjected ? thrown : undefined;
         const err = partly ? partly.cause : thrown;
         const left = partly ? partly.left : work.queued;
         const leftCatchUp = partly ? partly.leftCatchUp : work.catchUp;
-        this.options.metrics?.projectionBacklog.dec(work.queued.length - left.length);
+        const held = partly?.held ?? 0;
+        this.options.metrics?.projectionBacklog.dec(work.queued.length - left.length - held);
         this.stats.failures += 1;
         this.options.metrics?.projections.inc({ result: 'failed' });
         this.options.onError?.(err);
         if (this.closing) {
-          this.options.metrics?.projectionBacklog.dec(left.length + this.queue.length);
+          // This round's held steps are among the held or, released, in the queue.
+          const stillHeld = [...this.held.values()].reduce((n, h) => n + h.queued.length, 0);
+          this.options.metrics?.projectionBacklog.dec(left.length + stillHeld + this.queue.length);
           for (const done of [...work.done, ...this.waiters]) done();
           this.queue = [];
           this.catchUps.clear();
+          this.held.clear();
+          clearTimeout(this.holdTimer);
           this.waiters = [];
           return;
         }
-        // What was not written goes back in front of the queue, retried after a backoff.
-        this.failures += 1;
-        this.refusals = isUnavailable(err) ? 0 : this.refusals + 1;
+        // What was not written goes back in front of the queue, retried after a backoff. Refused shards projected
+        // on their own are held with a backoff each (projectEach): the others are not slowed down by them.
+        this.failures = partly && !partly.outage ? 0 : this.failures + 1;
+        // A round that stopped at an outage after a refusal stays isolated: the refused shard still refuses.
+        this.refusals = (partly ? partly.refused : !isUnavailable(err)) ? this.refusals + 1 : 0;
         if (left.length > 0) this.queuedSince = work.queuedSince;
         this.queue = [...left, ...this.queue];
         for (const s of leftCatchUp) this.catchUps.add(s);
@@ -256,9 +302,8 @@ export class MySqlProjector {
       .finally(() => {
         this.inFlight = undefined;
         this.inFlightSteps = 0;
-        if (this.queue.length > 0 || this.catchUps.size > 0 || this.waiters.length > 0) {
-          const backoff =
-            this.failures === 0 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, 50 * 2 ** this.failures);
+        if (this.queue.length > 0 || this.catchUps.size > 0 || (this.waiters.length > 0 && this.held.size === 0)) {
+          const backoff = this.failures === 0 ? 0 : backoffMs(this.failures, this.options.maxBackoffMs ?? 5000);
           const waited = this.waiters.length > 0 || this.backlogged();
           this.arm(this.failures === 0 && !waited ? this.remainingDelay() : backoff);
         }
@@ -269,13 +314,17 @@ export class MySqlProjector {
   /**
    * After projections MySQL refused (not an outage: a row one shard's steps write that the server will not take),
    * one transaction per shard, so that the others' inboxes and lists move on while that shard's steps are
-   * retried. Stops at an outage: what is left waits for the next run. Back to one transaction once all succeed.
+   * retried. A refused shard's steps, and the steps that follow them, are held out of the queue for a backoff of
+   * their own (100 ms doubling, at most maxBackoffMs), so the others are still projected at the end of their
+   * window. Stops at an outage: what is left waits for the next run, the outage is the round's error, and the
+   * next run is isolated again if a shard refused before it. Back to one transaction once all succeed.
    */
-  private async projectEach(work: Work): Promise<void> {
+  private async projectEach(work: Work): Promise<number> {
     const left: CommittedRecord[] = [];
     const leftCatchUp = new Set<number>();
-    let first: unknown;
-    let outage = false;
+    let refusal: unknown;
+    let outage: unknown;
+    let held = 0;
     for (const shard of shardsOf(work)) {
       const part: Work = {
         queued: work.queued.filter((c) => c.record.shard === shard),
@@ -283,19 +332,43 @@ export class MySqlProjector {
         catchUp: work.catchUp.has(shard) ? new Set([shard]) : new Set(),
         done: [],
       };
-      if (!outage) {
+      const hold = this.held.get(shard);
+      if (hold !== undefined) {
+        // Its retry is not due: these steps join the held ones.
+        hold.queued.push(...part.queued);
+        hold.catchUp ||= part.catchUp.size > 0;
+        held += part.queued.length;
+        continue;
+      }
+      if (outage === undefined) {
         try {
           await this.project(part);
+          this.shardRefusals.delete(shard);
           continue;
         } catch (err) {
-          first ??= err;
-          outage = isUnavailable(err);
+          if (isUnavailable(err)) outage = err;
+          else {
+            refusal ??= err;
+            if (!this.closing) {
+              const refusals = (this.shardRefusals.get(shard) ?? 0) + 1;
+              this.shardRefusals.set(shard, refusals);
+              const until = Date.now() + backoffMs(refusals, this.options.maxBackoffMs ?? 5000);
+              this.held.set(shard, { queued: part.queued, catchUp: part.catchUp.size > 0, until });
+              held += part.queued.length;
+              continue;
+            }
+          }
         }
       }
       left.push(...part.queued);
       for (const s of part.catchUp) leftCatchUp.add(s);
     }
-    if (first !== undefined) throw new PartlyProjected(left, leftCatchUp, { cause: first });
+    if (held > 0) this.releaseHeld(Date.now());
+    if (outage !== undefined || refusal !== undefined)
+      throw new PartlyProjected(left, leftCatchUp, refusal !== undefined, outage !== undefined, held, {
+        cause: outage ?? refusal,
+      });
+    return held;
   }
 
   private async project(work: Work): Promise<void> {
