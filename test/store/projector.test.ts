@@ -436,7 +436,7 @@ describe('projector (log-first commit, projections after it)', () => {
           what: `later step ${i} projected`,
         });
       }
-      expect(errors.length - refusedBefore).toBeLessThanOrEqual(6);
+      expect(errors.length - refusedBefore).toBeLessThanOrEqual(7); // 10 with a backoff shared by all shards
       expect(await read.getRuntime('t-iso', 'poison')).toBeUndefined();
       await own.pool.query('DROP TRIGGER refuse_poison');
       await w.flush();
@@ -445,6 +445,52 @@ describe('projector (log-first commit, projections after it)', () => {
       expect(await registry.metrics()).toContain('bflow_store_writer_projection_backlog_steps 0');
     } finally {
       await w.close();
+      await own.drop();
+    }
+  });
+
+  it("projector - a new owner's catch-up of a shard whose rows MySQL refuses is retried on the shard's own backoff and resolves only once it is projected; held steps past the backlog bound become a catch-up", async () => {
+    const own = await useTestDatabase('projector_isolate_catchup');
+    const errors: unknown[] = [];
+    const registry = new Registry();
+    const dead = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 3_600_000 }); // commits, never projects
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 50,
+      projectionBacklog: 3,
+      onProjectionError: (e) => errors.push(e),
+      metrics: registerTransitionWriterMetrics(registry),
+    });
+    const read = new MySqlReadModel(own.pool);
+    const projected = async (id: string) => (await read.getRuntime('t-cu', id)) !== undefined;
+    const [bad, good] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b);
+    try {
+      await own.pool.query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id LIKE 'poison%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
+      );
+      await commitAll(dead, chain('t-cu', 'poison', bad!, 1));
+      let caughtUp = false;
+      const catching = w.catchUp(bad!).then(() => (caughtUp = true));
+      // Two refusals, then the catch-up alone is held: retried on its own timer, again and again.
+      await waitFor(() => errors.length >= 5, { what: 'the held catch-up retried' });
+      await commitAll(w, chain('t-cu', 'fine', good!, 1));
+      await waitFor(() => projected('fine'), { what: 'the other shard projected meanwhile' });
+      // The owner's own steps of the refused shard join its hold, and past the bound (3) it keeps a catch-up instead.
+      await commitAll(w, chain('t-cu', 'poison-b', bad!, 4));
+      await waitFor(async () => (await registry.metrics()).includes('bflow_store_writer_projection_backlog_steps 0'), {
+        what: "the held steps counted out of the backlog, the shard's catch-up holding them",
+      });
+      expect(caughtUp).toBe(false);
+      expect(await projected('poison')).toBe(false);
+      await own.pool.query('DROP TRIGGER refuse_poison');
+      await catching; // no flush: the hold timer retries the shard
+      expect(await projected('poison')).toBe(true);
+      expect((await read.getRuntime('t-cu', 'poison-b'))?.revision).toBe(4);
+      expect(w.projector!.stats.steps).toBe(6); // each step once: poison, fine, poison-b 1..4
+      expect(w.projector!.stats.caughtUp).toBe(5); // poison-b's steps too, read back from the log
+      expect(await registry.metrics()).toContain('bflow_store_writer_projection_backlog_steps 0');
+    } finally {
+      await w.close();
+      await dead.close();
       await own.drop();
     }
   });

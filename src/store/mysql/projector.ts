@@ -64,13 +64,31 @@ class PartlyProjected extends Error {
     readonly leftCatchUp: Set<number>,
     readonly refused: boolean,
     readonly outage: boolean,
-    /** Steps held with their refused shard (see projectEach), not in `left`. */
-    readonly held: number,
+    /** What the round held with its refused shards (see projectEach), not in `left`. */
+    readonly held: Held,
     options: { cause: unknown },
   ) {
-    super(`projection of ${left.length} steps failed`, options);
+    super(`projection failed: ${left.length} steps left, ${held.steps} held`, options);
   }
 }
+
+/** A refused shard's steps, held out of the queue until `until` (see projectEach). */
+interface Hold {
+  queued: CommittedRecord[];
+  /** The shard is to be projected completely (a catch-up), from the log. */
+  catchUp: boolean;
+  until: number;
+  /** When the first of the held steps was queued (Date.now()), for the lag metric. */
+  since: number | undefined;
+}
+
+/** What a round held: its steps still waiting (in the backlog), and whether it held any shard, a catch-up alone too. */
+interface Held {
+  steps: number;
+  any: boolean;
+}
+
+const NOTHING_HELD: Held = { steps: 0, any: false };
 
 /** The shards `work` projects, in ascending order. */
 const shardsOf = (work: Work): number[] =>
@@ -118,7 +136,7 @@ export class MySqlProjector {
   /** Per shard, its refused tries in a row, while projected on its own (see projectEach). */
   private readonly shardRefusals = new Map<number, number>();
   /** Steps of refused shards, held out of the queue until their retry (see projectEach). */
-  private readonly held = new Map<number, { queued: CommittedRecord[]; catchUp: boolean; until: number }>();
+  private readonly held = new Map<number, Hold>();
   private holdTimer: NodeJS.Timeout | undefined;
   /** Steps of the projection in flight (see maxBacklog). */
   private inFlightSteps = 0;
@@ -204,24 +222,49 @@ export class MySqlProjector {
     return this.whenDone();
   }
 
-  /** Puts the held steps due by `now` back in front of the queue, and re-arms the hold timer for the others. */
+  /** Puts the holds due by `now` back in front of the queue, and re-arms the hold timer for the others. */
   private releaseHeld(now: number): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     let next = Number.POSITIVE_INFINITY;
+    let released = false;
     for (const [shard, hold] of this.held) {
       if (hold.until > now) {
         next = Math.min(next, hold.until);
         continue;
       }
       this.held.delete(shard);
-      if (hold.queued.length > 0 && this.queue.length === 0) this.queuedSince = Date.now();
-      this.queue.unshift(...hold.queued);
+      if (hold.queued.length > 0) {
+        // Due now, with their wait counted from when they were first queued.
+        this.queuedSince = Math.min(this.queuedSince ?? now, hold.since ?? now);
+        this.queue = hold.queued.concat(this.queue);
+      }
       if (hold.catchUp) this.catchUps.add(shard);
-      this.arm(0);
+      released = true;
     }
+    if (released) this.arm(0);
     if (next !== Number.POSITIVE_INFINITY)
       this.holdTimer = setTimeout(() => this.releaseHeld(Date.now()), Math.max(0, next - Date.now()));
+  }
+
+  /**
+   * Holds `part`, the steps of `shard` in a round, with that shard's hold (made, due at `until`, if there is none).
+   * Returns how many of them stay held. Past maxBacklog held steps, the shard's hold keeps a catch-up instead of
+   * its steps (the log holds them; the catch-up reads them back), and those steps leave the backlog.
+   */
+  private hold(shard: number, part: Work, until: number): number {
+    let hold = this.held.get(shard);
+    if (hold === undefined) this.held.set(shard, (hold = { queued: [], catchUp: false, until, since: undefined }));
+    hold.catchUp ||= part.catchUp.size > 0;
+    if (part.queuedSince !== undefined) hold.since = Math.min(hold.since ?? part.queuedSince, part.queuedSince);
+    if (hold.queued.length + part.queued.length > (this.options.maxBacklog ?? DEFAULT_MAX_BACKLOG)) {
+      this.options.metrics?.projectionBacklog.dec(hold.queued.length); // this round's own: counted out by run()
+      hold.queued = [];
+      hold.catchUp = true;
+      return 0;
+    }
+    hold.queued = hold.queued.concat(part.queued);
+    return part.queued.length;
   }
 
   private whenDone(): Promise<void> {
@@ -258,13 +301,13 @@ export class MySqlProjector {
     this.waiters = [];
     this.inFlightSteps = work.queued.length;
     const isolated = this.refusals >= ISOLATE_AFTER_REFUSALS || this.shardRefusals.size > 0;
-    this.inFlight = (isolated ? this.projectEach(work) : this.project(work).then(() => 0))
+    this.inFlight = (isolated ? this.projectEach(work) : this.project(work).then(() => NOTHING_HELD))
       .then((held) => {
-        this.options.metrics?.projectionBacklog.dec(work.queued.length - held);
+        this.options.metrics?.projectionBacklog.dec(work.queued.length - held.steps);
         this.failures = 0;
         this.refusals = 0;
-        // Waiting for every step: with steps held, the waiters wait for them too.
-        if (this.held.size > 0) this.waiters = [...work.done, ...this.waiters];
+        // A waiter waits for every step queued before it: with a shard held (by this round or before), for its steps too.
+        if (held.any || this.held.size > 0) this.waiters = [...work.done, ...this.waiters];
         else for (const done of work.done) done();
       })
       .catch((thrown: unknown) => {
@@ -272,8 +315,7 @@ export class MySqlProjector {
         const err = partly ? partly.cause : thrown;
         const left = partly ? partly.left : work.queued;
         const leftCatchUp = partly ? partly.leftCatchUp : work.catchUp;
-        const held = partly?.held ?? 0;
-        this.options.metrics?.projectionBacklog.dec(work.queued.length - left.length - held);
+        this.options.metrics?.projectionBacklog.dec(work.queued.length - left.length - (partly?.held.steps ?? 0));
         this.stats.failures += 1;
         this.options.metrics?.projections.inc({ result: 'failed' });
         this.options.onError?.(err);
@@ -286,14 +328,15 @@ export class MySqlProjector {
           this.catchUps.clear();
           this.held.clear();
           clearTimeout(this.holdTimer);
+          this.holdTimer = undefined;
           this.waiters = [];
           return;
         }
         // What was not written goes back in front of the queue, retried after a backoff. Refused shards projected
         // on their own are held with a backoff each (projectEach): the others are not slowed down by them.
         this.failures = partly && !partly.outage ? 0 : this.failures + 1;
-        // A round that stopped at an outage after a refusal stays isolated: the refused shard still refuses.
-        this.refusals = (partly ? partly.refused : !isUnavailable(err)) ? this.refusals + 1 : 0;
+        // An outage says nothing of the refusals: a round that stopped at one stays isolated after a refusal.
+        if (partly ? partly.refused : !isUnavailable(err)) this.refusals += 1;
         if (left.length > 0) this.queuedSince = work.queuedSince;
         this.queue = [...left, ...this.queue];
         for (const s of leftCatchUp) this.catchUps.add(s);
@@ -302,9 +345,11 @@ export class MySqlProjector {
       .finally(() => {
         this.inFlight = undefined;
         this.inFlightSteps = 0;
-        if (this.queue.length > 0 || this.catchUps.size > 0 || (this.waiters.length > 0 && this.held.size === 0)) {
+        // Waiters waiting on a held shard wait for its retry (the hold timer), not for a run now.
+        const waiting = this.waiters.length > 0 && this.held.size === 0;
+        if (this.queue.length > 0 || this.catchUps.size > 0 || waiting) {
           const backoff = this.failures === 0 ? 0 : backoffMs(this.failures, this.options.maxBackoffMs ?? 5000);
-          const waited = this.waiters.length > 0 || this.backlogged();
+          const waited = waiting || this.backlogged();
           this.arm(this.failures === 0 && !waited ? this.remainingDelay() : backoff);
         }
         this.releaseRoom();
@@ -319,12 +364,12 @@ export class MySqlProjector {
    * window. Stops at an outage: what is left waits for the next run, the outage is the round's error, and the
    * next run is isolated again if a shard refused before it. Back to one transaction once all succeed.
    */
-  private async projectEach(work: Work): Promise<number> {
+  private async projectEach(work: Work): Promise<Held> {
     const left: CommittedRecord[] = [];
     const leftCatchUp = new Set<number>();
     let refusal: unknown;
     let outage: unknown;
-    let held = 0;
+    const held: Held = { steps: 0, any: false };
     for (const shard of shardsOf(work)) {
       const part: Work = {
         queued: work.queued.filter((c) => c.record.shard === shard),
@@ -332,12 +377,10 @@ export class MySqlProjector {
         catchUp: work.catchUp.has(shard) ? new Set([shard]) : new Set(),
         done: [],
       };
-      const hold = this.held.get(shard);
-      if (hold !== undefined) {
+      if (this.held.has(shard)) {
         // Its retry is not due: these steps join the held ones.
-        hold.queued.push(...part.queued);
-        hold.catchUp ||= part.catchUp.size > 0;
-        held += part.queued.length;
+        held.steps += this.hold(shard, part, 0);
+        held.any = true;
         continue;
       }
       if (outage === undefined) {
@@ -353,8 +396,8 @@ export class MySqlProjector {
               const refusals = (this.shardRefusals.get(shard) ?? 0) + 1;
               this.shardRefusals.set(shard, refusals);
               const until = Date.now() + backoffMs(refusals, this.options.maxBackoffMs ?? 5000);
-              this.held.set(shard, { queued: part.queued, catchUp: part.catchUp.size > 0, until });
-              held += part.queued.length;
+              held.steps += this.hold(shard, part, until);
+              held.any = true;
               continue;
             }
           }
@@ -363,7 +406,7 @@ export class MySqlProjector {
       left.push(...part.queued);
       for (const s of part.catchUp) leftCatchUp.add(s);
     }
-    if (held > 0) this.releaseHeld(Date.now());
+    if (held.any) this.releaseHeld(Date.now()); // arms the hold timer
     if (outage !== undefined || refusal !== undefined)
       throw new PartlyProjected(left, leftCatchUp, refusal !== undefined, outage !== undefined, held, {
         cause: outage ?? refusal,
