@@ -495,6 +495,46 @@ describe('projector (log-first commit, projections after it)', () => {
     }
   });
 
+  it("projector - a catch-up waits for the steps held before it, even when their hold is released while the catch-up's round runs", async () => {
+    const own = await useTestDatabase('projector_isolate_waiter');
+    const errors: unknown[] = [];
+    const w = new MySqlTransitionWriter(own.pool, {
+      projectionDelayMs: 50,
+      queryTimeoutMs: 10_000,
+      onProjectionError: (e) => errors.push(e),
+    });
+    const read = new MySqlReadModel(own.pool);
+    const holds = () => (w.projector as unknown as { held: Map<number, unknown> }).held.size; // white box: the holds
+    const [bad, slow] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b);
+    const locker = await own.pool.getConnection();
+    try {
+      await own.pool.query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
+      );
+      await commitAll(w, chain('t-wait', 'poison', bad!, 1));
+      await waitFor(() => errors.length >= 5 && holds() === 1, { what: 'the refused shard held, its backoff grown' });
+      await own.pool.query('DROP TRIGGER refuse_poison'); // its rows are accepted from now on, once its hold is due
+      // The catch-up's round waits on a lock, and the held shard's hold is released meanwhile.
+      await own.pool.query(
+        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
+        [slow],
+      );
+      await locker.query('START TRANSACTION');
+      await locker.query('SELECT shard FROM shard_watermarks WHERE shard = ? FOR UPDATE', [slow]);
+      await commitAll(w, chain('t-wait', 'slow', slow!, 1));
+      const caughtUp = w.catchUp(slow!);
+      await waitFor(() => holds() === 0, { what: 'the hold released during the round' });
+      await locker.query('ROLLBACK');
+      await caughtUp;
+      expect((await read.getRuntime('t-wait', 'slow'))?.revision).toBe(1);
+      expect((await read.getRuntime('t-wait', 'poison'))?.revision).toBe(1); // queued before the catch-up
+    } finally {
+      locker.release();
+      await w.close();
+      await own.drop();
+    }
+  });
+
   it('projector - an outage in the middle of a round of one transaction per shard: the shards before it stay projected, the rest wait for it to end; every step is projected once', async () => {
     const own = await useTestDatabase('projector_isolate_outage');
     const errors: unknown[] = [];

@@ -301,13 +301,15 @@ export class MySqlProjector {
     this.waiters = [];
     this.inFlightSteps = work.queued.length;
     const isolated = this.refusals >= ISOLATE_AFTER_REFUSALS || this.shardRefusals.size > 0;
+    // Held steps were queued before this round's waiters, even if their hold is released while it runs.
+    const heldBefore = this.held.size > 0;
     this.inFlight = (isolated ? this.projectEach(work) : this.project(work).then(() => NOTHING_HELD))
       .then((held) => {
         this.options.metrics?.projectionBacklog.dec(work.queued.length - held.steps);
         this.failures = 0;
         this.refusals = 0;
         // A waiter waits for every step queued before it: with a shard held (by this round or before), for its steps too.
-        if (held.any || this.held.size > 0) this.waiters = [...work.done, ...this.waiters];
+        if (held.any || heldBefore || this.held.size > 0) this.waiters = [...work.done, ...this.waiters];
         else for (const done of work.done) done();
       })
       .catch((thrown: unknown) => {
