@@ -495,7 +495,37 @@ describe('projector (log-first commit, projections after it)', () => {
     }
   });
 
-  it("projector - a catch-up waits for the steps held before it, even when their hold is released while the catch-up's round runs", async () => {
+  it("projector - a new owner's catch-up of a shard resolves once that shard is projected, while another shard's rows keep being refused", async () => {
+    const own = await useTestDatabase('projector_catchup_apart');
+    const errors: unknown[] = [];
+    const dead = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 3_600_000 }); // commits, never projects
+    const w = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 50, onProjectionError: (e) => errors.push(e) });
+    const read = new MySqlReadModel(own.pool);
+    const [bad, acquired] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b);
+    try {
+      await own.pool.query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
+      );
+      await commitAll(w, chain('t-apart', 'poison', bad!, 1));
+      await waitFor(() => errors.length >= 3, { what: 'the refused shard projected on its own' });
+      await commitAll(dead, chain('t-apart', 'inherited', acquired!, 2));
+      let caughtUp = false;
+      const catching = w.catchUp(acquired!).then(() => (caughtUp = true));
+      await waitFor(() => caughtUp, { what: 'the catch-up of the acquired shard' });
+      expect((await read.getRuntime('t-apart', 'inherited'))?.revision).toBe(2);
+      expect(await read.getRuntime('t-apart', 'poison')).toBeUndefined();
+      await catching;
+      await own.pool.query('DROP TRIGGER refuse_poison');
+      await w.flush();
+      expect((await read.getRuntime('t-apart', 'poison'))?.revision).toBe(1);
+    } finally {
+      await w.close();
+      await dead.close();
+      await own.drop();
+    }
+  });
+
+  it('projector - a flush waits for the steps held before it, even when their hold is released while the round that took it runs', async () => {
     const own = await useTestDatabase('projector_isolate_waiter');
     const errors: unknown[] = [];
     const w = new MySqlTransitionWriter(own.pool, {
@@ -513,8 +543,13 @@ describe('projector (log-first commit, projections after it)', () => {
       );
       await commitAll(w, chain('t-wait', 'poison', bad!, 1));
       await waitFor(() => errors.length >= 5 && holds() === 1, { what: 'the refused shard held, its backoff grown' });
+      // The flush retries the held shard at once, refused again: the flush waits, the shard held anew.
+      const refused = errors.length;
+      let flushed = false;
+      const flushing = w.flush().then(() => (flushed = true));
+      await waitFor(() => errors.length > refused && holds() === 1, { what: "the flush's round refused" });
       await own.pool.query('DROP TRIGGER refuse_poison'); // its rows are accepted from now on, once its hold is due
-      // The catch-up's round waits on a lock, and the held shard's hold is released meanwhile.
+      // The next round takes the flush's wait; it waits on a lock while the held shard's hold is released.
       await own.pool.query(
         'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
         [slow],
@@ -522,12 +557,12 @@ describe('projector (log-first commit, projections after it)', () => {
       await locker.query('START TRANSACTION');
       await locker.query('SELECT shard FROM shard_watermarks WHERE shard = ? FOR UPDATE', [slow]);
       await commitAll(w, chain('t-wait', 'slow', slow!, 1));
-      const caughtUp = w.catchUp(slow!);
       await waitFor(() => holds() === 0, { what: 'the hold released during the round' });
+      expect(flushed).toBe(false);
       await locker.query('ROLLBACK');
-      await caughtUp;
+      await flushing;
       expect((await read.getRuntime('t-wait', 'slow'))?.revision).toBe(1);
-      expect((await read.getRuntime('t-wait', 'poison'))?.revision).toBe(1); // queued before the catch-up
+      expect((await read.getRuntime('t-wait', 'poison'))?.revision).toBe(1); // held before the flush
     } finally {
       locker.release();
       await w.close();

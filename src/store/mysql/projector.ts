@@ -119,6 +119,8 @@ interface Work {
   /** Shards to project completely (everything after their watermark), e.g. on acquiring them. */
   catchUp: Set<number>;
   done: (() => void)[];
+  /** The round's number (see catchUp). */
+  round: number;
 }
 
 export class MySqlProjector {
@@ -128,6 +130,10 @@ export class MySqlProjector {
   private queuedSince: number | undefined;
   private catchUps = new Set<number>();
   private waiters: (() => void)[] = [];
+  /** Rounds started so far. */
+  private rounds = 0;
+  /** `catchUp` callers per shard, each resolved by the first round started after its call that projects the shard. */
+  private readonly catchUpWaiters = new Map<number, { after: number; resolve: () => void }[]>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private failures = 0;
@@ -189,10 +195,28 @@ export class MySqlProjector {
     this.arm(this.options.delayMs);
   }
 
-  /** Projects every step of `shard` after its projected watermark (a new owner, before it fires its timers). */
+  /**
+   * Projects every step of `shard` after its projected watermark (a new owner, before it fires its timers).
+   * Resolves once that shard is projected, whatever other shards wait for (one whose rows MySQL refuses).
+   */
   catchUp(shard: number): Promise<void> {
     this.catchUps.add(shard);
-    return this.whenDone();
+    return new Promise((resolve) => {
+      const waiting = this.catchUpWaiters.get(shard);
+      if (waiting) waiting.push({ after: this.rounds, resolve });
+      else this.catchUpWaiters.set(shard, [{ after: this.rounds, resolve }]);
+      this.arm(0);
+    });
+  }
+
+  /** Resolves the catch-ups of `shard` that `round` covers: those called before it started. */
+  private caughtUp(shard: number, round: number): void {
+    const waiting = this.catchUpWaiters.get(shard);
+    if (waiting === undefined) return;
+    const later = waiting.filter((w) => w.after >= round);
+    for (const w of waiting) if (w.after < round) w.resolve();
+    if (later.length > 0) this.catchUpWaiters.set(shard, later);
+    else this.catchUpWaiters.delete(shard);
   }
 
   /**
@@ -294,6 +318,7 @@ export class MySqlProjector {
       queuedSince: this.queuedSince,
       catchUp: this.catchUps,
       done: this.waiters,
+      round: ++this.rounds,
     };
     this.queue = [];
     this.queuedSince = undefined;
@@ -326,6 +351,8 @@ export class MySqlProjector {
           const stillHeld = [...this.held.values()].reduce((n, h) => n + h.queued.length, 0);
           this.options.metrics?.projectionBacklog.dec(left.length + stillHeld + this.queue.length);
           for (const done of [...work.done, ...this.waiters]) done();
+          for (const waiting of this.catchUpWaiters.values()) for (const w of waiting) w.resolve();
+          this.catchUpWaiters.clear();
           this.queue = [];
           this.catchUps.clear();
           this.held.clear();
@@ -378,6 +405,7 @@ export class MySqlProjector {
         queuedSince: work.queuedSince,
         catchUp: work.catchUp.has(shard) ? new Set([shard]) : new Set(),
         done: [],
+        round: work.round,
       };
       if (this.held.has(shard)) {
         // Its retry is not due: these steps join the held ones.
@@ -451,6 +479,7 @@ export class MySqlProjector {
       await this.query(ctx, 'COMMIT');
       this.stats.transactions += 1;
       clean = true;
+      for (const shard of work.catchUp) this.caughtUp(shard, work.round);
       const metrics = this.options.metrics;
       metrics?.projections.inc({ result: 'ok' });
       if (metrics && work.queued.length > 0 && work.queuedSince !== undefined)
