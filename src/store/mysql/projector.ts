@@ -190,7 +190,7 @@ export class MySqlProjector {
   enqueue(committed: readonly CommittedRecord[]): void {
     if (committed.length === 0) return;
     if (this.queue.length === 0) this.queuedSince = Date.now();
-    this.queue.push(...committed);
+    for (const c of committed) this.queue.push(c);
     this.options.metrics?.projectionBacklog.inc(committed.length);
     this.arm(this.options.delayMs);
   }
@@ -433,7 +433,7 @@ export class MySqlProjector {
           }
         }
       }
-      left.push(...part.queued);
+      for (const c of part.queued) left.push(c); // not push(...): a backlog grown in an outage overflows the stack
       for (const s of part.catchUp) leftCatchUp.add(s);
     }
     if (held.any) this.releaseHeld(Date.now()); // arms the hold timer
