@@ -525,6 +525,38 @@ describe('projector (log-first commit, projections after it)', () => {
     }
   });
 
+  it('projector - a catch-up called while a round runs is projected right after it, not a window later', async () => {
+    const own = await useTestDatabase('projector_catchup_next');
+    const dead = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 3_600_000 }); // commits, never projects
+    const w = new MySqlTransitionWriter(own.pool, { projectionDelayMs: 3_600_000, queryTimeoutMs: 10_000 });
+    const read = new MySqlReadModel(own.pool);
+    const [busy, acquired] = [uniqueShard(), uniqueShard()];
+    const locker = await own.pool.getConnection();
+    try {
+      await own.pool.query(
+        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
+        [busy],
+      );
+      await locker.query('START TRANSACTION');
+      await locker.query('SELECT shard FROM shard_watermarks WHERE shard = ? FOR UPDATE', [busy]);
+      await commitAll(w, chain('t-next', 'busy', busy!, 1));
+      const flushing = w.flush(); // a round starts, and waits on the lock
+      await commitAll(dead, chain('t-next', 'inherited', acquired!, 1));
+      let caughtUp = false;
+      const catching = w.catchUp(acquired!).then(() => (caughtUp = true));
+      await locker.query('ROLLBACK');
+      await flushing;
+      await waitFor(() => caughtUp, { what: 'the catch-up projected after the round (not an hour later)' });
+      await catching;
+      expect((await read.getRuntime('t-next', 'inherited'))?.revision).toBe(1);
+    } finally {
+      locker.release();
+      await w.close();
+      await dead.close();
+      await own.drop();
+    }
+  });
+
   it('projector - a flush waits for the steps held before it, even when their hold is released while the round that took it runs', async () => {
     const own = await useTestDatabase('projector_isolate_waiter');
     const errors: unknown[] = [];

@@ -374,8 +374,10 @@ export class MySqlProjector {
       .finally(() => {
         this.inFlight = undefined;
         this.inFlightSteps = 0;
-        // Waiters waiting on a held shard wait for its retry (the hold timer), not for a run now.
-        const waiting = this.waiters.length > 0 && this.held.size === 0;
+        // Waiters waiting on a held shard wait for its retry (the hold timer), not for a run now; a catch-up runs now.
+        const waiting =
+          (this.waiters.length > 0 && this.held.size === 0) ||
+          [...this.catchUps].some((shard) => this.catchUpWaiters.has(shard));
         if (this.queue.length > 0 || this.catchUps.size > 0 || waiting) {
           const backoff = this.failures === 0 ? 0 : backoffMs(this.failures, this.options.maxBackoffMs ?? 5000);
           const waited = waiting || this.backlogged();
