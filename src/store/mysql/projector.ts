@@ -239,7 +239,10 @@ export class MySqlProjector {
     await this.flush();
   }
 
-  /** Projects what is queued now, held steps included; resolves once it is projected. */
+  /**
+   * Projects what is queued now, retrying held shards at once; resolves once it is projected, except a shard whose
+   * rows MySQL refuses again (held anew): nothing waits on it, so a drain never hangs on another shard's rows.
+   */
   flush(): Promise<void> {
     this.releaseHeld(Number.POSITIVE_INFINITY);
     if (this.queue.length === 0 && this.catchUps.size === 0 && this.inFlight === undefined) return Promise.resolve();
@@ -326,16 +329,12 @@ export class MySqlProjector {
     this.waiters = [];
     this.inFlightSteps = work.queued.length;
     const isolated = this.refusals >= ISOLATE_AFTER_REFUSALS || this.shardRefusals.size > 0;
-    // Held steps were queued before this round's waiters, even if their hold is released while it runs.
-    const heldBefore = this.held.size > 0;
     this.inFlight = (isolated ? this.projectEach(work) : this.project(work).then(() => NOTHING_HELD))
       .then((held) => {
         this.options.metrics?.projectionBacklog.dec(work.queued.length - held.steps);
         this.failures = 0;
         this.refusals = 0;
-        // A waiter waits for every step queued before it: with a shard held (by this round or before), for its steps too.
-        if (held.any || heldBefore || this.held.size > 0) this.waiters = [...work.done, ...this.waiters];
-        else for (const done of work.done) done();
+        for (const done of work.done) done();
       })
       .catch((thrown: unknown) => {
         const partly = thrown instanceof PartlyProjected ? thrown : undefined;
@@ -369,15 +368,14 @@ export class MySqlProjector {
         if (left.length > 0) this.queuedSince = work.queuedSince;
         this.queue = [...left, ...this.queue];
         for (const s of leftCatchUp) this.catchUps.add(s);
-        this.waiters = [...work.done, ...this.waiters];
+        // Refused shards are held, the others projected: the waiters are done. Else they wait for the retry.
+        if (partly && !partly.outage) for (const done of work.done) done();
+        else this.waiters = [...work.done, ...this.waiters];
       })
       .finally(() => {
         this.inFlight = undefined;
         this.inFlightSteps = 0;
-        // Waiters waiting on a held shard wait for its retry (the hold timer), not for a run now; a catch-up runs now.
-        const waiting =
-          (this.waiters.length > 0 && this.held.size === 0) ||
-          [...this.catchUps].some((shard) => this.catchUpWaiters.has(shard));
+        const waiting = this.waiters.length > 0 || [...this.catchUps].some((shard) => this.catchUpWaiters.has(shard));
         if (this.queue.length > 0 || this.catchUps.size > 0 || waiting) {
           const backoff = this.failures === 0 ? 0 : backoffMs(this.failures, this.options.maxBackoffMs ?? 5000);
           const waited = waiting || this.backlogged();
