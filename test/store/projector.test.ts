@@ -48,6 +48,25 @@ function chain(tenant: string, id: string, shard: number, n: number, extra: Part
   return records;
 }
 
+/** Makes MySQL refuse every runtime row inserted with an id LIKE `idPattern` (a SIGNAL, not an outage); returns its undo. */
+async function refuseRuntimes(db: mysql.Pool, idPattern = 'poison'): Promise<() => Promise<unknown>> {
+  await db.query(
+    "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id LIKE ? THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
+    [idPattern],
+  );
+  return () => db.query('DROP TRIGGER refuse_poison');
+}
+
+/** Opens a transaction on `locker` holding `shard`'s watermark row (created if missing): projecting the shard waits on it. */
+async function lockWatermark(locker: mysql.PoolConnection, shard: number): Promise<void> {
+  await locker.query('START TRANSACTION');
+  await locker.query(
+    'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
+    [shard],
+  );
+  await locker.query('SELECT * FROM shard_watermarks WHERE shard = ? FOR UPDATE', [shard]);
+}
+
 async function commitAll(w: MySqlTransitionWriter, records: readonly TransitionRecord[]): Promise<void> {
   for (const r of records) expect(await w.commit(r)).toMatchObject({ ok: true });
 }
@@ -300,12 +319,7 @@ describe('projector (log-first commit, projections after it)', () => {
     // The projection of the first step waits on the shard's watermark row, held here.
     const locker = await pool().getConnection();
     try {
-      await locker.query('START TRANSACTION');
-      await locker.query(
-        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
-        [shard],
-      );
-      await locker.query('SELECT * FROM shard_watermarks WHERE shard = ? FOR UPDATE', [shard]);
+      await lockWatermark(locker, shard);
       const flushed = w.flush();
       vi.useFakeTimers({ toFake: ['Date'] });
       try {
@@ -416,9 +430,7 @@ describe('projector (log-first commit, projections after it)', () => {
     const read = new MySqlReadModel(own.pool);
     const [bad, good] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b); // the refused shard goes first
     try {
-      await own.pool.query(
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
-      );
+      const accept = await refuseRuntimes(own.pool);
       await commitAll(w, [...chain('t-iso', 'poison', bad!, 1), ...chain('t-iso', 'fine', good!, 2)]);
       await waitFor(async () => (await read.getRuntime('t-iso', 'fine'))?.revision === 2, {
         what: "the other shard's runtime projected",
@@ -438,7 +450,7 @@ describe('projector (log-first commit, projections after it)', () => {
       }
       expect(errors.length - refusedBefore).toBeLessThanOrEqual(7); // 10 with a backoff shared by all shards
       expect(await read.getRuntime('t-iso', 'poison')).toBeUndefined();
-      await own.pool.query('DROP TRIGGER refuse_poison');
+      await accept();
       await w.flush();
       expect((await read.getRuntime('t-iso', 'poison'))?.revision).toBe(1);
       expect(w.projector!.stats.steps).toBe(13);
@@ -464,9 +476,7 @@ describe('projector (log-first commit, projections after it)', () => {
     const projected = async (id: string) => (await read.getRuntime('t-cu', id)) !== undefined;
     const [bad, good] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b);
     try {
-      await own.pool.query(
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id LIKE 'poison%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
-      );
+      const accept = await refuseRuntimes(own.pool, 'poison%');
       await commitAll(dead, chain('t-cu', 'poison', bad!, 1));
       let caughtUp = false;
       const catching = w.catchUp(bad!).then(() => (caughtUp = true));
@@ -481,7 +491,7 @@ describe('projector (log-first commit, projections after it)', () => {
       });
       expect(caughtUp).toBe(false);
       expect(await projected('poison')).toBe(false);
-      await own.pool.query('DROP TRIGGER refuse_poison');
+      await accept();
       await catching; // no flush: the hold timer retries the shard
       expect(await projected('poison')).toBe(true);
       expect((await read.getRuntime('t-cu', 'poison-b'))?.revision).toBe(4);
@@ -503,9 +513,7 @@ describe('projector (log-first commit, projections after it)', () => {
     const read = new MySqlReadModel(own.pool);
     const [bad, acquired] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b);
     try {
-      await own.pool.query(
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
-      );
+      const accept = await refuseRuntimes(own.pool);
       await commitAll(w, chain('t-apart', 'poison', bad!, 1));
       await waitFor(() => errors.length >= 3, { what: 'the refused shard projected on its own' });
       await commitAll(dead, chain('t-apart', 'inherited', acquired!, 2));
@@ -515,7 +523,7 @@ describe('projector (log-first commit, projections after it)', () => {
       expect((await read.getRuntime('t-apart', 'inherited'))?.revision).toBe(2);
       expect(await read.getRuntime('t-apart', 'poison')).toBeUndefined();
       await catching;
-      await own.pool.query('DROP TRIGGER refuse_poison');
+      await accept();
       await w.flush();
       expect((await read.getRuntime('t-apart', 'poison'))?.revision).toBe(1);
     } finally {
@@ -533,12 +541,7 @@ describe('projector (log-first commit, projections after it)', () => {
     const [busy, acquired] = [uniqueShard(), uniqueShard()];
     const locker = await own.pool.getConnection();
     try {
-      await own.pool.query(
-        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
-        [busy],
-      );
-      await locker.query('START TRANSACTION');
-      await locker.query('SELECT shard FROM shard_watermarks WHERE shard = ? FOR UPDATE', [busy]);
+      await lockWatermark(locker, busy!);
       await commitAll(w, chain('t-next', 'busy', busy!, 1));
       const flushing = w.flush(); // a round starts, and waits on the lock
       await commitAll(dead, chain('t-next', 'inherited', acquired!, 1));
@@ -564,9 +567,7 @@ describe('projector (log-first commit, projections after it)', () => {
     const read = new MySqlReadModel(own.pool);
     const [bad, good] = [uniqueShard(), uniqueShard()].sort((a, b) => a - b);
     try {
-      await own.pool.query(
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
-      );
+      const accept = await refuseRuntimes(own.pool);
       await commitAll(w, chain('t-flush', 'poison', bad!, 1));
       await waitFor(() => errors.length >= 3, { what: 'the refused shard held' });
       await commitAll(w, chain('t-flush', 'fine', good!, 1));
@@ -575,7 +576,7 @@ describe('projector (log-first commit, projections after it)', () => {
       expect(errors.length).toBeGreaterThan(refused);
       expect((await read.getRuntime('t-flush', 'fine'))?.revision).toBe(1);
       expect(await read.getRuntime('t-flush', 'poison')).toBeUndefined();
-      await own.pool.query('DROP TRIGGER refuse_poison');
+      await accept();
       await w.flush();
       expect((await read.getRuntime('t-flush', 'poison'))?.revision).toBe(1);
     } finally {
@@ -598,18 +599,11 @@ describe('projector (log-first commit, projections after it)', () => {
     const [bad, good, held, after] = [uniqueShard(), uniqueShard(), uniqueShard(), uniqueShard()].sort((a, b) => a - b);
     const locker = await own.pool.getConnection();
     try {
-      await own.pool.query(
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runtimes FOR EACH ROW IF NEW.id = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused for the test'; END IF",
-      );
+      const accept = await refuseRuntimes(own.pool);
       await commitAll(w, [...chain('t-out', 'poison', bad!, 1), ...chain('t-out', 'fine', good!, 1)]);
       await waitFor(() => projected('fine'), { what: 'one transaction per shard, after two refusals' });
       // The outage: the held shard's watermark row is locked, so its transaction times out (as a frozen server's would).
-      await own.pool.query(
-        'INSERT IGNORE INTO shard_watermarks (shard, published_position, projected_position, updated_at) VALUES (?, 0, 0, 0)',
-        [held],
-      );
-      await locker.query('START TRANSACTION');
-      await locker.query('SELECT shard FROM shard_watermarks WHERE shard = ? FOR UPDATE', [held]);
+      await lockWatermark(locker, held!);
       await commitAll(w, [
         ...chain('t-out', 'fine-2', good!, 1),
         ...chain('t-out', 'held', held!, 2),
@@ -625,7 +619,7 @@ describe('projector (log-first commit, projections after it)', () => {
         what: 'the shards after the outage projected once it ended',
       });
       expect(await projected('poison')).toBe(false);
-      await own.pool.query('DROP TRIGGER refuse_poison');
+      await accept();
       await w.flush();
       expect((await read.getRuntime('t-out', 'held'))?.revision).toBe(2);
       expect(await projected('poison')).toBe(true);

@@ -51,9 +51,6 @@ const DEFAULT_MAX_BACKLOG = 10_000;
 /** Refused projections in a row after which the shards are projected one transaction each (see projectEach). */
 const ISOLATE_AFTER_REFUSALS = 2;
 
-/** The wait before retrying after `failures` failed tries in a row: 100 ms, doubling, at most `maxMs`. */
-const backoffMs = (failures: number, maxMs: number): number => Math.min(maxMs, 50 * 2 ** failures);
-
 /**
  * Some shards of a projection failed, the others committed: what is left to project; the error, the outage's
  * when one stopped the round (else the first refusal); and whether MySQL refused a shard's rows.
@@ -294,6 +291,11 @@ export class MySqlProjector {
     return part.queued.length;
   }
 
+  /** The wait before retrying after `failures` failed tries in a row: 100 ms, doubling, at most maxBackoffMs. */
+  private backoffMs(failures: number): number {
+    return Math.min(this.options.maxBackoffMs ?? 5000, 50 * 2 ** failures);
+  }
+
   private whenDone(): Promise<void> {
     return new Promise((resolve) => {
       this.waiters.push(resolve);
@@ -377,7 +379,7 @@ export class MySqlProjector {
         this.inFlightSteps = 0;
         const waiting = this.waiters.length > 0 || [...this.catchUps].some((shard) => this.catchUpWaiters.has(shard));
         if (this.queue.length > 0 || this.catchUps.size > 0 || waiting) {
-          const backoff = this.failures === 0 ? 0 : backoffMs(this.failures, this.options.maxBackoffMs ?? 5000);
+          const backoff = this.failures === 0 ? 0 : this.backoffMs(this.failures);
           const waited = waiting || this.backlogged();
           this.arm(this.failures === 0 && !waited ? this.remainingDelay() : backoff);
         }
@@ -425,7 +427,7 @@ export class MySqlProjector {
             if (!this.closing) {
               const refusals = (this.shardRefusals.get(shard) ?? 0) + 1;
               this.shardRefusals.set(shard, refusals);
-              const until = Date.now() + backoffMs(refusals, this.options.maxBackoffMs ?? 5000);
+              const until = Date.now() + this.backoffMs(refusals);
               held.steps += this.hold(shard, part, until);
               held.any = true;
               continue;
